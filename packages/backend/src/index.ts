@@ -1,0 +1,2 @@
+export type { Backend, Buf, MatmulDims } from './backend.ts';
+export { referenceBackend } from './reference.ts';

@@ -1,0 +1,3 @@
+export * from './tensor.ts';
+export * from './fixed.ts';
+export * from './chacha20.ts';
