@@ -1,0 +1,94 @@
+/**
+ * A Channel connects one endpoint (party 0/1/2, the client or the model owner) to the others. Messages are
+ * byte arrays tagged with a deterministic operation id; `recv` matches on (sender, tag), so messages that
+ * arrive out of order can never be mixed between protocol steps. Every byte sent is counted.
+ */
+export const PARTY_IDS = [0, 1, 2] as const;
+export type PartyId = 0 | 1 | 2;
+/** Endpoint ids: 0, 1, 2 are the computing parties; CLIENT and OWNER feed inputs and receive outputs. */
+export const CLIENT = 3;
+export const OWNER = 4;
+export type EndpointId = number;
+
+export interface TrafficStats {
+  /** Bytes of payload sent, per destination endpoint id. */
+  bytesSentTo: Record<number, number>;
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+}
+
+export interface Channel {
+  readonly self: EndpointId;
+  /**
+   * Queues `data` for endpoint `to` under `tag`. The channel may keep a reference until it is delivered, so
+   * the caller must not modify `data` afterwards.
+   */
+  send(to: EndpointId, tag: string, data: Uint8Array): void;
+  /** Resolves with the message from `from` tagged `tag`; rejects when the channel closes or fails first. */
+  recv(from: EndpointId, tag: string): Promise<Uint8Array>;
+  readonly stats: TrafficStats;
+  /** Fails every pending and future recv with `reason` and releases resources. */
+  close(reason?: string): void;
+}
+
+export function emptyStats(): TrafficStats {
+  return { bytesSentTo: {}, bytesSent: 0, bytesReceived: 0, messagesSent: 0 };
+}
+
+export function countSent(stats: TrafficStats, to: EndpointId, bytes: number): void {
+  stats.bytesSentTo[to] = (stats.bytesSentTo[to] ?? 0) + bytes;
+  stats.bytesSent += bytes;
+  stats.messagesSent += 1;
+}
+
+/**
+ * Matches incoming messages with receivers by (sender, tag). Shared by every Channel implementation so
+ * they differ only in how bytes move.
+ */
+export class Mailbox {
+  private readonly arrived = new Map<string, Uint8Array>();
+  private readonly waiting = new Map<string, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(private readonly stats: TrafficStats) {}
+
+  deliver(from: EndpointId, tag: string, data: Uint8Array): void {
+    const key = `${from}|${tag}`;
+    this.stats.bytesReceived += data.byteLength;
+    const w = this.waiting.get(key);
+    if (w) {
+      this.waiting.delete(key);
+      w.resolve(data);
+      return;
+    }
+    if (this.arrived.has(key)) {
+      this.fail(new Error(`protocol error: second message from ${from} with tag ${tag}`));
+      return;
+    }
+    this.arrived.set(key, data);
+  }
+
+  take(from: EndpointId, tag: string): Promise<Uint8Array> {
+    const key = `${from}|${tag}`;
+    const d = this.arrived.get(key);
+    if (d) {
+      this.arrived.delete(key);
+      return Promise.resolve(d);
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.waiting.has(key)) return Promise.reject(new Error(`protocol error: two receivers for ${from} tag ${tag}`));
+    return new Promise((resolve, reject) => this.waiting.set(key, { resolve, reject }));
+  }
+
+  fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+
+  get pending(): number {
+    return this.waiting.size;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * In-memory channels between endpoints of one JS realm (tests, the single-thread runner). Delivery is
+ * asynchronous (a microtask later) so protocol code cannot depend on synchronous delivery.
+ */
+import { type Channel, type EndpointId, Mailbox, countSent, emptyStats } from './channel.ts';
+
+export function memoryNetwork(ids: readonly EndpointId[]): Map<EndpointId, Channel> {
+  const boxes = new Map<EndpointId, Mailbox>();
+  const channels = new Map<EndpointId, Channel>();
+  for (const id of ids) {
+    const stats = emptyStats();
+    const box = new Mailbox(stats);
+    boxes.set(id, box);
+    channels.set(id, {
+      self: id,
+      stats,
+      send(to, tag, data) {
+        const dest = boxes.get(to);
+        if (!dest) throw new Error(`endpoint ${id}: no endpoint ${to} in this network`);
+        countSent(stats, to, data.byteLength);
+        queueMicrotask(() => dest.deliver(id, tag, data));
+      },
+      recv: (from, tag) => box.take(from, tag),
+      close(reason = 'channel closed') {
+        box.fail(new Error(reason));
+      },
+    });
+  }
+  return channels;
+}
