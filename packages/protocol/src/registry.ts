@@ -1,0 +1,42 @@
+/**
+ * The one registry of protocol operations and their declared costs, used by the cost tests and the docs.
+ * Adding an operation: its file, its test, and one line here.
+ */
+import type { Cost } from './cost.ts';
+import { andCost } from './ops/and.ts';
+import { b2aCost } from './ops/b2a.ts';
+import { equalCost } from './ops/equal.ts';
+import { inputCost } from './ops/input.ts';
+import { lessThanCost } from './ops/lessThan.ts';
+import { linearCost } from './ops/linear.ts';
+import { matmulCost, matmulRawCost } from './ops/matmul.ts';
+import { maxLastCost } from './ops/max.ts';
+import { msbCost } from './ops/msb.ts';
+import { mulCost, mulRawCost } from './ops/mul.ts';
+import { revealCost, revealToClientCost } from './ops/reveal.ts';
+import { selectCost, mulBitCost } from './ops/select.ts';
+import { truncateCost, truncateProductCost } from './ops/truncate.ts';
+
+/** Declared cost as a function of the element count (outputs for matmul; rows x cols for max). */
+export const declaredCosts = {
+  input: inputCost,
+  reveal: revealCost,
+  revealToClient: revealToClientCost,
+  linear: linearCost,
+  mulRaw: mulRawCost,
+  mul: mulCost,
+  matmulRaw: matmulRawCost,
+  matmul: matmulCost,
+  truncate: truncateCost,
+  truncateProduct: truncateProductCost,
+  and: andCost,
+  msb: msbCost,
+  lessThan: lessThanCost,
+  equal: equalCost,
+  b2a: b2aCost,
+  select: selectCost,
+  mulBit: mulBitCost,
+  maxLast: maxLastCost,
+} satisfies Record<string, (...args: never[]) => Cost>;
+
+export type OpName = keyof typeof declaredCosts;
