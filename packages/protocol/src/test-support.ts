@@ -57,17 +57,19 @@ export interface Measured {
   bytes: [number, number, number];
 }
 
-/** Runs `op` once on freshly shared inputs and returns the rounds and bytes each party spent in it. */
-export async function measureOp(
+/** Runs `prepare` unmeasured, then `op` once, on freshly shared inputs, and returns the rounds and bytes each party spent in it. */
+export async function measureOp<P = undefined>(
   inputs: Record<string, { values: BigUint64Array; shape: readonly number[] }>,
-  op: (p: Party, xs: Record<string, AShare>) => Promise<unknown>,
+  op: (p: Party, xs: Record<string, AShare>, prepared: P) => Promise<unknown>,
+  prepare?: (p: Party, xs: Record<string, AShare>) => Promise<P>,
 ): Promise<Measured> {
   const rounds = [0, 0, 0];
   const bytes: [number, number, number] = [0, 0, 0];
   await runWithInputs(inputs, async (p, xs) => {
+    const prepared = (prepare ? await prepare(p, xs) : undefined) as P;
     const r0 = p.rounds;
     const b0 = p.channel.stats.bytesSent;
-    await op(p, xs);
+    await op(p, xs, prepared);
     rounds[p.id] = p.rounds - r0;
     bytes[p.id] = p.channel.stats.bytesSent - b0;
   });
