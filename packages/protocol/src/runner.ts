@@ -5,7 +5,7 @@
  */
 import type { Backend } from '@puma/backend';
 import { DEFAULT_FRAC_BITS, checkFracBits, randomKey } from '@puma/ring';
-import { CLIENT, OWNER, memoryNetwork, type Channel, type PartyId } from '@puma/transport';
+import { CLIENT, OWNER, memoryNetwork, type Channel, type DeliveryObserver, type PartyId } from '@puma/transport';
 import { Party } from './party.ts';
 
 export interface SetupOptions {
@@ -39,6 +39,8 @@ export interface LocalRunOptions<C> {
   /** Runs on the client endpoint concurrently with the parties. */
   client?: (channel: Channel) => Promise<C>;
   owner?: (channel: Channel) => Promise<void>;
+  /** Sees every delivered message (for tests of what parties receive). */
+  observe?: DeliveryObserver;
 }
 
 export async function runLocal<T, C = undefined>(
@@ -46,7 +48,7 @@ export async function runLocal<T, C = undefined>(
   program: (p: Party) => Promise<T>,
   opts: LocalRunOptions<C> = {},
 ): Promise<LocalRun<T, C>> {
-  const channels = memoryNetwork([0, 1, 2, CLIENT, OWNER]);
+  const channels = memoryNetwork([0, 1, 2, CLIENT, OWNER], opts.observe);
   const parties = (await Promise.all(
     ([0, 1, 2] as const).map(async (id) => setupParty({ id, backend: await makeBackend(id), channel: channels.get(id)!, fracBits: opts.fracBits })),
   )) as [Party, Party, Party];

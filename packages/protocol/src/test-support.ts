@@ -5,7 +5,7 @@
 import type { Backend } from '@puma/backend';
 import { referenceBackend } from '@puma/backend';
 import { encodeFixed } from '@puma/ring';
-import type { Channel } from '@puma/transport';
+import type { Channel, DeliveryObserver } from '@puma/transport';
 import { runLocal, type LocalRun } from './runner.ts';
 import type { Party } from './party.ts';
 import type { AShare } from './share.ts';
@@ -39,13 +39,13 @@ export function randomFloats(n: number, lo: number, hi: number, seed = 1): Float
 export async function runWithInputs<T>(
   inputs: Record<string, { values: BigUint64Array; shape: readonly number[] }>,
   program: (p: Party, xs: Record<string, AShare>) => Promise<T>,
-  opts: { backend?: TestBackendKind; fracBits?: number; client?: (c: Channel) => Promise<unknown> } = {},
+  opts: { backend?: TestBackendKind; fracBits?: number; client?: (c: Channel) => Promise<unknown>; observe?: DeliveryObserver } = {},
 ): Promise<LocalRun<T, unknown>> {
   const bundles = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, splitInput(v.values)]));
   return runLocal(testBackend(opts.backend), async (p) => {
     const xs = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, shareFromBundle(p, bundles[k][p.id], v.shape)]));
     return program(p, xs);
-  }, { fracBits: opts.fracBits, client: opts.client });
+  }, { fracBits: opts.fracBits, client: opts.client, observe: opts.observe });
 }
 
 export function fixedInput(values: ArrayLike<number>, shape: readonly number[] = [values.length], fracBits = 18) {

@@ -1,2 +1,3 @@
 export * from './channel.ts';
-export { memoryNetwork } from './memory.ts';
+export { memoryNetwork, type DeliveryObserver } from './memory.ts';
+export { portChannel, type PortLike } from './ports.ts';

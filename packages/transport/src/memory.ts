@@ -4,7 +4,10 @@
  */
 import { type Channel, type EndpointId, Mailbox, countSent, emptyStats } from './channel.ts';
 
-export function memoryNetwork(ids: readonly EndpointId[]): Map<EndpointId, Channel> {
+/** Sees every message as it is delivered (tests use it to inspect what each endpoint receives). */
+export type DeliveryObserver = (from: EndpointId, to: EndpointId, tag: string, data: Uint8Array) => void;
+
+export function memoryNetwork(ids: readonly EndpointId[], observe?: DeliveryObserver): Map<EndpointId, Channel> {
   const boxes = new Map<EndpointId, Mailbox>();
   const channels = new Map<EndpointId, Channel>();
   for (const id of ids) {
@@ -18,7 +21,10 @@ export function memoryNetwork(ids: readonly EndpointId[]): Map<EndpointId, Chann
         const dest = boxes.get(to);
         if (!dest) throw new Error(`endpoint ${id}: no endpoint ${to} in this network`);
         countSent(stats, to, data.byteLength);
-        queueMicrotask(() => dest.deliver(id, tag, data));
+        queueMicrotask(() => {
+          observe?.(id, to, tag, data);
+          dest.deliver(id, tag, data);
+        });
       },
       recv: (from, tag) => box.take(from, tag),
       close(reason = 'channel closed') {

@@ -1,0 +1,67 @@
+/**
+ * Security sanity check (not a proof): everything a party receives from another party during mul, matmul,
+ * truncation, comparison, equality, b2a and select must look uniformly random, whatever the secret.
+ * For each receiving party we histogram the received bytes (256 bins) and run a chi-square test against
+ * uniform, for two very different secrets (all zeros, and large random values); and a two-sample chi-square
+ * between the two secrets. Threshold: chi2 > 400 with 255 degrees of freedom has probability < 1e-8.
+ */
+import { describe, expect, it } from 'vitest';
+import { fixedInput, randomFloats, runWithInputs } from './test-support.ts';
+import { mul } from './ops/mul.ts';
+import { matmul } from './ops/matmul.ts';
+import { truncate } from './ops/truncate.ts';
+import { lessThan } from './ops/lessThan.ts';
+import { equal } from './ops/equal.ts';
+import { select } from './ops/select.ts';
+
+async function receivedHistograms(secret: Float64Array): Promise<number[][]> {
+  const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
+  const n = secret.length;
+  await runWithInputs({ x: fixedInput(secret, [32, n / 32]), y: fixedInput(secret.map((v) => v / 2 + 1), [32, n / 32]) }, async (p, s) => {
+    await mul(p, s.x, s.y);
+    await matmul(p, s.x, s.y, { transB: true });
+    await truncate(p, s.x);
+    const bit = await lessThan(p, s.x, s.y);
+    await equal(p, s.x, s.y);
+    await select(p, bit, s.x, s.y);
+  }, {
+    observe: (from, to, tag, data) => {
+      if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;
+    },
+  });
+  return hist;
+}
+
+function chi2Uniform(h: number[]): number {
+  const total = h.reduce((a, b) => a + b, 0);
+  const e = total / 256;
+  return h.reduce((s, o) => s + (o - e) ** 2 / e, 0);
+}
+
+function chi2TwoSample(a: number[], b: number[]): number {
+  const na = a.reduce((x, y) => x + y, 0);
+  const nb = b.reduce((x, y) => x + y, 0);
+  let s = 0;
+  for (let i = 0; i < 256; i++) {
+    const t = a[i] + b[i];
+    if (t === 0) continue;
+    const ea = (t * na) / (na + nb);
+    const eb = (t * nb) / (na + nb);
+    s += (a[i] - ea) ** 2 / ea + (b[i] - eb) ** 2 / eb;
+  }
+  return s;
+}
+
+describe('what parties receive', () => {
+  it('is uniform and independent of the secret input', async () => {
+    const n = 2048;
+    const zeros = await receivedHistograms(new Float64Array(n));
+    const large = await receivedHistograms(randomFloats(n, -3000, 3000, 77));
+    for (let party = 0; party < 3; party++) {
+      expect(zeros[party].reduce((a, b) => a + b, 0)).toBeGreaterThan(100_000);
+      expect(chi2Uniform(zeros[party]), `party ${party}, zero secret`).toBeLessThan(400);
+      expect(chi2Uniform(large[party]), `party ${party}, large secret`).toBeLessThan(400);
+      expect(chi2TwoSample(zeros[party], large[party]), `party ${party}, zero vs large`).toBeLessThan(400);
+    }
+  });
+});
