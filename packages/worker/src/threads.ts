@@ -28,7 +28,7 @@ export interface ThreadRun<R> {
   stats: ThreadResult<R>['stats'][];
 }
 
-const ENTRY = new URL('./thread-entry.ts', import.meta.url);
+const ENTRY = new URL('./thread-boot.mjs', import.meta.url);
 
 export async function runInThreads<A, R>(o: ThreadRunOptions<A>): Promise<ThreadRun<R>> {
   const ids: EndpointId[] = [0, 1, 2, CLIENT, OWNER];
@@ -52,7 +52,7 @@ export async function runInThreads<A, R>(o: ThreadRunOptions<A>): Promise<Thread
       fracBits: o.fracBits,
       ports: Object.fromEntries(ports),
     };
-    const w = new Worker(ENTRY, { workerData: init, transferList: [...ports.values()] as never[], execArgv: ['--import', 'tsx'] });
+    const w = new Worker(ENTRY, { workerData: init, transferList: [...ports.values()] as never[] });
     workers.push(w);
     return new Promise<ThreadResult<R>>((resolve, reject) => {
       w.on('message', (m: { type: string; value?: unknown; result?: ThreadResult<R>; error?: string }) => {

@@ -1,0 +1,57 @@
+/**
+ * Party programs for the core bench, run in worker threads by runInThreads. Inputs are random replicated
+ * shares drawn from the pairwise PRGs (component j = F(k_j)), so no input round is timed; values are
+ * reduced to |x| < 2^40 raw so truncation preconditions hold.
+ */
+import { aShare, lessThan, matmul, maxLast, mul, tagNonce, truncate, type AShare, type Party } from '@puma/protocol';
+
+function randomShare(p: Party, shape: number[]): AShare {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const tag = p.nextTag();
+  const be = p.backend;
+  // Arithmetic right shift of each component by 24 keeps the sum small only up to carries: |x| < 3 * 2^40.
+  const comp = (key: Uint32Array) => be.shrArith(be.prg(key, tagNonce(tag, 0), n), 24);
+  return aShare(shape, comp(p.keys.self), comp(p.keys.next));
+}
+
+export interface CoreBenchArg {
+  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'max';
+  size: number;
+  reps: number;
+}
+
+export interface CoreBenchResult {
+  times: number[];
+  rounds: number;
+  bytes: number;
+}
+
+export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchResult> {
+  const n = a.size;
+  const shape = a.op === 'matmul' ? [n, n] : a.op === 'max' ? [1, n] : [n];
+  const x = randomShare(p, shape);
+  const y = randomShare(p, shape);
+  const run = (): Promise<unknown> => {
+    switch (a.op) {
+      case 'mul': return mul(p, x, y);
+      case 'matmul': return matmul(p, x, y);
+      case 'truncate': return truncate(p, x);
+      case 'lessThan': return lessThan(p, x, y);
+      case 'max': return maxLast(p, x);
+    }
+  };
+  await run();
+  const times: number[] = [];
+  let rounds = 0;
+  let bytes = 0;
+  for (let i = 0; i < a.reps; i++) {
+    const r0 = p.rounds;
+    const b0 = p.channel.stats.bytesSent;
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+    rounds = p.rounds - r0;
+    bytes = p.channel.stats.bytesSent - b0;
+  }
+  return { times, rounds, bytes };
+}

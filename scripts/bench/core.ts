@@ -1,0 +1,44 @@
+/**
+ * `npm run bench -- core`: secure ops with the three parties in worker threads on this machine, plus the raw
+ * WebAssembly u64 matmul rate on one thread. Time per op is the slowest party's, median over repetitions.
+ */
+import { runInThreads } from '@puma/worker';
+import { matmulRate } from '@puma/backend-wasm/rate';
+import { median, type BenchRow, type BenchSuite } from './report.ts';
+import type { CoreBenchArg, CoreBenchResult } from './core-programs.ts';
+
+const CASES: Array<{ name: string; arg: CoreBenchArg; size: string }> = [
+  { name: 'mul (fixed point, with truncation)', arg: { op: 'mul', size: 1024, reps: 9 }, size: '1024' },
+  { name: 'mul (fixed point, with truncation)', arg: { op: 'mul', size: 1 << 20, reps: 5 }, size: '2^20' },
+  { name: 'matmul (fixed point, with truncation)', arg: { op: 'matmul', size: 128, reps: 7 }, size: '128^3' },
+  { name: 'matmul (fixed point, with truncation)', arg: { op: 'matmul', size: 512, reps: 5 }, size: '512^3' },
+  { name: 'truncate', arg: { op: 'truncate', size: 1024, reps: 9 }, size: '1024' },
+  { name: 'truncate', arg: { op: 'truncate', size: 1 << 20, reps: 5 }, size: '2^20' },
+  { name: 'lessThan', arg: { op: 'lessThan', size: 1024, reps: 9 }, size: '1024' },
+  { name: 'max', arg: { op: 'max', size: 1024, reps: 5 }, size: '1x1024' },
+];
+
+const suite: BenchSuite = async () => {
+  const rows: BenchRow[] = [];
+  for (const c of CASES) {
+    const run = await runInThreads<CoreBenchArg, CoreBenchResult>({
+      module: new URL('./core-programs.ts', import.meta.url).href,
+      exportName: 'coreBench',
+      args: () => c.arg,
+    });
+    const perRep = run.results[0].times.map((_, i) => Math.max(...run.results.map((r) => r.times[i])));
+    rows.push({
+      name: c.name,
+      size: c.size,
+      rounds: run.results[0].rounds,
+      bytesPerParty: Math.max(...run.results.map((r) => r.bytes)),
+      medianMs: median(perRep),
+    });
+    process.stderr.write(`  ${c.name} ${c.size}: ${median(perRep).toFixed(1)} ms\n`);
+  }
+  const rate = await matmulRate(512);
+  rows.push({ name: 'raw WebAssembly u64 matmul (1 thread)', size: '512^3', medianMs: rate.ms, gmacsPerS: rate.gmacs });
+  return rows;
+};
+
+export default suite;
