@@ -1,0 +1,137 @@
+/**
+ * `puma generate | classify`: runs the model owner, the client and the three parties on this machine (each
+ * party in its own worker thread) and compares the secure result with the plaintext reference.
+ */
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import { runInThreads, parseBackendChoice } from '@puma/worker';
+import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, type Tokenizer, WordPieceTokenizer } from '@puma/models';
+import { loadModel } from '@puma/models/node';
+import { classifyClient, generateClient, greedy, sampler, shareWeights, type ClassifyArgs, type GenerateArgs, type StepReport } from '@puma/models/secure';
+
+const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
+
+const USAGE = `usage:
+  puma generate [--model <dir|file|name>] [--prompt <text>] [--max-new-tokens N] [--backend wasm|webgpu|auto]
+                [--reveal logits|argmax] [--temperature T] [--top-k K] [--json]
+  puma classify --model <dir|name> --text <text> [--json]
+Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K.`;
+
+function fail(msg: string): never {
+  throw new UsageError(msg);
+}
+class UsageError extends Error {}
+
+function intArg(v: string | undefined, name: string, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in [${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+async function generate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string', default: 'stories260K' },
+      prompt: { type: 'string', default: '' },
+      'max-new-tokens': { type: 'string' },
+      backend: { type: 'string', default: 'wasm' },
+      reveal: { type: 'string', default: 'logits' },
+      temperature: { type: 'string', default: '0' },
+      'top-k': { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const backend = parseBackendChoice(values.backend);
+  if (values.reveal !== 'logits' && values.reveal !== 'argmax') fail(`--reveal must be logits or argmax, got "${values.reveal}"`);
+  const temperature = Number(values.temperature);
+  if (!(temperature >= 0)) fail(`--temperature must be >= 0, got "${values.temperature}"`);
+  const topK = intArg(values['top-k'], 'top-k', 0, 0, 1 << 20);
+  const { model, tokenizer, location } = await loadModel(values.model!);
+  const c = model.config;
+  if (c.arch === 'bert') fail(`${values.model} is a BERT classifier; use "puma classify"`);
+  if (!tokenizer) fail(`no tokenizer files next to ${location.weights}`);
+  const maxNew = intArg(values['max-new-tokens'], 'max-new-tokens', 32, 1, c.maxPositions);
+  const prompt = c.arch === 'llama' ? [LLAMA_BOS, ...tokenizer.encode(values.prompt!)] : tokenizer.encode(values.prompt!);
+  if (prompt.length === 0) prompt.push(c.eosTokenId ?? 0);
+  if (prompt.length + maxNew > c.maxPositions) fail(`prompt (${prompt.length} tokens) + ${maxNew} new tokens exceed the model's ${c.maxPositions} positions`);
+
+  const fracBits = DEFAULT_FRAC_BITS;
+  const bundles = shareWeights(model, location.id, fracBits);
+  const bar = values.json ? null : new cliProgress.SingleBar({ format: 'secure generation |{bar}| {value}/{total} tokens | {text}', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const tokens: number[] = [];
+  bar?.start(maxNew, 0, { text: '' });
+  const t0 = performance.now();
+  const run = await runInThreads<GenerateArgs, StepReport[]>({
+    module: PROGRAMS,
+    exportName: 'generateParty',
+    args: (i) => ({ weights: bundles[i], promptLength: prompt.length, maxNewTokens: maxNew, reveal: values.reveal as 'logits' | 'argmax' }),
+    backend,
+    fracBits,
+    client: (ch) => generateClient(ch, {
+      prompt, vocab: c.vocabSize, maxNewTokens: maxNew, fracBits, reveal: values.reveal as 'logits' | 'argmax',
+      pick: temperature > 0 ? sampler(temperature, topK) : greedy,
+      onToken: (s, i) => { tokens.push(s.token); bar?.update(i + 1, { text: JSON.stringify(tokenizer.decode(tokens)).slice(-40) }); },
+    }),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  bar?.stop();
+  const plaintextTokens = temperature > 0 ? null : generateGreedy(model, prompt, maxNew);
+  const bytesPerParty = run.stats.map((s) => s.bytesSent);
+  const result = {
+    text: tokenizer.decode(tokens),
+    tokens,
+    plaintextTokens,
+    stats: { bytesPerParty, rounds: run.stats[0].rounds, seconds, backend: run.stats[0].backend, peakRssMiBPerParty: run.stats.map((s) => s.peakRssMiB) },
+  };
+  if (values.json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(`\n${tokenizer.decode(prompt)}${result.text}\n`);
+  if (plaintextTokens) console.log(`plaintext greedy tokens ${plaintextTokens.every((t, i) => t === tokens[i]) ? 'match' : 'DIFFER from'} the secure ones`);
+  const perStep = run.results[0];
+  console.log(`cost: ${seconds.toFixed(1)} s, ${(Math.max(...bytesPerParty) / 2 ** 20).toFixed(1)} MiB sent per party (max), ${run.stats[0].rounds} rounds; per generated token after the prompt: ${perStep.length > 1 ? (perStep.slice(1).reduce((s, r) => s + r.ms, 0) / (perStep.length - 1)).toFixed(0) : '-'} ms, ${perStep.length > 1 ? perStep[1].rounds : '-'} rounds`);
+}
+
+async function classify(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, text: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (!values.model) fail('classify needs --model');
+  if (values.text === undefined) fail('classify needs --text');
+  const { model, tokenizer, location } = await loadModel(values.model);
+  if (model.weights.head.kind !== 'classifier') fail(`${values.model} has no classification head`);
+  if (!(tokenizer instanceof WordPieceTokenizer)) fail(`${values.model} needs a WordPiece vocab.txt`);
+  const ids = (tokenizer as Tokenizer & { encodeForModel?: (t: string) => number[] }).encode(values.text);
+  const withSpecial = [tokenizer.clsId, ...ids, tokenizer.sepId];
+  const fracBits = DEFAULT_FRAC_BITS;
+  const bundles = shareWeights(model, location.id, fracBits);
+  const t0 = performance.now();
+  const run = await runInThreads<ClassifyArgs, { rounds: number; bytesSent: number }>({
+    module: PROGRAMS,
+    exportName: 'classifyParty',
+    args: (i) => ({ weights: bundles[i], length: withSpecial.length }),
+    fracBits,
+    client: (ch) => classifyClient(ch, { ids: withSpecial, vocab: model.config.vocabSize, fracBits }),
+  });
+  const logits = Array.from(run.client as Float64Array);
+  const plaintextLogits = Array.from(classifierLogits(model, forwardHidden(model, withSpecial)));
+  const label = greedy(Float64Array.from(logits));
+  const out = { label: model.config.labels?.[label] ?? label, logits, plaintextLogits, stats: { bytesPerParty: run.stats.map((s) => s.bytesSent), rounds: run.stats[0].rounds, seconds: (performance.now() - t0) / 1000 } };
+  console.log(values.json ? JSON.stringify(out) : `label: ${out.label}\nsecure logits:    ${logits.map((v) => v.toFixed(4)).join(' ')}\nplaintext logits: ${plaintextLogits.map((v) => v.toFixed(4)).join(' ')}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === 'generate') await generate(rest);
+    else if (cmd === 'classify') await classify(rest);
+    else fail(cmd ? `unknown command "${cmd}"` : 'no command given');
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(e instanceof UsageError ? `puma: ${msg}\n${USAGE}` : `puma: ${msg}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}

@@ -1,0 +1,11 @@
+// Entry point of the kernels module: every export here is callable from src/index.ts.
+export { add, sub, mul, and, or, xor, addScalar, mulScalar, neg, not, shl, shrLogical, shrArith } from './elementwise';
+export { toBitPlanes, fromBitPlanes } from './bits';
+export { copy2d, repeatEach, tile, sumRows, transpose } from './layout';
+export { matmul, matmulScratchBytes } from './matmul';
+export { chacha } from './chacha';
+
+// First byte free for the host's allocator: everything below holds the module's static data.
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,48 @@
+/**
+ * Matmul throughput of the wasm backend, for the bench suite: one n x n x n product mod 2^64, timed as the
+ * median of several runs after a warm-up run (which also lets the engine tier the kernel up).
+ */
+import type { Backend } from '@puma/backend';
+
+let backend: Promise<Backend> | undefined;
+
+/** Cheap deterministic fill (splitmix-style mixing on 32-bit halves); the values only need to be non-trivial. */
+function filler(n: number, seed: number): BigUint64Array {
+  const out = new BigUint64Array(n);
+  const w = new Uint32Array(out.buffer);
+  let x = seed >>> 0;
+  for (let i = 0; i < w.length; i++) {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    w[i] = (z ^ (z >>> 16)) >>> 0;
+  }
+  return out;
+}
+
+export async function matmulRate(n: number): Promise<{ ms: number; gmacs: number }> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`matmulRate: n must be a positive integer, got ${n}`);
+  backend ??= import('./index.ts').then((m) => m.createWasmBackend());
+  const be = await backend;
+  const a = be.upload(filler(n * n, 1));
+  const b = be.upload(filler(n * n, 2));
+  const dims = { m: n, k: n, n };
+  const runs = n <= 256 ? 9 : 5;
+  const times: number[] = [];
+  try {
+    be.release(be.matmul(a, b, dims));
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const c = be.matmul(a, b, dims);
+      times.push(performance.now() - t0);
+      be.release(c);
+    }
+  } finally {
+    be.release(a);
+    be.release(b);
+  }
+  times.sort((x, y) => x - y);
+  const ms = times[Math.floor(runs / 2)];
+  return { ms, gmacs: n ** 3 / (ms * 1e6) };
+}

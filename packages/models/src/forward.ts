@@ -1,0 +1,124 @@
+/**
+ * The architecture-generic plaintext forward pass up to the final hidden states, float64, one small function
+ * per step so the secure version can mirror it op by op:
+ *   embed -> for each layer: transformerLayer (norm placement per config) -> final norm.
+ * GPT-2, BERT and LLaMA differ only through ModelConfig and the weights' kinds (norm, MLP, positions).
+ */
+import { activate, silu } from './activations.ts';
+import { attention } from './attention.ts';
+import { add, linear, mul } from './matmul.ts';
+import { applyNorm } from './norms.ts';
+import { applyRope } from './rope.ts';
+import type { AttentionWeights, LayerWeights, Model, ModelConfig, MlpWeights } from './types.ts';
+
+/** Keys and values of one layer for positions 0 .. capacity-1, rows of numKvHeads*headDim. */
+export interface LayerCache {
+  readonly k: Float64Array;
+  readonly v: Float64Array;
+}
+
+export function createCache(config: ModelConfig, capacity: number): LayerCache[] {
+  const width = config.numKvHeads * config.headDim;
+  return Array.from({ length: config.numLayers }, () => ({ k: new Float64Array(capacity * width), v: new Float64Array(capacity * width) }));
+}
+
+/**
+ * [T, hidden] = token rows (+ position rows startPos.. for learned positions) (+ token-type rows), then the
+ * embedding norm if the model has one (BERT).
+ */
+export function embed(model: Model, ids: readonly number[], startPos = 0, typeIds?: readonly number[]): Float64Array {
+  const { config: c, weights: w } = model;
+  const d = c.hiddenSize;
+  const T = ids.length;
+  if (startPos + T > c.maxPositions) {
+    throw new Error(`sequence of ${startPos + T} tokens exceeds the model's ${c.maxPositions} positions`);
+  }
+  if (typeIds && typeIds.length !== T) throw new Error(`${typeIds.length} token-type ids for ${T} tokens`);
+  const x = new Float64Array(T * d);
+  const tok = w.embeddings.token.data;
+  for (let t = 0; t < T; t++) {
+    const id = ids[t];
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} at index ${t} is outside the vocabulary [0, ${c.vocabSize})`);
+    for (let j = 0; j < d; j++) x[t * d + j] = tok[id * d + j];
+  }
+  const pos = w.embeddings.position?.data;
+  if (pos) {
+    for (let t = 0; t < T; t++) {
+      const p = startPos + t;
+      for (let j = 0; j < d; j++) x[t * d + j] += pos[p * d + j];
+    }
+  }
+  const types = w.embeddings.tokenType?.data;
+  if (types) {
+    for (let t = 0; t < T; t++) {
+      const ty = typeIds ? typeIds[t] : 0;
+      if (!Number.isInteger(ty) || ty < 0 || ty >= c.typeVocabSize) throw new Error(`token-type id ${ty} at index ${t} is outside [0, ${c.typeVocabSize})`);
+      for (let j = 0; j < d; j++) x[t * d + j] += types[ty * d + j];
+    }
+  }
+  return w.embeddings.norm ? applyNorm(x, T, w.embeddings.norm) : x;
+}
+
+/**
+ * Multi-head self-attention of the rows h [T, hidden] at positions startPos..startPos+T-1, output projection
+ * included. With a cache, this step's keys/values are written at their positions and the queries attend to
+ * every cached position before them; without one, to the T rows themselves (startPos must then be 0).
+ */
+export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeights, config: ModelConfig, startPos: number, cache?: LayerCache): Float64Array {
+  const q = linear(h, rows, attn.q);
+  const k = linear(h, rows, attn.k);
+  const v = linear(h, rows, attn.v);
+  if (config.positions === 'rope') {
+    applyRope(q, rows, config.numHeads, config.headDim, startPos, config.ropeTheta);
+    applyRope(k, rows, config.numKvHeads, config.headDim, startPos, config.ropeTheta);
+  }
+  const dims = { numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim, causal: config.causal };
+  let a: Float64Array;
+  if (cache) {
+    const width = config.numKvHeads * config.headDim;
+    if ((startPos + rows) * width > cache.k.length) throw new Error(`KV cache holds ${cache.k.length / width} positions, need ${startPos + rows}`);
+    cache.k.set(k, startPos * width);
+    cache.v.set(v, startPos * width);
+    a = attention(q, cache.k, cache.v, rows, startPos + rows, startPos, dims);
+  } else {
+    if (startPos !== 0) throw new Error('selfAttention without a cache must start at position 0');
+    a = attention(q, k, v, rows, rows, 0, dims);
+  }
+  return linear(a, rows, attn.o);
+}
+
+/** dense: down(act(up(x))); swiglu: w2(silu(w1 x) * (w3 x)). */
+export function mlp(x: Float64Array, rows: number, weights: MlpWeights, config: ModelConfig): Float64Array {
+  if (weights.kind === 'dense') return linear(activate(linear(x, rows, weights.up), config.activation), rows, weights.down);
+  return linear(mul(silu(linear(x, rows, weights.w1)), linear(x, rows, weights.w3)), rows, weights.w2);
+}
+
+export function transformerLayer(x: Float64Array, rows: number, layer: LayerWeights, config: ModelConfig, startPos: number, cache?: LayerCache): Float64Array {
+  if (config.normPlacement === 'pre') {
+    const h = add(x, selfAttention(applyNorm(x, rows, layer.attnNorm), rows, layer.attn, config, startPos, cache));
+    return add(h, mlp(applyNorm(h, rows, layer.mlpNorm), rows, layer.mlp, config));
+  }
+  const h = applyNorm(add(x, selfAttention(x, rows, layer.attn, config, startPos, cache)), rows, layer.attnNorm);
+  return applyNorm(add(h, mlp(h, rows, layer.mlp, config)), rows, layer.mlpNorm);
+}
+
+export interface ForwardOptions {
+  /** Absolute position of the first id (continuing a cached sequence). */
+  readonly startPos?: number;
+  /** One LayerCache per layer (see createCache); required for startPos > 0. */
+  readonly cache?: readonly LayerCache[];
+  readonly typeIds?: readonly number[];
+}
+
+/** Final hidden states [T, hidden] (after the final norm, when the model has one). */
+export function forwardHidden(model: Model, ids: readonly number[], options: ForwardOptions = {}): Float64Array {
+  const { config, weights } = model;
+  const startPos = options.startPos ?? 0;
+  if (ids.length === 0) throw new Error('forward needs at least one token');
+  if (options.cache && options.cache.length !== config.numLayers) throw new Error(`cache has ${options.cache.length} layers, model ${config.numLayers}`);
+  let x = embed(model, ids, startPos, options.typeIds);
+  weights.layers.forEach((layer, i) => {
+    x = transformerLayer(x, ids.length, layer, config, startPos, options.cache?.[i]);
+  });
+  return weights.finalNorm ? applyNorm(x, ids.length, weights.finalNorm) : x;
+}

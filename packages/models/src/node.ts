@@ -1,0 +1,171 @@
+/**
+ * Node-only helpers (import from '@puma/models/node'): reading model folders from disk and resolving `--model`
+ * arguments. Everything else in the package works on bytes and strings and runs in browsers too.
+ *
+ * Model folders (see ../shared/models/<name>/SOURCE.md):
+ * - Hugging Face: config.json + model.safetensors (or the folder's only *.safetensors), with tokenizer files
+ *   vocab.json + merges.txt or encoder.json + vocab.bpe (GPT-2), or vocab.txt (BERT);
+ * - llama2.c: a checkpoint *.bin with its tokenizer (tokenizer.bin or tok*.bin) beside it.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BertHeadKind } from './bert-loader.ts';
+import { loadHuggingFace } from './hf-loader.ts';
+import { loadLlama2c } from './llama2c-loader.ts';
+import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
+import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
+import { WordPieceTokenizer } from './tokenizer-wordpiece.ts';
+import type { Tokenizer } from './tokenizer.ts';
+import type { LoadedModel } from './types.ts';
+
+/** The repository root (this file is packages/models/src/node.ts). */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Where named models live: $PUMA_MODELS, else ../shared/models beside the repository. */
+export function modelsRoot(): string {
+  const env = process.env.PUMA_MODELS;
+  return env ? path.resolve(env) : path.resolve(REPO_ROOT, '../shared/models');
+}
+
+/** The folder of a named model under modelsRoot(); a clear error if it is absent (tests must not skip silently). */
+export function modelDir(name: string): string {
+  const dir = path.join(modelsRoot(), name);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new Error(
+      `model folder "${name}" not found at ${dir}. Set PUMA_MODELS to the folder that holds the models ` +
+        `(default: ../shared/models next to the repository root).`,
+    );
+  }
+  return dir;
+}
+
+export async function readSafetensorsFile(file: string): Promise<SafetensorsFile> {
+  return parseSafetensors(await readFile(file), file);
+}
+
+export type ModelFormat = 'hf-safetensors' | 'llama2c';
+
+export type TokenizerFiles =
+  | { readonly kind: 'gpt2-bpe'; readonly encoder: string; readonly merges: string }
+  | { readonly kind: 'wordpiece'; readonly vocab: string }
+  | { readonly kind: 'llama2c'; readonly path: string };
+
+export interface ModelLocation {
+  /** The folder's name (or the file's name without extension). */
+  readonly name: string;
+  readonly dir: string;
+  readonly format: ModelFormat;
+  /** The weights file (model.safetensors or the llama2.c checkpoint). */
+  readonly weights: string;
+  /** config.json for Hugging Face models. */
+  readonly config?: string;
+  readonly tokenizer?: TokenizerFiles;
+}
+
+function firstExisting(dir: string, names: readonly string[]): string | undefined {
+  return names.map((n) => path.join(dir, n)).find((p) => existsSync(p));
+}
+
+function tokenizerFiles(dir: string, format: ModelFormat, weights: string): TokenizerFiles | undefined {
+  if (format === 'llama2c') {
+    const named = firstExisting(dir, ['tokenizer.bin']);
+    const tok = named ?? readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f) && path.join(dir, f) !== weights).map((f) => path.join(dir, f))[0];
+    return tok ? { kind: 'llama2c', path: tok } : undefined;
+  }
+  const encoder = firstExisting(dir, ['vocab.json', 'encoder.json']);
+  const merges = firstExisting(dir, ['merges.txt', 'vocab.bpe']);
+  if (encoder && merges) return { kind: 'gpt2-bpe', encoder, merges };
+  const vocab = firstExisting(dir, ['vocab.txt']);
+  return vocab ? { kind: 'wordpiece', vocab } : undefined;
+}
+
+function locateInDir(dir: string, name: string): ModelLocation {
+  const files = readdirSync(dir);
+  const safetensors = files.includes('model.safetensors') ? ['model.safetensors'] : files.filter((f) => f.endsWith('.safetensors'));
+  if (safetensors.length === 1) {
+    const weights = path.join(dir, safetensors[0]);
+    return locateFile(weights, name);
+  }
+  if (safetensors.length > 1) throw new Error(`${dir}: several .safetensors files (${safetensors.join(', ')}) and no model.safetensors; name the file`);
+  const checkpoints = files.filter((f) => f.endsWith('.bin') && f !== 'tokenizer.bin' && !/^tok/.test(f));
+  if (checkpoints.length === 1) return locateFile(path.join(dir, checkpoints[0]), name);
+  if (checkpoints.length > 1) throw new Error(`${dir}: several llama2.c checkpoints (${checkpoints.join(', ')}); name the file`);
+  throw new Error(`${dir}: no model weights found (expected model.safetensors + config.json, or a llama2.c *.bin checkpoint)`);
+}
+
+function locateFile(file: string, name: string): ModelLocation {
+  const dir = path.dirname(file);
+  if (file.endsWith('.safetensors')) {
+    const config = path.join(dir, 'config.json');
+    if (!existsSync(config)) throw new Error(`${file}: no config.json beside it`);
+    return { name, dir, format: 'hf-safetensors', weights: file, config, tokenizer: tokenizerFiles(dir, 'hf-safetensors', file) };
+  }
+  if (file.endsWith('.bin')) {
+    return { name, dir, format: 'llama2c', weights: file, tokenizer: tokenizerFiles(dir, 'llama2c', file) };
+  }
+  throw new Error(`${file}: unknown model file type (expected .safetensors or a llama2.c .bin)`);
+}
+
+/**
+ * Resolves a `--model` argument: an existing folder or weights file path, else a model name under modelsRoot().
+ */
+export function findModel(nameOrPath: string): ModelLocation {
+  if (existsSync(nameOrPath)) {
+    const p = path.resolve(nameOrPath);
+    return statSync(p).isDirectory() ? locateInDir(p, path.basename(p)) : locateFile(p, path.basename(p).replace(/\.[^.]+$/, ''));
+  }
+  const root = modelsRoot();
+  const dir = path.join(root, nameOrPath);
+  if (!path.isAbsolute(nameOrPath) && existsSync(dir) && statSync(dir).isDirectory()) return locateInDir(dir, nameOrPath);
+  const available = existsSync(root) ? readdirSync(root).filter((f) => statSync(path.join(root, f)).isDirectory()) : [];
+  throw new Error(
+    `model "${nameOrPath}" not found: it is not a path, and ${dir} does not exist` +
+      (available.length ? ` (models in ${root}: ${available.join(', ')})` : ` (models folder ${root} is ${existsSync(root) ? 'empty' : 'missing'}; set PUMA_MODELS)`),
+  );
+}
+
+export async function loadTokenizer(files: TokenizerFiles, vocabSize?: number): Promise<Tokenizer> {
+  switch (files.kind) {
+    case 'gpt2-bpe':
+      return Gpt2Tokenizer.fromFiles(await readFile(files.encoder, 'utf8'), await readFile(files.merges, 'utf8'), files.encoder);
+    case 'wordpiece':
+      return WordPieceTokenizer.fromVocab(await readFile(files.vocab, 'utf8'), {}, files.vocab);
+    case 'llama2c':
+      return Llama2cTokenizer.fromBytes(await readFile(files.path), vocabSize, files.path);
+  }
+}
+
+export interface LoadModelOptions {
+  /** BERT only: which head to build (default: from the tensor names). */
+  readonly bertHead?: BertHeadKind;
+}
+
+export interface ModelOnDisk {
+  readonly location: ModelLocation;
+  readonly model: LoadedModel;
+  /** Absent when the folder has no tokenizer files. */
+  readonly tokenizer?: Tokenizer;
+}
+
+/** findModel + the loader for its format + its tokenizer. */
+export async function loadModel(nameOrPath: string, options: LoadModelOptions = {}): Promise<ModelOnDisk> {
+  const location = findModel(nameOrPath);
+  let model: LoadedModel;
+  if (location.format === 'llama2c') {
+    model = loadLlama2c(await readFile(location.weights), location.weights);
+  } else {
+    const configPath = location.config!;
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(configPath, 'utf8'));
+    } catch (err) {
+      throw new Error(`${configPath}: not valid JSON (${(err as Error).message})`);
+    }
+    model = loadHuggingFace(json, await readSafetensorsFile(location.weights), { bertHead: options.bertHead, configSource: configPath });
+  }
+  const tokenizer = location.tokenizer ? await loadTokenizer(location.tokenizer, model.config.vocabSize) : undefined;
+  return { location, model, tokenizer };
+}

@@ -1,0 +1,206 @@
+/**
+ * The secure forward pass: the same computation as the plaintext reference (../forward*), op by op, on
+ * replicated shares. Public: the architecture, shapes, positions and the causal structure. Secret: weights
+ * (shared by the owner), tokens (the client shares one-hot rows), every activation, and the logits (revealed
+ * to the client only).
+ *
+ * Embedding: one-hot [T, vocab] (integer 0/1) times the shared table is exact in the ring (matmulRaw, no
+ * truncation). Position and token-type rows are selected locally, since positions are public.
+ */
+import { encodeFixed } from '@puma/ring';
+import {
+  add, concatFlat, concatLast, matmul, matmulRaw, mul, mulPublicRawVec, reshape, shareFromBundle, sliceFlat, sliceLast,
+  tileLeading, transpose, truncate, type AShare, type Party,
+} from '@puma/protocol';
+import { gelu, geluTanh, layerNorm, rmsNorm, silu, softmaxLast, tanh } from '@puma/nn';
+import type { ModelConfig } from '../types.ts';
+import type { PartyWeightBundle } from './share-weights.ts';
+
+export interface SecureModel {
+  config: ModelConfig;
+  w: Map<string, AShare>;
+}
+
+export function loadSecureModel(p: Party, bundle: PartyWeightBundle): SecureModel {
+  if (bundle.manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${bundle.manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
+  const w = new Map<string, AShare>();
+  for (const t of bundle.manifest.tensors) {
+    const b = bundle.bundles[t.name];
+    if (!b) throw new Error(`weight bundle for party ${p.id} lacks tensor ${t.name}`);
+    w.set(t.name, shareFromBundle(p, b, t.shape));
+  }
+  return { config: bundle.manifest.config, w };
+}
+
+/** Per layer: keys and values of every position so far, [T, KV * D] each (time-major, so appending is a concat). */
+export interface KvCache {
+  length: number;
+  k: AShare[];
+  v: AShare[];
+}
+
+export function emptyCache(): KvCache {
+  return { length: 0, k: [], v: [] };
+}
+
+function weight(m: SecureModel, name: string): AShare {
+  const t = m.w.get(name);
+  if (!t) throw new Error(`model has no tensor ${name}`);
+  return t;
+}
+
+async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+  const y = await matmul(p, x, weight(m, `${name}.w`));
+  const b = m.w.get(`${name}.b`);
+  return b ? add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)) : y;
+}
+
+async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+  const c = m.config;
+  const scale = weight(m, `${name}.scale`);
+  if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps);
+  return layerNorm(p, x, scale, weight(m, `${name}.bias`), c.normEps);
+}
+
+/** Rows [start, start + count) of a [rows, cols] share (public indices: local). */
+function rows(p: Party, x: AShare, start: number, count: number): AShare {
+  const cols = x.shape[1];
+  return sliceFlat(p, x, start * cols, [count, cols]);
+}
+
+async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Promise<AShare> {
+  const c = m.config;
+  const T = oneHot.shape[0];
+  let x = await p.profile('embedding', () => matmulRaw(p, oneHot, weight(m, 'emb.token')));
+  if (c.positions === 'learned') {
+    if (pos0 + T > c.maxPositions) throw new Error(`sequence of ${pos0 + T} positions exceeds the model's ${c.maxPositions}`);
+    x = add(p, x, rows(p, weight(m, 'emb.position'), pos0, T));
+  }
+  if (m.w.has('emb.tokenType')) x = add(p, x, reshape(tileLeading(p, rows(p, weight(m, 'emb.tokenType'), 0, 1), T), x.shape));
+  if (m.w.has('emb.norm.scale')) x = await p.profile('norm', () => norm(p, m, 'emb.norm', x));
+  return x;
+}
+
+/** Public cos/sin tables for llama2.c's RoPE (adjacent pairs within each head), positions pos0 .. pos0+T-1. */
+function ropeTables(c: ModelConfig, heads: number, pos0: number, T: number, fracBits: number): { cos: BigUint64Array; sin: BigUint64Array } {
+  const width = heads * c.headDim;
+  const cos = new Float64Array(T * width);
+  const sin = new Float64Array(T * width);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < width; j++) {
+      const i = (j % c.headDim) & ~1;
+      const angle = (pos0 + t) * Math.pow(c.ropeTheta, -i / c.headDim);
+      cos[t * width + j] = Math.cos(angle);
+      sin[t * width + j] = (j % 2 === 0 ? -1 : 1) * Math.sin(angle);
+    }
+  }
+  return { cos: encodeFixed(cos, fracBits), sin: encodeFixed(sin, fracBits) };
+}
+
+/** Swaps the elements of each adjacent pair along the last axis (local). */
+function swapPairs(p: Party, x: AShare): AShare {
+  const pairs = reshape(x, [x.s0.length / 2, 2]);
+  return reshape(concatLast(p, sliceLast(p, pairs, 1, 1), sliceLast(p, pairs, 0, 1)), x.shape);
+}
+
+/** RoPE on q and k together: x cos + swap(x) sin with public tables, one truncation for both. */
+async function rope(p: Party, c: ModelConfig, q: AShare, k: AShare, pos0: number): Promise<[AShare, AShare]> {
+  const T = q.shape[0];
+  const tq = ropeTables(c, c.numHeads, pos0, T, p.fracBits);
+  const tk = ropeTables(c, c.numKvHeads, pos0, T, p.fracBits);
+  const rot = (x: AShare, t: { cos: BigUint64Array; sin: BigUint64Array }) => add(p, mulPublicRawVec(p, x, t.cos), mulPublicRawVec(p, swapPairs(p, x), t.sin));
+  const both = await truncate(p, concatFlat(p, [rot(q, tq), rot(k, tk)]));
+  return [sliceFlat(p, both, 0, q.shape), sliceFlat(p, both, q.s0.length, k.shape)];
+}
+
+/** [T, heads * D] -> [heads, T, D]. */
+function splitHeads(p: Party, x: AShare, heads: number, D: number): AShare {
+  return transpose(p, reshape(x, [x.shape[0], heads, D]), [1, 0, 2]);
+}
+
+/** GQA: kv head g serves query heads g*rep .. g*rep+rep-1; [KV, T, D] -> [KV * rep, T, D]. */
+function repeatKv(p: Party, x: AShare, rep: number): AShare {
+  if (rep === 1) return x;
+  const [KV, T, D] = x.shape;
+  return reshape(transpose(p, tileLeading(p, x, rep), [1, 0, 2, 3]), [KV * rep, T, D]);
+}
+
+async function attention(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
+  const c = m.config;
+  const T = x.shape[0];
+  const D = c.headDim;
+  const H = c.numHeads;
+  const KV = c.numKvHeads;
+  const qkv = await linear(p, m, `l${l}.qkv`, x);
+  let q = sliceLast(p, qkv, 0, H * D);
+  let k = sliceLast(p, qkv, H * D, KV * D);
+  const v = sliceLast(p, qkv, (H + KV) * D, KV * D);
+  if (c.positions === 'rope') [q, k] = await rope(p, c, q, k, pos0);
+  let kAll = k;
+  let vAll = v;
+  if (cache) {
+    if (cache.k[l]) {
+      kAll = reshape(concatFlat(p, [cache.k[l], k]), [cache.k[l].shape[0] + T, KV * D]);
+      vAll = reshape(concatFlat(p, [cache.v[l], v]), [cache.v[l].shape[0] + T, KV * D]);
+    }
+    cache.k[l] = kAll;
+    cache.v[l] = vAll;
+  }
+  const kh = repeatKv(p, splitHeads(p, kAll, KV, D), H / KV);
+  const vh = repeatKv(p, splitHeads(p, vAll, KV, D), H / KV);
+  const scores = await matmul(p, splitHeads(p, q, H, D), kh, { transB: true });
+  const probs = await p.profile('softmax', () => softmaxLast(p, scores, c.causal ? { causal: { queryOffset: pos0 } } : {}));
+  const ctx = await matmul(p, probs, vh);
+  const merged = reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
+  return linear(p, m, `l${l}.o`, merged);
+}
+
+async function mlp(p: Party, m: SecureModel, l: number, x: AShare): Promise<AShare> {
+  const c = m.config;
+  if (c.mlp === 'swiglu') {
+    const ab = await linear(p, m, `l${l}.w13`, x);
+    const a = sliceLast(p, ab, 0, c.intermediateSize);
+    const b = sliceLast(p, ab, c.intermediateSize, c.intermediateSize);
+    const h = await p.profile('silu', async () => mul(p, await silu(p, a), b));
+    return linear(p, m, `l${l}.w2`, h);
+  }
+  const up = await linear(p, m, `l${l}.up`, x);
+  const act = await p.profile('gelu', () => (c.activation === 'gelu_new' ? geluTanh(p, up) : gelu(p, up)));
+  return linear(p, m, `l${l}.down`, act);
+}
+
+async function block(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
+  return p.profile(`layer ${l}`, async () => {
+    if (m.config.normPlacement === 'pre') {
+      const h = add(p, x, await attention(p, m, l, await p.profile('norm', () => norm(p, m, `l${l}.attnNorm`, x)), cache, pos0));
+      return add(p, h, await mlp(p, m, l, await p.profile('norm', () => norm(p, m, `l${l}.mlpNorm`, h))));
+    }
+    const h = await p.profile('norm', async () => norm(p, m, `l${l}.attnNorm`, add(p, x, await attention(p, m, l, x, cache, pos0))));
+    return p.profile('norm', async () => norm(p, m, `l${l}.mlpNorm`, add(p, h, await mlp(p, m, l, h))));
+  });
+}
+
+/** Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given). */
+export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
+  let x = await embed(p, m, oneHot, pos0);
+  for (let l = 0; l < m.config.numLayers; l++) x = await block(p, m, l, x, cache, pos0);
+  if (cache) cache.length = pos0 + oneHot.shape[0];
+  return x;
+}
+
+/** Logits [1, vocab] of the last position. */
+export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+  return p.profile('head', async () => {
+    let last = rows(p, h, h.shape[0] - 1, 1);
+    if (m.w.has('final.scale')) last = await p.profile('norm', () => norm(p, m, 'final', last));
+    return linear(p, m, 'head', last);
+  });
+}
+
+/** BERT sequence classification: classifier(tanh(pooler(h[0]))) -> [1, labels]. */
+export async function secureClassifierLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+  return p.profile('head', async () => {
+    const pooled = await p.profile('tanh', async () => tanh(p, await linear(p, m, 'pooler', rows(p, h, 0, 1))));
+    return linear(p, m, 'cls', pooled);
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * Party programs and the matching client logic for secure generation and classification. The parties run
+ * `generateParty` / `classifyParty` (in worker threads, tabs or processes); the client runs
+ * `generateClient` / `classifyClient`. Messages between them use explicit tags (tok:i, logits:i) so the
+ * client needs no knowledge of the parties' internal op ids.
+ */
+import { decodeFixed } from '@puma/ring';
+import {
+  maxLast, receiveFromParties, receiveInput, revealToClient, sendInput, type Party,
+} from '@puma/protocol';
+import { CLIENT, type Channel } from '@puma/transport';
+import { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits } from './forward.ts';
+import type { PartyWeightBundle } from './share-weights.ts';
+
+export interface GenerateArgs {
+  weights: PartyWeightBundle;
+  promptLength: number;
+  maxNewTokens: number;
+  /** 'logits': the client learns the last position's logits; 'argmax': only the securely chosen token. */
+  reveal: 'logits' | 'argmax';
+}
+
+export interface StepReport {
+  step: number;
+  rounds: number;
+  bytesSent: number;
+  ms: number;
+}
+
+function oneHot(ids: readonly number[], vocab: number): BigUint64Array {
+  const out = new BigUint64Array(ids.length * vocab);
+  ids.forEach((id, t) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} is outside the vocabulary of ${vocab}`);
+    out[t * vocab + id] = 1n;
+  });
+  return out;
+}
+
+export async function generateParty(p: Party, a: GenerateArgs, env: { progress: (v: unknown) => void }): Promise<StepReport[]> {
+  const m = loadSecureModel(p, a.weights);
+  const vocab = m.config.vocabSize;
+  const cache = emptyCache();
+  const reports: StepReport[] = [];
+  for (let step = 0; step < a.maxNewTokens; step++) {
+    const t0 = performance.now();
+    const r0 = p.rounds;
+    const b0 = p.channel.stats.bytesSent;
+    const T = step === 0 ? a.promptLength : 1;
+    const x = await receiveInput(p, CLIENT, `tok:${step}`, [T, vocab]);
+    const h = await secureHidden(p, m, x, cache.length, cache);
+    const logits = await secureLastLogits(p, m, h);
+    if (a.reveal === 'argmax') {
+      const { argmax } = await maxLast(p, logits, true);
+      await revealToClient(p, argmax!, `logits:${step}`);
+    } else {
+      await revealToClient(p, logits, `logits:${step}`);
+    }
+    const rep = { step, rounds: p.rounds - r0, bytesSent: p.channel.stats.bytesSent - b0, ms: performance.now() - t0 };
+    reports.push(rep);
+    env.progress(rep);
+  }
+  return reports;
+}
+
+export interface Sampler {
+  /** Picks the next token from logits (greedy, temperature, top-k: the client's choice, in the clear). */
+  (logits: Float64Array): number;
+}
+
+export function greedy(logits: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/** Temperature + top-k sampling with an explicit random source (crypto-random by default). */
+export function sampler(temperature: number, topK: number, random: () => number = () => crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32): Sampler {
+  if (!(temperature > 0)) return greedy;
+  return (logits) => {
+    const idx = Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x]).slice(0, topK > 0 ? topK : logits.length);
+    const mx = logits[idx[0]];
+    const w = idx.map((i) => Math.exp((logits[i] - mx) / temperature));
+    let u = random() * w.reduce((s, v) => s + v, 0);
+    for (let j = 0; j < idx.length; j++) if ((u -= w[j]) <= 0) return idx[j];
+    return idx[idx.length - 1];
+  };
+}
+
+export interface ClientStep {
+  token: number;
+  logits?: Float64Array;
+}
+
+export async function generateClient(
+  c: Channel,
+  o: { prompt: readonly number[]; vocab: number; maxNewTokens: number; fracBits: number; reveal: 'logits' | 'argmax'; pick: Sampler; onToken?: (s: ClientStep, i: number) => void },
+): Promise<ClientStep[]> {
+  const steps: ClientStep[] = [];
+  let feed: readonly number[] = o.prompt;
+  for (let step = 0; step < o.maxNewTokens; step++) {
+    sendInput(c, `tok:${step}`, oneHot(feed, o.vocab));
+    const out = await receiveFromParties(c, `logits:${step}`);
+    const s: ClientStep = o.reveal === 'argmax' ? { token: Number(out[0]) } : (() => {
+      const logits = decodeFixed(out, o.fracBits);
+      return { token: o.pick(logits), logits };
+    })();
+    steps.push(s);
+    o.onToken?.(s, step);
+    feed = [s.token];
+  }
+  return steps;
+}
+
+export interface ClassifyArgs {
+  weights: PartyWeightBundle;
+  length: number;
+}
+
+export async function classifyParty(p: Party, a: ClassifyArgs): Promise<{ rounds: number; bytesSent: number }> {
+  const m = loadSecureModel(p, a.weights);
+  const x = await receiveInput(p, CLIENT, 'tok:0', [a.length, m.config.vocabSize]);
+  const h = await secureHidden(p, m, x, 0, null);
+  await revealToClient(p, await secureClassifierLogits(p, m, h), 'logits:0');
+  return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
+}
+
+export async function classifyClient(c: Channel, o: { ids: readonly number[]; vocab: number; fracBits: number }): Promise<Float64Array> {
+  sendInput(c, 'tok:0', oneHot(o.ids, o.vocab));
+  return decodeFixed(await receiveFromParties(c, 'logits:0'), o.fracBits);
+}
+

@@ -1,0 +1,118 @@
+/**
+ * Model owner side: turns a loaded model into the named fixed-point tensors the secure pass uses, and splits
+ * each into the three parties' PRG-compressed bundles. Plaintext-equivalent rewrites happen here, once:
+ * q, k, v are fused into one [hidden, (H + 2 KV) D] matrix (one matmul and one truncation instead of three),
+ * and the attention scale 1/sqrt(D) is folded into the q columns (no truncation for the scaling at run time).
+ */
+import { encodeFixed } from '@puma/ring';
+import { splitInput, type ShareBundle } from '@puma/protocol';
+import type { Linear, Model, ModelConfig, Norm, Tensor } from '../types.ts';
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float64Array;
+}
+
+export interface WeightManifest {
+  modelId: string;
+  config: ModelConfig;
+  fracBits: number;
+  tensors: Array<{ name: string; shape: number[] }>;
+}
+
+export interface PartyWeightBundle {
+  manifest: WeightManifest;
+  bundles: Record<string, ShareBundle>;
+}
+
+function f64(t: Tensor, scale = 1): Float64Array {
+  return Float64Array.from(t.data, (v) => v * scale);
+}
+
+/** Horizontal concatenation of [in, out_i] matrices, each column block scaled by its factor. */
+function fuseColumns(parts: Array<{ t: Tensor; scale: number }>): Float64Array {
+  const rows = parts[0].t.shape[0];
+  const widths = parts.map((p) => p.t.shape[1]);
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = new Float64Array(rows * total);
+  for (let r = 0; r < rows; r++) {
+    let o = 0;
+    parts.forEach((p, i) => {
+      for (let c = 0; c < widths[i]; c++) out[r * total + o + c] = p.t.data[r * widths[i] + c] * p.scale;
+      o += widths[i];
+    });
+  }
+  return out;
+}
+
+function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array | null {
+  if (parts.every((p) => !p.l.bias)) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    const width = p.l.weight.shape[1];
+    for (let c = 0; c < width; c++) out.push((p.l.bias ? p.l.bias.data[c] : 0) * p.scale);
+  }
+  return Float64Array.from(out);
+}
+
+/** The named tensors of the secure pass (see secure/forward.ts for how each is used). */
+export function secureTensors(model: Model): NamedTensor[] {
+  const { config: c, weights: w } = model;
+  const out: NamedTensor[] = [];
+  const put = (name: string, shape: readonly number[], data: Float64Array) => out.push({ name, shape: [...shape], data });
+  const putLinear = (name: string, l: Linear) => {
+    put(`${name}.w`, l.weight.shape, f64(l.weight));
+    if (l.bias) put(`${name}.b`, l.bias.shape, f64(l.bias));
+  };
+  const putNorm = (name: string, n: Norm) => {
+    put(`${name}.scale`, n.scale.shape, f64(n.scale));
+    if (n.bias) put(`${name}.bias`, n.bias.shape, f64(n.bias));
+  };
+  put('emb.token', w.embeddings.token.shape, f64(w.embeddings.token));
+  if (w.embeddings.position) put('emb.position', w.embeddings.position.shape, f64(w.embeddings.position));
+  if (w.embeddings.tokenType) put('emb.tokenType', w.embeddings.tokenType.shape, f64(w.embeddings.tokenType));
+  if (w.embeddings.norm) putNorm('emb.norm', w.embeddings.norm);
+  const qScale = 1 / Math.sqrt(c.headDim);
+  w.layers.forEach((L, i) => {
+    putNorm(`l${i}.attnNorm`, L.attnNorm);
+    const qkv = [{ l: L.attn.q, scale: qScale }, { l: L.attn.k, scale: 1 }, { l: L.attn.v, scale: 1 }];
+    const width = qkv.reduce((s, p) => s + p.l.weight.shape[1], 0);
+    put(`l${i}.qkv.w`, [c.hiddenSize, width], fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))));
+    const b = fuseBias(qkv);
+    if (b) put(`l${i}.qkv.b`, [width], b);
+    putLinear(`l${i}.o`, L.attn.o);
+    putNorm(`l${i}.mlpNorm`, L.mlpNorm);
+    if (L.mlp.kind === 'dense') {
+      putLinear(`l${i}.up`, L.mlp.up);
+      putLinear(`l${i}.down`, L.mlp.down);
+    } else {
+      put(`l${i}.w13.w`, [c.hiddenSize, 2 * c.intermediateSize], fuseColumns([{ t: L.mlp.w1.weight, scale: 1 }, { t: L.mlp.w3.weight, scale: 1 }]));
+      putLinear(`l${i}.w2`, L.mlp.w2);
+    }
+  });
+  if (w.finalNorm) putNorm('final', w.finalNorm);
+  const h = w.head;
+  if (h.kind === 'lm') {
+    put('head.w', h.weight.shape, f64(h.weight));
+    if (h.bias) put('head.b', h.bias.shape, f64(h.bias));
+  } else if (h.kind === 'classifier') {
+    putLinear('pooler', h.pooler);
+    putLinear('cls', h.classifier);
+  } else {
+    throw new Error(`secure inference supports LM and classifier heads, not '${h.kind}'`);
+  }
+  return out;
+}
+
+/** Splits every tensor into the three parties' bundles (fresh seeds from crypto.getRandomValues). */
+export function shareWeights(model: Model, modelId: string, fracBits: number): [PartyWeightBundle, PartyWeightBundle, PartyWeightBundle] {
+  const tensors = secureTensors(model);
+  const manifest: WeightManifest = { modelId, config: model.config, fracBits, tensors: tensors.map((t) => ({ name: t.name, shape: t.shape })) };
+  const parties: [PartyWeightBundle, PartyWeightBundle, PartyWeightBundle] = [0, 1, 2].map(() => ({ manifest, bundles: {} })) as never;
+  for (const t of tensors) {
+    const split = splitInput(encodeFixed(t.data, fracBits, t.name));
+    split.forEach((b, i) => (parties[i].bundles[t.name] = b));
+  }
+  return parties;
+}
