@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { BYE, CHUNK, CHUNK_HEADER_BYTES, MAX_TAG_BYTES, OutgoingMessage, Reassembler, decodeFrame, encodeBye, encodeChunk, encodeTag } from './frame.ts';
+
+function pattern(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7) & 0xff;
+  return out;
+}
+
+function framesOf(seq: number, tag: string, data: Uint8Array, maxFrame: number): Uint8Array[] {
+  const msg = new OutgoingMessage(seq, encodeTag(tag), data);
+  const frames: Uint8Array[] = [];
+  while (!msg.done) frames.push(msg.nextFrame(maxFrame));
+  return frames;
+}
+
+describe('frame codec', () => {
+  it('round-trips chunk and BYE frames', () => {
+    const f = decodeFrame(encodeChunk(7, encodeTag('mul/3 é'), 10, 0, new Uint8Array([1, 2, 3])));
+    expect(f).toEqual({ kind: CHUNK, seq: 7, offset: 0, total: 10, tag: 'mul/3 é', payload: new Uint8Array([1, 2, 3]) });
+    expect(decodeFrame(encodeBye('done'))).toEqual({ kind: BYE, reason: 'done' });
+  });
+
+  it('keeps every frame within the limit, the tag only in the first', () => {
+    const frames = framesOf(1, 'tag', pattern(10_000, 1), 1024);
+    expect(frames.length).toBe(Math.ceil((10_000 + 3) / (1024 - CHUNK_HEADER_BYTES)));
+    for (const f of frames) expect(f.byteLength).toBeLessThanOrEqual(1024);
+    expect(frames.map((f) => (decodeFrame(f) as { tag: string | null }).tag !== null)).toEqual(frames.map((_, i) => i === 0));
+  });
+
+  it('reassembles chunks of interleaved messages in any order into fresh aligned buffers', () => {
+    const got = new Map<string, Uint8Array>();
+    const r = new Reassembler(1 << 20, (tag, data) => got.set(tag, data));
+    const a = pattern(5000, 2);
+    const b = pattern(3000, 3);
+    const frames = [...framesOf(0, 'a', a, 700), ...framesOf(1, 'b', b, 700), ...framesOf(2, 'empty', new Uint8Array(0), 700)];
+    for (let i = frames.length - 1; i >= 0; i -= 2) r.add(decodeFrame(frames[i]) as never);
+    for (let i = frames.length - 2; i >= 0; i -= 2) r.add(decodeFrame(frames[i]) as never);
+    expect(got.get('a')).toEqual(a);
+    expect(got.get('b')).toEqual(b);
+    expect(got.get('empty')).toEqual(new Uint8Array(0));
+    for (const d of got.values()) expect(d.byteOffset).toBe(0);
+    expect(r.pendingMessages).toBe(0);
+  });
+
+  it('rejects malformed frames, oversized messages and long tags', () => {
+    expect(() => decodeFrame(new Uint8Array([9, 0, 0, 0]))).toThrow(/unknown frame kind 9/);
+    expect(() => decodeFrame(new Uint8Array([1]))).toThrow(/too short/);
+    expect(() => decodeFrame(encodeChunk(0, null, 4, 2, new Uint8Array(5)))).toThrow(/overruns its message of 4 bytes/);
+    const r = new Reassembler(100, () => {});
+    expect(() => r.add(decodeFrame(encodeChunk(0, encodeTag('t'), 101, 0, new Uint8Array(10))) as never)).toThrow(/exceeds the limit of 100/);
+    expect(() => encodeTag('x'.repeat(MAX_TAG_BYTES + 1))).toThrow(/exceeds the limit/);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Wire format of the WebRTC channel. A message (tag + payload) is cut into chunks that each fit one
+ * data-channel message; chunks may travel on different data channels of the same peer pair and arrive in
+ * any order, so every chunk says where it belongs (message sequence number and byte offset).
+ *
+ *   CHUNK  u8 kind=1 | u8 0 | u16 tagBytes | u32 seq | u32 offset | u32 total | tag (UTF-8) | payload
+ *   BYE    u8 kind=2 | u8 0 | u16 reasonBytes | reason (UTF-8)
+ *
+ * All integers little-endian. Only the chunk at offset 0 carries the tag (tagBytes is 0 elsewhere).
+ * BYE announces a deliberate close, so the other side can name the reason instead of guessing.
+ */
+export const CHUNK = 1;
+export const BYE = 2;
+export const CHUNK_HEADER_BYTES = 16;
+const BYE_HEADER_BYTES = 4;
+/** Tags are operation ids; this bound keeps the first chunk's header small next to its payload. */
+export const MAX_TAG_BYTES = 4096;
+const MAX_REASON_BYTES = 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeTag(tag: string): Uint8Array {
+  const bytes = encoder.encode(tag);
+  if (bytes.byteLength > MAX_TAG_BYTES) {
+    throw new Error(`tag of ${bytes.byteLength} UTF-8 bytes exceeds the limit of ${MAX_TAG_BYTES}: ${tag.slice(0, 64)}…`);
+  }
+  return bytes;
+}
+
+/** Builds one chunk frame: a fresh buffer holding the header, the tag (first chunk only) and the payload slice. */
+export function encodeChunk(
+  seq: number,
+  tag: Uint8Array | null,
+  total: number,
+  offset: number,
+  payload: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const tagBytes = tag?.byteLength ?? 0;
+  const frame = new Uint8Array(CHUNK_HEADER_BYTES + tagBytes + payload.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, CHUNK);
+  view.setUint16(2, tagBytes, true);
+  view.setUint32(4, seq >>> 0, true);
+  view.setUint32(8, offset, true);
+  view.setUint32(12, total, true);
+  if (tag) frame.set(tag, CHUNK_HEADER_BYTES);
+  frame.set(payload, CHUNK_HEADER_BYTES + tagBytes);
+  return frame;
+}
+
+export function encodeBye(reason: string): Uint8Array<ArrayBuffer> {
+  let bytes = encoder.encode(reason);
+  if (bytes.byteLength > MAX_REASON_BYTES) bytes = bytes.subarray(0, MAX_REASON_BYTES);
+  const frame = new Uint8Array(BYE_HEADER_BYTES + bytes.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, BYE);
+  view.setUint16(2, bytes.byteLength, true);
+  frame.set(bytes, BYE_HEADER_BYTES);
+  return frame;
+}
+
+export type Frame =
+  | { kind: typeof CHUNK; seq: number; offset: number; total: number; tag: string | null; payload: Uint8Array }
+  | { kind: typeof BYE; reason: string };
+
+/** Parses one received frame; throws on anything malformed (the caller treats that as a protocol error). */
+export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
+  const frame = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (frame.byteLength < BYE_HEADER_BYTES) throw new Error(`frame of ${frame.byteLength} bytes is too short`);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const kind = view.getUint8(0);
+  const strBytes = view.getUint16(2, true);
+  if (kind === BYE) {
+    if (BYE_HEADER_BYTES + strBytes > frame.byteLength) throw new Error('BYE frame shorter than its reason');
+    return { kind: BYE, reason: decoder.decode(frame.subarray(BYE_HEADER_BYTES, BYE_HEADER_BYTES + strBytes)) };
+  }
+  if (kind !== CHUNK) throw new Error(`unknown frame kind ${kind}`);
+  if (frame.byteLength < CHUNK_HEADER_BYTES + strBytes) throw new Error('chunk frame shorter than its header');
+  const seq = view.getUint32(4, true);
+  const offset = view.getUint32(8, true);
+  const total = view.getUint32(12, true);
+  const tag = offset === 0 ? decoder.decode(frame.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + strBytes)) : null;
+  if (offset !== 0 && strBytes !== 0) throw new Error(`chunk at offset ${offset} carries a tag`);
+  const payload = frame.subarray(CHUNK_HEADER_BYTES + strBytes);
+  if (offset + payload.byteLength > total) {
+    throw new Error(`chunk [${offset}, ${offset + payload.byteLength}) overruns its message of ${total} bytes`);
+  }
+  return { kind: CHUNK, seq, offset, total, tag, payload };
+}
+
+/**
+ * Splits a message into chunk frames of at most `maxFrameBytes` each, lazily, so a sender can stop between
+ * chunks when the data channels are full.
+ */
+export class OutgoingMessage {
+  private offset = 0;
+  private first = true;
+
+  constructor(
+    readonly seq: number,
+    private readonly tag: Uint8Array,
+    private readonly data: Uint8Array,
+  ) {}
+
+  get done(): boolean {
+    return !this.first && this.offset >= this.data.byteLength;
+  }
+
+  nextFrame(maxFrameBytes: number): Uint8Array<ArrayBuffer> {
+    const tag = this.first ? this.tag : null;
+    const room = maxFrameBytes - CHUNK_HEADER_BYTES - (tag?.byteLength ?? 0);
+    if (room <= 0) throw new Error(`frames of ${maxFrameBytes} bytes leave no room for a payload`);
+    const end = Math.min(this.data.byteLength, this.offset + room);
+    const frame = encodeChunk(this.seq, tag, this.data.byteLength, this.offset, this.data.subarray(this.offset, end));
+    this.offset = end;
+    this.first = false;
+    return frame;
+  }
+}
+
+interface Partial {
+  buf: Uint8Array;
+  tag: string | null;
+  received: number;
+}
+
+/**
+ * Reassembles chunks from one peer into whole messages. Delivered payloads are always fresh buffers at byte
+ * offset 0, so receivers can view them as BigUint64Array without copying.
+ */
+export class Reassembler {
+  private readonly partial = new Map<number, Partial>();
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly deliver: (tag: string, data: Uint8Array) => void,
+  ) {}
+
+  /** Throws on a malformed or oversized chunk. */
+  add(chunk: Extract<Frame, { kind: typeof CHUNK }>): void {
+    if (chunk.total > this.maxMessageBytes) {
+      throw new Error(`message of ${chunk.total} bytes exceeds the limit of ${this.maxMessageBytes}`);
+    }
+    let p = this.partial.get(chunk.seq);
+    if (!p) {
+      if (chunk.tag !== null && chunk.payload.byteLength === chunk.total) {
+        this.deliver(chunk.tag, chunk.payload.slice());
+        return;
+      }
+      p = { buf: new Uint8Array(chunk.total), tag: null, received: 0 };
+      this.partial.set(chunk.seq, p);
+    } else if (p.buf.byteLength !== chunk.total) {
+      throw new Error(`chunks of message ${chunk.seq} disagree on its length (${p.buf.byteLength} vs ${chunk.total})`);
+    }
+    p.buf.set(chunk.payload, chunk.offset);
+    p.received += chunk.payload.byteLength;
+    if (chunk.tag !== null) p.tag = chunk.tag;
+    if (p.received > p.buf.byteLength) throw new Error(`message ${chunk.seq} received more bytes than its length`);
+    if (p.tag !== null && p.received === p.buf.byteLength) {
+      this.partial.delete(chunk.seq);
+      this.deliver(p.tag, p.buf);
+    }
+  }
+
+  get pendingMessages(): number {
+    return this.partial.size;
+  }
+}
