@@ -1,6 +1,7 @@
 /**
- * Backend selection (DESIGN.md): 'auto' takes WebGPU on a real GPU adapter and WebAssembly on a fallback
- * (software) adapter or none; 'wasm' and 'webgpu' force one.
+ * Backend selection (DESIGN.md): 'auto' takes WebGPU on a real GPU adapter and WebAssembly otherwise; 'wasm'
+ * and 'webgpu' force one. The WebGPU backend is not part of this build yet, so 'auto' resolves to
+ * WebAssembly and 'webgpu' fails with a clear message.
  */
 import type { Backend } from '@puma/backend';
 import { createWasmBackend } from '@puma/backend-wasm';
@@ -13,10 +14,7 @@ export function parseBackendChoice(s: string | null | undefined): BackendChoice 
   throw new Error(`unknown backend "${s}"; choose wasm, webgpu or auto`);
 }
 
-export async function createBackend(choice: BackendChoice, gpu?: GPU): Promise<Backend> {
-  if (choice === 'wasm') return createWasmBackend();
-  const webgpu = await import('@puma/backend-webgpu');
-  if (choice === 'webgpu') return webgpu.createWebGpuBackend({ gpu });
-  const probe = await webgpu.probeWebGpu(gpu);
-  return probe.available && !probe.isFallbackAdapter ? webgpu.createWebGpuBackend({ gpu }) : createWasmBackend();
+export async function createBackend(choice: BackendChoice): Promise<Backend> {
+  if (choice === 'webgpu') throw new Error('the WebGPU backend is not available in this build; use --backend wasm or auto');
+  return createWasmBackend();
 }
