@@ -52,7 +52,8 @@ async function main() {
 
   const { default: asc } = await import('assemblyscript/asc');
   const outputs = new Map();
-  const argv = ['assembly/index.ts', '--baseDir', pkg, ...FLAGS, '--outFile', 'kernels.wasm', ...(wat ? ['--textFile', 'kernels.wat'] : [])];
+  const argv = ['assembly/index.ts', '--baseDir', pkg, ...FLAGS, '--outFile', 'kernels.wasm'];
+  if (wat) argv.push('--textFile', 'kernels.wat');
   const started = performance.now();
   const { error, stderr } = await asc.main(argv, {
     readFile: (name, baseDir) => readFile(join(baseDir, name), 'utf8').catch(() => null),
@@ -61,8 +62,9 @@ async function main() {
     },
     listFiles: (dir, baseDir) => readdir(join(baseDir, dir)).catch(() => null),
   });
+  const diagnostics = stderr.toString().trim();
+  if (diagnostics) console.error(diagnostics);
   if (error) {
-    console.error(stderr.toString());
     throw new Error(`backend-wasm: AssemblyScript compile failed: ${error.message}`);
   }
   const wasm = outputs.get('kernels.wasm');

@@ -75,7 +75,10 @@ describe('wasm matmul', () => {
   it('one row against a wide B (row path)', () => spotCheck({ m: 1, k: 700, n: 601 }, 100, 5));
   it('short A against a transposed B (dot path)', () => spotCheck({ m: 3, k: 701, n: 255, transB: true }, 100, 7));
   it('batched broadcast B folded into one tall product', () => spotCheck({ batch: 5, m: 7, k: 33, n: 29, broadcastB: true }, 100, 9));
-  it('B packed in several column blocks (large k)', () => spotCheck({ m: 5, k: 20000, n: 61 }, 40, 11));
+  // Several cache blocks of packed B in both k and n, with edge tiles at each block's end.
+  it('cache-blocked product, k and n over one block', () => spotCheck({ m: 9, k: 600, n: 520 }, 200, 11));
+  it('cache-blocked product, transposed operands', () => spotCheck({ batch: 2, m: 7, k: 513, n: 255, transA: true, transB: true }, 200, 13));
+  it('long k accumulates across many blocks', () => spotCheck({ m: 5, k: 20000, n: 61 }, 40, 15));
   it('k = 0 gives zeros', async () => {
     expect(Array.from(await be.read(be.matmul(be.zeros(0), be.zeros(0), { m: 3, k: 0, n: 4 })))).toEqual(new Array(12).fill(0n));
   });
@@ -130,7 +133,11 @@ describe('wasm layout kernels', () => {
 
   it('empty buffers pass through every kernel', async () => {
     const e = be.zeros(0);
-    for (const r of [be.add(e, e), be.neg(e), be.shl(e, 3), be.concat([]), be.concat([e, e]), be.tile(e, 4), be.repeatEach(e, 2), be.prg(new Uint32Array(8), new Uint32Array(3), 0)]) {
+    const key = new Uint32Array(8);
+    const nonce = new Uint32Array(3);
+    const outs = [be.add(e, e), be.neg(e), be.shl(e, 3), be.concat([]), be.concat([e, e])];
+    outs.push(be.tile(e, 4), be.repeatEach(e, 2), be.prg(key, nonce, 0));
+    for (const r of outs) {
       expect(r.length).toBe(0);
       expect((await be.read(r)).length).toBe(0);
     }
