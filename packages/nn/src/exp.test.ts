@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { expectCost, fixedInput, measureOp } from '@puma/protocol/test-support';
+import { exp, expCost } from './exp.ts';
+import { linspace, maxAbsError, quantize, runNn } from './test-support.ts';
+
+describe('exp', () => {
+  it('sweeps [-14, 0] within 2e-5 of float64, and is exactly 0 below -14', async () => {
+    const xs = new Float64Array([...linspace(-14, 0, 1401), -14.001, -20, -100, -5000]);
+    const got = await runNn({ x: { values: xs } }, (p, s) => exp(p, s.x));
+    const want = Array.from(quantize(xs), (v) => (v < -14 ? 0 : Math.exp(v)));
+    const { err, at } = maxAbsError(got, want);
+    console.log(`exp max abs error ${err.toExponential(3)} at x = ${xs[at]}`);
+    expect(err).toBeLessThanOrEqual(2e-5);
+    expect(Array.from(got.slice(-4))).toEqual([0, 0, 0, 0]);
+  });
+
+  it('declared cost equals measured cost, 11 rounds', async () => {
+    for (const n of [1, 100]) {
+      expectCost(await measureOp({ x: fixedInput(linspace(-20, 0, n)) }, (p, s) => exp(p, s.x)), expCost(n));
+    }
+    expect(expCost(4096).rounds).toBe(11);
+  });
+});

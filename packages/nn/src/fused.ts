@@ -1,0 +1,83 @@
+/**
+ * Fused products with one truncation, built from the protocol's pieces (each party's 3-of-3 product term,
+ * masked by a zero sharing as in mul.ts, fed to `truncateProduct`).
+ *
+ * Why: `mul` truncates by exactly the session's fraction bits. Fixed-point polynomial evaluation wants to
+ * (a) truncate by any number of bits, so operands can carry public real coefficients encoded as integers
+ *     at a higher scale and intermediate powers can live at more fraction bits than the session's;
+ * (b) add several products and a linear term before one truncation (sum_i a_i b_i + c costs what one product
+ *     costs), including sums along the last axis (a dot product per row costs one truncation per ROW).
+ * Both are local rearrangements of the product term before the protocol's truncation, so the cost is exactly
+ * `truncateProductCost(outputs)`: 2 rounds, party 0 sends 4 words and parties 1 and 2 send 2 words per output.
+ * Error: the truncation's (floor plus a stochastic last bit, at most 1 ulp of the output scale, unbiased),
+ * valid while the untruncated sum stays below 2^62 in magnitude (ring wrap-around of individual terms is
+ * harmless; only the final sum matters).
+ *
+ * If the protocol package ever exports a `mul` with a bit count and an addend, these become thin wrappers.
+ */
+import { aShare, numel, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
+
+/** A backend buffer, named through the share type so nn depends on the protocol package only. */
+type Buf = AShare['s0'];
+
+export const mulTruncCost = (outputs: number): Cost => truncateProductCost(outputs);
+
+function productTerm(p: Party, x: AShare, y: AShare): Buf {
+  const be = p.backend;
+  return be.add(be.mul(x.s0, be.add(y.s0, y.s1)), be.mul(x.s1, y.s0));
+}
+
+function checkBits(bits: number, op: string): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 61) throw new Error(`${op}: truncation by ${bits} bits is out of range [1, 61]`);
+}
+
+/**
+ * (sum_i a_i * b_i + addend) / 2^bits, elementwise; all operands share one shape. With no terms the addend
+ * alone is truncated (the same cost).
+ */
+export function productSumTrunc(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, bits: number, addend?: AShare): Promise<AShare> {
+  checkBits(bits, 'productSumTrunc');
+  const ref = terms[0]?.[0] ?? addend;
+  if (!ref) throw new Error('productSumTrunc: nothing to compute');
+  for (const [a, b] of terms) {
+    sameShape(ref, a, 'productSumTrunc');
+    sameShape(ref, b, 'productSumTrunc');
+  }
+  if (addend) sameShape(ref, addend, 'productSumTrunc');
+  return p.profile('mulTrunc', async () => {
+    const be = p.backend;
+    const tag = p.nextTag();
+    const n = numel(ref);
+    let z = p.zeroShare(tag, n);
+    for (const [a, b] of terms) z = be.add(z, productTerm(p, a, b));
+    // Component i of a replicated addend is this party's s0: adding it to the 3-of-3 term adds it once in total.
+    if (addend) z = be.add(z, addend.s0);
+    return truncateProduct(p, z, ref.shape, bits);
+  });
+}
+
+/** x * y / 2^bits elementwise. */
+export function mulTrunc(p: Party, x: AShare, y: AShare, bits: number): Promise<AShare> {
+  return productSumTrunc(p, [[x, y]], bits);
+}
+
+/** Per row: sum over the last axis of x * y, divided by 2^bits. Shapes [..., n] -> [...]. */
+export function dotLastTrunc(p: Party, x: AShare, y: AShare, bits: number): Promise<AShare> {
+  checkBits(bits, 'dotLastTrunc');
+  sameShape(x, y, 'dotLastTrunc');
+  const cols = x.shape[x.shape.length - 1];
+  if (x.shape.length < 1 || !cols) throw new Error(`dotLastTrunc: needs a non-empty last axis, got [${x.shape.join(', ')}]`);
+  return p.profile('dotTrunc', async () => {
+    const be = p.backend;
+    const rows = numel(x) / cols;
+    const tag = p.nextTag();
+    const z = be.add(be.sumRows(productTerm(p, x, y), rows, cols), p.zeroShare(tag, rows));
+    return truncateProduct(p, z, x.shape.slice(0, -1), bits);
+  });
+}
+
+/** A share of zeros of the given shape (every component zero). */
+export function zerosLike(p: Party, shape: readonly number[]): AShare {
+  const n = shape.reduce((s, v) => s * v, 1);
+  return aShare(shape, p.backend.zeros(n), p.backend.zeros(n));
+}

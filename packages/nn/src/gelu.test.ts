@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { expectCost, fixedInput, measureOp } from '@puma/protocol/test-support';
+import { gelu, geluCost, geluPuma, geluPumaCost, geluTanh, geluTanhCost } from './gelu.ts';
+import { gelu as geluRef, geluTanh as geluTanhRef } from './reference.ts';
+import { linspace, maxAbsError, quantize, runNn } from './test-support.ts';
+
+const ULP = 2 ** -18;
+const sweep = new Float64Array([...linspace(-16, 16, 3201), -4 - ULP, -4, -4 + ULP, 4 - ULP, 4, 4 + ULP, 3, 3 + ULP, -1.95, 1e4, -1e4]);
+
+describe('gelu', () => {
+  it('default (erf) form: within 2e-3 of exact GeLU on [-16, 16], continuous at the joints', async () => {
+    const got = await runNn({ x: { values: sweep } }, (p, s) => gelu(p, s.x));
+    const want = Array.from(quantize(sweep), geluRef);
+    const { err, at } = maxAbsError(got, want);
+    console.log(`gelu max abs error ${err.toExponential(3)} at x = ${sweep[at]}`);
+    expect(err).toBeLessThanOrEqual(2e-3);
+    const n = 3201;
+    for (const k of [0, 3]) expect(Math.abs(got[n + k + 2] - got[n + k])).toBeLessThan(1e-3);
+  });
+
+  it('tanh form: within 2e-3 of gelu_new on [-16, 16]', async () => {
+    const got = await runNn({ x: { values: sweep } }, (p, s) => geluTanh(p, s.x));
+    const { err, at } = maxAbsError(got, Array.from(quantize(sweep), geluTanhRef));
+    console.log(`geluTanh max abs error vs gelu_new ${err.toExponential(3)} at x = ${sweep[at]}`);
+    expect(err).toBeLessThanOrEqual(2e-3);
+  });
+
+  it("PUMA's pieces: error about 0.02, at the joint x = 3", async () => {
+    const got = await runNn({ x: { values: sweep } }, (p, s) => geluPuma(p, s.x));
+    const { err, at } = maxAbsError(got, Array.from(quantize(sweep), geluRef));
+    console.log(`geluPuma max abs error ${err.toExponential(3)} at x = ${sweep[at]}`);
+    expect(err).toBeGreaterThan(0.019);
+    expect(err).toBeLessThan(0.021);
+    expect(Math.abs(sweep[at] - 3)).toBeLessThan(0.01);
+  });
+
+  it('declared cost equals measured cost; 11 rounds', async () => {
+    for (const n of [1, 70]) {
+      const inputs = { x: fixedInput(linspace(-6, 6, n)) };
+      expectCost(await measureOp(inputs, (p, s) => gelu(p, s.x)), geluCost(n));
+      expectCost(await measureOp(inputs, (p, s) => geluTanh(p, s.x)), geluTanhCost(n));
+      expectCost(await measureOp(inputs, (p, s) => geluPuma(p, s.x)), geluPumaCost(n));
+    }
+    expect(geluCost(4096).rounds).toBe(11);
+  });
+
+  it('keeps any input shape', async () => {
+    const got = await runNn({ x: { values: [-1, 0, 1, 2, 3, 5], shape: [2, 3] } }, async (p, s) => {
+      const y = await gelu(p, s.x);
+      expect(y.shape).toEqual([2, 3]);
+      return y;
+    });
+    expect(got.length).toBe(6);
+  });
+});

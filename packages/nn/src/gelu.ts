@@ -1,0 +1,46 @@
+/**
+ * GeLU(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), and GPT-2's gelu_new (tanh form).
+ *
+ * gelu (default) and geluTanh: three pieces (even.ts): 0 for x < -4; x for x > 4; on [-4, 4]
+ *   0.5 x + E(v), v = x^2/8 - 1, E of degree 6 fitted minimax (scripts/fit.ts) with E(1) = 2, so the pieces
+ *   meet at both joints. Float64 max abs error over [-16, 16]: 7.7e-4 against erf-GeLU (the tail |x| > 4 adds
+ *   at most 4 * Phi(-4) = 1.3e-4); the tanh variant, fitted to gelu_new itself, 8.0e-4 against gelu_new.
+ *   (The erf fit is within 1.2e-3 of gelu_new too; gelu_new itself differs from erf-GeLU by up to 4.7e-4.)
+ *   Asserted in tests: 2e-3 over [-16, 16] for both (target 5e-3; measured 7.9e-4 and 8.1e-4); domain: any x.
+ *   Cost: 11 rounds (2 comparisons + b2a in parallel with v (2) and the degree-6 polynomial (6), then one
+ *   selection round; PUMA's construction with SPU's costs: about 25). Bytes per element per party
+ *   (P0 / P1 / P2): 236.3 / 156.3 / 156.3 (comparisons 60.3, b2a 32 / 16, four mulTrunc 128 / 64,
+ *   selection 16).
+ *
+ * geluPuma: PUMA's four pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
+ *   x < -4: 0; [-4, -1.95): cubic; [-1.95, 3]: 0.5x + even degree 6; x > 3: x. Max abs error 0.0199 at x = 3,
+ *   where the last two pieces do not meet. Same 11 rounds here, 290.4 / 202.4 / 202.4 bytes per element;
+ *   kept as the reference point.
+ */
+import type { AShare, Cost, Party } from '@puma/protocol';
+import { GELU_ERF, GELU_TANH } from './coefficients.ts';
+import { evenActivation, evenActivationCost, polyPieces, polyPiecesCost } from './even.ts';
+
+export const geluCost = (n: number): Cost => evenActivationCost(n, GELU_ERF, false);
+export const geluTanhCost = (n: number): Cost => evenActivationCost(n, GELU_TANH, false);
+
+export function gelu(p: Party, x: AShare): Promise<AShare> {
+  return p.profile('gelu', () => evenActivation(p, x, GELU_ERF));
+}
+
+/** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+export function geluTanh(p: Party, x: AShare): Promise<AShare> {
+  return p.profile('geluTanh', () => evenActivation(p, x, GELU_TANH));
+}
+
+const PUMA_CUBIC = [-0.5054031199708174, -0.42226581151983866, -0.11807612951181953, -0.011034134030615728];
+const PUMA_EVEN6 = [0.008526321541038084, 0.5, 0.3603292692789629, 0, -0.037688200365904236, 0, 0.0018067462606141187];
+/** Both pieces in v = x / 4. */
+const scaled = (c: readonly number[]): number[] => c.map((a, k) => a * 4 ** k);
+
+export const geluPumaCost = (n: number): Cost => polyPiecesCost(n, 3, 6, 2);
+
+/** PUMA selects x for x > 3, so the last breakpoint sits one ulp above 3. */
+export function geluPuma(p: Party, x: AShare): Promise<AShare> {
+  return p.profile('geluPuma', () => polyPieces(p, x, [-4, -1.95, 3 + 2 ** -p.fracBits], 4, [{ coeffs: scaled(PUMA_CUBIC), bound: 1 }, { coeffs: scaled(PUMA_EVEN6), bound: 0.75 }]));
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { expectCost, fixedInput, measureOp } from '@puma/protocol/test-support';
+import { silu, siluCost, siluPuma, siluPumaCost } from './silu.ts';
+import { silu as siluRef } from './reference.ts';
+import { linspace, maxAbsError, quantize, runNn } from './test-support.ts';
+
+const ULP = 2 ** -18;
+const sweep = new Float64Array([...linspace(-16, 16, 3201), -8 - ULP, -8, -8 + ULP, 8 - ULP, 8, 8 + ULP, 4 + ULP, 1e4, -1e4]);
+
+describe('silu', () => {
+  it('within 4e-3 of float64 on [-16, 16], continuous at the joints', async () => {
+    const got = await runNn({ x: { values: sweep } }, (p, s) => silu(p, s.x));
+    const { err, at } = maxAbsError(got, Array.from(quantize(sweep), siluRef));
+    console.log(`silu max abs error ${err.toExponential(3)} at x = ${sweep[at]}`);
+    expect(err).toBeLessThanOrEqual(4e-3);
+    for (const k of [0, 3]) expect(Math.abs(got[3201 + k + 2] - got[3201 + k])).toBeLessThan(1e-3);
+  });
+
+  it("PUMA's pieces jump by 0.072 just above 4", async () => {
+    const got = await runNn({ x: { values: sweep } }, (p, s) => siluPuma(p, s.x));
+    const { err, at } = maxAbsError(got, Array.from(quantize(sweep), siluRef));
+    console.log(`siluPuma max abs error ${err.toExponential(3)} at x = ${sweep[at]}`);
+    expect(err).toBeGreaterThan(0.07);
+    expect(sweep[at]).toBeGreaterThan(4);
+    expect(sweep[at]).toBeLessThan(4.01);
+  });
+
+  it('declared cost equals measured cost; 11 rounds', async () => {
+    for (const n of [1, 70]) {
+      const inputs = { x: fixedInput(linspace(-9, 9, n)) };
+      expectCost(await measureOp(inputs, (p, s) => silu(p, s.x)), siluCost(n));
+      expectCost(await measureOp(inputs, (p, s) => siluPuma(p, s.x)), siluPumaCost(n));
+    }
+    expect(siluCost(4096).rounds).toBe(11);
+  });
+});
