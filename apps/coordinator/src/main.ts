@@ -1,0 +1,65 @@
+/**
+ * CLI: `node --import tsx apps/coordinator/src/main.ts [--port N] [--host H] [--static DIR] [--ttl-minutes M]`.
+ * Each flag falls back to an environment variable (PUMA_COORDINATOR_PORT or PORT, PUMA_COORDINATOR_HOST,
+ * PUMA_STATIC_DIR, PUMA_SESSION_TTL_MINUTES), then to the defaults 9000, 127.0.0.1, none, 30.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startCoordinator } from './index.ts';
+
+function fail(message: string): never {
+  console.error(`coordinator: ${message}`);
+  process.exit(2);
+}
+
+function number(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        static: { type: 'string' },
+        'ttl-minutes': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M]');
+    return;
+  }
+  const env = process.env;
+  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  const port = number('port', str(values.port) ?? env.PUMA_COORDINATOR_PORT ?? env.PORT ?? '9000', 0, 65535);
+  const host = str(values.host) ?? env.PUMA_COORDINATOR_HOST ?? '127.0.0.1';
+  const staticDir = str(values.static) ?? env.PUMA_STATIC_DIR;
+  if (staticDir !== undefined && !(existsSync(staticDir) && statSync(staticDir).isDirectory())) fail(`--static ${staticDir} is not a directory`);
+  const ttlMinutes = number('ttl-minutes', str(values['ttl-minutes']) ?? env.PUMA_SESSION_TTL_MINUTES ?? '30', 1, 7 * 24 * 60);
+
+  let coordinator;
+  try {
+    // A long-running coordinator keeps no copies of what it receives (tests start their own and read `record`).
+    coordinator = await startCoordinator({ port, host, staticDir, sessionTtlMs: ttlMinutes * 60_000, recordLimitBytes: 0 });
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  console.log(`coordinator listening on ${coordinator.url} (signaling at ${coordinator.url}/peerjs)`);
+  const stop = (signal: string) => {
+    console.log(`coordinator: ${signal}, closing`);
+    coordinator.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();
