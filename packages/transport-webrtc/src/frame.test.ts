@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { BYE, CHUNK, CHUNK_HEADER_BYTES, MAX_TAG_BYTES, OutgoingMessage, Reassembler, decodeFrame, encodeBye, encodeChunk, encodeTag } from './frame.ts';
+import {
+  BYE,
+  CHUNK,
+  CHUNK_HEADER_BYTES,
+  MAX_TAG_BYTES,
+  OutgoingMessage,
+  PING,
+  PING_FRAME,
+  Reassembler,
+  decodeFrame,
+  encodeBye,
+  encodeChunk,
+  encodeTag,
+} from './frame.ts';
 
 function pattern(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -19,6 +32,7 @@ describe('frame codec', () => {
     const f = decodeFrame(encodeChunk(7, encodeTag('mul/3 é'), 10, 0, new Uint8Array([1, 2, 3])));
     expect(f).toEqual({ kind: CHUNK, seq: 7, offset: 0, total: 10, tag: 'mul/3 é', payload: new Uint8Array([1, 2, 3]) });
     expect(decodeFrame(encodeBye('done'))).toEqual({ kind: BYE, reason: 'done' });
+    expect(decodeFrame(PING_FRAME)).toEqual({ kind: PING });
   });
 
   it('keeps every frame within the limit, the tag only in the first', () => {

@@ -5,12 +5,15 @@
  *
  *   CHUNK  u8 kind=1 | u8 0 | u16 tagBytes | u32 seq | u32 offset | u32 total | tag (UTF-8) | payload
  *   BYE    u8 kind=2 | u8 0 | u16 reasonBytes | reason (UTF-8)
+ *   PING   u8 kind=3 | u8 0 | u16 0
  *
  * All integers little-endian. Only the chunk at offset 0 carries the tag (tagBytes is 0 elsewhere).
- * BYE announces a deliberate close, so the other side can name the reason instead of guessing.
+ * BYE announces a deliberate close, so the other side can name the reason instead of guessing. PING keeps an
+ * idle channel audibly alive, so a peer that vanished without closing is noticed.
  */
 export const CHUNK = 1;
 export const BYE = 2;
+export const PING = 3;
 export const CHUNK_HEADER_BYTES = 16;
 const BYE_HEADER_BYTES = 4;
 /** Tags are operation ids; this bound keeps the first chunk's header small next to its payload. */
@@ -60,9 +63,12 @@ export function encodeBye(reason: string): Uint8Array<ArrayBuffer> {
   return frame;
 }
 
+export const PING_FRAME: Uint8Array<ArrayBuffer> = new Uint8Array([PING, 0, 0, 0]);
+
 export type Frame =
   | { kind: typeof CHUNK; seq: number; offset: number; total: number; tag: string | null; payload: Uint8Array }
-  | { kind: typeof BYE; reason: string };
+  | { kind: typeof BYE; reason: string }
+  | { kind: typeof PING };
 
 /** Parses one received frame; throws on anything malformed (the caller treats that as a protocol error). */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
@@ -75,6 +81,7 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
     if (BYE_HEADER_BYTES + strBytes > frame.byteLength) throw new Error('BYE frame shorter than its reason');
     return { kind: BYE, reason: decoder.decode(frame.subarray(BYE_HEADER_BYTES, BYE_HEADER_BYTES + strBytes)) };
   }
+  if (kind === PING) return { kind: PING };
   if (kind !== CHUNK) throw new Error(`unknown frame kind ${kind}`);
   if (frame.byteLength < CHUNK_HEADER_BYTES + strBytes) throw new Error('chunk frame shorter than its header');
   const seq = view.getUint32(4, true);

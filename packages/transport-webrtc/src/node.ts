@@ -17,6 +17,9 @@ export interface NodeWebRtcOptions {
 }
 
 let installed: Required<NodeWebRtcOptions> | null = null;
+/** How long remote candidates wait for node-datachannel's ICE transport, and how often they retry. */
+const REMOTE_CANDIDATE_WAIT_MS = 10_000;
+const REMOTE_CANDIDATE_RETRY_MS = 20;
 
 /**
  * Sets globalThis.RTCPeerConnection / RTCSessionDescription / RTCIceCandidate (node-datachannel), and, where
@@ -34,18 +37,25 @@ export function installNodeWebRtc(options: NodeWebRtcOptions = {}): void {
   }
   const Base = polyfill.RTCPeerConnection;
   /**
-   * node-datachannel negotiates on its own as soon as a description or data channel exists, so it can emit
-   * local ICE candidates before peerjs has sent the offer or answer they belong to; a receiver then gets them
-   * before the remote description and drops them (browsers reject addIceCandidate in that state), and the
-   * connection sometimes never forms. This class holds local candidates until setLocalDescription has
-   * resolved and one task has passed (peerjs sends the description right after that await), and queues
-   * remote candidates that arrive before the remote description, as a browser's operations chain would.
+   * Two ordering gaps between peerjs (written for browsers) and node-datachannel, closed here:
+   * - node-datachannel negotiates on its own as soon as a description or data channel exists, so it can emit
+   *   local ICE candidates before peerjs has sent the offer or answer they belong to; a browser receiving
+   *   those rejects them. Local candidates are held until setLocalDescription has resolved and one task has
+   *   passed (peerjs sends the description right after that await).
+   * - node-datachannel creates its ICE transport asynchronously after setRemoteDescription, and rejects
+   *   candidates that arrive earlier ("without ICE transport"); peerjs would drop them and the connection
+   *   sometimes never forms. Remote candidates are queued, in order, until one is accepted, as a browser's
+   *   operations chain would do.
    */
   class NodePeerConnection extends Base {
     #localSet = false;
     #heldLocal: Event[] = [];
     #remoteSet = false;
-    #earlyRemote: RTCIceCandidateInit[] = [];
+    #queuedRemote: RTCIceCandidateInit[] = [];
+    #retry: ReturnType<typeof setTimeout> | undefined;
+    #retryUntil = 0;
+    #flushing = false;
+    #closed = false;
 
     constructor(config: RTCConfiguration = {}) {
       // node-datachannel takes these two native settings through the RTCConfiguration object.
@@ -72,17 +82,45 @@ export function installNodeWebRtc(options: NodeWebRtcOptions = {}): void {
     override async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
       await super.setRemoteDescription(description);
       this.#remoteSet = true;
-      for (const c of this.#earlyRemote.splice(0)) await super.addIceCandidate(c);
+      this.#retryUntil = Date.now() + REMOTE_CANDIDATE_WAIT_MS;
+      void this.#flushRemote();
     }
 
     override async addIceCandidate(candidate?: RTCIceCandidateInit | null): Promise<void> {
-      if (!this.#remoteSet && candidate) {
-        this.#earlyRemote.push(candidate);
-        return;
+      if (!candidate) return super.addIceCandidate(candidate);
+      this.#queuedRemote.push(candidate);
+      if (this.#remoteSet) void this.#flushRemote();
+    }
+
+    override close(): void {
+      this.#closed = true;
+      clearTimeout(this.#retry);
+      this.#queuedRemote = [];
+      super.close();
+    }
+
+    async #flushRemote(): Promise<void> {
+      if (this.#flushing) return;
+      this.#flushing = true;
+      try {
+        while (this.#queuedRemote.length > 0 && !this.#closed) {
+          try {
+            await super.addIceCandidate(this.#queuedRemote[0]);
+          } catch (e) {
+            if (/without (ICE transport|remote description)/.test(String(e)) && Date.now() < this.#retryUntil) {
+              await new Promise((resolve) => (this.#retry = setTimeout(resolve, REMOTE_CANDIDATE_RETRY_MS)));
+              continue;
+            }
+            // Any other rejection is final for this candidate, as in a browser; the others may still connect.
+          }
+          this.#queuedRemote.shift();
+        }
+      } finally {
+        this.#flushing = false;
       }
-      return super.addIceCandidate(candidate);
     }
   }
+
   // A browser WebSocket without an error handler just dispatches the event; ws is an EventEmitter and would
   // throw it as an uncaught exception. peerjs listens only for close, which follows every error.
   class BrowserLikeWebSocket extends WebSocket {

@@ -2,20 +2,26 @@
  * A Channel over WebRTC data channels, set up through PeerJS and the coordinator's PeerJS signaling server.
  *
  * Every pair of endpoints is one "link" made of `channelsPerPeer` reliable, ordered data channels, each on its
- * own RTCPeerConnection (PeerJS opens one connection per DataConnection; separate SCTP associations are what
- * lifts the per-channel throughput ceiling of Chromium). Messages are cut into frames of at most
- * `maxFrameBytes` (Chromium's SCTP stack fails above 256 KiB), frames are striped over the link's channels by
- * least buffered amount, and the receiver reassembles them by offset (frame.ts). Sending stops while every
- * channel holds `highWaterMark` bytes and resumes on `bufferedamountlow`, so a large send never overflows a
- * channel's buffer.
+ * own RTCPeerConnection (PeerJS opens one connection per DataConnection, so each channel is its own SCTP
+ * association). Striping over several pays where one association is the limit, not the CPU: on the 2-core
+ * machines measured (scripts/bench/transport.ts) two Node endpoints go from ~35 MB/s with 1 channel to ~60 MB/s
+ * with 4, while between Chromium tabs the per-packet work across renderer and network processes saturates
+ * the CPU at 11-16 MB/s and more channels only add overhead, hence the default of 1.
+ *
+ * Messages are cut into frames of at most `maxFrameBytes` (Chromium's SCTP stack fails above 256 KiB), frames
+ * are striped over the link's channels by least buffered amount, and the receiver reassembles them by offset
+ * (frame.ts). Sending stops while every channel holds `highWaterMark` bytes and resumes on
+ * `bufferedamountlow`, so a large send never overflows a channel's buffer.
  *
  * Failures are per link: when party 2 disconnects, receives from party 2 reject ("party 2 disconnected")
  * while messages from the other parties still arrive. A deliberate close sends BYE on every channel after the
- * queued data, so the other side delivers everything sent before it and names the reason.
+ * queued data, so the other side delivers everything sent before it and names the reason. A peer that vanishes
+ * without closing (crashed tab, lost network) is noticed by silence: idle channels carry a PING every
+ * `keepaliveMs`, and a channel that hears nothing for `idleTimeoutMs` fails its link.
  */
 import type { DataConnection, Peer, PeerError } from 'peerjs';
 import { type Channel, type EndpointId, CLIENT, Mailbox, OWNER, countSent, emptyStats } from '@puma/transport';
-import { BYE, CHUNK, OutgoingMessage, Reassembler, decodeFrame, encodeBye, encodeTag } from './frame.ts';
+import { BYE, CHUNK, OutgoingMessage, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag } from './frame.ts';
 
 export interface PeerChannelOptions {
   /** Base URL of the coordinator, e.g. "http://127.0.0.1:9000"; its signaling server lives under /peerjs. */
@@ -26,7 +32,7 @@ export interface PeerChannelOptions {
   self: EndpointId;
   /** The endpoints this one exchanges messages with. The lower id of each pair opens the connection. */
   peers: readonly EndpointId[];
-  /** Data channels per peer pair; frames are striped across them. Decided by the opening side. Default 4. */
+  /** Data channels per peer pair; frames are striped across them. Decided by the opening side. Default 1. */
   channelsPerPeer?: number;
   /** Links not open after this long fail with "connection to party N timed out after S s". Default 30 000. */
   connectTimeoutMs?: number;
@@ -38,8 +44,13 @@ export interface PeerChannelOptions {
   highWaterMark?: number;
   /** Larger incoming messages are a protocol error. Default 1 GiB. */
   maxMessageBytes?: number;
-  /** How long an ICE "disconnected" state may last before the link fails. Default 5 000. */
-  disconnectGraceMs?: number;
+  /** A channel that sent nothing for this long sends a 4-byte PING. Default 1 000. */
+  keepaliveMs?: number;
+  /**
+   * A link fails ("connection to party N lost") when one of its channels received nothing, not even a PING,
+   * for this long: the peer vanished without closing (crashed tab, lost network). Default 10 000.
+   */
+  idleTimeoutMs?: number;
   /** How long close() keeps flushing queued data and waiting for the peers' BYE. Default 10 000. */
   closeFlushMs?: number;
 }
@@ -56,18 +67,22 @@ export interface PeerChannel extends Channel {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const DEFAULTS = {
-  channelsPerPeer: 4,
+  channelsPerPeer: 1,
   connectTimeoutMs: 30_000,
   maxFrameBytes: 256 * KiB,
   highWaterMark: 4 * MiB,
   maxMessageBytes: 1024 * MiB,
-  disconnectGraceMs: 5_000,
+  keepaliveMs: 1_000,
+  idleTimeoutMs: 10_000,
   closeFlushMs: 10_000,
 };
 const MAX_CHANNELS_PER_PEER = 16;
 /** Delay before re-offering to a peer that had not yet registered with the signaling server. */
 const REOFFER_DELAY_MS = 250;
 const POLL_MS = 10;
+/** First delay before setting up a failed channel again; it doubles per failure up to the maximum. */
+const SETUP_RETRY_MS = 100;
+const SETUP_RETRY_MAX_MS = 2_000;
 
 /** Human name of an endpoint for error messages. */
 export function endpointName(id: EndpointId): string {
@@ -146,7 +161,10 @@ class Link {
   byesReceived = new Set<number>();
   remoteReason = '';
   lastError = '';
-  graceTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  setupFailures = 0;
+  /** Date.now() of the last frame sent / received per channel index, for keepalive and idle detection. */
+  lastSent: number[] = [];
+  lastHeard: number[] = [];
 
   constructor(
     readonly remote: EndpointId,
@@ -185,6 +203,8 @@ class PeerChannelImpl implements PeerChannel {
   private closeReason = '';
   private allOpen = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
+  private keepalive: ReturnType<typeof setInterval> | undefined;
+  private lastTick = 0;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: () => void;
@@ -255,6 +275,7 @@ class PeerChannelImpl implements PeerChannel {
     this.isClosed = true;
     this.closeReason = reason;
     clearTimeout(this.deadline);
+    clearInterval(this.keepalive);
     const err = new Error(reason);
     for (const link of this.links.values()) link.box.fail(err);
     if (!this.allOpen) this.rejectReady(err);
@@ -287,16 +308,35 @@ class PeerChannelImpl implements PeerChannel {
 
   /** Opens the link's data channels towards a peer with a higher endpoint id. */
   private offer(link: Link): void {
+    for (let index = 0; index < link.count; index++) this.offerChannel(link, index);
+  }
+
+  private offerChannel(link: Link, index: number): void {
     if (link.error || link.open || this.isClosed || !this.peer) return;
-    for (let index = 0; index < link.count; index++) {
-      const meta: ChannelMeta = { puma: 1, index, count: link.count };
-      const conn = this.peer.connect(link.remotePeerId, { reliable: true, serialization: 'raw', label: `puma-${index}`, metadata: meta });
-      if (!conn) {
-        this.fail(link, `cannot connect to ${link.name}: lost the signaling server at ${this.signalingUrl}`);
-        return;
-      }
-      this.adopt(link, index, conn);
+    const meta: ChannelMeta = { puma: 1, index, count: link.count };
+    const conn = this.peer.connect(link.remotePeerId, { reliable: true, serialization: 'raw', label: `puma-${index}`, metadata: meta });
+    if (!conn) {
+      this.fail(link, `cannot connect to ${link.name}: lost the signaling server at ${this.signalingUrl}`);
+      return;
     }
+    this.adopt(link, index, conn);
+  }
+
+  /**
+   * A channel that fails before it ever opened is set up again, until the connect deadline: a DTLS handshake
+   * can lose a race with signaling (node-datachannel, as offerer, verifies the peer's certificate before the
+   * answer carrying its fingerprint has arrived, and aborts), and a fresh attempt then usually succeeds.
+   */
+  private onSetupFailed(link: Link, index: number, why: string): void {
+    if (link.open || link.error || this.isClosed) return;
+    link.conns[index] = undefined;
+    link.setupFailures += 1;
+    link.lastError = `${why}; ${link.setupFailures} setup attempt(s) failed`;
+    if (!link.opener) return;
+    const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_RETRY_MS * 2 ** Math.min(link.setupFailures - 1, 8));
+    setTimeout(() => {
+      if (link.conns[index] === undefined) this.offerChannel(link, index);
+    }, delay);
   }
 
   private onIncoming(conn: DataConnection): void {
@@ -326,7 +366,7 @@ class PeerChannelImpl implements PeerChannel {
     old?.close();
     const current = () => link.conns[index] === conn;
     conn.on('open', () => {
-      if (current()) this.onChannelOpen(link, index, conn);
+      if (current()) this.onChannelOpen(link, conn);
     });
     conn.on('data', (data) => {
       if (current()) this.onData(link, index, data);
@@ -334,18 +374,29 @@ class PeerChannelImpl implements PeerChannel {
     conn.on('close', () => {
       if (current()) this.fail(link, `${link.name} disconnected`);
     });
+    // peerjs reacts to ICE states only, and node-datachannel may not report ICE "closed" after a failed DTLS
+    // handshake; the connection state does say "failed".
+    const pc = conn.peerConnection;
+    pc.addEventListener('connectionstatechange', () => {
+      const state = pc.connectionState;
+      if (!current() || (state !== 'failed' && state !== 'closed')) return;
+      if (conn.open) this.fail(link, `${link.name} disconnected (connection ${state})`);
+      else this.onSetupFailed(link, index, `the connection ${state === 'failed' ? 'failed' : 'closed'} during setup`);
+    });
     conn.on('error', (e) => {
       if (!current()) return;
       link.lastError = e.message || e.type;
-      if (e.type === 'negotiation-failed') this.fail(link, `connection to ${link.name} failed: ICE negotiation did not succeed`);
+      // Once open, a failure also closes the connection, and the 'close' handler fails the link.
+      if (!conn.open && (e.type === 'negotiation-failed' || e.type === 'connection-closed')) {
+        this.onSetupFailed(link, index, e.type === 'negotiation-failed' ? 'ICE negotiation failed' : 'the connection closed during setup');
+      }
     });
   }
 
-  private onChannelOpen(link: Link, index: number, conn: DataConnection): void {
+  private onChannelOpen(link: Link, conn: DataConnection): void {
     const dc = conn.dataChannel;
     dc.bufferedAmountLowThreshold = Math.floor(this.opts.highWaterMark / 4);
     dc.addEventListener('bufferedamountlow', () => this.pump(link));
-    this.watchIce(link, index, conn.peerConnection);
     const all = link.conns.length === link.count && link.conns.every((c) => c?.open);
     if (!all || link.open || link.error) return;
     link.channels = link.conns.map((c) => (c as DataConnection).dataChannel);
@@ -353,7 +404,14 @@ class PeerChannelImpl implements PeerChannel {
       const limit = c?.peerConnection?.sctp?.maxMessageSize;
       if (limit && Number.isFinite(limit) && limit > 0) link.frameBytes = Math.min(link.frameBytes, limit);
     }
+    const now = Date.now();
+    link.lastSent = link.channels.map(() => now);
+    link.lastHeard = link.channels.map(() => now);
     link.open = true;
+    if (this.keepalive === undefined) {
+      this.lastTick = now;
+      this.keepalive = setInterval(() => this.tick(), this.opts.keepaliveMs);
+    }
     this.pump(link);
     if (!this.allOpen && [...this.links.values()].every((l) => l.open)) {
       this.allOpen = true;
@@ -362,25 +420,40 @@ class PeerChannelImpl implements PeerChannel {
     }
   }
 
-  /** ICE "disconnected" may recover; it fails the link only if it lasts `disconnectGraceMs`. */
-  private watchIce(link: Link, index: number, pc: RTCPeerConnection): void {
-    pc.addEventListener('iceconnectionstatechange', () => {
-      const state = pc.iceConnectionState;
-      if (state === 'disconnected' && !link.graceTimers.has(index)) {
-        const s = this.opts.disconnectGraceMs / 1000;
-        link.graceTimers.set(
-          index,
-          setTimeout(() => this.fail(link, `connection to ${link.name} lost (no answer for ${s} s)`), this.opts.disconnectGraceMs),
-        );
-      } else if (state === 'connected' || state === 'completed') {
-        clearTimeout(link.graceTimers.get(index));
-        link.graceTimers.delete(index);
+  /** Keepalive: PING quiet channels, fail links whose peer has been silent for idleTimeoutMs. */
+  private tick(): void {
+    const now = Date.now();
+    // A late tick means this endpoint itself was stalled (busy thread, suspended machine): silence from the
+    // peer over that time proves nothing, so the clocks restart.
+    const stalled = now - this.lastTick > 3 * this.opts.keepaliveMs;
+    this.lastTick = now;
+    let live = false;
+    for (const link of this.links.values()) {
+      if (link.error) continue;
+      live = true;
+      if (!link.open) continue;
+      for (const [i, dc] of link.channels.entries()) {
+        if (stalled) link.lastHeard[i] = now;
+        if (now - link.lastHeard[i] > this.opts.idleTimeoutMs) {
+          this.fail(link, `connection to ${link.name} lost: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+          break;
+        }
+        if (now - link.lastSent[i] >= this.opts.keepaliveMs && dc.readyState === 'open') {
+          try {
+            dc.send(PING_FRAME);
+            link.lastSent[i] = now;
+          } catch {
+            // The channel is closing; its close event fails the link.
+          }
+        }
       }
-    });
+    }
+    if (!live) clearInterval(this.keepalive);
   }
 
   private onData(link: Link, index: number, data: unknown): void {
     if (link.error) return;
+    link.lastHeard[index] = Date.now();
     if (!(data instanceof ArrayBuffer) && !(data instanceof Uint8Array)) {
       this.fail(link, `protocol error from ${link.name}: received a non-binary message`);
       return;
@@ -434,12 +507,15 @@ class PeerChannelImpl implements PeerChannel {
       case 'socket-closed':
       case 'server-error':
       case 'disconnected':
-        // After every link is open the signaling server is no longer needed.
-        if (this.allOpen) return;
-        this.failAll(
-          `lost the signaling server at ${this.signalingUrl} (${text}); it refuses sessions that do not exist ` +
-            `and slots that were not joined`,
-        );
+        // Open links no longer need the signaling server; only the ones still being set up fail.
+        for (const link of this.links.values()) {
+          if (link.open) continue;
+          this.fail(
+            link,
+            `lost the signaling server at ${this.signalingUrl} (${text}); it refuses sessions that do not exist ` +
+              `and slots that were not joined`,
+          );
+        }
         return;
       case 'webrtc':
         for (const l of this.links.values()) if (!l.open) l.lastError = text;
@@ -479,10 +555,11 @@ class PeerChannelImpl implements PeerChannel {
     link.pumping = true;
     try {
       while (link.queue.length > 0) {
-        const dc = leastBuffered(link.channels, this.opts.highWaterMark);
-        if (!dc) return;
+        const i = leastBuffered(link.channels, this.opts.highWaterMark);
+        if (i < 0) return;
         const msg = link.queue[0];
-        dc.send(msg.nextFrame(link.frameBytes));
+        link.channels[i].send(msg.nextFrame(link.frameBytes));
+        link.lastSent[i] = Date.now();
         if (msg.done) link.queue.shift();
       }
     } catch (e) {
@@ -513,7 +590,7 @@ class PeerChannelImpl implements PeerChannel {
         if (link.open && !link.error) {
           await waitUntil(() => link.queue.length === 0 || link.error !== null, until);
           this.sendBye(link, reason);
-          await waitUntil(() => link.byesReceived.size >= link.count || link.conns.some((c) => !c?.open), until);
+          await waitUntil(() => link.byesReceived.size >= link.count || link.error !== null || link.conns.some((c) => !c?.open), until);
         }
         this.release(link);
       }),
@@ -528,20 +605,23 @@ class PeerChannelImpl implements PeerChannel {
   }
 
   private release(link: Link): void {
-    for (const t of link.graceTimers.values()) clearTimeout(t);
-    link.graceTimers.clear();
     const conns = link.conns;
     link.conns = [];
     for (const c of conns) c?.close();
   }
 }
 
-function leastBuffered(channels: RTCDataChannel[], highWaterMark: number): RTCDataChannel | undefined {
-  let best: RTCDataChannel | undefined;
-  for (const dc of channels) {
+/** Index of the open channel with the least buffered data below the high-water mark, or -1 if all are full. */
+function leastBuffered(channels: RTCDataChannel[], highWaterMark: number): number {
+  let best = -1;
+  let bestBuffered = highWaterMark;
+  for (const [i, dc] of channels.entries()) {
     if (dc.readyState !== 'open') continue;
     const buffered = dc.bufferedAmount;
-    if (buffered < highWaterMark && (!best || buffered < best.bufferedAmount)) best = dc;
+    if (buffered < bestBuffered) {
+      best = i;
+      bestBuffered = buffered;
+    }
   }
   return best;
 }
@@ -574,9 +654,10 @@ function validate(o: Required<Omit<PeerChannelOptions, 'rtcConfig'>>): void {
   }
   if (!(o.maxFrameBytes >= 1024)) throw new Error(`maxFrameBytes must be at least 1024, got ${o.maxFrameBytes}`);
   if (!(o.highWaterMark >= o.maxFrameBytes)) throw new Error('highWaterMark must be at least maxFrameBytes');
-  for (const k of ['connectTimeoutMs', 'disconnectGraceMs', 'closeFlushMs', 'maxMessageBytes'] as const) {
+  for (const k of ['connectTimeoutMs', 'keepaliveMs', 'idleTimeoutMs', 'closeFlushMs', 'maxMessageBytes'] as const) {
     if (!(o[k] > 0)) throw new Error(`${k} must be positive, got ${o[k]}`);
   }
+  if (o.idleTimeoutMs < 3 * o.keepaliveMs) throw new Error('idleTimeoutMs must be at least 3 keepalive intervals');
   if (o.maxMessageBytes > 0xffffffff) throw new Error('maxMessageBytes cannot exceed 2^32 - 1 (the frame length field)');
 }
 
