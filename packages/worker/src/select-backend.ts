@@ -1,10 +1,12 @@
+/// <reference types="@webgpu/types" />
 /**
- * Backend selection (DESIGN.md): 'auto' takes WebGPU on a real GPU adapter and WebAssembly otherwise; 'wasm'
- * and 'webgpu' force one. The WebGPU backend is not part of this build yet, so 'auto' resolves to
- * WebAssembly and 'webgpu' fails with a clear message.
+ * Backend selection (DESIGN.md): 'auto' takes WebGPU on a real GPU adapter and WebAssembly on a fallback
+ * (software) adapter or none; 'wasm' and 'webgpu' force one. `gpu` is navigator.gpu in browsers, or Dawn's
+ * GPU object in Node (packages/backend-webgpu/src/node.ts).
  */
 import type { Backend } from '@puma/backend';
 import { createWasmBackend } from '@puma/backend-wasm';
+import { createWebGpuBackend, probeWebGpu } from '@puma/backend-webgpu';
 
 export type BackendChoice = 'wasm' | 'webgpu' | 'auto';
 
@@ -14,7 +16,9 @@ export function parseBackendChoice(s: string | null | undefined): BackendChoice 
   throw new Error(`unknown backend "${s}"; choose wasm, webgpu or auto`);
 }
 
-export async function createBackend(choice: BackendChoice): Promise<Backend> {
-  if (choice === 'webgpu') throw new Error('the WebGPU backend is not available in this build; use --backend wasm or auto');
-  return createWasmBackend();
+export async function createBackend(choice: BackendChoice, gpu?: GPU): Promise<Backend> {
+  if (choice === 'wasm') return createWasmBackend();
+  if (choice === 'webgpu') return createWebGpuBackend({ gpu });
+  const probe = await probeWebGpu(gpu);
+  return probe.available && !probe.isFallbackAdapter ? createWebGpuBackend({ gpu }) : createWasmBackend();
 }
