@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads, parseBackendChoice } from '@puma/worker';
-import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, type Tokenizer, WordPieceTokenizer } from '@puma/models';
+import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, WordPieceTokenizer } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { classifyClient, generateClient, greedy, sampler, shareWeights, type ClassifyArgs, type GenerateArgs, type StepReport } from '@puma/models/secure';
 
@@ -59,7 +59,7 @@ async function generate(argv: string[]): Promise<void> {
   if (prompt.length + maxNew > c.maxPositions) fail(`prompt (${prompt.length} tokens) + ${maxNew} new tokens exceed the model's ${c.maxPositions} positions`);
 
   const fracBits = DEFAULT_FRAC_BITS;
-  const bundles = shareWeights(model, location.id, fracBits);
+  const bundles = shareWeights(model, location.name, fracBits);
   const bar = values.json ? null : new cliProgress.SingleBar({ format: 'secure generation |{bar}| {value}/{total} tokens | {text}', hideCursor: true }, cliProgress.Presets.shades_classic);
   const tokens: number[] = [];
   bar?.start(maxNew, 0, { text: '' });
@@ -78,7 +78,7 @@ async function generate(argv: string[]): Promise<void> {
   });
   const seconds = (performance.now() - t0) / 1000;
   bar?.stop();
-  const plaintextTokens = temperature > 0 ? null : generateGreedy(model, prompt, maxNew);
+  const plaintextTokens = temperature > 0 ? null : generateGreedy(model, prompt, maxNew).slice(prompt.length);
   const bytesPerParty = run.stats.map((s) => s.bytesSent);
   const result = {
     text: tokenizer.decode(tokens),
@@ -103,10 +103,9 @@ async function classify(argv: string[]): Promise<void> {
   const { model, tokenizer, location } = await loadModel(values.model);
   if (model.weights.head.kind !== 'classifier') fail(`${values.model} has no classification head`);
   if (!(tokenizer instanceof WordPieceTokenizer)) fail(`${values.model} needs a WordPiece vocab.txt`);
-  const ids = (tokenizer as Tokenizer & { encodeForModel?: (t: string) => number[] }).encode(values.text);
-  const withSpecial = [tokenizer.clsId, ...ids, tokenizer.sepId];
+  const withSpecial = tokenizer.encodeForModel(values.text, undefined, model.config.maxPositions).ids;
   const fracBits = DEFAULT_FRAC_BITS;
-  const bundles = shareWeights(model, location.id, fracBits);
+  const bundles = shareWeights(model, location.name, fracBits);
   const t0 = performance.now();
   const run = await runInThreads<ClassifyArgs, { rounds: number; bytesSent: number }>({
     module: PROGRAMS,

@@ -9,10 +9,10 @@
  */
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmul, matmulRaw, mul, mulPublicRawVec, reshape, shareFromBundle, sliceFlat, sliceLast,
+  add, concatFlat, concatLast, matmul, matmulRaw, mulPublicRawVec, reshape, shareFromBundle, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
-import { gelu, geluTanh, layerNorm, rmsNorm, silu, softmaxLast, tanh } from '@puma/nn';
+import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLast, swiglu, tanh } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
@@ -161,7 +161,7 @@ async function mlp(p: Party, m: SecureModel, l: number, x: AShare): Promise<ASha
     const ab = await linear(p, m, `l${l}.w13`, x);
     const a = sliceLast(p, ab, 0, c.intermediateSize);
     const b = sliceLast(p, ab, c.intermediateSize, c.intermediateSize);
-    const h = await p.profile('silu', async () => mul(p, await silu(p, a), b));
+    const h = await p.profile('swiglu', () => swiglu(p, a, b));
     return linear(p, m, `l${l}.w2`, h);
   }
   const up = await linear(p, m, `l${l}.up`, x);
