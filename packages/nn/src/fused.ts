@@ -15,17 +15,12 @@
  *
  * If the protocol package ever exports a `mul` with a bit count and an addend, these become thin wrappers.
  */
-import { aShare, numel, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { aShare, localProduct, numel, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
 
 export const mulTruncCost = (outputs: number): Cost => truncateProductCost(outputs);
-
-function productTerm(p: Party, x: AShare, y: AShare): Buf {
-  const be = p.backend;
-  return be.add(be.mul(x.s0, be.add(y.s0, y.s1)), be.mul(x.s1, y.s0));
-}
 
 function checkBits(bits: number, op: string): void {
   if (!Number.isInteger(bits) || bits < 1 || bits > 61) throw new Error(`${op}: truncation by ${bits} bits is out of range [1, 61]`);
@@ -49,7 +44,7 @@ export function productSumTrunc(p: Party, terms: ReadonlyArray<readonly [AShare,
     const tag = p.nextTag();
     const n = numel(ref);
     let z = p.zeroShare(tag, n);
-    for (const [a, b] of terms) z = be.add(z, productTerm(p, a, b));
+    for (const [a, b] of terms) z = be.add(z, localProduct(p, a, b));
     // Component i of a replicated addend is this party's s0: adding it to the 3-of-3 term adds it once in total.
     if (addend) z = be.add(z, addend.s0);
     return truncateProduct(p, z, ref.shape, bits);
@@ -71,7 +66,7 @@ export function dotLastTrunc(p: Party, x: AShare, y: AShare, bits: number): Prom
     const be = p.backend;
     const rows = numel(x) / cols;
     const tag = p.nextTag();
-    const z = be.add(be.sumRows(productTerm(p, x, y), rows, cols), p.zeroShare(tag, rows));
+    const z = be.add(be.sumRows(localProduct(p, x, y), rows, cols), p.zeroShare(tag, rows));
     return truncateProduct(p, z, x.shape.slice(0, -1), bits);
   });
 }

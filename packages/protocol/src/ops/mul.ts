@@ -14,11 +14,16 @@ import { truncateProduct, truncateProductCost } from './truncate.ts';
 export const mulRawCost = (n: number): Cost => cost(1, n * WORD, n * WORD, n * WORD);
 export const mulCost = truncateProductCost;
 
+/** This party's unmasked 3-of-3 term of x*y: x_i y_i + x_i y_{i+1} + x_{i+1} y_i (add a zero share before sending). */
+export function localProduct(p: Party, x: AShare, y: AShare): Buf {
+  const be = p.backend;
+  return be.add(be.mul(x.s0, be.add(y.s0, y.s1)), be.mul(x.s1, y.s0));
+}
+
 /** This party's masked 3-of-3 share of x*y. */
 function productTerm(p: Party, x: AShare, y: AShare, tag: string): Buf {
-  const be = p.backend;
-  const t = be.add(be.mul(x.s0, be.add(y.s0, y.s1)), be.mul(x.s1, y.s0));
-  return be.add(t, p.zeroShare(tag, t.length));
+  const t = localProduct(p, x, y);
+  return p.backend.add(t, p.zeroShare(tag, t.length));
 }
 
 /** Turns 3-of-3 additive shares into replicated shares: send z_i to party i-1. */
