@@ -1,0 +1,57 @@
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryNetwork, type Channel, type PortLike } from '@puma/transport';
+import { channelOverPort, serveChannelOverPort } from './port-bridge.ts';
+
+const opened: MessageChannel[] = [];
+afterEach(() => {
+  for (const mc of opened.splice(0)) {
+    mc.port1.close();
+    mc.port2.close();
+  }
+});
+
+/** Endpoint 0 is bridged (its protocol side talks through a port), endpoint 1 is a plain in-memory peer. */
+function bridged(): { worker: Channel; page: Channel; peer: Channel } {
+  const net = memoryNetwork([0, 1]);
+  const mc = new MessageChannel();
+  opened.push(mc);
+  serveChannelOverPort(net.get(0)!, mc.port1 as unknown as PortLike);
+  return { worker: channelOverPort(0, mc.port2 as unknown as PortLike), page: net.get(0)!, peer: net.get(1)! };
+}
+
+describe('channel over a MessagePort', () => {
+  it('moves tagged messages both ways, matched by tag whatever the arrival order, and counts bytes', async () => {
+    const { worker, page, peer } = bridged();
+    const late = worker.recv(1, 'b');
+    const early = worker.recv(1, 'a');
+    peer.send(0, 'b', Uint8Array.of(2, 2));
+    peer.send(0, 'a', Uint8Array.of(1));
+    expect(Array.from(await early)).toEqual([1]);
+    expect(Array.from(await late)).toEqual([2, 2]);
+    const payload = Uint8Array.from({ length: 1000 }, (_, i) => i & 255);
+    worker.send(1, 'c', payload);
+    expect(Array.from(await peer.recv(0, 'c'))).toEqual(Array.from(payload));
+    expect(payload[999]).toBe(999 & 255);
+    expect(worker.stats).toMatchObject({ bytesSent: 1000, bytesReceived: 3, messagesSent: 1 });
+    expect(page.stats.bytesSent).toBe(1000);
+  });
+
+  it('passes the real channel failure message to pending and later receives', async () => {
+    const { worker, page } = bridged();
+    const pending = worker.recv(1, 'never');
+    page.close('party 1 disconnected');
+    await expect(pending).rejects.toThrow('party 1 disconnected');
+    await expect(worker.recv(1, 'later')).rejects.toThrow('party 1 disconnected');
+  });
+
+  it('closing the worker side closes the page channel with the same reason', async () => {
+    const { worker, page } = bridged();
+    const pageWaits = page.recv(1, 'x');
+    const workerWaits = worker.recv(1, 'y');
+    worker.close('party 0 stopped: out of memory');
+    await expect(workerWaits).rejects.toThrow('party 0 stopped: out of memory');
+    await expect(pageWaits).rejects.toThrow('party 0 stopped: out of memory');
+    expect(() => worker.send(1, 'z', new Uint8Array(1))).toThrow('party 0 stopped: out of memory');
+  });
+});

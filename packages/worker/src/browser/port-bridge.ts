@@ -1,0 +1,101 @@
+/**
+ * A Channel carried over one MessagePort, between a page that owns the real channel and a Web Worker that runs
+ * the protocol. Chromium offers no RTCPeerConnection inside workers, so the page keeps the WebRTC PeerChannel
+ * and the worker talks to it through this bridge: the worker asks for each (sender, tag) it wants and the page
+ * answers from the real channel's receive, so matching by tag, per-link failures ("party 2 disconnected") and
+ * their messages reach the worker unchanged.
+ *
+ * Payloads cross by structured clone (a copy): a protocol may send one buffer to two peers, so the sender's
+ * buffer must stay intact.
+ */
+import { type Channel, type EndpointId, countSent, emptyStats } from '@puma/transport';
+import type { PortLike } from '@puma/transport';
+
+type ToPage =
+  | { t: 'send'; to: EndpointId; tag: string; data: Uint8Array }
+  | { t: 'recv'; id: number; from: EndpointId; tag: string }
+  | { t: 'close'; reason: string };
+
+type ToWorker = { t: 'data'; id: number; data: Uint8Array } | { t: 'fail'; id: number; message: string };
+
+/**
+ * Page side: answers the worker's requests from `channel` until the worker closes the bridge or `stop()` is
+ * called. Closing from the worker closes `channel` with the worker's reason.
+ */
+export function serveChannelOverPort(channel: Channel, port: PortLike): { stop(): void } {
+  let stopped = false;
+  const reply = (m: ToWorker) => {
+    if (!stopped) port.postMessage(m);
+  };
+  port.addEventListener('message', (ev) => {
+    const m = ev.data as ToPage;
+    if (stopped || typeof m !== 'object' || m === null) return;
+    if (m.t === 'send') {
+      try {
+        channel.send(m.to, m.tag, m.data);
+      } catch {
+        // The channel is closed or failed; the worker learns that from its next receive, which names the reason.
+      }
+    } else if (m.t === 'recv') {
+      channel.recv(m.from, m.tag).then(
+        (data) => reply({ t: 'data', id: m.id, data }),
+        (e: unknown) => reply({ t: 'fail', id: m.id, message: e instanceof Error ? e.message : String(e) }),
+      );
+    } else if (m.t === 'close') {
+      channel.close(m.reason);
+    }
+  });
+  port.start?.();
+  return {
+    stop() {
+      stopped = true;
+      port.close();
+    },
+  };
+}
+
+/** Worker side: a Channel for endpoint `self` whose traffic goes through the page at the other end of `port`. */
+export function channelOverPort(self: EndpointId, port: PortLike): Channel {
+  const stats = emptyStats();
+  const pending = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let failure: Error | null = null;
+  port.addEventListener('message', (ev) => {
+    const m = ev.data as ToWorker;
+    const waiter = pending.get(m?.id);
+    if (!waiter) return;
+    pending.delete(m.id);
+    if (m.t === 'data') {
+      stats.bytesReceived += m.data.byteLength;
+      waiter.resolve(m.data);
+    } else {
+      waiter.reject(new Error(m.message));
+    }
+  });
+  port.start?.();
+  const post = (m: ToPage) => port.postMessage(m);
+  return {
+    self,
+    stats,
+    send(to, tag, data) {
+      if (failure) throw failure;
+      countSent(stats, to, data.byteLength);
+      post({ t: 'send', to, tag, data });
+    },
+    recv(from, tag) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        post({ t: 'recv', id, from, tag });
+      });
+    },
+    close(reason = 'channel closed') {
+      if (failure) return;
+      failure = new Error(reason);
+      for (const w of pending.values()) w.reject(failure);
+      pending.clear();
+      post({ t: 'close', reason });
+    },
+  };
+}
