@@ -193,10 +193,14 @@ export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos
 
 /** Logits [1, vocab] of the last position. */
 export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+  return secureLogitsRows(p, m, rows(p, h, h.shape[0] - 1, 1));
+}
+
+/** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions). */
+export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
   return p.profile('head', async () => {
-    let last = rows(p, h, h.shape[0] - 1, 1);
-    if (m.w.has('final.scale')) last = await p.profile('norm', () => norm(p, m, 'final', last));
-    return linear(p, m, 'head', last);
+    const x = m.w.has('final.scale') ? await p.profile('norm', () => norm(p, m, 'final', h)) : h;
+    return linear(p, m, 'head', x);
   });
 }
 

@@ -10,6 +10,7 @@ import {
 } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
 import { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits } from './forward.ts';
+import { oneHot } from './one-hot.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
 export interface GenerateArgs {
@@ -25,15 +26,6 @@ export interface StepReport {
   rounds: number;
   bytesSent: number;
   ms: number;
-}
-
-function oneHot(ids: readonly number[], vocab: number): BigUint64Array {
-  const out = new BigUint64Array(ids.length * vocab);
-  ids.forEach((id, t) => {
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} is outside the vocabulary of ${vocab}`);
-    out[t * vocab + id] = 1n;
-  });
-  return out;
 }
 
 export async function generateParty(p: Party, a: GenerateArgs, env: { progress: (v: unknown) => void }): Promise<StepReport[]> {
