@@ -1,0 +1,76 @@
+/**
+ * Page side of a browser party: starts the party's dedicated Web Worker, bridges the page's channel (the WebRTC
+ * PeerChannel lives in the page: Chromium has no RTCPeerConnection in workers) to it over a MessagePort, and
+ * relays its status. The protocol work runs in the worker, so the page stays responsive and keeps the
+ * channel's keepalives going.
+ */
+import * as Comlink from 'comlink';
+import type { Channel, PartyId } from '@puma/transport';
+import type { BackendChoice } from '../select-backend.ts';
+import type { PartySessionReport, PartyStatus } from '../session/index.ts';
+import type { PartyWorkerApi } from './party-worker.ts';
+import { serveChannelOverPort } from './port-bridge.ts';
+
+export interface BrowserPartyOptions {
+  id: PartyId;
+  /** The connected channel to the other parties, the client and the owner. */
+  channel: Channel;
+  backend: BackendChoice;
+  fracBits?: number;
+  onStatus?: (s: PartyStatus) => void;
+}
+
+export interface BrowserParty {
+  /** Resolves with the session's report; rejects with the reason it failed ("party 2 disconnected"). */
+  readonly done: Promise<PartySessionReport>;
+  /** Stops the session (peers are told `reason`) and ends the worker. */
+  stop(reason: string): Promise<void>;
+}
+
+/** How long stop() gives the runtime to tell its peers before the worker is ended regardless. */
+const STOP_GRACE_MS = 2_000;
+
+export function startBrowserParty(o: BrowserPartyOptions): BrowserParty {
+  const worker = new Worker(new URL('./party-worker.ts', import.meta.url), { type: 'module', name: `puma party ${o.id}` });
+  const remote = Comlink.wrap<PartyWorkerApi>(worker);
+  const bridge = new MessageChannel();
+  const served = serveChannelOverPort(o.channel, bridge.port1);
+  // A worker whose script fails to load or throws at top level never answers Comlink; this turns that into an error.
+  const crashed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (ev) => {
+      ev.preventDefault();
+      reject(new Error(`party ${o.id}: the worker failed: ${ev.message || 'script error (see the console)'}`));
+    });
+  });
+  const onStatus = o.onStatus ?? (() => {});
+  const run = remote.run({ id: o.id, backend: o.backend, fracBits: o.fracBits }, Comlink.transfer(bridge.port2, [bridge.port2]), Comlink.proxy(onStatus));
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    served.stop();
+    remote[Comlink.releaseProxy]();
+    worker.terminate();
+  };
+  const done = Promise.race([run, crashed]).then(
+    (report) => {
+      end();
+      return report;
+    },
+    (e: unknown) => {
+      end();
+      o.channel.close(e instanceof Error ? e.message : String(e));
+      throw e instanceof Error ? e : new Error(String(e));
+    },
+  );
+  return {
+    done,
+    async stop(reason) {
+      if (ended) return;
+      const settled = done.then(() => undefined, () => undefined);
+      await remote.stop(reason).catch(() => {});
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
+      end();
+    },
+  };
+}

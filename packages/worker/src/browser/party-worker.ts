@@ -1,0 +1,45 @@
+/// <reference lib="webworker" />
+/**
+ * Dedicated Web Worker of a party page: picks the backend (WebGPU is available in dedicated workers), opens the
+ * IndexedDB share cache and runs the session runtime over the channel the page bridges in (port-bridge.ts).
+ * Exposed with Comlink; started by party-host.ts.
+ */
+import * as Comlink from 'comlink';
+import { createBackend, type BackendChoice } from '../select-backend.ts';
+import { runPartySession, type PartySessionReport, type PartyStatus } from '../session/index.ts';
+import type { PartyId } from '@puma/transport';
+import { IdbShareStore } from './idb-share-store.ts';
+import { channelOverPort } from './port-bridge.ts';
+
+export interface PartyWorkerInit {
+  id: PartyId;
+  backend: BackendChoice;
+  fracBits?: number;
+}
+
+const aborter = new AbortController();
+
+const api = {
+  /** Runs one session to its end; `port` is the page's side of the bridged channel. */
+  async run(init: PartyWorkerInit, port: MessagePort, onStatus: (s: PartyStatus) => void): Promise<PartySessionReport> {
+    const channel = channelOverPort(init.id, port);
+    let backend;
+    try {
+      backend = await createBackend(init.backend, self.navigator.gpu ?? undefined);
+    } catch (e) {
+      const reason = `party ${init.id}: cannot start the ${init.backend} backend: ${e instanceof Error ? e.message : String(e)}`;
+      channel.close(reason);
+      throw new Error(reason);
+    }
+    return runPartySession({ id: init.id, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, onStatus, signal: aborter.signal });
+  },
+
+  /** Stops the running session; the runtime tells the peers `reason`. */
+  stop(reason: string): void {
+    aborter.abort(new Error(reason));
+  },
+};
+
+export type PartyWorkerApi = typeof api;
+
+Comlink.expose(api);
