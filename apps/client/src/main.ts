@@ -1,0 +1,265 @@
+/**
+ * Client page, the hosted privacy demo: creates (or takes) a session, shows the links for the three parties and
+ * the model owner, then generates from a prompt with the parties. The prompt leaves this page only as
+ * secret shares (one per party) and only this page reconstructs the output. Cost counters come from the
+ * parties' per-step reports; the "who sees what" panel shows the actual bytes each party received for the
+ * current input next to the clear text.
+ */
+import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
+import { createSession } from '@puma/transport-webrtc';
+import { openClientSession, type ClientSession, type TokenEvent } from '@puma/worker/session';
+import { coordinatorUrl, errorText, formatBytes, joinAndConnect, sessionParam, showError } from '@puma/party/kit';
+
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+const input = (id: string) => document.getElementById(id) as HTMLInputElement;
+
+/** What the page shows, readable by the end-to-end tests as window.pumaClient.state. */
+export interface ClientPageState {
+  phase: 'no-session' | 'connecting' | 'waiting-for-model' | 'ready' | 'generating' | 'done' | 'ended' | 'error';
+  sessionId: string | null;
+  partyLinks: string[];
+  ownerLink: string | null;
+  modelId: string | null;
+  promptIds: number[];
+  tokens: number[];
+  text: string;
+  /** Per generated token: milliseconds the client waited for it. */
+  msPerToken: number[];
+  /** Bytes each party sent in this generation, from the parties' step reports. */
+  partyBytes: number[];
+  roundsPerToken: number | null;
+  clientBytesSent: number;
+  clientBytesReceived: number;
+  error: string | null;
+}
+
+const state: ClientPageState = {
+  phase: 'no-session',
+  sessionId: null,
+  partyLinks: [],
+  ownerLink: null,
+  modelId: null,
+  promptIds: [],
+  tokens: [],
+  text: '',
+  msPerToken: [],
+  partyBytes: [0, 0, 0],
+  roundsPerToken: null,
+  clientBytesSent: 0,
+  clientBytesReceived: 0,
+  error: null,
+};
+
+declare global {
+  interface Window {
+    pumaClient?: { state: ClientPageState };
+  }
+}
+window.pumaClient = { state };
+
+function fail(message: string): void {
+  state.error = message;
+  state.phase = 'error';
+  $('session-status').textContent = 'Session failed.';
+  showError($('error'), message);
+  input('generate').disabled = true;
+  input('end').disabled = true;
+  input('new-session').disabled = false;
+  input('use-session').disabled = false;
+}
+
+/** The first bytes of a payload as a hex dump: 16 bytes a line, offset first. */
+function hexDump(bytes: Uint8Array, maxBytes = 128): string {
+  const lines: string[] = [];
+  for (let o = 0; o < Math.min(bytes.byteLength, maxBytes); o += 16) {
+    const row = Array.from(bytes.subarray(o, Math.min(o + 16, bytes.byteLength, maxBytes)), (b) => b.toString(16).padStart(2, '0'));
+    lines.push(`${o.toString(16).padStart(4, '0')}  ${row.join(' ')}`);
+  }
+  if (bytes.byteLength > maxBytes) lines.push(`… ${bytes.byteLength} bytes in all`);
+  return lines.join('\n') || '(empty)';
+}
+
+/**
+ * Passes everything through to the real channel and shows the client's input messages (tag "tok:<step>", one
+ * share bundle per party) in the "who sees what" panel as they leave.
+ */
+class InputTap implements Channel {
+  constructor(
+    private readonly inner: Channel,
+    private readonly onInputShare: (party: EndpointId, bytes: Uint8Array) => void,
+  ) {}
+  get self() {
+    return this.inner.self;
+  }
+  get stats() {
+    return this.inner.stats;
+  }
+  send(to: EndpointId, tag: string, data: Uint8Array): void {
+    if (tag.startsWith('tok:') && to >= 0 && to <= 2) this.onInputShare(to, data);
+    this.inner.send(to, tag, data);
+  }
+  recv(from: EndpointId, tag: string): Promise<Uint8Array> {
+    return this.inner.recv(from, tag);
+  }
+  close(reason?: string): void {
+    this.inner.close(reason);
+  }
+}
+
+function pageLinks(coordinator: string, explicitCoordinator: boolean, sessionId: string): { parties: string[]; owner: string } {
+  const query = (extra: Record<string, string>) => {
+    const q = new URLSearchParams({ session: sessionId, ...extra });
+    if (explicitCoordinator) q.set('coordinator', coordinator);
+    return q.toString();
+  };
+  return {
+    parties: [0, 1, 2].map((i) => new URL(`../party/?${query({ party: String(i), backend: 'auto' })}`, location.href).href),
+    owner: new URL(`./owner.html?${query({})}`, location.href).href,
+  };
+}
+
+function showLinks(links: { parties: string[]; owner: string }): void {
+  const ul = $('links');
+  ul.replaceChildren();
+  const add = (label: string, href: string) => {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = href;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    a.textContent = href;
+    li.append(`${label}: `, a);
+    ul.append(li);
+  };
+  links.parties.forEach((href, i) => add(`party ${i}`, href));
+  add('model owner', links.owner);
+}
+
+function renderCounters(channel: Channel): void {
+  const n = state.msPerToken.length;
+  const total = state.msPerToken.reduce((s, v) => s + v, 0);
+  $('c-rate').textContent = n ? (n / (total / 1000)).toFixed(2) : '-';
+  // The first token includes the whole prompt; later ones are the steady per-token cost.
+  const later = state.msPerToken.slice(1);
+  $('c-ms').textContent = later.length ? (later.reduce((s, v) => s + v, 0) / later.length).toFixed(0) : n ? state.msPerToken[0].toFixed(0) : '-';
+  $('c-rounds').textContent = state.roundsPerToken === null ? '-' : String(state.roundsPerToken);
+  $('c-party-bytes').textContent = state.partyBytes.map(formatBytes).join(' / ');
+  state.clientBytesSent = channel.stats.bytesSent;
+  state.clientBytesReceived = channel.stats.bytesReceived;
+  $('c-client-bytes').textContent = `${formatBytes(state.clientBytesSent)} / ${formatBytes(state.clientBytesReceived)}`;
+}
+
+async function connect(coordinator: string, sessionId: string): Promise<void> {
+  state.sessionId = sessionId;
+  state.phase = 'connecting';
+  input('new-session').disabled = true;
+  input('use-session').disabled = true;
+  $('session-status').textContent = `Session ${sessionId}: open the four links below (each in its own browser or machine); waiting for them to connect.`;
+  const { channel } = await joinAndConnect(coordinator, sessionId, CLIENT, [0, 1, 2, OWNER]);
+  const tap = new InputTap(channel, (party, bytes) => {
+    $(`view-${party}`).textContent = hexDump(bytes);
+  });
+  state.phase = 'waiting-for-model';
+  $('session-status').textContent = `Session ${sessionId}: everyone is connected; waiting for the model owner's public model info.`;
+  const session = await openClientSession({ channel: tap });
+  state.modelId = session.info.modelId;
+  state.phase = 'ready';
+  $('session-status').textContent = `Session ${sessionId}: ready, model ${session.info.modelId}.`;
+  setUpGeneration(session, tap);
+}
+
+function setUpGeneration(session: ClientSession, channel: Channel): void {
+  const generateButton = input('generate');
+  const endButton = input('end');
+  generateButton.disabled = false;
+  endButton.disabled = false;
+  generateButton.addEventListener('click', () => {
+    generate(session, channel).catch((e: unknown) => fail(errorText(e)));
+  });
+  endButton.addEventListener('click', () => {
+    session.end();
+    channel.close('the client ended the session');
+    state.phase = 'ended';
+    generateButton.disabled = true;
+    endButton.disabled = true;
+    $('session-status').textContent = `Session ${state.sessionId} ended. Create a new session to run again.`;
+    input('new-session').disabled = false;
+    input('use-session').disabled = false;
+  });
+}
+
+async function generate(session: ClientSession, channel: Channel): Promise<void> {
+  const maxNewTokens = Number(input('max-new').value);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new Error(`new tokens must be a positive integer, got "${input('max-new').value}"`);
+  const prompt = ($('prompt') as HTMLTextAreaElement).value;
+  if (!session.tokenizer) throw new Error('the model owner sent no tokenizer, so this page cannot turn text into tokens');
+  Object.assign(state, { phase: 'generating', tokens: [], text: '', msPerToken: [], partyBytes: [0, 0, 0], roundsPerToken: null, promptIds: [] });
+  input('generate').disabled = true;
+  input('end').disabled = true;
+  const out = $('output');
+  const promptSpan = document.createElement('span');
+  promptSpan.className = 'prompt';
+  promptSpan.textContent = prompt;
+  const generated = document.createElement('span');
+  out.replaceChildren(promptSpan, generated);
+  const tokenizer = session.tokenizer;
+  const showClear = (ids: readonly number[]) => {
+    $('view-client').textContent = `token ids ${JSON.stringify(ids)}\ntext ${JSON.stringify(tokenizer.decode([...ids]))}`;
+  };
+  const meter = setInterval(() => renderCounters(channel), 500);
+  try {
+    const result = await session.generate({
+      prompt,
+      maxNewTokens,
+      onToken: (t: TokenEvent) => {
+        state.tokens.push(t.token);
+        state.text += t.text;
+        state.msPerToken.push(t.ms);
+        t.cost.forEach((c, i) => (state.partyBytes[i] += c.bytesSent));
+        state.roundsPerToken = t.cost[0]?.rounds ?? null;
+        generated.textContent = state.text;
+        // The next input is this token; its shares leave right after this callback.
+        showClear([t.token]);
+        renderCounters(channel);
+      },
+    });
+    state.promptIds = result.promptIds;
+    state.phase = 'done';
+  } finally {
+    clearInterval(meter);
+    renderCounters(channel);
+  }
+  input('generate').disabled = false;
+  input('end').disabled = false;
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const coordinator = coordinatorUrl(params);
+  const explicitCoordinator = params.has('coordinator');
+  const start = (sessionId: string) => {
+    const links = pageLinks(coordinator, explicitCoordinator, sessionId);
+    state.partyLinks = links.parties;
+    state.ownerLink = links.owner;
+    showLinks(links);
+    connect(coordinator, sessionId).catch((e: unknown) => fail(errorText(e)));
+  };
+  // Each session is a fresh page load with ?session=, so no state carries over from the last one.
+  input('new-session').addEventListener('click', () => {
+    createSession(coordinator, { model: input('model-name').value.trim() || 'unnamed' }).then(
+      (s) => {
+        location.search = new URLSearchParams({ ...Object.fromEntries(params), session: s.id }).toString();
+      },
+      (e: unknown) => fail(errorText(e)),
+    );
+  });
+  input('use-session').addEventListener('click', () => {
+    const q = new URLSearchParams(params);
+    q.set('session', input('session-id').value.trim());
+    location.search = q.toString();
+  });
+  const session = sessionParam(params);
+  if (session) start(session);
+}
+
+main().catch((e: unknown) => fail(errorText(e)));
