@@ -1,0 +1,194 @@
+/**
+ * A party's weight share as cacheable parts. Per tensor: "seeds" (the PRG seeds of the components this party
+ * derives, 8 + 32 bytes each) and, for the two parties that hold the dense component, "dense.<k>" slices of at
+ * most DENSE_PART_BYTES. Each part has its sha256 in the party's manifest, so a party can tell a valid cached
+ * part from a corrupt one, and a wrong transfer from a right one.
+ */
+import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
+import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
+import { shareWeights, type PartyWeightBundle } from '@puma/models/secure';
+import type { PartyId } from '@puma/transport';
+import type { OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions } from './types.ts';
+
+/** Dense slices are cut at this size: small enough to show progress and resume, large enough to be few. */
+export const DENSE_PART_BYTES = 8 * 1024 * 1024;
+export const MANIFEST_FORMAT = 'puma-party-shares/1';
+const EPOCH_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Store key of one part: `${modelId}/${epoch}/${party}/${tensor}/${part}`. */
+export function partKey(modelId: string, epoch: string, party: PartyId, tensor: string, part: string): string {
+  return `${modelId}/${epoch}/${party}/${tensor}/${part}`;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  // WebCrypto takes views of ArrayBuffers only; parts never live in SharedArrayBuffers.
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** 128 random bits as hex: the id of one sharing. */
+export function newEpoch(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function partsOf(bundle: ShareBundle): Array<{ part: string; bytes: Uint8Array }> {
+  const out: Array<{ part: string; bytes: Uint8Array }> = [];
+  if (bundle.seed0 || bundle.seed1) out.push({ part: 'seeds', bytes: encodeBundle({ seed0: bundle.seed0, seed1: bundle.seed1 }) });
+  if (bundle.dense) {
+    const dense = asBytes(bundle.dense);
+    for (let o = 0, k = 0; o < dense.byteLength; o += DENSE_PART_BYTES, k++) {
+      out.push({ part: `dense.${k}`, bytes: dense.subarray(o, Math.min(dense.byteLength, o + DENSE_PART_BYTES)) });
+    }
+  }
+  return out;
+}
+
+/** Cuts one party's bundle (from models/secure shareWeights) into hashed parts under `epoch`. */
+export async function partySharesFromBundle(
+  bundle: PartyWeightBundle,
+  party: PartyId,
+  epoch: string,
+  onPart?: () => void,
+): Promise<PartyShares> {
+  const { modelId, config, fracBits, tensors } = bundle.manifest;
+  const manifest: PartyShareManifest = { format: MANIFEST_FORMAT, modelId, epoch, party, fracBits, config, tensors, parts: [] };
+  const parts: Uint8Array[] = [];
+  for (const t of tensors) {
+    const b = bundle.bundles[t.name];
+    if (!b) throw new Error(`party ${party}'s bundle lacks tensor ${t.name}`);
+    for (const p of partsOf(b)) {
+      manifest.parts.push({ tensor: t.name, part: p.part, bytes: p.bytes.byteLength, sha256: await sha256Hex(p.bytes) });
+      parts.push(p.bytes);
+      onPart?.();
+    }
+  }
+  checkManifest(manifest, party);
+  return { manifest, parts };
+}
+
+/** Splits a model into the three parties' shares under a fresh random epoch, with a sha256 per part. */
+export async function prepareOwnerShares(o: PrepareSharesOptions): Promise<OwnerShares> {
+  const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
+  checkFracBits(fracBits);
+  const bundles = shareWeights(o.model, o.modelId, fracBits);
+  const epoch = newEpoch();
+  const total = bundles.reduce((s, b) => s + Object.values(b.bundles).reduce((n, x) => n + partsOf(x).length, 0), 0);
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
+  const parties = [
+    await partySharesFromBundle(bundles[0], 0, epoch, tick),
+    await partySharesFromBundle(bundles[1], 1, epoch, tick),
+    await partySharesFromBundle(bundles[2], 2, epoch, tick),
+  ] as OwnerShares['parties'];
+  return { modelId: o.modelId, epoch, fracBits, parties, publicInfo: { modelId: o.modelId, config: o.model.config, fracBits, tokenizer: o.tokenizer } };
+}
+
+/** Rebuilds the bundle loadSecureModel takes from a manifest and its parts (in manifest order). */
+export function bundleFromParts(manifest: PartyShareManifest, parts: readonly Uint8Array[]): PartyWeightBundle {
+  if (parts.length !== manifest.parts.length) throw new Error(`manifest lists ${manifest.parts.length} parts, got ${parts.length}`);
+  const byTensor = new Map<string, { seeds?: Uint8Array; dense: Uint8Array[] }>();
+  manifest.parts.forEach((p, i) => {
+    const entry = byTensor.get(p.tensor) ?? { dense: [] };
+    byTensor.set(p.tensor, entry);
+    if (p.part === 'seeds') entry.seeds = parts[i];
+    else entry.dense[Number(p.part.slice('dense.'.length))] = parts[i];
+  });
+  const bundles: Record<string, ShareBundle> = {};
+  for (const t of manifest.tensors) {
+    const entry = byTensor.get(t.name);
+    if (!entry) throw new Error(`manifest has no parts for tensor ${t.name}`);
+    const b: ShareBundle = entry.seeds ? decodeBundle(entry.seeds) : {};
+    if (entry.dense.length > 0) {
+      const total = entry.dense.reduce((s, d) => s + d.byteLength, 0);
+      const words = t.shape.reduce((a, c) => a * c, 1);
+      if (total !== words * 8) throw new Error(`tensor ${t.name}: dense parts hold ${total} bytes, shape [${t.shape.join(', ')}] needs ${words * 8}`);
+      const dense = new BigUint64Array(words);
+      const bytes = asBytes(dense);
+      let o = 0;
+      for (const d of entry.dense) {
+        bytes.set(d, o);
+        o += d.byteLength;
+      }
+      b.dense = dense;
+    }
+    bundles[t.name] = b;
+  }
+  const { modelId, config, fracBits, tensors } = manifest;
+  return { manifest: { modelId, config, fracBits, tensors }, bundles };
+}
+
+/** Checks every part against the manifest's sizes and sha256 (for shares loaded from disk). */
+export async function verifyPartyShares(shares: PartyShares): Promise<void> {
+  const { manifest, parts } = shares;
+  if (parts.length !== manifest.parts.length) throw new Error(`party ${manifest.party}: manifest lists ${manifest.parts.length} parts, found ${parts.length}`);
+  for (const [i, p] of manifest.parts.entries()) {
+    const what = `party ${manifest.party} part ${p.tensor}/${p.part}`;
+    if (parts[i].byteLength !== p.bytes) throw new Error(`${what} has ${parts[i].byteLength} bytes, the manifest says ${p.bytes}`);
+    if ((await sha256Hex(parts[i])) !== p.sha256) throw new Error(`${what} does not match its sha256 in the manifest`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Validates a manifest received over the network or read from disk; throws naming the first problem. Names must
+ * not contain "/" (they become store keys), parts must cover each tensor exactly as partsOf cuts it.
+ */
+export function checkManifest(m: unknown, party: PartyId): asserts m is PartyShareManifest {
+  const bad = (why: string): never => {
+    throw new Error(`share manifest for party ${party}: ${why}`);
+  };
+  if (!isObject(m)) bad('not a JSON object');
+  const r = m as Record<string, unknown>;
+  if (r.format !== MANIFEST_FORMAT) bad(`format is ${JSON.stringify(r.format)}, expected ${MANIFEST_FORMAT}`);
+  if (r.party !== party) bad(`it is addressed to party ${JSON.stringify(r.party)}`);
+  const name = (v: unknown, what: string) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200 || v.includes('/')) bad(`${what} must be 1-200 characters without "/", got ${JSON.stringify(v)}`);
+  };
+  name(r.modelId, 'modelId');
+  if (typeof r.epoch !== 'string' || !EPOCH_PATTERN.test(r.epoch)) bad(`epoch must be 32 hex digits, got ${JSON.stringify(r.epoch)}`);
+  checkFracBits(r.fracBits as number);
+  if (!isObject(r.config) || !Number.isInteger(r.config.vocabSize)) bad('config is missing or has no vocabSize');
+  if (!Array.isArray(r.tensors) || !Array.isArray(r.parts)) bad('tensors and parts must be arrays');
+  const shapes = new Map<string, number>();
+  for (const t of r.tensors as unknown[]) {
+    if (!isObject(t)) bad('a tensor entry is not an object');
+    const tt = t as Record<string, unknown>;
+    name(tt.name, 'tensor name');
+    if (shapes.has(tt.name as string)) bad(`tensor ${tt.name} is listed twice`);
+    if (!Array.isArray(tt.shape) || !tt.shape.every((d) => Number.isInteger(d) && d > 0)) bad(`tensor ${tt.name} has an invalid shape`);
+    shapes.set(tt.name as string, (tt.shape as number[]).reduce((a, c) => a * c, 1));
+  }
+  const seen = new Set<string>();
+  const denseBytes = new Map<string, number>();
+  for (const p of r.parts as unknown[]) {
+    if (!isObject(p)) bad('a part entry is not an object');
+    const pp = p as Record<string, unknown>;
+    const words = shapes.get(pp.tensor as string);
+    if (words === undefined) bad(`a part names unknown tensor ${JSON.stringify(pp.tensor)}`);
+    const id = `${pp.tensor}/${pp.part}`;
+    if (seen.has(id)) bad(`part ${id} is listed twice`);
+    seen.add(id);
+    if (typeof pp.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(pp.sha256)) bad(`part ${id} has no valid sha256`);
+    if (!Number.isInteger(pp.bytes) || (pp.bytes as number) < 0) bad(`part ${id} has an invalid size`);
+    const m2 = /^dense\.(\d+)$/.exec(String(pp.part));
+    if (pp.part === 'seeds') {
+      if (pp.bytes !== 40 && pp.bytes !== 72) bad(`part ${id} must hold one or two seeds (40 or 72 bytes), not ${pp.bytes}`);
+    } else if (m2) {
+      const k = Number(m2[1]);
+      const expected = Math.min(DENSE_PART_BYTES, words! * 8 - k * DENSE_PART_BYTES);
+      if (pp.bytes !== expected) bad(`part ${id} must hold ${expected} bytes, not ${pp.bytes}`);
+      denseBytes.set(pp.tensor as string, (denseBytes.get(pp.tensor as string) ?? 0) + (pp.bytes as number));
+    } else {
+      bad(`part ${id} is neither "seeds" nor "dense.<k>"`);
+    }
+  }
+  for (const [tensor, words] of shapes) {
+    const dense = denseBytes.get(tensor);
+    if (dense !== undefined && dense !== words * 8) bad(`the dense parts of ${tensor} do not cover its ${words} elements`);
+    if (dense === undefined && !seen.has(`${tensor}/seeds`)) bad(`tensor ${tensor} has no parts`);
+  }
+}

@@ -1,0 +1,237 @@
+/** Types of the session runtime (see index.ts for the message flow). */
+import type { Backend } from '@puma/backend';
+import type { ModelConfig, Model, Tokenizer } from '@puma/models';
+import type { Sampler } from '@puma/models/secure';
+import type { Channel, PartyId } from '@puma/transport';
+
+// ---------------------------------------------------------------- share storage
+
+/** Where a party keeps its weight-share parts between sessions (IndexedDB via idb-keyval, a directory, memory). */
+export interface ShareStore {
+  get(key: string): Promise<Uint8Array | undefined>;
+  set(key: string, bytes: Uint8Array): Promise<void>;
+  /** Removes a corrupt entry; stores without it get the entry overwritten by the refetched part instead. */
+  delete?(key: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- shares and manifests
+
+/** One cached unit of a party's share: a tensor's seeds ("seeds") or a slice of its dense component ("dense.<k>"). */
+export interface PartInfo {
+  tensor: string;
+  part: string;
+  bytes: number;
+  /** Lowercase hex sha256 of the part's bytes. */
+  sha256: string;
+}
+
+/** What the owner tells party `party` about its share of a model: enough to check its cache and load the model. */
+export interface PartyShareManifest {
+  format: 'puma-party-shares/1';
+  modelId: string;
+  /** Random id the owner draws per sharing; parts from another epoch are shares of a different split. */
+  epoch: string;
+  party: PartyId;
+  fracBits: number;
+  config: ModelConfig;
+  tensors: Array<{ name: string; shape: number[] }>;
+  parts: PartInfo[];
+}
+
+/** A party's share as the owner holds it: the manifest and each part's bytes, in manifest order. */
+export interface PartyShares {
+  manifest: PartyShareManifest;
+  parts: Uint8Array[];
+}
+
+/** Tokenizer files, by fixed name per kind: llama2c "tokenizer.bin"; gpt2-bpe "vocab.json" + "merges.txt"; wordpiece "vocab.txt". */
+export interface TokenizerSource {
+  kind: 'llama2c' | 'gpt2-bpe' | 'wordpiece';
+  files: Record<string, Uint8Array>;
+}
+
+/** What the client learns from the owner: public anyway (architecture, tokenizer), never weights. */
+export interface PublicModelInfo {
+  modelId: string;
+  config: ModelConfig;
+  fracBits: number;
+  tokenizer?: TokenizerSource;
+}
+
+/** The owner's side of one sharing, reused across sessions so that cached parts stay valid (same epoch). */
+export interface OwnerShares {
+  modelId: string;
+  epoch: string;
+  fracBits: number;
+  parties: [PartyShares, PartyShares, PartyShares];
+  publicInfo: PublicModelInfo;
+}
+
+export interface PrepareSharesOptions {
+  model: Model;
+  modelId: string;
+  /** Default DEFAULT_FRAC_BITS (18). */
+  fracBits?: number;
+  tokenizer?: TokenizerSource;
+  /** Reports tensors shared so far (sharing a large model takes a while). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+// ---------------------------------------------------------------- jobs and status
+
+export type RevealMode = 'logits' | 'argmax';
+
+/** Job header the client sends every party as `job:<n>`. */
+export type JobRequest =
+  | { kind: 'generate'; promptLength: number; maxNewTokens: number; reveal: RevealMode }
+  | { kind: 'classify'; length: number }
+  | { kind: 'end' };
+
+/** What one party spent on one step of a job (sent to the client as `cost:<n>:<step>`). */
+export interface StepCost {
+  step: number;
+  rounds: number;
+  bytesSent: number;
+  ms: number;
+}
+
+export interface WeightTransferReport {
+  partsTotal: number;
+  /** Parts found in the store with a valid sha256. */
+  cacheHits: number;
+  /** Parts found in the store whose sha256 did not match: deleted and fetched again. */
+  corruptParts: number;
+  partsFetched: number;
+  /** Bytes of share parts received from the owner in this session. */
+  shareBytesDownloaded: number;
+  /** Fetched parts the store refused (full, unavailable): they cost a download again next session. */
+  cacheWriteFailures: number;
+}
+
+export type SessionPhase = 'keys' | 'weights' | 'ready' | 'running' | 'done' | 'error';
+
+export interface PartyStatus {
+  phase: SessionPhase;
+  party: PartyId;
+  /** One line for people ("weights: 12 of 40 parts from cache, fetching 28"). */
+  message: string;
+  /** Backend kind ('wasm' | 'webgpu') and description. */
+  backend: string;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Present from the weights phase on. */
+  weights?: WeightTransferReport;
+  /** Present while running a job: step `step` (0-based, finished) of `steps`. */
+  job?: { index: number; kind: 'generate' | 'classify'; step: number; steps: number; msPerStep: number; rounds: number };
+  /** Present in phase 'error'. */
+  error?: string;
+}
+
+export interface PartySessionOptions {
+  id: PartyId;
+  channel: Channel;
+  backend: Backend;
+  store: ShareStore;
+  /** Must equal the owner's sharing; default DEFAULT_FRAC_BITS (18). */
+  fracBits?: number;
+  onStatus?: (s: PartyStatus) => void;
+  /** Aborting stops the session: peers are told why and fail at once. */
+  signal?: AbortSignal;
+}
+
+export interface PartySessionReport {
+  weights: WeightTransferReport;
+  jobs: Array<{ kind: 'generate' | 'classify'; steps: StepCost[] }>;
+  bytesSent: number;
+  bytesReceived: number;
+  backend: string;
+}
+
+export interface OwnerStatus {
+  /** 'serving': waiting for or sending to endpoints; 'party-done' / 'client-done': one delivered; 'done'; 'error'. */
+  phase: 'serving' | 'party-done' | 'client-done' | 'done' | 'error';
+  party?: PartyId;
+  message: string;
+  bytesSent: number;
+  error?: string;
+}
+
+export interface OwnerServeOptions {
+  channel: Channel;
+  shares: OwnerShares;
+  onStatus?: (s: OwnerStatus) => void;
+  /** Which endpoints to serve; default all three parties and the client. */
+  parties?: readonly PartyId[];
+  client?: boolean;
+}
+
+export interface OwnerReport {
+  /** Per served party: what it asked for and what was sent. */
+  parties: Array<{ party: PartyId; partsRequested: number; shareBytesSent: number; report: WeightTransferReport }>;
+  publicInfoBytes: number;
+}
+
+export interface ClientStatus {
+  phase: 'waiting-for-model' | 'ready' | 'running' | 'done' | 'error';
+  message: string;
+  bytesSent: number;
+  bytesReceived: number;
+  error?: string;
+}
+
+export interface ClientSessionOptions {
+  channel: Channel;
+  onStatus?: (s: ClientStatus) => void;
+  signal?: AbortSignal;
+}
+
+export interface TokenEvent {
+  /** 0-based index of the generated token. */
+  index: number;
+  token: number;
+  /** The text this token added (decoded text of all tokens so far minus that before it). */
+  text: string;
+  /** Milliseconds the client waited for this token. */
+  ms: number;
+  /** Cost per party (index = party id), as reported by the parties. */
+  cost: StepCost[];
+  logits?: Float64Array;
+}
+
+export interface GenerateOptions {
+  /** Text (tokenized here; BOS is prepended for llama models) or token ids as given. */
+  prompt: string | readonly number[];
+  maxNewTokens: number;
+  /** Default 'logits'. */
+  reveal?: RevealMode;
+  /** Default greedy; only with reveal 'logits'. */
+  pick?: Sampler;
+  onToken?: (t: TokenEvent) => void;
+}
+
+export interface GenerateResult {
+  promptIds: number[];
+  tokens: number[];
+  text: string;
+  /** Per token, per party. */
+  costs: StepCost[][];
+  seconds: number;
+}
+
+export interface ClassifyResult {
+  ids: number[];
+  logits: Float64Array;
+  label: string | number;
+  seconds: number;
+}
+
+export interface ClientSession {
+  readonly info: PublicModelInfo;
+  /** Null when the owner sent no tokenizer (then prompts must be token ids). */
+  readonly tokenizer: Tokenizer | null;
+  generate(o: GenerateOptions): Promise<GenerateResult>;
+  /** BERT classifiers: [CLS] text [SEP], logits revealed to the client. */
+  classify(o: { text: string } | { ids: readonly number[] }): Promise<ClassifyResult>;
+  /** Tells the parties the session is over; the caller then closes the channel. */
+  end(): void;
+}
