@@ -8,6 +8,7 @@ export {
 } from './peer-channel.ts';
 export {
   SLOT_NAMES,
+  claimSlot,
   createSession,
   endpointSlot,
   getSession,

@@ -104,3 +104,20 @@ export function getSession(coordinator: string, sessionId: string): Promise<Sess
 export function joinSession(coordinator: string, sessionId: string, slot: SlotName): Promise<JoinResult> {
   return call(coordinator, 'POST', `api/sessions/${encodeURIComponent(sessionId)}/join`, { slot });
 }
+
+/**
+ * Joins a slot, or takes it over when it was joined before but its endpoint is no longer on the signaling
+ * server: a reloaded page or a restarted process comes back to its own slot. A slot whose endpoint is
+ * connected stays refused (409).
+ */
+export async function claimSlot(coordinator: string, sessionId: string, slot: SlotName): Promise<JoinResult> {
+  try {
+    return await joinSession(coordinator, sessionId, slot);
+  } catch (e) {
+    if (!(e instanceof Error) || !/ failed with 409:/.test(e.message)) throw e;
+    const state = await getSession(coordinator, sessionId);
+    if (state.slots[slot].connected) throw e;
+    const endpoint = slotEndpoint(slot);
+    return { sessionId, slot, endpoint, peerId: peerIdFor(sessionId, endpoint) };
+  }
+}
