@@ -9,6 +9,7 @@ import { runInThreads, parseBackendChoice } from '@puma/worker';
 import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, WordPieceTokenizer } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { classifyClient, generateClient, greedy, sampler, shareWeights, type ClassifyArgs, type GenerateArgs, type StepReport } from '@puma/models/secure';
+import { SESSION_COMMANDS } from './session.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
 
@@ -16,6 +17,12 @@ const USAGE = `usage:
   puma generate [--model <dir|file|name>] [--prompt <text>] [--max-new-tokens N] [--backend wasm|webgpu|auto]
                 [--reveal logits|argmax] [--temperature T] [--top-k K] [--json]
   puma classify --model <dir|name> --text <text> [--json]
+  puma share --model <dir|name> --out <dir>
+  puma session create --coordinator <url> [--model <name>]
+  puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>) [--sessions N]
+  puma party --coordinator <url> --session <id> --party 0|1|2 [--backend wasm|webgpu|auto] [--cache <dir>]
+  puma client --coordinator <url> --session <id> --prompt <text> [--max-new-tokens N] [--json]
+owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator).
 Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K.`;
 
 function fail(msg: string): never {
@@ -126,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
+    else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);
     else fail(cmd ? `unknown command "${cmd}"` : 'no command given');
     return 0;
   } catch (e) {

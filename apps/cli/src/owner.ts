@@ -1,0 +1,77 @@
+/**
+ * `puma owner`: the model owner as a Node endpoint. It shares the model once (or loads a `puma share` folder)
+ * and serves session after session with that one sharing: when the endpoints of a session leave (done, or
+ * pages reloaded), it reconnects and serves the next, and parties whose caches hold this epoch download nothing.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
+import { serveOwner, type OwnerShares } from '@puma/worker/session';
+import { readShareDir, shareModel } from './share.ts';
+import { connectEndpoint, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+
+export const OWNER_USAGE = `usage: puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>)
+                  [--sessions N] [--frac-bits F] [--connect-timeout S]
+  Serves the model's shares to the session's parties and its public description to the client, again for
+  every new session of the same id (reloaded pages), until interrupted or N sessions were served.`;
+
+const PEERS: readonly EndpointId[] = [0, 1, 2, CLIENT];
+/** Failed attempts in a row (no session served) after which the owner gives up, and the pause between them. */
+const MAX_FAILED_ATTEMPTS = 10;
+const RETRY_DELAY_MS = 1_000;
+
+/** Resolves when the first peer of the channel is gone (its link failed or the channel closed). */
+function firstDeparture(channel: Channel): Promise<string> {
+  return Promise.race(PEERS.map((p) => channel.recv(p, 'owner:never-sent').then(() => 'unexpected message', (e: unknown) => (e instanceof Error ? e.message : String(e)))));
+}
+
+export function ownerCommand(argv: string[]): Promise<number> {
+  return runCommand('owner', OWNER_USAGE, async () => {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        coordinator: { type: 'string' }, session: { type: 'string' }, model: { type: 'string' }, bundles: { type: 'string' },
+        sessions: { type: 'string' }, 'frac-bits': { type: 'string' }, 'connect-timeout': { type: 'string' },
+      },
+    });
+    const coordinator = required(values.coordinator, 'coordinator');
+    const sessionId = required(values.session, 'session');
+    if ((values.model === undefined) === (values.bundles === undefined)) usageError('give exactly one of --model and --bundles');
+    const sessions = intOption(values.sessions, 'sessions', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
+    const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 3600, 1, 7 * 24 * 3600) * 1000;
+    if (values.bundles !== undefined && values['frac-bits'] !== undefined) usageError('--frac-bits applies to --model; a share folder has its own');
+    const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
+    const shares: OwnerShares = values.bundles !== undefined ? await readShareDir(values.bundles) : await shareModel(values.model!, fracBits, false);
+    console.error(`owner: ${shares.modelId}, epoch ${shares.epoch}, ${shares.fracBits} fraction bits`);
+    const interrupted = interruptSignal();
+
+    let failedAttempts = 0;
+    for (let served = 0; served < sessions; ) {
+      if (interrupted.aborted) throw interrupted.reason;
+      const channel = await connectEndpoint({ coordinator, sessionId, self: OWNER, peers: PEERS, connectTimeoutMs });
+      const stop = () => channel.close(`model owner: ${String(interrupted.reason)}`);
+      interrupted.addEventListener('abort', stop, { once: true });
+      try {
+        console.error(`owner: waiting for session ${served + 1}'s parties and client`);
+        const report = await serveOwner({ channel, shares, onStatus: (s) => console.error(`owner ${s.phase}: ${s.message}`) });
+        served += 1;
+        failedAttempts = 0;
+        const bytes = report.parties.map((p) => `party ${p.party} ${formatBytes(p.shareBytesSent)}`).join(', ');
+        console.log(JSON.stringify({ session: served, shareBytesSent: report.parties.map((p) => p.shareBytesSent), cacheHits: report.parties.map((p) => p.report.cacheHits) }));
+        console.error(`owner: session ${served} served (${bytes})`);
+        if (served < sessions) console.error(`owner: session ${served} over (${await firstDeparture(channel)})`);
+      } catch (e) {
+        if (interrupted.aborted) throw interrupted.reason;
+        // A session whose endpoints left before being served is retried; the sharing stays the same.
+        const message = e instanceof Error ? e.message : String(e);
+        if (++failedAttempts >= MAX_FAILED_ATTEMPTS) throw new Error(`${failedAttempts} attempts in a row failed; the last: ${message}`);
+        console.error(`owner: session attempt failed (${message}); retrying`);
+      } finally {
+        interrupted.removeEventListener('abort', stop);
+        channel.close('model owner: session over');
+        await channel.closed;
+      }
+      if (failedAttempts > 0) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+    }
+  });
+}

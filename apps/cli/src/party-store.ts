@@ -1,0 +1,40 @@
+/**
+ * A ShareStore in a directory, for Node parties (`puma party --cache <dir>`): one file per part, at
+ * <dir>/<modelId>/<epoch>/<party>/<tensor>/<part> with each key segment percent-encoded.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ShareStore } from '@puma/worker/session';
+
+export class DirectoryShareStore implements ShareStore {
+  constructor(readonly dir: string) {}
+
+  /** Percent-encoding keeps every segment one path component; a leading dot is encoded so "." and ".." cannot climb. */
+  private file(key: string): string {
+    const segments = key.split('/').map((s) => encodeURIComponent(s).replace(/^\./, '%2E'));
+    if (segments.some((s) => s === '')) throw new Error(`share store key ${JSON.stringify(key)} has an empty segment`);
+    return path.join(this.dir, ...segments);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await readFile(this.file(key)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async set(key: string, bytes: Uint8Array): Promise<void> {
+    const file = this.file(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    // Through a temporary name: a crash mid-write leaves no truncated part under the real name.
+    const tmp = `${file}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.file(key), { force: true });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * `puma party`: one computing party as a Node endpoint over WebRTC. Prints a status line per event on stderr
+ * and a JSON report on stdout; exits 1 with a message naming who disconnected when the session fails.
+ */
+import { parseArgs } from 'node:util';
+import { CLIENT, OWNER, type PartyId } from '@puma/transport';
+import { createBackend, parseBackendChoice } from '@puma/worker';
+import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
+import { DirectoryShareStore } from './party-store.ts';
+import { connectEndpoint, intOption, interruptSignal, formatBytes, required, runCommand } from './session-endpoint.ts';
+
+export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2
+                  [--backend wasm|webgpu|auto] [--cache <dir>] [--connect-timeout S]
+  Runs one computing party. With --cache, weight shares are kept in <dir> and verified by sha256, so a
+  later session with the same sharing downloads nothing.`;
+
+/** Weight-download progress is printed at most this often; every other event is printed as it comes. */
+const WEIGHT_LINE_INTERVAL_MS = 1_000;
+
+function statusLine(s: PartyStatus): string {
+  const traffic = `sent ${formatBytes(s.bytesSent)}, received ${formatBytes(s.bytesReceived)}`;
+  return `party ${s.party} ${s.phase}: ${s.message} [${traffic}]`;
+}
+
+export function partyCommand(argv: string[]): Promise<number> {
+  return runCommand('party', PARTY_USAGE, async () => {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        coordinator: { type: 'string' }, session: { type: 'string' }, party: { type: 'string' },
+        backend: { type: 'string', default: 'wasm' }, cache: { type: 'string' }, 'connect-timeout': { type: 'string' },
+      },
+    });
+    const coordinator = required(values.coordinator, 'coordinator');
+    const sessionId = required(values.session, 'session');
+    const id = intOption(required(values.party, 'party'), 'party', 0, 0, 2) as PartyId;
+    const choice = parseBackendChoice(values.backend);
+    const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 60, 1, 24 * 3600) * 1000;
+    const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
+    // Dawn (native) is loaded only when a GPU backend may be chosen.
+    const gpu = choice === 'wasm' ? undefined : (await import('@puma/backend-webgpu/node')).nodeGpu();
+    const backend = await createBackend(choice, gpu);
+    const signal = interruptSignal();
+    const peers = [...([0, 1, 2] as const).filter((p) => p !== id), CLIENT, OWNER];
+    const channel = await connectEndpoint({ coordinator, sessionId, self: id, peers, connectTimeoutMs });
+    let lastWeightLine = 0;
+    try {
+      const report = await runPartySession({
+        id, channel, backend, store, signal,
+        onStatus: (s) => {
+          if (s.phase === 'weights') {
+            const now = Date.now();
+            if (now - lastWeightLine < WEIGHT_LINE_INTERVAL_MS) return;
+            lastWeightLine = now;
+          }
+          console.error(statusLine(s));
+        },
+      });
+      console.log(JSON.stringify({ party: id, ...report }));
+    } finally {
+      // After a failure the session runtime has closed the channel with the reason already; this is then a no-op.
+      channel.close(`party ${id}: session over`);
+      await channel.closed;
+    }
+  });
+}
