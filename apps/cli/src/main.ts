@@ -8,7 +8,9 @@ import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads, parseBackendChoice } from '@puma/worker';
 import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, WordPieceTokenizer } from '@puma/models';
 import { loadModel } from '@puma/models/node';
-import { classifyClient, generateClient, greedy, sampler, shareWeights, type ClassifyArgs, type GenerateArgs, type StepReport } from '@puma/models/secure';
+import {
+  classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
+} from '@puma/models/secure';
 import { SESSION_COMMANDS } from './session.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
@@ -87,10 +89,15 @@ async function generate(argv: string[]): Promise<void> {
   bar?.stop();
   const plaintextTokens = temperature > 0 ? null : generateGreedy(model, prompt, maxNew).slice(prompt.length);
   const bytesPerParty = run.stats.map((s) => s.bytesSent);
+  const steps = run.client as ClientStep[];
+  const logitError = values.reveal === 'logits'
+    ? logitPathError(model, prompt, steps.map((s) => ({ token: s.token, logits: s.logits! })))
+    : null;
   const result = {
     text: tokenizer.decode(tokens),
     tokens,
     plaintextTokens,
+    logitError,
     stats: { bytesPerParty, rounds: run.stats[0].rounds, seconds, backend: run.stats[0].backend, peakRssMiBPerParty: run.stats.map((s) => s.peakRssMiB) },
   };
   if (values.json) {
@@ -99,6 +106,7 @@ async function generate(argv: string[]): Promise<void> {
   }
   console.log(`\n${tokenizer.decode(prompt)}${result.text}\n`);
   if (plaintextTokens) console.log(`plaintext greedy tokens ${plaintextTokens.every((t, i) => t === tokens[i]) ? 'match' : 'DIFFER from'} the secure ones`);
+  if (logitError) console.log(`logits along this path: max |secure - plaintext| ${logitError.maxAbsError.toFixed(5)} (step ${logitError.step}); smallest plaintext top-2 gap ${logitError.minTop2Gap.toFixed(5)} (step ${logitError.gapStep})`);
   const perStep = run.results[0];
   console.log(`cost: ${seconds.toFixed(1)} s, ${(Math.max(...bytesPerParty) / 2 ** 20).toFixed(1)} MiB sent per party (max), ${run.stats[0].rounds} rounds; per generated token after the prompt: ${perStep.length > 1 ? (perStep.slice(1).reduce((s, r) => s + r.ms, 0) / (perStep.length - 1)).toFixed(0) : '-'} ms, ${perStep.length > 1 ? perStep[1].rounds : '-'} rounds`);
 }
