@@ -1,17 +1,29 @@
 /**
- * `npm run bench -- <suite> [--json]`: runs scripts/bench/<suite>.ts and prints its rows as a table, or as
- * one JSON document { machine, rows } with --json.
+ * `npm run bench -- <suite> [--json] [suite options]`: runs scripts/bench/<suite>.ts and prints its rows as a
+ * table, or as one JSON document { machine, rows } with --json. Suites read their own options from `args`;
+ * those that take a value may be written `--only=a,b` or `--only a,b` (suites see the `=` form).
  */
 import { printReport, machineInfo, type BenchSuite } from './bench/report.ts';
 
 const SUITES = ['core', 'backend', 'nn', 'models', 'transport'] as const;
+const VALUE_OPTIONS = ['--only', '--reps'];
+
+/** `--only a,b` -> `--only=a,b`, so the value is not read as a suite name and suites parse one form. */
+function joinOptionValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (VALUE_OPTIONS.includes(args[i]) && i + 1 < args.length && !args[i + 1].startsWith('--')) out.push(`${args[i]}=${args[++i]}`);
+    else out.push(args[i]);
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+  const args = joinOptionValues(process.argv.slice(2));
   const json = args.includes('--json');
   const names = args.filter((a) => !a.startsWith('--'));
   if (names.length === 0) {
-    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json]`);
+    console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--only a,b]`);
     process.exit(2);
   }
   for (const name of names) {

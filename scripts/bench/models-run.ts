@@ -1,0 +1,198 @@
+/**
+ * One model-bench workload in this process (started by models.ts, one process per workload so that peak
+ * memory and failures belong to one workload): the float64 reference, the owner's weight sharing, then the
+ * three parties in worker threads with the client in this thread. Prints the result as one JSON line on stdout;
+ * progress goes to stderr.
+ *
+ * usage: node --import tsx scripts/bench/models-run.ts <workload id>
+ */
+import cliProgress from 'cli-progress';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import { argmax, classifierLogits, DecoderSession, forwardHidden, namedTensors, type Model } from '@puma/models';
+import { generateClient, greedy, shareWeights, classifyClient, type ClientStep, type PartyWeightBundle } from '@puma/models/secure';
+import { runInThreads } from '@puma/worker';
+import { breakdownByClass, breakdownByLayer, elementCounts, type Cost, type OpClass, type Pass, type ProfileNode } from './models-analysis.ts';
+import type { LayerProgress, PartyMeasurement } from './models-programs.ts';
+import { WORKLOADS, type Workload } from './models-workloads.ts';
+
+export interface WorkloadResult {
+  id: string;
+  size: string;
+  weights: string;
+  model: { layers: number; hidden: number; heads: number; vocab: number; intermediate: number; parameters: number };
+  tokens: number;
+  newTokens: number;
+  /** Slowest party's inference time (weights already loaded). */
+  wallMs: number;
+  plaintextMs: number;
+  bytesPerParty: [number, number, number];
+  busiestParty: 0 | 1 | 2;
+  rounds: number;
+  inferenceMsPerParty: number[];
+  loadMsPerParty: number[];
+  peakPartyMiB: number[];
+  /** Peak resident memory of the whole process (three parties, client, owner), from the kernel. */
+  processPeakRssMiB: number;
+  prepareMs: number;
+  shareMs: number;
+  completionMs: number;
+  breakdown: Record<OpClass, Cost>;
+  byLayer: Array<{ name: string } & Cost>;
+  elements: { gelu: number; softmax: number; norm: number };
+  check: { tokensMatching?: string; maxLogitError: number };
+}
+
+const PROGRAMS = new URL('./models-programs.ts', import.meta.url).href;
+
+interface Reference {
+  ms: number;
+  /** Logits per generated token (generation) or the class logits. */
+  logits: Float64Array[];
+  tokens: number[];
+}
+
+function plaintextReference(w: Workload, model: Model, ids: number[]): Reference {
+  const t0 = performance.now();
+  if (w.kind === 'classify') {
+    const logits = classifierLogits(model, forwardHidden(model, ids));
+    return { ms: performance.now() - t0, logits: [logits], tokens: [] };
+  }
+  const session = new DecoderSession(model, ids.length + w.newTokens);
+  const logits = [session.prefill(ids)];
+  const tokens = [argmax(logits[0])];
+  while (tokens.length < w.newTokens) {
+    logits.push(session.step(tokens[tokens.length - 1]));
+    tokens.push(argmax(logits[logits.length - 1]));
+  }
+  return { ms: performance.now() - t0, logits, tokens };
+}
+
+const maxAbsDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+function passesOf(w: Workload, tokens: number): Pass[] {
+  if (w.kind === 'classify') return [{ rows: tokens, keys: tokens }];
+  return Array.from({ length: w.newTokens }, (_, s) => (s === 0 ? { rows: tokens, keys: tokens } : { rows: 1, keys: tokens + s }));
+}
+
+/**
+ * Builds the model, runs the float64 reference and shares the weights. The plaintext model is not returned,
+ * so it can be collected before the parties run.
+ */
+async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: number) {
+  const { model, ids, weights } = await w.prepare();
+  const c = model.config;
+  bar.setTotal(c.numLayers * passesOf(w, ids.length).length);
+  const prepareMs = performance.now() - tStart;
+  bar.update(0, { phase: 'float64 reference' });
+  const ref = plaintextReference(w, model, ids);
+  bar.update(0, { phase: 'owner: sharing the weights' });
+  const t0 = performance.now();
+  const owner: { bundles: [PartyWeightBundle, PartyWeightBundle, PartyWeightBundle] | null } = { bundles: shareWeights(model, w.id, DEFAULT_FRAC_BITS) };
+  const shareMs = performance.now() - t0;
+  return { c, ids, weights, parameters: countParameters(model), ref, prepareMs, shareMs, owner };
+}
+
+async function run(w: Workload): Promise<WorkloadResult> {
+  const tStart = performance.now();
+  const bar = new cliProgress.SingleBar(
+    { format: `${w.id.padEnd(16)} |{bar}| {value}/{total} layers | {phase}`, hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { phase: 'preparing the model' });
+  try {
+    const { c, ids, weights, parameters, ref, prepareMs, shareMs, owner } = await prepareAndShare(w, bar, tStart);
+    const passes = passesOf(w, ids.length);
+    const vocab = c.vocabSize;
+
+    bar.update(0, { phase: 'secure inference (three parties in worker threads)' });
+    const onProgress = (party: number, msg: unknown) => {
+      if (party === 0 && typeof (msg as LayerProgress).layersDone === 'number') bar.update((msg as LayerProgress).layersDone);
+    };
+    const common = { module: PROGRAMS, fracBits: DEFAULT_FRAC_BITS, onProgress };
+    const bundle = (i: 0 | 1 | 2) => {
+      if (!owner.bundles) throw new Error('weight bundles requested after the parties started');
+      return owner.bundles[i];
+    };
+    const running = w.kind === 'generate'
+      ? runInThreads<unknown, PartyMeasurement>({
+        ...common,
+        exportName: 'benchGenerate',
+        args: (i) => ({ weights: bundle(i), promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
+        client: (ch) => generateClient(ch, { prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+      })
+      : runInThreads<unknown, PartyMeasurement>({
+        ...common,
+        exportName: 'benchClassify',
+        args: (i) => ({ weights: bundle(i), length: ids.length }),
+        client: (ch) => classifyClient(ch, { ids, vocab, fracBits: DEFAULT_FRAC_BITS }),
+      });
+    // runInThreads has cloned the bundles into the worker threads before its first await: drop the owner's
+    // copy so it can be collected during the run (GPT-2-base: 1.3 GB).
+    owner.bundles = null;
+    const threads = await running;
+    bar.update(c.numLayers * passes.length, { phase: 'done' });
+
+    const bytesPerParty = threads.stats.map((s) => s.bytesSent) as [number, number, number];
+    const busiestParty = bytesPerParty.indexOf(Math.max(...bytesPerParty)) as 0 | 1 | 2;
+    const rounds = threads.stats[0].rounds;
+    if (threads.stats.some((s) => s.rounds !== rounds)) throw new Error(`parties counted different rounds: ${threads.stats.map((s) => s.rounds).join(', ')}`);
+    const inferenceMsPerParty = threads.results.map((r) => r.inferenceMs);
+    const profile = threads.stats[busiestParty].profile as ProfileNode;
+    const secureLogits = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.logits!) : [threads.client as Float64Array];
+    const secureTokens = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.token) : [];
+    const agreeing = secureTokens.findIndex((t, i) => t !== ref.tokens[i]);
+    const comparable = w.kind === 'classify' ? 1 : agreeing === -1 ? secureTokens.length : agreeing + 1;
+    return {
+      id: w.id,
+      size: w.size,
+      weights,
+      model: { layers: c.numLayers, hidden: c.hiddenSize, heads: c.numHeads, vocab, intermediate: c.intermediateSize, parameters },
+      tokens: ids.length,
+      newTokens: w.newTokens,
+      wallMs: Math.max(...inferenceMsPerParty),
+      plaintextMs: ref.ms,
+      bytesPerParty,
+      busiestParty,
+      rounds,
+      inferenceMsPerParty,
+      loadMsPerParty: threads.results.map((r) => r.loadMs),
+      peakPartyMiB: threads.results.map((r) => r.peakPartyMiB),
+      processPeakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      prepareMs,
+      shareMs,
+      completionMs: performance.now() - tStart,
+      breakdown: breakdownByClass(profile, busiestParty, { bytes: bytesPerParty[busiestParty], rounds, ms: inferenceMsPerParty[busiestParty] }),
+      byLayer: breakdownByLayer(profile),
+      elements: elementCounts(c, passes),
+      check: {
+        tokensMatching: w.kind === 'generate' ? `${agreeing === -1 ? secureTokens.length : agreeing}/${secureTokens.length}` : undefined,
+        maxLogitError: Math.max(...secureLogits.slice(0, comparable).map((l, i) => maxAbsDiff(l, ref.logits[i]))),
+      },
+    };
+  } finally {
+    bar.stop();
+  }
+}
+
+/** Parameters as the model defines them: a tied head is the embedding, not a second matrix. */
+function countParameters(m: Model): number {
+  const tied = m.weights.head.kind === 'lm' && m.weights.head.tied;
+  return namedTensors(m.weights).reduce((n, [name, t]) => (tied && name === 'head.weight' ? n : n + t.data.length), 0);
+}
+
+const id = process.argv[2];
+const workload = WORKLOADS.find((w) => w.id === id);
+if (!workload) {
+  console.error(`models-run: unknown workload "${id}"; choose from: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+  process.exit(2);
+}
+run(workload).then(
+  (r) => {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
+  },
+  (e: unknown) => {
+    console.error(`${workload.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
