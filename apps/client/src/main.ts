@@ -161,7 +161,8 @@ async function connect(coordinator: string, sessionId: string): Promise<void> {
   });
   state.phase = 'waiting-for-model';
   $('session-status').textContent = `Session ${sessionId}: everyone is connected; waiting for the model owner's public model info.`;
-  const session = await openClientSession({ channel: tap });
+  // The runtime reports a failure here even while no generation is waiting on it (a party left between prompts).
+  const session = await openClientSession({ channel: tap, onStatus: (s) => s.phase === 'error' && fail(s.error ?? s.message) });
   state.modelId = session.info.modelId;
   state.phase = 'ready';
   $('session-status').textContent = `Session ${sessionId}: ready, model ${session.info.modelId}.`;

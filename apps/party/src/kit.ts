@@ -101,29 +101,64 @@ export class AuditedChannel implements Channel {
     this.inner.close(reason);
   }
 
-  /** Bytes kept so far. */
-  get byteLength(): number {
-    return this.total;
+  /** Base64 of `length` bytes of the kept payloads, concatenated, from `offset` (for a planted-leak check). */
+  read(offset: number, length: number): string {
+    const all = this.concatenated();
+    return bytesToBase64(all.subarray(offset, offset + length));
   }
 
-  /** Base64 of `length` bytes of the concatenated payloads from `offset` (the test reads them in pieces). */
-  read(offset: number, length: number): string {
-    const out = new Uint8Array(Math.max(0, Math.min(length, this.total - offset)));
-    let pos = 0;
-    for (const c of this.copies) {
-      const start = Math.max(0, offset - pos);
-      const end = Math.min(c.byteLength, offset + out.byteLength - pos);
-      if (start < end) out.set(c.subarray(start, end), pos + start - offset);
-      pos += c.byteLength;
-      if (pos >= offset + out.byteLength) break;
+  /**
+   * Searches the kept traffic in `haystacks` (base64; the coordinator's record as the test hands it over) and
+   * counts the traffic's 16-byte windows, at offsets 0, 16, 32, ..., that occur anywhere in them: any stretch
+   * of 31 or more traffic bytes inside a haystack contains one of those windows. The search runs here because
+   * the traffic (megabytes) is far larger than the record. Windows with fewer than 6 distinct byte values
+   * (zero runs, padding) are skipped: public data has them too.
+   */
+  findLeaks(haystacks: string[]): { leaks: number; checked: number; trafficBytes: number } {
+    const windows = new Set<string>();
+    for (const h of haystacks) {
+      const bytes = base64ToBytes(h);
+      for (let o = 0; o + AUDIT_WINDOW <= bytes.byteLength; o++) windows.add(windowKey(bytes, o));
     }
-    let binary = '';
-    for (let i = 0; i < out.byteLength; i += 0x8000) binary += String.fromCharCode(...out.subarray(i, i + 0x8000));
-    return btoa(binary);
+    const traffic = this.concatenated();
+    let leaks = 0;
+    let checked = 0;
+    for (let o = 0; o + AUDIT_WINDOW <= traffic.byteLength; o += AUDIT_WINDOW) {
+      if (new Set(traffic.subarray(o, o + AUDIT_WINDOW)).size < 6) continue;
+      checked++;
+      if (windows.has(windowKey(traffic, o))) leaks++;
+    }
+    return { leaks, checked, trafficBytes: traffic.byteLength };
+  }
+
+  private concatenated(): Uint8Array {
+    const out = new Uint8Array(this.total);
+    let o = 0;
+    for (const c of this.copies) {
+      out.set(c, o);
+      o += c.byteLength;
+    }
+    return out;
   }
 
   private keep(data: Uint8Array): void {
     this.copies.push(data.slice());
     this.total += data.byteLength;
   }
+}
+
+const AUDIT_WINDOW = 16;
+
+function windowKey(bytes: Uint8Array, offset: number): string {
+  return String.fromCharCode(...bytes.subarray(offset, offset + AUDIT_WINDOW));
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.byteLength; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }

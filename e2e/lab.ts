@@ -1,0 +1,143 @@
+/**
+ * The end-to-end rig: a coordinator on 127.0.0.1 serving the built pages (dist/pages), one browser context per
+ * role (owner, client, three parties; IndexedDB persists within a context), and helpers that drive a whole
+ * session through the pages' own controls and read what they show (window.pumaParty / pumaClient / pumaOwner).
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { startCoordinator, type Coordinator } from '@puma/coordinator';
+import type { PartyPageState } from '../apps/party/src/main.ts';
+import type { ClientPageState } from '../apps/client/src/main.ts';
+import type { OwnerPageState } from '../apps/client/src/owner.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PAGES_DIR = path.join(ROOT, 'dist/pages');
+export const MODEL_DIR = path.join(process.env.PUMA_MODELS ?? path.join(ROOT, '../shared/models'), 'stories260K');
+export const MODEL_FILES = [path.join(MODEL_DIR, 'stories260K.bin'), path.join(MODEL_DIR, 'tok512.bin')];
+
+/** Connecting five endpoints and sharing the model; generous for a loaded 2-core machine. */
+export const READY_TIMEOUT_MS = 90_000;
+export const GENERATE_TIMEOUT_MS = 150_000;
+
+export type Backend = 'wasm' | 'webgpu' | 'auto';
+
+export interface Role {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught page errors, for failure messages. */
+  errors: string[];
+}
+
+export class Lab {
+  readonly parties: Role[] = [];
+  owner!: Role;
+  client!: Role;
+
+  private constructor(
+    readonly coordinator: Coordinator,
+    private readonly browser: Browser,
+  ) {}
+
+  static async start(browser: Browser): Promise<Lab> {
+    // The record must hold everything the coordinator received during the suite (64 MiB default; the test
+    // asserts it was not truncated).
+    const coordinator = await startCoordinator({ staticDir: PAGES_DIR });
+    const lab = new Lab(coordinator, browser);
+    lab.owner = await lab.role();
+    lab.client = await lab.role();
+    for (let i = 0; i < 3; i++) lab.parties.push(await lab.role());
+    return lab;
+  }
+
+  async role(): Promise<Role> {
+    const context = await this.browser.newContext();
+    // Without the permission Chromium gathers no loopback ICE candidate (ENVIRONMENT.md).
+    await context.grantPermissions(['microphone']);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    return { context, page, errors };
+  }
+
+  /** A fresh page in the role's context (same IndexedDB), after the old page was closed. */
+  async reopen(role: Role): Promise<void> {
+    role.page = await role.context.newPage();
+    role.page.on('pageerror', (e) => role.errors.push(e.message));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.owner, this.client, ...this.parties].filter(Boolean).map((r) => r.context.close()));
+    await this.coordinator.close();
+  }
+
+  /** Client page: a new session from its "New session" button; returns the party and owner links it shows. */
+  async newSession(): Promise<{ sessionId: string; partyLinks: string[]; ownerLink: string }> {
+    const page = this.client.page;
+    await page.goto(`${this.coordinator.url}/client/`);
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.waitForFunction(() => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, null, { timeout: 30_000 });
+    const s = await clientState(page);
+    expect(await page.locator('#links a').count()).toBe(4);
+    return { sessionId: s.sessionId!, partyLinks: s.partyLinks, ownerLink: s.ownerLink! };
+  }
+
+  /** Owner page for the session, fed the stories260K files through its file input. */
+  async startOwner(ownerLink: string): Promise<void> {
+    await this.owner.page.goto(ownerLink);
+    await this.owner.page.locator('#files').setInputFiles(MODEL_FILES);
+  }
+
+  async startParty(i: number, link: string, backend: Backend, audit = false): Promise<void> {
+    const url = new URL(link);
+    url.searchParams.set('backend', backend);
+    if (audit) url.searchParams.set('audit', '1');
+    await this.parties[i].page.goto(url.href);
+  }
+
+  async waitClientReady(): Promise<void> {
+    await waitForState(this.client.page, () => {
+      const s = window.pumaClient?.state;
+      return s?.phase === 'ready' || s?.phase === 'error';
+    }, READY_TIMEOUT_MS, 'the client to get ready');
+    const s = await clientState(this.client.page);
+    if (s.phase === 'error') throw new Error(`client failed before generating: ${s.error}`);
+  }
+
+  /** Types the prompt, asks for `maxNew` tokens and waits for the client to finish; returns what it shows. */
+  async generate(prompt: string, maxNew: number): Promise<ClientPageState> {
+    const page = this.client.page;
+    await page.locator('#prompt').fill(prompt);
+    await page.locator('#max-new').fill(String(maxNew));
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await waitForState(page, () => ['done', 'error'].includes(window.pumaClient?.state.phase ?? ''), GENERATE_TIMEOUT_MS, 'the generation');
+    const s = await clientState(page);
+    if (s.phase === 'error') throw new Error(`generation failed: ${s.error}; party errors: ${(await Promise.all(this.parties.map((p) => partyState(p.page).catch(() => null)))).map((x) => x?.error).join(' | ')}`);
+    return s;
+  }
+
+  /** The client ends the session; every party page then reports it finished. */
+  async endSession(partyPages: Page[]): Promise<PartyPageState[]> {
+    await this.client.page.getByRole('button', { name: 'End session' }).click();
+    const states: PartyPageState[] = [];
+    for (const page of partyPages) {
+      await waitForState(page, () => /^(done|error)/.test(window.pumaParty?.state.phase ?? ''), 30_000, 'the party to finish');
+      states.push(await partyState(page));
+    }
+    for (const s of states) expect(s.error, `party ${s.party}`).toBeNull();
+    return states;
+  }
+}
+
+async function waitForState(page: Page, predicate: () => boolean, timeout: number, what: string): Promise<void> {
+  try {
+    await page.waitForFunction(predicate, null, { timeout, polling: 200 });
+  } catch (e) {
+    throw new Error(`waiting for ${what} on ${page.url()}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export const partyState = (page: Page) => page.evaluate(() => structuredClone(window.pumaParty!.state));
+export const clientState = (page: Page) => page.evaluate(() => structuredClone(window.pumaClient!.state));
+export const ownerState = (page: Page) => page.evaluate(() => structuredClone(window.pumaOwner!.state));
+export type { PartyPageState, ClientPageState, OwnerPageState };
