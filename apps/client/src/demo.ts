@@ -1,0 +1,82 @@
+/**
+ * `npm run demo [-- --port N --host H]`: builds the pages when the sources are newer than dist/pages, starts the
+ * coordinator serving them (one Node process: pages, session API, signaling), creates a session and prints the
+ * links to open: the client page, the model owner page and the three party pages. Ctrl-C stops it.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCoordinator } from '@puma/coordinator';
+import { createSession } from '@puma/transport-webrtc';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const PAGES = path.join(ROOT, 'dist/pages');
+const BUILT_MARKER = path.join(PAGES, 'client/index.html');
+/** What the built pages are made of; a newer file under any of these means the build is stale. */
+const SOURCES = ['apps/party', 'apps/client', 'packages', 'vite.pages.config.ts'].map((p) => path.join(ROOT, p));
+
+function newestMtime(p: string): number {
+  const info = statSync(p);
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = 0;
+  for (const name of readdirSync(p)) {
+    if (name === 'node_modules' || name === 'dist' || name === 'build') continue;
+    newest = Math.max(newest, newestMtime(path.join(p, name)));
+  }
+  return newest;
+}
+
+function buildIfStale(): void {
+  const builtAt = existsSync(BUILT_MARKER) ? statSync(BUILT_MARKER).mtimeMs : 0;
+  if (builtAt > Math.max(...SOURCES.map(newestMtime))) return;
+  console.log('building the pages (npm run build)...');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 });
+}
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values: { port?: string; host?: string; model?: string };
+  try {
+    ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  const port = Number(values.port ?? process.env.PUMA_DEMO_PORT ?? 9000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be an integer in 0..65535, got "${values.port}"`);
+  const host = values.host ?? '127.0.0.1';
+  const modelName = values.model ?? 'stories260K';
+
+  buildIfStale();
+  const coordinator = await startCoordinator({ port, host, staticDir: PAGES, recordLimitBytes: 0 });
+  const session = await createSession(coordinator.url, { model: modelName });
+  const base = coordinator.url;
+  const q = `session=${session.id}`;
+  const modelDir = path.join(process.env.PUMA_MODELS ?? path.join(ROOT, '../shared/models'), modelName);
+  console.log(`
+coordinator (pages, session API, signaling) on ${base}
+
+session ${session.id} (model ${modelName}); open each link in its own browser window or machine:
+  client       ${base}/client/?${q}
+  model owner  ${base}/client/owner.html?${q}
+                 pick the model files there, e.g. ${path.join(modelDir, '*.bin')}
+  party 0      ${base}/party/?${q}&party=0
+  party 1      ${base}/party/?${q}&party=1
+  party 2      ${base}/party/?${q}&party=2
+                 add &backend=wasm or &backend=webgpu to force a backend (default: auto)
+
+For another run, press "New session" on the client page: it shows fresh links. Ctrl-C stops the coordinator.
+`);
+  const stop = () => {
+    coordinator.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
