@@ -9,13 +9,8 @@
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium
  */
 import { create } from 'webgpu';
+import { SWIFTSHADER_ENV } from './dawn-process.ts';
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuBackendOptions } from './index.ts';
-
-/** Environment that lets Dawn find SwiftShader (for child processes; see above). */
-export const SWIFTSHADER_ENV = {
-  VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
-  LD_LIBRARY_PATH: '/usr/lib/chromium',
-} as const;
 
 let instance: GPU | null = null;
 
