@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { greedy, sampler } from '@puma/models/secure';
 import { CLIENT, OWNER, type EndpointId } from '@puma/transport';
 import { openClientSession } from '@puma/worker/session';
-import { connectEndpoint, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const CLIENT_USAGE = `usage: puma client --coordinator <url> --session <id> --prompt <text> [--max-new-tokens N]
                    [--reveal logits|argmax] [--temperature T] [--top-k K] [--json] [--connect-timeout S]
@@ -75,6 +75,7 @@ export function clientCommand(argv: string[]): Promise<number> {
     } finally {
       channel.close('client: session over');
       await channel.closed;
+      exitAfterGrace();
     }
   });
 }

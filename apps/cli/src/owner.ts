@@ -8,7 +8,7 @@ import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
 import { serveOwner, type OwnerShares } from '@puma/worker/session';
 import { readShareDir, shareModel } from './share.ts';
-import { connectEndpoint, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const OWNER_USAGE = `usage: puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>)
                   [--sessions N] [--frac-bits F] [--connect-timeout S]
@@ -45,33 +45,37 @@ export function ownerCommand(argv: string[]): Promise<number> {
     console.error(`owner: ${shares.modelId}, epoch ${shares.epoch}, ${shares.fracBits} fraction bits`);
     const interrupted = interruptSignal();
 
-    let failedAttempts = 0;
-    for (let served = 0; served < sessions; ) {
-      if (interrupted.aborted) throw interrupted.reason;
-      const channel = await connectEndpoint({ coordinator, sessionId, self: OWNER, peers: PEERS, connectTimeoutMs });
-      const stop = () => channel.close(`model owner: ${String(interrupted.reason)}`);
-      interrupted.addEventListener('abort', stop, { once: true });
-      try {
-        console.error(`owner: waiting for session ${served + 1}'s parties and client`);
-        const report = await serveOwner({ channel, shares, onStatus: (s) => console.error(`owner ${s.phase}: ${s.message}`) });
-        served += 1;
-        failedAttempts = 0;
-        const bytes = report.parties.map((p) => `party ${p.party} ${formatBytes(p.shareBytesSent)}`).join(', ');
-        console.log(JSON.stringify({ session: served, shareBytesSent: report.parties.map((p) => p.shareBytesSent), cacheHits: report.parties.map((p) => p.report.cacheHits) }));
-        console.error(`owner: session ${served} served (${bytes})`);
-        if (served < sessions) console.error(`owner: session ${served} over (${await firstDeparture(channel)})`);
-      } catch (e) {
+    try {
+      let failedAttempts = 0;
+      for (let served = 0; served < sessions; ) {
         if (interrupted.aborted) throw interrupted.reason;
-        // A session whose endpoints left before being served is retried; the sharing stays the same.
-        const message = e instanceof Error ? e.message : String(e);
-        if (++failedAttempts >= MAX_FAILED_ATTEMPTS) throw new Error(`${failedAttempts} attempts in a row failed; the last: ${message}`);
-        console.error(`owner: session attempt failed (${message}); retrying`);
-      } finally {
-        interrupted.removeEventListener('abort', stop);
-        channel.close('model owner: session over');
-        await channel.closed;
+        const channel = await connectEndpoint({ coordinator, sessionId, self: OWNER, peers: PEERS, connectTimeoutMs });
+        const stop = () => channel.close(`model owner: ${String(interrupted.reason)}`);
+        interrupted.addEventListener('abort', stop, { once: true });
+        try {
+          console.error(`owner: waiting for session ${served + 1}'s parties and client`);
+          const report = await serveOwner({ channel, shares, onStatus: (s) => console.error(`owner ${s.phase}: ${s.message}`) });
+          served += 1;
+          failedAttempts = 0;
+          const bytes = report.parties.map((p) => `party ${p.party} ${formatBytes(p.shareBytesSent)}`).join(', ');
+          console.log(JSON.stringify({ session: served, shareBytesSent: report.parties.map((p) => p.shareBytesSent), cacheHits: report.parties.map((p) => p.report.cacheHits) }));
+          console.error(`owner: session ${served} served (${bytes})`);
+          if (served < sessions) console.error(`owner: session ${served} over (${await firstDeparture(channel)})`);
+        } catch (e) {
+          if (interrupted.aborted) throw interrupted.reason;
+          // A session whose endpoints left before being served is retried; the sharing stays the same.
+          const message = e instanceof Error ? e.message : String(e);
+          if (++failedAttempts >= MAX_FAILED_ATTEMPTS) throw new Error(`${failedAttempts} attempts in a row failed; the last: ${message}`);
+          console.error(`owner: session attempt failed (${message}); retrying`);
+        } finally {
+          interrupted.removeEventListener('abort', stop);
+          channel.close('model owner: session over');
+          await channel.closed;
+        }
+        if (failedAttempts > 0) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       }
-      if (failedAttempts > 0) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+    } finally {
+      exitAfterGrace();
     }
   });
 }

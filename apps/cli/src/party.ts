@@ -7,7 +7,7 @@ import { CLIENT, OWNER, type PartyId } from '@puma/transport';
 import { createBackend, parseBackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { DirectoryShareStore } from './party-store.ts';
-import { connectEndpoint, intOption, interruptSignal, formatBytes, required, runCommand } from './session-endpoint.ts';
+import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand } from './session-endpoint.ts';
 
 export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2
                   [--backend wasm|webgpu|auto] [--cache <dir>] [--connect-timeout S]
@@ -61,6 +61,7 @@ export function partyCommand(argv: string[]): Promise<number> {
       // After a failure the session runtime has closed the channel with the reason already; this is then a no-op.
       channel.close(`party ${id}: session over`);
       await channel.closed;
+      exitAfterGrace();
     }
   });
 }

@@ -63,11 +63,30 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
   return createPeerChannel({ coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs });
 }
 
-/** An AbortSignal that fires on SIGINT or SIGTERM, so an interrupted endpoint tells its peers why it left. */
+/** How long a finished endpoint lets Node wind down by itself before exiting anyway. */
+const EXIT_GRACE_MS = 3_000;
+
+/**
+ * Exits after EXIT_GRACE_MS unless Node has exited by then. Closing a WebRTC connection to a peer that
+ * vanished can keep node-datachannel's native side busy (and the process alive) long after the session is over;
+ * the timer is unref'd, so it never delays an exit that happens anyway.
+ */
+export function exitAfterGrace(): void {
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+}
+
+/**
+ * An AbortSignal that fires on SIGINT or SIGTERM, so an interrupted endpoint tells its peers why it left. The
+ * handler replaces Node's default exit, so the process is also made to exit after the grace period.
+ */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => controller.abort(new Error(`interrupted (${sig})`)));
+    process.once(sig, () => {
+      controller.abort(new Error(`interrupted (${sig})`));
+      process.exitCode = 1;
+      exitAfterGrace();
+    });
   }
   return controller.signal;
 }
