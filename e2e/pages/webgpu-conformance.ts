@@ -5,7 +5,7 @@
  */
 import { conformanceCases } from '@puma/backend/conformance';
 import { createWebGpuBackend, probeWebGpu, type WebGpuProbe } from '@puma/backend-webgpu';
-import { deviceLossCase, edgeCases, gpuErrorCase, rfcCases, runCases, splitCases, SPLIT_OPTIONS, type CaseResult } from '@puma/backend-webgpu/selftest';
+import { deviceLossCase, edgeCases, errorCases, rfcCases, runCases, splitCases, SPLIT_OPTIONS, type CaseResult } from '@puma/backend-webgpu/selftest';
 
 export interface WebGpuConformanceReport {
   probe: WebGpuProbe;
@@ -32,7 +32,7 @@ async function run(): Promise<WebGpuConformanceReport> {
     const small = await createWebGpuBackend({ device: be.device, ...SPLIT_OPTIONS });
     results.push(...(await runCases(small, splitCases())));
     small.destroy();
-    results.push(...(await runCases(be, [gpuErrorCase(), deviceLossCase()])));
+    results.push(...(await runCases(be, [...errorCases(), deviceLossCase()])));
     return { probe, description: be.description, results, totalMs: performance.now() - t0 };
   } catch (e) {
     return { probe, results: [], error: e instanceof Error ? e.message : String(e), totalMs: performance.now() - t0 };

@@ -7,7 +7,7 @@
  */
 import { conformanceCases } from '@puma/backend/conformance';
 import { createNodeWebGpuBackend } from './node.ts';
-import { deviceLossCase, edgeCases, gpuErrorCase, rfcCases, runCases, splitCases, SPLIT_OPTIONS } from './selftest.ts';
+import { deviceLossCase, edgeCases, errorCases, rfcCases, runCases, splitCases, SPLIT_OPTIONS } from './selftest.ts';
 
 async function main(): Promise<void> {
   const be = await createNodeWebGpuBackend();
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const small = await createNodeWebGpuBackend({ device: be.device, ...SPLIT_OPTIONS });
   results.push(...(await runCases(small, splitCases())));
   small.destroy();
-  results.push(...(await runCases(be, [gpuErrorCase(), deviceLossCase()])));
+  results.push(...(await runCases(be, [...errorCases(), deviceLossCase()])));
   process.stdout.write(`${JSON.stringify({ description: be.description, isFallbackAdapter: be.isFallbackAdapter, results })}\n`);
 }
 

@@ -76,6 +76,15 @@ export function pipelinesFor(device: GPUDevice): Promise<Pipelines> {
   return p;
 }
 
+/** Throws an Error naming the shader file, the kernels built from it and each compiler error, if any. */
+export async function checkCompiled(sm: GPUShaderModule, mod: KernelSpec['module']): Promise<void> {
+  const errors = (await sm.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+  if (errors.length === 0) return;
+  const users = (Object.keys(KERNELS) as KernelName[]).filter((n) => KERNELS[n].module === mod).join(', ');
+  const text = errors.map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
+  throw new Error(`webgpu: shaders/${mod}.wgsl (kernels ${users}) failed to compile: ${text}`);
+}
+
 async function build(d: GPUDevice): Promise<Pipelines> {
   const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({ binding, visibility: STAGE_COMPUTE, buffer: { type } });
   const uni = entry(0, 'uniform');
@@ -91,14 +100,7 @@ async function build(d: GPUDevice): Promise<Pipelines> {
     const mod = KERNELS[name].module;
     if (!modules.has(mod)) modules.set(mod, d.createShaderModule({ label: `${mod}.wgsl`, code: shaderSource(mod) }));
   }
-  for (const [mod, sm] of modules) {
-    const errors = (await sm.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-    if (errors.length > 0) {
-      const users = names.filter((n) => KERNELS[n].module === mod).join(', ');
-      const text = errors.map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
-      throw new Error(`webgpu: shaders/${mod}.wgsl (kernels ${users}) failed to compile: ${text}`);
-    }
-  }
+  for (const [mod, sm] of modules) await checkCompiled(sm, mod);
   const pipelines = new Map<KernelName, GPUComputePipeline>();
   await Promise.all(
     names.map(async (name) => {

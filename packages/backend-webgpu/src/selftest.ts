@@ -7,6 +7,7 @@
 import { randomWords, type ConformanceCase } from '@puma/backend/conformance';
 import { referenceBackend, type Backend, type Buf, type MatmulDims } from '@puma/backend';
 import { createWebGpuBackend, type WebGpuBackend } from './index.ts';
+import { checkCompiled, shaderSource } from './kernels.ts';
 
 export interface CaseResult {
   name: string;
@@ -233,23 +234,57 @@ export function splitCases(): ConformanceCase[] {
 }
 
 /**
- * Breaks a buffer behind the backend's back (on a second backend sharing the device) and checks that the
- * GPU validation error surfaces at the next read, naming the kernel, and that the backend then refuses work.
+ * Errors from the GPU side name the kernel (or shader file) they belong to, and a failure that does not
+ * compromise results leaves the backend usable:
+ * - a shader that fails to compile names its file, the kernels built from it and the compiler's message;
+ * - a buffer beyond the device's maxBufferSize is refused, naming the kernel, before any GPU call;
+ * - a GPU validation error (a buffer broken behind the backend's back, on a second backend sharing the
+ *   device) surfaces at the next read naming the kernel, and that backend then refuses work.
  */
-export function gpuErrorCase(): ConformanceCase {
-  return {
-    name: 'GPU errors surface at the next read, naming the kernel',
-    run: async (be) => {
-      const sibling = await createWebGpuBackend({ device: (be as WebGpuBackend).device });
-      const x = sibling.upload(randomWords(8, 61));
-      const y = sibling.upload(randomWords(8, 62));
-      (x as unknown as { gpu: GPUBuffer }).gpu.destroy();
-      const z = sibling.add(x, y);
-      await expectThrows('read after a failed kernel', () => sibling.read(z), /^webgpu (submit of )?add\b.*validation error/);
-      await expectThrows('kernel after a failure', () => sibling.neg(y), /unusable after an earlier GPU error/);
-      sibling.destroy();
+export function errorCases(): ConformanceCase[] {
+  return [
+    {
+      name: 'shader compile errors name the file and its kernels',
+      run: async (be) => {
+        const device = (be as WebGpuBackend).device;
+        const good = shaderSource('elementwise');
+        const broken = good.replace('u64_mul(a[i], b[i])', 'u64_mul(a[i], b[i], 7u)');
+        if (broken === good) throw new Error('the source to break was not found in shaders/elementwise.wgsl');
+        // An invalid module also raises a validation error on the device; this scope keeps it from the
+        // backend's uncaptured-error handler, which would otherwise mark the backend failed.
+        device.pushErrorScope('validation');
+        try {
+          const module = device.createShaderModule({ label: 'elementwise.wgsl (broken on purpose)', code: broken });
+          await expectThrows('checkCompiled', () => checkCompiled(module, 'elementwise'), /^webgpu: shaders\/elementwise\.wgsl \(kernels add, sub, mul, .*\) failed to compile: line \d+:\d+ /);
+        } finally {
+          await device.popErrorScope();
+        }
+        await compareWithReference('mul after a failed compile', be, (b, up) => b.mul(up(randomWords(300, 71)), up(randomWords(300, 72))));
+      },
     },
-  };
+    {
+      name: 'buffers beyond maxBufferSize are refused, naming the kernel',
+      run: async (be) => {
+        const limit = (be as WebGpuBackend).device.limits.maxBufferSize;
+        const n = Math.floor(limit / 8) + 1;
+        await expectThrows('zeros over the limit', () => be.zeros(n), new RegExp(`^webgpu zeros: ${n} elements \\(${n * 8} bytes\\) exceed the device's maxBufferSize of ${limit} bytes`));
+        await compareWithReference('neg after a refused allocation', be, (b, up) => b.neg(up(randomWords(50, 73))));
+      },
+    },
+    {
+      name: 'GPU errors surface at the next read, naming the kernel',
+      run: async (be) => {
+        const sibling = await createWebGpuBackend({ device: (be as WebGpuBackend).device });
+        const x = sibling.upload(randomWords(8, 61));
+        const y = sibling.upload(randomWords(8, 62));
+        (x as unknown as { gpu: GPUBuffer }).gpu.destroy();
+        const z = sibling.add(x, y);
+        await expectThrows('read after a failed kernel', () => sibling.read(z), /^webgpu (submit of )?add\b.*validation error/);
+        await expectThrows('kernel after a failure', () => sibling.neg(y), /unusable after an earlier GPU error/);
+        sibling.destroy();
+      },
+    },
+  ];
 }
 
 /**

@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceCases } from '@puma/backend/conformance';
 import type { WebGpuConformanceReport as Report } from '../../../e2e/pages/webgpu-conformance.ts';
 import { startBrowserHarness, type BrowserHarness } from './browser-harness.ts';
-import { deviceLossCase, edgeCases, gpuErrorCase, rfcCases, splitCases } from './selftest.ts';
+import { deviceLossCase, edgeCases, errorCases, rfcCases, splitCases } from './selftest.ts';
 
 let harness: BrowserHarness | undefined;
 let report: Report | undefined;
 let pageErrors: string[] = [];
 
-const names = [...conformanceCases(), ...rfcCases(), ...edgeCases(), ...splitCases(), gpuErrorCase(), deviceLossCase()].map((c) => c.name);
+const names = [...conformanceCases(), ...rfcCases(), ...edgeCases(), ...splitCases(), ...errorCases(), deviceLossCase()].map((c) => c.name);
 
 describe('WebGPU backend in headless Chromium', () => {
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conformanceCases } from '@puma/backend/conformance';
 import { runDawnProcess } from './dawn-process.ts';
-import { deviceLossCase, edgeCases, gpuErrorCase, rfcCases, splitCases, type CaseResult } from './selftest.ts';
+import { deviceLossCase, edgeCases, errorCases, rfcCases, splitCases, type CaseResult } from './selftest.ts';
 
 const RUNNER = fileURLToPath(new URL('./dawn-runner.ts', import.meta.url));
 
@@ -17,7 +17,7 @@ interface Report {
   results: CaseResult[];
 }
 
-const names = [...conformanceCases(), ...rfcCases(), ...edgeCases(), ...splitCases(), gpuErrorCase(), deviceLossCase()].map((c) => c.name);
+const names = [...conformanceCases(), ...rfcCases(), ...edgeCases(), ...splitCases(), ...errorCases(), deviceLossCase()].map((c) => c.name);
 let report: Report | undefined;
 
 describe('WebGPU backend in Node (Dawn)', () => {
