@@ -79,14 +79,17 @@ function hexDump(bytes: Uint8Array, maxBytes = 128): string {
   return lines.join('\n') || '(empty)';
 }
 
+/** Tag of the client's input shares for generation step s (protocol's sendInput prefixes "in:" to "tok:<s>"). */
+const INPUT_TAG = /^in:tok:(\d+)$/;
+
 /**
- * Passes everything through to the real channel and shows the client's input messages (tag "tok:<step>", one
- * share bundle per party) in the "who sees what" panel as they leave.
+ * Passes everything through to the real channel and shows the client's input messages (one share bundle per
+ * party and step) in the "who sees what" panel as they leave.
  */
 class InputTap implements Channel {
   constructor(
     private readonly inner: Channel,
-    private readonly onInputShare: (party: EndpointId, bytes: Uint8Array) => void,
+    private readonly onInputShare: (party: EndpointId, step: number, bytes: Uint8Array) => void,
   ) {}
   get self() {
     return this.inner.self;
@@ -95,7 +98,8 @@ class InputTap implements Channel {
     return this.inner.stats;
   }
   send(to: EndpointId, tag: string, data: Uint8Array): void {
-    if (tag.startsWith('tok:') && to >= 0 && to <= 2) this.onInputShare(to, data);
+    const input = INPUT_TAG.exec(tag);
+    if (input && to >= 0 && to <= 2) this.onInputShare(to, Number(input[1]), data);
     this.inner.send(to, tag, data);
   }
   recv(from: EndpointId, tag: string): Promise<Uint8Array> {
@@ -104,6 +108,11 @@ class InputTap implements Channel {
   close(reason?: string): void {
     this.inner.close(reason);
   }
+}
+
+/** The clear input of a generation step, which only this page knows: the prompt, then each new token. */
+function showClearInput(step: number, what: string): void {
+  $('view-client').textContent = `step ${step}: ${what}`;
 }
 
 function pageLinks(coordinator: string, explicitCoordinator: boolean, sessionId: string): { parties: string[]; owner: string } {
@@ -156,8 +165,9 @@ async function connect(coordinator: string, sessionId: string): Promise<void> {
   input('use-session').disabled = true;
   $('session-status').textContent = `Session ${sessionId}: open the four links below (each in its own browser or machine); waiting for them to connect.`;
   const { channel } = await joinAndConnect(coordinator, sessionId, CLIENT, [0, 1, 2, OWNER]);
-  const tap = new InputTap(channel, (party, bytes) => {
-    $(`view-${party}`).textContent = hexDump(bytes);
+  const tap = new InputTap(channel, (party, step, bytes) => {
+    $(`view-${party}`).textContent = `step ${step}: ${bytes.byteLength} bytes\n${hexDump(bytes)}`;
+    if (party === 0 && step === 0) showClearInput(0, `the prompt\n${JSON.stringify(($('prompt') as HTMLTextAreaElement).value)}`);
   });
   state.phase = 'waiting-for-model';
   $('session-status').textContent = `Session ${sessionId}: everyone is connected; waiting for the model owner's public model info.`;
@@ -203,10 +213,6 @@ async function generate(session: ClientSession, channel: Channel): Promise<void>
   promptSpan.textContent = prompt;
   const generated = document.createElement('span');
   out.replaceChildren(promptSpan, generated);
-  const tokenizer = session.tokenizer;
-  const showClear = (ids: readonly number[]) => {
-    $('view-client').textContent = `token ids ${JSON.stringify(ids)}\ntext ${JSON.stringify(tokenizer.decode([...ids]))}`;
-  };
   const meter = setInterval(() => renderCounters(channel), 500);
   try {
     const result = await session.generate({
@@ -219,8 +225,8 @@ async function generate(session: ClientSession, channel: Channel): Promise<void>
         t.cost.forEach((c, i) => (state.partyBytes[i] += c.bytesSent));
         state.roundsPerToken = t.cost[0]?.rounds ?? null;
         generated.textContent = state.text;
-        // The next input is this token; its shares leave right after this callback.
-        showClear([t.token]);
+        // The token just generated is the next step's input; its shares have already gone out.
+        if (t.index + 1 < maxNewTokens) showClearInput(t.index + 1, `token ${t.token}\n${JSON.stringify(t.text)}`);
         renderCounters(channel);
       },
     });

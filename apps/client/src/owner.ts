@@ -5,7 +5,7 @@
  * joins the session and serves each party its own bundle and the client the public model info.
  */
 import { createStore, get, set } from 'idb-keyval';
-import { CLIENT, OWNER, type PartyId } from '@puma/transport';
+import { CLIENT, OWNER, type Channel, type PartyId } from '@puma/transport';
 import { prepareOwnerShares, serveOwner, type OwnerShares, type OwnerStatus } from '@puma/worker/session';
 import { coordinatorUrl, errorText, formatBytes, joinAndConnect, sessionParam, showError } from '@puma/party/kit';
 import { fetchOwnerModel, loadOwnerModel, type OwnerModel } from './model-files.ts';
@@ -34,6 +34,8 @@ declare global {
 window.pumaOwner = { state };
 
 const sharesDb = createStore('puma-owner', 'shares');
+/** Parties whose delivery is acknowledged; their line then shows the final report, not the running count. */
+const partiesServed = new Set<number>();
 
 function setPhase(phase: OwnerPageState['phase'], text: string): void {
   state.phase = phase;
@@ -76,9 +78,37 @@ async function sharesFor(m: OwnerModel): Promise<OwnerShares> {
 
 function showOwnerStatus(s: OwnerStatus): void {
   $('sent').textContent = formatBytes(s.bytesSent);
-  if (s.phase === 'party-done' && s.party !== undefined) $(`party-${s.party}`).textContent = s.message;
+  if (s.phase === 'party-done' && s.party !== undefined) {
+    partiesServed.add(s.party);
+    $(`party-${s.party}`).textContent = s.message;
+  }
   if (s.phase === 'client-done') $('client').textContent = s.message;
   if (s.phase === 'serving') setPhase('serving', s.message);
+}
+
+/**
+ * Shows what has gone out to each party so far, against its whole bundle (an upper bound: parts a party has
+ * cached are not sent).
+ */
+function startSendMeter(channel: Channel, bundleBytes: number[]): () => void {
+  const progress = $('progress') as HTMLProgressElement;
+  const total = bundleBytes.reduce((s, b) => s + b, 0);
+  const tick = () => {
+    $('sent').textContent = formatBytes(channel.stats.bytesSent);
+    let sentToParties = 0;
+    for (let p = 0; p < 3; p++) {
+      const sent = channel.stats.bytesSentTo[p] ?? 0;
+      sentToParties += sent;
+      if (!partiesServed.has(p)) $(`party-${p}`).textContent = `sending: ${formatBytes(sent)} of at most ${formatBytes(bundleBytes[p])}`;
+    }
+    progress.max = total;
+    progress.value = Math.min(total, sentToParties);
+  };
+  const timer = setInterval(tick, 250);
+  return () => {
+    clearInterval(timer);
+    tick();
+  };
 }
 
 async function serve(coordinator: string, sessionId: string, m: OwnerModel): Promise<void> {
@@ -91,7 +121,8 @@ async function serve(coordinator: string, sessionId: string, m: OwnerModel): Pro
   $('shares').textContent = `${state.sharesReused ? 'kept from an earlier session' : 'new'} sharing, epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}`;
   setPhase('connecting', 'waiting for the parties and the client to connect');
   const { channel } = await joinAndConnect(coordinator, sessionId, OWNER, [0, 1, 2, CLIENT]);
-  const report = await serveOwner({ channel, shares, onStatus: showOwnerStatus });
+  const stopMeter = startSendMeter(channel, partBytes);
+  const report = await serveOwner({ channel, shares, onStatus: showOwnerStatus }).finally(stopMeter);
   for (const p of report.parties) {
     state.shareBytesSent[p.party as PartyId] = p.shareBytesSent;
     $(`party-${p.party}`).textContent = `asked for ${p.partsRequested} of ${shares.parties[p.party].parts.length} parts, sent ${formatBytes(p.shareBytesSent)}`;

@@ -74,27 +74,37 @@ function showStatus(s: PartyStatus): void {
   const progress = $('progress') as HTMLProgressElement;
   if (s.job) {
     const j = s.job;
-    $('step').textContent = `${j.kind} job ${j.index}: step ${j.step + 1} of ${j.steps}, ${j.msPerStep.toFixed(0)} ms and ${j.rounds} rounds per step`;
+    // `step` counts the job's finished steps; the cost is the last step's.
+    $('step').textContent = `${j.kind} job ${j.index}: ${j.step} of ${j.steps} steps done` + (j.step > 0 ? `, last one ${j.msPerStep.toFixed(0)} ms and ${j.rounds} rounds` : '');
     progress.max = j.steps;
-    progress.value = j.step + 1;
+    progress.value = j.step;
   }
   if (s.error) fail(s.error);
 }
 
-function watchPeers(channel: PeerChannel, peers: readonly number[]): void {
+/** Shows each peer's link state until the returned function is called (before this page closes the channel itself). */
+function watchPeers(channel: PeerChannel, peers: readonly number[]): () => void {
   const gone = new Map<number, string>();
+  let watching = true;
   const render = () => {
+    if (!watching) return;
     state.peers = peers.map((p) => `${endpointName(p)}: ${gone.get(p) ?? 'connected'}`).join(', ');
     $('peers').textContent = state.peers;
   };
   render();
-  // A receive nobody answers fails exactly when that peer's link fails, which names the reason.
+  // A receive nobody answers fails when that peer's link fails, with a message naming the peer; a close of the
+  // whole channel fails it too, with a reason that need not be about this peer, which is then left out.
   for (const p of peers) {
     channel.recv(p, 'page:link-watch').catch((e: unknown) => {
-      gone.set(p, errorText(e));
+      const message = errorText(e);
+      if (!message.includes(endpointName(p))) return;
+      gone.set(p, message);
       render();
     });
   }
+  return () => {
+    watching = false;
+  };
 }
 
 function startTrafficMeter(channel: PeerChannel): () => void {
@@ -141,7 +151,7 @@ async function main(): Promise<void> {
   setPhase('connecting');
   $('peers').textContent = `waiting for ${peers.map(endpointName).join(', ')}`;
   const { channel } = await joinAndConnect(coordinator, session, id, peers);
-  watchPeers(channel, peers);
+  const stopWatching = watchPeers(channel, peers);
   const stopMeter = startTrafficMeter(channel);
   const audit = params.get('audit') === '1' ? new AuditedChannel(channel) : null;
   window.pumaParty!.audit = audit;
@@ -151,6 +161,7 @@ async function main(): Promise<void> {
     setPhase('done: session finished; open a new party link to run again');
   } finally {
     stopMeter();
+    stopWatching();
   }
   channel.close(`party ${id} finished`);
 }
