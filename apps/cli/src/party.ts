@@ -4,10 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import { createBackend, parseBackendChoice } from '@puma/worker';
+import { createBackend, parseBackendChoice, type BackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { DirectoryShareStore } from './party-store.ts';
-import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand } from './session-endpoint.ts';
+import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2
                   [--backend wasm|webgpu|auto] [--cache <dir>] [--connect-timeout S]
@@ -34,7 +34,12 @@ export function partyCommand(argv: string[]): Promise<number> {
     const coordinator = required(values.coordinator, 'coordinator');
     const sessionId = required(values.session, 'session');
     const id = intOption(required(values.party, 'party'), 'party', 0, 0, 2) as PartyId;
-    const choice = parseBackendChoice(values.backend);
+    let choice: BackendChoice;
+    try {
+      choice = parseBackendChoice(values.backend);
+    } catch (e) {
+      usageError(e instanceof Error ? e.message : String(e));
+    }
     const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 60, 1, 24 * 3600) * 1000;
     const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
     // Dawn (native) is loaded only when a GPU backend may be chosen.

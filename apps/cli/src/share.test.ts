@@ -1,0 +1,102 @@
+/**
+ * `puma share` output, the party's directory cache, and the session commands' argument errors (in-process:
+ * each command returns its exit code and prints its message).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { clientCommand } from './client.ts';
+import { ownerCommand } from './owner.ts';
+import { partyCommand } from './party.ts';
+import { DirectoryShareStore } from './party-store.ts';
+import { sessionCommand } from './session.ts';
+import { readShareDir, shareCommand } from './share.ts';
+
+let work: string;
+let shareDir: string;
+let errors: string[];
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'puma-share-'));
+  shareDir = path.join(work, 'shares');
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+  errors = [];
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+  expect(await shareCommand(['--model', 'stories260K', '--out', shareDir])).toBe(0);
+}, 60_000);
+afterEach(() => {
+  errors.length = 0;
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('puma share', () => {
+  it('writes three party folders with manifests, a public folder and an index, and reads them back verified', async () => {
+    expect(readdirSync(shareDir).sort()).toEqual(['party0', 'party1', 'party2', 'public', 'share.json']);
+    expect(readdirSync(path.join(shareDir, 'public')).sort()).toEqual(['config.json', 'tokenizer.bin', 'tokenizer.json']);
+    const shares = await readShareDir(shareDir);
+    expect(shares.modelId).toBe('stories260K');
+    expect(shares.parties.map((p) => p.manifest.party)).toEqual([0, 1, 2]);
+    expect(new Set(shares.parties.map((p) => p.manifest.epoch))).toEqual(new Set([shares.epoch]));
+    expect(shares.publicInfo.tokenizer?.kind).toBe('llama2c');
+    expect(shares.publicInfo.config.vocabSize).toBe(512);
+  });
+
+  it('refuses a folder whose part was altered, naming the part, and never overwrites an existing folder', async () => {
+    const copy = path.join(work, 'altered');
+    expect(await shareCommand(['--model', 'stories260K', '--out', copy])).toBe(0);
+    const dir = path.join(copy, 'party2');
+    const file = readdirSync(dir).find((f) => f.includes('.dense.'))!;
+    const bytes = readFileSync(path.join(dir, file));
+    bytes[0] ^= 1;
+    writeFileSync(path.join(dir, file), bytes);
+    await expect(readShareDir(copy)).rejects.toThrow(/party 2 part .* does not match its sha256 in the manifest/);
+    expect(await shareCommand(['--model', 'stories260K', '--out', copy])).toBe(2);
+    expect(errors.join('\n')).toMatch(/--out .* exists and is not empty/);
+  }, 60_000);
+});
+
+describe('DirectoryShareStore', () => {
+  it('stores, reads and deletes parts, keeping every key inside its folder', async () => {
+    const store = new DirectoryShareStore(path.join(work, 'cache'));
+    expect(await store.get('m/e/1/t/seeds')).toBeUndefined();
+    await store.set('m/e/1/t/seeds', new Uint8Array([1, 2, 3]));
+    expect(Array.from((await store.get('m/e/1/t/seeds'))!)).toEqual([1, 2, 3]);
+    await store.set('../../escape/e/1/t/p', new Uint8Array([9]));
+    expect(existsSync(path.join(work, 'escape'))).toBe(false);
+    expect(Array.from((await store.get('../../escape/e/1/t/p'))!)).toEqual([9]);
+    await store.delete('m/e/1/t/seeds');
+    expect(await store.get('m/e/1/t/seeds')).toBeUndefined();
+    await expect(store.set('m//x', new Uint8Array(1))).rejects.toThrow(/has an empty segment/);
+  });
+});
+
+describe('session commands reject bad arguments with exit code 2 and a message naming the problem', () => {
+  const cases: Array<[string, () => Promise<number>, RegExp]> = [
+    ['party without --party', () => partyCommand(['--coordinator', 'http://127.0.0.1:1', '--session', 'abc']), /puma party: --party is required/],
+    ['party 3', () => partyCommand(['--coordinator', 'http://127.0.0.1:1', '--session', 'abc', '--party', '3']), /--party must be an integer in \[0, 2\], got "3"/],
+    ['party with an unknown backend', () => partyCommand(['--coordinator', 'x', '--session', 'a', '--party', '1', '--backend', 'cuda']), /unknown backend "cuda"/],
+    ['owner with --model and --bundles', () => ownerCommand(['--coordinator', 'x', '--session', 'a', '--model', 'm', '--bundles', 'b']), /give exactly one of --model and --bundles/],
+    ['client without --prompt', () => clientCommand(['--coordinator', 'x', '--session', 'a']), /--prompt is required/],
+    ['client with an unknown flag', () => clientCommand(['--coordinator', 'x', '--session', 'a', '--prompt', '', '--tokens', '3']), /puma client: Unknown option '--tokens'/],
+    ['session without an action', () => sessionCommand([]), /puma session: no action given/],
+  ];
+  for (const [name, run, message] of cases) {
+    it(name, async () => {
+      expect(await run()).toBe(2);
+      expect(errors.join('\n')).toMatch(message);
+      expect(errors.join('\n')).toMatch(/usage: puma/);
+    });
+  }
+
+  it('a coordinator that is not a URL is a usage error, one that is down a plain failure', async () => {
+    expect(await clientCommand(['--coordinator', 'nowhere', '--session', 'a', '--prompt', 'x'])).toBe(2);
+    expect(errors.join('\n')).toMatch(/--coordinator must be a URL/);
+    errors.length = 0;
+    expect(await sessionCommand(['create', '--coordinator', 'http://127.0.0.1:9'])).toBe(1);
+    expect(errors.join('\n')).toMatch(/coordinator at http:\/\/127\.0\.0\.1:9 unreachable/);
+  });
+});
