@@ -193,3 +193,18 @@ test('a party page closed mid-generation: the client and the other parties say s
   await party0.waitForFunction(() => window.pumaParty?.state.phase === 'connecting', null, { timeout: 15_000 });
   expect((await partyState(party0)).error).toBeNull();
 });
+
+test('bad links give a clear error on the page, not a hang', async () => {
+  const page = lab.parties[0].page;
+  const base = `${lab.coordinator.url}/party/`;
+  await page.goto(`${base}?session=${'0'.repeat(32)}&party=0&backend=wasm`);
+  await expect(page.getByRole('alert')).toContainText(`no session ${'0'.repeat(32)}`);
+  await page.goto(`${base}?session=${'0'.repeat(32)}&party=7`);
+  await expect(page.getByRole('alert')).toContainText('party must be 0, 1 or 2, got "7"');
+  await page.goto(`${base}?session=${'0'.repeat(32)}&party=1&backend=cuda`);
+  await expect(page.getByRole('alert')).toContainText('unknown backend "cuda"');
+  const owner = lab.owner.page;
+  await owner.goto(`${lab.coordinator.url}/client/owner.html?session=${'0'.repeat(32)}`);
+  await owner.locator('#files').setInputFiles([path.join(MODEL_DIR, 'tok512.bin')]);
+  await expect(owner.getByRole('alert')).toContainText('no model weights among tok512.bin');
+});
