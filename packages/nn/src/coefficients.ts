@@ -3,7 +3,7 @@
  * do not edit by hand. Float64 errors of each fit, as the script reports them:
  *   gelu (erf): T=4 degree 6 in v: max abs error on [-16, 16] 7.720e-4
  *   gelu (tanh): max abs error vs gelu_new 8.020e-4; erf fit vs gelu_new 1.181e-3
- *   silu: T=8 degree 8: max abs error on [-16, 16] 2.683e-3
+ *   silu: bands |x| <= 5, 12, degree 8 each: max abs error on [-16, 16] 7.373e-5
  *   tanh: T=4 degree 8: max abs error on [-16, 16] 8.199e-4
  *   exp: P^8, P of degree 4 in x/8: max abs error on [-14, 0] 3.089e-6
  *   reciprocal: degree 4 on [0.5, 1]: max relative error 2.974e-4
@@ -11,14 +11,14 @@
  * Monomial coefficients, lowest degree first, of the variable named in each comment.
  */
 
-/** GeLU ~ 0.5x + E(v), v = 2x^2/T^2 - 1, for |x| <= T; 0 below -T, x above T. */
-export const GELU_ERF = { T: 4, coeffs: [1.4078605235852757, 0.73796584742303106, -0.23336018182736912, 0.11574310778468228, -0.089057631772865048, 0.14590504028545065, -0.085056705478205555] } as const;
+/** GeLU ~ 0.5x + E(v), v = 2x^2/T^2 - 1, for |x| <= T; 0 below -T, x above T (one band of even.ts). */
+export const GELU_ERF = { bands: [{ lo: 0, hi: 4, coeffs: [1.4078605235852757, 0.73796584742303106, -0.23336018182736912, 0.11574310778468228, -0.089057631772865048, 0.14590504028545065, -0.085056705478205555] }] } as const;
 
 /** GPT-2's gelu_new (tanh form), same structure as GELU_ERF, fitted to the tanh formula itself. */
-export const GELU_TANH = { T: 4, coeffs: [1.4083615201933706, 0.73780798924985769, -0.23549450862381613, 0.11707887420446333, -0.086339829124133044, 0.14471213295480032, -0.086126178854542643] } as const;
+export const GELU_TANH = { bands: [{ lo: 0, hi: 4, coeffs: [1.4083615201933706, 0.73780798924985769, -0.23549450862381613, 0.11707887420446333, -0.086339829124133044, 0.14471213295480032, -0.086126178854542643] }] } as const;
 
-/** SiLU ~ 0.5x + E(v), v = 2x^2/T^2 - 1, for |x| <= T; 0 below -T, x above T. */
-export const SILU = { T: 8, coeffs: [2.8086588225907332, 1.4391647552804983, -0.41158476540934363, 0.45266200697536080, -0.21906652261862741, -0.43423788881377723, 0.098051568302394199, 0.54110169351832871, -0.27474966982556731] } as const;
+/** SiLU ~ 0.5x + E_b(v_b) on two bands of |x| (even.ts); 0 below -T, x above T = the last band's hi. */
+export const SILU = { bands: [{ lo: 0, hi: 5, coeffs: [1.6676419725670923, 1.0052015722163181, -0.30861862405479973, 0.16432421114289533, -0.088682235473291710, 0.027651471504022168, -0.019344900854830788, 0.036091121750363664, -0.017656003190104404] }, { lo: 5, hi: 12, coeffs: [4.5952489389111255, 1.6202880966235946, -0.28881533294966921, 0.11201369577966683, -0.051919474080561981, 0.0066709451969466441, -0.0063976584956243719, 0.027722969595959410, -0.014812180581437488] }] } as const;
 
 /** tanh(x) ~ x E(v), v = 2x^2/T^2 - 1, for |x| <= T; -1 below -T, 1 above T. */
 export const TANH = { T: 4, coeffs: [0.35111313189574411, -0.16597759630117553, 0.11443324354075796, -0.12130519808764814, 0.091323336128004251, 0.065933661642724628, -0.045915464234644904, -0.15134892891383636, 0.11174381433007399] } as const;

@@ -1,62 +1,104 @@
 /**
  * The shape shared by GeLU and SiLU: f(x) = relu(x) - g(|x|) with g decaying fast, i.e.
  *   f(x) = 0.5 x + h(x),  h even  (gelu: h = 0.5 x erf(x/sqrt2); silu: h = 0.5 x tanh(x/2)).
- * Three pieces: 0 below -T, x above T, and 0.5 x + E(v) with v = 2x^2/T^2 - 1 in [-1, 1] on [-T, T], E fitted
- * with E(1) = T/2. Because h is even, that one constraint makes BOTH joints continuous (no jump like PUMA's
- * pieces), and the variable v is one product away from x, with all powers bounded by 1.
- * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels) = 8, within the 10 rounds of the
- * two batched comparisons and their b2a, so the whole function costs 11 rounds (selection is 1 round).
- * An optional gate u multiplies the result (SwiGLU: silu(x) u): the pieces become 0, E u and x u; x u is
- * computed at the start and (0.5x + E) u right after the polynomial, still inside the 10 rounds.
+ * Pieces: 0 below -T, x above T, and in between 0.5 x + E_b(v_b) on bands of |x|: band b covers
+ * lo_b <= |x| <= hi_b with v_b = (2x^2 - lo_b^2 - hi_b^2) / (hi_b^2 - lo_b^2) in [-1, 1] (for lo = 0:
+ * v = 2x^2/T^2 - 1). The outermost band is fitted with E(1) = T/2 and each inner band with E(1) equal to the
+ * next band's E(-1): since h is even, those constraints make EVERY joint continuous (no jump like PUMA's
+ * pieces). Each v_b is one product away from x (all bands in one batched product), with powers bounded by 1.
+ * GeLU needs one band (its tail decays like exp(-x^2/2)); SiLU's tail decays only like x exp(-x), so it
+ * needs a large T, and two bands keep each polynomial at degree 8 with small coefficients.
+ * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels; bands in parallel) = 8, within
+ * the 10 rounds of the batched comparisons and their b2a, so the whole function costs 11 rounds (selection is
+ * 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the pieces become 0, E_b u and x u;
+ * x u is computed at the start and (0.5x + E_b) u right after the polynomials, still inside the 10 rounds.
+ * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost).
  */
-import { mul, mulCost, addPublicRaw, mulPublicInt, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
+import { mul, mulCost, addPublicRaw, concatFlat, mulPublicInt, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
 import { mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { fixedBig, par, ZERO_COST } from './fixed.ts';
 import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
 import { selectPieces, selectPiecesCost } from './piecewise.ts';
 
-export interface EvenFit {
-  readonly T: number;
+/** 0.5 x + E(v) on lo <= |x| <= hi, E in monomials of v (lowest degree first). */
+export interface EvenBand {
+  readonly lo: number;
+  readonly hi: number;
   readonly coeffs: readonly number[];
 }
 
-/** Truncation of x * (K x) into v: the product, at most 2 * 2^(POLY_SCALE + V_BITS) = 2^60 for |x| <= T, fits. */
+/** Bands from |x| = 0 outwards, contiguous; the last one ends at T. */
+export interface EvenFit {
+  readonly bands: readonly EvenBand[];
+}
+
+/**
+ * Truncation of x * (K x) into v: the product is at most 2 hi^2 / (hi^2 - lo^2) * 2^(POLY_SCALE + V_BITS)
+ * for |x| <= hi, i.e. below 2^61 for the bands in use (hi^2 / (hi^2 - lo^2) < 2).
+ */
 const V_BITS = 60 - POLY_SCALE - 1;
+
+function bandScale(lo: number, hi: number): number {
+  if (!(lo >= 0 && hi > lo && (hi * hi) / (hi * hi - lo * lo) < 2)) throw new Error(`even band [${lo}, ${hi}] is invalid or too narrow for its variable`);
+  return 2 / (hi * hi - lo * lo);
+}
+
+/** Each band's v = (2x^2 - lo^2 - hi^2) / (hi^2 - lo^2) at POLY_SCALE fraction bits: one batched product, 2 rounds. */
+export async function bandVariables(p: Party, x: AShare, bands: ReadonlyArray<{ lo: number; hi: number }>): Promise<AShare[]> {
+  const f = p.fracBits;
+  // x * (K x) / 2^V_BITS = (2 x^2 / (hi^2 - lo^2)) 2^POLY_SCALE, with x^2 carrying 2f fraction bits.
+  const scaled = bands.map((b) => mulPublicInt(p, x, fixedBig(bandScale(b.lo, b.hi), V_BITS + POLY_SCALE - 2 * f)));
+  const sq = splitFlat(p, await mulTrunc(p, concatFlat(p, bands.map(() => x)), concatFlat(p, scaled), V_BITS), bands.map(() => x.shape));
+  return sq.map((v, i) => {
+    const { lo, hi } = bands[i];
+    return addPublicRaw(p, v, BigInt.asUintN(64, -fixedBig((lo * lo + hi * hi) / (hi * hi - lo * lo), POLY_SCALE)));
+  });
+}
 
 /** v = 2x^2/T^2 - 1 at POLY_SCALE fraction bits (in [-1, 1] for |x| <= T; garbage far outside): 2 rounds. */
 export async function squareVariable(p: Party, x: AShare, T: number): Promise<AShare> {
-  // x * (K x) / 2^V_BITS = (2 x^2 / T^2) 2^POLY_SCALE, with x^2 carrying 2f fraction bits.
-  const K = fixedBig(2 / (T * T), V_BITS + POLY_SCALE - 2 * p.fracBits);
-  return addPublicRaw(p, await mulTrunc(p, x, mulPublicInt(p, x, K), V_BITS), BigInt.asUintN(64, -(1n << BigInt(POLY_SCALE))));
+  const [v] = await bandVariables(p, x, [{ lo: 0, hi: T }]);
+  return v;
 }
 
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
-  const gate = gated ? mulCost(n) : ZERO_COST;
-  return selectPiecesCost(n, 2, par(seq(mulTruncCost(n), polyCost(n, fit.coeffs.length - 1), gate), gate));
+  const K = fit.bands.length;
+  const polys = par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1)));
+  return selectPiecesCost(n, 2 * K, par(seq(mulTruncCost(n * K), polys, gated ? mulCost(n * K) : ZERO_COST), gated ? mulCost(n) : ZERO_COST));
 }
 
-/** 0.5 x + E(v) on [-T, T] (garbage outside, where the selection discards it), at the session's fraction bits. */
-async function middle(p: Party, x: AShare, fit: EvenFit): Promise<AShare> {
+/** 0.5 x + E_b(v_b) for every band (garbage outside each band, where the selection discards it). */
+async function bandValues(p: Party, x: AShare, fit: EvenFit): Promise<AShare[]> {
   const f = p.fracBits;
-  const v = await squareVariable(p, x, fit.T);
-  const [mid] = await polyEval(p, v, [fit.coeffs], { bound: 1, outScale: f, addend: { x, scale: f, factor: 0.5, bound: fit.T / 2 } });
-  return mid;
+  const vs = await bandVariables(p, x, fit.bands);
+  return p.parallel(...fit.bands.map((b, i) => async (q: Party) => {
+    const [mid] = await polyEval(q, vs[i], [b.coeffs], { bound: 1, outScale: f, addend: { x, scale: f, factor: 0.5, bound: b.hi / 2 } });
+    return mid;
+  }));
 }
 
 export function evenActivation(p: Party, x: AShare, fit: EvenFit, gate?: AShare): Promise<AShare> {
   if (gate) sameShape(x, gate, 'gated activation');
-  return selectPieces(p, x, [-fit.T, fit.T], async (q) => {
-    const [mid, top] = await q.parallel(
+  const his = fit.bands.map((b) => b.hi);
+  fit.bands.forEach((b, i) => {
+    if (b.lo !== (i === 0 ? 0 : his[i - 1])) throw new Error(`even bands must be contiguous from 0; band ${i} starts at ${b.lo}`);
+  });
+  const T = his[his.length - 1];
+  // Breaks -T < ... < -hi_0 < hi_0 < ... < T; pieces 0, band K-1 .. band 0 .. band K-1, x.
+  const breaks = [...his.map((h) => -h).reverse(), ...his];
+  return selectPieces(p, x, breaks, async (q) => {
+    const [mids, top] = await q.parallel(
       async (b) => {
-        const m = await middle(b, x, fit);
-        return gate ? mul(b, m, gate) : m;
+        const values = await bandValues(b, x, fit);
+        if (!gate) return values;
+        const gated = await mul(b, concatFlat(b, values), concatFlat(b, values.map(() => gate)));
+        return splitFlat(b, gated, values.map(() => x.shape));
       },
       async (b) => (gate ? mul(b, x, gate) : x),
     );
-    return [zerosLike(q, x.shape), mid, top];
+    return [zerosLike(q, x.shape), ...[...mids].reverse(), ...mids.slice(1), top];
   });
 }
-
 /**
  * A piecewise function whose pieces are polynomials of v = x / scaleDiv (|v| <= 1 where used), with public
  * breakpoints; used for PUMA's reference approximations. Piece 0 is 0 and the last piece is x.

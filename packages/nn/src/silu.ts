@@ -1,14 +1,15 @@
 /**
  * SiLU(x) = x sigmoid(x) (LLaMA's activation).
  *
- * silu (default): three pieces (even.ts): 0 for x < -8; x for x > 8; on [-8, 8] 0.5 x + E(v), v = x^2/32 - 1,
- *   E of degree 8 fitted minimax with E(1) = 4, continuous at both joints. Float64 max abs error over
- *   [-16, 16]: 2.68e-3, attained at the joints (8 sigmoid(-8) = 2.68e-3 is the tail it drops).
- *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump; moving the joint to
- *   8 and using the even structure removes it. Asserted in tests: 4e-3 over [-16, 16] (target 1e-2).
- *   Measured 2.7e-3. Domain: any x. Cost: 11 rounds; bytes per element per party (P0 / P1 / P2):
- *   268.3 / 172.3 / 172.3 (GeLU's plus one mulTrunc for v^4, which degree 8 needs).
- *
+ * silu (default): five pieces (even.ts): 0 for x < -12; x for x > 12; 0.5 x + E_b(v_b) on the bands
+ *   |x| <= 5 and 5 <= |x| <= 12, each E_b of degree 8 fitted minimax, continuous at every joint.
+ *   Float64 max abs error over [-16, 16]: 7.4e-5 (12 sigmoid(-12) is the tail it drops); measured in the ring
+ *   9.9e-5, asserted 2e-4. Why two bands and T = 12: with one band on [-8, 8] the error is 2.7e-3 (the tail
+ *   8 sigmoid(-8)), which moves stories260K's logits by up to 0.12 (its top-2 gap falls to 0.053); a single
+ *   polynomial reaching 12 needs degree 16 and coefficients too large for 64-bit fixed point.
+ *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump.
+ *   Domain: any x. Cost: 11 rounds; bytes per element per party (P0 / P1 / P2): 536.5 / 344.5 / 344.5
+ *   (four comparisons and two polynomials: twice the one-band 268.3 / 172.3 / 172.3).
  * siluPuma: PUMA's pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -8: 0; [-8, -4): quadratic; [-4, 4]: 0.5x + even degree 6; x > 4: x. Max abs error 0.072 (x just
  *   above 4). Same 11 rounds, 290.4 / 202.4 / 202.4 bytes per element; kept as the reference point.

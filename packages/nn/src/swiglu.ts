@@ -1,11 +1,11 @@
 /**
  * SwiGLU gating as LLaMA's MLP uses it: silu(gate) * up, elementwise (the projections around it are matmuls).
  * Formula and error: silu's (silu.ts), times up; the gate product is folded into the pieces (even.ts), so
- * silu(gate) is never materialised: pieces 0, (0.5 g + E) u, g u, selected in the same final round.
- * Asserted max abs error: 4e-3 |up| + 2e-5 for gate in [-16, 16]; domain as silu's for gate, |up| with
+ * silu(gate) is never materialised: pieces 0, (0.5 g + E_b) u, g u, selected in the same final round.
+ * Asserted max abs error: 2e-4 |up| + 2e-5 for gate in [-16, 16]; domain as silu's for gate, |up| with
  * |silu(gate) up| < 2^13.
  * Cost: 11 rounds (as silu: the two extra products fit in the comparison branch's 10 rounds; silu then a
- * separate product would take 13); bytes per element per party (P0 / P1 / P2): 332.3 / 204.3 / 204.3.
+ * separate product would take 13); bytes per element per party (P0 / P1 / P2): 632.5 / 392.5 / 392.5.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B); the fused form is this package's.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
