@@ -1,7 +1,7 @@
 /**
  * A computing party's session: keys, weights (from the cache, the rest from the owner), then the client's jobs.
  */
-import { setupParty, type Party } from '@puma/protocol';
+import { Party, setupParty } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { classifyParty, generateParty, type PartyWeightBundle, type StepReport } from '@puma/models/secure';
 import { CLIENT, OWNER, type Channel, type PartyId } from '@puma/transport';
@@ -30,7 +30,7 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
     o.onStatus?.({ phase, party: id, message, backend: backendName, bytesSent: channel.stats.bytesSent, bytesReceived: channel.stats.bytesReceived, weights, ...extra });
   try {
     emit('keys', 'exchanging PRG keys with the other parties');
-    const party = await guard.run(setupParty({ id, backend, channel, fracBits: o.fracBits ?? DEFAULT_FRAC_BITS }));
+    const keyed = await guard.run(setupParty({ id, backend, channel, fracBits: o.fracBits ?? DEFAULT_FRAC_BITS }));
     emit('weights', 'waiting for the weight manifest from the model owner');
     const fetched = await guard.run(fetchWeights(channel, id, o.store, (w, message) => {
       weights = w;
@@ -38,9 +38,12 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
     }));
     weights = fetched.report;
     const bundle = fetched.bundle;
-    if (bundle.manifest.fracBits !== party.fracBits) {
-      throw new Error(`the owner shared the weights with ${bundle.manifest.fracBits} fraction bits, this session uses ${party.fracBits}`);
+    const shared = bundle.manifest.fracBits;
+    if (o.fracBits !== undefined && shared !== o.fracBits) {
+      throw new Error(`the owner shared the weights with ${shared} fraction bits, this session uses ${o.fracBits}`);
     }
+    // Without an explicit choice the sharing decides; the keys do not depend on it, so only the context changes.
+    const party = shared === keyed.fracBits ? keyed : new Party({ id, backend, channel, keys: keyed.keys, fracBits: shared });
     emit('ready', `weights ready (${describeWeights(weights)}); waiting for the client`);
     const jobs: PartySessionReport['jobs'] = [];
     for (let n = 0; ; n++) {

@@ -197,6 +197,24 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     await expect(within(run.parties[0], 5_000, 'party 0')).rejects.toThrow(/job header from the client: maxNewTokens must be an integer in \[1, \d+\], got 100000/);
   }, 60_000);
 
+  it("parties take the sharing's fraction bits unless told otherwise, and refuse a sharing that contradicts them", async () => {
+    const tokenizer = shares.publicInfo.tokenizer;
+    const at16 = await prepareOwnerShares({ model, modelId: 'stories260K', fracBits: 16, tokenizer });
+    const net = droppableNetwork(ENDPOINTS);
+    const fixed = runPartySession({ id: 0, channel: net.channels.get(0)!, backend: backends[0], store: new MemoryShareStore(), fracBits: 18 });
+    const free = ([1, 2] as PartyId[]).map((id) => runPartySession({ id, channel: net.channels.get(id)!, backend: backends[id], store: new MemoryShareStore() }));
+    for (const p of [fixed, ...free]) p.catch(() => {});
+    void serveOwner({ channel: net.channels.get(OWNER)!, shares: at16 }).catch(() => {});
+    await expect(within(fixed, 10_000, 'party 0')).rejects.toThrow('party 0: the owner shared the weights with 16 fraction bits, this session uses 18');
+
+    const ok = droppableNetwork(ENDPOINTS);
+    const parties16 = PARTIES.map((id) => runPartySession({ id, channel: ok.channels.get(id)!, backend: backends[id], store: new MemoryShareStore() }));
+    void serveOwner({ channel: ok.channels.get(OWNER)!, shares: at16 });
+    const result = await runClientSession({ channel: client(ok), prompt: [LLAMA_BOS], maxNewTokens: 2 });
+    expect(result.tokens).toHaveLength(2);
+    await Promise.all(parties16);
+  }, 60_000);
+
   it('a part that does not match its sha256 in transit is refused', async () => {
     const tampered: OwnerShares = { ...shares, parties: [...shares.parties] as OwnerShares['parties'] };
     const parts = shares.parties[2].parts.map((p) => p);

@@ -132,7 +132,7 @@ export interface PartySessionOptions {
   channel: Channel;
   backend: Backend;
   store: ShareStore;
-  /** Must equal the owner's sharing; default DEFAULT_FRAC_BITS (18). */
+  /** When given, the owner's sharing must use it; by default the session takes the sharing's fraction bits. */
   fracBits?: number;
   onStatus?: (s: PartyStatus) => void;
   /** Aborting stops the session: peers are told why and fail at once. */
