@@ -11,11 +11,18 @@ const BIN = new URL('../bin/puma.mjs', import.meta.url).pathname;
 describe('puma generate (stories260K)', () => {
   it('80 secure greedy tokens from BOS equal the plaintext greedy tokens', () => {
     const out = execFileSync(process.execPath, [BIN, 'generate', '--model', 'stories260K', '--max-new-tokens', '80', '--json'], { encoding: 'utf8', timeout: 280_000 });
-    const r = JSON.parse(out) as { tokens: number[]; plaintextTokens: number[]; text: string; stats: { rounds: number; bytesPerParty: number[] } };
+    const r = JSON.parse(out) as {
+      tokens: number[]; plaintextTokens: number[]; text: string; stats: { rounds: number; bytesPerParty: number[] };
+      logitError: { maxAbsError: number; step: number; minTop2Gap: number; gapStep: number };
+    };
     expect(r.tokens).toHaveLength(80);
     expect(r.tokens).toEqual(r.plaintextTokens);
     expect(r.text.startsWith(' Once upon a time')).toBe(true);
     expect(r.stats.rounds).toBeGreaterThan(0);
+    // SOURCE.md: the top-2 gap falls to 0.053 at step 71, so the secure logits must stay within ~0.025.
+    expect(r.logitError.minTop2Gap).toBeCloseTo(0.053, 3);
+    expect(r.logitError.gapStep).toBe(71);
+    expect(r.logitError.maxAbsError).toBeLessThan(0.025);
   }, 300_000);
 
   it('bad arguments give a clear usage error, not a stack trace', () => {
