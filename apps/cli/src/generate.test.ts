@@ -19,7 +19,7 @@ describe('puma generate (stories260K)', () => {
     expect(r.tokens).toEqual(r.plaintextTokens);
     expect(r.text.startsWith(' Once upon a time')).toBe(true);
     expect(r.stats.rounds).toBeGreaterThan(0);
-    // SOURCE.md: the top-2 gap falls to 0.053 at step 71, so the secure logits must stay within ~0.025.
+    // Along this path the plaintext top-2 gap falls to 0.053 (step 71): the secure logits must stay within ~0.025.
     expect(r.logitError.minTop2Gap).toBeCloseTo(0.053, 3);
     expect(r.logitError.gapStep).toBe(71);
     expect(r.logitError.maxAbsError).toBeLessThan(0.025);
