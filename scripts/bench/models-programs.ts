@@ -2,34 +2,35 @@
  * Party programs of the model bench, run in worker threads by runInThreads: the secure generation and
  * classification programs of @puma/models/secure, wrapped to measure what the thread runner cannot.
  *
- * - Inference time excludes loading the weight shares into the backend (PRG expansion and upload), which a
- *   deployment does once per session: generation sums generateParty's per-step times; classification times
- *   receiveInput .. revealToClient itself, after loadSecureModel.
+ * - Readiness: the programs load their weight shares synchronously (loadSecureModel expands PRG seeds and
+ *   uploads dense parts) before their first await, so once the program has returned its promise this party is
+ *   ready; it posts { readyAt }. The client sends its input only when all three are ready, so the inference
+ *   time (last party done − last party ready) excludes loading, which a deployment does once per session, and
+ *   no party's profile counts waiting for another party's loading.
  * - Peak memory of this party alone: V8 heap plus external memory of this thread's isolate (WebAssembly linear
  *   memory and ArrayBuffers, e.g. the received weight bundles). The runner's peakRssMiB is the whole process
  *   (all three parties, client and owner), since worker threads share one process.
  * - Progress: transformer layers completed so far, read from this party's profile ('layer i' spans).
  */
-import { receiveInput, revealToClient, type Party, type SpanStats } from '@puma/protocol';
-import { CLIENT } from '@puma/transport';
-import {
-  generateParty, loadSecureModel, secureClassifierLogits, secureHidden, type ClassifyArgs, type GenerateArgs,
-} from '@puma/models/secure';
+import type { Party, SpanStats } from '@puma/protocol';
+import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs } from '@puma/models/secure';
 
 export interface PartyMeasurement {
-  inferenceMs: number;
+  /** Epoch milliseconds (comparable across threads): shares loaded, and program finished. */
+  readyAt: number;
+  doneAt: number;
   loadMs: number;
   peakPartyMiB: number;
 }
 
-export interface LayerProgress {
-  layersDone: number;
-}
+export type BenchProgress = { readyAt: number } | { layersDone: number };
 
 type Env = { progress: (v: unknown) => void };
 
 const SAMPLE_MS = 50;
 const PROGRESS_MS = 250;
+
+const epochMs = () => performance.timeOrigin + performance.now();
 
 function layersDone(root: SpanStats): number {
   let n = 0;
@@ -37,8 +38,8 @@ function layersDone(root: SpanStats): number {
   return n;
 }
 
-/** Runs `body` while sampling this isolate's memory and reporting layer progress. */
-async function measured(p: Party, env: Env, body: () => Promise<{ inferenceMs: number }>): Promise<PartyMeasurement> {
+/** Starts `program`, reports readiness, and samples this isolate's memory and the layer progress until it ends. */
+async function measured(p: Party, env: Env, program: () => Promise<unknown>): Promise<PartyMeasurement> {
   const root = p.span;
   const isolateBytes = () => {
     const m = process.memoryUsage();
@@ -46,13 +47,17 @@ async function measured(p: Party, env: Env, body: () => Promise<{ inferenceMs: n
   };
   let peak = isolateBytes();
   const sampler = setInterval(() => (peak = Math.max(peak, isolateBytes())), SAMPLE_MS);
-  const reporter = setInterval(() => env.progress({ layersDone: layersDone(root) } satisfies LayerProgress), PROGRESS_MS);
-  const t0 = performance.now();
+  const reporter = setInterval(() => env.progress({ layersDone: layersDone(root) } satisfies BenchProgress), PROGRESS_MS);
+  const startAt = epochMs();
   try {
-    const { inferenceMs } = await body();
+    const running = program();
+    const readyAt = epochMs();
     peak = Math.max(peak, isolateBytes());
-    env.progress({ layersDone: layersDone(root) } satisfies LayerProgress);
-    return { inferenceMs, loadMs: performance.now() - t0 - inferenceMs, peakPartyMiB: Math.round(peak / 2 ** 20) };
+    env.progress({ readyAt } satisfies BenchProgress);
+    await running;
+    peak = Math.max(peak, isolateBytes());
+    env.progress({ layersDone: layersDone(root) } satisfies BenchProgress);
+    return { readyAt, doneAt: epochMs(), loadMs: readyAt - startAt, peakPartyMiB: Math.round(peak / 2 ** 20) };
   } finally {
     clearInterval(sampler);
     clearInterval(reporter);
@@ -60,19 +65,9 @@ async function measured(p: Party, env: Env, body: () => Promise<{ inferenceMs: n
 }
 
 export function benchGenerate(p: Party, a: GenerateArgs, env: Env): Promise<PartyMeasurement> {
-  return measured(p, env, async () => {
-    const steps = await generateParty(p, a, { progress: () => {} });
-    return { inferenceMs: steps.reduce((s, r) => s + r.ms, 0) };
-  });
+  return measured(p, env, () => generateParty(p, a, { progress: () => {} }));
 }
 
 export function benchClassify(p: Party, a: ClassifyArgs, env: Env): Promise<PartyMeasurement> {
-  return measured(p, env, async () => {
-    const m = loadSecureModel(p, a.weights);
-    const t0 = performance.now();
-    const x = await receiveInput(p, CLIENT, 'tok:0', [a.length, m.config.vocabSize]);
-    const h = await secureHidden(p, m, x, 0, null);
-    await revealToClient(p, await secureClassifierLogits(p, m, h), 'logits:0');
-    return { inferenceMs: performance.now() - t0 };
-  });
+  return measured(p, env, () => classifyParty(p, a));
 }

@@ -12,7 +12,7 @@ import { argmax, classifierLogits, DecoderSession, forwardHidden, namedTensors, 
 import { generateClient, greedy, shareWeights, classifyClient, type ClientStep, type PartyWeightBundle } from '@puma/models/secure';
 import { runInThreads } from '@puma/worker';
 import { breakdownByClass, breakdownByLayer, elementCounts, type Cost, type OpClass, type Pass, type ProfileNode } from './models-analysis.ts';
-import type { LayerProgress, PartyMeasurement } from './models-programs.ts';
+import type { BenchProgress, PartyMeasurement } from './models-programs.ts';
 import { WORKLOADS, type Workload } from './models-workloads.ts';
 
 export interface WorkloadResult {
@@ -22,7 +22,7 @@ export interface WorkloadResult {
   model: { layers: number; hidden: number; heads: number; vocab: number; intermediate: number; parameters: number };
   tokens: number;
   newTokens: number;
-  /** Slowest party's inference time (weights already loaded). */
+  /** From the moment the last party has its weights loaded (the client sends its input then) to the last party done. */
   wallMs: number;
   plaintextMs: number;
   bytesPerParty: [number, number, number];
@@ -95,7 +95,8 @@ async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: 
 async function run(w: Workload): Promise<WorkloadResult> {
   const tStart = performance.now();
   const bar = new cliProgress.SingleBar(
-    { format: `${w.id.padEnd(16)} |{bar}| {value}/{total} layers | {phase}`, hideCursor: true, stream: process.stderr },
+    // Without a terminal (CI logs, redirected stderr) the bar prints a line every 10 s instead of redrawing.
+    { format: `${w.id.padEnd(16)} |{bar}| {value}/{total} layers | {phase}`, hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000 },
     cliProgress.Presets.shades_classic,
   );
   bar.start(1, 0, { phase: 'preparing the model' });
@@ -105,8 +106,13 @@ async function run(w: Workload): Promise<WorkloadResult> {
     const vocab = c.vocabSize;
 
     bar.update(0, { phase: 'secure inference (three parties in worker threads)' });
+    const ready: number[] = [];
+    let allReady: () => void;
+    const partiesReady = new Promise<void>((resolve) => (allReady = resolve));
     const onProgress = (party: number, msg: unknown) => {
-      if (party === 0 && typeof (msg as LayerProgress).layersDone === 'number') bar.update((msg as LayerProgress).layersDone);
+      const m = msg as BenchProgress;
+      if ('readyAt' in m && ready.push(m.readyAt) === 3) allReady();
+      if ('layersDone' in m && party === 0) bar.update(m.layersDone);
     };
     const common = { module: PROGRAMS, fracBits: DEFAULT_FRAC_BITS, onProgress };
     const bundle = (i: 0 | 1 | 2) => {
@@ -118,13 +124,19 @@ async function run(w: Workload): Promise<WorkloadResult> {
         ...common,
         exportName: 'benchGenerate',
         args: (i) => ({ weights: bundle(i), promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
-        client: (ch) => generateClient(ch, { prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+        client: async (ch) => {
+          await partiesReady;
+          return generateClient(ch, { prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
+        },
       })
       : runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchClassify',
         args: (i) => ({ weights: bundle(i), length: ids.length }),
-        client: (ch) => classifyClient(ch, { ids, vocab, fracBits: DEFAULT_FRAC_BITS }),
+        client: async (ch) => {
+          await partiesReady;
+          return classifyClient(ch, { ids, vocab, fracBits: DEFAULT_FRAC_BITS });
+        },
       });
     // runInThreads has cloned the bundles into the worker threads before its first await: drop the owner's
     // copy so it can be collected during the run (GPT-2-base: 1.3 GB).
@@ -136,7 +148,8 @@ async function run(w: Workload): Promise<WorkloadResult> {
     const busiestParty = bytesPerParty.indexOf(Math.max(...bytesPerParty)) as 0 | 1 | 2;
     const rounds = threads.stats[0].rounds;
     if (threads.stats.some((s) => s.rounds !== rounds)) throw new Error(`parties counted different rounds: ${threads.stats.map((s) => s.rounds).join(', ')}`);
-    const inferenceMsPerParty = threads.results.map((r) => r.inferenceMs);
+    const lastReady = Math.max(...threads.results.map((r) => r.readyAt));
+    const inferenceMsPerParty = threads.results.map((r) => r.doneAt - lastReady);
     const profile = threads.stats[busiestParty].profile as ProfileNode;
     const secureLogits = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.logits!) : [threads.client as Float64Array];
     const secureTokens = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.token) : [];
@@ -162,7 +175,9 @@ async function run(w: Workload): Promise<WorkloadResult> {
       shareMs,
       completionMs: performance.now() - tStart,
       breakdown: breakdownByClass(profile, busiestParty, { bytes: bytesPerParty[busiestParty], rounds, ms: inferenceMsPerParty[busiestParty] }),
-      byLayer: breakdownByLayer(profile),
+      // The busiest party's 'input' span also waited for the other parties to load (the client sends when all
+      // are ready); that wait is not inference.
+      byLayer: breakdownByLayer(profile).map((l) => (l.name === 'input' ? { ...l, ms: Math.max(0, l.ms - (lastReady - threads.results[busiestParty].readyAt)) } : l)),
       elements: elementCounts(c, passes),
       check: {
         tokensMatching: w.kind === 'generate' ? `${agreeing === -1 ? secureTokens.length : agreeing}/${secureTokens.length}` : undefined,

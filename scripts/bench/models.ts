@@ -113,12 +113,12 @@ function markdown(results: Evaluated[], failures: string[]): string {
   const out: string[] = [
     `# bench models — ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
     '',
-    'Three parties in worker threads of one process per workload (the cores are shared by all three parties and by anything else running on the machine, so times are noisy; the 1-minute load average before each workload is listed). Time = the slowest party\'s inference after its weight shares are loaded. Bytes = sent by each party (max over parties shown). Peak memory per party = V8 heap + external memory (WebAssembly memory, ArrayBuffers) of that party\'s thread.',
+    'Three parties in worker threads of one process per workload (the cores are shared by all three parties and by anything else running on the machine, so times are noisy; the 1-minute load average before each workload is listed). Time = from the moment all three parties have loaded their weight shares (the client sends its input then) until the last party is done. Bytes = sent by each party (max over parties shown). Peak memory per party = V8 heap + external memory (WebAssembly memory, ArrayBuffers) of that party\'s thread.',
     '',
     markdownTable(
-      ['workload', 'size', 'wall s', 'float64 s', 'ratio', 'MB sent/party (max)', 'rounds', 'peak MiB per party', 'process peak RSS MiB', ...NETWORKS.map((n) => `projected s, ${n.name}`), "PUMA's published", 'load avg'],
+      ['workload', 'size', 'wall s', 'float64 s', 'ratio', 'MB sent/party (max)', 'MB sent, 3 parties', 'rounds', 'peak MiB per party', 'process peak RSS MiB', ...NETWORKS.map((n) => `projected s, ${n.name}`), "PUMA's published", 'load avg'],
       results.map(({ r, w, projections, loadAvg }) => [
-        r.id, r.size, sec(r.wallMs), sec(r.plaintextMs), `${(r.wallMs / r.plaintextMs).toFixed(0)}×`, mb(Math.max(...r.bytesPerParty)), int(r.rounds),
+        r.id, r.size, sec(r.wallMs), sec(r.plaintextMs), `${(r.wallMs / r.plaintextMs).toFixed(0)}×`, mb(Math.max(...r.bytesPerParty)), mb(r.bytesPerParty.reduce((a, b) => a + b, 0)), int(r.rounds),
         r.peakPartyMiB.join(' / '), int(r.processPeakRssMiB), ...projections.map((p) => p.seconds.toFixed(2)),
         w.puma ? `${w.puma.seconds} s, ${w.puma.gigabytes} GB` : '', loadAvg[0].toFixed(1),
       ]),
