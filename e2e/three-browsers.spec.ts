@@ -44,7 +44,10 @@ test.afterAll(async () => {
 });
 
 /** One session through the pages: new session on the client page, owner and parties opened from its links. */
-async function session(backends: Backend[], opts: { audit?: boolean; nodeParty?: number; tokens?: number } = {}): Promise<{ client: ClientPageState; sessionId: string }> {
+async function session(
+  backends: Backend[],
+  opts: { audit?: boolean; nodeParty?: number; tokens?: number; secondPromptTokens?: number } = {},
+): Promise<{ client: ClientPageState; second: ClientPageState | null; sessionId: string }> {
   const links = await lab.newSession();
   const node = opts.nodeParty === undefined ? null : startNodeParty(links.sessionId, opts.nodeParty);
   try {
@@ -52,10 +55,12 @@ async function session(backends: Backend[], opts: { audit?: boolean; nodeParty?:
     for (let i = 0; i < 3; i++) if (i !== opts.nodeParty) await lab.startParty(i, links.partyLinks[i], backends[i], opts.audit);
     await lab.waitClientReady();
     const client = await lab.generate(PROMPT, opts.tokens ?? TOKENS);
+    // A second prompt in the same session (a second job for the parties), when asked for.
+    const second = opts.secondPromptTokens ? await lab.generate(PROMPT, opts.secondPromptTokens) : null;
     const browserParties = [0, 1, 2].filter((i) => i !== opts.nodeParty).map((i) => lab.parties[i].page);
     await lab.endSession(browserParties);
     if (node) expect(await node.exit, `Node party output:\n${node.output()}`).toBe(0);
-    return { client, sessionId: links.sessionId };
+    return { client, second, sessionId: links.sessionId };
   } finally {
     node?.kill();
   }
@@ -140,9 +145,10 @@ test("the coordinator's record holds no share, seed or key bytes, nor the prompt
   for (const text of [PROMPT, firstRun.text.trim()]) expect(record.contains(text), text).toBe(false);
 });
 
-test('reloaded party pages take their shares from IndexedDB: nothing downloaded, same output', async () => {
-  const { client } = await session(['wasm', 'wasm', 'wasm']);
+test('reloaded party pages take their shares from IndexedDB: nothing downloaded, same output, twice', async () => {
+  const { client, second } = await session(['wasm', 'wasm', 'wasm'], { secondPromptTokens: 3 });
   expectSameAsPlaintext(client);
+  expectSameAsPlaintext(second!, 3);
   expect((await ownerState(lab.owner.page)).sharesReused).toBe(true);
   for (const p of lab.parties) {
     const s = await partyState(p.page);
