@@ -11,6 +11,7 @@ import { loadModel } from '@puma/models/node';
 import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
+import { evalCommand } from './eval.ts';
 import { SESSION_COMMANDS } from './session.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
@@ -19,6 +20,7 @@ const USAGE = `usage:
   puma generate [--model <dir|file|name>] [--prompt <text>] [--max-new-tokens N] [--backend wasm|webgpu|auto]
                 [--reveal logits|argmax] [--temperature T] [--top-k K] [--json]
   puma classify --model <dir|name> --text <text> [--json]
+  puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
   puma share --model <dir|name> --out <dir>
   puma session create --coordinator <url> [--model <name>]
   puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>) [--sessions N]
@@ -141,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
+    else if (cmd === 'eval') return await evalCommand(rest);
     else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);
     else fail(cmd ? `unknown command "${cmd}"` : 'no command given');
     return 0;
