@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads, parseBackendChoice } from '@puma/worker';
 import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, WordPieceTokenizer } from '@puma/models';
-import { loadModel } from '@puma/models/node';
+import { ensureModel, loadModel } from '@puma/models/node';
 import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
@@ -27,7 +27,8 @@ const USAGE = `usage:
   puma party --coordinator <url> --session <id> --party 0|1|2 [--backend wasm|webgpu|auto] [--cache <dir>]
   puma client --coordinator <url> --session <id> --prompt <text> [--max-new-tokens N] [--json]
 owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator).
-Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K.`;
+Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K,
+downloaded with checksums into $PUMA_CACHE (default ~/.cache/puma-web/models) when there is no local copy.`;
 
 function fail(msg: string): never {
   throw new UsageError(msg);
@@ -39,6 +40,27 @@ function intArg(v: string | undefined, name: string, def: number, min: number, m
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in [${min}, ${max}], got "${v}"`);
   return n;
+}
+
+/** Downloads a known default model (stories260K) when there is no local copy, with a progress bar. */
+async function fetchIfMissing(model: string, quiet: boolean): Promise<void> {
+  let bar: cliProgress.SingleBar | null = null;
+  await ensureModel(model, {
+    base: process.env.PUMA_DOWNLOAD_BASE,
+    onProgress: (file, received, total) => {
+      if (quiet) return;
+      if (!bar) {
+        bar = new cliProgress.SingleBar({ format: 'downloading {file} |{bar}| {value}/{total} bytes', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+        bar.start(total, 0, { file });
+      }
+      bar.setTotal(total);
+      bar.update(received, { file });
+      if (received === total) {
+        bar.stop();
+        bar = null;
+      }
+    },
+  });
 }
 
 async function generate(argv: string[]): Promise<void> {
@@ -60,6 +82,7 @@ async function generate(argv: string[]): Promise<void> {
   const temperature = Number(values.temperature);
   if (!(temperature >= 0)) fail(`--temperature must be >= 0, got "${values.temperature}"`);
   const topK = intArg(values['top-k'], 'top-k', 0, 0, 1 << 20);
+  await fetchIfMissing(values.model!, values.json!);
   const { model, tokenizer, location } = await loadModel(values.model!);
   const c = model.config;
   if (c.arch === 'bert') fail(`${values.model} is a BERT classifier; use "puma classify"`);

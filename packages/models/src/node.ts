@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BertHeadKind } from './bert-loader.ts';
+import { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions } from './download.ts';
 import { loadHuggingFace } from './hf-loader.ts';
 import { loadLlama2c } from './llama2c-loader.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
@@ -120,12 +121,30 @@ export function findModel(nameOrPath: string): ModelLocation {
   const root = modelsRoot();
   const dir = path.join(root, nameOrPath);
   if (!path.isAbsolute(nameOrPath) && existsSync(dir) && statSync(dir).isDirectory()) return locateInDir(dir, nameOrPath);
+  const downloaded = path.join(downloadCacheDir(), nameOrPath);
+  if (!path.isAbsolute(nameOrPath) && UPSTREAM_MODELS[nameOrPath] && existsSync(downloaded) && statSync(downloaded).isDirectory()) return locateInDir(downloaded, nameOrPath);
   const available = existsSync(root) ? readdirSync(root).filter((f) => statSync(path.join(root, f)).isDirectory()) : [];
   throw new Error(
     `model "${nameOrPath}" not found: it is not a path, and ${dir} does not exist` +
       (available.length ? ` (models in ${root}: ${available.join(', ')})` : ` (models folder ${root} is ${existsSync(root) ? 'empty' : 'missing'}; set PUMA_MODELS)`),
   );
 }
+
+/**
+ * findModel, except that a known upstream model (stories260K) missing locally is downloaded into
+ * downloadCacheDir() first, with its checksums verified.
+ */
+export async function ensureModel(nameOrPath: string, o: Omit<DownloadOptions, 'dir'> = {}): Promise<ModelLocation> {
+  try {
+    return findModel(nameOrPath);
+  } catch (notFound) {
+    if (!UPSTREAM_MODELS[nameOrPath] || existsSync(nameOrPath)) throw notFound;
+  }
+  await downloadModel(nameOrPath, { ...o, dir: downloadCacheDir() });
+  return findModel(nameOrPath);
+}
+
+export { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions, type UpstreamFile, type UpstreamModel } from './download.ts';
 
 export async function loadTokenizer(files: TokenizerFiles, vocabSize?: number): Promise<Tokenizer> {
   switch (files.kind) {
