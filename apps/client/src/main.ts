@@ -58,6 +58,8 @@ declare global {
 window.pumaClient = { state };
 
 function fail(message: string): void {
+  // The first failure is the cause; later ones (the same failure seen by another waiting call) only echo it.
+  if (state.error !== null) return;
   state.error = message;
   state.phase = 'error';
   $('session-status').textContent = 'Session failed.';
@@ -171,8 +173,14 @@ async function connect(coordinator: string, sessionId: string): Promise<void> {
   });
   state.phase = 'waiting-for-model';
   $('session-status').textContent = `Session ${sessionId}: everyone is connected; waiting for the model owner's public model info.`;
-  // The runtime reports a failure here even while no generation is waiting on it (a party left between prompts).
-  const session = await openClientSession({ channel: tap, onStatus: (s) => s.phase === 'error' && fail(s.error ?? s.message) });
+  const session = await openClientSession({ channel: tap });
+  // Between prompts nothing waits on the parties, so a party that leaves then would go unnoticed: a receive
+  // nobody answers fails when that party's link fails or the runtime closes the channel over a failure.
+  for (const p of [0, 1, 2]) {
+    channel.recv(p, 'page:link-watch').catch((e: unknown) => {
+      if (state.phase !== 'ended') fail(errorText(e));
+    });
+  }
   state.modelId = session.info.modelId;
   state.phase = 'ready';
   $('session-status').textContent = `Session ${sessionId}: ready, model ${session.info.modelId}.`;
@@ -188,9 +196,9 @@ function setUpGeneration(session: ClientSession, channel: Channel): void {
     generate(session, channel).catch((e: unknown) => fail(errorText(e)));
   });
   endButton.addEventListener('click', () => {
+    state.phase = 'ended';
     session.end();
     channel.close('the client ended the session');
-    state.phase = 'ended';
     generateButton.disabled = true;
     endButton.disabled = true;
     $('session-status').textContent = `Session ${state.sessionId} ended. Create a new session to run again.`;

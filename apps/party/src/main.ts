@@ -156,10 +156,17 @@ async function main(): Promise<void> {
   const audit = params.get('audit') === '1' ? new AuditedChannel(channel) : null;
   window.pumaParty!.audit = audit;
   const party = startBrowserParty({ id, channel: audit ?? channel, backend, onStatus: showStatus });
+  const leave = $('leave') as HTMLButtonElement;
+  leave.disabled = false;
+  leave.addEventListener('click', () => {
+    leave.disabled = true;
+    void party.stop('the party left the session');
+  });
   try {
     state.report = await party.done;
     setPhase('done: session finished; open a new party link to run again');
   } finally {
+    leave.disabled = true;
     stopMeter();
     stopWatching();
   }

@@ -4,18 +4,15 @@
  * of the same sharing and fetches nothing it already holds. The runtime checks each part's sha256 on read and
  * deletes parts that fail.
  */
-import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
+import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { ShareStore } from '../session/index.ts';
-
-export const SHARE_DB_NAME = 'puma-shares';
-export const SHARE_STORE_NAME = 'parts';
 
 export class IdbShareStore implements ShareStore {
   private readonly db: UseStore;
 
-  constructor(dbName = SHARE_DB_NAME, storeName = SHARE_STORE_NAME) {
+  constructor() {
     if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here; the party cannot cache its shares');
-    this.db = createStore(dbName, storeName);
+    this.db = createStore('puma-shares', 'parts');
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -31,10 +28,5 @@ export class IdbShareStore implements ShareStore {
 
   delete(key: string): Promise<void> {
     return del(key, this.db);
-  }
-
-  /** Keys held, for the page's cache summary. */
-  async keys(): Promise<string[]> {
-    return (await keys(this.db)).filter((k): k is string => typeof k === 'string');
   }
 }

@@ -1,4 +1,4 @@
 /** Browser glue of the party runtime: the party's Web Worker behind Comlink, its IndexedDB share cache. */
 export { startBrowserParty, type BrowserParty, type BrowserPartyOptions } from './party-host.ts';
-export { IdbShareStore, SHARE_DB_NAME, SHARE_STORE_NAME } from './idb-share-store.ts';
+export { IdbShareStore } from './idb-share-store.ts';
 export { parseBackendChoice, type BackendChoice } from '../select-backend.ts';
