@@ -23,12 +23,16 @@ export function checkKeyNonce(key: Uint32Array, nonce: Uint32Array): void {
 
 /** Writes the 16-word block for `counter` into out[offset .. offset+16). */
 export function chachaBlock(key: Uint32Array, nonce: Uint32Array, counter: number, out: Uint32Array, offset = 0): void {
-  const init = new Uint32Array(16);
+  blockInto(key, nonce, counter, out, offset, new Uint32Array(16), new Uint32Array(16));
+}
+
+/** The block function with caller-owned scratch (`init`, `s`: 16 words each), so a stream allocates once. */
+function blockInto(key: Uint32Array, nonce: Uint32Array, counter: number, out: Uint32Array, offset: number, init: Uint32Array, s: Uint32Array): void {
   init[0] = 0x61707865; init[1] = 0x3320646e; init[2] = 0x79622d32; init[3] = 0x6b206574;
   init.set(key, 4);
   init[12] = counter >>> 0;
   init.set(nonce, 13);
-  const s = init.slice();
+  s.set(init);
   for (let i = 0; i < 10; i++) {
     quarter(s, 0, 4, 8, 12); quarter(s, 1, 5, 9, 13); quarter(s, 2, 6, 10, 14); quarter(s, 3, 7, 11, 15);
     quarter(s, 0, 5, 10, 15); quarter(s, 1, 6, 11, 12); quarter(s, 2, 7, 8, 13); quarter(s, 3, 4, 9, 14);
@@ -42,7 +46,9 @@ export function chachaWords(key: Uint32Array, nonce: Uint32Array, n: number, cou
   const blocks = Math.ceil(n / CHACHA_WORDS_PER_BLOCK);
   if (counter + blocks > 2 ** 32) throw new Error(`ChaCha20 block counter would overflow (${blocks} blocks from ${counter})`);
   const words = new Uint32Array(blocks * 16);
-  for (let b = 0; b < blocks; b++) chachaBlock(key, nonce, counter + b, words, b * 16);
+  const init = new Uint32Array(16);
+  const s = new Uint32Array(16);
+  for (let b = 0; b < blocks; b++) blockInto(key, nonce, counter + b, words, b * 16, init, s);
   return new BigUint64Array(words.buffer, 0, n);
 }
 

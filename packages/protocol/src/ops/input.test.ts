@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT, type Channel } from '@puma/transport';
-import { decodeFixed, encodeFixed } from '@puma/ring';
+import { chachaWords, decodeFixed, encodeFixed } from '@puma/ring';
 import { runLocal } from '../runner.ts';
 import { testBackend } from '../test-support.ts';
-import { receiveInput, sendInput, splitInput, encodeBundle, decodeBundle } from './input.ts';
+import { receiveInput, sendInput, splitInput, encodeBundle, decodeBundle, SEED_NONCE } from './input.ts';
 import { reveal, revealToClient, receiveFromParties, revealCost } from './reveal.ts';
 import { add, addPublic, mulPublicInt, sumLast, sliceLast, concatLast, transpose, broadcastLast } from './linear.ts';
 
@@ -24,6 +24,14 @@ describe('input sharing, reveal and local ops', () => {
       },
     });
     expect(Array.from(run.client as Float64Array)).toEqual(x.map((v) => 6 * v + 1));
+  });
+
+  it('splitInput: the three components add up to x mod 2^64, borrows across the 32-bit halves included', () => {
+    const x = new BigUint64Array([0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 64n - 1n, 2n ** 63n, 12345678901234567890n, ...Array.from({ length: 993 }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n % 2n ** 64n)]);
+    const [b0, b1] = splitInput(x);
+    const x0 = chachaWords(b0.seed0!, SEED_NONCE, x.length);
+    const x1 = chachaWords(b0.seed1!, SEED_NONCE, x.length);
+    x.forEach((v, i) => expect(BigInt.asUintN(64, x0[i] + x1[i] + b1.dense![i])).toBe(v));
   });
 
   it('PRG compression: party 0 gets two seeds, parties 1 and 2 one seed and the one dense component', () => {

@@ -13,7 +13,8 @@ import { cost, type Cost } from '../cost.ts';
 
 export const inputCost = (): Cost => cost(1, 0, 0, 0);
 
-const SEED_NONCE = new Uint32Array(3);
+/** Nonce of the seed-derived components (each seed is fresh, so one fixed nonce suffices). */
+export const SEED_NONCE = new Uint32Array(3);
 
 /** What one party receives for one input tensor. */
 export interface ShareBundle {
@@ -32,7 +33,14 @@ export function splitInput(x: BigUint64Array): [ShareBundle, ShareBundle, ShareB
   const x0 = chachaWords(seedA, SEED_NONCE, x.length);
   const x1 = chachaWords(seedB, SEED_NONCE, x.length);
   const x2 = new BigUint64Array(x.length);
-  for (let i = 0; i < x.length; i++) x2[i] = BigInt.asUintN(64, x[i] - x0[i] - x1[i]);
+  // x2 = x - x0 - x1 mod 2^64 on 32-bit halves (BigInt arithmetic costs ~100 ns per element; this ~3).
+  const [a, b, c, out] = [x, x0, x1, x2].map((w) => new Uint32Array(w.buffer, w.byteOffset, 2 * w.length));
+  for (let i = 0; i < 2 * x.length; i += 2) {
+    const lo = a[i] - b[i] - c[i];
+    const borrow = lo < -0x100000000 ? 2 : lo < 0 ? 1 : 0;
+    out[i] = lo >>> 0;
+    out[i + 1] = (a[i + 1] - b[i + 1] - c[i + 1] - borrow) >>> 0;
+  }
   return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense: x2 }, { dense: x2, seed1: seedA }];
 }
 
