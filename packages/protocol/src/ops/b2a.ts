@@ -1,53 +1,74 @@
 /**
- * Bit injection (boolean bit -> arithmetic 0/1), after ABY3 section 5.4. Party 0 knows t = b0 ^ b1; parties 1
- * and 2 both know b2. b = t ^ b2 = t + b2 - 2 t b2.
- *  Round 1: party 0 shares t (c0 from the key it shares with party 2, c1 = t - c0 sent to party 1).
- *  Round 2: t * b2 is a 3-of-3 sum (party 1: c1 b2, party 2: c0 b2), reshared.
- * Cost: 2 rounds; words sent: party 0 2n, parties 1 and 2 n each. Exact.
+ * Bit injection (boolean bit -> arithmetic 0/1), after ABY3 section 5.4. For a dealer D with A = D + 1 and
+ * B = D + 2 (mod 3): D knows t = b_D ^ b_{D+1}; A and B both know b_{D+2}. b = t ^ b_{D+2} = t + b_{D+2} - 2 t b_{D+2}.
+ *  Round 1: D shares t (component D: c0 from the key it shares with B; component A: c1 = t - c0, sent to A).
+ *  Round 2: t * b_{D+2} is a 3-of-3 sum (A: c1 b_{D+2}, B: c0 b_{D+2}), reshared.
+ * The dealer rotates as in truncation: the n bits are cut into chunks n_0, n_1, n_2 (truncate.ts's
+ * dealerChunks) and party i deals chunk i, all in parallel.
+ * Cost: 2 rounds; words sent: party i sends n_i + n (its chunk's c1, then every chunk's resharing), about
+ * 4n/3 each instead of 2n for a single dealer. Exact.
  */
+import type { Buf } from '@puma/backend';
+import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { reshare } from './mul.ts';
+import { dealerChunks } from './truncate.ts';
 
-export const b2aCost = (n: number): Cost => cost(2, 2 * n * WORD, n * WORD, n * WORD);
+export const b2aCost = (n: number): Cost => {
+  const sizes = dealerChunks(n);
+  return cost(2, (n + sizes[0]) * WORD, (n + sizes[1]) * WORD, (n + sizes[2]) * WORD);
+};
+
+/** One dealer's chunk; `s0`, `s1`: this party's two bit components as 0/1 words. */
+async function b2aChunk(p: Party, s0: Buf, s1: Buf, n: number, dealer: PartyId): Promise<AShare> {
+  const be = p.backend;
+  const A = ((dealer + 1) % 3) as PartyId;
+  const B = ((dealer + 2) % 3) as PartyId;
+  const tag = p.nextTag();
+  let t0: Buf;
+  let t1: Buf;
+  let prod: Buf;
+  let b2s0 = be.zeros(n);
+  let b2s1 = be.zeros(n);
+  if (p.id === dealer) {
+    const c0 = p.prgWith(B, tag, n, 1);
+    const c1 = be.sub(be.xor(s0, s1), c0);
+    await p.exchange(tag, [[A, c1]], []);
+    [t0, t1] = [c0, c1];
+    prod = be.zeros(n);
+  } else if (p.id === A) {
+    const [c1] = await p.exchange(tag, [], [dealer]);
+    const c1b = be.upload(c1);
+    [t0, t1] = [c1b, be.zeros(n)];
+    b2s1 = s1;
+    prod = be.mul(c1b, s1);
+  } else {
+    await p.exchange(tag, [], []);
+    const c0 = p.prgWith(dealer, tag, n, 1);
+    [t0, t1] = [be.zeros(n), c0];
+    b2s0 = s0;
+    prod = be.mul(c0, s0);
+  }
+  const tag2 = p.nextTag();
+  const tb = await reshare(p, be.add(prod, p.zeroShare(tag2, n)), [n], tag2);
+  return aShare([n], be.sub(be.add(t0, b2s0), be.mulScalar(tb.s0, 2n)), be.sub(be.add(t1, b2s1), be.mulScalar(tb.s1, 2n)));
+}
 
 export function b2a(p: Party, b: BShare): Promise<AShare> {
   if (b.planes !== 1) throw new Error(`b2a takes one bit plane, got ${b.planes}`);
   return p.profile('b2a', async () => {
     const be = p.backend;
     const n = b.n;
-    const tag = p.nextTag();
-    let t0: ReturnType<typeof be.zeros>;
-    let t1: ReturnType<typeof be.zeros>;
-    let prod: ReturnType<typeof be.zeros>;
-    let b2s0 = be.zeros(n);
-    let b2s1 = be.zeros(n);
-    if (p.id === 0) {
-      const t = be.fromBitPlanes(be.xor(b.s0, b.s1), n, 1);
-      const c0 = p.prgWith(2, tag, n, 1);
-      const c1 = be.sub(t, c0);
-      await p.exchange(tag, [[1, c1]], []);
-      [t0, t1] = [c0, c1];
-      prod = be.zeros(n);
-    } else if (p.id === 1) {
-      const [c1] = await p.exchange(tag, [], [0]);
-      const c1b = be.upload(c1);
-      const b2 = be.fromBitPlanes(b.s1, n, 1);
-      [t0, t1] = [c1b, be.zeros(n)];
-      b2s1 = b2;
-      prod = be.mul(c1b, b2);
-    } else {
-      await p.exchange(tag, [], []);
-      const c0 = p.prgWith(0, tag, n, 1);
-      const b2 = be.fromBitPlanes(b.s0, n, 1);
-      [t0, t1] = [be.zeros(n), c0];
-      b2s0 = b2;
-      prod = be.mul(c0, b2);
-    }
-    const tag2 = p.nextTag();
-    const tb = await reshare(p, be.add(prod, p.zeroShare(tag2, n)), [n], tag2);
-    const two = 2n;
-    return aShare([n], be.sub(be.add(t0, b2s0), be.mulScalar(tb.s0, two)), be.sub(be.add(t1, b2s1), be.mulScalar(tb.s1, two)));
+    const s0 = be.fromBitPlanes(b.s0, n, 1);
+    const s1 = be.fromBitPlanes(b.s1, n, 1);
+    const sizes = dealerChunks(n);
+    const starts = [0, sizes[0], sizes[0] + sizes[1]];
+    // An empty input still takes its two rounds (dealer 0), so the round count never depends on n.
+    const dealt = n === 0 ? [0 as const] : ([0, 1, 2] as const).filter((c) => sizes[c] > 0);
+    const parts = await p.parallel(...dealt.map((c) => (q: Party) => b2aChunk(q, be.slice(s0, starts[c], sizes[c]), be.slice(s1, starts[c], sizes[c]), sizes[c], c)));
+    if (parts.length === 1) return parts[0];
+    return aShare([n], be.concat(parts.map((s) => s.s0)), be.concat(parts.map((s) => s.s1)));
   });
 }
