@@ -3,10 +3,9 @@
  * B = D + 2 (mod 3): D knows t = b_D ^ b_{D+1}; A and B both know b_{D+2}. b = t ^ b_{D+2} = t + b_{D+2} - 2 t b_{D+2}.
  *  Round 1: D shares t (component D: c0 from the key it shares with B; component A: c1 = t - c0, sent to A).
  *  Round 2: t * b_{D+2} is a 3-of-3 sum (A: c1 b_{D+2}, B: c0 b_{D+2}), reshared.
- * The dealer rotates as in truncation: the n bits are cut into chunks n_0, n_1, n_2 (truncate.ts's
- * dealerChunks) and party i deals chunk i, all in parallel.
+ * The dealer rotates as in truncation (dealers.ts): party i deals chunk n_i of the bits.
  * Cost: 2 rounds; words sent: party i sends n_i + n (its chunk's c1, then every chunk's resharing), about
- * 4n/3 each instead of 2n for a single dealer. Exact.
+ * 4n/3 each once the dealers rotate, 2n / n / n below that size. Exact.
  */
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
@@ -14,7 +13,7 @@ import type { Party } from '../party.ts';
 import { aShare, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { reshare } from './mul.ts';
-import { dealerChunks } from './truncate.ts';
+import { dealerChunks, dealtByChunks } from '../dealers.ts';
 
 export const b2aCost = (n: number): Cost => {
   const sizes = dealerChunks(n);
@@ -63,12 +62,6 @@ export function b2a(p: Party, b: BShare): Promise<AShare> {
     const n = b.n;
     const s0 = be.fromBitPlanes(b.s0, n, 1);
     const s1 = be.fromBitPlanes(b.s1, n, 1);
-    const sizes = dealerChunks(n);
-    const starts = [0, sizes[0], sizes[0] + sizes[1]];
-    // An empty input still takes its two rounds (dealer 0), so the round count never depends on n.
-    const dealt = n === 0 ? [0 as const] : ([0, 1, 2] as const).filter((c) => sizes[c] > 0);
-    const parts = await p.parallel(...dealt.map((c) => (q: Party) => b2aChunk(q, be.slice(s0, starts[c], sizes[c]), be.slice(s1, starts[c], sizes[c]), sizes[c], c)));
-    if (parts.length === 1) return parts[0];
-    return aShare([n], be.concat(parts.map((s) => s.s0)), be.concat(parts.map((s) => s.s1)));
+    return dealtByChunks(p, n, [n], (q, start, count, dealer) => b2aChunk(q, be.slice(s0, start, count), be.slice(s1, start, count), count, dealer));
   });
 }

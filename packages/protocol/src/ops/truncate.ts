@@ -4,8 +4,7 @@
  * with the MSB of the mask known in shared form), as used for replicated 3PC by Dalskov, Escudero and Keller
  * (arXiv 1910.12435, section 3.2.2), with one party as the dealer of the mask material.
  *
- * Dealers rotate: the elements are cut into three contiguous chunks and party c deals chunk c, all three in
- * parallel, so every party sends about the same (a single dealer would send twice what the others do).
+ * Dealers rotate (dealers.ts): party c deals chunk c of the elements, so every party sends about the same.
  * Below, for one chunk, D is its dealer and A = D + 1, B = D + 2 (mod 3) the other two.
  *
  * Let y = x + 2^62 (so 0 <= y < 2^63 whenever |x| < 2^62). D draws r = r1 + r2 (r1 from the key it shares
@@ -21,22 +20,18 @@
  * Cost per chunk of m elements: 2 rounds. From replicated input: D sends 4m words (x_D + r to A; x_{D+1} + r,
  * msb share, r' share to B), A and B send m words each. Fused after a multiplication (input is the 3-of-3
  * additive product): D sends 4m, A and B 2m each, and the multiplication's own resharing round disappears
- * (mul + trunc = 2 rounds). With the chunks n_0 + n_1 + n_2 = n (sizes differ by at most one), party i sends
- * 4 n_i + (n - n_i) words (replicated) or 4 n_i + 2 (n - n_i) (fused): about 2n and 8n/3 instead of 4n.
+ * (mul + trunc = 2 rounds). With the chunks n_0 + n_1 + n_2 = n of dealerChunks, party i sends
+ * 4 n_i + (n - n_i) words (replicated) or 4 n_i + 2 (n - n_i) (fused): about 2n and 8n/3 instead of 4n once
+ * the dealers rotate, 4n / n / n and 4n / 2n / 2n below that size.
  */
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, type AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
+import { dealerChunks, dealtByChunks } from '../dealers.ts';
 
 const OFFSET = 1n << 62n;
-
-/** Chunk c of n elements (dealt by party c): sizes differ by at most one, the first chunks take the rest. */
-export function dealerChunks(n: number): [number, number, number] {
-  const base = Math.floor(n / 3);
-  return [0, 1, 2].map((c) => base + (c < n % 3 ? 1 : 0)) as [number, number, number];
-}
 
 function chunkedCost(n: number, others: number): Cost {
   const sizes = dealerChunks(n);
@@ -112,22 +107,15 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
   return isA ? aShare(shape, myComp, cB) : aShare(shape, cB, myComp);
 }
 
-/** The three dealers' chunks in parallel (2 rounds in all), reassembled in element order. */
-async function truncateCore(p: Party, input: TruncInput, d: number): Promise<AShare> {
+/** Every dealer's chunk in parallel (dealers.ts), 2 rounds in all. */
+function truncateCore(p: Party, input: TruncInput, d: number): Promise<AShare> {
   checkBits(d);
   const be = p.backend;
   const shape = input.kind === 'replicated' ? input.x.shape : input.shape;
   const n = input.kind === 'replicated' ? input.x.s0.length : input.z.length;
-  const sizes = dealerChunks(n);
-  const starts = [0, sizes[0], sizes[0] + sizes[1]];
-  const chunkOf = (c: number): TruncInput => input.kind === 'replicated'
-    ? { kind: 'replicated', x: aShare([sizes[c]], be.slice(input.x.s0, starts[c], sizes[c]), be.slice(input.x.s1, starts[c], sizes[c])) }
-    : { kind: 'additive', z: be.slice(input.z, starts[c], sizes[c]), shape: [sizes[c]] };
-  // An empty input still takes its two rounds (dealer 0), so the round count never depends on n.
-  const dealt = n === 0 ? [0 as const] : ([0, 1, 2] as const).filter((c) => sizes[c] > 0);
-  const parts = await p.parallel(...dealt.map((c) => (q: Party) => truncateChunk(q, chunkOf(c), d, c)));
-  if (parts.length === 1) return aShare(shape, parts[0].s0, parts[0].s1);
-  return aShare(shape, be.concat(parts.map((s) => s.s0)), be.concat(parts.map((s) => s.s1)));
+  return dealtByChunks(p, n, shape, (q, start, count, dealer) => truncateChunk(q, input.kind === 'replicated'
+    ? { kind: 'replicated', x: aShare([count], be.slice(input.x.s0, start, count), be.slice(input.x.s1, start, count)) }
+    : { kind: 'additive', z: be.slice(input.z, start, count), shape: [count] }, d, dealer));
 }
 
 /** Truncates a replicated share by `bits` (default: the session's fraction bits). */
