@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads } from '@puma/worker';
-import { classifySequence, forwardHidden, lmLogits, WordPieceTokenizer, type Model } from '@puma/models';
+import { argmax, classifySequence, forwardHidden, lmLogits, WordPieceTokenizer, type Model } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import {
   classifyManyClient, compareClassifier, compareLm, scoreClient, scoreLogits, shareWeights, type ClassifyManyArgs, type PositionScores, type ScoreArgs,
@@ -68,7 +68,7 @@ async function evalClassifier(model: Model, tok: WordPieceTokenizer, modelId: st
     client: (ch) => classifyManyClient(ch, {
       examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS,
       onExample: (i, logits) => {
-        if (argmaxOf(logits) === argmaxOf(plain[i])) agree++;
+        if (argmax(logits) === argmax(plain[i])) agree++;
         bar?.update(i + 1, { note: `label agreement ${((100 * agree) / (i + 1)).toFixed(1)}%` });
       },
     }),
@@ -76,12 +76,6 @@ async function evalClassifier(model: Model, tok: WordPieceTokenizer, modelId: st
   bar?.stop();
   const cmp = compareClassifier(run.client as Float64Array[], plain, examples.map((e) => e.label));
   return { kind: 'classifier' as const, ...cmp, stats: stats(run.stats, t0) };
-}
-
-function argmaxOf(x: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
 }
 
 async function evalLm(model: Model, ids: number[], modelId: string, windows: number, W: number, json: boolean) {

@@ -9,7 +9,9 @@ import {
   maxLast, receiveFromParties, receiveInput, revealToClient, sendInput, type Party,
 } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
-import { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits } from './forward.ts';
+import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './forward.ts';
+import { argmax } from '../softmax.ts';
+import { classifyManyClient, classifyManyParty } from './evaluation.ts';
 import { oneHot } from './one-hot.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
@@ -59,11 +61,8 @@ export interface Sampler {
   (logits: Float64Array): number;
 }
 
-export function greedy(logits: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
-}
+/** The largest logit (the first on ties, as the plaintext generateGreedy picks). */
+export const greedy: Sampler = (logits) => argmax(logits);
 
 /** Temperature + top-k sampling with an explicit random source (crypto-random by default). */
 export function sampler(temperature: number, topK: number, random: () => number = () => crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32): Sampler {
@@ -108,16 +107,12 @@ export interface ClassifyArgs {
   length: number;
 }
 
-export async function classifyParty(p: Party, a: ClassifyArgs): Promise<{ rounds: number; bytesSent: number }> {
-  const m = loadSecureModel(p, a.weights);
-  const x = await receiveInput(p, CLIENT, 'tok:0', [a.length, m.config.vocabSize]);
-  const h = await secureHidden(p, m, x, 0, null);
-  await revealToClient(p, await secureClassifierLogits(p, m, h), 'logits:0');
-  return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
+/** One example: classifyManyParty with a single length (tags tok:0 / logits:0). */
+export function classifyParty(p: Party, a: ClassifyArgs): Promise<{ rounds: number; bytesSent: number }> {
+  return classifyManyParty(p, { weights: a.weights, lengths: [a.length] }, { progress: () => {} });
 }
 
 export async function classifyClient(c: Channel, o: { ids: readonly number[]; vocab: number; fracBits: number }): Promise<Float64Array> {
-  sendInput(c, 'tok:0', oneHot(o.ids, o.vocab));
-  return decodeFixed(await receiveFromParties(c, 'logits:0'), o.fracBits);
+  const [logits] = await classifyManyClient(c, { examples: [o.ids], vocab: o.vocab, fracBits: o.fracBits });
+  return logits;
 }
-
