@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM } from './playwright.config.ts';
+import { CHROMIUM } from './chromium.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

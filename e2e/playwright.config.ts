@@ -4,8 +4,7 @@
  * bounded timeouts everywhere. globalSetup builds the pages first.
  */
 import { defineConfig } from '@playwright/test';
-
-export const CHROMIUM = process.env.PUMA_CHROMIUM ?? '/usr/bin/chromium';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
 export default defineConfig({
   testDir: '.',
@@ -27,18 +26,7 @@ export default defineConfig({
     launchOptions: {
       executablePath: CHROMIUM,
       timeout: 30_000,
-      // See ENVIRONMENT.md: loopback WebRTC needs the flag (and the microphone permission, granted per context);
-      // WebGPU on SwiftShader needs --enable-unsafe-webgpu; the rest keeps Chromium off the closed network.
-      args: [
-        '--no-sandbox',
-        '--allow-loopback-in-peer-connection',
-        '--enable-unsafe-webgpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: CHROMIUM_ARGS,
     },
   },
 });

@@ -11,21 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../e2e/chromium.ts';
 import type { TransportPageApi } from '../../../e2e/pages/transport.ts';
 import { startCoordinator, type Coordinator } from './index.ts';
 
-export const CHROMIUM = process.env.PUMA_CHROMIUM ?? '/usr/bin/chromium';
-/** Flags measured on these machines (see ENVIRONMENT.md): loopback WebRTC, no background traffic. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--allow-loopback-in-peer-connection',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const LAB_ARGS = ['--headless=new', ...CHROMIUM_ARGS];
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PAGE = 'e2e/pages/transport.html';
 const PAGE_TIMEOUT_MS = 60_000;
@@ -90,7 +80,7 @@ export async function startTransportLab(): Promise<TransportLab> {
     const url = server.resolvedUrls?.local[0];
     if (!url) throw new Error('Vite dev server did not report a URL');
     base = url;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAB_ARGS, headless: true, timeout: 30_000 });
   } catch (e) {
     await close();
     throw e;

@@ -8,20 +8,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../e2e/chromium.ts';
 
-const CHROMIUM = process.env.PUMA_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--enable-unsafe-webgpu',
-  // Without these Chromium keeps dialing out on a network that refuses every connection.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const ARGS = ['--headless=new', ...CHROMIUM_ARGS];
 
 export interface PageReport<R> {
   report: R;
