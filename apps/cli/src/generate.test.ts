@@ -22,6 +22,7 @@ describe('puma generate (stories260K)', () => {
     // Along this path the plaintext top-2 gap falls to 0.053 (step 71): the secure logits must stay within ~0.025.
     expect(r.logitError.minTop2Gap).toBeCloseTo(0.053, 3);
     expect(r.logitError.gapStep).toBe(71);
+    console.log(`80 tokens: max |secure - plaintext| logit ${r.logitError.maxAbsError.toFixed(5)} at step ${r.logitError.step}; top-2 gap ${r.logitError.minTop2Gap.toFixed(5)} at step ${r.logitError.gapStep}`);
     expect(r.logitError.maxAbsError).toBeLessThan(0.025);
   }, 300_000);
 

