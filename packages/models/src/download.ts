@@ -77,20 +77,22 @@ async function fetchVerified(url: string, target: string, f: UpstreamFile, onPro
   const out = await open(partial, 'w');
   let received = 0;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      received += chunk.byteLength;
-      if (received > f.size) throw new Error(`${f.name} from ${url} is larger than the expected ${f.size} bytes`);
-      hash.update(chunk);
-      await out.write(chunk);
-      onProgress?.(f.name, received, f.size);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        received += chunk.byteLength;
+        if (received > f.size) throw new Error(`${f.name} from ${url} is larger than the expected ${f.size} bytes`);
+        hash.update(chunk);
+        await out.write(chunk);
+        onProgress?.(f.name, received, f.size);
+      }
+    } finally {
+      await out.close();
     }
-    await out.close();
     if (received !== f.size) throw new Error(`${f.name} from ${url} has ${received} bytes, expected ${f.size}`);
     const digest = hash.digest('hex');
     if (digest !== f.sha256) throw new Error(`${f.name} from ${url} fails its checksum: sha256 ${digest}, expected ${f.sha256}`);
     await rename(partial, target);
   } catch (e) {
-    await out.close().catch(() => {});
     await rm(partial, { force: true });
     throw e;
   }
