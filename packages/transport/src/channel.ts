@@ -30,6 +30,12 @@ export interface Channel {
   readonly stats: TrafficStats;
   /** Fails every pending and future recv with `reason` and releases resources. */
   close(reason?: string): void;
+  /**
+   * Lowercase hex SHA-256 fingerprint (64 digits) of the long-term public key `peer` proved on its link to this
+   * endpoint; undefined while that link is not authenticated. Channels without authenticated identities (plain
+   * in-memory channels) do not implement it.
+   */
+  peerIdentity?(peer: EndpointId): string | undefined;
 }
 
 export function emptyStats(): TrafficStats {
