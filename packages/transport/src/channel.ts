@@ -48,42 +48,57 @@ export function countSent(stats: TrafficStats, to: EndpointId, bytes: number): v
   stats.messagesSent += 1;
 }
 
+/** How endpoints are named in messages for people: "party 1", "client", "model owner". */
+export function endpointLabel(id: EndpointId): string {
+  return id === CLIENT ? 'client' : id === OWNER ? 'model owner' : `party ${id}`;
+}
+
 /**
  * Matches incoming messages with receivers by (sender, tag). Shared by every Channel implementation so
  * they differ only in how bytes move.
+ *
+ * Every (sender, tag) is used once per channel: a second message under a tag already delivered or taken is a
+ * protocol error that fails every receive, never a message stored for a later step to pick up. Remembering the
+ * taken keys costs one string per message received (about 60-100 bytes in V8 for the protocol's op tags), e.g.
+ * some 10^5 entries, a few MiB, over a long generation; the channel of one session is dropped with it.
  */
 export class Mailbox {
   private readonly arrived = new Map<string, Uint8Array>();
   private readonly waiting = new Map<string, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  private readonly taken = new Set<string>();
   private failure: Error | null = null;
 
   constructor(private readonly stats: TrafficStats) {}
 
   deliver(from: EndpointId, tag: string, data: Uint8Array): void {
+    if (this.failure) return;
     const key = `${from}|${tag}`;
     this.stats.bytesReceived += data.byteLength;
+    if (this.taken.has(key) || this.arrived.has(key)) {
+      this.fail(new Error(`protocol error: second message from ${endpointLabel(from)} with tag ${tag}`));
+      return;
+    }
     const w = this.waiting.get(key);
     if (w) {
       this.waiting.delete(key);
+      this.taken.add(key);
       w.resolve(data);
-      return;
-    }
-    if (this.arrived.has(key)) {
-      this.fail(new Error(`protocol error: second message from ${from} with tag ${tag}`));
       return;
     }
     this.arrived.set(key, data);
   }
 
   take(from: EndpointId, tag: string): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(this.failure);
     const key = `${from}|${tag}`;
     const d = this.arrived.get(key);
     if (d) {
       this.arrived.delete(key);
+      this.taken.add(key);
       return Promise.resolve(d);
     }
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.waiting.has(key)) return Promise.reject(new Error(`protocol error: two receivers for ${from} tag ${tag}`));
+    if (this.taken.has(key)) return Promise.reject(new Error(`protocol error: the message from ${endpointLabel(from)} with tag ${tag} was already received`));
+    if (this.waiting.has(key)) return Promise.reject(new Error(`protocol error: two receivers for ${endpointLabel(from)} tag ${tag}`));
     return new Promise((resolve, reject) => this.waiting.set(key, { resolve, reject }));
   }
 
@@ -92,6 +107,7 @@ export class Mailbox {
     this.failure = err;
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
+    this.arrived.clear();
   }
 
   get pending(): number {
