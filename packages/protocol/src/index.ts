@@ -1,7 +1,8 @@
 export * from './share.ts';
 export * from './cost.ts';
 export * from './profiler.ts';
-export { Party, tagNonce, type PartyKeys, type PartyOptions } from './party.ts';
+export { Party, type PartyKeys, type PartyOptions } from './party.ts';
+export { decodeOpNonce, opIdBits, opNonce, parseOpId, PATH_BITS, STREAM_BITS } from './nonce.ts';
 export { setupParty, runLocal, type LocalRun, type LocalRunOptions } from './runner.ts';
 export { declaredCosts, type OpName } from './registry.ts';
 export * from './ops/linear.ts';

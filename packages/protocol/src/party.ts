@@ -4,7 +4,10 @@
  *
  * Op ids: every party runs the same program, so a per-context counter yields the same tag for the same step
  * on every party. Concurrent branches must each get their own context via `parallel`, whose tags extend the
- * parent's; then the interleaving of awaits cannot change which tag a step gets.
+ * parent's; then the interleaving of awaits cannot change which tag a step gets. A tag is a path of counters
+ * ("12.1.3"); PRG nonces encode that path injectively (nonce.ts), so two steps of one context tree never
+ * draw the same (key, nonce). Two root contexts with the same keys would repeat each other's ids: a session
+ * keeps one root context for all its steps.
  *
  * Keys (DESIGN.md): key k_j is known to P_j and P_{j-1}; party i holds k_i (`keys.self`, shared with P_{i-1})
  * and k_{i+1} (`keys.next`, shared with P_{i+1}).
@@ -13,6 +16,7 @@ import type { Backend, Buf } from '@puma/backend';
 import { fromBytes, asBytes } from '@puma/ring';
 import type { Channel, EndpointId, PartyId } from '@puma/transport';
 import { childSpan, newSpan, type SpanStats } from './profiler.ts';
+import { checkOpIdPrefix, opNonce } from './nonce.ts';
 
 export interface PartyKeys {
   self: Uint32Array;
@@ -27,21 +31,6 @@ export interface PartyOptions {
   fracBits: number;
 }
 
-/** 96-bit nonce from an op tag and a stream index: two FNV-1a variants over the tag (collisions ~2^-80). */
-export function tagNonce(tag: string, stream: number): Uint32Array {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ 0x5bd1e995;
-  let h3 = 0x27d4eb2f;
-  for (let i = 0; i < tag.length; i++) {
-    const c = tag.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x85ebca6b) >>> 0;
-    h3 = Math.imul(h3 ^ (c + i), 0xc2b2ae35) >>> 0;
-  }
-  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff) throw new Error(`PRG stream index ${stream} out of range`);
-  return new Uint32Array([h1, h2, ((h3 & 0xffff) << 16) | stream]);
-}
-
 export class Party {
   readonly id: PartyId;
   readonly backend: Backend;
@@ -54,7 +43,9 @@ export class Party {
   private counter = 0;
   private readonly prefix: string;
 
+  /** `prefix`: '' for a root context; parallel() gives children "<base>.<i>." (counters only, see nonce.ts). */
   constructor(opts: PartyOptions, prefix = '', span: SpanStats = newSpan('root')) {
+    checkOpIdPrefix(prefix);
     this.id = opts.id;
     this.backend = opts.backend;
     this.channel = opts.channel;
@@ -76,23 +67,25 @@ export class Party {
     return `${this.prefix}${this.counter++}`;
   }
 
-  /** PRG stream shared with party `other` (the key both hold). */
+  /** PRG stream shared with party `other` (the key both hold); `tag` must be an op id from nextTag. */
   prgWith(other: PartyId, tag: string, n: number, stream = 0): Buf {
-    if (other === this.next) return this.backend.prg(this.keys.next, tagNonce(tag, stream), n);
-    if (other === this.prev) return this.backend.prg(this.keys.self, tagNonce(tag, stream), n);
+    if (other === this.next) return this.backend.prg(this.keys.next, opNonce(tag, stream), n);
+    if (other === this.prev) return this.backend.prg(this.keys.self, opNonce(tag, stream), n);
     throw new Error(`party ${this.id} shares no key with party ${other}`);
   }
 
   /** Arithmetic zero sharing alpha_i = F(k_i) - F(k_{i+1}); the three sum to 0 mod 2^64. */
   zeroShare(tag: string, n: number, stream = 0): Buf {
     const be = this.backend;
-    return be.sub(be.prg(this.keys.self, tagNonce(tag, stream), n), be.prg(this.keys.next, tagNonce(tag, stream), n));
+    const nonce = opNonce(tag, stream);
+    return be.sub(be.prg(this.keys.self, nonce, n), be.prg(this.keys.next, nonce, n));
   }
 
   /** Boolean zero sharing F(k_i) ^ F(k_{i+1}). */
   zeroShareXor(tag: string, n: number, stream = 0): Buf {
     const be = this.backend;
-    return be.xor(be.prg(this.keys.self, tagNonce(tag, stream), n), be.prg(this.keys.next, tagNonce(tag, stream), n));
+    const nonce = opNonce(tag, stream);
+    return be.xor(be.prg(this.keys.self, nonce, n), be.prg(this.keys.next, nonce, n));
   }
 
   /**
