@@ -123,19 +123,19 @@ async function run(w: Workload): Promise<WorkloadResult> {
       ? runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchGenerate',
-        args: (i) => ({ weights: bundle(i), promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
+        args: (i) => ({ job: 0, weights: bundle(i), promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
         client: async (ch) => {
           await partiesReady;
-          return generateClient(ch, { prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
+          return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
         },
       })
       : runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchClassify',
-        args: (i) => ({ weights: bundle(i), length: ids.length }),
+        args: (i) => ({ job: 0, weights: bundle(i), length: ids.length }),
         client: async (ch) => {
           await partiesReady;
-          return classifyClient(ch, { ids, vocab, fracBits: DEFAULT_FRAC_BITS });
+          return classifyClient(ch, { job: 0, ids, vocab, fracBits: DEFAULT_FRAC_BITS });
         },
       });
     // runInThreads has cloned the bundles into the worker threads before its first await: drop the owner's

@@ -63,10 +63,10 @@ async function evalClassifier(model: Model, tok: WordPieceTokenizer, modelId: st
   const run = await runInThreads<ClassifyManyArgs, { rounds: number; bytesSent: number }>({
     module: PROGRAMS,
     exportName: 'classifyManyParty',
-    args: (i) => ({ weights: bundles[i], lengths: encoded.map((e) => e.ids.length) }),
+    args: (i) => ({ job: 0, weights: bundles[i], lengths: encoded.map((e) => e.ids.length) }),
     fracBits: DEFAULT_FRAC_BITS,
     client: (ch) => classifyManyClient(ch, {
-      examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS,
+      job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS,
       onExample: (i, logits) => {
         if (argmax(logits) === argmax(plain[i])) agree++;
         bar?.update(i + 1, { note: `label agreement ${((100 * agree) / (i + 1)).toFixed(1)}%` });
@@ -88,10 +88,10 @@ async function evalLm(model: Model, ids: number[], modelId: string, windows: num
   const run = await runInThreads<ScoreArgs, { rounds: number; bytesSent: number }>({
     module: PROGRAMS,
     exportName: 'scoreParty',
-    args: (i) => ({ weights: bundles[i], windows, windowSize: W }),
+    args: (i) => ({ job: 0, weights: bundles[i], windows, windowSize: W }),
     fracBits: DEFAULT_FRAC_BITS,
     client: (ch) => scoreClient(ch, {
-      ids, windows, windowSize: W, vocab, fracBits: DEFAULT_FRAC_BITS,
+      job: 0, ids, windows, windowSize: W, vocab, fracBits: DEFAULT_FRAC_BITS,
       onWindow: (w, s) => {
         const c = compareLm([s], [plain[w]]);
         bar?.update(w + 1, { note: `window ${w}: top-1 agreement ${(100 * c.top1Agreement).toFixed(1)}%, ppl ${c.securePerplexity.toFixed(2)} vs ${c.plaintextPerplexity.toFixed(2)}` });

@@ -101,11 +101,11 @@ async function generate(argv: string[]): Promise<void> {
   const run = await runInThreads<GenerateArgs, StepReport[]>({
     module: PROGRAMS,
     exportName: 'generateParty',
-    args: (i) => ({ weights: bundles[i], promptLength: prompt.length, maxNewTokens: maxNew, reveal: values.reveal as 'logits' | 'argmax' }),
+    args: (i) => ({ job: 0, weights: bundles[i], promptLength: prompt.length, maxNewTokens: maxNew, reveal: values.reveal as 'logits' | 'argmax' }),
     backend,
     fracBits,
     client: (ch) => generateClient(ch, {
-      prompt, vocab: c.vocabSize, maxNewTokens: maxNew, fracBits, reveal: values.reveal as 'logits' | 'argmax',
+      job: 0, prompt, vocab: c.vocabSize, maxNewTokens: maxNew, fracBits, reveal: values.reveal as 'logits' | 'argmax',
       pick: temperature > 0 ? sampler(temperature, topK) : greedy,
       onToken: (s, i) => { tokens.push(s.token); bar?.update(i + 1, { text: JSON.stringify(tokenizer.decode(tokens)).slice(-40) }); },
     }),
@@ -150,9 +150,9 @@ async function classify(argv: string[]): Promise<void> {
   const run = await runInThreads<ClassifyArgs, { rounds: number; bytesSent: number }>({
     module: PROGRAMS,
     exportName: 'classifyParty',
-    args: (i) => ({ weights: bundles[i], length: withSpecial.length }),
+    args: (i) => ({ job: 0, weights: bundles[i], length: withSpecial.length }),
     fracBits,
-    client: (ch) => classifyClient(ch, { ids: withSpecial, vocab: model.config.vocabSize, fracBits }),
+    client: (ch) => classifyClient(ch, { job: 0, ids: withSpecial, vocab: model.config.vocabSize, fracBits }),
   });
   const logits = Array.from(run.client as Float64Array);
   const plaintextLogits = Array.from(classifierLogits(model, forwardHidden(model, withSpecial)));

@@ -32,8 +32,8 @@ describe('secure vs plaintext: gpt2-shakespeare on val.txt', async () => {
 
   it(`${windows} windows of ${W} tokens: top-1 agreement >= 99%, perplexity within 1%`, async () => {
     const bundles = shareWeights(model, 'gpt2-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => scoreParty(p, { weights: bundles[p.id], windows, windowSize: W }, noProgress), {
-      client: (c) => scoreClient(c, { ids, windows, windowSize: W, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+    const run = await runLocal(testBackend(), (p) => scoreParty(p, { job: 0, weights: bundles[p.id], windows, windowSize: W }, noProgress), {
+      client: (c) => scoreClient(c, { job: 0, ids, windows, windowSize: W, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
     });
     const plain = Array.from({ length: windows }, (_, w) => {
       const window = ids.slice(w * W, w * W + W);
@@ -56,8 +56,8 @@ describe('secure vs plaintext: bert-shakespeare on eval.jsonl', async () => {
   it(`first ${subset.length} examples: label agreement >= 99%, accuracy within 0.5 points`, async () => {
     const encoded = subset.map((e) => tok.encodeForModel(e.text, undefined, model.config.maxPositions));
     const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => classifyManyParty(p, { weights: bundles[p.id], lengths: encoded.map((e) => e.ids.length) }, noProgress), {
-      client: (c) => classifyManyClient(c, { examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+    const run = await runLocal(testBackend(), (p) => classifyManyParty(p, { job: 0, weights: bundles[p.id], lengths: encoded.map((e) => e.ids.length) }, noProgress), {
+      client: (c) => classifyManyClient(c, { job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
     });
     const plain = encoded.map((e) => classifySequence(model, e));
     const cmp = compareClassifier(run.client, plain, subset.map((e) => e.label));

@@ -13,22 +13,25 @@ import { DecoderSession } from '../decoder.ts';
 import { argmax, logSoftmaxAt } from '../softmax.ts';
 import type { Model } from '../types.ts';
 import { loadSecureModel, secureClassifierLogits, secureHidden, secureLogitsRows } from './forward.ts';
+import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
 export interface ScoreArgs {
+  /** Index of this job in the session (part of every message tag). */
+  job: number;
   weights: PartyWeightBundle;
   windows: number;
   windowSize: number;
 }
 
-/** Party side of LM scoring: per window, all positions' logits to the client (tags tok:w / logits:w). */
+/** Party side of LM scoring: per window, all positions' logits to the client (tags j<job>/tok:w / j<job>/logits:w). */
 export async function scoreParty(p: Party, a: ScoreArgs, env: { progress: (v: unknown) => void }): Promise<{ rounds: number; bytesSent: number }> {
   const m = loadSecureModel(p, a.weights);
   for (let w = 0; w < a.windows; w++) {
-    const x = await receiveInput(p, CLIENT, `tok:${w}`, [a.windowSize, m.config.vocabSize]);
+    const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${w}`), [a.windowSize, m.config.vocabSize]);
     const h = await secureHidden(p, m, x, 0, null);
-    await revealToClient(p, await secureLogitsRows(p, m, h), `logits:${w}`);
+    await revealToClient(p, await secureLogitsRows(p, m, h), jobTag(a.job, `logits:${w}`));
     env.progress({ window: w });
   }
   return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
@@ -58,14 +61,17 @@ export function scoreLogits(logits: Float64Array, targets: readonly number[], vo
  */
 export async function scoreClient(
   c: Channel,
-  o: { ids: readonly number[]; windows: number; windowSize: number; vocab: number; fracBits: number; onWindow?: (w: number, s: PositionScores) => void },
+  o: {
+    job: number; ids: readonly number[]; windows: number; windowSize: number; vocab: number; fracBits: number;
+    onWindow?: (w: number, s: PositionScores) => void;
+  },
 ): Promise<PositionScores[]> {
   const W = o.windowSize;
   if (o.ids.length < o.windows * W + 1) throw new Error(`${o.windows} windows of ${W} need ${o.windows * W + 1} tokens, got ${o.ids.length}`);
   const out: PositionScores[] = [];
   for (let w = 0; w < o.windows; w++) {
-    sendInput(c, `tok:${w}`, oneHot(o.ids.slice(w * W, w * W + W), o.vocab));
-    const logits = decodeFixed(await receiveFromParties(c, `logits:${w}`), o.fracBits);
+    sendInput(c, jobTag(o.job, `tok:${w}`), oneHot(o.ids.slice(w * W, w * W + W), o.vocab));
+    const logits = decodeFixed(await receiveFromParties(c, jobTag(o.job, `logits:${w}`)), o.fracBits);
     const s = scoreLogits(logits, o.ids.slice(w * W + 1, w * W + W + 1), o.vocab);
     out.push(s);
     o.onWindow?.(w, s);
@@ -74,17 +80,19 @@ export async function scoreClient(
 }
 
 export interface ClassifyManyArgs {
+  /** Index of this job in the session (part of every message tag). */
+  job: number;
   weights: PartyWeightBundle;
   /** Token count of each example, in order (public: the sequence length is visible to the parties). */
   lengths: number[];
 }
 
-/** Party side of classifying many examples (tags tok:i / logits:i). */
+/** Party side of classifying many examples (tags j<job>/tok:i / j<job>/logits:i). */
 export async function classifyManyParty(p: Party, a: ClassifyManyArgs, env: { progress: (v: unknown) => void }): Promise<{ rounds: number; bytesSent: number }> {
   const m = loadSecureModel(p, a.weights);
   for (const [i, length] of a.lengths.entries()) {
-    const x = await receiveInput(p, CLIENT, `tok:${i}`, [length, m.config.vocabSize]);
-    await revealToClient(p, await secureClassifierLogits(p, m, await secureHidden(p, m, x, 0, null)), `logits:${i}`);
+    const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${i}`), [length, m.config.vocabSize]);
+    await revealToClient(p, await secureClassifierLogits(p, m, await secureHidden(p, m, x, 0, null)), jobTag(a.job, `logits:${i}`));
     env.progress({ example: i });
   }
   return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
@@ -92,12 +100,15 @@ export async function classifyManyParty(p: Party, a: ClassifyManyArgs, env: { pr
 
 export async function classifyManyClient(
   c: Channel,
-  o: { examples: ReadonlyArray<readonly number[]>; vocab: number; fracBits: number; onExample?: (i: number, logits: Float64Array) => void },
+  o: {
+    job: number; examples: ReadonlyArray<readonly number[]>; vocab: number; fracBits: number;
+    onExample?: (i: number, logits: Float64Array) => void;
+  },
 ): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
   for (const [i, ids] of o.examples.entries()) {
-    sendInput(c, `tok:${i}`, oneHot(ids, o.vocab));
-    const logits = decodeFixed(await receiveFromParties(c, `logits:${i}`), o.fracBits);
+    sendInput(c, jobTag(o.job, `tok:${i}`), oneHot(ids, o.vocab));
+    const logits = decodeFixed(await receiveFromParties(c, jobTag(o.job, `logits:${i}`)), o.fracBits);
     out.push(logits);
     o.onExample?.(i, logits);
   }

@@ -8,4 +8,5 @@ export {
   classifyManyClient, classifyManyParty, compareClassifier, compareLm, logitPathError, scoreClient, scoreLogits, scoreParty,
   type ClassifierComparison, type ClassifyManyArgs, type LmComparison, type LogitPathError, type PositionScores, type ScoreArgs,
 } from './evaluation.ts';
+export { jobTag } from './job-tag.ts';
 export { oneHot } from './one-hot.ts';

@@ -1,8 +1,8 @@
 /**
  * Party programs and the matching client logic for secure generation and classification. The parties run
  * `generateParty` / `classifyParty` (in worker threads, tabs or processes); the client runs
- * `generateClient` / `classifyClient`. Messages between them use explicit tags (tok:i, logits:i) so the
- * client needs no knowledge of the parties' internal op ids.
+ * `generateClient` / `classifyClient`. Messages between them use explicit tags (j<job>/tok:i, j<job>/logits:i)
+ * so the client needs no knowledge of the parties' internal op ids, and steps of different jobs never meet.
  */
 import { decodeFixed } from '@puma/ring';
 import {
@@ -12,10 +12,13 @@ import { CLIENT, type Channel } from '@puma/transport';
 import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './forward.ts';
 import { argmax } from '../softmax.ts';
 import { classifyManyClient, classifyManyParty } from './evaluation.ts';
+import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
 export interface GenerateArgs {
+  /** Index of this job in the session (part of every message tag). */
+  job: number;
   weights: PartyWeightBundle;
   promptLength: number;
   maxNewTokens: number;
@@ -40,14 +43,14 @@ export async function generateParty(p: Party, a: GenerateArgs, env: { progress: 
     const r0 = p.rounds;
     const b0 = p.channel.stats.bytesSent;
     const T = step === 0 ? a.promptLength : 1;
-    const x = await receiveInput(p, CLIENT, `tok:${step}`, [T, vocab]);
+    const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${step}`), [T, vocab]);
     const h = await secureHidden(p, m, x, cache.length, cache);
     const logits = await secureLastLogits(p, m, h);
     if (a.reveal === 'argmax') {
       const { argmax } = await maxLast(p, logits, true);
-      await revealToClient(p, argmax!, `logits:${step}`);
+      await revealToClient(p, argmax!, jobTag(a.job, `logits:${step}`));
     } else {
-      await revealToClient(p, logits, `logits:${step}`);
+      await revealToClient(p, logits, jobTag(a.job, `logits:${step}`));
     }
     const rep = { step, rounds: p.rounds - r0, bytesSent: p.channel.stats.bytesSent - b0, ms: performance.now() - t0 };
     reports.push(rep);
@@ -84,13 +87,16 @@ export interface ClientStep {
 
 export async function generateClient(
   c: Channel,
-  o: { prompt: readonly number[]; vocab: number; maxNewTokens: number; fracBits: number; reveal: 'logits' | 'argmax'; pick: Sampler; onToken?: (s: ClientStep, i: number) => void },
+  o: {
+    job: number; prompt: readonly number[]; vocab: number; maxNewTokens: number; fracBits: number; reveal: 'logits' | 'argmax'; pick: Sampler;
+    onToken?: (s: ClientStep, i: number) => void;
+  },
 ): Promise<ClientStep[]> {
   const steps: ClientStep[] = [];
   let feed: readonly number[] = o.prompt;
   for (let step = 0; step < o.maxNewTokens; step++) {
-    sendInput(c, `tok:${step}`, oneHot(feed, o.vocab));
-    const out = await receiveFromParties(c, `logits:${step}`);
+    sendInput(c, jobTag(o.job, `tok:${step}`), oneHot(feed, o.vocab));
+    const out = await receiveFromParties(c, jobTag(o.job, `logits:${step}`));
     const s: ClientStep = o.reveal === 'argmax' ? { token: Number(out[0]) } : (() => {
       const logits = decodeFixed(out, o.fracBits);
       return { token: o.pick(logits), logits };
@@ -103,16 +109,18 @@ export async function generateClient(
 }
 
 export interface ClassifyArgs {
+  /** Index of this job in the session (part of every message tag). */
+  job: number;
   weights: PartyWeightBundle;
   length: number;
 }
 
-/** One example: classifyManyParty with a single length (tags tok:0 / logits:0). */
+/** One example: classifyManyParty with a single length (tags j<job>/tok:0 / j<job>/logits:0). */
 export function classifyParty(p: Party, a: ClassifyArgs): Promise<{ rounds: number; bytesSent: number }> {
-  return classifyManyParty(p, { weights: a.weights, lengths: [a.length] }, { progress: () => {} });
+  return classifyManyParty(p, { job: a.job, weights: a.weights, lengths: [a.length] }, { progress: () => {} });
 }
 
-export async function classifyClient(c: Channel, o: { ids: readonly number[]; vocab: number; fracBits: number }): Promise<Float64Array> {
-  const [logits] = await classifyManyClient(c, { examples: [o.ids], vocab: o.vocab, fracBits: o.fracBits });
+export async function classifyClient(c: Channel, o: { job: number; ids: readonly number[]; vocab: number; fracBits: number }): Promise<Float64Array> {
+  const [logits] = await classifyManyClient(c, { job: o.job, examples: [o.ids], vocab: o.vocab, fracBits: o.fracBits });
   return logits;
 }

@@ -72,7 +72,7 @@ async function runJob(p: Party, weights: PartyWeightBundle, job: Exclude<JobRequ
     const t0 = performance.now();
     const r0 = p.rounds;
     const b0 = p.channel.stats.bytesSent;
-    await classifyParty(p, { weights, length: job.length });
+    await classifyParty(p, { job: n, weights, length: job.length });
     const cost: StepCost = { step: 0, rounds: p.rounds - r0, bytesSent: p.channel.stats.bytesSent - b0, ms: performance.now() - t0 };
     p.channel.send(CLIENT, `cost:${n}:0`, encodeJson(cost));
     emit('running', `job ${n}: classified in ${cost.ms.toFixed(0)} ms`, { job: { index: n, kind: 'classify', step: 1, steps: 1, msPerStep: cost.ms, rounds: cost.rounds } });
@@ -81,7 +81,7 @@ async function runJob(p: Party, weights: PartyWeightBundle, job: Exclude<JobRequ
   emit('running', `job ${n}: generating ${job.maxNewTokens} tokens after a ${job.promptLength}-token prompt`, {
     job: { index: n, kind: 'generate', step: 0, steps: job.maxNewTokens, msPerStep: 0, rounds: 0 },
   });
-  const steps = await generateParty(p, { weights, promptLength: job.promptLength, maxNewTokens: job.maxNewTokens, reveal: job.reveal }, {
+  const steps = await generateParty(p, { job: n, weights, promptLength: job.promptLength, maxNewTokens: job.maxNewTokens, reveal: job.reveal }, {
     progress: (v) => {
       const r = v as StepReport;
       p.channel.send(CLIENT, `cost:${n}:${r.step}`, encodeJson(r satisfies StepCost));
