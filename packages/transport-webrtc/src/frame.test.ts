@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AUTH,
   BYE,
   CHUNK,
   CHUNK_HEADER_BYTES,
@@ -9,6 +10,7 @@ import {
   PING_FRAME,
   Reassembler,
   decodeFrame,
+  encodeAuth,
   encodeBye,
   encodeChunk,
   encodeTag,
@@ -44,7 +46,7 @@ describe('frame codec', () => {
 
   it('reassembles chunks of interleaved messages in any order into fresh aligned buffers', () => {
     const got = new Map<string, Uint8Array>();
-    const r = new Reassembler(1 << 20, (tag, data) => got.set(tag, data));
+    const r = new Reassembler(1 << 20, 1 << 20, (tag, data) => got.set(tag, data));
     const a = pattern(5000, 2);
     const b = pattern(3000, 3);
     const frames = [...framesOf(0, 'a', a, 700), ...framesOf(1, 'b', b, 700), ...framesOf(2, 'empty', new Uint8Array(0), 700)];
@@ -61,8 +63,51 @@ describe('frame codec', () => {
     expect(() => decodeFrame(new Uint8Array([9, 0, 0, 0]))).toThrow(/unknown frame kind 9/);
     expect(() => decodeFrame(new Uint8Array([1]))).toThrow(/too short/);
     expect(() => decodeFrame(encodeChunk(0, null, 4, 2, new Uint8Array(5)))).toThrow(/overruns its message of 4 bytes/);
-    const r = new Reassembler(100, () => {});
+    const r = new Reassembler(100, 1000, () => {});
     expect(() => r.add(decodeFrame(encodeChunk(0, encodeTag('t'), 101, 0, new Uint8Array(10))) as never)).toThrow(/exceeds the limit of 100/);
     expect(() => encodeTag('x'.repeat(MAX_TAG_BYTES + 1))).toThrow(/exceeds the limit/);
+  });
+
+  it('round-trips AUTH frames and rejects malformed ones', () => {
+    const publicKey = pattern(91, 4);
+    const signature = pattern(64, 5);
+    const frame = encodeAuth({ publicKey, signature, maxMessageBytes: 64 << 20 });
+    expect(decodeFrame(frame)).toEqual({ kind: AUTH, publicKey, signature, maxMessageBytes: 64 << 20 });
+    expect(() => decodeFrame(frame.subarray(0, 10))).toThrow(/AUTH frame shorter than its header/);
+    expect(() => decodeFrame(frame.subarray(0, frame.byteLength - 1))).toThrow(/AUTH frame of 166 bytes does not hold its 91-byte key and 64-byte signature/);
+    const huge = frame.slice();
+    new DataView(huge.buffer).setUint16(2, 5000, true);
+    expect(() => decodeFrame(huge)).toThrow(/AUTH fields exceed 1024 bytes/);
+  });
+
+  it('refuses a chunk declaring a message over the limit before allocating it', () => {
+    const r = new Reassembler(64 << 20, 128 << 20, () => {});
+    // 4 GiB - 1: allocating it would fail or take seconds; the check comes first.
+    const t0 = performance.now();
+    expect(() => r.add(decodeFrame(encodeChunk(0, encodeTag('t'), 0xffffffff, 0, new Uint8Array(1))) as never)).toThrow(
+      'message of 4294967295 bytes exceeds the limit of 67108864',
+    );
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(r.pendingMessages).toBe(0);
+    expect(r.pendingBytes).toBe(0);
+  });
+
+  it('caps the bytes held by partially received messages and frees them on delivery', () => {
+    const got: string[] = [];
+    const r = new Reassembler(1000, 2500, (tag) => got.push(tag));
+    const half = (seq: number, tag: string) => r.add(decodeFrame(encodeChunk(seq, encodeTag(tag), 1000, 0, new Uint8Array(500))) as never);
+    half(0, 'a');
+    half(1, 'b');
+    expect(r.pendingBytes).toBe(2000);
+    expect(() => half(2, 'c')).toThrow('partially received messages would hold 3000 bytes (3 messages), over the limit of 2500');
+    expect(r.pendingMessages).toBe(2);
+    r.add(decodeFrame(encodeChunk(0, null, 1000, 500, new Uint8Array(500))) as never);
+    expect(got).toEqual(['a']);
+    expect(r.pendingBytes).toBe(1000);
+    half(2, 'c');
+    expect(r.pendingBytes).toBe(2000);
+    // Whole messages in one chunk never count against the cap.
+    r.add(decodeFrame(encodeChunk(3, encodeTag('whole'), 900, 0, new Uint8Array(900))) as never);
+    expect(got).toEqual(['a', 'whole']);
   });
 });

@@ -6,16 +6,23 @@
  *   CHUNK  u8 kind=1 | u8 0 | u16 tagBytes | u32 seq | u32 offset | u32 total | tag (UTF-8) | payload
  *   BYE    u8 kind=2 | u8 0 | u16 reasonBytes | reason (UTF-8)
  *   PING   u8 kind=3 | u8 0 | u16 0
+ *   AUTH   u8 kind=4 | u8 0 | u16 keyBytes | u32 maxMessageBytes | u16 signatureBytes | u16 0 | key | signature
  *
  * All integers little-endian. Only the chunk at offset 0 carries the tag (tagBytes is 0 elsewhere).
  * BYE announces a deliberate close, so the other side can name the reason instead of guessing. PING keeps an
- * idle channel audibly alive, so a peer that vanished without closing is noticed.
+ * idle channel audibly alive, so a peer that vanished without closing is noticed. AUTH opens every channel of
+ * a link: the sender's public key, the largest message it accepts, and its signature proving the link
+ * (link-auth.ts); a CHUNK before it is a protocol error.
  */
 export const CHUNK = 1;
 export const BYE = 2;
 export const PING = 3;
+export const AUTH = 4;
 export const CHUNK_HEADER_BYTES = 16;
 const BYE_HEADER_BYTES = 4;
+const AUTH_HEADER_BYTES = 12;
+/** Keys and signatures are ~100 bytes; the bound keeps a hostile AUTH frame from being anything else. */
+const MAX_AUTH_FIELD_BYTES = 1024;
 /** Tags are operation ids; this bound keeps the first chunk's header small next to its payload. */
 export const MAX_TAG_BYTES = 4096;
 const MAX_REASON_BYTES = 1024;
@@ -65,10 +72,32 @@ export function encodeBye(reason: string): Uint8Array<ArrayBuffer> {
 
 export const PING_FRAME: Uint8Array<ArrayBuffer> = new Uint8Array([PING, 0, 0, 0]);
 
-export type Frame =
-  | { kind: typeof CHUNK; seq: number; offset: number; total: number; tag: string | null; payload: Uint8Array }
-  | { kind: typeof BYE; reason: string }
-  | { kind: typeof PING };
+export interface AuthFields {
+  /** SPKI DER of the sender's identity key. */
+  publicKey: Uint8Array;
+  /** Largest message (payload bytes) the sender accepts. */
+  maxMessageBytes: number;
+  signature: Uint8Array;
+}
+
+export function encodeAuth(auth: AuthFields): Uint8Array<ArrayBuffer> {
+  const { publicKey, signature, maxMessageBytes } = auth;
+  if (publicKey.byteLength > MAX_AUTH_FIELD_BYTES || signature.byteLength > MAX_AUTH_FIELD_BYTES) {
+    throw new Error(`AUTH fields exceed ${MAX_AUTH_FIELD_BYTES} bytes`);
+  }
+  const frame = new Uint8Array(AUTH_HEADER_BYTES + publicKey.byteLength + signature.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, AUTH);
+  view.setUint16(2, publicKey.byteLength, true);
+  view.setUint32(4, maxMessageBytes, true);
+  view.setUint16(8, signature.byteLength, true);
+  frame.set(publicKey, AUTH_HEADER_BYTES);
+  frame.set(signature, AUTH_HEADER_BYTES + publicKey.byteLength);
+  return frame;
+}
+
+export type ChunkFrame = { kind: typeof CHUNK; seq: number; offset: number; total: number; tag: string | null; payload: Uint8Array };
+export type Frame = ChunkFrame | { kind: typeof BYE; reason: string } | { kind: typeof PING } | ({ kind: typeof AUTH } & AuthFields);
 
 /** Parses one received frame; throws on anything malformed (the caller treats that as a protocol error). */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
@@ -82,6 +111,7 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
     return { kind: BYE, reason: decoder.decode(frame.subarray(BYE_HEADER_BYTES, BYE_HEADER_BYTES + strBytes)) };
   }
   if (kind === PING) return { kind: PING };
+  if (kind === AUTH) return decodeAuth(frame, view);
   if (kind !== CHUNK) throw new Error(`unknown frame kind ${kind}`);
   if (frame.byteLength < CHUNK_HEADER_BYTES + strBytes) throw new Error('chunk frame shorter than its header');
   const seq = view.getUint32(4, true);
@@ -94,6 +124,20 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
     throw new Error(`chunk [${offset}, ${offset + payload.byteLength}) overruns its message of ${total} bytes`);
   }
   return { kind: CHUNK, seq, offset, total, tag, payload };
+}
+
+function decodeAuth(frame: Uint8Array, view: DataView): Frame {
+  if (frame.byteLength < AUTH_HEADER_BYTES) throw new Error('AUTH frame shorter than its header');
+  const keyBytes = view.getUint16(2, true);
+  const maxMessageBytes = view.getUint32(4, true);
+  const signatureBytes = view.getUint16(8, true);
+  if (keyBytes > MAX_AUTH_FIELD_BYTES || signatureBytes > MAX_AUTH_FIELD_BYTES) throw new Error(`AUTH fields exceed ${MAX_AUTH_FIELD_BYTES} bytes`);
+  if (frame.byteLength !== AUTH_HEADER_BYTES + keyBytes + signatureBytes) {
+    throw new Error(`AUTH frame of ${frame.byteLength} bytes does not hold its ${keyBytes}-byte key and ${signatureBytes}-byte signature`);
+  }
+  const publicKey = frame.slice(AUTH_HEADER_BYTES, AUTH_HEADER_BYTES + keyBytes);
+  const signature = frame.slice(AUTH_HEADER_BYTES + keyBytes);
+  return { kind: AUTH, publicKey, maxMessageBytes, signature };
 }
 
 /**
@@ -126,7 +170,7 @@ export class OutgoingMessage {
   }
 }
 
-interface Partial {
+interface PartialMessage {
   buf: Uint8Array;
   tag: string | null;
   received: number;
@@ -135,17 +179,23 @@ interface Partial {
 /**
  * Reassembles chunks from one peer into whole messages. Delivered payloads are always fresh buffers at byte
  * offset 0, so receivers can view them as BigUint64Array without copying.
+ *
+ * Memory is bounded before it is spent: a chunk declaring a message over `maxMessageBytes` is refused before
+ * anything is allocated, and so is one whose message would push the buffers of all partially received messages
+ * over `maxPendingBytes`, so many half-sent large messages cannot exhaust memory.
  */
 export class Reassembler {
-  private readonly partial = new Map<number, Partial>();
+  private readonly partial = new Map<number, PartialMessage>();
+  private pending = 0;
 
   constructor(
     private readonly maxMessageBytes: number,
+    private readonly maxPendingBytes: number,
     private readonly deliver: (tag: string, data: Uint8Array) => void,
   ) {}
 
   /** Throws on a malformed or oversized chunk. */
-  add(chunk: Extract<Frame, { kind: typeof CHUNK }>): void {
+  add(chunk: ChunkFrame): void {
     if (chunk.total > this.maxMessageBytes) {
       throw new Error(`message of ${chunk.total} bytes exceeds the limit of ${this.maxMessageBytes}`);
     }
@@ -155,8 +205,15 @@ export class Reassembler {
         this.deliver(chunk.tag, chunk.payload.slice());
         return;
       }
+      if (this.pending + chunk.total > this.maxPendingBytes) {
+        throw new Error(
+          `partially received messages would hold ${this.pending + chunk.total} bytes (${this.partial.size + 1} messages), ` +
+            `over the limit of ${this.maxPendingBytes}`,
+        );
+      }
       p = { buf: new Uint8Array(chunk.total), tag: null, received: 0 };
       this.partial.set(chunk.seq, p);
+      this.pending += chunk.total;
     } else if (p.buf.byteLength !== chunk.total) {
       throw new Error(`chunks of message ${chunk.seq} disagree on its length (${p.buf.byteLength} vs ${chunk.total})`);
     }
@@ -166,11 +223,17 @@ export class Reassembler {
     if (p.received > p.buf.byteLength) throw new Error(`message ${chunk.seq} received more bytes than its length`);
     if (p.tag !== null && p.received === p.buf.byteLength) {
       this.partial.delete(chunk.seq);
+      this.pending -= p.buf.byteLength;
       this.deliver(p.tag, p.buf);
     }
   }
 
   get pendingMessages(): number {
     return this.partial.size;
+  }
+
+  /** Bytes allocated for partially received messages. */
+  get pendingBytes(): number {
+    return this.pending;
   }
 }
