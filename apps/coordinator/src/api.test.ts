@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { MAX_BODY_BYTES, startCoordinator, type Coordinator } from './index.ts';
+import { api, registerPeer } from './test-clients.ts';
 
 const open: Coordinator[] = [];
 async function coordinator(opts: Parameters<typeof startCoordinator>[0] = {}): Promise<Coordinator> {
@@ -12,18 +12,10 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
-async function api(c: Coordinator, method: string, path: string, body?: string | object): Promise<{ status: number; json: any }> {
-  const res = await fetch(c.url + path, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(5_000),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const IDENTITY = 'ab'.repeat(32);
 
 describe('coordinator session API', () => {
-  it('creates a session with an unguessable id and reports its state', async () => {
+  it('creates a session with an unguessable id and fresh slot secrets, and reports its state without them', async () => {
     const c = await coordinator();
     const a = await api(c, 'POST', '/api/sessions', { model: 'gpt2-shakespeare', params: { fracBits: 18 } });
     const b = await api(c, 'POST', '/api/sessions', { model: 'gpt2-shakespeare' });
@@ -32,28 +24,31 @@ describe('coordinator session API', () => {
     expect(b.json.id).not.toBe(a.json.id);
     expect(a.json.params).toEqual({ fracBits: 18 });
     expect(b.json.params).toEqual({});
+    expect(Object.keys(a.json.slotSecrets)).toEqual(['party0', 'party1', 'party2', 'client', 'owner']);
+    const secrets = [...Object.values(a.json.slotSecrets), ...Object.values(b.json.slotSecrets)] as string[];
+    for (const secret of secrets) expect(secret).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(secrets).size).toBe(10);
     const got = await api(c, 'GET', `/api/sessions/${a.json.id}`);
     expect(got.status).toBe(200);
     expect(got.json.model).toBe('gpt2-shakespeare');
-    expect(got.json.slots.party1).toEqual({ joined: false, connected: false });
+    expect(got.json.slotSecrets).toBeUndefined();
+    expect(JSON.stringify(got.json)).not.toContain(a.json.slotSecrets.party1);
+    expect(got.json.slots.party1).toEqual({ joined: false, connected: false, identity: null });
     expect(c.sessionCount()).toBe(2);
   });
 
-  it('joins each slot once and answers 409 for a second claim', async () => {
+  it('joins a slot with its secret, binds it to the identity and lists that identity', async () => {
     const c = await coordinator();
     const { json: s } = await api(c, 'POST', '/api/sessions', { model: 'm' });
-    const first = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'party1' });
+    const first = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'party1', secret: s.slotSecrets.party1, identity: IDENTITY.toUpperCase() });
     expect(first.status).toBe(200);
     expect(first.json).toEqual({ sessionId: s.id, slot: 'party1', endpoint: 1, peerId: `puma-${s.id}-1` });
-    const owner = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'owner' });
+    const owner = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'owner', secret: s.slotSecrets.owner, identity: 'cd'.repeat(32) });
     expect(owner.json.endpoint).toBe(4);
-    const again = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'party1' });
-    expect(again.status).toBe(409);
-    expect(again.json.error).toMatch(/slot party1 of session [0-9a-f]{32} is already taken/);
     const state = await api(c, 'GET', `/api/sessions/${s.id}`);
-    expect(state.json.slots.party1.joined).toBe(true);
-    expect(state.json.slots.owner.joined).toBe(true);
-    expect(state.json.slots.party0.joined).toBe(false);
+    expect(state.json.slots.party1).toEqual({ joined: true, connected: false, identity: IDENTITY });
+    expect(state.json.slots.owner.identity).toBe('cd'.repeat(32));
+    expect(state.json.slots.party0).toEqual({ joined: false, connected: false, identity: null });
   });
 
   it('expires idle sessions after the TTL', async () => {
@@ -64,12 +59,14 @@ describe('coordinator session API', () => {
     const gone = await api(c, 'GET', `/api/sessions/${s.id}`);
     expect(gone.status).toBe(404);
     expect(gone.json.error).toMatch(/no session .* expired/);
-    expect((await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'client' })).status).toBe(404);
+    const join = await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'client', secret: s.slotSecrets.client, identity: IDENTITY });
+    expect(join.status).toBe(404);
   });
 
   it('answers malformed, unknown and oversized requests with a 4xx JSON error', async () => {
     const c = await coordinator();
     const { json: s } = await api(c, 'POST', '/api/sessions', { model: 'm' });
+    const secret: string = s.slotSecrets.party0;
     const cases: [string, string, string | object | undefined, number, RegExp][] = [
       ['POST', '/api/sessions', '{"model": ', 400, /malformed JSON/],
       ['POST', '/api/sessions', '[1, 2]', 400, /JSON object, got an array/],
@@ -78,9 +75,14 @@ describe('coordinator session API', () => {
       ['POST', '/api/sessions', { model: 'm', params: 3 }, 400, /"params" must be a JSON object/],
       ['POST', '/api/sessions', { model: 'm', weights: [1] }, 400, /unknown field "weights"/],
       ['GET', '/api/sessions', undefined, 405, /accepts POST, not GET/],
-      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party3' }, 400, /unknown slot "party3"; expected one of party0, party1, party2, client, owner/],
-      ['POST', `/api/sessions/${s.id}/join`, { slot: 7 }, 400, /unknown slot 7/],
-      ['POST', '/api/sessions/not-an-id/join', { slot: 'party0' }, 400, /malformed session id/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party3', secret, identity: IDENTITY }, 400, /unknown slot "party3"; expected one of party0, party1, party2, client, owner/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 7, secret, identity: IDENTITY }, 400, /unknown slot 7/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party0', secret }, 400, /"identity" must be the joiner's public-key fingerprint, 64 hex digits; got undefined/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party0', secret, identity: 'ab' }, 400, /"identity" must be .* got "ab"/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party0', secret, identity: IDENTITY, role: 'x' }, 400, /unknown field "role"; expected slot, secret, identity/],
+      ['POST', `/api/sessions/${s.id}/join`, { slot: 'party0', identity: IDENTITY }, 403, /wrong secret for slot party0 of session [0-9a-f]{32} \(the request has no "secret"\)/],
+      ['POST', '/api/sessions/not-an-id/join', { slot: 'party0', secret, identity: IDENTITY }, 400, /malformed session id/],
+      ['GET', '/api/sessions/%E0%A4%A', undefined, 400, /malformed session id "%E0%A4%A"/],
       ['GET', `/api/sessions/${'0'.repeat(32)}`, undefined, 404, /no session 0{32}/],
       ['GET', '/api/nothing', undefined, 404, /no API route GET \/api\/nothing/],
       ['GET', '/elsewhere', undefined, 404, /no route for GET \/elsewhere/],
@@ -93,6 +95,7 @@ describe('coordinator session API', () => {
       expect(res.json.error).toMatch(error);
     }
     expect(c.sessionCount()).toBe(1);
+    expect((await api(c, 'GET', `/api/sessions/${s.id}`)).json.slots.party0.joined).toBe(false);
   });
 
   it('serves static files without escaping the directory, and answers CORS preflights', async () => {
@@ -115,26 +118,17 @@ describe('coordinator session API', () => {
     }
   });
 
-  it('admits signaling only for joined slots and records what it receives', async () => {
+  it('admits signaling only for joined slots with their secret as token, and records what it receives', async () => {
     const c = await coordinator();
     const { json: s } = await api(c, 'POST', '/api/sessions', { model: 'm', params: { note: 'public-parameter' } });
-    await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'party0' });
-    const connect = (id: string) =>
-      new Promise<string>((resolve) => {
-        const ws = new WebSocket(`${c.url.replace('http', 'ws')}/peerjs/peerjs?key=peerjs&id=${id}&token=t1`);
-        ws.on('message', (m) => {
-          ws.send(JSON.stringify({ type: 'HEARTBEAT' }));
-          setTimeout(() => {
-            ws.close();
-            resolve(String(m));
-          }, 50);
-        });
-        ws.on('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
-        ws.on('error', () => resolve('error'));
-      });
-    expect(await connect(`puma-${s.id}-0`)).toContain('OPEN');
-    expect(await connect(`puma-${s.id}-2`)).toBe('refused 403');
-    expect(await connect('someone-else')).toBe('refused 403');
+    await api(c, 'POST', `/api/sessions/${s.id}/join`, { slot: 'party0', secret: s.slotSecrets.party0, identity: IDENTITY });
+    const admitted = await registerPeer(c, `puma-${s.id}-0`, s.slotSecrets.party0);
+    if (!admitted.open) throw new Error(`refused: ${admitted.reason}`);
+    admitted.socket.send(JSON.stringify({ type: 'HEARTBEAT' }));
+    await new Promise((r) => setTimeout(r, 50));
+    admitted.socket.close();
+    expect(await registerPeer(c, `puma-${s.id}-2`, s.slotSecrets.party2)).toMatchObject({ open: false, status: 403, reason: expect.stringMatching(/slot party2 of session [0-9a-f]{32} is not joined/) });
+    expect(await registerPeer(c, 'someone-else', 't1')).toMatchObject({ open: false, status: 403, reason: expect.stringMatching(/not of the form puma-<session>-<endpoint>/) });
     expect(c.record.contains('public-parameter')).toBe(true);
     expect(c.record.find('HEARTBEAT').map((e) => e.kind)).toEqual(['signal-message']);
     expect(c.record.find(`id=puma-${s.id}-2`).map((e) => e.kind)).toEqual(['signal-connect']);

@@ -1,7 +1,9 @@
 /**
- * CLI: `node --import tsx apps/coordinator/src/main.ts [--port N] [--host H] [--static DIR] [--ttl-minutes M]`.
- * Each flag falls back to an environment variable (PUMA_COORDINATOR_PORT or PORT, PUMA_COORDINATOR_HOST,
- * PUMA_STATIC_DIR, PUMA_SESSION_TTL_MINUTES), then to the defaults 9000, 127.0.0.1, none, 30.
+ * CLI: `node --import tsx apps/coordinator/src/main.ts [--port N] [--host H] [--static DIR] [--ttl-minutes M]
+ * [--lifetime-hours H] [--trust-proxy]`. Each flag falls back to an environment variable (PUMA_COORDINATOR_PORT or
+ * PORT, PUMA_COORDINATOR_HOST, PUMA_STATIC_DIR, PUMA_SESSION_TTL_MINUTES, PUMA_SESSION_LIFETIME_HOURS,
+ * PUMA_TRUST_PROXY=1), then to the defaults 9000, 127.0.0.1, none, 30, 6, off. --trust-proxy takes client
+ * addresses (for the per-address limits) from X-Forwarded-For: only behind a reverse proxy that sets it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         static: { type: 'string' },
         'ttl-minutes': { type: 'string' },
+        'lifetime-hours': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
     fail(e instanceof Error ? e.message : String(e));
   }
   if (values.help) {
-    console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M]');
+    console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M] [--lifetime-hours H] [--trust-proxy]');
     return;
   }
   const env = process.env;
@@ -45,11 +49,21 @@ async function main(): Promise<void> {
   const staticDir = str(values.static) ?? env.PUMA_STATIC_DIR;
   if (staticDir !== undefined && !(existsSync(staticDir) && statSync(staticDir).isDirectory())) fail(`--static ${staticDir} is not a directory`);
   const ttlMinutes = number('ttl-minutes', str(values['ttl-minutes']) ?? env.PUMA_SESSION_TTL_MINUTES ?? '30', 1, 7 * 24 * 60);
+  const lifetimeHours = number('lifetime-hours', str(values['lifetime-hours']) ?? env.PUMA_SESSION_LIFETIME_HOURS ?? '6', 1, 7 * 24);
+  const trustProxy = values['trust-proxy'] === true || env.PUMA_TRUST_PROXY === '1';
 
   let coordinator;
   try {
     // A long-running coordinator keeps no copies of what it receives (tests start their own and read `record`).
-    coordinator = await startCoordinator({ port, host, staticDir, sessionTtlMs: ttlMinutes * 60_000, recordLimitBytes: 0 });
+    coordinator = await startCoordinator({
+      port,
+      host,
+      staticDir,
+      sessionTtlMs: ttlMinutes * 60_000,
+      maxSessionLifetimeMs: lifetimeHours * 3600_000,
+      trustProxy,
+      recordLimitBytes: 0,
+    });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }

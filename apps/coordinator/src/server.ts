@@ -5,18 +5,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  SLOT_NAMES,
-  isSlotName,
-  parsePeerId,
-  peerIdFor,
-  slotEndpoint,
-  type JoinResult,
-} from '@puma/transport-webrtc';
-import { HttpError, parseJsonObject, readBody, sendJson, serveStatic } from './http.ts';
+import { SLOT_NAMES, parsePeerId, peerIdFor } from '@puma/transport-webrtc';
+import { HttpError, readBody, sendJson, serveStatic } from './http.ts';
+import { SlidingWindowLimiter, type RateLimit } from './rate-limit.ts';
 import { Recorder, type CoordinatorRecord } from './record.ts';
-import { SESSION_ID_PATTERN, type Session, SessionStore } from './sessions.ts';
-import { SIGNALING_PATH, attachSignaling } from './signaling.ts';
+import { serveApi, type SessionRoutes } from './session-routes.ts';
+import { SessionStore } from './sessions.ts';
+import { SIGNALING_PATH, attachSignaling, type Signaling } from './signaling.ts';
 
 export interface CoordinatorOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -25,10 +20,29 @@ export interface CoordinatorOptions {
   host?: string;
   /** Directory of built pages to serve for paths outside /api and /peerjs. */
   staticDir?: string;
-  /** A session nobody touched for this long, with no endpoint on the signaling server, is dropped. Default 30 min. */
+  /**
+   * A session with no endpoint on the signaling server and no authenticated activity (a join with a slot
+   * secret, a message on an admitted signaling socket) for this long is dropped; reading it (GET) does not
+   * count. Default 30 min.
+   */
   sessionTtlMs?: number;
-  /** Live sessions at most; creating more answers 503. Default 1000. */
+  /** Every session is dropped this long after its creation, and its signaling sockets closed. Default 6 h. */
+  maxSessionLifetimeMs?: number;
+  /** Live sessions at most, from all addresses together; creating more answers 503. Default 1000. */
   maxSessions?: number;
+  /** Live sessions created from one address at most; creating more answers 429. Default 20. */
+  maxSessionsPerAddress?: number;
+  /** Session creations per address; more answer 429. Default 20 per 60 s. */
+  createRateLimit?: RateLimit;
+  /** Join attempts (right or wrong) per address; more answer 429. Default 60 per 60 s. */
+  joinRateLimit?: RateLimit;
+  /**
+   * Take the client address for the per-address limits from the X-Forwarded-For header (its rightmost entry,
+   * the one the proxy appended) instead of the socket. Turn it on only behind a reverse proxy that sets the
+   * header and that is the only way in: otherwise a client picks its own address and escapes every limit.
+   * Default false. IPv6 clients count per /64 either way.
+   */
+  trustProxy?: boolean;
   /** Bytes of received data the record stores before it only counts. Default 64 MiB. */
   recordLimitBytes?: number;
   /** Access-Control-Allow-Origin of API answers (pages may be served elsewhere). Default "*". */
@@ -48,13 +62,30 @@ export interface Coordinator {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
-const MAX_MODEL_CHARS = 200;
+const SWEEP_MAX_INTERVAL_MS = 60_000;
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const host = options.host ?? '127.0.0.1';
-  const ttl = options.sessionTtlMs ?? 30 * 60_000;
-  if (!(ttl > 0)) throw new Error(`sessionTtlMs must be positive, got ${ttl}`);
-  const store = new SessionStore(ttl, options.maxSessions ?? 1000);
+  const ttl = positive('sessionTtlMs', options.sessionTtlMs ?? 30 * 60_000);
+  const lifetime = positive('maxSessionLifetimeMs', options.maxSessionLifetimeMs ?? 6 * 3600_000);
+  const routes: SessionRoutes = {
+    store: new SessionStore(
+      {
+        idleTtlMs: ttl,
+        maxLifetimeMs: lifetime,
+        maxSessions: positive('maxSessions', options.maxSessions ?? 1000),
+        maxSessionsPerCreator: positive('maxSessionsPerAddress', options.maxSessionsPerAddress ?? 20),
+      },
+      // A dropped session's endpoints leave the signaling server with it.
+      (session) => {
+        for (const endpoint of session.connected) signaling.drop(peerIdFor(session.id, endpoint));
+      },
+    ),
+    createLimiter: new SlidingWindowLimiter(options.createRateLimit ?? { max: 20, windowMs: 60_000 }, 'createRateLimit'),
+    joinLimiter: new SlidingWindowLimiter(options.joinRateLimit ?? { max: 60, windowMs: 60_000 }, 'joinRateLimit'),
+    trustProxy: options.trustProxy ?? false,
+  };
+  const { store } = routes;
   const recorder = new Recorder(options.recordLimitBytes ?? 64 * 1024 * 1024);
   const corsOrigin = options.corsOrigin ?? '*';
 
@@ -66,6 +97,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     res.setHeader('access-control-allow-origin', corsOrigin);
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     res.setHeader('access-control-allow-headers', 'content-type');
+    res.setHeader('access-control-expose-headers', 'retry-after');
     try {
       const body = await readBody(req, MAX_BODY_BYTES, BODY_TIMEOUT_MS);
       recorder.add('http', remoteOf(req), requestHead(req), body.data, body.bytes);
@@ -89,7 +121,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
-      api(method, path, body, res);
+      serveApi(routes, req, path, body, res);
       return;
     }
     if (path === SIGNALING_PATH || path.startsWith(`${SIGNALING_PATH}/`)) {
@@ -102,82 +134,52 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     throw new HttpError(404, `no route for ${method} ${path}`);
   }
 
-  function api(method: string, path: string, body: Buffer, res: http.ServerResponse): void {
-    const expect = (allowed: string) => {
-      if (method !== allowed) throw new HttpError(405, `${path} accepts ${allowed}, not ${method}`, { allow: allowed });
-    };
-    if (path === '/api/health') {
-      expect('GET');
-      sendJson(res, 200, { ok: true, sessions: store.size });
-      return;
-    }
-    if (path === '/api/sessions') {
-      expect('POST');
-      const { model, params } = sessionRequest(parseJsonObject(body));
-      const session = store.create(model, params);
-      if (!session) throw new HttpError(503, 'too many live sessions; try again later');
-      sendJson(res, 201, store.view(session));
-      return;
-    }
-    const m = /^\/api\/sessions\/([^/]+)(\/join)?$/.exec(path);
-    if (!m) throw new HttpError(404, `no API route ${method} ${path}`);
-    const session = liveSession(m[1]);
-    if (!m[2]) {
-      expect('GET');
-      sendJson(res, 200, store.view(session));
-      return;
-    }
-    expect('POST');
-    const request = parseJsonObject(body);
-    onlyFields(request, ['slot']);
-    const slot = request.slot;
-    if (!isSlotName(slot)) {
-      throw new HttpError(400, `unknown slot ${JSON.stringify(slot)}; expected one of ${SLOT_NAMES.join(', ')}`);
-    }
-    if (!store.join(session, slot)) throw new HttpError(409, `slot ${slot} of session ${session.id} is already taken`);
-    const endpoint = slotEndpoint(slot);
-    const joined: JoinResult = { sessionId: session.id, slot, endpoint, peerId: peerIdFor(session.id, endpoint) };
-    sendJson(res, 200, joined);
-  }
-
-  function liveSession(rawId: string): Session {
-    const id = decodeURIComponent(rawId);
-    if (!SESSION_ID_PATTERN.test(id)) throw new HttpError(400, `malformed session id ${JSON.stringify(id)}; ids are 32 hex digits`);
-    const session = store.get(id);
-    if (!session) throw new HttpError(404, `no session ${id} (it never existed or expired)`);
-    return session;
-  }
-
-  const signaling = attachSignaling(server, {
-    admit(peerId) {
+  const signaling: Signaling = attachSignaling(server, {
+    admit(peerId, token) {
       const parsed = parsePeerId(peerId);
       if (!parsed) return `peer id ${JSON.stringify(peerId)} is not of the form puma-<session>-<endpoint>`;
       const session = store.get(parsed.sessionId);
       if (!session) return `no session ${parsed.sessionId}`;
-      if (!session.joined.has(parsed.endpoint)) return `slot ${SLOT_NAMES[parsed.endpoint]} of session ${session.id} is not joined`;
+      const slot = SLOT_NAMES[parsed.endpoint];
+      if (!store.isJoined(session, parsed.endpoint)) return `slot ${slot} of session ${session.id} is not joined`;
+      if (!store.secretMatches(session, parsed.endpoint, token)) return `wrong token for slot ${slot} of session ${session.id}: the token must be the slot's secret`;
       return null;
     },
     connected(peerId) {
       const parsed = parsePeerId(peerId);
-      if (parsed) store.get(parsed.sessionId)?.connected.add(parsed.endpoint);
+      const session = parsed && store.get(parsed.sessionId);
+      if (!parsed || !session) return;
+      session.connected.add(parsed.endpoint);
+      store.touch(session);
     },
     disconnected(peerId) {
       const parsed = parsePeerId(peerId);
-      if (!parsed) return;
-      const session = store.get(parsed.sessionId);
-      session?.connected.delete(parsed.endpoint);
+      const session = parsed && store.get(parsed.sessionId);
+      if (!parsed || !session) return;
+      session.connected.delete(parsed.endpoint);
+      store.touch(session);
     },
     recordConnect(req) {
       recorder.add('signal-connect', remoteOf(req), requestHead(req), new Uint8Array(0));
     },
     recordMessage(req, peerId, data) {
       recorder.add('signal-message', remoteOf(req), peerId, data);
+      // Only admitted sockets send messages: each one is activity of the slot's secret holder.
       const parsed = parsePeerId(peerId);
-      if (parsed) store.get(parsed.sessionId);
+      const session = parsed && store.get(parsed.sessionId);
+      if (session) store.touch(session);
     },
   });
 
-  const sweeper = setInterval(() => store.sweep(), Math.min(ttl, 60_000));
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      store.sweep(now);
+      routes.createLimiter.sweep(now);
+      routes.joinLimiter.sweep(now);
+    },
+    Math.min(ttl, lifetime, SWEEP_MAX_INTERVAL_MS),
+  );
   sweeper.unref();
 
   try {
@@ -214,22 +216,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   };
 }
 
-function sessionRequest(body: Record<string, unknown>): { model: string; params: Record<string, unknown> } {
-  onlyFields(body, ['model', 'params']);
-  const { model, params } = body;
-  if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_CHARS) {
-    throw new HttpError(400, `"model" must be a non-empty string of at most ${MAX_MODEL_CHARS} characters`);
-  }
-  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
-    throw new HttpError(400, '"params" must be a JSON object');
-  }
-  return { model, params: (params as Record<string, unknown> | undefined) ?? {} };
-}
-
-function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw new HttpError(400, `unknown field ${JSON.stringify(key)}; expected ${allowed.join(', ')}`);
-  }
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new Error(`${name} must be positive, got ${value}`);
+  return value;
 }
 
 function remoteOf(req: http.IncomingMessage): string {

@@ -3,7 +3,8 @@
  * Browsers and Node endpoints exchange SDP offers/answers and ICE candidates through it; nothing else.
  */
 import type http from 'node:http';
-import { ExpressPeerServer, type IClient } from 'peer';
+import type { Socket } from 'node:net';
+import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type ServerOptions } from 'ws';
 
 export const SIGNALING_PATH = '/peerjs';
@@ -11,14 +12,22 @@ export const SIGNALING_PATH = '/peerjs';
 const MAX_SIGNAL_BYTES = 64 * 1024;
 
 export interface SignalingHooks {
-  /** Returns why a WebSocket for `peerId` is refused, or null to admit it. */
-  admit(peerId: string): string | null;
+  /** Returns why a WebSocket for `peerId` presenting `token` is refused, or null to admit it. */
+  admit(peerId: string, token: string): string | null;
+  /** `peerId` now holds a signaling socket (at most one at a time). */
   connected(peerId: string): void;
+  /** `peerId`'s signaling socket closed. */
   disconnected(peerId: string): void;
   /** Raw WebSocket upgrade request (URL and headers) of every connection attempt, admitted or not. */
   recordConnect(req: http.IncomingMessage): void;
   /** Every message as received, before the server parses it. */
   recordMessage(req: http.IncomingMessage, peerId: string, data: Uint8Array): void;
+}
+
+export interface Signaling {
+  /** Closes `peerId`'s signaling socket, if it has one. */
+  drop(peerId: string): void;
+  close(): void;
 }
 
 /**
@@ -56,27 +65,50 @@ class TimerScope {
   }
 }
 
-function peerIdOf(req: http.IncomingMessage): string {
-  return new URL(req.url ?? '/', 'http://localhost').searchParams.get('id') ?? '';
+/** The `id` and `token` a PeerJS client puts in its WebSocket URL (peerjs's `token` option travels there). */
+function credentialsOf(req: http.IncomingMessage): { peerId: string; token: string } {
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  return { peerId: query.get('id') ?? '', token: query.get('token') ?? '' };
 }
 
-export function attachSignaling(server: http.Server, hooks: SignalingHooks): { close(): void } {
+export function attachSignaling(server: http.Server, hooks: SignalingHooks): Signaling {
   const made: { wss?: WebSocketServer } = {};
   const timers = new TimerScope();
+  /**
+   * The TCP socket holding each admitted peer id, from admission until it closes. Admitting one id once at a
+   * time matters: the peer server hands an id's registration to any later socket presenting the same token.
+   */
+  const holders = new Map<string, Socket>();
+  const admit = (req: http.IncomingMessage): { status: number; reason: string } | null => {
+    const { peerId, token } = credentialsOf(req);
+    if (holders.has(peerId)) return { status: 409, reason: `${peerId} is already connected to signaling` };
+    const refusal = hooks.admit(peerId, token);
+    if (refusal !== null) return { status: 403, reason: refusal };
+    const socket = req.socket;
+    holders.set(peerId, socket);
+    // The TCP socket closes both when an admitted WebSocket closes and when its handshake fails after admission.
+    socket.once('close', () => {
+      if (holders.get(peerId) !== socket) return;
+      holders.delete(peerId);
+      hooks.disconnected(peerId);
+    });
+    hooks.connected(peerId);
+    return null;
+  };
   const createWebSocketServer = (options: ServerOptions): WebSocketServer => {
     const wss = new WebSocketServer({
       ...options,
       maxPayload: MAX_SIGNAL_BYTES,
       verifyClient: (info, done) => {
         hooks.recordConnect(info.req);
-        const refusal = hooks.admit(peerIdOf(info.req));
+        const refusal = admit(info.req);
         if (refusal === null) done(true);
-        else done(false, 403, refusal);
+        else done(false, refusal.status, refusal.reason);
       },
     });
     // Registered before the peer server's own listeners, so each message is recorded before it is handled.
     wss.on('connection', (socket, req) => {
-      const peerId = peerIdOf(req);
+      const { peerId } = credentialsOf(req);
       socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
         hooks.recordMessage(req, peerId, bytes);
@@ -106,14 +138,16 @@ export function attachSignaling(server: http.Server, hooks: SignalingHooks): { c
   });
   const wss = made.wss;
   if (!wss) throw new Error('the peer signaling server did not create its WebSocket server');
-  app.on('connection', (client: IClient) => hooks.connected(client.getId()));
-  app.on('disconnect', (client: IClient) => hooks.disconnected(client.getId()));
   // Socket errors and unparsable messages from clients; the peer server drops those clients itself.
   app.on('error', () => {});
   return {
+    drop(peerId) {
+      holders.get(peerId)?.destroy();
+    },
     close() {
       timers.clear();
       for (const socket of wss.clients) socket.terminate();
+      for (const socket of holders.values()) socket.destroy();
       wss.close();
     },
   };

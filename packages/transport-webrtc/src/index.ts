@@ -8,7 +8,7 @@ export {
 } from './peer-channel.ts';
 export {
   SLOT_NAMES,
-  claimSlot,
+  SLOT_SECRET_PATTERN,
   createSession,
   endpointSlot,
   getSession,
@@ -17,7 +17,10 @@ export {
   parsePeerId,
   slotEndpoint,
   type ApiError,
+  type CreatedSession,
   type CreateSessionRequest,
+  type JoinCredentials,
+  type JoinRequest,
   type JoinResult,
   type SessionInfo,
   type SlotName,

@@ -31,9 +31,12 @@ export function parsePeerId(id: string): { sessionId: string; endpoint: Endpoint
 }
 
 export interface SlotState {
+  /** Whether someone joined the slot (then `identity` is the fingerprint it is bound to). */
   joined: boolean;
   /** Whether the slot's endpoint is registered with the signaling server right now. */
   connected: boolean;
+  /** Lowercase hex SHA-256 fingerprint of the public key that first joined the slot; null until then. */
+  identity: string | null;
 }
 
 export interface SessionInfo {
@@ -42,14 +45,43 @@ export interface SessionInfo {
   params: Record<string, unknown>;
   /** Milliseconds since the epoch. */
   createdAt: number;
-  /** When the session expires unless something touches it first (ms since the epoch). */
+  /**
+   * When the session expires (ms since the epoch) unless a join or signaling activity comes first; a session
+   * with an endpoint on the signaling server lives until its hard lifetime ends, which no activity extends.
+   */
   expiresAt: number;
   slots: Record<SlotName, SlotState>;
+}
+
+/** A slot's secret: 128 random bits as 32 lowercase hex digits. */
+export const SLOT_SECRET_PATTERN = /^[0-9a-f]{32}$/;
+
+/**
+ * The answer to createSession, the only place slot secrets ever appear: the creator hands each one to the
+ * intended holder of that slot (a link, a CLI flag). Whoever holds a slot's secret can join it and register
+ * its endpoint with the signaling server; the coordinator keeps only their SHA-256.
+ */
+export interface CreatedSession extends SessionInfo {
+  slotSecrets: Record<SlotName, string>;
 }
 
 export interface CreateSessionRequest {
   model: string;
   params?: Record<string, unknown>;
+}
+
+/** Body of POST /api/sessions/:id/join. */
+export interface JoinRequest {
+  slot: SlotName;
+  /** The slot's secret from the create answer. */
+  secret: string;
+  /** Fingerprint (64 hex digits) of the joiner's long-term public key; the slot is bound to the first one. */
+  identity: string;
+}
+
+export interface JoinCredentials {
+  secret: string;
+  identity: string;
 }
 
 export interface JoinResult {
@@ -92,7 +124,7 @@ async function call<T>(coordinator: string, method: 'GET' | 'POST', path: string
   return parsed as T;
 }
 
-export function createSession(coordinator: string, request: CreateSessionRequest): Promise<SessionInfo> {
+export function createSession(coordinator: string, request: CreateSessionRequest): Promise<CreatedSession> {
   return call(coordinator, 'POST', 'api/sessions', request);
 }
 
@@ -100,24 +132,12 @@ export function getSession(coordinator: string, sessionId: string): Promise<Sess
   return call(coordinator, 'GET', `api/sessions/${encodeURIComponent(sessionId)}`);
 }
 
-/** Claims a slot; fails with the coordinator's 409 message when someone already holds it. */
-export function joinSession(coordinator: string, sessionId: string, slot: SlotName): Promise<JoinResult> {
-  return call(coordinator, 'POST', `api/sessions/${encodeURIComponent(sessionId)}/join`, { slot });
-}
-
 /**
- * Joins a slot, or takes it over when it was joined before but its endpoint is no longer on the signaling
- * server: a reloaded page or a restarted process comes back to its own slot. A slot whose endpoint is
- * connected stays refused (409).
+ * Joins a slot with its secret, binding it to `identity` on first join. The same call re-joins after a restart
+ * or reload: that needs the same secret and identity, and is refused (409) while the slot's endpoint is still
+ * on the signaling server. A wrong secret fails with 403, a slot bound to another identity with 409.
  */
-export async function claimSlot(coordinator: string, sessionId: string, slot: SlotName): Promise<JoinResult> {
-  try {
-    return await joinSession(coordinator, sessionId, slot);
-  } catch (e) {
-    if (!(e instanceof Error) || !/ failed with 409:/.test(e.message)) throw e;
-    const state = await getSession(coordinator, sessionId);
-    if (state.slots[slot].connected) throw e;
-    const endpoint = slotEndpoint(slot);
-    return { sessionId, slot, endpoint, peerId: peerIdFor(sessionId, endpoint) };
-  }
+export function joinSession(coordinator: string, sessionId: string, slot: SlotName, credentials: JoinCredentials): Promise<JoinResult> {
+  const body: JoinRequest = { slot, secret: credentials.secret, identity: credentials.identity };
+  return call(coordinator, 'POST', `api/sessions/${encodeURIComponent(sessionId)}/join`, body);
 }
