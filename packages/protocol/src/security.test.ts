@@ -1,6 +1,10 @@
 /**
- * Security sanity check (not a proof): everything a party receives from another party during mul, matmul,
- * truncation, comparison, equality, b2a and select must look uniformly random, whatever the secret.
+ * Security sanity check (not a proof), a complement to the view simulation (view-simulation.test.ts): that one
+ * finds received words that depend on the secret without the missing key (a computable mask, a missing zero
+ * share), which byte histograms cannot see; this one finds received words whose bytes are not uniform (a mask
+ * mixed in too weakly), which the view simulation cannot see. Everything a party receives from another party
+ * during mul, matmul, truncation, comparison, equality, b2a and select must look uniformly random, whatever the
+ * secret; n = 3072 so the truncation and b2a dealers rotate (dealers.ts).
  * For each receiving party we histogram the received bytes (256 bins) and run a chi-square test against
  * uniform, for two very different secrets (all zeros, and large random values); and a two-sample chi-square
  * between the two secrets. Threshold: chi2 > 400 with 255 degrees of freedom has probability < 1e-8.
@@ -54,7 +58,7 @@ function chi2TwoSample(a: number[], b: number[]): number {
 
 describe('what parties receive', () => {
   it('is uniform and independent of the secret input', async () => {
-    const n = 2048;
+    const n = 3072;
     const zeros = await receivedHistograms(new Float64Array(n));
     const large = await receivedHistograms(randomFloats(n, -3000, 3000, 77));
     for (let party = 0; party < 3; party++) {

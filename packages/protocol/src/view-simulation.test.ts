@@ -1,0 +1,185 @@
+/**
+ * View simulation of every protocol op (view-test-support.ts): for each party, nothing it receives from the
+ * others depends on the secret unless it also depends on the key that party lacks. Each op runs at 64
+ * elements (party 0 deals every truncation and b2a chunk) and at ROTATE_FROM = 3072 (the three dealers
+ * rotate, dealers.ts), so every dealer's chunk is checked. Reveal is an opening (its received words ARE the
+ * secret by design) and is exempt; so is revealToClient (parties receive nothing). There is no OR op: OR is
+ * a ^ b ^ (a AND b), the same messages as andGates.
+ * The mutant tests plant leaks the view simulation must report.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { Backend } from '@puma/backend';
+import type { Channel, PartyId } from '@puma/transport';
+import { Party, type PartyKeys } from './party.ts';
+import { decodeOpNonce, opNonce } from './nonce.ts';
+import { ROTATE_FROM } from './dealers.ts';
+import type { AShare, BShare } from './share.ts';
+import { andGates } from './ops/and.ts';
+import { b2a } from './ops/b2a.ts';
+import { equal } from './ops/equal.ts';
+import { receiveInput, sendInput } from './ops/input.ts';
+import { lessThan } from './ops/lessThan.ts';
+import { matmul } from './ops/matmul.ts';
+import { maxLast } from './ops/max.ts';
+import { msb } from './ops/msb.ts';
+import { mul, mulRaw } from './ops/mul.ts';
+import { select } from './ops/select.ts';
+import { truncate } from './ops/truncate.ts';
+import {
+  baseWorld, bitsViewInput, compareViews, describeReports, fixedPair, fixedViewInput, openWords, runWorld, simulateViews, testKey,
+  type ObserverReport, type ViewInput, type ViewProgram, type ViewRunOptions,
+} from './view-test-support.ts';
+
+const A = (x: AShare | BShare) => x as AShare;
+const B = (x: AShare | BShare) => x as BShare;
+
+interface OpCase {
+  name: string;
+  inputs: (n: number) => Record<string, ViewInput>;
+  program: ViewProgram<unknown>;
+}
+
+const xy = (n: number) => ({ x: fixedViewInput([n], -40, 40, 1), y: fixedViewInput([n], -40, 40, 3) });
+
+const OPS: OpCase[] = [
+  { name: 'mulRaw', inputs: xy, program: (p, s) => mulRaw(p, A(s.x), A(s.y)) },
+  { name: 'mul (product fused with truncation)', inputs: xy, program: (p, s) => mul(p, A(s.x), A(s.y)) },
+  {
+    name: 'matmul (fused truncation)',
+    inputs: (n) => ({ x: fixedViewInput([n / 64, 64], -2, 2, 5), y: fixedViewInput([64, 64], -2, 2, 7) }),
+    program: (p, s) => matmul(p, A(s.x), A(s.y)),
+  },
+  { name: 'truncate (replicated input)', inputs: xy, program: (p, s) => truncate(p, A(s.x)) },
+  { name: 'msb', inputs: xy, program: (p, s) => msb(p, A(s.x)) },
+  { name: 'lessThan', inputs: xy, program: (p, s) => lessThan(p, A(s.x), A(s.y)) },
+  { name: 'equal', inputs: xy, program: (p, s) => equal(p, A(s.x), A(s.y)) },
+  { name: 'b2a', inputs: (n) => ({ b: bitsViewInput(n, 11) }), program: (p, s) => b2a(p, B(s.b)) },
+  { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
+  { name: 'max and argmax (3 columns)', inputs: (n) => ({ x: fixedViewInput([n, 3], -40, 40, 15) }), program: (p, s) => maxLast(p, A(s.x), true) },
+  {
+    name: 'and (AND gates; OR is the same gates)',
+    inputs: (n) => ({ a: bitsViewInput(n, 17), b: bitsViewInput(n, 19) }),
+    program: (p, s) => andGates(p, B(s.a), B(s.b)),
+  },
+];
+
+function expectNoLeak(reports: ObserverReport[]): void {
+  const summary = describeReports(reports);
+  for (const r of reports) {
+    expect(r.leaks, summary).toBe(0);
+    expect(r.details, summary).toEqual([]);
+  }
+  // Sensitivity: the secret does reach some party's view (masked), else the check would test nothing. Not every
+  // party's: e.g. in b2a below ROTATE_FROM party 2 receives only the dealer's zero-share-masked zeros.
+  expect(reports.some((r) => r.secretDependent > 0), summary).toBe(true);
+}
+
+describe('view simulation: every protocol op, every party', () => {
+  for (const n of [64, ROTATE_FROM]) {
+    for (const op of OPS) {
+      it(`${op.name}, n = ${n}: no received word depends on the secret without the missing key`, async () => {
+        expectNoLeak(await simulateViews(op.inputs(n), op.program));
+      });
+    }
+  }
+});
+
+/** Runs `send` with crypto.getRandomValues handing out `seeds` in order (the input dealer's two seeds). */
+function withSeeds(seeds: Uint32Array[], send: () => void): void {
+  const queue = [...seeds];
+  const spy = vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(arr: T): T => {
+    const seed = queue.shift();
+    if (!seed || !(arr instanceof Uint32Array) || arr.length !== 8) throw new Error('view simulation: the input dealer asked for randomness beyond its two seeds');
+    arr.set(seed);
+    return arr;
+  });
+  try {
+    send();
+  } finally {
+    spy.mockRestore();
+  }
+  if (queue.length) throw new Error(`view simulation: the input dealer used ${2 - queue.length} of its 2 seeds`);
+}
+
+describe('view simulation: input sharing (the client deals; the seeds are its randomness)', () => {
+  // Party 0 gets both seeds (and must get nothing that depends on x); party 1 lacks seed A, party 2 seed B.
+  it.each([64, ROTATE_FROM])('n = %i: each party\'s bundle depends on x only through the seed it lacks', async (n) => {
+    const { base, changed } = fixedPair(n, -40, 40, 21);
+    const seed = testKey;
+    const [seedA, seedB, otherA, otherB] = [seed(31), seed(32), seed(33), seed(34)];
+    const run = (x: BigUint64Array, seeds: Uint32Array[]) => runWorld({ keys: [seed(1), seed(2), seed(3)], components: {} }, {}, (p) => receiveInput(p, 3, 'x', [n]), {
+      client: async (c: Channel) => withSeeds(seeds, () => sendInput(c, 'x', x)),
+    });
+    const baseRun = await run(base, [seedA, seedB]);
+    const bySecret = await run(changed, [seedA, seedB]);
+    const byMissingSeed = [baseRun, await run(base, [otherA, seedB]), await run(base, [seedA, otherB])];
+    const reports = ([0, 1, 2] as const).map((i) => compareViews(i, baseRun.views[i], bySecret.views[i], byMissingSeed[i].views[i]));
+    expectNoLeak(reports);
+    expect(reports[0].secretDependent, describeReports(reports)).toBe(0);
+    expect(reports[1].secretDependent).toBe(n);
+  });
+});
+
+/** A backend whose prg() substitutes one draw: used by the mutants to draw a mask from the wrong key. */
+function withPrg(be: Backend, prg: Backend['prg']): Backend {
+  return new Proxy(be, {
+    get(target, prop) {
+      if (prop === 'prg') return prg;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Mutant truncation dealer: party `dealer` draws the half of its mask r that should come from the key it shares
+ * with B (stream 1 under keys.self) from the key it shares with A instead (stream 4), so A can compute r and
+ * unmask x_D + r. The output stays correct: only the dealer knows r and it uses it consistently.
+ */
+function dealerMaskFromAsKey(dealer: PartyId): ViewRunOptions['backend'] {
+  return (id: PartyId, be: Backend, keys: PartyKeys) => id !== dealer ? be : withPrg(be, (key, nonce, n, counter) => {
+    const { id: op, stream } = decodeOpNonce(nonce);
+    if (key === keys.self && stream === 1) return be.prg(keys.next, opNonce(op, 4), n, counter);
+    return be.prg(key, nonce, n, counter);
+  });
+}
+
+/** Mutant party: resharing without the zero sharing, so z_{i+1} reaches party i unmasked. */
+class NoZeroShareParty extends Party {
+  override zeroShare(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
+
+const leakingObservers = (reports: ObserverReport[]) => reports.filter((r) => r.leaks > 0 || r.details.length > 0).map((r) => r.observer);
+
+describe('view simulation catches planted-leak mutants', () => {
+  const truncInputs = (n: number) => ({ x: fixedViewInput([n], -40, 40, 23) });
+  const truncProgram: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await truncate(p, A(s.x))).s0);
+
+  it('mutant (a): truncation mask drawn with a key the receiver holds (n = 64, dealer 0): party 1 leaks, output still correct', async () => {
+    const mutant = { backend: dealerMaskFromAsKey(0) };
+    const reports = await simulateViews(truncInputs(64), truncProgram, mutant);
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([1]);
+    expect(reports[1].leaks).toBe(64);
+    // The mutant's result is right to 1 ulp, so only a test of what parties see can catch it.
+    const inputs = truncInputs(64);
+    const { results } = await runWorld(baseWorld(inputs), inputs, truncProgram, mutant);
+    const got = openWords(results);
+    inputs.x.base.forEach((v, j) => expect(Math.abs(Number(BigInt.asIntN(64, got[j])) - Math.floor(Number(BigInt.asIntN(64, v)) / 2 ** 18))).toBeLessThanOrEqual(1));
+  });
+
+  it('mutant (b): mul resharing without the zero sharing: every party leaks', async () => {
+    const reports = await simulateViews(xy(64), (p, s) => mulRaw(p, A(s.x), A(s.y)), { party: (o) => new NoZeroShareParty(o) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([0, 1, 2]);
+  });
+
+  it(`mutant (c): rotated dealer 1's chunk with a computable mask is caught at n = ${ROTATE_FROM}, dormant at n = 64`, async () => {
+    const mutant = { backend: dealerMaskFromAsKey(1) };
+    const rotated = await simulateViews(truncInputs(ROTATE_FROM), truncProgram, mutant);
+    expect(leakingObservers(rotated), describeReports(rotated)).toEqual([2]);
+    expect(rotated[2].leaks).toBe(1024);
+    // Below ROTATE_FROM party 1 never deals, so a test at that size alone could not see this mutant.
+    expect(leakingObservers(await simulateViews(truncInputs(64), truncProgram, mutant))).toEqual([]);
+  });
+});
