@@ -4,7 +4,7 @@
  * (size, seed), so only verdicts cross the page boundary.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPeerChannel, createSession, endpointSlot, joinSession, type PeerChannel } from '@puma/transport-webrtc';
+import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { matchesPattern, pattern } from '../../../e2e/pages/transport.pattern.ts';
 import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from './transport-lab.ts';
@@ -26,8 +26,17 @@ afterAll(async () => {
   await lab?.close();
 }, 60_000);
 
-function connectRequest(sessionId: string, self: number, peers: number[]) {
-  return { coordinator: lab.coordinator.url, sessionId, self, peers, join: true, channelsPerPeer: 2, connectTimeoutMs: 30_000 };
+function connectRequest(s: CreatedSession, self: number, peers: number[]) {
+  const slotSecret = s.slotSecrets[endpointSlot(self)];
+  return { coordinator: lab.coordinator.url, sessionId: s.id, self, peers, slotSecret, join: true, channelsPerPeer: 2, connectTimeoutMs: 30_000 };
+}
+
+/** Joins `self`'s slot with a fresh identity, as a Node endpoint does before it opens its channel. */
+async function joinNode(s: CreatedSession, self: number) {
+  const { identity } = await generateIdentity();
+  const slotSecret = s.slotSecrets[endpointSlot(self)];
+  await joinSession(lab.coordinator.url, s.id, endpointSlot(self), { secret: slotSecret, identity: identity.fingerprint });
+  return { coordinator: lab.coordinator.url, sessionId: s.id, self, identity, slotSecret };
 }
 
 async function sendAll(tab: TransportTab, to: number, self: number): Promise<void> {
@@ -39,7 +48,7 @@ describe('WebRTC channel in headless Chromium', () => {
     const s = await createSession(lab.coordinator.url, { model: 'test' });
     const [a, b] = await Promise.all([lab.openTab(), lab.openTab()]);
     try {
-      await withTimeout(Promise.all([a.call('connect', connectRequest(s.id, 0, [1])), b.call('connect', connectRequest(s.id, 1, [0]))]), 40_000, 'connecting two tabs');
+      await withTimeout(Promise.all([a.call('connect', connectRequest(s, 0, [1])), b.call('connect', connectRequest(s, 1, [0]))]), 40_000, 'connecting two tabs');
       await sendAll(a, 1, 0);
       await sendAll(b, 0, 1);
       const checks = SIZES.flatMap((size) => [b.call('recv', 0, `op${size}`, size, seed(0, 1, size)), a.call('recv', 1, `op${size}`, size, seed(1, 0, size))]);
@@ -60,12 +69,12 @@ describe('WebRTC channel in headless Chromium', () => {
 
   it('connects a tab and a Node endpoint; each side sees the other close', async () => {
     const s = await createSession(lab.coordinator.url, { model: 'test' });
-    await joinSession(lab.coordinator.url, s.id, endpointSlot(1));
+    const joined = await joinNode(s, 1);
     const tab = await lab.openTab();
-    const node = createPeerChannel({ coordinator: lab.coordinator.url, sessionId: s.id, self: 1, peers: [0], channelsPerPeer: 2, connectTimeoutMs: 30_000, closeFlushMs: 3_000 });
+    const node = createPeerChannel({ ...joined, peers: [0], channelsPerPeer: 2, connectTimeoutMs: 30_000, closeFlushMs: 3_000 });
     nodeChannels.push(node);
     try {
-      await withTimeout(Promise.all([tab.call('connect', connectRequest(s.id, 0, [1])), node.ready]), 40_000, 'connecting tab and Node');
+      await withTimeout(Promise.all([tab.call('connect', connectRequest(s, 0, [1])), node.ready]), 40_000, 'connecting tab and Node');
       await sendAll(tab, 1, 0);
       for (const size of [...SIZES].reverse()) node.send(0, `op${size}`, pattern(size, seed(1, 0, size)));
       const fromTab = SIZES.map(async (size) => matchesPattern(await node.recv(0, `op${size}`), size, seed(0, 1, size)));
@@ -90,11 +99,11 @@ describe('WebRTC channel in headless Chromium', () => {
   it('fails a Node receive within 10 s when the tab on the other end is closed abruptly', async () => {
     // Chromium closing a tab does not always reach node-datachannel as a close; the keepalive notices the silence.
     const s = await createSession(lab.coordinator.url, { model: 'test' });
-    await joinSession(lab.coordinator.url, s.id, endpointSlot(2));
+    const joined = await joinNode(s, 2);
     const tab = await lab.openTab();
-    const node = createPeerChannel({ coordinator: lab.coordinator.url, sessionId: s.id, self: 2, peers: [0], channelsPerPeer: 1, connectTimeoutMs: 30_000, closeFlushMs: 1_000, idleTimeoutMs: 4_000 });
+    const node = createPeerChannel({ ...joined, peers: [0], channelsPerPeer: 1, connectTimeoutMs: 30_000, closeFlushMs: 1_000, idleTimeoutMs: 4_000 });
     nodeChannels.push(node);
-    await withTimeout(Promise.all([tab.call('connect', connectRequest(s.id, 0, [2])), node.ready]), 40_000, 'connecting tab and Node');
+    await withTimeout(Promise.all([tab.call('connect', connectRequest(s, 0, [2])), node.ready]), 40_000, 'connecting tab and Node');
     const pending = node.recv(0, 'never');
     pending.catch(() => {});
     const t0 = Date.now();
