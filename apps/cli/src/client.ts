@@ -7,11 +7,15 @@ import { parseArgs } from 'node:util';
 import { greedy, sampler } from '@puma/models/secure';
 import { CLIENT, OWNER, type EndpointId } from '@puma/transport';
 import { openClientSession } from '@puma/worker/session';
-import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { KEY_USAGE, loadEndpointIdentity, parseApprovedParties, parsePeerPins, pinsWithParties, readSlotSecret } from './endpoint-trust.ts';
+import { connectEndpoint, coordinatorUrl, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
-export const CLIENT_USAGE = `usage: puma client --coordinator <url> --session <id> --prompt <text> [--max-new-tokens N]
-                   [--reveal logits|argmax] [--temperature T] [--top-k K] [--json] [--connect-timeout S]
-  Generates text with the session's three parties; only this process sees the prompt and the output.`;
+export const CLIENT_USAGE = `usage: puma client --coordinator <url> --session <id> --prompt <text> --parties <fp0>,<fp1>,<fp2>
+                   (--secret <hex> | --secret-file <file>) [--key <file>] [--peers owner=<fp>] [--max-new-tokens N]
+                   [--reveal logits|argmax] [--temperature T] [--top-k K] [--json] [--step-timeout S] [--connect-timeout S]
+  Generates text with the session's three parties; only this process sees the prompt and the output.
+  --parties: the only identities (fingerprints from "puma identity") that may receive this client's input shares.
+  ${KEY_USAGE}`;
 
 const PEERS: readonly EndpointId[] = [0, 1, 2, OWNER];
 
@@ -24,9 +28,11 @@ export function clientCommand(argv: string[]): Promise<number> {
         'max-new-tokens': { type: 'string' }, reveal: { type: 'string', default: 'logits' },
         temperature: { type: 'string', default: '0' }, 'top-k': { type: 'string', default: '0' },
         json: { type: 'boolean', default: false }, 'connect-timeout': { type: 'string' },
+        key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
+        'step-timeout': { type: 'string' },
       },
     });
-    const coordinator = required(values.coordinator, 'coordinator');
+    const coordinator = coordinatorUrl(values.coordinator);
     const sessionId = required(values.session, 'session');
     if (values.prompt === undefined) usageError('--prompt is required (it may be empty: --prompt "")');
     const maxNewTokens = intOption(values['max-new-tokens'], 'max-new-tokens', 32, 1, 1 << 20);
@@ -37,11 +43,19 @@ export function clientCommand(argv: string[]): Promise<number> {
     if (temperature > 0 && reveal === 'argmax') usageError('--temperature needs --reveal logits (with argmax the parties pick the token)');
     const topK = intOption(values['top-k'], 'top-k', 0, 0, 1 << 20);
     const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 60, 1, 24 * 3600) * 1000;
+    const stepTimeoutMs = values['step-timeout'] === undefined ? undefined : intOption(values['step-timeout'], 'step-timeout', 0, 1, 24 * 3600) * 1000;
+    const approvedParties = parseApprovedParties(values.parties, 'the client decides which identities may receive its input shares');
+    const expectedPeers = pinsWithParties(approvedParties, parsePeerPins(values.peers, CLIENT, PEERS));
+    const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
+    const { identity } = await loadEndpointIdentity(values.key);
 
     const signal = interruptSignal();
-    const channel = await connectEndpoint({ coordinator, sessionId, self: CLIENT, peers: PEERS, connectTimeoutMs });
+    const channel = await connectEndpoint({
+      coordinator, sessionId, self: CLIENT, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers,
+      log: (l) => console.error(l),
+    });
     try {
-      const session = await openClientSession({ channel, signal, onStatus: (s) => values.json || console.error(`client ${s.phase}: ${s.message}`) });
+      const session = await openClientSession({ channel, signal, approvedParties, stepTimeoutMs, onStatus: (s) => values.json || console.error(`client ${s.phase}: ${s.message}`) });
       if (!values.json) process.stdout.write(values.prompt);
       const tokenMs: number[] = [];
       const result = await session.generate({

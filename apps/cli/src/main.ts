@@ -22,11 +22,17 @@ const USAGE = `usage:
   puma classify --model <dir|name> --text <text> [--json]
   puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
   puma share --model <dir|name> --out <dir>
-  puma session create --coordinator <url> [--model <name>]
-  puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>) [--sessions N]
-  puma party --coordinator <url> --session <id> --party 0|1|2 [--backend wasm|webgpu|auto] [--cache <dir>]
-  puma client --coordinator <url> --session <id> --prompt <text> [--max-new-tokens N] [--json]
-owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator).
+  puma identity [--key <file>] [--json]
+  puma session create --coordinator <url> [--model <name>] [--json]
+  puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>) --parties <fp0>,<fp1>,<fp2>
+             (--secret <hex> | --secret-file <file>) [--key <file>] [--sessions N]
+  puma party --coordinator <url> --session <id> --party 0|1|2 (--secret <hex> | --secret-file <file>) [--key <file>]
+             [--peers party1=<fp>,client=<fp>,owner=<fp>] [--backend wasm|webgpu|auto] [--cache <dir>] [--step-timeout S]
+  puma client --coordinator <url> --session <id> --prompt <text> --parties <fp0>,<fp1>,<fp2>
+              (--secret <hex> | --secret-file <file>) [--key <file>] [--max-new-tokens N] [--json]
+owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator), each
+with its long-term key (--key, default $PUMA_HOME/identity.json) and its slot's secret from "puma session create";
+owner and client accept only the party identities listed in --parties ("puma identity" prints an endpoint's).
 Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K,
 downloaded with checksums into $PUMA_CACHE (default ~/.cache/puma-web/models) when there is no local copy.`;
 

@@ -6,13 +6,18 @@ import { parseArgs } from 'node:util';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
 import { createBackend, parseBackendChoice, type BackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
+import { KEY_USAGE, loadEndpointIdentity, parsePeerPins, readSlotSecret } from './endpoint-trust.ts';
 import { DirectoryShareStore } from './party-store.ts';
-import { connectEndpoint, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { connectEndpoint, coordinatorUrl, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
-export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2
-                  [--backend wasm|webgpu|auto] [--cache <dir>] [--connect-timeout S]
+export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2 (--secret <hex> | --secret-file <file>)
+                  [--key <file>] [--peers party1=<fp>,client=<fp>,owner=<fp>] [--backend wasm|webgpu|auto]
+                  [--cache <dir>] [--step-timeout S] [--connect-timeout S]
   Runs one computing party. With --cache, weight shares are kept in <dir> and verified by sha256, so a
-  later session with the same sharing downloads nothing.`;
+  later session with the same sharing downloads nothing. --peers pins the keys of some peers (fingerprints
+  from "puma identity"); a peer proving another key is refused. --step-timeout: how long one step of the
+  protocol may wait for a peer before the session fails.
+  ${KEY_USAGE}`;
 
 /** Weight-download progress is printed at most this often; every other event is printed as it comes. */
 const WEIGHT_LINE_INTERVAL_MS = 1_000;
@@ -29,9 +34,11 @@ export function partyCommand(argv: string[]): Promise<number> {
       options: {
         coordinator: { type: 'string' }, session: { type: 'string' }, party: { type: 'string' },
         backend: { type: 'string', default: 'wasm' }, cache: { type: 'string' }, 'connect-timeout': { type: 'string' },
+        key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, peers: { type: 'string' },
+        'step-timeout': { type: 'string' },
       },
     });
-    const coordinator = required(values.coordinator, 'coordinator');
+    const coordinator = coordinatorUrl(values.coordinator);
     const sessionId = required(values.session, 'session');
     const id = intOption(required(values.party, 'party'), 'party', 0, 0, 2) as PartyId;
     let choice: BackendChoice;
@@ -41,17 +48,23 @@ export function partyCommand(argv: string[]): Promise<number> {
       usageError(e instanceof Error ? e.message : String(e));
     }
     const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 60, 1, 24 * 3600) * 1000;
+    const stepTimeoutMs = values['step-timeout'] === undefined ? undefined : intOption(values['step-timeout'], 'step-timeout', 0, 1, 24 * 3600) * 1000;
+    const peers = [...([0, 1, 2] as const).filter((p) => p !== id), CLIENT, OWNER];
+    const expectedPeers = parsePeerPins(values.peers, id, peers);
+    const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
+    const { identity } = await loadEndpointIdentity(values.key);
     const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
     // Dawn (native) is loaded only when a GPU backend may be chosen.
     const gpu = choice === 'wasm' ? undefined : (await import('@puma/backend-webgpu/node')).nodeGpu();
     const backend = await createBackend(choice, gpu);
     const signal = interruptSignal();
-    const peers = [...([0, 1, 2] as const).filter((p) => p !== id), CLIENT, OWNER];
-    const channel = await connectEndpoint({ coordinator, sessionId, self: id, peers, connectTimeoutMs });
+    const channel = await connectEndpoint({
+      coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, log: (l) => console.error(l),
+    });
     let lastWeightLine = 0;
     try {
       const report = await runPartySession({
-        id, channel, backend, store, signal,
+        id, channel, backend, store, signal, identity: identity.fingerprint, stepTimeoutMs,
         onStatus: (s) => {
           if (s.phase === 'weights') {
             const now = Date.now();

@@ -3,7 +3,7 @@
  * coordinator session as one endpoint over WebRTC (node-datachannel).
  */
 import { type EndpointId } from '@puma/transport';
-import { claimSlot, createPeerChannel, endpointSlot, type PeerChannel } from '@puma/transport-webrtc';
+import { createPeerChannel, endpointName, endpointSlot, joinSession, safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 
 /** A mistake in the command line: printed with the command's usage, exit code 2. */
@@ -23,6 +23,17 @@ export function intOption(value: string | undefined, flag: string, fallback: num
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) usageError(`--${flag} must be an integer in [${min}, ${max}], got "${value}"`);
   return n;
+}
+
+/** --coordinator, required and a URL. */
+export function coordinatorUrl(value: string | undefined): string {
+  const text = required(value, 'coordinator');
+  try {
+    new URL(text);
+  } catch {
+    usageError(`--coordinator must be a URL such as http://127.0.0.1:9000, got "${text}"`);
+  }
+  return text;
 }
 
 /**
@@ -49,18 +60,69 @@ export interface EndpointOptions {
   peers: readonly EndpointId[];
   /** How long the peers may take to appear. */
   connectTimeoutMs: number;
+  /** This endpoint's long-term identity, proven on every link. */
+  identity: Identity;
+  /** The slot's secret from the session's creator. */
+  slotSecret: string;
+  /** Pinned peer fingerprints; a peer proving another key fails its link. */
+  expectedPeers: Partial<Record<EndpointId, string>>;
+  /** Where each peer's proven key and safety code are reported, for people to compare. */
+  log: (line: string) => void;
 }
 
-/** Claims the endpoint's slot in the coordinator session (again, after a restart) and connects to its peers. */
-export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> {
-  try {
-    new URL(o.coordinator);
-  } catch {
-    usageError(`--coordinator must be a URL such as http://127.0.0.1:9000, got "${o.coordinator}"`);
+/** How long a restarted endpoint waits for its old registration to leave the signaling server. */
+const REJOIN_WAIT_MS = 15_000;
+const REJOIN_RETRY_MS = 500;
+
+/**
+ * Joins the endpoint's slot with its secret and identity (again, after a restart: the coordinator lets only the
+ * identity that joined first back in). A slot still registered by a previous run of this endpoint is retried
+ * for a while, since a killed process's signaling socket can take a moment to be noticed.
+ */
+async function joinSlot(o: EndpointOptions): Promise<void> {
+  const slot = endpointSlot(o.self);
+  const until = Date.now() + REJOIN_WAIT_MS;
+  for (;;) {
+    try {
+      await joinSession(o.coordinator, o.sessionId, slot, { secret: o.slotSecret, identity: o.identity.fingerprint });
+      return;
+    } catch (e) {
+      const inUse = e instanceof Error && / failed with 409: .*is in use/.test(e.message);
+      if (!inUse || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, REJOIN_RETRY_MS));
+    }
   }
+}
+
+/** Joins the endpoint's slot and connects to its peers; each peer's proven key is logged once its link is up. */
+export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> {
   installNodeWebRtc();
-  await claimSlot(o.coordinator, o.sessionId, endpointSlot(o.self));
-  return createPeerChannel({ coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs });
+  await joinSlot(o);
+  const channel = createPeerChannel({
+    coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs,
+    identity: o.identity, slotSecret: o.slotSecret, expectedPeers: o.expectedPeers,
+  });
+  reportPeerKeys(channel, o);
+  return channel;
+}
+
+/**
+ * Logs "<peer> authenticated: key …, safety code …" when the channel's links are up. People compare the codes
+ * with what the peer's own `puma identity` (or page) shows; a pinned peer was already checked by the link.
+ */
+function reportPeerKeys(channel: PeerChannel, o: EndpointOptions): void {
+  const me = endpointName(o.self);
+  o.log(`${me}: this endpoint is key ${o.identity.fingerprint.slice(0, 16)}…, safety code ${safetyCode(o.identity.fingerprint)}`);
+  channel.ready.then(() => {
+    for (const p of o.peers) {
+      const fp = channel.peerIdentity?.(p);
+      if (fp === undefined) continue;
+      const pinned = o.expectedPeers[p] !== undefined ? 'pinned, ' : '';
+      o.log(`${me}: ${endpointName(p)} authenticated (${pinned}key ${fp.slice(0, 16)}…, safety code ${safetyCode(fp)})`);
+    }
+  }, () => {
+    // A failed link is reported by the session runtime, which names the peer.
+  });
 }
 
 /** How long a finished endpoint lets Node wind down by itself before exiting anyway. */

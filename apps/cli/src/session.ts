@@ -1,22 +1,31 @@
-/** `puma session create`: asks the coordinator for a new session id that the five endpoints then join. */
+/** `puma session create`: asks the coordinator for a new session (an id and one secret per slot) that the five endpoints then join. */
 import { parseArgs } from 'node:util';
-import { createSession } from '@puma/transport-webrtc';
+import { SLOT_NAMES, createSession } from '@puma/transport-webrtc';
 import { clientCommand } from './client.ts';
 import { ownerCommand } from './owner.ts';
 import { partyCommand } from './party.ts';
-import { required, runCommand, usageError } from './session-endpoint.ts';
+import { identityCommand } from './identity.ts';
+import { coordinatorUrl, runCommand, usageError } from './session-endpoint.ts';
 import { shareCommand } from './share.ts';
 
 export const SESSION_USAGE = `usage: puma session create --coordinator <url> [--model <name>] [--json]
-  Prints the new session's id (or its whole description with --json).`;
+  Prints the new session's id, then one line per slot with its secret ("party0 <secret>", ... "owner <secret>"),
+  or one JSON document with --json. Hand each secret to the one endpoint that is to take that slot (its
+  --secret or --secret-file): whoever holds a slot's secret can join that slot. The coordinator keeps only
+  hashes of the secrets; they are shown this once.`;
 
 export function sessionCommand(argv: string[]): Promise<number> {
   return runCommand('session', SESSION_USAGE, async () => {
     const [action, ...rest] = argv;
     if (action !== 'create') usageError(action ? `unknown action "${action}"` : 'no action given');
     const { values } = parseArgs({ args: rest, options: { coordinator: { type: 'string' }, model: { type: 'string', default: 'stories260K' }, json: { type: 'boolean', default: false } } });
-    const info = await createSession(required(values.coordinator, 'coordinator'), { model: values.model! });
-    console.log(values.json ? JSON.stringify(info) : info.id);
+    const created = await createSession(coordinatorUrl(values.coordinator), { model: values.model! });
+    if (values.json) {
+      console.log(JSON.stringify(created));
+      return;
+    }
+    console.log(created.id);
+    for (const slot of SLOT_NAMES) console.log(`${slot} ${created.slotSecrets[slot]}`);
   });
 }
 
@@ -27,4 +36,5 @@ export const SESSION_COMMANDS = new Map<string, (argv: string[]) => Promise<numb
   ['party', partyCommand],
   ['client', clientCommand],
   ['session', sessionCommand],
+  ['identity', identityCommand],
 ]);

@@ -2,16 +2,23 @@
  * `puma share` output, the party's directory cache, and the session commands' argument errors (in-process:
  * each command returns its exit code and prints its message).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadModel } from '@puma/models/node';
 import { clientCommand } from './client.ts';
 import { ownerCommand } from './owner.ts';
 import { partyCommand } from './party.ts';
 import { DirectoryShareStore } from './party-store.ts';
 import { sessionCommand } from './session.ts';
 import { readShareDir, shareCommand } from './share.ts';
+
+/** Nothing listens on port 9: commands that get past their argument checks fail to reach it. */
+const NOWHERE = 'http://127.0.0.1:9';
+const SECRET = '0123456789abcdef0123456789abcdef';
+const FP = ['a', 'b', 'c'].map((c) => c.repeat(64));
 
 let work: string;
 let shareDir: string;
@@ -59,6 +66,27 @@ describe('puma share', () => {
   }, 60_000);
 });
 
+describe('what parties and clients see of the model: its name, never a digest of its weights', () => {
+  it("manifests, public files and share.json name the model by its folder's name and hold no hash of the weight file", async () => {
+    const { location } = await loadModel('stories260K');
+    const weightsDigest = createHash('sha256').update(readFileSync(location.weights)).digest('hex');
+    const published = [
+      path.join(shareDir, 'share.json'),
+      ...[0, 1, 2].map((p) => path.join(shareDir, `party${p}`, 'manifest.json')),
+      path.join(shareDir, 'public', 'config.json'),
+      path.join(shareDir, 'public', 'tokenizer.json'),
+    ].map((f) => readFileSync(f, 'utf8'));
+    for (const text of published) expect(text.toLowerCase()).not.toContain(weightsDigest);
+    const manifest = JSON.parse(published[1]) as Record<string, unknown>;
+    // A new manifest field must be checked for what it reveals before it is added here.
+    expect(Object.keys(manifest).sort()).toEqual(['config', 'epoch', 'format', 'fracBits', 'modelId', 'parts', 'party', 'tensors']);
+    expect(manifest.modelId).toBe('stories260K');
+    const shares = await readShareDir(shareDir);
+    expect(Object.keys(shares.publicInfo).sort()).toEqual(['config', 'fracBits', 'modelId', 'tokenizer']);
+    expect(shares.publicInfo.modelId).toBe('stories260K');
+  });
+});
+
 describe('DirectoryShareStore', () => {
   it('stores, reads and deletes parts, keeping every key inside its folder', async () => {
     const store = new DirectoryShareStore(path.join(work, 'cache'));
@@ -77,11 +105,25 @@ describe('DirectoryShareStore', () => {
 describe('session commands reject bad arguments with exit code 2 and a message naming the problem', () => {
   const cases: Array<[string, () => Promise<number>, RegExp]> = [
     ['party without --party', () => partyCommand(['--coordinator', 'http://127.0.0.1:1', '--session', 'abc']), /puma party: --party is required/],
-    ['party 3', () => partyCommand(['--coordinator', 'http://127.0.0.1:1', '--session', 'abc', '--party', '3']), /--party must be an integer in \[0, 2\], got "3"/],
-    ['party with an unknown backend', () => partyCommand(['--coordinator', 'x', '--session', 'a', '--party', '1', '--backend', 'cuda']), /unknown backend "cuda"/],
-    ['owner with --model and --bundles', () => ownerCommand(['--coordinator', 'x', '--session', 'a', '--model', 'm', '--bundles', 'b']), /give exactly one of --model and --bundles/],
-    ['client without --prompt', () => clientCommand(['--coordinator', 'x', '--session', 'a']), /--prompt is required/],
-    ['client with an unknown flag', () => clientCommand(['--coordinator', 'x', '--session', 'a', '--prompt', '', '--tokens', '3']), /puma client: Unknown option '--tokens'/],
+    ['party 3', () => partyCommand(['--coordinator', NOWHERE, '--session', 'abc', '--party', '3']), /--party must be an integer in \[0, 2\], got "3"/],
+    ['party with an unknown backend', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--backend', 'cuda']), /unknown backend "cuda"/],
+    ['party without a secret', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1']), /give exactly one of --secret and --secret-file/],
+    ['party with a short secret', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', 'abc123']), /--secret must hold the slot's secret, 32 hex digits .* got 6 characters/],
+    ['party with both secret flags', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', SECRET, '--secret-file', 'f']), /give exactly one of --secret and --secret-file/],
+    ['party with a missing secret file', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret-file', '/nonexistent/secret']), /--secret-file \/nonexistent\/secret cannot be read \(ENOENT\)/],
+    ['party pinning itself', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', SECRET, '--peers', `party1=${FP[0]}`]), /--peers pins party1, which is this endpoint itself/],
+    ['party pinning an unknown name', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', SECRET, '--peers', `party7=${FP[0]}`]), /--peers entries look like party1=<fingerprint>/],
+    ['party pinning a bad fingerprint', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', SECRET, '--peers', 'owner=12ab']), /--peers entry for owner must be a key fingerprint of 64 hex digits/],
+    ['party with a zero step timeout', () => partyCommand(['--coordinator', NOWHERE, '--session', 'a', '--party', '1', '--secret', SECRET, '--step-timeout', '0']), /--step-timeout must be an integer in \[1, 86400\], got "0"/],
+    ['owner with --model and --bundles', () => ownerCommand(['--coordinator', NOWHERE, '--session', 'a', '--model', 'm', '--bundles', 'b']), /give exactly one of --model and --bundles/],
+    ['owner without --parties', () => ownerCommand(['--coordinator', NOWHERE, '--session', 'a', '--model', 'm', '--secret', SECRET]), /--parties <fp0>,<fp1>,<fp2> is required: the model owner decides/],
+    ['owner with two parties', () => ownerCommand(['--coordinator', NOWHERE, '--session', 'a', '--model', 'm', '--secret', SECRET, '--parties', `${FP[0]},${FP[1]}`]), /--parties must list three fingerprints .* got 2/],
+    ['owner approving one key for two parties', () => ownerCommand(['--coordinator', NOWHERE, '--session', 'a', '--model', 'm', '--secret', SECRET, '--parties', `${FP[0]},${FP[2]},${FP[0].toUpperCase()}`]), /--parties gives party 0 and party 2 the same identity/],
+    ['owner pinning a party against --parties', () => ownerCommand(['--coordinator', NOWHERE, '--session', 'a', '--model', 'm', '--secret', SECRET, '--parties', FP.join(','), '--peers', `party1=${FP[0]}`]), /--peers pins party1 to another key than --parties does/],
+    ['client without --prompt', () => clientCommand(['--coordinator', NOWHERE, '--session', 'a']), /--prompt is required/],
+    ['client without --parties', () => clientCommand(['--coordinator', NOWHERE, '--session', 'a', '--prompt', 'x', '--secret', SECRET]), /--parties <fp0>,<fp1>,<fp2> is required: the client decides/],
+    ['client with a bad party fingerprint', () => clientCommand(['--coordinator', NOWHERE, '--session', 'a', '--prompt', 'x', '--secret', SECRET, '--parties', `${FP[0]},zz,${FP[2]}`]), /--parties entry for party 1 must be a key fingerprint of 64 hex digits .*got "zz"/],
+    ['client with an unknown flag', () => clientCommand(['--coordinator', NOWHERE, '--session', 'a', '--prompt', '', '--tokens', '3']), /puma client: Unknown option '--tokens'/],
     ['session without an action', () => sessionCommand([]), /puma session: no action given/],
   ];
   for (const [name, run, message] of cases) {

@@ -131,7 +131,8 @@ export async function readShareDir(dir: string): Promise<OwnerShares> {
     tokenizer = { kind, files };
   }
   const { modelId, epoch, fracBits } = index as ShareIndex;
-  return { modelId, epoch, fracBits, parties: parties as OwnerShares['parties'], publicInfo: { modelId, config, fracBits, tokenizer } };
+  // Holders are the folder's binding (bound-parties.json), which `puma owner` reads with the parties it serves.
+  return { modelId, epoch, fracBits, parties: parties as OwnerShares['parties'], publicInfo: { modelId, config, fracBits, tokenizer }, holders: { 0: null, 1: null, 2: null } };
 }
 
 /** Loads a model folder (or name) and shares it under a fresh epoch, with a progress bar on stderr. */
