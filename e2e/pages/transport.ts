@@ -4,13 +4,14 @@
  * through a coordinator, move deterministic payloads and time them. Payloads are generated and checked in the
  * page so that only verdicts and timings cross into the driver.
  */
-import { createPeerChannel, endpointSlot, joinSession, type PeerChannel, type PeerChannelOptions } from '@puma/transport-webrtc';
+import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type Identity, type PeerChannel, type PeerChannelOptions } from '@puma/transport-webrtc';
 import type { TrafficStats } from '@puma/transport';
 import { blast, drain, echo, ping } from './transport.api.ts';
 import { matchesPattern, pattern } from './transport.pattern.ts';
 
-export interface ConnectRequest extends Omit<PeerChannelOptions, 'rtcConfig'> {
-  /** Claim this endpoint's slot in the session first (the coordinator admits only joined slots). */
+/** The channel's options less what cannot cross page.evaluate: the identity is this tab's own (fingerprint()). */
+export interface ConnectRequest extends Omit<PeerChannelOptions, 'rtcConfig' | 'identity'> {
+  /** Join this endpoint's slot (with slotSecret and this tab's identity) first: the coordinator admits only joined slots. */
   join: boolean;
 }
 
@@ -24,6 +25,9 @@ export interface Outcome {
 }
 
 let channel: PeerChannel | null = null;
+/** This tab's identity, made on first use (an ephemeral key: the transport tests need no persistence). */
+let identity: Promise<Identity> | null = null;
+const ownIdentity = () => (identity ??= generateIdentity().then((g) => g.identity));
 const watched = new Map<string, Outcome>();
 
 function ch(): PeerChannel {
@@ -32,10 +36,16 @@ function ch(): PeerChannel {
 }
 
 const api = {
+  /** This tab's identity fingerprint, for a driver that pins it on the other end. */
+  async fingerprint(): Promise<string> {
+    return (await ownIdentity()).fingerprint;
+  },
+
   async connect(req: ConnectRequest): Promise<string> {
-    if (req.join) await joinSession(req.coordinator, req.sessionId, endpointSlot(req.self));
+    const id = await ownIdentity();
+    if (req.join) await joinSession(req.coordinator, req.sessionId, endpointSlot(req.self), { secret: req.slotSecret, identity: id.fingerprint });
     const { join: _join, ...options } = req;
-    channel = createPeerChannel(options);
+    channel = createPeerChannel({ ...options, identity: id });
     await channel.ready;
     return channel.peerId;
   },

@@ -1,7 +1,8 @@
 /**
  * `npm run demo [-- --port N --host H]`: builds the pages when the sources are newer than dist/pages, starts the
  * coordinator serving them (one Node process: pages, session API, signaling), creates a session and prints the
- * links to open: the client page, the model owner page and the three party pages. Ctrl-C stops it.
+ * links to open: the client page, the model owner page and the three party pages, each with its own slot's
+ * secret in the fragment (#secret=, never sent to a server). Ctrl-C stops it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -57,20 +58,24 @@ async function main(): Promise<void> {
   const session = await createSession(coordinator.url, { model: modelName });
   const base = coordinator.url;
   const q = `session=${session.id}`;
+  const secret = (slot: keyof typeof session.slotSecrets) => `#secret=${session.slotSecrets[slot]}`;
   const modelDir = path.join(process.env.PUMA_MODELS ?? path.join(ROOT, '../shared/models'), modelName);
   console.log(`
 coordinator (pages, session API, signaling) on ${base}
 
 session ${session.id} (model ${modelName}); open each link in its own browser window or machine:
-  client       ${base}/client/?${q}
-  model owner  ${base}/client/owner.html?${q}
+  client       ${base}/client/?${q}${secret('client')}
+  model owner  ${base}/client/owner.html?${q}${secret('owner')}
                  pick the model files there, e.g. ${path.join(modelDir, '*.bin')}
-  party 0      ${base}/party/?${q}&party=0
-  party 1      ${base}/party/?${q}&party=1
-  party 2      ${base}/party/?${q}&party=2
-                 add &backend=wasm or &backend=webgpu to force a backend (default: auto)
+  party 0      ${base}/party/?${q}&party=0${secret('party0')}
+  party 1      ${base}/party/?${q}&party=1${secret('party1')}
+  party 2      ${base}/party/?${q}&party=2${secret('party2')}
+                 add &backend=wasm or &backend=webgpu before the # to force a backend (default: auto)
 
-For another run, press "New session" on the client page: it shows fresh links. Ctrl-C stops the coordinator.
+Each link carries only its own slot's secret: give each one only to whoever runs that role. Every page shows
+its own safety code; the model owner and the client page approve the parties after comparing their codes with
+the codes the party pages show. For another run, press "New session" on the client page: it shows fresh links.
+Ctrl-C stops the coordinator.
 `);
   const stop = () => {
     coordinator.close().then(() => process.exit(0), () => process.exit(1));

@@ -1,14 +1,29 @@
 /**
- * Client page, the hosted privacy demo: creates (or takes) a session, shows the links for the three parties and
- * the model owner, then generates from a prompt with the parties. The prompt leaves this page only as
- * secret shares (one per party) and only this page reconstructs the output. Cost counters come from the
+ * Client page, the hosted privacy demo: creates a session (or opens a client link), shows the links for the three
+ * parties and the model owner (each carrying only its own slot's secret, in the fragment), shows the parties'
+ * safety codes once their links are authenticated and waits for the person to approve them (or for pinned
+ * fingerprints from `#parties=` to match), then generates from a prompt with the approved parties. The prompt
+ * leaves this page only as secret shares (one per approved party) and only this page reconstructs the output. Cost counters come from the
  * parties' per-step reports; the "who sees what" panel shows the actual bytes each party received for the
  * current input next to the clear text.
  */
 import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
-import { createSession } from '@puma/transport-webrtc';
+import { createSession, endpointSlot, type Identity, type PeerChannel, type SlotName } from '@puma/transport-webrtc';
+import { loadOrCreateBrowserIdentity } from '@puma/worker/browser';
 import { openClientSession, type ClientSession, type TokenEvent } from '@puma/worker/session';
-import { coordinatorUrl, errorText, formatBytes, joinAndConnect, sessionParam, showError } from '@puma/party/kit';
+import {
+  errorText,
+  expectedParties,
+  formatBytes,
+  joinAndConnect,
+  keepSlotSecret,
+  pinnedParties,
+  resolveCoordinator,
+  sessionParam,
+  showError,
+  slotSecret,
+} from '@puma/party/kit';
+import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const input = (id: string) => document.getElementById(id) as HTMLInputElement;
@@ -17,6 +32,13 @@ const input = (id: string) => document.getElementById(id) as HTMLInputElement;
 export interface ClientPageState {
   phase: 'no-session' | 'connecting' | 'waiting-for-model' | 'ready' | 'generating' | 'done' | 'ended' | 'error';
   sessionId: string | null;
+  /** This browser's safety code and fingerprint. */
+  safetyCode: string | null;
+  fingerprint: string | null;
+  /** Each peer's link: state and, once authenticated, its safety code. */
+  links: PeerLinkState[];
+  /** The parties' fingerprints once approved (input shares go only to them). */
+  approvedParties: string[] | null;
   partyLinks: string[];
   ownerLink: string | null;
   modelId: string | null;
@@ -36,6 +58,10 @@ export interface ClientPageState {
 const state: ClientPageState = {
   phase: 'no-session',
   sessionId: null,
+  safetyCode: null,
+  fingerprint: null,
+  links: [],
+  approvedParties: null,
   partyLinks: [],
   ownerLink: null,
   modelId: null,
@@ -67,7 +93,7 @@ function fail(message: string): void {
   input('generate').disabled = true;
   input('end').disabled = true;
   input('new-session').disabled = false;
-  input('use-session').disabled = false;
+  input('use-link').disabled = false;
 }
 
 /** The first bytes of a payload as a hex dump: 16 bytes a line, offset first. */
@@ -117,15 +143,24 @@ function showClearInput(step: number, what: string): void {
   $('view-client').textContent = `step ${step}: ${what}`;
 }
 
-function pageLinks(coordinator: string, explicitCoordinator: boolean, sessionId: string): { parties: string[]; owner: string } {
-  const query = (extra: Record<string, string>) => {
+const secretsKey = (sessionId: string) => `puma-session-secrets:${sessionId}`;
+
+/**
+ * The party and owner links of a session this tab created, each with only its own slot's secret, in the
+ * fragment (never sent to a server); null when this tab did not create the session (it came from a client link).
+ */
+function pageLinks(coordinator: string, explicitCoordinator: boolean, sessionId: string): { parties: string[]; owner: string } | null {
+  const kept = sessionStorage.getItem(secretsKey(sessionId));
+  if (kept === null) return null;
+  const secrets = JSON.parse(kept) as Record<SlotName, string>;
+  const link = (path: string, self: number, extra: Record<string, string>) => {
     const q = new URLSearchParams({ session: sessionId, ...extra });
     if (explicitCoordinator) q.set('coordinator', coordinator);
-    return q.toString();
+    return new URL(`${path}?${q}#secret=${secrets[endpointSlot(self)]}`, location.href).href;
   };
   return {
-    parties: [0, 1, 2].map((i) => new URL(`../party/?${query({ party: String(i), backend: 'auto' })}`, location.href).href),
-    owner: new URL(`./owner.html?${query({})}`, location.href).href,
+    parties: [0, 1, 2].map((i) => link('../party/', i, { party: String(i), backend: 'auto' })),
+    owner: link('./owner.html', OWNER, {}),
   };
 }
 
@@ -160,24 +195,32 @@ function renderCounters(channel: Channel): void {
   $('c-client-bytes').textContent = `${formatBytes(state.clientBytesSent)} / ${formatBytes(state.clientBytesReceived)}`;
 }
 
-async function connect(coordinator: string, sessionId: string): Promise<void> {
+async function connect(coordinator: string, sessionId: string, identity: Identity): Promise<void> {
   state.sessionId = sessionId;
   state.phase = 'connecting';
   input('new-session').disabled = true;
-  input('use-session').disabled = true;
-  $('session-status').textContent = `Session ${sessionId}: open the four links below (each in its own browser or machine); waiting for them to connect.`;
-  const { channel } = await joinAndConnect(coordinator, sessionId, CLIENT, [0, 1, 2, OWNER]);
-  const tap = new InputTap(channel, (party, step, bytes) => {
-    $(`view-${party}`).textContent = `step ${step}: ${bytes.byteLength} bytes\n${hexDump(bytes)}`;
-    if (party === 0 && step === 0) showClearInput(0, `the prompt\n${JSON.stringify(($('prompt') as HTMLTextAreaElement).value)}`);
-  });
-  state.phase = 'waiting-for-model';
-  $('session-status').textContent = `Session ${sessionId}: everyone is connected; waiting for the model owner's public model info.`;
-  const session = await openClientSession({ channel: tap });
+  input('use-link').disabled = true;
+  const secret = slotSecret(sessionId, CLIENT);
+  const pins = pinnedParties();
+  $('session-status').textContent = `Session ${sessionId}: open the four links below (each in its own browser profile or machine); waiting for them to connect.`;
+  const peers = [0, 1, 2, OWNER];
+  const channel = await joinAndConnect({ coordinator, sessionId, self: CLIENT, peers, secret, identity, expectedPeers: expectedParties(pins) });
+  const links = new PeerLinks(channel, peers, $('peer-links'), () => (state.links = structuredClone(links.states)));
+  state.links = structuredClone(links.states);
+  let session: ClientSession;
+  let tap: InputTap;
+  // A failure before the session is open (an identity error, a refused approval) is told to the peers, which
+  // would wait otherwise.
+  try {
+    ({ session, tap } = await approveAndOpen(channel, links, pins));
+  } catch (e) {
+    channel.close(errorText(e));
+    throw e;
+  }
   // Between prompts nothing waits on the parties, so a party that leaves then would go unnoticed: a receive
   // nobody answers fails when that party's link fails or the runtime closes the channel over a failure.
   for (const p of [0, 1, 2]) {
-    channel.recv(p, 'page:link-watch').catch((e: unknown) => {
+    channel.recv(p, 'page:party-watch').catch((e: unknown) => {
       if (state.phase !== 'ended') fail(errorText(e));
     });
   }
@@ -185,6 +228,20 @@ async function connect(coordinator: string, sessionId: string): Promise<void> {
   state.phase = 'ready';
   $('session-status').textContent = `Session ${sessionId}: ready, model ${session.info.modelId}.`;
   setUpGeneration(session, tap);
+}
+
+async function approveAndOpen(channel: PeerChannel, links: PeerLinks, pins: [string, string, string] | null): Promise<{ session: ClientSession; tap: InputTap }> {
+  await channel.ready;
+  $('session-status').textContent = `Session ${state.sessionId}: everyone is connected; approve the parties below.`;
+  const approvedParties = await approveParties(links, { text: $('approval-text'), button: document.getElementById('approve') as HTMLButtonElement }, pins);
+  state.approvedParties = approvedParties;
+  const tap = new InputTap(channel, (party, step, bytes) => {
+    $(`view-${party}`).textContent = `step ${step}: ${bytes.byteLength} bytes\n${hexDump(bytes)}`;
+    if (party === 0 && step === 0) showClearInput(0, `the prompt\n${JSON.stringify(($('prompt') as HTMLTextAreaElement).value)}`);
+  });
+  state.phase = 'waiting-for-model';
+  $('session-status').textContent = `Session ${state.sessionId}: everyone is connected; waiting for the model owner's public model info.`;
+  return { session: await openClientSession({ channel: tap, approvedParties }), tap };
 }
 
 function setUpGeneration(session: ClientSession, channel: Channel): void {
@@ -203,7 +260,7 @@ function setUpGeneration(session: ClientSession, channel: Channel): void {
     endButton.disabled = true;
     $('session-status').textContent = `Session ${state.sessionId} ended. Create a new session to run again.`;
     input('new-session').disabled = false;
-    input('use-session').disabled = false;
+    input('use-link').disabled = false;
   });
 }
 
@@ -250,31 +307,45 @@ async function generate(session: ClientSession, channel: Channel): Promise<void>
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const coordinator = coordinatorUrl(params);
+  const identity = await loadOrCreateBrowserIdentity();
+  state.fingerprint = identity.fingerprint;
+  state.safetyCode = showOwnCode($('own-code'), identity);
+  // Nothing is contacted before the coordinator is settled (a foreign one only after the person confirms it).
+  const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const explicitCoordinator = params.has('coordinator');
-  const start = (sessionId: string) => {
-    const links = pageLinks(coordinator, explicitCoordinator, sessionId);
-    state.partyLinks = links.parties;
-    state.ownerLink = links.owner;
-    showLinks(links);
-    connect(coordinator, sessionId).catch((e: unknown) => fail(errorText(e)));
-  };
+  input('new-session').disabled = false;
+  input('use-link').disabled = false;
   // Each session is a fresh page load with ?session=, so no state carries over from the last one.
   input('new-session').addEventListener('click', () => {
+    input('new-session').disabled = true;
     createSession(coordinator, { model: input('model-name').value.trim() || 'unnamed' }).then(
       (s) => {
+        // This tab keeps every slot's secret to show the links; each link then carries only its own.
+        sessionStorage.setItem(secretsKey(s.id), JSON.stringify(s.slotSecrets));
+        keepSlotSecret(s.id, CLIENT, s.slotSecrets.client);
         location.search = new URLSearchParams({ ...Object.fromEntries(params), session: s.id }).toString();
       },
       (e: unknown) => fail(errorText(e)),
     );
   });
-  input('use-session').addEventListener('click', () => {
-    const q = new URLSearchParams(params);
-    q.set('session', input('session-id').value.trim());
-    location.search = q.toString();
+  input('use-link').addEventListener('click', () => {
+    const text = input('client-link').value.trim();
+    try {
+      location.assign(new URL(text).href);
+      if (new URL(text).search === location.search) location.reload();
+    } catch {
+      fail(`"${text}" is not a link; paste the whole client link (with its #secret=...)`);
+    }
   });
   const session = sessionParam(params);
-  if (session) start(session);
+  if (!session) return;
+  const links = pageLinks(coordinator, explicitCoordinator, session);
+  if (links) {
+    state.partyLinks = links.parties;
+    state.ownerLink = links.owner;
+    showLinks(links);
+  }
+  connect(coordinator, session, identity).catch((e: unknown) => fail(errorText(e)));
 }
 
 main().catch((e: unknown) => fail(errorText(e)));

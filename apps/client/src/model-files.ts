@@ -13,17 +13,25 @@ export interface NamedBytes {
 
 export interface OwnerModel {
   model: Model;
-  /** Model name (file or folder name) plus the first 12 hex digits of the weights' sha256, so re-picked files map to the same id. */
+  /**
+   * Public model id, which the parties and the client see: the file or folder name only. Nothing in it is
+   * derived from the weights, or a party could confirm a guess of which model it computes on.
+   */
   modelId: string;
+  /**
+   * sha256 of the weight file (hex; plus config.json's for Hugging Face models), for this page only: the key of the kept sharing, so a changed file under the
+   * same name gets a fresh sharing. Never sent anywhere.
+   */
+  weightsHash: string;
   tokenizer?: TokenizerSource;
   description: string;
 }
 
 const isLlamaTokenizer = (name: string) => name === 'tokenizer.bin' || /^tok.*\.bin$/.test(name);
 
-async function sha256Prefix(bytes: Uint8Array, hexDigits: number): Promise<string> {
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('').slice(0, hexDigits);
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Ids become store keys and must not contain "/"; anything unusual in a file name becomes "_". */
@@ -60,7 +68,14 @@ export async function loadOwnerModel(files: NamedBytes[], folderName?: string): 
       : vocabTxt ? { kind: 'wordpiece', files: { 'vocab.txt': vocabTxt } }
       : undefined;
     const name = folderName ?? safetensors.name.replace(/\.safetensors$/, '');
-    return { model, tokenizer, modelId: `${idPart(name)}-${await sha256Prefix(safetensors.bytes, 12)}`, description: `${name} (${model.config.arch}, Hugging Face safetensors)` };
+    return {
+      model,
+      tokenizer,
+      modelId: idPart(name),
+      // config.json shapes how the tensors are read, so a changed one is a changed model too.
+      weightsHash: `${await sha256Hex(safetensors.bytes)}+${await sha256Hex(config.bytes)}`,
+      description: `${name} (${model.config.arch}, Hugging Face safetensors)`,
+    };
   }
   const checkpoint = only(files, (n) => n.endsWith('.bin') && !isLlamaTokenizer(n), 'llama2.c checkpoint (.bin)');
   if (!checkpoint) {
@@ -72,7 +87,8 @@ export async function loadOwnerModel(files: NamedBytes[], folderName?: string): 
   return {
     model,
     tokenizer: tok && { kind: 'llama2c', files: { 'tokenizer.bin': tok.bytes } },
-    modelId: `${idPart(name)}-${await sha256Prefix(checkpoint.bytes, 12)}`,
+    modelId: idPart(name),
+    weightsHash: await sha256Hex(checkpoint.bytes),
     description: `${name} (${model.config.arch}, llama2.c checkpoint)`,
   };
 }

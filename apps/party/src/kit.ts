@@ -1,19 +1,49 @@
 /**
- * What the party, client and owner pages share: where the coordinator is, joining a session slot and opening the
- * WebRTC channel to the session's other endpoints, the error banner, and byte formatting.
+ * What the party, client and owner pages share: which coordinator to talk to, the session and slot secret a link
+ * carries, joining a session slot with this browser's identity and opening the authenticated WebRTC channel to
+ * the session's other endpoints, the error banner, and byte formatting.
  */
-import { createPeerChannel, endpointName, endpointSlot, joinSession, type PeerChannel } from '@puma/transport-webrtc';
-import type { Channel, EndpointId } from '@puma/transport';
+import {
+  SLOT_SECRET_PATTERN,
+  createPeerChannel,
+  endpointName,
+  endpointSlot,
+  joinSession,
+  parseFingerprint,
+  type Identity,
+  type PeerChannel,
+} from '@puma/transport-webrtc';
+import type { EndpointId, PartyId } from '@puma/transport';
 
 /**
  * The coordinator serves the built pages under its root (dist/pages/<app>/), so by default it sits one level
- * above the page; `?coordinator=` overrides that for pages hosted elsewhere.
+ * above the page, on the page's own origin. A link's `?coordinator=` on another origin is used only after the
+ * person confirms it with the button `confirm` shows (naming that origin): otherwise whoever hands out a link
+ * could point the page at a coordinator of their choosing. Until then nothing is contacted.
  */
-export function coordinatorUrl(params: URLSearchParams): string {
+export async function resolveCoordinator(params: URLSearchParams, confirm: HTMLElement): Promise<string> {
   const given = params.get('coordinator');
-  const url = new URL(given ?? '../', location.href);
+  let url: URL;
+  try {
+    url = new URL(given ?? '../', location.href);
+  } catch {
+    throw new Error(`coordinator "${given}" is not a URL`);
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`coordinator must be an http(s) URL, got "${given}"`);
-  return url.href.replace(/\/$/, '');
+  const coordinator = url.href.replace(/\/$/, '');
+  if (url.origin === location.origin) return coordinator;
+  const text = document.createElement('p');
+  text.textContent =
+    `This link asks the page to use the coordinator at ${url.origin} instead of this page's own (${location.origin}). ` +
+    'The coordinator sees who joins and relays connection setup; use another one only if you trust whoever gave you this link.';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = `Use the coordinator at ${url.origin}`;
+  confirm.replaceChildren(text, button);
+  confirm.hidden = false;
+  await new Promise<void>((resolve) => button.addEventListener('click', () => resolve(), { once: true }));
+  confirm.hidden = true;
+  return coordinator;
 }
 
 /** Session ids are the coordinator's 32 hex digits; anything else is refused before any request. */
@@ -22,6 +52,53 @@ export function sessionParam(params: URLSearchParams): string | null {
   if (id === null || id === '') return null;
   if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`session "${id}" is not a session id (32 hex digits)`);
   return id;
+}
+
+/** The link's fragment (`#secret=...&parties=...`): never sent to a server, in requests or as Referer. */
+export function fragmentParams(): URLSearchParams {
+  return new URLSearchParams(location.hash.replace(/^#/, ''));
+}
+
+const secretKey = (sessionId: string, self: EndpointId) => `puma-slot-secret:${sessionId}:${endpointSlot(self)}`;
+
+/**
+ * This page's slot secret: from the link's `#secret=` (then kept in sessionStorage and taken out of the address
+ * bar, so it is not bookmarked or shown over a shoulder), or, after a reload, from sessionStorage.
+ */
+export function slotSecret(sessionId: string, self: EndpointId): string {
+  const fragment = fragmentParams();
+  const given = fragment.get('secret');
+  if (given !== null) {
+    if (!SLOT_SECRET_PATTERN.test(given)) throw new Error(`the link's slot secret "${given}" is not 32 lowercase hex digits; copy the whole link again`);
+    sessionStorage.setItem(secretKey(sessionId, self), given);
+    fragment.delete('secret');
+    const rest = fragment.toString();
+    history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+    return given;
+  }
+  const kept = sessionStorage.getItem(secretKey(sessionId, self));
+  if (kept !== null) return kept;
+  throw new Error(`this ${endpointName(self)} link has no slot secret (#secret=...): open the whole link the session's creator gave you`);
+}
+
+/** Keeps a slot's secret for this tab (the client page keeps its own after creating the session). */
+export function keepSlotSecret(sessionId: string, self: EndpointId, secret: string): void {
+  sessionStorage.setItem(secretKey(sessionId, self), secret);
+}
+
+/** Pinned party fingerprints from the link's `#parties=fp0,fp1,fp2`, or null when the link pins none. */
+export function pinnedParties(): [string, string, string] | null {
+  const given = fragmentParams().get('parties');
+  if (given === null) return null;
+  const fps = given.split(',');
+  if (fps.length !== 3) throw new Error(`the link's #parties= must list 3 fingerprints (party 0, 1, 2), got ${fps.length}`);
+  return fps.map((fp, i) => parseFingerprint(fp, `pinned fingerprint of party ${i}`)) as [string, string, string];
+}
+
+/** Pins as createPeerChannel's expectedPeers. */
+export function expectedParties(pins: readonly string[] | null): Partial<Record<EndpointId, string>> | undefined {
+  if (!pins) return undefined;
+  return Object.fromEntries(pins.map((fp, i) => [i as PartyId, fp]));
 }
 
 /**
@@ -34,29 +111,60 @@ export const CONNECT_TIMEOUT_MS = 5 * 60_000;
  * (the protocol runs in workers), so 6 s of silence means a closed tab, and the page can report it within 10 s.
  */
 export const IDLE_TIMEOUT_MS = 6_000;
+/**
+ * A reloaded page re-joins its slot while the coordinator may still count the old page's signaling connection
+ * (409); it tries again for this long.
+ */
+const REJOIN_WAIT_MS = 15_000;
+const REJOIN_RETRY_MS = 500;
 
-export interface Joined {
-  channel: PeerChannel;
-  /** Human names of the peers, for the status line. */
-  peerNames: string[];
+export interface JoinOptions {
+  coordinator: string;
+  sessionId: string;
+  self: EndpointId;
+  peers: readonly EndpointId[];
+  secret: string;
+  identity: Identity;
+  expectedPeers?: Partial<Record<EndpointId, string>>;
 }
 
-/** Claims this endpoint's slot in the session and opens the channel; resolves once every link is open. */
-export async function joinAndConnect(coordinator: string, sessionId: string, self: EndpointId, peers: readonly EndpointId[]): Promise<Joined> {
-  await joinSession(coordinator, sessionId, endpointSlot(self));
-  const channel = createPeerChannel({ coordinator, sessionId, self, peers, connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS });
+/**
+ * Joins this endpoint's slot with its secret and identity and opens the channel; returns at once, with the
+ * channel's `ready` telling when every link is open and authenticated (or the first failure).
+ */
+export async function joinAndConnect(o: JoinOptions): Promise<PeerChannel> {
+  const slot = endpointSlot(o.self);
+  const giveUpAt = Date.now() + REJOIN_WAIT_MS;
+  for (;;) {
+    try {
+      await joinSession(o.coordinator, o.sessionId, slot, { secret: o.secret, identity: o.identity.fingerprint });
+      break;
+    } catch (e) {
+      const stillConnected = e instanceof Error && / failed with 409:.* is in use/.test(e.message);
+      if (!stillConnected || Date.now() > giveUpAt) throw e;
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_RETRY_MS));
+    }
+  }
+  const channel = createPeerChannel({
+    coordinator: o.coordinator,
+    sessionId: o.sessionId,
+    self: o.self,
+    peers: o.peers,
+    identity: o.identity,
+    slotSecret: o.secret,
+    expectedPeers: o.expectedPeers,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+  });
   // A closing page says goodbye on its links, so the peers name the reason at once instead of noticing the
   // silence after IDLE_TIMEOUT_MS (Chromium does not always close the data channels of a closing tab).
-  const onPageHide = () => channel.close(`${endpointName(self)} closed its page`);
+  const onPageHide = () => channel.close(`${endpointName(o.self)} closed its page`);
   addEventListener('pagehide', onPageHide);
-  try {
-    await channel.ready;
-  } catch (e) {
+  channel.ready.catch((e: unknown) => {
     removeEventListener('pagehide', onPageHide);
-    channel.close(e instanceof Error ? e.message : String(e));
-    throw e;
-  }
-  return { channel, peerNames: peers.map(endpointName) };
+    channel.close(errorText(e));
+  });
+  return channel;
 }
 
 export function formatBytes(n: number): string {
@@ -74,96 +182,4 @@ export function errorText(e: unknown): string {
 export function showError(banner: HTMLElement, message: string): void {
   banner.textContent = message;
   banner.hidden = false;
-}
-
-/**
- * Test and audit mode (`?audit=1`): a Channel that keeps a copy of every payload this endpoint sends or
- * receives, so an end-to-end test can check that none of it ever reached the coordinator. Off by default: it
- * holds the whole session's traffic in memory.
- */
-export class AuditedChannel implements Channel {
-  private readonly copies: Uint8Array[] = [];
-  private total = 0;
-
-  constructor(private readonly inner: Channel) {}
-
-  get self(): EndpointId {
-    return this.inner.self;
-  }
-  get stats() {
-    return this.inner.stats;
-  }
-  send(to: EndpointId, tag: string, data: Uint8Array): void {
-    this.keep(data);
-    this.inner.send(to, tag, data);
-  }
-  async recv(from: EndpointId, tag: string): Promise<Uint8Array> {
-    const data = await this.inner.recv(from, tag);
-    this.keep(data);
-    return data;
-  }
-  close(reason?: string): void {
-    this.inner.close(reason);
-  }
-
-  /** Base64 of `length` bytes of the kept payloads, concatenated, from `offset` (for a planted-leak check). */
-  read(offset: number, length: number): string {
-    const all = this.concatenated();
-    return bytesToBase64(all.subarray(offset, offset + length));
-  }
-
-  /**
-   * Searches the kept traffic in `haystacks` (base64; the coordinator's record as the test hands it over) and
-   * counts the traffic's 16-byte windows, at offsets 0, 16, 32, ..., that occur anywhere in them: any stretch
-   * of 31 or more traffic bytes inside a haystack contains one of those windows. The search runs here because
-   * the traffic (megabytes) is far larger than the record. Windows with fewer than 6 distinct byte values
-   * (zero runs, padding) are skipped: public data has them too.
-   */
-  findLeaks(haystacks: string[]): { leaks: number; checked: number; trafficBytes: number } {
-    const windows = new Set<string>();
-    for (const h of haystacks) {
-      const bytes = base64ToBytes(h);
-      for (let o = 0; o + AUDIT_WINDOW <= bytes.byteLength; o++) windows.add(windowKey(bytes, o));
-    }
-    const traffic = this.concatenated();
-    let leaks = 0;
-    let checked = 0;
-    for (let o = 0; o + AUDIT_WINDOW <= traffic.byteLength; o += AUDIT_WINDOW) {
-      if (new Set(traffic.subarray(o, o + AUDIT_WINDOW)).size < 6) continue;
-      checked++;
-      if (windows.has(windowKey(traffic, o))) leaks++;
-    }
-    return { leaks, checked, trafficBytes: traffic.byteLength };
-  }
-
-  private concatenated(): Uint8Array {
-    const out = new Uint8Array(this.total);
-    let o = 0;
-    for (const c of this.copies) {
-      out.set(c, o);
-      o += c.byteLength;
-    }
-    return out;
-  }
-
-  private keep(data: Uint8Array): void {
-    this.copies.push(data.slice());
-    this.total += data.byteLength;
-  }
-}
-
-const AUDIT_WINDOW = 16;
-
-function windowKey(bytes: Uint8Array, offset: number): string {
-  return String.fromCharCode(...bytes.subarray(offset, offset + AUDIT_WINDOW));
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.byteLength; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function base64ToBytes(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }

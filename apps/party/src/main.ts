@@ -1,13 +1,17 @@
 /**
- * Party page: `?session=<id>&party=<0|1|2>&backend=auto|wasm|webgpu&coordinator=<url>`. Joins the session's party
- * slot, connects to the other parties, the client and the model owner over WebRTC, and runs the party's side of
- * the session in a Web Worker (weights cached in IndexedDB). Shows what it does and, on failure, why.
+ * Party page: `?session=<id>&party=<0|1|2>&backend=auto|wasm|webgpu[&coordinator=<url>]#secret=<slot secret>`.
+ * Shows this browser's safety code, joins the session's party slot with the slot secret and this browser's
+ * identity, connects to the other parties, the client and the model owner over authenticated WebRTC links
+ * (showing each peer's safety code once it proved its key), and runs the party's side of the session in a Web
+ * Worker (weights cached in IndexedDB). Shows what it does and, on failure, why.
  */
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import { endpointName, type PeerChannel } from '@puma/transport-webrtc';
-import { parseBackendChoice, startBrowserParty } from '@puma/worker/browser';
+import type { PeerChannel } from '@puma/transport-webrtc';
+import { loadOrCreateBrowserIdentity, parseBackendChoice, startBrowserParty } from '@puma/worker/browser';
 import type { PartySessionReport, PartyStatus } from '@puma/worker/session';
-import { AuditedChannel, coordinatorUrl, errorText, formatBytes, joinAndConnect, sessionParam, showError } from './kit.ts';
+import { AuditedChannel } from './audit.ts';
+import { errorText, formatBytes, joinAndConnect, resolveCoordinator, sessionParam, showError, slotSecret } from './kit.ts';
+import { PeerLinks, showOwnCode, type PeerLinkState } from './trust-ui.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
@@ -15,9 +19,13 @@ const $ = (id: string) => document.getElementById(id) as HTMLElement;
 export interface PartyPageState {
   phase: string;
   party: number | null;
+  /** This browser's safety code and fingerprint (one identity per browser profile). */
+  safetyCode: string | null;
+  fingerprint: string | null;
+  /** Each peer's link: state and, once authenticated, its safety code. */
+  links: PeerLinkState[];
   backend: string;
   error: string | null;
-  peers: string;
   cacheHits: number | null;
   partsTotal: number | null;
   shareBytesDownloaded: number | null;
@@ -29,9 +37,11 @@ export interface PartyPageState {
 const state: PartyPageState = {
   phase: 'starting',
   party: null,
+  safetyCode: null,
+  fingerprint: null,
+  links: [],
   backend: '-',
   error: null,
-  peers: '-',
   cacheHits: null,
   partsTotal: null,
   shareBytesDownloaded: null,
@@ -82,31 +92,6 @@ function showStatus(s: PartyStatus): void {
   if (s.error) fail(s.error);
 }
 
-/** Shows each peer's link state until the returned function is called (before this page closes the channel itself). */
-function watchPeers(channel: PeerChannel, peers: readonly number[]): () => void {
-  const gone = new Map<number, string>();
-  let watching = true;
-  const render = () => {
-    if (!watching) return;
-    state.peers = peers.map((p) => `${endpointName(p)}: ${gone.get(p) ?? 'connected'}`).join(', ');
-    $('peers').textContent = state.peers;
-  };
-  render();
-  // A receive nobody answers fails when that peer's link fails, with a message naming the peer; a close of the
-  // whole channel fails it too, with a reason that need not be about this peer, which is then left out.
-  for (const p of peers) {
-    channel.recv(p, 'page:link-watch').catch((e: unknown) => {
-      const message = errorText(e);
-      if (!message.includes(endpointName(p))) return;
-      gone.set(p, message);
-      render();
-    });
-  }
-  return () => {
-    watching = false;
-  };
-}
-
 function startTrafficMeter(channel: PeerChannel): () => void {
   const tick = () => {
     state.bytesSent = channel.stats.bytesSent;
@@ -121,19 +106,35 @@ function startTrafficMeter(channel: PeerChannel): () => void {
   };
 }
 
-function setUpRejoin(params: URLSearchParams): void {
+function setUpRejoin(): void {
   $('rejoin').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const next = new URLSearchParams(params);
-    next.set('session', ($('rejoin-session') as HTMLInputElement).value.trim());
-    location.search = next.toString();
+    const text = ($('rejoin-link') as HTMLInputElement).value.trim();
+    let link: URL;
+    try {
+      link = new URL(text, location.href);
+    } catch {
+      fail(`"${text}" is not a link; paste the whole party link the client page shows`);
+      return;
+    }
+    if (!link.hash.includes('secret=')) {
+      fail('that link has no slot secret (#secret=...); paste the whole party link the client page shows');
+      return;
+    }
+    const sameDocument = link.origin === location.origin && link.pathname === location.pathname && link.search === location.search;
+    location.assign(link.href);
+    // Only the fragment changed: assigning it does not load the page again.
+    if (sameDocument) location.reload();
   });
   $('reload').addEventListener('click', () => location.reload());
 }
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  setUpRejoin(params);
+  setUpRejoin();
+  const identity = await loadOrCreateBrowserIdentity();
+  state.fingerprint = identity.fingerprint;
+  state.safetyCode = showOwnCode($('own-code'), identity);
   const partyParam = params.get('party');
   if (partyParam === null || !/^[012]$/.test(partyParam)) throw new Error(`party must be 0, 1 or 2, got ${partyParam === null ? 'nothing' : `"${partyParam}"`}`);
   const id = Number(partyParam) as PartyId;
@@ -141,21 +142,23 @@ async function main(): Promise<void> {
   $('title').textContent = `puma-web party ${id}`;
   document.title = `puma-web party ${id}`;
   const backend = parseBackendChoice(params.get('backend'));
-  const coordinator = coordinatorUrl(params);
   const session = sessionParam(params);
   if (!session) {
-    setPhase('no session: open a party link from the client page, or enter a session id below');
+    setPhase('no session: open a party link from the client page, or paste one below');
     return;
   }
+  const secret = slotSecret(session, id);
+  const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const peers = [...[0, 1, 2].filter((p) => p !== id), CLIENT, OWNER];
   setPhase('connecting');
-  $('peers').textContent = `waiting for ${peers.map(endpointName).join(', ')}`;
-  const { channel } = await joinAndConnect(coordinator, session, id, peers);
-  const stopWatching = watchPeers(channel, peers);
+  const channel = await joinAndConnect({ coordinator, sessionId: session, self: id, peers, secret, identity });
+  const links = new PeerLinks(channel, peers, $('peer-links'), () => (state.links = structuredClone(links.states)));
+  state.links = structuredClone(links.states);
+  await channel.ready;
   const stopMeter = startTrafficMeter(channel);
   const audit = params.get('audit') === '1' ? new AuditedChannel(channel) : null;
   window.pumaParty!.audit = audit;
-  const party = startBrowserParty({ id, channel: audit ?? channel, backend, onStatus: showStatus });
+  const party = startBrowserParty({ id, channel: audit ?? channel, backend, identity: identity.fingerprint, onStatus: showStatus });
   const leave = $('leave') as HTMLButtonElement;
   leave.disabled = false;
   leave.addEventListener('click', () => {
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
   } finally {
     leave.disabled = true;
     stopMeter();
-    stopWatching();
+    links.stop();
   }
   channel.close(`party ${id} finished`);
 }
