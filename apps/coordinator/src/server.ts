@@ -32,7 +32,7 @@ export interface CoordinatorOptions {
   maxSessions?: number;
   /** Live sessions created from one address at most; creating more answers 429. Default 20. */
   maxSessionsPerAddress?: number;
-  /** Session creations per address; more answer 429. Default 20 per 60 s. */
+  /** Session creation requests per address (malformed ones included); more answer 429. Default 20 per 60 s. */
   createRateLimit?: RateLimit;
   /** Join attempts (right or wrong) per address; more answer 429. Default 60 per 60 s. */
   joinRateLimit?: RateLimit;
