@@ -154,6 +154,11 @@ export class OutgoingMessage {
     private readonly data: Uint8Array,
   ) {}
 
+  /** Payload bytes of the whole message. */
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+
   get done(): boolean {
     return !this.first && this.offset >= this.data.byteLength;
   }

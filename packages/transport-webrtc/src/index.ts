@@ -7,6 +7,17 @@ export {
   type PeerChannelOptions,
 } from './peer-channel.ts';
 export {
+  fingerprintOf,
+  generateIdentity,
+  identityFromKeyPair,
+  parseFingerprint,
+  safetyCode,
+  verifySignature,
+  type Identity,
+} from './identity.ts';
+/** The link wire format, for tools and test harnesses that inspect traffic. */
+export { AUTH, BYE, CHUNK, PING, decodeFrame, type Frame } from './frame.ts';
+export {
   SLOT_NAMES,
   SLOT_SECRET_PATTERN,
   createSession,

@@ -1,10 +1,13 @@
 /**
  * Node entry ("@puma/transport-webrtc/node"): makes the browser-oriented peerjs client run in Node by installing
  * the WebRTC classes of node-datachannel, a WebSocket and the little of `location`/`navigator` peerjs reads.
- * Kept apart from index.ts so browser bundles never pull in native or Node-only modules.
+ * Also the Node key file of an endpoint's identity (node-identity.ts). Kept apart from index.ts so browser
+ * bundles never pull in native or Node-only modules.
  */
 import polyfill from 'node-datachannel/polyfill';
 import { WebSocket } from 'ws';
+
+export { loadOrCreateIdentityFile } from './node-identity.ts';
 
 export interface NodeWebRtcOptions {
   /**

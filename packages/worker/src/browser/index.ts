@@ -1,4 +1,5 @@
 /** Browser glue of the party runtime: the party's Web Worker behind Comlink, its IndexedDB share cache. */
 export { startBrowserParty, type BrowserParty, type BrowserPartyOptions } from './party-host.ts';
 export { IdbShareStore } from './idb-share-store.ts';
+export { loadOrCreateBrowserIdentity } from './idb-identity.ts';
 export { parseBackendChoice, type BackendChoice } from '../select-backend.ts';

@@ -1,0 +1,354 @@
+/**
+ * One link: the data channels between this endpoint and one peer, and everything that happens on them once
+ * they exist: authentication (link-auth.ts), sending with back-pressure, receiving and reassembly, BYE.
+ *
+ * A link is `connected` when all its data channels are open, and `open` when, in addition, this side has sent
+ * its AUTH and verified the peer's. Application data moves only on open links: sends queue until then, and a
+ * CHUNK on a channel before the peer's AUTH on that channel is a protocol error. Frames after the AUTH but
+ * before it is verified (the peer may already trust us) are held, in order, and processed once the link opens.
+ */
+import type { DataConnection } from 'peerjs';
+import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
+import { endpointName } from './addressing.ts';
+import { AUTH, BYE, CHUNK, type Frame, OutgoingMessage, PING, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag } from './frame.ts';
+import { type DtlsView, PeerIdentityError, dtlsView, makeAuthFrame, verifyAuthFrame } from './link-auth.ts';
+import type { ResolvedOptions } from './options.ts';
+
+export interface LinkEvents {
+  /** The link just opened (authenticated both ways). */
+  opened(link: Link): void;
+  /** The link just failed; link.error says why. */
+  failed(link: Link): void;
+  /** The peer said BYE on every channel: everything it sent before has arrived. */
+  remoteBye(link: Link): void;
+}
+
+const POLL_MS = 10;
+
+export class Link {
+  readonly box: Mailbox;
+  private readonly reassembler: Reassembler;
+  private readonly expected: string | undefined;
+  /** DataConnection per channel index; replaced wholesale when an offer is retried. */
+  conns: (DataConnection | undefined)[] = [];
+  /** Number of channels; known up front on the opening side, from the first offer on the other. */
+  count: number;
+  channels: RTCDataChannel[] = [];
+  connected = false;
+  open = false;
+  error: Error | null = null;
+  queue: OutgoingMessage[] = [];
+  byeSent = false;
+  byesReceived = new Set<number>();
+  remoteReason = '';
+  lastError = '';
+  setupFailures = 0;
+  /** Date.now() of the last frame sent / received per channel index, for keepalive and idle detection. */
+  lastSent: number[] = [];
+  lastHeard: number[] = [];
+  /** The key fingerprint the peer proved; set when the link opens. */
+  peerFingerprint: string | undefined;
+  private nextSeq = 0;
+  private frameBytes: number;
+  /** Largest message this side sends: its own limit, then the smaller of both sides' once the peer's AUTH arrives. */
+  private sendLimit: number;
+  private pumping = false;
+  private views: DtlsView[] = [];
+  private authSent = false;
+  private verified = false;
+  private verifying = false;
+  private peerAuth: { bytes: Uint8Array; frame: Extract<Frame, { kind: typeof AUTH }> } | null = null;
+  private readonly authedChannels = new Set<number>();
+  private held: { index: number; frame: Frame }[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    readonly remote: EndpointId,
+    readonly remotePeerId: string,
+    readonly opener: boolean,
+    stats: TrafficStats,
+    private readonly opts: ResolvedOptions,
+    private readonly events: LinkEvents,
+  ) {
+    this.count = opts.channelsPerPeer;
+    this.frameBytes = opts.maxFrameBytes;
+    this.sendLimit = opts.maxMessageBytes;
+    this.expected = opts.expectedPeers.get(remote);
+    this.box = new Mailbox(stats);
+    this.reassembler = new Reassembler(opts.maxMessageBytes, opts.maxPendingBytes, (tag, data) => this.box.deliver(remote, tag, data));
+  }
+
+  get name(): string {
+    return endpointName(this.remote);
+  }
+
+  /** Queues a message; throws if it is over the limit (this side's, or both sides' once known). */
+  enqueue(tag: string, data: Uint8Array): void {
+    if (data.byteLength > this.opts.maxMessageBytes) {
+      throw new Error(`message "${tag}" of ${data.byteLength} bytes exceeds this endpoint's limit of ${this.opts.maxMessageBytes} bytes`);
+    }
+    if (data.byteLength > this.sendLimit) {
+      throw new Error(`message "${tag}" of ${data.byteLength} bytes exceeds the limit of ${this.sendLimit} bytes that ${this.name} accepts`);
+    }
+    this.queue.push(new OutgoingMessage(this.nextSeq, encodeTag(tag), data));
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.pump();
+  }
+
+  /** All data channels are open: read their DTLS fingerprints and start authenticating. */
+  onChannelsOpen(): void {
+    this.channels = this.conns.map((c) => (c as DataConnection).dataChannel);
+    for (const c of this.conns) {
+      const limit = c?.peerConnection?.sctp?.maxMessageSize;
+      if (limit && Number.isFinite(limit) && limit > 0) this.frameBytes = Math.min(this.frameBytes, limit);
+    }
+    const now = Date.now();
+    this.lastSent = this.channels.map(() => now);
+    this.lastHeard = this.channels.map((_, i) => this.lastHeard[i] ?? now);
+    this.connected = true;
+    try {
+      this.views = this.conns.map((c, i) => dtlsView((c as DataConnection).peerConnection, `channel ${i} of the link to ${this.name}`));
+    } catch (e) {
+      this.fail(`cannot authenticate the link to ${this.name}: ${errorText(e)}`);
+      return;
+    }
+    void this.sendAuth();
+    if (this.peerAuth) void this.verifyPeer();
+  }
+
+  private context() {
+    return { sessionId: this.opts.sessionId, self: this.opts.self, remote: this.remote, views: this.views };
+  }
+
+  private async sendAuth(): Promise<void> {
+    try {
+      const frame = await makeAuthFrame(this.opts.identity, this.context(), this.opts.maxMessageBytes);
+      if (this.error) return;
+      for (const [i, dc] of this.channels.entries()) {
+        dc.send(frame);
+        this.lastSent[i] = Date.now();
+      }
+      this.authSent = true;
+      this.maybeOpen();
+    } catch (e) {
+      this.fail(`cannot prove this endpoint's identity to ${this.name}: ${errorText(e)}`);
+    }
+  }
+
+  private async verifyPeer(): Promise<void> {
+    const auth = this.peerAuth;
+    if (this.verifying || !auth) return;
+    this.verifying = true;
+    try {
+      this.peerFingerprint = await verifyAuthFrame(auth.frame, this.context(), this.name, this.expected);
+      this.sendLimit = Math.min(this.opts.maxMessageBytes, auth.frame.maxMessageBytes);
+      this.verified = true;
+      this.maybeOpen();
+    } catch (e) {
+      if (e instanceof PeerIdentityError) this.fail(e.message, `${endpointName(this.opts.self)} refused: ${e.message}`);
+      else this.fail(`cannot verify the identity of ${this.name}: ${errorText(e)}`);
+    }
+  }
+
+  private maybeOpen(): void {
+    if (!this.authSent || !this.verified || this.open || this.error) return;
+    const tooLarge = this.queue.find((m) => m.byteLength > this.sendLimit);
+    if (tooLarge) {
+      const why = `a queued message of ${tooLarge.byteLength} bytes exceeds the limit of ${this.sendLimit} bytes that ${this.name} accepts`;
+      this.fail(why, why);
+      return;
+    }
+    this.open = true;
+    this.events.opened(this);
+    for (const { index, frame } of this.held.splice(0)) {
+      if (this.error) break;
+      this.process(index, frame);
+    }
+    this.heldBytes = 0;
+    this.pump();
+  }
+
+  onData(index: number, data: unknown): void {
+    if (this.error) return;
+    this.lastHeard[index] = Date.now();
+    if (!(data instanceof ArrayBuffer) && !(data instanceof Uint8Array)) {
+      this.fail(`protocol error from ${this.name}: received a non-binary message`);
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (e) {
+      this.fail(`protocol error from ${this.name}: ${errorText(e)}`);
+      return;
+    }
+    if (frame.kind === PING) return;
+    if (frame.kind === AUTH) {
+      this.onAuth(index, data, frame);
+    } else if (!this.authedChannels.has(index)) {
+      if (frame.kind === CHUNK) this.fail(`protocol error from ${this.name}: data on channel ${index} before its identity proof`);
+      else this.process(index, frame);
+    } else if (!this.open) {
+      this.heldBytes += frame.kind === CHUNK ? frame.payload.byteLength : 0;
+      if (this.heldBytes > this.opts.maxPendingBytes) {
+        this.fail(`protocol error from ${this.name}: over ${this.opts.maxPendingBytes} bytes sent before its identity was verified`);
+      } else {
+        this.held.push({ index, frame: frame.kind === CHUNK ? { ...frame, payload: frame.payload.slice() } : frame });
+      }
+    } else {
+      this.process(index, frame);
+    }
+  }
+
+  private onAuth(index: number, data: ArrayBuffer | Uint8Array, frame: Extract<Frame, { kind: typeof AUTH }>): void {
+    if (this.authedChannels.has(index)) {
+      this.fail(`protocol error from ${this.name}: a second identity proof on channel ${index}`);
+      return;
+    }
+    this.authedChannels.add(index);
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (!this.peerAuth) {
+      this.peerAuth = { bytes: bytes.slice(), frame };
+      if (this.connected) void this.verifyPeer();
+    } else if (!sameBytes(bytes, this.peerAuth.bytes)) {
+      this.fail(`protocol error from ${this.name}: its channels carry different identity proofs`);
+    }
+  }
+
+  private process(index: number, frame: Frame): void {
+    try {
+      if (frame.kind === CHUNK) {
+        this.reassembler.add(frame);
+      } else if (frame.kind === BYE) {
+        this.byesReceived.add(index);
+        this.remoteReason = frame.reason;
+        if (this.byesReceived.size >= this.count) this.events.remoteBye(this);
+      }
+    } catch (e) {
+      this.fail(`protocol error from ${this.name}: ${errorText(e)}`);
+    }
+  }
+
+  pump(): void {
+    if (!this.open || this.pumping || this.error) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const i = leastBuffered(this.channels, this.opts.highWaterMark);
+        if (i < 0) return;
+        const msg = this.queue[0];
+        this.channels[i].send(msg.nextFrame(this.frameBytes));
+        this.lastSent[i] = Date.now();
+        if (msg.done) this.queue.shift();
+      }
+    } catch (e) {
+      this.fail(`sending to ${this.name} failed: ${errorText(e)}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Keepalive: PING quiet channels; fail when the peer has been silent for idleTimeoutMs. */
+  tick(now: number, stalled: boolean): void {
+    if (!this.connected || this.error) return;
+    for (const [i, dc] of this.channels.entries()) {
+      if (stalled) this.lastHeard[i] = now;
+      if (now - this.lastHeard[i] > this.opts.idleTimeoutMs) {
+        this.fail(`connection to ${this.name} lost: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+        return;
+      }
+      if (now - this.lastSent[i] >= this.opts.keepaliveMs && dc.readyState === 'open') {
+        try {
+          dc.send(PING_FRAME);
+          this.lastSent[i] = now;
+        } catch {
+          // The channel is closing; its close event fails the link.
+        }
+      }
+    }
+  }
+
+  /** Flushes queued messages, says BYE on every channel, waits (until `deadline`) for the peer's BYE, releases. */
+  async closeGracefully(reason: string, deadline: number): Promise<void> {
+    if (this.connected && !this.error) {
+      await waitUntil(() => this.queue.length === 0 || this.error !== null, deadline);
+      this.sendBye(reason);
+      await waitUntil(() => this.byesReceived.size >= this.count || this.error !== null || this.conns.some((c) => !c?.open), deadline);
+    }
+    this.release();
+  }
+
+  sendBye(reason: string): void {
+    if (this.byeSent || !this.connected) return;
+    this.byeSent = true;
+    const frame = encodeBye(reason);
+    for (const dc of this.channels) {
+      try {
+        if (dc.readyState === 'open') dc.send(frame);
+      } catch {
+        // A channel that cannot take the BYE is closing anyway; the peer then sees the close instead.
+      }
+    }
+  }
+
+  /**
+   * Fails the link: receives reject with `message` (unless close() failed them first), connections close. With
+   * `bye`, the peer is told why first (the BYE is flushed before the connections close).
+   */
+  fail(message: string, bye?: string): void {
+    if (this.error) return;
+    this.error = new Error(message);
+    this.box.fail(this.error);
+    this.queue = [];
+    this.held = [];
+    this.events.failed(this);
+    if (bye === undefined || !this.connected) {
+      this.release();
+      return;
+    }
+    this.sendBye(bye);
+    void this.drainThenRelease(1_000);
+  }
+
+  async drainThenRelease(ms: number): Promise<void> {
+    await waitUntil(() => this.channels.every((dc) => dc.readyState !== 'open' || dc.bufferedAmount === 0), Date.now() + ms);
+    this.release();
+  }
+
+  release(): void {
+    const conns = this.conns;
+    this.conns = [];
+    for (const c of conns) c?.close();
+  }
+}
+
+/** Index of the open channel with the least buffered data below the high-water mark, or -1 if all are full. */
+function leastBuffered(channels: RTCDataChannel[], highWaterMark: number): number {
+  let best = -1;
+  let bestBuffered = highWaterMark;
+  for (const [i, dc] of channels.entries()) {
+    if (dc.readyState !== 'open') continue;
+    const buffered = dc.bufferedAmount;
+    if (buffered < bestBuffered) {
+      best = i;
+      bestBuffered = buffered;
+    }
+  }
+  return best;
+}
+
+async function waitUntil(cond: () => boolean, deadline: number): Promise<boolean> {
+  while (!cond()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
