@@ -1,8 +1,9 @@
 /**
- * ShareStore in IndexedDB (idb-keyval), for party pages and their workers: one entry per share part under the
- * session runtime's key `${modelId}/${epoch}/${party}/${tensor}/${part}`, so a reloaded page reuses the parts
- * of the same sharing and fetches nothing it already holds. The runtime checks each part's sha256 on read and
- * deletes parts that fail.
+ * ShareStore in IndexedDB (idb-keyval), for party pages and their workers: one entry per key the session
+ * runtime uses (a share part under `${identity}/${modelId}/${epoch}/${party}/${tensor}/${part}`, a sharing's
+ * binding record under `binding/${modelId}/${epoch}`), so a reloaded page reuses the parts of the same sharing
+ * and fetches nothing it already holds. The runtime checks each part's sha256 on read and deletes parts that
+ * fail, and refuses to put a second party's bundle of one sharing into the store.
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { ShareStore } from '../session/index.ts';

@@ -13,10 +13,14 @@ import { serveChannelOverPort } from './port-bridge.ts';
 
 export interface BrowserPartyOptions {
   id: PartyId;
+  /** This party's identity fingerprint (the one its links prove). */
+  identity: string;
   /** The connected channel to the other parties, the client and the owner. */
   channel: Channel;
   backend: BackendChoice;
   fracBits?: number;
+  /** Per-step deadline of jobs (default 300 000 ms). */
+  stepTimeoutMs?: number;
   onStatus?: (s: PartyStatus) => void;
 }
 
@@ -43,7 +47,11 @@ export function startBrowserParty(o: BrowserPartyOptions): BrowserParty {
     });
   });
   const onStatus = o.onStatus ?? (() => {});
-  const run = remote.run({ id: o.id, backend: o.backend, fracBits: o.fracBits }, Comlink.transfer(bridge.port2, [bridge.port2]), Comlink.proxy(onStatus));
+  const init = {
+    id: o.id, identity: o.identity, authenticatedLinks: typeof o.channel.peerIdentity === 'function', backend: o.backend, fracBits: o.fracBits,
+    stepTimeoutMs: o.stepTimeoutMs,
+  };
+  const run = remote.run(init, Comlink.transfer(bridge.port2, [bridge.port2]), Comlink.proxy(onStatus));
   let ended = false;
   const end = () => {
     if (ended) return;

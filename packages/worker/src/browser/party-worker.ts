@@ -13,8 +13,13 @@ import { channelOverPort } from './port-bridge.ts';
 
 export interface PartyWorkerInit {
   id: PartyId;
+  /** This party's identity fingerprint. */
+  identity: string;
+  /** Whether the page's channel authenticates its links (then the bridged channel reports peer identities). */
+  authenticatedLinks: boolean;
   backend: BackendChoice;
   fracBits?: number;
+  stepTimeoutMs?: number;
 }
 
 const aborter = new AbortController();
@@ -22,7 +27,7 @@ const aborter = new AbortController();
 const api = {
   /** Runs one session to its end; `port` is the page's side of the bridged channel. */
   async run(init: PartyWorkerInit, port: MessagePort, onStatus: (s: PartyStatus) => void): Promise<PartySessionReport> {
-    const channel = channelOverPort(init.id, port);
+    const channel = channelOverPort(init.id, port, { identities: init.authenticatedLinks });
     let backend;
     try {
       backend = await createBackend(init.backend, self.navigator.gpu ?? undefined);
@@ -31,7 +36,10 @@ const api = {
       channel.close(reason);
       throw new Error(reason);
     }
-    return runPartySession({ id: init.id, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, onStatus, signal: aborter.signal });
+    return runPartySession({
+      id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
+      onStatus, signal: aborter.signal,
+    });
   },
 
   /** Stops the running session; the runtime tells the peers `reason`. */

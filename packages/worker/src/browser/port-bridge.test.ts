@@ -54,4 +54,18 @@ describe('channel over a MessagePort', () => {
     await expect(pageWaits).rejects.toThrow('party 0 stopped: out of memory');
     expect(() => worker.send(1, 'z', new Uint8Array(1))).toThrow('party 0 stopped: out of memory');
   });
+
+  it('tells the worker the identity each peer proved on the page\'s link, once a message from it arrived', async () => {
+    const fp = 'b'.repeat(64);
+    const net = memoryNetwork([0, 1], undefined, { 1: fp });
+    const mc = new MessageChannel();
+    opened.push(mc);
+    serveChannelOverPort(net.get(0)!, mc.port1 as unknown as PortLike);
+    const worker = channelOverPort(0, mc.port2 as unknown as PortLike, { identities: true });
+    expect(worker.peerIdentity!(1)).toBeUndefined();
+    net.get(1)!.send(0, 'hello', new Uint8Array(0));
+    await worker.recv(1, 'hello');
+    expect(worker.peerIdentity!(1)).toBe(fp);
+    expect(bridged().worker.peerIdentity).toBeUndefined();
+  });
 });

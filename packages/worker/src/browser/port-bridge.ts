@@ -6,7 +6,8 @@
  * their messages reach the worker unchanged.
  *
  * Payloads cross by structured clone (a copy): a protocol may send one buffer to two peers, so the sender's
- * buffer must stay intact.
+ * buffer must stay intact. Each delivered message carries the identity its sender proved on the page's link,
+ * so the worker's channel can answer peerIdentity for every peer it has heard from.
  */
 import { type Channel, type EndpointId, countSent, emptyStats } from '@puma/transport';
 import type { PortLike } from '@puma/transport';
@@ -16,7 +17,7 @@ type ToPage =
   | { t: 'recv'; id: number; from: EndpointId; tag: string }
   | { t: 'close'; reason: string };
 
-type ToWorker = { t: 'data'; id: number; data: Uint8Array } | { t: 'fail'; id: number; message: string };
+type ToWorker = { t: 'data'; id: number; data: Uint8Array; identity?: string } | { t: 'fail'; id: number; message: string };
 
 /**
  * Page side: answers the worker's requests from `channel` until the worker closes the bridge or `stop()` is
@@ -38,7 +39,7 @@ export function serveChannelOverPort(channel: Channel, port: PortLike): { stop()
       }
     } else if (m.t === 'recv') {
       channel.recv(m.from, m.tag).then(
-        (data) => reply({ t: 'data', id: m.id, data }),
+        (data) => reply({ t: 'data', id: m.id, data, identity: channel.peerIdentity?.(m.from) }),
         (e: unknown) => reply({ t: 'fail', id: m.id, message: e instanceof Error ? e.message : String(e) }),
       );
     } else if (m.t === 'close') {
@@ -54,10 +55,15 @@ export function serveChannelOverPort(channel: Channel, port: PortLike): { stop()
   };
 }
 
-/** Worker side: a Channel for endpoint `self` whose traffic goes through the page at the other end of `port`. */
-export function channelOverPort(self: EndpointId, port: PortLike): Channel {
+/**
+ * Worker side: a Channel for endpoint `self` whose traffic goes through the page at the other end of `port`.
+ * With `identities` (the page's channel authenticates its links) it implements peerIdentity: a peer's identity
+ * is the one it had proved when its last message was delivered, undefined before any message from it.
+ */
+export function channelOverPort(self: EndpointId, port: PortLike, opts: { identities?: boolean } = {}): Channel {
   const stats = emptyStats();
-  const pending = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  const proven = new Map<EndpointId, string>();
+  const pending = new Map<number, { from: EndpointId; resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let failure: Error | null = null;
   port.addEventListener('message', (ev) => {
@@ -67,6 +73,7 @@ export function channelOverPort(self: EndpointId, port: PortLike): Channel {
     pending.delete(m.id);
     if (m.t === 'data') {
       stats.bytesReceived += m.data.byteLength;
+      if (typeof m.identity === 'string') proven.set(waiter.from, m.identity);
       waiter.resolve(m.data);
     } else {
       waiter.reject(new Error(m.message));
@@ -74,7 +81,7 @@ export function channelOverPort(self: EndpointId, port: PortLike): Channel {
   });
   port.start?.();
   const post = (m: ToPage) => port.postMessage(m);
-  return {
+  const channel: Channel = {
     self,
     stats,
     send(to, tag, data) {
@@ -86,7 +93,7 @@ export function channelOverPort(self: EndpointId, port: PortLike): Channel {
       if (failure) return Promise.reject(failure);
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        pending.set(id, { from, resolve, reject });
         post({ t: 'recv', id, from, tag });
       });
     },
@@ -98,4 +105,6 @@ export function channelOverPort(self: EndpointId, port: PortLike): Channel {
       post({ t: 'close', reason });
     },
   };
+  if (opts.identities) channel.peerIdentity = (peer) => proven.get(peer);
+  return channel;
 }

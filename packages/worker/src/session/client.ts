@@ -1,25 +1,35 @@
 /**
  * The client's side: public model info from the owner, then jobs on the parties. The client alone sees the
- * prompt in the clear and alone reconstructs the output.
+ * prompt in the clear and alone reconstructs the output, and its input shares go only to the parties it
+ * approved: each party's link must have proved the approved identity before any job is sent.
  */
 import { LLAMA_BOS, WordPieceTokenizer, type Tokenizer } from '@puma/models';
 import { classifyClient, generateClient, greedy } from '@puma/models/secure';
-import { CLIENT, OWNER, type Channel } from '@puma/transport';
+import { CLIENT, OWNER, type PartyId } from '@puma/transport';
 import { SessionGuard } from './guard.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import { decodePublicInfo, tokenizerFromSource } from './public-info.ts';
+import { checkPeersIfAuthenticated, checkRoster, type Roster } from './roster.ts';
+import { StepWatch, checkStepTimeout, trackReceives, type TrackedChannel } from './step-watch.ts';
 import type {
   ClassifyResult, ClientSession, ClientSessionOptions, ClientStatus, GenerateOptions, GenerateResult, JobRequest, PublicModelInfo, StepCost,
 } from './types.ts';
 
 const PARTIES = [0, 1, 2] as const;
 
-/** Waits for the owner's public model info and returns a session that runs jobs on the parties. */
+type ClientEmit = (phase: ClientStatus['phase'], message: string, error?: string) => void;
+
+/**
+ * Waits for the owner's public model info and for the three parties to be ready (their links are then up and
+ * proven), checks each party's identity against `approvedParties`, and returns a session that runs jobs on them.
+ */
 export async function openClientSession(o: ClientSessionOptions): Promise<ClientSession> {
-  const { channel } = o;
-  if (channel.self !== CLIENT) throw new Error(`the client runs on endpoint ${CLIENT}, not ${channel.self}`);
-  const guard = new SessionGuard(channel, PARTIES, o.signal);
-  const emit = (phase: ClientStatus['phase'], message: string, error?: string) =>
+  if (o.channel.self !== CLIENT) throw new Error(`the client runs on endpoint ${CLIENT}, not ${o.channel.self}`);
+  const approved = checkRoster(o.approvedParties, 'client: approved parties');
+  const stepTimeoutMs = checkStepTimeout(o.stepTimeoutMs);
+  const channel = trackReceives(o.channel);
+  const guard = new SessionGuard(channel, [...PARTIES, OWNER], o.signal);
+  const emit: ClientEmit = (phase, message, error) =>
     o.onStatus?.({ phase, message, bytesSent: channel.stats.bytesSent, bytesReceived: channel.stats.bytesReceived, error });
   let info: PublicModelInfo;
   let tokenizer: Tokenizer | null;
@@ -28,13 +38,16 @@ export async function openClientSession(o: ClientSessionOptions): Promise<Client
     info = decodePublicInfo(await guard.run(channel.recv(OWNER, 'public')));
     channel.send(OWNER, 'public:ok', new Uint8Array(0));
     tokenizer = info.tokenizer ? tokenizerFromSource(info.tokenizer, info.config.vocabSize) : null;
+    emit('waiting-for-model', `model ${info.modelId}: waiting for the parties to load their weights`);
+    await guard.run(Promise.all(PARTIES.map((p) => channel.recv(p, 'ready'))));
+    checkPeersIfAuthenticated(channel, approved, PARTIES);
   } catch (e) {
     const err = guard.fail(e);
     emit('error', err.message, err.message);
     throw err;
   }
   emit('ready', `model ${info.modelId} (${info.config.arch}, ${info.config.numLayers} layers); ready`);
-  return new ClientSessionImpl(channel, guard, info, tokenizer, emit);
+  return new ClientSessionImpl(channel, guard, info, tokenizer, emit, approved, stepTimeoutMs);
 }
 
 /** openClientSession + one generation + end. */
@@ -49,14 +62,20 @@ class ClientSessionImpl implements ClientSession {
   private jobs = 0;
   private busy = false;
   private over = false;
+  private failure: Error | null = null;
 
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: TrackedChannel,
     private readonly guard: SessionGuard,
     readonly info: PublicModelInfo,
     readonly tokenizer: Tokenizer | null,
-    private readonly emit: (phase: ClientStatus['phase'], message: string, error?: string) => void,
-  ) {}
+    private readonly emit: ClientEmit,
+    private readonly approved: Roster,
+    private readonly stepTimeoutMs: number,
+  ) {
+    // A failure between jobs (a party stopped, a link dropped) ends the session too; the next job call says why.
+    guard.failed.catch((err: Error) => this.ended(err));
+  }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
     const c = this.info.config;
@@ -72,8 +91,8 @@ class ClientSessionImpl implements ClientSession {
     if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1 || o.maxNewTokens > room) {
       throw new Error(`maxNewTokens must be an integer in [1, ${room}] (prompt of ${promptIds.length} tokens, model of ${c.maxPositions} positions), got ${o.maxNewTokens}`);
     }
-    return this.job(async (n) => {
-      this.send(n, { kind: 'generate', promptLength: promptIds.length, maxNewTokens: o.maxNewTokens, reveal });
+    return this.job(async (n, watch) => {
+      this.send(n, { kind: 'generate', promptLength: promptIds.length, maxNewTokens: o.maxNewTokens, reveal, parties: this.approved });
       this.emit('running', `job ${n}: generating ${o.maxNewTokens} tokens`);
       const t0 = performance.now();
       const tokens: number[] = [];
@@ -85,6 +104,7 @@ class ClientSessionImpl implements ClientSession {
       await this.guard.run(generateClient(this.channel, {
         job: n, prompt: promptIds, vocab: c.vocabSize, maxNewTokens: o.maxNewTokens, fracBits: this.info.fracBits, reveal, pick: o.pick ?? greedy,
         onToken: (s, i) => {
+          watch.progress(Math.min(i + 1, o.maxNewTokens - 1));
           const now = performance.now();
           const ms = now - last;
           last = now;
@@ -120,7 +140,7 @@ class ClientSessionImpl implements ClientSession {
     if (ids.length === 0 || ids.length > c.maxPositions) throw new Error(`classify needs 1 to ${c.maxPositions} tokens, got ${ids.length}`);
     for (const t of ids) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`token ${t} is outside the vocabulary of ${c.vocabSize}`);
     return this.job(async (n) => {
-      this.send(n, { kind: 'classify', length: ids.length });
+      this.send(n, { kind: 'classify', length: ids.length, parties: this.approved });
       this.emit('running', `job ${n}: classifying ${ids.length} tokens`);
       const t0 = performance.now();
       const logits = await this.guard.run(classifyClient(this.channel, { job: n, ids, vocab: c.vocabSize, fracBits: this.info.fracBits }));
@@ -136,7 +156,7 @@ class ClientSessionImpl implements ClientSession {
     if (this.over) return;
     if (this.busy) throw new Error('a job is still running; wait for it before ending the session');
     this.over = true;
-    this.send(this.jobs, { kind: 'end' });
+    this.send(this.jobs, { kind: 'end', parties: this.approved });
     this.guard.finish();
     this.emit('done', `session over after ${this.jobs} job(s)`);
   }
@@ -150,29 +170,39 @@ class ClientSessionImpl implements ClientSession {
     return ids.length > 0 ? ids : [c.eosTokenId ?? 0];
   }
 
+  /** Sends job header n to every party, after checking again that each link proved the approved identity. */
   private send(n: number, job: JobRequest): void {
+    checkPeersIfAuthenticated(this.channel, this.approved, PARTIES as readonly PartyId[]);
     for (const p of PARTIES) this.channel.send(p, `job:${n}`, encodeJson(job));
   }
 
   private costs(n: number, step: number): Promise<StepCost[]> {
-    return Promise.all(PARTIES.map(async (p) => decodeJson(await this.channel.recv(p, `cost:${n}:${step}`), `cost report from party ${p}`) as StepCost));
+    return Promise.all(PARTIES.map(async (p) => decodeJson(await this.channel.recv(p, `j${n}/cost:${step}`), `cost report from party ${p}`) as StepCost));
   }
 
-  /** Runs one job at a time; a failure ends the session (the parties stop too). */
-  private async job<T>(body: (n: number) => Promise<T>): Promise<T> {
-    if (this.over) throw new Error('the session is over');
+  /** Runs one job at a time with a deadline per step; a failure ends the session (the parties stop too). */
+  private async job<T>(body: (n: number, watch: StepWatch) => Promise<T>): Promise<T> {
+    if (this.over) throw this.failure ?? new Error('the session is over');
     if (this.busy) throw new Error('a job is already running; the parties run one at a time');
     this.busy = true;
     const n = this.jobs++;
+    const watch = new StepWatch(n, this.stepTimeoutMs, this.channel, (e) => this.guard.fail(e));
     try {
-      return await body(n);
+      return await body(n, watch);
     } catch (e) {
       const err = this.guard.fail(e);
-      this.over = true;
-      this.emit('error', err.message, err.message);
+      this.ended(err);
       throw err;
     } finally {
+      watch.stop();
       this.busy = false;
     }
+  }
+
+  private ended(err: Error): void {
+    if (this.over) return;
+    this.over = true;
+    this.failure = err;
+    this.emit('error', err.message, err.message);
   }
 }

@@ -8,14 +8,10 @@
  * Channels deliver messages in order and before a peer's close (PeerChannel sends BYE after queued data), so
  * `session:end` from a peer that finished always arrives before its link goes away.
  */
-import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
+import { endpointLabel, type Channel, type EndpointId } from '@puma/transport';
 
 const END_TAG = 'session:end';
 const ABORT_TAG = 'session:abort';
-
-export function endpointLabel(id: EndpointId): string {
-  return id === CLIENT ? 'client' : id === OWNER ? 'model owner' : `party ${id}`;
-}
 
 export class SessionGuard {
   private failure: Error | null = null;

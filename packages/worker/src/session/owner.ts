@@ -1,44 +1,105 @@
 /**
  * The model owner's side of a session: each party gets its own manifest and only the parts it asks for; the
- * client gets the public model info. No party is ever sent another party's parts.
+ * client gets the public model info. No party is ever sent another party's parts, a bundle goes only to the
+ * endpoint whose link proved the identity the owner approved for that slot, and the bundles of one sharing
+ * only ever go to one set of identities (OwnerShares.holders).
  */
 import { CLIENT, type Channel, type PartyId } from '@puma/transport';
+import { SessionGuard } from './guard.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import { encodePublicInfo } from './public-info.ts';
-import type { OwnerReport, OwnerServeOptions, OwnerStatus, PartyShares, WeightTransferReport } from './types.ts';
+import { checkPeerIdentity, checkRoster, shortFingerprint, type Roster } from './roster.ts';
+import type { OwnerReport, OwnerServeOptions, OwnerShares, OwnerStatus, PartyShares, WeightTransferReport } from './types.ts';
+
+const SLOTS = [0, 1, 2] as const;
 
 /**
- * Serves one session: each party gets its manifest and then only the parts it lacks, the client gets the
- * public model info. Resolves when every endpoint has acknowledged. Call it again with the same `shares` on a
- * new channel for the next session (reloaded pages): parties with valid caches then download nothing.
+ * Why `shares` cannot be served to `approvedParties`, or null when it can. A sharing's bundles go to one set of
+ * identities only: serving another set (or the same identities in other slots) needs a fresh sharing (new
+ * epoch), since an identity holding two slots' bundles, or two colluding holders of different sessions, would
+ * hold every component of the weights. Callers check before serving and re-share instead.
+ */
+export function sharingConflict(shares: OwnerShares, approvedParties: readonly [string, string, string]): string | null {
+  const approved = checkRoster(approvedParties, 'approved parties');
+  const holders = shares.holders as OwnerShares['holders'] | undefined;
+  if (!holders) {
+    return `sharing ${shares.epoch} of ${shares.modelId} has no record of which identities hold its bundles (made before holder records); serve a fresh sharing (new epoch)`;
+  }
+  for (const p of SLOTS) {
+    const held = holders[p];
+    if (held === null || held === approved[p]) continue;
+    const other = approved.indexOf(held);
+    if (other >= 0) {
+      return `identity ${shortFingerprint(held)} already holds party ${p}'s bundle of sharing ${shares.epoch} and may not get party ${other}'s too ` +
+        `(one identity never holds two parties' shares of one sharing); serving this set of parties needs a fresh sharing (new epoch)`;
+    }
+    return `party ${p}'s bundle of sharing ${shares.epoch} is held by ${shortFingerprint(held)}, not by the approved ${shortFingerprint(approved[p])}; ` +
+      'serving a different set of parties needs a fresh sharing (new epoch)';
+  }
+  return null;
+}
+
+/**
+ * Serves one session: each party gets its manifest (with the approved roster) and then only the parts it
+ * lacks, the client gets the public model info. Resolves when every endpoint has acknowledged. Call it again
+ * with the same `shares` and the same approved parties on a new channel for the next session (reloaded
+ * pages): parties with valid caches then download nothing. On failure the served endpoints are told why.
  */
 export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
   const { channel, shares } = o;
-  const parties = o.parties ?? ([0, 1, 2] as const);
+  const parties = o.parties ?? SLOTS;
   const serveClient = o.client ?? true;
   const emit = (phase: OwnerStatus['phase'], message: string, extra: Partial<OwnerStatus> = {}) =>
     o.onStatus?.({ phase, message, bytesSent: channel.stats.bytesSent, ...extra });
+  const approved = checkRoster(o.approvedParties, 'model owner: approved parties');
+  const conflict = sharingConflict(shares, approved);
+  if (conflict) throw new Error(`model owner: ${conflict}`);
   for (const p of parties) {
-    if (shares.parties[p]?.manifest.party !== p) throw new Error(`owner shares hold no share for party ${p}`);
+    if (shares.parties[p]?.manifest.party !== p) throw new Error(`model owner: the shares hold no share for party ${p}`);
   }
+  const guard = new SessionGuard(channel, serveClient ? [...parties, CLIENT] : parties);
   emit('serving', `serving ${shares.modelId} (epoch ${shares.epoch}) to ${parties.map((p) => `party ${p}`).join(', ')}${serveClient ? ' and the client' : ''}`);
   try {
     const client = serveClient ? servePublicInfo(channel, shares.publicInfo).then((bytes) => {
       emit('client-done', `client has the public model info (${bytes} bytes)`);
       return bytes;
     }) : Promise.resolve(0);
-    const served = await Promise.all(parties.map(async (p) => {
-      const r = await serveParty(channel, p, shares.parties[p]);
+    const partiesServed = Promise.all(parties.map(async (p) => {
+      await admitParty(channel, p, approved, o);
+      const r = await serveParty(channel, p, shares.parties[p], approved);
       emit('party-done', `party ${p}: sent ${r.partsRequested} of ${shares.parties[p].parts.length} parts (${r.shareBytesSent} bytes)`, { party: p });
       return r;
     }));
-    const publicInfoBytes = await client;
+    const [served, publicInfoBytes] = await guard.run(Promise.all([partiesServed, client]));
+    guard.finish();
     emit('done', `session served: ${served.reduce((s, r) => s + r.shareBytesSent, 0)} share bytes sent`);
     return { parties: served, publicInfoBytes };
   } catch (e) {
-    const message = `model owner: ${e instanceof Error ? e.message : String(e)}`;
-    emit('error', message, { error: message });
-    throw new Error(message);
+    const err = guard.fail(e);
+    emit('error', err.message, { error: err.message });
+    throw err;
+  }
+}
+
+/**
+ * Waits for party p's hello (its link is then up and, on authenticated channels, proven), checks the identity
+ * its link proved against the approved one and records it as the holder of slot p. Throws before p is sent
+ * anything when the identity is not the approved one.
+ */
+async function admitParty(channel: Channel, p: PartyId, approved: Roster, o: OwnerServeOptions): Promise<void> {
+  await channel.recv(p, 'w:hello');
+  checkPeerIdentity(channel, p, approved[p]);
+  const holders = o.shares.holders;
+  for (const q of SLOTS) {
+    if (q !== p && holders[q] === approved[p]) {
+      throw new Error(`identity ${shortFingerprint(approved[p])} already holds party ${q}'s bundle of sharing ${o.shares.epoch}; it may not get party ${p}'s too`);
+    }
+  }
+  if (holders[p] === null) {
+    holders[p] = approved[p];
+    await o.recordHolders?.(holders);
+  } else if (holders[p] !== approved[p]) {
+    throw new Error(`party ${p}'s bundle of sharing ${o.shares.epoch} is held by ${shortFingerprint(holders[p]!)}, not by ${shortFingerprint(approved[p])}`);
   }
 }
 
@@ -49,8 +110,8 @@ async function servePublicInfo(channel: Channel, info: OwnerServeOptions['shares
   return bytes.byteLength;
 }
 
-async function serveParty(channel: Channel, p: PartyId, share: PartyShares): Promise<OwnerReport['parties'][number]> {
-  channel.send(p, 'w:manifest', encodeJson(share.manifest));
+async function serveParty(channel: Channel, p: PartyId, share: PartyShares, approved: Roster): Promise<OwnerReport['parties'][number]> {
+  channel.send(p, 'w:manifest', encodeJson({ ...share.manifest, parties: approved }));
   const want = decodeJson(await channel.recv(p, 'w:want'), `parts request from party ${p}`) as { parts?: unknown };
   const list = want.parts;
   if (!Array.isArray(list) || !list.every((k) => Number.isInteger(k) && k >= 0 && k < share.parts.length) || new Set(list).size !== list.length) {

@@ -5,84 +5,32 @@
  * other endpoint fail promptly with a message naming it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import type { Backend } from '@puma/backend';
-import { generateGreedy, LLAMA_BOS, type Model } from '@puma/models';
-import { loadModel } from '@puma/models/node';
-import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
-import { createBackend } from '../select-backend.ts';
+import { generateGreedy, LLAMA_BOS } from '@puma/models';
+import { CLIENT, OWNER, type EndpointId, type PartyId } from '@puma/transport';
+import { MemoryShareStore, openClientSession, partKey, prepareOwnerShares, runClientSession, runPartySession, serveOwner, type GenerateResult, type OwnerShares } from './index.ts';
 import {
-  MemoryShareStore, openClientSession, prepareOwnerShares, runClientSession, runPartySession, serveOwner,
-  type GenerateResult, type OwnerShares, type PartySessionReport, type PartyStatus,
-} from './index.ts';
-import { droppableNetwork, type DroppableNetwork } from './test-support.ts';
+  ENDPOINTS, IDENTITIES, PARTIES, PROMPT, ROSTER, clientChannel, freshStores, loadFixture, startSession, within, type Fixture,
+} from './session-fixture.ts';
+import { droppableNetwork } from './test-support.ts';
 
-const ENDPOINTS: EndpointId[] = [0, 1, 2, CLIENT, OWNER];
-const PARTIES = [0, 1, 2] as const;
-const PROMPT = 'Once upon a time';
-
-let model: Model;
-let shares: OwnerShares;
-let backends: Backend[];
-let promptIds: number[];
+let fx: Fixture;
 
 beforeAll(async () => {
-  const loaded = await loadModel('stories260K');
-  model = loaded.model;
-  const tokenizerBin = await readFile(loaded.location.tokenizer!.kind === 'llama2c' ? loaded.location.tokenizer!.path : '');
-  shares = await prepareOwnerShares({ model, modelId: 'stories260K', tokenizer: { kind: 'llama2c', files: { 'tokenizer.bin': tokenizerBin } } });
-  backends = await Promise.all(PARTIES.map(() => createBackend('wasm')));
-  promptIds = [LLAMA_BOS, ...loaded.tokenizer!.encode(PROMPT)];
+  fx = await loadFixture();
 }, 60_000);
-
-interface SessionRun {
-  net: DroppableNetwork;
-  parties: Promise<PartySessionReport>[];
-  owner: Promise<unknown>;
-  status: PartyStatus[][];
-}
-
-function startSession(stores: MemoryShareStore[], opts: { signals?: (AbortSignal | undefined)[]; net?: DroppableNetwork } = {}): SessionRun {
-  const net = opts.net ?? droppableNetwork(ENDPOINTS);
-  const status: PartyStatus[][] = [[], [], []];
-  const parties = PARTIES.map((id) =>
-    runPartySession({
-      id, channel: net.channels.get(id)!, backend: backends[id], store: stores[id], signal: opts.signals?.[id], onStatus: (s) => status[id].push(s),
-    }),
-  );
-  // Rejections are asserted by the tests that expect them; this keeps the others from reporting them twice.
-  for (const p of parties) p.catch(() => {});
-  const owner = serveOwner({ channel: net.channels.get(OWNER)!, shares });
-  owner.catch(() => {});
-  return { net, parties, owner, status };
-}
-
-function client(net: DroppableNetwork): Channel {
-  return net.channels.get(CLIENT)!;
-}
-
-function freshStores(): MemoryShareStore[] {
-  return PARTIES.map(() => new MemoryShareStore());
-}
-
-/** Rejects when `p` has not settled within `ms` (a hang is a failure, not a stuck test run). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
 
 describe('session runtime (stories260K, in-memory channels)', () => {
   it('generates the plaintext greedy tokens; a second session on the same caches downloads 0 share bytes', async () => {
     const stores = freshStores();
     const maxNewTokens = 6;
-    const expected = generateGreedy(model, promptIds, maxNewTokens).slice(promptIds.length);
+    const expected = generateGreedy(fx.model, fx.promptIds, maxNewTokens).slice(fx.promptIds.length);
 
-    const first = startSession(stores);
+    const first = startSession(fx, stores);
     const events: number[] = [];
-    const result = await runClientSession({ channel: client(first.net), prompt: PROMPT, maxNewTokens, onToken: (t) => events.push(t.token) });
+    const result = await runClientSession({ channel: clientChannel(first.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens, onToken: (t) => events.push(t.token) });
     const reports = await Promise.all(first.parties);
     await first.owner;
-    expect(result.promptIds).toEqual(promptIds);
+    expect(result.promptIds).toEqual(fx.promptIds);
     expect(result.tokens).toEqual(expected);
     expect(events).toEqual(expected);
     expect(result.costs).toHaveLength(maxNewTokens);
@@ -91,15 +39,15 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     for (const [id, r] of reports.entries()) {
       expect(r.weights.cacheHits).toBe(0);
       expect(r.weights.partsFetched).toBe(r.weights.partsTotal);
-      expect(r.weights.shareBytesDownloaded).toBe(shares.parties[id].parts.reduce((s, p) => s + p.byteLength, 0));
+      expect(r.weights.shareBytesDownloaded).toBe(fx.shares.parties[id].parts.reduce((s, p) => s + p.byteLength, 0));
       expect(r.jobs).toEqual([{ kind: 'generate', steps: expect.any(Array) }]);
       expect(first.status[id].map((s) => s.phase)).toEqual(expect.arrayContaining(['keys', 'weights', 'ready', 'running', 'done']));
     }
     // Party 0 holds only seeds; parties 1 and 2 download the dense component.
     expect(reports[0].weights.shareBytesDownloaded).toBeLessThan(reports[1].weights.shareBytesDownloaded / 100);
 
-    const second = startSession(stores);
-    const again = await runClientSession({ channel: client(second.net), prompt: PROMPT, maxNewTokens: 2 });
+    const second = startSession(fx, stores);
+    const again = await runClientSession({ channel: clientChannel(second.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
     const reports2 = await Promise.all(second.parties);
     expect(again.tokens).toEqual(expected.slice(0, 2));
     for (const r of reports2) {
@@ -109,20 +57,20 @@ describe('session runtime (stories260K, in-memory channels)', () => {
 
   it('detects a corrupt cached part, deletes it and fetches only that part again', async () => {
     const stores = freshStores();
-    const warm = startSession(stores);
-    await runClientSession({ channel: client(warm.net), prompt: [LLAMA_BOS], maxNewTokens: 1 });
+    const warm = startSession(fx, stores);
+    await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
     await Promise.all(warm.parties);
 
-    const info = shares.parties[1].manifest.parts.find((p) => p.part.startsWith('dense.'))!;
-    const key = `stories260K/${shares.epoch}/1/${info.tensor}/${info.part}`;
+    const info = fx.shares.parties[1].manifest.parts.find((p) => p.part.startsWith('dense.'))!;
+    const key = partKey(ROSTER[1], 'stories260K', fx.shares.epoch, 1, info.tensor, info.part);
     const entry = stores[1].entries.get(key)!;
     expect(entry).toBeDefined();
     entry[entry.length - 1] ^= 1;
 
-    const run = startSession(stores);
-    const result = await runClientSession({ channel: client(run.net), prompt: PROMPT, maxNewTokens: 2 });
+    const run = startSession(fx, stores);
+    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
     const reports = await Promise.all(run.parties);
-    expect(result.tokens).toEqual(generateGreedy(model, promptIds, 2).slice(promptIds.length));
+    expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
     expect(reports[1].weights).toMatchObject({ corruptParts: 1, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[1].weights.partsTotal - 1 });
     expect(reports[0].weights.shareBytesDownloaded).toBe(0);
     expect(reports[2].weights.shareBytesDownloaded).toBe(0);
@@ -132,31 +80,34 @@ describe('session runtime (stories260K, in-memory channels)', () => {
   it('the owner sends each party only its own manifest and parts, and the client no weights', async () => {
     const seen: Array<{ from: EndpointId; to: EndpointId; tag: string; data: Uint8Array }> = [];
     const net = droppableNetwork(ENDPOINTS, (from, to, tag, data) => {
-      if (from === OWNER) seen.push({ from, to, tag, data });
-    });
-    const run = startSession(freshStores(), { net });
-    await runClientSession({ channel: client(net), prompt: [LLAMA_BOS], maxNewTokens: 1 });
+      // The end-of-session notice carries nothing; everything else the owner sends is checked here.
+      if (from === OWNER && tag !== 'session:end') seen.push({ from, to, tag, data });
+    }, IDENTITIES);
+    const run = startSession(fx, freshStores(), { net });
+    await runClientSession({ channel: clientChannel(net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
     await Promise.all(run.parties);
     const toClient = seen.filter((m) => m.to === CLIENT);
     expect(toClient.map((m) => m.tag)).toEqual(['public']);
-    const sizeOfWeights = shares.parties[1].parts.reduce((s, p) => s + p.byteLength, 0);
+    const sizeOfWeights = fx.shares.parties[1].parts.reduce((s, p) => s + p.byteLength, 0);
     expect(toClient[0].data.byteLength).toBeLessThan(sizeOfWeights / 4);
     for (const id of PARTIES) {
       const mine = seen.filter((m) => m.to === id);
       expect(mine[0].tag).toBe('w:manifest');
-      expect(JSON.parse(new TextDecoder().decode(mine[0].data)).party).toBe(id);
+      const manifest = JSON.parse(new TextDecoder().decode(mine[0].data));
+      expect(manifest.party).toBe(id);
+      expect(manifest.parties).toEqual(ROSTER);
       for (const m of mine.slice(1)) {
         const k = Number(/^w:part:(\d+)$/.exec(m.tag)![1]);
         // Byte comparison by Buffer: the deep equality of expect is far too slow for megabytes.
-        expect(Buffer.compare(m.data, shares.parties[id].parts[k])).toBe(0);
+        expect(Buffer.compare(m.data, fx.shares.parties[id].parts[k])).toBe(0);
       }
-      expect(mine).toHaveLength(1 + shares.parties[id].parts.length);
+      expect(mine).toHaveLength(1 + fx.shares.parties[id].parts.length);
     }
   }, 120_000);
 
   it('a party that vanishes mid-run makes the other parties and the client fail within seconds, naming it', async () => {
-    const run = startSession(freshStores());
-    const session = await openClientSession({ channel: client(run.net) });
+    const run = startSession(fx, freshStores());
+    const session = await openClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER });
     let dropped = false;
     const generation: Promise<GenerateResult> = session.generate({
       prompt: PROMPT,
@@ -178,8 +129,8 @@ describe('session runtime (stories260K, in-memory channels)', () => {
 
   it('a party stopped by its user tells the others why, and they stop too', async () => {
     const stop = new AbortController();
-    const run = startSession(freshStores(), { signals: [undefined, stop.signal, undefined] });
-    const session = await openClientSession({ channel: client(run.net) });
+    const run = startSession(fx, freshStores(), { signals: [undefined, stop.signal, undefined] });
+    const session = await openClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER });
     const generation = session.generate({ prompt: PROMPT, maxNewTokens: 20, onToken: (t) => t.index === 0 && stop.abort(new Error('page closed')) });
     generation.catch(() => {});
     await expect(within(run.parties[1], 5_000, 'party 1')).rejects.toThrow(/party 1 stopped: page closed/);
@@ -189,47 +140,42 @@ describe('session runtime (stories260K, in-memory channels)', () => {
   }, 60_000);
 
   it('an invalid job header ends the session with an error naming the problem', async () => {
-    const run = startSession(freshStores());
-    const ch = client(run.net);
-    await openClientSession({ channel: ch });
-    const header = new TextEncoder().encode(JSON.stringify({ kind: 'generate', promptLength: 2, maxNewTokens: 100_000, reveal: 'logits' }));
+    const run = startSession(fx, freshStores());
+    const ch = clientChannel(run.net);
+    await openClientSession({ channel: ch, approvedParties: ROSTER });
+    const header = new TextEncoder().encode(JSON.stringify({ kind: 'generate', promptLength: 2, maxNewTokens: 100_000, reveal: 'logits', parties: ROSTER }));
     for (const p of PARTIES) ch.send(p, 'job:0', header.slice());
     await expect(within(run.parties[0], 5_000, 'party 0')).rejects.toThrow(/job header from the client: maxNewTokens must be an integer in \[1, \d+\], got 100000/);
   }, 60_000);
 
   it("parties take the sharing's fraction bits unless told otherwise, and refuse a sharing that contradicts them", async () => {
-    const tokenizer = shares.publicInfo.tokenizer;
-    const at16 = await prepareOwnerShares({ model, modelId: 'stories260K', fracBits: 16, tokenizer });
-    const net = droppableNetwork(ENDPOINTS);
-    const fixed = runPartySession({ id: 0, channel: net.channels.get(0)!, backend: backends[0], store: new MemoryShareStore(), fracBits: 18 });
-    const free = ([1, 2] as PartyId[]).map((id) => runPartySession({ id, channel: net.channels.get(id)!, backend: backends[id], store: new MemoryShareStore() }));
+    const tokenizer = fx.shares.publicInfo.tokenizer;
+    const at16 = await prepareOwnerShares({ model: fx.model, modelId: 'stories260K', fracBits: 16, tokenizer });
+    const net = droppableNetwork(ENDPOINTS, undefined, IDENTITIES);
+    const party = (id: PartyId, fracBits?: number) =>
+      runPartySession({ id, identity: ROSTER[id], channel: net.channels.get(id)!, backend: fx.backends[id], store: new MemoryShareStore(), fracBits });
+    const fixed = party(0, 18);
+    const free = [party(1), party(2)];
     for (const p of [fixed, ...free]) p.catch(() => {});
-    void serveOwner({ channel: net.channels.get(OWNER)!, shares: at16 }).catch(() => {});
+    void serveOwner({ channel: net.channels.get(OWNER)!, shares: at16, approvedParties: ROSTER }).catch(() => {});
     await expect(within(fixed, 10_000, 'party 0')).rejects.toThrow('party 0: the owner shared the weights with 16 fraction bits, this session uses 18');
 
-    const ok = droppableNetwork(ENDPOINTS);
-    const parties16 = PARTIES.map((id) => runPartySession({ id, channel: ok.channels.get(id)!, backend: backends[id], store: new MemoryShareStore() }));
-    void serveOwner({ channel: ok.channels.get(OWNER)!, shares: at16 });
-    const result = await runClientSession({ channel: client(ok), prompt: [LLAMA_BOS], maxNewTokens: 2 });
+    const ok = startSession(fx, freshStores(), { shares: at16 });
+    const result = await runClientSession({ channel: clientChannel(ok.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 2 });
     expect(result.tokens).toHaveLength(2);
-    await Promise.all(parties16);
+    await Promise.all(ok.parties);
   }, 60_000);
 
   it('a part that does not match its sha256 in transit is refused', async () => {
-    const tampered: OwnerShares = { ...shares, parties: [...shares.parties] as OwnerShares['parties'] };
-    const parts = shares.parties[2].parts.map((p) => p);
-    const k = shares.parties[2].manifest.parts.findIndex((p) => p.part.startsWith('dense.'));
+    const tampered: OwnerShares = { ...fx.shares, parties: [...fx.shares.parties] as OwnerShares['parties'] };
+    const parts = fx.shares.parties[2].parts.map((p) => p);
+    const k = fx.shares.parties[2].manifest.parts.findIndex((p) => p.part.startsWith('dense.'));
     parts[k] = parts[k].slice();
     parts[k][0] ^= 0x80;
-    tampered.parties[2] = { manifest: shares.parties[2].manifest, parts };
-    const net = droppableNetwork(ENDPOINTS);
-    const party = runPartySession({ id: 2, channel: net.channels.get(2)!, backend: backends[2], store: new MemoryShareStore() });
-    party.catch(() => {});
-    const others = ([0, 1] as PartyId[]).map((id) => runPartySession({ id, channel: net.channels.get(id)!, backend: backends[id], store: new MemoryShareStore() }));
-    for (const o of others) o.catch(() => {});
-    void serveOwner({ channel: net.channels.get(OWNER)!, shares: tampered }).catch(() => {});
-    const info = shares.parties[2].manifest.parts[k];
-    await expect(within(party, 10_000, 'party 2')).rejects.toThrow(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256`);
-    await expect(within(others[0], 5_000, 'party 0')).rejects.toThrow(/party 2 stopped/);
+    tampered.parties[2] = { manifest: fx.shares.parties[2].manifest, parts };
+    const run = startSession(fx, freshStores(), { shares: tampered });
+    const info = fx.shares.parties[2].manifest.parts[k];
+    await expect(within(run.parties[2], 10_000, 'party 2')).rejects.toThrow(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256`);
+    await expect(within(run.parties[0], 5_000, 'party 0')).rejects.toThrow(/party 2 stopped/);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
 import { shareWeights, type PartyWeightBundle } from '@puma/models/secure';
 import type { PartyId } from '@puma/transport';
+import { checkRoster, type Roster } from './roster.ts';
 import type { OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions } from './types.ts';
 
 /** Dense slices are cut at this size: small enough to show progress and resume, large enough to be few. */
@@ -15,9 +16,12 @@ export const DENSE_PART_BYTES = 8 * 1024 * 1024;
 export const MANIFEST_FORMAT = 'puma-party-shares/1';
 const EPOCH_PATTERN = /^[0-9a-f]{32}$/;
 
-/** Store key of one part: `${modelId}/${epoch}/${party}/${tensor}/${part}`. */
-export function partKey(modelId: string, epoch: string, party: PartyId, tensor: string, part: string): string {
-  return `${modelId}/${epoch}/${party}/${tensor}/${part}`;
+/**
+ * Store key of one part: `${identity}/${modelId}/${epoch}/${party}/${tensor}/${part}`. Parts are kept per
+ * identity (fingerprint), so an endpoint with another key never takes them for its own.
+ */
+export function partKey(identity: string, modelId: string, epoch: string, party: PartyId, tensor: string, part: string): string {
+  return `${identity}/${modelId}/${epoch}/${party}/${tensor}/${part}`;
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -83,7 +87,10 @@ export async function prepareOwnerShares(o: PrepareSharesOptions): Promise<Owner
     await partySharesFromBundle(bundles[1], 1, epoch, tick),
     await partySharesFromBundle(bundles[2], 2, epoch, tick),
   ] as OwnerShares['parties'];
-  return { modelId: o.modelId, epoch, fracBits, parties, publicInfo: { modelId: o.modelId, config: o.model.config, fracBits, tokenizer: o.tokenizer } };
+  return {
+    modelId: o.modelId, epoch, fracBits, parties, publicInfo: { modelId: o.modelId, config: o.model.config, fracBits, tokenizer: o.tokenizer },
+    holders: { 0: null, 1: null, 2: null },
+  };
 }
 
 /** Rebuilds the bundle loadSecureModel takes from a manifest and its parts (in manifest order). */
@@ -135,9 +142,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Validates a manifest received over the network or read from disk; throws naming the first problem. Names must
- * not contain "/" (they become store keys), parts must cover each tensor exactly as partsOf cuts it.
+ * not contain "/" (they become store keys), parts must cover each tensor exactly as partsOf cuts it. The roster
+ * (`parties`) is checked when present and demanded with `{ parties: 'required' }` (manifests from the owner).
  */
-export function checkManifest(m: unknown, party: PartyId): asserts m is PartyShareManifest {
+export function checkManifest(m: unknown, party: PartyId, o: { parties?: 'required' } = {}): asserts m is PartyShareManifest {
   const bad = (why: string): never => {
     throw new Error(`share manifest for party ${party}: ${why}`);
   };
@@ -150,6 +158,17 @@ export function checkManifest(m: unknown, party: PartyId): asserts m is PartySha
   };
   name(r.modelId, 'modelId');
   if (typeof r.epoch !== 'string' || !EPOCH_PATTERN.test(r.epoch)) bad(`epoch must be 32 hex digits, got ${JSON.stringify(r.epoch)}`);
+  if (r.parties === undefined) {
+    if (o.parties === 'required') bad('it names no approved parties (the roster)');
+  } else {
+    let roster: Roster;
+    try {
+      roster = checkRoster(r.parties, 'approved parties');
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
+    }
+    if (roster.some((fp, p) => fp !== (r.parties as string[])[p])) bad('approved parties must be lowercase fingerprints');
+  }
   checkFracBits(r.fracBits as number);
   if (!isObject(r.config) || !Number.isInteger(r.config.vocabSize)) bad('config is missing or has no vocabSize');
   if (!Array.isArray(r.tensors) || !Array.isArray(r.parts)) bad('tensors and parts must be arrays');

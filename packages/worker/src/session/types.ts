@@ -36,6 +36,12 @@ export interface PartyShareManifest {
   config: ModelConfig;
   tensors: Array<{ name: string; shape: number[] }>;
   parts: PartInfo[];
+  /**
+   * The identity fingerprints the owner approved as parties 0, 1, 2 for this sharing. Present in every
+   * manifest the owner sends (a party checks its own entry and its peers' links against it); absent in stored
+   * manifests, which belong to the sharing, not to a session.
+   */
+  parties?: readonly [string, string, string];
 }
 
 /** A party's share as the owner holds it: the manifest and each part's bytes, in manifest order. */
@@ -65,6 +71,13 @@ export interface OwnerShares {
   fracBits: number;
   parties: [PartyShares, PartyShares, PartyShares];
   publicInfo: PublicModelInfo;
+  /**
+   * Which identity (fingerprint) was given each party's bundle of this sharing; null until first served. Two
+   * identities together would hold all three components, so the bundles of one sharing only ever go to this
+   * one set of identities, each to its own slot; another set needs a fresh sharing (new epoch). Persist it with
+   * the shares (serveOwner's recordHolders), or the record is lost with the process.
+   */
+  holders: Record<PartyId, string | null>;
 }
 
 export interface PrepareSharesOptions {
@@ -81,13 +94,17 @@ export interface PrepareSharesOptions {
 
 export type RevealMode = 'logits' | 'argmax';
 
-/** Job header the client sends every party as `job:<n>`. */
-export type JobRequest =
+/**
+ * Job header the client sends every party as `job:<n>`. `parties` is the client's approved roster: each party
+ * checks it against the identities its links proved, so input shares reach only the parties the client chose.
+ */
+export type JobRequest = { parties: readonly [string, string, string] } & (
   | { kind: 'generate'; promptLength: number; maxNewTokens: number; reveal: RevealMode }
   | { kind: 'classify'; length: number }
-  | { kind: 'end' };
+  | { kind: 'end' }
+);
 
-/** What one party spent on one step of a job (sent to the client as `cost:<n>:<step>`). */
+/** What one party spent on one step of a job (sent to the client as `j<n>/cost:<step>`). */
 export interface StepCost {
   step: number;
   rounds: number;
@@ -129,11 +146,15 @@ export interface PartyStatus {
 
 export interface PartySessionOptions {
   id: PartyId;
+  /** This party's own identity fingerprint (64 hex digits): the owner's and the client's rosters must name it. */
+  identity: string;
   channel: Channel;
   backend: Backend;
   store: ShareStore;
   /** When given, the owner's sharing must use it; by default the session takes the sharing's fraction bits. */
   fracBits?: number;
+  /** A job step (one token, one classification) without progress for this long fails the session. Default 300 000. */
+  stepTimeoutMs?: number;
   onStatus?: (s: PartyStatus) => void;
   /** Aborting stops the session: peers are told why and fail at once. */
   signal?: AbortSignal;
@@ -159,6 +180,16 @@ export interface OwnerStatus {
 export interface OwnerServeOptions {
   channel: Channel;
   shares: OwnerShares;
+  /**
+   * Identity fingerprints of parties 0, 1, 2: party p's bundle goes only to the endpoint whose link proved
+   * approvedParties[p]. Must match `shares.holders` where those are recorded (see sharingConflict).
+   */
+  approvedParties: readonly [string, string, string];
+  /**
+   * Called with the updated `shares.holders` when this session records a new holder, and awaited before that
+   * party is sent anything: persist it with the shares.
+   */
+  recordHolders?: (holders: OwnerShares['holders']) => void | Promise<void>;
   onStatus?: (s: OwnerStatus) => void;
   /** Which endpoints to serve; default all three parties and the client. */
   parties?: readonly PartyId[];
@@ -181,6 +212,10 @@ export interface ClientStatus {
 
 export interface ClientSessionOptions {
   channel: Channel;
+  /** Identity fingerprints of parties 0, 1, 2: input shares go only to endpoints whose links proved them. */
+  approvedParties: readonly [string, string, string];
+  /** A job step (one token, one classification) without progress for this long fails the session. Default 300 000. */
+  stepTimeoutMs?: number;
   onStatus?: (s: ClientStatus) => void;
   signal?: AbortSignal;
 }

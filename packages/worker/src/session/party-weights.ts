@@ -1,0 +1,71 @@
+/**
+ * A party's weight share: the parts its store holds with the right sha256, the rest from the model owner.
+ */
+import type { PartyWeightBundle } from '@puma/models/secure';
+import { OWNER, type Channel, type PartyId } from '@puma/transport';
+import { encodeJson } from './json.ts';
+import { bundleFromParts, partKey, sha256Hex } from './shares.ts';
+import type { PartyShareManifest, ShareStore, WeightTransferReport } from './types.ts';
+
+export interface FetchWeightsOptions {
+  channel: Channel;
+  id: PartyId;
+  identity: string;
+  store: ShareStore;
+  /** False when the store could not be bound to this sharing: then no part is written to it. */
+  cacheable: boolean;
+  progress: (w: WeightTransferReport, message: string) => void;
+}
+
+/**
+ * Takes every part the store holds with the right sha256, asks the owner for the rest, verifies and stores
+ * those. A cached part that fails its hash is deleted and fetched again, never used.
+ */
+export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeightsOptions): Promise<{ bundle: PartyWeightBundle; report: WeightTransferReport }> {
+  const { channel, store } = o;
+  const key = (k: number) => partKey(o.identity, manifest.modelId, manifest.epoch, o.id, manifest.parts[k].tensor, manifest.parts[k].part);
+  const report: WeightTransferReport = {
+    partsTotal: manifest.parts.length, cacheHits: 0, corruptParts: 0, partsFetched: 0, shareBytesDownloaded: 0, cacheWriteFailures: 0,
+  };
+  const parts: Uint8Array[] = new Array(manifest.parts.length);
+  const missing: number[] = [];
+  for (const [k, info] of manifest.parts.entries()) {
+    const cached = await store.get(key(k));
+    if (cached === undefined) {
+      missing.push(k);
+    } else if (cached.byteLength === info.bytes && (await sha256Hex(cached)) === info.sha256) {
+      parts[k] = cached;
+      report.cacheHits += 1;
+    } else {
+      report.corruptParts += 1;
+      await store.delete?.(key(k));
+      missing.push(k);
+    }
+  }
+  o.progress(report, `model ${manifest.modelId}: ${report.cacheHits} of ${report.partsTotal} parts cached` +
+    (report.corruptParts ? ` (${report.corruptParts} corrupt, refetching)` : '') + `, fetching ${missing.length}`);
+  channel.send(OWNER, 'w:want', encodeJson({ parts: missing }));
+  for (const k of missing) {
+    const info = manifest.parts[k];
+    const bytes = await channel.recv(OWNER, `w:part:${k}`);
+    if (bytes.byteLength !== info.bytes || (await sha256Hex(bytes)) !== info.sha256) {
+      throw new Error(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256 in the manifest`);
+    }
+    parts[k] = bytes;
+    report.partsFetched += 1;
+    report.shareBytesDownloaded += bytes.byteLength;
+    if (!o.cacheable) {
+      report.cacheWriteFailures += 1;
+    } else {
+      try {
+        await store.set(key(k), bytes);
+      } catch {
+        // A full or unavailable cache costs a download next time, not this session.
+        report.cacheWriteFailures += 1;
+      }
+    }
+    o.progress(report, `fetched ${report.partsFetched} of ${missing.length} parts (${report.shareBytesDownloaded} bytes)`);
+  }
+  channel.send(OWNER, 'w:done', encodeJson(report));
+  return { bundle: bundleFromParts(manifest, parts), report };
+}
