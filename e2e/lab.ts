@@ -1,12 +1,14 @@
 /**
  * The end-to-end rig: a coordinator on 127.0.0.1 serving the built pages (dist/pages), one browser context per
- * role (owner, client, three parties; IndexedDB persists within a context), and helpers that drive a whole
- * session through the pages' own controls and read what they show (window.pumaParty / pumaClient / pumaOwner).
+ * role (owner, client, three parties; IndexedDB, and so each role's identity key, persists within a context),
+ * and helpers that drive a whole session through the pages' own controls and read what they show
+ * (window.pumaParty / pumaClient / pumaOwner), including the approval step a person does: read the safety code
+ * each party page shows, check the owner and client pages show the same codes, press "Approve these parties".
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { startCoordinator, type Coordinator } from '@puma/coordinator';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '@puma/coordinator';
 import type { PartyPageState } from '../apps/party/src/main.ts';
 import type { ClientPageState } from '../apps/client/src/main.ts';
 import type { OwnerPageState } from '../apps/client/src/owner.ts';
@@ -39,10 +41,17 @@ export class Lab {
     private readonly browser: Browser,
   ) {}
 
-  static async start(browser: Browser): Promise<Lab> {
+  static async start(browser: Browser, options: CoordinatorOptions = {}): Promise<Lab> {
     // The record must hold everything the coordinator received during the suite (64 MiB default; the test
-    // asserts it was not truncated).
-    const coordinator = await startCoordinator({ staticDir: PAGES_DIR });
+    // asserts it was not truncated). The suite creates and joins sessions from 127.0.0.1 faster than a person
+    // would, hence the raised per-address limits.
+    const coordinator = await startCoordinator({
+      staticDir: PAGES_DIR,
+      maxSessionsPerAddress: 200,
+      createRateLimit: { max: 200, windowMs: 60_000 },
+      joinRateLimit: { max: 1_000, windowMs: 60_000 },
+      ...options,
+    });
     const lab = new Lab(coordinator, browser);
     lab.owner = await lab.role();
     lab.client = await lab.role();
@@ -82,6 +91,32 @@ export class Lab {
     return { sessionId: s.sessionId!, partyLinks: s.partyLinks, ownerLink: s.ownerLink! };
   }
 
+  /** The safety code a party page shows as its own ("Your safety code"), once it has its identity. */
+  async partyCode(page: Page): Promise<string> {
+    const code = page.locator('#own-code');
+    await expect(code).toHaveText(/^\d{5}( \d{5}){3}$/, { timeout: 30_000 });
+    return (await code.textContent())!;
+  }
+
+  /**
+   * What a person does on the owner or client page: checks that each party's row shows the code that party's
+   * page shows (its link authenticated), then presses "Approve these parties".
+   */
+  async approve(page: Page, codes: readonly string[]): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const row = page.locator(`#peer-links tr[data-peer="${i}"]`);
+      await expect(row, `party ${i}'s link on ${page.url()}`).toHaveAttribute('data-link', 'authenticated', { timeout: READY_TIMEOUT_MS });
+      await expect(row.locator('td.code')).toHaveText(codes[i]);
+    }
+    await page.getByRole('button', { name: 'Approve these parties' }).click({ timeout: READY_TIMEOUT_MS });
+  }
+
+  /** Approves the parties (showing `codes`) on the owner page, then on the client page. */
+  async approveEverywhere(codes: readonly string[]): Promise<void> {
+    await this.approve(this.owner.page, codes);
+    await this.approve(this.client.page, codes);
+  }
+
   /** Owner page for the session, fed the stories260K files through its file input. */
   async startOwner(ownerLink: string): Promise<void> {
     await this.owner.page.goto(ownerLink);
@@ -93,6 +128,14 @@ export class Lab {
     url.searchParams.set('backend', backend);
     if (audit) url.searchParams.set('audit', '1');
     await this.parties[i].page.goto(url.href);
+  }
+
+  /** Owner and three wasm party pages from the links, the parties approved as they show themselves, client ready. */
+  async openSession(links: { partyLinks: string[]; ownerLink: string }): Promise<void> {
+    await this.startOwner(links.ownerLink);
+    for (let i = 0; i < 3; i++) await this.startParty(i, links.partyLinks[i], 'wasm');
+    await this.approveEverywhere(await Promise.all(this.parties.map((p) => this.partyCode(p.page))));
+    await this.waitClientReady();
   }
 
   async waitClientReady(): Promise<void> {

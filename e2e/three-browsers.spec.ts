@@ -3,16 +3,23 @@
  * contexts (plus one Node party), connected over WebRTC through a coordinator on 127.0.0.1 that serves the
  * built pages. Secure greedy generation of stories260K must equal the plaintext greedy tokens computed here;
  * cached shares must make a second session download nothing; a closed party must be reported within 10 s;
- * the coordinator must never receive share, seed or key bytes.
+ * the coordinator must never receive share, seed or key bytes. Every session goes through the trust steps a
+ * person would take: links carrying slot secrets, and the owner and the client approving the parties after
+ * checking that the codes they show are the codes the party pages show.
  *
  * The tests share one lab (contexts keep their IndexedDB from test to test) and run in order.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { startMitmRelay } from '../apps/coordinator/src/mitm-relay.ts';
 import { LLAMA_BOS, generateGreedy } from '@puma/models';
 import { loadModel } from '@puma/models/node';
-import { Lab, MODEL_DIR, ROOT, clientState, ownerState, partyState, type Backend, type ClientPageState } from './lab.ts';
+import { AUTH, BYE, PING, decodeFrame } from '@puma/transport-webrtc';
+import { installNodeWebRtc } from '@puma/transport-webrtc/node';
+import { Lab, MODEL_DIR, MODEL_FILES, READY_TIMEOUT_MS, ROOT, clientState, ownerState, partyState, type Backend, type ClientPageState, type Role } from './lab.ts';
 import { recordHaystacks } from './record-search.ts';
 
 const PROMPT = 'Once upon a time';
@@ -30,6 +37,10 @@ test.describe.configure({ mode: 'serial' });
 let lab: Lab;
 let expected: { promptIds: number[]; tokens: number[] };
 let firstRun: ClientPageState;
+/** The first session's party and owner links (with their slot secrets). */
+let firstLinks: string[];
+/** The Node party's key file and slot secret files. */
+let nodeHome: string;
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(120_000);
@@ -37,22 +48,26 @@ test.beforeAll(async ({ browser }) => {
   const promptIds = [LLAMA_BOS, ...tokenizer!.encode(PROMPT)];
   expected = { promptIds, tokens: generateGreedy(model, promptIds, TOKENS).slice(promptIds.length) };
   lab = await Lab.start(browser);
+  nodeHome = mkdtempSync(path.join(os.tmpdir(), 'puma-e2e-node-'));
 });
 
 test.afterAll(async () => {
   await lab?.close();
+  if (nodeHome) rmSync(nodeHome, { recursive: true, force: true });
 });
 
 /** One session through the pages: new session on the client page, owner and parties opened from its links. */
 async function session(
   backends: Backend[],
   opts: { audit?: boolean; nodeParty?: number; tokens?: number; secondPromptTokens?: number } = {},
-): Promise<{ client: ClientPageState; second: ClientPageState | null; sessionId: string }> {
+): Promise<{ client: ClientPageState; second: ClientPageState | null; sessionId: string; links: string[] }> {
   const links = await lab.newSession();
-  const node = opts.nodeParty === undefined ? null : startNodeParty(links.sessionId, opts.nodeParty);
+  const node = opts.nodeParty === undefined ? null : startNodeParty(links.sessionId, opts.nodeParty, links.partyLinks[opts.nodeParty]);
   try {
     await lab.startOwner(links.ownerLink);
     for (let i = 0; i < 3; i++) if (i !== opts.nodeParty) await lab.startParty(i, links.partyLinks[i], backends[i], opts.audit);
+    const codes = await Promise.all([0, 1, 2].map((i) => (i === opts.nodeParty ? node!.code : lab.partyCode(lab.parties[i].page))));
+    await lab.approveEverywhere(codes);
     await lab.waitClientReady();
     const client = await lab.generate(PROMPT, opts.tokens ?? TOKENS);
     // A second prompt in the same session (a second job for the parties), when asked for.
@@ -60,7 +75,7 @@ async function session(
     const browserParties = [0, 1, 2].filter((i) => i !== opts.nodeParty).map((i) => lab.parties[i].page);
     await lab.endSession(browserParties);
     if (node) expect(await node.exit, `Node party output:\n${node.output()}`).toBe(0);
-    return { client, second, sessionId: links.sessionId };
+    return { client, second, sessionId: links.sessionId, links: [...links.partyLinks, links.ownerLink] };
   } finally {
     node?.kill();
   }
@@ -80,18 +95,25 @@ function costLine(c: ClientPageState): string {
 }
 
 interface NodeParty {
+  /** The safety code `puma identity` shows for the Node party's key. */
+  code: string;
   exit: Promise<number | null>;
   output(): string;
   kill(): void;
 }
 
-/** `puma party` (apps/cli) as the session's party `party`, a Node endpoint over node-datachannel. */
-function startNodeParty(sessionId: string, party: number): NodeParty {
+/**
+ * `puma party` (apps/cli) as the session's party `party`, a Node endpoint over node-datachannel, with its own key
+ * file and the slot secret taken from the party link the client page shows.
+ */
+function startNodeParty(sessionId: string, party: number, link: string): NodeParty {
+  const key = path.join(nodeHome, 'identity.json');
+  const { safetyCode } = JSON.parse(execFileSync(process.execPath, [PUMA_CLI, 'identity', '--key', key, '--json'], { cwd: ROOT, encoding: 'utf8' })) as { safetyCode: string };
+  const secretFile = path.join(nodeHome, `secret-${sessionId}`);
+  writeFileSync(secretFile, new URLSearchParams(new URL(link).hash.slice(1)).get('secret')!, { mode: 0o600 });
   let out = '';
-  const child = spawn(process.execPath, [PUMA_CLI, 'party', '--coordinator', lab.coordinator.url, '--session', sessionId, '--party', String(party), '--backend', 'wasm'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['party', '--coordinator', lab.coordinator.url, '--session', sessionId, '--party', String(party), '--key', key, '--secret-file', secretFile, '--backend', 'wasm'];
+  const child = spawn(process.execPath, [PUMA_CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exit = new Promise<number | null>((resolve, reject) => {
@@ -99,6 +121,7 @@ function startNodeParty(sessionId: string, party: number): NodeParty {
     child.on('exit', (code) => resolve(code));
   });
   return {
+    code: safetyCode,
     exit,
     output: () => out,
     kill: () => {
@@ -108,9 +131,10 @@ function startNodeParty(sessionId: string, party: number): NodeParty {
 }
 
 test('three browser parties: secure greedy stories260K equals the plaintext tokens', async () => {
-  const { client } = await session(['wasm', 'wasm', 'wasm'], { audit: true });
+  const { client, links } = await session(['wasm', 'wasm', 'wasm'], { audit: true });
   expectSameAsPlaintext(client);
   firstRun = client;
+  firstLinks = links;
   for (const p of lab.parties) {
     const s = await partyState(p.page);
     expect(s.backend).toContain('wasm');
@@ -136,13 +160,91 @@ test("the coordinator's record holds no share, seed or key bytes, nor the prompt
     expect(found.checked).toBeGreaterThan(found.trafficBytes / 16 / 2);
     expect(found.leaks, 'windows of party traffic found in the coordinator record').toBe(0);
   }
-  // The search finds what is there: 40 bytes of party 1's traffic planted inside a copy of a signaling message.
+  // The search finds what is there, at offsets that are not multiples of 16: pieces of party 1's traffic planted
+  // inside a copy of a signaling message, raw (40 bytes), as a JSON array of bytes, as a JSON array of u64 words
+  // and as a decimal big integer (16 bytes each).
   const page = lab.parties[1].page;
-  const planted = Buffer.from(await page.evaluate(() => window.pumaParty!.audit!.read(2_000_000, 40)), 'base64');
-  const signal = record.entries.find((e) => e.kind === 'signal-message')!.data;
-  const withLeak = Buffer.concat([Buffer.from(signal).subarray(0, 50), planted, Buffer.from(signal).subarray(50)]).toString('base64');
-  expect((await page.evaluate((h) => window.pumaParty!.audit!.findLeaks(h), [...haystacks, withLeak])).leaks).toBeGreaterThan(0);
+  const piece = async (offset: number, length: number) => Buffer.from(await page.evaluate(([o, n]) => window.pumaParty!.audit!.read(o, n), [offset, length]), 'base64');
+  const u64 = (b: Buffer) => [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
+  const plants: Array<[string, string | Buffer]> = [
+    ['raw', await piece(2_000_003, 40)],
+    ['JSON byte array', JSON.stringify([...(await piece(2_000_107, 16))])],
+    ['JSON u64 words', `[${u64(await piece(2_000_213, 16)).join(',')}]`],
+    ['decimal', BigInt(`0x${(await piece(2_000_331, 16)).toString('hex')}`).toString()],
+  ];
+  const signal = Buffer.from(record.entries.find((e) => e.kind === 'signal-message')!.data);
+  for (const [encoding, plant] of plants) {
+    const withLeak = Buffer.concat([signal.subarray(0, 50), Buffer.from(plant), signal.subarray(50)]);
+    const found = await page.evaluate((h) => window.pumaParty!.audit!.findLeaks(h), recordHaystacks({ entries: [{ head: 'planted', data: withLeak }] }));
+    expect(found.leaks, `planted ${encoding} copy`).toBeGreaterThan(0);
+  }
+  // The slot secrets reach the coordinator only where they are meant to (join requests and the signaling
+  // socket's token): a link's #secret= fragment is never sent with a page or asset request, nor as Referer.
+  const secrets = firstLinks.map((l) => new URLSearchParams(new URL(l).hash.slice(1)).get('secret')!);
+  const pageRequests = record.entries.filter((e) => e.kind === 'http' && !/^\S+ \/(api|peerjs)\//.test(e.head));
+  expect(pageRequests.length).toBeGreaterThan(10);
+  for (const e of pageRequests) for (const secret of secrets) expect(e.head.includes(secret) || Buffer.from(e.data).includes(secret), e.head.split('\n')[0]).toBe(false);
   for (const text of [PROMPT, firstRun.text.trim()]) expect(record.contains(text), text).toBe(false);
+});
+
+test('a coordinator that swaps the DTLS fingerprints and bridges every link: each page names a peer identity error, nothing crosses', async () => {
+  // The malicious coordinator fronts the real one (apps/coordinator/src/mitm-relay.ts): it answers every offer
+  // itself and bridges the data channels, so it could read and alter all traffic if the pages did not notice.
+  installNodeWebRtc();
+  const relay = await startMitmRelay(lab.coordinator.url, 'intercept');
+  const useRelay = `Use the coordinator at ${relay.url}`;
+  const opened: Page[] = [];
+  // New pages in the roles' contexts (same identities and caches); the first session's pages keep their traffic.
+  const open = async (role: Role, url: string) => {
+    const page = await role.context.newPage();
+    opened.push(page);
+    await page.goto(url);
+    // The link names a coordinator on another origin than the page's: the page asks before contacting it.
+    await page.getByRole('button', { name: useRelay }).click();
+    return page;
+  };
+  try {
+    const client = await open(lab.client, `${lab.coordinator.url}/client/?coordinator=${encodeURIComponent(relay.url)}`);
+    await client.getByRole('button', { name: 'New session' }).click();
+    await client.getByRole('button', { name: useRelay }).click();
+    await client.waitForFunction(() => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, null, { timeout: 30_000 });
+    const links = await clientState(client);
+    const owner = await open(lab.owner, links.ownerLink!);
+    await owner.locator('#files').setInputFiles(MODEL_FILES);
+    const parties: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const url = new URL(links.partyLinks[i]);
+      url.searchParams.set('backend', 'wasm');
+      url.searchParams.set('audit', '1');
+      parties.push(await open(lab.parties[i], url.href));
+    }
+    for (const page of [client, owner, ...parties]) {
+      const alert = page.getByRole('alert');
+      await expect(alert, page.url()).toContainText('peer identity error', { timeout: READY_TIMEOUT_MS });
+      await expect(alert).toContainText(/party [012]|client|model owner/);
+      // No peer's code was ever shown as proven, so nobody could approve anything.
+      expect(await page.locator('#peer-links tr[data-link="authenticated"]').count()).toBe(0);
+    }
+    for (const page of parties) expect(await page.evaluate(() => window.pumaParty!.audit)).toBeNull();
+    expect((await ownerState(owner)).approvedParties).toBeNull();
+    expect((await clientState(client)).approvedParties).toBeNull();
+    // The relay did terminate the links, and all it bridged were link-authentication frames (no application data).
+    expect(relay.intercepted).toBeGreaterThan(0);
+    const kinds = relay.bridged.map((m) => decodeFrame(m.data).kind);
+    expect(kinds).toContain(AUTH);
+    for (const kind of kinds) expect([AUTH, BYE, PING]).toContain(kind);
+    // The same record search as for the real coordinator, over what the relay saw, for the first session's traffic
+    // of every party (the owner would send the same kept sharing's parts to these identities).
+    const haystacks = recordHaystacks({ entries: relay.bridged.map((m) => ({ head: `${m.from} -> ${m.to}`, data: m.data })) });
+    for (const p of lab.parties) {
+      const found = await p.page.evaluate((h) => window.pumaParty!.audit!.findLeaks(h), haystacks);
+      expect(found.trafficBytes).toBeGreaterThan(1_000_000);
+      expect(found.leaks, "party traffic found in the relay's record").toBe(0);
+    }
+  } finally {
+    await Promise.allSettled(opened.map((p) => p.close()));
+    await relay.close();
+  }
 });
 
 test('reloaded party pages take their shares from IndexedDB: nothing downloaded, same output, twice', async () => {
@@ -175,10 +277,7 @@ test('two browser parties and a Node party: same output', async () => {
  * the other two parties show a message naming party 2 within 10 s. Returns the delays (ms).
  */
 async function loseParty2MidGeneration(lose: (page: Page) => Promise<void>, message: RegExp): Promise<number[]> {
-  const links = await lab.newSession();
-  await lab.startOwner(links.ownerLink);
-  for (let i = 0; i < 3; i++) await lab.startParty(i, links.partyLinks[i], 'wasm');
-  await lab.waitClientReady();
+  await lab.openSession(await lab.newSession());
   const page = lab.client.page;
   await page.locator('#max-new').fill('64');
   await page.getByRole('button', { name: 'Generate' }).click();
@@ -204,7 +303,7 @@ test('a party page closed mid-generation: the client and the other parties say s
   // After the error a new run can start: a new session from the client page, joined from the party page's form.
   const next = await lab.newSession();
   const party0 = lab.parties[0].page;
-  await party0.locator('#rejoin-session').fill(next.sessionId);
+  await party0.locator('#rejoin-link').fill(next.partyLinks[0]);
   await party0.getByRole('button', { name: 'Join session' }).click();
   await party0.waitForURL((u) => u.searchParams.get('session') === next.sessionId && u.searchParams.get('party') === '0');
   await party0.waitForFunction(() => window.pumaParty?.state.phase === 'connecting', null, { timeout: 15_000 });
@@ -223,10 +322,7 @@ test('a party tab that crashes mid-generation (no goodbye) is reported within 10
 });
 
 test('a party that leaves the session stops it everywhere with its reason', async () => {
-  const links = await lab.newSession();
-  await lab.startOwner(links.ownerLink);
-  for (let i = 0; i < 3; i++) await lab.startParty(i, links.partyLinks[i], 'wasm');
-  await lab.waitClientReady();
+  await lab.openSession(await lab.newSession());
   await lab.parties[1].page.getByRole('button', { name: 'Leave session' }).click();
   for (const p of [lab.client.page, lab.parties[0].page, lab.parties[2].page, lab.parties[1].page]) {
     await expect(p.getByRole('alert')).toContainText('party 1 stopped', { timeout: 10_000 });
@@ -237,14 +333,23 @@ test('a party that leaves the session stops it everywhere with its reason', asyn
 test('bad links give a clear error on the page, not a hang', async () => {
   const page = lab.parties[0].page;
   const base = `${lab.coordinator.url}/party/`;
-  await page.goto(`${base}?session=${'0'.repeat(32)}&party=0&backend=wasm`);
-  await expect(page.getByRole('alert')).toContainText(`no session ${'0'.repeat(32)}`);
-  await page.goto(`${base}?session=${'0'.repeat(32)}&party=7`);
+  const noSession = '0'.repeat(32);
+  await page.goto(`${base}?session=${noSession}&party=0&backend=wasm#secret=${'1'.repeat(32)}`);
+  await expect(page.getByRole('alert')).toContainText(`no session ${noSession}`);
+  await page.goto(`${base}?session=${noSession}&party=7`);
   await expect(page.getByRole('alert')).toContainText('party must be 0, 1 or 2, got "7"');
-  await page.goto(`${base}?session=${'0'.repeat(32)}&party=1&backend=cuda`);
+  await page.goto(`${base}?session=${noSession}&party=1&backend=cuda`);
   await expect(page.getByRole('alert')).toContainText('unknown backend "cuda"');
+  // A link without its secret, or with another slot's: refused before or by the coordinator, by name.
+  const links = await lab.newSession();
+  const withoutSecret = links.partyLinks[1].replace(/#.*$/, '');
+  await page.goto(withoutSecret);
+  await expect(page.getByRole('alert')).toContainText('this party 1 link has no slot secret');
+  await page.goto(`${withoutSecret}${new URL(links.partyLinks[2]).hash}`);
+  await expect(page.getByRole('alert')).toContainText('wrong secret for');
+  await expect(page.getByRole('alert')).toContainText('party1');
   const owner = lab.owner.page;
-  await owner.goto(`${lab.coordinator.url}/client/owner.html?session=${'0'.repeat(32)}`);
+  await owner.goto(`${lab.coordinator.url}/client/owner.html?session=${noSession}#secret=${'1'.repeat(32)}`);
   await owner.locator('#files').setInputFiles([path.join(MODEL_DIR, 'tok512.bin')]);
   await expect(owner.getByRole('alert')).toContainText('no model weights among tok512.bin');
 });

@@ -136,6 +136,10 @@ class InputTap implements Channel {
   close(reason?: string): void {
     this.inner.close(reason);
   }
+  /** The identity the peer proved on its link: the runtime checks it against the approved parties. */
+  peerIdentity(peer: EndpointId): string | undefined {
+    return this.inner.peerIdentity?.(peer);
+  }
 }
 
 /** The clear input of a generation step, which only this page knows: the prompt, then each new token. */

@@ -44,6 +44,10 @@ export class AuditedChannel implements Channel {
   close(reason?: string): void {
     this.inner.close(reason);
   }
+  /** The identity the peer proved on its link: the runtime checks it against the approved parties. */
+  peerIdentity(peer: EndpointId): string | undefined {
+    return this.inner.peerIdentity?.(peer);
+  }
 
   /** Base64 of `length` bytes of the kept payloads, concatenated, from `offset` (for a planted-leak check). */
   read(offset: number, length: number): string {
