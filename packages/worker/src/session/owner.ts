@@ -58,6 +58,7 @@ export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
     if (shares.parties[p]?.manifest.party !== p) throw new Error(`model owner: the shares hold no share for party ${p}`);
   }
   const guard = new SessionGuard(channel, serveClient ? [...parties, CLIENT] : parties);
+  const recorder = holderRecorder(o);
   emit('serving', `serving ${shares.modelId} (epoch ${shares.epoch}) to ${parties.map((p) => `party ${p}`).join(', ')}${serveClient ? ' and the client' : ''}`);
   try {
     const client = serveClient ? servePublicInfo(channel, shares.publicInfo).then((bytes) => {
@@ -65,7 +66,7 @@ export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
       return bytes;
     }) : Promise.resolve(0);
     const partiesServed = Promise.all(parties.map(async (p) => {
-      await admitParty(channel, p, approved, o);
+      await admitParty(channel, p, approved, shares, recorder);
       const r = await serveParty(channel, p, shares.parties[p], approved);
       emit('party-done', `party ${p}: sent ${r.partsRequested} of ${shares.parties[p].parts.length} parts (${r.shareBytesSent} bytes)`, { party: p });
       return r;
@@ -82,24 +83,40 @@ export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
 }
 
 /**
+ * Records holders through `recordHolders` one call at a time, each with a copy of the holders as they are
+ * when it is called, so a slower earlier call can never overwrite a later, fuller record.
+ */
+function holderRecorder(o: OwnerServeOptions): (holders: OwnerShares['holders']) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (holders) => {
+    const snapshot = { ...holders };
+    const call = last.then(() => o.recordHolders?.(snapshot));
+    last = call.catch(() => {});
+    return call;
+  };
+}
+
+/**
  * Waits for party p's hello (its link is then up and, on authenticated channels, proven), checks the identity
  * its link proved against the approved one and records it as the holder of slot p. Throws before p is sent
  * anything when the identity is not the approved one.
  */
-async function admitParty(channel: Channel, p: PartyId, approved: Roster, o: OwnerServeOptions): Promise<void> {
+async function admitParty(
+  channel: Channel, p: PartyId, approved: Roster, shares: OwnerShares, record: (holders: OwnerShares['holders']) => Promise<void>,
+): Promise<void> {
   await channel.recv(p, 'w:hello');
   checkPeerIdentity(channel, p, approved[p]);
-  const holders = o.shares.holders;
+  const holders = shares.holders;
   for (const q of SLOTS) {
     if (q !== p && holders[q] === approved[p]) {
-      throw new Error(`identity ${shortFingerprint(approved[p])} already holds party ${q}'s bundle of sharing ${o.shares.epoch}; it may not get party ${p}'s too`);
+      throw new Error(`identity ${shortFingerprint(approved[p])} already holds party ${q}'s bundle of sharing ${shares.epoch}; it may not get party ${p}'s too`);
     }
   }
   if (holders[p] === null) {
     holders[p] = approved[p];
-    await o.recordHolders?.(holders);
+    await record(holders);
   } else if (holders[p] !== approved[p]) {
-    throw new Error(`party ${p}'s bundle of sharing ${o.shares.epoch} is held by ${shortFingerprint(holders[p]!)}, not by ${shortFingerprint(approved[p])}`);
+    throw new Error(`party ${p}'s bundle of sharing ${shares.epoch} is held by ${shortFingerprint(holders[p]!)}, not by ${shortFingerprint(approved[p])}`);
   }
 }
 

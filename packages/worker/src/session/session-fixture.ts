@@ -10,7 +10,7 @@ import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@pum
 import { createBackend } from '../select-backend.ts';
 import {
   MemoryShareStore, prepareOwnerShares, runPartySession, serveOwner,
-  type OwnerReport, type OwnerShares, type PartySessionOptions, type PartySessionReport, type PartyStatus, type Roster,
+  type OwnerReport, type OwnerServeOptions, type OwnerShares, type PartySessionOptions, type PartySessionReport, type PartyStatus, type Roster,
 } from './index.ts';
 import { droppableNetwork, type DroppableNetwork } from './test-support.ts';
 
@@ -62,6 +62,7 @@ export interface SessionOptions {
   /** Each party's own identity (default ROSTER). */
   identities?: readonly string[];
   stepTimeoutMs?: number;
+  recordHolders?: OwnerServeOptions['recordHolders'];
   /** Replaces party `id`'s channel, e.g. to show it other identities than the network's. */
   channelOf?: (id: PartyId, channel: Channel) => Channel;
 }
@@ -79,7 +80,7 @@ export function startSession(fx: Fixture, stores: MemoryShareStore[], o: Session
   });
   // Rejections are asserted by the tests that expect them; this keeps the others from reporting them twice.
   for (const p of parties) p.catch(() => {});
-  const owner = serveOwner({ channel: net.channels.get(OWNER)!, shares: o.shares ?? fx.shares, approvedParties: o.approved ?? ROSTER });
+  const owner = serveOwner({ channel: net.channels.get(OWNER)!, shares: o.shares ?? fx.shares, approvedParties: o.approved ?? ROSTER, recordHolders: o.recordHolders });
   owner.catch(() => {});
   return { net, parties, owner, status };
 }

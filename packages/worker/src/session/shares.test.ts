@@ -70,6 +70,17 @@ describe('share parts', () => {
     expect(() => checkManifest(variant((m) => (m.parts[0].part = 'secret')), 2)).toThrow(/neither "seeds" nor "dense.<k>"/);
     expect(() => checkManifest('[]', 2)).toThrow(/not a JSON object/);
   });
+
+  it('checkManifest demands the approved roster in manifests from the owner and checks it when present', async () => {
+    const good = (await partySharesFromBundle(bundles()[0], 0, EPOCH)).manifest;
+    const roster = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)] as const;
+    expect(() => checkManifest({ ...good, parties: roster }, 0, { parties: 'required' })).not.toThrow();
+    expect(() => checkManifest(good, 0, { parties: 'required' })).toThrow('share manifest for party 0: it names no approved parties (the roster)');
+    expect(() => checkManifest({ ...good, parties: [roster[0], roster[0], roster[2]] }, 0)).toThrow(
+      "share manifest for party 0: approved parties: parties 0 and 1 have the same identity aaaaaaaaaaaaaaaa…; one identity never holds two parties' shares");
+    expect(() => checkManifest({ ...good, parties: [roster[0], 'B'.repeat(64), roster[2]] }, 0)).toThrow('approved parties must be lowercase fingerprints');
+    expect(() => checkManifest({ ...good, parties: roster.slice(0, 2) }, 0)).toThrow(/approved parties must list three identity fingerprints/);
+  });
 });
 
 describe('public model info', () => {
