@@ -9,7 +9,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Backend } from '@puma/backend';
-import type { Channel, PartyId } from '@puma/transport';
+import { CLIENT, type Channel, type PartyId } from '@puma/transport';
 import { Party, type PartyKeys } from './party.ts';
 import { decodeOpNonce, opNonce } from './nonce.ts';
 import { ROTATE_FROM } from './dealers.ts';
@@ -107,7 +107,7 @@ describe('view simulation: input sharing (the client deals; the seeds are its ra
     const { base, changed } = fixedPair(n, -40, 40, 21);
     const seed = testKey;
     const [seedA, seedB, otherA, otherB] = [seed(31), seed(32), seed(33), seed(34)];
-    const run = (x: BigUint64Array, seeds: Uint32Array[]) => runWorld({ keys: [seed(1), seed(2), seed(3)], components: {} }, {}, (p) => receiveInput(p, 3, 'x', [n]), {
+    const run = (x: BigUint64Array, seeds: Uint32Array[]) => runWorld({ keys: [seed(1), seed(2), seed(3)], components: {} }, {}, (p) => receiveInput(p, CLIENT, 'x', [n]), {
       client: async (c: Channel) => withSeeds(seeds, () => sendInput(c, 'x', x)),
     });
     const baseRun = await run(base, [seedA, seedB]);

@@ -14,7 +14,7 @@
  * security.test.ts complement it for that.
  */
 import type { Backend } from '@puma/backend';
-import { chachaWords, fromBytes, MASK64 } from '@puma/ring';
+import { chachaWords, DEFAULT_FRAC_BITS, fromBytes, MASK64 } from '@puma/ring';
 import { CLIENT, memoryNetwork, type Channel, type EndpointId, type PartyId } from '@puma/transport';
 import { Party, type PartyKeys, type PartyOptions } from './party.ts';
 import { aShare, bShare, planeWords, type AShare, type BShare } from './share.ts';
@@ -161,7 +161,7 @@ export async function runWorld<T>(
     const keys: PartyKeys = { self: world.keys[id], next: world.keys[(id + 1) % 3] };
     const plain = await makeBackend();
     const backend = o.backend ? o.backend(id, plain, keys) : plain;
-    const opts: PartyOptions = { id, backend, channel: channels.get(id)!, keys, fracBits: o.fracBits ?? 18 };
+    const opts: PartyOptions = { id, backend, channel: channels.get(id)!, keys, fracBits: o.fracBits ?? DEFAULT_FRAC_BITS };
     return o.party ? o.party(opts) : new Party(opts);
   }));
   const [results] = await Promise.all([
@@ -226,7 +226,7 @@ export function describeReports(reports: readonly ObserverReport[]): string {
 }
 
 /** Fixed-point encodings of `n` values from [lo, hi): the base secret and a different changed one. */
-export function fixedPair(n: number, lo: number, hi: number, seed: number, fracBits = 18): { base: BigUint64Array; changed: BigUint64Array } {
+export function fixedPair(n: number, lo: number, hi: number, seed: number, fracBits = DEFAULT_FRAC_BITS): { base: BigUint64Array; changed: BigUint64Array } {
   const enc = (label: number) => {
     const w = testWords(label, n);
     const out = new BigUint64Array(n);
