@@ -59,8 +59,9 @@ export function endpointLabel(id: EndpointId): string {
  *
  * Every (sender, tag) is used once per channel: a second message under a tag already delivered or taken is a
  * protocol error that fails every receive, never a message stored for a later step to pick up. Remembering the
- * taken keys costs one string per message received (about 60-100 bytes in V8 for the protocol's op tags), e.g.
- * some 10^5 entries, a few MiB, over a long generation; the channel of one session is dropped with it.
+ * taken keys costs one Set entry per message received, about 53 bytes in V8 for keys like "1|4711.3" (measured
+ * over 10^6 keys). A party receives about 0.55 messages per protocol round (stories260K: ~300 per token), so a
+ * 1,500-round GPT-2-base step adds ~45 KB and an 80-token generation a few MiB; it goes with the session's channel.
  */
 export class Mailbox {
   private readonly arrived = new Map<string, Uint8Array>();
