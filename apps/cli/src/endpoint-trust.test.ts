@@ -6,10 +6,12 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCoordinator } from '@puma/coordinator';
 import { safetyCode } from '@puma/transport-webrtc';
 import { defaultKeyFile, readSlotSecret } from './endpoint-trust.ts';
 import { identityCommand } from './identity.ts';
 import { ownerCommand } from './owner.ts';
+import { sessionCommand } from './session.ts';
 import { bindShareDir } from './share-binding.ts';
 import { shareCommand } from './share.ts';
 
@@ -68,6 +70,24 @@ describe('puma identity', () => {
 });
 
 describe('slot secrets', () => {
+  it('puma session create prints the id and one secret per slot, or all of it as JSON', async () => {
+    const coordinator = await startCoordinator({ port: 0 });
+    try {
+      output.length = 0;
+      expect(await sessionCommand(['create', '--coordinator', coordinator.url])).toBe(0);
+      const [id, ...slots] = output.join('\n').split('\n');
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect(slots.map((l) => l.split(' ')[0])).toEqual(['party0', 'party1', 'party2', 'client', 'owner']);
+      for (const line of slots) expect(line).toMatch(/^\w+ [0-9a-f]{32}$/);
+      expect(new Set(slots.map((l) => l.split(' ')[1])).size).toBe(5);
+      expect(await sessionCommand(['create', '--coordinator', coordinator.url, '--json'])).toBe(0);
+      const created = JSON.parse(output.at(-1)!) as { id: string; slotSecrets: Record<string, string> };
+      expect(Object.keys(created.slotSecrets).sort()).toEqual(['client', 'owner', 'party0', 'party1', 'party2']);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
   it('reads --secret-file without its newline, lowercased, and refuses one that is not 32 hex digits', async () => {
     const file = path.join(work, 'secret');
     writeFileSync(file, `${SECRET.toUpperCase()}\n`, { mode: 0o600 });
@@ -84,6 +104,14 @@ describe('a share folder is bound to the parties it was first served to', () => 
     expect(await bindShareDir(shareDir, epoch, [FP[0], FP[1], FP[2]])).toBe('same');
     await expect(bindShareDir(shareDir, epoch, [FP[1], FP[0], FP[2]])).rejects.toThrow(/party 0: bound to aaaa.*party 1: bound to bbbb.* needs a fresh sharing: run "puma share/);
     await expect(bindShareDir(shareDir, '0'.repeat(32), [FP[0], FP[1], FP[2]])).rejects.toThrow(/belongs to another sharing/);
+  });
+
+  it('binds once when owners (or one owner serving three parties) bind the same folder at the same time', async () => {
+    const dir = mkdtempSync(path.join(work, 'race-'));
+    const results = await Promise.all([0, 1, 2].map(() => bindShareDir(dir, 'e', [FP[0], FP[1], FP[2]])));
+    expect(results.sort()).toEqual(['bound', 'same', 'same']);
+    const racing = await Promise.allSettled([bindShareDir(dir, 'e', [FP[0], FP[1], FP[2]]), bindShareDir(dir, 'e', [FP[3], FP[1], FP[2]])]);
+    expect(racing.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
   });
 
   it('puma owner with another --parties exits 1 before connecting, saying to share again', async () => {

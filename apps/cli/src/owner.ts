@@ -42,8 +42,13 @@ async function shareFolderHolders(dir: string, shares: OwnerShares, approved: Pa
     shares.holders = { 0: bound[0], 1: bound[1], 2: bound[2] };
     console.error(`owner: share folder ${dir} is bound to these parties`);
   }
-  return async () => {
-    if ((await bindShareDir(dir, shares.epoch, approved)) === 'bound') console.error(`owner: share folder ${dir} now bound to these parties`);
+  // serveOwner records each party's holder as it serves it, in parallel; the folder is bound once, to all three.
+  let binding: Promise<void> | undefined;
+  return () => {
+    binding ??= bindShareDir(dir, shares.epoch, approved).then((result) => {
+      if (result === 'bound') console.error(`owner: share folder ${dir} now bound to these parties`);
+    });
+    return binding;
   };
 }
 

@@ -4,6 +4,7 @@
  * served a folder to parties (A, B, C), serving it to any other list would let an identity collect a second
  * share over restarts. The first serve writes bound-parties.json; later serves must name the same list.
  */
+import { randomBytes } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PartyFingerprints } from './endpoint-trust.ts';
@@ -71,7 +72,7 @@ export async function bindShareDir(dir: string, epoch: string, parties: PartyFin
   const file = path.join(dir, BINDING_FILE);
   const binding: Binding = { format: BINDING_FORMAT, epoch, parties: [...parties] };
   // Written under a temporary name, then hard-linked into place: the file appears whole, and only once.
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(temp, `${JSON.stringify(binding, null, 2)}\n`);
   try {
     await link(temp, file);
