@@ -107,8 +107,8 @@ function hexDump(bytes: Uint8Array, maxBytes = 128): string {
   return lines.join('\n') || '(empty)';
 }
 
-/** Tag of the client's input shares for generation step s (protocol's sendInput prefixes "in:" to "tok:<s>"). */
-const INPUT_TAG = /^in:tok:(\d+)$/;
+/** Tag of the client's input shares for step s of job n (protocol's sendInput prefixes "in:" to "j<n>/tok:<s>"). */
+const INPUT_TAG = /^in:j\d+\/tok:(\d+)$/;
 
 /**
  * Passes everything through to the real channel and shows the client's input messages (one share bundle per
