@@ -3,14 +3,14 @@
  * shares drawn from the pairwise PRGs (component j = F(k_j)), so no input round is timed; values are
  * reduced to |x| < 2^40 raw so truncation preconditions hold.
  */
-import { aShare, lessThan, matmul, maxLast, mul, tagNonce, truncate, type AShare, type Party } from '@puma/protocol';
+import { aShare, lessThan, matmul, maxLast, mul, opNonce, truncate, type AShare, type Party } from '@puma/protocol';
 
 function randomShare(p: Party, shape: number[]): AShare {
   const n = shape.reduce((a, b) => a * b, 1);
   const tag = p.nextTag();
   const be = p.backend;
   // Arithmetic right shift of each component by 24 keeps the sum small only up to carries: |x| < 3 * 2^40.
-  const comp = (key: Uint32Array) => be.shrArith(be.prg(key, tagNonce(tag, 0), n), 24);
+  const comp = (key: Uint32Array) => be.shrArith(be.prg(key, opNonce(tag, 0), n), 24);
   return aShare(shape, comp(p.keys.self), comp(p.keys.next));
 }
 

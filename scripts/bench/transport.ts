@@ -5,7 +5,7 @@
  * acknowledgement (median of REPS runs after a warm-up). Latency: median round trip of a 64-byte message.
  * The target for tabs is 40 MB/s per link.
  */
-import { createPeerChannel, createSession, endpointSlot, joinSession, type PeerChannel } from '@puma/transport-webrtc';
+import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from '../../apps/coordinator/src/transport-lab.ts';
 import { blast, drain, echo, ping } from '../../e2e/pages/transport.api.ts';
@@ -47,7 +47,9 @@ async function tabToTab(lab: TransportLab, channels: number): Promise<Measured> 
   const s = await createSession(lab.coordinator.url, { model: 'bench' });
   const [a, b] = await Promise.all([lab.openTab(), lab.openTab()]);
   try {
-    const req = (self: number, peer: number) => ({ coordinator: lab.coordinator.url, sessionId: s.id, self, peers: [peer], channelsPerPeer: channels, join: true });
+    const req = (self: number, peer: number) => ({
+      coordinator: lab.coordinator.url, sessionId: s.id, self, peers: [peer], channelsPerPeer: channels, slotSecret: s.slotSecrets[endpointSlot(self)], join: true,
+    });
     await withTimeout(Promise.all([a.call('connect', req(0, 1)), b.call('connect', req(1, 0))]), STEP_TIMEOUT_MS, 'connecting tabs');
     return await measure(
       async (run, n) => (await Promise.all([a.call('blast', 1, run, n, MESSAGE_BYTES), b.call('drain', 0, run, n)]))[0],
@@ -59,17 +61,20 @@ async function tabToTab(lab: TransportLab, channels: number): Promise<Measured> 
   }
 }
 
-async function nodeChannel(lab: TransportLab, sessionId: string, self: number, peer: number, channels: number): Promise<PeerChannel> {
-  await joinSession(lab.coordinator.url, sessionId, endpointSlot(self));
-  return createPeerChannel({ coordinator: lab.coordinator.url, sessionId, self, peers: [peer], channelsPerPeer: channels });
+/** A Node endpoint with a fresh identity, joined to its slot with the slot's secret. */
+async function nodeChannel(lab: TransportLab, s: CreatedSession, self: number, peer: number, channels: number): Promise<PeerChannel> {
+  const { identity } = await generateIdentity();
+  const slotSecret = s.slotSecrets[endpointSlot(self)];
+  await joinSession(lab.coordinator.url, s.id, endpointSlot(self), { secret: slotSecret, identity: identity.fingerprint });
+  return createPeerChannel({ coordinator: lab.coordinator.url, sessionId: s.id, self, peers: [peer], channelsPerPeer: channels, identity, slotSecret });
 }
 
 async function tabToNode(lab: TransportLab, channels: number): Promise<Measured> {
   const s = await createSession(lab.coordinator.url, { model: 'bench' });
   const tab: TransportTab = await lab.openTab();
-  const node = await nodeChannel(lab, s.id, 1, 0, channels);
+  const node = await nodeChannel(lab, s, 1, 0, channels);
   try {
-    const req = { coordinator: lab.coordinator.url, sessionId: s.id, self: 0, peers: [1], channelsPerPeer: channels, join: true };
+    const req = { coordinator: lab.coordinator.url, sessionId: s.id, self: 0, peers: [1], channelsPerPeer: channels, slotSecret: s.slotSecrets.party0, join: true };
     await withTimeout(Promise.all([tab.call('connect', req), node.ready]), STEP_TIMEOUT_MS, 'connecting tab and Node');
     return await measure(
       async (run, n) => (await Promise.all([tab.call('blast', 1, run, n, MESSAGE_BYTES), drain(node, 0, run, n)]))[0],
@@ -84,8 +89,8 @@ async function tabToNode(lab: TransportLab, channels: number): Promise<Measured>
 
 async function nodeToNode(lab: TransportLab, channels: number): Promise<Measured> {
   const s = await createSession(lab.coordinator.url, { model: 'bench' });
-  const a = await nodeChannel(lab, s.id, 0, 1, channels);
-  const b = await nodeChannel(lab, s.id, 1, 0, channels);
+  const a = await nodeChannel(lab, s, 0, 1, channels);
+  const b = await nodeChannel(lab, s, 1, 0, channels);
   try {
     await withTimeout(Promise.all([a.ready, b.ready]), STEP_TIMEOUT_MS, 'connecting Node endpoints');
     return await measure(
