@@ -24,6 +24,7 @@ export interface LinkEvents {
 }
 
 const POLL_MS = 10;
+const BYE_LINGER_MS = 1_000;
 
 export class Link {
   readonly box: Mailbox;
@@ -113,7 +114,6 @@ export class Link {
       return;
     }
     void this.sendAuth();
-    if (this.peerAuth) void this.verifyPeer();
   }
 
   private context() {
@@ -129,7 +129,9 @@ export class Link {
         this.lastSent[i] = Date.now();
       }
       this.authSent = true;
-      this.maybeOpen();
+      // Verifying only after our own proof is out means the peer always gets it, and can tell a relay is in
+      // the way even when this side refuses first.
+      if (this.peerAuth) void this.verifyPeer();
     } catch (e) {
       this.fail(`cannot prove this endpoint's identity to ${this.name}: ${errorText(e)}`);
     }
@@ -209,7 +211,7 @@ export class Link {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     if (!this.peerAuth) {
       this.peerAuth = { bytes: bytes.slice(), frame };
-      if (this.connected) void this.verifyPeer();
+      if (this.authSent) void this.verifyPeer();
     } else if (!sameBytes(bytes, this.peerAuth.bytes)) {
       this.fail(`protocol error from ${this.name}: its channels carry different identity proofs`);
     }
@@ -254,7 +256,8 @@ export class Link {
     for (const [i, dc] of this.channels.entries()) {
       if (stalled) this.lastHeard[i] = now;
       if (now - this.lastHeard[i] > this.opts.idleTimeoutMs) {
-        this.fail(`connection to ${this.name} lost: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+        const when = this.open ? '' : ' before it proved its identity';
+        this.fail(`connection to ${this.name} lost${when}: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
         return;
       }
       if (now - this.lastSent[i] >= this.opts.keepaliveMs && dc.readyState === 'open') {
@@ -307,7 +310,16 @@ export class Link {
       return;
     }
     this.sendBye(bye);
-    void this.drainThenRelease(1_000);
+    void this.lingerThenRelease(BYE_LINGER_MS);
+  }
+
+  /**
+   * Releases once the peer closed, or after `ms`: closing at once can drop the BYE still in the SCTP stack
+   * (node-datachannel reports nothing buffered once usrsctp holds it), and the peer should hear why.
+   */
+  private async lingerThenRelease(ms: number): Promise<void> {
+    await waitUntil(() => this.conns.some((c) => !c?.open), Date.now() + ms);
+    this.release();
   }
 
   async drainThenRelease(ms: number): Promise<void> {

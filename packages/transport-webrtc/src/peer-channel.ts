@@ -318,7 +318,9 @@ class PeerChannelImpl implements PeerChannel {
   /** The peer closed deliberately and everything it sent before has arrived. */
   private onRemoteBye(link: Link): void {
     if (!link.error) {
-      link.error = new Error(`${link.name} disconnected (${link.remoteReason})`);
+      // A BYE before the link was authenticated may come from anyone on the path; say so.
+      const unproven = link.open ? '' : ' before proving its identity';
+      link.error = new Error(`${link.name} disconnected${unproven} (${link.remoteReason})`);
       link.box.fail(link.error);
       link.queue = [];
       if (!this.allOpen) this.rejectReady(link.error);
