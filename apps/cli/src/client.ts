@@ -20,7 +20,7 @@ export const CLIENT_USAGE = `usage: puma client --coordinator <url> --session <i
 const PEERS: readonly EndpointId[] = [0, 1, 2, OWNER];
 
 export function clientCommand(argv: string[]): Promise<number> {
-  return runCommand('client', CLIENT_USAGE, async () => {
+  return runCommand('client', CLIENT_USAGE, async (afterOutcome) => {
     const { values } = parseArgs({
       args: argv,
       options: {
@@ -54,42 +54,41 @@ export function clientCommand(argv: string[]): Promise<number> {
       coordinator, sessionId, self: CLIENT, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers,
       log: (l) => console.error(l),
     });
-    try {
-      const session = await openClientSession({ channel, signal, approvedParties, stepTimeoutMs, onStatus: (s) => values.json || console.error(`client ${s.phase}: ${s.message}`) });
-      if (!values.json) process.stdout.write(values.prompt);
-      const tokenMs: number[] = [];
-      const result = await session.generate({
-        prompt: values.prompt,
-        maxNewTokens,
-        reveal,
-        pick: temperature > 0 ? sampler(temperature, topK) : greedy,
-        onToken: (t) => {
-          tokenMs.push(t.ms);
-          if (!values.json) process.stdout.write(t.text);
-        },
-      });
-      session.end();
-      const maxBytes = (step: number) => Math.max(...result.costs[step].map((c) => c.bytesSent));
-      const perToken = tokenMs.slice(1);
-      const summary = {
-        model: session.info.modelId,
-        promptIds: result.promptIds,
-        tokens: result.tokens,
-        text: result.text,
-        seconds: result.seconds,
-        bytesSentByBusiestParty: result.costs.reduce((s, _, i) => s + maxBytes(i), 0),
-        msPerTokenAfterPrompt: perToken.length ? perToken.reduce((a, b) => a + b, 0) / perToken.length : null,
-      };
-      if (values.json) console.log(JSON.stringify(summary));
-      else {
-        console.log('');
-        console.error(`client: ${result.tokens.length} tokens in ${result.seconds.toFixed(1)} s, ${formatBytes(summary.bytesSentByBusiestParty)} sent by the busiest party` +
-          (summary.msPerTokenAfterPrompt === null ? '' : `, ${summary.msPerTokenAfterPrompt.toFixed(0)} ms per token after the prompt`));
-      }
-    } finally {
+    afterOutcome(async () => {
       channel.close('client: session over');
       await channel.closed;
       exitAfterGrace();
+    });
+    const session = await openClientSession({ channel, signal, approvedParties, stepTimeoutMs, onStatus: (s) => values.json || console.error(`client ${s.phase}: ${s.message}`) });
+    if (!values.json) process.stdout.write(values.prompt);
+    const tokenMs: number[] = [];
+    const result = await session.generate({
+      prompt: values.prompt,
+      maxNewTokens,
+      reveal,
+      pick: temperature > 0 ? sampler(temperature, topK) : greedy,
+      onToken: (t) => {
+        tokenMs.push(t.ms);
+        if (!values.json) process.stdout.write(t.text);
+      },
+    });
+    session.end();
+    const maxBytes = (step: number) => Math.max(...result.costs[step].map((c) => c.bytesSent));
+    const perToken = tokenMs.slice(1);
+    const summary = {
+      model: session.info.modelId,
+      promptIds: result.promptIds,
+      tokens: result.tokens,
+      text: result.text,
+      seconds: result.seconds,
+      bytesSentByBusiestParty: result.costs.reduce((s, _, i) => s + maxBytes(i), 0),
+      msPerTokenAfterPrompt: perToken.length ? perToken.reduce((a, b) => a + b, 0) / perToken.length : null,
+    };
+    if (values.json) console.log(JSON.stringify(summary));
+    else {
+      console.log('');
+      console.error(`client: ${result.tokens.length} tokens in ${result.seconds.toFixed(1)} s, ${formatBytes(summary.bytesSentByBusiestParty)} sent by the busiest party` +
+        (summary.msPerTokenAfterPrompt === null ? '' : `, ${summary.msPerTokenAfterPrompt.toFixed(0)} ms per token after the prompt`));
     }
   });
 }

@@ -28,7 +28,7 @@ function statusLine(s: PartyStatus): string {
 }
 
 export function partyCommand(argv: string[]): Promise<number> {
-  return runCommand('party', PARTY_USAGE, async () => {
+  return runCommand('party', PARTY_USAGE, async (afterOutcome) => {
     const { values } = parseArgs({
       args: argv,
       options: {
@@ -61,25 +61,24 @@ export function partyCommand(argv: string[]): Promise<number> {
     const channel = await connectEndpoint({
       coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, log: (l) => console.error(l),
     });
-    let lastWeightLine = 0;
-    try {
-      const report = await runPartySession({
-        id, channel, backend, store, signal, identity: identity.fingerprint, stepTimeoutMs,
-        onStatus: (s) => {
-          if (s.phase === 'weights') {
-            const now = Date.now();
-            if (now - lastWeightLine < WEIGHT_LINE_INTERVAL_MS) return;
-            lastWeightLine = now;
-          }
-          console.error(statusLine(s));
-        },
-      });
-      console.log(JSON.stringify({ party: id, ...report }));
-    } finally {
-      // After a failure the session runtime has closed the channel with the reason already; this is then a no-op.
+    // After a failure the session runtime has closed the channel with the reason already; this is then a no-op.
+    afterOutcome(async () => {
       channel.close(`party ${id}: session over`);
       await channel.closed;
       exitAfterGrace();
-    }
+    });
+    let lastWeightLine = 0;
+    const report = await runPartySession({
+      id, channel, backend, store, signal, identity: identity.fingerprint, stepTimeoutMs,
+      onStatus: (s) => {
+        if (s.phase === 'weights') {
+          const now = Date.now();
+          if (now - lastWeightLine < WEIGHT_LINE_INTERVAL_MS) return;
+          lastWeightLine = now;
+        }
+        console.error(statusLine(s));
+      },
+    });
+    console.log(JSON.stringify({ party: id, ...report }));
   });
 }

@@ -36,21 +36,28 @@ export function coordinatorUrl(value: string | undefined): string {
   return text;
 }
 
+/** Work a command leaves for after its outcome is printed (closing links, which may wait for peers to flush). */
+export type AfterOutcome = (cleanup: () => Promise<void>) => void;
+
 /**
  * Runs a command body and maps its outcome to an exit code: 0 done, 1 failed (the message names the problem),
- * 2 bad command line (the message and the usage).
+ * 2 bad command line (the message and the usage). Cleanups the body registered run after the outcome is
+ * printed, in reverse order, so a failure is reported at once even when closing takes a while.
  */
-export async function runCommand(name: string, usage: string, body: () => Promise<void>): Promise<number> {
+export async function runCommand(name: string, usage: string, body: (afterOutcome: AfterOutcome) => Promise<void>): Promise<number> {
+  const cleanups: Array<() => Promise<void>> = [];
+  let code = 0;
   try {
-    await body();
-    return 0;
+    await body((cleanup) => void cleanups.push(cleanup));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     // node:util parseArgs reports unknown or malformed flags as TypeErrors with an ERR_PARSE_ARGS_* code.
     const isUsage = e instanceof CommandUsageError || String((e as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
     console.error(isUsage ? `puma ${name}: ${message}\n${usage}` : `puma ${name}: ${message}`);
-    return isUsage ? 2 : 1;
+    code = isUsage ? 2 : 1;
   }
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  return code;
 }
 
 export interface EndpointOptions {
@@ -70,9 +77,12 @@ export interface EndpointOptions {
   log: (line: string) => void;
 }
 
-/** How long a restarted endpoint waits for its old registration to leave the signaling server. */
+/**
+ * How long a restarted endpoint waits for its old registration to leave the signaling server, and how often it
+ * asks (15 joins at most, well inside the coordinator's per-address join limit).
+ */
 const REJOIN_WAIT_MS = 15_000;
-const REJOIN_RETRY_MS = 500;
+const REJOIN_RETRY_MS = 1_000;
 
 /**
  * Joins the endpoint's slot with its secret and identity (again, after a restart: the coordinator lets only the
@@ -107,7 +117,7 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
 }
 
 /**
- * Logs "<peer> authenticated: key …, safety code …" when the channel's links are up. People compare the codes
+ * Logs "<peer> authenticated (key …, safety code …)" for every peer once the channel's links are up. People compare the codes
  * with what the peer's own `puma identity` (or page) shows; a pinned peer was already checked by the link.
  */
 function reportPeerKeys(channel: PeerChannel, o: EndpointOptions): void {
