@@ -14,6 +14,9 @@
  * type: "data", connectionId, label, reliable, serialization, metadata}; ANSWER payload: {sdp, type,
  * connectionId}; CANDIDATE payload: {candidate, type, connectionId}. The server greets each socket with OPEN.
  *
+ * It can also inject a message of its own into each offerer's channel (`injectToOfferer`), as an attacker
+ * that already sits in the middle might try.
+ *
  * The relay's peer connections are the global RTCPeerConnection: call installNodeWebRtc() first.
  */
 import http from 'node:http';
@@ -79,7 +82,12 @@ interface Interception {
 const MAX_ANSWERER_LEGS = 5;
 const LEG_RETRY_MS = 100;
 
-export async function startMitmRelay(target: string, mode: RelayMode): Promise<MitmRelay> {
+export interface RelayOptions {
+  /** Intercept mode: sent to each offerer as the first message on its channel, before anything bridged. */
+  injectToOfferer?: Uint8Array;
+}
+
+export async function startMitmRelay(target: string, mode: RelayMode, options: RelayOptions = {}): Promise<MitmRelay> {
   const targetUrl = new URL(target);
   const clients = new Map<string, Client>();
   const interceptions = new Map<string, Interception>();
@@ -215,8 +223,12 @@ export async function startMitmRelay(target: string, mode: RelayMode): Promise<M
         }
       });
       pcOfferer.addEventListener('datachannel', (e) => {
-        i.towardsOfferer = (e as RTCDataChannelEvent).channel;
-        i.intoOfferer?.(i.towardsOfferer);
+        const channel = (e as RTCDataChannelEvent).channel;
+        i.towardsOfferer = channel;
+        const injected = options.injectToOfferer;
+        // Registered before the pipe's own 'open' listener, so it goes first.
+        if (injected) channel.addEventListener('open', () => channel.send(injected.slice()));
+        i.intoOfferer?.(channel);
         i.intoAnswerer = pipe(from, to, i.towardsOfferer);
         if (i.towardsAnswerer) i.intoAnswerer(i.towardsAnswerer);
       });

@@ -12,6 +12,8 @@ import {
   createPeerChannel,
   createSession,
   decodeFrame,
+  encodeChunk,
+  encodeTag,
   endpointName,
   endpointSlot,
   generateIdentity,
@@ -23,7 +25,7 @@ import {
 } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startCoordinator, type Coordinator } from './index.ts';
-import { startMitmRelay, type MitmRelay, type RelayMode } from './mitm-relay.ts';
+import { startMitmRelay, type MitmRelay, type RelayMode, type RelayOptions } from './mitm-relay.ts';
 
 let coordinator: Coordinator;
 let identities: Identity[] = [];
@@ -46,8 +48,8 @@ afterAll(async () => {
   await coordinator?.close();
 });
 
-async function relay(mode: RelayMode): Promise<MitmRelay> {
-  const r = await startMitmRelay(coordinator.url, mode);
+async function relay(mode: RelayMode, options?: RelayOptions): Promise<MitmRelay> {
+  const r = await startMitmRelay(coordinator.url, mode, options);
   relays.push(r);
   return r;
 }
@@ -155,5 +157,20 @@ describe('a coordinator that terminates DTLS on both sides', () => {
     expect(a.peerIdentity(1)).toBeUndefined();
     // Party 1 hears why (or at least that party 0 left); it never receives party 0's queued data.
     await expect(withinMs(b.recv(0, 'keys'), FAIL_WITHIN_MS, 'party 1 noticing')).rejects.toThrow(/party 0 disconnected/);
+  }, 60_000);
+
+  it('fails a link on application data that arrives before the identity proof, delivering none of it', async () => {
+    const forged = encodeChunk(0, encodeTag('keys'), 4, 0, new Uint8Array([6, 6, 6, 6]));
+    const r = await relay('intercept', { injectToOfferer: forged });
+    const [a, b] = await endpoints(r, [0, 1], () => ({ connectTimeoutMs: 5_000 }));
+    const got = a.recv(1, 'keys');
+    await expect(withinMs(got, FAIL_WITHIN_MS, 'refusing early data')).rejects.toThrow(
+      /^protocol error from party 1: data on channel [01] before its identity proof$/,
+    );
+    // Party 1's side fails too; how depends on how far its leg got when party 0 hung up (refused proof,
+    // disconnect or timeout), but it never opens.
+    await expect(withinMs(b.ready, FAIL_WITHIN_MS, 'party 1 failing')).rejects.toThrow(/party 0/);
+    expect(b.peerIdentity(0)).toBeUndefined();
+    expect(r.intercepted).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });

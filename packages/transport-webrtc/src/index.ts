@@ -16,7 +16,7 @@ export {
   type Identity,
 } from './identity.ts';
 /** The link wire format, for tools and test harnesses that inspect traffic. */
-export { AUTH, BYE, CHUNK, PING, decodeFrame, type Frame } from './frame.ts';
+export { AUTH, BYE, CHUNK, PING, decodeFrame, encodeChunk, encodeTag, type Frame } from './frame.ts';
 export {
   SLOT_NAMES,
   SLOT_SECRET_PATTERN,
