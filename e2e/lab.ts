@@ -103,12 +103,22 @@ export class Lab {
    * page shows (its link authenticated), then presses "Approve these parties".
    */
   async approve(page: Page, codes: readonly string[]): Promise<void> {
-    for (let i = 0; i < 3; i++) {
-      const row = page.locator(`#peer-links tr[data-peer="${i}"]`);
-      await expect(row, `party ${i}'s link on ${page.url()}`).toHaveAttribute('data-link', 'authenticated', { timeout: READY_TIMEOUT_MS });
-      await expect(row.locator('td.code')).toHaveText(codes[i]);
-    }
+    const rows = page.locator('#peer-links tr[data-peer]');
+    // Until the three parties' links are authenticated, or one fails (then the failure is the test's message).
+    await waitForState(page, () => {
+      const links = [...document.querySelectorAll<HTMLElement>('#peer-links tr[data-peer]')].filter((r) => Number(r.dataset.peer) < 3);
+      return links.length === 3 && (links.every((r) => r.dataset.link === 'authenticated') || links.some((r) => r.dataset.link === 'failed'));
+    }, READY_TIMEOUT_MS, 'the parties to prove their identities');
+    const failed = await rows.filter({ has: page.locator('td.link', { hasText: 'failed' }) }).allTextContents();
+    if (failed.length) throw new Error(`link failed on ${page.url()}: ${failed.join('; ')}; party pages say: ${await this.partyErrors()}`);
+    for (let i = 0; i < 3; i++) await expect(page.locator(`#peer-links tr[data-peer="${i}"] td.code`)).toHaveText(codes[i]);
     await page.getByRole('button', { name: 'Approve these parties' }).click({ timeout: READY_TIMEOUT_MS });
+  }
+
+  /** Each party page's error, for failure messages. */
+  async partyErrors(): Promise<string> {
+    const states = await Promise.all(this.parties.map((p) => partyState(p.page).catch(() => null)));
+    return states.map((s, i) => `party ${i}: ${s?.error ?? s?.phase ?? 'no page'}`).join(' | ');
   }
 
   /** Approves the parties (showing `codes`) on the owner page, then on the client page. */
@@ -155,7 +165,7 @@ export class Lab {
     await page.getByRole('button', { name: 'Generate' }).click();
     await waitForState(page, () => ['done', 'error'].includes(window.pumaClient?.state.phase ?? ''), GENERATE_TIMEOUT_MS, 'the generation');
     const s = await clientState(page);
-    if (s.phase === 'error') throw new Error(`generation failed: ${s.error}; party errors: ${(await Promise.all(this.parties.map((p) => partyState(p.page).catch(() => null)))).map((x) => x?.error).join(' | ')}`);
+    if (s.phase === 'error') throw new Error(`generation failed: ${s.error}; party pages say: ${await this.partyErrors()}`);
     return s;
   }
 

@@ -267,9 +267,14 @@ test('one party on WebGPU (SwiftShader), two on WebAssembly: same output', async
   expect((await partyState(lab.parties[1].page)).backend).toMatch(/^wasm/);
 });
 
-test('two browser parties and a Node party: same output', async () => {
+test('two browser parties and a Node party: same output, on a fresh sharing since party 2 is another identity', async () => {
   const { client } = await session(['wasm', 'wasm', 'wasm'], { nodeParty: 2 });
   expectSameAsPlaintext(client);
+  // The kept sharing's party 2 bundle is held by the browser party 2: the Node party gets a new sharing.
+  const owner = await ownerState(lab.owner.page);
+  expect(owner.sharesReused).toBe(false);
+  expect(owner.sharingNote).toContain('is not reused because it was given to other parties');
+  await expect(lab.owner.page.locator('#shares')).toContainText('new sharing');
 });
 
 /**
