@@ -106,7 +106,7 @@ export class Lab {
     const rows = page.locator('#peer-links tr[data-peer]');
     // Until the three parties' links are authenticated, or one fails (then the failure is the test's message).
     await waitForState(page, () => {
-      const links = [...document.querySelectorAll<HTMLElement>('#peer-links tr[data-peer]')].filter((r) => Number(r.dataset.peer) < 3);
+      const links = Array.from(document.querySelectorAll<HTMLElement>('#peer-links tr[data-peer]')).filter((r) => Number(r.dataset.peer) < 3);
       return links.length === 3 && (links.every((r) => r.dataset.link === 'authenticated') || links.some((r) => r.dataset.link === 'failed'));
     }, READY_TIMEOUT_MS, 'the parties to prove their identities');
     const failed = await rows.filter({ has: page.locator('td.link', { hasText: 'failed' }) }).allTextContents();
