@@ -4,12 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { safetyCode } from '@puma/transport-webrtc';
-import { KEY_USAGE, loadEndpointIdentity } from './endpoint-trust.ts';
+import { loadEndpointIdentity } from './endpoint-trust.ts';
 import { runCommand } from './session-endpoint.ts';
 
 export const IDENTITY_USAGE = `usage: puma identity [--key <file>] [--json]
   Prints this endpoint's fingerprint and safety code, creating the key file (mode 0600) when missing.
-  ${KEY_USAGE.split('\n')[0]}`;
+  --key <file>: default $PUMA_HOME/identity.json, PUMA_HOME default ~/.config/puma-web. Others pass the
+  fingerprint to --parties / --peers; people compare the safety code with the one the others' endpoints print.`;
 
 export function identityCommand(argv: string[]): Promise<number> {
   return runCommand('identity', IDENTITY_USAGE, async () => {
