@@ -17,7 +17,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { startMitmRelay } from '../apps/coordinator/src/mitm-relay.ts';
 import { LLAMA_BOS, generateGreedy } from '@puma/models';
 import { loadModel } from '@puma/models/node';
-import { AUTH, BYE, PING, decodeFrame } from '@puma/transport-webrtc';
+import { AUTH, BYE, PING, createSession, decodeFrame, getSession } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { Lab, MODEL_DIR, MODEL_FILES, READY_TIMEOUT_MS, ROOT, clientState, ownerState, partyState, type Backend, type ClientPageState, type Role } from './lab.ts';
 import { recordHaystacks } from './record-search.ts';
@@ -204,19 +204,25 @@ test('a coordinator that swaps the DTLS fingerprints and bridges every link: eac
     return page;
   };
   try {
-    const client = await open(lab.client, `${lab.coordinator.url}/client/?coordinator=${encodeURIComponent(relay.url)}`);
-    await client.getByRole('button', { name: 'New session' }).click();
-    await client.getByRole('button', { name: useRelay }).click();
-    await client.waitForFunction(() => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, null, { timeout: 30_000 });
-    const links = await clientState(client);
-    const owner = await open(lab.owner, links.ownerLink!);
+    // The session is made through the relay, and the pages are opened answering side first (owner, client,
+    // party 2, 1, 0; the lower id offers), each once the one before is on the signaling server: the relay
+    // harness can only intercept offers to endpoints already connected to it.
+    const created = await createSession(relay.url, { model: 'stories260K' });
+    const link = (path: string, slot: keyof typeof created.slotSecrets, extra: Record<string, string>) => {
+      const q = new URLSearchParams({ session: created.id, ...extra, coordinator: relay.url });
+      return `${lab.coordinator.url}/${path}?${q}#secret=${created.slotSecrets[slot]}`;
+    };
+    const registered = (slot: keyof typeof created.slotSecrets) =>
+      expect.poll(async () => (await getSession(lab.coordinator.url, created.id)).slots[slot].connected, { timeout: 30_000 }).toBe(true);
+    const owner = await open(lab.owner, link('client/owner.html', 'owner', {}));
     await owner.locator('#files').setInputFiles(MODEL_FILES);
+    await registered('owner');
+    const client = await open(lab.client, link('client/', 'client', {}));
+    await registered('client');
     const parties: Page[] = [];
-    for (let i = 0; i < 3; i++) {
-      const url = new URL(links.partyLinks[i]);
-      url.searchParams.set('backend', 'wasm');
-      url.searchParams.set('audit', '1');
-      parties.push(await open(lab.parties[i], url.href));
+    for (const i of [2, 1, 0]) {
+      parties.unshift(await open(lab.parties[i], link('party/', `party${i}` as 'party0', { party: String(i), backend: 'wasm', audit: '1' })));
+      await registered(`party${i}` as 'party0');
     }
     for (const page of [client, owner, ...parties]) {
       const alert = page.getByRole('alert');
