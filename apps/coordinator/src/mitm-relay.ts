@@ -130,7 +130,8 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
   const forwardCandidates = (pc: RTCPeerConnection, to: string, as: string, connectionId: string) => {
     pc.addEventListener('icecandidate', (e) => {
       const c = (e as RTCPeerConnectionIceEvent).candidate;
-      if (!c?.candidate) return;
+      // An endpoint that already left (it refused the link and closed) gets no more candidates.
+      if (!c?.candidate || !clients.has(to)) return;
       sendTo(to, { type: 'CANDIDATE', src: as, dst: to, payload: { candidate: c.toJSON(), type: 'data', connectionId } });
     });
   };
