@@ -31,7 +31,11 @@ let coordinator: Coordinator;
 let identities: Identity[] = [];
 const channels: PeerChannel[] = [];
 const relays: MitmRelay[] = [];
-const FAIL_WITHIN_MS = 15_000;
+/**
+ * Generous, because the relay sets up two WebRTC connections per intercepted channel: on a loaded 2-core
+ * machine a leg can take several attempts. An undisturbed run fails every link in about 1.5 s.
+ */
+const FAIL_WITHIN_MS = 40_000;
 
 beforeAll(async () => {
   installNodeWebRtc();
@@ -68,6 +72,7 @@ async function endpoints(via: MitmRelay, ids: number[], extra: (self: number) =>
       slotSecret: s.slotSecrets[endpointSlot(self)],
       channelsPerPeer: 2,
       connectTimeoutMs: FAIL_WITHIN_MS,
+      idleTimeoutMs: FAIL_WITHIN_MS,
       closeFlushMs: 1_000,
       ...extra(self),
     });

@@ -25,6 +25,8 @@ export interface LinkEvents {
 
 const POLL_MS = 10;
 const BYE_LINGER_MS = 1_000;
+/** How long a missing local or remote description may lag behind its channel's 'open' event. */
+const DESCRIPTION_WAIT_MS = 5_000;
 
 export class Link {
   readonly box: Mailbox;
@@ -107,13 +109,31 @@ export class Link {
     this.lastSent = this.channels.map(() => now);
     this.lastHeard = this.channels.map((_, i) => this.lastHeard[i] ?? now);
     this.connected = true;
-    try {
-      this.views = this.conns.map((c, i) => dtlsView((c as DataConnection).peerConnection, `channel ${i} of the link to ${this.name}`));
-    } catch (e) {
-      this.fail(`cannot authenticate the link to ${this.name}: ${errorText(e)}`);
-      return;
+    void this.readViews().then(
+      (views) => {
+        if (this.error) return;
+        this.views = views;
+        void this.sendAuth();
+      },
+      (e: unknown) => this.fail(`cannot authenticate the link to ${this.name}: ${errorText(e)}`),
+    );
+  }
+
+  /**
+   * Every channel's DTLS fingerprints as this side sees them. A browser may fire a channel's 'open' before the
+   * task that publishes the answer as remoteDescription has run (the offerer's transport already has it), so a
+   * missing description is waited for, briefly, before it counts as a failure.
+   */
+  private async readViews(): Promise<DtlsView[]> {
+    const until = Date.now() + DESCRIPTION_WAIT_MS;
+    for (;;) {
+      try {
+        return this.conns.map((c, i) => dtlsView((c as DataConnection).peerConnection, `channel ${i} of the link to ${this.name}`));
+      } catch (e) {
+        if (Date.now() >= until || this.error) throw e;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
     }
-    void this.sendAuth();
   }
 
   private context() {
