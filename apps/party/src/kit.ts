@@ -66,6 +66,9 @@ const secretKey = (sessionId: string, self: EndpointId) => `puma-slot-secret:${s
  * bar, so it is not bookmarked or shown over a shoulder), or, after a reload, from sessionStorage.
  */
 export function slotSecret(sessionId: string, self: EndpointId): string {
+  // A link pasted into this tab that differs only in its fragment is a same-document navigation, which would
+  // leave this page running on the old secret: load the page again so it takes the new one.
+  addEventListener('hashchange', () => location.reload(), { once: true });
   const fragment = fragmentParams();
   const given = fragment.get('secret');
   if (given !== null) {
@@ -160,11 +163,27 @@ export async function joinAndConnect(o: JoinOptions): Promise<PeerChannel> {
   // silence after IDLE_TIMEOUT_MS (Chromium does not always close the data channels of a closing tab).
   const onPageHide = () => channel.close(`${endpointName(o.self)} closed its page`);
   addEventListener('pagehide', onPageHide);
-  channel.ready.catch((e: unknown) => {
+  channel.ready.catch(async (e: unknown) => {
     removeEventListener('pagehide', onPageHide);
+    // The other links get a moment to finish authenticating before the channel closes: a peer then receives
+    // this page's proof and can name a relay in the middle itself, instead of only hearing silence.
+    await linksSettled(channel, o.peers, LINK_SETTLE_MS);
     channel.close(errorText(e));
   });
   return channel;
+}
+
+/** How long a page whose channel failed keeps its other links for their authentication to finish. */
+const LINK_SETTLE_MS = 8_000;
+
+/** Resolves once every peer's link has proved its key or failed, or after `ms`. */
+async function linksSettled(channel: PeerChannel, peers: readonly EndpointId[], ms: number): Promise<void> {
+  const failed = new Set<EndpointId>();
+  for (const p of peers) channel.recv(p, 'page:settle-watch').catch(() => failed.add(p));
+  const until = Date.now() + ms;
+  while (Date.now() < until && !peers.every((p) => failed.has(p) || channel.peerIdentity(p) !== undefined)) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export function formatBytes(n: number): string {
