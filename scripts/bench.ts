@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- <suite> [--json] [suite options]`: runs scripts/bench/<suite>.ts and prints its rows as a
- * table, or as one JSON document { machine, rows } with --json. Suites read their own options from `args`;
+ * table, or as one JSON document { suite, machine, rows } with --json. Suites read their own options from `args`;
  * those that take a value may be written `--only=a,b` or `--only a,b` (suites see the `=` form).
+ * With --json, stdout carries that one document and nothing else (suites report progress on stderr), so
+ * `npm run -s bench -- core --json | jq` works; hence one suite per run with --json.
  */
 import { printReport, machineInfo, type BenchSuite } from './bench/report.ts';
 
@@ -24,6 +26,10 @@ async function main(): Promise<void> {
   const names = args.filter((a) => !a.startsWith('--'));
   if (names.length === 0) {
     console.error(`usage: npm run bench -- <${SUITES.join('|')}> [--json] [--only a,b]`);
+    process.exit(2);
+  }
+  if (json && names.length > 1) {
+    console.error(`--json prints one JSON document, so it takes one suite per run; got ${names.length}: ${names.join(', ')}`);
     process.exit(2);
   }
   for (const name of names) {

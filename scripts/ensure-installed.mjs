@@ -9,7 +9,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' });
+// Installers' output goes to stderr: this runs before commands whose stdout is a JSON document (bench --json).
+const run = (cmd) => execSync(cmd, { cwd: root, stdio: ['inherit', process.stderr, 'inherit'] });
 
 const marker = resolve(root, 'node_modules/.package-lock.json');
 const lock = resolve(root, 'package-lock.json');

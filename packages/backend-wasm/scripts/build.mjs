@@ -2,6 +2,7 @@
 // base64-encoded, to src/kernels.wasm.generated.ts, so the backend loads the same way in Node, browsers and
 // workers without fetching a file. Offline and deterministic: the same sources and compiler give the same
 // bytes. The generated file records a hash of its inputs and the compile is skipped when nothing changed.
+// It reports on stderr: it runs before commands whose stdout is a JSON document (npm run bench -- <suite> --json).
 //
 // Usage: node packages/backend-wasm/scripts/build.mjs [--force] [--wat]
 //   --force  compile even when the inputs are unchanged
@@ -45,7 +46,7 @@ async function main() {
   if (!force && !wat) {
     const existing = await readFile(outFile, 'utf8').catch(() => '');
     if (existing.includes(marker)) {
-      console.log('backend-wasm: kernels up to date');
+      console.error('backend-wasm: kernels up to date');
       return;
     }
   }
@@ -84,7 +85,7 @@ async function main() {
     await writeFile(join(buildDir, 'kernels.wat'), outputs.get('kernels.wat'));
   }
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`backend-wasm: kernels.wasm ${wasm.length} bytes in ${ms} ms`);
+  console.error(`backend-wasm: kernels.wasm ${wasm.length} bytes in ${ms} ms`);
 }
 
 main().catch((e) => {

@@ -1,5 +1,6 @@
 // Reads every shaders/*.wgsl and writes src/shaders.generated.ts exporting each file's text, so the backend
-// ships its WGSL without a bundler plugin and without WGSL living in TypeScript sources.
+// ships its WGSL without a bundler plugin and without WGSL living in TypeScript sources. It reports on stderr:
+// it runs before commands whose stdout is a JSON document (npm run bench -- <suite> --json).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,4 +32,4 @@ try {
 }
 // Leave the file untouched when nothing changed, so watchers do not rebuild for nothing.
 if (old !== text) writeFileSync(outFile, text);
-console.log(`backend-webgpu: ${files.length} shaders -> ${outFile}`);
+console.error(`backend-webgpu: ${files.length} shaders -> ${outFile}`);
