@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM } from './chromium.ts';
+import { CHROMIUM } from '@puma/backend-webgpu/chromium';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -4,7 +4,7 @@
  * bounded timeouts everywhere. globalSetup builds the pages first.
  */
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '@puma/backend-webgpu/chromium';
 
 export default defineConfig({
   testDir: '.',

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../../e2e/chromium.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const ARGS = ['--headless=new', ...CHROMIUM_ARGS];
