@@ -7,8 +7,8 @@
  */
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
-import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from '../../apps/coordinator/src/transport-lab.ts';
-import { blast, drain, echo, ping } from '../../e2e/pages/transport.api.ts';
+import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from './transport-lab/lab.ts';
+import { blast, drain, echo, ping } from './transport-lab/traffic.ts';
 import { median, type BenchRow } from './report.ts';
 
 const MiB = 1024 * 1024;

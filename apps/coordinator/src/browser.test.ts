@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
-import { matchesPattern, pattern } from '../../../e2e/pages/transport.pattern.ts';
-import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from './transport-lab.ts';
+import { matchesPattern, pattern } from '../../../scripts/bench/transport-lab/pattern.ts';
+import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from '../../../scripts/bench/transport-lab/lab.ts';
 
 const SIZES = [0, 1, 300 * 1024, 5 * 1024 * 1024];
 const seed = (from: number, to: number, size: number) => 1000 * from + 100 * to + SIZES.indexOf(size) + 1;

@@ -1,8 +1,8 @@
 /**
  * Test and bench rig for the WebRTC transport in browsers: a coordinator, Vite's dev server serving
- * e2e/pages/transport.html, and headless Chromium whose tabs each get their own context (with the microphone
+ * page.html (beside this file), and headless Chromium whose tabs each get their own context (with the microphone
  * permission, without which Chromium gathers no loopback ICE candidate). Everything listens on 127.0.0.1 only
- * and close() releases all of it. Node-only; used by browser.test.ts and scripts/bench/transport.ts.
+ * and close() releases all of it. Node-only; used by scripts/bench/transport.ts and apps/coordinator/src/browser.test.ts.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,13 +11,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../../e2e/chromium.ts';
-import type { TransportPageApi } from '../../../e2e/pages/transport.ts';
-import { startCoordinator, type Coordinator } from './index.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '@puma/backend-webgpu/chromium';
+import { startCoordinator, type Coordinator } from '@puma/coordinator';
+import type { TransportPageApi } from './page.ts';
 
 const LAB_ARGS = ['--headless=new', ...CHROMIUM_ARGS];
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const PAGE = 'e2e/pages/transport.html';
+const PAGE = 'scripts/bench/transport-lab/page.html';
 const PAGE_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 60_000;
 

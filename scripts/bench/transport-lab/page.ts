@@ -6,8 +6,8 @@
  */
 import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type Identity, type PeerChannel, type PeerChannelOptions } from '@puma/transport-webrtc';
 import type { TrafficStats } from '@puma/transport';
-import { blast, drain, echo, ping } from './transport.api.ts';
-import { matchesPattern, pattern } from './transport.pattern.ts';
+import { blast, drain, echo, ping } from './traffic.ts';
+import { matchesPattern, pattern } from './pattern.ts';
 
 /** The channel's options less what cannot cross page.evaluate: the identity is this tab's own (fingerprint()). */
 export interface ConnectRequest extends Omit<PeerChannelOptions, 'rtcConfig' | 'identity'> {
