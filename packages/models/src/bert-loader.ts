@@ -8,7 +8,7 @@
  * otherwise the bare encoder. NSP (`cls.seq_relationship.*`) and the `position_ids` buffer are left unused.
  */
 import { bertConfig } from './hf-config.ts';
-import type { SafetensorsFile } from './safetensors.ts';
+import type { TensorFile } from './tensor-file.ts';
 import { transpose2d } from './tensor.ts';
 import { TensorSource } from './tensor-source.ts';
 import type { HeadWeights, LayerWeights, LoadedModel, ModelConfig } from './types.ts';
@@ -21,7 +21,7 @@ export interface BertLoadOptions {
   readonly configSource?: string;
 }
 
-export function loadBert(configJson: unknown, file: SafetensorsFile, options: BertLoadOptions = {}): LoadedModel {
+export function loadBert(configJson: unknown, file: TensorFile, options: BertLoadOptions = {}): LoadedModel {
   const base = bertConfig(configJson, options.configSource);
   const src = new TensorSource(file);
   let p: string;

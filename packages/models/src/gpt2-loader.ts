@@ -5,12 +5,12 @@
  * (`h.N.attn.bias`, and `h.N.attn.masked_bias` in older ones) are not weights and are left unused.
  */
 import { gpt2Config } from './hf-config.ts';
-import type { SafetensorsFile } from './safetensors.ts';
+import type { TensorFile } from './tensor-file.ts';
 import { sliceLast, transpose2d } from './tensor.ts';
 import { TensorSource } from './tensor-source.ts';
 import type { HeadWeights, LayerWeights, Linear, LoadedModel, Norm } from './types.ts';
 
-export function loadGpt2(configJson: unknown, file: SafetensorsFile, configSource = 'config.json'): LoadedModel {
+export function loadGpt2(configJson: unknown, file: TensorFile, configSource = 'config.json'): LoadedModel {
   const base = gpt2Config(configJson, configSource);
   const src = new TensorSource(file);
   let prefix: string;

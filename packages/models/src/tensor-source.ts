@@ -3,15 +3,15 @@
  * can report which tensors of the file it did not use (buffers such as GPT-2's causal masks, or heads it does
  * not model).
  */
-import type { SafetensorsFile } from './safetensors.ts';
+import type { TensorFile } from './tensor-file.ts';
 import { formatShape, shapeEquals, transpose2d } from './tensor.ts';
 import type { Linear, Norm, Tensor } from './types.ts';
 
 export class TensorSource {
-  readonly #file: SafetensorsFile;
+  readonly #file: TensorFile;
   readonly #used = new Set<string>();
 
-  constructor(file: SafetensorsFile) {
+  constructor(file: TensorFile) {
     this.#file = file;
   }
 
@@ -28,7 +28,7 @@ export class TensorSource {
     if (!this.#file.has(name)) throw new Error(`${this.source}: missing tensor "${name}" (expected shape ${formatShape(shape)})`);
     const e = this.#file.entry(name);
     if (!shapeEquals(e.shape, shape)) {
-      throw new Error(`${this.source}: tensor "${name}" has shape ${formatShape(e.shape)}, expected ${formatShape(shape)}`);
+      throw new Error(`${this.#file.sourceOf?.(name) ?? this.source}: tensor "${name}" has shape ${formatShape(e.shape)}, expected ${formatShape(shape)}`);
     }
     this.#used.add(name);
     return this.#file.tensor(name);
