@@ -11,6 +11,8 @@ export { assertFinite, assertShape, formatShape, makeTensor, shapeEquals, sliceL
 export { namedTensors, validateModel } from './validate.ts';
 
 export { parseSafetensors, SafetensorsFile, type SafetensorsEntry } from './safetensors.ts';
+export { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, ShardedSafetensors, shardFiles, type ShardMap } from './safetensors-sharded.ts';
+export type { TensorFile } from './tensor-file.ts';
 export { encodeSafetensors, type WritableTensor } from './safetensors-writer.ts';
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.ts';
 export { bertConfig, gpt2Config } from './hf-config.ts';
@@ -18,6 +20,10 @@ export { loadGpt2 } from './gpt2-loader.ts';
 export { loadBert, type BertHeadKind, type BertLoadOptions } from './bert-loader.ts';
 export { loadHuggingFace, type HfLoadOptions } from './hf-loader.ts';
 export { loadLlama2c } from './llama2c-loader.ts';
+export { llamaFamilyConfig, type LlamaFamily, type LlamaFamilyConfig } from './hf-llama-config.ts';
+export { loadHfLlama } from './hf-llama-loader.ts';
+export { hfLlamaFiles, type HfFolderFiles, type HfLlamaWriteOptions } from './hf-llama-writer.ts';
+export { rotaryRowsFromHf, rotaryRowsToHf } from './rotary-layout.ts';
 
 export type { Tokenizer } from './tokenizer.ts';
 export { Gpt2Tokenizer } from './tokenizer-gpt2.ts';

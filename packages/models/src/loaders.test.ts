@@ -174,7 +174,7 @@ describe('GPT-2 loader (openai-community/gpt2 naming)', () => {
     expect(() => loadGpt2({ ...cfg, activation_function: 'relu' }, f)).toThrow(/unsupported "activation_function" "relu"/);
     expect(() => loadGpt2({ ...cfg, n_embd: undefined }, f, 'cfg.json')).toThrow(/cfg\.json: "n_embd" must be a positive integer/);
     expect(() => loadGpt2({ ...cfg, model_type: 'bert' }, f)).toThrow(/model_type "bert" is not gpt2/);
-    expect(() => loadHuggingFace({ ...cfg, model_type: 'llama' }, f)).toThrow(/model_type "llama" is not supported/);
+    expect(() => loadHuggingFace({ ...cfg, model_type: 'mistral' }, f)).toThrow(/model_type "mistral" is not supported \(gpt2, bert, llama, qwen2\)/);
   });
 });
 

@@ -3,8 +3,9 @@
  * arguments. Everything else in the package works on bytes and strings and runs in browsers too.
  *
  * Model folders (see ../shared/models/<name>/SOURCE.md):
- * - Hugging Face: config.json + model.safetensors (or the folder's only *.safetensors), with tokenizer files
- *   vocab.json + merges.txt or encoder.json + vocab.bpe (GPT-2), or vocab.txt (BERT);
+ * - Hugging Face: config.json + model.safetensors (or the folder's only *.safetensors, or shards listed in
+ *   model.safetensors.index.json), with tokenizer files vocab.json + merges.txt or encoder.json + vocab.bpe
+ *   (GPT-2), vocab.txt (BERT), or a llama2.c tokenizer.bin (LLaMA converted from llama2.c);
  * - llama2.c: a checkpoint *.bin with its tokenizer (tokenizer.bin or tok*.bin) beside it.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions 
 import { loadHuggingFace } from './hf-loader.ts';
 import { loadLlama2c } from './llama2c-loader.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, ShardedSafetensors, shardFiles } from './safetensors-sharded.ts';
+import type { TensorFile } from './tensor-file.ts';
 import { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
 import { WordPieceTokenizer } from './tokenizer-wordpiece.ts';
@@ -47,6 +50,23 @@ export async function readSafetensorsFile(file: string): Promise<SafetensorsFile
   return parseSafetensors(await readFile(file), file);
 }
 
+/** A sharded checkpoint from its index file; the shards are read from the index's folder. */
+export async function readShardedSafetensors(indexFile: string): Promise<ShardedSafetensors> {
+  const map = parseSafetensorsIndex(await readFile(indexFile, 'utf8'), indexFile);
+  const shards = new Map<string, SafetensorsFile>();
+  for (const shard of shardFiles(map)) {
+    const file = path.join(path.dirname(indexFile), shard);
+    if (!existsSync(file)) throw new Error(`${indexFile}: shard file ${file} is missing (it holds "${[...map].find(([, s]) => s === shard)![0]}")`);
+    shards.set(shard, await readSafetensorsFile(file));
+  }
+  return new ShardedSafetensors(indexFile, map, shards);
+}
+
+/** A single .safetensors file, or a sharded set given by its index file. */
+export async function readWeights(file: string): Promise<TensorFile> {
+  return file.endsWith('.index.json') ? readShardedSafetensors(file) : readSafetensorsFile(file);
+}
+
 export type ModelFormat = 'hf-safetensors' | 'llama2c';
 
 export type TokenizerFiles =
@@ -59,7 +79,7 @@ export interface ModelLocation {
   readonly name: string;
   readonly dir: string;
   readonly format: ModelFormat;
-  /** The weights file (model.safetensors or the llama2.c checkpoint). */
+  /** The weights file (model.safetensors, model.safetensors.index.json for shards, or the llama2.c checkpoint). */
   readonly weights: string;
   /** config.json for Hugging Face models. */
   readonly config?: string;
@@ -80,11 +100,14 @@ function tokenizerFiles(dir: string, format: ModelFormat, weights: string): Toke
   const merges = firstExisting(dir, ['merges.txt', 'vocab.bpe']);
   if (encoder && merges) return { kind: 'gpt2-bpe', encoder, merges };
   const vocab = firstExisting(dir, ['vocab.txt']);
-  return vocab ? { kind: 'wordpiece', vocab } : undefined;
+  if (vocab) return { kind: 'wordpiece', vocab };
+  const llama2c = firstExisting(dir, ['tokenizer.bin']);
+  return llama2c ? { kind: 'llama2c', path: llama2c } : undefined;
 }
 
 function locateInDir(dir: string, name: string): ModelLocation {
   const files = readdirSync(dir);
+  if (!files.includes('model.safetensors') && files.includes(SAFETENSORS_INDEX_FILE)) return locateFile(path.join(dir, SAFETENSORS_INDEX_FILE), name);
   const safetensors = files.includes('model.safetensors') ? ['model.safetensors'] : files.filter((f) => f.endsWith('.safetensors'));
   if (safetensors.length === 1) {
     const weights = path.join(dir, safetensors[0]);
@@ -99,7 +122,7 @@ function locateInDir(dir: string, name: string): ModelLocation {
 
 function locateFile(file: string, name: string): ModelLocation {
   const dir = path.dirname(file);
-  if (file.endsWith('.safetensors')) {
+  if (file.endsWith('.safetensors') || file.endsWith('.safetensors.index.json')) {
     const config = path.join(dir, 'config.json');
     if (!existsSync(config)) throw new Error(`${file}: no config.json beside it`);
     return { name, dir, format: 'hf-safetensors', weights: file, config, tokenizer: tokenizerFiles(dir, 'hf-safetensors', file) };
@@ -107,7 +130,7 @@ function locateFile(file: string, name: string): ModelLocation {
   if (file.endsWith('.bin')) {
     return { name, dir, format: 'llama2c', weights: file, tokenizer: tokenizerFiles(dir, 'llama2c', file) };
   }
-  throw new Error(`${file}: unknown model file type (expected .safetensors or a llama2.c .bin)`);
+  throw new Error(`${file}: unknown model file type (expected .safetensors, .safetensors.index.json or a llama2.c .bin)`);
 }
 
 /**
@@ -183,7 +206,7 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
     } catch (err) {
       throw new Error(`${configPath}: not valid JSON (${(err as Error).message})`);
     }
-    model = loadHuggingFace(json, await readSafetensorsFile(location.weights), { bertHead: options.bertHead, configSource: configPath });
+    model = loadHuggingFace(json, await readWeights(location.weights), { bertHead: options.bertHead, configSource: configPath });
   }
   const tokenizer = location.tokenizer ? await loadTokenizer(location.tokenizer, model.config.vocabSize) : undefined;
   return { location, model, tokenizer };

@@ -1,0 +1,118 @@
+/**
+ * Hugging Face config.json -> ModelConfig for the LLaMA family: LlamaForCausalLM (LlamaConfig field names and
+ * defaults) and Qwen2ForCausalLM (the same network with q/k/v biases). Settings whose computation this
+ * project does not implement (RoPE scaling, MLP biases, sliding-window attention, activations other than
+ * SiLU) are refused naming the field and value, rather than run as something else.
+ */
+import type { ModelConfig } from './types.ts';
+
+type Json = Record<string, unknown>;
+
+export type LlamaFamily = 'llama' | 'qwen2';
+
+export interface LlamaFamilyConfig {
+  readonly family: LlamaFamily;
+  readonly config: ModelConfig;
+  /** q, k and v projections carry biases (Qwen2 always; LLaMA when attention_bias). */
+  readonly qkvBias: boolean;
+  /** The output projection carries a bias (LLaMA when attention_bias; never Qwen2). */
+  readonly oBias: boolean;
+}
+
+const CAUSAL_LM: Record<LlamaFamily, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
+
+function posInt(cfg: Json, key: string, source: string, fallback?: number): number {
+  const v = cfg[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+    throw new Error(`${source}: "${key}" must be a positive integer, got ${JSON.stringify(cfg[key])}`);
+  }
+  return v;
+}
+
+function posNumber(cfg: Json, key: string, source: string, fallback: number): number {
+  const v = cfg[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new Error(`${source}: "${key}" must be a positive number, got ${JSON.stringify(cfg[key])}`);
+  }
+  return v;
+}
+
+function flag(cfg: Json, key: string, source: string, fallback: boolean): boolean {
+  const v = cfg[key] ?? fallback;
+  if (typeof v !== 'boolean') throw new Error(`${source}: "${key}" must be true or false, got ${JSON.stringify(cfg[key])}`);
+  return v;
+}
+
+/** A token id, or the first of a list (LLaMA 3 configs give several end-of-sequence ids). */
+function tokenId(cfg: Json, key: string): number | undefined {
+  const raw = cfg[key];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+/** null, absent and the "default" type mean plain RoPE; every scaling scheme is refused by name. */
+function checkRopeScaling(cfg: Json, source: string): void {
+  const s = cfg.rope_scaling;
+  if (s === undefined || s === null) return;
+  if (typeof s !== 'object' || Array.isArray(s)) throw new Error(`${source}: "rope_scaling" must be an object or null, got ${JSON.stringify(s)}`);
+  const type = (s as Json).rope_type ?? (s as Json).type;
+  if (type === 'default') return;
+  throw new Error(
+    `${source}: rope_scaling type ${JSON.stringify(type)} is not supported (only unscaled RoPE: rope_scaling null or rope_type "default"; ` +
+      `linear, dynamic, yarn, longrope and llama3 scaling are not implemented)`,
+  );
+}
+
+export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaFamilyConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: config must be a JSON object`);
+  const cfg = json as Json;
+  const family = cfg.model_type;
+  if (family !== 'llama' && family !== 'qwen2') throw new Error(`${source}: model_type ${JSON.stringify(family)} is not llama or qwen2`);
+  const archs = cfg.architectures;
+  if (Array.isArray(archs) && archs.length > 0 && !archs.includes(CAUSAL_LM[family])) {
+    throw new Error(`${source}: architectures ${JSON.stringify(archs)} do not include ${CAUSAL_LM[family]} (only the causal LM is supported)`);
+  }
+  const act = cfg.hidden_act ?? 'silu';
+  if (act !== 'silu' && act !== 'swish') throw new Error(`${source}: "hidden_act" ${JSON.stringify(act)} is not supported (LLaMA's SwiGLU needs silu)`);
+  checkRopeScaling(cfg, source);
+  if (flag(cfg, 'mlp_bias', source, false)) throw new Error(`${source}: "mlp_bias": true is not supported (the secure SwiGLU has no biases)`);
+  if (family === 'qwen2' && flag(cfg, 'use_sliding_window', source, false)) {
+    throw new Error(`${source}: "use_sliding_window": true is not supported (attention is always over the whole sequence)`);
+  }
+
+  const hidden = posInt(cfg, 'hidden_size', source);
+  const heads = posInt(cfg, 'num_attention_heads', source);
+  const kvHeads = posInt(cfg, 'num_key_value_heads', source, heads);
+  if (heads % kvHeads !== 0) throw new Error(`${source}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  if (cfg.head_dim === undefined || cfg.head_dim === null) {
+    if (hidden % heads !== 0) throw new Error(`${source}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
+  }
+  const headDim = cfg.head_dim === undefined || cfg.head_dim === null ? hidden / heads : posInt(cfg, 'head_dim', source);
+  if (headDim % 2 !== 0) throw new Error(`${source}: head size ${headDim} must be even for RoPE`);
+  const attentionBias = flag(cfg, 'attention_bias', source, false);
+  const config: ModelConfig = {
+    arch: 'llama',
+    vocabSize: posInt(cfg, 'vocab_size', source),
+    hiddenSize: hidden,
+    numLayers: posInt(cfg, 'num_hidden_layers', source),
+    numHeads: heads,
+    numKvHeads: kvHeads,
+    headDim,
+    intermediateSize: posInt(cfg, 'intermediate_size', source),
+    maxPositions: posInt(cfg, 'max_position_embeddings', source),
+    typeVocabSize: 0,
+    norm: 'rmsnorm',
+    normEps: posNumber(cfg, 'rms_norm_eps', source, 1e-6),
+    normPlacement: 'pre',
+    mlp: 'swiglu',
+    activation: 'silu',
+    positions: 'rope',
+    ropeTheta: posNumber(cfg, 'rope_theta', source, 10000),
+    causal: true,
+    tiedHead: flag(cfg, 'tie_word_embeddings', source, false),
+    numLabels: 0,
+    bosTokenId: tokenId(cfg, 'bos_token_id'),
+    eosTokenId: tokenId(cfg, 'eos_token_id'),
+  };
+  return { family, config, qkvBias: family === 'qwen2' || attentionBias, oBias: family === 'llama' && attentionBias };
+}
