@@ -4,7 +4,7 @@
  *   ring < backend* < transport* < protocol < nn < models < worker < apps
  * protocol and nn (library code, not tests) never import a concrete backend, PeerJS, Comlink or the DOM;
  * only packages/worker touches Comlink or constructs Workers; no file reaches into another package by a
- * relative path (the shared test pages under e2e/ are not a package). Exits 1 listing every violation.
+ * relative path. Exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';

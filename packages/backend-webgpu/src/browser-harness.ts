@@ -1,8 +1,10 @@
 /**
  * Test harness shared by the browser tests of this package: serves the repository with Vite's dev server on
- * loopback, opens one of the e2e/pages in headless Chromium with WebGPU enabled (SwiftShader, a fallback
- * adapter, on machines without a GPU) and waits for the page to publish its report on `window`.
- * Only test files import it.
+ * loopback, opens a test page (a path under the repository root) in headless Chromium with WebGPU enabled
+ * (SwiftShader, a fallback adapter, on machines without a GPU) and waits for the page to publish its report
+ * on `window`.
+ * Only test files import it: this package's and the mixed-backend test in packages/worker
+ * (as `@puma/backend-webgpu/browser-harness`).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,11 +1,11 @@
 /**
  * The WebGPU backend in headless Chromium (SwiftShader, a fallback adapter, on machines without a GPU):
- * serves e2e/pages/webgpu-conformance.html with Vite's dev server on loopback, lets the page run every
+ * serves webgpu-conformance.page.html (beside this file) with Vite's dev server on loopback, lets the page run every
  * conformance case plus the WebGPU-specific checks, and reports one test per case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceCases } from '@puma/backend/conformance';
-import type { WebGpuConformanceReport as Report } from '../../../e2e/pages/webgpu-conformance.ts';
+import type { WebGpuConformanceReport as Report } from './webgpu-conformance.page.ts';
 import { startBrowserHarness, type BrowserHarness } from './browser-harness.ts';
 import { deviceLossCase, edgeCases, errorCases, rfcCases, splitCases } from './selftest.ts';
 
@@ -18,7 +18,7 @@ const names = [...conformanceCases(), ...rfcCases(), ...edgeCases(), ...splitCas
 describe('WebGPU backend in headless Chromium', () => {
   beforeAll(async () => {
     harness = await startBrowserHarness();
-    ({ report, pageErrors } = await harness.run<Report>('e2e/pages/webgpu-conformance.html', '__webgpuConformance', 110_000));
+    ({ report, pageErrors } = await harness.run<Report>('packages/backend-webgpu/src/webgpu-conformance.page.html', '__webgpuConformance', 110_000));
   }, 150_000);
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
 /**
  * Protocol operations with party 0 on WebGPU and parties 1 and 2 on WebAssembly, in one headless Chromium
- * page (e2e/pages/mixed-backends.ts), compared with the same program on three WebAssembly parties with the
+ * page (mixed-backends.page.ts, beside this file), compared with the same program on three WebAssembly parties with the
  * same keys and input seeds: every party's output shares must be bit-identical, and the revealed results
  * must be within each op's documented error of the plaintext computation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MixedBackendsReport, OpReport } from '../../../e2e/pages/mixed-backends.ts';
-import { startBrowserHarness, type BrowserHarness } from './browser-harness.ts';
+import type { MixedBackendsReport, OpReport } from './mixed-backends.page.ts';
+import { startBrowserHarness, type BrowserHarness } from '@puma/backend-webgpu/browser-harness';
 
 const OPS = [
   'mulRaw',
@@ -37,7 +37,7 @@ function op(name: string): OpReport {
 describe('protocol ops with party 0 on WebGPU and parties 1, 2 on WebAssembly (headless Chromium)', () => {
   beforeAll(async () => {
     harness = await startBrowserHarness();
-    ({ report, pageErrors } = await harness.run<MixedBackendsReport>('e2e/pages/mixed-backends.html', '__mixedBackends', 150_000));
+    ({ report, pageErrors } = await harness.run<MixedBackendsReport>('packages/worker/src/mixed-backends.page.html', '__mixedBackends', 150_000));
   }, 180_000);
 
   afterAll(async () => {

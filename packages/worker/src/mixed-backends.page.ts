@@ -9,7 +9,7 @@
  * depends on the randomness rather than passing trivially. Every revealed result is also checked against
  * the plaintext computation in exact ring arithmetic. The raw ring products (mulRaw, matmulRaw) matter:
  * truncation drops the low bits, so only they expose a kernel error there.
- * Publishes the outcome as `window.__mixedBackends` for packages/backend-webgpu/src/mixed.browser.test.ts.
+ * Publishes the outcome as `window.__mixedBackends` for mixed-backends.browser.test.ts (beside this file).
  */
 import type { Backend } from '@puma/backend';
 import { createWasmBackend } from '@puma/backend-wasm';
