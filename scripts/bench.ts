@@ -3,7 +3,8 @@
  * table, or as one JSON document { suite, machine, rows } with --json. Suites read their own options from `args`;
  * those that take a value may be written `--only=a,b` or `--only a,b` (suites see the `=` form).
  * With --json, stdout carries that one document and nothing else (suites report progress on stderr), so
- * `npm run -s bench -- core --json | jq` works; hence one suite per run with --json.
+ * `npm run -s bench -- core --json | jq` works; hence one suite per run with --json. Without -s, npm itself
+ * prints its script banners ("> prebench", "> bench") on stdout, before this program starts.
  */
 import { printReport, machineInfo, type BenchSuite } from './bench/report.ts';
 
