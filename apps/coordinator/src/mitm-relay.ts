@@ -144,7 +144,12 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
     const held: Uint8Array<ArrayBuffer>[] = [];
     let outbound: RTCDataChannel | null = null;
     const flush = () => {
-      if (outbound?.readyState === 'open') for (const d of held.splice(0)) outbound.send(d);
+      if (outbound?.readyState !== 'open') return;
+      try {
+        for (const d of held.splice(0)) outbound.send(d);
+      } catch {
+        // The far leg closed under us (its endpoint refused the link); what it would have carried is dropped.
+      }
     };
     inbound.binaryType = 'arraybuffer';
     inbound.addEventListener('message', (e) => {
@@ -227,8 +232,17 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
         const channel = (e as RTCDataChannelEvent).channel;
         i.towardsOfferer = channel;
         const injected = options.injectToOfferer;
-        // Registered before the pipe's own 'open' listener, so it goes first.
-        if (injected) channel.addEventListener('open', () => channel.send(injected.slice()));
+        // Before anything the pipe forwards: at once when node-datachannel hands over a channel that is already
+        // open, else from an 'open' listener registered before the pipe's own.
+        const inject = () => {
+          try {
+            channel.send(injected!.slice());
+          } catch {
+            // The offerer already hung up.
+          }
+        };
+        if (injected && channel.readyState === 'open') inject();
+        else if (injected) channel.addEventListener('open', inject);
         i.intoOfferer?.(channel);
         i.intoAnswerer = pipe(from, to, i.towardsOfferer);
         if (i.towardsAnswerer) i.intoAnswerer(i.towardsAnswerer);

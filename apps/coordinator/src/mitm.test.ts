@@ -167,15 +167,17 @@ describe('a coordinator that terminates DTLS on both sides', () => {
   it('fails a link on application data that arrives before the identity proof, delivering none of it', async () => {
     const forged = encodeChunk(0, encodeTag('keys'), 4, 0, new Uint8Array([6, 6, 6, 6]));
     const r = await relay('intercept', { injectToOfferer: forged });
-    const [a, b] = await endpoints(r, [0, 1], () => ({ connectTimeoutMs: 5_000 }));
+    // One channel per link: the forged chunk is then the first frame party 0 gets on it. With two, party 1's
+    // AUTH can arrive on the other channel first and be refused for the relay before the chunk is seen.
+    const [a, b] = await endpoints(r, [0, 1], () => ({ connectTimeoutMs: 5_000, channelsPerPeer: 1 }));
     const got = a.recv(1, 'keys');
     await expect(withinMs(got, FAIL_WITHIN_MS, 'refusing early data')).rejects.toThrow(
-      /^protocol error from party 1: data on channel [01] before its identity proof$/,
+      /^protocol error from party 1: data on channel 0 before its identity proof$/,
     );
     // Party 1's side fails too; how depends on how far its leg got when party 0 hung up (refused proof,
     // disconnect or timeout), but it never opens.
     await expect(withinMs(b.ready, FAIL_WITHIN_MS, 'party 1 failing')).rejects.toThrow(/party 0/);
     expect(b.peerIdentity(0)).toBeUndefined();
-    expect(r.intercepted).toBeGreaterThanOrEqual(2);
+    expect(r.intercepted).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
