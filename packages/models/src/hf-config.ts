@@ -4,29 +4,7 @@
  * settings are errors naming the field.
  */
 import type { Activation, ModelConfig } from './types.ts';
-
-type Json = Record<string, unknown>;
-
-function asObject(json: unknown, source: string): Json {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: config must be a JSON object`);
-  return json as Json;
-}
-
-function posInt(cfg: Json, key: string, source: string, fallback?: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new Error(`${source}: "${key}" must be a positive integer, got ${JSON.stringify(cfg[key])}`);
-  }
-  return v;
-}
-
-function posNumber(cfg: Json, key: string, source: string, fallback: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`${source}: "${key}" must be a positive number, got ${JSON.stringify(cfg[key])}`);
-  }
-  return v;
-}
+import { asObject, posInt, posNumber, type Json } from './config-fields.ts';
 
 function optionalTokenId(cfg: Json, key: string): number | undefined {
   const v = cfg[key];

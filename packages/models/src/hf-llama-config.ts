@@ -5,8 +5,7 @@
  * SiLU) are refused naming the field and value, rather than run as something else.
  */
 import type { ModelConfig } from './types.ts';
-
-type Json = Record<string, unknown>;
+import { asObject, posInt, posNumber, type Json } from './config-fields.ts';
 
 export type LlamaFamily = 'llama' | 'qwen2';
 
@@ -20,22 +19,6 @@ export interface LlamaFamilyConfig {
 }
 
 const CAUSAL_LM: Record<LlamaFamily, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
-
-function posInt(cfg: Json, key: string, source: string, fallback?: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new Error(`${source}: "${key}" must be a positive integer, got ${JSON.stringify(cfg[key])}`);
-  }
-  return v;
-}
-
-function posNumber(cfg: Json, key: string, source: string, fallback: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`${source}: "${key}" must be a positive number, got ${JSON.stringify(cfg[key])}`);
-  }
-  return v;
-}
 
 function flag(cfg: Json, key: string, source: string, fallback: boolean): boolean {
   const v = cfg[key] ?? fallback;
@@ -64,8 +47,7 @@ function checkRopeScaling(cfg: Json, source: string): void {
 }
 
 export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaFamilyConfig {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: config must be a JSON object`);
-  const cfg = json as Json;
+  const cfg = asObject(json, source);
   const family = cfg.model_type;
   if (family !== 'llama' && family !== 'qwen2') throw new Error(`${source}: model_type ${JSON.stringify(family)} is not llama or qwen2`);
   const archs = cfg.architectures;
