@@ -36,10 +36,13 @@ const api = {
       channel.close(reason);
       throw new Error(reason);
     }
-    return runPartySession({
+    const report = await runPartySession({
       id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
       onStatus, signal: aborter.signal,
     });
+    // The page closes its channel when this answer arrives; the session's last sends must be out before that.
+    await channel.flush();
+    return report;
   },
 
   /** Stops the running session; the runtime tells the peers `reason`. */

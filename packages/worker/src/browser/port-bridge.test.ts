@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryNetwork, type Channel, type PortLike } from '@puma/transport';
-import { channelOverPort, serveChannelOverPort } from './port-bridge.ts';
+import { channelOverPort, serveChannelOverPort, type BridgedChannel } from './port-bridge.ts';
 
 const opened: MessageChannel[] = [];
 afterEach(() => {
@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 /** Endpoint 0 is bridged (its protocol side talks through a port), endpoint 1 is a plain in-memory peer. */
-function bridged(): { worker: Channel; page: Channel; peer: Channel } {
+function bridged(): { worker: BridgedChannel; page: Channel; peer: Channel } {
   const net = memoryNetwork([0, 1]);
   const mc = new MessageChannel();
   opened.push(mc);
@@ -35,6 +35,19 @@ describe('channel over a MessagePort', () => {
     expect(payload[999]).toBe(999 & 255);
     expect(worker.stats).toMatchObject({ bytesSent: 1000, bytesReceived: 3, messagesSent: 1 });
     expect(page.stats.bytesSent).toBe(1000);
+  });
+
+  it('flush resolves only after the page has handed every earlier send to its channel', async () => {
+    const { worker, page } = bridged();
+    let handed = 0;
+    const send = page.send.bind(page);
+    page.send = (to, tag, data) => {
+      handed += 1;
+      send(to, tag, data);
+    };
+    for (let i = 0; i < 50; i++) worker.send(1, `m${i}`, new Uint8Array(64));
+    await worker.flush();
+    expect(handed).toBe(50);
   });
 
   it('passes the real channel failure message to pending and later receives', async () => {

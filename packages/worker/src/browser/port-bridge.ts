@@ -15,9 +15,24 @@ import type { PortLike } from '@puma/transport';
 type ToPage =
   | { t: 'send'; to: EndpointId; tag: string; data: Uint8Array }
   | { t: 'recv'; id: number; from: EndpointId; tag: string }
+  | { t: 'flush'; id: number }
   | { t: 'close'; reason: string };
 
-type ToWorker = { t: 'data'; id: number; data: Uint8Array; identity?: string } | { t: 'fail'; id: number; message: string };
+type ToWorker =
+  | { t: 'data'; id: number; data: Uint8Array; identity?: string }
+  | { t: 'fail'; id: number; message: string }
+  | { t: 'flushed'; id: number };
+
+/** The worker's side of the bridge: a Channel, plus a way to know the page has taken every send so far. */
+export interface BridgedChannel extends Channel {
+  /**
+   * Resolves once the page has handed every message sent before this call to its real channel. The worker's
+   * other messages to the page (Comlink's answer that the session is over) travel on another port, in no fixed
+   * order with this one: without the flush, the page could close its channel before the last sends (a peer's
+   * `session:end`) reached it, and the peers would see a disconnect instead of a normal end.
+   */
+  flush(): Promise<void>;
+}
 
 /**
  * Page side: answers the worker's requests from `channel` until the worker closes the bridge or `stop()` is
@@ -42,6 +57,8 @@ export function serveChannelOverPort(channel: Channel, port: PortLike): { stop()
         (data) => reply({ t: 'data', id: m.id, data, identity: channel.peerIdentity?.(m.from) }),
         (e: unknown) => reply({ t: 'fail', id: m.id, message: e instanceof Error ? e.message : String(e) }),
       );
+    } else if (m.t === 'flush') {
+      reply({ t: 'flushed', id: m.id });
     } else if (m.t === 'close') {
       channel.close(m.reason);
     }
@@ -60,7 +77,7 @@ export function serveChannelOverPort(channel: Channel, port: PortLike): { stop()
  * With `identities` (the page's channel authenticates its links) it implements peerIdentity: a peer's identity
  * is the one it had proved when its last message was delivered, undefined before any message from it.
  */
-export function channelOverPort(self: EndpointId, port: PortLike, opts: { identities?: boolean } = {}): Channel {
+export function channelOverPort(self: EndpointId, port: PortLike, opts: { identities?: boolean } = {}): BridgedChannel {
   const stats = emptyStats();
   const proven = new Map<EndpointId, string>();
   const pending = new Map<number, { from: EndpointId; resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
@@ -71,7 +88,9 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     const waiter = pending.get(m?.id);
     if (!waiter) return;
     pending.delete(m.id);
-    if (m.t === 'data') {
+    if (m.t === 'flushed') {
+      waiter.resolve(new Uint8Array(0));
+    } else if (m.t === 'data') {
       stats.bytesReceived += m.data.byteLength;
       if (typeof m.identity === 'string') proven.set(waiter.from, m.identity);
       waiter.resolve(m.data);
@@ -81,7 +100,7 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
   });
   port.start?.();
   const post = (m: ToPage) => port.postMessage(m);
-  const channel: Channel = {
+  const channel: BridgedChannel = {
     self,
     stats,
     send(to, tag, data) {
@@ -95,6 +114,14 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
       return new Promise((resolve, reject) => {
         pending.set(id, { from, resolve, reject });
         post({ t: 'recv', id, from, tag });
+      });
+    },
+    flush() {
+      if (failure) return Promise.resolve();
+      const id = nextId++;
+      return new Promise<void>((resolve, reject) => {
+        pending.set(id, { from: self, resolve: () => resolve(), reject });
+        post({ t: 'flush', id });
       });
     },
     close(reason = 'channel closed') {
