@@ -26,6 +26,7 @@ import {
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startCoordinator, type Coordinator } from './index.ts';
 import { startMitmRelay, type MitmRelay, type RelayMode, type RelayOptions } from './mitm-relay.ts';
+import { withinMs } from './test-clients.ts';
 
 let coordinator: Coordinator;
 let identities: Identity[] = [];
@@ -79,14 +80,6 @@ async function endpoints(via: MitmRelay, ids: number[], extra: (self: number) =>
     channels.push(ch);
     return ch;
   });
-}
-
-function withinMs<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 const SECRET = new TextEncoder().encode('PRG key k1: 0123456789abcdef0123456789abcdef');

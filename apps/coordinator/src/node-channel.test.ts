@@ -15,6 +15,7 @@ import {
 } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startCoordinator, type Coordinator } from './index.ts';
+import { withinMs } from './test-clients.ts';
 
 let coordinator: Coordinator;
 const channels: PeerChannel[] = [];
@@ -73,14 +74,6 @@ function connect(s: TestSession, self: number, peers: number[], extra: Partial<P
   });
   channels.push(ch);
   return ch;
-}
-
-function withinMs<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 const SIZES = [0, 1, 300 * 1024, 5 * 1024 * 1024];
