@@ -76,6 +76,10 @@ async function session(
     await lab.endSession(browserParties);
     if (node) expect(await node.exit, `Node party output:\n${node.output()}`).toBe(0);
     return { client, second, sessionId: links.sessionId, links: [...links.partyLinks, links.ownerLink] };
+  } catch (e) {
+    // The Node party's own account of a failure is only in its output.
+    if (node) throw new Error(`${(e as Error).message}\nNode party output:\n${node.output()}`);
+    throw e;
   } finally {
     node?.kill();
   }
@@ -112,7 +116,9 @@ function startNodeParty(sessionId: string, party: number, link: string): NodePar
   const secretFile = path.join(nodeHome, `secret-${sessionId}`);
   writeFileSync(secretFile, new URLSearchParams(new URL(link).hash.slice(1)).get('secret')!, { mode: 0o600 });
   let out = '';
-  const args = ['party', '--coordinator', lab.coordinator.url, '--session', sessionId, '--party', String(party), '--key', key, '--secret-file', secretFile, '--backend', 'wasm'];
+  const args = ['party', '--coordinator', lab.coordinator.url, '--session', sessionId, '--party', String(party), '--key', key, '--secret-file', secretFile, '--backend', 'wasm',
+    // As long as the pages wait for their peers: the owner page makes a fresh sharing and people approve first.
+    '--connect-timeout', '300'];
   const child = spawn(process.execPath, [PUMA_CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
