@@ -12,6 +12,7 @@ import { linearCost } from './ops/linear.ts';
 import { matmulCost, matmulRawCost } from './ops/matmul.ts';
 import { maxLastCost } from './ops/max.ts';
 import { msbCost } from './ops/msb.ts';
+import { lessThanNarrowCost } from './ops/narrowCompare.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
 import { selectCost, mulBitCost } from './ops/select.ts';
@@ -32,6 +33,7 @@ export const declaredCosts = {
   and: andCost,
   msb: msbCost,
   lessThan: lessThanCost,
+  lessThanNarrow: lessThanNarrowCost,
   equal: equalCost,
   b2a: b2aCost,
   select: selectCost,

@@ -19,6 +19,7 @@ import { b2a } from './ops/b2a.ts';
 import { equal } from './ops/equal.ts';
 import { receiveInput, sendInput } from './ops/input.ts';
 import { lessThan } from './ops/lessThan.ts';
+import { fixedPointWindow, lessThanNarrow, lessThanPublicNarrow } from './ops/narrowCompare.ts';
 import { matmul } from './ops/matmul.ts';
 import { maxLast } from './ops/max.ts';
 import { msb } from './ops/msb.ts';
@@ -52,6 +53,8 @@ const OPS: OpCase[] = [
   { name: 'truncate (replicated input)', inputs: xy, program: (p, s) => truncate(p, A(s.x)) },
   { name: 'msb', inputs: xy, program: (p, s) => msb(p, A(s.x)) },
   { name: 'lessThan', inputs: xy, program: (p, s) => lessThan(p, A(s.x), A(s.y)) },
+  { name: 'lessThanNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)) },
+  { name: 'lessThanPublicNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanPublicNarrow(p, A(s.x), -4, fixedPointWindow(p.fracBits)) },
   { name: 'equal', inputs: xy, program: (p, s) => equal(p, A(s.x), A(s.y)) },
   { name: 'b2a', inputs: (n) => ({ b: bitsViewInput(n, 11) }), program: (p, s) => b2a(p, B(s.b)) },
   { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
@@ -151,6 +154,13 @@ class NoZeroShareParty extends Party {
   }
 }
 
+/** Mutant party: boolean resharing (carries, AND gates) without the XOR zero sharing. */
+class NoZeroShareXorParty extends Party {
+  override zeroShareXor(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
+
 const leakingObservers = (reports: ObserverReport[]) => reports.filter((r) => r.leaks > 0 || r.details.length > 0).map((r) => r.observer);
 
 describe('view simulation catches planted-leak mutants', () => {
@@ -171,6 +181,11 @@ describe('view simulation catches planted-leak mutants', () => {
 
   it('mutant (b): mul resharing without the zero sharing: every party leaks', async () => {
     const reports = await simulateViews(xy(64), (p, s) => mulRaw(p, A(s.x), A(s.y)), { party: (o) => new NoZeroShareParty(o) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([0, 1, 2]);
+  });
+
+  it('mutant (d): narrow comparison whose carry and AND resharing lack the XOR zero sharing: every party leaks', async () => {
+    const reports = await simulateViews(xy(64), (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)), { party: (o) => new NoZeroShareXorParty(o) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([0, 1, 2]);
   });
 
