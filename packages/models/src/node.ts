@@ -4,8 +4,9 @@
  *
  * Model folders (see ../shared/models/<name>/SOURCE.md):
  * - Hugging Face: config.json + model.safetensors (or the folder's only *.safetensors, or shards listed in
- *   model.safetensors.index.json), with tokenizer files vocab.json + merges.txt or encoder.json + vocab.bpe
- *   (GPT-2), vocab.txt (BERT), or a llama2.c tokenizer.bin (LLaMA converted from llama2.c);
+ *   model.safetensors.index.json), with tokenizer.json (+ tokenizer_config.json), or where a folder has none the
+ *   legacy files vocab.json + merges.txt or encoder.json + vocab.bpe (GPT-2), vocab.txt (BERT), or a llama2.c
+ *   tokenizer.bin (LLaMA converted from llama2.c);
  * - llama2.c: a checkpoint *.bin with its tokenizer (tokenizer.bin or tok*.bin) beside it.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
 import { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, ShardedSafetensors, shardFiles } from './safetensors-sharded.ts';
 import type { TensorFile } from './tensor-file.ts';
 import { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
+import { HfTokenizer } from './tokenizer-json.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
 import { WordPieceTokenizer } from './tokenizer-wordpiece.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -70,6 +72,8 @@ export async function readWeights(file: string): Promise<TensorFile> {
 export type ModelFormat = 'hf-safetensors' | 'llama2c';
 
 export type TokenizerFiles =
+  /** tokenizer.json, with tokenizer_config.json when the folder has one. */
+  | { readonly kind: 'tokenizer-json'; readonly path: string; readonly config?: string }
   | { readonly kind: 'gpt2-bpe'; readonly encoder: string; readonly merges: string }
   | { readonly kind: 'wordpiece'; readonly vocab: string }
   | { readonly kind: 'llama2c'; readonly path: string };
@@ -91,6 +95,8 @@ function firstExisting(dir: string, names: readonly string[]): string | undefine
 }
 
 function tokenizerFiles(dir: string, format: ModelFormat, weights: string): TokenizerFiles | undefined {
+  const json = firstExisting(dir, ['tokenizer.json']);
+  if (json) return { kind: 'tokenizer-json', path: json, config: firstExisting(dir, ['tokenizer_config.json']) };
   if (format === 'llama2c') {
     const named = firstExisting(dir, ['tokenizer.bin']);
     const tok = named ?? readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f) && path.join(dir, f) !== weights).map((f) => path.join(dir, f))[0];
@@ -169,8 +175,19 @@ export async function ensureModel(nameOrPath: string, o: Omit<DownloadOptions, '
 
 export { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions, type UpstreamFile, type UpstreamModel } from './download.ts';
 
+/**
+ * Reads a tokenizer. With `vocabSize` (the model's), a tokenizer with ids the model's embedding has no row for is
+ * refused (a model's vocabulary may be padded beyond its tokenizer's, not the other way round).
+ */
 export async function loadTokenizer(files: TokenizerFiles, vocabSize?: number): Promise<Tokenizer> {
   switch (files.kind) {
+    case 'tokenizer-json': {
+      const tok = HfTokenizer.fromJson(await readFile(files.path, 'utf8'), files.config === undefined ? undefined : await readFile(files.config, 'utf8'), files.path, files.config);
+      if (vocabSize !== undefined && tok.vocabSize > vocabSize) {
+        throw new Error(`${files.path}: has token ids up to ${tok.vocabSize - 1}, but the model's vocabulary has only ${vocabSize} entries`);
+      }
+      return tok;
+    }
     case 'gpt2-bpe':
       return Gpt2Tokenizer.fromFiles(await readFile(files.encoder, 'utf8'), await readFile(files.merges, 'utf8'), files.encoder);
     case 'wordpiece':

@@ -94,6 +94,11 @@ export class Llama2cTokenizer implements Tokenizer {
     return new TextDecoder().decode(this.#piece(id));
   }
 
+  /** The piece's bytes as stored (a copy). */
+  pieceBytes(id: number): Uint8Array {
+    return this.#piece(id).slice();
+  }
+
   score(id: number): number {
     this.#piece(id);
     return this.#scores[id];
