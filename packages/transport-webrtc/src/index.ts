@@ -37,3 +37,18 @@ export {
   type SlotName,
   type SlotState,
 } from './session-api.ts';
+export {
+  HOST_ONLY_ICE,
+  checkRelayPossible,
+  fetchIceConfig,
+  parseIceConfig,
+  parseIcePolicy,
+  parseIceServers,
+  parseIceUrl,
+  rtcConfigOf,
+  type IceConfig,
+  type IceServerConfig,
+  type IceTransportPolicy,
+  type IceUrl,
+} from './ice-config.ts';
+export { RELAY_PROBE_TIMEOUT_MS, probeRelay } from './ice-config-probe.ts';

@@ -6,7 +6,9 @@
  */
 import polyfill from 'node-datachannel/polyfill';
 import { WebSocket } from 'ws';
+import { assertNodeIceSupport, encodeCredentialsForNode } from './ice-config-node.ts';
 
+export { assertNodeIceSupport, iceConfigFromFlags } from './ice-config-node.ts';
 export { loadOrCreateIdentityFile } from './node-identity.ts';
 
 export interface NodeWebRtcOptions {
@@ -61,8 +63,10 @@ export function installNodeWebRtc(options: NodeWebRtcOptions = {}): void {
     #closed = false;
 
     constructor(config: RTCConfiguration = {}) {
-      // node-datachannel takes these two native settings through the RTCConfiguration object.
-      super({ ...config, ...wanted } as RTCConfiguration);
+      // node-datachannel takes these two native settings through the RTCConfiguration object. ICE servers it
+      // cannot use are refused rather than dropped (ice-config-node.ts).
+      assertNodeIceSupport(config, 'rtcConfig');
+      super({ ...encodeCredentialsForNode(config), ...wanted } as RTCConfiguration);
     }
 
     override dispatchEvent(event: Event): boolean {

@@ -128,6 +128,11 @@ export function createSession(coordinator: string, request: CreateSessionRequest
   return call(coordinator, 'POST', 'api/sessions', request);
 }
 
+/** GET /api/config: what the coordinator tells every endpoint (its ICE servers); the caller validates it. */
+export function getCoordinatorConfig(coordinator: string): Promise<unknown> {
+  return call(coordinator, 'GET', 'api/config');
+}
+
 export function getSession(coordinator: string, sessionId: string): Promise<SessionInfo> {
   return call(coordinator, 'GET', `api/sessions/${encodeURIComponent(sessionId)}`);
 }
