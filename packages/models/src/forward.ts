@@ -69,8 +69,8 @@ export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeig
   const k = linear(h, rows, attn.k);
   const v = linear(h, rows, attn.v);
   if (config.positions === 'rope') {
-    applyRope(q, rows, config.numHeads, config.headDim, startPos, config.ropeTheta);
-    applyRope(k, rows, config.numKvHeads, config.headDim, startPos, config.ropeTheta);
+    applyRope(q, rows, config.numHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
+    applyRope(k, rows, config.numKvHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
   }
   const dims = { numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim, causal: config.causal };
   let a: Float64Array;

@@ -1,9 +1,11 @@
 /**
  * Hugging Face config.json -> ModelConfig for the LLaMA family: LlamaForCausalLM (LlamaConfig field names and
- * defaults) and Qwen2ForCausalLM (the same network with q/k/v biases). Settings whose computation this
- * project does not implement (RoPE scaling, MLP biases, sliding-window attention, activations other than
- * SiLU) are refused naming the field and value, rather than run as something else.
+ * defaults) and Qwen2ForCausalLM (the same network with q/k/v biases), with rope_scaling of the types real
+ * configs use (linear, dynamic, llama3, yarn). Settings whose computation this project does not implement
+ * (other RoPE scalings, MLP biases, sliding-window attention, activations other than SiLU) are refused naming
+ * the field and value, rather than run as something else.
  */
+import type { RopeScaling } from './rope.ts';
 import type { ModelConfig } from './types.ts';
 import { asObject, posInt, posNumber, type Json } from './config-fields.ts';
 
@@ -33,17 +35,53 @@ function tokenId(cfg: Json, key: string): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
-/** null, absent and the "default" type mean plain RoPE; every scaling scheme is refused by name. */
-function checkRopeScaling(cfg: Json, source: string): void {
+/**
+ * rope_scaling -> RopeScaling (see rope.ts for the formulas); null, absent and the "default" type mean plain RoPE.
+ * Types and fields this project does not compute are refused by name, never run as plain RoPE.
+ */
+function ropeScaling(cfg: Json, maxPositions: number, source: string): RopeScaling | undefined {
   const s = cfg.rope_scaling;
-  if (s === undefined || s === null) return;
+  if (s === undefined || s === null) return undefined;
   if (typeof s !== 'object' || Array.isArray(s)) throw new Error(`${source}: "rope_scaling" must be an object or null, got ${JSON.stringify(s)}`);
-  const type = (s as Json).rope_type ?? (s as Json).type;
-  if (type === 'default') return;
-  throw new Error(
-    `${source}: rope_scaling type ${JSON.stringify(type)} is not supported (only unscaled RoPE: rope_scaling null or rope_type "default"; ` +
-      `linear, dynamic, yarn, longrope and llama3 scaling are not implemented)`,
-  );
+  const r = s as Json;
+  const type = r.rope_type ?? r.type;
+  const where = `${source} rope_scaling`;
+  const factor = () => {
+    const f = posNumber(r, 'factor', where, Number.NaN);
+    if (f < 1) throw new Error(`${where}: "factor" ${f} is below 1 (scaling only stretches the trained context)`);
+    return f;
+  };
+  const original = () => posInt(r, 'original_max_position_embeddings', where, maxPositions);
+  switch (type) {
+    case 'default':
+      return undefined;
+    case 'linear':
+      return { type, factor: factor() };
+    case 'dynamic':
+      return { type, factor: factor(), originalMaxPositions: maxPositions };
+    case 'llama3': {
+      const low = posNumber(r, 'low_freq_factor', where, Number.NaN);
+      const high = posNumber(r, 'high_freq_factor', where, Number.NaN);
+      if (!(high > low)) throw new Error(`${where}: "high_freq_factor" ${high} must exceed "low_freq_factor" ${low}`);
+      return { type, factor: factor(), lowFreqFactor: low, highFreqFactor: high, originalMaxPositions: posInt(r, 'original_max_position_embeddings', where) };
+    }
+    case 'yarn': {
+      for (const key of ['mscale', 'mscale_all_dim']) {
+        if (r[key] !== undefined && r[key] !== null) throw new Error(`${where}: "${key}" (DeepSeek's YaRN variant) is not supported`);
+      }
+      if (r.truncate === false) throw new Error(`${where}: "truncate": false is not supported (only the rounded correction range)`);
+      const f = factor();
+      return {
+        type, factor: f, originalMaxPositions: original(),
+        betaFast: posNumber(r, 'beta_fast', where, 32), betaSlow: posNumber(r, 'beta_slow', where, 1),
+        attentionFactor: posNumber(r, 'attention_factor', where, 0.1 * Math.log(f) + 1),
+      };
+    }
+    default:
+      throw new Error(
+        `${source}: rope_scaling type ${JSON.stringify(type)} is not supported (default, linear, dynamic, llama3 and yarn are; longrope is not)`,
+      );
+  }
 }
 
 export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaFamilyConfig {
@@ -56,7 +94,6 @@ export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaF
   }
   const act = cfg.hidden_act ?? 'silu';
   if (act !== 'silu' && act !== 'swish') throw new Error(`${source}: "hidden_act" ${JSON.stringify(act)} is not supported (LLaMA's SwiGLU needs silu)`);
-  checkRopeScaling(cfg, source);
   if (flag(cfg, 'mlp_bias', source, false)) throw new Error(`${source}: "mlp_bias": true is not supported (the secure SwiGLU has no biases)`);
   if (family === 'qwen2' && flag(cfg, 'use_sliding_window', source, false)) {
     throw new Error(`${source}: "use_sliding_window": true is not supported (attention is always over the whole sequence)`);
@@ -72,6 +109,8 @@ export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaF
   const headDim = cfg.head_dim === undefined || cfg.head_dim === null ? hidden / heads : posInt(cfg, 'head_dim', source);
   if (headDim % 2 !== 0) throw new Error(`${source}: head size ${headDim} must be even for RoPE`);
   const attentionBias = flag(cfg, 'attention_bias', source, false);
+  const trainedPositions = posInt(cfg, 'max_position_embeddings', source);
+  const scaling = ropeScaling(cfg, trainedPositions, source);
   const config: ModelConfig = {
     arch: 'llama',
     vocabSize: posInt(cfg, 'vocab_size', source),
@@ -81,7 +120,8 @@ export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaF
     numKvHeads: kvHeads,
     headDim,
     intermediateSize: posInt(cfg, 'intermediate_size', source),
-    maxPositions: posInt(cfg, 'max_position_embeddings', source),
+    // Dynamic NTK scaling exists to run past the trained length: up to factor times it.
+    maxPositions: scaling?.type === 'dynamic' ? Math.floor(scaling.factor * trainedPositions) : trainedPositions,
     typeVocabSize: 0,
     norm: 'rmsnorm',
     normEps: posNumber(cfg, 'rms_norm_eps', source, 1e-6),
@@ -90,6 +130,7 @@ export function llamaFamilyConfig(json: unknown, source = 'config.json'): LlamaF
     activation: 'silu',
     positions: 'rope',
     ropeTheta: posNumber(cfg, 'rope_theta', source, 10000),
+    ...(scaling ? { ropeScaling: scaling } : {}),
     causal: true,
     tiedHead: flag(cfg, 'tie_word_embeddings', source, false),
     numLabels: 0,

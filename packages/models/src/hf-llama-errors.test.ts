@@ -77,11 +77,18 @@ describe('HF LLaMA loader: bad files', () => {
 describe('HF LLaMA loader: config settings it does not implement are refused by name', () => {
   const refuse = (patch: Record<string, unknown>, message: RegExp) => expect(() => loadHuggingFace({ ...config, ...patch }, file, { configSource: 'cfg.json' })).toThrow(message);
 
-  it('RoPE scaling (every type), naming the type; the "default" type is plain RoPE', () => {
-    refuse({ rope_scaling: { type: 'linear', factor: 2 } }, /cfg\.json: rope_scaling type "linear" is not supported/);
-    refuse({ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling type "llama3" is not supported/);
-    refuse({ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported/);
+  it('RoPE scaling types and fields that are not computed, naming them; the "default" type is plain RoPE', () => {
+    refuse({ rope_scaling: { rope_type: 'longrope', factor: 2 } }, /cfg\.json: rope_scaling type "longrope" is not supported/);
+    refuse({ rope_scaling: { type: 'su', factor: 2 } }, /rope_scaling type "su" is not supported/);
+    refuse({ rope_scaling: { rope_type: 'yarn', factor: 4, mscale: 1 } }, /cfg\.json rope_scaling: "mscale" \(DeepSeek's YaRN variant\) is not supported/);
+    refuse({ rope_scaling: { rope_type: 'yarn', factor: 4, truncate: false } }, /"truncate": false is not supported/);
+    refuse({ rope_scaling: { type: 'linear' } }, /cfg\.json rope_scaling: "factor" must be a positive number, got undefined/);
+    refuse({ rope_scaling: { type: 'linear', factor: 0.5 } }, /"factor" 0\.5 is below 1/);
+    refuse({ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 64 } }, /"high_freq_factor" 1 must exceed "low_freq_factor" 4/);
+    refuse({ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 } }, /"original_max_position_embeddings" must be a positive integer/);
+    refuse({ rope_scaling: 'linear' }, /"rope_scaling" must be an object or null, got "linear"/);
     expect(loadHuggingFace({ ...config, rope_scaling: { rope_type: 'default' }, rope_theta: 500000 }, file).config.ropeTheta).toBe(500000);
+    expect(loadHuggingFace({ ...config, rope_scaling: null }, file).config.ropeScaling).toBeUndefined();
   });
 
   it('MLP biases, sliding windows, other activations, other architectures, bad head counts', () => {

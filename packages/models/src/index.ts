@@ -35,7 +35,7 @@ export { erf, erfc } from './erf.ts';
 export { activate, geluErf, geluTanh, silu, tanh } from './activations.ts';
 export { applyNorm, layerNorm, rmsNorm } from './norms.ts';
 export { argmax, logSoftmaxAt, softmaxInPlace } from './softmax.ts';
-export { applyRope } from './rope.ts';
+export { applyRope, ropeFrequencies, type RopeFrequencies, type RopeScaling } from './rope.ts';
 export { attention, type AttentionDims } from './attention.ts';
 export { createCache, embed, forwardHidden, mlp, selfAttention, transformerLayer, type ForwardOptions, type LayerCache } from './forward.ts';
 export { classifierLogits, lastRow, lmLogits, mlmLogits, pooledOutput } from './heads.ts';

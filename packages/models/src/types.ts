@@ -9,6 +9,7 @@
  *   nn.Linear's [out, in] explicitly; GPT-2's Conv1D already is [in, out].
  * - Embedding tables are [rows, hidden] (one-hot(ids) [T, rows] times the table gives [T, hidden]).
  */
+import type { RopeScaling } from './rope.ts';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -120,6 +121,8 @@ export interface ModelConfig {
   readonly positions: 'learned' | 'rope';
   /** RoPE base (llama2.c: 10000, adjacent pairs of dimensions); unused for learned positions. */
   readonly ropeTheta: number;
+  /** config.json's rope_scaling (see rope.ts); absent for plain RoPE. */
+  readonly ropeScaling?: RopeScaling;
   readonly causal: boolean;
   /** The LM head (or MLM decoder) is the token embedding transposed. */
   readonly tiedHead: boolean;

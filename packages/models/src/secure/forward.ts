@@ -13,6 +13,7 @@ import {
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
 import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLast, swiglu, tanh } from '@puma/nn';
+import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
@@ -89,12 +90,12 @@ function ropeTables(c: ModelConfig, heads: number, pos0: number, T: number, frac
   const width = heads * c.headDim;
   const cos = new Float64Array(T * width);
   const sin = new Float64Array(T * width);
+  const f = ropeFrequencies(c.headDim, c.ropeTheta, c.ropeScaling, pos0 + T);
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < width; j++) {
-      const i = (j % c.headDim) & ~1;
-      const angle = (pos0 + t) * Math.pow(c.ropeTheta, -i / c.headDim);
-      cos[t * width + j] = Math.cos(angle);
-      sin[t * width + j] = (j % 2 === 0 ? -1 : 1) * Math.sin(angle);
+      const angle = (pos0 + t) * f.inverse[(j % c.headDim) >> 1];
+      cos[t * width + j] = Math.cos(angle) * f.attentionFactor;
+      sin[t * width + j] = (j % 2 === 0 ? -1 : 1) * Math.sin(angle) * f.attentionFactor;
     }
   }
   return { cos: encodeFixed(cos, fracBits), sin: encodeFixed(sin, fracBits) };
