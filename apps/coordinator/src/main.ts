@@ -1,12 +1,15 @@
 /**
  * CLI: `node --import tsx apps/coordinator/src/main.ts [--port N] [--host H] [--static DIR] [--ttl-minutes M]
- * [--lifetime-hours H] [--trust-proxy]`. Each flag falls back to an environment variable (PUMA_COORDINATOR_PORT or
- * PORT, PUMA_COORDINATOR_HOST, PUMA_STATIC_DIR, PUMA_SESSION_TTL_MINUTES, PUMA_SESSION_LIFETIME_HOURS,
- * PUMA_TRUST_PROXY=1), then to the defaults 9000, 127.0.0.1, none, 30, 6, off. --trust-proxy takes client
- * addresses (for the per-address limits) from X-Forwarded-For: only behind a reverse proxy that sets it.
+ * [--lifetime-hours H] [--trust-proxy] [--ice-servers <json|@file>] [--ice-transport-policy all|relay]`. Each flag
+ * falls back to an environment variable (PUMA_COORDINATOR_PORT or PORT, PUMA_COORDINATOR_HOST, PUMA_STATIC_DIR,
+ * PUMA_SESSION_TTL_MINUTES, PUMA_SESSION_LIFETIME_HOURS, PUMA_TRUST_PROXY=1, PUMA_ICE_SERVERS,
+ * PUMA_ICE_TRANSPORT_POLICY), then to the defaults 9000, 127.0.0.1, none, 30, 6, off, none, all. --trust-proxy
+ * takes client addresses (for the per-address limits) from X-Forwarded-For: only behind a reverse proxy that sets
+ * it. The ICE servers (STUN/TURN) and policy are served to pages at GET /api/config.
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { iceConfigFromFlags } from '@puma/transport-webrtc/node';
 import { startCoordinator } from './index.ts';
 
 function fail(message: string): never {
@@ -31,6 +34,8 @@ async function main(): Promise<void> {
         'ttl-minutes': { type: 'string' },
         'lifetime-hours': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
+        'ice-servers': { type: 'string' },
+        'ice-transport-policy': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -39,7 +44,8 @@ async function main(): Promise<void> {
     fail(e instanceof Error ? e.message : String(e));
   }
   if (values.help) {
-    console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M] [--lifetime-hours H] [--trust-proxy]');
+    console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M] [--lifetime-hours H] [--trust-proxy]\n' +
+      '                   [--ice-servers <json|@file>] [--ice-transport-policy all|relay]');
     return;
   }
   const env = process.env;
@@ -51,6 +57,12 @@ async function main(): Promise<void> {
   const ttlMinutes = number('ttl-minutes', str(values['ttl-minutes']) ?? env.PUMA_SESSION_TTL_MINUTES ?? '30', 1, 7 * 24 * 60);
   const lifetimeHours = number('lifetime-hours', str(values['lifetime-hours']) ?? env.PUMA_SESSION_LIFETIME_HOURS ?? '6', 1, 7 * 24);
   const trustProxy = values['trust-proxy'] === true || env.PUMA_TRUST_PROXY === '1';
+  let iceConfig;
+  try {
+    iceConfig = iceConfigFromFlags(str(values['ice-servers']) ?? env.PUMA_ICE_SERVERS, str(values['ice-transport-policy']) ?? env.PUMA_ICE_TRANSPORT_POLICY) ?? undefined;
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
 
   let coordinator;
   try {
@@ -63,11 +75,13 @@ async function main(): Promise<void> {
       maxSessionLifetimeMs: lifetimeHours * 3600_000,
       trustProxy,
       recordLimitBytes: 0,
+      iceConfig,
     });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
   console.log(`coordinator listening on ${coordinator.url} (signaling at ${coordinator.url}/peerjs)`);
+  if (iceConfig) console.log(`coordinator: pages use ICE servers ${iceConfig.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, policy ${iceConfig.iceTransportPolicy}`);
   const stop = (signal: string) => {
     console.log(`coordinator: ${signal}, closing`);
     coordinator.close().then(() => process.exit(0), () => process.exit(1));

@@ -5,8 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SLOT_NAMES, parsePeerId, peerIdFor } from '@puma/transport-webrtc';
+import { SLOT_NAMES, parsePeerId, peerIdFor, type IceConfig } from '@puma/transport-webrtc';
 import { HttpError, readBody, sendJson, serveStatic } from './http.ts';
+import { CONFIG_PATH, resolveIceConfig, serveConfig } from './ice-config-route.ts';
 import { SlidingWindowLimiter, type RateLimit } from './rate-limit.ts';
 import { Recorder, type CoordinatorRecord } from './record.ts';
 import { serveApi, type SessionRoutes } from './session-routes.ts';
@@ -47,6 +48,8 @@ export interface CoordinatorOptions {
   recordLimitBytes?: number;
   /** Access-Control-Allow-Origin of API answers (pages may be served elsewhere). Default "*". */
   corsOrigin?: string;
+  /** ICE servers and policy served to pages at GET /api/config. Default: none (host candidates only). */
+  iceConfig?: IceConfig;
 }
 
 export interface Coordinator {
@@ -88,6 +91,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const { store } = routes;
   const recorder = new Recorder(options.recordLimitBytes ?? 64 * 1024 * 1024);
   const corsOrigin = options.corsOrigin ?? '*';
+  const iceConfig = resolveIceConfig(options.iceConfig);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -118,6 +122,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     if (method === 'OPTIONS') {
       res.writeHead(204, { 'access-control-max-age': '600' });
       res.end();
+      return;
+    }
+    if (path === CONFIG_PATH) {
+      serveConfig(iceConfig, req, res);
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {

@@ -1,6 +1,8 @@
 /** ICE config validation: accepted shapes come back normalised, each kind of mistake is named. */
 import { describe, expect, it } from 'vitest';
 import { parseIceConfig, parseIceUrl, rtcConfigOf } from './ice-config.ts';
+import { generateIdentity } from './identity.ts';
+import { resolveOptions } from './options.ts';
 
 const turn = { urls: 'turn:turn.example.org:3478', username: 'u', credential: 'p' };
 
@@ -57,5 +59,14 @@ describe('parseIceUrl', () => {
     ['turn:', /is not a stun:, stuns:, turn: or turns: URL/],
   ])('refuses %j', (url, message) => {
     expect(() => parseIceUrl(url, 'url')).toThrow(message);
+  });
+});
+
+describe('PeerChannel options', () => {
+  it('check rtcConfig like an ICE config', async () => {
+    const { identity } = await generateIdentity();
+    const base = { coordinator: 'http://127.0.0.1:9000', sessionId: 'abc', self: 0, peers: [1], identity, slotSecret: 'abc' };
+    expect(resolveOptions({ ...base, rtcConfig: { iceServers: [turn], iceTransportPolicy: 'relay' } }).rtcConfig.iceTransportPolicy).toBe('relay');
+    expect(() => resolveOptions({ ...base, rtcConfig: { iceServers: [{ urls: 'turn:x' }] } })).toThrow(/rtcConfig: iceServers\[0\] has a TURN URL, so it needs both/);
   });
 });

@@ -1,6 +1,7 @@
 /** Options of the WebRTC channel, their defaults and their validation. */
 import { type EndpointId, OWNER } from '@puma/transport';
 import { endpointName } from './addressing.ts';
+import { parseIceConfig } from './ice-config.ts';
 import { type Identity, parseFingerprint } from './identity.ts';
 
 export interface PeerChannelOptions {
@@ -22,7 +23,10 @@ export interface PeerChannelOptions {
   channelsPerPeer?: number;
   /** Links not open after this long fail with "connection to party N timed out after S s". Default 30 000. */
   connectTimeoutMs?: number;
-  /** Passed to every RTCPeerConnection. Default `{ iceServers: [] }` (host candidates only: loopback, LAN). */
+  /**
+   * Passed to every RTCPeerConnection. Default `{ iceServers: [] }` (host candidates only: loopback, LAN).
+   * Its iceServers and iceTransportPolicy are checked like an ICE config (ice-config.ts; rtcConfigOf makes one).
+   */
   rtcConfig?: RTCConfiguration;
   /** Largest data-channel message, header included; also capped by the SCTP transport's maxMessageSize. */
   maxFrameBytes?: number;
@@ -118,4 +122,6 @@ function validate(o: ResolvedOptions): void {
   if (o.idleTimeoutMs < 3 * o.keepaliveMs) throw new Error('idleTimeoutMs must be at least 3 keepalive intervals');
   if (o.maxMessageBytes > 0xffffffff) throw new Error('maxMessageBytes cannot exceed 2^32 - 1 (the frame length field)');
   if (!(o.maxPendingBytes >= o.maxMessageBytes)) throw new Error('maxPendingBytes must be at least maxMessageBytes');
+  const { iceServers, iceTransportPolicy } = o.rtcConfig;
+  parseIceConfig({ iceServers, iceTransportPolicy }, 'rtcConfig');
 }
