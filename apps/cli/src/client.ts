@@ -8,14 +8,15 @@ import { greedy, sampler } from '@puma/models/secure';
 import { CLIENT, OWNER, type EndpointId } from '@puma/transport';
 import { openClientSession } from '@puma/worker/session';
 import { KEY_USAGE, loadEndpointIdentity, parseApprovedParties, parsePeerPins, pinsWithParties, readSlotSecret } from './endpoint-trust.ts';
-import { connectEndpoint, coordinatorUrl, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { ICE_FLAGS, ICE_USAGE, connectEndpoint, coordinatorUrl, iceFlags, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const CLIENT_USAGE = `usage: puma client --coordinator <url> --session <id> --prompt <text> --parties <fp0>,<fp1>,<fp2>
                    (--secret <hex> | --secret-file <file>) [--key <file>] [--peers owner=<fp>] [--max-new-tokens N]
                    [--reveal logits|argmax] [--temperature T] [--top-k K] [--json] [--step-timeout S] [--connect-timeout S]
   Generates text with the session's three parties; only this process sees the prompt and the output.
   --parties: the only identities (fingerprints from "puma identity") that may receive this client's input shares.
-  ${KEY_USAGE}`;
+  ${KEY_USAGE}
+  ${ICE_USAGE}`;
 
 const PEERS: readonly EndpointId[] = [0, 1, 2, OWNER];
 
@@ -28,7 +29,7 @@ export function clientCommand(argv: string[]): Promise<number> {
         'max-new-tokens': { type: 'string' }, reveal: { type: 'string', default: 'logits' },
         temperature: { type: 'string', default: '0' }, 'top-k': { type: 'string', default: '0' },
         json: { type: 'boolean', default: false }, 'connect-timeout': { type: 'string' },
-        key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
+        ...ICE_FLAGS, key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
         'step-timeout': { type: 'string' },
       },
     });
@@ -46,12 +47,13 @@ export function clientCommand(argv: string[]): Promise<number> {
     const stepTimeoutMs = values['step-timeout'] === undefined ? undefined : intOption(values['step-timeout'], 'step-timeout', 0, 1, 24 * 3600) * 1000;
     const approvedParties = parseApprovedParties(values.parties, 'the client decides which identities may receive its input shares');
     const expectedPeers = pinsWithParties(approvedParties, parsePeerPins(values.peers, CLIENT, PEERS));
+    const ice = iceFlags(values);
     const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
     const { identity } = await loadEndpointIdentity(values.key);
 
     const signal = interruptSignal();
     const channel = await connectEndpoint({
-      coordinator, sessionId, self: CLIENT, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers,
+      coordinator, sessionId, self: CLIENT, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers, ice,
       log: (l) => console.error(l),
     });
     afterOutcome(async () => {

@@ -10,7 +10,7 @@ import { serveOwner, type OwnerShares } from '@puma/worker/session';
 import { KEY_USAGE, type PartyFingerprints, describeKey, loadEndpointIdentity, parseApprovedParties, parsePeerPins, pinsWithParties, readSlotSecret } from './endpoint-trust.ts';
 import { readShareDir, shareModel } from './share.ts';
 import { bindShareDir, checkShareBinding, readShareBinding } from './share-binding.ts';
-import { connectEndpoint, coordinatorUrl, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { ICE_FLAGS, ICE_USAGE, connectEndpoint, coordinatorUrl, iceFlags, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const OWNER_USAGE = `usage: puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>)
                   --parties <fp0>,<fp1>,<fp2> (--secret <hex> | --secret-file <file>) [--key <file>]
@@ -19,7 +19,8 @@ export const OWNER_USAGE = `usage: puma owner --coordinator <url> --session <id>
   every new session of the same id (reloaded pages), until interrupted or N sessions were served.
   --parties: the only identities (fingerprints from "puma identity") that may receive party 0's, 1's and 2's
   share; a share folder stays bound to the set it was first served to (another set needs "puma share" again).
-  ${KEY_USAGE}`;
+  ${KEY_USAGE}
+  ${ICE_USAGE}`;
 
 const PEERS: readonly EndpointId[] = [0, 1, 2, CLIENT];
 /** Failed attempts in a row (no session served) after which the owner gives up, and the pause between them. */
@@ -59,7 +60,7 @@ export function ownerCommand(argv: string[]): Promise<number> {
       options: {
         coordinator: { type: 'string' }, session: { type: 'string' }, model: { type: 'string' }, bundles: { type: 'string' },
         sessions: { type: 'string' }, 'frac-bits': { type: 'string' }, 'connect-timeout': { type: 'string' },
-        key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
+        ...ICE_FLAGS, key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
       },
     });
     const coordinator = coordinatorUrl(values.coordinator);
@@ -71,6 +72,7 @@ export function ownerCommand(argv: string[]): Promise<number> {
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
     const approvedParties = parseApprovedParties(values.parties, 'the model owner decides which identities may receive the weight shares');
     const expectedPeers = pinsWithParties(approvedParties, parsePeerPins(values.peers, OWNER, PEERS));
+    const ice = iceFlags(values);
     const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
     const { identity } = await loadEndpointIdentity(values.key);
     const shares: OwnerShares = values.bundles !== undefined ? await readShareDir(values.bundles) : await shareModel(values.model!, fracBits, false);
@@ -84,7 +86,7 @@ export function ownerCommand(argv: string[]): Promise<number> {
       for (let served = 0; served < sessions; ) {
         if (interrupted.aborted) throw interrupted.reason;
         const channel = await connectEndpoint({
-          coordinator, sessionId, self: OWNER, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers, log: (l) => console.error(l),
+          coordinator, sessionId, self: OWNER, peers: PEERS, connectTimeoutMs, identity, slotSecret, expectedPeers, ice, log: (l) => console.error(l),
         });
         const stop = () => channel.close(`model owner: ${String(interrupted.reason)}`);
         interrupted.addEventListener('abort', stop, { once: true });

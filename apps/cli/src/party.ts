@@ -8,7 +8,7 @@ import { createBackend, parseBackendChoice, type BackendChoice } from '@puma/wor
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { KEY_USAGE, loadEndpointIdentity, parsePeerPins, readSlotSecret } from './endpoint-trust.ts';
 import { DirectoryShareStore } from './party-store.ts';
-import { connectEndpoint, coordinatorUrl, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
+import { ICE_FLAGS, ICE_USAGE, connectEndpoint, coordinatorUrl, iceFlags, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2 (--secret <hex> | --secret-file <file>)
                   [--key <file>] [--peers party1=<fp>,client=<fp>,owner=<fp>] [--backend wasm|webgpu|auto]
@@ -17,7 +17,8 @@ export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id>
   later session with the same sharing downloads nothing. --peers pins the keys of some peers (fingerprints
   from "puma identity"); a peer proving another key is refused. --step-timeout: how long one step of the
   protocol may wait for a peer before the session fails.
-  ${KEY_USAGE}`;
+  ${KEY_USAGE}
+  ${ICE_USAGE}`;
 
 /** Weight-download progress is printed at most this often; every other event is printed as it comes. */
 const WEIGHT_LINE_INTERVAL_MS = 1_000;
@@ -34,7 +35,7 @@ export function partyCommand(argv: string[]): Promise<number> {
       options: {
         coordinator: { type: 'string' }, session: { type: 'string' }, party: { type: 'string' },
         backend: { type: 'string', default: 'wasm' }, cache: { type: 'string' }, 'connect-timeout': { type: 'string' },
-        key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, peers: { type: 'string' },
+        ...ICE_FLAGS, key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, peers: { type: 'string' },
         'step-timeout': { type: 'string' },
       },
     });
@@ -51,6 +52,7 @@ export function partyCommand(argv: string[]): Promise<number> {
     const stepTimeoutMs = values['step-timeout'] === undefined ? undefined : intOption(values['step-timeout'], 'step-timeout', 0, 1, 24 * 3600) * 1000;
     const peers = [...([0, 1, 2] as const).filter((p) => p !== id), CLIENT, OWNER];
     const expectedPeers = parsePeerPins(values.peers, id, peers);
+    const ice = iceFlags(values);
     const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
     const { identity } = await loadEndpointIdentity(values.key);
     const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
@@ -59,7 +61,7 @@ export function partyCommand(argv: string[]): Promise<number> {
     const backend = await createBackend(choice, gpu);
     const signal = interruptSignal();
     const channel = await connectEndpoint({
-      coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, log: (l) => console.error(l),
+      coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, ice, log: (l) => console.error(l),
     });
     // After a failure the session runtime has closed the channel with the reason already; this is then a no-op.
     afterOutcome(async () => {

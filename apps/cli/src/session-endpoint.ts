@@ -3,8 +3,10 @@
  * coordinator session as one endpoint over WebRTC (node-datachannel).
  */
 import { type EndpointId } from '@puma/transport';
-import { createPeerChannel, endpointName, endpointSlot, joinSession, safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
-import { installNodeWebRtc } from '@puma/transport-webrtc/node';
+import {
+  createPeerChannel, endpointName, endpointSlot, joinSession, probeRelay, rtcConfigOf, safetyCode, type IceConfig, type Identity, type PeerChannel,
+} from '@puma/transport-webrtc';
+import { assertNodeIceSupport, iceConfigFromFlags, installNodeWebRtc } from '@puma/transport-webrtc/node';
 
 /** A mistake in the command line: printed with the command's usage, exit code 2. */
 export class CommandUsageError extends Error {}
@@ -34,6 +36,24 @@ export function coordinatorUrl(value: string | undefined): string {
     usageError(`--coordinator must be a URL such as http://127.0.0.1:9000, got "${text}"`);
   }
   return text;
+}
+
+/** parseArgs options of the ICE flags that owner, party and client share. */
+export const ICE_FLAGS = { 'ice-servers': { type: 'string' }, 'ice-transport-policy': { type: 'string' } } as const;
+
+export const ICE_USAGE = `--ice-servers <json|@file>: STUN/TURN servers, e.g. '[{"urls":"turn:turn.example.org:3478","username":"u",
+  "credential":"p"}]' (Node: one stun: and up to two turn: URLs, UDP only). --ice-transport-policy relay: connect
+  only through TURN relays, so peers never learn this machine's addresses. Default: host candidates only (LAN).`;
+
+/** The ICE config of the flags (null without them), checked against what node-datachannel supports. */
+export function iceFlags(values: { 'ice-servers'?: string; 'ice-transport-policy'?: string }): IceConfig | null {
+  try {
+    const config = iceConfigFromFlags(values['ice-servers'], values['ice-transport-policy']);
+    if (config) assertNodeIceSupport(rtcConfigOf(config), '--ice-servers');
+    return config;
+  } catch (e) {
+    usageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Work a command leaves for after its outcome is printed (closing links, which may wait for peers to flush). */
@@ -75,6 +95,8 @@ export interface EndpointOptions {
   expectedPeers: Partial<Record<EndpointId, string>>;
   /** Where each peer's proven key and safety code are reported, for people to compare. */
   log: (line: string) => void;
+  /** STUN/TURN servers and policy (iceFlags); null: host candidates only. */
+  ice?: IceConfig | null;
 }
 
 /**
@@ -107,10 +129,12 @@ async function joinSlot(o: EndpointOptions): Promise<void> {
 /** Joins the endpoint's slot and connects to its peers; each peer's proven key is logged once its link is up. */
 export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> {
   installNodeWebRtc();
+  // Relay-only links with a TURN server that refuses us could only time out; the probe says why at once.
+  if (o.ice?.iceTransportPolicy === 'relay') await probeRelay(o.ice);
   await joinSlot(o);
   const channel = createPeerChannel({
     coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs,
-    identity: o.identity, slotSecret: o.slotSecret, expectedPeers: o.expectedPeers,
+    identity: o.identity, slotSecret: o.slotSecret, expectedPeers: o.expectedPeers, rtcConfig: o.ice ? rtcConfigOf(o.ice) : undefined,
   });
   reportPeerKeys(channel, o);
   return channel;
@@ -123,6 +147,7 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
 function reportPeerKeys(channel: PeerChannel, o: EndpointOptions): void {
   const me = endpointName(o.self);
   o.log(`${me}: this endpoint is key ${o.identity.fingerprint.slice(0, 16)}…, safety code ${safetyCode(o.identity.fingerprint)}`);
+  if (o.ice) o.log(`${me}: ICE servers ${o.ice.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, ${o.ice.iceTransportPolicy === 'relay' ? 'relay only' : 'all candidates'}`);
   channel.ready.then(() => {
     for (const p of o.peers) {
       const fp = channel.peerIdentity?.(p);
