@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import { createBackend, parseBackendChoice, type BackendChoice } from '@puma/worker';
+import { FileCalibrationCache, defaultCalibrationFile, nodeCpu, parseBackendChoice, selectBackend, type BackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { KEY_USAGE, loadEndpointIdentity, parsePeerPins, readSlotSecret } from './endpoint-trust.ts';
 import { DirectoryShareStore } from './party-store.ts';
@@ -58,7 +58,8 @@ export function partyCommand(argv: string[]): Promise<number> {
     const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
     // Dawn (native) is loaded only when a GPU backend may be chosen.
     const gpu = choice === 'wasm' ? undefined : (await import('@puma/backend-webgpu/node')).nodeGpu();
-    const backend = await createBackend(choice, gpu);
+    const { backend, summary } = await selectBackend(choice, { gpu, cpu: nodeCpu(), cache: new FileCalibrationCache(defaultCalibrationFile()) });
+    console.error(`party ${id} backend: ${summary}`);
     const signal = interruptSignal();
     const channel = await connectEndpoint({
       coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, ice, log: (l) => console.error(l),

@@ -22,6 +22,8 @@ import { Heap } from './heap.ts';
 import { KERNELS_WASM_BASE64 } from './kernels.wasm.generated.ts';
 
 export { matmulRate } from './rate.ts';
+/** The compiled kernels, for callers that key cached measurements by kernel version (worker/calibrate-cache.ts). */
+export { KERNELS_WASM_BASE64 } from './kernels.wasm.generated.ts';
 
 type Binary = (a: number, b: number, o: number, n: number) => void;
 type Unary = (a: number, o: number, n: number) => void;

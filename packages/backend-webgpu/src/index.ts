@@ -16,6 +16,9 @@ import { DeviceRuntime, type DeviceRuntimeOptions } from './device-runtime.ts';
 import { pipelinesFor, type Pipelines } from './kernels.ts';
 import { concat, concatCols, repeatEach, slice, sliceCols, tile, transpose } from './movement.ts';
 
+/** The WGSL sources, for callers that key cached measurements by kernel version (worker/calibrate-cache.ts). */
+export { shaders } from './shaders.generated.ts';
+
 export interface WebGpuBackendOptions extends DeviceRuntimeOptions {
   /** The WebGPU entry point; defaults to navigator.gpu. */
   gpu?: GPU;

@@ -5,7 +5,8 @@
  * Exposed with Comlink; started by party-host.ts.
  */
 import * as Comlink from 'comlink';
-import { createBackend, type BackendChoice } from '../select-backend.ts';
+import { IdbCalibrationCache } from '../calibrate-cache-idb.ts';
+import { selectBackend, type BackendChoice } from '../select-backend.ts';
 import { runPartySession, type PartySessionReport, type PartyStatus } from '../session/index.ts';
 import type { PartyId } from '@puma/transport';
 import { IdbShareStore } from './idb-share-store.ts';
@@ -28,17 +29,18 @@ const api = {
   /** Runs one session to its end; `port` is the page's side of the bridged channel. */
   async run(init: PartyWorkerInit, port: MessagePort, onStatus: (s: PartyStatus) => void): Promise<PartySessionReport> {
     const channel = channelOverPort(init.id, port, { identities: init.authenticatedLinks });
-    let backend;
+    let selection;
     try {
-      backend = await createBackend(init.backend, self.navigator.gpu ?? undefined);
+      selection = await selectBackend(init.backend, { gpu: self.navigator.gpu ?? undefined, cache: new IdbCalibrationCache() });
     } catch (e) {
       const reason = `party ${init.id}: cannot start the ${init.backend} backend: ${e instanceof Error ? e.message : String(e)}`;
       channel.close(reason);
       throw new Error(reason);
     }
     const report = await runPartySession({
-      id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
-      onStatus, signal: aborter.signal,
+      id: init.id, identity: init.identity, channel, backend: selection.backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
+      // The page's state shows how the backend was chosen (with the calibration's figures for 'auto').
+      onStatus: (s) => onStatus({ ...s, backend: `${s.backend}; ${selection.summary}` }), signal: aborter.signal,
     });
     // The page closes its channel when this answer arrives; the session's last sends must be out before that.
     await channel.flush();
