@@ -11,6 +11,7 @@ import { ensureModel, loadModel } from '@puma/models/node';
 import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
+import { chatCommand } from './chat.ts';
 import { evalCommand } from './eval.ts';
 import { SESSION_COMMANDS } from './session.ts';
 
@@ -19,6 +20,7 @@ const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', impo
 const USAGE = `usage:
   puma generate [--model <dir|file|name>] [--prompt <text>] [--max-new-tokens N] [--backend wasm|webgpu|auto]
                 [--reveal logits|argmax] [--temperature T] [--top-k K] [--json]
+  puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--json]   (user turns on stdin, one per line)
   puma classify --model <dir|name> --text <text> [--json]
   puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
   puma share --model <dir|name> --out <dir>
@@ -173,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
     else if (cmd === 'eval') return await evalCommand(rest);
+    else if (cmd === 'chat') return await chatCommand(rest);
     else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);
     else fail(cmd ? `unknown command "${cmd}"` : 'no command given');
     return 0;

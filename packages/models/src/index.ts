@@ -29,6 +29,9 @@ export type { Tokenizer } from './tokenizer.ts';
 export { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
 export { WordPieceTokenizer, type BertInput, type WordPieceOptions } from './tokenizer-wordpiece.ts';
 export { LLAMA_BOS, LLAMA_EOS, Llama2cTokenizer, type Llama2cEncodeOptions } from './tokenizer-llama2c.ts';
+export { HfTokenizer } from './tokenizer-json.ts';
+export { bertTokenizerJson, gpt2TokenizerJson, llamaTokenizerJson, llamaTokenizerJsonFromBin, type JsonDocument, type TokenizerDocuments } from './tokenizer-json-writer.ts';
+export { ChatTemplate, type ChatMessage } from './chat-template.ts';
 
 export { add, linear, matmul, mul } from './matmul.ts';
 export { erf, erfc } from './erf.ts';
