@@ -13,6 +13,7 @@ import {
 } from '@puma/models/secure';
 import { chatCommand } from './chat.ts';
 import { evalCommand } from './eval.ts';
+import { hostCommand } from './host.ts';
 import { SESSION_COMMANDS } from './session.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
@@ -30,6 +31,7 @@ const USAGE = `usage:
              (--secret <hex> | --secret-file <file>) [--key <file>] [--sessions N]
   puma party --coordinator <url> --session <id> --party 0|1|2 (--secret <hex> | --secret-file <file>) [--key <file>]
              [--peers party1=<fp>,client=<fp>,owner=<fp>] [--backend wasm|webgpu|auto] [--cache <dir>] [--step-timeout S]
+  puma host [--port P] [--host H] [--state DIR] [--models a,b,c] [--max-concurrent N] (the hosted demo; puma host --help)
   puma client --coordinator <url> --session <id> --prompt <text> --parties <fp0>,<fp1>,<fp2>
               (--secret <hex> | --secret-file <file>) [--key <file>] [--max-new-tokens N] [--json]
 owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator), each
@@ -175,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
     else if (cmd === 'eval') return await evalCommand(rest);
+    else if (cmd === 'host') return await hostCommand(rest);
     else if (cmd === 'chat') return await chatCommand(rest);
     else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);
     else fail(cmd ? `unknown command "${cmd}"` : 'no command given');

@@ -28,7 +28,7 @@ const MAX_FAILED_ATTEMPTS = 10;
 const RETRY_DELAY_MS = 1_000;
 
 /** Resolves when the first peer of the channel is gone (its link failed or the channel closed). */
-function firstDeparture(channel: Channel): Promise<string> {
+export function firstDeparture(channel: Channel): Promise<string> {
   return Promise.race(PEERS.map((p) => channel.recv(p, 'owner:never-sent').then(() => 'unexpected message', (e: unknown) => (e instanceof Error ? e.message : String(e)))));
 }
 

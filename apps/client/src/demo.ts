@@ -3,38 +3,17 @@
  * coordinator serving them (one Node process: pages, session API, signaling), creates a session and prints the
  * links to open: the client page, the model owner page and the three party pages, each with its own slot's
  * secret in the fragment (#secret=, never sent to a server). Ctrl-C stops it.
+ *
+ * `npm run demo -- --hosted [--port N ...]`: the hosted demo instead, exactly `puma host` with the same flags
+ * (coordinator, model owner and three party processes on this machine; visitors open the site root).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PAGES_DIR, buildPagesIfStale, hostCommand } from '@puma/cli';
 import { startCoordinator } from '@puma/coordinator';
 import { createSession } from '@puma/transport-webrtc';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const PAGES = path.join(ROOT, 'dist/pages');
-const BUILT_MARKER = path.join(PAGES, 'client/index.html');
-/** What the built pages are made of; a newer file under any of these means the build is stale. */
-const SOURCES = ['apps/party', 'apps/client', 'packages', 'vite.pages.config.ts'].map((p) => path.join(ROOT, p));
-
-function newestMtime(p: string): number {
-  const info = statSync(p);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = 0;
-  for (const name of readdirSync(p)) {
-    if (name === 'node_modules' || name === 'dist' || name === 'build') continue;
-    newest = Math.max(newest, newestMtime(path.join(p, name)));
-  }
-  return newest;
-}
-
-function buildIfStale(): void {
-  const builtAt = existsSync(BUILT_MARKER) ? statSync(BUILT_MARKER).mtimeMs : 0;
-  if (builtAt > Math.max(...SOURCES.map(newestMtime))) return;
-  console.log('building the pages (npm run build)...');
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 });
-}
+const ROOT = path.resolve(PAGES_DIR, '../..');
 
 function fail(message: string): never {
   console.error(`demo: ${message}`);
@@ -42,6 +21,11 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--hosted')) {
+    process.exitCode = await hostCommand(argv.filter((a) => a !== '--hosted'));
+    return;
+  }
   let values: { port?: string; host?: string; model?: string };
   try {
     ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' } }, strict: true }));
@@ -53,8 +37,8 @@ async function main(): Promise<void> {
   const host = values.host ?? '127.0.0.1';
   const modelName = values.model ?? 'stories260K';
 
-  buildIfStale();
-  const coordinator = await startCoordinator({ port, host, staticDir: PAGES, recordLimitBytes: 0 });
+  buildPagesIfStale();
+  const coordinator = await startCoordinator({ port, host, staticDir: PAGES_DIR, recordLimitBytes: 0 });
   const session = await createSession(coordinator.url, { model: modelName });
   const base = coordinator.url;
   const q = `session=${session.id}`;

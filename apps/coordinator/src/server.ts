@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { SLOT_NAMES, parsePeerId, peerIdFor, type IceConfig } from '@puma/transport-webrtc';
 import { HttpError, readBody, sendJson, serveStatic } from './http.ts';
 import { CONFIG_PATH, resolveIceConfig, serveConfig } from './ice-config-route.ts';
+import { HOSTED_PATH, VISIT_TOKEN_HEADER, serveHosted } from './hosted-api.ts';
+import type { HostedVisits } from './hosted-visits.ts';
 import { SlidingWindowLimiter, type RateLimit } from './rate-limit.ts';
 import { Recorder, type CoordinatorRecord } from './record.ts';
 import { serveApi, type SessionRoutes } from './session-routes.ts';
@@ -50,6 +52,8 @@ export interface CoordinatorOptions {
   corsOrigin?: string;
   /** ICE servers and policy served to pages at GET /api/config. Default: none (host candidates only). */
   iceConfig?: IceConfig;
+  /** The hosted demo's visit queue (`puma host`), served under /api/hosted; absent: no such routes. */
+  hosted?: HostedVisits;
 }
 
 export interface Coordinator {
@@ -100,7 +104,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('access-control-allow-origin', corsOrigin);
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-    res.setHeader('access-control-allow-headers', 'content-type');
+    res.setHeader('access-control-allow-headers', `content-type, ${VISIT_TOKEN_HEADER}`);
     res.setHeader('access-control-expose-headers', 'retry-after');
     try {
       const body = await readBody(req, MAX_BODY_BYTES, BODY_TIMEOUT_MS);
@@ -122,6 +126,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     if (method === 'OPTIONS') {
       res.writeHead(204, { 'access-control-max-age': '600' });
       res.end();
+      return;
+    }
+    if (options.hosted && (path === HOSTED_PATH || path.startsWith(`${HOSTED_PATH}/`))) {
+      await serveHosted(options.hosted, req, path, body, res, routes.trustProxy);
       return;
     }
     if (path === CONFIG_PATH) {

@@ -1,0 +1,114 @@
+/**
+ * The models a host offers: each is shared once into <state>/shares/<model> (a `puma share` folder bound to the
+ * hosted parties' identities), so the parties' caches stay valid across visits and host restarts and a warm
+ * visit downloads nothing. A model whose files are missing is left out with a warning. Small models also keep
+ * their plaintext weights in memory, for the fresh sharing a visitor's seat needs.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import type { HostedModel, HostedTask } from '@puma/coordinator';
+import { findModel, loadModel } from '@puma/models/node';
+import { prepareOwnerShares, type OwnerShares } from '@puma/worker/session';
+import type { PartyFingerprints } from './endpoint-trust.ts';
+import { readShareDir, shareModel, tokenizerSource, writeShareDir } from './share.ts';
+import { bindShareDir, readShareBinding } from './share-binding.ts';
+
+/** What the host offers by default: the first is the page's default. */
+export const DEFAULT_HOSTED_MODELS = ['stories260K', 'gpt2-shakespeare', 'bert-shakespeare'];
+
+const LABELS: Record<string, string> = {
+  stories260K: 'stories260K: tiny LLaMA that tells children\'s stories (260K parameters)',
+  'gpt2-shakespeare': 'gpt2-shakespeare: small GPT-2 trained on Shakespeare',
+  'bert-shakespeare': 'bert-shakespeare: BERT that tells which Shakespeare play a line is from',
+};
+const MAX_NEW_TOKENS: Record<string, number> = { stories260K: 48, 'gpt2-shakespeare': 24 };
+const DEFAULT_MAX_NEW_TOKENS = 32;
+
+/**
+ * Models with weight files up to this size may be shared afresh for a visitor who takes a seat (their tab then
+ * downloads a whole party share and computes in the browser).
+ */
+export const SEAT_MAX_WEIGHT_BYTES = 4 * 2 ** 20;
+
+export interface HostModel {
+  info: HostedModel;
+  /** The persistent sharing served to the hosted parties. */
+  shares: OwnerShares;
+  /** Binds the share folder to the hosted parties before its first bundle goes out (serveOwner's recordHolders). */
+  recordHolders: () => Promise<void>;
+  /** Present when a seat is possible: makes a fresh sharing of the model (for {host 0, visitor, host 2}). */
+  freshSharing?: () => Promise<OwnerShares>;
+  weightBytes: number;
+}
+
+/**
+ * Loads (or makes) the sharing of each listed model. `log` gets progress and the warning for each model left
+ * out; throws when none is left.
+ */
+export async function loadHostModels(ids: readonly string[], stateDir: string, parties: PartyFingerprints, log: (line: string) => void): Promise<HostModel[]> {
+  const models: HostModel[] = [];
+  for (const id of ids) {
+    try {
+      models.push(await loadHostModel(id, stateDir, parties, models.length === 0, log));
+    } catch (e) {
+      log(`host: warning: model ${id} is left out: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (models.length === 0) throw new Error(`none of the models ${ids.join(', ')} could be loaded (see the warnings above)`);
+  return models;
+}
+
+async function loadHostModel(id: string, stateDir: string, parties: PartyFingerprints, isDefault: boolean, log: (line: string) => void): Promise<HostModel> {
+  const location = findModel(id);
+  const weightBytes = statSync(location.weights).size;
+  const dir = path.join(stateDir, 'shares', encodeURIComponent(id));
+  const shares = await persistentSharing(id, dir, parties, log);
+  const task: HostedTask = shares.publicInfo.config.numLabels > 0 ? 'classify' : 'generate';
+  const info: HostedModel = {
+    id, label: LABELS[id] ?? id, task, default: isDefault, maxNewTokens: task === 'classify' ? 0 : Math.min(MAX_NEW_TOKENS[id] ?? DEFAULT_MAX_NEW_TOKENS, shares.publicInfo.config.maxPositions - 8),
+  };
+  let binding: Promise<void> | undefined;
+  const recordHolders = () => (binding ??= bindShareDir(dir, shares.epoch, parties).then(() => undefined));
+  let freshSharing: HostModel['freshSharing'];
+  if (task === 'generate' && weightBytes <= SEAT_MAX_WEIGHT_BYTES) {
+    const { model } = await loadModel(id);
+    const tokenizer = await tokenizerSource(location);
+    freshSharing = () => prepareOwnerShares({ model, modelId: id, fracBits: shares.fracBits, tokenizer });
+  }
+  return { info, shares, recordHolders, freshSharing, weightBytes };
+}
+
+/**
+ * The model's share folder under the state dir: read (every part checked against its sha256) when it exists and
+ * is bound to these parties or to none yet; otherwise (first start, or the host's party keys changed) the model
+ * is shared afresh, and a folder bound to other identities is kept aside, never served to these.
+ */
+async function persistentSharing(id: string, dir: string, parties: PartyFingerprints, log: (line: string) => void): Promise<OwnerShares> {
+  if (existsSync(path.join(dir, 'share.json'))) {
+    const shares = await readShareDir(dir);
+    const bound = await readShareBinding(dir, shares.epoch);
+    if (bound === undefined || bound.every((fp, p) => fp === parties[p])) {
+      if (bound) shares.holders = { 0: bound[0], 1: bound[1], 2: bound[2] };
+      log(`host: ${id}: sharing ${shares.epoch} from ${dir}`);
+      return shares;
+    }
+    const aside = `${dir}.other-parties-${shares.epoch}`;
+    log(`host: ${id}: ${dir} was served to other party identities; keeping it as ${aside} and sharing afresh`);
+    await rename(dir, aside);
+  } else {
+    // A folder without share.json is a sharing that never finished writing.
+    await rm(dir, { recursive: true, force: true });
+  }
+  const started = performance.now();
+  const shares = await shareModel(id, DEFAULT_FRAC_BITS, true);
+  // Written under a temporary name and renamed, so an interrupted start never leaves half a folder.
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeShareDir(tmp, shares);
+  await rename(tmp, dir);
+  log(`host: ${id}: shared afresh (sharing ${shares.epoch}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return shares;
+}
