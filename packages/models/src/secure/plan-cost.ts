@@ -1,0 +1,157 @@
+/**
+ * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
+ * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealToClientCost,
+ * inputCost, maxLastCost; nn's layerNormCost, rmsNormCost, softmaxCost, geluCost, geluTanhCost, swigluCost,
+ * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
+ * own, so a change to an op's protocol changes the plan with it; a change to forward.ts's structure (an op
+ * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
+ * secure run of two real models, fails if it is not.
+ * Also counts the multiply-adds of the local matrix products (for the plan's compute-time estimate).
+ */
+import {
+  inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateCost, type Cost,
+} from '@puma/protocol';
+import { geluCost, geluTanhCost, layerNormCost, rmsNormCost, softmaxCost, swigluCost, tanhCost } from '@puma/nn';
+import type { ModelConfig } from '../types.ts';
+
+/** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
+export interface PassShape {
+  rows: number;
+  keys: number;
+}
+
+export interface PlannedCost {
+  cost: Cost;
+  /** Multiply-adds of the plaintext matrix products (a party computes two local products per secure one). */
+  macs: number;
+  /** Cost per operation class, for the plan's breakdown. */
+  byClass: Record<PlanClass, Cost>;
+}
+
+export const PLAN_CLASSES = ['input', 'embedding', 'matmul', 'norm', 'softmax', 'activation', 'rope', 'head', 'reveal'] as const;
+export type PlanClass = (typeof PLAN_CLASSES)[number];
+
+const ZERO: Cost = { rounds: 0, bytes: [0, 0, 0] };
+
+/** Accumulates costs in program order, by class. */
+class Tally {
+  readonly parts: Cost[] = [];
+  macs = 0;
+  readonly byClass = Object.fromEntries(PLAN_CLASSES.map((c) => [c, ZERO])) as Record<PlanClass, Cost>;
+  add(cls: PlanClass, c: Cost): void {
+    this.parts.push(c);
+    this.byClass[cls] = seq(this.byClass[cls], c);
+  }
+  /** A secure fixed-point matmul [m, k] x [k, n] per batch (forward.ts's matmul / linear). */
+  matmul(cls: PlanClass, batch: number, m: number, k: number, n: number): void {
+    this.add(cls, matmulCost(batch * m * n));
+    this.macs += batch * m * k * n;
+  }
+  result(): PlannedCost {
+    return { cost: seq(...this.parts), macs: this.macs, byClass: this.byClass };
+  }
+}
+
+function norm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
+  t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
+}
+
+function attention(t: Tally, c: ModelConfig, s: PassShape): void {
+  const { rows: T, keys } = s;
+  const D = c.headDim;
+  const H = c.numHeads;
+  const KV = c.numKvHeads;
+  t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
+  if (c.positions === 'rope') t.add('rope', truncateCost(T * (H + KV) * D));
+  t.matmul('matmul', H, T, D, keys);
+  t.add('softmax', softmaxCost(H * T, keys));
+  t.matmul('matmul', H, T, keys, D);
+  t.matmul('matmul', 1, T, H * D, c.hiddenSize);
+}
+
+function mlp(t: Tally, c: ModelConfig, T: number): void {
+  const I = c.intermediateSize;
+  if (c.mlp === 'swiglu') {
+    t.matmul('matmul', 1, T, c.hiddenSize, 2 * I);
+    t.add('activation', swigluCost(T * I));
+  } else {
+    t.matmul('matmul', 1, T, c.hiddenSize, I);
+    t.add('activation', c.activation === 'gelu_new' ? geluTanhCost(T * I) : geluCost(T * I));
+  }
+  t.matmul('matmul', 1, T, I, c.hiddenSize);
+}
+
+/** secureHidden: embedding (one-hot times the table, exact) and every block. */
+function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void {
+  t.add('embedding', matmulRawCost(s.rows * c.hiddenSize));
+  t.macs += s.rows * c.vocabSize * c.hiddenSize;
+  // BERT's embedding LayerNorm (post-LN models carry one; pre-LN ones end with a final norm instead).
+  if (c.normPlacement === 'post') norm(t, c, s.rows, fracBits);
+  for (let l = 0; l < c.numLayers; l++) {
+    if (c.normPlacement === 'pre') {
+      norm(t, c, s.rows, fracBits);
+      attention(t, c, s);
+      norm(t, c, s.rows, fracBits);
+      mlp(t, c, s.rows);
+    } else {
+      attention(t, c, s);
+      norm(t, c, s.rows, fracBits);
+      mlp(t, c, s.rows);
+      norm(t, c, s.rows, fracBits);
+    }
+  }
+}
+
+/** secureLogitsRows on `rows` rows: the final norm where the model has one, then the LM head. */
+function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
+  if (c.normPlacement === 'pre') {
+    t.add('head', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
+  }
+  t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
+}
+
+function checkPass(s: PassShape, c: ModelConfig): void {
+  if (!Number.isInteger(s.rows) || s.rows < 1 || !Number.isInteger(s.keys) || s.keys < s.rows) {
+    throw new Error(`plan: a pass needs whole rows >= 1 and keys >= rows, got ${s.rows} rows, ${s.keys} keys`);
+  }
+  if (c.positions === 'learned' && s.keys > c.maxPositions) throw new Error(`plan: ${s.keys} positions exceed the model's ${c.maxPositions}`);
+}
+
+/**
+ * generateParty: per step, the client's one-hot input, the pass (the prompt, then one token against the
+ * cache), the last row's logits, and the reveal (all logits, or the securely chosen token).
+ */
+export function generationCost(c: ModelConfig, promptTokens: number, newTokens: number, reveal: 'logits' | 'argmax' = 'logits', fracBits = 18): PlannedCost {
+  if (c.arch === 'bert') throw new Error('plan: generation needs a causal LM; BERT classifies (use classificationCost)');
+  if (!Number.isInteger(newTokens) || newTokens < 1) throw new Error(`plan: generated tokens must be a positive integer, got ${newTokens}`);
+  const t = new Tally();
+  for (let step = 0; step < newTokens; step++) {
+    const s: PassShape = step === 0 ? { rows: promptTokens, keys: promptTokens } : { rows: 1, keys: promptTokens + step };
+    checkPass(s, c);
+    t.add('input', inputCost());
+    hidden(t, c, s, fracBits);
+    lmHead(t, c, 1, fracBits);
+    if (reveal === 'argmax') {
+      t.add('reveal', maxLastCost(1, c.vocabSize, true));
+      t.add('reveal', revealToClientCost(1));
+    } else {
+      t.add('reveal', revealToClientCost(c.vocabSize));
+    }
+  }
+  return t.result();
+}
+
+/** classifyParty: the one-hot input, one pass, the pooler (linear + tanh on row 0), the classifier, the reveal. */
+export function classificationCost(c: ModelConfig, tokens: number, fracBits = 18): PlannedCost {
+  if (c.numLabels < 1) throw new Error('plan: classification needs a classifier head (numLabels >= 1)');
+  const s: PassShape = { rows: tokens, keys: tokens };
+  checkPass(s, c);
+  const t = new Tally();
+  t.add('input', inputCost());
+  hidden(t, c, s, fracBits);
+  t.matmul('head', 1, 1, c.hiddenSize, c.hiddenSize);
+  t.add('head', tanhCost(c.hiddenSize));
+  t.matmul('head', 1, 1, c.hiddenSize, c.numLabels);
+  t.add('reveal', revealToClientCost(c.numLabels));
+  return t.result();
+}
