@@ -32,7 +32,8 @@ function walk(dir, out = []) {
 const problems = [];
 const units = [
   ...readdirSync(join(root, 'packages')).map((n) => ({ name: n, dir: join(root, 'packages', n), layer: LAYER[n] })),
-  ...readdirSync(join(root, 'apps')).map((n) => ({ name: `apps/${n}`, dir: join(root, 'apps', n), layer: APP_LAYER })),
+  // apps/ also holds the visitor page's index.html (the site root of the Vite build): only folders are apps.
+  ...readdirSync(join(root, 'apps')).filter((n) => statSync(join(root, 'apps', n)).isDirectory()).map((n) => ({ name: `apps/${n}`, dir: join(root, 'apps', n), layer: APP_LAYER })),
 ];
 for (const u of units) {
   if (u.layer === undefined) {
