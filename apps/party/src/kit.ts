@@ -1,7 +1,8 @@
 /**
  * What the party, client and owner pages share: which coordinator to talk to, the session and slot secret a link
  * carries, joining a session slot with this browser's identity and opening the authenticated WebRTC channel to
- * the session's other endpoints, the error banner, and byte formatting.
+ * the session's other endpoints (with the coordinator's ICE servers, page-ice.ts), the error banner, and byte
+ * formatting.
  */
 import {
   SLOT_SECRET_PATTERN,
@@ -10,10 +11,12 @@ import {
   endpointSlot,
   joinSession,
   parseFingerprint,
+  rtcConfigOf,
   type Identity,
   type PeerChannel,
 } from '@puma/transport-webrtc';
 import type { EndpointId, PartyId } from '@puma/transport';
+import { pageIceConfig } from './page-ice.ts';
 
 /**
  * The coordinator serves the built pages under its root (dist/pages/<app>/), so by default it sits one level
@@ -136,6 +139,7 @@ export interface JoinOptions {
  * channel's `ready` telling when every link is open and authenticated (or the first failure).
  */
 export async function joinAndConnect(o: JoinOptions): Promise<PeerChannel> {
+  const ice = await pageIceConfig(o.coordinator);
   const slot = endpointSlot(o.self);
   const giveUpAt = Date.now() + REJOIN_WAIT_MS;
   for (;;) {
@@ -158,6 +162,7 @@ export async function joinAndConnect(o: JoinOptions): Promise<PeerChannel> {
     expectedPeers: o.expectedPeers,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
+    rtcConfig: rtcConfigOf(ice),
   });
   // A closing page says goodbye on its links, so the peers name the reason at once instead of noticing the
   // silence after IDLE_TIMEOUT_MS (Chromium does not always close the data channels of a closing tab).
