@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Makes a fresh clone runnable: installs the npm packages when node_modules is missing or older than the
- * lockfile, and with --browser installs Debian's chromium (for the browser tests) when it is absent.
+ * lockfile, and with --browser installs Debian's chromium (for the browser tests) and coturn (the TURN server the
+ * relay tests start on loopback; its system service is never used) when they are absent.
  * Uses only Node built-ins because it runs before anything is installed.
  */
 import { execSync } from 'node:child_process';
@@ -20,13 +21,18 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 if (process.argv.includes('--browser')) {
-  const chromium = process.env.PUMA_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) {
+  const missing = [
+    { path: process.env.PUMA_CHROMIUM ?? '/usr/bin/chromium', pkg: 'chromium', env: 'PUMA_CHROMIUM', why: 'browser tests need Chromium' },
+    { path: process.env.PUMA_TURNSERVER ?? '/usr/bin/turnserver', pkg: 'coturn', env: 'PUMA_TURNSERVER', why: 'relay tests need coturn' },
+  ].filter((d) => !existsSync(d.path));
+  if (missing.length > 0) {
     if (process.getuid?.() !== 0) {
-      console.error(`browser tests need Chromium at ${chromium}: install Debian's chromium (sudo apt-get install chromium) or set PUMA_CHROMIUM`);
+      for (const d of missing) console.error(`${d.why} at ${d.path}: install Debian's ${d.pkg} (sudo apt-get install ${d.pkg}) or set ${d.env}`);
       process.exit(1);
     }
-    console.error('installing Debian chromium for the browser tests...');
-    run('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium');
+    const pkgs = missing.map((d) => d.pkg).join(' ');
+    console.error(`installing Debian ${pkgs} for the browser and relay tests...`);
+    // The coturn package may start its system service; the tests start their own turnserver and never use it.
+    run(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs}`);
   }
 }
