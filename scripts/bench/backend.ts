@@ -2,15 +2,16 @@
  * `npm run bench -- backend [--json] [--large]`: raw kernel throughput of both backends on this machine,
  * u64 matmul 512^3 and elementwise multiply over 2^22 elements: WebAssembly in this process (one thread) and
  * WebGPU through Dawn in a child process (SwiftShader where there is no GPU; the real adapter where there
- * is one). Kernel medians exclude transfers; upload and readback are separate columns. With --large, or on
- * a non-fallback adapter, WebGPU also runs matmul 2048^3 (the throughput target on a real GPU). If WebGPU
- * cannot run, its rows say why.
+ * is one). Kernel medians exclude transfers; upload and readback are separate columns. With --large, both
+ * backends also run matmul 2048^3 (the throughput target on a real GPU, with the CPU's figure beside it);
+ * WebGPU runs it on any non-fallback adapter anyway. If WebGPU cannot run, its rows say why.
  */
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend } from '@puma/backend-wasm';
 import { runDawnProcess } from '@puma/backend-webgpu/dawn-process';
 import {
   BENCH_ELEMENTWISE_N,
+  BENCH_LARGE_MATMUL_N,
   BENCH_MATMUL_N,
   elementwiseMulTiming,
   matmulTiming,
@@ -42,12 +43,15 @@ function timedRow(kernel: Kernel, n: number, backend: string, t: KernelTiming, a
   return { ...row, adapter: adapter.summary, fallbackAdapter: adapter.isFallbackAdapter, adapterInfo: adapter };
 }
 
-async function wasmRows(): Promise<BenchRow[]> {
+async function wasmRows(large: boolean): Promise<BenchRow[]> {
   const be = await createWasmBackend();
-  return [
+  const rows = [
     timedRow('matmul', BENCH_MATMUL_N, WASM, await matmulTiming(be, BENCH_MATMUL_N), be.description),
     timedRow('mul', BENCH_ELEMENTWISE_N, WASM, await elementwiseMulTiming(be, BENCH_ELEMENTWISE_N), be.description),
   ];
+  // The large matmul on the CPU too, so a GPU's figure has this machine's WebAssembly beside it (~4 s a kernel).
+  if (large) rows.push(timedRow('matmul', BENCH_LARGE_MATMUL_N, WASM, await matmulTiming(be, BENCH_LARGE_MATMUL_N, 1), be.description));
+  return rows;
 }
 
 async function webGpuRows(large: boolean): Promise<BenchRow[]> {
@@ -68,6 +72,6 @@ async function webGpuRows(large: boolean): Promise<BenchRow[]> {
   }
 }
 
-const suite: BenchSuite = async ({ args }) => [...(await wasmRows()), ...(await webGpuRows(args.includes('--large')))];
+const suite: BenchSuite = async ({ args }) => [...(await wasmRows(args.includes('--large'))), ...(await webGpuRows(args.includes('--large')))];
 
 export default suite;
