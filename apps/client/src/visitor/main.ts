@@ -107,7 +107,7 @@ function checkVisitParties(session: VisitSession, seatFingerprint: string | null
 
 function resetOutput(prompt: string): void {
   Object.assign(state, {
-    error: null, prompt, promptIds: [], tokens: [], text: '', label: null, msPerToken: [], partyBytesPerToken: [], links: [],
+    error: null, prompt, promptIds: [], tokens: [], text: '', label: null, msPerToken: [], msToFirstToken: null, partyBytesPerToken: [], links: [],
     position: null, positionsSeen: [], visitId: null, visitState: null, seat: null, stopPressedAt: null, stoppedAt: null,
   });
   $('error').hidden = true;
@@ -133,7 +133,8 @@ function renderCounters(): void {
   $('c-longtask').textContent = state.longTasks.supported ? `${state.longTasks.longestMs.toFixed(0)} ms` : 'not reported by this browser';
 }
 
-function onToken(t: TokenEvent, maxNewTokens: number): void {
+function onToken(t: TokenEvent, maxNewTokens: number, pressedAt: number): void {
+  state.msToFirstToken ??= performance.now() - pressedAt;
   state.tokens.push(t.token);
   state.text += t.text;
   state.msPerToken.push(t.ms);
@@ -147,6 +148,7 @@ function onToken(t: TokenEvent, maxNewTokens: number): void {
 }
 
 async function startVisit(identity: Identity): Promise<void> {
+  const pressedAt = performance.now();
   const model = selectedModel();
   const prompt = $<HTMLTextAreaElement>('prompt').value;
   const maxNewTokens = Number($<HTMLInputElement>('max-new').value);
@@ -181,7 +183,7 @@ async function startVisit(identity: Identity): Promise<void> {
     else if (s.state === 'starting') setPhase('starting', 'Your turn: the hosted parties and the model owner are joining your session.');
     else if ((s.state === 'ready' || s.state === 'running') && s.session && !visit.started) {
       visit.started = true;
-      runVisit(visit, s.session, identity, seatIdentity, model, prompt, maxNewTokens).catch((e: unknown) => {
+      runVisit(visit, s.session, identity, seatIdentity, model, { prompt, maxNewTokens, pressedAt }).catch((e: unknown) => {
         if (!visit.abort.signal.aborted) fail(errorText(e));
       });
     } else if (s.state === 'failed' || (s.state === 'stopped' && !visit.abort.signal.aborted)) {
@@ -199,7 +201,8 @@ async function startVisit(identity: Identity): Promise<void> {
 }
 
 async function runVisit(
-  visit: NonNullable<typeof current>, session: VisitSession, identity: Identity, seatIdentity: Identity | null, model: HostedModel, prompt: string, maxNewTokens: number,
+  visit: NonNullable<typeof current>, session: VisitSession, identity: Identity, seatIdentity: Identity | null, model: HostedModel,
+  { prompt, maxNewTokens, pressedAt }: { prompt: string; maxNewTokens: number; pressedAt: number },
 ): Promise<void> {
   checkVisitParties(session, seatIdentity?.fingerprint ?? null);
   if (session.model.id !== model.id) throw new Error(`the host opened a session for model ${session.model.id}, not ${model.id}`);
@@ -230,7 +233,7 @@ async function runVisit(
         if (party === 0 && step === 0) parties.showClearInput(0, `your ${model.task === 'generate' ? 'prompt' : 'text'}\n${JSON.stringify(prompt)}`);
       },
     },
-    model.task === 'generate' ? { task: 'generate', prompt, maxNewTokens, onToken: (t) => onToken(t, maxNewTokens) } : { task: 'classify', text: prompt },
+    model.task === 'generate' ? { task: 'generate', prompt, maxNewTokens, onToken: (t) => onToken(t, maxNewTokens, pressedAt) } : { task: 'classify', text: prompt },
   );
   if (result.task === 'generate') state.promptIds = result.result.promptIds;
   else {

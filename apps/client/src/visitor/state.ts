@@ -41,6 +41,8 @@ export interface VisitorPageState {
   /** Classification result (bert). */
   label: string | number | null;
   msPerToken: number[];
+  /** From pressing Generate to the first token on this page (queue, party start-up, connecting, the prompt step). */
+  msToFirstToken: number | null;
   /** Per generated token, the bytes each party sent for it. */
   partyBytesPerToken: number[][];
   /** When the Stop button was pressed, and when the host confirmed the visit ended everywhere (performance.now() ms). */
@@ -71,6 +73,7 @@ export function initialState(longTasks: LongTaskRecord): VisitorPageState {
     text: '',
     label: null,
     msPerToken: [],
+    msToFirstToken: null,
     partyBytesPerToken: [],
     stopPressedAt: null,
     stoppedAt: null,
