@@ -1,0 +1,67 @@
+/**
+ * The plan's model of what a party holds: the secure weight tensors from the shapes alone must be exactly
+ * share-weights.ts's tensors for real models; the named shapes must be the published models' sizes; the
+ * disk, memory and time figures must follow from their stated constants.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../node.ts';
+import { planShape, PLAN_SHAPES } from './plan-shapes.ts';
+import { ACTIVATION_COPIES, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { secureTensors } from './share-weights.ts';
+
+describe('plan: weight tensors from the shapes', () => {
+  for (const name of ['stories260K', 'gpt2-shakespeare', 'bert-shakespeare']) {
+    it(`${name}: the same tensors, element for element, as the owner's sharing`, async () => {
+      const { model } = await loadModel(name);
+      const real = secureTensors(model).map((t) => ({ name: t.name, elements: t.data.length }));
+      expect(secureTensorShapes(model.config)).toEqual(real);
+    });
+  }
+
+  it('named shapes are the published models', () => {
+    expect(Object.keys(PLAN_SHAPES)).toEqual(['gpt2-base', 'bert-base', 'llama2-7b']);
+    const count = (n: string) => secureTensorShapes(planShape(n)!).reduce((s, t) => s + t.elements, 0);
+    // GPT-2 small: 124.4 M parameters plus its tied head held as its own share tensor (38.6 M).
+    expect(count('gpt2-base')).toBe(124_439_808 + 50257 * 768);
+    // LLaMA-2-7B: 6.738 G parameters (untied head).
+    expect(count('llama2-7b')).toBe(6_738_415_616);
+    const llama = planShape('llama2-7b')!;
+    expect([llama.numLayers, llama.hiddenSize, llama.numHeads, llama.intermediateSize, llama.vocabSize]).toEqual([32, 4096, 32, 11008, 32000]);
+    expect(planShape('gpt3')).toBeUndefined();
+  });
+});
+
+describe('plan: disk, memory and time from their stated models', () => {
+  const c = planShape('gpt2-base')!;
+  const p = planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.wan);
+
+  it('disk: parties 1 and 2 store the dense component, party 0 only seeds', () => {
+    expect(p.diskPerParty[1]).toBe(8 * p.weightElements);
+    expect(p.diskPerParty[2]).toBe(8 * p.weightElements);
+    expect(p.diskPerParty[0]).toBe(64 * secureTensorShapes(c).length);
+  });
+
+  it('memory: two components of every weight, the bundle, the KV cache and the largest intermediate', () => {
+    const m = p.memory;
+    expect(m.weights).toBe(16 * p.weightElements);
+    expect(m.kvCache).toBe(2 * 2 * 8 * 12 * 32 * 768);
+    // The largest intermediate at 32 tokens is the one-hot input, 32 × 50257.
+    expect(m.activations).toBe(ACTIVATION_COPIES * 16 * 32 * 50257);
+    expect(m.maxPerParty).toBe(m.weights + m.bundle + m.kvCache + m.activations);
+  });
+
+  it('time: compute from the stated rates, plus rounds × RTT and the busiest party\'s bytes over the bandwidth', () => {
+    expect(p.computeSeconds).toBeCloseTo((2 * p.macs) / MATMUL_MACS_PER_S + p.maxBytesPerParty / 8 / NONLINEAR_WORDS_PER_S, 9);
+    expect(p.projectedSeconds).toBeCloseTo(p.computeSeconds + p.rounds * 0.03 + (p.maxBytesPerParty * 8) / 100e6, 9);
+    // Plaintext multiply-adds of one GPT-2-base token at 32 positions: embedding, 12 layers, head.
+    const layer = 32 * 768 * 2304 + 12 * 32 * 64 * 32 * 2 + 32 * 768 * 768 + 2 * 32 * 768 * 3072;
+    expect(p.macs).toBe(32 * 50257 * 768 + 12 * layer + 768 * 50257);
+  });
+
+  it('a classifier plans classification; a model too short for the workload is refused by name', () => {
+    const bert = planInference(planShape('bert-base')!, { kind: 'classify', tokens: 128 });
+    expect(bert.memory.kvCache).toBe(0);
+    expect(bert.rounds).toBeGreaterThan(0);
+    expect(() => planInference(c, { kind: 'generate', promptTokens: 1024, newTokens: 2 })).toThrow(/positions exceed the model's 1024/);
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * `puma plan`'s estimate for a model shape and a workload, before anything runs: rounds and bytes per party
+ * (plan-cost.ts: the ops' declared costs, exact), disk per party (the party's share bundle), memory per party
+ * and projected time (models with stated constants, below). Measured figures for the same rows are in
+ * `npm run bench -- models`, which prints both and their ratio.
+ *
+ * Memory per party (this code keeps every weight share resident): 16 bytes per secure weight element (the
+ * party's two ring components in backend memory), plus 8 more on parties 1 and 2 while the received bundle's
+ * dense component is held, plus the KV cache (two components of K and V, every layer, every position), plus
+ * ACTIVATION_COPIES live copies of the pass's largest intermediate (two components each).
+ * Disk per party: its share bundle as stored (parties 1 and 2: the dense component, 8 bytes per element;
+ * party 0: two 32-byte seeds per tensor).
+ * Time: compute + rounds × RTT + (the busiest party's bytes × 8) / bandwidth, with compute = the local
+ * products' multiply-adds (two per plaintext multiply-add: forward.ts's matmul) / MATMUL_MACS_PER_S + the
+ * busiest party's words sent / NONLINEAR_WORDS_PER_S (the local work of the nonlinear protocols scales with
+ * what they send). The constants are fitted to `npm run bench -- models` on this project's 2-core machine
+ * (three parties in one process, so each party has about two thirds of a core) and stated with their source.
+ */
+import type { Cost } from '@puma/protocol';
+import type { ModelConfig } from '../types.ts';
+import { classificationCost, generationCost, type PlanClass, type PlannedCost } from './plan-cost.ts';
+
+export type PlanWorkload =
+  | { kind: 'generate'; promptTokens: number; newTokens: number; reveal?: 'logits' | 'argmax' }
+  | { kind: 'classify'; tokens: number };
+
+export interface PlanNetwork {
+  name: string;
+  bitsPerSecond: number;
+  rttMs: number;
+}
+
+/** The bench's two networks (scripts/bench/models-analysis.ts NETWORKS). */
+export const PLAN_NETWORKS = {
+  lan: { name: "PUMA's LAN (5 Gbps, 1 ms RTT)", bitsPerSecond: 5e9, rttMs: 1 },
+  wan: { name: 'WAN (100 Mbps, 30 ms RTT)', bitsPerSecond: 100e6, rttMs: 30 },
+} as const satisfies Record<string, PlanNetwork>;
+
+/**
+ * Local multiply-adds per second per party inside secure matmuls: WebAssembly's u64 matmul is ~2 G/s on one
+ * core of this machine (`npm run bench -- backend`), and three parties share two cores in the bench.
+ */
+export const MATMUL_MACS_PER_S = 1.3e9;
+/** Words sent per second of nonlinear local work per party (fitted to bench models' small real models). */
+export const NONLINEAR_WORDS_PER_S = 25e6;
+/** Live copies of the largest intermediate (both components), from bench models' peak memory. */
+export const ACTIVATION_COPIES = 6;
+const WORD = 8;
+const SEED_BYTES = 32;
+
+export interface PlanTensor {
+  name: string;
+  elements: number;
+}
+
+/** The secure pass's weight tensors (share-weights.ts secureTensors) from the shapes alone. */
+export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
+  const biased = c.arch !== 'llama';
+  const h = c.hiddenSize;
+  const out: PlanTensor[] = [];
+  const put = (name: string, elements: number) => out.push({ name, elements });
+  const linear = (name: string, i: number, o: number) => {
+    put(`${name}.w`, i * o);
+    if (biased) put(`${name}.b`, o);
+  };
+  const norm = (name: string) => {
+    put(`${name}.scale`, h);
+    if (c.norm === 'layernorm') put(`${name}.bias`, h);
+  };
+  put('emb.token', c.vocabSize * h);
+  if (c.positions === 'learned') put('emb.position', c.maxPositions * h);
+  if (c.typeVocabSize > 0) put('emb.tokenType', c.typeVocabSize * h);
+  if (c.normPlacement === 'post') norm('emb.norm');
+  for (let l = 0; l < c.numLayers; l++) {
+    norm(`l${l}.attnNorm`);
+    linear(`l${l}.qkv`, h, (c.numHeads + 2 * c.numKvHeads) * c.headDim);
+    linear(`l${l}.o`, c.numHeads * c.headDim, h);
+    norm(`l${l}.mlpNorm`);
+    if (c.mlp === 'swiglu') {
+      linear(`l${l}.w13`, h, 2 * c.intermediateSize);
+      linear(`l${l}.w2`, c.intermediateSize, h);
+    } else {
+      linear(`l${l}.up`, h, c.intermediateSize);
+      linear(`l${l}.down`, c.intermediateSize, h);
+    }
+  }
+  if (c.normPlacement === 'pre') norm('final');
+  if (c.numLabels > 0 && c.arch === 'bert') {
+    linear('pooler', h, h);
+    linear('cls', h, c.numLabels);
+  } else {
+    put('head.w', h * c.vocabSize);
+  }
+  return out;
+}
+
+export interface InferencePlan {
+  workload: PlanWorkload;
+  network: PlanNetwork;
+  /** Secure weight elements (fused q/k/v, a tied head counted as its own tensor, as the shares hold it). */
+  weightElements: number;
+  rounds: number;
+  bytesPerParty: [number, number, number];
+  maxBytesPerParty: number;
+  diskPerParty: [number, number, number];
+  memory: { weights: number; bundle: number; kvCache: number; activations: number; maxPerParty: number };
+  macs: number;
+  computeSeconds: number;
+  projectedSeconds: number;
+  byClass: Record<PlanClass, Cost>;
+}
+
+function planned(c: ModelConfig, w: PlanWorkload, fracBits: number): PlannedCost {
+  if (w.kind === 'classify') return classificationCost(c, w.tokens, fracBits);
+  return generationCost(c, w.promptTokens, w.newTokens, w.reveal ?? 'logits', fracBits);
+}
+
+/** The largest intermediate of any pass, in elements (one component). */
+function largestIntermediate(c: ModelConfig, rows: number, keys: number): number {
+  const up = c.mlp === 'swiglu' ? 2 * c.intermediateSize : c.intermediateSize;
+  return Math.max(rows * c.vocabSize, c.numHeads * rows * keys, rows * up, rows * (c.numHeads + 2 * c.numKvHeads) * c.headDim);
+}
+
+export function planInference(c: ModelConfig, w: PlanWorkload, network: PlanNetwork = PLAN_NETWORKS.lan, fracBits = 18): InferencePlan {
+  const p = planned(c, w, fracBits);
+  const tensors = secureTensorShapes(c);
+  const weightElements = tensors.reduce((s, t) => s + t.elements, 0);
+  const rows = w.kind === 'classify' ? w.tokens : w.promptTokens;
+  const keys = w.kind === 'classify' ? w.tokens : w.promptTokens + w.newTokens - 1;
+  const weights = 2 * WORD * weightElements;
+  const bundle = WORD * weightElements;
+  const kvCache = w.kind === 'generate' ? 2 * 2 * WORD * c.numLayers * keys * c.numKvHeads * c.headDim : 0;
+  const activations = ACTIVATION_COPIES * 2 * WORD * largestIntermediate(c, rows, keys);
+  const maxBytesPerParty = Math.max(...p.cost.bytes);
+  const computeSeconds = (2 * p.macs) / MATMUL_MACS_PER_S + maxBytesPerParty / WORD / NONLINEAR_WORDS_PER_S;
+  return {
+    workload: w,
+    network,
+    weightElements,
+    rounds: p.cost.rounds,
+    bytesPerParty: p.cost.bytes,
+    maxBytesPerParty,
+    diskPerParty: [2 * SEED_BYTES * tensors.length, bundle, bundle],
+    memory: { weights, bundle, kvCache, activations, maxPerParty: weights + bundle + kvCache + activations },
+    macs: p.macs,
+    computeSeconds,
+    projectedSeconds: computeSeconds + (p.cost.rounds * network.rttMs) / 1000 + (maxBytesPerParty * 8) / network.bitsPerSecond,
+    byClass: p.byClass,
+  };
+}
