@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads } from '@puma/worker';
-import { argmax, classifySequence, forwardHidden, lmLogits, WordPieceTokenizer, type Model } from '@puma/models';
+import { argmax, buildsModelInput, classifySequence, forwardHidden, lmLogits, type Model, type ModelInputTokenizer } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import {
   classifyManyClient, compareClassifier, compareLm, scoreClient, scoreLogits, shareWeights, type ClassifyManyArgs, type PositionScores, type ScoreArgs,
@@ -53,7 +53,7 @@ function progressBar(json: boolean, what: string, total: number): cliProgress.Si
   return bar;
 }
 
-async function evalClassifier(model: Model, tok: WordPieceTokenizer, modelId: string, examples: Example[], json: boolean) {
+async function evalClassifier(model: Model, tok: ModelInputTokenizer, modelId: string, examples: Example[], json: boolean) {
   const encoded = examples.map((e) => tok.encodeForModel(e.text, undefined, model.config.maxPositions));
   const bundles = shareWeights(model, modelId, DEFAULT_FRAC_BITS);
   const plain = encoded.map((e) => classifySequence(model, e));
@@ -120,7 +120,7 @@ export function evalCommand(argv: string[]): Promise<number> {
     const head = model.weights.head.kind;
     let result;
     if (head === 'classifier') {
-      if (!(tokenizer instanceof WordPieceTokenizer)) usageError(`${location.name} needs a WordPiece vocab.txt`);
+      if (!buildsModelInput(tokenizer)) usageError(`${location.name} needs a BERT tokenizer (tokenizer.json or a WordPiece vocab.txt)`);
       const all = parseExamples(data, dataFile, model.config.numLabels ?? 2);
       if (all.length === 0) usageError(`--data ${dataFile} holds no examples`);
       const limit = intOption(values.limit, 'limit', all.length, 1, all.length);

@@ -25,9 +25,9 @@ export { loadHfLlama } from './hf-llama-loader.ts';
 export { hfLlamaFiles, type HfFolderFiles, type HfLlamaWriteOptions } from './hf-llama-writer.ts';
 export { rotaryRowsFromHf, rotaryRowsToHf } from './rotary-layout.ts';
 
-export type { Tokenizer } from './tokenizer.ts';
+export { buildsModelInput, type BertInput, type ModelInputTokenizer, type Tokenizer } from './tokenizer.ts';
 export { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
-export { WordPieceTokenizer, type BertInput, type WordPieceOptions } from './tokenizer-wordpiece.ts';
+export { WordPieceTokenizer, type WordPieceOptions } from './tokenizer-wordpiece.ts';
 export { LLAMA_BOS, LLAMA_EOS, Llama2cTokenizer, type Llama2cEncodeOptions } from './tokenizer-llama2c.ts';
 export { HfTokenizer } from './tokenizer-json.ts';
 export { bertTokenizerJson, gpt2TokenizerJson, llamaTokenizerJson, llamaTokenizerJsonFromBin, type JsonDocument, type TokenizerDocuments } from './tokenizer-json-writer.ts';

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, modelDir } from './node.ts';
+import { buildsModelInput } from './tokenizer.ts';
 import { Gpt2Tokenizer } from './tokenizer-gpt2.ts';
 import { HfTokenizer } from './tokenizer-json.ts';
 import { bertTokenizerJson, gpt2TokenizerJson, llamaTokenizerJsonFromBin, type TokenizerDocuments } from './tokenizer-json-writer.ts';
@@ -96,6 +97,18 @@ describe('BERT WordPiece tokenizer.json (converted from vocab.txt)', () => {
     expect(json.encode('tokenization')).toEqual([19204, 3989]);
     expect(json.encode('')).toEqual([]);
     expect(json.decode([101, 19204, 3989, 102])).toBe('tokenization');
+  });
+
+  it('encodeForModel: the legacy reader\'s [CLS] a [SEP] b [SEP] with segment ids, truncated longest-first', () => {
+    expect(buildsModelInput(json)).toBe(true);
+    const a = 'The quick brown fox jumps over the lazy dog';
+    const b = 'A tokenization of héllo wörld';
+    for (const max of [512, 12, 8, 5, 3]) {
+      expect(json.encodeForModel(a, undefined, max)).toEqual(legacy.encodeForModel(a, undefined, max));
+      expect(json.encodeForModel(a, b, max)).toEqual(legacy.encodeForModel(a, b, max));
+    }
+    expect(json.encodeForModel(a, b, 8).typeIds).toEqual([0, 0, 0, 0, 0, 1, 1, 1]); // [CLS] 3 of a [SEP], 2 of b [SEP]
+    expect(() => json.encodeForModel(a, b, 2)).toThrow(/maxLength 2 leaves no room for the special tokens/);
   });
 
   it('the legacy reader\'s ids on unicode, accents, spaces, newlines and special tokens in the text', () => {

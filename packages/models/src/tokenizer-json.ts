@@ -9,7 +9,7 @@
  * (the post-processor's template). `decode` leaves special tokens out.
  */
 import { Tokenizer as HfLibraryTokenizer } from '@huggingface/tokenizers';
-import type { Tokenizer } from './tokenizer.ts';
+import type { BertInput, ModelInputTokenizer } from './tokenizer.ts';
 
 type Json = Record<string, unknown>;
 
@@ -100,7 +100,7 @@ function tokenText(config: Json, key: string): string | undefined {
   return undefined;
 }
 
-export class HfTokenizer implements Tokenizer {
+export class HfTokenizer implements ModelInputTokenizer {
   readonly #lib: HfLibraryTokenizer;
   readonly #tokens: Map<number, string>;
   readonly #source: string;
@@ -147,6 +147,27 @@ export class HfTokenizer implements Tokenizer {
   /** Text (and an optional second segment) -> ids with the post-processor's special tokens, as the model was trained. */
   encodeWithSpecialTokens(text: string, pair?: string): number[] {
     return this.#ids(text, true, pair);
+  }
+
+  /**
+   * An encoder's input: the post-processor's template (BERT: [CLS] a [SEP] b [SEP]) with its segment ids, the
+   * segments truncated so the whole fits maxLength, one token at a time from the end of the longer segment, the
+   * pair's on a tie (transformers' "longest_first").
+   */
+  encodeForModel(text: string, textPair?: string, maxLength = 512): BertInput {
+    const a = this.#lib.tokenize(text);
+    const b = textPair === undefined ? null : this.#lib.tokenize(textPair);
+    const template = (x: string[], y: string[] | null) => (this.#lib.post_processor ? this.#lib.post_processor(x, y, true) : { tokens: [...x, ...(y ?? [])], token_type_ids: undefined });
+    const budget = maxLength - template([], b && []).tokens.length;
+    if (budget < 0) throw new Error(`maxLength ${maxLength} leaves no room for the special tokens`);
+    while (a.length + (b?.length ?? 0) > budget) {
+      if (!b || a.length > b.length) a.pop();
+      else b.pop();
+    }
+    const { tokens, token_type_ids } = template(a, b);
+    const ids = tokens.map((t) => this.tokenToId(t));
+    if (ids.some((id) => id === undefined)) throw new Error(`${this.#source}: the input has characters the vocabulary does not cover, and the model has no unk_token`);
+    return { ids: ids as number[], typeIds: token_type_ids ?? ids.map(() => 0) };
   }
 
   /** Ids -> text, special tokens left out. */

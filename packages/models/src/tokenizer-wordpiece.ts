@@ -9,7 +9,7 @@
  * 6. greedy longest-match-first word pieces, continuations prefixed "##"; a word longer than
  *    maxInputCharsPerWord characters, or one that cannot be covered, becomes [UNK].
  */
-import type { Tokenizer } from './tokenizer.ts';
+import type { BertInput, ModelInputTokenizer } from './tokenizer.ts';
 
 export interface WordPieceOptions {
   /** Lowercase and strip accents (uncased models). Default true. */
@@ -18,12 +18,7 @@ export interface WordPieceOptions {
   readonly maxInputCharsPerWord?: number;
 }
 
-export interface BertInput {
-  /** [CLS] a [SEP] (b [SEP]) */
-  readonly ids: number[];
-  /** 0 for [CLS], a and its [SEP]; 1 for b and its [SEP]. */
-  readonly typeIds: number[];
-}
+export type { BertInput };
 
 const SPECIAL = ['[CLS]', '[SEP]', '[MASK]', '[PAD]', '[UNK]'];
 const CONTROL = /^\p{C}$/u;
@@ -54,7 +49,7 @@ function isCjk(cp: number): boolean {
   );
 }
 
-export class WordPieceTokenizer implements Tokenizer {
+export class WordPieceTokenizer implements ModelInputTokenizer {
   readonly #vocab: Map<string, number>;
   readonly #tokens: string[];
   readonly #lowercase: boolean;
