@@ -6,14 +6,13 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runInThreads, parseBackendChoice } from '@puma/worker';
-import { LLAMA_BOS, classifierLogits, forwardHidden, generateGreedy, WordPieceTokenizer } from '@puma/models';
+import { HfTokenizer, LLAMA_BOS, buildsModelInput, classifierLogits, forwardHidden, generateGreedy } from '@puma/models';
 import { ensureModel, loadModel } from '@puma/models/node';
 import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
 import { chatCommand } from './chat.ts';
 import { evalCommand } from './eval.ts';
-import { planCommand } from './plan.ts';
 import { hostCommand } from './host.ts';
 import { SESSION_COMMANDS } from './session.ts';
 
@@ -25,7 +24,6 @@ const USAGE = `usage:
   puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--json]   (user turns on stdin, one per line)
   puma classify --model <dir|name> --text <text> [--json]
   puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
-  puma plan --model <dir|name|shape> [--tokens N] [--new-tokens M] [--network lan|wan] [--json]
   puma share --model <dir|name> --out <dir>
   puma identity [--key <file>] [--json]
   puma session create --coordinator <url> [--model <name>] [--json]
@@ -100,7 +98,9 @@ async function generate(argv: string[]): Promise<void> {
   if (c.arch === 'bert') fail(`${values.model} is a BERT classifier; use "puma classify"`);
   if (!tokenizer) fail(`no tokenizer files next to ${location.weights}`);
   const maxNew = intArg(values['max-new-tokens'], 'max-new-tokens', 32, 1, c.maxPositions);
-  const prompt = c.arch === 'llama' ? [LLAMA_BOS, ...tokenizer.encode(values.prompt!)] : tokenizer.encode(values.prompt!);
+  // tokenizer.json's post-processor adds the model's own BOS (LLaMA 3: 128000; Qwen2: none); legacy files: llama2.c's.
+  const prompt = tokenizer instanceof HfTokenizer ? tokenizer.encodeWithSpecialTokens(values.prompt!)
+    : c.arch === 'llama' ? [LLAMA_BOS, ...tokenizer.encode(values.prompt!)] : tokenizer.encode(values.prompt!);
   if (prompt.length === 0) prompt.push(c.eosTokenId ?? 0);
   if (prompt.length + maxNew > c.maxPositions) fail(`prompt (${prompt.length} tokens) + ${maxNew} new tokens exceed the model's ${c.maxPositions} positions`);
 
@@ -154,7 +154,7 @@ async function classify(argv: string[]): Promise<void> {
   if (values.text === undefined) fail('classify needs --text');
   const { model, tokenizer, location } = await loadModel(values.model);
   if (model.weights.head.kind !== 'classifier') fail(`${values.model} has no classification head`);
-  if (!(tokenizer instanceof WordPieceTokenizer)) fail(`${values.model} needs a WordPiece vocab.txt`);
+  if (!buildsModelInput(tokenizer)) fail(`${values.model} needs a BERT tokenizer (tokenizer.json or a WordPiece vocab.txt)`);
   const withSpecial = tokenizer.encodeForModel(values.text, undefined, model.config.maxPositions).ids;
   const fracBits = DEFAULT_FRAC_BITS;
   const bundles = shareWeights(model, location.name, fracBits);
@@ -179,7 +179,6 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
     else if (cmd === 'eval') return await evalCommand(rest);
-    else if (cmd === 'plan') return await planCommand(rest);
     else if (cmd === 'host') return await hostCommand(rest);
     else if (cmd === 'chat') return await chatCommand(rest);
     else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);
