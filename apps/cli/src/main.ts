@@ -13,6 +13,7 @@ import {
 } from '@puma/models/secure';
 import { chatCommand } from './chat.ts';
 import { evalCommand } from './eval.ts';
+import { planCommand } from './plan.ts';
 import { hostCommand } from './host.ts';
 import { SESSION_COMMANDS } from './session.ts';
 
@@ -24,6 +25,7 @@ const USAGE = `usage:
   puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--json]   (user turns on stdin, one per line)
   puma classify --model <dir|name> --text <text> [--json]
   puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
+  puma plan --model <dir|name|shape> [--tokens N] [--new-tokens M] [--network lan|wan] [--json]
   puma share --model <dir|name> --out <dir>
   puma identity [--key <file>] [--json]
   puma session create --coordinator <url> [--model <name>] [--json]
@@ -179,6 +181,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);
     else if (cmd === 'eval') return await evalCommand(rest);
+    else if (cmd === 'plan') return await planCommand(rest);
     else if (cmd === 'host') return await hostCommand(rest);
     else if (cmd === 'chat') return await chatCommand(rest);
     else if (cmd !== undefined && SESSION_COMMANDS.has(cmd)) return await SESSION_COMMANDS.get(cmd)!(rest);

@@ -1,0 +1,45 @@
+/**
+ * `puma plan`: shapes read from a model folder without loading weights equal what the loaders build, the
+ * command prints one JSON document with --json, and bad input is named.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '@puma/models/node';
+import { planInference } from '@puma/models/secure';
+import { resolvePlanModel } from './plan-model.ts';
+import { exitOf, puma } from './session-test-harness.ts';
+
+describe('puma plan', () => {
+  for (const name of ['stories260K', 'gpt2-shakespeare', 'bert-shakespeare']) {
+    it(`${name}: the config read from config.json or the llama2.c header is the loader's`, async () => {
+      const planned = await resolvePlanModel(name);
+      const { model } = await loadModel(name);
+      // Token ids do not change the shape, and a BERT loader decides tiedHead from the tensors it finds (a
+      // classifier has no LM head to tie); the plan takes the head from numLabels.
+      const { bosTokenId: _b, eosTokenId: _e, tiedHead: _t, ...loaded } = model.config;
+      const { bosTokenId: _b2, eosTokenId: _e2, tiedHead: _t2, ...read } = planned.config;
+      expect(read).toEqual(loaded);
+    });
+  }
+
+  it('--json prints the plan of a named shape as one document', async () => {
+    const exit = await exitOf(puma('puma plan', ['plan', '--model', 'gpt2-base', '--tokens', '32', '--network', 'wan', '--json']), 60_000);
+    expect(exit.code, exit.stderr).toBe(0);
+    const doc = JSON.parse(exit.stdout) as { model: string; rounds: number; maxBytesPerParty: number; network: { rttMs: number } };
+    expect(doc.model).toBe('gpt2-base');
+    expect(doc.network.rttMs).toBe(30);
+    const { PLAN_SHAPES } = await import('@puma/models/secure');
+    const expected = planInference(PLAN_SHAPES['gpt2-base'](), { kind: 'generate', promptTokens: 32, newTokens: 1, reveal: 'logits' });
+    expect(doc.rounds).toBe(expected.rounds);
+    expect(doc.maxBytesPerParty).toBe(expected.maxBytesPerParty);
+  }, 90_000);
+
+  it('names an unknown model or shape, a bad network, and a classifier asked to generate', async () => {
+    await expect(resolvePlanModel('no-such-model')).rejects.toThrow(/not found.*or name a shape: gpt2-base, bert-base, llama2-7b/);
+    const net = await exitOf(puma('puma plan', ['plan', '--model', 'gpt2-base', '--network', 'moon']), 60_000);
+    expect(net.code).toBe(2);
+    expect(net.stderr).toMatch(/--network must be lan or wan, got "moon"/);
+    const bert = await exitOf(puma('puma plan', ['plan', '--model', 'bert-base', '--new-tokens', '2']), 60_000);
+    expect(bert.code).toBe(2);
+    expect(bert.stderr).toMatch(/BERT classifier: it generates nothing/);
+  }, 120_000);
+});
