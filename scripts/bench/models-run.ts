@@ -13,6 +13,7 @@ import { generateClient, greedy, shareWeights, classifyClient, type ClientStep, 
 import { runInThreads } from '@puma/worker';
 import { breakdownByClass, breakdownByLayer, elementCounts, type Cost, type OpClass, type Pass, type ProfileNode } from './models-analysis.ts';
 import type { BenchProgress, PartyMeasurement } from './models-programs.ts';
+import { planFor, type PlanFigures } from './models-plan.ts';
 import { WORKLOADS, type Workload } from './models-workloads.ts';
 
 export interface WorkloadResult {
@@ -40,6 +41,8 @@ export interface WorkloadResult {
   byLayer: Array<{ name: string } & Cost>;
   elements: { gelu: number; softmax: number; norm: number };
   check: { tokensMatching?: string; maxLogitError: number };
+  /** What `puma plan` estimates for this workload from the shapes alone. */
+  plan: PlanFigures;
 }
 
 const PROGRAMS = new URL('./models-programs.ts', import.meta.url).href;
@@ -179,6 +182,7 @@ async function run(w: Workload): Promise<WorkloadResult> {
       // are ready); that wait is not inference.
       byLayer: breakdownByLayer(profile).map((l) => (l.name === 'input' ? { ...l, ms: Math.max(0, l.ms - (lastReady - threads.results[busiestParty].readyAt)) } : l)),
       elements: elementCounts(c, passes),
+      plan: planFor(c, w.kind, ids.length, w.newTokens),
       check: {
         tokensMatching: w.kind === 'generate' ? `${agreeing === -1 ? secureTokens.length : agreeing}/${secureTokens.length}` : undefined,
         maxLogitError: Math.max(...secureLogits.slice(0, comparable).map((l, i) => maxAbsDiff(l, ref.logits[i]))),

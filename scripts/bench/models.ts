@@ -18,6 +18,7 @@ import {
   checkTargets, dominant, NETWORKS, OP_CLASS_LABELS, OP_CLASSES, PROJECTION_FORMULA, projectSeconds, type OpClass, type TargetCheck,
 } from './models-analysis.ts';
 import { layerChartSvg, markdownTable } from './models-render.ts';
+import { planVsMeasured } from './models-plan.ts';
 import type { WorkloadResult } from './models-run.ts';
 import { selectWorkloads, type Workload } from './models-workloads.ts';
 
@@ -127,6 +128,7 @@ function markdown(results: Evaluated[], failures: string[]): string {
     `Projections (not measurements): ${PROJECTION_FORMULA}, with compute s = the measured wall time here (which already includes in-process message passing, so the projections are upper bounds for this code on those networks). PUMA's figures: ${results.find((e) => e.w.puma)?.w.puma?.hardware ?? '3 × 32 vCPU, ~5 Gbps, ~1 ms RTT'}, as published.`,
     '',
   ];
+  out.push(...planVsMeasured(results.map((e) => e.r)));
   const withTargets = results.filter((e) => e.targets.length > 0);
   if (withTargets.length) {
     out.push('## Targets', '', markdownTable(['workload', 'target', 'measured', 'met'], withTargets.flatMap((e) => e.targets.map((t) => [
@@ -190,6 +192,7 @@ function row(e: Evaluated): BenchRow {
     model: r.model,
     weights: r.weights,
     check: r.check,
+    plan: r.plan,
   };
 }
 
