@@ -104,6 +104,7 @@ test('relay-only through coturn: the pages compute the plaintext tokens over rel
     connections += pairs.length;
   }
   expect(turn.allocations()).toBeGreaterThanOrEqual(connections / 2);
+  console.log(`relay: ${TOKENS} tokens over ${connections} relayed peer connections (both ends counted), ${turn.allocations()} coturn allocations`);
   await lab.endSession(lab.parties.map((p) => p.page));
 });
 

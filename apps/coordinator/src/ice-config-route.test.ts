@@ -67,6 +67,11 @@ describe('GET /api/config', () => {
     expect(await fetchIceConfig(c.url)).toEqual({ iceServers: [], iceTransportPolicy: 'all' });
   });
 
+  it('a server without the route is named in the error', async () => {
+    const c = await start();
+    await expect(fetchIceConfig(`${c.url}/nowhere`)).rejects.toThrow(new RegExp(`cannot read the ICE config of the coordinator at ${c.url}/nowhere: .*404`));
+  });
+
   it('answers other methods with 405', async () => {
     const c = await start();
     const res = await fetch(`${c.url}/api/config`, { method: 'POST', body: '{}' });

@@ -125,7 +125,12 @@ export function rtcConfigOf(config: IceConfig): RTCConfiguration {
 
 /** The ICE config the coordinator serves to every endpoint (GET /api/config), validated. */
 export async function fetchIceConfig(coordinator: string): Promise<IceConfig> {
-  const answer = await getCoordinatorConfig(coordinator);
+  let answer: unknown;
+  try {
+    answer = await getCoordinatorConfig(coordinator);
+  } catch (e) {
+    throw new Error(`cannot read the ICE config of the coordinator at ${coordinator}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const ice = typeof answer === 'object' && answer !== null ? (answer as { ice?: unknown }).ice : undefined;
   return parseIceConfig(ice, `the ICE config of the coordinator at ${coordinator}`);
 }
