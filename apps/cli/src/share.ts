@@ -45,6 +45,8 @@ export async function tokenizerSource(location: ModelLocation): Promise<Tokenize
       return { kind: 'gpt2-bpe', files: { 'vocab.json': await readFile(t.encoder), 'merges.txt': await readFile(t.merges) } };
     case 'wordpiece':
       return { kind: 'wordpiece', files: { 'vocab.txt': await readFile(t.vocab) } };
+    case 'tokenizer-json':
+      return { kind: 'hf-json', files: { 'hf-tokenizer.json': await readFile(t.path), 'hf-tokenizer-config.json': t.config ? await readFile(t.config) : new TextEncoder().encode('{}') } };
   }
 }
 

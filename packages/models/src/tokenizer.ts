@@ -23,6 +23,6 @@ export interface ModelInputTokenizer extends Tokenizer {
 }
 
 /** True for tokenizers that can build a classifier's input: WordPiece vocab.txt and tokenizer.json ones. */
-export function buildsModelInput(t: Tokenizer | undefined): t is ModelInputTokenizer {
-  return typeof (t as Partial<ModelInputTokenizer> | undefined)?.encodeForModel === 'function';
+export function buildsModelInput(t: Tokenizer | null | undefined): t is ModelInputTokenizer {
+  return typeof (t as Partial<ModelInputTokenizer> | null | undefined)?.encodeForModel === 'function';
 }

@@ -3,7 +3,7 @@
  * prompt in the clear and alone reconstructs the output, and its input shares go only to the parties it
  * approved: each party's link must have proved the approved identity before any job is sent.
  */
-import { LLAMA_BOS, WordPieceTokenizer, type Tokenizer } from '@puma/models';
+import { LLAMA_BOS, buildsModelInput, type Tokenizer } from '@puma/models';
 import { classifyClient, generateClient, greedy } from '@puma/models/secure';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
 import { SessionGuard } from './guard.ts';
@@ -134,7 +134,7 @@ class ClientSessionImpl implements ClientSession {
     if ('ids' in o) {
       ids = [...o.ids];
     } else {
-      if (!(this.tokenizer instanceof WordPieceTokenizer)) throw new Error(`model ${this.info.modelId} came without a WordPiece tokenizer; pass token ids`);
+      if (!buildsModelInput(this.tokenizer)) throw new Error(`model ${this.info.modelId} came without a BERT tokenizer (tokenizer.json or vocab.txt); pass token ids`);
       ids = this.tokenizer.encodeForModel(o.text, undefined, c.maxPositions).ids;
     }
     if (ids.length === 0 || ids.length > c.maxPositions) throw new Error(`classify needs 1 to ${c.maxPositions} tokens, got ${ids.length}`);

@@ -3,7 +3,7 @@
  * format: u32 little-endian length of a JSON header, the header ({ modelId, config, fracBits, tokenizer?:
  * { kind, files: [{ name, bytes }] } }), then the files' bytes in header order.
  */
-import { Gpt2Tokenizer, Llama2cTokenizer, WordPieceTokenizer, type Tokenizer } from '@puma/models';
+import { Gpt2Tokenizer, HfTokenizer, Llama2cTokenizer, WordPieceTokenizer, type Tokenizer } from '@puma/models';
 import { checkFracBits } from '@puma/ring';
 import type { PublicModelInfo, TokenizerSource } from './types.ts';
 
@@ -12,6 +12,7 @@ export const TOKENIZER_FILES: Record<TokenizerSource['kind'], readonly string[]>
   llama2c: ['tokenizer.bin'],
   'gpt2-bpe': ['vocab.json', 'merges.txt'],
   wordpiece: ['vocab.txt'],
+  'hf-json': ['hf-tokenizer.json', 'hf-tokenizer-config.json'],
 };
 
 interface Header {
@@ -92,6 +93,11 @@ export function tokenizerFromSource(source: TokenizerSource, vocabSize: number):
       return Gpt2Tokenizer.fromFiles(text('vocab.json'), text('merges.txt'));
     case 'wordpiece':
       return WordPieceTokenizer.fromVocab(text('vocab.txt'));
+    case 'hf-json': {
+      const tok = HfTokenizer.fromJson(text('hf-tokenizer.json'), text('hf-tokenizer-config.json'), 'tokenizer.json', 'tokenizer_config.json');
+      if (tok.vocabSize > vocabSize) throw new Error(`tokenizer.json has token ids up to ${tok.vocabSize - 1}, but the model's vocabulary has only ${vocabSize} entries`);
+      return tok;
+    }
     default:
       throw new Error(`unknown tokenizer kind ${JSON.stringify((source as { kind: unknown }).kind)}`);
   }

@@ -50,9 +50,13 @@ export interface PartyShares {
   parts: Uint8Array[];
 }
 
-/** Tokenizer files, by fixed name per kind: llama2c "tokenizer.bin"; gpt2-bpe "vocab.json" + "merges.txt"; wordpiece "vocab.txt". */
+/**
+ * Tokenizer files, by fixed name per kind: llama2c "tokenizer.bin"; gpt2-bpe "vocab.json" + "merges.txt"; wordpiece
+ * "vocab.txt"; hf-json a folder's tokenizer.json and tokenizer_config.json as "hf-tokenizer.json" +
+ * "hf-tokenizer-config.json" (names that cannot collide with a share folder's public/tokenizer.json).
+ */
 export interface TokenizerSource {
-  kind: 'llama2c' | 'gpt2-bpe' | 'wordpiece';
+  kind: 'llama2c' | 'gpt2-bpe' | 'wordpiece' | 'hf-json';
   files: Record<string, Uint8Array>;
 }
 
