@@ -14,26 +14,34 @@ import { hfLlamaFiles } from '../src/hf-llama-writer.ts';
 import { findModel, loadModel } from '../src/node.ts';
 import { llamaTokenizerJsonFromBin } from '../src/tokenizer-json-writer.ts';
 
-const USAGE = 'usage: llama2c-to-hf.ts <model.bin | model name> <out-dir> [--dtype F32|F16|BF16] [--shards N] [--chat-template <file>]';
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { dtype: { type: 'string', default: 'F32' }, shards: { type: 'string', default: '1' }, 'chat-template': { type: 'string' } },
+async function main(): Promise<void> {
+  const USAGE = 'usage: llama2c-to-hf.ts <model.bin | model name> <out-dir> [--dtype F32|F16|BF16] [--shards N] [--chat-template <file>]';
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { dtype: { type: 'string', default: 'F32' }, shards: { type: 'string', default: '1' }, 'chat-template': { type: 'string' } },
+  });
+  if (positionals.length !== 2) throw new Error(USAGE);
+  const [source, out] = positionals;
+  const dtype = values.dtype;
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`--dtype must be F32, F16 or BF16, got "${dtype}"`);
+  const shards = Number(values.shards);
+  const location = findModel(source);
+  if (location.format !== 'llama2c') throw new Error(`${location.weights} is not a llama2.c checkpoint`);
+  if (existsSync(out) && readdirSync(out).length > 0) throw new Error(`${out} exists and is not empty`);
+  if (location.tokenizer?.kind !== 'llama2c') throw new Error(`${location.dir}: no llama2.c tokenizer (tokenizer.bin or tok*.bin) beside ${location.weights}`);
+  const chatTemplate = values['chat-template'] === undefined ? undefined : readFileSync(values['chat-template'], 'utf8');
+  const { model } = await loadModel(source);
+  const tokenizer = llamaTokenizerJsonFromBin(readFileSync(location.tokenizer.path), model.config.vocabSize, location.tokenizer.path);
+  const tokenizerConfig = { ...tokenizer.config, model_max_length: model.config.maxPositions, ...(chatTemplate === undefined ? {} : { chat_template: chatTemplate }) };
+  mkdirSync(out, { recursive: true });
+  for (const [name, bytes] of Object.entries(hfLlamaFiles(model, { dtype, shards }))) writeFileSync(path.join(out, name), bytes);
+  writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizer));
+  writeFileSync(path.join(out, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
+  console.log(`wrote ${out} (${dtype}, ${shards} shard${shards === 1 ? '' : 's'}) with tokenizer.json${chatTemplate === undefined ? '' : ' and a chat template'}`);
+}
+
+// A bad argument or file ends with its message, not a stack trace.
+main().catch((err: unknown) => {
+  console.error(`llama2c-to-hf: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
 });
-if (positionals.length !== 2) throw new Error(USAGE);
-const [source, out] = positionals;
-const dtype = values.dtype;
-if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`--dtype must be F32, F16 or BF16, got "${dtype}"`);
-const shards = Number(values.shards);
-const location = findModel(source);
-if (location.format !== 'llama2c') throw new Error(`${location.weights} is not a llama2.c checkpoint`);
-if (existsSync(out) && readdirSync(out).length > 0) throw new Error(`${out} exists and is not empty`);
-if (location.tokenizer?.kind !== 'llama2c') throw new Error(`${location.dir}: no llama2.c tokenizer (tokenizer.bin or tok*.bin) beside ${location.weights}`);
-const chatTemplate = values['chat-template'] === undefined ? undefined : readFileSync(values['chat-template'], 'utf8');
-const { model } = await loadModel(source);
-const tokenizer = llamaTokenizerJsonFromBin(readFileSync(location.tokenizer.path), model.config.vocabSize, location.tokenizer.path);
-const tokenizerConfig = { ...tokenizer.config, model_max_length: model.config.maxPositions, ...(chatTemplate === undefined ? {} : { chat_template: chatTemplate }) };
-mkdirSync(out, { recursive: true });
-for (const [name, bytes] of Object.entries(hfLlamaFiles(model, { dtype, shards }))) writeFileSync(path.join(out, name), bytes);
-writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizer));
-writeFileSync(path.join(out, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
-console.log(`wrote ${out} (${dtype}, ${shards} shard${shards === 1 ? '' : 's'}) with tokenizer.json${chatTemplate === undefined ? '' : ' and a chat template'}`);
