@@ -129,8 +129,15 @@ async function joinSlot(o: EndpointOptions): Promise<void> {
 /** Joins the endpoint's slot and connects to its peers; each peer's proven key is logged once its link is up. */
 export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> {
   installNodeWebRtc();
-  // Relay-only links with a TURN server that refuses us could only time out; the probe says why at once.
-  if (o.ice?.iceTransportPolicy === 'relay') await probeRelay(o.ice);
+  // Relay-only links with a TURN server that refuses us could only time out; the probe says why at once. Its
+  // peer connection, closed or not, keeps node-datachannel's threads and so the process alive: a failed probe
+  // ends the command, so the process is made to exit once the outcome is printed.
+  if (o.ice?.iceTransportPolicy === 'relay') {
+    await probeRelay(o.ice).catch((e: unknown) => {
+      exitAfterGrace();
+      throw e;
+    });
+  }
   await joinSlot(o);
   const channel = createPeerChannel({
     coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs,
