@@ -2,16 +2,18 @@
  * rope_scaling: the inverse frequencies the loader derives from real configs' rope_scaling, against values
  * computed here independently from the published definitions (transformers' rope_scaling documentation and
  * "RoPE utilities"; Chen et al. 2023 for linear; Meta's Llama 3.1 release for llama3; Peng et al. 2023, YaRN,
- * sections 3.2 and 3.4, with transformers' rounded correction range), then one secure generation with a scaled
- * RoPE (YaRN, which also scales cos and sin) against the float64 reference.
+ * sections 3.2 and 3.4, with transformers' rounded correction range), then secure generations with scaled
+ * RoPE (YaRN, which also scales cos and sin; dynamic NTK past the trained length, whose base changes per step) against
+ * the float64 reference.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runLocal } from '@puma/protocol';
 import { testBackend } from '@puma/protocol/test-support';
+import { DecoderSession } from './decoder.ts';
 import { forwardHidden } from './forward.ts';
 import { generateGreedy } from './generate.ts';
 import { lmLogits } from './heads.ts';
@@ -39,6 +41,12 @@ function frequencies(c: ReturnType<typeof config>, seqLen: number) {
 /** theta^(-2i/d), i = 0 .. d/2 - 1: unscaled RoPE. */
 function plain(d: number, theta: number): number[] {
   return Array.from({ length: d / 2 }, (_, i) => 1 / theta ** ((2 * i) / d));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
 }
 
 function expectClose(actual: ArrayLike<number>, expected: readonly number[]) {
@@ -133,18 +141,49 @@ describe('rope_scaling in the secure forward pass', () => {
     const lastLogits = (m: Model) => lmLogits(m, forwardHidden(m, prompt), prompt.length).slice((prompt.length - 1) * m.config.vocabSize);
     const scaled = lastLogits(model);
     const unscaled = lastLogits(original);
-    let change = 0;
-    for (let i = 0; i < scaled.length; i++) change = Math.max(change, Math.abs(scaled[i] - unscaled[i]));
-    expect(change).toBeGreaterThan(0.1);
+    expect(maxAbsDiff(scaled, unscaled)).toBeGreaterThan(0.1);
 
     const bundles = shareWeights(model, 'stories260K-yarn', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: steps, reveal: 'logits' }, { progress: () => {} }), {
       client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
     });
     expect(run.client.map((s) => s.token)).toEqual(generateGreedy(model, prompt, steps).slice(prompt.length));
-    let err = 0;
-    for (let i = 0; i < scaled.length; i++) err = Math.max(err, Math.abs(run.client[0].logits![i] - scaled[i]));
+    const err = maxAbsDiff(run.client[0].logits!, scaled);
     // Same bound as the unscaled HF test: fixed point (18 fraction bits) plus the nn approximations; 0.0039 measured.
     expect(err).toBeLessThan(0.015);
+  }, 120_000);
+
+  it('dynamic NTK past the trained length (8 positions, factor 4): the base grows per step in both passes alike, secure tokens equal the reference', async () => {
+    const { model: original } = await loadModel('stories260K');
+    const files = hfLlamaFiles(original);
+    const cfg = JSON.parse(new TextDecoder().decode(files['config.json']));
+    const dir = path.join(root, 'dynamic');
+    mkdirSync(dir);
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, max_position_embeddings: 8, rope_scaling: { type: 'dynamic', factor: 4 } }));
+    const { model } = await loadModel(dir);
+    expect(model.config.maxPositions).toBe(32);
+
+    // A 6-token prompt and 5 steps reach position 10: steps 3 to 5 run with a larger base than the prompt did.
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 6);
+    const steps = 5;
+    const plain = generateGreedy(model, prompt, steps).slice(prompt.length);
+    /** The cached reference's logits at the last step (the path generateGreedy takes). */
+    const lastStepLogits = (m: Model) => {
+      const session = new DecoderSession(m);
+      let logits = session.prefill(prompt);
+      for (const t of plain.slice(0, -1)) logits = session.step(t);
+      return logits;
+    };
+    const scaled = lastStepLogits(model);
+    const unscaled = lastStepLogits(original);
+    const bundles = shareWeights(model, 'stories260K-dynamic', DEFAULT_FRAC_BITS);
+    const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: steps, reveal: 'logits' }, { progress: () => {} }), {
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+    });
+    expect(run.client.map((s) => s.token)).toEqual(plain);
+    const last = run.client[steps - 1].logits!;
+    expect(maxAbsDiff(scaled, unscaled)).toBeGreaterThan(0.05);
+    expect(maxAbsDiff(last, scaled)).toBeLessThan(0.015); // 0.0022 measured; dynamic changed the logits by 1.14
   }, 120_000);
 });
