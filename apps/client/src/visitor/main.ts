@@ -32,6 +32,8 @@ const parties = new PartiesView($('diagram'), $('cards'));
 const coordinator = new URL('./', location.href).href.replace(/\/$/, '');
 const params = new URLSearchParams(location.search);
 
+const LISTING_ATTEMPTS = 3;
+const LISTING_REFRESH_MS = 20_000;
 /** How long the page keeps polling a finished visit for the host to report it done. */
 const DONE_POLL_MS = 5_000;
 
@@ -77,20 +79,22 @@ function showListing(listing: HostedListing): void {
   for (const p of listing.parties) {
     if (safetyCode(p.fingerprint) !== p.safetyCode) throw new Error(`the host lists party ${p.index} with safety code ${p.safetyCode}, but its key's code is ${safetyCode(p.fingerprint)}`);
   }
+  const partiesChanged = state.listing?.parties.some((p, i) => p.fingerprint !== listing.parties[i].fingerprint) ?? true;
   state.listing = listing;
   const select = $<HTMLSelectElement>('model');
+  const chosen = select.value;
   select.replaceChildren(
     ...listing.models.map((m) => {
       const option = document.createElement('option');
       option.value = m.id;
       option.textContent = `${m.label} (${m.task === 'generate' ? 'generation' : 'classification'})`;
-      option.selected = m.default;
       return option;
     }),
   );
-  select.addEventListener('change', showModelControls);
+  // A refreshed listing keeps the visitor's choice.
+  select.value = listing.models.some((m) => m.id === chosen) ? chosen : (listing.models.find((m) => m.default) ?? listing.models[0]).id;
   showModelControls();
-  parties.setParties(listing.parties.map((p) => ({ safetyCode: p.safetyCode, where: 'hosted' })));
+  if (partiesChanged) parties.setParties(listing.parties.map((p) => ({ safetyCode: p.safetyCode, where: 'hosted' })));
   $('seat-row').hidden = !listing.seats;
   $('concurrency').textContent =
     listing.maxConcurrent === 1 ? 'The parties serve one visitor at a time; others wait in a queue.' : `The parties serve up to ${listing.maxConcurrent} visitors at once; others wait in a queue.`;
@@ -266,13 +270,30 @@ async function stopVisit(): Promise<void> {
   renderCounters();
 }
 
+/** The first listing, asked for a few times: a host busy sharing a model may be slow to answer. */
+async function loadListing(): Promise<HostedListing> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api.listing();
+    } catch (e) {
+      if (attempt === LISTING_ATTEMPTS) throw e;
+      $('status').textContent = `The host is slow to answer (${errorText(e)}); asking again.`;
+    }
+  }
+}
+
 async function main(): Promise<void> {
   setPhase('loading', 'Loading the host listing.');
   const identity = await loadOrCreateBrowserIdentity();
   state.fingerprint = identity.fingerprint;
   state.safetyCode = showOwnCode($('own-code'), identity);
-  showListing(await api.listing());
+  showListing(await loadListing());
   setPhase('idle', 'Type something and press the button.');
+  $('model').addEventListener('change', showModelControls);
+  // The host lists its default model first and adds larger ones once it has shared them.
+  setInterval(() => {
+    if (['idle', 'done', 'stopped', 'error'].includes(state.phase)) api.listing().then(showListing, () => {});
+  }, LISTING_REFRESH_MS);
   $('generate').addEventListener('click', () => {
     startVisit(identity).catch((e: unknown) => fail(errorText(e)));
   });
