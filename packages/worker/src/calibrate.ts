@@ -53,6 +53,8 @@ export const CALIBRATION_RULE = `WebGPU only if it completes the workload in at 
 export const DEFAULT_BUDGET_MS = 1500;
 /** Timed runs per shape (after the warm-up), while the budget lasts. */
 const TIMED_RUNS = 2;
+/** Largest weight operand a calibration shape uses (16 MiB). */
+const MAX_WEIGHT_WORDS = 2 ** 21;
 /** Tokens of the prompt the shapes are taken at when the caller does not say. */
 const DEFAULT_TOKENS = 32;
 
@@ -63,15 +65,18 @@ const DEFAULT_TOKENS = 32;
  */
 export function workloadForModel(c: Pick<ModelConfig, 'hiddenSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'mlp'>, tokens = DEFAULT_TOKENS, name = 'model'): CalibrationWorkload {
   if (!Number.isInteger(tokens) || tokens < 1) throw new Error(`calibration: tokens must be a positive integer, got ${tokens}`);
-  const qkv = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
-  const up = c.mlp === 'swiglu' ? 2 * c.intermediateSize : c.intermediateSize;
+  // Weight operands are capped at MAX_WEIGHT_WORDS (fewer output columns): a LLaMA-7B projection would
+  // take seconds just to fill, and time per output column is what the shape measures.
+  const cols = (n: number) => Math.max(1, Math.min(n, Math.floor(MAX_WEIGHT_WORDS / c.hiddenSize)));
+  const qkv = cols((c.numHeads + 2 * c.numKvHeads) * c.headDim);
+  const up = cols(c.mlp === 'swiglu' ? 2 * c.intermediateSize : c.intermediateSize);
   return {
     name: `${name}@${tokens}`,
     shapes: [
       { name: `qkv ${tokens}×${c.hiddenSize}×${qkv}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: qkv } },
       { name: `mlp up ${tokens}×${c.hiddenSize}×${up}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: up } },
       { name: `scores ${c.numHeads}×${tokens}×${c.headDim}×${tokens}`, kind: 'matmul', dims: { batch: c.numHeads, m: tokens, k: c.headDim, n: tokens, transB: true } },
-      { name: `elementwise ${tokens * c.intermediateSize}`, kind: 'elementwise', n: tokens * c.intermediateSize },
+      { name: `elementwise ${Math.min(tokens * c.intermediateSize, MAX_WEIGHT_WORDS)}`, kind: 'elementwise', n: Math.min(tokens * c.intermediateSize, MAX_WEIGHT_WORDS) },
     ],
   };
 }
