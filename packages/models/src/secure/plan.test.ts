@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../node.ts';
 import { planShape, PLAN_SHAPES } from './plan-shapes.ts';
-import { ACTIVATION_COPIES, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { ACTIVATION_COPIES, PARTY_BASELINE_BYTES, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
 import { secureTensors } from './share-weights.ts';
 
 describe('plan: weight tensors from the shapes', () => {
@@ -41,13 +41,13 @@ describe('plan: disk, memory and time from their stated models', () => {
     expect(p.diskPerParty[0]).toBe(64 * secureTensorShapes(c).length);
   });
 
-  it('memory: two components of every weight, the bundle, the KV cache and the largest intermediate', () => {
+  it('memory: a baseline, two components of every weight, the bundle, the KV cache and the largest intermediate', () => {
     const m = p.memory;
     expect(m.weights).toBe(16 * p.weightElements);
     expect(m.kvCache).toBe(2 * 2 * 8 * 12 * 32 * 768);
     // The largest intermediate at 32 tokens is the one-hot input, 32 × 50257.
     expect(m.activations).toBe(ACTIVATION_COPIES * 16 * 32 * 50257);
-    expect(m.maxPerParty).toBe(m.weights + m.bundle + m.kvCache + m.activations);
+    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weights + m.bundle + m.kvCache + m.activations);
   });
 
   it('time: compute from the stated rates, plus rounds × RTT and the busiest party\'s bytes over the bandwidth', () => {

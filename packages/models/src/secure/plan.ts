@@ -4,17 +4,18 @@
  * and projected time (models with stated constants, below). Measured figures for the same rows are in
  * `npm run bench -- models`, which prints both and their ratio.
  *
- * Memory per party (this code keeps every weight share resident): 16 bytes per secure weight element (the
- * party's two ring components in backend memory), plus 8 more on parties 1 and 2 while the received bundle's
- * dense component is held, plus the KV cache (two components of K and V, every layer, every position), plus
- * ACTIVATION_COPIES live copies of the pass's largest intermediate (two components each).
+ * Memory per party (this code keeps every weight share resident): a baseline (PARTY_BASELINE_BYTES), 16 bytes
+ * per secure weight element (the party's two ring components in backend memory), plus 8 more on parties 1 and
+ * 2 while the received bundle's dense component is held, plus the KV cache (two components of K and V, every
+ * layer, every position), plus ACTIVATION_COPIES live copies of the pass's largest intermediate (two
+ * components each).
  * Disk per party: its share bundle as stored (parties 1 and 2: the dense component, 8 bytes per element;
  * party 0: two 32-byte seeds per tensor).
  * Time: compute + rounds × RTT + (the busiest party's bytes × 8) / bandwidth, with compute = the local
  * products' multiply-adds (two per plaintext multiply-add: forward.ts's matmul) / MATMUL_MACS_PER_S + the
  * busiest party's words sent / NONLINEAR_WORDS_PER_S (the local work of the nonlinear protocols scales with
- * what they send). The constants are fitted to `npm run bench -- models` on this project's 2-core machine
- * (three parties in one process, so each party has about two thirds of a core) and stated with their source.
+ * what they send). The constants are stated below with their source; per-round overhead is no part of
+ * compute (the network term charges rounds).
  */
 import type { Cost } from '@puma/protocol';
 import type { ModelConfig } from '../types.ts';
@@ -37,14 +38,21 @@ export const PLAN_NETWORKS = {
 } as const satisfies Record<string, PlanNetwork>;
 
 /**
- * Local multiply-adds per second per party inside secure matmuls: WebAssembly's u64 matmul is ~2 G/s on one
- * core of this machine (`npm run bench -- backend`), and three parties share two cores in the bench.
+ * Local multiply-adds per second per party inside secure matmuls, and words sent per second of nonlinear
+ * local work per party: fitted to issue 12's quiet run of the GPT-2-base shape in `npm run bench -- models`
+ * (three parties in one process on 2 cores: 14.0 s, 0.385 GB per party, of which the one-hot embedding's
+ * 2 × 1.235 G local multiply-adds took 3.4 s). WebAssembly alone does ~2 G/s on one core of that machine
+ * (`npm run bench -- backend`); three parties share two cores.
  */
-export const MATMUL_MACS_PER_S = 1.3e9;
-/** Words sent per second of nonlinear local work per party (fitted to bench models' small real models). */
-export const NONLINEAR_WORDS_PER_S = 25e6;
-/** Live copies of the largest intermediate (both components), from bench models' peak memory. */
+export const MATMUL_MACS_PER_S = 1.0e9;
+export const NONLINEAR_WORDS_PER_S = 10e6;
+/** Live copies of the largest intermediate (both components). */
 export const ACTIVATION_COPIES = 6;
+/**
+ * What a party holds before any model: its JavaScript heap, the WebAssembly module and its garbage-collection
+ * slack. bench models measures 226-276 MiB per party for stories260K, whose weights are 0.3 M elements.
+ */
+export const PARTY_BASELINE_BYTES = 250 * 2 ** 20;
 const WORD = 8;
 const SEED_BYTES = 32;
 
@@ -103,7 +111,7 @@ export interface InferencePlan {
   bytesPerParty: [number, number, number];
   maxBytesPerParty: number;
   diskPerParty: [number, number, number];
-  memory: { weights: number; bundle: number; kvCache: number; activations: number; maxPerParty: number };
+  memory: { baseline: number; weights: number; bundle: number; kvCache: number; activations: number; maxPerParty: number };
   macs: number;
   computeSeconds: number;
   projectedSeconds: number;
@@ -141,7 +149,7 @@ export function planInference(c: ModelConfig, w: PlanWorkload, network: PlanNetw
     bytesPerParty: p.cost.bytes,
     maxBytesPerParty,
     diskPerParty: [2 * SEED_BYTES * tensors.length, bundle, bundle],
-    memory: { weights, bundle, kvCache, activations, maxPerParty: weights + bundle + kvCache + activations },
+    memory: { baseline: PARTY_BASELINE_BYTES, weights, bundle, kvCache, activations, maxPerParty: PARTY_BASELINE_BYTES + weights + bundle + kvCache + activations },
     macs: p.macs,
     computeSeconds,
     projectedSeconds: computeSeconds + (p.cost.rounds * network.rttMs) / 1000 + (maxBytesPerParty * 8) / network.bitsPerSecond,
