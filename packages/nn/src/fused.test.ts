@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed, encodeFixed } from '@puma/ring';
-import { addPublic, mulPublicInt, revealRaw } from '@puma/protocol';
+import { addPublic, mulPublicInt, reshape, revealRaw, sumLast } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
-import { dotLastTrunc, mulTrunc, mulTruncCost, productSumTrunc } from './fused.ts';
+import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, productSumTrunc } from './fused.ts';
 import { polyCost, polyEval, POLY_SCALE } from './poly.ts';
 import { quantize } from './test-support.ts';
 
@@ -14,9 +14,14 @@ describe('fused products and polynomial evaluation', () => {
       const a = await mulTrunc(p, s.x, s.y, 10);
       const b = await productSumTrunc(p, [[s.x, s.y], [s.y, s.y]], 18, mulPublicInt(p, addPublic(p, s.x, 1), 1n << 18n));
       const c = await dotLastTrunc(p, s.x, s.y, 30);
-      return [await revealRaw(p, a), await revealRaw(p, b), await revealRaw(p, c)];
+      const rowSums = reshape(sumLast(p, s.x), [8]);
+      const d = await dotLastTrunc(p, s.x, s.y, 30, mulPublicInt(p, rowSums, 1n << 18n));
+      const e = await dotLastRaw(p, s.x, s.y, mulPublicInt(p, rowSums, 1n << 18n));
+      return [await revealRaw(p, a), await revealRaw(p, b), await revealRaw(p, c), await revealRaw(p, d), await revealRaw(p, e)];
     });
-    const [a, b, c] = run.results[0];
+    const [a, b, c, d, e] = run.results[0];
+    const d6 = decodeFixed(d, 6);
+    const e36 = decodeFixed(e, 36);
     const a26 = decodeFixed(a, 26);
     const b18 = decodeFixed(b, 18);
     const c6 = decodeFixed(c, 6);
@@ -28,6 +33,10 @@ describe('fused products and polynomial evaluation', () => {
       let dot = 0;
       for (let j = 0; j < 12; j++) dot += x[r * 12 + j] * y[r * 12 + j];
       expect(Math.abs(c6[r] - dot)).toBeLessThanOrEqual(2 ** -6);
+      const withSum = dot + x.slice(r * 12, (r + 1) * 12).reduce((t, v) => t + v, 0);
+      expect(Math.abs(d6[r] - withSum)).toBeLessThanOrEqual(2 ** -6);
+      // No truncation: the ring sum of the raw products is exact (float64 rounding of the 2^36-scaled check only).
+      expect(Math.abs(e36[r] - withSum)).toBeLessThanOrEqual(1e-12);
     }
   });
 
@@ -48,6 +57,7 @@ describe('fused products and polynomial evaluation', () => {
     const inputs = { x: fixedInput(randomFloats(50, -1, 1, 4), [5, 10]), y: fixedInput(randomFloats(50, -1, 1, 5), [5, 10]) };
     expectCost(await measureOp(inputs, (p, s) => mulTrunc(p, s.x, s.y, 20)), mulTruncCost(50));
     expectCost(await measureOp(inputs, (p, s) => dotLastTrunc(p, s.x, s.y, 20)), mulTruncCost(5));
+    expectCost(await measureOp(inputs, (p, s) => dotLastRaw(p, s.x, s.y)), dotLastRawCost(5));
     for (const d of [2, 4, 6, 8]) {
       const c = Array.from({ length: d + 1 }, (_, k) => 1 / (k + 1));
       expectCost(await measureOp(inputs, (p, s) => polyEval(p, s.x, [c, c], { bound: 1, outScale: 18 })), polyCost(50, d, 2));

@@ -13,9 +13,12 @@
  * valid while the untruncated sum stays below 2^62 in magnitude (ring wrap-around of individual terms is
  * harmless; only the final sum matters).
  *
+ * dotLastRaw is the same dot product per row without truncation (integer operands, e.g. 0/1 bits times a
+ * share): the masked 3-of-3 sum is reshared as in mul.ts's mulRaw, 1 round and one word per row per party.
+ *
  * If the protocol package ever exports a `mul` with a bit count and an addend, these become thin wrappers.
  */
-import { aShare, localProduct, numel, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { aShare, localProduct, mulRawCost, numel, reshare, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
@@ -56,18 +59,37 @@ export function mulTrunc(p: Party, x: AShare, y: AShare, bits: number): Promise<
   return productSumTrunc(p, [[x, y]], bits);
 }
 
-/** Per row: sum over the last axis of x * y, divided by 2^bits. Shapes [..., n] -> [...]. */
-export function dotLastTrunc(p: Party, x: AShare, y: AShare, bits: number): Promise<AShare> {
-  checkBits(bits, 'dotLastTrunc');
-  sameShape(x, y, 'dotLastTrunc');
+/** Rows and the 3-of-3 product term of sum over the last axis of x * y (+ addend), masked by a zero sharing. */
+function dotLastTerm(p: Party, x: AShare, y: AShare, tag: string, op: string, addend?: AShare): { z: Buf; shape: number[] } {
+  sameShape(x, y, op);
   const cols = x.shape[x.shape.length - 1];
-  if (x.shape.length < 1 || !cols) throw new Error(`dotLastTrunc: needs a non-empty last axis, got [${x.shape.join(', ')}]`);
+  if (x.shape.length < 1 || !cols) throw new Error(`${op}: needs a non-empty last axis, got [${x.shape.join(', ')}]`);
+  const shape = x.shape.slice(0, -1);
+  if (addend && (addend.shape.length !== shape.length || addend.shape.some((d, i) => d !== shape[i]))) throw new Error(`${op}: addend of shape [${addend.shape.join(', ')}] does not match [${shape.join(', ')}]`);
+  const be = p.backend;
+  const rows = numel(x) / cols;
+  let z = be.add(be.sumRows(localProduct(p, x, y), rows, cols), p.zeroShare(tag, rows));
+  if (addend) z = be.add(z, addend.s0);
+  return { z, shape };
+}
+
+/** Per row: (sum over the last axis of x * y + addend) / 2^bits. Shapes [..., n] -> [...]. */
+export function dotLastTrunc(p: Party, x: AShare, y: AShare, bits: number, addend?: AShare): Promise<AShare> {
+  checkBits(bits, 'dotLastTrunc');
   return p.profile('dotTrunc', async () => {
-    const be = p.backend;
-    const rows = numel(x) / cols;
+    const { z, shape } = dotLastTerm(p, x, y, p.nextTag(), 'dotLastTrunc', addend);
+    return truncateProduct(p, z, shape, bits);
+  });
+}
+
+export const dotLastRawCost = (rows: number): Cost => mulRawCost(rows);
+
+/** Per row: sum over the last axis of x * y + addend, in the ring (no truncation: integer operands such as 0/1 bits). 1 round, one word per row. */
+export function dotLastRaw(p: Party, x: AShare, y: AShare, addend?: AShare): Promise<AShare> {
+  return p.profile('dotRaw', async () => {
     const tag = p.nextTag();
-    const z = be.add(be.sumRows(localProduct(p, x, y), rows, cols), p.zeroShare(tag, rows));
-    return truncateProduct(p, z, x.shape.slice(0, -1), bits);
+    const { z, shape } = dotLastTerm(p, x, y, tag, 'dotLastRaw', addend);
+    return reshare(p, z, shape, tag);
   });
 }
 

@@ -1,44 +1,58 @@
 /**
  * m * x^(-1) and m * x^(-1/2) for a secret x whose magnitude lies in [2^lo, 2^hi): the shared core of
  * reciprocal, division, rsqrt, sqrt, softmax's denominator and the norms' 1/std. After PUMA section 4
- * (normalise with the highest set bit, polynomial initial approximation) but restructured for fewer rounds.
+ * (normalise with the highest set bit, polynomial on the normalised value) but restructured so the
+ * polynomial no longer waits for the highest set bit: it is evaluated for EVERY candidate octave while the
+ * comparisons run, and the comparison bits then select one result.
  *
- * 1. Range bits (8 + 2 rounds): l_j = [x < 2^j] for j = lo..hi-1 (and g_j = [x > -2^j] when signed) in one
- *    batched comparison, then one b2a. The one-hot of the highest set bit k is oh_k = l_{k+1} - l_k (l_hi = 1),
- *    so ANY public function of k, phi(k), is a public-weighted sum of the l_j: free. This gives
- *      s = 2^-(k+1)  (exact)  and  phi(k) = C 2^-(k+1) (reciprocal) or C 2^-(k+1)/2 (rsqrt)
- *    with a public constant C folded in (LayerNorm folds sqrt(n) here). For signed x the negative one-hot
- *    (from the g_j) enters with a minus sign, so s and phi carry the sign of x and c below stays positive.
- * 2. c = x s in [0.5, 1) (2 rounds); in a parallel branch F = m phi (2 rounds), or F = phi without m, or
- *    F = (m phi) g (4 rounds, still hidden): the norms pass m = d and g = gamma, so that d phi, about the
- *    normalised value, is formed at high precision before gamma scales it.
- * 3. Q(v) ~ 1/c or 1/sqrt(c), degree-4 minimax in v = 4c - 3 (coefficients.ts): 2 levels, 4 rounds.
- * 4. result = F Q (2 rounds): m / x = m 2^-(k+1) / c, m / sqrt(x) = m 2^-(k+1)/2 / sqrt(c).
- * Total 18 rounds whatever the range. Bytes: per element of x, (hi - lo) comparisons (x2 signed) at 241 bits
- * and as many b2a words (2 for party 0), plus mulTrunc's [4, 2, 2] words for c, the two polynomial levels
- * and, per element of m (or of x), F and the result.
+ * 1. Range bits (8 + 2 rounds; 6 or 7 + 2 for x >= 0 on up to 24 octaves, on a narrow window: see
+ *    comparisonWindow): l_j = [x < 2^j] for j = lo..hi-1 (and g_j = [x > -2^j] when signed) in one batched
+ *    comparison, then one b2a. The one-hot of the highest set bit k is oh_k = l_{k+1} - l_k (l_hi = 1),
+ *    so any public function of k, phi(k), is a public-weighted sum of the l_j (free): phi(k) = C 2^-(k+1)
+ *    (reciprocal) or C 2^-(k+1)/2 (rsqrt), a public constant C folded in (LayerNorm folds sqrt(n) here); for
+ *    signed x the negative one-hot enters with a minus sign, so phi carries the sign of x.
+ * 2. Lanes, in parallel with 1 (6 rounds): for every octave k, c_k = |x| 2^-(k+1) (one truncation of x
+ *    shifted per lane) and Q_k = Q(4 c_k - 3) ~ 1/c_k or 1/sqrt(c_k), the degree-4 minimax polynomial of
+ *    coefficients.ts (2 levels). Only the lane of the true octave has c_k in [0.5, 1); the other lanes hold
+ *    garbage, which the selection multiplies by exact zeros.
+ * 3. Selection: sum_k oh_k Q_k = Q_{hi-1} - l_lo Q_lo + sum_{j>lo} l_j (Q_{j-1} - Q_j), one dot product of the
+ *    bits with public-free differences of lanes per element of x (the differences telescope exactly, garbage
+ *    included).
+ *    - No multiplicand: the lanes are first scaled by the public phi(k) (local), so the selection IS the
+ *      result, truncated once: 2 rounds. Total 12.
+ *    - Multiplicand m: the selection of the normalised Q, raw (1 round), runs beside F = m phi (2 rounds),
+ *      then result = F Q (2 rounds). Total 14.
+ *    - With a second factor g (the norms' gamma): g Q (2 rounds) follows the selection, still beside
+ *      F = m phi, whose bound mPhiBound (sqrt(n) for the norms) keeps it at high precision; then
+ *      result = F (g Q). Total 15. (Forming m g first would save a round but costs d gamma its resolution
+ *      on rows spread over a few ulp, or phi its precision: both no longer fit in 61 bits.)
+ * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
+ * one truncation (when hi + xScale > 21) and two mulTrunc for the polynomial; plus the selection and, per
+ * element of m, F, the result and g Q. About 2.3 times the bytes of the serial construction per element of
+ * x, which is one value per row in softmax and the norms.
  * Error: Q's relative error (2.97e-4 reciprocal, 7.4e-5 rsqrt in float64), plus about 1e-5 relative from
- * fixed-point evaluation, plus 1 ulp of the output. |x| below 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or
- * above 2^hi is outside the domain (c >= 1; garbage once |x| >= 2^(hi+1)).
+ * fixed-point evaluation and phi's rounding (at most 2^-16 relative), plus 1 ulp of the output. |x| below
+ * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
+ * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, sameShape, seq, sumLast, transpose, type AShare, type Cost, type Party } from '@puma/protocol';
+import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, sameShape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
-import { mulTrunc, mulTruncCost } from './fused.ts';
-import { ceilLog2, fixedBig, par } from './fixed.ts';
+import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
+import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
 import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
 
 export type InverseKind = 'reciprocal' | 'rsqrt';
 
-/** Fraction bits of Q: relative precision 2^-22, well below Q's approximation error. */
+/** Fraction bits of the normalised Q when a multiplicand follows: relative precision 2^-22. */
 const Q_SCALE = 22;
-/** Largest tolerated relative rounding of the public weights phi(k). */
-const MAX_WEIGHT_ERROR = 2 ** -18;
+/** Largest tolerated relative rounding of the public weights phi(k) (5% of rsqrt's Q error, 1e-5). */
+const MAX_WEIGHT_ERROR = 2 ** -16;
 
 export interface Multiplicand {
   m: AShare;
   /** m has one more (last) axis than x; x's value applies to every entry of that row. */
   broadcast: boolean;
-  /** A second factor of m's shape, applied after m phi (needs `gScale`): result g m x^-power. */
+  /** A second factor of m's shape (needs `gScale`): result g m x^-power. */
   g?: AShare;
 }
 
@@ -47,7 +61,7 @@ export interface InverseOptions {
   /** The domain of |x| is [2^lo, 2^hi). */
   lo: number;
   hi: number;
-  /** Handle both signs (reciprocal only); doubles the comparisons. */
+  /** Handle both signs (reciprocal only); doubles the comparisons and lanes. */
   signed: boolean;
   /** Fraction bits of x. */
   xScale: number;
@@ -66,12 +80,24 @@ export interface InverseOptions {
 }
 
 interface Plan {
-  bitsPerElement: number;
+  /** Comparisons (and lanes) per element of x. */
+  lanes: number;
+  /** The narrow comparison's window, when x is positive and the range is narrow enough (else the 64-bit msb). */
+  window?: CompareWindow;
+  /** Subtracted from every threshold 2^j (raw): the window's zone of either answer lies below 2^j. */
+  zone: bigint;
+  /** Truncation of x shifted per lane down to c at POLY_SCALE (0: the shift is exact, no truncation). */
+  laneBits: number;
+  /** Fraction bits of the lanes' Q. */
+  qScale: number;
+  /** Fraction bits of the public phi(k). */
   phiScale: number;
-  /** Truncations of m phi and of (m phi) g (0 when there is no g). */
+  /** No multiplicand: truncation of the phi-scaled selection. With one: of m phi, and of the last product. */
+  selectBits: number;
   mBits: number;
-  gBits: number;
   finalBits: number;
+  /** Truncation of g Q (0 without g). */
+  gBits: number;
 }
 
 function plan(o: InverseOptions): Plan {
@@ -81,33 +107,58 @@ function plan(o: InverseOptions): Plan {
   if (xScale + hi > 60) throw new Error(`inverse: 2^${hi} at ${xScale} fraction bits leaves no room for normalisation`);
   if (o.signed && kind !== 'reciprocal') throw new Error('inverse: only the reciprocal takes signed input');
   if (!(o.outBound > 0)) throw new Error(`inverse: outBound must be positive, got ${o.outBound}`);
+  if (o.gScale !== undefined && o.mScale === undefined) throw new Error('inverse: a second factor needs a multiplicand');
   const b = Math.max(0, ceilLog2(o.outBound));
-  const finalScale = 60 - b - Q_SCALE;
-  let phiScale = finalScale;
-  let mBits = 0;
-  let gBits = 0;
-  if (o.mScale !== undefined) {
-    // m phi, then (m phi) g, each product kept below 2^60 before its truncation; the last lands at finalScale.
-    phiScale = 60 - o.mScale - Math.max(0, ceilLog2(o.mPhiBound ?? o.outBound));
-    const mPhiScale = o.gScale !== undefined ? 60 - b - o.gScale : finalScale;
-    mBits = o.mScale + phiScale - mPhiScale;
-    if (o.gScale !== undefined) gBits = mPhiScale + o.gScale - finalScale;
-    if (mBits < 1 || (o.gScale !== undefined && gBits < 1)) throw new Error('inverse: multiplicand scales leave no bits to truncate');
-  } else if (o.gScale !== undefined) throw new Error('inverse: a second factor needs a multiplicand');
-  const finalBits = finalScale + Q_SCALE - o.outScale;
-  if (phiScale < 1 || finalBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
-  return { bitsPerElement: (hi - lo) * (o.signed ? 2 : 1), phiScale, mBits, gBits, finalBits };
+  const lanes = (hi - lo) * (o.signed ? 2 : 1);
+  const laneBits = Math.max(0, hi + xScale - POLY_SCALE);
+  const range = { lanes, laneBits, ...comparisonWindow(o) };
+  if (o.mScale === undefined) {
+    // phi(k) Q_k at phiScale + qScale bits, at most outBound: split the bits so the smallest phi (top octave)
+    // and Q keep about the same relative precision.
+    const total = 60 - b;
+    const logPhiMin = Math.log2(o.constant ?? 1) - (kind === 'rsqrt' ? hi / 2 : hi);
+    const qScale = Math.min(Q_SCALE, Math.floor((total + logPhiMin) / 2));
+    const selectBits = total - o.outScale;
+    if (qScale < 12 || selectBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
+    return { ...range, qScale, phiScale: total - qScale, selectBits, mBits: 0, finalBits: 0, gBits: 0 };
+  }
+  // m phi below 2^60 before its truncation. The last product F (Q or g Q) is at most outBound: F at fScale
+  // and its other factor at otherScale share 61 - b bits (g Q keeps one bit more than g).
+  const phiScale = 60 - o.mScale - Math.max(0, ceilLog2(o.mPhiBound ?? o.outBound));
+  const otherScale = o.gScale !== undefined ? o.gScale + 1 : Q_SCALE;
+  const fScale = 61 - b - otherScale;
+  const gBits = o.gScale !== undefined ? o.gScale + Q_SCALE - otherScale : 0;
+  const mBits = o.mScale + phiScale - fScale;
+  const finalBits = fScale + otherScale - o.outScale;
+  if (phiScale < 1 || mBits < 1 || finalBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
+  return { ...range, qScale: Q_SCALE, phiScale, selectBits: 0, mBits, finalBits, gBits };
+}
+
+/**
+ * For x >= 0 (not signed), the comparisons x < 2^j can run on a window of hi - lo + 10 bits after a local
+ * downcast (protocol narrowCompare.ts) when that is fewer rounds than the 64-bit msb: the window covers
+ * |x - 2^j| < 2^(hi+1) (x from slightly negative to 2^(hi+1)), and its zone of either answer, 2^(drop+1) raw,
+ * is at most 2^-7 of every threshold above 2^lo. The thresholds are lowered by that zone, so every x of the
+ * domain is classified exactly except those within 2^-7 (relative) below some 2^j, which may land in octave
+ * j with c slightly below 0.5 (|v| <= 1 + 2^-6: Q's error grows by at most 1.41 times there).
+ */
+function comparisonWindow(o: InverseOptions): { window?: CompareWindow; zone: bigint } {
+  if (o.signed) return { zone: 0n };
+  const bits = o.hi - o.lo + 10;
+  const drop = o.hi + o.xScale + 3 - bits;
+  if (drop < 0 || drop + bits > 64 || lessThanNarrowCost(1, { drop, bits }).rounds >= msbCost(1).rounds) return { zone: 0n };
+  return { window: { drop, bits }, zone: 1n << BigInt(drop + 1) };
 }
 
 /** Declared cost for n elements of x and, with a multiplicand, mCount elements of m. */
 export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const pl = plan(o);
-  const nb = n * pl.bitsPerElement;
-  const nm = o.mScale !== undefined ? mCount : n;
-  const chain = seq(mulTruncCost(n), polyCost(n, 4));
-  const fBranch = o.gScale !== undefined ? seq(mulTruncCost(nm), mulTruncCost(nm)) : mulTruncCost(nm);
-  const branches = o.mScale !== undefined ? par(chain, fBranch) : chain;
-  return seq(msbCost(nb), b2aCost(nb), branches, mulTruncCost(nm));
+  const nl = n * pl.lanes;
+  const rangeBits = seq(pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl), b2aCost(nl));
+  const lanes = seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4));
+  if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
+  const select = o.gScale !== undefined ? seq(dotLastRawCost(n), mulTruncCost(mCount)) : dotLastRawCost(n);
+  return seq(par(rangeBits, lanes), par(select, mulTruncCost(mCount)), mulTruncCost(mCount));
 }
 
 /** Public integers round(phi(k) 2^scale) for k = lo..hi-1 (exact for powers of two). */
@@ -124,6 +175,13 @@ function weights(lo: number, hi: number, scale: number, phi: (k: number) => numb
   return out;
 }
 
+/** One ring word per lane, repeated over the n elements of that lane. */
+function laneVector(perLane: readonly bigint[], n: number): BigUint64Array {
+  const vec = new BigUint64Array(perLane.length * n);
+  perLane.forEach((w, j) => vec.fill(BigInt.asUintN(64, w), j * n, (j + 1) * n));
+  return vec;
+}
+
 /**
  * sum_k oh_k Phi(k) from the range bits: Phi(hi-1) - l_lo Phi(lo) + sum_{j>lo} l_j (Phi(j-1) - Phi(j)).
  * `bits` is [blocks, n] (block b holds the indicator of threshold lo + b, then the negated ones when signed).
@@ -131,16 +189,46 @@ function weights(lo: number, hi: number, scale: number, phi: (k: number) => numb
 function combine(p: Party, bits: AShare, n: number, lo: number, hi: number, signed: boolean, W: bigint[], shape: readonly number[]): AShare {
   const K = hi - lo;
   const blockWeight = (j: number): bigint => (j === 0 ? -W[0] : W[j - 1] - W[j]);
-  const vec = new BigUint64Array(bits.s0.length);
-  for (let j = 0; j < K; j++) {
-    vec.fill(BigInt.asUintN(64, blockWeight(j)), j * n, (j + 1) * n);
-    if (signed) vec.fill(BigInt.asUintN(64, -blockWeight(j)), (K + j) * n, (K + j + 1) * n);
-  }
-  const blocks = signed ? 2 * K : K;
-  const weighted = transpose(p, reshape(mulPublicRawVec(p, bits, vec), [blocks, n]), [1, 0]);
+  const perBlock = Array.from({ length: K }, (_, j) => blockWeight(j));
+  if (signed) perBlock.push(...perBlock.map((w) => -w));
+  const blocks = perBlock.length;
+  const weighted = transpose(p, reshape(mulPublicRawVec(p, bits, laneVector(perBlock, n)), [blocks, n]), [1, 0]);
   const sum = reshape(sumLast(p, weighted), shape);
   // The constants Phi(hi-1) of the positive and the negated negative one-hot cancel when signed.
   return signed ? sum : addPublicRaw(p, sum, BigInt.asUintN(64, W[K - 1]));
+}
+
+/**
+ * The selection's operands: per lane group (positive, then negative when signed) of K lanes [K, n], the
+ * differences D (block 0: -V_lo; block j: V_{j-1} - V_j) laid out [n, blocks], and the constant sum of the
+ * groups' top lanes [n]. sum_blocks bits D + constant = sum over groups of sum_k oh_k V_k.
+ */
+function selectionOperands(p: Party, v: AShare, n: number, K: number, groups: number): { diffs: AShare; constant: AShare } {
+  const diffs: AShare[] = [];
+  let constant: AShare | undefined;
+  for (let g = 0; g < groups; g++) {
+    const lanes = sliceFlat(p, v, g * K * n, [K * n]);
+    const prev = concatFlat(p, [zerosLike(p, [n]), sliceFlat(p, lanes, 0, [(K - 1) * n])]);
+    diffs.push(sub(p, prev, lanes));
+    const top = sliceFlat(p, lanes, (K - 1) * n, [n]);
+    constant = constant ? add(p, constant, top) : top;
+  }
+  return { diffs: transpose(p, reshape(concatFlat(p, diffs), [groups * K, n]), [1, 0]), constant: constant as AShare };
+}
+
+/** c_k = |x| 2^-(k+1) at POLY_SCALE for every lane, then Q_k at qScale: [lanes * n]. */
+async function laneValues(p: Party, flat: AShare, o: InverseOptions, pl: Plan): Promise<AShare> {
+  const { lo, hi, signed, xScale } = o;
+  const n = numel(flat);
+  // Lane k gets x 2^(hi-1-k): one shift (truncation) by laneBits then lands every lane at POLY_SCALE.
+  const shifts = Array.from({ length: hi - lo }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
+  const groups = signed ? [flat, neg(p, flat)] : [flat];
+  const spread = mulPublicRawVec(p, concatFlat(p, groups.flatMap((g) => shifts.map(() => g))), laneVector(groups.flatMap(() => shifts), n));
+  const up = POLY_SCALE - (hi + xScale);
+  const c = pl.laneBits > 0 ? await truncate(p, spread, pl.laneBits) : mulPublicInt(p, spread, 1n << BigInt(Math.max(0, up)));
+  const v = addPublicRaw(p, mulPublicInt(p, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
+  const [q] = await polyEval(p, v, [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale });
+  return q;
 }
 
 export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Multiplicand): Promise<AShare> {
@@ -157,34 +245,38 @@ export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Mul
   }
   const C = o.constant ?? 1;
   const half = o.kind === 'rsqrt';
-  const sScale = 60 - xScale;
-  const sW = weights(lo, hi, sScale, (k) => 2 ** -(k + 1));
-  const phiW = weights(lo, hi, pl.phiScale, (k) => C * 2 ** (half ? -(k + 1) / 2 : -(k + 1)));
-  const flat = reshape(x, [n]);
-  // 1. range bits: x - 2^j (and -x - 2^j) for every threshold, one msb, one b2a.
+  const phi = (k: number) => C * 2 ** (half ? -(k + 1) / 2 : -(k + 1));
+  const phiW = weights(lo, hi, pl.phiScale, phi);
   const K = hi - lo;
-  const parts = Array.from({ length: K }, () => flat);
-  if (signed) parts.push(...Array.from({ length: K }, () => neg(p, flat)));
-  const shift = new BigUint64Array(parts.length * n);
-  for (let b = 0; b < parts.length; b++) shift.fill(BigInt.asUintN(64, -(1n << BigInt(lo + (b % K) + xScale))), b * n, (b + 1) * n);
-  const bits = await b2a(p, await msb(p, addPublicRaw(p, concatFlat(p, parts), shift)));
-  const s = combine(p, bits, n, lo, hi, signed, sW, x.shape);
-  const phi = combine(p, bits, n, lo, hi, signed, phiW, x.shape);
-  // 2-3. c and Q on one branch, F = m phi on the other.
-  const [q, f] = await p.parallel(
+  const groups = signed ? 2 : 1;
+  const flat = reshape(x, [n]);
+  const thresholds = Array.from({ length: pl.lanes }, (_, b) => pl.zone - (1n << BigInt(lo + (b % K) + xScale)));
+  // Steps 1 and 2 side by side.
+  const [bits, q] = await p.parallel(
     async (b) => {
-      const c = await mulTrunc(b, x, s, xScale + sScale - POLY_SCALE);
-      const v = addPublicRaw(b, mulPublicInt(b, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
-      const [qv] = await polyEval(b, v, [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: Q_SCALE });
-      return qv;
+      const parts = Array.from({ length: K }, () => flat);
+      if (signed) parts.push(...Array.from({ length: K }, () => neg(b, flat)));
+      const shifted = addPublicRaw(b, concatFlat(b, parts), laneVector(thresholds, n));
+      return b2a(b, await (pl.window ? lessThanPublicNarrow(b, shifted, 0, pl.window) : msb(b, shifted)));
     },
-    async (b) => {
-      if (!mult) return phi;
-      const mPhi = await mulTrunc(b, mult.m, mult.broadcast ? broadcastLast(b, phi, mult.m.shape[mult.m.shape.length - 1]) : phi, pl.mBits);
-      return mult.g ? mulTrunc(b, mPhi, mult.g, pl.gBits) : mPhi;
-    },
+    (b) => laneValues(b, flat, o, pl),
   );
-  // 4. result = F Q.
-  const qb = mult?.broadcast ? broadcastLast(p, q, mult.m.shape[mult.m.shape.length - 1]) : q;
-  return mulTrunc(p, f, qb, pl.finalBits);
+  if (!mult) {
+    // The lanes scaled by phi(k) (the negative lanes by -phi(k)): the selection is the result.
+    const scaled = mulPublicRawVec(p, q, laneVector(signed ? [...phiW, ...phiW.map((w) => -w)] : phiW, n));
+    const { diffs, constant } = selectionOperands(p, scaled, n, K, groups);
+    return reshape(await dotLastTrunc(p, transpose(p, reshape(bits, [pl.lanes, n]), [1, 0]), diffs, pl.selectBits, constant), x.shape);
+  }
+  const phiShare = combine(p, bits, n, lo, hi, signed, phiW, x.shape);
+  const cols = mult.m.shape[mult.m.shape.length - 1];
+  const [other, f] = await p.parallel(
+    async (b) => {
+      const { diffs, constant } = selectionOperands(b, q, n, K, groups);
+      const qn = reshape(await dotLastRaw(b, transpose(b, reshape(bits, [pl.lanes, n]), [1, 0]), diffs, constant), x.shape);
+      const qb = mult.broadcast ? broadcastLast(b, qn, cols) : qn;
+      return mult.g ? mulTrunc(b, mult.g, qb, pl.gBits) : qb;
+    },
+    (b) => mulTrunc(b, mult.m, mult.broadcast ? broadcastLast(b, phiShare, cols) : phiShare, pl.mBits),
+  );
+  return mulTrunc(p, f, other, pl.finalBits);
 }

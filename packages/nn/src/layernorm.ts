@@ -5,14 +5,14 @@
  * After PUMA (arXiv 2307.12533) section 4: mean, variance, one reciprocal square root per row.
  * Steps: mean = sum * round(2^32 / n) / 2^32 (one truncation per row, 2 rounds; its relative error n 2^-33
  * costs at most n |mean| 2^-33 in d); d = x - mean; sum(d^2) per row (one truncation per row, 2 rounds);
- * then (d phi) gamma / sqrt(c), phi = sqrt(n) 2^-(k+1)/2, with both products folded into the rsqrt (norm.ts,
- * 18 rounds). eps is added at up to 33 fraction bits, so eps below 2^-18 still counts.
+ * then (d phi) (gamma Q), phi = sqrt(n) 2^-(k+1)/2, Q ~ 1/sqrt(c), with both products folded into the rsqrt
+ * (norm.ts, 15 rounds). eps is added at up to 33 fraction bits, so eps below 2^-18 still counts.
  * Input domain: |row mean| < 2^11, n var < 2^26 (e.g. std up to 295 at n = 768), |y - beta| < 2^12 (options).
- * Asserted max abs error: 5e-3 for rows with std between 0.05 and 50 and |gamma| <= 2 (measured 2.7e-4).
- * Cost: 2 + 2 + 18 = 22 rounds for any number of rows (PUMA's construction with SPU's costs: about 60).
- * Bytes per element per party (P0 / P1 / P2): 110.8 / 59.8 / 59.8 at 32 x 128, 98.3 / 49.8 / 49.8 at
- * 128 x 768 (per element: the two folded products; per row: the mean's and the sum of squares' truncations
- * and the rsqrt's ~34 comparisons).
+ * Asserted max abs error: 5e-3 for rows with std between 0.05 and 50 and |gamma| <= 2 (measured 2.4e-4).
+ * Cost: 2 + 2 + 15 = 19 rounds for any number of rows (22 before rsqrt's lanes; PUMA's construction with
+ * SPU's costs: about 60). Bytes per element per party (P0 / P1 / P2): 105.9 / 87.1 / 87.1 at 32 x 128,
+ * 70.6 / 67.6 / 67.6 at 32 x 768, 68.6 each at 128 x 768 (per element: the three folded products; per
+ * row: the mean's and the sum of squares' truncations and the rsqrt's ~35 comparisons and lanes).
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';

@@ -1,10 +1,10 @@
 /**
  * The part LayerNorm and RMSNorm share: for d (centred for LayerNorm, raw x for RMSNorm) the per-row sum of
  * squares S = sum_j d_j^2 (one truncation per row, 2 rounds), then
- *   d gamma / sqrt(S/n + eps) = (d phi) gamma / sqrt(c),   phi = sqrt(n) 2^-(k+1)/2,  S + n eps = 2^(k+1) c
+ *   d gamma / sqrt(S/n + eps) = (d phi) (gamma Q),   phi = sqrt(n) 2^-(k+1)/2,  Q ~ 1/sqrt(c),  S + n eps = 2^(k+1) c
  * with sqrt(n) folded into rsqrt's public weights and both products folded into its last steps (inverse.ts):
- * 18 rounds after S, one rsqrt per row. d phi (at most sqrt(n) in magnitude) is formed at 30 fraction bits
- * before gamma scales it, so rows whose spread is only a few hundred ulp keep their precision.
+ * 15 rounds after S, one rsqrt per row. d phi (at most sqrt(n) in magnitude) is formed at 30 fraction bits
+ * while gamma Q is formed, so rows whose spread is only a few hundred ulp keep their precision.
  * eps below the session's resolution: S is computed at psi >= 18 fraction bits, enough for n eps to carry
  * about 10 significant bits (psi up to 60 - hi), so eps = 1e-12 still counts; a row of constants then gives
  * exactly 0 (its d is 0), never a division by zero.

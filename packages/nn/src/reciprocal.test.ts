@@ -12,6 +12,17 @@ describe('reciprocal', () => {
     expect(err).toBeLessThanOrEqual(1e-3);
   });
 
+  it('positive x on a narrow window (7-round comparisons): exact octaves except just below each 2^j, still within 1e-3 there; below 2^lo gives 0', async () => {
+    // Every power of two of [1, 2^17) and its neighbours: 1 ulp either side, and 2^-8 and 2^-7 below (the zone).
+    const xs = quantize(Array.from({ length: 17 }, (_, j) => [1 - 2 ** -7, 1 - 2 ** -8, 1 - 2 ** -18, 1, 1 + 2 ** -18, 1 + 2 ** -8].map((f) => 2 ** j * f)).flat().filter((v) => v >= 1));
+    const got = await runNn({ x: { values: [...xs, 0.5, 0] } }, (p, s) => reciprocal(p, s.x, { positive: true, lo: 0, hi: 17, outScale: 40 }), 40);
+    const { err, at } = maxRelError(got.slice(0, xs.length), Array.from(xs, (v) => 1 / v));
+    console.log(`reciprocal (positive, at the thresholds) max relative error ${err.toExponential(3)} at x = ${xs[at]}`);
+    expect(err).toBeLessThanOrEqual(1e-3);
+    expect(Array.from(got.slice(xs.length))).toEqual([0, 0]);
+    expect(reciprocalCost(1, { positive: true, lo: 0, hi: 17 }).rounds).toBe(11);
+  });
+
   it('signed default range [2^-10, 2^17): relative error <= 1e-3 for both signs; below the range gives 0', async () => {
     const pos = logSweep(-10, 16.9, 300);
     const xs = quantize([...pos, ...pos.map((v) => -v)]);
@@ -22,13 +33,13 @@ describe('reciprocal', () => {
     expect(Array.from(got.slice(xs.length))).toEqual([0, 0, 0]);
   });
 
-  it('declared cost equals measured cost; 18 rounds', async () => {
+  it('declared cost equals measured cost; 12 rounds', async () => {
     for (const n of [1, 33]) {
       const inputs = { x: fixedInput(Array.from({ length: n }, (_, i) => 1 + i * 7.5)) };
       expectCost(await measureOp(inputs, (p, s) => reciprocal(p, s.x)), reciprocalCost(n));
       expectCost(await measureOp(inputs, (p, s) => reciprocal(p, s.x, { positive: true, lo: -1, hi: 9 })), reciprocalCost(n, { positive: true, lo: -1, hi: 9 }));
     }
-    expect(reciprocalCost(4096).rounds).toBe(18);
+    expect(reciprocalCost(4096).rounds).toBe(12);
   });
 
   it('rejects unusable ranges', async () => {

@@ -7,10 +7,11 @@
  * fast path for x > 0 (softmax denominators): half the comparisons, no sign handling.
  * Asserted relative error: 1e-3 on [1, 2^16] and on the signed default domain (measured 3.0e-4), given enough
  * output fraction bits to represent 1/x (`outScale`; the default, the session's 18 bits, holds 1/2^16 to 4 ulp).
- * Cost: 18 rounds for any range (PUMA/SPU: normalisation plus Goldschmidt, more); bytes per element per party
- * (P0 / P1 / P2): (hi - lo) comparisons (twice that signed) at 30.1 bytes, as many b2a at 16 / 8, and four
- * mulTrunc at 32 / 16: 2618.8 / 2122.8 / 2122.8 signed on the default range, 1373.4 / 1093.4 / 1093.4 positive,
- * 912.1 / 712.1 / 712.1 positive on [1, 2^17).
+ * Cost: 12 rounds for any range (PUMA/SPU: normalisation plus Goldschmidt, more; 18 here before the
+ * polynomial ran per octave beside the comparisons, inverse.ts); bytes per element per party at 4096
+ * elements (dealers rotating), per octave (twice signed) a comparison, a b2a word and three truncation words:
+ * 5392.1 signed on the default range, 2706.7 positive, 1712.1 positive on [1, 2^17) (2288.1, 1186.7 and
+ * 778.8 before). Meant for one value per row (softmax), where rounds count and bytes are small.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
 import { inverse, inverseCost, type InverseOptions } from './inverse.ts';

@@ -4,8 +4,8 @@
  * the rsqrt with sqrt(n), x and gamma folded in.
  * Input domain: n mean(x^2) < 2^26 (e.g. RMS up to 128 at n = 4096), |y| < 2^12 (options).
  * Asserted max abs error: 5e-3 for rows with RMS between 0.05 and 50 and |gamma| <= 2 (measured 2.7e-4).
- * Cost: 2 + 18 = 20 rounds for any number of rows. Bytes per element per party (P0 / P1 / P2):
- * 111.4 / 60.4 / 60.4 at 32 x 128, 96.5 / 48.4 / 48.4 at 8 x 4096.
+ * Cost: 2 + 15 = 17 rounds for any number of rows (20 before rsqrt's lanes). Bytes per element per party
+ * (P0 / P1 / P2): 108.7 / 88.6 / 88.6 at 32 x 128, 65.3 / 64.7 / 64.7 at 8 x 4096.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, Party } from '@puma/protocol';

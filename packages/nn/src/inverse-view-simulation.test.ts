@@ -1,0 +1,70 @@
+/**
+ * View simulation (@puma/protocol/view-test-support) of the inverse construction (inverse.ts): lanes evaluated
+ * beside the comparisons, the selection's raw dot product (fused.ts dotLastRaw), and the norms' folded
+ * products. For each party, nothing it receives depends on the secret input unless it also depends on the key
+ * that party lacks. Sizes below and above 3072 values per step, where the truncation and b2a dealers rotate.
+ */
+import { describe, expect, it } from 'vitest';
+import { Party, type AShare } from '@puma/protocol';
+import { baseWorld, describeReports, fixedViewInput, openWords, runWorld, simulateViews, type ViewProgram } from '@puma/protocol/view-test-support';
+import { dotLastRaw } from './fused.ts';
+import { layerNorm } from './layernorm.ts';
+import { reciprocal } from './reciprocal.ts';
+import { layerNormRow } from './reference.ts';
+
+const A = (s: unknown) => s as AShare;
+
+/** Mutant party: the selection's resharing without the zero sharing, so party i+1's dot term reaches party i unmasked. */
+class NoZeroShareParty extends Party {
+  override zeroShare(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
+
+function decode(words: BigUint64Array): number[] {
+  return Array.from(words, (w) => Number(BigInt.asIntN(64, w)) / 2 ** 18);
+}
+
+describe('view simulation: inverse (lanes and selection)', () => {
+  it('dotLastRaw: no leak; the mutant without the zero sharing leaks at every party', async () => {
+    const inputs = { x: fixedViewInput([6, 9], 0, 2, 51), y: fixedViewInput([6, 9], -3, 3, 53) };
+    const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await dotLastRaw(p, A(s.x), A(s.y))).s0);
+    const clean = await simulateViews(inputs, program);
+    for (const r of clean) expect(r.leaks, describeReports(clean)).toBe(0);
+    const mutant = await simulateViews(inputs, program, { party: (o) => new NoZeroShareParty(o) });
+    expect(mutant.map((r) => r.leaks > 0), describeReports(mutant)).toEqual([true, true, true]);
+  });
+
+  it.each([[2, 40], [4, 768]])('layerNorm %i x %i: no received word depends on the secret without the missing key', async (rows, cols) => {
+    const inputs = { x: fixedViewInput([rows, cols], -4, 4, 61), g: fixedViewInput([cols], 0.5, 1.5, 63), b: fixedViewInput([cols], -1, 1, 65) };
+    const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await layerNorm(p, A(s.x), A(s.g), A(s.b), 1e-5)).s0);
+    const reports = await simulateViews(inputs, program);
+    const summary = describeReports(reports);
+    for (const r of reports) {
+      expect(r.leaks, summary).toBe(0);
+      expect(r.details, summary).toEqual([]);
+      expect(r.secretDependent, summary).toBeGreaterThan(0);
+    }
+    // The views are of a real evaluation: the opened result matches float64 LayerNorm.
+    const { results } = await runWorld(baseWorld(inputs), inputs, program);
+    const got = decode(openWords(results));
+    const [x, g, b] = [inputs.x.base, inputs.g.base, inputs.b.base].map(decode);
+    for (let r = 0; r < rows; r++) {
+      const want = layerNormRow(x.slice(r * cols, (r + 1) * cols), g, b, 1e-5);
+      want.forEach((v, j) => expect(Math.abs(got[r * cols + j] - v)).toBeLessThan(5e-3));
+    }
+  });
+
+  // At n = 128 the 28 lanes and comparisons per element (3584 values) have rotating dealers.
+  it.each([8, 128])('signed reciprocal, n = %i: no leak', async (n) => {
+    const inputs = { x: fixedViewInput([n], -100, 100, 71) };
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await reciprocal(p, A(s.x), { lo: -6, hi: 8 })).s0));
+    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+  });
+
+  it.each([8, 512])('positive reciprocal on the narrow comparison window (softmax denominators), n = %i: no leak', async (n) => {
+    const inputs = { x: fixedViewInput([n], 1, 100, 73) };
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await reciprocal(p, A(s.x), { positive: true, lo: -1, hi: 7 })).s0));
+    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+  });
+});
