@@ -3,7 +3,8 @@
  * given the loopback coturn with --ice-servers and --ice-transport-policy relay, generate the plaintext greedy
  * stories260K tokens. Relays sit on 127.0.0.2 (e2e/turn-server.ts) where the endpoints' host sockets have no
  * TURN permission, so relayed paths are the only ones that work; coturn's log shows the allocations. A party
- * given a wrong TURN password exits 1 within seconds naming the TURN server, before it joins its slot.
+ * given a wrong TURN password exits 1 within seconds naming the TURN server, before it joins its slot; one given
+ * --turn-secret mints credentials a coturn with that static-auth-secret accepts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { generateGreedy } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { startCoordinator, type Coordinator } from '@puma/coordinator';
 import { getSession } from '@puma/transport-webrtc';
-import { exitOf, killStarted, lastJson, makeKey, newSession, puma, type Key } from '../apps/cli/src/session-test-harness.ts';
+import { exitOf, killStarted, lastJson, makeKey, newSession, puma, waitFor, type Key } from '../apps/cli/src/session-test-harness.ts';
 import { startTurnServer, type TurnServer } from './turn-server.ts';
 
 let turn: TurnServer;
@@ -77,5 +78,24 @@ describe('puma owner | party | client with relay-only ICE through coturn', () =>
     expect(e.stderr).toMatch(new RegExp(`puma party: relay-only ICE: no relay candidate from ${turn.url} .*username and credential`));
     expect(Date.now() - t0).toBeLessThan(45_000);
     expect((await getSession(coordinator.url, s.id)).slots.party0.joined).toBe(false);
+  }, 90_000);
+
+  it('--turn-secret: the party mints credentials that a coturn sharing the secret accepts, then joins', async () => {
+    const secret = 'shared-with-coturn-0123';
+    const restTurn = await startTurnServer({ authSecret: secret });
+    try {
+      const s = await newSession(coordinator.url);
+      const party = puma('party', [
+        'party', '--party', '0', '--coordinator', coordinator.url, '--session', s.id, '--secret', s.secrets.party0, '--key', keys.parties[0].file,
+        '--ice-servers', JSON.stringify([{ urls: restTurn.url }]), '--ice-transport-policy', 'relay', '--turn-secret', secret,
+      ]);
+      // Joining comes after the relay probe: a joined slot means coturn handed out a relay for minted credentials.
+      await waitFor(async () => (await getSession(coordinator.url, s.id)).slots.party0.joined, 60_000, 'party 0 to join', party);
+      expect(restTurn.allocations()).toBeGreaterThan(0);
+      await waitFor(() => party.stderr().includes(`ICE servers ${restTurn.url}, relay only`), 10_000, 'its ICE line', party);
+    } finally {
+      killStarted();
+      await restTurn.stop();
+    }
   }, 90_000);
 });

@@ -11,6 +11,7 @@ import {
   createPeerChannel,
   createSession,
   endpointSlot,
+  fetchIceConfig,
   generateIdentity,
   joinSession,
   parseIceConfig,
@@ -20,7 +21,7 @@ import {
   type Identity,
   type PeerChannel,
 } from '@puma/transport-webrtc';
-import { installNodeWebRtc } from '@puma/transport-webrtc/node';
+import { installNodeWebRtc, mintTurnCredentials } from '@puma/transport-webrtc/node';
 import { startTurnServer, type TurnServer } from './turn-server.ts';
 
 let turn: TurnServer;
@@ -150,5 +151,40 @@ describe('relay-only ICE through coturn (Node endpoints)', () => {
     expect(make({ iceServers: [{ urls: 'turn:127.0.0.1:3478?transport=tcp', ...creds }] })).toThrow(/transport=tcp" is not supported in Node/);
     expect(make({ iceServers: [{ urls: ['stun:a.example:3478', 'stun:b.example:3478'] }] })).toThrow(/2 STUN URLs; node-datachannel uses 1/);
     expect(make({ iceServers: [{ urls: ['turn:a.example', 'turn:b.example', 'turn:c.example'], ...creds }] })).toThrow(/3 TURN URLs; node-datachannel uses at most 2/);
+  });
+});
+
+describe('TURN credentials minted from a shared secret (TURN REST API, coturn use-auth-secret)', () => {
+  const SECRET = 'a-secret-shared-with-coturn';
+  let restTurn: TurnServer;
+  let minting: Coordinator;
+  beforeAll(async () => {
+    restTurn = await startTurnServer({ authSecret: SECRET });
+    minting = await startCoordinator({
+      iceConfig: { iceServers: [{ urls: [restTurn.url] }], iceTransportPolicy: 'relay' },
+      turnSecret: SECRET,
+      maxSessionLifetimeMs: 3600_000,
+    });
+  });
+  afterAll(async () => {
+    await minting?.close();
+    await restTurn?.stop();
+  });
+
+  it('the coordinator hands pages fresh credentials that coturn accepts, valid for the session lifetime plus an hour', async () => {
+    const before = Date.now();
+    const served = await fetchIceConfig(minting.url);
+    const { username } = served.iceServers[0];
+    const expiry = Number(/^(\d+):puma$/.exec(username ?? '')?.[1]) * 1000;
+    expect(expiry).toBeGreaterThanOrEqual(Math.floor((before + 2 * 3600_000) / 1000) * 1000);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 2 * 3600_000);
+    await expect(probeRelay(served, 15_000)).resolves.toBeUndefined();
+  });
+
+  it('coturn refuses credentials minted from another secret, and expired ones', async () => {
+    const config: IceConfig = { iceServers: [{ urls: [restTurn.url] }], iceTransportPolicy: 'relay' };
+    await expect(probeRelay(mintTurnCredentials(config, SECRET, 600_000), 15_000)).resolves.toBeUndefined();
+    await expect(probeRelay(mintTurnCredentials(config, 'another-secret-entirely', 600_000), 15_000)).rejects.toThrow(/no relay candidate/);
+    await expect(probeRelay(mintTurnCredentials(config, SECRET, 600_000, Date.now() - 3600_000), 15_000)).rejects.toThrow(/no relay candidate/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A coturn TURN server on loopback for the relay tests (Playwright and vitest): Debian's /usr/bin/turnserver on
- * 127.0.0.1 with a free port, long-term credentials (user u, realm puma), loopback peers allowed, no TLS, no
+ * 127.0.0.1 with a free port, long-term credentials (user u, realm puma; or minted from a shared secret, the TURN
+ * REST API), loopback peers allowed, no TLS, no
  * CLI, relay ports in a small range, and its own config, log, pid and database files in a temp dir. It is
  * stopped by its PID; no system-wide coturn service is used. The log is kept so tests can count allocations.
  */
@@ -43,6 +44,8 @@ export interface TurnServer {
 export interface TurnServerOptions {
   username?: string;
   credential?: string;
+  /** Accept credentials minted from this secret (TURN REST API: use-auth-secret) instead of the static user. */
+  authSecret?: string;
 }
 
 /** Starts coturn; throws with its log when it is missing or does not come up within START_TIMEOUT_MS. */
@@ -60,7 +63,8 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     '-n', // no config file: every setting is here
     '--listening-ip=127.0.0.1', `--relay-ip=${RELAY_IP}`, `--listening-port=${port}`,
     `--min-port=${minPort}`, `--max-port=${minPort + RELAY_PORTS - 1}`,
-    '--lt-cred-mech', `--user=${username}:${credential}`, '--realm=puma',
+    ...(options.authSecret === undefined ? ['--lt-cred-mech', `--user=${username}:${credential}`] : ['--use-auth-secret', `--static-auth-secret=${options.authSecret}`]),
+    '--realm=puma',
     '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay', '--no-multicast-peers',
     `--log-file=${logFile}`, '--simple-log', '--no-stdout-log', `--pidfile=${path.join(dir, 'turn.pid')}`,
     `--userdb=${path.join(dir, 'turndb')}`, '--verbose',

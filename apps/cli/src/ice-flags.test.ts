@@ -26,4 +26,10 @@ describe('ICE flags', () => {
     expect(tls.code).toBe(2);
     expect(tls.stderr).toMatch(/--ice-servers: iceServers\[0\]\.urls\[0\] "turns:127\.0\.0\.1:5349" is not supported in Node/);
   });
+
+  it('puma party refuses TURN credentials in --ice-servers when --turn-secret mints them', async () => {
+    const run = await exitOf(puma('party', [...COMMANDS.party, ...common, '--turn-secret', 'sixteen-chars-or-more', '--ice-servers', '[{"urls":"turn:127.0.0.1","username":"u","credential":"p"}]']), 60_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/puma party: --ice-servers\[0\]: TURN credentials are minted from the TURN secret, so leave out "username" and "credential"/);
+  });
 });

@@ -6,7 +6,7 @@ import { type EndpointId } from '@puma/transport';
 import {
   createPeerChannel, endpointName, endpointSlot, joinSession, probeRelay, rtcConfigOf, safetyCode, type IceConfig, type Identity, type PeerChannel,
 } from '@puma/transport-webrtc';
-import { assertNodeIceSupport, iceConfigFromFlags, installNodeWebRtc } from '@puma/transport-webrtc/node';
+import { assertNodeIceSupport, iceConfigFromFlags, installNodeWebRtc, mintTurnCredentials, readTurnSecret } from '@puma/transport-webrtc/node';
 
 /** A mistake in the command line: printed with the command's usage, exit code 2. */
 export class CommandUsageError extends Error {}
@@ -39,18 +39,32 @@ export function coordinatorUrl(value: string | undefined): string {
 }
 
 /** parseArgs options of the ICE flags that owner, party and client share. */
-export const ICE_FLAGS = { 'ice-servers': { type: 'string' }, 'ice-transport-policy': { type: 'string' } } as const;
+export const ICE_FLAGS = { 'ice-servers': { type: 'string' }, 'ice-transport-policy': { type: 'string' }, 'turn-secret': { type: 'string' } } as const;
 
 export const ICE_USAGE = `--ice-servers <json|@file>: STUN/TURN servers, e.g. '[{"urls":"turn:turn.example.org:3478","username":"u",
   "credential":"p"}]' (Node: one stun: and up to two turn: URLs, UDP only). --ice-transport-policy relay: connect
-  only through TURN relays, so peers never learn this machine's addresses. Default: host candidates only (LAN).`;
+  only through TURN relays, so peers never learn this machine's addresses. --turn-secret <secret|@file>: the TURN
+  server's static-auth-secret; TURN credentials are then minted (leave them out of --ice-servers). Default: host
+  candidates only (LAN).`;
 
-/** The ICE config of the flags (null without them), checked against what node-datachannel supports. */
-export function iceFlags(values: { 'ice-servers'?: string; 'ice-transport-policy'?: string }): IceConfig | null {
+/** The ICE servers and policy of the flags, and the secret TURN credentials are minted from, if any. */
+export interface EndpointIce {
+  config: IceConfig;
+  turnSecret?: string;
+}
+
+/** Minted TURN credentials last as long as the longest session a coordinator allows (7 days), plus an hour. */
+const TURN_CREDENTIAL_TTL_MS = (7 * 24 + 1) * 3600_000;
+
+/** The ICE flags (null without any), checked against what node-datachannel supports. */
+export function iceFlags(values: { 'ice-servers'?: string; 'ice-transport-policy'?: string; 'turn-secret'?: string }): EndpointIce | null {
   try {
-    const config = iceConfigFromFlags(values['ice-servers'], values['ice-transport-policy']);
-    if (config) assertNodeIceSupport(rtcConfigOf(config), '--ice-servers');
-    return config;
+    const turnSecret = values['turn-secret'] === undefined ? undefined : readTurnSecret(values['turn-secret']);
+    if (turnSecret !== undefined && values['ice-servers'] === undefined) usageError('--turn-secret needs --ice-servers naming the TURN server(s) it is shared with');
+    const config = iceConfigFromFlags(values['ice-servers'], values['ice-transport-policy'], turnSecret === undefined ? 'given' : 'minted');
+    if (!config) return null;
+    assertNodeIceSupport(rtcConfigOf(config), '--ice-servers');
+    return { config, turnSecret };
   } catch (e) {
     usageError(e instanceof Error ? e.message : String(e));
   }
@@ -96,7 +110,7 @@ export interface EndpointOptions {
   /** Where each peer's proven key and safety code are reported, for people to compare. */
   log: (line: string) => void;
   /** STUN/TURN servers and policy (iceFlags); null: host candidates only. */
-  ice?: IceConfig | null;
+  ice?: EndpointIce | null;
 }
 
 /**
@@ -132,8 +146,9 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
   // Relay-only links with a TURN server that refuses us could only time out; the probe says why at once. Its
   // peer connection, closed or not, keeps node-datachannel's threads and so the process alive: a failed probe
   // ends the command, so the process is made to exit once the outcome is printed.
-  if (o.ice?.iceTransportPolicy === 'relay') {
-    await probeRelay(o.ice).catch((e: unknown) => {
+  const ice = o.ice?.turnSecret === undefined ? o.ice?.config : mintTurnCredentials(o.ice.config, o.ice.turnSecret, TURN_CREDENTIAL_TTL_MS);
+  if (ice?.iceTransportPolicy === 'relay') {
+    await probeRelay(ice).catch((e: unknown) => {
       exitAfterGrace();
       throw e;
     });
@@ -141,7 +156,7 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
   await joinSlot(o);
   const channel = createPeerChannel({
     coordinator: o.coordinator, sessionId: o.sessionId, self: o.self, peers: o.peers, connectTimeoutMs: o.connectTimeoutMs,
-    identity: o.identity, slotSecret: o.slotSecret, expectedPeers: o.expectedPeers, rtcConfig: o.ice ? rtcConfigOf(o.ice) : undefined,
+    identity: o.identity, slotSecret: o.slotSecret, expectedPeers: o.expectedPeers, rtcConfig: ice ? rtcConfigOf(ice) : undefined,
   });
   reportPeerKeys(channel, o);
   return channel;
@@ -154,7 +169,8 @@ export async function connectEndpoint(o: EndpointOptions): Promise<PeerChannel> 
 function reportPeerKeys(channel: PeerChannel, o: EndpointOptions): void {
   const me = endpointName(o.self);
   o.log(`${me}: this endpoint is key ${o.identity.fingerprint.slice(0, 16)}…, safety code ${safetyCode(o.identity.fingerprint)}`);
-  if (o.ice) o.log(`${me}: ICE servers ${o.ice.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, ${o.ice.iceTransportPolicy === 'relay' ? 'relay only' : 'all candidates'}`);
+  const ice = o.ice?.config;
+  if (ice) o.log(`${me}: ICE servers ${ice.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, ${ice.iceTransportPolicy === 'relay' ? 'relay only' : 'all candidates'}`);
   channel.ready.then(() => {
     for (const p of o.peers) {
       const fp = channel.peerIdentity?.(p);

@@ -85,11 +85,26 @@ describe('GET /api/config', () => {
   });
 });
 
+describe('minted TURN credentials', () => {
+  it('are served per request, and a config that also gives credentials is refused at start', async () => {
+    const c = await startCoordinator({ iceConfig: { iceServers: [{ urls: ['turn:127.0.0.1:3478'] }], iceTransportPolicy: 'all' }, turnSecret: 'sixteen-chars-or-more' });
+    started.push(c);
+    expect((await fetchIceConfig(c.url)).iceServers[0].username).toMatch(/^\d+:puma$/);
+    await expect(startCoordinator({ iceConfig: relay, turnSecret: 'sixteen-chars-or-more' })).rejects.toThrow(/iceServers\[1\]: TURN credentials are minted from the TURN secret, so leave out/);
+  });
+});
+
 describe('coordinator flags', () => {
   it('--ice-servers and --ice-transport-policy reach /api/config', async () => {
     const run = await runMain(['--ice-servers', JSON.stringify(relay.iceServers), '--ice-transport-policy', 'relay']);
     expect(run.stdout).toMatch(/pages use ICE servers stun:127\.0\.0\.1:3478, turn:127\.0\.0\.1:3478, policy relay/);
     expect(run.config).toEqual({ ice: relay });
+  });
+
+  it('--turn-secret without --ice-servers stops the coordinator with exit code 2', async () => {
+    const run = await runMain(['--turn-secret', 'sixteen-chars-or-more']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/coordinator: --turn-secret needs --ice-servers naming the TURN server\(s\) it is shared with/);
   });
 
   it('a relay policy without a TURN server stops the coordinator with exit code 2', async () => {

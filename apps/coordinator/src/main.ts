@@ -1,15 +1,16 @@
 /**
  * CLI: `node --import tsx apps/coordinator/src/main.ts [--port N] [--host H] [--static DIR] [--ttl-minutes M]
- * [--lifetime-hours H] [--trust-proxy] [--ice-servers <json|@file>] [--ice-transport-policy all|relay]`. Each flag
- * falls back to an environment variable (PUMA_COORDINATOR_PORT or PORT, PUMA_COORDINATOR_HOST, PUMA_STATIC_DIR,
- * PUMA_SESSION_TTL_MINUTES, PUMA_SESSION_LIFETIME_HOURS, PUMA_TRUST_PROXY=1, PUMA_ICE_SERVERS,
- * PUMA_ICE_TRANSPORT_POLICY), then to the defaults 9000, 127.0.0.1, none, 30, 6, off, none, all. --trust-proxy
- * takes client addresses (for the per-address limits) from X-Forwarded-For: only behind a reverse proxy that sets
- * it. The ICE servers (STUN/TURN) and policy are served to pages at GET /api/config.
+ * [--lifetime-hours H] [--trust-proxy] [--ice-servers <json|@file>] [--ice-transport-policy all|relay]
+ * [--turn-secret <secret|@file>]`. Each flag falls back to an environment variable (PUMA_COORDINATOR_PORT or PORT,
+ * PUMA_COORDINATOR_HOST, PUMA_STATIC_DIR, PUMA_SESSION_TTL_MINUTES, PUMA_SESSION_LIFETIME_HOURS,
+ * PUMA_TRUST_PROXY=1, PUMA_ICE_SERVERS, PUMA_ICE_TRANSPORT_POLICY, PUMA_TURN_SECRET), then to the defaults 9000,
+ * 127.0.0.1, none, 30, 6, off, none, all, none. --trust-proxy takes client addresses (for the per-address limits)
+ * from X-Forwarded-For: only behind a reverse proxy that sets it. The ICE servers (STUN/TURN) and policy are
+ * served to pages at GET /api/config; with --turn-secret their TURN credentials are minted per request.
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { iceConfigFromFlags } from '@puma/transport-webrtc/node';
+import { iceConfigFromFlags, readTurnSecret } from '@puma/transport-webrtc/node';
 import { startCoordinator } from './index.ts';
 
 function fail(message: string): never {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
         'trust-proxy': { type: 'boolean' },
         'ice-servers': { type: 'string' },
         'ice-transport-policy': { type: 'string' },
+        'turn-secret': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     console.log('usage: coordinator [--port N] [--host H] [--static DIR] [--ttl-minutes M] [--lifetime-hours H] [--trust-proxy]\n' +
-      '                   [--ice-servers <json|@file>] [--ice-transport-policy all|relay]');
+      '                   [--ice-servers <json|@file>] [--ice-transport-policy all|relay] [--turn-secret <secret|@file>]');
     return;
   }
   const env = process.env;
@@ -58,8 +60,13 @@ async function main(): Promise<void> {
   const lifetimeHours = number('lifetime-hours', str(values['lifetime-hours']) ?? env.PUMA_SESSION_LIFETIME_HOURS ?? '6', 1, 7 * 24);
   const trustProxy = values['trust-proxy'] === true || env.PUMA_TRUST_PROXY === '1';
   let iceConfig;
+  let turnSecret;
   try {
-    iceConfig = iceConfigFromFlags(str(values['ice-servers']) ?? env.PUMA_ICE_SERVERS, str(values['ice-transport-policy']) ?? env.PUMA_ICE_TRANSPORT_POLICY) ?? undefined;
+    const secretFlag = str(values['turn-secret']) ?? env.PUMA_TURN_SECRET;
+    turnSecret = secretFlag === undefined ? undefined : readTurnSecret(secretFlag);
+    const servers = str(values['ice-servers']) ?? env.PUMA_ICE_SERVERS;
+    if (turnSecret !== undefined && servers === undefined) fail('--turn-secret needs --ice-servers naming the TURN server(s) it is shared with');
+    iceConfig = iceConfigFromFlags(servers, str(values['ice-transport-policy']) ?? env.PUMA_ICE_TRANSPORT_POLICY, turnSecret === undefined ? 'given' : 'minted') ?? undefined;
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
@@ -76,12 +83,16 @@ async function main(): Promise<void> {
       trustProxy,
       recordLimitBytes: 0,
       iceConfig,
+      turnSecret,
     });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
   console.log(`coordinator listening on ${coordinator.url} (signaling at ${coordinator.url}/peerjs)`);
-  if (iceConfig) console.log(`coordinator: pages use ICE servers ${iceConfig.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, policy ${iceConfig.iceTransportPolicy}`);
+  if (iceConfig) {
+    const minted = turnSecret === undefined ? '' : ', TURN credentials minted per request';
+    console.log(`coordinator: pages use ICE servers ${iceConfig.iceServers.flatMap((s) => s.urls).join(', ') || '(none)'}, policy ${iceConfig.iceTransportPolicy}${minted}`);
+  }
   const stop = (signal: string) => {
     console.log(`coordinator: ${signal}, closing`);
     coordinator.close().then(() => process.exit(0), () => process.exit(1));

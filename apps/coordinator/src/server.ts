@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SLOT_NAMES, parsePeerId, peerIdFor, type IceConfig } from '@puma/transport-webrtc';
 import { HttpError, readBody, sendJson, serveStatic } from './http.ts';
-import { CONFIG_PATH, resolveIceConfig, serveConfig } from './ice-config-route.ts';
+import { CONFIG_PATH, resolveIceRoute, serveConfig } from './ice-config-route.ts';
 import { HOSTED_PATH, VISIT_TOKEN_HEADER, serveHosted } from './hosted-api.ts';
 import type { HostedVisits } from './hosted-visits.ts';
 import { SlidingWindowLimiter, type RateLimit } from './rate-limit.ts';
@@ -52,6 +52,11 @@ export interface CoordinatorOptions {
   corsOrigin?: string;
   /** ICE servers and policy served to pages at GET /api/config. Default: none (host candidates only). */
   iceConfig?: IceConfig;
+  /**
+   * Secret shared with the TURN server (coturn use-auth-secret, static-auth-secret): TURN credentials are then
+   * minted per request, expiring after maxSessionLifetimeMs plus an hour, and iceConfig must not carry any.
+   */
+  turnSecret?: string;
   /** The hosted demo's visit queue (`puma host`), served under /api/hosted; absent: no such routes. */
   hosted?: HostedVisits;
 }
@@ -95,7 +100,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const { store } = routes;
   const recorder = new Recorder(options.recordLimitBytes ?? 64 * 1024 * 1024);
   const corsOrigin = options.corsOrigin ?? '*';
-  const iceConfig = resolveIceConfig(options.iceConfig);
+  const iceRoute = resolveIceRoute(options.iceConfig, options.turnSecret, lifetime);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -133,7 +138,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       return;
     }
     if (path === CONFIG_PATH) {
-      serveConfig(iceConfig, req, res);
+      serveConfig(iceRoute, req, res);
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {

@@ -5,7 +5,7 @@
  * servers at random beyond those counts), so such configs are refused here instead of being half ignored.
  */
 import { readFileSync } from 'node:fs';
-import { type IceConfig, checkRelayPossible, parseIceConfig, parseIcePolicy, parseIceServers, parseIceUrl } from './ice-config.ts';
+import { type IceConfig, type TurnCredentials, checkRelayPossible, parseIceConfig, parseIcePolicy, parseIceServers, parseIceUrl } from './ice-config.ts';
 
 const MAX_NODE_STUN_URLS = 1;
 const MAX_NODE_TURN_URLS = 2;
@@ -45,9 +45,10 @@ export function encodeCredentialsForNode(config: RTCConfiguration): RTCConfigura
 /**
  * The ICE config of the CLI flags: `servers` is JSON (a list of servers, or a whole { iceServers,
  * iceTransportPolicy } object) or `@file` holding it; `policy` ("all" | "relay") overrides the file's policy.
+ * With `credentials` 'minted' (a --turn-secret is given) TURN servers must come without username and credential.
  * Returns null when neither flag is given (host candidates only).
  */
-export function iceConfigFromFlags(servers: string | undefined, policy: string | undefined): IceConfig | null {
+export function iceConfigFromFlags(servers: string | undefined, policy: string | undefined, credentials: TurnCredentials = 'given'): IceConfig | null {
   if (servers === undefined && policy === undefined) return null;
   let config: IceConfig = { iceServers: [], iceTransportPolicy: 'all' };
   if (servers !== undefined) {
@@ -66,7 +67,7 @@ export function iceConfigFromFlags(servers: string | undefined, policy: string |
     } catch (e) {
       throw new Error(`${from} is not JSON (${e instanceof Error ? e.message : String(e)}); expected e.g. [{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}]`);
     }
-    config = Array.isArray(value) ? { iceServers: parseIceServers(value, from), iceTransportPolicy: 'all' } : parseIceConfig(value, from);
+    config = Array.isArray(value) ? { iceServers: parseIceServers(value, from, credentials), iceTransportPolicy: 'all' } : parseIceConfig(value, from, credentials);
   }
   if (policy !== undefined) config = { ...config, iceTransportPolicy: parseIcePolicy(policy, '--ice-transport-policy') };
   return checkRelayPossible(config, 'the ICE flags');

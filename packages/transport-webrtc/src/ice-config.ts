@@ -22,6 +22,12 @@ export interface IceConfig {
   iceTransportPolicy: IceTransportPolicy;
 }
 
+/**
+ * Where TURN credentials come from: 'given' in the config (username and credential on every TURN server), or
+ * 'minted' from a shared secret per use (ice-turn-rest.ts), in which case the config must not carry them.
+ */
+export type TurnCredentials = 'given' | 'minted';
+
 /** Host candidates only: what links use when nothing is configured. */
 export const HOST_ONLY_ICE: IceConfig = { iceServers: [], iceTransportPolicy: 'all' };
 
@@ -54,18 +60,18 @@ export function parseIceUrl(url: unknown, where: string): IceUrl {
 }
 
 /** Validates an ICE config (an object as JSON gives it); throws an error naming the bad field. */
-export function parseIceConfig(value: unknown, where = 'ICE config'): IceConfig {
+export function parseIceConfig(value: unknown, where = 'ICE config', credentials: TurnCredentials = 'given'): IceConfig {
   const o = asObject(value, where, ['iceServers', 'iceTransportPolicy']);
-  const iceServers = parseIceServers(o.iceServers ?? [], `${where}: iceServers`);
+  const iceServers = parseIceServers(o.iceServers ?? [], `${where}: iceServers`, credentials);
   const iceTransportPolicy = parseIcePolicy(o.iceTransportPolicy ?? 'all', `${where}: iceTransportPolicy`);
   return checkRelayPossible({ iceServers, iceTransportPolicy }, where);
 }
 
 /** Validates a list of ICE servers ({ urls, username?, credential? } each). */
-export function parseIceServers(value: unknown, where = 'iceServers'): IceServerConfig[] {
+export function parseIceServers(value: unknown, where = 'iceServers', credentials: TurnCredentials = 'given'): IceServerConfig[] {
   if (!Array.isArray(value)) throw new Error(`${where} must be an array of { urls, username?, credential? }, got ${describe(value)}`);
   if (value.length > MAX_SERVERS) throw new Error(`${where} lists ${value.length} servers; at most ${MAX_SERVERS}`);
-  return value.map((entry, i) => parseIceServer(entry, `${where}[${i}]`));
+  return value.map((entry, i) => parseIceServer(entry, `${where}[${i}]`, credentials));
 }
 
 export function parseIcePolicy(value: unknown, where = 'iceTransportPolicy'): IceTransportPolicy {
@@ -82,7 +88,7 @@ export function checkRelayPossible(config: IceConfig, where = 'ICE config'): Ice
   return config;
 }
 
-function parseIceServer(value: unknown, where: string): IceServerConfig {
+function parseIceServer(value: unknown, where: string, credentials: TurnCredentials): IceServerConfig {
   const o = asObject(value, where, ['urls', 'username', 'credential']);
   const urls = typeof o.urls === 'string' ? [o.urls] : o.urls;
   if (!Array.isArray(urls) || urls.length === 0) throw new Error(`${where}.urls must be a URL or a non-empty array of URLs, got ${describe(o.urls)}`);
@@ -97,7 +103,11 @@ function parseIceServer(value: unknown, where: string): IceServerConfig {
     }
     server[field] = v;
   }
-  if (parsed.some((u) => u.scheme.startsWith('turn')) && (server.username === undefined || server.credential === undefined)) {
+  const isTurn = parsed.some((u) => u.scheme.startsWith('turn'));
+  if (isTurn && credentials === 'minted' && (server.username !== undefined || server.credential !== undefined)) {
+    throw new Error(`${where}: TURN credentials are minted from the TURN secret, so leave out "username" and "credential"`);
+  }
+  if (isTurn && credentials === 'given' && (server.username === undefined || server.credential === undefined)) {
     throw new Error(`${where} has a TURN URL, so it needs both "username" and "credential" (the TURN server's long-term credentials)`);
   }
   return server;

@@ -50,5 +50,6 @@ export {
   type IceServerConfig,
   type IceTransportPolicy,
   type IceUrl,
+  type TurnCredentials,
 } from './ice-config.ts';
 export { RELAY_PROBE_TIMEOUT_MS, probeRelay } from './ice-config-probe.ts';

@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { assertNodeIceSupport, encodeCredentialsForNode } from './ice-config-node.ts';
 
 export { assertNodeIceSupport, iceConfigFromFlags } from './ice-config-node.ts';
+export { TURN_REST_USER, mintTurnCredentials, readTurnSecret } from './ice-turn-rest.ts';
 export { loadOrCreateIdentityFile } from './node-identity.ts';
 
 export interface NodeWebRtcOptions {
