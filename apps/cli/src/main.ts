@@ -143,7 +143,8 @@ async function generate(argv: string[]): Promise<void> {
     console.log(JSON.stringify(result));
     return;
   }
-  console.log(`\n${tokenizer.decode(prompt)}${result.text}\n`);
+  // Decoded whole: tokenizer.json decoders strip the leading space of a piece decoded on its own.
+  console.log(`\n${tokenizer.decode([...prompt, ...tokens])}\n`);
   if (plaintextTokens) console.log(`plaintext greedy tokens ${plaintextTokens.every((t, i) => t === tokens[i]) ? 'match' : 'DIFFER from'} the secure ones`);
   if (logitError) console.log(`logits along this path: max |secure - plaintext| ${logitError.maxAbsError.toFixed(5)} (step ${logitError.step}); smallest plaintext top-2 gap ${logitError.minTop2Gap.toFixed(5)} (step ${logitError.gapStep})`);
   const perStep = run.results[0];
