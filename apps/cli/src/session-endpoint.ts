@@ -1,6 +1,6 @@
 /**
- * What the networked commands (`puma owner | party | client`) share: argument checks, exit codes, and joining a
- * coordinator session as one endpoint over WebRTC (node-datachannel).
+ * What the networked commands (`puma owner | party | client`) share: argument checks (the ICE flags among
+ * them), exit codes, and joining a coordinator session as one endpoint over WebRTC (node-datachannel).
  */
 import { type EndpointId } from '@puma/transport';
 import {
