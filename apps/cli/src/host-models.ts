@@ -44,20 +44,34 @@ export interface HostModel {
 }
 
 /**
- * Loads (or makes) the sharing of each listed model. `log` gets progress and the warning for each model left
- * out; throws when none is left.
+ * Loads (or makes) the sharing of each listed model, one after another. Resolves with the first model that loads
+ * (the default), so the host can start serving it at once; each later one is passed to `onLater` when ready
+ * (sharing a larger model takes a while), and `rest` resolves when all are done. `log` gets progress and a
+ * warning for each model left out; throws when none loads.
  */
-export async function loadHostModels(ids: readonly string[], stateDir: string, parties: PartyFingerprints, log: (line: string) => void): Promise<HostModel[]> {
-  const models: HostModel[] = [];
-  for (const id of ids) {
+export async function loadHostModels(
+  ids: readonly string[], stateDir: string, parties: PartyFingerprints, log: (line: string) => void, onLater: (model: HostModel) => void,
+): Promise<{ first: HostModel; rest: Promise<void> }> {
+  const load = async (id: string, isDefault: boolean): Promise<HostModel | null> => {
     try {
-      models.push(await loadHostModel(id, stateDir, parties, models.length === 0, log));
+      return await loadHostModel(id, stateDir, parties, isDefault, log);
     } catch (e) {
       log(`host: warning: model ${id} is left out: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
     }
+  };
+  for (let i = 0; i < ids.length; i++) {
+    const first = await load(ids[i], true);
+    if (!first) continue;
+    const rest = (async () => {
+      for (const id of ids.slice(i + 1)) {
+        const model = await load(id, false);
+        if (model) onLater(model);
+      }
+    })();
+    return { first, rest };
   }
-  if (models.length === 0) throw new Error(`none of the models ${ids.join(', ')} could be loaded (see the warnings above)`);
-  return models;
+  throw new Error(`none of the models ${ids.join(', ')} could be loaded (see the warnings above)`);
 }
 
 async function loadHostModel(id: string, stateDir: string, parties: PartyFingerprints, isDefault: boolean, log: (line: string) => void): Promise<HostModel> {

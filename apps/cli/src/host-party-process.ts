@@ -71,9 +71,12 @@ export class PartyProcess {
       this.child.once('error', (e) => resolve({ ok: false, message: `party ${o.party} could not start: ${e.message}` }));
       this.child.once('close', (code, signal) => {
         void rm(secretFile, { force: true });
-        const own = [...this.lines].reverse().find((l) => l.startsWith('puma party: '));
+        // Its own error line, else (it failed before its command ran) the last thing it printed.
+        const own = [...this.lines].reverse().find((l) => l.startsWith('puma party: '))?.slice('puma '.length);
+        const last = this.lines.filter((l) => l.trim() !== '').at(-1);
+        const how = `party ${o.party} ended with ${signal ?? `exit code ${code}`}`;
         if (code === 0) resolve({ ok: true, message: `party ${o.party} finished` });
-        else resolve({ ok: false, message: own?.slice('puma '.length) ?? `party ${o.party} ended with ${signal ?? `exit code ${code}`}` });
+        else resolve({ ok: false, message: own ?? (last === undefined ? how : `${how}: ${last}`) });
       });
     });
   }

@@ -2,14 +2,14 @@
  * Test harness for host.test.ts: a visitor in Node. It speaks the hosted API as the visitor page does (create a
  * visit, poll it every 500 ms, stop it), then joins the visit's session as the client with its own identity,
  * approving the parties the visit names, and generates with the CLI's client code. A seat visitor also runs
- * party 1 in this process, as the visitor's tab would.
+ * party 1 (`puma party` with the visitor's own key), as the visitor's tab would.
  */
 import { CLIENT, OWNER, type EndpointId } from '@puma/transport';
 import { generateIdentity, type Identity, type PeerChannel } from '@puma/transport-webrtc';
-import { createBackend } from '@puma/worker';
-import { MemoryShareStore, openClientSession, runPartySession, type ClientSession, type PartySessionReport } from '@puma/worker/session';
+import { openClientSession, type ClientSession } from '@puma/worker/session';
 import type { VisitView } from '@puma/coordinator';
 import { connectEndpoint } from './session-endpoint.ts';
+import { puma, type Child } from './session-test-harness.ts';
 
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;
@@ -20,9 +20,17 @@ export async function call<T = Record<string, unknown>>(base: string, method: 'G
   const headers: Record<string, string> = {};
   if (o.body !== undefined) headers['content-type'] = 'application/json';
   if (o.token !== undefined) headers['x-visit-token'] = o.token;
-  const res = await fetch(new URL(path, base), {
-    method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal: AbortSignal.timeout(10_000),
+  const send = () => fetch(new URL(path, base), {
+    method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal: AbortSignal.timeout(30_000),
   });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (e) {
+    // A kept-alive connection the server closed meanwhile is reset on reuse; the request never arrived, so it is sent again.
+    if (!/ECONNRESET|other side closed/.test(String((e as { cause?: unknown }).cause ?? e))) throw e;
+    res = await send();
+  }
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -61,13 +69,18 @@ export class Visit {
     this.timer = null;
   }
 
-  /** Polls until `pred` holds for the visit's answer; fails naming the states seen after `ms`. */
+  /** Polls until `pred` holds for the visit's answer; fails naming the states seen when it ended otherwise or after `ms`. */
   async until(pred: (v: VisitView) => boolean, ms: number, what: string): Promise<VisitView> {
     const end = Date.now() + ms;
     for (;;) {
-      const v = await this.poll();
-      if (pred(v)) return v;
-      if (Date.now() > end) throw new Error(`visit ${this.id.slice(0, 8)}: no ${what} within ${ms} ms (states ${this.states.join(' > ')}, last ${JSON.stringify(v)})`);
+      const v = await this.poll().catch((e: unknown) => {
+        // A poll that failed (a busy machine) is retried until the deadline, as the page does.
+        if (Date.now() > end) throw e;
+        return null;
+      });
+      if (v && pred(v)) return v;
+      const over = v !== null && ['done', 'stopped', 'failed'].includes(v.state);
+      if (v && (over || Date.now() > end)) throw new Error(`visit ${this.id.slice(0, 8)}: no ${what} within ${ms} ms (states ${this.states.join(' > ')}, last ${JSON.stringify(v)})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -90,17 +103,15 @@ export async function joinAsClient(view: VisitView, identity?: Identity): Promis
   return { channel, session: await openClientSession({ channel, approvedParties: s.parties }) };
 }
 
-/** Party 1 in the visitor's "tab" (this process): its own identity, an in-memory share store, the wasm backend. */
-export async function runSeat(view: VisitView, identity: Identity): Promise<PartySessionReport> {
+/**
+ * Party 1 of a seat visit as the visitor's tab would run it, in a process of its own: `puma party` with the
+ * visitor's key file, pinning the hosted parties it was told about, without a cache.
+ */
+export function runSeat(view: VisitView, keyFile: string): Child {
   const s = view.session;
   if (!s?.seatSecret) throw new Error('the visit has no seat secret');
-  const channel = await connectEndpoint({
-    coordinator: s.coordinator, sessionId: s.sessionId, self: 1, peers: [0, 2, CLIENT, OWNER], connectTimeoutMs: 60_000, identity, slotSecret: s.seatSecret,
-    expectedPeers: { 0: s.parties[0], 2: s.parties[2] }, log: () => {},
-  });
-  try {
-    return await runPartySession({ id: 1, identity: identity.fingerprint, channel, backend: await createBackend('wasm'), store: new MemoryShareStore() });
-  } finally {
-    channel.close('seat: session over');
-  }
+  return puma('seat', [
+    'party', '--coordinator', s.coordinator, '--session', s.sessionId, '--party', '1', '--secret', s.seatSecret, '--key', keyFile,
+    '--peers', `party0=${s.parties[0]},party2=${s.parties[2]}`, '--backend', 'wasm',
+  ]);
 }

@@ -7,12 +7,12 @@
  */
 import { type VisitEvents, type VisitRunner, type RunningVisit, type SeatRequest } from '@puma/coordinator';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import { createSession, getSession, type IceConfig, type Identity, type PeerChannel } from '@puma/transport-webrtc';
+import { createSession, getSession, type Identity, type PeerChannel } from '@puma/transport-webrtc';
 import { serveOwner } from '@puma/worker/session';
 import type { HostModel } from './host-models.ts';
 import { PartyProcess } from './host-party-process.ts';
 import { firstDeparture } from './owner.ts';
-import { connectEndpoint } from './session-endpoint.ts';
+import { connectEndpoint, type EndpointIce } from './session-endpoint.ts';
 
 export interface HostSetup {
   /** The coordinator as the host reaches it (loopback). */
@@ -26,7 +26,7 @@ export interface HostSetup {
   /** How long endpoints wait for their peers (the visitor's page among them). */
   connectTimeoutS: number;
   /** The owner's STUN/TURN servers and policy; null: host candidates only. */
-  ice: IceConfig | null;
+  ice: EndpointIce | null;
   /** Flags passed through to every `puma party` (the same ICE configuration). */
   partyArgs: readonly string[];
   log: (line: string) => void;
@@ -35,16 +35,99 @@ export interface HostSetup {
 }
 
 const READY_POLL_MS = 100;
+/** How long a standby session's endpoints wait for a visitor before they are replaced by fresh ones. */
+const STANDBY_WAIT_S = 1800;
+/** Standby sessions that failed in a row before the host stops preparing them (cold starts still work). */
+const MAX_STANDBY_FAILURES = 3;
+const STANDBY_RETRY_MS = 5_000;
 
+/**
+ * Forwards a run's events to the visit it serves. A standby run starts before any visitor: its events are held
+ * until a visit attaches, then replayed.
+ */
+class EventRelay implements VisitEvents {
+  private target: VisitEvents | null = null;
+  private readySession: Parameters<VisitEvents['ready']>[0] | null = null;
+  private isRunning = false;
+  outcome: Parameters<VisitEvents['finished']>[0] | null = null;
+
+  constructor(private readonly hooks: { ready?: () => void; unattachedEnd?: (outcome: Parameters<VisitEvents['finished']>[0]) => void } = {}) {}
+
+  attach(target: VisitEvents): void {
+    this.target = target;
+    if (this.readySession) target.ready(this.readySession);
+    if (this.isRunning) target.running();
+    if (this.outcome) target.finished(this.outcome);
+  }
+
+  ready(session: Parameters<VisitEvents['ready']>[0]): void {
+    this.readySession = session;
+    this.hooks.ready?.();
+    this.target?.ready(session);
+  }
+
+  running(): void {
+    this.isRunning = true;
+    this.target?.running();
+  }
+
+  finished(outcome: Parameters<VisitEvents['finished']>[0]): void {
+    this.outcome = outcome;
+    if (this.target) this.target.finished(outcome);
+    else this.hooks.unattachedEnd?.(outcome);
+  }
+}
+
+/**
+ * Starts each visit's endpoints. While a slot is free and nobody waits, it keeps one standby session of the
+ * default model ready (owner and parties joined, weights loaded), so the next visitor of that model is ready at
+ * once instead of waiting for three processes to start.
+ */
 export class HostVisitRunner implements VisitRunner {
-  constructor(private readonly setup: HostSetup) {}
+  private standby: { run: VisitRun; relay: EventRelay; model: string } | null = null;
+  private standbyFailures = 0;
+  private closed = false;
+
+  constructor(private readonly setup: HostSetup, private readonly standbyModel?: string) {}
 
   start(visit: { visitId: string; model: string; seat?: SeatRequest }, events: VisitEvents): RunningVisit {
     const model = this.setup.models.get(visit.model);
     if (!model) throw new Error(`no model ${visit.model}`);
-    const run = new VisitRun(this.setup, visit.visitId.slice(0, 8), model, visit.seat, events);
+    const name = visit.visitId.slice(0, 8);
+    const standby = this.standby;
+    if (standby && standby.model === visit.model && !visit.seat && standby.relay.outcome === null) {
+      this.standby = null;
+      standby.run.rename(name);
+      this.setup.log(`visit ${name}: served by the standby session`);
+      standby.relay.attach(events);
+      return { stop: (reason) => standby.run.stop(reason) };
+    }
+    const run = new VisitRun(this.setup, name, model, visit.seat, events, this.setup.connectTimeoutS);
     void run.run();
     return { stop: (reason) => run.stop(reason) };
+  }
+
+  idle(): void {
+    if (this.closed || this.standby || this.standbyModel === undefined || this.standbyFailures >= MAX_STANDBY_FAILURES) return;
+    const model = this.setup.models.get(this.standbyModel);
+    if (!model) return;
+    const relay = new EventRelay({
+      ready: () => (this.standbyFailures = 0),
+      unattachedEnd: (outcome) => {
+        // Nobody came (the wait ran out) or it failed: prepare a fresh one while the slot stays free.
+        if (this.standby?.relay === relay) this.standby = null;
+        if (!outcome.ok) this.standbyFailures += 1;
+        setTimeout(() => this.idle(), outcome.ok ? 0 : STANDBY_RETRY_MS).unref();
+      },
+    });
+    const run = new VisitRun(this.setup, 'standby', model, undefined, relay, STANDBY_WAIT_S);
+    this.standby = { run, relay, model: model.info.id };
+    void run.run();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.standby?.run.stop('the host is shutting down');
   }
 }
 
@@ -57,10 +140,11 @@ class VisitRun {
 
   constructor(
     private readonly setup: HostSetup,
-    private readonly name: string,
+    private name: string,
     private readonly model: HostModel,
     private readonly seat: SeatRequest | undefined,
     private readonly events: VisitEvents,
+    private readonly connectTimeoutS: number,
   ) {
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
   }
@@ -81,7 +165,7 @@ class VisitRun {
         this.parties.push(await PartyProcess.start({
           party: p as 0 | 1 | 2, coordinator: setup.coordinator, sessionId: session.id, secret: session.slotSecrets[`party${p}`],
           keyFile: setup.parties[p].keyFile, cacheDir: setup.cacheDir(p), runDir: setup.runDir, peers: pins,
-          connectTimeoutS: setup.connectTimeoutS, extraArgs: setup.partyArgs, onLine: (l) => setup.partyLog?.(`visit ${this.name}: ${l}`),
+          connectTimeoutS: this.connectTimeoutS, extraArgs: setup.partyArgs, onLine: (l) => setup.partyLog?.(`visit ${this.name}: ${l}`),
         }));
         this.throwIfStopping();
       }
@@ -106,6 +190,11 @@ class VisitRun {
     this.markFinished();
   }
 
+  /** A standby run takes the name of the visit it serves, for the log. */
+  rename(name: string): void {
+    this.name = name;
+  }
+
   async stop(reason: string): Promise<void> {
     this.stopping ??= reason;
     await this.stopEndpoints(reason);
@@ -128,7 +217,7 @@ class VisitRun {
     const { setup } = this;
     try {
       const channel = await connectEndpoint({
-        coordinator: setup.coordinator, sessionId, self: OWNER, peers: [0, 1, 2, CLIENT], connectTimeoutMs: setup.connectTimeoutS * 1000,
+        coordinator: setup.coordinator, sessionId, self: OWNER, peers: [0, 1, 2, CLIENT], connectTimeoutMs: this.connectTimeoutS * 1000,
         identity: setup.owner, slotSecret: secret, expectedPeers: { 0: approved[0], 1: approved[1], 2: approved[2] }, log: () => {}, ice: setup.ice,
       });
       this.ownerChannel = channel;

@@ -12,10 +12,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LLAMA_BOS, generateGreedy } from '@puma/models';
 import { loadModel } from '@puma/models/node';
-import { generateIdentity, safetyCode } from '@puma/transport-webrtc';
+import { safetyCode } from '@puma/transport-webrtc';
 import type { HostedInfo } from '@puma/coordinator';
 import { startHost, type Host } from './host.ts';
 import { Visit, call, joinAsClient, runSeat } from './host-test-harness.ts';
+import { exitOf, killStarted, lastJson, makeKey } from './session-test-harness.ts';
 
 const PROMPT = 'Once upon a time';
 const IDLE_TIMEOUT_MS = 3_000;
@@ -24,16 +25,19 @@ let host: Host;
 let state: string;
 let base: string;
 let plaintext: (promptIds: number[], n: number) => number[];
+const hostLog: string[] = [];
 
 beforeAll(async () => {
   state = mkdtempSync(path.join(tmpdir(), 'puma-host-'));
-  host = await startHost({ stateDir: state, models: ['stories260K'], staticDir: null, idleTimeoutMs: IDLE_TIMEOUT_MS, log: () => {} });
+  host = await startHost({ stateDir: state, models: ['stories260K'], staticDir: null, idleTimeoutMs: IDLE_TIMEOUT_MS, log: (l) => hostLog.push(l) });
   base = host.coordinator.url;
   const { model } = await loadModel('stories260K');
   plaintext = (promptIds, n) => generateGreedy(model, promptIds, n).slice(promptIds.length);
 }, 60_000);
 
 afterAll(async () => {
+  // The seat process (started by the harness, ended by its own handle when a test failed before it exited).
+  killStarted();
   // Ends every visit, so every party process the host started (the host stops them by their own handles).
   await host?.close();
   if (state) rmSync(state, { recursive: true, force: true });
@@ -54,7 +58,9 @@ describe('puma host: visits through the hosted API', () => {
   it('serves a visit with the plaintext greedy tokens; a second visit queues at position 1 and is served next', async () => {
     const first = await Visit.create(base, 'stories260K');
     expect(first.position).toBe(0);
-    const ready = await first.until((v) => v.state === 'ready', 60_000, 'ready state');
+    const ready = await first.until((v) => v.state === 'ready', 120_000, 'ready state');
+    // The host prepared this session before the visitor came (owner and parties joined, weights loaded).
+    expect(hostLog).toContain(`visit ${first.id.slice(0, 8)}: served by the standby session`);
     const { parties } = (await call<HostedInfo>(base, 'GET', '/api/hosted')).body;
     expect(ready.session!.parties).toEqual(parties.map((p) => p.fingerprint));
     expect(ready.session!.seatSecret).toBeUndefined();
@@ -64,7 +70,7 @@ describe('puma host: visits through the hosted API', () => {
     expect((await second.poll()).session).toBeUndefined();
 
     const { channel, session } = await joinAsClient(ready);
-    const maxNewTokens = 12;
+    const maxNewTokens = 8;
     const result = await session.generate({ prompt: PROMPT, maxNewTokens });
     expect(result.promptIds[0]).toBe(LLAMA_BOS);
     expect(result.tokens).toEqual(plaintext(result.promptIds, maxNewTokens));
@@ -75,7 +81,7 @@ describe('puma host: visits through the hosted API', () => {
     expect(first.states).toContain('running');
     first.stopPolling();
 
-    const served = await second.until((v) => v.state === 'ready', 60_000, 'ready state after the first visit');
+    const served = await second.until((v) => v.state === 'ready', 120_000, 'ready state after the first visit');
     expect(served.position).toBe(0);
     expect(served.session!.sessionId).not.toBe(ready.session!.sessionId);
     expect(served.session!.clientSecret).not.toBe(ready.session!.clientSecret);
@@ -86,11 +92,11 @@ describe('puma host: visits through the hosted API', () => {
     again.channel.close('client: done');
     await second.until((v) => v.state === 'done', 30_000, 'done state');
     second.stopPolling();
-  }, 180_000);
+  }, 300_000);
 
   it('stop mid-generation frees the parties within 2 s, and the queued visit is then served', async () => {
     const running = await Visit.create(base, 'stories260K');
-    const ready = await running.until((v) => v.state === 'ready', 60_000, 'ready state');
+    const ready = await running.until((v) => v.state === 'ready', 120_000, 'ready state');
     const waiting = await Visit.create(base, 'stories260K');
     expect(waiting.position).toBe(1);
     const { channel, session } = await joinAsClient(ready);
@@ -117,7 +123,7 @@ describe('puma host: visits through the hosted API', () => {
 
     const next = await waiting.until((v) => v.state !== 'queued', 5_000, 'leaving the queue');
     expect(next.position).toBe(0);
-    const served = await waiting.until((v) => v.state === 'ready', 60_000, 'ready state');
+    const served = await waiting.until((v) => v.state === 'ready', 120_000, 'ready state');
     const visitor = await joinAsClient(served);
     const result = await visitor.session.generate({ prompt: PROMPT, maxNewTokens: 2 });
     expect(result.tokens).toEqual(plaintext(result.promptIds, 2));
@@ -125,11 +131,11 @@ describe('puma host: visits through the hosted API', () => {
     visitor.channel.close('client: done');
     await waiting.until((v) => v.state === 'done', 30_000, 'done state');
     waiting.stopPolling();
-  }, 180_000);
+  }, 300_000);
 
   it('ends a visit that is no longer polled and serves the next one', async () => {
     const abandoned = await Visit.create(base, 'stories260K');
-    await abandoned.until((v) => v.state === 'ready', 60_000, 'ready state');
+    await abandoned.until((v) => v.state === 'ready', 120_000, 'ready state');
     abandoned.stopPolling();
     const next = await Visit.create(base, 'stories260K');
     expect(next.position).toBe(1);
@@ -142,27 +148,29 @@ describe('puma host: visits through the hosted API', () => {
     expect(view.session).toBeUndefined();
     await next.stop();
     next.stopPolling();
-  }, 120_000);
+  }, 300_000);
 
   it('seats a visitor as party 1 with a fresh sharing; the result equals plaintext', async () => {
-    const { identity } = await generateIdentity();
-    const visit = await Visit.create(base, 'stories260K', { party: 1, fingerprint: identity.fingerprint });
-    const ready = await visit.until((v) => v.state === 'ready', 60_000, 'ready state');
+    const seatKey = await makeKey(state, 'visitor-seat');
+    const visit = await Visit.create(base, 'stories260K', { party: 1, fingerprint: seatKey.fingerprint });
+    const ready = await visit.until((v) => v.state === 'ready', 120_000, 'ready state');
     const { parties } = (await call<HostedInfo>(base, 'GET', '/api/hosted')).body;
-    expect(ready.session!.parties).toEqual([parties[0].fingerprint, identity.fingerprint, parties[2].fingerprint]);
+    expect(ready.session!.parties).toEqual([parties[0].fingerprint, seatKey.fingerprint, parties[2].fingerprint]);
     expect(ready.session!.seatSecret).toMatch(/^[0-9a-f]{32}$/);
-    const seat = runSeat(ready, identity);
+    const seat = runSeat(ready, seatKey.file);
     const { channel, session } = await joinAsClient(ready);
-    const result = await session.generate({ prompt: PROMPT, maxNewTokens: 4 });
-    expect(result.tokens).toEqual(plaintext(result.promptIds, 4));
+    const result = await session.generate({ prompt: PROMPT, maxNewTokens: 3 });
+    expect(result.tokens).toEqual(plaintext(result.promptIds, 3));
     session.end();
-    const report = await seat;
+    const seatExit = await exitOf(seat, 60_000);
+    expect(seatExit.code, seatExit.stderr).toBe(0);
     // The seat's share came from a sharing made for this visit: nothing of it was cached anywhere before.
-    expect(report.weights.partsFetched).toBe(report.weights.partsTotal);
+    const { weights } = lastJson(seatExit.stdout) as { weights: { partsTotal: number; partsFetched: number } };
+    expect(weights.partsFetched).toBe(weights.partsTotal);
     channel.close('client: done');
     await visit.until((v) => v.state === 'done', 30_000, 'done state');
     visit.stopPolling();
-  }, 120_000);
+  }, 300_000);
 
   it('answers bad input with clear 4xx errors', async () => {
     const unknown = await call(base, 'POST', '/api/hosted/visits', { body: { model: 'gpt5' } });

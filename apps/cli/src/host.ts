@@ -11,15 +11,15 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HostedVisits, startCoordinator, type Coordinator, type HostedParty, type VisitRunner } from '@puma/coordinator';
-import { safetyCode, type IceConfig } from '@puma/transport-webrtc';
+import { safetyCode } from '@puma/transport-webrtc';
 import { loadOrCreateIdentityFile } from '@puma/transport-webrtc/node';
 import { DEFAULT_HOSTED_MODELS, SEAT_MAX_WEIGHT_BYTES, loadHostModels, type HostModel } from './host-models.ts';
 import { PAGES_DIR, buildPagesIfStale } from './host-pages.ts';
 import { HostVisitRunner } from './host-visit.ts';
-import { ICE_FLAGS, ICE_USAGE, exitAfterGrace, iceFlags, intOption, runCommand, usageError } from './session-endpoint.ts';
+import { ICE_FLAGS, ICE_USAGE, exitAfterGrace, iceFlags, intOption, runCommand, usageError, type EndpointIce } from './session-endpoint.ts';
 
 export const HOST_USAGE = `usage: puma host [--port P] [--host H] [--state DIR] [--models a,b,c] [--max-concurrent N] [--max-queue N]
-                 [--idle-timeout S] [--connect-timeout S] [--trust-proxy] [--ice-servers <json|@file>] [--ice-transport-policy all|relay]
+                 [--idle-timeout S] [--connect-timeout S] [--trust-proxy] [--ice-servers <json|@file>] [--ice-transport-policy all|relay] [--turn-secret <secret|@file>]
                  [--static DIR] [--verbose] [--help]
   Serves the hosted demo: visitors open http://H:P/ and run the models privately with the host's three parties.
   --state: identity keys, share caches and the owner's sharings (default ~/.cache/puma-web/host), so a restarted
@@ -41,9 +41,14 @@ export interface HostOptions {
   connectTimeoutS?: number;
   trustProxy?: boolean;
   /** STUN/TURN servers and policy for the pages (GET /api/config) and the owner; null: host candidates only. */
-  ice?: IceConfig | null;
-  /** The same ICE configuration as `puma party` flags (--ice-servers, --ice-transport-policy). */
+  ice?: EndpointIce | null;
+  /** The same ICE configuration as `puma party` flags (--ice-servers, --ice-transport-policy, --turn-secret). */
   partyArgs?: readonly string[];
+  /**
+   * Keep one session of the default model ready ahead of the next visitor while a slot is free (default true):
+   * a visitor is then ready at once instead of after three processes started.
+   */
+  standby?: boolean;
   /** Pages to serve; default dist/pages (built when stale). Null: no pages (API only). */
   staticDir?: string | null;
   log?: (line: string) => void;
@@ -55,7 +60,10 @@ export interface Host {
   /** The visitor's URL (the site root). */
   url: string;
   parties: HostedParty[];
+  /** The models served so far (the default first; others are added as they are shared). */
   models: HostModel[];
+  /** Resolves once every listed model is served or left out. */
+  modelsLoaded: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,14 +82,28 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const partyKeys = [await partyKey(0), await partyKey(1), await partyKey(2)] as const;
   const owner = await loadOrCreateIdentityFile(keyFile('owner'));
   const fingerprints = [partyKeys[0].fingerprint, partyKeys[1].fingerprint, partyKeys[2].fingerprint] as const;
-  const models = await loadHostModels(o.models ?? DEFAULT_HOSTED_MODELS, stateDir, fingerprints, log);
-  const byId = new Map(models.map((m) => [m.info.id, m]));
+  const models: HostModel[] = [];
+  const byId = new Map<string, HostModel>();
+  let visits: HostedVisits | null = null;
+  const add = (m: HostModel) => {
+    models.push(m);
+    byId.set(m.info.id, m);
+    visits?.addModel(m.info, m.freshSharing !== undefined);
+  };
+  // The default model is served as soon as it is ready; larger ones join the listing once shared.
+  const { first, rest } = await loadHostModels(o.models ?? DEFAULT_HOSTED_MODELS, stateDir, fingerprints, log, add);
+  add(first);
   const parties: HostedParty[] = partyKeys.map((k, i) => ({ index: i as 0 | 1 | 2, fingerprint: k.fingerprint, safetyCode: safetyCode(k.fingerprint) }));
 
-  let runner: VisitRunner | null = null;
-  const visits = new HostedVisits({
+  let runner: HostVisitRunner | null = null;
+  const lateRunner: VisitRunner = {
+    start: (visit, events) => runner!.start(visit, events),
+    idle: () => runner?.idle(),
+    close: async () => runner?.close(),
+  };
+  visits = new HostedVisits({
     info: { models: models.map((m) => m.info), parties, maxConcurrent: o.maxConcurrent ?? 1, seats: models.some((m) => m.freshSharing) },
-    runner: { start: (visit, events) => runner!.start(visit, events) },
+    runner: lateRunner,
     maxQueue: o.maxQueue,
     idleTimeoutMs: o.idleTimeoutMs,
     seatRefusal: (id) => (byId.get(id)?.freshSharing ? null : seatRefusal(byId.get(id)!, models)),
@@ -92,7 +114,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
     staticDir = o.staticDir ?? PAGES_DIR;
   }
   const coordinator = await startCoordinator({
-    port: o.port ?? 0, host: o.host, staticDir, hosted: visits, trustProxy: o.trustProxy, recordLimitBytes: 0, iceConfig: o.ice ?? undefined,
+    port: o.port ?? 0, host: o.host, staticDir, hosted: visits, trustProxy: o.trustProxy, recordLimitBytes: 0, iceConfig: o.ice?.config, turnSecret: o.ice?.turnSecret,
     // The host creates every visit's session and its endpoints join from this machine: one visit costs one
     // session and up to three joins from loopback. Sessions of finished visits go after 5 idle minutes.
     sessionTtlMs: 5 * 60_000, maxSessionsPerAddress: 1000, createRateLimit: { max: 600, windowMs: 60_000 }, joinRateLimit: { max: 2000, windowMs: 60_000 },
@@ -102,11 +124,14 @@ export async function startHost(o: HostOptions): Promise<Host> {
     coordinator: o.host === undefined || o.host === '127.0.0.1' || o.host === '0.0.0.0' ? loopback : coordinator.url,
     models: byId, owner, parties: partyKeys, cacheDir: (p) => path.join(stateDir, 'cache', `party${p}`), runDir,
     connectTimeoutS: o.connectTimeoutS ?? 120, ice: o.ice ?? null, partyArgs: o.partyArgs ?? [], log, partyLog: o.partyLog,
-  });
+  }, o.standby === false ? undefined : first.info.id);
+  // The first visitor of the default model finds its session ready (owner and parties joined, weights loaded).
+  runner.idle();
   let closing: Promise<void> | null = null;
   return {
     coordinator, url: `${coordinator.url}/`, parties, models,
-    close: () => (closing ??= visits.close().then(() => coordinator.close())),
+    modelsLoaded: rest,
+    close: () => (closing ??= visits!.close().then(() => coordinator.close())),
   };
 }
 
@@ -142,6 +167,7 @@ export function hostCommand(argv: string[]): Promise<number> {
     const partyArgs = [
       ...(values['ice-servers'] === undefined ? [] : ['--ice-servers', values['ice-servers']]),
       ...(values['ice-transport-policy'] === undefined ? [] : ['--ice-transport-policy', values['ice-transport-policy']]),
+      ...(values['turn-secret'] === undefined ? [] : ['--turn-secret', values['turn-secret']]),
     ];
     const host = await startHost({
       port: intOption(values.port, 'port', 9000, 0, 65535),

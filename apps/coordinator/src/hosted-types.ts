@@ -93,4 +93,8 @@ export interface RunningVisit {
 /** The host's side: starts one visit's endpoints (session, owner, hosted parties) and reports through `events`. */
 export interface VisitRunner {
   start(visit: { visitId: string; model: string; seat?: SeatRequest }, events: VisitEvents): RunningVisit;
+  /** A slot is free and nobody waits: the host may prepare endpoints for the next visitor ahead of time. */
+  idle?(): void;
+  /** The host shuts down: ends whatever it prepared ahead of time. */
+  close?(): Promise<void>;
 }

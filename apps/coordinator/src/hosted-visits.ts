@@ -8,7 +8,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { HttpError } from './http.ts';
 import type {
-  CreatedVisit, HostedInfo, RunningVisit, SeatRequest, VisitEvents, VisitSession, VisitState, VisitView, VisitRunner,
+  CreatedVisit, HostedInfo, HostedModel, RunningVisit, SeatRequest, VisitEvents, VisitSession, VisitState, VisitView, VisitRunner,
 } from './hosted-types.ts';
 
 export interface HostedVisitsOptions {
@@ -61,6 +61,7 @@ export class HostedVisits {
   private readonly queue: Visit[] = [];
   private active = 0;
   private closed = false;
+  private lastSweepAt = Date.now();
   private readonly sweeper: ReturnType<typeof setInterval>;
   private readonly maxQueue: number;
   private readonly maxPerAddress: number;
@@ -81,6 +82,13 @@ export class HostedVisits {
 
   get info(): HostedInfo {
     return this.o.info;
+  }
+
+  /** Offers one more model (the host shares larger models after it started serving the default one). */
+  addModel(model: HostedModel, seats: boolean): void {
+    if (this.o.info.models.some((m) => m.id === model.id)) throw new Error(`model ${model.id} is listed already`);
+    this.o.info.models.push(model);
+    if (seats) this.o.info.seats = true;
   }
 
   /** Validates a POST /api/hosted/visits body and queues the visit (serving it at once when a slot is free). */
@@ -129,6 +137,7 @@ export class HostedVisits {
     this.closed = true;
     clearInterval(this.sweeper);
     await Promise.all([...this.visits.values()].map((v) => this.end(v, 'stopped', 'the host is shutting down')));
+    await this.o.runner.close?.();
   }
 
   private checkModel(raw: unknown): string {
@@ -171,7 +180,13 @@ export class HostedVisits {
   }
 
   private pump(): void {
-    while (!this.closed && this.active < this.o.info.maxConcurrent && this.queue.length > 0) this.serve(this.queue.shift()!);
+    while (!this.closed && this.active < this.o.info.maxConcurrent && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      // A visitor who left while waiting is not served (the sweep may not have reached them yet).
+      if (Date.now() - next.lastPollAt > this.idleTimeoutMs) this.abandon(next);
+      else this.serve(next);
+    }
+    if (!this.closed && this.active < this.o.info.maxConcurrent) this.o.runner.idle?.();
   }
 
   private serve(visit: Visit): void {
@@ -233,11 +248,27 @@ export class HostedVisits {
     }
   }
 
+  private abandon(visit: Visit): void {
+    visit.state = 'stopped';
+    visit.error = this.abandonedReason();
+    visit.finishedAt = Date.now();
+    visit.released = true;
+  }
+
+  private abandonedReason(): string {
+    return `abandoned: the visit was not polled for ${this.idleTimeoutMs / 1000} s`;
+  }
+
   private sweep(now: number): void {
+    // While this process was too busy to run the sweep (a fresh sharing, a loaded machine), it could not answer
+    // polls either: that time does not count against the visitors.
+    const stalled = now - this.lastSweepAt - SWEEP_INTERVAL_MS;
+    this.lastSweepAt = now;
+    if (stalled > SWEEP_INTERVAL_MS) for (const visit of this.visits.values()) visit.lastPollAt += stalled;
     for (const visit of this.visits.values()) {
       if (visit.state === 'queued' || ACTIVE.has(visit.state)) {
         if (now - visit.lastPollAt > this.idleTimeoutMs) {
-          void this.end(visit, 'stopped', `abandoned: the visit was not polled for ${this.idleTimeoutMs / 1000} s`);
+          void this.end(visit, 'stopped', this.abandonedReason());
         } else if (visit.startedAt !== undefined && now - visit.startedAt > this.maxVisitMs) {
           void this.end(visit, 'stopped', `the visit reached the host's limit of ${this.maxVisitMs / 1000} s`);
         }
