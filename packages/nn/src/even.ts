@@ -8,10 +8,11 @@
  * pieces). Each v_b is one product away from x (all bands in one batched product), with powers bounded by 1.
  * GeLU needs one band (its tail decays like exp(-x^2/2)); SiLU's tail decays only like x exp(-x), so it
  * needs a large T, and two bands keep each polynomial at degree 8 with small coefficients.
- * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels; bands in parallel) = 8, within
- * the 10 rounds of the batched comparisons and their b2a, so the whole function costs 11 rounds (selection is
- * 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the pieces become 0, E_b u and x u;
- * x u is computed at the start and (0.5x + E_b) u right after the polynomials, still inside the 10 rounds.
+ * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels; bands in parallel) = 8, as do
+ * the batched narrow comparisons and their b2a (piecewise.ts), so the whole function costs 9 rounds
+ * (selection is 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the pieces become 0,
+ * E_b u and x u; x u is computed at the start and (0.5x + E_b) u right after the polynomials (10 rounds, 11
+ * in all). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
  * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost).
  */
 import { mul, mulCost, addPublicRaw, concatFlat, mulPublicInt, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';

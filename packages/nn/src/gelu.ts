@@ -6,15 +6,17 @@
  *   meet at both joints. Float64 max abs error over [-16, 16]: 7.7e-4 against erf-GeLU (the tail |x| > 4 adds
  *   at most 4 * Phi(-4) = 1.3e-4); the tanh variant, fitted to gelu_new itself, 8.0e-4 against gelu_new.
  *   (The erf fit is within 1.2e-3 of gelu_new too; gelu_new itself differs from erf-GeLU by up to 4.7e-4.)
- *   Asserted in tests: 2e-3 over [-16, 16] for both (target 5e-3; measured 7.9e-4 and 8.1e-4); domain: any x.
- *   Cost: 11 rounds (2 comparisons + b2a in parallel with v (2) and the degree-6 polynomial (6), then one
- *   selection round; PUMA's construction with SPU's costs: about 25). Bytes per element per party
- *   (P0 / P1 / P2): 236.3 / 156.3 / 156.3 (comparisons 60.3, b2a 32 / 16, four mulTrunc 128 / 64,
- *   selection 16).
+ *   Asserted in tests: 2e-3 over [-16, 16], in the selection bands past +-4 and at +-1000 for both (target
+ *   5e-3; measured 7.9e-4 and 8.1e-4). Domain: |x| < 1020 (the narrow comparisons' window, piecewise.ts;
+ *   outside it the result is arbitrary).
+ *   Cost: 9 rounds (2 narrow comparisons (6) + b2a (2) in parallel with v (2) and the degree-6 polynomial
+ *   (6), then one selection round; with 64-bit comparisons 11; PUMA's construction with SPU's costs: about
+ *   25). Bytes per element per party: comparisons 14.8 (2 x 59 bits; 60.3 with 64-bit ones), b2a, four
+ *   mulTrunc and the selection (geluCost gives the total).
  *
  * geluPuma: PUMA's four pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -4: 0; [-4, -1.95): cubic; [-1.95, 3]: 0.5x + even degree 6; x > 3: x. Max abs error 0.0199 at x = 3,
- *   where the last two pieces do not meet. Same 11 rounds here, 290.4 / 202.4 / 202.4 bytes per element;
+ *   where the last two pieces do not meet. Same 9 rounds here (geluPumaCost for bytes);
  *   kept as the reference point.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';

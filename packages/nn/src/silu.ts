@@ -8,11 +8,12 @@
  *   8 sigmoid(-8)), which moves stories260K's logits by up to 0.12 (its top-2 gap falls to 0.053); a single
  *   polynomial reaching 12 needs degree 16 and coefficients too large for 64-bit fixed point.
  *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump.
- *   Domain: any x. Cost: 11 rounds; bytes per element per party (P0 / P1 / P2): 536.5 / 344.5 / 344.5
- *   (four comparisons and two polynomials: twice the one-band 268.3 / 172.3 / 172.3).
+ *   Domain: |x| < 1010 (the narrow comparisons' window, piecewise.ts; outside it the result is arbitrary);
+ *   asserted also in the selection bands past each joint and at +-1000. Cost: 9 rounds (11 with 64-bit
+ *   comparisons); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
  * siluPuma: PUMA's pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -8: 0; [-8, -4): quadratic; [-4, 4]: 0.5x + even degree 6; x > 4: x. Max abs error 0.072 (x just
- *   above 4). Same 11 rounds, 290.4 / 202.4 / 202.4 bytes per element; kept as the reference point.
+ *   above 4). Same 9 rounds; kept as the reference point.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
 import { SILU } from './coefficients.ts';

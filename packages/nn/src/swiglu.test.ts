@@ -3,10 +3,12 @@ import { expectCost, fixedInput, measureOp } from '@puma/protocol/test-support';
 import { swiglu, swigluCost } from './swiglu.ts';
 import { silu as siluRef } from './reference.ts';
 import { linspace, quantize, runNn } from './test-support.ts';
+import { SELECT_BAND } from './piecewise.ts';
 
 describe('swiglu', () => {
-  it('silu(gate) * up within 2e-4 |up| + 2e-5 for gate in [-16, 16]', async () => {
-    const g = new Float64Array([...linspace(-16, 16, 3201), 8, -8, 1e4, -1e4]);
+  it('silu(gate) * up within 2e-4 |up| + 2e-5 for gate in [-16, 16] and +-1000', async () => {
+    const band = [-12, -5, 5, 12].flatMap((t) => Array.from(linspace(t, t + SELECT_BAND, 9)));
+    const g = new Float64Array([...linspace(-16, 16, 3201), 8, -8, ...band, 1000, -1000]);
     const u = Float64Array.from(g, (_, i) => ((i * 7919) % 201) / 25 - 4);
     const got = await runNn({ g: { values: g }, u: { values: u } }, (p, s) => swiglu(p, s.g, s.u));
     const gq = quantize(g);
