@@ -17,5 +17,6 @@ export * from './ops/lessThan.ts';
 export * from './ops/narrowCompare.ts';
 export * from './ops/equal.ts';
 export * from './ops/b2a.ts';
+export * from './ops/bitMul.ts';
 export * from './ops/select.ts';
 export * from './ops/max.ts';

@@ -5,6 +5,7 @@
 import type { Cost } from './cost.ts';
 import { andCost } from './ops/and.ts';
 import { b2aCost } from './ops/b2a.ts';
+import { mulBitManyCost } from './ops/bitMul.ts';
 import { equalCost } from './ops/equal.ts';
 import { inputCost } from './ops/input.ts';
 import { lessThanCost } from './ops/lessThan.ts';
@@ -38,6 +39,7 @@ export const declaredCosts = {
   b2a: b2aCost,
   select: selectCost,
   mulBit: mulBitCost,
+  mulBitMany: mulBitManyCost,
   maxLast: maxLastCost,
 } satisfies Record<string, (...args: never[]) => Cost>;
 

@@ -16,6 +16,7 @@ import { ROTATE_FROM } from './dealers.ts';
 import type { AShare, BShare } from './share.ts';
 import { andGates } from './ops/and.ts';
 import { b2a } from './ops/b2a.ts';
+import { mulBitMany } from './ops/bitMul.ts';
 import { equal } from './ops/equal.ts';
 import { receiveInput, sendInput } from './ops/input.ts';
 import { lessThan } from './ops/lessThan.ts';
@@ -57,6 +58,7 @@ const OPS: OpCase[] = [
   { name: 'lessThanPublicNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanPublicNarrow(p, A(s.x), -4, fixedPointWindow(p.fracBits)) },
   { name: 'equal', inputs: xy, program: (p, s) => equal(p, A(s.x), A(s.y)) },
   { name: 'b2a', inputs: (n) => ({ b: bitsViewInput(n, 11) }), program: (p, s) => b2a(p, B(s.b)) },
+  { name: 'mulBitMany (2 values)', inputs: (n) => ({ b: bitsViewInput(n, 29), ...xy(n) }), program: (p, s) => mulBitMany(p, B(s.b), [A(s.x), A(s.y)]) },
   { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
   { name: 'max and argmax (3 columns)', inputs: (n) => ({ x: fixedViewInput([n, 3], -40, 40, 15) }), program: (p, s) => maxLast(p, A(s.x), true) },
   {
@@ -187,6 +189,16 @@ describe('view simulation catches planted-leak mutants', () => {
   it('mutant (d): narrow comparison whose carry and AND resharing lack the XOR zero sharing: every party leaks', async () => {
     const reports = await simulateViews(xy(64), (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)), { party: (o) => new NoZeroShareXorParty(o) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([0, 1, 2]);
+  });
+
+  it('mutant (e): bit times value whose w component for the dealer lacks its mask: the dealer (party 0 at n = 64) leaks', async () => {
+    // Party 1 (A for dealer 0) draws alpha (stream 2 under the key it shares with party 2) as zeros.
+    const noAlpha: ViewRunOptions['backend'] = (id, be, keys) => id !== 1 ? be : withPrg(be, (key, nonce, n, counter) => {
+      return key === keys.next && decodeOpNonce(nonce).stream === 2 ? be.zeros(n) : be.prg(key, nonce, n, counter);
+    });
+    const inputs = (n: number) => ({ b: bitsViewInput(n, 29), ...xy(n) });
+    const reports = await simulateViews(inputs(64), (p, s) => mulBitMany(p, B(s.b), [A(s.x)]), { backend: noAlpha });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([0]);
   });
 
   it(`mutant (c): rotated dealer 1's chunk with a computable mask is caught at n = ${ROTATE_FROM}, dormant at n = 64`, async () => {

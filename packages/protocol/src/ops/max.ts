@@ -2,8 +2,9 @@
  * Maximum (and argmax) along the last axis by a tournament tree (PUMA section 4, softmax's row max): each
  * level compares the first half of the columns with the second half in one batched comparison and selects
  * the larger; an odd column passes through. ceil(log2 cols) levels, each a lessThan (8 rounds) and a select
- * (3 rounds). The argmax index travels with the value through the same select.
- * Cost: 11 rounds per level; see maxLastCost for bytes. Exact; ties keep the earlier column.
+ * (2 rounds, select.ts). The argmax index travels with the value through the same select.
+ * Cost: 10 rounds per level; see maxLastCost for bytes. Exact (full 64-bit comparisons); ties keep the
+ * earlier column.
  */
 import type { Party } from '../party.ts';
 import { numel, type AShare } from '../share.ts';
