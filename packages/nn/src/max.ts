@@ -1,21 +1,39 @@
 /**
- * Row maximum over the last axis with a wider tournament than the protocol's binary tree, to trade bytes for
- * rounds (PUMA section 4 uses the binary tree: 11 rounds per halving here).
+ * Row maximum over the last axis for softmax: a tournament of all-pairs groups on narrow comparisons, to trade
+ * a few comparisons for rounds (PUMA section 4 uses a binary tree of full comparisons: 11 rounds per halving
+ * here, see protocol max.ts).
  *
- * Each level splits the columns into groups of `arity` (the last group padded with copies of the row's last
- * column; a copy never beats its original) and compares every pair in a group in one batched lessThan.
- * Candidate i of a group wins iff it is strictly greater than every earlier member and at least every later
- * one, so exactly one member wins even with ties (the first maximum):
- *   win_i = prod_{j<i} [a_j < a_i] * prod_{j>i} (1 - [a_i < a_j]).
- * One b2a turns the pair bits into 0/1 ring values; win_i * a_i is a product of `arity` factors, computed as
- * a balanced tree of exact ring products (ceil(log2 arity) rounds); the group max is the sum over i.
- * Rounds per level: 8 + 2 + ceil(log2 arity): 12 for arity 3-4 (a factor 4 fewer columns, where the binary
- * tree needs 22), 13 for 5-8, 14 for 9-16. Bytes per level and group: arity(arity-1)/2 comparisons at 241
- * bits and b2a words, plus arity(arity-1) ring products. Exact: the result is one of the inputs.
- * arity 2 delegates to the protocol's maxLast.
+ * Each level splits the columns into groups of up to `arity` (the last group padded with copies of the row's
+ * last column) and compares every pair in a group in one batched narrow comparison (protocol
+ * narrowCompare.ts, 18-bit window: 6 rounds, 59 bits). Candidate i of a group wins iff it beats every earlier
+ * member strictly and every later one weakly,
+ *   win_i = AND_{j<i} [a_j < a_i]  AND  AND_{j>i} NOT [a_i < a_j],
+ * an AND tree over a - 1 bits (ceil(log2(a - 1)) rounds of 1-bit gates); then each win bit times its value
+ * (protocol bitMul.ts, 2 rounds) and the group max = sum_i win_i a_i.
+ * Why it is safe on noisy comparisons: the window compares a_i' = floor(a_i / 2^d) - e_i, and every copy of
+ * one share gets the same a_i', so the answers follow one total order of the a_i': exactly one winner per
+ * group (the first of the largest a_i'), never none or two.
+ * Error: the result is always one of the inputs (exact ring values), at most 3 * 2^-7 below the group's true
+ * maximum per level (pairs closer than that may be decided either way; 0.0234 for 32 columns, one level).
+ * Domain: differences within a row below 1024 - 2^-5 (the window's; beyond it a comparison is arbitrary and so
+ * is the result).
+ * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
+ * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 17 then 8. Bytes per level and group:
+ * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
+ * Paper: PUMA (arXiv 2307.12533) section 4 (softmax's max); the comparison window after Ditto/Nimbus ring
+ * casting and HummingBird's bit windows (MLSys 2024); the all-pairs groups are this package's.
  */
-import { add, addPublicRaw, b2a, b2aCost, concatFlat, concatLast, lessThan, lessThanCost, maxLast, maxLastCost, mulRaw, mulRawCost, neg, reshape, seq, sliceLast, splitFlat, type AShare, type Cost, type Party } from '@puma/protocol';
+import {
+  add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS,
+  planeWords, reshape, seq, sliceLast, splitFlat, type AShare, type BShare, type Cost, type Party,
+} from '@puma/protocol';
 import { ZERO_COST } from './fixed.ts';
+
+/** A backend buffer, named through the share type so nn depends on the protocol package only. */
+type Buf = AShare['s0'];
+
+/** Default largest group: rows of up to 32 columns take one level. */
+export const MAX_GROUP = 32;
 
 interface Level {
   width: number;
@@ -23,10 +41,18 @@ interface Level {
   groups: number;
 }
 
+const log2Ceil = (v: number): number => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
+
+/**
+ * Group sizes level by level: as few levels as `arity` allows, each group as large as its AND tree's depth
+ * permits (a - 1 up to a power of two), so later levels get narrower.
+ */
 function levels(cols: number, arity: number): Level[] {
   const out: Level[] = [];
-  for (let w = cols; w > 1; ) {
-    const a = Math.min(arity, w);
+  let left = Math.max(1, Math.ceil(Math.log(cols) / Math.log(arity) - 1e-9));
+  for (let w = cols; w > 1; left = Math.max(1, left - 1)) {
+    const even = Math.ceil(w ** (1 / left) - 1e-9);
+    const a = Math.min(arity, w, 2 ** log2Ceil(even - 1) + 1);
     const groups = Math.ceil(w / a);
     out.push({ width: w, arity: a, groups });
     w = groups;
@@ -34,73 +60,104 @@ function levels(cols: number, arity: number): Level[] {
   return out;
 }
 
-/** Factor counts level by level of a balanced product tree over `count` factors. */
-function treeProducts(count: number): number[] {
+/** AND gates level by level of a balanced tree over `count` bits. */
+function treeGates(count: number): number[] {
   const out: number[] = [];
   for (let c = count; c > 1; c = Math.ceil(c / 2)) out.push(Math.floor(c / 2));
   return out;
 }
 
 function checkArity(arity: number): void {
-  if (!Number.isInteger(arity) || arity < 2 || arity > 32) throw new Error(`max: arity ${arity} must be an integer in [2, 32]`);
+  if (!Number.isInteger(arity) || arity < 2 || arity > 64) throw new Error(`max: arity ${arity} must be an integer in [2, 64]`);
 }
 
-export function maxLastWideCost(rows: number, cols: number, arity: number): Cost {
+export function maxLastWideCost(rows: number, cols: number, arity = MAX_GROUP): Cost {
   checkArity(arity);
-  if (arity === 2) return maxLastCost(rows, cols);
   let c = ZERO_COST;
   for (const lv of levels(cols, arity)) {
-    const pairs = (lv.arity * (lv.arity - 1)) / 2;
     const units = rows * lv.groups;
-    c = seq(c, lessThanCost(units * pairs), b2aCost(units * pairs), ...treeProducts(lv.arity).map((k) => mulRawCost(units * lv.arity * k)));
+    const a = lv.arity;
+    c = seq(
+      c,
+      lessThanNarrowCost(units * ((a * (a - 1)) / 2), { drop: 0, bits: NARROW_BITS }),
+      ...treeGates(a - 1).map((k) => andCost(planeWords(units * a * k))),
+      mulBitManyCost(units * a),
+    );
   }
   return c;
 }
 
-/** Maximum over the last axis: [..., cols] -> [...]. */
-export function maxLastWide(p: Party, x: AShare, arity = 4): Promise<AShare> {
+/** Boolean bits as one 0/1 word each (this party's two components), for rearranging with word slices. */
+interface BitWords {
+  s0: Buf;
+  s1: Buf;
+}
+
+function unpack(p: Party, b: BShare): BitWords {
+  return { s0: p.backend.fromBitPlanes(b.s0, b.n, 1), s1: p.backend.fromBitPlanes(b.s1, b.n, 1) };
+}
+
+function pack(p: Party, w: BitWords): BShare {
+  const be = p.backend;
+  const n = w.s0.length;
+  const W = planeWords(n);
+  return bShare(n, 1, be.slice(be.toBitPlanes(w.s0), 0, W), be.slice(be.toBitPlanes(w.s1), 0, W));
+}
+
+/** NOT of a boolean share: flip component 0 (party 0's s0, party 2's s1). */
+function not(p: Party, w: BitWords): BitWords {
+  const be = p.backend;
+  return { s0: p.id === 0 ? be.not(w.s0) : w.s0, s1: p.id === 2 ? be.not(w.s1) : w.s1 };
+}
+
+const cat = (p: Party, ws: BitWords[]): BitWords => ({ s0: p.backend.concat(ws.map((w) => w.s0)), s1: p.backend.concat(ws.map((w) => w.s1)) });
+const part = (p: Party, w: BitWords, start: number, count: number): BitWords => ({ s0: p.backend.slice(w.s0, start, count), s1: p.backend.slice(w.s1, start, count) });
+
+/** One level on groups g of shape [units, a]: the group maxima, [units]. */
+async function groupMax(p: Party, g: AShare, units: number, a: number): Promise<AShare> {
+  const member = Array.from({ length: a }, (_, i) => sliceLast(p, g, i, 1));
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < a; i++) for (let j = i + 1; j < a; j++) pairs.push([i, j]);
+  const less = unpack(p, await lessThanNarrow(p, concatFlat(p, pairs.map(([i]) => member[i])), concatFlat(p, pairs.map(([, j]) => member[j])), fixedPointWindow(p.fracBits)));
+  const lt = new Map(pairs.map(([i, j], k) => [`${i},${j}`, part(p, less, k * units, units)]));
+  // Factors of candidate i: the pair bits that make it the first maximum.
+  let factors: BitWords[][] = member.map((_, i) => {
+    const f: BitWords[] = [];
+    for (let j = 0; j < a; j++) {
+      if (j < i) f.push(lt.get(`${j},${i}`) as BitWords);
+      if (j > i) f.push(not(p, lt.get(`${i},${j}`) as BitWords));
+    }
+    return f;
+  });
+  while (factors[0].length > 1) {
+    const half = Math.floor(factors[0].length / 2);
+    const lhs = pack(p, cat(p, factors.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 0))));
+    const rhs = pack(p, cat(p, factors.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 1))));
+    const prod = unpack(p, { ...lhs, ...(await andGates(p, lhs, rhs)) });
+    factors = factors.map((f, i) => [...Array.from({ length: half }, (_, k) => part(p, prod, (i * half + k) * units, units)), ...f.slice(2 * half)]);
+  }
+  const [picked] = await mulBitMany(p, pack(p, cat(p, factors.map((f) => f[0]))), [concatFlat(p, member.map((m) => reshape(m, [units])))]);
+  // Exactly one win bit per group is 1: the sum over candidates is the winner's value.
+  return splitFlat(p, picked, member.map(() => [units])).reduce((acc, t) => add(p, acc, t));
+}
+
+/** Maximum (within 3 * 2^-7 per level, see the header) over the last axis: [..., cols] -> [...]. */
+export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP): Promise<AShare> {
   checkArity(arity);
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('max over an empty axis');
-  if (arity === 2) return maxLast(p, x).then((r) => r.max);
   return p.profile('maxWide', async () => {
     const outer = x.shape.slice(0, -1);
     const rows = x.s0.length / cols;
     let v = reshape(x, [rows, cols]);
     for (const lv of levels(cols, arity)) {
-      const a = lv.arity;
-      const padded = lv.groups * a;
+      const padded = lv.groups * lv.arity;
       if (padded > lv.width) {
         const last = sliceLast(p, v, lv.width - 1, 1);
         for (let k = lv.width; k < padded; k++) v = concatLast(p, v, last);
       }
-      const g = reshape(v, [rows * lv.groups, a]);
-      const member = Array.from({ length: a }, (_, i) => sliceLast(p, g, i, 1));
-      const pairs: Array<[number, number]> = [];
-      for (let i = 0; i < a; i++) for (let j = i + 1; j < a; j++) pairs.push([i, j]);
-      const less = await b2a(p, await lessThan(p, concatFlat(p, pairs.map(([i]) => member[i])), concatFlat(p, pairs.map(([, j]) => member[j]))));
-      const unit = member[0].shape;
-      const lt = splitFlat(p, less, pairs.map(() => unit));
-      const ltOf = new Map(pairs.map(([i, j], k) => [`${i},${j}`, lt[k]]));
-      // Factors of candidate i: the pair indicators that make it the first maximum, then its value.
-      const factors = member.map((m, i) => {
-        const f: AShare[] = [];
-        for (let j = 0; j < a; j++) {
-          if (j < i) f.push(ltOf.get(`${j},${i}`) as AShare);
-          if (j > i) f.push(addPublicRaw(p, neg(p, ltOf.get(`${i},${j}`) as AShare), 1n));
-        }
-        f.push(m);
-        return f;
-      });
-      let cur = factors;
-      while (cur[0].length > 1) {
-        const half = Math.floor(cur[0].length / 2);
-        const lhs = concatFlat(p, cur.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 0)));
-        const rhs = concatFlat(p, cur.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 1)));
-        const prods = splitFlat(p, await mulRaw(p, lhs, rhs), Array.from({ length: a * half }, () => unit));
-        cur = cur.map((f, i) => [...prods.slice(i * half, (i + 1) * half), ...f.slice(2 * half)]);
-      }
-      v = reshape(cur.map((f) => f[0]).reduce((s, t) => add(p, s, t)), [rows, lv.groups]);
+      const units = rows * lv.groups;
+      v = reshape(await groupMax(p, reshape(v, [units, lv.arity]), units, lv.arity), [rows, lv.groups]);
     }
     return reshape(v, outer);
   });

@@ -26,8 +26,8 @@ function reference(x: Float64Array, rows: number, cols: number, visible?: (i: nu
 }
 
 describe('softmax', () => {
-  it('rows with spread up to 30: every entry within 2e-3, for arities 2, 4 and 8', async () => {
-    for (const [rows, cols, spread, arity] of [[6, 37, 30, 4], [4, 32, 10, 2], [3, 20, 30, 8], [5, 1, 0, 4]] as const) {
+  it('rows with spread up to 30 and at 990 (the domain ends at 1000): every entry within 2e-3, for group sizes 2 to 32', async () => {
+    for (const [rows, cols, spread, arity] of [[6, 37, 30, 4], [4, 32, 10, 2], [3, 20, 30, 8], [5, 1, 0, 4], [8, 32, 30, 32], [3, 128, 20, 32], [4, 16, 990, 32]] as const) {
       const x = logits(rows, cols, spread, rows + cols);
       const got = await runNn({ x: { values: x, shape: [rows, cols] } }, (p, s) => softmaxLast(p, s.x, { maxArity: arity }));
       const { err } = maxAbsError(got, reference(x, rows, cols));
@@ -63,7 +63,9 @@ describe('softmax', () => {
       expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { maxArity: arity })), softmaxCost(3, 10, { maxArity: arity }));
     }
     expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { causal: { queryOffset: 2 } })), softmaxCost(3, 10));
+    expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x)), softmaxCost(3, 10));
     expect(softmaxCost(32, 32).rounds).toBeLessThanOrEqual(130);
+    expect(softmaxCost(32, 32).rounds - softmaxCost(32, 32, { maxArity: 8 }).rounds).toBe(13 - 21);
     expect(softmaxCost(32, 32, { maxArity: 2 }).rounds).toBeLessThanOrEqual(130);
     console.log(`softmax rounds: 32 cols ${softmaxCost(1, 32).rounds} (binary ${softmaxCost(1, 32, { maxArity: 2 }).rounds}), 128 cols ${softmaxCost(1, 128).rounds} (binary ${softmaxCost(1, 128, { maxArity: 2 }).rounds})`);
   });

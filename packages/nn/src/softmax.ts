@@ -8,30 +8,33 @@
  * The mask is public structure, never a -3.4e38 constant: masked entries are replaced by the row's column 0
  * (always visible) before the max, so they cannot win it, and their exponentials are multiplied by a public 0,
  * so they contribute exactly 0 to the sum and are exactly 0 in the output.
- * The max uses a tournament of `maxArity` (max.ts; default 4: 12 rounds per factor 4 of columns, against
- * 22 for two binary levels; 2 gives PUMA's binary tree with the least bytes).
- * Input domain: any logits with |x| < 2^42 (no restriction on spread: entries more than 14 below the max get 0).
- * Asserted max abs error per entry: 2e-3 for spreads up to 30 (measured 1.2e-4 to 3.0e-4: the reciprocal's
- * 3e-4 relative error dominates; exp's is 6.5e-6).
- * Cost: max (arity 4: 12 rounds per level, 11 for a last binary level) + exp (11) + reciprocal with the
- * product folded in (18): 64 rounds for 32 columns (binary max: 84; PUMA's construction with SPU's costs:
- * about 130), 76 for 128 (binary: 106). Bytes per element per party (P0 / P1 / P2) at 32 x 128:
- * 405.5 / 268.7 / 268.7 with arity 4, 336.4 / 207.5 / 207.5 binary (softmaxCost gives any size).
+ * The max is max.ts's tournament of all-pairs groups on narrow comparisons (default groups of up to 32:
+ * one level for rows of up to 32 columns). It may return an entry up to 3 * 2^-7 per level below the true
+ * maximum, which softmax absorbs: the result is shift-invariant, so only exp's argument moves, by at most
+ * 0.0234 above 0 (exp.ts is accurate to 0.025), and each row's sum stays at least 1.
+ * Input domain: logits whose visible entries in a row differ by less than 1000 (the narrow window's 1024 less
+ * the exp threshold 14 and the slack; beyond it the max and the [x < -14] mask are arbitrary). Entries more
+ * than 14 below the max get 0, as before.
+ * Asserted max abs error per entry: 2e-3 for spreads up to 30 and at spread 990 (measured 1.2e-4 to 3.0e-4:
+ * the reciprocal's relative error dominates; exp's is 7e-6).
+ * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (11) + reciprocal with the product folded in
+ * (inverse.ts): softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
+ * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
  */
 import { add, broadcastLast, mulPublicRawVec, reshape, sliceLast, sub, sumLast, seq, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
 import { ceilLog2 } from './fixed.ts';
 import { inverse, inverseCost, type InverseOptions } from './inverse.ts';
-import { maxLastWide, maxLastWideCost } from './max.ts';
+import { MAX_GROUP, maxLastWide, maxLastWideCost } from './max.ts';
 
 export interface SoftmaxOptions {
   /** Causal masking for x of shape [..., rows, cols]: row i sees columns j <= i + queryOffset. */
   causal?: { queryOffset: number };
-  /** Group size of the max tournament (default 4; 2 is the binary tree). */
+  /** Largest group of the max tournament (max.ts; default 32, fewest rounds; 2 is a binary tree). */
   maxArity?: number;
 }
 
-export const SOFTMAX_MAX_ARITY = 4;
+export const SOFTMAX_MAX_ARITY = MAX_GROUP;
 
 function denominator(fracBits: number, cols: number): InverseOptions {
   // Each row's sum is at least exp(0) = 1 (its max entry) and at most cols.

@@ -6,11 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@puma/backend';
-import { decodeOpNonce, opNonce, type AShare, type Party, type PartyKeys } from '@puma/protocol';
+import { decodeOpNonce, opNonce, Party, type AShare, type PartyKeys } from '@puma/protocol';
 import type { PartyId } from '@puma/transport';
 import { baseWorld, describeReports, fixedViewInput, openWords, runWorld, simulateViews } from '@puma/protocol/view-test-support';
 import { gelu } from './gelu.ts';
 import { gelu as geluRef } from './reference.ts';
+import { maxLastWide } from './max.ts';
+import { softmaxLast } from './softmax.ts';
 
 const program = (p: Party, s: Record<string, unknown>) => gelu(p, s.x as AShare);
 
@@ -60,5 +62,40 @@ describe('view simulation: gelu', () => {
     const summary = describeReports(reports);
     expect(reports.map((r) => r.leaks > 0), summary).toEqual([false, false, true]);
     expect(reports[2].details.every((d) => d.includes('from party 1')), summary).toBe(true);
+  });
+});
+
+/** Mutant party: boolean resharing (narrow comparisons' carries, the max's AND gates) without the XOR zero sharing. */
+class NoZeroShareXorParty extends Party {
+  override zeroShareXor(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
+
+describe('view simulation: the max of all-pairs groups on narrow comparisons, and softmax', () => {
+  // 96 rows of 32: 3072 win bits, so the b2a dealers rotate.
+  const maxProgram = (p: Party, s: Record<string, unknown>) => maxLastWide(p, s.x as AShare);
+  it.each([[2, 32], [96, 32]])('max over %i rows of %i: no received word depends on the secret without the missing key', async (rows, cols) => {
+    const reports = await simulateViews({ x: fixedViewInput([rows, cols], -30, 30, 43) }, maxProgram);
+    const summary = describeReports(reports);
+    for (const r of reports) {
+      expect(r.leaks, summary).toBe(0);
+      expect(r.details, summary).toEqual([]);
+      expect(r.secretDependent, summary).toBeGreaterThan(0);
+    }
+  });
+
+  it('causal softmax over 2 heads of 8 x 8: no received word depends on the secret without the missing key', async () => {
+    const reports = await simulateViews({ x: fixedViewInput([2, 8, 8], -20, 20, 47) }, (p, s) => softmaxLast(p, s.x as AShare, { causal: { queryOffset: 0 } }));
+    const summary = describeReports(reports);
+    for (const r of reports) {
+      expect(r.leaks, summary).toBe(0);
+      expect(r.details, summary).toEqual([]);
+    }
+  });
+
+  it('mutant: the max without the XOR zero sharing in its boolean resharing leaks to every party', async () => {
+    const reports = await simulateViews({ x: fixedViewInput([2, 32], -30, 30, 43) }, maxProgram, { party: (o) => new NoZeroShareXorParty(o) });
+    expect(reports.map((r) => r.leaks > 0), describeReports(reports)).toEqual([true, true, true]);
   });
 });

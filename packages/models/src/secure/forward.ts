@@ -17,9 +17,6 @@ import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import type { PartyWeightBundle } from './share-weights.ts';
 
-/** Arity of the attention softmax's max tournament (see attention()). */
-const ATTENTION_MAX_ARITY = 8;
-
 export interface SecureModel {
   config: ModelConfig;
   w: Map<string, AShare>;
@@ -153,9 +150,8 @@ async function attention(p: Party, m: SecureModel, l: number, x: AShare, cache: 
   const kh = repeatKv(p, splitHeads(p, kAll, KV, D), H / KV);
   const vh = repeatKv(p, splitHeads(p, vAll, KV, D), H / KV);
   const scores = await matmul(p, splitHeads(p, q, H, D), kh, { transB: true });
-  // Max tournaments of 8 (not nn's default 4): one level fewer for rows up to 64 keys, 10 rounds saved per
-  // layer for about 27% more softmax bytes (nn's softmaxCost), where rounds were over the GPT-2-base budget.
-  const probs = await p.profile('softmax', () => softmaxLast(p, scores, { maxArity: ATTENTION_MAX_ARITY, ...(c.causal ? { causal: { queryOffset: pos0 } } : {}) }));
+  // nn's default max groups (32: one level of all-pairs narrow comparisons for up to 32 keys).
+  const probs = await p.profile('softmax', () => softmaxLast(p, scores, c.causal ? { causal: { queryOffset: pos0 } } : {}));
   const ctx = await matmul(p, probs, vh);
   const merged = reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
   return linear(p, m, `l${l}.o`, merged);
