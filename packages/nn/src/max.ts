@@ -34,6 +34,8 @@ type Buf = AShare['s0'];
 
 /** Default largest group: rows of up to 32 columns take one level. */
 export const MAX_GROUP = 32;
+/** Largest group accepted (an AND tree of 10 levels). */
+const MAX_ARITY = 1025;
 
 interface Level {
   width: number;
@@ -68,7 +70,7 @@ function treeGates(count: number): number[] {
 }
 
 function checkArity(arity: number): void {
-  if (!Number.isInteger(arity) || arity < 2 || arity > 64) throw new Error(`max: arity ${arity} must be an integer in [2, 64]`);
+  if (!Number.isInteger(arity) || arity < 2 || arity > MAX_ARITY) throw new Error(`max: arity ${arity} must be an integer in [2, ${MAX_ARITY}]`);
 }
 
 export function maxLastWideCost(rows: number, cols: number, arity = MAX_GROUP): Cost {

@@ -9,7 +9,7 @@
  * (always visible) before the max, so they cannot win it, and their exponentials are multiplied by a public 0,
  * so they contribute exactly 0 to the sum and are exactly 0 in the output.
  * The max is max.ts's tournament of all-pairs groups on narrow comparisons (default groups of up to 32:
- * one level for rows of up to 32 columns). It may return an entry up to 3 * 2^-7 per level below the true
+ * one level for rows of up to 32 columns, and for any width while the call needs at most 2^16 comparisons). It may return an entry up to 3 * 2^-7 per level below the true
  * maximum, which softmax absorbs: the result is shift-invariant, so only exp's argument moves, by at most
  * 0.0234 above 0 (exp.ts is accurate to 0.025), and each row's sum stays at least 1.
  * Input domain: logits whose visible entries in a row differ by less than 1000 (the narrow window's 1024 less
@@ -21,7 +21,7 @@
  * (inverse.ts): softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
  * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
  */
-import { add, broadcastLast, mulPublicRawVec, reshape, sliceLast, sub, sumLast, seq, type AShare, type Cost, type Party } from '@puma/protocol';
+import { add, broadcastLast, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
 import { ceilLog2 } from './fixed.ts';
 import { inverse, inverseCost, type InverseOptions } from './inverse.ts';
@@ -30,11 +30,23 @@ import { MAX_GROUP, maxLastWide, maxLastWideCost } from './max.ts';
 export interface SoftmaxOptions {
   /** Causal masking for x of shape [..., rows, cols]: row i sees columns j <= i + queryOffset. */
   causal?: { queryOffset: number };
-  /** Largest group of the max tournament (max.ts; default 32, fewest rounds; 2 is a binary tree). */
+  /** Largest group of the max tournament (max.ts; default: maxGroup below; 2 is a binary tree). */
   maxArity?: number;
 }
 
 export const SOFTMAX_MAX_ARITY = MAX_GROUP;
+/** Pair comparisons per call up to which every row is one group, whatever its width (decoding steps). */
+export const ONE_GROUP_COMPARISONS = 1 << 16;
+
+/**
+ * Default group size: one level for the whole row while the all-pairs comparisons stay few (a decoding step
+ * scores 1 query row per head: 8 heads of 81 keys take 25,920 comparisons, 190 KB, and 15 rounds instead of
+ * 22 for two levels), else groups of up to MAX_GROUP. Shapes are public, so every party picks the same.
+ */
+function maxGroup(rows: number, cols: number, o: SoftmaxOptions): number {
+  if (o.maxArity !== undefined) return o.maxArity;
+  return cols > MAX_GROUP && (rows * cols * (cols - 1)) / 2 <= ONE_GROUP_COMPARISONS ? cols : MAX_GROUP;
+}
 
 function denominator(fracBits: number, cols: number): InverseOptions {
   // Each row's sum is at least exp(0) = 1 (its max entry) and at most cols.
@@ -44,7 +56,7 @@ function denominator(fracBits: number, cols: number): InverseOptions {
 /** Declared cost for rows x cols (rows counts every leading axis). */
 export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
   const n = rows * cols;
-  return seq(maxLastWideCost(rows, cols, o.maxArity ?? SOFTMAX_MAX_ARITY), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
+  return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
 }
 
 /** Public 0/1 visibility of [..., rows, cols] entries (1 = visible), as ring integers. */
@@ -74,7 +86,7 @@ export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promis
       const first = broadcastLast(p, reshape(sliceLast(p, x, 0, 1), x.shape.slice(0, -1)), cols);
       logits = add(p, mulPublicRawVec(p, x, mask), mulPublicRawVec(p, first, hidden));
     }
-    const m = await maxLastWide(p, logits, o.maxArity ?? SOFTMAX_MAX_ARITY);
+    const m = await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o));
     let e = await exp(p, sub(p, logits, broadcastLast(p, m, cols)));
     if (mask) e = mulPublicRawVec(p, e, mask);
     const sum = sumLast(p, e);
