@@ -132,6 +132,8 @@ export interface JoinOptions {
   secret: string;
   identity: Identity;
   expectedPeers?: Partial<Record<EndpointId, string>>;
+  /** Silence after which a peer counts as gone; default IDLE_TIMEOUT_MS (peers that are pages). */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -161,7 +163,7 @@ export async function joinAndConnect(o: JoinOptions): Promise<PeerChannel> {
     slotSecret: o.secret,
     expectedPeers: o.expectedPeers,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    idleTimeoutMs: o.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     rtcConfig: rtcConfigOf(ice),
   });
   // A closing page says goodbye on its links, so the peers name the reason at once instead of noticing the

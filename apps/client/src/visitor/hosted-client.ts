@@ -33,6 +33,12 @@ export type HostedJob =
 export type HostedJobResult = { task: 'generate'; result: GenerateResult } | { task: 'classify'; result: ClassifyResult };
 
 const PEERS: readonly EndpointId[] = [0, 1, 2, OWNER];
+/**
+ * The hosted parties and owner are Node processes, which on a busy host can be silent for seconds in one long
+ * step (a page's peers keep alive from an idle main thread, hence the pages' 6 s). A party that really goes
+ * away is reported sooner by the visit's status, which the host sets to 'failed' when one of its processes ends.
+ */
+export const HOSTED_IDLE_TIMEOUT_MS = 20_000;
 
 /** `work`, or a rejection as soon as `signal` aborts (with its reason). */
 function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -54,6 +60,7 @@ export async function runHostedJob(o: HostedClientOptions, job: HostedJob): Prom
     secret: o.session.clientSecret,
     identity: o.identity,
     expectedPeers: expectedParties(o.session.parties),
+    idleTimeoutMs: HOSTED_IDLE_TIMEOUT_MS,
   });
   const links = new PeerLinks(channel, PEERS, o.linkRows, () => o.onLinks(structuredClone(links.states)));
   o.onLinks(structuredClone(links.states));

@@ -72,6 +72,8 @@ function showModelControls(): void {
   maxNew.max = String(model.maxNewTokens);
   if (Number(maxNew.value) > model.maxNewTokens) maxNew.value = String(model.maxNewTokens);
   $('max-new-row').hidden = model.task !== 'generate';
+  // The chart is per generated token; a classification has one step.
+  $('chart').hidden = model.task !== 'generate';
   $<HTMLButtonElement>('generate').textContent = model.task === 'generate' ? 'Generate' : 'Classify';
 }
 
@@ -159,7 +161,8 @@ async function startVisit(identity: Identity): Promise<void> {
   if (model.task === 'generate' && (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > model.maxNewTokens)) {
     throw new Error(`new tokens must be a whole number from 1 to ${model.maxNewTokens}, got "${$<HTMLInputElement>('max-new').value}"`);
   }
-  current?.poller?.finish();
+  // A visit the host still counts (one that failed here, or whose end it has not reported yet) is let go at once.
+  void current?.poller?.stop().catch(() => {});
   resetOutput(prompt);
   state.model = model.id;
   const visit: NonNullable<typeof current> = { poller: null, abort: new AbortController(), seat: null, started: false };

@@ -11,6 +11,7 @@ import { loadOrCreateBrowserIdentity, startBrowserParty, type BackendChoice, typ
 import type { PartySessionReport, PartyStatus } from '@puma/worker/session';
 import { joinAndConnect } from '@puma/party/kit';
 import type { VisitSession } from './hosted-api.ts';
+import { HOSTED_IDLE_TIMEOUT_MS } from './hosted-client.ts';
 
 /** The IndexedDB name of the seat's key: one per browser profile, separate from the client's. */
 const SEAT_IDENTITY = 'visitor-seat-party';
@@ -53,6 +54,7 @@ export async function takeSeat(o: SeatOptions): Promise<Seat> {
     secret,
     identity: o.identity,
     expectedPeers: { 0: o.session.parties[0], 2: o.session.parties[2], [CLIENT]: o.clientFingerprint },
+    idleTimeoutMs: HOSTED_IDLE_TIMEOUT_MS,
   });
   let party: BrowserParty | null = null;
   let stopped: string | null = null;
