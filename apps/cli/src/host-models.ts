@@ -4,15 +4,16 @@
  * visit downloads nothing. A model whose files are missing is left out with a warning. Small models also keep
  * their plaintext weights in memory, for the fresh sharing a visitor's seat needs.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import type { HostedModel, HostedTask } from '@puma/coordinator';
 import { findModel, loadModel } from '@puma/models/node';
 import { prepareOwnerShares, type OwnerShares } from '@puma/worker/session';
 import type { PartyFingerprints } from './endpoint-trust.ts';
-import { readShareDir, shareModel, tokenizerSource, writeShareDir } from './share.ts';
+import { PUMA_BIN } from './host-party-process.ts';
+import { readShareDir, tokenizerSource } from './share.ts';
 import { bindShareDir, readShareBinding } from './share-binding.ts';
 
 /** What the host offers by default: the first is the page's default. */
@@ -116,13 +117,28 @@ async function persistentSharing(id: string, dir: string, parties: PartyFingerpr
     await rm(dir, { recursive: true, force: true });
   }
   const started = performance.now();
-  const shares = await shareModel(id, DEFAULT_FRAC_BITS, true);
-  // Written under a temporary name and renamed, so an interrupted start never leaves half a folder.
+  // `puma share` in a child process: sharing a larger model keeps a thread busy for many seconds, and this
+  // process is the coordinator that visitors and parties are talking to meanwhile. It writes into a temporary
+  // folder that is renamed once complete, so an interrupted start never leaves half a sharing.
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  await writeShareDir(tmp, shares);
+  await runShareProcess(id, tmp);
   await rename(tmp, dir);
+  const shares = await readShareDir(dir);
   log(`host: ${id}: shared afresh (sharing ${shares.epoch}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return shares;
+}
+
+function runShareProcess(id: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PUMA_BIN, 'share', '--model', id, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.once('error', (e) => reject(new Error(`puma share could not start: ${e.message}`)));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      // Its own error line names the problem (a missing file, a malformed config).
+      else reject(new Error(stderr.split('\n').find((l) => l.startsWith('puma share: '))?.slice('puma share: '.length) ?? `puma share ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
 }

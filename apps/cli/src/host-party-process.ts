@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-const PUMA_BIN = new URL('../bin/puma.mjs', import.meta.url).pathname;
+export const PUMA_BIN = new URL('../bin/puma.mjs', import.meta.url).pathname;
 /** How long a stopped party may take to tell its peers and exit before it is killed. */
 const STOP_GRACE_MS = 1_000;
 /** Lines of a party's stderr kept for the error message of a failed visit. */

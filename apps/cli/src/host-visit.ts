@@ -35,6 +35,22 @@ export interface HostSetup {
 }
 
 const READY_POLL_MS = 100;
+const API_ATTEMPTS = 3;
+
+/**
+ * Calls this host's own coordinator, again when the request did not get through: on a loaded machine a kept-alive
+ * loopback connection can be closed by the server just as the client reuses it.
+ */
+async function retryUnreachable<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (attempt >= API_ATTEMPTS || !(e instanceof Error && e.message.includes(' unreachable: '))) throw e;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
 /** How long a standby session's endpoints wait for a visitor before they are replaced by fresh ones. */
 const STANDBY_WAIT_S = 1800;
 /** Standby sessions that failed in a row before the host stops preparing them (cold starts still work). */
@@ -156,7 +172,7 @@ class VisitRun {
       const hosted: PartyId[] = this.seat ? [0, 2] : [0, 1, 2];
       const approved: [string, string, string] = [setup.parties[0].fingerprint, this.seat?.fingerprint ?? setup.parties[1].fingerprint, setup.parties[2].fingerprint];
       const shares = this.seat ? await model.freshSharing!() : model.shares;
-      const session = await createSession(setup.coordinator, { model: model.info.id });
+      const session = await retryUnreachable(() => createSession(setup.coordinator, { model: model.info.id }));
       this.setup.log(`visit ${this.name}: session ${session.id}, ${model.info.id}${this.seat ? ', visitor in seat 1' : ''}`);
       this.throwIfStopping();
       const owner = this.serveOwner(session.id, session.slotSecrets.owner, approved, shares, !this.seat);
@@ -242,7 +258,7 @@ class VisitRun {
     const until = Date.now() + this.setup.connectTimeoutS * 1000;
     for (;;) {
       this.throwIfStopping();
-      const info = await getSession(this.setup.coordinator, sessionId);
+      const info = await retryUnreachable(() => getSession(this.setup.coordinator, sessionId));
       if (slots.every((s) => info.slots[s].connected)) return;
       const gone = await Promise.race([...this.parties.map((p) => p.exited), new Promise<null>((r) => setTimeout(() => r(null), READY_POLL_MS))]);
       if (gone !== null) throw new Error(gone.message);
