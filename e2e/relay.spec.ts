@@ -4,7 +4,8 @@
  * run a stories260K session through it. The secure tokens must equal the plaintext greedy ones computed here,
  * every connected RTCPeerConnection in every page must have a relay candidate at both ends of its selected pair
  * (getStats), on relay ports our coturn allocated, and a page told a wrong TURN password must fail at once
- * with a message naming the TURN server.
+ * with a message naming the TURN server. `?ice=relay` on a page forces relay-only under a coordinator whose
+ * policy is "all".
  */
 import { expect, test, type Page } from '@playwright/test';
 import { LLAMA_BOS, generateGreedy } from '@puma/models';
@@ -40,7 +41,9 @@ async function recordPeerConnections(role: Role): Promise<void> {
   await role.context.addInitScript(() => {
     const Native = window.RTCPeerConnection;
     const seen: unknown[] = [];
+    const policies: string[] = [];
     (window as unknown as { pumaSelectedPairs: unknown[] }).pumaSelectedPairs = seen;
+    (window as unknown as { pumaIcePolicies: string[] }).pumaIcePolicies = policies;
     const record = async (pc: RTCPeerConnection) => {
       const stats = new Map<string, Record<string, unknown>>();
       (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
@@ -56,6 +59,14 @@ async function recordPeerConnections(role: Role): Promise<void> {
     window.RTCPeerConnection = class extends Native {
       constructor(config?: RTCConfiguration) {
         super(config);
+        // Recorded when the connection starts negotiating: PeerJS's feature check makes one (with its own
+        // default config) that never does.
+        const policy = config?.iceTransportPolicy ?? 'all';
+        const setLocal = this.setLocalDescription.bind(this);
+        this.setLocalDescription = (description?: RTCLocalSessionDescriptionInit) => {
+          policies.push(policy);
+          return setLocal(description);
+        };
         let recorded = false;
         this.addEventListener('connectionstatechange', () => {
           if (this.connectionState !== 'connected' || recorded) return;
@@ -121,5 +132,35 @@ test('a wrong TURN password fails the page at once, naming the TURN server', asy
     expect(Date.now() - t0).toBeLessThan(30_000);
   } finally {
     await wrong.close();
+  }
+});
+
+test('?ice=relay forces relay-only on a page: it probes the TURN server; a bad value or no TURN server is named', async () => {
+  const all = await Lab.start(lab.client.context.browser()!, { iceConfig: { iceServers: [turn.iceServer()], iceTransportPolicy: 'all' } });
+  const hostOnly = await Lab.start(lab.client.context.browser()!);
+  try {
+    await recordPeerConnections(all.client);
+    const page = all.client.page;
+    await page.goto(`${all.coordinator.url}/client/?ice=relay`);
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.waitForFunction(() => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, null, { timeout: 30_000 });
+    // The relay probe, then the link to the owner: every peer connection the page made is relay-only.
+    const policies = () => page.evaluate(() => [...(window as unknown as { pumaIcePolicies: string[] }).pumaIcePolicies]);
+    await expect.poll(async () => (await policies()).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    expect(new Set(await policies())).toEqual(new Set(['relay']));
+    expect((await clientState(page)).error).toBeNull();
+
+    const bad = all.owner.page;
+    await bad.goto(`${all.coordinator.url}/client/?ice=relays`);
+    await bad.getByRole('button', { name: 'New session' }).click();
+    await expect(bad.getByRole('alert')).toContainText('the page parameter ice must be "relay", got "relays"');
+
+    const none = hostOnly.client.page;
+    await none.goto(`${hostOnly.coordinator.url}/client/?ice=relay`);
+    await none.getByRole('button', { name: 'New session' }).click();
+    await expect(none.getByRole('alert')).toContainText('iceTransportPolicy "relay" needs at least one turn: or turns: server');
+  } finally {
+    await all.close();
+    await hostOnly.close();
   }
 });
