@@ -198,8 +198,11 @@ class VisitRun {
       const failure = exits.find((e) => !e.ok)?.message ?? (ownerResult.ok ? undefined : ownerResult.message);
       outcome = failure === undefined ? { ok: true } : { ok: false, error: failure };
     } catch (e) {
-      await this.stopEndpoints(this.stopping ?? 'the visit failed');
-      outcome = { ok: false, error: this.stopping ?? (e instanceof Error ? e.message : String(e)) };
+      const error = this.stopping ?? (e instanceof Error ? e.message : String(e));
+      // Also an owner endpoint still joining then leaves as soon as it has joined.
+      this.stopping ??= `the visit failed: ${error}`;
+      await this.stopEndpoints(this.stopping);
+      outcome = { ok: false, error };
     }
     setup.log(`visit ${this.name}: ${outcome.ok ? 'done' : `ended: ${outcome.error}`}`);
     this.events.finished(outcome);
