@@ -1,6 +1,6 @@
 /**
  * Row maximum over the last axis for softmax: a tournament of all-pairs groups on narrow comparisons, to trade
- * a few comparisons for rounds (PUMA section 4 uses a binary tree of full comparisons: 11 rounds per halving
+ * a few comparisons for rounds (PUMA section 4 uses a binary tree of full comparisons: 10 rounds per halving
  * here, see protocol max.ts).
  *
  * Each level splits the columns into groups of up to `arity` (the last group padded with copies of the row's
