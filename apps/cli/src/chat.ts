@@ -15,11 +15,10 @@ import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { parseBackendChoice, runInThreads } from '@puma/worker';
 import { ChatTemplate, generateGreedy, HfTokenizer, type ChatMessage } from '@puma/models';
 import { loadModel } from '@puma/models/node';
-import { greedy, shareWeights, type ClientStep, type GenerateArgs, type StepReport } from '@puma/models/secure';
-import { chatClient } from './chat-programs.ts';
+import { generateClient, greedy, shareWeights, type ClientStep, type GenerateArgs, type StepReport } from '@puma/models/secure';
 import { intOption, required, runCommand, usageError } from './session-endpoint.ts';
 
-const CHAT_PROGRAM = new URL('./chat-programs.ts', import.meta.url).href;
+const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
 
 export const CHAT_USAGE = `usage: puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--backend wasm|webgpu|auto] [--json]
 reads one user turn per line from stdin; the model folder needs tokenizer.json and a chat template.`;
@@ -94,12 +93,12 @@ export function chatCommand(argv: string[]): Promise<number> {
       const replyIds: number[] = [];
       const t0 = performance.now();
       const run = await runInThreads<GenerateArgs, StepReport[]>({
-        module: CHAT_PROGRAM,
-        exportName: 'chatParty',
-        args: (i) => ({ job: 0, weights: bundles[i], promptLength: promptTokens.length, maxNewTokens: maxTokens, reveal: 'logits' }),
+        module: PROGRAMS,
+        exportName: 'generateParty',
+        args: (i) => ({ job: 0, weights: bundles[i], promptLength: promptTokens.length, maxNewTokens: maxTokens, reveal: 'logits', earlyStop: true }),
         backend,
         fracBits,
-        client: (ch) => chatClient(ch, {
+        client: (ch) => generateClient(ch, {
           job: 0, prompt: promptTokens, vocab: c.vocabSize, maxNewTokens: maxTokens, fracBits, reveal: 'logits', pick: greedy, stopIds: stops,
           onToken: (s) => {
             if (stops.includes(s.token)) return;

@@ -24,7 +24,17 @@ export interface GenerateArgs {
   maxNewTokens: number;
   /** 'logits': the client learns the last position's logits; 'argmax': only the securely chosen token. */
   reveal: 'logits' | 'argmax';
+  /**
+   * Before every step after the first the client tells the parties in the clear whether to go on (tag
+   * j<job>/more:<step>, one byte), so a reply that ends (a stop token, e.g. EOS) costs no further steps. The
+   * parties learn only the reply's length, which they see anyway from the number of steps they compute.
+   * The client must be run with `stopIds` then (any list, possibly empty), and without it otherwise.
+   */
+  earlyStop?: boolean;
 }
+
+const GO_ON = 1;
+const STOP = 0;
 
 export interface StepReport {
   step: number;
@@ -39,6 +49,11 @@ export async function generateParty(p: Party, a: GenerateArgs, env: { progress: 
   const cache = emptyCache();
   const reports: StepReport[] = [];
   for (let step = 0; step < a.maxNewTokens; step++) {
+    if (a.earlyStop && step > 0) {
+      const more = await p.channel.recv(CLIENT, jobTag(a.job, `more:${step}`));
+      if (more.length !== 1 || (more[0] !== GO_ON && more[0] !== STOP)) throw new Error(`generation: the client's continue flag for step ${step} is malformed`);
+      if (more[0] === STOP) break;
+    }
     const t0 = performance.now();
     const r0 = p.rounds;
     const b0 = p.channel.stats.bytesSent;
@@ -90,11 +105,18 @@ export async function generateClient(
   o: {
     job: number; prompt: readonly number[]; vocab: number; maxNewTokens: number; fracBits: number; reveal: 'logits' | 'argmax'; pick: Sampler;
     onToken?: (s: ClientStep, i: number) => void;
+    /** With parties run with `earlyStop`: the reply ends after any of these (the stop token is included in the steps). */
+    stopIds?: readonly number[];
   },
 ): Promise<ClientStep[]> {
   const steps: ClientStep[] = [];
   let feed: readonly number[] = o.prompt;
   for (let step = 0; step < o.maxNewTokens; step++) {
+    if (o.stopIds && step > 0) {
+      const flag = o.stopIds.includes(steps[step - 1].token) ? STOP : GO_ON;
+      for (const party of [0, 1, 2] as const) c.send(party, jobTag(o.job, `more:${step}`), Uint8Array.of(flag));
+      if (flag === STOP) break;
+    }
     sendInput(c, jobTag(o.job, `tok:${step}`), oneHot(feed, o.vocab));
     const out = await receiveFromParties(c, jobTag(o.job, `logits:${step}`));
     const s: ClientStep = o.reveal === 'argmax' ? { token: Number(out[0]) } : (() => {
