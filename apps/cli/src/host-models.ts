@@ -47,15 +47,16 @@ export interface HostModel {
 /**
  * Loads (or makes) the sharing of each listed model, one after another. Resolves with the first model that loads
  * (the default), so the host can start serving it at once; each later one is passed to `onLater` when ready
- * (sharing a larger model takes a while), and `rest` resolves when all are done. `log` gets progress and a
- * warning for each model left out; throws when none loads.
+ * (sharing a larger model takes a while), and `rest` resolves when all are done; aborting `signal` ends a
+ * sharing still running. `log` gets progress and a warning for each model left out; throws when none loads.
  */
 export async function loadHostModels(
   ids: readonly string[], stateDir: string, parties: PartyFingerprints, log: (line: string) => void, onLater: (model: HostModel) => void,
+  signal: AbortSignal,
 ): Promise<{ first: HostModel; rest: Promise<void> }> {
   const load = async (id: string, isDefault: boolean): Promise<HostModel | null> => {
     try {
-      return await loadHostModel(id, stateDir, parties, isDefault, log);
+      return await loadHostModel(id, stateDir, parties, isDefault, log, signal);
     } catch (e) {
       log(`host: warning: model ${id} is left out: ${e instanceof Error ? e.message : String(e)}`);
       return null;
@@ -66,6 +67,7 @@ export async function loadHostModels(
     if (!first) continue;
     const rest = (async () => {
       for (const id of ids.slice(i + 1)) {
+        if (signal.aborted) return;
         const model = await load(id, false);
         if (model) onLater(model);
       }
@@ -75,11 +77,13 @@ export async function loadHostModels(
   throw new Error(`none of the models ${ids.join(', ')} could be loaded (see the warnings above)`);
 }
 
-async function loadHostModel(id: string, stateDir: string, parties: PartyFingerprints, isDefault: boolean, log: (line: string) => void): Promise<HostModel> {
+async function loadHostModel(
+  id: string, stateDir: string, parties: PartyFingerprints, isDefault: boolean, log: (line: string) => void, signal: AbortSignal,
+): Promise<HostModel> {
   const location = findModel(id);
   const weightBytes = statSync(location.weights).size;
   const dir = path.join(stateDir, 'shares', encodeURIComponent(id));
-  const shares = await persistentSharing(id, dir, parties, log);
+  const shares = await persistentSharing(id, dir, parties, log, signal);
   const task: HostedTask = shares.publicInfo.config.numLabels > 0 ? 'classify' : 'generate';
   const info: HostedModel = {
     id, label: LABELS[id] ?? id, task, default: isDefault, maxNewTokens: task === 'classify' ? 0 : Math.min(MAX_NEW_TOKENS[id] ?? DEFAULT_MAX_NEW_TOKENS, shares.publicInfo.config.maxPositions - 8),
@@ -100,7 +104,7 @@ async function loadHostModel(id: string, stateDir: string, parties: PartyFingerp
  * is bound to these parties or to none yet; otherwise (first start, or the host's party keys changed) the model
  * is shared afresh, and a folder bound to other identities is kept aside, never served to these.
  */
-async function persistentSharing(id: string, dir: string, parties: PartyFingerprints, log: (line: string) => void): Promise<OwnerShares> {
+async function persistentSharing(id: string, dir: string, parties: PartyFingerprints, log: (line: string) => void, signal: AbortSignal): Promise<OwnerShares> {
   if (existsSync(path.join(dir, 'share.json'))) {
     const shares = await readShareDir(dir);
     const bound = await readShareBinding(dir, shares.epoch);
@@ -122,19 +126,25 @@ async function persistentSharing(id: string, dir: string, parties: PartyFingerpr
   // folder that is renamed once complete, so an interrupted start never leaves half a sharing.
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  await runShareProcess(id, tmp);
+  try {
+    await runShareProcess(id, tmp, signal);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
   await rename(tmp, dir);
   const shares = await readShareDir(dir);
   log(`host: ${id}: shared afresh (sharing ${shares.epoch}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return shares;
 }
 
-function runShareProcess(id: string, out: string): Promise<void> {
+/** `puma share` into `out`; aborting `signal` (the host shuts down) ends it. */
+function runShareProcess(id: string, out: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PUMA_BIN, 'share', '--model', id, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [PUMA_BIN, 'share', '--model', id, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.once('error', (e) => reject(new Error(`puma share could not start: ${e.message}`)));
+    child.once('error', (e) => reject(new Error(signal.aborted ? 'the host is shutting down' : `puma share could not start: ${e.message}`)));
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
       // Its own error line names the problem (a missing file, a malformed config).

@@ -91,7 +91,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
     visits?.addModel(m.info, m.freshSharing !== undefined);
   };
   // The default model is served as soon as it is ready; larger ones join the listing once shared.
-  const { first, rest } = await loadHostModels(o.models ?? DEFAULT_HOSTED_MODELS, stateDir, fingerprints, log, add);
+  const sharing = new AbortController();
+  const { first, rest } = await loadHostModels(o.models ?? DEFAULT_HOSTED_MODELS, stateDir, fingerprints, log, add, sharing.signal);
   add(first);
   const parties: HostedParty[] = partyKeys.map((k, i) => ({ index: i as 0 | 1 | 2, fingerprint: k.fingerprint, safetyCode: safetyCode(k.fingerprint) }));
 
@@ -131,7 +132,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
   return {
     coordinator, url: `${coordinator.url}/`, parties, models,
     modelsLoaded: rest,
-    close: () => (closing ??= visits!.close().then(() => coordinator.close())),
+    close: () => {
+      // A `puma share` still running for a later model ends with the host (its unfinished folder is removed).
+      sharing.abort();
+      return (closing ??= Promise.all([visits!.close(), rest]).then(() => coordinator.close()));
+    },
   };
 }
 
