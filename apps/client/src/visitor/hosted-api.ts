@@ -5,53 +5,18 @@
  */
 import { parseFingerprint } from '@puma/transport-webrtc';
 
-export type ModelTask = 'generate' | 'classify';
+// The contract's types are the host's own (apps/coordinator/src/hosted-types.ts); type-only, so no server code
+// reaches the page's bundle.
+export type {
+  HostedTask as ModelTask, HostedModel, HostedParty, HostedInfo as HostedListing, VisitState, VisitSession,
+  CreatedVisit as VisitTicket, VisitView as VisitStatus,
+} from '@puma/coordinator';
+import type {
+  HostedTask as ModelTask, HostedModel, HostedParty, HostedInfo as HostedListing, VisitState, VisitSession,
+  CreatedVisit as VisitTicket, VisitView as VisitStatus,
+} from '@puma/coordinator';
 
-export interface HostedModel {
-  id: string;
-  label: string;
-  task: ModelTask;
-  default: boolean;
-  maxNewTokens: number;
-}
-
-export interface HostedParty {
-  index: 0 | 1 | 2;
-  fingerprint: string;
-  safetyCode: string;
-}
-
-export interface HostedListing {
-  models: HostedModel[];
-  parties: HostedParty[];
-  maxConcurrent: number;
-  seats: boolean;
-}
-
-export type VisitState = 'queued' | 'starting' | 'ready' | 'running' | 'done' | 'stopped' | 'failed';
 const VISIT_STATES: readonly VisitState[] = ['queued', 'starting', 'ready', 'running', 'done', 'stopped', 'failed'];
-
-export interface VisitSession {
-  coordinator: string;
-  sessionId: string;
-  clientSecret: string;
-  parties: [string, string, string];
-  model: { id: string; task: ModelTask };
-  seatSecret?: string;
-}
-
-export interface VisitTicket {
-  visitId: string;
-  token: string;
-  position: number;
-}
-
-export interface VisitStatus {
-  state: VisitState;
-  position: number;
-  error?: string;
-  session?: VisitSession;
-}
 
 type Json = Record<string, unknown>;
 
