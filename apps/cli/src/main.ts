@@ -39,6 +39,8 @@ const USAGE = `usage:
 owner, party and client each run one endpoint of a networked session (WebRTC through the coordinator), each
 with its long-term key (--key, default $PUMA_HOME/identity.json) and its slot's secret from "puma session create";
 owner and client accept only the party identities listed in --parties ("puma identity" prints an endpoint's).
+owner, party, client and host take --ice-servers <json|@file>, --ice-transport-policy all|relay and
+--turn-secret <secret|@file> for STUN/TURN; each command's --help lists all its options.
 Models are looked up by path or by name under $PUMA_MODELS (default ../shared/models). Default model: stories260K,
 downloaded with checksums into $PUMA_CACHE (default ~/.cache/puma-web/models) when there is no local copy.`;
 
@@ -178,6 +180,10 @@ async function classify(argv: string[]): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     if (cmd === 'generate') await generate(rest);
     else if (cmd === 'classify') await classify(rest);

@@ -1,0 +1,38 @@
+/**
+ * The top-level usage: `puma --help` (and -h, help) prints it on stdout and exits 0, naming every command; an
+ * unknown or missing command is a usage error (exit 2) with the usage on stderr.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from './main.ts';
+
+afterEach(() => vi.restoreAllMocks());
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  return { out, err };
+}
+
+describe('puma usage', () => {
+  it.each(['--help', '-h', 'help'])('%s prints the usage on stdout and exits 0', async (flag) => {
+    const { out, err } = capture();
+    expect(await main([flag])).toBe(0);
+    expect(err).toEqual([]);
+    const text = out.join('\n');
+    for (const cmd of ['generate', 'chat', 'classify', 'eval', 'plan', 'share', 'identity', 'session', 'owner', 'party', 'host', 'client']) {
+      expect(text).toContain(`puma ${cmd}`);
+    }
+    expect(text).toContain('--ice-servers');
+  });
+
+  it('an unknown or missing command is a usage error naming it', async () => {
+    const { out, err } = capture();
+    expect(await main(['bogus'])).toBe(2);
+    expect(await main([])).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]).toMatch(/^puma: unknown command "bogus"\nusage:/);
+    expect(err[1]).toMatch(/^puma: no command given\nusage:/);
+  });
+});
