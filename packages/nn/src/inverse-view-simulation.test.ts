@@ -5,21 +5,14 @@
  * that party lacks. Sizes below and above 3072 values per step, where the truncation and b2a dealers rotate.
  */
 import { describe, expect, it } from 'vitest';
-import { Party, type AShare } from '@puma/protocol';
-import { baseWorld, describeReports, fixedViewInput, openWords, runWorld, simulateViews, type ViewProgram } from '@puma/protocol/view-test-support';
+import type { AShare } from '@puma/protocol';
+import { baseWorld, describeReports, fixedViewInput, NoZeroShareParty, openWords, runWorld, simulateViews, type ViewProgram } from '@puma/protocol/view-test-support';
 import { dotLastRaw } from './fused.ts';
 import { layerNorm } from './layernorm.ts';
 import { reciprocal } from './reciprocal.ts';
 import { layerNormRow } from './reference.ts';
 
 const A = (s: unknown) => s as AShare;
-
-/** Mutant party: the selection's resharing without the zero sharing, so party i+1's dot term reaches party i unmasked. */
-class NoZeroShareParty extends Party {
-  override zeroShare(_tag: string, n: number) {
-    return this.backend.zeros(n);
-  }
-}
 
 function decode(words: BigUint64Array): number[] {
   return Array.from(words, (w) => Number(BigInt.asIntN(64, w)) / 2 ** 18);

@@ -28,7 +28,7 @@ import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { truncate } from './ops/truncate.ts';
 import {
-  baseWorld, bitsViewInput, compareViews, describeReports, fixedPair, fixedViewInput, openWords, runWorld, simulateViews, testKey,
+  baseWorld, bitsViewInput, NoZeroShareParty, compareViews, describeReports, fixedPair, fixedViewInput, openWords, runWorld, simulateViews, testKey,
   type ObserverReport, type ViewInput, type ViewProgram, type ViewRunOptions,
 } from './view-test-support.ts';
 
@@ -147,13 +147,6 @@ function dealerMaskFromAsKey(dealer: PartyId): ViewRunOptions['backend'] {
     if (key === keys.self && stream === 1) return be.prg(keys.next, opNonce(op, 4), n, counter);
     return be.prg(key, nonce, n, counter);
   });
-}
-
-/** Mutant party: resharing without the zero sharing, so z_{i+1} reaches party i unmasked. */
-class NoZeroShareParty extends Party {
-  override zeroShare(_tag: string, n: number) {
-    return this.backend.zeros(n);
-  }
 }
 
 /** Mutant party: boolean resharing (carries, AND gates) without the XOR zero sharing. */

@@ -257,3 +257,13 @@ export function openWords(firstComponents: readonly [BigUint64Array, BigUint64Ar
   const [a, b, c] = firstComponents;
   return a.map((v, j) => combine('A', combine('A', v, b[j]), c[j]));
 }
+
+/**
+ * The planted leak every arithmetic view test checks it catches: a party whose resharing omits the zero sharing,
+ * so the next party's local term z_{i+1} reaches party i unmasked.
+ */
+export class NoZeroShareParty extends Party {
+  override zeroShare(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
