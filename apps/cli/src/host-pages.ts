@@ -10,8 +10,12 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const PAGES_DIR = path.join(REPO_ROOT, 'dist/pages');
 const BUILT_MARKER = path.join(PAGES_DIR, 'client/index.html');
-/** What the built pages are made of; a newer file under any of these means the build is stale. */
-const SOURCES = ['apps/party', 'apps/client', 'packages', 'public', 'vite.pages.config.ts'].map((p) => path.join(REPO_ROOT, p));
+/**
+ * What the built pages are made of; a newer file under any of these means the build is stale. The visitor page's
+ * entry is apps/index.html, and the README's threat-model section ships with the pages as threat-model.txt.
+ */
+const SOURCES = ['apps/party', 'apps/client', 'apps/index.html', 'packages', 'public', 'vite.pages.config.ts', 'README.md']
+  .map((p) => path.join(REPO_ROOT, p));
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;
