@@ -88,3 +88,24 @@ export function chacha(
     memory.copy(o + (groups << 8), TAIL, rest << 3);
   }
 }
+
+// x[i] -= word i of the stream from block `counter`, for n words at x (mod 2^64): the dealer's split
+// x - PRG(seedA) - PRG(seedB) without materialising either stream. Same stream as chacha() above (each group
+// of four blocks goes through TAIL, then is subtracted two words per v128). The caller checks the counter.
+export function chachaSubFrom(
+  k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32,
+  n0: u32, n1: u32, n2: u32, counter: u32, n: usize, x: usize,
+): void {
+  const groups = n >> 5;
+  for (let g: usize = 0; g < groups; g++) {
+    blocks4(k0, k1, k2, k3, k4, k5, k6, k7, n0, n1, n2, counter + <u32>(g << 2), TAIL);
+    const o = x + (g << 8);
+    for (let b: usize = 0; b < 256; b += 16) v128.store(o + b, i64x2.sub(v128.load(o + b), v128.load(TAIL + b)));
+  }
+  const rest = n & 31;
+  if (rest != 0) {
+    blocks4(k0, k1, k2, k3, k4, k5, k6, k7, n0, n1, n2, counter + <u32>(groups << 2), TAIL);
+    const o = x + (groups << 8);
+    for (let i: usize = 0; i < rest; i++) store<u64>(o + (i << 3), load<u64>(o + (i << 3)) - load<u64>(TAIL + (i << 3)));
+  }
+}

@@ -3,7 +3,8 @@ export { add, sub, mul, and, or, xor, addScalar, mulScalar, neg, not, shl, shrLo
 export { toBitPlanes, fromBitPlanes } from './bits';
 export { copy2d, repeatEach, tile, sumRows, transpose } from './layout';
 export { matmul, matmulScratchBytes } from './matmul';
-export { chacha } from './chacha';
+export { chacha, chachaSubFrom } from './chacha';
+export { encodeFixed } from './fixed';
 
 // First byte free for the host's allocator: everything below holds the module's static data.
 export function heapBase(): usize {

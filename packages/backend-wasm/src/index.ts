@@ -22,6 +22,7 @@ import { Heap } from './heap.ts';
 import { KERNELS_WASM_BASE64 } from './kernels.wasm.generated.ts';
 
 export { matmulRate } from './rate.ts';
+export { createDealerSplitter, type DealerSplitter } from './dealer-split.ts';
 /** The compiled kernels, for callers that key cached measurements by kernel version (worker/calibrate-cache.ts). */
 export { KERNELS_WASM_BASE64 } from './kernels.wasm.generated.ts';
 
@@ -80,7 +81,7 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Compiles the module once per JS realm; each backend instance gets its own instance and memory. */
-function kernelsModule(): Promise<WebAssembly.Module> {
+export function kernelsModule(): Promise<WebAssembly.Module> {
   compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64)).catch((e: unknown) => {
     compiled = undefined;
     const why = e instanceof Error ? e.message : String(e);
