@@ -1,5 +1,9 @@
-export { secureTensors, shareWeights, type NamedTensor, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
-export { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits, secureLogitsRows, type KvCache, type SecureModel } from './forward.ts';
+export { secureTensorSources, secureTensors, shareWeights, type NamedTensor, type PartyWeightBundle, type TensorSource, type WeightManifest } from './share-weights.ts';
+export { splitTensor, streamWeightShares, type ShareStreamOptions, type TensorShare, type WeightShareStream } from './share-stream.ts';
+export { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits, secureLogitsRows, type KvCache, type LoadOptions, type SecureModel } from './forward.ts';
+export { asWeightSource, bundleWeightSource, type SecureWeights, type TensorSeeds, type WeightSource } from './weight-source.ts';
+export { DEFAULT_BLOCK_WORDS, WeightStream, type ResidencyStats } from './weight-stream.ts';
+export { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
 export {
   classifyClient, classifyParty, generateClient, generateParty, greedy, sampler,
   type ClassifyArgs, type ClientStep, type GenerateArgs, type Sampler, type StepReport,

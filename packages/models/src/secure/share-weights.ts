@@ -14,6 +14,13 @@ export interface NamedTensor {
   data: Float64Array;
 }
 
+/** A secure-pass tensor before its values exist: `values()` builds them (float64, rewrites applied) on demand. */
+export interface TensorSource {
+  name: string;
+  shape: number[];
+  values(): Float64Array;
+}
+
 export interface WeightManifest {
   modelId: string;
   config: ModelConfig;
@@ -27,7 +34,8 @@ export interface PartyWeightBundle {
 }
 
 function f64(t: Tensor, scale = 1): Float64Array {
-  return Float64Array.from(t.data, (v) => v * scale);
+  // v * 1 is v for every float (NaN included), so the unscaled copy skips the per-element callback.
+  return scale === 1 ? new Float64Array(t.data) : Float64Array.from(t.data, (v) => v * scale);
 }
 
 /** Horizontal concatenation of [in, out_i] matrices, each column block scaled by its factor. */
@@ -46,8 +54,8 @@ function fuseColumns(parts: Array<{ t: Tensor; scale: number }>): Float64Array {
   return out;
 }
 
-function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array | null {
-  if (parts.every((p) => !p.l.bias)) return null;
+/** Concatenated biases of fused column blocks (a block without a bias contributes zeros). */
+function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array {
   const out: number[] = [];
   for (const p of parts) {
     const width = p.l.weight.shape[1];
@@ -56,46 +64,50 @@ function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array | nu
   return Float64Array.from(out);
 }
 
-/** The named tensors of the secure pass (see secure/forward.ts for how each is used). */
-export function secureTensors(model: Model): NamedTensor[] {
+/**
+ * The named tensors of the secure pass (see secure/forward.ts for how each is used), each built only when its
+ * values() is called: a streamed sharing holds one tensor's float64 copy at a time, not the model's.
+ */
+export function secureTensorSources(model: Model): TensorSource[] {
   const { config: c, weights: w } = model;
-  const out: NamedTensor[] = [];
-  const put = (name: string, shape: readonly number[], data: Float64Array) => out.push({ name, shape: [...shape], data });
+  const out: TensorSource[] = [];
+  const put = (name: string, shape: readonly number[], values: () => Float64Array) => out.push({ name, shape: [...shape], values });
+  const putTensor = (name: string, t: Tensor) => put(name, t.shape, () => f64(t));
   const putLinear = (name: string, l: Linear) => {
-    put(`${name}.w`, l.weight.shape, f64(l.weight));
-    if (l.bias) put(`${name}.b`, l.bias.shape, f64(l.bias));
+    putTensor(`${name}.w`, l.weight);
+    if (l.bias) putTensor(`${name}.b`, l.bias);
   };
   const putNorm = (name: string, n: Norm) => {
-    put(`${name}.scale`, n.scale.shape, f64(n.scale));
-    if (n.bias) put(`${name}.bias`, n.bias.shape, f64(n.bias));
+    putTensor(`${name}.scale`, n.scale);
+    if (n.bias) putTensor(`${name}.bias`, n.bias);
   };
-  put('emb.token', w.embeddings.token.shape, f64(w.embeddings.token));
-  if (w.embeddings.position) put('emb.position', w.embeddings.position.shape, f64(w.embeddings.position));
-  if (w.embeddings.tokenType) put('emb.tokenType', w.embeddings.tokenType.shape, f64(w.embeddings.tokenType));
+  putTensor('emb.token', w.embeddings.token);
+  if (w.embeddings.position) putTensor('emb.position', w.embeddings.position);
+  if (w.embeddings.tokenType) putTensor('emb.tokenType', w.embeddings.tokenType);
   if (w.embeddings.norm) putNorm('emb.norm', w.embeddings.norm);
   const qScale = 1 / Math.sqrt(c.headDim);
   w.layers.forEach((L, i) => {
     putNorm(`l${i}.attnNorm`, L.attnNorm);
     const qkv = [{ l: L.attn.q, scale: qScale }, { l: L.attn.k, scale: 1 }, { l: L.attn.v, scale: 1 }];
     const width = qkv.reduce((s, p) => s + p.l.weight.shape[1], 0);
-    put(`l${i}.qkv.w`, [c.hiddenSize, width], fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))));
-    const b = fuseBias(qkv);
-    if (b) put(`l${i}.qkv.b`, [width], b);
+    put(`l${i}.qkv.w`, [c.hiddenSize, width], () => fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))));
+    if (qkv.some((p) => p.l.bias)) put(`l${i}.qkv.b`, [width], () => fuseBias(qkv));
     putLinear(`l${i}.o`, L.attn.o);
     putNorm(`l${i}.mlpNorm`, L.mlpNorm);
     if (L.mlp.kind === 'dense') {
       putLinear(`l${i}.up`, L.mlp.up);
       putLinear(`l${i}.down`, L.mlp.down);
     } else {
-      put(`l${i}.w13.w`, [c.hiddenSize, 2 * c.intermediateSize], fuseColumns([{ t: L.mlp.w1.weight, scale: 1 }, { t: L.mlp.w3.weight, scale: 1 }]));
+      const { w1, w3 } = L.mlp;
+      put(`l${i}.w13.w`, [c.hiddenSize, 2 * c.intermediateSize], () => fuseColumns([{ t: w1.weight, scale: 1 }, { t: w3.weight, scale: 1 }]));
       putLinear(`l${i}.w2`, L.mlp.w2);
     }
   });
   if (w.finalNorm) putNorm('final', w.finalNorm);
   const h = w.head;
   if (h.kind === 'lm') {
-    put('head.w', h.weight.shape, f64(h.weight));
-    if (h.bias) put('head.b', h.bias.shape, f64(h.bias));
+    putTensor('head.w', h.weight);
+    if (h.bias) putTensor('head.b', h.bias);
   } else if (h.kind === 'classifier') {
     putLinear('pooler', h.pooler);
     putLinear('cls', h.classifier);
@@ -103,6 +115,11 @@ export function secureTensors(model: Model): NamedTensor[] {
     throw new Error(`secure inference supports LM and classifier heads, not '${h.kind}'`);
   }
   return out;
+}
+
+/** Every secure-pass tensor with its values (the whole model in float64 at once; see secureTensorSources). */
+export function secureTensors(model: Model): NamedTensor[] {
+  return secureTensorSources(model).map((t) => ({ name: t.name, shape: t.shape, data: t.values() }));
 }
 
 /** Splits every tensor into the three parties' bundles (fresh seeds from crypto.getRandomValues). */

@@ -1,0 +1,137 @@
+/**
+ * The streamed WebAssembly sharing against the JavaScript path (shareWeights: ring encodeFixed, chachaWords and
+ * protocol splitInput's subtraction): for the same seeds every tensor's bundles are bit for bit equal, in the
+ * same order and layout, and the three components add up to the encoded weights.
+ */
+import { describe, expect, it } from 'vitest';
+import { SEED_NONCE, type ShareBundle } from '@puma/protocol';
+import { DEFAULT_FRAC_BITS, chachaWords, encodeFixed } from '@puma/ring';
+import { loadModel } from '../node.ts';
+import { secureTensors, shareWeights } from './share-weights.ts';
+import { streamWeightShares } from './share-stream.ts';
+
+/** Seeds 1, 2, 3, ... as keys, so both paths can be given the same ones. */
+function seedCounter(): () => Uint32Array {
+  let n = 0;
+  return () => {
+    n += 1;
+    return Uint32Array.from({ length: 8 }, (_, i) => Math.imul(n, 0x9e3779b1) ^ (i * 0x01000193));
+  };
+}
+
+/** splitInput's split (protocol/ops/input.ts) with given seeds: the JavaScript path of shareWeights. */
+function jsSplit(x: BigUint64Array, seedA: Uint32Array, seedB: Uint32Array): [ShareBundle, ShareBundle, ShareBundle] {
+  const x2 = new BigUint64Array(x.length);
+  const [a, b, c, out] = [x, chachaWords(seedA, SEED_NONCE, x.length), chachaWords(seedB, SEED_NONCE, x.length), x2].map((w) => new Uint32Array(w.buffer, w.byteOffset, 2 * w.length));
+  for (let i = 0; i < 2 * x.length; i += 2) {
+    const lo = a[i] - b[i] - c[i];
+    const borrow = lo < -0x100000000 ? 2 : lo < 0 ? 1 : 0;
+    out[i] = lo >>> 0;
+    out[i + 1] = (a[i + 1] - b[i + 1] - c[i + 1] - borrow) >>> 0;
+  }
+  return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense: x2 }, { dense: x2, seed1: seedA }];
+}
+
+/** a + b mod 2^64 on 32-bit halves. */
+function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  const [x, y, o] = [a, b, out].map((w) => new Uint32Array(w.buffer, w.byteOffset, 2 * w.length));
+  for (let i = 0; i < x.length; i += 2) {
+    const lo = x[i] + y[i];
+    o[i] = lo >>> 0;
+    o[i + 1] = (x[i + 1] + y[i + 1] + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+  return out;
+}
+
+const view = (v: Uint32Array | BigUint64Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+/** Both absent, or both present with equal bytes. */
+const sameBytes = (a: Uint32Array | BigUint64Array | undefined, b: Uint32Array | BigUint64Array | undefined) => (a && b ? view(a).equals(view(b)) : a === b);
+
+// gpt2-shakespeare adds biases, the fused qkv bias and a position table; its large tensors (the embedding, the
+// head, the other layers) are checked by name and shape only, to keep the JavaScript reference's ChaCha20 short.
+describe.each([
+  { name: 'stories260K', compared: () => true },
+  { name: 'gpt2-shakespeare', compared: (t: string) => t !== 'emb.token' && t !== 'head.w' && !/^l[1-9]/.test(t) },
+])('streamed wasm sharing of $name', ({ name, compared }) => {
+  it('gives, for the same seeds, the JavaScript path\'s bundles bit for bit, tensor by tensor in manifest order', async () => {
+    const { model } = await loadModel(name);
+    const reference = secureTensors(model);
+    const jsSeeds = seedCounter();
+    const stream = streamWeightShares(model, name, DEFAULT_FRAC_BITS, { drawSeed: seedCounter() });
+    expect(stream.manifest).toEqual({ modelId: name, config: model.config, fracBits: DEFAULT_FRAC_BITS, tensors: reference.map((t) => ({ name: t.name, shape: t.shape })) });
+    let k = 0;
+    let checked = 0;
+    for await (const t of stream.tensors()) {
+      const ref = reference[k++];
+      expect(t.name).toBe(ref.name);
+      expect(t.shape).toEqual(ref.shape);
+      const [seedA, seedB] = [jsSeeds(), jsSeeds()];
+      if (!compared(t.name)) continue;
+      checked += 1;
+      const expected = jsSplit(encodeFixed(ref.data, DEFAULT_FRAC_BITS, ref.name), seedA, seedB);
+      t.bundles.forEach((b, p) => {
+        expect(Object.keys(b).sort(), `${t.name} party ${p}`).toEqual(Object.keys(expected[p]).sort());
+        for (const field of ['seed0', 'seed1', 'dense'] as const) expect(sameBytes(b[field], expected[p][field]), `${t.name} party ${p} ${field}`).toBe(true);
+      });
+    }
+    expect(k).toBe(reference.length);
+    expect(checked).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('streamed wasm sharing layout', () => {
+  const name = 'stories260K';
+  it('the reference split above is shareWeights\' own: with its seeds it rebuilds its bundles exactly', async () => {
+    const { model } = await loadModel(name);
+    const reference = secureTensors(model);
+    const [b0, b1, b2] = shareWeights(model, name, DEFAULT_FRAC_BITS);
+    for (const t of reference) {
+      const expected = jsSplit(encodeFixed(t.data, DEFAULT_FRAC_BITS), b0.bundles[t.name].seed0!, b0.bundles[t.name].seed1!);
+      [b0, b1, b2].forEach((b, p) => {
+        expect(Object.keys(b.bundles[t.name]).sort(), `${t.name} party ${p}`).toEqual(Object.keys(expected[p]).sort());
+        for (const field of ['seed0', 'seed1', 'dense'] as const) expect(sameBytes(b.bundles[t.name][field], expected[p][field]), `${t.name} party ${p} ${field}`).toBe(true);
+      });
+    }
+  });
+
+  it('components add up to the encoded weights (x0 + x1 + x2 = encode(x) mod 2^64)', async () => {
+    const { model } = await loadModel(name);
+    const reference = secureTensors(model);
+    let k = 0;
+    for await (const t of streamWeightShares(model, name, DEFAULT_FRAC_BITS).tensors()) {
+      const x = encodeFixed(reference[k++].data, DEFAULT_FRAC_BITS);
+      const [p0, p1, p2] = t.bundles;
+      expect(p1.dense).toBe(p2.dense);
+      expect(sameBytes(p0.seed1, p1.seed0)).toBe(true);
+      expect(sameBytes(p0.seed0, p2.seed1)).toBe(true);
+      const x0 = chachaWords(p0.seed0!, SEED_NONCE, x.length);
+      const x1 = chachaWords(p0.seed1!, SEED_NONCE, x.length);
+      const sum = addWords(addWords(x0, x1), p1.dense!);
+      expect(sameBytes(sum, x), t.name).toBe(true);
+    }
+  });
+});
+
+describe('streamWeightShares errors', () => {
+  it('refuses a second iteration and bad fraction bits', async () => {
+    const { model } = await loadModel('stories260K');
+    const stream = streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS);
+    for await (const t of stream.tensors()) {
+      expect(t.name).toBe('emb.token');
+      break;
+    }
+    await expect(stream.tensors().next()).rejects.toThrow(/already iterated; start a new one/);
+    expect(() => streamWeightShares(model, 'x', 41)).toThrow(/fraction bits must be an integer in \[0, 40\], got 41/);
+  });
+
+  it('names the tensor and position of a NaN weight', async () => {
+    const { model } = await loadModel('stories260K');
+    (model.weights.layers[0].attnNorm.scale.data as Float32Array)[3] = NaN;
+    const names: string[] = [];
+    await expect((async () => {
+      for await (const t of streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS).tensors()) names.push(t.name);
+    })()).rejects.toThrow('cannot encode l0.attnNorm.scale[3] = NaN as fixed point');
+    expect(names).toEqual(['emb.token']);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The model owner's sharing, tensor by tensor, with the encoding and splitting in WebAssembly. Per tensor it
+ * does what shareWeights (share-weights.ts) does with protocol's splitInput: two fresh seeds A, B, and
+ * x2 = encode(x) - PRG(A) - PRG(B) mod 2^64; party 0 gets (A, B), party 1 (B, x2), party 2 (x2, A). The dealer
+ * splitter (backend-wasm dealer-split.ts) encodes exactly as ring's encodeFixed and streams exactly as the
+ * backends' prg, so the parties' loading is unchanged and a tensor's bundles are bit for bit those of the
+ * JavaScript path for the same seeds (share-stream.test.ts).
+ *
+ * Memory: one tensor's float64 values and its x2 at a time (the caller drops each yielded tensor), not the
+ * model's. Cost per element: the float64 copy, the encoding and two ChaCha20 words in wasm (bench sharing).
+ */
+import { createDealerSplitter, type DealerSplitter } from '@puma/backend-wasm';
+import { SEED_NONCE, type ShareBundle } from '@puma/protocol';
+import { checkFracBits, randomKey } from '@puma/ring';
+import type { Model } from '../types.ts';
+import { secureTensorSources, type WeightManifest } from './share-weights.ts';
+
+/** One tensor's three bundles; parties 1 and 2 share one dense array (the same component). */
+export interface TensorShare {
+  name: string;
+  shape: number[];
+  bundles: [ShareBundle, ShareBundle, ShareBundle];
+}
+
+export interface WeightShareStream {
+  /** Known before any tensor is split: names and shapes in the order tensors() yields them. */
+  manifest: WeightManifest;
+  /** Splits the tensors one at a time, in manifest order; iterate once. */
+  tensors(): AsyncGenerator<TensorShare>;
+}
+
+export interface ShareStreamOptions {
+  /** Draws each fresh seed; default crypto.getRandomValues (ring randomKey). Tests pass fixed seeds. */
+  drawSeed?: () => Uint32Array;
+  /** A splitter to reuse (one wasm instance, about 16 MiB); by default one is created per stream. */
+  splitter?: DealerSplitter;
+}
+
+/** Splits one tensor's values into the three parties' bundles with the given seeds. */
+export function splitTensor(splitter: DealerSplitter, values: Float64Array, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string): [ShareBundle, ShareBundle, ShareBundle] {
+  const dense = splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what);
+  return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense }, { dense, seed1: seedA }];
+}
+
+/** The owner's sharing of `model` as a stream of tensors (fresh seeds per tensor). */
+export function streamWeightShares(model: Model, modelId: string, fracBits: number, o: ShareStreamOptions = {}): WeightShareStream {
+  checkFracBits(fracBits);
+  const sources = secureTensorSources(model);
+  const manifest: WeightManifest = { modelId, config: model.config, fracBits, tensors: sources.map((t) => ({ name: t.name, shape: t.shape })) };
+  const drawSeed = o.drawSeed ?? randomKey;
+  let started = false;
+  return {
+    manifest,
+    async *tensors() {
+      if (started) throw new Error(`the sharing stream of ${modelId} was already iterated; start a new one`);
+      started = true;
+      const splitter = o.splitter ?? (await createDealerSplitter());
+      for (const t of sources) {
+        const seedA = drawSeed();
+        const seedB = drawSeed();
+        yield { name: t.name, shape: t.shape, bundles: splitTensor(splitter, t.values(), fracBits, seedA, seedB, t.name) };
+      }
+    },
+  };
+}
