@@ -1,0 +1,218 @@
+/**
+ * The browsers bench's rig: a coordinator on 127.0.0.1 serving the built pages, and owner, client and three
+ * party pages, each role in its own headless Chromium (launched as the e2e suite launches it, with a fresh
+ * profile folder) so that /proc tells each role's processes apart (browsers-memory.ts). A session goes through
+ * the pages' own controls, as a person would: new session on the client page, owner and party pages opened from
+ * its links, each party's safety code read on its page and checked on the owner and client pages before
+ * approving, then Generate. Times are wall-clock in this process. The e2e rig (e2e/lab.ts) does the same for the
+ * tests, with one browser for all roles and test-sized timeouts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '@puma/backend-webgpu/chromium';
+import { startCoordinator, type Coordinator } from '@puma/coordinator';
+import type { PartyPageState } from '../../apps/party/src/main.ts';
+import type { ClientPageState } from '../../apps/client/src/main.ts';
+import type { OwnerPageState } from '../../apps/client/src/owner.ts';
+import { MemorySampler, type RoleMemory } from './browsers-memory.ts';
+
+export const ROLES = ['owner', 'client', 'party0', 'party1', 'party2'] as const;
+export type RoleName = (typeof ROLES)[number];
+const PARTIES = ['party0', 'party1', 'party2'] as const;
+
+export interface LabTimeouts {
+  /** From opening the owner page to the client page being ready (sharing and share transfer included). */
+  readyMs: number;
+  /** From pressing Generate to the last token. */
+  generateMs: number;
+}
+
+export interface SessionInput {
+  /** Model files fed to the owner page's file input. */
+  files: string[];
+  modelName: string;
+  prompt: string;
+  tokens: number;
+}
+
+export interface SessionMeasurement {
+  /** Owner page opened -> client page ready. */
+  readyMs: number;
+  /** Generate pressed -> last token shown. */
+  generateMs: number;
+  client: ClientPageState;
+  owner: OwnerPageState;
+  parties: PartyPageState[];
+  memory: Record<RoleName, RoleMemory>;
+}
+
+interface Role {
+  name: RoleName;
+  profile: string;
+  context: BrowserContext;
+  page: Page | null;
+  errors: string[];
+}
+
+const partyState = (page: Page) => page.evaluate(() => structuredClone(window.pumaParty!.state));
+const clientState = (page: Page) => page.evaluate(() => structuredClone(window.pumaClient!.state));
+const ownerState = (page: Page) => page.evaluate(() => structuredClone(window.pumaOwner!.state));
+
+const CODE = /^\d{5}( \d{5}){3}$/;
+const log = (s: string) => console.error(`browsers: ${s}`);
+
+async function waitFor(page: Page, predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  try {
+    await page.waitForFunction(predicate, null, { timeout: timeoutMs, polling: 500 });
+  } catch (e) {
+    throw new Error(`waiting ${Math.round(timeoutMs / 1000)} s for ${what} on ${page.url()}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export class BrowsersLab {
+  private constructor(
+    readonly coordinator: Coordinator,
+    private readonly roles: Map<RoleName, Role>,
+    private readonly sampler: MemorySampler,
+    private readonly timeouts: LabTimeouts,
+  ) {}
+
+  static async start(pagesDir: string, timeouts: LabTimeouts): Promise<BrowsersLab> {
+    const coordinator = await startCoordinator({ staticDir: pagesDir });
+    const roles = new Map<RoleName, Role>();
+    try {
+      for (const name of ROLES) {
+        const profile = mkdtempSync(path.join(os.tmpdir(), `puma-bench-${name}-`));
+        const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+        // Without the permission Chromium gathers no loopback ICE candidate (../shared/ENVIRONMENT.md).
+        await context.grantPermissions(['microphone']);
+        for (const p of context.pages()) await p.close();
+        roles.set(name, { name, profile, context, page: null, errors: [] });
+      }
+    } catch (e) {
+      await closeRoles(roles);
+      await coordinator.close();
+      throw e;
+    }
+    const sampler = new MemorySampler(new Map([...roles].map(([n, r]) => [n, r.profile])));
+    sampler.start();
+    return new BrowsersLab(coordinator, roles, sampler, timeouts);
+  }
+
+  async close(): Promise<void> {
+    this.sampler.stop();
+    await closeRoles(this.roles);
+    await this.coordinator.close();
+  }
+
+  /**
+   * One session on fresh pages (the previous pages closed, so each run has its own renderers; profiles, and
+   * so IndexedDB with the kept shares, stay).
+   */
+  async session(input: SessionInput): Promise<SessionMeasurement> {
+    for (const r of this.roles.values()) await this.freshPage(r);
+    this.sampler.beginRun();
+    const client = this.page('client');
+    await client.goto(`${this.coordinator.url}/client/`);
+    await client.locator('#model-name').fill(input.modelName);
+    await client.getByRole('button', { name: 'New session' }).click();
+    await waitFor(client, () => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, 30_000, 'the session links');
+    const links = await clientState(client);
+
+    const t0 = performance.now();
+    const owner = this.page('owner');
+    await owner.goto(links.ownerLink!);
+    await owner.locator('#files').setInputFiles(input.files);
+    for (let i = 0; i < 3; i++) {
+      const url = new URL(links.partyLinks[i]);
+      url.searchParams.set('backend', 'wasm');
+      await this.page(PARTIES[i]).goto(url.href);
+    }
+    const codes = await Promise.all(PARTIES.map((p) => this.ownCode(this.page(p))));
+    await this.approve(owner, codes);
+    await this.approve(client, codes);
+    await waitFor(client, () => ['ready', 'error'].includes(window.pumaClient?.state.phase ?? ''), this.timeouts.readyMs, 'the client to get ready');
+    await this.throwIfFailed();
+    const readyMs = performance.now() - t0;
+    log(`ready after ${(readyMs / 1000).toFixed(1)} s`);
+
+    await client.locator('#prompt').fill(input.prompt);
+    await client.locator('#max-new').fill(String(input.tokens));
+    const t1 = performance.now();
+    await client.getByRole('button', { name: 'Generate' }).click();
+    await waitFor(client, () => ['done', 'error'].includes(window.pumaClient?.state.phase ?? ''), this.timeouts.generateMs, 'the generation');
+    const generateMs = performance.now() - t1;
+    await this.throwIfFailed();
+    const clientDone = await clientState(client);
+    log(`${clientDone.tokens.length} tokens in ${(generateMs / 1000).toFixed(1)} s`);
+
+    await client.getByRole('button', { name: 'End session' }).click();
+    for (const p of PARTIES) await waitFor(this.page(p), () => /^(done|error)/.test(window.pumaParty?.state.phase ?? ''), 60_000, 'the party to finish');
+    const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
+    const failed = parties.filter((s) => s.error !== null);
+    if (failed.length) throw new Error(`party pages failed at the end: ${failed.map((s) => `party ${s.party}: ${s.error}`).join('; ')}`);
+    const memory = Object.fromEntries(this.sampler.read()) as Record<RoleName, RoleMemory>;
+    return { readyMs, generateMs, client: clientDone, owner: await ownerState(owner), parties, memory };
+  }
+
+  private page(name: RoleName): Page {
+    const page = this.roles.get(name)!.page;
+    if (!page) throw new Error(`${name} has no page open`);
+    return page;
+  }
+
+  private async freshPage(r: Role): Promise<void> {
+    if (r.page) await r.page.close();
+    r.page = await r.context.newPage();
+    r.page.on('pageerror', (e) => r.errors.push(e.message));
+  }
+
+  private async ownCode(page: Page): Promise<string> {
+    await waitFor(page, () => /^\d{5}( \d{5}){3}$/.test(document.getElementById('own-code')?.textContent ?? ''), 60_000, 'the safety code');
+    const code = (await page.locator('#own-code').textContent()) ?? '';
+    if (!CODE.test(code)) throw new Error(`${page.url()} shows "${code}" as its safety code`);
+    return code;
+  }
+
+  /** Checks that each party's row on `page` shows the code that party's page shows, then approves. */
+  private async approve(page: Page, codes: readonly string[]): Promise<void> {
+    await waitFor(page, () => {
+      const rows = Array.from(document.querySelectorAll<HTMLElement>('#peer-links tr[data-peer]')).filter((r) => Number(r.dataset.peer) < 3);
+      return rows.length === 3 && rows.every((r) => r.dataset.link === 'authenticated' || r.dataset.link === 'failed');
+    }, this.timeouts.readyMs, 'the parties to prove their identities');
+    for (let i = 0; i < 3; i++) {
+      const row = page.locator(`#peer-links tr[data-peer="${i}"]`);
+      const link = await row.getAttribute('data-link');
+      if (link !== 'authenticated') throw new Error(`${page.url()}: party ${i}'s link ${link}; ${await this.partyErrors()}`);
+      const shown = (await row.locator('td.code').textContent())?.trim();
+      if (shown !== codes[i]) throw new Error(`${page.url()} shows party ${i} as ${shown}, its page shows ${codes[i]}: not approving`);
+    }
+    await page.getByRole('button', { name: 'Approve these parties' }).click({ timeout: this.timeouts.readyMs });
+  }
+
+  private async partyErrors(): Promise<string> {
+    const states = await Promise.all(PARTIES.map((p) => partyState(this.page(p)).catch(() => null)));
+    return states.map((s, i) => `party ${i}: ${s?.error ?? s?.phase ?? 'no state'}`).join(' | ');
+  }
+
+  /** Throws with every page's error when any page (client, owner, a party) reports one. */
+  private async throwIfFailed(): Promise<void> {
+    const client = await clientState(this.page('client'));
+    const owner = await ownerState(this.page('owner'));
+    const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
+    if (client.error === null && owner.error === null && parties.every((s) => s.error === null)) return;
+    const uncaught = [...this.roles.values()].flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
+    throw new Error(
+      `session failed: client ${client.error ?? client.phase}; owner ${owner.error ?? owner.phase}; ` +
+        parties.map((s, i) => `party ${i}: ${s.error ?? s.phase}`).join('; ') +
+        (uncaught.length ? `; uncaught: ${uncaught.join('; ')}` : ''),
+    );
+  }
+}
+
+async function closeRoles(roles: Map<RoleName, Role>): Promise<void> {
+  await Promise.allSettled([...roles.values()].map((r) => r.context.close()));
+  for (const r of roles.values()) rmSync(r.profile, { recursive: true, force: true });
+}

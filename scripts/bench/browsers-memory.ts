@@ -1,0 +1,127 @@
+/**
+ * Peak memory of each role's browser, read from /proc (Linux only). Every role runs in its own Chromium, told
+ * apart by its --user-data-dir (a fresh folder per role): the processes descending from that browser are the
+ * role's. Two figures per role and run:
+ *  - tab: the high-water RSS (VmHWM, kept by the kernel per process) of the role's page renderers, the process
+ *    that runs the page and its dedicated workers (WebAssembly heaps included); Chromium's own UI renderers
+ *    (--top-chrome-webui) are not counted;
+ *  - browser: the largest sum of current RSS (VmRSS) over all the browser's processes (GPU, network and storage
+ *    services, renderers) seen at one sample; sampled, so a spike shorter than the interval can be missed.
+ * A run's figures cover the processes seen since `beginRun`: pages are reopened between runs so that each run
+ * has its own renderer.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface RoleMemory {
+  tabPeakBytes: number;
+  browserPeakBytes: number;
+}
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+const KIB = 1024;
+
+function readProc(pid: number): ProcInfo | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields after it start past the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return { pid, ppid, cmdline };
+  } catch {
+    return null; // the process ended between listing and reading
+  }
+}
+
+/** VmHWM and VmRSS of a process in bytes, or null once it has ended. */
+export function statusMemory(statusText: string): { hwm: number; rss: number } | null {
+  const field = (name: string) => {
+    const m = statusText.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) * KIB : null;
+  };
+  const hwm = field('VmHWM');
+  const rss = field('VmRSS');
+  return hwm === null || rss === null ? null : { hwm, rss };
+}
+
+function memoryOf(pid: number): { hwm: number; rss: number } | null {
+  try {
+    return statusMemory(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Processes in `procs` descending from `root` (root included). */
+export function descendants(procs: readonly ProcInfo[], root: number): ProcInfo[] {
+  const children = new Map<number, ProcInfo[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out: ProcInfo[] = [];
+  const todo = procs.filter((p) => p.pid === root);
+  while (todo.length) {
+    const p = todo.pop()!;
+    out.push(p);
+    todo.push(...(children.get(p.pid) ?? []));
+  }
+  return out;
+}
+
+const isPageRenderer = (cmdline: string) => cmdline.includes('--type=renderer') && !cmdline.includes('--top-chrome-webui');
+
+export class MemorySampler {
+  private timer: NodeJS.Timeout | null = null;
+  /** Per role: tab peak per renderer pid, and the browser-wide peak, since the run began. */
+  private runs = new Map<string, { tabs: Map<number, number>; browser: number }>();
+
+  /** `profiles`: role name -> the --user-data-dir its browser was launched with. */
+  constructor(
+    private readonly profiles: ReadonlyMap<string, string>,
+    private readonly intervalMs = 500,
+  ) {
+    if (process.platform !== 'linux') throw new Error(`the browsers bench reads memory from /proc, which ${process.platform} does not have`);
+  }
+
+  start(): void {
+    this.beginRun();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Forgets what was seen so far: the next `read` covers processes seen from now on. */
+  beginRun(): void {
+    for (const role of this.profiles.keys()) this.runs.set(role, { tabs: new Map(), browser: 0 });
+  }
+
+  /** Samples once more, then the peaks per role since `beginRun`. */
+  read(): Map<string, RoleMemory> {
+    this.sample();
+    const out = new Map<string, RoleMemory>();
+    for (const [role, run] of this.runs) out.set(role, { tabPeakBytes: Math.max(0, ...run.tabs.values()), browserPeakBytes: run.browser });
+    return out;
+  }
+
+  private sample(): void {
+    const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== null);
+    for (const [role, dir] of this.profiles) {
+      const run = this.runs.get(role)!;
+      const browser = procs.find((p) => !p.cmdline.includes('--type=') && p.cmdline.includes(`--user-data-dir=${dir} `));
+      if (!browser) continue;
+      let total = 0;
+      for (const p of descendants(procs, browser.pid)) {
+        const m = memoryOf(p.pid);
+        if (!m) continue;
+        total += m.rss;
+        if (isPageRenderer(p.cmdline)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
+      }
+      run.browser = Math.max(run.browser, total);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The browsers bench's pieces that do not need a browser: row shaping and target verdicts, option parsing, the
+ * /proc readers, which files of a folder go to the owner page, and the GPT-2 Hugging Face writer (a real GPT-2
+ * checkpoint, gpt2-shakespeare, written back and read again gives the same tensors). Not a speed test.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeSafetensors, loadGpt2, parseSafetensors, type Model } from '@puma/models';
+import { descendants, statusMemory } from './browsers-memory.ts';
+import { MODELS_DIR, gpt2ConfigJson, gpt2HfTensors, ownerPageFiles } from './browsers-model.ts';
+import { browsersRow, gpt2BaseVerdict, parseBrowsersOptions, type RunFigures } from './browsers-render.ts';
+
+const MIB = 2 ** 20;
+const mem = (tab: number, browser: number) => ({ tabPeakBytes: tab * MIB, browserPeakBytes: browser * MIB });
+
+function figures(over: Partial<RunFigures> = {}): RunFigures {
+  return {
+    model: 'stories260K',
+    run: 'first',
+    promptTokens: 5,
+    msPerToken: [3000, 500, 700],
+    readyMs: 12_340,
+    roundsPerToken: 900,
+    partyBytes: [1_000_000, 3_000_000, 2_000_000],
+    shareBytesDownloaded: [0, 2_500_000, 2_500_000],
+    cacheHits: [0, 0, 0],
+    partsTotal: [3, 9, 9],
+    memory: { owner: mem(300, 900), client: mem(200, 700), party0: mem(400, 1000), party1: mem(450, 1100), party2: mem(420, 1050) },
+    ...over,
+  };
+}
+
+describe('browsersRow', () => {
+  it('times from the start, the prompt step apart from later tokens, the busiest party, memory in MiB', () => {
+    const row = browsersRow(figures());
+    expect(row.name).toBe('stories260K first run');
+    expect(row.size).toBe('5 prompt + 3 tokens');
+    expect(row.readyS).toBe(12.3);
+    expect(row.firstTokenS).toBe(15.3); // 12.34 s to ready + 3 s prompt step
+    expect(row.promptStepS).toBe(3);
+    expect(row.msPerToken).toBe(600); // mean of 500 and 700; the prompt step is not a per-token time
+    expect(row.bytesPerParty).toBe(3_000_000);
+    expect(row.rounds).toBe(900);
+    expect(row.shareMB).toBe('0.0 / 2.5 / 2.5');
+    expect(row.cached).toBe('0/3 0/9 0/9');
+    expect(row.partyTabMiB).toBe('400 / 450 / 420');
+    expect(row.ownerTabMiB).toBe(300);
+    expect(row.clientTabMiB).toBe(200);
+    expect(row.maxBrowserMiB).toBe(1100);
+    expect(row.memory).toEqual(expect.objectContaining({ party1: { tabPeakMiB: 450, browserPeakMiB: 1100 } }));
+    expect(row.targets).toBeUndefined();
+  });
+
+  it('leaves ms per token out when one token was generated, and refuses a run without tokens', () => {
+    expect(browsersRow(figures({ msPerToken: [2000] })).msPerToken).toBeUndefined();
+    expect(() => browsersRow(figures({ msPerToken: [] }))).toThrow(/stories260K first run: no token was generated/);
+    expect(() => browsersRow(figures({ partyBytes: [1, 2] }))).toThrow(/3 parties/);
+  });
+
+  it('judges a GPT-2-base row against the issue-13 targets, with the cached run held to 30 s', () => {
+    const big = figures({ model: 'gpt2-base', readyMs: 20_000, msPerToken: [8000, 3500], memory: { ...figures().memory, party2: mem(1600, 2000) } });
+    expect(browsersRow(big).targets).toBe('tab <= 1536 MiB: 1600 MiB missed; first token <= 150 s: 28 s met; per token <= 4000 ms: 3500 ms met');
+    expect(browsersRow({ ...big, run: 'cached' }).targets).toContain('first token <= 30 s: 28 s met');
+    expect(gpt2BaseVerdict('cached', 31, null, 100)).toBe('tab <= 1536 MiB: 100 MiB met; first token <= 30 s: 31 s missed; per token <= 4000 ms: not measured (one token)');
+  });
+});
+
+describe('parseBrowsersOptions', () => {
+  it('defaults to stories260K, 8 tokens, both runs, building the pages; GPT-2-base defaults to 4 tokens', () => {
+    expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true });
+    expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true });
+    expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false });
+  });
+  it('names a bad token count, an empty model and an unknown option', () => {
+    expect(() => parseBrowsersOptions(['--tokens=0'])).toThrow(/--tokens must be an integer from 1 to 256, got 0/);
+    expect(() => parseBrowsersOptions(['--tokens=two'])).toThrow(/got two/);
+    expect(() => parseBrowsersOptions(['--model='])).toThrow(/--model needs a value/);
+    expect(() => parseBrowsersOptions(['--reps=3'])).toThrow(/unknown option --reps=3/);
+  });
+});
+
+describe('/proc readers', () => {
+  it('reads VmHWM and VmRSS in bytes, and null when a field is missing', () => {
+    const status = 'Name:\tchromium\nVmPeak:\t 9000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n';
+    expect(statusMemory(status)).toEqual({ hwm: 200 * MIB, rss: 100 * MIB });
+    expect(statusMemory('Name:\tzombie\n')).toBeNull();
+  });
+  it('collects a browser and everything below it, not its siblings', () => {
+    const p = (pid: number, ppid: number) => ({ pid, ppid, cmdline: '' });
+    const procs = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 11), p(20, 1), p(21, 20)];
+    expect(descendants(procs, 10).map((x) => x.pid).sort()).toEqual([10, 11, 12, 13]);
+    expect(descendants(procs, 99)).toEqual([]);
+  });
+});
+
+describe('model files', () => {
+  it('feeds the owner page weights, config and tokenizer files only', () => {
+    expect(ownerPageFiles(['SOURCE.md', 'val.txt', 'encoder.json', 'vocab.bpe', 'vocab.json', 'merges.txt', 'config.json', 'model.safetensors', 'tokenizer_config.json']))
+      .toEqual(['config.json', 'merges.txt', 'model.safetensors', 'vocab.json']);
+    expect(ownerPageFiles(['stories260K.bin', 'tok512.bin', 'SOURCE.md'])).toEqual(['stories260K.bin', 'tok512.bin']);
+  });
+
+  it('writes a GPT-2 model in openai-community/gpt2 layout that loads back to the same weights (gpt2-shakespeare)', async () => {
+    const dir = path.join(MODELS_DIR, 'gpt2-shakespeare');
+    const original = loadGpt2(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')), parseSafetensors(await readFile(path.join(dir, 'model.safetensors')), 'model.safetensors'));
+    const tensors = gpt2HfTensors(original);
+    expect(Object.keys(tensors)).toHaveLength(2 + 12 * original.config.numLayers + 2);
+    const again = loadGpt2(gpt2ConfigJson(original), parseSafetensors(encodeSafetensors(tensors), 'written.safetensors'));
+    expect(again.unusedTensors).toEqual([]);
+    expect(again.config).toEqual(original.config);
+    const flat = (m: Model) => {
+      const w = m.weights;
+      const l = w.layers.flatMap((x) => [x.attnNorm.scale, x.attnNorm.bias!, x.attn.q.weight, x.attn.k.weight, x.attn.v.weight, x.attn.q.bias!, x.attn.v.bias!, x.attn.o.weight, x.mlpNorm.scale,
+        x.mlp.kind === 'dense' ? x.mlp.up.weight : x.mlp.gate.weight, x.mlp.down.weight, x.mlp.down.bias!]);
+      return [w.embeddings.token, w.embeddings.position!, ...l, w.finalNorm!.scale, w.finalNorm!.bias!];
+    };
+    const a = flat(original);
+    const b = flat(again);
+    expect(b).toHaveLength(a.length);
+    // Element by element in a loop: toEqual on millions of elements takes minutes.
+    const mismatches = a.map((t, i) => {
+      expect(b[i].shape).toEqual(t.shape);
+      let n = 0;
+      for (let j = 0; j < t.data.length; j++) if (Math.fround(b[i].data[j]) !== Math.fround(t.data[j])) n++;
+      return n;
+    });
+    expect(mismatches.every((n) => n === 0), `mismatching values per tensor: ${mismatches}`).toBe(true);
+  });
+
+  it('refuses to write what is not a tied GPT-2', async () => {
+    const dir = path.join(MODELS_DIR, 'gpt2-shakespeare');
+    const m = loadGpt2(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')), parseSafetensors(await readFile(path.join(dir, 'model.safetensors')), 'model.safetensors'));
+    expect(() => gpt2HfTensors({ ...m, config: { ...m.config, arch: 'llama' } })).toThrow(/expected a GPT-2 model, got llama/);
+    expect(() => gpt2ConfigJson({ ...m, config: { ...m.config, tiedHead: false } })).toThrow(/tied heads only/);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * Rows of the browsers bench from what one session measured (browsers-lab.ts), and the options it takes.
+ * Times in seconds except per-token times; memory in MiB (tab: renderer high-water RSS; browser: the role's
+ * whole Chromium, sampled); bytes as the pages report them. A GPT-2-base row also says how it stands against the
+ * issue-13 targets.
+ */
+import type { BenchRow } from './report.ts';
+
+export interface RoleMemoryFigures {
+  tabPeakBytes: number;
+  browserPeakBytes: number;
+}
+
+export interface RunFigures {
+  model: string;
+  run: 'first' | 'cached';
+  promptTokens: number;
+  /** Milliseconds the client waited for each generated token; the first includes the prompt. */
+  msPerToken: readonly number[];
+  /** Owner page opened -> client ready. */
+  readyMs: number;
+  roundsPerToken: number | null;
+  /** Bytes each party sent during the generation. */
+  partyBytes: readonly number[];
+  /** Share bytes each party downloaded from the owner (0 when it took them all from IndexedDB). */
+  shareBytesDownloaded: readonly number[];
+  /** Share parts each party found in its cache, of its total. */
+  cacheHits: readonly number[];
+  partsTotal: readonly number[];
+  memory: Readonly<Record<'owner' | 'client' | 'party0' | 'party1' | 'party2', RoleMemoryFigures>>;
+}
+
+/** Issue 13's targets for three tabs with the GPT-2-base shape. */
+export const GPT2_BASE_TARGETS = { tabMiB: 1536, firstTokenSFirstRun: 150, firstTokenSCached: 30, msPerToken: 4000 } as const;
+
+const MIB = 2 ** 20;
+const mib = (b: number) => Math.round(b / MIB);
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+export function browsersRow(f: RunFigures): BenchRow {
+  if (f.msPerToken.length === 0) throw new Error(`${f.model} ${f.run} run: no token was generated`);
+  if (f.partyBytes.length !== 3 || f.shareBytesDownloaded.length !== 3) throw new Error(`${f.model} ${f.run} run: expected figures for 3 parties`);
+  const later = f.msPerToken.slice(1);
+  const firstTokenS = (f.readyMs + f.msPerToken[0]) / 1000;
+  const msPerToken = later.length ? mean(later) : null;
+  const partyTabs = [f.memory.party0, f.memory.party1, f.memory.party2].map((m) => mib(m.tabPeakBytes));
+  const row: BenchRow = {
+    name: `${f.model} ${f.run} run`,
+    size: `${f.promptTokens} prompt + ${f.msPerToken.length} tokens`,
+    rounds: f.roundsPerToken ?? undefined,
+    bytesPerParty: Math.max(...f.partyBytes),
+    readyS: round1(f.readyMs / 1000),
+    firstTokenS: round1(firstTokenS),
+    promptStepS: round1(f.msPerToken[0] / 1000),
+    msPerToken: msPerToken === null ? undefined : Math.round(msPerToken),
+    shareMB: f.shareBytesDownloaded.map((b) => (b / 1e6).toFixed(1)).join(' / '),
+    cached: f.cacheHits.map((h, i) => `${h}/${f.partsTotal[i]}`).join(' '),
+    partyTabMiB: partyTabs.join(' / '),
+    ownerTabMiB: mib(f.memory.owner.tabPeakBytes),
+    clientTabMiB: mib(f.memory.client.tabPeakBytes),
+    maxBrowserMiB: mib(Math.max(...Object.values(f.memory).map((m) => m.browserPeakBytes))),
+    memory: Object.fromEntries(Object.entries(f.memory).map(([role, m]) => [role, { tabPeakMiB: mib(m.tabPeakBytes), browserPeakMiB: mib(m.browserPeakBytes) }])),
+    partyBytes: [...f.partyBytes],
+    shareBytesDownloaded: [...f.shareBytesDownloaded],
+    msPerTokenAll: f.msPerToken.map(Math.round),
+  };
+  if (f.model === 'gpt2-base') row.targets = gpt2BaseVerdict(f.run, firstTokenS, msPerToken, Math.max(...partyTabs, mib(f.memory.owner.tabPeakBytes), mib(f.memory.client.tabPeakBytes)));
+  return row;
+}
+
+/** "met"/"missed" per target, with the measured figure. */
+export function gpt2BaseVerdict(run: RunFigures['run'], firstTokenS: number, msPerToken: number | null, maxTabMiB: number): string {
+  const t = GPT2_BASE_TARGETS;
+  const firstLimit = run === 'first' ? t.firstTokenSFirstRun : t.firstTokenSCached;
+  const say = (what: string, value: string, ok: boolean) => `${what} ${value} ${ok ? 'met' : 'missed'}`;
+  return [
+    say(`tab <= ${t.tabMiB} MiB:`, `${maxTabMiB} MiB`, maxTabMiB <= t.tabMiB),
+    say(`first token <= ${firstLimit} s:`, `${firstTokenS.toFixed(0)} s`, firstTokenS <= firstLimit),
+    msPerToken === null ? `per token <= ${t.msPerToken} ms: not measured (one token)` : say(`per token <= ${t.msPerToken} ms:`, `${Math.round(msPerToken)} ms`, msPerToken <= t.msPerToken),
+  ].join('; ');
+}
+
+const FLAGS = ['--json', '--no-cached', '--no-build'];
+
+export interface BrowsersOptions {
+  /** stories260k, gpt2-base or a folder. */
+  model: string;
+  tokens: number;
+  /** Run the cached run after the first (`--no-cached` skips it). */
+  cached: boolean;
+  /** Build the pages first (`--no-build` serves dist/pages as it is). */
+  build: boolean;
+}
+
+/** `--model=<m>` (default stories260k), `--tokens=<n>` (default 8, or 4 for gpt2-base), `--no-cached`, `--no-build`. */
+export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
+  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  for (const a of args) {
+    if (a.startsWith('--') && !/^--(model|tokens)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, ${FLAGS.join(', ')})`);
+  }
+  const model = value('model') ?? 'stories260k';
+  if (model === '') throw new Error('browsers: --model needs a value (stories260k, gpt2-base or a folder)');
+  const tokensText = value('tokens');
+  const tokens = tokensText === undefined ? (model.toLowerCase() === 'gpt2-base' ? 4 : 8) : Number(tokensText);
+  if (!Number.isInteger(tokens) || tokens < 1 || tokens > 256) throw new Error(`browsers: --tokens must be an integer from 1 to 256, got ${tokensText}`);
+  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build') };
+}

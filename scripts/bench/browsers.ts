@@ -1,0 +1,75 @@
+/**
+ * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build] [--json]`:
+ * owner, client and three party pages in headless Chromium (one browser per role, browsers-lab.ts) on a
+ * coordinator on 127.0.0.1, WebAssembly parties. A first run (fresh sharing, shares downloaded), then a cached
+ * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB). Reports time to ready,
+ * time to first token, ms per token, bytes per party, share bytes downloaded and peak memory per tab
+ * (browsers-memory.ts says what is measured). The GPT-2-base model takes many GB across the five browsers: run it
+ * alone on the machine.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BrowsersLab, type SessionMeasurement } from './browsers-lab.ts';
+import { resolveModel } from './browsers-model.ts';
+import { browsersRow, parseBrowsersOptions, type RunFigures } from './browsers-render.ts';
+import type { BenchRow, BenchSuite } from './report.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MB = 1e6;
+
+function figures(model: string, run: RunFigures['run'], m: SessionMeasurement): RunFigures {
+  return {
+    model,
+    run,
+    promptTokens: m.client.promptIds.length,
+    msPerToken: m.client.msPerToken,
+    readyMs: m.readyMs,
+    roundsPerToken: m.client.roundsPerToken,
+    partyBytes: m.client.partyBytes,
+    shareBytesDownloaded: m.parties.map((p) => p.shareBytesDownloaded ?? 0),
+    cacheHits: m.parties.map((p) => p.cacheHits ?? 0),
+    partsTotal: m.parties.map((p) => p.partsTotal ?? 0),
+    memory: m.memory,
+  };
+}
+
+const suite: BenchSuite = async ({ args }) => {
+  const opts = parseBrowsersOptions(args);
+  if (opts.build) {
+    console.error('browsers: building the pages (npm run build)');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2], timeout: 600_000 });
+  }
+  console.error(`browsers: preparing ${opts.model}`);
+  const model = resolveModel(opts.model);
+  const rows: BenchRow[] = [];
+  try {
+    // Sharing, share transfer (~10 MB/s between tabs) and the prompt step grow with the model; the bounds are
+    // several times what stories260K (1 MB) and GPT-2-base (500 MB) took here.
+    const modelMB = model.bytes / MB;
+    const lab = await BrowsersLab.start(path.join(ROOT, 'dist/pages'), {
+      readyMs: 120_000 + 3_000 * modelMB,
+      generateMs: 150_000 + (opts.tokens + 1) * (10_000 + 200 * modelMB),
+    });
+    try {
+      const input = { files: model.files, modelName: model.name, prompt: model.prompt, tokens: opts.tokens };
+      for (const run of opts.cached ? (['first', 'cached'] as const) : (['first'] as const)) {
+        console.error(`browsers: ${model.name}, ${run} run`);
+        const m = await lab.session(input);
+        if (run === 'cached' && m.parties.some((p) => p.shareBytesDownloaded !== 0)) {
+          console.error(`browsers: the cached run downloaded shares again (${m.parties.map((p) => p.shareBytesDownloaded).join(' / ')} bytes)`);
+        }
+        const row = browsersRow(figures(model.name, run, m));
+        console.error(`browsers: ${row.name}: ready ${row.readyS} s, first token ${row.firstTokenS} s, ${row.msPerToken ?? '-'} ms per token, party tabs ${row.partyTabMiB} MiB`);
+        rows.push(row);
+      }
+    } finally {
+      await lab.close();
+    }
+  } finally {
+    model.dispose();
+  }
+  return rows;
+};
+
+export default suite;
