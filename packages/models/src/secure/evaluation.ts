@@ -15,12 +15,12 @@ import type { Model } from '../types.ts';
 import { loadSecureModel, secureClassifierLogits, secureHidden, secureLogitsRows } from './forward.ts';
 import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
-import type { PartyWeightBundle } from './share-weights.ts';
+import type { SecureWeights } from './weight-source.ts';
 
 export interface ScoreArgs {
   /** Index of this job in the session (part of every message tag). */
   job: number;
-  weights: PartyWeightBundle;
+  weights: SecureWeights;
   windows: number;
   windowSize: number;
 }
@@ -82,7 +82,7 @@ export async function scoreClient(
 export interface ClassifyManyArgs {
   /** Index of this job in the session (part of every message tag). */
   job: number;
-  weights: PartyWeightBundle;
+  weights: SecureWeights;
   /** Token count of each example, in order (public: the sequence length is visible to the parties). */
   lengths: number[];
 }

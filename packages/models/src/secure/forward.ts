@@ -4,33 +4,43 @@
  * (shared by the owner), tokens (the client shares one-hot rows), every activation, and the logits (revealed
  * to the client only).
  *
+ * Weights are streamed (weight-stream.ts): every matrix, the embedding table and the head included, is used in
+ * row blocks that are materialized, multiplied and released one after the other (streamed-matmul.ts), so a
+ * party's memory holds one block and a prefetch of the next, plus activations and the KV cache, whatever the
+ * depth and width; norms and biases are opened whole while they are used. The source is the party's share store
+ * or an in-memory bundle; the result is bit-identical either way, and to the whole-matrix matmul.
+ *
  * Embedding: one-hot [T, vocab] (integer 0/1) times the shared table is exact in the ring (matmulRaw, no
  * truncation). Position and token-type rows are selected locally, since positions are public.
  */
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmul, matmulRaw, mulPublicRawVec, reshape, shareFromBundle, sliceFlat, sliceLast,
+  add, concatFlat, concatLast, matmul, mulPublicRawVec, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
 import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLast, swiglu, tanh } from '@puma/nn';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
-import type { PartyWeightBundle } from './share-weights.ts';
+import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
+import { asWeightSource, type SecureWeights } from './weight-source.ts';
+import { WeightStream } from './weight-stream.ts';
 
 export interface SecureModel {
   config: ModelConfig;
-  w: Map<string, AShare>;
+  weights: WeightStream;
 }
 
-export function loadSecureModel(p: Party, bundle: PartyWeightBundle): SecureModel {
-  if (bundle.manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${bundle.manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
-  const w = new Map<string, AShare>();
-  for (const t of bundle.manifest.tensors) {
-    const b = bundle.bundles[t.name];
-    if (!b) throw new Error(`weight bundle for party ${p.id} lacks tensor ${t.name}`);
-    w.set(t.name, shareFromBundle(p, b, t.shape));
-  }
-  return { config: bundle.manifest.config, w };
+export interface LoadOptions {
+  /** Words per component of one weight block (default DEFAULT_BLOCK_WORDS); the result does not depend on it. */
+  blockWords?: number;
+}
+
+/** Binds the weights to this party; nothing is read or expanded until the pass uses it. */
+export function loadSecureModel(p: Party, weights: SecureWeights, o: LoadOptions = {}): SecureModel {
+  const source = asWeightSource(weights);
+  const { manifest } = source;
+  if (manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
+  return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords) };
 }
 
 /** Per layer: keys and values of every position so far, [T, KV * D] each (time-major, so appending is a concat). */
@@ -44,23 +54,28 @@ export function emptyCache(): KvCache {
   return { length: 0, k: [], v: [] };
 }
 
-function weight(m: SecureModel, name: string): AShare {
-  const t = m.w.get(name);
-  if (!t) throw new Error(`model has no tensor ${name}`);
-  return t;
+/** Runs `f` with the whole tensor `name` open, then releases it (f's result must not alias it). */
+async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Promise<T> | T): Promise<T> {
+  const w = await m.weights.whole(name);
+  try {
+    return await f(w);
+  } finally {
+    m.weights.close(w);
+  }
 }
 
 async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
-  const y = await matmul(p, x, weight(m, `${name}.w`));
-  const b = m.w.get(`${name}.b`);
-  return b ? add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)) : y;
+  const y = await streamedMatmul(p, m.weights, `${name}.w`, x);
+  if (!m.weights.has(`${name}.b`)) return y;
+  return withWeight(m, `${name}.b`, (b) => add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)));
 }
 
 async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
   const c = m.config;
-  const scale = weight(m, `${name}.scale`);
-  if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps);
-  return layerNorm(p, x, scale, weight(m, `${name}.bias`), c.normEps);
+  return withWeight(m, `${name}.scale`, (scale) => {
+    if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps);
+    return withWeight(m, `${name}.bias`, (bias) => layerNorm(p, x, scale, bias, c.normEps));
+  });
 }
 
 /** Rows [start, start + count) of a [rows, cols] share (public indices: local). */
@@ -69,16 +84,26 @@ function rows(p: Party, x: AShare, start: number, count: number): AShare {
   return sliceFlat(p, x, start * cols, [count, cols]);
 }
 
+/** Rows [start, start + count) of weight `name`, added to x (public indices: only those rows are read). */
+async function addWeightRows(p: Party, m: SecureModel, name: string, x: AShare, start: number, count: number): Promise<AShare> {
+  const w = await m.weights.rows(name, start, start + count);
+  try {
+    return add(p, x, reshape(count === x.shape[0] ? w : tileLeading(p, w, x.shape[0]), x.shape));
+  } finally {
+    m.weights.close(w);
+  }
+}
+
 async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Promise<AShare> {
   const c = m.config;
   const T = oneHot.shape[0];
-  let x = await p.profile('embedding', () => matmulRaw(p, oneHot, weight(m, 'emb.token')));
+  let x = await p.profile('embedding', () => streamedMatmulRaw(p, m.weights, 'emb.token', oneHot));
   if (c.positions === 'learned') {
     if (pos0 + T > c.maxPositions) throw new Error(`sequence of ${pos0 + T} positions exceeds the model's ${c.maxPositions}`);
-    x = add(p, x, rows(p, weight(m, 'emb.position'), pos0, T));
+    x = await addWeightRows(p, m, 'emb.position', x, pos0, T);
   }
-  if (m.w.has('emb.tokenType')) x = add(p, x, reshape(tileLeading(p, rows(p, weight(m, 'emb.tokenType'), 0, 1), T), x.shape));
-  if (m.w.has('emb.norm.scale')) x = await p.profile('norm', () => norm(p, m, 'emb.norm', x));
+  if (m.weights.has('emb.tokenType')) x = await addWeightRows(p, m, 'emb.tokenType', x, 0, 1);
+  if (m.weights.has('emb.norm.scale')) x = await p.profile('norm', () => norm(p, m, 'emb.norm', x));
   return x;
 }
 
@@ -201,7 +226,7 @@ export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Pro
 /** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions). */
 export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
   return p.profile('head', async () => {
-    const x = m.w.has('final.scale') ? await p.profile('norm', () => norm(p, m, 'final', h)) : h;
+    const x = m.weights.has('final.scale') ? await p.profile('norm', () => norm(p, m, 'final', h)) : h;
     return linear(p, m, 'head', x);
   });
 }

@@ -14,12 +14,12 @@ import { argmax } from '../softmax.ts';
 import { classifyManyClient, classifyManyParty } from './evaluation.ts';
 import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
-import type { PartyWeightBundle } from './share-weights.ts';
+import type { SecureWeights } from './weight-source.ts';
 
 export interface GenerateArgs {
   /** Index of this job in the session (part of every message tag). */
   job: number;
-  weights: PartyWeightBundle;
+  weights: SecureWeights;
   promptLength: number;
   maxNewTokens: number;
   /** 'logits': the client learns the last position's logits; 'argmax': only the securely chosen token. */
@@ -133,7 +133,7 @@ export async function generateClient(
 export interface ClassifyArgs {
   /** Index of this job in the session (part of every message tag). */
   job: number;
-  weights: PartyWeightBundle;
+  weights: SecureWeights;
   length: number;
 }
 

@@ -4,7 +4,7 @@
  * deadline per step.
  */
 import type { Party } from '@puma/protocol';
-import { classifyParty, generateParty, type PartyWeightBundle, type StepReport } from '@puma/models/secure';
+import { classifyParty, generateParty, type SecureWeights, type StepReport } from '@puma/models/secure';
 import { CLIENT, type Channel, type PartyId } from '@puma/transport';
 import { decodeJson, encodeJson } from './json.ts';
 import { checkRoster, reportsIdentities, shortFingerprint, type Roster } from './roster.ts';
@@ -36,7 +36,7 @@ export async function confirmHeader(channel: Channel, id: PartyId, n: number, he
  * Validates a job header against the model and the roster; throws naming the problem. The client's roster
  * must be this session's: the owner's roster, whose entries the party has checked against its links.
  */
-export function parseJob(bytes: Uint8Array, n: number, weights: PartyWeightBundle, ctx: { id: PartyId; roster: Roster; channel: Channel }): JobRequest {
+export function parseJob(bytes: Uint8Array, n: number, weights: SecureWeights, ctx: { id: PartyId; roster: Roster; channel: Channel }): JobRequest {
   const j = decodeJson(bytes, 'job header from the client') as Record<string, unknown>;
   const c = weights.manifest.config;
   const int = (v: unknown, what: string, min: number, max: number): number => {
@@ -65,7 +65,7 @@ export function parseJob(bytes: Uint8Array, n: number, weights: PartyWeightBundl
 }
 
 /** Runs one job; `watch` is told of each finished step, so a stalled step fails the session. */
-export async function runJob(p: Party, weights: PartyWeightBundle, job: Job, n: number, emit: Emit, watch: StepWatch): Promise<PartySessionReport['jobs'][number]> {
+export async function runJob(p: Party, weights: SecureWeights, job: Job, n: number, emit: Emit, watch: StepWatch): Promise<PartySessionReport['jobs'][number]> {
   if (job.kind === 'classify') {
     emit('running', `job ${n}: classifying ${job.length} tokens`, { job: { index: n, kind: 'classify', step: 0, steps: 1, msPerStep: 0, rounds: 0 } });
     const t0 = performance.now();

@@ -1,10 +1,15 @@
 /**
  * A party's weight share: the parts its store holds with the right sha256, the rest from the model owner.
+ * Parts are verified and stored as they arrive and not kept in memory: the secure pass streams them from the
+ * store (stored-weights.ts). Parts the store cannot take (not bound to this sharing, full) are kept in memory
+ * instead, so such a session still runs, with the whole share resident.
  */
-import type { PartyWeightBundle } from '@puma/models/secure';
+import type { WeightSource } from '@puma/models/secure';
 import { OWNER, type Channel, type PartyId } from '@puma/transport';
 import { encodeJson } from './json.ts';
-import { bundleFromParts, partKey, sha256Hex } from './shares.ts';
+import { partKey, sha256Hex } from './shares.ts';
+import { MemoryShareStore } from './store.ts';
+import { StoredWeightSource } from './stored-weights.ts';
 import type { PartyShareManifest, ShareStore, WeightTransferReport } from './types.ts';
 
 export interface FetchWeightsOptions {
@@ -21,20 +26,19 @@ export interface FetchWeightsOptions {
  * Takes every part the store holds with the right sha256, asks the owner for the rest, verifies and stores
  * those. A cached part that fails its hash is deleted and fetched again, never used.
  */
-export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeightsOptions): Promise<{ bundle: PartyWeightBundle; report: WeightTransferReport }> {
+export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeightsOptions): Promise<{ weights: WeightSource; report: WeightTransferReport }> {
   const { channel, store } = o;
   const key = (k: number) => partKey(o.identity, manifest.modelId, manifest.epoch, o.id, manifest.parts[k].tensor, manifest.parts[k].part);
   const report: WeightTransferReport = {
     partsTotal: manifest.parts.length, cacheHits: 0, corruptParts: 0, partsFetched: 0, shareBytesDownloaded: 0, cacheWriteFailures: 0,
   };
-  const parts: Uint8Array[] = new Array(manifest.parts.length);
+  const kept = new MemoryShareStore();
   const missing: number[] = [];
   for (const [k, info] of manifest.parts.entries()) {
     const cached = await store.get(key(k));
     if (cached === undefined) {
       missing.push(k);
     } else if (cached.byteLength === info.bytes && (await sha256Hex(cached)) === info.sha256) {
-      parts[k] = cached;
       report.cacheHits += 1;
     } else {
       report.corruptParts += 1;
@@ -51,21 +55,27 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
     if (bytes.byteLength !== info.bytes || (await sha256Hex(bytes)) !== info.sha256) {
       throw new Error(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256 in the manifest`);
     }
-    parts[k] = bytes;
     report.partsFetched += 1;
     report.shareBytesDownloaded += bytes.byteLength;
-    if (!o.cacheable) {
-      report.cacheWriteFailures += 1;
-    } else {
+    let stored = false;
+    if (o.cacheable) {
       try {
         await store.set(key(k), bytes);
+        stored = true;
       } catch {
-        // A full or unavailable cache costs a download next time, not this session.
-        report.cacheWriteFailures += 1;
+        // A full or unavailable cache costs a download next time and memory this session, not the session.
       }
+    }
+    if (!stored) {
+      report.cacheWriteFailures += 1;
+      await kept.set(key(k), bytes);
     }
     o.progress(report, `fetched ${report.partsFetched} of ${missing.length} parts (${report.shareBytesDownloaded} bytes)`);
   }
   channel.send(OWNER, 'w:done', encodeJson(report));
-  return { bundle: bundleFromParts(manifest, parts), report };
+  const source: ShareStore = kept.entries.size === 0 ? store : {
+    get: async (k) => (await kept.get(k)) ?? store.get(k),
+    set: (k, bytes) => kept.set(k, bytes),
+  };
+  return { weights: new StoredWeightSource(manifest, source, o.identity), report };
 }

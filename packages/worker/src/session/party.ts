@@ -53,7 +53,7 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
       },
     }));
     weights = fetched.report;
-    const bundle = fetched.bundle;
+    const shares = fetched.weights;
     channel.send(CLIENT, 'ready', new Uint8Array(0));
     emit('ready', `weights ready (${describeWeights(weights)}); waiting for the client`);
     const jobs: PartySessionReport['jobs'] = [];
@@ -62,9 +62,9 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
       const watch = new StepWatch(n, stepTimeoutMs, channel, (e) => guard.fail(e));
       try {
         await guard.run(confirmHeader(channel, id, n, header));
-        const job = parseJob(header, n, bundle, { id, roster, channel });
+        const job = parseJob(header, n, shares, { id, roster, channel });
         if (job.kind === 'end') break;
-        jobs.push(await guard.run(runJob(party, bundle, job, n, emit, watch)));
+        jobs.push(await guard.run(runJob(party, shares, job, n, emit, watch)));
       } finally {
         watch.stop();
       }

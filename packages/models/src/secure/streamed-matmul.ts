@@ -1,0 +1,75 @@
+/**
+ * x [T, k] @ W [k, n] with the weight W streamed in row blocks (weight-stream.ts): the protocol's matmul
+ * (ABY3 section 5.1; packages/protocol/src/ops/matmul.ts) with its local step split by blocks. Party i's 3-of-3
+ * term X_i (W_i + W_{i+1}) + X_{i+1} W_i is the sum over row blocks b of X_i[:, b] (W_i[b] + W_{i+1}[b]) +
+ * X_{i+1}[:, b] W_i[b], exact in Z_2^64, so after one zero share and one resharing (raw) or one truncateProduct
+ * (fixed point) every message, and the result, is bit-identical to matmul / matmulRaw on the whole W.
+ * Cost: exactly matmulRawCost(T n) or matmulCost(T n) (1 round, or 2 rounds fused with the truncation); local
+ * work as the whole product plus one T x n addition per block. Memory: one block open and the next fetched.
+ */
+import type { Buf } from '@puma/backend';
+import { reshare, truncateProduct, type AShare, type Party } from '@puma/protocol';
+import type { WeightStream } from './weight-stream.ts';
+
+function columns(p: Party, x: Buf, rows: number, cols: number, start: number, end: number): Buf {
+  return start === 0 && end === cols ? x : p.backend.sliceCols(x, rows, cols, start, end - start);
+}
+
+/** This party's unmasked 3-of-3 term of x @ W, block by block; W's blocks are closed as soon as they are used. */
+async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
+  const be = p.backend;
+  const [k, n] = ws.shape(name);
+  const [T, xk] = x.shape;
+  if (x.shape.length !== 2 || xk !== k || ws.shape(name).length !== 2) {
+    throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name} [${ws.shape(name).join(', ')}] do not multiply`);
+  }
+  const blocks = ws.blocks(name);
+  let acc: Buf | null = null;
+  for (let i = 0; i < blocks.length; i++) {
+    const [start, end] = blocks[i];
+    if (i + 1 < blocks.length) ws.prefetch(name, ...blocks[i + 1]);
+    const w = await ws.rows(name, start, end);
+    const dims = { m: T, k: end - start, n };
+    const x0 = columns(p, x.s0, T, k, start, end);
+    const x1 = columns(p, x.s1, T, k, start, end);
+    const wSum = be.add(w.s0, w.s1);
+    const a = be.matmul(x0, wSum, dims);
+    const b = be.matmul(x1, w.s0, dims);
+    ws.close(w);
+    const term = be.add(a, b);
+    for (const t of [wSum, a, b]) be.release(t);
+    if (x0 !== x.s0) be.release(x0);
+    if (x1 !== x.s1) be.release(x1);
+    if (acc) {
+      const sum = be.add(acc, term);
+      be.release(acc);
+      be.release(term);
+      acc = sum;
+    } else {
+      acc = term;
+    }
+  }
+  return acc!;
+}
+
+/** Fixed-point x @ W: (X W) / 2^f, as matmul. */
+export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: AShare): Promise<AShare> {
+  return p.profile('matmul', async () => {
+    const tag = p.nextTag();
+    const t = await localTerm(p, ws, name, x);
+    const z = p.backend.add(t, p.zeroShare(tag, t.length));
+    p.backend.release(t);
+    return truncateProduct(p, z, [x.shape[0], ws.shape(name)[1]]);
+  });
+}
+
+/** Ring x @ W without truncation (one-hot rows times the embedding table), as matmulRaw. */
+export function streamedMatmulRaw(p: Party, ws: WeightStream, name: string, x: AShare): Promise<AShare> {
+  return p.profile('matmulRaw', async () => {
+    const tag = p.nextTag();
+    const t = await localTerm(p, ws, name, x);
+    const z = p.backend.add(t, p.zeroShare(tag, t.length));
+    p.backend.release(t);
+    return reshare(p, z, [x.shape[0], ws.shape(name)[1]], tag);
+  });
+}

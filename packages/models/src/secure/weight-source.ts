@@ -1,0 +1,55 @@
+/**
+ * Where a party's weight shares come from during the secure pass. Per tensor a party holds one or two PRG
+ * seeds (its PRG-derived components, regenerated whenever a block is needed and never kept expanded) and, for
+ * parties 1 and 2, the dense component, read by word range. The in-memory bundle is one source; a party's
+ * share store (disk, IndexedDB) is another (packages/worker/src/session/stored-weights.ts), so the forward pass
+ * can stream a model that does not fit in memory.
+ */
+import type { PartyWeightBundle, WeightManifest } from './share-weights.ts';
+
+/** The seeds of one tensor's PRG-derived components: seed0 for this party's s0, seed1 for its s1. */
+export interface TensorSeeds {
+  seed0?: Uint32Array;
+  seed1?: Uint32Array;
+}
+
+export interface WeightSource {
+  readonly manifest: WeightManifest;
+  /** The seeds of `tensor` (none when both components are dense, which no sharing produces today). */
+  seeds(tensor: string): Promise<TensorSeeds>;
+  /**
+   * Words [start, start + count) of `tensor`'s dense component, row-major. Called only for a component
+   * without a seed. Throws naming the tensor and part when it is missing or damaged.
+   */
+  dense(tensor: string, start: number, count: number): Promise<BigUint64Array>;
+}
+
+/** What the secure programs take: a whole bundle in memory (tests, small models) or a streaming source. */
+export type SecureWeights = PartyWeightBundle | WeightSource;
+
+/** The bundle as a source: dense ranges are views of the bundle's arrays (no copies). */
+export function bundleWeightSource(bundle: PartyWeightBundle): WeightSource {
+  for (const t of bundle.manifest.tensors) if (!bundle.bundles[t.name]) throw new Error(`weight bundle lacks tensor ${t.name}`);
+  const get = (tensor: string) => {
+    const b = bundle.bundles[tensor];
+    if (!b) throw new Error(`weight bundle lacks tensor ${tensor}`);
+    return b;
+  };
+  return {
+    manifest: bundle.manifest,
+    seeds: async (tensor) => {
+      const b = get(tensor);
+      return { seed0: b.seed0, seed1: b.seed1 };
+    },
+    dense: async (tensor, start, count) => {
+      const d = get(tensor).dense;
+      if (!d) throw new Error(`weight bundle for tensor ${tensor} lacks its dense component`);
+      if (start < 0 || start + count > d.length) throw new Error(`tensor ${tensor}: words [${start}, ${start + count}) outside its ${d.length}`);
+      return d.subarray(start, start + count);
+    },
+  };
+}
+
+export function asWeightSource(w: SecureWeights): WeightSource {
+  return 'bundles' in w ? bundleWeightSource(w) : w;
+}
