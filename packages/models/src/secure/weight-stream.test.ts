@@ -1,0 +1,160 @@
+/**
+ * Streamed weights: the row-block matmul is bit-identical to the protocol's matmul and costs what matmul
+ * declares; a whole secure pass over small blocks gives the same logits, bit for bit, as the pass with every
+ * tensor in one block (the in-memory path), for stories260K (real, LLaMA: RoPE, GQA, SwiGLU) and a tiny GPT-2
+ * (learned positions, LayerNorm, biases, tied head); and the pass's residency is bounded structurally: at most
+ * two blocks (the one in use and the one fetched ahead) at any time, every block read once per pass, PRG
+ * components never read from the source (regenerated from their seeds).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FRAC_BITS, encodeFixed, sizeOf } from '@puma/ring';
+import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, splitInput, type AShare, type Party } from '@puma/protocol';
+import { randomFloats } from '@puma/protocol/test-support';
+import { loadModel } from '../node.ts';
+import { encodeSafetensors } from '../safetensors-writer.ts';
+import { asWritable, STORIES_REFERENCE_TOKENS, tinyGpt2Checkpoint, tinyGpt2Config } from '../test-fixtures.ts';
+import type { Model, ModelConfig } from '../types.ts';
+import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './forward.ts';
+import { oneHot } from './one-hot.ts';
+import { shareWeights, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
+import { countingSource, deterministicRun, FixedInput } from './stream-test-support.ts';
+import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
+import { bundleWeightSource } from './weight-source.ts';
+import { WeightStream } from './weight-stream.ts';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'puma-stream-'));
+afterAll(() => rmSync(tmp, { recursive: true }));
+
+async function read(p: Party, x: AShare): Promise<BigUint64Array[]> {
+  return [await p.backend.read(x.s0), await p.backend.read(x.s1)];
+}
+
+describe('streamed matmul', () => {
+  // W [37, 11] in blocks of 3 rows (40-word blocks): 13 blocks, most starting mid-way in a ChaCha20 block.
+  const [T, K, N] = [5, 37, 11];
+  const x = new FixedInput(encodeFixed(randomFloats(T * K, -3, 3, 7), DEFAULT_FRAC_BITS), [T, K]);
+  const w = encodeFixed(randomFloats(K * N, -1, 1, 8), DEFAULT_FRAC_BITS);
+
+  /** W shared once as the owner shares a tensor (two seed components, one dense). */
+  function weightBundles(): PartyWeightBundle[] {
+    const split = splitInput(w);
+    const manifest: WeightManifest = { modelId: 'w', config: {} as ModelConfig, fracBits: DEFAULT_FRAC_BITS, tensors: [{ name: 'w', shape: [K, N] }] };
+    return split.map((b) => ({ manifest, bundles: { w: b } }));
+  }
+
+  it.each([
+    ['fixed point', streamedMatmul, matmul, matmulCost(T * N)],
+    ['raw', streamedMatmulRaw, matmulRaw, matmulRawCost(T * N)],
+  ] as const)('%s: shares equal matmul on the whole W bit for bit; rounds and bytes are matmul\'s declared cost', async (_, streamed, whole, declared) => {
+    const wb = weightBundles();
+    const runs = await deterministicRun(async (p) => {
+      const ws = new WeightStream(p, bundleWeightSource(wb[p.id]), 40);
+      expect(ws.blocks('w')).toHaveLength(13);
+      const r0 = p.rounds;
+      const b0 = p.channel.stats.bytesSent;
+      const got = await streamed(p, ws, 'w', x.share(p));
+      const spent = { rounds: p.rounds - r0, bytes: p.channel.stats.bytesSent - b0 };
+      expect(ws.stats).toMatchObject({ liveBlocks: 0, openedWords: K * N });
+      expect(ws.stats.peakLiveBlocks).toBe(2);
+      return { got: await read(p, got), spent, value: await revealRaw(p, got) };
+    });
+    const reference = await deterministicRun(async (p) => {
+      const ws = new WeightStream(p, bundleWeightSource(wb[p.id]), K * N);
+      const y = await whole(p, x.share(p), await ws.whole('w'));
+      return { got: await read(p, y), value: await revealRaw(p, y) };
+    });
+    for (const i of [0, 1, 2]) expect(runs[i].got).toEqual(reference[i].got);
+    expect(runs[0].value).toEqual(reference[0].value);
+    expect(runs.map((r) => r.spent.rounds)).toEqual([declared.rounds, declared.rounds, declared.rounds]);
+    expect(runs.map((r) => r.spent.bytes)).toEqual(declared.bytes);
+  });
+});
+
+/** Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw. */
+async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole') {
+  const vocab = model.config.vocabSize;
+  const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
+  const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
+  const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
+  return deterministicRun(async (p) => {
+    const { source, counts } = countingSource(bundleWeightSource(bundles[p.id]));
+    const m = loadSecureModel(p, source, { blockWords: blockWords === 'whole' ? largest : blockWords });
+    const cache = emptyCache();
+    const logits: BigUint64Array[] = [];
+    for (const x of inputs) {
+      const h = await secureHidden(p, m, x.share(p), cache.length, cache);
+      logits.push(await revealRaw(p, await secureLastLogits(p, m, h)));
+    }
+    return { logits, stats: { ...m.weights.stats }, counts: { ...counts }, stream: m.weights };
+  });
+}
+
+/** Largest block the stream cuts: a whole row when a row exceeds blockWords, else whole rows up to blockWords. */
+function largestBlock(model: Model, blockWords: number): number {
+  const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
+  return Math.max(...bundles[0].manifest.tensors.map((t) => {
+    const row = sizeOf(t.shape.slice(1));
+    return Math.max(1, Math.floor(blockWords / row)) * row;
+  }));
+}
+
+async function tinyGpt2(): Promise<Model> {
+  const dir = path.join(tmp, 'tiny-gpt2');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(tinyGpt2Config()));
+  writeFileSync(path.join(dir, 'model.safetensors'), encodeSafetensors(asWritable(tinyGpt2Checkpoint())));
+  return (await loadModel(dir)).model;
+}
+
+describe('a secure pass over streamed weights', () => {
+  it('stories260K: blocks of 256 words give the logits of the whole-tensor pass bit for bit; at most 2 blocks resident, each read once per pass, seeds never read as dense', async () => {
+    const { model } = await loadModel('stories260K');
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
+    const next = STORIES_REFERENCE_TOKENS[5];
+    const blockWords = 256;
+    const [streamed, whole] = [await twoPasses(model, prompt, next, blockWords), await twoPasses(model, prompt, next, 'whole')];
+    expect(streamed[0].logits).toEqual(whole[0].logits);
+    const modelWords = shareWeights(model, 'm', DEFAULT_FRAC_BITS)[0].manifest.tensors.reduce((s, t) => s + sizeOf(t.shape), 0);
+    const bound = 2 * largestBlock(model, blockWords);
+    for (const [id, r] of streamed.entries()) {
+      expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
+      expect(r.stats.liveBlocks).toBe(0);
+      expect(r.stats.peakLiveWords).toBeLessThanOrEqual(bound);
+      // Every weight word opened once per pass (stories260K has no position table: whole tensors every pass).
+      expect(r.stats.openedWords).toBe(2 * modelWords);
+      // Party 0's components are both PRG-derived: nothing dense is read. Parties 1 and 2 read their one dense component once per pass.
+      expect(r.counts.denseWords).toBe(id === 0 ? 0 : 2 * modelWords);
+      // Seeds are read once per tensor and kept (40-72 bytes each); their expansions are not.
+      expect(r.counts.seedReads).toBe(r.stream.manifest.tensors.length);
+    }
+    expect(bound).toBeLessThan(modelWords / 10);
+  }, 120_000);
+
+  it('tiny GPT-2 (learned positions, biases, LayerNorm, tied head): blocks of 8 words give the whole-tensor logits bit for bit, at most 2 blocks resident', async () => {
+    const model = await tinyGpt2();
+    const [streamed, whole] = [await twoPasses(model, [1, 5, 7, 2], 9, 8), await twoPasses(model, [1, 5, 7, 2], 9, 'whole')];
+    expect(streamed[0].logits).toEqual(whole[0].logits);
+    for (const r of streamed) {
+      expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
+      expect(r.stats.liveBlocks).toBe(0);
+      expect(r.stats.peakLiveWords).toBeLessThanOrEqual(2 * largestBlock(model, 8));
+    }
+  }, 60_000);
+
+  it('a source that fails names the tensor, and the stream keeps nothing open', async () => {
+    const { model } = await loadModel('stories260K');
+    const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
+    const input = new FixedInput(oneHot([1, 2], model.config.vocabSize), [2, model.config.vocabSize]);
+    const results = await deterministicRun(async (p) => {
+      const inner = bundleWeightSource(bundles[p.id]);
+      const failing = { ...inner, seeds: async (t: string) => (t === 'l1.w2.w' ? Promise.reject(new Error(`test store lost ${t}`)) : inner.seeds(t)) };
+      const m = loadSecureModel(p, failing);
+      const err = await secureHidden(p, m, input.share(p), 0, null).then(() => null, (e: Error) => e.message);
+      return { err, live: m.weights.stats.liveBlocks };
+    });
+    for (const r of results) expect(r).toEqual({ err: 'test store lost l1.w2.w', live: 0 });
+  }, 60_000);
+});
