@@ -22,11 +22,13 @@ export const ROLES = ['owner', 'client', 'party0', 'party1', 'party2'] as const;
 export type RoleName = (typeof ROLES)[number];
 const PARTIES = ['party0', 'party1', 'party2'] as const;
 
-export interface LabTimeouts {
+export interface LabLimits {
   /** From opening the owner page to the client page being ready (sharing and share transfer included). */
   readyMs: number;
   /** From pressing Generate to the last token. */
   generateMs: number;
+  /** PSS of the five browsers together above which the session is stopped (the machine is shared). */
+  memoryBytes: number;
 }
 
 export interface SessionInput {
@@ -76,10 +78,12 @@ export class BrowsersLab {
     readonly coordinator: Coordinator,
     private readonly roles: Map<RoleName, Role>,
     private readonly sampler: MemorySampler,
-    private readonly timeouts: LabTimeouts,
+    private readonly timeouts: LabLimits,
+    /** Rejects once the browsers together hold more than the limit. */
+    private readonly overLimit: Promise<never>,
   ) {}
 
-  static async start(pagesDir: string, timeouts: LabTimeouts): Promise<BrowsersLab> {
+  static async start(pagesDir: string, timeouts: LabLimits): Promise<BrowsersLab> {
     const coordinator = await startCoordinator({ staticDir: pagesDir });
     const roles = new Map<RoleName, Role>();
     try {
@@ -96,9 +100,16 @@ export class BrowsersLab {
       await coordinator.close();
       throw e;
     }
-    const sampler = new MemorySampler(new Map([...roles].map(([n, r]) => [n, r.profile])));
+    let stop: (e: Error) => void = () => {};
+    const overLimit = new Promise<never>((_, reject) => (stop = reject));
+    overLimit.catch(() => {}); // observed by the session that races it
+    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+    const sampler = new MemorySampler(new Map([...roles].map(([n, r]) => [n, r.profile])), {
+      limitBytes: timeouts.memoryBytes,
+      onOverLimit: (total) => stop(new Error(`stopped: the five browsers held ${gib(total)} GiB (PSS), over the ${gib(timeouts.memoryBytes)} GiB limit`)),
+    });
     sampler.start();
-    return new BrowsersLab(coordinator, roles, sampler, timeouts);
+    return new BrowsersLab(coordinator, roles, sampler, timeouts, overLimit);
   }
 
   async close(): Promise<void> {
@@ -111,9 +122,16 @@ export class BrowsersLab {
    * One session on fresh pages (the previous pages closed, so each run has its own renderers; profiles, and
    * so IndexedDB with the kept shares, stay).
    */
-  async session(input: SessionInput): Promise<SessionMeasurement> {
-    for (const r of this.roles.values()) await this.freshPage(r);
+  session(input: SessionInput): Promise<SessionMeasurement> {
+    return Promise.race([this.runSession(input), this.overLimit]);
+  }
+
+  private async runSession(input: SessionInput): Promise<SessionMeasurement> {
+    // Old pages are closed before the run begins and new ones opened after, so the run's tab figures count
+    // only renderers that appear in it (a closed page's renderer may take a moment to exit).
+    for (const r of this.roles.values()) await r.page?.close();
     this.sampler.beginRun();
+    for (const r of this.roles.values()) await this.openPage(r);
     const client = this.page('client');
     await client.goto(`${this.coordinator.url}/client/`);
     await client.locator('#model-name').fill(input.modelName);
@@ -163,8 +181,7 @@ export class BrowsersLab {
     return page;
   }
 
-  private async freshPage(r: Role): Promise<void> {
-    if (r.page) await r.page.close();
+  private async openPage(r: Role): Promise<void> {
     r.page = await r.context.newPage();
     r.page.on('pageerror', (e) => r.errors.push(e.message));
   }

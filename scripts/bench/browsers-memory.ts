@@ -4,11 +4,12 @@
  * role's. Two figures per role and run:
  *  - tab: the high-water RSS (VmHWM, kept by the kernel per process) of the role's page renderers, the process
  *    that runs the page and its dedicated workers (WebAssembly heaps included); Chromium's own UI renderers
- *    (--top-chrome-webui) are not counted;
- *  - browser: the largest sum of current RSS (VmRSS) over all the browser's processes (GPU, network and storage
- *    services, renderers) seen at one sample; sampled, so a spike shorter than the interval can be missed.
- * A run's figures cover the processes seen since `beginRun`: pages are reopened between runs so that each run
- * has its own renderer.
+ *    (--top-chrome-webui) are not counted. RSS counts the shared Chromium code the process maps (~100 MiB);
+ *  - browser: the largest sum of PSS (smaps_rollup: shared pages split among their users, so the five browsers'
+ *    figures add up) over all the browser's processes (GPU, network and storage services, renderers) seen at one
+ *    sample; sampled, so a spike shorter than the interval can be missed.
+ * A run's tab figures cover the renderers that appear after `beginRun`: pages are reopened between runs so that
+ * each run has its own renderers. With a limit, a sample whose browsers together hold more PSS calls `onOverLimit` once.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -37,20 +38,18 @@ function readProc(pid: number): ProcInfo | null {
   }
 }
 
-/** VmHWM and VmRSS of a process in bytes, or null once it has ended. */
-export function statusMemory(statusText: string): { hwm: number; rss: number } | null {
-  const field = (name: string) => {
-    const m = statusText.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) * KIB : null;
-  };
-  const hwm = field('VmHWM');
-  const rss = field('VmRSS');
-  return hwm === null || rss === null ? null : { hwm, rss };
+/** A "Name:   123 kB" field of /proc/<pid>/status or smaps_rollup, in bytes; null when absent. */
+export function kbField(text: string, name: string): number | null {
+  const m = text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) * KIB : null;
 }
 
-function memoryOf(pid: number): { hwm: number; rss: number } | null {
+/** VmHWM and PSS of a process in bytes, or null once it has ended. */
+function memoryOf(pid: number): { hwm: number; pss: number } | null {
   try {
-    return statusMemory(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const hwm = kbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmHWM');
+    const pss = kbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+    return hwm === null || pss === null ? null : { hwm, pss };
   } catch {
     return null;
   }
@@ -77,16 +76,22 @@ export class MemorySampler {
   /** Per role: tab peak per renderer pid, and the browser-wide peak, since the run began. */
   private runs = new Map<string, { tabs: Map<number, number>; browser: number }>();
 
-  /** `profiles`: role name -> the --user-data-dir its browser was launched with. */
+  private overLimitCalled = false;
+
+  /**
+   * `profiles`: role name -> the --user-data-dir its browser was launched with. `limitBytes`: the PSS of all the
+   * browsers together above which `onOverLimit` is called (with the figure seen).
+   */
   constructor(
     private readonly profiles: ReadonlyMap<string, string>,
+    private readonly limit: { limitBytes: number; onOverLimit: (totalBytes: number) => void } | null = null,
     private readonly intervalMs = 500,
   ) {
     if (process.platform !== 'linux') throw new Error(`the browsers bench reads memory from /proc, which ${process.platform} does not have`);
+    this.beginRun();
   }
 
   start(): void {
-    this.beginRun();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
 
@@ -95,8 +100,12 @@ export class MemorySampler {
     this.timer = null;
   }
 
-  /** Forgets what was seen so far: the next `read` covers processes seen from now on. */
+  /** Renderers of earlier runs, left out of later runs' tab figures while they linger after their page closed. */
+  private earlier = new Set<number>();
+
+  /** Forgets what was seen so far: the next `read` covers renderers that appear from now on. */
   beginRun(): void {
+    for (const run of this.runs.values()) for (const pid of run.tabs.keys()) this.earlier.add(pid);
     for (const role of this.profiles.keys()) this.runs.set(role, { tabs: new Map(), browser: 0 });
   }
 
@@ -110,6 +119,7 @@ export class MemorySampler {
 
   private sample(): void {
     const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== null);
+    let all = 0;
     for (const [role, dir] of this.profiles) {
       const run = this.runs.get(role)!;
       const browser = procs.find((p) => !p.cmdline.includes('--type=') && p.cmdline.includes(`--user-data-dir=${dir} `));
@@ -118,10 +128,15 @@ export class MemorySampler {
       for (const p of descendants(procs, browser.pid)) {
         const m = memoryOf(p.pid);
         if (!m) continue;
-        total += m.rss;
-        if (isPageRenderer(p.cmdline)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
+        total += m.pss;
+        if (isPageRenderer(p.cmdline) && !this.earlier.has(p.pid)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
       }
       run.browser = Math.max(run.browser, total);
+      all += total;
+    }
+    if (this.limit && all > this.limit.limitBytes && !this.overLimitCalled) {
+      this.overLimitCalled = true;
+      this.limit.onOverLimit(all);
     }
   }
 }

@@ -3,14 +3,16 @@
  * /proc readers, which files of a folder go to the owner page, and the GPT-2 Hugging Face writer (a real GPT-2
  * checkpoint, gpt2-shakespeare, written back and read again gives the same tensors). Not a speed test.
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, loadGpt2, parseSafetensors, type Model } from '@puma/models';
-import { descendants, statusMemory } from './browsers-memory.ts';
+import { MemorySampler, descendants, kbField } from './browsers-memory.ts';
 import { MODELS_DIR, gpt2ConfigJson, gpt2HfTensors, ownerPageFiles } from './browsers-model.ts';
 import { browsersRow, gpt2BaseVerdict, parseBrowsersOptions, type RunFigures } from './browsers-render.ts';
 
+const KIB = 1024;
 const MIB = 2 ** 20;
 const mem = (tab: number, browser: number) => ({ tabPeakBytes: tab * MIB, browserPeakBytes: browser * MIB });
 
@@ -68,24 +70,46 @@ describe('browsersRow', () => {
 
 describe('parseBrowsersOptions', () => {
   it('defaults to stories260K, 8 tokens, both runs, building the pages; GPT-2-base defaults to 4 tokens', () => {
-    expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true });
-    expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true });
-    expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false });
+    expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true, maxGiB: 18 });
+    expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true, maxGiB: 18 });
+    expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build', '--max-gib=6.5'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false, maxGiB: 6.5 });
   });
   it('names a bad token count, an empty model and an unknown option', () => {
     expect(() => parseBrowsersOptions(['--tokens=0'])).toThrow(/--tokens must be an integer from 1 to 256, got 0/);
     expect(() => parseBrowsersOptions(['--tokens=two'])).toThrow(/got two/);
     expect(() => parseBrowsersOptions(['--model='])).toThrow(/--model needs a value/);
     expect(() => parseBrowsersOptions(['--reps=3'])).toThrow(/unknown option --reps=3/);
+    expect(() => parseBrowsersOptions(['--max-gib=0'])).toThrow(/--max-gib must be a number of GiB above 0, got 0/);
   });
 });
 
 describe('/proc readers', () => {
-  it('reads VmHWM and VmRSS in bytes, and null when a field is missing', () => {
+  it('reads a kB field in bytes (VmHWM, not VmPeak; Pss, not Pss_Anon), and null when it is missing', () => {
     const status = 'Name:\tchromium\nVmPeak:\t 9000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n';
-    expect(statusMemory(status)).toEqual({ hwm: 200 * MIB, rss: 100 * MIB });
-    expect(statusMemory('Name:\tzombie\n')).toBeNull();
+    expect(kbField(status, 'VmHWM')).toBe(200 * MIB);
+    expect(kbField('Rss:   1748 kB\nPss_Anon:   112 kB\nPss:   184 kB\n', 'Pss')).toBe(184 * KIB);
+    expect(kbField('Name:\tzombie\n', 'VmHWM')).toBeNull();
   });
+  it('finds a process by its --user-data-dir, counts its PSS, and calls the limit once when over it', async () => {
+    const dir = `/tmp/puma-bench-sampler-test-${process.pid}`;
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', '--', `--user-data-dir=${dir}`], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const over: number[] = [];
+      const sampler = new MemorySampler(new Map([['fake', dir]]), { limitBytes: 1, onOverLimit: (b) => over.push(b) });
+      sampler.beginRun();
+      const first = sampler.read().get('fake')!;
+      sampler.read();
+      expect(first.browserPeakBytes).toBeGreaterThan(5 * MIB); // a node process
+      expect(first.tabPeakBytes).toBe(0); // no renderer among its processes
+      expect(over).toHaveLength(1);
+      expect(over[0]).toBeGreaterThan(5 * MIB);
+      expect(new MemorySampler(new Map([['absent', `${dir}-none`]])).read().get('absent')).toEqual({ tabPeakBytes: 0, browserPeakBytes: 0 });
+    } finally {
+      child.kill();
+    }
+  });
+
   it('collects a browser and everything below it, not its siblings', () => {
     const p = (pid: number, ppid: number) => ({ pid, ppid, cmdline: '' });
     const procs = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 11), p(20, 1), p(21, 20)];
@@ -111,8 +135,11 @@ describe('model files', () => {
     expect(again.config).toEqual(original.config);
     const flat = (m: Model) => {
       const w = m.weights;
-      const l = w.layers.flatMap((x) => [x.attnNorm.scale, x.attnNorm.bias!, x.attn.q.weight, x.attn.k.weight, x.attn.v.weight, x.attn.q.bias!, x.attn.v.bias!, x.attn.o.weight, x.mlpNorm.scale,
-        x.mlp.kind === 'dense' ? x.mlp.up.weight : x.mlp.gate.weight, x.mlp.down.weight, x.mlp.down.bias!]);
+      const l = w.layers.flatMap((x) => {
+        if (x.mlp.kind !== 'dense') throw new Error('GPT-2 layers are dense');
+        return [x.attnNorm.scale, x.attnNorm.bias!, x.attn.q.weight, x.attn.k.weight, x.attn.v.weight, x.attn.q.bias!, x.attn.v.bias!, x.attn.o.weight, x.mlpNorm.scale,
+          x.mlp.up.weight, x.mlp.down.weight, x.mlp.down.bias!];
+      });
       return [w.embeddings.token, w.embeddings.position!, ...l, w.finalNorm!.scale, w.finalNorm!.bias!];
     };
     const a = flat(original);

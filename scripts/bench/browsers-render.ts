@@ -1,7 +1,8 @@
 /**
  * Rows of the browsers bench from what one session measured (browsers-lab.ts), and the options it takes.
  * Times in seconds except per-token times; memory in MiB (tab: renderer high-water RSS; browser: the role's
- * whole Chromium, sampled); bytes as the pages report them. A GPT-2-base row also says how it stands against the
+ * whole Chromium, PSS, sampled); bytesPerParty: the most any party sent during the generation (prompt and all
+ * tokens), from the parties' step reports. A GPT-2-base row also says how it stands against the
  * issue-13 targets.
  */
 import type { BenchRow } from './report.ts';
@@ -94,18 +95,26 @@ export interface BrowsersOptions {
   cached: boolean;
   /** Build the pages first (`--no-build` serves dist/pages as it is). */
   build: boolean;
+  /** Stop when the five browsers together hold more than this (GiB, PSS). */
+  maxGiB: number;
 }
 
-/** `--model=<m>` (default stories260k), `--tokens=<n>` (default 8, or 4 for gpt2-base), `--no-cached`, `--no-build`. */
+/**
+ * `--model=<m>` (default stories260k), `--tokens=<n>` (default 8, or 4 for gpt2-base), `--max-gib=<g>` (default
+ * 18), `--no-cached`, `--no-build`.
+ */
 export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const a of args) {
-    if (a.startsWith('--') && !/^--(model|tokens)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, ${FLAGS.join(', ')})`);
+    if (a.startsWith('--') && !/^--(model|tokens|max-gib)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, --max-gib, ${FLAGS.join(', ')})`);
   }
   const model = value('model') ?? 'stories260k';
   if (model === '') throw new Error('browsers: --model needs a value (stories260k, gpt2-base or a folder)');
   const tokensText = value('tokens');
   const tokens = tokensText === undefined ? (model.toLowerCase() === 'gpt2-base' ? 4 : 8) : Number(tokensText);
   if (!Number.isInteger(tokens) || tokens < 1 || tokens > 256) throw new Error(`browsers: --tokens must be an integer from 1 to 256, got ${tokensText}`);
-  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build') };
+  const gibText = value('max-gib');
+  const maxGiB = gibText === undefined ? 18 : Number(gibText);
+  if (!(maxGiB > 0 && maxGiB < 1024)) throw new Error(`browsers: --max-gib must be a number of GiB above 0, got ${gibText}`);
+  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), maxGiB };
 }

@@ -1,11 +1,12 @@
 /**
- * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build] [--json]`:
+ * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build]
+ * [--max-gib G] [--json]`:
  * owner, client and three party pages in headless Chromium (one browser per role, browsers-lab.ts) on a
  * coordinator on 127.0.0.1, WebAssembly parties. A first run (fresh sharing, shares downloaded), then a cached
  * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB). Reports time to ready,
  * time to first token, ms per token, bytes per party, share bytes downloaded and peak memory per tab
  * (browsers-memory.ts says what is measured). The GPT-2-base model takes many GB across the five browsers: run it
- * alone on the machine.
+ * alone on the machine; the run stops when the browsers together hold more than --max-gib (default 18).
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -50,6 +51,7 @@ const suite: BenchSuite = async ({ args }) => {
     const lab = await BrowsersLab.start(path.join(ROOT, 'dist/pages'), {
       readyMs: 120_000 + 3_000 * modelMB,
       generateMs: 150_000 + (opts.tokens + 1) * (10_000 + 200 * modelMB),
+      memoryBytes: opts.maxGiB * 2 ** 30,
     });
     try {
       const input = { files: model.files, modelName: model.name, prompt: model.prompt, tokens: opts.tokens };
