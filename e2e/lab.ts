@@ -148,11 +148,31 @@ export class Lab {
     await this.waitClientReady();
   }
 
+  /**
+   * Where each page stands (owner phase and sharing text, each party's phase, the client's phase), for failure
+   * messages: a session that stalls names the endpoint it waits on.
+   */
+  async pagesSummary(): Promise<string> {
+    const text = (page: Page, id: string) => page.locator(`#${id}`).textContent({ timeout: 2_000 }).catch(() => '?');
+    const ownerParties = await Promise.all([0, 1, 2].map(async (i) => `party ${i} ${await text(this.owner.page, `party-${i}`)}`));
+    const owner = `owner: ${await text(this.owner.page, 'phase')}; ${await text(this.owner.page, 'shares')}; ${ownerParties.join(', ')}`;
+    const client = `client: ${await clientState(this.client.page).then((s) => s.error ?? s.phase).catch(() => 'no page')}`;
+    const links = await Promise.all(this.parties.map(async (p, i) => {
+      const s = await partyState(p.page).catch(() => null);
+      return `party ${i} links: ${s ? s.links.map((l) => `${l.peer} ${l.link}`).join(', ') : 'no page'}`;
+    }));
+    return [owner, await this.partyErrors(), ...links, client].join(' | ');
+  }
+
   async waitClientReady(): Promise<void> {
-    await waitForState(this.client.page, () => {
-      const s = window.pumaClient?.state;
-      return s?.phase === 'ready' || s?.phase === 'error';
-    }, READY_TIMEOUT_MS, 'the client to get ready');
+    try {
+      await waitForState(this.client.page, () => {
+        const s = window.pumaClient?.state;
+        return s?.phase === 'ready' || s?.phase === 'error';
+      }, READY_TIMEOUT_MS, 'the client to get ready');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; pages say: ${await this.pagesSummary()}`);
+    }
     const s = await clientState(this.client.page);
     if (s.phase === 'error') throw new Error(`client failed before generating: ${s.error}`);
   }

@@ -17,13 +17,17 @@
  * It can also inject a message of its own into each offerer's channel (`injectToOfferer`), as an attacker
  * that already sits in the middle might try.
  *
+ * In "lose-first-answers" mode it is an unreliable front instead: it forwards everything except the first ANSWER
+ * of each pair of endpoints, as a signaling message lost in transit (the offerer's ICE then waits forever, with
+ * no failure event to react to).
+ *
  * The relay's peer connections are the global RTCPeerConnection: call installNodeWebRtc() first.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
-export type RelayMode = 'pass-through' | 'intercept';
+export type RelayMode = 'pass-through' | 'intercept' | 'lose-first-answers';
 
 export interface BridgedMessage {
   /** PeerJS id of the endpoint that sent it to the relay. */
@@ -39,6 +43,8 @@ export interface MitmRelay {
   readonly signalingMessages: number;
   /** Data connections the relay terminated on both sides. */
   readonly intercepted: number;
+  /** ANSWER messages not forwarded ("lose-first-answers" mode). */
+  readonly lostAnswers: number;
   /** Every data-channel message bridged between two terminated connections, in order. */
   readonly bridged: readonly BridgedMessage[];
   close(): Promise<void>;
@@ -96,6 +102,8 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
   const allConnections: RTCPeerConnection[] = [];
   let signalingMessages = 0;
   let closing = false;
+  /** "lose-first-answers": the endpoint pairs ("a b", sorted) whose first ANSWER was lost. */
+  const answerLost = new Set<string>();
 
   const server = http.createServer((req, res) => {
     const upstream = http.request(
@@ -288,7 +296,9 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
           const text = String(data);
           const message = JSON.parse(text) as SignalMessage;
           const attacked = mode === 'intercept' && ['OFFER', 'ANSWER', 'CANDIDATE'].includes(message.type ?? '');
-          if (attacked) void intercept(peerId, message).catch(() => {});
+          const pair = [peerId, message.dst ?? ''].sort().join(' ');
+          if (mode === 'lose-first-answers' && message.type === 'ANSWER' && !answerLost.has(pair)) answerLost.add(pair);
+          else if (attacked) void intercept(peerId, message).catch(() => {});
           else upstream.send(text);
         });
         client.on('close', () => {
@@ -309,6 +319,9 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
     },
     get intercepted() {
       return interceptions.size;
+    },
+    get lostAnswers() {
+      return answerLost.size;
     },
     bridged,
     async close() {

@@ -46,6 +46,8 @@ export class Link {
   remoteReason = '';
   lastError = '';
   setupFailures = 0;
+  /** A re-offer after the signaling server expired an offer is scheduled (so further expiries add none). */
+  reofferPending = false;
   /** Date.now() of the last frame sent / received per channel index, for keepalive and idle detection. */
   lastSent: number[] = [];
   lastHeard: number[] = [];

@@ -52,6 +52,13 @@ const REOFFER_DELAY_MS = 250;
 /** First delay before setting up a failed channel again; it doubles per failure up to the maximum. */
 const SETUP_RETRY_MS = 100;
 const SETUP_RETRY_MAX_MS = 2_000;
+/**
+ * A channel still not open this long after its offer is set up again. Lost signaling (a candidate that expired
+ * at the server while its peer was registering) leaves ICE checking forever with no failure event, so only a
+ * deadline notices; it doubles per attempt, so a slow but live network is not cut off again and again.
+ */
+const SETUP_STALL_MS = 15_000;
+const SETUP_STALL_MAX_MS = 60_000;
 
 interface ChannelMeta {
   puma: 1;
@@ -204,6 +211,14 @@ class PeerChannelImpl implements PeerChannel {
       return;
     }
     this.adopt(link, index, conn);
+    const stallMs = Math.min(SETUP_STALL_MAX_MS, SETUP_STALL_MS * 2 ** Math.min(link.setupFailures, 4));
+    const stall = setTimeout(() => {
+      if (link.conns[index] !== conn || conn.open) return;
+      this.onSetupFailed(link, index, `channel ${index} did not open within ${stallMs / 1000} s`);
+      conn.close();
+    }, stallMs);
+    // In Node the deadline must not keep a finished endpoint's process alive.
+    (stall as { unref?: () => void }).unref?.();
   }
 
   /**
@@ -338,11 +353,16 @@ class PeerChannelImpl implements PeerChannel {
       case 'peer-unavailable': {
         // The offer expired at the signaling server because that peer had not registered yet: offer again.
         const link = [...this.links.values()].find((l) => text.includes(l.remotePeerId));
-        if (!link || link.connected || link.error) return;
+        // Every queued message of an expired offer (the offer and each candidate) reports it: one re-offer does.
+        if (!link || link.connected || link.error || link.reofferPending) return;
         link.lastError = `${link.name} had not connected to the signaling server`;
+        link.reofferPending = true;
         for (const c of link.conns) c?.close();
         link.conns = [];
-        setTimeout(() => this.offer(link), REOFFER_DELAY_MS);
+        setTimeout(() => {
+          link.reofferPending = false;
+          this.offer(link);
+        }, REOFFER_DELAY_MS);
         return;
       }
       case 'unavailable-id':
