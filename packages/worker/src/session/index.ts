@@ -23,7 +23,7 @@
 export * from './types.ts';
 export { MemoryShareStore } from './store.ts';
 export {
-  DENSE_PART_BYTES, bundleFromParts, checkManifest, partKey, partySharesFromBundle, prepareOwnerShares, sha256Hex, verifyPartyShares,
+  DENSE_PART_BYTES, bundleFromParts, checkManifest, partKey, partySharesFromBundle, prepareOwnerShares, sha256Hex, streamOwnerShares, verifyPartyShares,
 } from './shares.ts';
 export { TOKENIZER_FILES, decodePublicInfo, encodePublicInfo, tokenizerFromSource } from './public-info.ts';
 export { checkFingerprint, checkRoster, shortFingerprint, type Roster } from './roster.ts';

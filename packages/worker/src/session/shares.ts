@@ -6,10 +6,10 @@
  */
 import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
-import { shareWeights, type PartyWeightBundle } from '@puma/models/secure';
+import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions } from '@puma/models/secure';
 import type { PartyId } from '@puma/transport';
 import { checkRoster, type Roster } from './roster.ts';
-import type { OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions } from './types.ts';
+import type { OwnerShareStream, OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions, StreamedPart, TensorParts } from './types.ts';
 
 /** Dense slices are cut at this size: small enough to show progress and resume, large enough to be few. */
 export const DENSE_PART_BYTES = 8 * 1024 * 1024;
@@ -73,24 +73,68 @@ export async function partySharesFromBundle(
   return { manifest, parts };
 }
 
-/** Splits a model into the three parties' shares under a fresh random epoch, with a sha256 per part. */
-export async function prepareOwnerShares(o: PrepareSharesOptions): Promise<OwnerShares> {
+/** How many parts partsOf cuts a tensor of `words` elements into for party p (seeds, and dense for 1 and 2). */
+function partCount(party: PartyId, words: number): number {
+  return party === 0 ? 1 : 1 + Math.ceil((words * 8) / DENSE_PART_BYTES);
+}
+
+/**
+ * Splits a model into the three parties' shares under a fresh random epoch, tensor by tensor: each yielded
+ * tensor carries every party's parts with their sha256, and is appended to the manifests as it goes. The
+ * ChaCha20 and splitting run in WebAssembly (models/secure share-stream.ts); a caller that writes or sends each
+ * tensor's parts and drops them holds one tensor's shares at a time, not the model's. Parties 1 and 2 hold the
+ * same dense component, so their dense parts are the same bytes, hashed once.
+ */
+export function streamOwnerShares(o: PrepareSharesOptions & ShareStreamOptions): OwnerShareStream {
   const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
   checkFracBits(fracBits);
-  const bundles = shareWeights(o.model, o.modelId, fracBits);
+  const weights = streamWeightShares(o.model, o.modelId, fracBits, o);
   const epoch = newEpoch();
-  const total = bundles.reduce((s, b) => s + Object.values(b.bundles).reduce((n, x) => n + partsOf(x).length, 0), 0);
+  const { modelId, config, tensors } = weights.manifest;
+  const manifests = ([0, 1, 2] as const).map((party): PartyShareManifest => ({ format: MANIFEST_FORMAT, modelId, epoch, party, fracBits, config, tensors, parts: [] })) as OwnerShareStream['manifests'];
+  const totalParts = tensors.reduce((s, t) => {
+    const words = t.shape.reduce((a, c) => a * c, 1);
+    return s + partCount(0, words) + partCount(1, words) + partCount(2, words);
+  }, 0);
   let done = 0;
-  const tick = () => o.onProgress?.(++done, total);
-  const parties = [
-    await partySharesFromBundle(bundles[0], 0, epoch, tick),
-    await partySharesFromBundle(bundles[1], 1, epoch, tick),
-    await partySharesFromBundle(bundles[2], 2, epoch, tick),
-  ] as OwnerShares['parties'];
   return {
-    modelId: o.modelId, epoch, fracBits, parties, publicInfo: { modelId: o.modelId, config: o.model.config, fracBits, tokenizer: o.tokenizer },
-    holders: { 0: null, 1: null, 2: null },
+    modelId, epoch, fracBits, manifests, totalParts,
+    publicInfo: { modelId, config, fracBits, tokenizer: o.tokenizer },
+    async *tensors(): AsyncGenerator<TensorParts> {
+      for await (const t of weights.tensors()) {
+        const hashed = new Map<Uint8Array, string>();
+        const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
+        const cut = t.bundles.map((b) => {
+          if (!b.dense) return partsOf(b);
+          let dense = denseParts.get(b.dense);
+          if (!dense) denseParts.set(b.dense, (dense = partsOf({ dense: b.dense })));
+          return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
+        });
+        // Every distinct part of the tensor is hashed at once (WebCrypto works off the calling thread).
+        const distinct = [...new Set(cut.flat().map((p) => p.bytes))];
+        const sums = await Promise.all(distinct.map(sha256Hex));
+        distinct.forEach((bytes, i) => hashed.set(bytes, sums[i]));
+        const parties = cut.map((list, party) => list.map((p): StreamedPart => {
+          const info = { tensor: t.name, part: p.part, bytes: p.bytes.byteLength, sha256: hashed.get(p.bytes)! };
+          const index = manifests[party].parts.push(info) - 1;
+          return { index, info, bytes: p.bytes };
+        })) as TensorParts['parties'];
+        done += parties.reduce((s, l) => s + l.length, 0);
+        o.onProgress?.(done, totalParts);
+        yield { tensor: t.name, parties };
+      }
+      manifests.forEach((m, party) => checkManifest(m, party as PartyId));
+    },
   };
+}
+
+/** Splits a model into the three parties' shares under a fresh random epoch, all parts in memory. */
+export async function prepareOwnerShares(o: PrepareSharesOptions & ShareStreamOptions): Promise<OwnerShares> {
+  const stream = streamOwnerShares(o);
+  const parts: [Uint8Array[], Uint8Array[], Uint8Array[]] = [[], [], []];
+  for await (const t of stream.tensors()) t.parties.forEach((list, p) => list.forEach((part) => parts[p].push(part.bytes)));
+  const parties = stream.manifests.map((manifest, p) => ({ manifest, parts: parts[p] })) as OwnerShares['parties'];
+  return { modelId: o.modelId, epoch: stream.epoch, fracBits: stream.fracBits, parties, publicInfo: stream.publicInfo, holders: { 0: null, 1: null, 2: null } };
 }
 
 /** Rebuilds the bundle loadSecureModel takes from a manifest and its parts (in manifest order). */

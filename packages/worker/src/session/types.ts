@@ -84,13 +84,40 @@ export interface OwnerShares {
   holders: Record<PartyId, string | null>;
 }
 
+/** One part of one party's share as the owner's sharing streams it: its index in that party's manifest. */
+export interface StreamedPart {
+  index: number;
+  info: PartInfo;
+  bytes: Uint8Array;
+}
+
+/** One tensor's parts for parties 0, 1 and 2 (parties 1 and 2 get the same dense bytes). */
+export interface TensorParts {
+  tensor: string;
+  parties: [StreamedPart[], StreamedPart[], StreamedPart[]];
+}
+
+/** A sharing in progress (shares.ts streamOwnerShares): its identity up front, its parts tensor by tensor. */
+export interface OwnerShareStream {
+  modelId: string;
+  epoch: string;
+  fracBits: number;
+  publicInfo: PublicModelInfo;
+  /** Each party's manifest: parts are appended as tensors() yields them, complete and checked when it ends. */
+  manifests: [PartyShareManifest, PartyShareManifest, PartyShareManifest];
+  /** Parts of all three parties together, known before the first tensor is split. */
+  totalParts: number;
+  /** Splits and hashes one tensor at a time, in manifest order; iterate once. */
+  tensors(): AsyncGenerator<TensorParts>;
+}
+
 export interface PrepareSharesOptions {
   model: Model;
   modelId: string;
   /** Default DEFAULT_FRAC_BITS (18). */
   fracBits?: number;
   tokenizer?: TokenizerSource;
-  /** Reports tensors shared so far (sharing a large model takes a while). */
+  /** Reports parts (of all three parties) split and hashed so far, after each tensor. */
   onProgress?: (done: number, total: number) => void;
 }
 
