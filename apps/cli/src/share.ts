@@ -17,7 +17,8 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { loadModel, type ModelLocation } from '@puma/models/node';
 import {
-  TOKENIZER_FILES, checkManifest, prepareOwnerShares, verifyPartyShares, type OwnerShares, type PartyShares, type TokenizerSource,
+  TOKENIZER_FILES, checkManifest, prepareOwnerShares, streamOwnerShares, verifyPartyShares, type OwnerShareStream, type OwnerShares, type PartyShares,
+  type PublicModelInfo, type TokenizerSource,
 } from '@puma/worker/session';
 import { intOption, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
@@ -61,25 +62,34 @@ async function writeAtomic(file: string, data: Uint8Array | string): Promise<voi
   await rename(tmp, file);
 }
 
-export async function writeShareDir(dir: string, shares: OwnerShares, onFile?: () => void): Promise<void> {
-  for (const share of shares.parties) {
-    const partyDir = path.join(dir, `party${share.manifest.party}`);
-    await mkdir(partyDir, { recursive: true });
-    for (const [k, info] of share.manifest.parts.entries()) {
-      await writeAtomic(path.join(partyDir, partFileName(k, info.tensor, info.part)), share.parts[k]);
+/**
+ * Writes a sharing as it streams (streamOwnerShares): each tensor's part files as soon as they are split and
+ * hashed, then the manifests, the public folder and share.json. Memory stays at one tensor's shares.
+ */
+export async function writeShareStream(dir: string, stream: OwnerShareStream, onFile?: () => void): Promise<void> {
+  const partyDirs = [0, 1, 2].map((p) => path.join(dir, `party${p}`));
+  for (const d of partyDirs) await mkdir(d, { recursive: true });
+  for await (const t of stream.tensors()) {
+    await Promise.all(t.parties.flatMap((parts, p) => parts.map(async (part) => {
+      await writeAtomic(path.join(partyDirs[p], partFileName(part.index, part.info.tensor, part.info.part)), part.bytes);
       onFile?.();
-    }
-    await writeAtomic(path.join(partyDir, 'manifest.json'), JSON.stringify(share.manifest));
+    })));
   }
+  for (const [p, manifest] of stream.manifests.entries()) await writeAtomic(path.join(partyDirs[p], 'manifest.json'), JSON.stringify(manifest));
+  await writePublicAndIndex(dir, stream.publicInfo, stream.epoch);
+}
+
+/** public/ (config and tokenizer files), then share.json, which marks the folder finished. */
+async function writePublicAndIndex(dir: string, info: PublicModelInfo, epoch: string): Promise<void> {
   const publicDir = path.join(dir, 'public');
   await mkdir(publicDir, { recursive: true });
-  await writeAtomic(path.join(publicDir, 'config.json'), JSON.stringify(shares.publicInfo.config, null, 2));
-  const tok = shares.publicInfo.tokenizer;
+  await writeAtomic(path.join(publicDir, 'config.json'), JSON.stringify(info.config, null, 2));
+  const tok = info.tokenizer;
   if (tok) {
     await writeAtomic(path.join(publicDir, 'tokenizer.json'), JSON.stringify({ kind: tok.kind }));
     for (const [name, bytes] of Object.entries(tok.files)) await writeAtomic(path.join(publicDir, name), bytes);
   }
-  const index: ShareIndex = { format: SHARE_FORMAT, modelId: shares.modelId, epoch: shares.epoch, fracBits: shares.fracBits };
+  const index: ShareIndex = { format: SHARE_FORMAT, modelId: info.modelId, epoch, fracBits: info.fracBits };
   // Written last: a folder without share.json is an unfinished run.
   await writeAtomic(path.join(dir, 'share.json'), JSON.stringify(index, null, 2));
 }
@@ -162,17 +172,17 @@ export function shareCommand(argv: string[]): Promise<number> {
     const out = required(values.out, 'out');
     if (existsSync(out) && readdirSync(out).length > 0) usageError(`--out ${out} exists and is not empty; shares are never overwritten in place`);
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
-    const shares = await shareModel(model, fracBits, false);
-    const total = shares.parties.reduce((s, p) => s + p.parts.length, 0);
-    const bar = new cliProgress.SingleBar({ format: 'writing |{bar}| {value}/{total} part files', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
-    bar.start(total, 0);
+    const { model: loaded, location } = await loadModel(model);
+    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location) });
+    const bar = new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} part files', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+    bar.start(stream.totalParts, 0);
     try {
       let n = 0;
-      await writeShareDir(out, shares, () => bar.update(++n));
+      await writeShareStream(out, stream, () => bar.update(++n));
     } finally {
       bar.stop();
     }
-    const sizes = shares.parties.map((p) => p.parts.reduce((s, b) => s + b.byteLength, 0));
-    console.log(`shared ${shares.modelId} (epoch ${shares.epoch}, ${fracBits} fraction bits) into ${out}: ${sizes.map((b, i) => `party ${i} ${formatBytes(b)}`).join(', ')}`);
+    const sizes = stream.manifests.map((m) => m.parts.reduce((s, p) => s + p.bytes, 0));
+    console.log(`shared ${stream.modelId} (epoch ${stream.epoch}, ${fracBits} fraction bits) into ${out}: ${sizes.map((b, i) => `party ${i} ${formatBytes(b)}`).join(', ')}`);
   });
 }
