@@ -7,7 +7,7 @@
  * approving, then Generate. Times are wall-clock in this process. The e2e rig (e2e/lab.ts) does the same for the
  * tests, with one browser for all roles and test-sized timeouts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -127,9 +127,12 @@ export class BrowsersLab {
   }
 
   private async runSession(input: SessionInput): Promise<SessionMeasurement> {
-    // Old pages are closed before the run begins and new ones opened after, so the run's tab figures count
-    // only renderers that appear in it (a closed page's renderer may take a moment to exit).
+    // Old pages are closed and their renderers gone before the run begins (Chromium keeps a closed page's
+    // renderer a moment for reuse; a reused one would carry the last run's high-water mark), then new pages open.
+    const old = this.sampler.liveRenderers();
     for (const r of this.roles.values()) await r.page?.close();
+    const lingering = await exited(old, 30_000);
+    if (lingering.length) log(`renderers ${lingering.join(', ')} still run 30 s after their pages closed; left out of this run's tab figures`);
     this.sampler.beginRun();
     for (const r of this.roles.values()) await this.openPage(r);
     const client = this.page('client');
@@ -227,6 +230,17 @@ export class BrowsersLab {
         (uncaught.length ? `; uncaught: ${uncaught.join('; ')}` : ''),
     );
   }
+}
+
+/** Waits up to `ms` for the processes to end; returns those still running. */
+async function exited(pids: readonly number[], ms: number): Promise<number[]> {
+  const deadline = performance.now() + ms;
+  let alive = pids.filter((pid) => existsSync(`/proc/${pid}`));
+  while (alive.length && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    alive = alive.filter((pid) => existsSync(`/proc/${pid}`));
+  }
+  return alive;
 }
 
 async function closeRoles(roles: Map<RoleName, Role>): Promise<void> {

@@ -69,6 +69,9 @@ export function descendants(procs: readonly ProcInfo[], root: number): ProcInfo[
   return out;
 }
 
+/** The browser process launched with --user-data-dir=`dir` (its children carry the flag too, and a --type). */
+const findBrowser = (procs: readonly ProcInfo[], dir: string) => procs.find((p) => !p.cmdline.includes('--type=') && p.cmdline.includes(`--user-data-dir=${dir} `));
+
 const isPageRenderer = (cmdline: string) => cmdline.includes('--type=renderer') && !cmdline.includes('--top-chrome-webui');
 
 export class MemorySampler {
@@ -109,6 +112,15 @@ export class MemorySampler {
     for (const role of this.profiles.keys()) this.runs.set(role, { tabs: new Map(), browser: 0 });
   }
 
+  /** Page renderers alive now, of every role. */
+  liveRenderers(): number[] {
+    const procs = this.processes();
+    return [...this.profiles.values()].flatMap((dir) => {
+      const browser = findBrowser(procs, dir);
+      return browser ? descendants(procs, browser.pid).filter((p) => isPageRenderer(p.cmdline)).map((p) => p.pid) : [];
+    });
+  }
+
   /** Samples once more, then the peaks per role since `beginRun`. */
   read(): Map<string, RoleMemory> {
     this.sample();
@@ -117,12 +129,16 @@ export class MemorySampler {
     return out;
   }
 
+  private processes(): ProcInfo[] {
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== null);
+  }
+
   private sample(): void {
-    const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== null);
+    const procs = this.processes();
     let all = 0;
     for (const [role, dir] of this.profiles) {
       const run = this.runs.get(role)!;
-      const browser = procs.find((p) => !p.cmdline.includes('--type=') && p.cmdline.includes(`--user-data-dir=${dir} `));
+      const browser = findBrowser(procs, dir);
       if (!browser) continue;
       let total = 0;
       for (const p of descendants(procs, browser.pid)) {
