@@ -8,7 +8,7 @@
  */
 import { printReport, machineInfo, type BenchSuite } from './bench/report.ts';
 
-const SUITES = ['core', 'backend', 'nn', 'models', 'transport', 'browsers'] as const;
+const SUITES = ['core', 'backend', 'nn', 'models', 'transport', 'browsers', 'sharing'] as const;
 const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens'];
 
 /** `--only a,b` -> `--only=a,b`, so the value is not read as a suite name and suites parse one form. */

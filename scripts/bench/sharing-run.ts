@@ -1,0 +1,46 @@
+/**
+ * One owner-sharing run for `npm run bench -- sharing`, in its own process so that its peak RSS is its own:
+ * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-base> <streamed|js>`. Prints one JSON line:
+ * the sharing's wall time (model construction excluded), the RSS before it (the model) and the process's peak.
+ *   streamed  streamOwnerShares (WebAssembly split, tensor by tensor), every part hashed and then dropped, as
+ *             `puma share` does before writing; the in-memory prepareOwnerShares keeps the parts as well
+ *   js        the path before issue 13: shareWeights (ChaCha20 in JavaScript, the whole model's bundles at
+ *             once), then partySharesFromBundle per party (hashing every part, parties 1 and 2 separately)
+ */
+import { loadModel } from '@puma/models/node';
+import { shareWeights } from '@puma/models/secure';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import { partySharesFromBundle, streamOwnerShares } from '@puma/worker/session';
+import { gpt2BaseShape } from './models-synthetic.ts';
+
+const [modelName, mode] = process.argv.slice(2);
+const model = modelName === 'gpt2-base' ? gpt2BaseShape() : modelName === 'stories260K' ? (await loadModel('stories260K')).model : null;
+if (!model) throw new Error(`unknown model ${modelName}: stories260K or gpt2-base`);
+const mib = (bytes: number) => bytes / 2 ** 20;
+const baselineMiB = mib(process.memoryUsage().rss);
+const t0 = performance.now();
+let parts = 0;
+let bytes = 0;
+if (mode === 'streamed') {
+  const stream = streamOwnerShares({ model, modelId: modelName });
+  for await (const t of stream.tensors()) {
+    for (const list of t.parties) for (const p of list) {
+      parts += 1;
+      bytes += p.bytes.byteLength;
+    }
+  }
+} else if (mode === 'js') {
+  const bundles = shareWeights(model, modelName, DEFAULT_FRAC_BITS);
+  const epoch = '0123456789abcdef0123456789abcdef';
+  for (const p of [0, 1, 2] as const) {
+    const share = await partySharesFromBundle(bundles[p], p, epoch);
+    parts += share.parts.length;
+    bytes += share.parts.reduce((s, b) => s + b.byteLength, 0);
+  }
+} else {
+  throw new Error(`unknown mode ${mode}: streamed or js`);
+}
+const ms = performance.now() - t0;
+// maxRSS is in KiB.
+const peakMiB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ model: modelName, mode, ms, parts, bytes, baselineMiB, peakMiB }));
