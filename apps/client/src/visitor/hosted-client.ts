@@ -2,12 +2,14 @@
  * The visitor's client, in this page: joins the visit's session in the client slot with the secret only this
  * visit's token holder got, pins the three parties the visit names (links proving any other key are refused),
  * waits for the owner's public model description and the parties, then runs one job. The prompt is secret-shared
- * here and only this page reconstructs the output. Aborting `signal` (the Stop button) fails the session on
+ * in this page's client worker (client-worker.ts, so a large vocabulary's one-hot rows never freeze the page) and
+ * only this page reconstructs the output. Aborting `signal` (the Stop button) fails the session on
  * purpose: every party and the owner hear the reason at once and the channel closes.
  */
 import { CLIENT, OWNER, type EndpointId } from '@puma/transport';
 import type { Identity, PeerChannel } from '@puma/transport-webrtc';
-import { openClientSession, type ClassifyResult, type ClientSession, type GenerateResult, type TokenEvent } from '@puma/worker/session';
+import type { ClassifyResult, GenerateResult, TokenEvent } from '@puma/worker/session';
+import { openBrowserClient, type BrowserClient } from '@puma/worker/browser';
 import { errorText, expectedParties, joinAndConnect } from '@puma/party/kit';
 import { PeerLinks, type PeerLinkState } from '@puma/party/trust-ui';
 import { InputTap } from '../input-tap.ts';
@@ -64,19 +66,19 @@ export async function runHostedJob(o: HostedClientOptions, job: HostedJob): Prom
   });
   const links = new PeerLinks(channel, PEERS, o.linkRows, () => o.onLinks(structuredClone(links.states)));
   o.onLinks(structuredClone(links.states));
-  let session: ClientSession | null = null;
+  let session: BrowserClient | null = null;
   try {
     o.onPhase('connecting', 'Connecting to the parties and the model owner.');
     await unlessAborted(channel.ready, o.signal);
     const tap = new InputTap(channel, o.onInputShare);
     o.onPhase('connecting', 'Waiting for the model description and for the parties to load their weight shares.');
-    session = await unlessAborted(openClientSession({ channel: tap, approvedParties: o.session.parties, signal: o.signal }), o.signal);
+    session = await unlessAborted(openBrowserClient({ channel: tap, approvedParties: o.session.parties, signal: o.signal }), o.signal);
     o.onPhase('running', `Model ${session.info.modelId}: computing on shares.`);
     const result: HostedJobResult =
       job.task === 'generate'
         ? { task: 'generate', result: await session.generate({ prompt: job.prompt, maxNewTokens: job.maxNewTokens, onToken: job.onToken }) }
         : { task: 'classify', result: await session.classify({ text: job.text }) };
-    session.end();
+    await session.end();
     links.stop();
     channel.close('the visitor finished');
     return result;
