@@ -9,8 +9,11 @@ import type { ShareStore } from '@puma/worker/session';
 export class DirectoryShareStore implements ShareStore {
   constructor(readonly dir: string) {}
 
-  /** Percent-encoding keeps every segment one path component; a leading dot is encoded so "." and ".." cannot climb. */
-  private file(key: string): string {
+  /**
+   * The file of `key`. Percent-encoding keeps every segment one path component; a leading dot is encoded so
+   * "." and ".." cannot climb.
+   */
+  file(key: string): string {
     const segments = key.split('/').map((s) => encodeURIComponent(s).replace(/^\./, '%2E'));
     if (segments.some((s) => s === '')) throw new Error(`share store key ${JSON.stringify(key)} has an empty segment`);
     return path.join(this.dir, ...segments);
