@@ -9,10 +9,10 @@
  * pools, wasm tier-up), then the shape is timed; a backend's figure is the sum over the workload's shapes of
  * each shape's fastest timed step.
  *
- * Budget: the whole calibration aims to end within `budgetMs` (default 1.5 s). WebAssembly runs first (the
- * fast path on CPUs: tens of milliseconds for a GPT-2-base layer); WebGPU gets what is left, and its start-up
- * (device and pipelines) counts. WebGPU must beat WEBGPU_MARGIN × WebAssembly's figure, so a step of it still
- * running past that (or past the deadline) is abandoned: its elapsed time is a measured lower bound and it has
+ * Budget: each backend gets `budgetMs` (default 1.5 s; calibrate-candidates.ts). WebAssembly runs first (the
+ * fast path on CPUs: tens of milliseconds for a GPT-2-base layer); WebGPU's start-up (device and pipelines)
+ * counts against its own budget. WebGPU must beat WEBGPU_MARGIN × WebAssembly's figure, so a step of it still
+ * running past that (or past its deadline) is abandoned: its elapsed time is a measured lower bound and it has
  * lost. On a software adapter (SwiftShader) that is the usual outcome: it is measured losing, not assumed to.
  *
  * Rule (decideBackend): WebGPU is chosen only when it completed the workload and its figure is at most
@@ -61,24 +61,40 @@ const DEFAULT_TOKENS = 32;
 /**
  * The shapes one transformer layer runs at `tokens` rows: the fused Q/K/V projection, the MLP's up
  * projection, the attention scores (one product per head), and the elementwise work of its widest
- * activation (the MLP intermediate).
+ * activation (the MLP intermediate); with the vocabulary size, also the LM head on one row (a decoding step).
  */
-export function workloadForModel(c: Pick<ModelConfig, 'hiddenSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'mlp'>, tokens = DEFAULT_TOKENS, name = 'model'): CalibrationWorkload {
+export function workloadForModel(
+  c: Pick<ModelConfig, 'hiddenSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'mlp'> & Partial<Pick<ModelConfig, 'vocabSize'>>,
+  tokens = DEFAULT_TOKENS,
+  name = 'model',
+): CalibrationWorkload {
   if (!Number.isInteger(tokens) || tokens < 1) throw new Error(`calibration: tokens must be a positive integer, got ${tokens}`);
+  for (const k of ['hiddenSize', 'numHeads', 'numKvHeads', 'headDim', 'intermediateSize'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`calibration: the model's ${k} must be a positive integer, got ${c[k]}`);
+  }
   // Weight operands are capped at MAX_WEIGHT_WORDS (fewer output columns): a LLaMA-7B projection would
   // take seconds just to fill, and time per output column is what the shape measures.
   const cols = (n: number) => Math.max(1, Math.min(n, Math.floor(MAX_WEIGHT_WORDS / c.hiddenSize)));
   const qkv = cols((c.numHeads + 2 * c.numKvHeads) * c.headDim);
   const up = cols(c.mlp === 'swiglu' ? 2 * c.intermediateSize : c.intermediateSize);
-  return {
-    name: `${name}@${tokens}`,
-    shapes: [
-      { name: `qkv ${tokens}×${c.hiddenSize}×${qkv}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: qkv } },
-      { name: `mlp up ${tokens}×${c.hiddenSize}×${up}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: up } },
-      { name: `scores ${c.numHeads}×${tokens}×${c.headDim}×${tokens}`, kind: 'matmul', dims: { batch: c.numHeads, m: tokens, k: c.headDim, n: tokens, transB: true } },
-      { name: `elementwise ${Math.min(tokens * c.intermediateSize, MAX_WEIGHT_WORDS)}`, kind: 'elementwise', n: Math.min(tokens * c.intermediateSize, MAX_WEIGHT_WORDS) },
-    ],
-  };
+  const elementwise = Math.min(tokens * c.intermediateSize, MAX_WEIGHT_WORDS);
+  const shapes: CalibrationShape[] = [
+    { name: `qkv ${tokens}×${c.hiddenSize}×${qkv}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: qkv } },
+    { name: `mlp up ${tokens}×${c.hiddenSize}×${up}`, kind: 'matmul', dims: { m: tokens, k: c.hiddenSize, n: up } },
+    { name: `scores ${c.numHeads}×${tokens}×${c.headDim}×${tokens}`, kind: 'matmul', dims: { batch: c.numHeads, m: tokens, k: c.headDim, n: tokens, transB: true } },
+    { name: `elementwise ${elementwise}`, kind: 'elementwise', n: elementwise },
+  ];
+  if (c.vocabSize !== undefined) {
+    if (!Number.isInteger(c.vocabSize) || c.vocabSize < 1) throw new Error(`calibration: the model's vocabSize must be a positive integer, got ${c.vocabSize}`);
+    const head = cols(c.vocabSize);
+    shapes.push({ name: `head 1×${c.hiddenSize}×${head}`, kind: 'matmul', dims: { m: 1, k: c.hiddenSize, n: head } });
+  }
+  return { name: `${name}@${tokens}`, shapes };
+}
+
+/** The shapes a workload times, as one string: calibrations of equal shape sets are interchangeable (the cache key). */
+export function shapeSet(w: CalibrationWorkload): string {
+  return w.shapes.map((s) => s.name).join('; ');
 }
 
 /** The shapes used when the model is not known yet at party start: a GPT-2-base layer at 32 tokens. */
