@@ -2,18 +2,21 @@
  * Party programs of the model bench, run in worker threads by runInThreads: the secure generation and
  * classification programs of @puma/models/secure, wrapped to measure what the thread runner cannot.
  *
- * - Readiness: the programs load their weight shares synchronously (loadSecureModel expands PRG seeds and
- *   uploads dense parts) before their first await, so once the program has returned its promise this party is
- *   ready; it posts { readyAt }. The client sends its input only when all three are ready, so the inference
- *   time (last party done − last party ready) excludes loading, which a deployment does once per session, and
- *   no party's profile counts waiting for another party's loading.
+ * - Weights: streamed from this party's share store on disk (its directory of parts and its manifest, written
+ *   by the owner side, models-disk-shares.ts), as a deployed party streams them: each row block is read,
+ *   checked against its sha256, expanded and released during the pass. There is no loading phase: a party is
+ *   ready once its store is open; it posts { readyAt }, and the client sends its input when all three are.
  * - Peak memory of this party alone: V8 heap plus external memory of this thread's isolate (WebAssembly linear
- *   memory and ArrayBuffers, e.g. the received weight bundles). The runner's peakRssMiB is the whole process
- *   (all three parties, client and owner), since worker threads share one process.
+ *   memory and ArrayBuffers: the weight blocks, the activations, the KV cache), sampled every 50 ms and at the
+ *   ends. The runner's peakRssMiB is the whole process (all three parties, client and owner), since worker
+ *   threads share one process.
  * - Progress: transformer layers completed so far, read from this party's profile ('layer i' spans).
  */
 import type { Party, SpanStats } from '@puma/protocol';
-import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs } from '@puma/models/secure';
+import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type WeightSource } from '@puma/models/secure';
+import { DirectoryShareStore } from '../../apps/cli/src/party-store.ts';
+import { StoredWeightSource } from '../../packages/worker/src/session/stored-weights.ts';
+import { BENCH_IDENTITY, type DiskShares } from './models-disk-shares.ts';
 
 export interface PartyMeasurement {
   /** Epoch milliseconds (comparable across threads): shares loaded, and program finished. */
@@ -64,10 +67,19 @@ async function measured(p: Party, env: Env, program: () => Promise<unknown>): Pr
   }
 }
 
-export function benchGenerate(p: Party, a: GenerateArgs, env: Env): Promise<PartyMeasurement> {
-  return measured(p, env, () => generateParty(p, a, { progress: () => {} }));
+/** A program's arguments with the weights replaced by where this party's store is. */
+export type OnDisk<A> = Omit<A, 'weights'> & { shares: DiskShares };
+
+function storedWeights(d: DiskShares): WeightSource {
+  return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY);
 }
 
-export function benchClassify(p: Party, a: ClassifyArgs, env: Env): Promise<PartyMeasurement> {
-  return measured(p, env, () => classifyParty(p, a));
+export function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {
+  const { shares, ...rest } = a;
+  return measured(p, env, () => generateParty(p, { ...rest, weights: storedWeights(shares) }, { progress: () => {} }));
+}
+
+export function benchClassify(p: Party, a: OnDisk<ClassifyArgs>, env: Env): Promise<PartyMeasurement> {
+  const { shares, ...rest } = a;
+  return measured(p, env, () => classifyParty(p, { ...rest, weights: storedWeights(shares) }));
 }

@@ -1,17 +1,23 @@
 /**
  * One model-bench workload in this process (started by models.ts, one process per workload so that peak
- * memory and failures belong to one workload): the float64 reference, the owner's weight sharing, then the
- * three parties in worker threads with the client in this thread. Prints the result as one JSON line on stdout;
- * progress goes to stderr.
+ * memory and failures belong to one workload): the float64 reference, the owner's weight sharing onto disk
+ * (one directory store per party in a temporary folder, removed at the end), then the three parties in worker
+ * threads, each streaming its weights from its store, with the client in this thread. Prints the result as one
+ * JSON line on stdout; progress goes to stderr.
  *
- * usage: node --import tsx scripts/bench/models-run.ts <workload id>
+ * usage: node --import tsx scripts/bench/models-run.ts <workload id> [layers of a shape-only workload]
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
-import { argmax, classifierLogits, DecoderSession, forwardHidden, namedTensors, type Model } from '@puma/models';
-import { generateClient, greedy, shareWeights, classifyClient, type ClientStep, type PartyWeightBundle } from '@puma/models/secure';
+import { argmax, classifierLogits, DecoderSession, forwardHidden, namedTensors, type Model, type ModelConfig } from '@puma/models';
+import { generateClient, greedy, classifyClient, type ClientStep } from '@puma/models/secure';
 import { runInThreads } from '@puma/worker';
 import { breakdownByClass, breakdownByLayer, elementCounts, type Cost, type OpClass, type Pass, type ProfileNode } from './models-analysis.ts';
+import { shareModelToDisk, type DiskShares } from './models-disk-shares.ts';
+import { extrapolateLayers, prepareShape, type Extrapolation } from './models-llama7b.ts';
 import type { BenchProgress, PartyMeasurement } from './models-programs.ts';
 import { planFor, type PlanFigures } from './models-plan.ts';
 import { WORKLOADS, type Workload } from './models-workloads.ts';
@@ -43,6 +49,10 @@ export interface WorkloadResult {
   check: { tokensMatching?: string; maxLogitError: number };
   /** What `puma plan` estimates for this workload from the shapes alone. */
   plan: PlanFigures;
+  /** Bytes of share parts the owner wrote to the three parties' stores (each party streams its own). */
+  shareBytesOnDisk: number;
+  /** Shape-only workloads run k of the model's layers: the whole model extrapolated per layer. */
+  extrapolation?: Extrapolation;
 }
 
 const PROGRAMS = new URL('./models-programs.ts', import.meta.url).href;
@@ -77,26 +87,40 @@ function passesOf(w: Workload, tokens: number): Pass[] {
   return Array.from({ length: w.newTokens }, (_, s) => (s === 0 ? { rows: tokens, keys: tokens } : { rows: 1, keys: tokens + s }));
 }
 
+/** A workload ready to run: its shares on disk, and the float64 reference where there is a model. */
+export interface Prepared {
+  c: ModelConfig;
+  ids: number[];
+  weights: string;
+  parameters: number;
+  ref: Reference | null;
+  prepareMs: number;
+  shareMs: number;
+  shares: DiskShares[];
+  shareBytesOnDisk: number;
+}
+
 /**
- * Builds the model, runs the float64 reference and shares the weights. The plaintext model is not returned,
- * so it can be collected before the parties run.
+ * Builds the model, runs the float64 reference and shares the weights onto disk. The plaintext model is not
+ * returned, so it can be collected before the parties run.
  */
-async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: number) {
+async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: number, root: string): Promise<Prepared> {
   const { model, ids, weights } = await w.prepare();
   const c = model.config;
   bar.setTotal(c.numLayers * passesOf(w, ids.length).length);
   const prepareMs = performance.now() - tStart;
   bar.update(0, { phase: 'float64 reference' });
   const ref = plaintextReference(w, model, ids);
-  bar.update(0, { phase: 'owner: sharing the weights' });
+  bar.update(0, { phase: 'owner: sharing the weights onto disk' });
   const t0 = performance.now();
-  const owner: { bundles: [PartyWeightBundle, PartyWeightBundle, PartyWeightBundle] | null } = { bundles: shareWeights(model, w.id, DEFAULT_FRAC_BITS) };
+  const disk = await shareModelToDisk(model, w.id, DEFAULT_FRAC_BITS, root);
   const shareMs = performance.now() - t0;
-  return { c, ids, weights, parameters: countParameters(model), ref, prepareMs, shareMs, owner };
+  return { c, ids, weights, parameters: countParameters(model), ref, prepareMs, shareMs, shares: disk.parties, shareBytesOnDisk: disk.bytesWritten };
 }
 
-async function run(w: Workload): Promise<WorkloadResult> {
+async function run(w: Workload, layers: number | undefined): Promise<WorkloadResult> {
   const tStart = performance.now();
+  const root = await mkdtemp(path.join(os.tmpdir(), `puma-bench-${w.id}-`));
   const bar = new cliProgress.SingleBar(
     // Without a terminal (CI logs, redirected stderr) the bar prints a line every 10 s instead of redrawing.
     { format: `${w.id.padEnd(16)} |{bar}| {value}/{total} layers | {phase}`, hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000 },
@@ -104,7 +128,8 @@ async function run(w: Workload): Promise<WorkloadResult> {
   );
   bar.start(1, 0, { phase: 'preparing the model' });
   try {
-    const { c, ids, weights, parameters, ref, prepareMs, shareMs, owner } = await prepareAndShare(w, bar, tStart);
+    const prepared = w.shapeOnly ? await prepareShape(w, layers, bar, tStart, root) : await prepareAndShare(w, bar, tStart, root);
+    const { c, ids, weights, parameters, ref, prepareMs, shareMs, shares } = prepared;
     const passes = passesOf(w, ids.length);
     const vocab = c.vocabSize;
 
@@ -118,15 +143,11 @@ async function run(w: Workload): Promise<WorkloadResult> {
       if ('layersDone' in m && party === 0) bar.update(m.layersDone);
     };
     const common = { module: PROGRAMS, fracBits: DEFAULT_FRAC_BITS, onProgress };
-    const bundle = (i: 0 | 1 | 2) => {
-      if (!owner.bundles) throw new Error('weight bundles requested after the parties started');
-      return owner.bundles[i];
-    };
     const running = w.kind === 'generate'
       ? runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchGenerate',
-        args: (i) => ({ job: 0, weights: bundle(i), promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
+        args: (i) => ({ job: 0, shares: shares[i], promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
         client: async (ch) => {
           await partiesReady;
           return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
@@ -135,15 +156,12 @@ async function run(w: Workload): Promise<WorkloadResult> {
       : runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchClassify',
-        args: (i) => ({ job: 0, weights: bundle(i), length: ids.length }),
+        args: (i) => ({ job: 0, shares: shares[i], length: ids.length }),
         client: async (ch) => {
           await partiesReady;
           return classifyClient(ch, { job: 0, ids, vocab, fracBits: DEFAULT_FRAC_BITS });
         },
       });
-    // runInThreads has cloned the bundles into the worker threads before its first await: drop the owner's
-    // copy so it can be collected during the run (GPT-2-base: 1.3 GB).
-    owner.bundles = null;
     const threads = await running;
     bar.update(c.numLayers * passes.length, { phase: 'done' });
 
@@ -156,17 +174,17 @@ async function run(w: Workload): Promise<WorkloadResult> {
     const profile = threads.stats[busiestParty].profile as ProfileNode;
     const secureLogits = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.logits!) : [threads.client as Float64Array];
     const secureTokens = w.kind === 'generate' ? (threads.client as ClientStep[]).map((s) => s.token) : [];
-    const agreeing = secureTokens.findIndex((t, i) => t !== ref.tokens[i]);
+    const agreeing = ref ? secureTokens.findIndex((t, i) => t !== ref.tokens[i]) : -1;
     const comparable = w.kind === 'classify' ? 1 : agreeing === -1 ? secureTokens.length : agreeing + 1;
-    return {
+    const result: WorkloadResult = {
       id: w.id,
-      size: w.size,
+      size: w.shapeOnly ? `${w.size}; ${c.numLayers} of ${w.shapeOnly.config().numLayers} layers measured` : w.size,
       weights,
       model: { layers: c.numLayers, hidden: c.hiddenSize, heads: c.numHeads, vocab, intermediate: c.intermediateSize, parameters },
       tokens: ids.length,
       newTokens: w.newTokens,
       wallMs: Math.max(...inferenceMsPerParty),
-      plaintextMs: ref.ms,
+      plaintextMs: ref ? ref.ms : Number.NaN,
       bytesPerParty,
       busiestParty,
       rounds,
@@ -183,13 +201,17 @@ async function run(w: Workload): Promise<WorkloadResult> {
       byLayer: breakdownByLayer(profile).map((l) => (l.name === 'input' ? { ...l, ms: Math.max(0, l.ms - (lastReady - threads.results[busiestParty].readyAt)) } : l)),
       elements: elementCounts(c, passes),
       plan: planFor(c, w.kind, ids.length, w.newTokens),
-      check: {
+      check: ref ? {
         tokensMatching: w.kind === 'generate' ? `${agreeing === -1 ? secureTokens.length : agreeing}/${secureTokens.length}` : undefined,
         maxLogitError: Math.max(...secureLogits.slice(0, comparable).map((l, i) => maxAbsDiff(l, ref.logits[i]))),
-      },
+      } : { maxLogitError: Number.NaN },
+      shareBytesOnDisk: prepared.shareBytesOnDisk,
     };
+    if (w.shapeOnly) result.extrapolation = extrapolateLayers(w, result);
+    return result;
   } finally {
     bar.stop();
+    await rm(root, { recursive: true, force: true });
   }
 }
 
@@ -205,7 +227,8 @@ if (!workload) {
   console.error(`models-run: unknown workload "${id}"; choose from: ${WORKLOADS.map((w) => w.id).join(', ')}`);
   process.exit(2);
 }
-run(workload).then(
+const layersArg = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+run(workload, layersArg).then(
   (r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     process.exit(0);

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LLAMA_BOS, WordPieceTokenizer, type Model, type Tokenizer } from '@puma/models';
+import { LLAMA_BOS, WordPieceTokenizer, type Model, type ModelConfig, type Tokenizer } from '@puma/models';
+import { planShape } from '@puma/models/secure';
 import { loadModel, loadTokenizer, modelDir } from '@puma/models/node';
 import type { Target } from './models-analysis.ts';
 import { bertBaseShape, gpt2BaseShape } from './models-synthetic.ts';
@@ -33,6 +34,12 @@ export interface Workload {
   prepare(): Promise<PreparedWorkload>;
   puma?: PumaFigure;
   targets: Target[];
+  /**
+   * Shape-only workloads have no plaintext model: weights are drawn and shared straight to disk
+   * (models-llama7b.ts), `layers` of the config's layers run (default; --llama7b-layers) and the rest is
+   * extrapolated per layer.
+   */
+  shapeOnly?: { config: () => ModelConfig; ids: number[]; layers: number; perPartyGiBTarget: number };
 }
 
 const PUMA_HARDWARE = '3 × 32 vCPU, ~5 Gbps, ~1 ms RTT (PUMA, arXiv 2307.12533)';
@@ -134,6 +141,23 @@ export const WORKLOADS: Workload[] = [
     },
     puma: { seconds: 33.9, gigabytes: 10.773, hardware: PUMA_HARDWARE },
     targets: [{ what: 'bytes sent per party ≤ 1.5 GB', key: 'bytesPerParty', limit: 1.5e9 }],
+  },
+  {
+    id: 'llama7b',
+    size: 'LLaMA-2-7B shape, 8 prompt tokens → 1 generated',
+    kind: 'generate',
+    newTokens: 1,
+    prepare: () => Promise.reject(new Error('llama7b is a shape-only workload: it has no plaintext model')),
+    // PUMA's LLaMA-7B run: 3 × 128 threads, 1 TB RAM per machine (PUMA, arXiv 2307.12533, section 5).
+    puma: { seconds: 200, gigabytes: 1.794, hardware: '3 × 128 threads, 1 TB RAM (PUMA, arXiv 2307.12533)' },
+    targets: [],
+    shapeOnly: {
+      config: () => planShape('llama2-7b')!,
+      // Eight fixed ids of LLaMA's 32000 (BOS first); the cost does not depend on which.
+      ids: [LLAMA_BOS, 450, 4996, 17354, 1701, 29916, 432, 17204],
+      layers: 2,
+      perPartyGiBTarget: 4,
+    },
   },
 ];
 
