@@ -127,12 +127,11 @@ export class BrowsersLab {
   }
 
   private async runSession(input: SessionInput): Promise<SessionMeasurement> {
-    // Old pages are closed and their renderers gone before the run begins (Chromium keeps a closed page's
-    // renderer a moment for reuse; a reused one would carry the last run's high-water mark), then new pages open.
+    // Old pages are closed and their renderers given a few seconds to exit (one still holding a closed page's
+    // memory would count in this run) before the run's figures begin; then the new pages open.
     const old = this.sampler.liveRenderers();
     for (const r of this.roles.values()) await r.page?.close();
-    const lingering = await exited(old, 30_000);
-    if (lingering.length) log(`renderers ${lingering.join(', ')} still run 30 s after their pages closed; left out of this run's tab figures`);
+    await exited(old, 5_000);
     this.sampler.beginRun();
     for (const r of this.roles.values()) await this.openPage(r);
     const client = this.page('client');

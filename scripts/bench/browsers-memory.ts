@@ -8,10 +8,10 @@
  *  - browser: the largest sum of PSS (smaps_rollup: shared pages split among their users, so the five browsers'
  *    figures add up) over all the browser's processes (GPU, network and storage services, renderers) seen at one
  *    sample; sampled, so a spike shorter than the interval can be missed.
- * A run's tab figures cover the renderers that appear after `beginRun`: pages are reopened between runs so that
- * each run has its own renderers. With a limit, a sample whose browsers together hold more PSS calls `onOverLimit` once.
+ * A run's figures start at `beginRun`, which resets the renderers' high-water marks; pages are reopened between
+ * runs. With a limit, a sample whose browsers together hold more PSS calls `onOverLimit` once.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface RoleMemory {
   tabPeakBytes: number;
@@ -55,6 +55,14 @@ function memoryOf(pid: number): { hwm: number; pss: number } | null {
   }
 }
 
+function resetHighWater(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch (e) {
+    if (existsSync(`/proc/${pid}`)) throw new Error(`cannot reset the peak RSS of process ${pid} (/proc/${pid}/clear_refs): ${(e as Error).message}`);
+  }
+}
+
 /** Processes in `procs` descending from `root` (root included). */
 export function descendants(procs: readonly ProcInfo[], root: number): ProcInfo[] {
   const children = new Map<number, ProcInfo[]>();
@@ -91,7 +99,7 @@ export class MemorySampler {
     private readonly intervalMs = 500,
   ) {
     if (process.platform !== 'linux') throw new Error(`the browsers bench reads memory from /proc, which ${process.platform} does not have`);
-    this.beginRun();
+    this.clearRuns();
   }
 
   start(): void {
@@ -103,12 +111,17 @@ export class MemorySampler {
     this.timer = null;
   }
 
-  /** Renderers of earlier runs, left out of later runs' tab figures while they linger after their page closed. */
-  private earlier = new Set<number>();
-
-  /** Forgets what was seen so far: the next `read` covers renderers that appear from now on. */
+  /**
+   * Forgets what was seen so far, and resets the high-water mark of every page renderer alive (writing 5 to
+   * /proc/<pid>/clear_refs): Chromium hands a new page its idle spare renderer, or reuses a closed page's, so
+   * a run's pages may live in processes that existed before it.
+   */
   beginRun(): void {
-    for (const run of this.runs.values()) for (const pid of run.tabs.keys()) this.earlier.add(pid);
+    for (const pid of this.liveRenderers()) resetHighWater(pid);
+    this.clearRuns();
+  }
+
+  private clearRuns(): void {
     for (const role of this.profiles.keys()) this.runs.set(role, { tabs: new Map(), browser: 0 });
   }
 
@@ -145,7 +158,7 @@ export class MemorySampler {
         const m = memoryOf(p.pid);
         if (!m) continue;
         total += m.pss;
-        if (isPageRenderer(p.cmdline) && !this.earlier.has(p.pid)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
+        if (isPageRenderer(p.cmdline)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
       }
       run.browser = Math.max(run.browser, total);
       all += total;

@@ -100,11 +100,38 @@ describe('/proc readers', () => {
       sampler.beginRun();
       const first = sampler.read().get('fake')!;
       sampler.read();
-      expect(first.browserPeakBytes).toBeGreaterThan(5 * MIB); // a node process
+      expect(first.browserPeakBytes).toBeGreaterThan(MIB); // a node process (its code pages shared with others)
       expect(first.tabPeakBytes).toBe(0); // no renderer among its processes
       expect(over).toHaveLength(1);
-      expect(over[0]).toBeGreaterThan(5 * MIB);
+      expect(over[0]).toBe(first.browserPeakBytes);
       expect(new MemorySampler(new Map([['absent', `${dir}-none`]])).read().get('absent')).toEqual({ tabPeakBytes: 0, browserPeakBytes: 0 });
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("counts a renderer's high-water RSS, and a new run starts from its current RSS", async () => {
+    // A stand-in browser (its --user-data-dir) with a stand-in renderer child that touches 200 MiB, lets it go
+    // and says so. The browser's command line holds its script, which must not contain the flag "--type=".
+    const dir = `/tmp/puma-bench-hwm-test-${process.pid}`;
+    const renderer = `let b = Buffer.alloc(200 * 2 ** 20, 1); setTimeout(() => { b = null; globalThis.gc(); console.log('released'); }, 300); setTimeout(() => {}, 20000);`;
+    const browser = `const c = require('node:child_process').spawn(process.execPath, ['--expose-gc', '-e', ${JSON.stringify(renderer)}, '--', '--type' + '=renderer'], { stdio: ['ignore', 'inherit', 'ignore'] }); process.on('SIGTERM', () => { c.kill(); process.exit(0); }); setTimeout(() => {}, 20000);`;
+    const child = spawn(process.execPath, ['-e', browser, '--', `--user-data-dir=${dir}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the stand-in renderer did not report')), 15_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('released')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const sampler = new MemorySampler(new Map([['fake', dir]]));
+      expect(sampler.liveRenderers()).toHaveLength(1);
+      expect(sampler.read().get('fake')!.tabPeakBytes).toBeGreaterThan(200 * MIB);
+      sampler.beginRun();
+      expect(sampler.read().get('fake')!.tabPeakBytes).toBeLessThan(150 * MIB);
     } finally {
       child.kill();
     }
