@@ -42,12 +42,16 @@ export interface SessionInput {
 export interface SessionMeasurement {
   /** Owner page opened -> client page ready. */
   readyMs: number;
+  /** Owner page opened -> the parties approved on the owner and client pages (then sharing and share transfer). */
+  approvedMs: number;
   /** Generate pressed -> last token shown. */
   generateMs: number;
   client: ClientPageState;
   owner: OwnerPageState;
   parties: PartyPageState[];
   memory: Record<RoleName, RoleMemory>;
+  /** Errors party pages showed while the session ended (after the last token). */
+  endErrors: string[];
 }
 
 interface Role {
@@ -153,6 +157,7 @@ export class BrowsersLab {
     const codes = await Promise.all(PARTIES.map((p) => this.ownCode(this.page(p))));
     await this.approve(owner, codes);
     await this.approve(client, codes);
+    const approvedMs = performance.now() - t0;
     await waitFor(client, () => ['ready', 'error'].includes(window.pumaClient?.state.phase ?? ''), this.timeouts.readyMs, 'the client to get ready');
     await this.throwIfFailed();
     const readyMs = performance.now() - t0;
@@ -171,10 +176,12 @@ export class BrowsersLab {
     await client.getByRole('button', { name: 'End session' }).click();
     for (const p of PARTIES) await waitFor(this.page(p), () => /^(done|error)/.test(window.pumaParty?.state.phase ?? ''), 60_000, 'the party to finish');
     const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
-    const failed = parties.filter((s) => s.error !== null);
-    if (failed.length) throw new Error(`party pages failed at the end: ${failed.map((s) => `party ${s.party}: ${s.error}`).join('; ')}`);
+    // The tokens are in: an error a party page shows while the session ends does not void the figures, and is
+    // reported with them.
+    const endErrors = parties.filter((s) => s.error !== null).map((s) => `party ${s.party} at the end: ${s.error}`);
+    for (const e of endErrors) log(e);
     const memory = Object.fromEntries(this.sampler.read()) as Record<RoleName, RoleMemory>;
-    return { readyMs, generateMs, client: clientDone, owner: await ownerState(owner), parties, memory };
+    return { readyMs, approvedMs, generateMs, client: clientDone, owner: await ownerState(owner), parties, memory, endErrors };
   }
 
   private page(name: RoleName): Page {

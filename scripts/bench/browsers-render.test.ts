@@ -23,6 +23,8 @@ function figures(over: Partial<RunFigures> = {}): RunFigures {
     promptTokens: 5,
     msPerToken: [3000, 500, 700],
     readyMs: 12_340,
+    approvedMs: 4_000,
+    endErrors: [],
     roundsPerToken: 900,
     partyBytes: [1_000_000, 3_000_000, 2_000_000],
     shareBytesDownloaded: [0, 2_500_000, 2_500_000],
@@ -39,6 +41,8 @@ describe('browsersRow', () => {
     expect(row.name).toBe('stories260K first run');
     expect(row.size).toBe('5 prompt + 3 tokens');
     expect(row.readyS).toBe(12.3);
+    expect(row.approvedS).toBe(4);
+    expect(row.endErrors).toBeUndefined();
     expect(row.firstTokenS).toBe(15.3); // 12.34 s to ready + 3 s prompt step
     expect(row.promptStepS).toBe(3);
     expect(row.msPerToken).toBe(600); // mean of 500 and 700; the prompt step is not a per-token time
@@ -52,6 +56,10 @@ describe('browsersRow', () => {
     expect(row.maxBrowserMiB).toBe(1100);
     expect(row.memory).toEqual(expect.objectContaining({ party1: { tabPeakMiB: 450, browserPeakMiB: 1100 } }));
     expect(row.targets).toBeUndefined();
+  });
+
+  it('carries the errors party pages showed while the session ended', () => {
+    expect(browsersRow(figures({ endErrors: ['party 0 at the end: party 1 disconnected', 'party 2 at the end: x'] })).endErrors).toBe('party 0 at the end: party 1 disconnected; party 2 at the end: x');
   });
 
   it('leaves ms per token out when one token was generated, and refuses a run without tokens', () => {

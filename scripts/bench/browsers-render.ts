@@ -20,6 +20,10 @@ export interface RunFigures {
   msPerToken: readonly number[];
   /** Owner page opened -> client ready. */
   readyMs: number;
+  /** Owner page opened -> parties approved (the rest of readyMs is sharing, share transfer and loading). */
+  approvedMs: number;
+  /** Errors party pages showed while the session ended, after the last token. */
+  endErrors: readonly string[];
   roundsPerToken: number | null;
   /** Bytes each party sent during the generation. */
   partyBytes: readonly number[];
@@ -55,6 +59,7 @@ export function browsersRow(f: RunFigures): BenchRow {
     rounds: f.roundsPerToken ?? undefined,
     bytesPerParty: Math.max(...f.partyBytes),
     readyS: round1(f.readyMs / 1000),
+    approvedS: round1(f.approvedMs / 1000),
     firstTokenS: round1(firstTokenS),
     promptStepS: round1(f.msPerToken[0] / 1000),
     msPerToken: msPerToken === null ? undefined : Math.round(msPerToken),
@@ -69,6 +74,7 @@ export function browsersRow(f: RunFigures): BenchRow {
     shareBytesDownloaded: [...f.shareBytesDownloaded],
     msPerTokenAll: f.msPerToken.map(Math.round),
   };
+  if (f.endErrors.length) row.endErrors = f.endErrors.join('; ');
   if (f.model === 'gpt2-base') row.targets = gpt2BaseVerdict(f.run, firstTokenS, msPerToken, Math.max(...partyTabs, mib(f.memory.owner.tabPeakBytes), mib(f.memory.client.tabPeakBytes)));
   return row;
 }

@@ -26,6 +26,8 @@ function figures(model: string, run: RunFigures['run'], m: SessionMeasurement): 
     promptTokens: m.client.promptIds.length,
     msPerToken: m.client.msPerToken,
     readyMs: m.readyMs,
+    approvedMs: m.approvedMs,
+    endErrors: m.endErrors,
     roundsPerToken: m.client.roundsPerToken,
     partyBytes: m.client.partyBytes,
     shareBytesDownloaded: m.parties.map((p) => p.shareBytesDownloaded ?? 0),
