@@ -6,7 +6,7 @@
  */
 import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
-import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions } from '@puma/models/secure';
+import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions, type TensorShare } from '@puma/models/secure';
 import type { PartyId } from '@puma/transport';
 import { checkRoster, type Roster } from './roster.ts';
 import type { OwnerShareStream, OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions, StreamedPart, TensorParts } from './types.ts';
@@ -82,8 +82,9 @@ function partCount(party: PartyId, words: number): number {
  * Splits a model into the three parties' shares under a fresh random epoch, tensor by tensor: each yielded
  * tensor carries every party's parts with their sha256, and is appended to the manifests as it goes. The
  * ChaCha20 and splitting run in WebAssembly (models/secure share-stream.ts); a caller that writes or sends each
- * tensor's parts and drops them holds one tensor's shares at a time, not the model's. Parties 1 and 2 hold the
- * same dense component, so their dense parts are the same bytes, hashed once.
+ * tensor's parts and drops them holds at most two tensors' shares at a time (one being hashed while the next is
+ * split), not the model's. Parties 1 and 2 hold the same dense component, so their dense parts are the same
+ * bytes, hashed once.
  */
 export function streamOwnerShares(o: PrepareSharesOptions & ShareStreamOptions): OwnerShareStream {
   const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
@@ -101,31 +102,50 @@ export function streamOwnerShares(o: PrepareSharesOptions & ShareStreamOptions):
     modelId, epoch, fracBits, manifests, totalParts,
     publicInfo: { modelId, config, fracBits, tokenizer: o.tokenizer },
     async *tensors(): AsyncGenerator<TensorParts> {
+      // The next tensor is split while this one's parts are hashed (WebCrypto works off the calling thread), so
+      // at most two tensors' shares are held at once.
+      let hashing: HashingTensor | undefined;
       for await (const t of weights.tensors()) {
-        const hashed = new Map<Uint8Array, string>();
-        const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
-        const cut = t.bundles.map((b) => {
-          if (!b.dense) return partsOf(b);
-          let dense = denseParts.get(b.dense);
-          if (!dense) denseParts.set(b.dense, (dense = partsOf({ dense: b.dense })));
-          return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
-        });
-        // Every distinct part of the tensor is hashed at once (WebCrypto works off the calling thread).
-        const distinct = [...new Set(cut.flat().map((p) => p.bytes))];
-        const sums = await Promise.all(distinct.map(sha256Hex));
-        distinct.forEach((bytes, i) => hashed.set(bytes, sums[i]));
-        const parties = cut.map((list, party) => list.map((p): StreamedPart => {
-          const info = { tensor: t.name, part: p.part, bytes: p.bytes.byteLength, sha256: hashed.get(p.bytes)! };
-          const index = manifests[party].parts.push(info) - 1;
-          return { index, info, bytes: p.bytes };
-        })) as TensorParts['parties'];
-        done += parties.reduce((s, l) => s + l.length, 0);
-        o.onProgress?.(done, totalParts);
-        yield { tensor: t.name, parties };
+        const next = startHashing(t);
+        // Awaited below; until then a failure must not count as unhandled.
+        next.catch(() => {});
+        if (hashing) yield finish(await hashing);
+        hashing = next;
       }
+      if (hashing) yield finish(await hashing);
       manifests.forEach((m, party) => checkManifest(m, party as PartyId));
     },
   };
+
+  /** Appends a hashed tensor's parts to the manifests, in order, and reports progress. */
+  function finish(h: Awaited<HashingTensor>): TensorParts {
+    const parties = h.cut.map((list, party) => list.map((p): StreamedPart => {
+      const info = { tensor: h.tensor, part: p.part, bytes: p.bytes.byteLength, sha256: h.sums.get(p.bytes)! };
+      const index = manifests[party].parts.push(info) - 1;
+      return { index, info, bytes: p.bytes };
+    })) as TensorParts['parties'];
+    done += parties.reduce((s, l) => s + l.length, 0);
+    o.onProgress?.(done, totalParts);
+    return { tensor: h.tensor, parties };
+  }
+}
+
+type HashingTensor = Promise<{ tensor: string; cut: Array<Array<{ part: string; bytes: Uint8Array }>>; sums: Map<Uint8Array, string> }>;
+
+/**
+ * Cuts one tensor's three bundles into parts and starts hashing them: parties 1 and 2 hold the same dense
+ * component, so its parts are cut and hashed once and shared by both.
+ */
+function startHashing(t: TensorShare): HashingTensor {
+  const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
+  const cut = t.bundles.map((b) => {
+    if (!b.dense) return partsOf(b);
+    let dense = denseParts.get(b.dense);
+    if (!dense) denseParts.set(b.dense, (dense = partsOf({ dense: b.dense })));
+    return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
+  });
+  const distinct = [...new Set(cut.flat().map((p) => p.bytes))];
+  return Promise.all(distinct.map(sha256Hex)).then((sums) => ({ tensor: t.name, cut, sums: new Map(distinct.map((bytes, i) => [bytes, sums[i]])) }));
 }
 
 /** Splits a model into the three parties' shares under a fresh random epoch, all parts in memory. */
