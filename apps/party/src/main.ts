@@ -4,12 +4,21 @@
  * identity, connects to the other parties, the client and the model owner over authenticated WebRTC links
  * (showing each peer's safety code once it proved its key), and runs the party's side of the session in a Web
  * Worker (weights cached in IndexedDB). Shows what it does and, on failure, why.
+ *
+ * Storage: the page asks for persistent storage and shows the quota at once; the owner's manifest is checked
+ * against the quota before any part is requested (storage-gate.ts), and a share that does not fit fails the
+ * session naming the bytes needed and available. Parts are stored as soon as they are verified, so a page
+ * closed mid-download resumes next session with only the missing parts ("resumed: k of n parts cached"). The
+ * page lists what it caches and deletes a sharing or everything (cache-panel.ts), outside sessions.
  */
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import type { PeerChannel } from '@puma/transport-webrtc';
-import { loadOrCreateBrowserIdentity, parseBackendChoice, startBrowserParty } from '@puma/worker/browser';
+import type { Identity, PeerChannel } from '@puma/transport-webrtc';
+import { IdbShareStore, loadOrCreateBrowserIdentity, parseBackendChoice, startBrowserParty, type BackendChoice, type CachedSharing } from '@puma/worker/browser';
 import type { PartySessionReport, PartyStatus } from '@puma/worker/session';
 import { AuditedChannel } from './audit.ts';
+import { CachePanel } from './cache-panel.ts';
+import { StorageGatedChannel, askPersistence, type ManifestCheck } from './storage-gate.ts';
+import type { ShareNeeds, StorageNumbers } from './storage-fit.ts';
 import { errorText, formatBytes, joinAndConnect, resolveCoordinator, sessionParam, showError, slotSecret } from './kit.ts';
 import { PeerLinks, showOwnCode, type PeerLinkState } from './trust-ui.ts';
 
@@ -29,6 +38,23 @@ export interface PartyPageState {
   cacheHits: number | null;
   partsTotal: number | null;
   shareBytesDownloaded: number | null;
+  /** "resumed: k of n parts cached" when a session found some but not all of its parts in IndexedDB. */
+  resumed: string | null;
+  storage: {
+    persistAsked: boolean;
+    /** What navigator.storage.persist() answered; null where the browser has none. */
+    persisted: boolean | null;
+    /** The latest estimate (quota, usage); null where the browser gives none. */
+    estimate: StorageNumbers | null;
+    /** The model of this session's manifest, once it arrived. */
+    modelId: string | null;
+    /** What this session's share needs, from the owner's manifest, once it arrived. */
+    needs: ShareNeeds | null;
+    /** Why the share was refused (it does not fit), or null. */
+    refusal: string | null;
+  };
+  /** What this browser caches, as the list on the page shows it. */
+  cache: CachedSharing[];
   bytesSent: number;
   bytesReceived: number;
   report: PartySessionReport | null;
@@ -45,6 +71,9 @@ const state: PartyPageState = {
   cacheHits: null,
   partsTotal: null,
   shareBytesDownloaded: null,
+  resumed: null,
+  storage: { persistAsked: false, persisted: null, estimate: null, modelId: null, needs: null, refusal: null },
+  cache: [],
   bytesSent: 0,
   bytesReceived: 0,
   report: null,
@@ -78,6 +107,10 @@ function showStatus(s: PartyStatus): void {
     state.partsTotal = w.partsTotal;
     state.shareBytesDownloaded = w.shareBytesDownloaded;
     $('cache').textContent = `${w.cacheHits} of ${w.partsTotal} parts from IndexedDB` + (w.corruptParts ? `, ${w.corruptParts} corrupt (refetched)` : '');
+    // Some parts of this sharing were verified and stored by an earlier, interrupted download.
+    state.resumed = w.cacheHits > 0 && w.cacheHits < w.partsTotal ? `resumed: ${w.cacheHits} of ${w.partsTotal} parts cached` : null;
+    $('resumed').textContent = state.resumed ?? '';
+    $('resumed').hidden = state.resumed === null;
     $('downloaded').textContent = `${formatBytes(w.shareBytesDownloaded)} (${w.partsFetched} parts)`;
     $('downloaded').dataset.bytes = String(w.shareBytesDownloaded);
   }
@@ -129,9 +162,55 @@ function setUpRejoin(): void {
   $('reload').addEventListener('click', () => location.reload());
 }
 
+function showStorageLine(): void {
+  const st = state.storage;
+  const persist = !st.persistAsked ? 'persistent storage: not offered by this browser'
+    : st.persisted ? 'persistent storage: granted' : 'persistent storage: not granted (the browser may evict cached shares)';
+  const quota = st.estimate === null ? 'quota unknown'
+    : `${formatBytes(st.estimate.usage)} used of ${formatBytes(st.estimate.quota)} quota (${formatBytes(Math.max(0, st.estimate.quota - st.estimate.usage))} free)`;
+  $('storage').textContent = `${persist}; ${quota}`;
+}
+
+function showManifestCheck(c: ManifestCheck): void {
+  state.storage.modelId = c.manifest.modelId;
+  state.storage.needs = c.needs;
+  state.storage.estimate = c.estimate ?? state.storage.estimate;
+  state.storage.refusal = c.refusal;
+  showStorageLine();
+  const n = c.needs;
+  const free = c.estimate === null ? 'free space unknown' : `${formatBytes(Math.max(0, c.estimate.quota - c.estimate.usage))} free`;
+  $('needs').textContent = `model ${c.manifest.modelId}: ${formatBytes(n.bytesMissing)} to download of ${formatBytes(n.bytesTotal)} ` +
+    `(${n.partsCached} of ${n.partsTotal} parts in IndexedDB), ${free}` + (c.refusal ? ': does not fit' : '');
+  if (c.refusal) fail(c.refusal);
+}
+
+/** The storage panel: persistence asked for, the quota, and the list of cached sharings (the page's only store). */
+async function setUpStorage(store: IdbShareStore, storage: StorageManager | undefined): Promise<CachePanel> {
+  const persisted = askPersistence(storage);
+  state.storage.persistAsked = persisted !== null;
+  void persisted?.then((granted) => {
+    state.storage.persisted = granted;
+    showStorageLine();
+  });
+  showStorageLine();
+  const panel = new CachePanel(store, storage, {
+    table: $('cache-list') as HTMLTableSectionElement, estimate: $('cache-estimate'), deleteAll: $('delete-all') as HTMLButtonElement, note: $('cache-note'),
+  }, (rows, estimate) => {
+    state.cache = rows;
+    if (estimate) state.storage.estimate = estimate;
+    showStorageLine();
+  });
+  await panel.refresh();
+  return panel;
+}
+
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   setUpRejoin();
+  // Shares are fetched only after this: persistence is asked for and the quota read before any session.
+  const storage = navigator.storage as StorageManager | undefined;
+  const store = new IdbShareStore();
+  const panel = await setUpStorage(store, storage);
   const identity = await loadOrCreateBrowserIdentity();
   state.fingerprint = identity.fingerprint;
   state.safetyCode = showOwnCode($('own-code'), identity);
@@ -147,6 +226,26 @@ async function main(): Promise<void> {
     setPhase('no session: open a party link from the client page, or paste one below');
     return;
   }
+  panel.setSessionRunning(true);
+  try {
+    await runSession({ id, session, params, identity, store, storage, backend });
+  } finally {
+    panel.setSessionRunning(false);
+    await panel.refresh().catch(() => {});
+  }
+}
+
+interface SessionContext {
+  id: PartyId;
+  session: string;
+  params: URLSearchParams;
+  identity: Identity;
+  store: IdbShareStore;
+  storage: StorageManager | undefined;
+  backend: BackendChoice;
+}
+
+async function runSession({ id, session, params, identity, store, storage, backend }: SessionContext): Promise<void> {
   const secret = slotSecret(session, id);
   const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const peers = [...[0, 1, 2].filter((p) => p !== id), CLIENT, OWNER];
@@ -158,7 +257,10 @@ async function main(): Promise<void> {
   const stopMeter = startTrafficMeter(channel);
   const audit = params.get('audit') === '1' ? new AuditedChannel(channel) : null;
   window.pumaParty!.audit = audit;
-  const party = startBrowserParty({ id, channel: audit ?? channel, backend, identity: identity.fingerprint, onStatus: showStatus });
+  const gated = new StorageGatedChannel(audit ?? channel, {
+    party: id, identity: identity.fingerprint, holds: (keys) => store.holds(keys), storage, onChecked: showManifestCheck,
+  });
+  const party = startBrowserParty({ id, channel: gated, backend, identity: identity.fingerprint, onStatus: showStatus });
   const leave = $('leave') as HTMLButtonElement;
   leave.disabled = false;
   leave.addEventListener('click', () => {

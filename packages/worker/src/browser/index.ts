@@ -4,4 +4,5 @@ export { openBrowserClient, type BrowserClient, type BrowserClientOptions, type 
 export { IdbShareStore } from './idb-share-store.ts';
 export { loadOrCreateBrowserIdentity } from './idb-identity.ts';
 export { parseBackendChoice, type BackendChoice } from '../select-backend.ts';
+export type { CachedSharing, SharingRef } from './share-cache-listing.ts';
 export { shareModelInWorker, type WorkerSharingOptions } from './owner-sharing-host.ts';
