@@ -1,6 +1,6 @@
 /**
  * One owner-sharing run for `npm run bench -- sharing`, in its own process so that its peak RSS is its own:
- * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-base> <streamed|js>`. Prints one JSON line:
+ * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-shakespeare|gpt2-base> <streamed|js>`. Prints one JSON line:
  * the sharing's wall time (model construction excluded), the RSS before it (the model) and the process's peak.
  *   streamed  streamOwnerShares (WebAssembly split, tensor by tensor), every part hashed and then dropped, as
  *             `puma share` does before writing; the in-memory prepareOwnerShares keeps the parts as well
@@ -14,8 +14,8 @@ import { partySharesFromBundle, streamOwnerShares } from '@puma/worker/session';
 import { gpt2BaseShape } from './models-synthetic.ts';
 
 const [modelName, mode] = process.argv.slice(2);
-const model = modelName === 'gpt2-base' ? gpt2BaseShape() : modelName === 'stories260K' ? (await loadModel('stories260K')).model : null;
-if (!model) throw new Error(`unknown model ${modelName}: stories260K or gpt2-base`);
+const model = modelName === 'gpt2-base' ? gpt2BaseShape() : ['stories260K', 'gpt2-shakespeare'].includes(modelName) ? (await loadModel(modelName)).model : null;
+if (!model) throw new Error(`unknown model ${modelName}: stories260K, gpt2-shakespeare or gpt2-base`);
 const mib = (bytes: number) => bytes / 2 ** 20;
 const baselineMiB = mib(process.memoryUsage().rss);
 const t0 = performance.now();

@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- sharing [--json] [--reps N] [--only stories260K,gpt2-base] [--before]`: the model owner's
- * sharing (issue 13): time to split and hash every part of all three parties' shares, and the process's peak
- * memory, for stories260K and a GPT-2-base-shaped model (random weights, models-synthetic.ts). Each run is a
+ * `npm run bench -- sharing [--json] [--reps N] [--only stories260K,gpt2-shakespeare,gpt2-base] [--before]`: the
+ * model owner's sharing (issue 13): time to split and hash every part of all three parties' shares, and the
+ * process's peak memory, for stories260K, gpt2-shakespeare (13.7 M secure-pass weights) and a GPT-2-base-shaped
+ * model (random weights, models-synthetic.ts; 163 M with the tied head's own copy). Each run is a
  * fresh process (sharing-run.ts); the row gives the median of N runs (default 3) and the largest peak.
  * --before adds one run of the JavaScript path the streamed one replaced (slow: minutes for GPT-2-base).
  * Target: GPT-2-base in <= 10 s in Node. Run it under the bench lock (the GPT-2-base shape takes about 2 GB).
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { median, type BenchRow, type BenchSuite } from './report.ts';
 
 const RUNNER = fileURLToPath(new URL('./sharing-run.ts', import.meta.url));
-const MODELS = ['stories260K', 'gpt2-base'] as const;
+const MODELS = ['stories260K', 'gpt2-shakespeare', 'gpt2-base'] as const;
 const TARGET_MS = { 'gpt2-base': 10_000 } as Record<string, number>;
 
 interface RunResult {
