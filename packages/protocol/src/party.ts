@@ -126,8 +126,10 @@ export class Party {
    */
   async parallel<T extends unknown[]>(...branches: { [K in keyof T]: (p: Party) => Promise<T[K]> }): Promise<T> {
     const base = this.nextTag();
+    // Children are of this context's class, so a subclass's overrides (the view tests' mutants) reach every branch.
+    const Context = this.constructor as new (opts: PartyOptions, prefix: string, span: SpanStats) => Party;
     const children = branches.map((_, i) => {
-      const c = new Party(this, `${base}.${i}.`, this.span);
+      const c = new Context(this, `${base}.${i}.`, this.span);
       c.rounds = this.rounds;
       return c;
     });

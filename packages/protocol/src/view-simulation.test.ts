@@ -8,10 +8,7 @@
  * The mutant tests plant leaks the view simulation must report.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { Backend } from '@puma/backend';
 import { CLIENT, type Channel, type PartyId } from '@puma/transport';
-import { Party, type PartyKeys } from './party.ts';
-import { decodeOpNonce, opNonce } from './nonce.ts';
 import { ROTATE_FROM } from './dealers.ts';
 import type { AShare, BShare } from './share.ts';
 import { andGates } from './ops/and.ts';
@@ -28,8 +25,8 @@ import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { truncate } from './ops/truncate.ts';
 import {
-  baseWorld, bitsViewInput, NoZeroShareParty, compareViews, describeReports, fixedPair, fixedViewInput, openWords, runWorld, simulateViews, testKey,
-  type ObserverReport, type ViewInput, type ViewProgram, type ViewRunOptions,
+  baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
+  runWorld, simulateViews, testKey, zeroDraws, type ObserverReport, type ViewInput, type ViewProgram,
 } from './view-test-support.ts';
 
 const A = (x: AShare | BShare) => x as AShare;
@@ -125,37 +122,6 @@ describe('view simulation: input sharing (the client deals; the seeds are its ra
   });
 });
 
-/** A backend whose prg() substitutes one draw: used by the mutants to draw a mask from the wrong key. */
-function withPrg(be: Backend, prg: Backend['prg']): Backend {
-  return new Proxy(be, {
-    get(target, prop) {
-      if (prop === 'prg') return prg;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
-
-/**
- * Mutant truncation dealer: party `dealer` draws the half of its mask r that should come from the key it shares
- * with B (stream 1 under keys.self) from the key it shares with A instead (stream 4), so A can compute r and
- * unmask x_D + r. The output stays correct: only the dealer knows r and it uses it consistently.
- */
-function dealerMaskFromAsKey(dealer: PartyId): ViewRunOptions['backend'] {
-  return (id: PartyId, be: Backend, keys: PartyKeys) => id !== dealer ? be : withPrg(be, (key, nonce, n, counter) => {
-    const { id: op, stream } = decodeOpNonce(nonce);
-    if (key === keys.self && stream === 1) return be.prg(keys.next, opNonce(op, 4), n, counter);
-    return be.prg(key, nonce, n, counter);
-  });
-}
-
-/** Mutant party: boolean resharing (carries, AND gates) without the XOR zero sharing. */
-class NoZeroShareXorParty extends Party {
-  override zeroShareXor(_tag: string, n: number) {
-    return this.backend.zeros(n);
-  }
-}
-
 const leakingObservers = (reports: ObserverReport[]) => reports.filter((r) => r.leaks > 0 || r.details.length > 0).map((r) => r.observer);
 
 describe('view simulation catches planted-leak mutants', () => {
@@ -186,9 +152,7 @@ describe('view simulation catches planted-leak mutants', () => {
 
   it('mutant (e): bit times value whose w component for the dealer lacks its mask: the dealer (party 0 at n = 64) leaks', async () => {
     // Party 1 (A for dealer 0) draws alpha (stream 2 under the key it shares with party 2) as zeros.
-    const noAlpha: ViewRunOptions['backend'] = (id, be, keys) => id !== 1 ? be : withPrg(be, (key, nonce, n, counter) => {
-      return key === keys.next && decodeOpNonce(nonce).stream === 2 ? be.zeros(n) : be.prg(key, nonce, n, counter);
-    });
+    const noAlpha = zeroDraws(1, 2);
     const inputs = (n: number) => ({ b: bitsViewInput(n, 29), ...xy(n) });
     const reports = await simulateViews(inputs(64), (p, s) => mulBitMany(p, B(s.b), [A(s.x)]), { backend: noAlpha });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([0]);

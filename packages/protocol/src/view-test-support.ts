@@ -4,18 +4,29 @@
  *
  * With replicated sharing party i holds components (x_i, x_{i+1}) of every input and keys (k_i, k_{i+1});
  * it lacks component x_{i+2} and key k_{i+2}. The test chooses every key and component. For observer i it
- * runs the same program three times: as chosen (base); with only x_{i+2} of every input changed (so only the
- * secret changes; i's own components stay); with only k_{i+2} changed. It records every word i receives,
+ * runs the same program as chosen (base); with only x_{i+2} of every input changed (so only the secret
+ * changes; i's own components stay); and with draws under k_{i+2} changed. It records every word i receives,
  * by (sender, message tag, word index), and reports a leak wherever a word changes with the secret but not
- * with the missing key: such a word is a function of the secret and of what i already knows, so i could
- * compute something about the secret from it (a mask i can compute, a missing zero share). A message whose
- * presence or length changes with the secret is reported too. This is a necessary condition, not a proof:
- * a word that mixes the missing key in weakly (say, into one bit) would pass; the byte histograms in
- * security.test.ts complement it for that.
+ * with the missing key's draws: such a word is a function of the secret and of what i already knows, so i
+ * could compute something about the secret from it (a mask i can compute, a missing zero share). A message
+ * whose presence or length changes with the secret or the key is reported too.
+ *
+ * Which draws change, per message: changing k_{i+2} everywhere at once would also change the intermediate
+ * shares an op of a composite (GeLU, softmax) starts from, since earlier resharings mixed k_{i+2} into them;
+ * an unmasked word of that op then still moves with the key (through its inputs), and the leak goes unseen.
+ * So each message tag t that i receives (an op id, nonce.ts) is checked in a run where only the k_{i+2} draws
+ * of ops NOT at or before an earlier message of i's (one that happens before t in every schedule) change:
+ * everything i received before t, and so everything i computed from it, is then exactly as in the base run,
+ * and a word at t can move only through randomness that is fresh to i. Tags with the same earlier messages
+ * share one run, so a composite costs about one run per round per observer.
+ *
+ * This is a necessary condition, not a proof: a word that mixes the missing key in weakly (say, into one bit)
+ * would pass; the byte histograms in security.test.ts complement it for that.
  */
 import type { Backend } from '@puma/backend';
 import { chachaWords, DEFAULT_FRAC_BITS, fromBytes, MASK64 } from '@puma/ring';
 import { CLIENT, memoryNetwork, type Channel, type EndpointId, type PartyId } from '@puma/transport';
+import { decodeOpNonce, opNonce, parseOpId } from './nonce.ts';
 import { Party, type PartyKeys, type PartyOptions } from './party.ts';
 import { aShare, bShare, planeWords, type AShare, type BShare } from './share.ts';
 import { testBackend } from './test-support.ts';
@@ -32,10 +43,12 @@ export interface ViewInput {
 
 export type ViewShares = Record<string, AShare | BShare>;
 
-/** Keys k_0, k_1, k_2 and, per input, components x_0, x_1, x_2. */
+/** Keys k_0, k_1, k_2 and, per input, components x_0, x_1, x_2; optionally some draws of one key replaced. */
 export interface World {
   keys: [Uint32Array, Uint32Array, Uint32Array];
   components: Record<string, [BigUint64Array, BigUint64Array, BigUint64Array]>;
+  /** Draws under keys[key] at the op ids (as paths) that `at` accepts come from `replacement` instead. */
+  redraw?: { key: PartyId; replacement: Uint32Array; at: (op: readonly number[]) => boolean };
 }
 
 /** What one party received: "<sender> <tag>" -> the message's words. */
@@ -49,6 +62,10 @@ export interface ViewRunOptions {
   backend?: (id: PartyId, be: Backend, keys: PartyKeys) => Backend;
   /** Builds a party's context (mutant tests); default `new Party(opts)`. */
   party?: (opts: PartyOptions) => Party;
+  /** simulateViews: the observers to check (default all three; a mutant test may name the one it expects). */
+  observers?: readonly PartyId[];
+  /** simulateViews: stop an observer's runs at the first leak found (mutant tests). */
+  untilLeak?: boolean;
 }
 
 export type ViewProgram<T> = (p: Party, xs: ViewShares) => Promise<T>;
@@ -123,11 +140,48 @@ export function secretChangedFor(world: World, inputs: Record<string, ViewInput>
   return { keys: world.keys, components };
 }
 
-/** Only key k_{i+2} (held by the other two parties) changes. */
+/** The key k_{i+2} that observer i lacks is replaced by this one where its draws change. */
+export const replacementKey = (observer: PartyId): Uint32Array => testKey(100 + observer);
+
+/** Every draw under key k_{i+2} (held by the other two parties) changes. */
 export function keyChangedFor(world: World, observer: PartyId): World {
-  const keys = [...world.keys] as World['keys'];
-  keys[(observer + 2) % 3] = testKey(100 + observer);
-  return { keys, components: world.components };
+  return { ...world, redraw: { key: ((observer + 2) % 3) as PartyId, replacement: replacementKey(observer), at: () => true } };
+}
+
+/**
+ * Whether op `a` runs at or before op `b` in every schedule. Op ids are paths (nonce.ts): counters at even
+ * positions, parallel branch indices at odd ones. Where the paths first differ, a smaller counter is an
+ * earlier step of a common context; a different branch index is a concurrent branch (neither is before the
+ * other). A path that is a prefix of another is the parallel block holding it, opened before it.
+ */
+export function runsBefore(a: readonly number[], b: readonly number[]): boolean {
+  for (let d = 0; d < Math.min(a.length, b.length); d++) {
+    if (a[d] !== b[d]) return d % 2 === 0 && a[d] < b[d];
+  }
+  return a.length <= b.length;
+}
+
+const sameKey = (a: Uint32Array, b: Uint32Array) => a.length === b.length && a.every((w, j) => w === b[j]);
+
+/** `be` with its draws under world.redraw's key replaced at the ops it names (the parties' keys stay). */
+function redrawing(be: Backend, redraw: NonNullable<World['redraw']>, original: Uint32Array): Backend {
+  const prg: Backend['prg'] = (key, nonce, n, counter) => {
+    if (!sameKey(key, original)) return be.prg(key, nonce, n, counter);
+    const { id } = decodeOpNonce(nonce);
+    return be.prg(redraw.at(parseOpId(id)) ? redraw.replacement : key, nonce, n, counter);
+  };
+  return withPrg(be, prg);
+}
+
+/** A backend whose prg() is `prg` (mutants and redraws substitute draws this way). */
+export function withPrg(be: Backend, prg: Backend['prg']): Backend {
+  return new Proxy(be, {
+    get(target, prop) {
+      if (prop === 'prg') return prg;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 function sharesFor(p: Party, world: World, inputs: Record<string, ViewInput>): ViewShares {
@@ -159,7 +213,9 @@ export async function runWorld<T>(
   const makeBackend = testBackend();
   const parties = await Promise.all(([0, 1, 2] as const).map(async (id) => {
     const keys: PartyKeys = { self: world.keys[id], next: world.keys[(id + 1) % 3] };
-    const plain = await makeBackend();
+    const made = await makeBackend();
+    // Redraws happen under any mutant, so a mutant's own substituted draws are redrawn like honest ones.
+    const plain = world.redraw ? redrawing(made, world.redraw, world.keys[world.redraw.key]) : made;
     const backend = o.backend ? o.backend(id, plain, keys) : plain;
     const opts: PartyOptions = { id, backend, channel: channels.get(id)!, keys, fracBits: o.fracBits ?? DEFAULT_FRAC_BITS };
     return o.party ? o.party(opts) : new Party(opts);
@@ -175,24 +231,32 @@ export async function runWorld<T>(
 
 const senderName = (from: EndpointId): string => (from === CLIENT ? 'the client' : `party ${from}`);
 
-/** Word-by-word comparison of one observer's three views (see the file comment for the rule). */
-export function compareViews(observer: PartyId, base: View, secretChanged: View, keyChanged: View): ObserverReport {
+const tagOf = (key: string) => key.slice(key.indexOf(' ') + 1);
+
+/**
+ * Word-by-word comparison of one observer's views (see the file comment for the rule): the base run, the
+ * secret-changed run and a run with the missing key's draws changed. With `tags`, only those messages.
+ */
+export function compareViews(observer: PartyId, base: View, secretChanged: View, keyChanged: View, tags?: ReadonlySet<string>): ObserverReport {
   const r: ObserverReport = { observer, words: 0, secretDependent: 0, keyDependent: 0, leaks: 0, details: [] };
+  const compared = (key: string) => !tags || tags.has(tagOf(key));
   for (const key of new Set([...secretChanged.keys(), ...keyChanged.keys()])) {
-    if (!base.has(key)) r.details.push(`message "${key}" appears only when the secret or the missing key changes`);
+    if (compared(key) && !base.has(key)) r.details.push(`message "${key}" appears only when the secret or the missing key changes`);
   }
   for (const [key, words] of base) {
-    const [from, tag] = [Number(key.slice(0, key.indexOf(' '))), key.slice(key.indexOf(' ') + 1)];
+    if (!compared(key)) continue;
+    const [from, tag] = [Number(key.slice(0, key.indexOf(' '))), tagOf(key)];
     const s = secretChanged.get(key);
     const k = keyChanged.get(key);
-    if (!s || s.length !== words.length) {
-      r.details.push(`message "${tag}" from ${senderName(from)} is ${s ? `${s.length} words instead of ${words.length}` : 'missing'} when the secret changes`);
+    if (!s || s.length !== words.length || !k || k.length !== words.length) {
+      const [other, change] = !s || s.length !== words.length ? [s, 'secret'] : [k, 'missing key'];
+      r.details.push(`message "${tag}" from ${senderName(from)} is ${other ? `${other.length} words instead of ${words.length}` : 'missing'} when the ${change} changes`);
       continue;
     }
     r.words += words.length;
     for (let j = 0; j < words.length; j++) {
       const bySecret = s[j] !== words[j];
-      const byKey = !!k && k.length === words.length && k[j] !== words[j];
+      const byKey = k[j] !== words[j];
       if (bySecret) r.secretDependent++;
       if (byKey) r.keyDependent++;
       if (bySecret && !byKey) {
@@ -204,18 +268,70 @@ export function compareViews(observer: PartyId, base: View, secretChanged: View,
   return r;
 }
 
+const isOpId = (tag: string) => /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(tag);
+
 /**
- * The whole simulation for every observer: one base run, then per observer a secret-changed and a
- * key-changed run (7 runs).
+ * The key-changed worlds for observer i (file comment) and the message tags each checks: per tag it received,
+ * the k_{i+2} draws that change are those of ops not at or before any of its earlier messages' tags; tags
+ * with the same earlier messages share a world. Tags that are not op ids (the client's) get every draw
+ * changed. In program order of each world's first tag.
+ */
+export function keyChangedWorlds(world: World, observer: PartyId, view: View): Array<{ world: World; tags: Set<string> }> {
+  const tags = [...new Set([...view.keys()].map(tagOf))];
+  const ops = tags.filter(isOpId).map((tag) => ({ tag, path: parseOpId(tag) }));
+  // Lexicographic order of the paths extends runsBefore (an op's earlier messages come first).
+  ops.sort((a, b) => {
+    for (let d = 0; d < Math.min(a.path.length, b.path.length); d++) if (a.path[d] !== b.path[d]) return a.path[d] - b.path[d];
+    return a.path.length - b.path.length;
+  });
+  const groups = new Map<string, { world: World; tags: Set<string> }>();
+  const other = tags.filter((t) => !isOpId(t));
+  if (other.length) groups.set('', { world: keyChangedFor(world, observer), tags: new Set(other) });
+  for (const { tag, path } of ops) {
+    const earlier = ops.filter((o) => o.tag !== tag && runsBefore(o.path, path));
+    const name = `earlier: ${earlier.map((o) => o.tag).sort().join(' ')}`;
+    let g = groups.get(name);
+    if (!g) {
+      const kept = earlier.map((o) => o.path);
+      const redraw = { key: ((observer + 2) % 3) as PartyId, replacement: replacementKey(observer), at: (op: readonly number[]) => !kept.some((e) => runsBefore(op, e)) };
+      g = { world: { ...world, redraw }, tags: new Set() };
+      groups.set(name, g);
+    }
+    g.tags.add(tag);
+  }
+  return [...groups.values()];
+}
+
+function addReport(into: ObserverReport, r: ObserverReport): void {
+  into.words += r.words;
+  into.secretDependent += r.secretDependent;
+  into.keyDependent += r.keyDependent;
+  into.leaks += r.leaks;
+  into.details.push(...r.details.slice(0, Math.max(0, 10 - into.details.length)));
+}
+
+/**
+ * The whole simulation for every observer: one base run, then per observer a secret-changed run and one
+ * key-changed run per group of its message tags (keyChangedWorlds). With `untilLeak`, an observer's runs
+ * stop at the first group that shows a leak (mutant tests: the report then covers the groups run so far).
  */
 export async function simulateViews<T>(inputs: Record<string, ViewInput>, program: ViewProgram<T>, o: ViewRunOptions = {}): Promise<ObserverReport[]> {
   const world = baseWorld(inputs);
   const base = await runWorld(world, inputs, program, o);
   const reports: ObserverReport[] = [];
-  for (const observer of [0, 1, 2] as const) {
-    const bySecret = await runWorld(secretChangedFor(world, inputs, observer), inputs, program, o);
-    const byKey = await runWorld(keyChangedFor(world, observer), inputs, program, o);
-    reports.push(compareViews(observer, base.views[observer], bySecret.views[observer], byKey.views[observer]));
+  for (const observer of o.observers ?? ([0, 1, 2] as const)) {
+    const bySecret = (await runWorld(secretChangedFor(world, inputs, observer), inputs, program, o)).views[observer];
+    const report: ObserverReport = { observer, words: 0, secretDependent: 0, keyDependent: 0, leaks: 0, details: [] };
+    const mine = base.views[observer];
+    const known = new Set([...mine.keys()].map(tagOf));
+    for (const key of bySecret.keys()) if (!known.has(tagOf(key))) report.details.push(`message "${key}" appears only when the secret changes`);
+    for (const g of keyChangedWorlds(world, observer, mine)) {
+      const byKey = (await runWorld(g.world, inputs, program, o)).views[observer];
+      for (const key of byKey.keys()) if (!known.has(tagOf(key))) report.details.push(`message "${key}" appears only when the missing key changes`);
+      addReport(report, compareViews(observer, mine, bySecret, byKey, g.tags));
+      if (o.untilLeak && report.leaks > 0) break;
+    }
+    reports.push(report);
   }
   return reports;
 }
@@ -258,12 +374,45 @@ export function openWords(firstComponents: readonly [BigUint64Array, BigUint64Ar
   return a.map((v, j) => combine('A', combine('A', v, b[j]), c[j]));
 }
 
-/**
- * The planted leak every arithmetic view test checks it catches: a party whose resharing omits the zero sharing,
- * so the next party's local term z_{i+1} reaches party i unmasked.
- */
+// ---------------------------------------------------------------- planted leaks (mutants)
+// Each must be reported by the view test of every op or composite that runs the code it breaks. Party
+// subclasses reach parallel branches (Party.parallel makes children of the parent's class); backend
+// wrappers reach them because children share their parent's backend.
+
+/** Resharing without the arithmetic zero sharing: the next party's local term z_{i+1} reaches party i unmasked. */
 export class NoZeroShareParty extends Party {
   override zeroShare(_tag: string, n: number) {
     return this.backend.zeros(n);
   }
+}
+
+/** Boolean resharing (comparison carries, AND gates) without the XOR zero sharing. */
+export class NoZeroShareXorParty extends Party {
+  override zeroShareXor(_tag: string, n: number) {
+    return this.backend.zeros(n);
+  }
+}
+
+/**
+ * Dealer `dealer` draws what should come from the key it shares with B = dealer + 2 (stream 1 under
+ * keys.self: the truncation mask's second half, b2a's and bit-times-value's c0) from the key it shares with
+ * A = dealer + 1 instead (stream 4), so A can compute it: A then unmasks x_D + r, or learns t from c1 = t - c0.
+ * Outputs stay correct (the dealer uses its mask consistently). Dealers 1 and 2 deal only from ROTATE_FROM
+ * elements per op (dealers.ts), so their mutants are dormant below that size.
+ */
+export function dealerMaskFromAsKey(dealer: PartyId): NonNullable<ViewRunOptions['backend']> {
+  return (id, be, keys) => id !== dealer ? be : withPrg(be, (key, nonce, n, counter) => {
+    const { id: op, stream } = decodeOpNonce(nonce);
+    return key === keys.self && stream === 1 ? be.prg(keys.next, opNonce(op, 4), n, counter) : be.prg(key, nonce, n, counter);
+  });
+}
+
+/**
+ * Party `party` draws zeros for stream `stream` under the key it shares with the next party: with
+ * (1, 2), bit times value's alpha (party 1 as A of dealer 0 sends c x_A + alpha to the dealer unmasked), and
+ * the truncation mask share of msb(r) when party 1 deals.
+ */
+export function zeroDraws(party: PartyId, stream: number): NonNullable<ViewRunOptions['backend']> {
+  return (id, be, keys) => id !== party ? be : withPrg(be, (key, nonce, n, counter) =>
+    key === keys.next && decodeOpNonce(nonce).stream === stream ? be.zeros(n) : be.prg(key, nonce, n, counter));
 }
