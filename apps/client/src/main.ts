@@ -5,7 +5,8 @@
  * fingerprints from `#parties=` to match), then generates from a prompt with the approved parties. The prompt
  * leaves this page only as secret shares (one per approved party) and only this page reconstructs the output. Cost counters come from the
  * parties' per-step reports; the "who sees what" panel shows the actual bytes each party received for the
- * current input next to the clear text.
+ * current input next to the clear text. For instruct models whose public info carries a chat template, a Chat
+ * toggle turns the prompt box into a conversation (chat-view.ts), kept on this page only.
  */
 import { CLIENT, OWNER, type Channel } from '@puma/transport';
 import { createSession, endpointSlot, type Identity, type PeerChannel, type SlotName } from '@puma/transport-webrtc';
@@ -25,6 +26,7 @@ import {
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
 import { InputTap, hexDump } from './input-tap.ts';
+import { ChatView, type ChatState } from './chat-view.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const input = (id: string) => document.getElementById(id) as HTMLInputElement;
@@ -53,6 +55,8 @@ export interface ClientPageState {
   roundsPerToken: number | null;
   clientBytesSent: number;
   clientBytesReceived: number;
+  /** Chat mode: whether the model has one, whether it is on, and the conversation's turns. */
+  chat: ChatState;
   error: string | null;
 }
 
@@ -74,6 +78,7 @@ const state: ClientPageState = {
   roundsPerToken: null,
   clientBytesSent: 0,
   clientBytesReceived: 0,
+  chat: { available: false, reason: null, on: false, stopIds: [], turns: [] },
   error: null,
 };
 
@@ -186,7 +191,12 @@ async function connect(coordinator: string, sessionId: string, identity: Identit
   state.modelId = session.info.modelId;
   state.phase = 'ready';
   $('session-status').textContent = `Session ${sessionId}: ready, model ${session.info.modelId}.`;
-  setUpGeneration(session, tap);
+  const chat = new ChatView({
+    toggle: input('chat-mode'), note: $('chat-note'), system: input('chat-system'), reset: document.getElementById('chat-reset') as HTMLButtonElement,
+    log: $('conversation'), send: document.getElementById('generate') as HTMLButtonElement,
+  }, state.chat);
+  chat.attach(session.info, session.tokenizer);
+  setUpGeneration(session, tap, chat);
 }
 
 async function approveAndOpen(channel: PeerChannel, links: PeerLinks, pins: [string, string, string] | null): Promise<{ session: ClientSession; tap: InputTap }> {
@@ -203,13 +213,13 @@ async function approveAndOpen(channel: PeerChannel, links: PeerLinks, pins: [str
   return { session: await openClientSession({ channel: tap, approvedParties }), tap };
 }
 
-function setUpGeneration(session: ClientSession, channel: Channel): void {
+function setUpGeneration(session: ClientSession, channel: Channel, chat: ChatView): void {
   const generateButton = input('generate');
   const endButton = input('end');
   generateButton.disabled = false;
   endButton.disabled = false;
   generateButton.addEventListener('click', () => {
-    generate(session, channel).catch((e: unknown) => fail(errorText(e)));
+    generate(session, channel, chat).catch((e: unknown) => fail(errorText(e)));
   });
   endButton.addEventListener('click', () => {
     state.phase = 'ended';
@@ -223,24 +233,26 @@ function setUpGeneration(session: ClientSession, channel: Channel): void {
   });
 }
 
-async function generate(session: ClientSession, channel: Channel): Promise<void> {
+async function generate(session: ClientSession, channel: Channel, chat: ChatView): Promise<void> {
   const maxNewTokens = Number(input('max-new').value);
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new Error(`new tokens must be a positive integer, got "${input('max-new').value}"`);
   const prompt = ($('prompt') as HTMLTextAreaElement).value;
   if (!session.tokenizer) throw new Error('the model owner sent no tokenizer, so this page cannot turn text into tokens');
+  // In chat mode the box holds the next message; the prompt is the conversation rendered by the template.
+  const turn = chat.on ? chat.begin(prompt, maxNewTokens, session.info.config.maxPositions) : null;
   Object.assign(state, { phase: 'generating', tokens: [], text: '', msPerToken: [], partyBytes: [0, 0, 0], roundsPerToken: null, promptIds: [] });
   input('generate').disabled = true;
   input('end').disabled = true;
   const out = $('output');
   const promptSpan = document.createElement('span');
   promptSpan.className = 'prompt';
-  promptSpan.textContent = prompt;
+  promptSpan.textContent = turn ? turn.text : prompt;
   const generated = document.createElement('span');
   out.replaceChildren(promptSpan, generated);
   const meter = setInterval(() => renderCounters(channel), 500);
   try {
     const result = await session.generate({
-      prompt,
+      prompt: turn ? turn.ids : prompt,
       maxNewTokens,
       onToken: (t: TokenEvent) => {
         state.tokens.push(t.token);
@@ -248,13 +260,18 @@ async function generate(session: ClientSession, channel: Channel): Promise<void>
         state.msPerToken.push(t.ms);
         t.cost.forEach((c, i) => (state.partyBytes[i] += c.bytesSent));
         state.roundsPerToken = t.cost[0]?.rounds ?? null;
-        generated.textContent = state.text;
+        generated.textContent = turn ? chat.partial(state.tokens) : state.text;
         // The token just generated is the next step's input; its shares have already gone out.
         if (t.index + 1 < maxNewTokens) showClearInput(t.index + 1, `token ${t.token}\n${JSON.stringify(t.text)}`);
         renderCounters(channel);
       },
     });
     state.promptIds = result.promptIds;
+    if (turn) {
+      const done = chat.finish(prompt, turn, result.tokens);
+      generated.textContent = done.reply;
+      ($('prompt') as HTMLTextAreaElement).value = '';
+    }
     state.phase = 'done';
   } finally {
     clearInterval(meter);

@@ -63,8 +63,11 @@ export async function loadOwnerModel(files: NamedBytes[], folderName?: string): 
     const vocabJson = byName('vocab.json');
     const merges = byName('merges.txt');
     const vocabTxt = byName('vocab.txt');
+    const tokenizerJson = byName('tokenizer.json');
+    // tokenizer.json first, as the CLI reads folders; its config (special tokens, chat template) travels with it.
     const tokenizer: TokenizerSource | undefined =
-      vocabJson && merges ? { kind: 'gpt2-bpe', files: { 'vocab.json': vocabJson, 'merges.txt': merges } }
+      tokenizerJson ? { kind: 'hf-json', files: { 'hf-tokenizer.json': tokenizerJson, 'hf-tokenizer-config.json': byName('tokenizer_config.json') ?? new TextEncoder().encode('{}') } }
+      : vocabJson && merges ? { kind: 'gpt2-bpe', files: { 'vocab.json': vocabJson, 'merges.txt': merges } }
       : vocabTxt ? { kind: 'wordpiece', files: { 'vocab.txt': vocabTxt } }
       : undefined;
     const name = folderName ?? safetensors.name.replace(/\.safetensors$/, '');
@@ -117,7 +120,7 @@ export async function fetchOwnerModel(modelUrl: string, tokenizerUrl: string | n
     const get = (name: string) => fetchBytes(new URL(name, url)).then((bytes) => ({ name, bytes }));
     const optional = (name: string) => get(name).catch(() => null);
     const files = [await get('config.json'), await get('model.safetensors')];
-    for (const f of await Promise.all(['vocab.json', 'merges.txt', 'vocab.txt'].map(optional))) if (f) files.push(f);
+    for (const f of await Promise.all(['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'vocab.txt'].map(optional))) if (f) files.push(f);
     return loadOwnerModel(files, base(url.pathname));
   }
   const files = [{ name: base(url.pathname), bytes: await fetchBytes(url) }];
