@@ -52,6 +52,14 @@ describe('puma share', () => {
     expect(shares.publicInfo.config.vocabSize).toBe(512);
   });
 
+  it('reads the dense parts parties 1 and 2 share into one buffer each, not two', async () => {
+    const shares = await readShareDir(shareDir);
+    const dense = (p: 1 | 2) => shares.parties[p].parts.filter((_, k) => shares.parties[p].manifest.parts[k].part.startsWith('dense.'));
+    expect(dense(1).length).toBeGreaterThan(0);
+    expect(dense(1).every((bytes, k) => bytes === dense(2)[k])).toBe(true);
+    expect(shares.parties[1].parts[0]).not.toBe(shares.parties[2].parts[0]);
+  });
+
   it('refuses a folder whose part was altered, naming the part, and never overwrites an existing folder', async () => {
     const copy = path.join(work, 'altered');
     expect(await shareCommand(['--model', 'stories260K', '--out', copy])).toBe(0);

@@ -114,19 +114,27 @@ export async function readShareDir(dir: string): Promise<OwnerShares> {
   const index = (await readJson(path.join(dir, 'share.json'))) as Partial<ShareIndex>;
   if (index.format !== SHARE_FORMAT) throw new Error(`${path.join(dir, 'share.json')}: format is ${JSON.stringify(index.format)}, expected ${SHARE_FORMAT}`);
   const parties: PartyShares[] = [];
+  const read = new Map<string, Uint8Array>();
   for (const party of [0, 1, 2] as const) {
     const partyDir = path.join(dir, `party${party}`);
     const manifest: unknown = await readJson(path.join(partyDir, 'manifest.json'));
     checkManifest(manifest, party);
     if (manifest.epoch !== index.epoch || manifest.modelId !== index.modelId) throw new Error(`${partyDir}: manifest belongs to another sharing than share.json`);
-    const parts = await Promise.all(manifest.parts.map(async (p, k) => {
+    const parts: Uint8Array[] = [];
+    for (const [k, p] of manifest.parts.entries()) {
       const file = path.join(partyDir, partFileName(k, p.tensor, p.part));
+      let bytes: Uint8Array;
       try {
-        return new Uint8Array(await readFile(file));
+        bytes = new Uint8Array(await readFile(file));
       } catch {
         throw new Error(`${file} is missing`);
       }
-    }));
+      // Parties 1 and 2 hold the same dense component: a file equal to one already read shares its memory.
+      const same = read.get(p.sha256);
+      if (same && Buffer.from(same.buffer, same.byteOffset, same.byteLength).equals(bytes)) bytes = same;
+      else read.set(p.sha256, bytes);
+      parts.push(bytes);
+    }
     const share = { manifest, parts };
     await verifyPartyShares(share);
     parties.push(share);
