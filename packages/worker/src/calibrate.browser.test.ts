@@ -47,4 +47,13 @@ describe("'auto' backend selection in a browser (headless Chromium, IndexedDB ca
     expect(third.calibration!.key).not.toBe(report!.starts[0].calibration!.key);
     expect(third.calibration!.calibrationMs).toBeLessThan(6_000);
   });
+  it('once the model is known, its shapes are measured against WebGPU, and a second start takes them from IndexedDB', () => {
+    const [model, again] = report!.starts.slice(3);
+    expect(model.cached).toBe(false);
+    expect(model.calibration!.workload).toBe('gpt2 4×128@32');
+    expect(model.calibration!.figures.map((f) => f.kind), model.summary).toEqual(['wasm', 'webgpu']);
+    expect(model.calibration!.key).not.toBe(report!.starts[0].calibration!.key);
+    expect(again.cached).toBe(true);
+    expect(again.calibration).toEqual(model.calibration);
+  });
 });
