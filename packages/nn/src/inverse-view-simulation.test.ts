@@ -1,8 +1,9 @@
 /**
  * View simulation (@puma/protocol/view-test-support) of the inverse construction (inverse.ts): lanes evaluated
- * beside the comparisons, the selection's raw dot product (fused.ts dotLastRaw), and the norms' folded
- * products. For each party, nothing it receives depends on the secret input unless it also depends on the key
- * that party lacks. Sizes below and above 3072 values per step, where the truncation and b2a dealers rotate.
+ * beside the comparisons, the selection's raw dot product (fused.ts dotLastRaw), and the norms' pre-scaled
+ * lanes, picked by bit times value (norm-scale.ts), with their products. For each party, nothing it receives
+ * depends on the secret input unless it also depends on the key that party lacks. Sizes below and above 3072
+ * values per step, where the truncation and b2a dealers rotate.
  */
 import { describe, expect, it } from 'vitest';
 import type { AShare } from '@puma/protocol';
@@ -11,6 +12,7 @@ import { dotLastRaw } from './fused.ts';
 import { layerNorm } from './layernorm.ts';
 import { reciprocal } from './reciprocal.ts';
 import { layerNormRow } from './reference.ts';
+import { rmsNorm } from './rmsnorm.ts';
 
 const A = (s: unknown) => s as AShare;
 
@@ -47,6 +49,22 @@ describe('view simulation: inverse (lanes and selection)', () => {
       want.forEach((v, j) => expect(Math.abs(got[r * cols + j] - v)).toBeLessThan(5e-3));
     }
   });
+
+  it('rmsNorm 3 x 24: no leak; without the zero sharing the parties receiving reshared products see the secret', async () => {
+    const inputs = { x: fixedViewInput([3, 24], -4, 4, 67), g: fixedViewInput([24], 0.5, 1.5, 69) };
+    const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5)).s0);
+    const clean = await simulateViews(inputs, program);
+    for (const r of clean) expect(r.leaks, describeReports(clean)).toBe(0);
+    const mutant = await simulateViews(inputs, program, { party: (o) => new NoZeroShareParty(o) });
+    expect(mutant.some((r) => r.leaks > 0), describeReports(mutant)).toBe(true);
+  });
+
+  // 100 rows: 3400 lane values per step (34 octaves), past 3072, where the lanes' and bit times value's dealers rotate.
+  it('rmsNorm 100 x 8: no leak', async () => {
+    const inputs = { x: fixedViewInput([100, 8], -4, 4, 71), g: fixedViewInput([8], 0.5, 1.5, 73) };
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5)).s0));
+    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+  }, 400_000);
 
   // At n = 128 the 28 lanes and comparisons per element (3584 values) have rotating dealers.
   it.each([8, 128])('signed reciprocal, n = %i: no leak', async (n) => {

@@ -22,20 +22,17 @@
  *      result, truncated once: 2 rounds. Total 12.
  *    - Multiplicand m: the selection of the normalised Q, raw (1 round), runs beside F = m phi (2 rounds),
  *      then result = F Q (2 rounds). Total 14.
- *    - With a second factor g (the norms' gamma): g Q (2 rounds) follows the selection, still beside
- *      F = m phi, whose bound mPhiBound (sqrt(n) for the norms) keeps it at high precision; then
- *      result = F (g Q). Total 15. (Forming m g first would save a round but costs d gamma its resolution
- *      on rows spread over a few ulp, or phi its precision: both no longer fit in 61 bits.)
+ *    (The norms select lanes pre-scaled by phi with bit times value instead: norm-scale.ts, selectLanes.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
  * one truncation (when hi + xScale > 21) and two mulTrunc for the polynomial; plus the selection and, per
- * element of m, F, the result and g Q. About 2.3 times the bytes of the serial construction per element of
+ * element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
  * x, which is one value per row in softmax and the norms.
  * Error: Q's relative error (2.97e-4 reciprocal, 7.4e-5 rsqrt in float64), plus about 1e-5 relative from
  * fixed-point evaluation and phi's rounding (at most 2^-16 relative), plus 1 ulp of the output. |x| below
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, sameShape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
@@ -52,8 +49,6 @@ export interface Multiplicand {
   m: AShare;
   /** m has one more (last) axis than x; x's value applies to every entry of that row. */
   broadcast: boolean;
-  /** A second factor of m's shape (needs `gScale`): result g m x^-power. */
-  g?: AShare;
 }
 
 export interface InverseOptions {
@@ -69,10 +64,6 @@ export interface InverseOptions {
   constant?: number;
   /** Fraction bits of the multiplicand m, when the result is m x^-power (absent: x^-power alone). */
   mScale?: number;
-  /** Bound on |m phi| (default outBound, right when there is no g since Q >= 1). */
-  mPhiBound?: number;
-  /** Fraction bits of the second factor g, when there is one. */
-  gScale?: number;
   /** Fraction bits of the result. */
   outScale: number;
   /** Bound on |result|, for overflow planning (a power of two is rounded up from it). */
@@ -96,8 +87,6 @@ interface Plan {
   selectBits: number;
   mBits: number;
   finalBits: number;
-  /** Truncation of g Q (0 without g). */
-  gBits: number;
 }
 
 function plan(o: InverseOptions): Plan {
@@ -107,7 +96,6 @@ function plan(o: InverseOptions): Plan {
   if (xScale + hi > 60) throw new Error(`inverse: 2^${hi} at ${xScale} fraction bits leaves no room for normalisation`);
   if (o.signed && kind !== 'reciprocal') throw new Error('inverse: only the reciprocal takes signed input');
   if (!(o.outBound > 0)) throw new Error(`inverse: outBound must be positive, got ${o.outBound}`);
-  if (o.gScale !== undefined && o.mScale === undefined) throw new Error('inverse: a second factor needs a multiplicand');
   const b = Math.max(0, ceilLog2(o.outBound));
   const lanes = (hi - lo) * (o.signed ? 2 : 1);
   const laneBits = Math.max(0, hi + xScale - POLY_SCALE);
@@ -120,18 +108,16 @@ function plan(o: InverseOptions): Plan {
     const qScale = Math.min(Q_SCALE, Math.floor((total + logPhiMin) / 2));
     const selectBits = total - o.outScale;
     if (qScale < 12 || selectBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
-    return { ...range, qScale, phiScale: total - qScale, selectBits, mBits: 0, finalBits: 0, gBits: 0 };
+    return { ...range, qScale, phiScale: total - qScale, selectBits, mBits: 0, finalBits: 0 };
   }
-  // m phi below 2^60 before its truncation. The last product F (Q or g Q) is at most outBound: F at fScale
-  // and its other factor at otherScale share 61 - b bits (g Q keeps one bit more than g).
-  const phiScale = 60 - o.mScale - Math.max(0, ceilLog2(o.mPhiBound ?? o.outBound));
-  const otherScale = o.gScale !== undefined ? o.gScale + 1 : Q_SCALE;
-  const fScale = 61 - b - otherScale;
-  const gBits = o.gScale !== undefined ? o.gScale + Q_SCALE - otherScale : 0;
+  // m phi below 2^60 before its truncation (|m phi| <= outBound since Q >= 1). The last product F Q is at
+  // most outBound: F at fScale and Q at Q_SCALE share 61 - b bits.
+  const phiScale = 60 - o.mScale - b;
+  const fScale = 61 - b - Q_SCALE;
   const mBits = o.mScale + phiScale - fScale;
-  const finalBits = fScale + otherScale - o.outScale;
+  const finalBits = fScale + Q_SCALE - o.outScale;
   if (phiScale < 1 || mBits < 1 || finalBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
-  return { ...range, qScale: Q_SCALE, phiScale, selectBits: 0, mBits, finalBits, gBits };
+  return { ...range, qScale: Q_SCALE, phiScale, selectBits: 0, mBits, finalBits };
 }
 
 /**
@@ -142,7 +128,7 @@ function plan(o: InverseOptions): Plan {
  * domain is classified exactly except those within 2^-7 (relative) below some 2^j, which may land in octave
  * j with c slightly below 0.5 (|v| <= 1 + 2^-6: Q's error grows by at most 1.41 times there).
  */
-function comparisonWindow(o: InverseOptions): { window?: CompareWindow; zone: bigint } {
+export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' | 'xScale'>): { window?: CompareWindow; zone: bigint } {
   if (o.signed) return { zone: 0n };
   const bits = o.hi - o.lo + 10;
   const drop = o.hi + o.xScale + 3 - bits;
@@ -154,11 +140,11 @@ function comparisonWindow(o: InverseOptions): { window?: CompareWindow; zone: bi
 export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const pl = plan(o);
   const nl = n * pl.lanes;
-  const rangeBits = seq(pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl), b2aCost(nl));
+  const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
   const lanes = seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4));
+  const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
-  const select = o.gScale !== undefined ? seq(dotLastRawCost(n), mulTruncCost(mCount)) : dotLastRawCost(n);
-  return seq(par(rangeBits, lanes), par(select, mulTruncCost(mCount)), mulTruncCost(mCount));
+  return seq(par(rangeBits, lanes), par(dotLastRawCost(n), mulTruncCost(mCount)), mulTruncCost(mCount));
 }
 
 /** Public integers round(phi(k) 2^scale) for k = lo..hi-1 (exact for powers of two). */
@@ -176,10 +162,35 @@ function weights(lo: number, hi: number, scale: number, phi: (k: number) => numb
 }
 
 /** One ring word per lane, repeated over the n elements of that lane. */
-function laneVector(perLane: readonly bigint[], n: number): BigUint64Array {
+export function laneVector(perLane: readonly bigint[], n: number): BigUint64Array {
   const vec = new BigUint64Array(perLane.length * n);
   perLane.forEach((w, j) => vec.fill(BigInt.asUintN(64, w), j * n, (j + 1) * n));
   return vec;
+}
+
+/**
+ * The range bits l_j = [x < 2^j] (and [-x < 2^j] after them when signed) as one boolean plane [lanes * n],
+ * block b for threshold lo + (b mod K), on the narrow window when the plan has one (thresholds lowered by its zone).
+ */
+export function octaveBits(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi' | 'xScale' | 'signed'>, pl: { window?: CompareWindow; zone: bigint }): Promise<BShare> {
+  const n = numel(flat);
+  const K = o.hi - o.lo;
+  const parts = Array.from({ length: K }, () => flat);
+  if (o.signed) parts.push(...Array.from({ length: K }, () => neg(p, flat)));
+  const thresholds = parts.map((_, b) => pl.zone - (1n << BigInt(o.lo + (b % K) + o.xScale)));
+  const shifted = addPublicRaw(p, concatFlat(p, parts), laneVector(thresholds, n));
+  return pl.window ? lessThanPublicNarrow(p, shifted, 0, pl.window) : msb(p, shifted);
+}
+
+/**
+ * sum_k oh_k L_k for lanes L [K * n] (lane j for octave lo + j) from unsigned octave bits [K * n]:
+ * L_{hi-1} - l_lo L_lo + sum_{j>lo} l_j (L_{j-1} - L_j) by bit times value (2 rounds). The differences
+ * telescope exactly in the ring, so lanes outside x's octave (garbage) are multiplied by exact zeros and cancel.
+ */
+export async function selectLanes(p: Party, bits: BShare, lanes: AShare, n: number, K: number): Promise<AShare> {
+  const prev = concatFlat(p, [zerosLike(p, [n]), sliceFlat(p, lanes, 0, [(K - 1) * n])]);
+  const [picked] = await mulBitMany(p, bits, [sub(p, prev, lanes)]);
+  return add(p, sumLast(p, transpose(p, reshape(picked, [K, n]), [1, 0])), sliceFlat(p, lanes, (K - 1) * n, [n]));
 }
 
 /**
@@ -217,7 +228,7 @@ function selectionOperands(p: Party, v: AShare, n: number, K: number, groups: nu
 }
 
 /** c_k = |x| 2^-(k+1) at POLY_SCALE for every lane, then Q_k at qScale: [lanes * n]. */
-async function laneValues(p: Party, flat: AShare, o: InverseOptions, pl: Plan): Promise<AShare> {
+export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
   const { lo, hi, signed, xScale } = o;
   const n = numel(flat);
   // Lane k gets x 2^(hi-1-k): one shift (truncation) by laneBits then lands every lane at POLY_SCALE.
@@ -233,32 +244,24 @@ async function laneValues(p: Party, flat: AShare, o: InverseOptions, pl: Plan): 
 
 export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Multiplicand): Promise<AShare> {
   const pl = plan(o);
-  const { lo, hi, xScale, signed } = o;
+  const { lo, hi, signed } = o;
   const n = numel(x);
   if ((mult === undefined) !== (o.mScale === undefined)) throw new Error('inverse: pass a multiplicand exactly when mScale is set');
-  if ((mult?.g === undefined) !== (o.gScale === undefined)) throw new Error('inverse: pass a second factor exactly when gScale is set');
-  if (mult?.g) sameShape(mult.m, mult.g, 'inverse');
   if (mult) {
     const want = mult.broadcast ? x.shape.length + 1 : x.shape.length;
     const ok = mult.m.shape.length === want && x.shape.every((d, i) => d === mult.m.shape[i]);
     if (!ok) throw new Error(`inverse: multiplicand of shape [${mult.m.shape.join(', ')}] does not match [${x.shape.join(', ')}]${mult.broadcast ? ' plus a last axis' : ''}`);
   }
+  const K = hi - lo;
+  const flat = reshape(x, [n]);
   const C = o.constant ?? 1;
   const half = o.kind === 'rsqrt';
   const phi = (k: number) => C * 2 ** (half ? -(k + 1) / 2 : -(k + 1));
   const phiW = weights(lo, hi, pl.phiScale, phi);
-  const K = hi - lo;
   const groups = signed ? 2 : 1;
-  const flat = reshape(x, [n]);
-  const thresholds = Array.from({ length: pl.lanes }, (_, b) => pl.zone - (1n << BigInt(lo + (b % K) + xScale)));
   // Steps 1 and 2 side by side.
   const [bits, q] = await p.parallel(
-    async (b) => {
-      const parts = Array.from({ length: K }, () => flat);
-      if (signed) parts.push(...Array.from({ length: K }, () => neg(b, flat)));
-      const shifted = addPublicRaw(b, concatFlat(b, parts), laneVector(thresholds, n));
-      return b2a(b, await (pl.window ? lessThanPublicNarrow(b, shifted, 0, pl.window) : msb(b, shifted)));
-    },
+    async (b) => b2a(b, await octaveBits(b, flat, o, pl)),
     (b) => laneValues(b, flat, o, pl),
   );
   if (!mult) {
@@ -273,8 +276,7 @@ export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Mul
     async (b) => {
       const { diffs, constant } = selectionOperands(b, q, n, K, groups);
       const qn = reshape(await dotLastRaw(b, transpose(b, reshape(bits, [pl.lanes, n]), [1, 0]), diffs, constant), x.shape);
-      const qb = mult.broadcast ? broadcastLast(b, qn, cols) : qn;
-      return mult.g ? mulTrunc(b, mult.g, qb, pl.gBits) : qb;
+      return mult.broadcast ? broadcastLast(b, qn, cols) : qn;
     },
     (b) => mulTrunc(b, mult.m, mult.broadcast ? broadcastLast(b, phiShare, cols) : phiShare, pl.mBits),
   );

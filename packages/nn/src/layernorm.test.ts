@@ -36,10 +36,10 @@ describe('layerNorm', () => {
     expect(maxAbsError(batched, perRow(x, 16, (row) => layerNormRow(row, g, b, 1e-5))).err).toBeLessThanOrEqual(5e-3);
   });
 
-  it('declared cost equals measured cost; 19 rounds', async () => {
+  it('declared cost equals measured cost; 15 rounds', async () => {
     const inputs = { x: fixedInput(rowsWithStd([1, 2, 3], 10, 1), [3, 10]), g: fixedInput(gamma.slice(0, 10)), b: fixedInput(beta.slice(0, 10)) };
     expectCost(await measureOp(inputs, (p, s) => layerNorm(p, s.x, s.g, s.b, 1e-5)), layerNormCost(3, 10, 1e-5));
-    expect(layerNormCost(32, 128, 1e-5).rounds).toBe(19);
+    expect(layerNormCost(32, 128, 1e-5).rounds).toBe(15);
   });
 
   it('rejects bad parameters', async () => {

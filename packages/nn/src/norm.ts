@@ -1,20 +1,18 @@
 /**
- * The part LayerNorm and RMSNorm share: for d (centred for LayerNorm, raw x for RMSNorm) the per-row sum of
- * squares S = sum_j d_j^2 (one truncation per row, 2 rounds), then
- *   d gamma / sqrt(S/n + eps) = (d phi) (gamma Q),   phi = sqrt(n) 2^-(k+1)/2,  Q ~ 1/sqrt(c),  S + n eps = 2^(k+1) c
- * with sqrt(n) folded into rsqrt's public weights and both products folded into its last steps (inverse.ts):
- * 15 rounds after S, one rsqrt per row. d phi (at most sqrt(n) in magnitude) is formed at 30 fraction bits
- * while gamma Q is formed, so rows whose spread is only a few hundred ulp keep their precision.
- * eps below the session's resolution: S is computed at psi >= 18 fraction bits, enough for n eps to carry
- * about 10 significant bits (psi up to 60 - hi), so eps = 1e-12 still counts; a row of constants then gives
- * exactly 0 (its d is 0), never a division by zero.
- * Limits: the untruncated sum of squares must stay below 2^62, i.e. n var < 2^26 at 18 fraction bits
- * (maxVar, default 2^26/n); |result| <= outBound (default 2^12).
+ * The part LayerNorm and RMSNorm share: for d (centred for LayerNorm, raw x for RMSNorm)
+ *   y = d gamma / sqrt(S/n + eps) = m R,   S = sum_j d_j^2,   m = d gamma,   R = sqrt(n) / sqrt(S + n eps)
+ * S is the exact sum of squares at 2 f fraction bits (one reshare per row, 1 round, no truncation); m is formed
+ * beside it and R (norm-scale.ts, 10 rounds) at mScale and rScale fraction bits chosen so m R stays below 2^61
+ * for |y| <= outBound; then one product, truncated: 1 + 10 + 2 = 13 rounds after d.
+ * eps: n eps is added to S at 2 f fraction bits (eps = 1e-12 at n = 64 still carries a few bits); a row of
+ * constants gives exactly 0 (its d is 0), never a division by zero. S below 2^-2f is impossible unless S = 0.
+ * Limits: S must stay below 2^62 at 2 f fraction bits, i.e. n var < 2^(62 - 2f) = 2^26 at 18 fraction bits
+ * (maxVar, default that limit); |result| <= outBound (default 2^12).
  */
-import { addPublicRaw, reshape, seq, tileLeading, type AShare, type Cost, type Party } from '@puma/protocol';
-import { dotLastTrunc, mulTruncCost } from './fused.ts';
-import { fixedBig } from './fixed.ts';
-import { inverse, inverseCost, type InverseOptions } from './inverse.ts';
+import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, type AShare, type Cost, type Party } from '@puma/protocol';
+import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
+import { fixedBig, par } from './fixed.ts';
+import { normScale, normScaleCost, normScalePlan, type NormScalePlan } from './norm-scale.ts';
 
 export interface NormOptions {
   /** Largest row variance (mean square for RMSNorm) the input may have; default the most the ring allows. */
@@ -24,26 +22,23 @@ export interface NormOptions {
 }
 
 export interface NormPlan {
-  psi: number;
-  inverse: InverseOptions;
+  fracBits: number;
   epsRaw: bigint;
+  scale: NormScalePlan;
 }
 
 export function normPlan(n: number, eps: number, fracBits: number, o: NormOptions): NormPlan {
   if (!Number.isInteger(n) || n < 1) throw new Error(`norm: rows need at least one column, got ${n}`);
   if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`norm: eps must be a positive finite number, got ${eps}`);
-  const limit = 2 ** (62 - 2 * fracBits);
+  const xScale = 2 * fracBits;
+  const limit = 2 ** (62 - xScale);
   const maxVar = o.maxVar ?? limit / n - eps;
-  if (!(maxVar > 0) || n * maxVar > limit) throw new Error(`norm: n * maxVar = ${n * maxVar} exceeds the 2^${62 - 2 * fracBits} the sum of squares may reach`);
-  const hi = Math.floor(Math.log2(n * (maxVar + eps))) + 1;
-  const psi = Math.max(fracBits, Math.min(60 - hi, 2 * fracBits - 1, Math.ceil(10 - Math.log2(n * eps))));
-  const lo = Math.max(-psi, Math.min(hi - 1, Math.floor(Math.log2(n * eps))));
-  return {
-    psi,
-    epsRaw: fixedBig(n * eps, psi),
-    // |d_j| sqrt(n) / sqrt(S + n eps) <= sqrt(n): every |d_j| is at most sqrt(S).
-    inverse: { kind: 'rsqrt', lo, hi, signed: false, xScale: psi, constant: Math.sqrt(n), mScale: fracBits, mPhiBound: Math.sqrt(n), gScale: fracBits, outScale: fracBits, outBound: o.outBound ?? 2 ** 12 },
-  };
+  if (!(maxVar > 0) || n * (maxVar + eps) > limit) throw new Error(`norm: n * (maxVar + eps) = ${n * (maxVar + eps)} exceeds the 2^${62 - xScale} the sum of squares may reach`);
+  const hi = Math.ceil(Math.log2(n * (maxVar + eps)));
+  const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * eps))));
+  const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12 });
+  if (scale.mScale > xScale - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${xScale}`);
+  return { fracBits, epsRaw: fixedBig(n * eps, xScale), scale };
 }
 
 export function checkRowParam(x: AShare, v: AShare, name: string): number {
@@ -58,13 +53,18 @@ export function tileRows(p: Party, v: AShare, x: AShare): AShare {
   return reshape(tileLeading(p, v, x.s0.length / v.s0.length), x.shape);
 }
 
-/** Cost of the sum of squares, then the rsqrt with d and gamma folded in. */
+/** Cost of the sum of squares and R beside m = d gamma, then m R. */
 export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
-  return seq(mulTruncCost(rows), inverseCost(rows, plan.inverse, rows * n));
+  return seq(par(seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale)), mulTruncCost(rows * n)), mulTruncCost(rows * n));
 }
 
 /** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n]. */
 export async function normTail(p: Party, d: AShare, gamma: AShare, plan: NormPlan): Promise<AShare> {
-  const sq = await dotLastTrunc(p, d, d, 2 * p.fracBits - plan.psi);
-  return p.profile('rsqrt', () => inverse(p, addPublicRaw(p, sq, plan.epsRaw), plan.inverse, { m: d, broadcast: true, g: tileRows(p, gamma, d) }));
+  const n = d.shape[d.shape.length - 1];
+  const { mScale, rScale } = plan.scale;
+  const [r, m] = await p.parallel(
+    async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
+    (b) => mulTrunc(b, d, tileRows(b, gamma, d), 2 * plan.fracBits - mScale),
+  );
+  return mulTrunc(p, m, broadcastLast(p, r, n), mScale + rScale - plan.fracBits);
 }

@@ -1,11 +1,12 @@
 /**
  * RMSNorm over the last axis (LLaMA): y = x / sqrt(mean(x^2) + eps) * gamma, gamma a share of shape [n].
- * Same construction as LayerNorm without the mean (norm.ts): sum(x^2) per row (one truncation per row), then
- * the rsqrt with sqrt(n), x and gamma folded in.
+ * Same construction as LayerNorm without the mean (norm.ts): the exact sum of squares S per row (1 round), then
+ * R = sqrt(n) / sqrt(S + n eps) (norm-scale.ts, 10 rounds) beside m = x gamma, then m R (2 rounds).
  * Input domain: n mean(x^2) < 2^26 (e.g. RMS up to 128 at n = 4096), |y| < 2^12 (options).
- * Asserted max abs error: 5e-3 for rows with RMS between 0.05 and 50 and |gamma| <= 2 (measured 2.7e-4).
- * Cost: 2 + 15 = 17 rounds for any number of rows (20 before rsqrt's lanes). Bytes per element per party
- * (P0 / P1 / P2): 108.7 / 88.6 / 88.6 at 32 x 128, 65.3 / 64.7 / 64.7 at 8 x 4096.
+ * Asserted max abs error: 5e-3 for rows with RMS between 0.05 and 50 and |gamma| <= 2 (measured 2.3e-4).
+ * Cost: 1 + 10 + 2 = 13 rounds for any number of rows (17 with gamma folded into the rsqrt's products, 20
+ * before rsqrt's lanes). Bytes per element per party (P0 / P1 / P2): 96.0 / 71.6 / 71.6 at 32 x 128,
+ * 44.2 / 43.5 / 43.5 at 8 x 4096.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
