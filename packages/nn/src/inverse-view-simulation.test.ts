@@ -1,9 +1,9 @@
 /**
  * View simulation (@puma/protocol/view-test-support) of the inverse construction (inverse.ts): lanes evaluated
  * beside the comparisons, the selection's raw dot product (fused.ts dotLastRaw), and the norms' pre-scaled
- * lanes, picked by bit times value (norm-scale.ts), with their products. For each party, nothing it receives
- * depends on the secret input unless it also depends on the key that party lacks. Sizes below and above 3072
- * values per step, where the truncation and b2a dealers rotate.
+ * lanes and softmax's shifted lanes, picked by bit times value (norm-scale.ts, inverse.ts), with their
+ * products. For each party, nothing it receives depends on the secret input unless it also depends on the key
+ * that party lacks. Sizes below and above 3072 values per step, where the truncation and b2a dealers rotate.
  */
 import { describe, expect, it } from 'vitest';
 import type { AShare } from '@puma/protocol';
@@ -13,6 +13,7 @@ import { layerNorm } from './layernorm.ts';
 import { reciprocal } from './reciprocal.ts';
 import { layerNormRow } from './reference.ts';
 import { rmsNorm } from './rmsnorm.ts';
+import { softmaxLast } from './softmax.ts';
 
 const A = (s: unknown) => s as AShare;
 
@@ -65,6 +66,14 @@ describe('view simulation: inverse (lanes and selection)', () => {
     const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5)).s0));
     for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
   }, 400_000);
+
+  // Softmax's denominator picks lanes pre-shifted by the octave with bit times value (inverse.ts, shifted):
+  // 520 rows of 8 give 520 x 6 = 3120 lane values per step, past 3072, where the dealers rotate.
+  it('softmax 520 x 8 (the reciprocal by shifted lanes): no leak', async () => {
+    const inputs = { x: fixedViewInput([520, 8], -10, 10, 75) };
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await softmaxLast(p, A(s.x))).s0));
+    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+  }, 600_000);
 
   // At n = 128 the 28 lanes and comparisons per element (3584 values) have rotating dealers.
   it.each([8, 128])('signed reciprocal, n = %i: no leak', async (n) => {

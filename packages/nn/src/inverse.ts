@@ -22,7 +22,12 @@
  *      result, truncated once: 2 rounds. Total 12.
  *    - Multiplicand m: the selection of the normalised Q, raw (1 round), runs beside F = m phi (2 rounds),
  *      then result = F Q (2 rounds). Total 14.
- *    (The norms select lanes pre-scaled by phi with bit times value instead: norm-scale.ts, selectLanes.)
+ *    - Multiplicand m, x > 0, reciprocal, C = 1 (softmax's denominator): phi(k) = 2^-(k+1) is an exact shift,
+ *      so the lanes become L_k = Q_k 2^(hi-1-k), i.e. 1/x at Q_SCALE + hi fraction bits, for free; the
+ *      unconverted comparison bits pick them by bit times value (protocol bitMul.ts, 2 rounds, exact:
+ *      selectLanes), then result = m R (2 rounds). Total max(comparison, lanes) + 4: 10 on the narrow
+ *      window (12 with b2a, selection and F = m phi). Used when m R fits below 2^61 at those scales.
+ *    (The norms select lanes pre-scaled by phi the same way, one truncation per lane group: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
  * one truncation (when hi + xScale > 21) and two mulTrunc for the polynomial; plus the selection and, per
  * element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
@@ -32,7 +37,7 @@
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulBitManyCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
@@ -77,6 +82,8 @@ interface Plan {
   window?: CompareWindow;
   /** Subtracted from every threshold 2^j (raw): the window's zone of either answer lies below 2^j. */
   zone: bigint;
+  /** Unsigned reciprocal with a multiplicand: lanes scaled by exact shifts, picked by bit times value. */
+  shifted: boolean;
   /** Truncation of x shifted per lane down to c at POLY_SCALE (0: the shift is exact, no truncation). */
   laneBits: number;
   /** Fraction bits of the lanes' Q. */
@@ -99,7 +106,7 @@ function plan(o: InverseOptions): Plan {
   const b = Math.max(0, ceilLog2(o.outBound));
   const lanes = (hi - lo) * (o.signed ? 2 : 1);
   const laneBits = Math.max(0, hi + xScale - POLY_SCALE);
-  const range = { lanes, laneBits, ...comparisonWindow(o) };
+  const range = { lanes, laneBits, shifted: false, ...comparisonWindow(o) };
   if (o.mScale === undefined) {
     // phi(k) Q_k at phiScale + qScale bits, at most outBound: split the bits so the smallest phi (top octave)
     // and Q keep about the same relative precision.
@@ -109,6 +116,11 @@ function plan(o: InverseOptions): Plan {
     const selectBits = total - o.outScale;
     if (qScale < 12 || selectBits < 1) throw new Error(`inverse: output bound 2^${b} and ${o.outScale} output fraction bits do not fit in the ring`);
     return { ...range, qScale, phiScale: total - qScale, selectBits, mBits: 0, finalBits: 0 };
+  }
+  // Unsigned reciprocal, constant 1: R = sum_k oh_k Q_k 2^(hi-1-k) is 1/x at Q_SCALE + hi fraction bits
+  // (exact shifts), and m R at mScale + Q_SCALE + hi bits stays below 2^61 when it fits.
+  if (kind === 'reciprocal' && !o.signed && (o.constant ?? 1) === 1 && o.mScale + Q_SCALE + hi + b <= 61) {
+    return { ...range, shifted: true, qScale: Q_SCALE, phiScale: 0, selectBits: 0, mBits: 0, finalBits: o.mScale + Q_SCALE + hi - o.outScale };
   }
   // m phi below 2^60 before its truncation (|m phi| <= outBound since Q >= 1). The last product F Q is at
   // most outBound: F at fScale and Q at Q_SCALE share 61 - b bits.
@@ -142,6 +154,7 @@ export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
   const lanes = seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4));
+  if (pl.shifted) return seq(par(compare, lanes), mulBitManyCost(nl), mulTruncCost(mCount));
   const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
   return seq(par(rangeBits, lanes), par(dotLastRawCost(n), mulTruncCost(mCount)), mulTruncCost(mCount));
@@ -254,6 +267,12 @@ export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Mul
   }
   const K = hi - lo;
   const flat = reshape(x, [n]);
+  if (pl.shifted && mult) {
+    const [octaves, q] = await p.parallel((b) => octaveBits(b, flat, o, pl), (b) => laneValues(b, flat, o, pl));
+    const shifts = Array.from({ length: K }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
+    const r = reshape(await selectLanes(p, octaves, mulPublicRawVec(p, q, laneVector(shifts, n)), n, K), x.shape);
+    return mulTrunc(p, mult.m, mult.broadcast ? broadcastLast(p, r, mult.m.shape[mult.m.shape.length - 1]) : r, pl.finalBits);
+  }
   const C = o.constant ?? 1;
   const half = o.kind === 'rsqrt';
   const phi = (k: number) => C * 2 ** (half ? -(k + 1) / 2 : -(k + 1));

@@ -18,7 +18,8 @@
  * Asserted max abs error per entry: 2e-3 for spreads up to 30 and at spread 990 (measured 3e-5 to 3.0e-4:
  * the reciprocal's relative error dominates; exp's is 7e-6).
  * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (11) + reciprocal with the product folded in
- * (inverse.ts): softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
+ * (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds; 12 with b2a and the
+ * product by phi): 34 rounds at 32 columns, 45 at 128. softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
  * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
  */
 import { add, broadcastLast, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, type AShare, type Cost, type Party } from '@puma/protocol';
