@@ -88,6 +88,17 @@ describe('dealer split: encodeAndSubtract', () => {
     });
   }
 
+  it('reads float32 values as the float64 they are: equal to encodeFixed of the same Float32Array, past a window', async () => {
+    const split = await createDealerSplitter();
+    const n = (1 << 20) + 333;
+    const xs = new Float32Array(n);
+    for (let i = 0; i < n; i++) xs[i] = Math.cos(i * 0.37) * 10 ** ((i % 7) - 3);
+    xs.set([0.5 * ulp, -0.5 * ulp, 3e38, -3e38, 2 ** 44, -(2 ** 44)], 17);
+    const got = split.encodeAndSubtract(xs, 18, [key(6), key(7)], nonce);
+    expect(same(got, reference(encodeFixed(xs, 18), [key(6), key(7)]))).toBe(0);
+    expect(() => split.encodeAndSubtract(new Int32Array(3) as never, 18, [], nonce)).toThrow(/values must be a Float64Array or Float32Array/);
+  });
+
   it('names a NaN or infinity by position, as encodeFixed does', async () => {
     const split = await createDealerSplitter();
     const xs = new Float64Array((1 << 20) + 10);

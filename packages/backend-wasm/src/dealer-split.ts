@@ -36,9 +36,10 @@ export interface DealerSplitter {
   subtractStreams(x: BigUint64Array, seeds: readonly Uint32Array[], nonce: Uint32Array): void;
   /**
    * encodeFixed(xs, fracBits) minus the seeds' streams, as a new array: the dense component of the split.
-   * A NaN or infinity throws naming `what` and its index, as encodeFixed does.
+   * Float32 values are read as the float64 they exactly are (as encodeFixed reads them). A NaN or infinity
+   * throws naming `what` and its index, as encodeFixed does.
    */
-  encodeAndSubtract(xs: Float64Array, fracBits: number, seeds: readonly Uint32Array[], nonce: Uint32Array, what?: string): BigUint64Array;
+  encodeAndSubtract(xs: Float64Array | Float32Array, fracBits: number, seeds: readonly Uint32Array[], nonce: Uint32Array, what?: string): BigUint64Array;
 }
 
 function checkSeeds(seeds: readonly Uint32Array[], nonce: Uint32Array, words: number): void {
@@ -72,7 +73,7 @@ export async function createDealerSplitter(): Promise<DealerSplitter> {
       }
     },
     encodeAndSubtract(xs, fracBits, seeds, nonce, what = 'value') {
-      if (!(xs instanceof Float64Array)) throw new Error('dealer split: values must be a Float64Array');
+      if (!(xs instanceof Float64Array) && !(xs instanceof Float32Array)) throw new Error('dealer split: values must be a Float64Array or Float32Array');
       if (!Number.isInteger(fracBits) || fracBits < 0 || fracBits > 40) throw new Error(`fraction bits must be an integer in [0, 40], got ${fracBits}`);
       checkSeeds(seeds, nonce, xs.length);
       const out = new BigUint64Array(xs.length);

@@ -6,13 +6,14 @@
  * backends' prg, so the parties' loading is unchanged and a tensor's bundles are bit for bit those of the
  * JavaScript path for the same seeds (share-stream.test.ts).
  *
- * Memory: one tensor's float64 values and its x2 at a time (the caller drops each yielded tensor), not the
- * model's. Cost per element: the float64 copy, the encoding and two ChaCha20 words in wasm (bench sharing).
+ * Memory: one tensor's x2 (and, for fused or scaled tensors, their float64 values) at a time (the caller drops
+ * each yielded tensor), not the model's; float32 weights go to the splitter as they are. Cost per element: the
+ * encoding and two ChaCha20 words in wasm, plus copies through its windows (bench sharing).
  */
 import { createDealerSplitter, type DealerSplitter } from '@puma/backend-wasm';
 import { SEED_NONCE, type ShareBundle } from '@puma/protocol';
 import { checkFracBits, randomKey } from '@puma/ring';
-import type { Model } from '../types.ts';
+import type { FloatArray, Model } from '../types.ts';
 import { secureTensorSources, type WeightManifest } from './share-weights.ts';
 
 /** One tensor's three bundles; parties 1 and 2 share one dense array (the same component). */
@@ -37,7 +38,7 @@ export interface ShareStreamOptions {
 }
 
 /** Splits one tensor's values into the three parties' bundles with the given seeds. */
-export function splitTensor(splitter: DealerSplitter, values: Float64Array, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string): [ShareBundle, ShareBundle, ShareBundle] {
+export function splitTensor(splitter: DealerSplitter, values: FloatArray, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string): [ShareBundle, ShareBundle, ShareBundle] {
   const dense = splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what);
   return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense }, { dense, seed1: seedA }];
 }

@@ -6,7 +6,7 @@
  */
 import { encodeFixed } from '@puma/ring';
 import { splitInput, type ShareBundle } from '@puma/protocol';
-import type { Linear, Model, ModelConfig, Norm, Tensor } from '../types.ts';
+import type { FloatArray, Linear, Model, ModelConfig, Norm, Tensor } from '../types.ts';
 
 export interface NamedTensor {
   name: string;
@@ -14,11 +14,15 @@ export interface NamedTensor {
   data: Float64Array;
 }
 
-/** A secure-pass tensor before its values exist: `values()` builds them (float64, rewrites applied) on demand. */
+/**
+ * A secure-pass tensor before its values exist: `values()` builds them (rewrites applied) on demand. A tensor
+ * taken as it is returns the model's own array (float32 or float64: its float64 reading is exact), so no copy
+ * is made; fused or scaled ones are built in float64.
+ */
 export interface TensorSource {
   name: string;
   shape: number[];
-  values(): Float64Array;
+  values(): FloatArray;
 }
 
 export interface WeightManifest {
@@ -31,11 +35,6 @@ export interface WeightManifest {
 export interface PartyWeightBundle {
   manifest: WeightManifest;
   bundles: Record<string, ShareBundle>;
-}
-
-function f64(t: Tensor, scale = 1): Float64Array {
-  // v * 1 is v for every float (NaN included), so the unscaled copy skips the per-element callback.
-  return scale === 1 ? new Float64Array(t.data) : Float64Array.from(t.data, (v) => v * scale);
 }
 
 /** Horizontal concatenation of [in, out_i] matrices, each column block scaled by its factor. */
@@ -66,13 +65,13 @@ function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array {
 
 /**
  * The named tensors of the secure pass (see secure/forward.ts for how each is used), each built only when its
- * values() is called: a streamed sharing holds one tensor's float64 copy at a time, not the model's.
+ * values() is called: a streamed sharing holds one tensor's rewritten copy at a time, not the model's.
  */
 export function secureTensorSources(model: Model): TensorSource[] {
   const { config: c, weights: w } = model;
   const out: TensorSource[] = [];
-  const put = (name: string, shape: readonly number[], values: () => Float64Array) => out.push({ name, shape: [...shape], values });
-  const putTensor = (name: string, t: Tensor) => put(name, t.shape, () => f64(t));
+  const put = (name: string, shape: readonly number[], values: () => FloatArray) => out.push({ name, shape: [...shape], values });
+  const putTensor = (name: string, t: Tensor) => put(name, t.shape, () => t.data);
   const putLinear = (name: string, l: Linear) => {
     putTensor(`${name}.w`, l.weight);
     if (l.bias) putTensor(`${name}.b`, l.bias);
@@ -119,7 +118,10 @@ export function secureTensorSources(model: Model): TensorSource[] {
 
 /** Every secure-pass tensor with its values (the whole model in float64 at once; see secureTensorSources). */
 export function secureTensors(model: Model): NamedTensor[] {
-  return secureTensorSources(model).map((t) => ({ name: t.name, shape: t.shape, data: t.values() }));
+  return secureTensorSources(model).map((t) => {
+    const v = t.values();
+    return { name: t.name, shape: t.shape, data: v instanceof Float64Array ? v : new Float64Array(v) };
+  });
 }
 
 /** Splits every tensor into the three parties' bundles (fresh seeds from crypto.getRandomValues). */
