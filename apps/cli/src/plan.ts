@@ -29,11 +29,11 @@ function text(name: string, plan: InferencePlan): string {
     `  rounds:           ${plan.rounds.toLocaleString('en-US')}`,
     `  bytes per party:  ${plan.bytesPerParty.map(traffic).join(' / ')} (max ${traffic(plan.maxBytesPerParty)})`,
     `  disk per party:   ${plan.diskPerParty.map(mem).join(' / ')} (share bundles of parties 0 / 1 / 2)`,
-    `  memory per party: ${mem(m.maxPerParty)} peak = baseline ${mem(m.baseline)} + weight shares ${mem(m.weights)} + received bundle ${mem(m.bundle)} + KV cache ${mem(m.kvCache)} + activations ${mem(m.activations)}`,
+    `  memory per party: ${mem(m.maxPerParty)} peak = baseline ${mem(m.baseline)} + weight blocks ${mem(m.weightBlocks)} + store part ${mem(m.storePart)} + KV cache ${mem(m.kvCache)} + activations ${mem(m.activations)}`,
     `  compute:          ${plan.computeSeconds.toFixed(2)} s (${(plan.macs / 1e9).toFixed(2)} G multiply-adds)`,
     `  projected time:   ${plan.projectedSeconds.toFixed(2)} s on ${plan.network.name}`,
     `  (compute = 2 × multiply-adds / ${MATMUL_MACS_PER_S / 1e9} G/s + words sent / ${NONLINEAR_WORDS_PER_S / 1e6} M/s; time = compute + rounds × RTT + bytes / bandwidth;`,
-    `   every weight share resident, as this version runs. Rounds and bytes are the ops' declared costs.)`,
+    `   weights streamed from the party's store in blocks, as a party with a share store runs. Rounds and bytes are the ops' declared costs.)`,
   ].join('\n');
 }
 

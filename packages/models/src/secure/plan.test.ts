@@ -41,13 +41,20 @@ describe('plan: disk, memory and time from their stated models', () => {
     expect(p.diskPerParty[0]).toBe(64 * secureTensorShapes(c).length);
   });
 
-  it('memory: a baseline, two components of every weight, the bundle, the KV cache and the largest intermediate', () => {
+  it('memory: a baseline, two streamed weight blocks of two components, one store part, the KV cache and the largest intermediate', () => {
     const m = p.memory;
-    expect(m.weights).toBe(16 * p.weightElements);
+    // GPT-2-base's tensors all exceed one block (2^20 words), so two whole blocks of two components are resident.
+    expect(m.weightBlocks).toBe(2 * 2 * 8 * 2 ** 20);
+    expect(m.storePart).toBe(8 * 2 ** 20);
+    // Depth does not enter: twice the layers add only the KV cache.
+    const deep = planInference({ ...c, numLayers: 24 }, { kind: 'generate', promptTokens: 32, newTokens: 1 }).memory;
+    expect(deep.maxPerParty - m.maxPerParty).toBe(m.kvCache);
+    // Smaller blocks, smaller residency; a model smaller than a block holds its largest tensor.
+    expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 1024).memory.weightBlocks).toBe(2 * 2 * 8 * 1024);
     expect(m.kvCache).toBe(2 * 2 * 8 * 12 * 32 * 768);
     // The largest intermediate at 32 tokens is the one-hot input, 32 × 50257.
     expect(m.activations).toBe(ACTIVATION_COPIES * 16 * 32 * 50257);
-    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weights + m.bundle + m.kvCache + m.activations);
+    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weightBlocks + m.storePart + m.kvCache + m.activations);
   });
 
   it('time: compute from the stated rates, plus rounds × RTT and the busiest party\'s bytes over the bandwidth', () => {

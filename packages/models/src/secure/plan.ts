@@ -4,11 +4,12 @@
  * and projected time (models with stated constants, below). Measured figures for the same rows are in
  * `npm run bench -- models`, which prints both and their ratio.
  *
- * Memory per party (this code keeps every weight share resident): a baseline (PARTY_BASELINE_BYTES), 16 bytes
- * per secure weight element (the party's two ring components in backend memory), plus 8 more on parties 1 and
- * 2 while the received bundle's dense component is held, plus the KV cache (two components of K and V, every
- * layer, every position), plus ACTIVATION_COPIES live copies of the pass's largest intermediate (two
- * components each).
+ * Memory per party (weights streamed from the party's store, weight-stream.ts): a baseline
+ * (PARTY_BASELINE_BYTES), two weight blocks resident (the one multiplied and the one read ahead), each two ring
+ * components of at most `blockWords` words (fewer when the largest tensor is smaller), plus one dense part being
+ * read and verified (STORE_PART_BYTES), plus the KV cache (two components of K and V, every layer, every
+ * position), plus ACTIVATION_COPIES live copies of the pass's largest intermediate (two components each). Depth
+ * does not enter except through the KV cache.
  * Disk per party: its share bundle as stored (parties 1 and 2: the dense component, 8 bytes per element;
  * party 0: two 32-byte seeds per tensor).
  * Time: compute + rounds × RTT + (the busiest party's bytes × 8) / bandwidth, with compute = the local
@@ -20,6 +21,7 @@
 import type { Cost } from '@puma/protocol';
 import type { ModelConfig } from '../types.ts';
 import { classificationCost, generationCost, type PlanClass, type PlannedCost } from './plan-cost.ts';
+import { DEFAULT_BLOCK_WORDS } from './weight-stream.ts';
 
 export type PlanWorkload =
   | { kind: 'generate'; promptTokens: number; newTokens: number; reveal?: 'logits' | 'argmax' }
@@ -53,6 +55,8 @@ export const ACTIVATION_COPIES = 6;
  * slack. bench models measures 226-276 MiB per party for stories260K, whose weights are 0.3 M elements.
  */
 export const PARTY_BASELINE_BYTES = 250 * 2 ** 20;
+/** One dense part of a party's share (worker/session/shares.ts DENSE_PART_BYTES), read whole to check its sha256. */
+export const STORE_PART_BYTES = 8 * 2 ** 20;
 const WORD = 8;
 const SEED_BYTES = 32;
 
@@ -111,7 +115,7 @@ export interface InferencePlan {
   bytesPerParty: [number, number, number];
   maxBytesPerParty: number;
   diskPerParty: [number, number, number];
-  memory: { baseline: number; weights: number; bundle: number; kvCache: number; activations: number; maxPerParty: number };
+  memory: { baseline: number; weightBlocks: number; storePart: number; kvCache: number; activations: number; maxPerParty: number };
   macs: number;
   computeSeconds: number;
   projectedSeconds: number;
@@ -129,14 +133,16 @@ function largestIntermediate(c: ModelConfig, rows: number, keys: number): number
   return Math.max(rows * c.vocabSize, c.numHeads * rows * keys, rows * up, rows * (c.numHeads + 2 * c.numKvHeads) * c.headDim);
 }
 
-export function planInference(c: ModelConfig, w: PlanWorkload, network: PlanNetwork = PLAN_NETWORKS.lan, fracBits = 18): InferencePlan {
+export function planInference(
+  c: ModelConfig, w: PlanWorkload, network: PlanNetwork = PLAN_NETWORKS.lan, fracBits = 18, blockWords = DEFAULT_BLOCK_WORDS,
+): InferencePlan {
   const p = planned(c, w, fracBits);
   const tensors = secureTensorShapes(c);
   const weightElements = tensors.reduce((s, t) => s + t.elements, 0);
   const rows = w.kind === 'classify' ? w.tokens : w.promptTokens;
   const keys = w.kind === 'classify' ? w.tokens : w.promptTokens + w.newTokens - 1;
-  const weights = 2 * WORD * weightElements;
-  const bundle = WORD * weightElements;
+  const weightBlocks = 2 * 2 * WORD * Math.min(blockWords, Math.max(...tensors.map((t) => t.elements)));
+  const storePart = Math.min(STORE_PART_BYTES, WORD * Math.max(...tensors.map((t) => t.elements)));
   const kvCache = w.kind === 'generate' ? 2 * 2 * WORD * c.numLayers * keys * c.numKvHeads * c.headDim : 0;
   const activations = ACTIVATION_COPIES * 2 * WORD * largestIntermediate(c, rows, keys);
   const maxBytesPerParty = Math.max(...p.cost.bytes);
@@ -148,8 +154,11 @@ export function planInference(c: ModelConfig, w: PlanWorkload, network: PlanNetw
     rounds: p.cost.rounds,
     bytesPerParty: p.cost.bytes,
     maxBytesPerParty,
-    diskPerParty: [2 * SEED_BYTES * tensors.length, bundle, bundle],
-    memory: { baseline: PARTY_BASELINE_BYTES, weights, bundle, kvCache, activations, maxPerParty: PARTY_BASELINE_BYTES + weights + bundle + kvCache + activations },
+    diskPerParty: [2 * SEED_BYTES * tensors.length, WORD * weightElements, WORD * weightElements],
+    memory: {
+      baseline: PARTY_BASELINE_BYTES, weightBlocks, storePart, kvCache, activations,
+      maxPerParty: PARTY_BASELINE_BYTES + weightBlocks + storePart + kvCache + activations,
+    },
     macs: p.macs,
     computeSeconds,
     projectedSeconds: computeSeconds + (p.cost.rounds * network.rttMs) / 1000 + (maxBytesPerParty * 8) / network.bitsPerSecond,
