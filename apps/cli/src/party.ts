@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
-import { FileCalibrationCache, defaultCalibrationFile, nodeCpu, parseBackendChoice, selectBackend, type BackendChoice } from '@puma/worker';
+import type { Backend } from '@puma/backend';
+import type { ModelConfig } from '@puma/models';
+import { FileCalibrationCache, defaultCalibrationFile, nodeCpu, parseBackendChoice, selectBackend, selectBackendForModel, type BackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { KEY_USAGE, loadEndpointIdentity, parsePeerPins, readSlotSecret } from './endpoint-trust.ts';
 import { DirectoryShareStore } from './party-store.ts';
@@ -58,8 +60,20 @@ export function partyCommand(argv: string[]): Promise<number> {
     const store: ShareStore = values.cache !== undefined ? new DirectoryShareStore(values.cache) : new MemoryShareStore();
     // Dawn (native) is loaded only when a GPU backend may be chosen.
     const gpu = choice === 'wasm' ? undefined : (await import('@puma/backend-webgpu/node')).nodeGpu();
-    const { backend, summary } = await selectBackend(choice, { gpu, cpu: nodeCpu(), cache: new FileCalibrationCache(defaultCalibrationFile()) });
-    console.error(`party ${id} backend: ${summary}`);
+    const cache = new FileCalibrationCache(defaultCalibrationFile());
+    // 'auto' waits for the owner's manifest and calibrates on the model's own shapes; an explicit choice starts now.
+    let backend: Backend | ((config: ModelConfig) => Promise<Backend>);
+    if (choice === 'auto') {
+      backend = async (config) => {
+        const chosen = await selectBackendForModel('auto', config, { gpu, cpu: nodeCpu(), cache });
+        console.error(`party ${id} backend: ${chosen.summary}`);
+        return chosen.backend;
+      };
+    } else {
+      const chosen = await selectBackend(choice, { gpu, cpu: nodeCpu(), cache });
+      console.error(`party ${id} backend: ${chosen.summary}`);
+      backend = chosen.backend;
+    }
     const signal = interruptSignal();
     const channel = await connectEndpoint({
       coordinator, sessionId, self: id, peers, connectTimeoutMs, identity, slotSecret, expectedPeers, ice, log: (l) => console.error(l),

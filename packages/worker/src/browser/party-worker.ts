@@ -6,7 +6,10 @@
  */
 import * as Comlink from 'comlink';
 import { IdbCalibrationCache } from '../calibrate-cache-idb.ts';
+import type { Backend } from '@puma/backend';
+import type { ModelConfig } from '@puma/models';
 import { selectBackend, type BackendChoice } from '../select-backend.ts';
+import { selectBackendForModel } from '../select-backend-model.ts';
 import { runPartySession, type PartySessionReport, type PartyStatus } from '../session/index.ts';
 import type { PartyId } from '@puma/transport';
 import { IdbShareStore } from './idb-share-store.ts';
@@ -29,18 +32,35 @@ const api = {
   /** Runs one session to its end; `port` is the page's side of the bridged channel. */
   async run(init: PartyWorkerInit, port: MessagePort, onStatus: (s: PartyStatus) => void): Promise<PartySessionReport> {
     const channel = channelOverPort(init.id, port, { identities: init.authenticatedLinks });
-    let selection;
-    try {
-      selection = await selectBackend(init.backend, { gpu: self.navigator.gpu ?? undefined, cache: new IdbCalibrationCache() });
-    } catch (e) {
-      const reason = `party ${init.id}: cannot start the ${init.backend} backend: ${e instanceof Error ? e.message : String(e)}`;
-      channel.close(reason);
-      throw new Error(reason);
+    const gpu = self.navigator.gpu ?? undefined;
+    const cache = new IdbCalibrationCache();
+    const cannotStart = (e: unknown) => new Error(`party ${init.id}: cannot start the ${init.backend} backend: ${e instanceof Error ? e.message : String(e)}`);
+    let summary = 'chosen once the manifest names the model';
+    let backend: Backend | ((config: ModelConfig) => Promise<Backend>);
+    if (init.backend === 'auto') {
+      // Calibrated on the model's own shapes once the owner's manifest has named it.
+      backend = async (config) => {
+        const selection = await selectBackendForModel('auto', config, { gpu, cache }).catch((e: unknown) => {
+          throw cannotStart(e);
+        });
+        summary = selection.summary;
+        return selection.backend;
+      };
+    } else {
+      try {
+        const selection = await selectBackend(init.backend, { gpu, cache });
+        summary = selection.summary;
+        backend = selection.backend;
+      } catch (e) {
+        const err = cannotStart(e);
+        channel.close(err.message);
+        throw err;
+      }
     }
     const report = await runPartySession({
-      id: init.id, identity: init.identity, channel, backend: selection.backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
+      id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
       // The page's state shows how the backend was chosen (with the calibration's figures for 'auto').
-      onStatus: (s) => onStatus({ ...s, backend: `${s.backend}; ${selection.summary}` }), signal: aborter.signal,
+      onStatus: (s) => onStatus({ ...s, backend: `${s.backend}; ${summary}` }), signal: aborter.signal,
     });
     // The page closes its channel when this answer arrives; the session's last sends must be out before that.
     await channel.flush();

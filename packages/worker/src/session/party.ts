@@ -2,6 +2,7 @@
  * A computing party's session: the owner's manifest and roster, identity checks, keys, weights (from the
  * cache, the rest from the owner), then the client's jobs.
  */
+import type { Backend } from '@puma/backend';
 import { setupParty } from '@puma/protocol';
 import { CLIENT, OWNER, type PartyId } from '@puma/transport';
 import { SessionGuard } from './guard.ts';
@@ -23,11 +24,12 @@ import type { PartyShareManifest, PartySessionOptions, PartySessionReport, Weigh
  * channel. On success the caller closes the channel.
  */
 export async function runPartySession(o: PartySessionOptions): Promise<PartySessionReport> {
-  const { id, backend } = o;
+  const { id } = o;
   const channel = trackReceives(o.channel);
   const others = ([0, 1, 2] as const).filter((p) => p !== id);
   const guard = new SessionGuard(channel, [...others, CLIENT, OWNER], o.signal);
-  const backendName = `${backend.kind} (${backend.description})`;
+  const describe = (b: Backend) => `${b.kind} (${b.description})`;
+  let backendName = typeof o.backend === 'function' ? 'chosen once the manifest names the model' : describe(o.backend);
   let weights: WeightTransferReport | undefined;
   const emit: Emit = (phase, message, extra = {}) =>
     o.onStatus?.({ phase, party: id, message, backend: backendName, bytesSent: channel.stats.bytesSent, bytesReceived: channel.stats.bytesReceived, weights, ...extra });
@@ -43,6 +45,14 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
     emit('keys', 'checking the other parties\' identities');
     await guard.run(greetParties(channel, id, roster));
     const cacheable = await guard.run(bindStore(o.store, manifest.modelId, manifest.epoch, id, identity));
+    let backend: Backend;
+    if (typeof o.backend === 'function') {
+      emit('keys', `choosing the backend on the shapes of ${manifest.modelId}`);
+      backend = await guard.run(o.backend(manifest.config));
+    } else {
+      backend = o.backend;
+    }
+    backendName = describe(backend);
     emit('keys', 'exchanging PRG keys with the other parties');
     const party = await guard.run(setupParty({ id, backend, channel, fracBits: manifest.fracBits }));
     const fetched = await guard.run(fetchWeights(manifest, {

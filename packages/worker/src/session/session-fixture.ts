@@ -65,6 +65,8 @@ export interface SessionOptions {
   recordHolders?: OwnerServeOptions['recordHolders'];
   /** Replaces party `id`'s channel, e.g. to show it other identities than the network's. */
   channelOf?: (id: PartyId, channel: Channel) => Channel;
+  /** Party `id`'s backend or backend chooser (default: the fixture's backend). */
+  backendOf?: (id: PartyId) => PartySessionOptions['backend'];
 }
 
 export function startSession(fx: Fixture, stores: MemoryShareStore[], o: SessionOptions = {}): SessionRun {
@@ -73,7 +75,7 @@ export function startSession(fx: Fixture, stores: MemoryShareStore[], o: Session
   const parties = PARTIES.map((id) => {
     const channel = net.channels.get(id)!;
     const options: PartySessionOptions = {
-      id, identity: (o.identities ?? ROSTER)[id], channel: o.channelOf ? o.channelOf(id, channel) : channel, backend: fx.backends[id], store: stores[id],
+      id, identity: (o.identities ?? ROSTER)[id], channel: o.channelOf ? o.channelOf(id, channel) : channel, backend: o.backendOf?.(id) ?? fx.backends[id], store: stores[id],
       signal: o.signals?.[id], stepTimeoutMs: o.stepTimeoutMs, onStatus: (s) => status[id].push(s),
     };
     return runPartySession(options);

@@ -55,6 +55,33 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     }
   }, 120_000);
 
+  it("a party given a backend chooser calls it with the manifest's model config before any key exchange, and computes with what it returns", async () => {
+    const asked: Array<{ vocabSize: number; numLayers: number }> = [];
+    const run = startSession(fx, freshStores(), {
+      backendOf: (id) => (id !== 1 ? fx.backends[id] : async (config) => {
+        asked.push({ vocabSize: config.vocabSize, numLayers: config.numLayers });
+        return fx.backends[1];
+      }),
+    });
+    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
+    const reports = await Promise.all(run.parties);
+    expect(asked).toEqual([{ vocabSize: fx.model.config.vocabSize, numLayers: fx.model.config.numLayers }]);
+    expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
+    expect(reports[1].backend).toBe(reports[0].backend);
+    const messages = run.status[1].map((s) => s.message);
+    expect(messages.findIndex((m) => m.startsWith('choosing the backend on the shapes of'))).toBeLessThan(messages.indexOf('exchanging PRG keys with the other parties'));
+
+    // A chooser that fails ends the session on every endpoint with its reason.
+    const failing = startSession(fx, freshStores(), {
+      backendOf: (id) => (id !== 2 ? fx.backends[id] : async () => {
+        throw new Error('party 2: cannot start the auto backend: no adapter');
+      }),
+    });
+    await expect(runClientSession({ channel: clientChannel(failing.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 1 })).rejects.toThrow(/no adapter/);
+    await expect(failing.parties[2]).rejects.toThrow(/no adapter/);
+    await expect(failing.parties[0]).rejects.toThrow(/party 2/);
+  }, 120_000);
+
   it('detects a corrupt cached part, deletes it and fetches only that part again', async () => {
     const stores = freshStores();
     const warm = startSession(fx, stores);

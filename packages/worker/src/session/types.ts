@@ -180,7 +180,11 @@ export interface PartySessionOptions {
   /** This party's own identity fingerprint (64 hex digits): the owner's and the client's rosters must name it. */
   identity: string;
   channel: Channel;
-  backend: Backend;
+  /**
+   * The backend, or how to choose it once the owner's manifest names the model (its config): a party with
+   * `--backend auto` calibrates on the model's own shapes (select-backend-model.ts).
+   */
+  backend: Backend | ((config: ModelConfig) => Promise<Backend>);
   store: ShareStore;
   /** When given, the owner's sharing must use it; by default the session takes the sharing's fraction bits. */
   fracBits?: number;
