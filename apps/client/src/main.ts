@@ -254,6 +254,8 @@ async function generate(session: ClientSession, channel: Channel, chat: ChatView
     const result = await session.generate({
       prompt: turn ? turn.ids : prompt,
       maxNewTokens,
+      // A chat reply ends at the model's stop token, and the parties stop computing with it.
+      stopIds: turn ? chat.state.stopIds : undefined,
       onToken: (t: TokenEvent) => {
         state.tokens.push(t.token);
         state.text += t.text;

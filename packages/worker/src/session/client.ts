@@ -92,7 +92,8 @@ class ClientSessionImpl implements ClientSession {
       throw new Error(`maxNewTokens must be an integer in [1, ${room}] (prompt of ${promptIds.length} tokens, model of ${c.maxPositions} positions), got ${o.maxNewTokens}`);
     }
     return this.job(async (n, watch) => {
-      this.send(n, { kind: 'generate', promptLength: promptIds.length, maxNewTokens: o.maxNewTokens, reveal, parties: this.approved });
+      const earlyStop = o.stopIds !== undefined;
+      this.send(n, { kind: 'generate', promptLength: promptIds.length, maxNewTokens: o.maxNewTokens, reveal, earlyStop, parties: this.approved });
       this.emit('running', `job ${n}: generating ${o.maxNewTokens} tokens`);
       const t0 = performance.now();
       const tokens: number[] = [];
@@ -102,7 +103,7 @@ class ClientSessionImpl implements ClientSession {
       // Token events wait for the parties' cost reports of their step, which follow the output shares.
       let events = Promise.resolve();
       await this.guard.run(generateClient(this.channel, {
-        job: n, prompt: promptIds, vocab: c.vocabSize, maxNewTokens: o.maxNewTokens, fracBits: this.info.fracBits, reveal, pick: o.pick ?? greedy,
+        job: n, prompt: promptIds, vocab: c.vocabSize, maxNewTokens: o.maxNewTokens, fracBits: this.info.fracBits, reveal, pick: o.pick ?? greedy, stopIds: o.stopIds,
         onToken: (s, i) => {
           watch.progress(Math.min(i + 1, o.maxNewTokens - 1));
           const now = performance.now();

@@ -55,7 +55,8 @@ export function parseJob(bytes: Uint8Array, n: number, weights: SecureWeights, c
     const promptLength = int(j.promptLength, 'promptLength', 1, c.maxPositions);
     const maxNewTokens = int(j.maxNewTokens, 'maxNewTokens', 1, c.maxPositions - promptLength);
     if (j.reveal !== 'logits' && j.reveal !== 'argmax') throw new Error(`job header from the client: reveal must be "logits" or "argmax", got ${JSON.stringify(j.reveal)}`);
-    return { kind: 'generate', promptLength, maxNewTokens, reveal: j.reveal, parties };
+    if (j.earlyStop !== undefined && typeof j.earlyStop !== 'boolean') throw new Error(`job header from the client: earlyStop must be true or false, got ${JSON.stringify(j.earlyStop)}`);
+    return { kind: 'generate', promptLength, maxNewTokens, reveal: j.reveal, earlyStop: j.earlyStop === true, parties };
   }
   if (j.kind === 'classify') {
     if (c.numLabels === 0) throw new Error(`job header from the client asks to classify, but ${weights.manifest.modelId} has no classifier head`);
@@ -80,7 +81,7 @@ export async function runJob(p: Party, weights: SecureWeights, job: Job, n: numb
   emit('running', `job ${n}: generating ${job.maxNewTokens} tokens after a ${job.promptLength}-token prompt`, {
     job: { index: n, kind: 'generate', step: 0, steps: job.maxNewTokens, msPerStep: 0, rounds: 0 },
   });
-  const steps = await generateParty(p, { job: n, weights, promptLength: job.promptLength, maxNewTokens: job.maxNewTokens, reveal: job.reveal }, {
+  const steps = await generateParty(p, { job: n, weights, promptLength: job.promptLength, maxNewTokens: job.maxNewTokens, reveal: job.reveal, earlyStop: job.earlyStop }, {
     progress: (v) => {
       const r = v as StepReport;
       watch.progress(r.step + 1);

@@ -82,6 +82,21 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     await expect(failing.parties[0]).rejects.toThrow(/party 2/);
   }, 120_000);
 
+  it('with stopIds the reply ends at the first stop token and the parties compute no step after it', async () => {
+    const expected = generateGreedy(fx.model, fx.promptIds, 6).slice(fx.promptIds.length);
+    // Stop at the second generated token: the parties must compute exactly two steps of the six allowed.
+    const run = startSession(fx, freshStores());
+    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 6, stopIds: [expected[1]] });
+    const reports = await Promise.all(run.parties);
+    expect(result.tokens).toEqual(expected.slice(0, expected.indexOf(expected[1]) + 1));
+    for (const r of reports) expect(r.jobs[0].steps).toHaveLength(result.tokens.length);
+    // A stop id that never comes: all six steps.
+    const all = startSession(fx, freshStores());
+    const full = await runClientSession({ channel: clientChannel(all.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 6, stopIds: [] });
+    expect(full.tokens).toEqual(expected);
+    for (const r of await Promise.all(all.parties)) expect(r.jobs[0].steps).toHaveLength(6);
+  }, 120_000);
+
   it('detects a corrupt cached part, deletes it and fetches only that part again', async () => {
     const stores = freshStores();
     const warm = startSession(fx, stores);

@@ -130,7 +130,11 @@ export type RevealMode = 'logits' | 'argmax';
  * checks it against the identities its links proved, so input shares reach only the parties the client chose.
  */
 export type JobRequest = { parties: readonly [string, string, string] } & (
-  | { kind: 'generate'; promptLength: number; maxNewTokens: number; reveal: RevealMode }
+  | {
+    kind: 'generate'; promptLength: number; maxNewTokens: number; reveal: RevealMode;
+    /** The client says before each step after the first whether to go on (a chat reply ends at a stop token). */
+    earlyStop?: boolean;
+  }
   | { kind: 'classify'; length: number }
   | { kind: 'end' }
 );
@@ -276,6 +280,11 @@ export interface GenerateOptions {
   reveal?: RevealMode;
   /** Default greedy; only with reveal 'logits'. */
   pick?: Sampler;
+  /**
+   * The reply ends after any of these tokens (included in the result), and the parties stop with it: before each
+   * step the client tells them whether to go on. Without it every requested token is computed.
+   */
+  stopIds?: readonly number[];
   onToken?: (t: TokenEvent) => void;
 }
 
