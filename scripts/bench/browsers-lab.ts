@@ -159,7 +159,7 @@ export class BrowsersLab {
     await this.approve(client, codes);
     const approvedMs = performance.now() - t0;
     await waitFor(client, () => ['ready', 'error'].includes(window.pumaClient?.state.phase ?? ''), this.timeouts.readyMs, 'the client to get ready');
-    await this.throwIfFailed();
+    await this.throwIfFailed(`${((performance.now() - t0) / 1000).toFixed(0)} s after the owner page opened`);
     const readyMs = performance.now() - t0;
     log(`ready after ${(readyMs / 1000).toFixed(1)} s`);
 
@@ -169,7 +169,7 @@ export class BrowsersLab {
     await client.getByRole('button', { name: 'Generate' }).click();
     await waitFor(client, () => ['done', 'error'].includes(window.pumaClient?.state.phase ?? ''), this.timeouts.generateMs, 'the generation');
     const generateMs = performance.now() - t1;
-    await this.throwIfFailed();
+    await this.throwIfFailed(`${(generateMs / 1000).toFixed(0)} s after Generate`);
     const clientDone = await clientState(client);
     log(`${clientDone.tokens.length} tokens in ${(generateMs / 1000).toFixed(1)} s`);
 
@@ -224,16 +224,20 @@ export class BrowsersLab {
   }
 
   /** Throws with every page's error when any page (client, owner, a party) reports one. */
-  private async throwIfFailed(): Promise<void> {
+  private async throwIfFailed(when: string): Promise<void> {
     const client = await clientState(this.page('client'));
     const owner = await ownerState(this.page('owner'));
     const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
     if (client.error === null && owner.error === null && parties.every((s) => s.error === null)) return;
     const uncaught = [...this.roles.values()].flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    const memory = [...this.sampler.read()].map(([role, m]) => `${role} tab ${mib(m.tabPeakBytes)} MiB`).join(', ');
+    const ownerShows = await this.page('owner').locator('#shares').textContent().catch(() => null);
     throw new Error(
-      `session failed: client ${client.error ?? client.phase}; owner ${owner.error ?? owner.phase}; ` +
+      `session failed (${when}): client ${client.error ?? client.phase}; owner ${owner.error ?? owner.phase}; ` +
         parties.map((s, i) => `party ${i}: ${s.error ?? s.phase}`).join('; ') +
-        (uncaught.length ? `; uncaught: ${uncaught.join('; ')}` : ''),
+        (uncaught.length ? `; uncaught: ${uncaught.join('; ')}` : '') +
+        `\nowner page's sharing line: ${ownerShows ?? '-'}\npeak memory so far: ${memory}`,
     );
   }
 }
