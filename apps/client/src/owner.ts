@@ -7,7 +7,6 @@
  * sharing is kept in this browser's IndexedDB for the same weights and the same approved parties, so those
  * parties download nothing next session; another set of parties gets a fresh sharing.
  */
-import { createStore, get, set } from 'idb-keyval';
 import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
 import { safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
 import { loadOrCreateBrowserIdentity, shareModelInWorker } from '@puma/worker/browser';
@@ -25,6 +24,7 @@ import {
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
 import { fetchOwnerModel, loadOwnerModel, type OwnerModel } from './model-files.ts';
+import { SharingKeeper, loadKeptSharing } from './owner-keep.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
@@ -73,12 +73,6 @@ declare global {
 }
 window.pumaOwner = { state };
 
-/**
- * Kept sharings, one per weight file (keyed by its sha256, which never leaves this page). Each records which
- * identity holds which party's bundle (OwnerShares.holders): bundles of one sharing must never reach another
- * set of identities, or one identity could collect two parties' bundles of it across sessions.
- */
-const sharesDb = createStore('puma-owner', 'sharings');
 /** Parties whose delivery is acknowledged; their line then shows the final report, not the running count. */
 const partiesServed = new Set<number>();
 
@@ -108,7 +102,7 @@ function holderConflict(kept: OwnerShares, approved: readonly string[]): string 
  * (new epoch), kept for next time in place of the old one.
  */
 async function sharesFor(m: OwnerModel, approved: readonly string[]): Promise<OwnerShares> {
-  const kept = (await get(m.weightsHash, sharesDb)) as OwnerShares | undefined;
+  const kept = await loadKeptSharing(m.weightsHash);
   const conflict = kept ? (kept.modelId === m.modelId ? holderConflict(kept, approved) : `it was made under the name ${kept.modelId}`) : null;
   if (kept && conflict === null) {
     state.sharesReused = true;
@@ -140,9 +134,9 @@ async function sharesFor(m: OwnerModel, approved: readonly string[]): Promise<Ow
 }
 
 /** Keeps the sharing with its holders (serveOwner calls this before a new holder gets anything). */
-async function keepSharing(m: OwnerModel, shares: OwnerShares): Promise<void> {
+async function keepSharing(keeper: SharingKeeper, shares: OwnerShares): Promise<void> {
   try {
-    await set(m.weightsHash, shares, sharesDb);
+    await keeper.keep(shares);
   } catch (e) {
     // Without the kept sharing the next session re-splits and the parties download again; this one still works.
     $('shares').textContent = `${state.sharingNote} (could not keep it in IndexedDB: ${errorText(e)})`;
@@ -216,6 +210,7 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
   state.approvedParties = approvedParties;
   setPhase('sharing', 'preparing the sharing for the approved parties');
   const shares = await sharesFor(m, approvedParties);
+  const keeper = new SharingKeeper(m.weightsHash);
   state.epoch = shares.epoch;
   const partBytes = shares.parties.map((p) => p.parts.reduce((s, b) => s + b.byteLength, 0));
   $('shares').textContent = `${state.sharingNote}; epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}`;
@@ -224,7 +219,7 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
     channel,
     shares,
     approvedParties,
-    recordHolders: (holders) => keepSharing(m, { ...shares, holders }),
+    recordHolders: (holders) => keepSharing(keeper, { ...shares, holders }),
     onStatus: showOwnerStatus,
   }).finally(stopMeter);
   for (const p of report.parties) {

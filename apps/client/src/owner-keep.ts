@@ -1,0 +1,68 @@
+/**
+ * The owner page's kept sharing in IndexedDB, so the same approved parties download nothing next session: a
+ * record under the weights' hash (manifests, public info, holders) and each part under its epoch and sha256, once
+ * (parties 1 and 2 hold the same dense bytes). Parts are written one at a time, so no single structured clone
+ * holds the model: one put of a whole GPT-2-base sharing (2.6 GB) ran out of memory and froze the page past the
+ * parties' idle limit. A holders update rewrites the record only; keeping a new epoch drops the old one's parts.
+ * The record's holders (which identity holds which party's bundle) are what keeps the bundles of one sharing from
+ * ever reaching another set of identities, where one identity could collect two parties' bundles across sessions.
+ */
+import { createStore, del, get, getMany, keys, set } from 'idb-keyval';
+import type { OwnerShares, PartyShareManifest } from '@puma/worker/session';
+
+const db = createStore('puma-owner', 'sharings');
+const RECORD_FORMAT = 'puma-owner-kept/2';
+
+interface KeptRecord {
+  format: typeof RECORD_FORMAT;
+  sharing: Omit<OwnerShares, 'parties'> & { parties: [PartyShareManifest, PartyShareManifest, PartyShareManifest] };
+}
+
+const partKey = (weightsHash: string, epoch: string, sha256: string) => `${weightsHash}/${epoch}/${sha256}`;
+
+/** The kept sharing of these weights, or undefined when none is kept whole (a missing part counts as none). */
+export async function loadKeptSharing(weightsHash: string): Promise<OwnerShares | undefined> {
+  const record = (await get(weightsHash, db)) as KeptRecord | undefined;
+  if (record?.format !== RECORD_FORMAT) return undefined;
+  const { sharing } = record;
+  const parties = await Promise.all(sharing.parties.map(async (manifest) => {
+    const parts = (await getMany(manifest.parts.map((p) => partKey(weightsHash, sharing.epoch, p.sha256)), db)) as (Uint8Array | undefined)[];
+    return parts.every((p) => p instanceof Uint8Array) ? { manifest, parts: parts as Uint8Array[] } : null;
+  }));
+  if (parties.some((p) => p === null)) return undefined;
+  return { ...sharing, parties: parties as OwnerShares['parties'] };
+}
+
+/** Keeps one sharing of one model's weights: its parts once, its record (with the holders) on every call. */
+export class SharingKeeper {
+  private partsKept: Promise<void> | null = null;
+
+  constructor(private readonly weightsHash: string) {}
+
+  async keep(shares: OwnerShares): Promise<void> {
+    this.partsKept ??= this.keepParts(shares);
+    await this.partsKept;
+    const record: KeptRecord = {
+      format: RECORD_FORMAT,
+      sharing: { ...shares, parties: shares.parties.map((p) => p.manifest) as KeptRecord['sharing']['parties'] },
+    };
+    await set(this.weightsHash, record, db);
+  }
+
+  private async keepParts(shares: OwnerShares): Promise<void> {
+    const prefix = `${this.weightsHash}/`;
+    const ours = `${prefix}${shares.epoch}/`;
+    for (const key of await keys(db)) {
+      if (typeof key === 'string' && key.startsWith(prefix) && !key.startsWith(ours)) await del(key, db);
+    }
+    const written = new Set<string>();
+    for (const party of shares.parties) {
+      for (const [k, info] of party.manifest.parts.entries()) {
+        const key = partKey(this.weightsHash, shares.epoch, info.sha256);
+        if (written.has(key)) continue;
+        await set(key, party.parts[k], db);
+        written.add(key);
+      }
+    }
+  }
+}
