@@ -4,7 +4,7 @@
  * same order and layout, and the three components add up to the encoded weights.
  */
 import { describe, expect, it } from 'vitest';
-import { SEED_NONCE, type ShareBundle } from '@puma/protocol';
+import { SEED_NONCE, splitInputWithSeeds } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, chachaWords, encodeFixed } from '@puma/ring';
 import { loadModel } from '../node.ts';
 import { secureTensors, shareWeights } from './share-weights.ts';
@@ -19,18 +19,6 @@ function seedCounter(): () => Uint32Array {
   };
 }
 
-/** splitInput's split (protocol/ops/input.ts) with given seeds: the JavaScript path of shareWeights. */
-function jsSplit(x: BigUint64Array, seedA: Uint32Array, seedB: Uint32Array): [ShareBundle, ShareBundle, ShareBundle] {
-  const x2 = new BigUint64Array(x.length);
-  const [a, b, c, out] = [x, chachaWords(seedA, SEED_NONCE, x.length), chachaWords(seedB, SEED_NONCE, x.length), x2].map((w) => new Uint32Array(w.buffer, w.byteOffset, 2 * w.length));
-  for (let i = 0; i < 2 * x.length; i += 2) {
-    const lo = a[i] - b[i] - c[i];
-    const borrow = lo < -0x100000000 ? 2 : lo < 0 ? 1 : 0;
-    out[i] = lo >>> 0;
-    out[i + 1] = (a[i + 1] - b[i + 1] - c[i + 1] - borrow) >>> 0;
-  }
-  return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense: x2 }, { dense: x2, seed1: seedA }];
-}
 
 /** a + b mod 2^64 on 32-bit halves. */
 function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
@@ -69,7 +57,7 @@ describe.each([
       const [seedA, seedB] = [jsSeeds(), jsSeeds()];
       if (!compared(t.name)) continue;
       checked += 1;
-      const expected = jsSplit(encodeFixed(ref.data, DEFAULT_FRAC_BITS, ref.name), seedA, seedB);
+      const expected = splitInputWithSeeds(encodeFixed(ref.data, DEFAULT_FRAC_BITS, ref.name), seedA, seedB);
       t.bundles.forEach((b, p) => {
         expect(Object.keys(b).sort(), `${t.name} party ${p}`).toEqual(Object.keys(expected[p]).sort());
         for (const field of ['seed0', 'seed1', 'dense'] as const) expect(sameBytes(b[field], expected[p][field]), `${t.name} party ${p} ${field}`).toBe(true);
@@ -87,7 +75,7 @@ describe('streamed wasm sharing layout', () => {
     const reference = secureTensors(model);
     const [b0, b1, b2] = shareWeights(model, name, DEFAULT_FRAC_BITS);
     for (const t of reference) {
-      const expected = jsSplit(encodeFixed(t.data, DEFAULT_FRAC_BITS), b0.bundles[t.name].seed0!, b0.bundles[t.name].seed1!);
+      const expected = splitInputWithSeeds(encodeFixed(t.data, DEFAULT_FRAC_BITS), b0.bundles[t.name].seed0!, b0.bundles[t.name].seed1!);
       [b0, b1, b2].forEach((b, p) => {
         expect(Object.keys(b.bundles[t.name]).sort(), `${t.name} party ${p}`).toEqual(Object.keys(expected[p]).sort());
         for (const field of ['seed0', 'seed1', 'dense'] as const) expect(sameBytes(b.bundles[t.name][field], expected[p][field]), `${t.name} party ${p} ${field}`).toBe(true);

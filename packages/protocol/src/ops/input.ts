@@ -28,8 +28,11 @@ export interface ShareBundle {
 
 /** Dealer side: splits x into the three parties' bundles. Seeds come from crypto.getRandomValues. */
 export function splitInput(x: BigUint64Array): [ShareBundle, ShareBundle, ShareBundle] {
-  const seedA = randomKey();
-  const seedB = randomKey();
+  return splitInputWithSeeds(x, randomKey(), randomKey());
+}
+
+/** splitInput with given seeds (x0 = PRG(seedA), x1 = PRG(seedB)): for references that must match a split bit for bit. */
+export function splitInputWithSeeds(x: BigUint64Array, seedA: Uint32Array, seedB: Uint32Array): [ShareBundle, ShareBundle, ShareBundle] {
   const x0 = chachaWords(seedA, SEED_NONCE, x.length);
   const x1 = chachaWords(seedB, SEED_NONCE, x.length);
   const x2 = new BigUint64Array(x.length);

@@ -7,6 +7,7 @@ import type { Channel } from '@puma/transport';
 import type { ClassifyResult, ClientStatus, GenerateResult, PublicModelInfo, RevealMode, TokenEvent } from '../session/index.ts';
 import type { ClientWorkerApi } from './client-worker.ts';
 import { serveChannelOverPort } from './port-bridge.ts';
+import { WorkerEnd, workerFailure } from './worker-failure.ts';
 
 export interface BrowserClientOptions {
   /** The connected channel to the parties and the owner (possibly wrapped, e.g. to show what is sent). */
@@ -43,22 +44,9 @@ export async function openBrowserClient(o: BrowserClientOptions): Promise<Browse
   const remote = Comlink.wrap<ClientWorkerApi>(worker);
   const bridge = new MessageChannel();
   const served = serveChannelOverPort(o.channel, bridge.port1);
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    served.stop();
-    remote[Comlink.releaseProxy]();
-    worker.terminate();
-  };
-  // A worker whose script fails to load or throws at top level never answers Comlink; this turns that into an error.
-  const crashed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (ev) => {
-      ev.preventDefault();
-      reject(new Error(`the client worker failed: ${ev.message || 'script error (see the console)'}`));
-    });
-  });
-  crashed.catch(() => {});
+  const lifetime = new WorkerEnd(worker, remote, served);
+  const end = () => lifetime.end();
+  const crashed = workerFailure(worker, 'client');
   const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, crashed]).catch((e: unknown) => {
     end();
     throw e instanceof Error ? e : new Error(String(e));

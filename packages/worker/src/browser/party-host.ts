@@ -10,6 +10,7 @@ import type { BackendChoice } from '../select-backend.ts';
 import type { PartySessionReport, PartyStatus } from '../session/index.ts';
 import type { PartyWorkerApi } from './party-worker.ts';
 import { serveChannelOverPort } from './port-bridge.ts';
+import { WorkerEnd, workerFailure } from './worker-failure.ts';
 
 export interface BrowserPartyOptions {
   id: PartyId;
@@ -39,27 +40,15 @@ export function startBrowserParty(o: BrowserPartyOptions): BrowserParty {
   const remote = Comlink.wrap<PartyWorkerApi>(worker);
   const bridge = new MessageChannel();
   const served = serveChannelOverPort(o.channel, bridge.port1);
-  // A worker whose script fails to load or throws at top level never answers Comlink; this turns that into an error.
-  const crashed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (ev) => {
-      ev.preventDefault();
-      reject(new Error(`party ${o.id}: the worker failed: ${ev.message || 'script error (see the console)'}`));
-    });
-  });
+  const crashed = workerFailure(worker, `party ${o.id}`);
   const onStatus = o.onStatus ?? (() => {});
   const init = {
     id: o.id, identity: o.identity, authenticatedLinks: typeof o.channel.peerIdentity === 'function', backend: o.backend, fracBits: o.fracBits,
     stepTimeoutMs: o.stepTimeoutMs,
   };
   const run = remote.run(init, Comlink.transfer(bridge.port2, [bridge.port2]), Comlink.proxy(onStatus));
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    served.stop();
-    remote[Comlink.releaseProxy]();
-    worker.terminate();
-  };
+  const lifetime = new WorkerEnd(worker, remote, served);
+  const end = () => lifetime.end();
   const done = Promise.race([run, crashed]).then(
     (report) => {
       end();
@@ -74,7 +63,7 @@ export function startBrowserParty(o: BrowserPartyOptions): BrowserParty {
   return {
     done,
     async stop(reason) {
-      if (ended) return;
+      if (lifetime.ended) return;
       const settled = done.then(() => undefined, () => undefined);
       await remote.stop(reason).catch(() => {});
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
