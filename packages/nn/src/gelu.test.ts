@@ -29,13 +29,17 @@ describe('gelu', () => {
     expect(err).toBeLessThanOrEqual(2e-3);
   });
 
-  it("PUMA's pieces: error about 0.02, at the joint x = 3", async () => {
+  it("PUMA's pieces: error about 0.02, at the joint x = 3 (up to 0.024 inside the selection band past it)", async () => {
     const got = await runNn({ x: { values: sweep } }, (p, s) => geluPuma(p, s.x));
     const { err, at } = maxAbsError(got, Array.from(quantize(sweep), geluRef));
     console.log(`geluPuma max abs error ${err.toExponential(3)} at x = ${sweep[at]}`);
+    // PUMA's polynomial piece ends 0.0199 away from GeLU at x = 3. The narrow comparison may still pick it up to
+    // SELECT_BAND (2^-6) past the joint, depending on the masks, and its error grows there (0.0221 measured at
+    // x = 3.01; 0.024 leaves room for the band's end at 3.0156).
     expect(err).toBeGreaterThan(0.019);
-    expect(err).toBeLessThan(0.021);
-    expect(Math.abs(sweep[at] - 3)).toBeLessThan(0.01);
+    expect(err).toBeLessThan(0.024);
+    expect(sweep[at] - 3).toBeGreaterThanOrEqual(0);
+    expect(sweep[at] - 3).toBeLessThanOrEqual(SELECT_BAND);
   });
 
   it('declared cost equals measured cost; 9 rounds', async () => {
