@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { Channel } from '@puma/transport';
-import type { ClassifyResult, ClientStatus, GenerateResult, PublicModelInfo, RevealMode, TokenEvent } from '../session/index.ts';
+import type { ClassifyResult, ClientStatus, GenerateOptions, GenerateResult, PublicModelInfo, TokenEvent } from '../session/index.ts';
 import type { ClientWorkerApi } from './client-worker.ts';
 import { serveChannelOverPort } from './port-bridge.ts';
 import { WorkerEnd, workerFailure } from './worker-failure.ts';
@@ -19,14 +19,14 @@ export interface BrowserClientOptions {
   signal?: AbortSignal;
 }
 
-/** What generate takes across the worker boundary: a sampler is named by its settings, not passed as code. */
-export interface WorkerGenerateOptions {
-  prompt: string | readonly number[];
-  maxNewTokens: number;
-  reveal?: RevealMode;
+/**
+ * What generate takes across the worker boundary: GenerateOptions without the functions, a sampler named by
+ * its settings instead of passed as code.
+ */
+export type WorkerGenerateOptions = Omit<GenerateOptions, 'pick' | 'onToken'> & {
   /** Default greedy. */
   sampling?: { temperature: number; topK: number };
-}
+};
 
 export interface BrowserClient {
   readonly info: PublicModelInfo;

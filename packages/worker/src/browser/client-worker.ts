@@ -38,9 +38,9 @@ const api = {
     return session.info;
   },
 
-  generate(o: WorkerGenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
-    const pick = o.sampling ? sampler(o.sampling.temperature, o.sampling.topK) : undefined;
-    return opened().generate({ prompt: o.prompt, maxNewTokens: o.maxNewTokens, reveal: o.reveal, pick, onToken });
+  generate({ sampling, ...o }: WorkerGenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    const pick = sampling ? sampler(sampling.temperature, sampling.topK) : undefined;
+    return opened().generate({ ...o, pick, onToken });
   },
 
   classify(o: { text: string } | { ids: readonly number[] }): Promise<ClassifyResult> {
