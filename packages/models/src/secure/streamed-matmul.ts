@@ -52,13 +52,18 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
   return acc!;
 }
 
+/** This party's local term of x @ W masked by a fresh zero sharing under `tag`, ready to reshare or truncate. */
+async function maskedTerm(p: Party, ws: WeightStream, name: string, x: AShare, tag: string): Promise<Buf> {
+  const t = await localTerm(p, ws, name, x);
+  const z = p.backend.add(t, p.zeroShare(tag, t.length));
+  p.backend.release(t);
+  return z;
+}
+
 /** Fixed-point x @ W: (X W) / 2^f, as matmul. */
 export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: AShare): Promise<AShare> {
   return p.profile('matmul', async () => {
-    const tag = p.nextTag();
-    const t = await localTerm(p, ws, name, x);
-    const z = p.backend.add(t, p.zeroShare(tag, t.length));
-    p.backend.release(t);
+    const z = await maskedTerm(p, ws, name, x, p.nextTag());
     return truncateProduct(p, z, [x.shape[0], ws.shape(name)[1]]);
   });
 }
@@ -67,9 +72,6 @@ export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: ASha
 export function streamedMatmulRaw(p: Party, ws: WeightStream, name: string, x: AShare): Promise<AShare> {
   return p.profile('matmulRaw', async () => {
     const tag = p.nextTag();
-    const t = await localTerm(p, ws, name, x);
-    const z = p.backend.add(t, p.zeroShare(tag, t.length));
-    p.backend.release(t);
-    return reshare(p, z, [x.shape[0], ws.shape(name)[1]], tag);
+    return reshare(p, await maskedTerm(p, ws, name, x, tag), [x.shape[0], ws.shape(name)[1]], tag);
   });
 }
