@@ -36,7 +36,8 @@ const TAIL: usize = memory.data(256, 16);
 }
 
 // Key words k0..k7 and nonce words n0..n2 as in RFC 8439; 256 bytes of keystream (blocks counter .. counter+3) to o.
-function blocks4(
+// Exported for the dealer's split (split.ts); not a module export (index.ts does not list it).
+export function blocks4(
   k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32,
   n0: u32, n1: u32, n2: u32, counter: u32, o: usize,
 ): void {

@@ -5,6 +5,7 @@ export { copy2d, repeatEach, tile, sumRows, transpose } from './layout';
 export { matmul, matmulScratchBytes } from './matmul';
 export { chacha, chachaSubFrom } from './chacha';
 export { encodeFixed } from './fixed';
+export { splitEncode } from './split';
 
 // First byte free for the host's allocator: everything below holds the module's static data.
 export function heapBase(): usize {

@@ -99,6 +99,54 @@ describe('dealer split: encodeAndSubtract', () => {
     expect(() => split.encodeAndSubtract(new Int32Array(3) as never, 18, [], nonce)).toThrow(/values must be a Float64Array or Float32Array/);
   });
 
+  it('fused two-seed pass: edge values at every position of a SIMD pair, a 32-word group and the partial tail', async () => {
+    const split = await createDealerSplitter();
+    // Lengths with no tail, with a tail, and a single partial group; the edges shifted through every offset
+    // so each lands in lane 0 and lane 1 of a pair and in the scalar tail.
+    for (const n of [64, 64 + 27, 29]) {
+      for (let shift = 0; shift < 32; shift++) {
+        const xs = new Float64Array(n);
+        for (let i = 0; i < n; i++) xs[i] = edges[(i + shift) % edges.length] * (i % 2 === 0 ? 1 : -1);
+        const got = split.encodeAndSubtract(xs, 18, [key(8), key(9)], nonce);
+        expect(same(got, reference(encodeFixed(xs, 18), [key(8), key(9)])), `n = ${n}, shift ${shift}`).toBe(0);
+        // 1e300 would become infinity in float32; the largest float32 saturates as well.
+        const narrow = Float32Array.from(xs, (v) => (Math.abs(v) > 3e38 ? Math.sign(v) * 3e38 : v));
+        expect(same(split.encodeAndSubtract(narrow, 18, [key(8), key(9)], nonce), reference(encodeFixed(narrow, 18), [key(8), key(9)])), `float32, n = ${n}, shift ${shift}`).toBe(0);
+      }
+    }
+  });
+
+  it('general path (one seed) reads float32 values as the float64 they are', async () => {
+    const split = await createDealerSplitter();
+    const xs = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3 + (i % 5 === 0 ? 0.5 * ulp : 0));
+    expect(same(split.encodeAndSubtract(xs, 18, [key(2)], nonce), reference(encodeFixed(xs, 18), [key(2)]))).toBe(0);
+  });
+
+  it('fused pass names the first NaN or infinity in lane 0, lane 1 or the tail, float64 and float32', async () => {
+    const split = await createDealerSplitter();
+    for (const at of [0, 1, 6, 7, 31, 32, (1 << 20) + 2, (1 << 20) + 35]) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const xs = new Float64Array((1 << 20) + 40).fill(0.25);
+        xs[at] = bad;
+        xs[at + 3] = NaN;
+        expect(() => split.encodeAndSubtract(xs, 18, [key(1), key(2)], nonce, 'w')).toThrow(`cannot encode w[${at}] = ${bad} as fixed point`);
+        expect(() => split.encodeAndSubtract(Float32Array.from(xs), 18, [key(1), key(2)], nonce, 'w')).toThrow(`cannot encode w[${at}] = ${bad} as fixed point`);
+      }
+    }
+  });
+
+  it('writes into a caller\'s array when given one, leaving the words around that view alone', async () => {
+    const split = await createDealerSplitter();
+    const xs = Float64Array.from({ length: 100 }, (_, i) => i / 7);
+    const buffer = new BigUint64Array(120).fill(0xdeadn);
+    const view = buffer.subarray(10, 110);
+    expect(split.encodeAndSubtract(xs, 18, [key(3), key(4)], nonce, 'w', view)).toBe(view);
+    expect(same(view, reference(encodeFixed(xs, 18), [key(3), key(4)]))).toBe(0);
+    expect([...buffer.subarray(0, 10), ...buffer.subarray(110)].every((w) => w === 0xdeadn)).toBe(true);
+    expect(() => split.encodeAndSubtract(xs, 18, [key(3), key(4)], nonce, 'w', new BigUint64Array(99))).toThrow('dealer split: out must be a BigUint64Array of 100 words, got 99 words');
+    expect(() => split.encodeAndSubtract(xs, 18, [key(3), key(4)], nonce, 'w', new Float64Array(100) as never)).toThrow('dealer split: out must be a BigUint64Array of 100 words, got another type');
+  });
+
   it('names a NaN or infinity by position, as encodeFixed does', async () => {
     const split = await createDealerSplitter();
     const xs = new Float64Array((1 << 20) + 10);
