@@ -12,6 +12,7 @@ import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
 import { chatCommand } from './chat.ts';
+import { DOMAIN_CHECK_OPTION, guardDomain } from './domain-guard.ts';
 import { evalCommand } from './eval.ts';
 import { planCommand } from './plan.ts';
 import { hostCommand } from './host.ts';
@@ -21,9 +22,9 @@ const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', impo
 
 const USAGE = `usage:
   puma generate [--model <dir|file|name>] [--prompt <text>] [--max-new-tokens N] [--backend wasm|webgpu|auto]
-                [--reveal logits|argmax] [--temperature T] [--top-k K] [--json]
+                [--reveal logits|argmax] [--temperature T] [--top-k K] [--skip-domain-check] [--json]
   puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--json]   (user turns on stdin, one per line)
-  puma classify --model <dir|name> --text <text> [--json]
+  puma classify --model <dir|name> --text <text> [--skip-domain-check] [--json]
   puma eval --model <dir|name> --data <file> [--limit N] [--window-size W] [--json]
   puma plan --model <dir|name|shape> [--tokens N] [--new-tokens M] [--network lan|wan] [--json]
   puma share --model <dir|name> --out <dir>
@@ -89,6 +90,7 @@ async function generate(argv: string[]): Promise<void> {
       temperature: { type: 'string', default: '0' },
       'top-k': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
+      ...DOMAIN_CHECK_OPTION,
     },
   });
   const backend = parseBackendChoice(values.backend);
@@ -109,6 +111,7 @@ async function generate(argv: string[]): Promise<void> {
   if (prompt.length + maxNew > c.maxPositions) fail(`prompt (${prompt.length} tokens) + ${maxNew} new tokens exceed the model's ${c.maxPositions} positions`);
 
   const fracBits = DEFAULT_FRAC_BITS;
+  guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
   const bundles = shareWeights(model, location.name, fracBits);
   const bar = values.json ? null : new cliProgress.SingleBar({ format: 'secure generation |{bar}| {value}/{total} tokens | {text}', hideCursor: true }, cliProgress.Presets.shades_classic);
   const tokens: number[] = [];
@@ -154,7 +157,7 @@ async function generate(argv: string[]): Promise<void> {
 }
 
 async function classify(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, text: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, text: { type: 'string' }, json: { type: 'boolean', default: false }, ...DOMAIN_CHECK_OPTION } });
   if (!values.model) fail('classify needs --model');
   if (values.text === undefined) fail('classify needs --text');
   const { model, tokenizer, location } = await loadModel(values.model);
@@ -162,6 +165,7 @@ async function classify(argv: string[]): Promise<void> {
   if (!buildsModelInput(tokenizer)) fail(`${values.model} needs a BERT tokenizer (tokenizer.json or a WordPiece vocab.txt)`);
   const withSpecial = tokenizer.encodeForModel(values.text, undefined, model.config.maxPositions).ids;
   const fracBits = DEFAULT_FRAC_BITS;
+  guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
   const bundles = shareWeights(model, location.name, fracBits);
   const t0 = performance.now();
   const run = await runInThreads<ClassifyArgs, { rounds: number; bytesSent: number }>({

@@ -16,9 +16,12 @@ export interface AttentionDims {
  * q [tq, numHeads*headDim] holds queries at absolute positions qStart .. qStart+tq-1; k and v
  * [tk, numKvHeads*headDim] hold keys/values at positions 0 .. tk-1 (a KV cache, or the same sequence).
  * Query head h reads kv head floor(h / (numHeads / numKvHeads)). A causal query at position p sees keys 0..p.
- * Returns [tq, numHeads*headDim].
+ * Returns [tq, numHeads*headDim]. onScores sees each query row's scaled scores before softmax (a probe).
  */
-export function attention(q: Float64Array, k: Float64Array, v: Float64Array, tq: number, tk: number, qStart: number, dims: AttentionDims): Float64Array {
+export function attention(
+  q: Float64Array, k: Float64Array, v: Float64Array, tq: number, tk: number, qStart: number, dims: AttentionDims,
+  onScores?: (row: Float64Array, len: number) => void,
+): Float64Array {
   const { numHeads, numKvHeads, headDim, causal } = dims;
   const qWidth = numHeads * headDim;
   const kvWidth = numKvHeads * headDim;
@@ -42,6 +45,7 @@ export function attention(q: Float64Array, k: Float64Array, v: Float64Array, tq:
         for (let e = 0; e < headDim; e++) s += q[qo + e] * k[ko + e];
         scores[j] = s * scale;
       }
+      onScores?.(scores, visible);
       softmaxInPlace(scores, 0, visible);
       const oo = i * qWidth + qOff;
       for (let j = 0; j < visible; j++) {

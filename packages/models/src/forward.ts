@@ -9,7 +9,25 @@ import { attention } from './attention.ts';
 import { add, linear, mul } from './matmul.ts';
 import { applyNorm } from './norms.ts';
 import { applyRope } from './rope.ts';
-import type { AttentionWeights, LayerWeights, Model, ModelConfig, MlpWeights } from './types.ts';
+import type { AttentionWeights, FloatArray, LayerWeights, Model, ModelConfig, MlpWeights, Norm } from './types.ts';
+
+/**
+ * Sees the inputs of the steps whose secure versions have a bounded domain (domain-check.ts): `site` names the
+ * step ("layer 3 MLP activation"). Observing only: a probe never changes the pass.
+ */
+export interface ForwardProbe {
+  /** Inputs of an elementwise nonlinearity (GeLU, SiLU, tanh). */
+  activation(site: string, x: FloatArray): void;
+  /** One query row's scaled scores over the keys it sees, before softmax. */
+  scores(site: string, row: Float64Array, len: number): void;
+  /** A norm's input rows. */
+  norm(site: string, x: FloatArray, rows: number, norm: Norm): void;
+}
+
+function normAt(x: Float64Array, rows: number, norm: Norm, site: string, probe?: ForwardProbe): Float64Array {
+  probe?.norm(site, x, rows, norm);
+  return applyNorm(x, rows, norm);
+}
 
 /** Keys and values of one layer for positions 0 .. capacity-1, rows of numKvHeads*headDim. */
 export interface LayerCache {
@@ -26,7 +44,7 @@ export function createCache(config: ModelConfig, capacity: number): LayerCache[]
  * [T, hidden] = token rows (+ position rows startPos.. for learned positions) (+ token-type rows), then the
  * embedding norm if the model has one (BERT).
  */
-export function embed(model: Model, ids: readonly number[], startPos = 0, typeIds?: readonly number[]): Float64Array {
+export function embed(model: Model, ids: readonly number[], startPos = 0, typeIds?: readonly number[], probe?: ForwardProbe): Float64Array {
   const { config: c, weights: w } = model;
   const d = c.hiddenSize;
   const T = ids.length;
@@ -56,7 +74,7 @@ export function embed(model: Model, ids: readonly number[], startPos = 0, typeId
       for (let j = 0; j < d; j++) x[t * d + j] += types[ty * d + j];
     }
   }
-  return w.embeddings.norm ? applyNorm(x, T, w.embeddings.norm) : x;
+  return w.embeddings.norm ? normAt(x, T, w.embeddings.norm, 'embedding norm', probe) : x;
 }
 
 /**
@@ -64,7 +82,7 @@ export function embed(model: Model, ids: readonly number[], startPos = 0, typeId
  * included. With a cache, this step's keys/values are written at their positions and the queries attend to
  * every cached position before them; without one, to the T rows themselves (startPos must then be 0).
  */
-export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeights, config: ModelConfig, startPos: number, cache?: LayerCache): Float64Array {
+export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeights, config: ModelConfig, startPos: number, cache?: LayerCache, probe?: LayerProbe): Float64Array {
   const q = linear(h, rows, attn.q);
   const k = linear(h, rows, attn.k);
   const v = linear(h, rows, attn.v);
@@ -79,27 +97,39 @@ export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeig
     if ((startPos + rows) * width > cache.k.length) throw new Error(`KV cache holds ${cache.k.length / width} positions, need ${startPos + rows}`);
     cache.k.set(k, startPos * width);
     cache.v.set(v, startPos * width);
-    a = attention(q, cache.k, cache.v, rows, startPos + rows, startPos, dims);
+    a = attention(q, cache.k, cache.v, rows, startPos + rows, startPos, dims, probe && ((row, len) => probe.probe.scores(`${probe.site} attention`, row, len)));
   } else {
     if (startPos !== 0) throw new Error('selfAttention without a cache must start at position 0');
-    a = attention(q, k, v, rows, rows, 0, dims);
+    a = attention(q, k, v, rows, rows, 0, dims, probe && ((row, len) => probe.probe.scores(`${probe.site} attention`, row, len)));
   }
   return linear(a, rows, attn.o);
 }
 
-/** dense: down(act(up(x))); swiglu: w2(silu(w1 x) * (w3 x)). */
-export function mlp(x: Float64Array, rows: number, weights: MlpWeights, config: ModelConfig): Float64Array {
-  if (weights.kind === 'dense') return linear(activate(linear(x, rows, weights.up), config.activation), rows, weights.down);
-  return linear(mul(silu(linear(x, rows, weights.w1)), linear(x, rows, weights.w3)), rows, weights.w2);
+/** A probe and the layer it is looking at ("layer 3"). */
+export interface LayerProbe {
+  probe: ForwardProbe;
+  site: string;
 }
 
-export function transformerLayer(x: Float64Array, rows: number, layer: LayerWeights, config: ModelConfig, startPos: number, cache?: LayerCache): Float64Array {
+function activationInput(pre: Float64Array, probe?: LayerProbe): Float64Array {
+  probe?.probe.activation(`${probe.site} MLP activation`, pre);
+  return pre;
+}
+
+/** dense: down(act(up(x))); swiglu: w2(silu(w1 x) * (w3 x)). */
+export function mlp(x: Float64Array, rows: number, weights: MlpWeights, config: ModelConfig, probe?: LayerProbe): Float64Array {
+  if (weights.kind === 'dense') return linear(activate(activationInput(linear(x, rows, weights.up), probe), config.activation), rows, weights.down);
+  return linear(mul(silu(activationInput(linear(x, rows, weights.w1), probe)), linear(x, rows, weights.w3)), rows, weights.w2);
+}
+
+export function transformerLayer(x: Float64Array, rows: number, layer: LayerWeights, config: ModelConfig, startPos: number, cache?: LayerCache, probe?: LayerProbe): Float64Array {
+  const norm = (v: Float64Array, w: Norm, which: string): Float64Array => normAt(v, rows, w, `${probe?.site} ${which} norm`, probe?.probe);
   if (config.normPlacement === 'pre') {
-    const h = add(x, selfAttention(applyNorm(x, rows, layer.attnNorm), rows, layer.attn, config, startPos, cache));
-    return add(h, mlp(applyNorm(h, rows, layer.mlpNorm), rows, layer.mlp, config));
+    const h = add(x, selfAttention(norm(x, layer.attnNorm, 'attention'), rows, layer.attn, config, startPos, cache, probe));
+    return add(h, mlp(norm(h, layer.mlpNorm, 'MLP'), rows, layer.mlp, config, probe));
   }
-  const h = applyNorm(add(x, selfAttention(x, rows, layer.attn, config, startPos, cache)), rows, layer.attnNorm);
-  return applyNorm(add(h, mlp(h, rows, layer.mlp, config)), rows, layer.mlpNorm);
+  const h = norm(add(x, selfAttention(x, rows, layer.attn, config, startPos, cache, probe)), layer.attnNorm, 'attention');
+  return norm(add(h, mlp(h, rows, layer.mlp, config, probe)), layer.mlpNorm, 'MLP');
 }
 
 export interface ForwardOptions {
@@ -108,6 +138,8 @@ export interface ForwardOptions {
   /** One LayerCache per layer (see createCache); required for startPos > 0. */
   readonly cache?: readonly LayerCache[];
   readonly typeIds?: readonly number[];
+  /** Sees the bounded-domain steps' inputs (domain-check.ts). */
+  readonly probe?: ForwardProbe;
 }
 
 /** Final hidden states [T, hidden] (after the final norm, when the model has one). */
@@ -116,9 +148,10 @@ export function forwardHidden(model: Model, ids: readonly number[], options: For
   const startPos = options.startPos ?? 0;
   if (ids.length === 0) throw new Error('forward needs at least one token');
   if (options.cache && options.cache.length !== config.numLayers) throw new Error(`cache has ${options.cache.length} layers, model ${config.numLayers}`);
-  let x = embed(model, ids, startPos, options.typeIds);
+  const probe = options.probe;
+  let x = embed(model, ids, startPos, options.typeIds, probe);
   weights.layers.forEach((layer, i) => {
-    x = transformerLayer(x, ids.length, layer, config, startPos, options.cache?.[i]);
+    x = transformerLayer(x, ids.length, layer, config, startPos, options.cache?.[i], probe && { probe, site: `layer ${i}` });
   });
-  return weights.finalNorm ? applyNorm(x, ids.length, weights.finalNorm) : x;
+  return weights.finalNorm ? normAt(x, ids.length, weights.finalNorm, 'final norm', probe) : x;
 }

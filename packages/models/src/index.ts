@@ -31,7 +31,7 @@ export { WordPieceTokenizer, type WordPieceOptions } from './tokenizer-wordpiece
 export { LLAMA_BOS, LLAMA_EOS, Llama2cTokenizer, type Llama2cEncodeOptions } from './tokenizer-llama2c.ts';
 export { HfTokenizer } from './tokenizer-json.ts';
 export { bertTokenizerJson, gpt2TokenizerJson, llamaTokenizerJson, llamaTokenizerJsonFromBin, type JsonDocument, type TokenizerDocuments } from './tokenizer-json-writer.ts';
-export { ChatTemplate, type ChatMessage } from './chat-template.ts';
+export { CHAT_TEMPLATE_FILES, ChatTemplate, chatTemplateOfFile, type ChatMessage, type ChatTemplateFile, type ChatTemplateFileName } from './chat-template.ts';
 
 export { add, linear, matmul, mul } from './matmul.ts';
 export { erf, erfc } from './erf.ts';
@@ -40,7 +40,8 @@ export { applyNorm, layerNorm, rmsNorm } from './norms.ts';
 export { argmax, logSoftmaxAt, softmaxInPlace } from './softmax.ts';
 export { applyRope, ropeFrequencies, type RopeFrequencies, type RopeScaling } from './rope.ts';
 export { attention, type AttentionDims } from './attention.ts';
-export { createCache, embed, forwardHidden, mlp, selfAttention, transformerLayer, type ForwardOptions, type LayerCache } from './forward.ts';
+export { createCache, embed, forwardHidden, mlp, selfAttention, transformerLayer, type ForwardOptions, type ForwardProbe, type LayerCache, type LayerProbe } from './forward.ts';
+export { assertDomain, calibrationIds, checkDomain, formatDomainReport, type DomainFinding, type DomainQuantity, type DomainReport } from './domain-check.ts';
 export { classifierLogits, lastRow, lmLogits, mlmLogits, pooledOutput } from './heads.ts';
 export { classifySequence } from './classify.ts';
 export { DecoderSession } from './decoder.ts';

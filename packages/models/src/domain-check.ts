@@ -1,0 +1,178 @@
+/**
+ * Does a model stay inside the domain of the secure pass's bounded steps? Checked in plaintext by whoever holds
+ * the weights (the model owner), before sharing, on a calibration sequence: the secure functions give arbitrary
+ * answers outside their domain, silently, because no party can see the values. The domains (nn package):
+ * - elementwise nonlinearities (GeLU, SiLU, tanh) compare on an 18-bit window: |x| < 1000 (piecewise.ts,
+ *   gelu.ts 1020, silu.ts 1010, tanh.ts 1020);
+ * - softmax's max and its exp clip: the visible scores of one query row differ by less than 1000 (softmax.ts);
+ * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
+ *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound).
+ * A calibration pass cannot prove every prompt stays inside, so the check asks for a margin as well: a model
+ * whose calibration comes within a factor MARGIN of a limit is reported as such ("tight"), one past a limit as
+ * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
+ */
+import { activate } from './activations.ts';
+import { forwardHidden, type ForwardProbe } from './forward.ts';
+import { linear } from './matmul.ts';
+import type { Tokenizer } from './tokenizer.ts';
+import type { FloatArray, Model, Norm } from './types.ts';
+
+/** |x| of an elementwise nonlinearity's input. */
+export const ACTIVATION_LIMIT = 1000;
+/** Largest minus smallest visible score of one attention row. */
+export const SPREAD_LIMIT = 1000;
+/** |normalised value times gamma|, nn norm.ts's default outBound. */
+export const NORM_OUTPUT_LIMIT = 2 ** 12;
+/** Calibration must stay this factor inside every limit to count as safe. */
+export const MARGIN = 4;
+const CALIBRATION_TOKENS = 32;
+
+/** Ordinary English prose with digits, punctuation and a line break, for tokenizers that have one. */
+const CALIBRATION_TEXT =
+  'Once upon a time, in a small town by the sea, a girl named Mia found an old map in her grandmother\'s attic. ' +
+  'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
+
+export type DomainQuantity = 'activation input' | 'attention row spread' | 'norm sum of squares' | 'norm output';
+
+export interface DomainFinding {
+  quantity: DomainQuantity;
+  /** Where the largest value was seen ("layer 3 MLP activation"). */
+  site: string;
+  value: number;
+  limit: number;
+}
+
+export interface DomainReport {
+  /** The largest value of each quantity and its limit. */
+  findings: DomainFinding[];
+  /**
+   * For each quantity that went past its limit, the first step in pass order where it did (the cause; later
+   * steps often follow from it): the secure pass would be wrong there. Ordered by pass order.
+   */
+  outside: DomainFinding[];
+  /** Findings inside their limit but within MARGIN of it. */
+  tight: DomainFinding[];
+  tokens: number;
+}
+
+/** The ids the check runs on: the calibration text through the model's tokenizer, or a fixed spread of ids. */
+export function calibrationIds(model: Model, tokenizer?: Tokenizer): number[] {
+  const max = Math.min(CALIBRATION_TOKENS, model.config.maxPositions);
+  const vocab = model.config.vocabSize;
+  const fromText = tokenizer ? tokenizer.encode(CALIBRATION_TEXT).filter((id) => id < vocab) : [];
+  if (fromText.length >= Math.min(8, max)) return fromText.slice(0, max);
+  // Without a tokenizer: ids spread over the vocabulary by a fixed multiplicative step (no randomness, so
+  // the check is repeatable).
+  return Array.from({ length: max }, (_, i) => (i * 7919 + 13) % vocab);
+}
+
+class Extremes implements ForwardProbe {
+  readonly best = new Map<DomainQuantity, { site: string; value: number }>();
+  /** First step past the limit, per quantity, in pass order. */
+  readonly firstOutside: DomainFinding[] = [];
+
+  constructor(private readonly fracBits: number) {}
+
+  private see(quantity: DomainQuantity, site: string, value: number): void {
+    const old = this.best.get(quantity);
+    // NaN counts as past every limit.
+    if (!old || !(value <= old.value)) this.best.set(quantity, { site, value });
+    const limit = this.limit(quantity);
+    if (!(value < limit) && !this.firstOutside.some((f) => f.quantity === quantity)) this.firstOutside.push({ quantity, site, value, limit });
+  }
+
+  activation(site: string, x: FloatArray): void {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+    this.see('activation input', site, m);
+  }
+
+  scores(site: string, row: Float64Array, len: number): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < len; j++) {
+      lo = Math.min(lo, row[j]);
+      hi = Math.max(hi, row[j]);
+    }
+    if (len > 0) this.see('attention row spread', site, hi - lo);
+  }
+
+  norm(site: string, x: FloatArray, rows: number, norm: Norm): void {
+    const n = norm.scale.data.length;
+    const g = norm.scale.data;
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let mean = 0;
+      if (norm.kind === 'layernorm') {
+        for (let j = 0; j < n; j++) mean += x[o + j];
+        mean /= n;
+      }
+      let s = 0;
+      for (let j = 0; j < n; j++) s += (x[o + j] - mean) ** 2;
+      this.see('norm sum of squares', site, s + n * norm.eps);
+      const inv = 1 / Math.sqrt(s / n + norm.eps);
+      let out = 0;
+      for (let j = 0; j < n; j++) out = Math.max(out, Math.abs((x[o + j] - mean) * inv * g[j]));
+      this.see('norm output', site, out);
+    }
+  }
+
+  limit(q: DomainQuantity): number {
+    switch (q) {
+      case 'activation input': return ACTIVATION_LIMIT;
+      case 'attention row spread': return SPREAD_LIMIT;
+      case 'norm sum of squares': return 2 ** (62 - 2 * this.fracBits);
+      case 'norm output': return NORM_OUTPUT_LIMIT;
+    }
+  }
+}
+
+/**
+ * Runs the float64 forward pass on `ids` (default calibrationIds) with a probe and reports each bounded
+ * quantity's largest value against its limit. BERT heads are checked too: the pooler's tanh input, the MLM
+ * transform's activation input and its norm.
+ */
+export function checkDomain(model: Model, o: { ids?: readonly number[]; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
+  const ids = o.ids ?? calibrationIds(model, o.tokenizer);
+  const probe = new Extremes(o.fracBits ?? 18);
+  const hidden = forwardHidden(model, ids, { probe });
+  const head = model.weights.head;
+  const pooler = head.kind === 'classifier' || head.kind === 'none' ? head.pooler : undefined;
+  if (pooler) probe.activation('pooler tanh', linear(hidden.subarray(0, model.config.hiddenSize), 1, pooler));
+  if (head.kind === 'mlm') {
+    const pre = linear(hidden, ids.length, head.transform);
+    probe.activation('MLM head activation', pre);
+    probe.norm('MLM head norm', activate(pre, model.config.activation), ids.length, head.norm);
+  }
+  const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
+  return {
+    findings,
+    outside: probe.firstOutside,
+    tight: findings.filter((f) => f.value < f.limit && f.value * MARGIN >= f.limit),
+    tokens: ids.length,
+  };
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) && Math.abs(v) < 1e6 ? v.toFixed(2) : v.toExponential(3));
+const describe = (f: DomainFinding): string => `${f.quantity} ${fmt(f.value)} at ${f.site} (limit ${fmt(f.limit)})`;
+
+/** One line per finding, for a CLI or a page. */
+export function formatDomainReport(r: DomainReport): string {
+  const outside = new Set(r.outside.map((f) => f.quantity));
+  return r.findings.map((f) => `${describe(f)}${outside.has(f.quantity) ? ' OUTSIDE' : r.tight.includes(f) ? ' tight' : ''}`).join('\n');
+}
+
+/**
+ * Throws when the calibration pass left the secure pass's domain, naming each quantity, where and by how much;
+ * returns a warning line when a quantity came within the margin, else undefined.
+ */
+export function assertDomain(r: DomainReport, modelName: string): string | undefined {
+  if (r.outside.length > 0) {
+    throw new Error(
+      `${modelName} leaves the secure pass's domain on a ${r.tokens}-token calibration pass, so secure results would be wrong: ` +
+        `${r.outside.map(describe).join('; ')}`,
+    );
+  }
+  if (r.tight.length > 0) return `${modelName} comes within ${MARGIN}x of the secure pass's domain limits on calibration: ${r.tight.map(describe).join('; ')}`;
+  return undefined;
+}
