@@ -1,4 +1,4 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryNetwork, type Channel, type PortLike } from '@puma/transport';
 import { channelOverPort, serveChannelOverPort, type BridgedChannel } from './port-bridge.ts';
@@ -66,6 +66,35 @@ describe('channel over a MessagePort', () => {
     await expect(workerWaits).rejects.toThrow('party 0 stopped: out of memory');
     await expect(pageWaits).rejects.toThrow('party 0 stopped: out of memory');
     expect(() => worker.send(1, 'z', new Uint8Array(1))).toThrow('party 0 stopped: out of memory');
+  });
+
+  it("posts one round's sends and receive requests as one message, and the page's answers to them as one", async () => {
+    const net = memoryNetwork([0, 1, 2]);
+    const mc = new MessageChannel();
+    opened.push(mc);
+    const posts = { toPage: 0, toWorker: 0 };
+    const count = (port: MessagePort, key: keyof typeof posts) => {
+      const postMessage = port.postMessage.bind(port);
+      port.postMessage = (m: unknown) => {
+        posts[key] += 1;
+        postMessage(m);
+      };
+      return port as unknown as PortLike;
+    };
+    serveChannelOverPort(net.get(0)!, count(mc.port1, 'toWorker'));
+    const worker = channelOverPort(0, count(mc.port2, 'toPage'));
+    // The peers' messages are in the page's channel before the worker asks for them: the answers go together.
+    net.get(1)!.send(0, 'r', Uint8Array.of(1));
+    net.get(2)!.send(0, 'r', Uint8Array.of(2));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // One exchange: a send to each peer, then a receive from each.
+    worker.send(1, 'r', Uint8Array.of(10));
+    worker.send(2, 'r', Uint8Array.of(20));
+    const got = await Promise.all([worker.recv(1, 'r'), worker.recv(2, 'r')]);
+    expect(got.map((d) => Array.from(d))).toEqual([[1], [2]]);
+    expect(Array.from(await net.get(1)!.recv(0, 'r'))).toEqual([10]);
+    expect(Array.from(await net.get(2)!.recv(0, 'r'))).toEqual([20]);
+    expect(posts).toEqual({ toPage: 1, toWorker: 1 });
   });
 
   it('tells the worker the identity each peer proved on the page\'s link, once a message from it arrived', async () => {
