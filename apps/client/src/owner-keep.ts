@@ -3,11 +3,14 @@
  * record under the weights' hash (manifests, public info, holders) and each part under its epoch and sha256, once
  * (parties 1 and 2 hold the same dense bytes). Parts are written one at a time, so no single structured clone
  * holds the model: one put of a whole GPT-2-base sharing (2.6 GB) ran out of memory and froze the page past the
- * parties' idle limit. A holders update rewrites the record only; keeping a new epoch drops the old one's parts.
+ * parties' idle limit. Each part is stored as its own bytes: a part is a view into its tensor's dense share, and
+ * a put clones a view's whole buffer. A holders update rewrites the record only; keeping a new epoch drops the
+ * old one's parts.
  * The record's holders (which identity holds which party's bundle) are what keeps the bundles of one sharing from
  * ever reaching another set of identities, where one identity could collect two parties' bundles across sessions.
  */
 import { createStore, del, get, getMany, keys, set } from 'idb-keyval';
+import { ownedBytes } from '@puma/worker/browser';
 import type { OwnerShares, PartyShareManifest } from '@puma/worker/session';
 
 const db = createStore('puma-owner', 'sharings');
@@ -20,16 +23,24 @@ interface KeptRecord {
 
 const partKey = (weightsHash: string, epoch: string, sha256: string) => `${weightsHash}/${epoch}/${sha256}`;
 
-/** The kept sharing of these weights, or undefined when none is kept whole (a missing part counts as none). */
+/**
+ * The kept sharing of these weights, or undefined when none is kept whole (a missing part counts as none).
+ * Each part is read once: parties 1 and 2 get the same bytes for their common dense parts, as when split.
+ */
 export async function loadKeptSharing(weightsHash: string): Promise<OwnerShares | undefined> {
   const record = (await get(weightsHash, db)) as KeptRecord | undefined;
   if (record?.format !== RECORD_FORMAT) return undefined;
   const { sharing } = record;
-  const parties = await Promise.all(sharing.parties.map(async (manifest) => {
-    const parts = (await getMany(manifest.parts.map((p) => partKey(weightsHash, sharing.epoch, p.sha256)), db)) as (Uint8Array | undefined)[];
-    return parts.every((p) => p instanceof Uint8Array) ? { manifest, parts: parts as Uint8Array[] } : null;
-  }));
-  if (parties.some((p) => p === null)) return undefined;
+  const keyOf = (sha256: string) => partKey(weightsHash, sharing.epoch, sha256);
+  const distinct = [...new Set(sharing.parties.flatMap((m) => m.parts.map((p) => keyOf(p.sha256))))];
+  const values = (await getMany(distinct, db)) as unknown[];
+  const byKey = new Map<string, Uint8Array>();
+  distinct.forEach((k, i) => {
+    const v = values[i];
+    if (v instanceof Uint8Array) byKey.set(k, v);
+  });
+  if (byKey.size !== distinct.length) return undefined;
+  const parties = sharing.parties.map((manifest) => ({ manifest, parts: manifest.parts.map((p) => byKey.get(keyOf(p.sha256))!) }));
   return { ...sharing, parties: parties as OwnerShares['parties'] };
 }
 
@@ -60,7 +71,7 @@ export class SharingKeeper {
       for (const [k, info] of party.manifest.parts.entries()) {
         const key = partKey(this.weightsHash, shares.epoch, info.sha256);
         if (written.has(key)) continue;
-        await set(key, party.parts[k], db);
+        await set(key, ownedBytes(party.parts[k]), db);
         written.add(key);
       }
     }

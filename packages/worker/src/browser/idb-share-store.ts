@@ -38,7 +38,7 @@ export class IdbShareStore implements ShareStore {
   }
 
   async set(key: string, bytes: Uint8Array): Promise<void> {
-    await set(key, bytes, this.db);
+    await set(key, ownedBytes(bytes), this.db);
     await set(key, { bytes: bytes.byteLength, at: Date.now() } satisfies KeyRecord, this.records);
   }
 
@@ -96,6 +96,16 @@ export class IdbShareStore implements ShareStore {
     await clear(this.db);
     await clear(this.records);
   }
+}
+
+/**
+ * `view`'s bytes in an ArrayBuffer of their own (the view itself when it already spans its whole buffer). A
+ * put clones a typed array's whole backing buffer, not the view's bytes: an 8 MiB part cut with subarray from a
+ * tensor's dense share would store the whole tensor under each of its parts' keys (GPT-2-base's embedding:
+ * 37 parts of 309 MB each, 11 GB, cloned on the calling thread).
+ */
+export function ownedBytes(view: Uint8Array): Uint8Array {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
 }
 
 function isKeyRecord(r: unknown): r is KeyRecord {
