@@ -19,6 +19,8 @@ interface RunResult {
   model: string;
   mode: string;
   ms: number;
+  cpuMs: number;
+  words: number;
   parts: number;
   bytes: number;
   baselineMiB: number;
@@ -73,6 +75,8 @@ const sharing: BenchSuite = async ({ args }) => {
         size: model,
         runs: n,
         medianMs: Math.round(ms),
+        // CPU time of all the process's threads per weight: what other processes' load inflates least.
+        cpuNsPerWeight: Number(((median(runs.map((r) => r.cpuMs)) * 1e6) / runs[0].words).toFixed(1)),
         parts: runs[0].parts,
         shareBytes: runs[0].bytes,
         modelMiB: Math.round(Math.max(...runs.map((r) => r.baselineMiB))),

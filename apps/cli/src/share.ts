@@ -17,7 +17,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { loadModel, type ModelLocation } from '@puma/models/node';
 import {
-  TOKENIZER_FILES, checkManifest, prepareOwnerShares, streamOwnerShares, verifyPartyShares, type OwnerShareStream, type OwnerShares, type PartyShares,
+  OPTIONAL_TOKENIZER_FILES, TOKENIZER_FILES, checkManifest, hfJsonTokenizerSource, prepareOwnerShares, streamOwnerShares, verifyPartyShares, type OwnerShareStream, type OwnerShares, type PartyShares,
   type PublicModelInfo, type TokenizerSource,
 } from '@puma/worker/session';
 import { intOption, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
@@ -47,7 +47,10 @@ export async function tokenizerSource(location: ModelLocation): Promise<Tokenize
     case 'wordpiece':
       return { kind: 'wordpiece', files: { 'vocab.txt': await readFile(t.vocab) } };
     case 'tokenizer-json':
-      return { kind: 'hf-json', files: { 'hf-tokenizer.json': await readFile(t.path), 'hf-tokenizer-config.json': t.config ? await readFile(t.config) : new TextEncoder().encode('{}') } };
+      return hfJsonTokenizerSource(
+        await readFile(t.path), t.config ? await readFile(t.config) : undefined,
+        t.chatTemplate && { name: t.chatTemplate.name, bytes: await readFile(t.chatTemplate.path) },
+      );
   }
 }
 
@@ -148,6 +151,7 @@ export async function readShareDir(dir: string): Promise<OwnerShares> {
     if (!names) throw new Error(`${publicDir}/tokenizer.json names unknown tokenizer kind ${JSON.stringify(kind)}`);
     const files: Record<string, Uint8Array> = {};
     for (const name of names) files[name] = new Uint8Array(await readFile(path.join(publicDir, name)));
+    for (const name of OPTIONAL_TOKENIZER_FILES[kind]) if (existsSync(path.join(publicDir, name))) files[name] = new Uint8Array(await readFile(path.join(publicDir, name)));
     tokenizer = { kind, files };
   }
   const { modelId, epoch, fracBits } = index as ShareIndex;
@@ -181,7 +185,8 @@ export function shareCommand(argv: string[]): Promise<number> {
     if (existsSync(out) && readdirSync(out).length > 0) usageError(`--out ${out} exists and is not empty; shares are never overwritten in place`);
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
     const { model: loaded, location } = await loadModel(model);
-    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location) });
+    // writeShareStream awaits each tensor's writes before asking for the next, as reuseBuffers requires.
+    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location), reuseBuffers: true });
     const bar = new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} part files', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
     bar.start(stream.totalParts, 0);
     try {

@@ -101,6 +101,27 @@ describe('streamed wasm sharing layout', () => {
   });
 });
 
+describe('streamed wasm sharing into given arrays', () => {
+  it('writes each dense component into the array denseArray gives, equal to a fresh split with the same seeds', async () => {
+    const { model } = await loadModel('stories260K');
+    const buffer = new BigUint64Array(1 << 20);
+    const given: BigUint64Array[] = [];
+    const denseArray = (words: number) => {
+      const view = buffer.subarray(0, words);
+      given.push(view);
+      return view;
+    };
+    const fresh = streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS, { drawSeed: seedCounter() }).tensors();
+    let k = 0;
+    for await (const t of streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS, { drawSeed: seedCounter(), denseArray }).tensors()) {
+      const expected = (await fresh.next()).value!;
+      expect(t.bundles[1].dense).toBe(given[k++]);
+      expect(sameBytes(t.bundles[1].dense, expected.bundles[1].dense), t.name).toBe(true);
+    }
+    expect(k).toBe(secureTensors(model).length);
+  });
+});
+
 describe('streamWeightShares errors', () => {
   it('refuses a second iteration and bad fraction bits', async () => {
     const { model } = await loadModel('stories260K');

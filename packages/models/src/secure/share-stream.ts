@@ -7,8 +7,9 @@
  * JavaScript path for the same seeds (share-stream.test.ts).
  *
  * Memory: one tensor's x2 (and, for fused or scaled tensors, their float64 values) at a time (the caller drops
- * each yielded tensor), not the model's; float32 weights go to the splitter as they are. Cost per element: the
- * encoding and two ChaCha20 words in wasm, plus copies through its windows (bench sharing).
+ * each yielded tensor), not the model's, or the caller's reused buffers (denseArray); float32 weights go to the
+ * splitter as they are. Cost per element: the encoding and two ChaCha20 words in one wasm pass, plus copies
+ * through its windows (bench sharing).
  */
 import { createDealerSplitter, type DealerSplitter } from '@puma/backend-wasm';
 import { SEED_NONCE, type ShareBundle } from '@puma/protocol';
@@ -35,11 +36,19 @@ export interface ShareStreamOptions {
   drawSeed?: () => Uint32Array;
   /** A splitter to reuse (one wasm instance, about 16 MiB); by default one is created per stream. */
   splitter?: DealerSplitter;
+  /**
+   * The array a tensor's dense component is written into, exactly `words` long; by default a new one per
+   * tensor. A caller that hands out views of buffers it reuses (streamOwnerShares) must not give one that a
+   * yielded tensor still uses: fresh memory costs page faults on every tensor, reused memory does not.
+   */
+  denseArray?: (words: number) => BigUint64Array;
 }
 
-/** Splits one tensor's values into the three parties' bundles with the given seeds. */
-export function splitTensor(splitter: DealerSplitter, values: FloatArray, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string): [ShareBundle, ShareBundle, ShareBundle] {
-  const dense = splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what);
+/** Splits one tensor's values into the three parties' bundles with the given seeds (x2 written to `out` if given). */
+export function splitTensor(
+  splitter: DealerSplitter, values: FloatArray, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string, out?: BigUint64Array,
+): [ShareBundle, ShareBundle, ShareBundle] {
+  const dense = splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what, out);
   return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense }, { dense, seed1: seedA }];
 }
 
@@ -59,7 +68,8 @@ export function streamWeightShares(model: Model, modelId: string, fracBits: numb
       for (const t of sources) {
         const seedA = drawSeed();
         const seedB = drawSeed();
-        yield { name: t.name, shape: t.shape, bundles: splitTensor(splitter, t.values(), fracBits, seedA, seedB, t.name) };
+        const values = t.values();
+        yield { name: t.name, shape: t.shape, bundles: splitTensor(splitter, values, fracBits, seedA, seedB, t.name, o.denseArray?.(values.length)) };
       }
     },
   };

@@ -6,7 +6,7 @@
  */
 import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
-import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions, type TensorShare } from '@puma/models/secure';
+import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions, type TensorShare, type WeightManifest } from '@puma/models/secure';
 import type { PartyId } from '@puma/transport';
 import { checkRoster, type Roster } from './roster.ts';
 import type { OwnerShareStream, OwnerShares, PartyShareManifest, PartyShares, PrepareSharesOptions, StreamedPart, TensorParts } from './types.ts';
@@ -78,6 +78,16 @@ function partCount(party: PartyId, words: number): number {
   return party === 0 ? 1 : 1 + Math.ceil((words * 8) / DENSE_PART_BYTES);
 }
 
+export interface OwnerStreamOptions extends PrepareSharesOptions, ShareStreamOptions {
+  /**
+   * Reuse two buffers for the dense components (each as large as the largest tensor's) instead of a new array
+   * per tensor: a yielded tensor's part bytes are then valid only until the consumer asks for the next tensor
+   * (a writer that awaits its writes first, as `puma share` does). Fresh memory for every tensor costs page
+   * faults on all 1.3 GB of a GPT-2-base sharing; reused memory is faulted in once.
+   */
+  reuseBuffers?: boolean;
+}
+
 /**
  * Splits a model into the three parties' shares under a fresh random epoch, tensor by tensor: each yielded
  * tensor carries every party's parts with their sha256, and is appended to the manifests as it goes. The
@@ -86,10 +96,10 @@ function partCount(party: PartyId, words: number): number {
  * split), not the model's. Parties 1 and 2 hold the same dense component, so their dense parts are the same
  * bytes, hashed once.
  */
-export function streamOwnerShares(o: PrepareSharesOptions & ShareStreamOptions): OwnerShareStream {
+export function streamOwnerShares(o: OwnerStreamOptions): OwnerShareStream {
   const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
   checkFracBits(fracBits);
-  const weights = streamWeightShares(o.model, o.modelId, fracBits, o);
+  const weights = streamWeightShares(o.model, o.modelId, fracBits, o.reuseBuffers ? { ...o, denseArray: alternatingBuffers(() => weights.manifest) } : o);
   const epoch = newEpoch();
   const { modelId, config, tensors } = weights.manifest;
   const manifests = ([0, 1, 2] as const).map((party): PartyShareManifest => ({ format: MANIFEST_FORMAT, modelId, epoch, party, fracBits, config, tensors, parts: [] })) as OwnerShareStream['manifests'];
@@ -130,6 +140,22 @@ export function streamOwnerShares(o: PrepareSharesOptions & ShareStreamOptions):
   }
 }
 
+/**
+ * Two buffers used in turn, each as large as the manifest's largest tensor (allocated on first use; pages are
+ * touched only as far as tensors fill them). Tensor i is split into buffer i mod 2 while tensor i - 1, in the
+ * other, is hashed; tensors() yields tensor i - 2 before it splits tensor i, so under reuseBuffers' contract
+ * its buffer is free by then.
+ */
+function alternatingBuffers(manifest: () => WeightManifest): (words: number) => BigUint64Array {
+  const buffers: BigUint64Array[] = [];
+  let next = 0;
+  return (words) => {
+    const i = next++ % 2;
+    buffers[i] ??= new BigUint64Array(Math.max(...manifest().tensors.map((t) => t.shape.reduce((a, c) => a * c, 1))));
+    return buffers[i].subarray(0, words);
+  };
+}
+
 type HashingTensor = Promise<{ tensor: string; cut: Array<Array<{ part: string; bytes: Uint8Array }>>; sums: Map<Uint8Array, string> }>;
 
 /**
@@ -150,7 +176,8 @@ function startHashing(t: TensorShare): HashingTensor {
 
 /** Splits a model into the three parties' shares under a fresh random epoch, all parts in memory. */
 export async function prepareOwnerShares(o: PrepareSharesOptions & ShareStreamOptions): Promise<OwnerShares> {
-  const stream = streamOwnerShares(o);
+  // Every part is kept, so no buffer may be reused.
+  const stream = streamOwnerShares({ ...o, reuseBuffers: false });
   const parts: [Uint8Array[], Uint8Array[], Uint8Array[]] = [[], [], []];
   for await (const t of stream.tensors()) t.parties.forEach((list, p) => list.forEach((part) => parts[p].push(part.bytes)));
   const parties = stream.manifests.map((manifest, p) => ({ manifest, parts: parts[p] })) as OwnerShares['parties'];
