@@ -147,6 +147,24 @@ describe('dealer split: encodeAndSubtract', () => {
     expect(() => split.encodeAndSubtract(xs, 18, [key(3), key(4)], nonce, 'w', new Float64Array(100) as never)).toThrow('dealer split: out must be a BigUint64Array of 100 words, got another type');
   });
 
+  it('splits a tensor in pieces from firstWord on exactly as in one call, and names bad values by their index in the tensor', async () => {
+    const split = await createDealerSplitter();
+    const n = (1 << 20) + 1000;
+    const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.01));
+    const whole = split.encodeAndSubtract(xs, 18, [key(5), key(6)], nonce);
+    for (const seeds of [[key(5), key(6)], [key(5)]]) {
+      const expected = seeds.length === 2 ? whole : split.encodeAndSubtract(xs, 18, seeds, nonce);
+      const pieces = new BigUint64Array(n);
+      for (const [a, b] of [[0, 8], [8, 600_008], [600_008, n]]) split.encodeAndSubtract(xs.subarray(a, b), 18, seeds, nonce, 'w', pieces.subarray(a, b), a);
+      expect(same(pieces, expected), `${seeds.length} seeds`).toBe(0);
+    }
+    const bad = xs.slice(600_008);
+    bad[5] = NaN;
+    expect(() => split.encodeAndSubtract(bad, 18, [key(5), key(6)], nonce, 'w', undefined, 600_008)).toThrow('cannot encode w[600013] = NaN as fixed point');
+    expect(() => split.encodeAndSubtract(bad, 18, [key(5)], nonce, 'w', undefined, 600_008)).toThrow('cannot encode w[600013] = NaN as fixed point');
+    expect(() => split.encodeAndSubtract(xs, 18, [key(5), key(6)], nonce, 'w', undefined, 4)).toThrow('dealer split: firstWord must be a multiple of 8, got 4');
+  });
+
   it('names a NaN or infinity by position, as encodeFixed does', async () => {
     const split = await createDealerSplitter();
     const xs = new Float64Array((1 << 20) + 10);

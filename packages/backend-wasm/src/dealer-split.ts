@@ -42,10 +42,13 @@ export interface DealerSplitter {
    * encodeFixed(xs, fracBits) minus the seeds' streams, as a new array: the dense component of the split.
    * Float32 values are read as the float64 they exactly are (as encodeFixed reads them). A NaN or infinity
    * throws naming `what` and its index, as encodeFixed does. With `out` (exactly xs.length words, e.g. a view
-   * of a buffer the caller reuses) the result is written there and returned instead of a new array.
+   * of a buffer the caller reuses) the result is written there and returned instead of a new array. With
+   * `firstWord` (a multiple of 8) xs are words firstWord.. of a longer tensor: the streams start at that word,
+   * and an error names the index in the whole tensor, so two threads can split one tensor's halves.
    */
   encodeAndSubtract(
     xs: Float64Array | Float32Array, fracBits: number, seeds: readonly Uint32Array[], nonce: Uint32Array, what?: string, out?: BigUint64Array,
+    firstWord?: number,
   ): BigUint64Array;
 }
 
@@ -83,10 +86,11 @@ export async function createDealerSplitter(): Promise<DealerSplitter> {
         chunk.set(window.subarray(0, n));
       }
     },
-    encodeAndSubtract(xs, fracBits, seeds, nonce, what = 'value', out) {
+    encodeAndSubtract(xs, fracBits, seeds, nonce, what = 'value', out, firstWord = 0) {
       if (!(xs instanceof Float64Array) && !(xs instanceof Float32Array)) throw new Error('dealer split: values must be a Float64Array or Float32Array');
       if (!Number.isInteger(fracBits) || fracBits < 0 || fracBits > 40) throw new Error(`fraction bits must be an integer in [0, 40], got ${fracBits}`);
-      checkSeeds(seeds, nonce, xs.length);
+      if (!Number.isSafeInteger(firstWord) || firstWord < 0 || firstWord % WORDS_PER_BLOCK !== 0) throw new Error(`dealer split: firstWord must be a multiple of ${WORDS_PER_BLOCK}, got ${firstWord}`);
+      checkSeeds(seeds, nonce, firstWord + xs.length);
       if (out !== undefined && (!(out instanceof BigUint64Array) || out.length !== xs.length)) {
         throw new Error(`dealer split: out must be a BigUint64Array of ${xs.length} words, got ${out instanceof BigUint64Array ? `${out.length} words` : 'another type'}`);
       }
@@ -106,19 +110,19 @@ export async function createDealerSplitter(): Promise<DealerSplitter> {
         const n = Math.min(WINDOW_WORDS, xs.length - start);
         input.set(xs.subarray(start, start + n));
         const bad = fused
-          ? k.splitEncode(floats, wide ? 1 : 0, n, 2 ** fracBits, keys, start / WORDS_PER_BLOCK, ring)
-          : encodeThenSubtract(n, fracBits, seeds, nonce, start);
-        if (bad >= 0) throw new Error(`cannot encode ${what}[${start + bad}] = ${xs[start + bad]} as fixed point`);
+          ? k.splitEncode(floats, wide ? 1 : 0, n, 2 ** fracBits, keys, (firstWord + start) / WORDS_PER_BLOCK, ring)
+          : encodeThenSubtract(n, fracBits, seeds, nonce, firstWord + start);
+        if (bad >= 0) throw new Error(`cannot encode ${what}[${firstWord + start + bad}] = ${xs[start + bad]} as fixed point`);
         result.set(window.subarray(0, n), start);
       }
       return result;
     },
   };
 
-  /** The general path (any number of seeds): encode the window, then subtract one stream per pass. */
-  function encodeThenSubtract(n: number, fracBits: number, seeds: readonly Uint32Array[], nonce: Uint32Array, start: number): number {
+  /** The general path (any number of seeds): encode the window, then subtract one stream per pass from `word`. */
+  function encodeThenSubtract(n: number, fracBits: number, seeds: readonly Uint32Array[], nonce: Uint32Array, word: number): number {
     const bad = k.encodeFixed(floats, n, 2 ** fracBits, ring);
-    if (bad < 0) subtract(seeds, nonce, start, n);
+    if (bad < 0) subtract(seeds, nonce, word, n);
     return bad;
   }
 }
