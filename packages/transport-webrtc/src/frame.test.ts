@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AUTH,
+  BATCH,
   BYE,
   CHUNK,
   CHUNK_HEADER_BYTES,
@@ -11,9 +12,11 @@ import {
   Reassembler,
   decodeFrame,
   encodeAuth,
+  encodeBatch,
   encodeBye,
   encodeChunk,
   encodeTag,
+  takePacket,
 } from './frame.ts';
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -109,5 +112,44 @@ describe('frame codec', () => {
     // Whole messages in one chunk never count against the cap.
     r.add(decodeFrame(encodeChunk(3, encodeTag('whole'), 900, 0, new Uint8Array(900))) as never);
     expect(got).toEqual(['a', 'whole']);
+  });
+
+  it('sends the small whole messages queued together as one BATCH, and a large or half-sent message alone', () => {
+    const queue = [0, 1, 2].map((seq) => new OutgoingMessage(seq, encodeTag(`r/${seq}`), pattern(100 + seq, seq)));
+    const batch = takePacket(queue, 1024);
+    expect(queue).toEqual([]);
+    const got = new Map<string, Uint8Array>();
+    const r = new Reassembler(1 << 20, 1 << 20, (tag, data) => got.set(tag, data));
+    const decoded = decodeFrame(batch);
+    expect(decoded.kind).toBe(BATCH);
+    for (const c of (decoded as { chunks: never[] }).chunks) r.add(c);
+    expect([...got.keys()]).toEqual(['r/0', 'r/1', 'r/2']);
+    for (const seq of [0, 1, 2]) expect(got.get(`r/${seq}`)).toEqual(pattern(100 + seq, seq));
+
+    // A message over the entry limit (16 KiB) goes alone, whole; so does one that no longer fits beside the head.
+    const big = [new OutgoingMessage(3, encodeTag('big'), pattern(20_000, 3)), new OutgoingMessage(4, encodeTag('s'), pattern(10, 4))];
+    expect(decodeFrame(takePacket(big, 64 * 1024))).toMatchObject({ kind: CHUNK, seq: 3, total: 20_000 });
+    expect(decodeFrame(takePacket(big, 64 * 1024))).toMatchObject({ kind: CHUNK, seq: 4, total: 10 });
+    const tight = [0, 1].map((seq) => new OutgoingMessage(seq, encodeTag('t'), new Uint8Array(600)));
+    expect(decodeFrame(takePacket(tight, 1024)).kind).toBe(CHUNK);
+    expect(tight.length).toBe(1);
+    // A message cut into frames is never batched, not even its last frame.
+    const cut = [new OutgoingMessage(5, encodeTag('cut'), new Uint8Array(1500)), new OutgoingMessage(6, encodeTag('x'), new Uint8Array(1))];
+    expect(decodeFrame(takePacket(cut, 1024)).kind).toBe(CHUNK);
+    expect(decodeFrame(takePacket(cut, 1024))).toMatchObject({ kind: CHUNK, seq: 5, offset: 1024 - 16 - 3 });
+    expect(cut.length).toBe(1);
+  });
+
+  it('rejects malformed BATCH frames', () => {
+    const chunk = encodeChunk(0, encodeTag('a'), 3, 0, Uint8Array.of(1, 2, 3));
+    const good = encodeBatch([chunk, chunk]);
+    expect(() => decodeFrame(good.subarray(0, good.byteLength - 1))).toThrow('BATCH frame ends inside its frame 1 of 2');
+    expect(() => decodeFrame(good.subarray(0, 4 + 4 + chunk.byteLength + 2))).toThrow('BATCH frame ends before its frame 1 of 2');
+    const trailing = new Uint8Array(good.byteLength + 3);
+    trailing.set(good);
+    expect(() => decodeFrame(trailing)).toThrow('BATCH frame has 3 bytes after its 2 frames');
+    expect(() => decodeFrame(encodeBatch([chunk, PING_FRAME]))).toThrow('BATCH frame holds a frame of kind 3, not a chunk');
+    expect(() => decodeFrame(encodeBatch([encodeBatch([chunk])]))).toThrow('BATCH frame holds a frame of kind 5, not a chunk');
+    expect(() => decodeFrame(encodeBatch([chunk.subarray(0, 10)]))).toThrow(/too short|shorter than its header/);
   });
 });

@@ -7,18 +7,28 @@
  *   BYE    u8 kind=2 | u8 0 | u16 reasonBytes | reason (UTF-8)
  *   PING   u8 kind=3 | u8 0 | u16 0
  *   AUTH   u8 kind=4 | u8 0 | u16 keyBytes | u32 maxMessageBytes | u16 signatureBytes | u16 0 | key | signature
+ *   BATCH  u8 kind=5 | u8 0 | u16 count | count times (u32 frameBytes | CHUNK frame)
  *
  * All integers little-endian. Only the chunk at offset 0 carries the tag (tagBytes is 0 elsewhere).
  * BYE announces a deliberate close, so the other side can name the reason instead of guessing. PING keeps an
  * idle channel audibly alive, so a peer that vanished without closing is noticed. AUTH opens every channel of
  * a link: the sender's public key, the largest message it accepts, and its signature proving the link
- * (link-auth.ts); a CHUNK before it is a protocol error.
+ * (link-auth.ts); a CHUNK before it is a protocol error. BATCH carries several whole small messages (each one
+ * complete CHUNK) in one data-channel message: a protocol round often sends a peer several small messages at
+ * once (parallel branches), and each data-channel message costs a trip through the browser's SCTP stack and
+ * network process, which between tabs on one machine costs more than its bytes. It holds CHUNK frames only.
  */
 export const CHUNK = 1;
 export const BYE = 2;
 export const PING = 3;
 export const AUTH = 4;
+export const BATCH = 5;
 export const CHUNK_HEADER_BYTES = 16;
+export const BATCH_HEADER_BYTES = 4;
+/** Bytes a BATCH spends per frame it holds (the frame's length). */
+export const BATCH_ENTRY_BYTES = 4;
+/** The most frames one BATCH holds (its count is a u16). */
+export const MAX_BATCH_FRAMES = 0xffff;
 const BYE_HEADER_BYTES = 4;
 const AUTH_HEADER_BYTES = 12;
 /** Keys and signatures are ~100 bytes; the bound keeps a hostile AUTH frame from being anything else. */
@@ -70,6 +80,22 @@ export function encodeBye(reason: string): Uint8Array<ArrayBuffer> {
   return frame;
 }
 
+/** One BATCH frame holding `frames` (CHUNK frames, each a whole message), in order. */
+export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  if (frames.length > MAX_BATCH_FRAMES) throw new Error(`a batch holds at most ${MAX_BATCH_FRAMES} frames, got ${frames.length}`);
+  const out = new Uint8Array(frames.reduce((n, f) => n + BATCH_ENTRY_BYTES + f.byteLength, BATCH_HEADER_BYTES));
+  const view = new DataView(out.buffer);
+  view.setUint8(0, BATCH);
+  view.setUint16(2, frames.length, true);
+  let at = BATCH_HEADER_BYTES;
+  for (const f of frames) {
+    view.setUint32(at, f.byteLength, true);
+    out.set(f, at + BATCH_ENTRY_BYTES);
+    at += BATCH_ENTRY_BYTES + f.byteLength;
+  }
+  return out;
+}
+
 export const PING_FRAME: Uint8Array<ArrayBuffer> = new Uint8Array([PING, 0, 0, 0]);
 
 export interface AuthFields {
@@ -97,7 +123,8 @@ export function encodeAuth(auth: AuthFields): Uint8Array<ArrayBuffer> {
 }
 
 export type ChunkFrame = { kind: typeof CHUNK; seq: number; offset: number; total: number; tag: string | null; payload: Uint8Array };
-export type Frame = ChunkFrame | { kind: typeof BYE; reason: string } | { kind: typeof PING } | ({ kind: typeof AUTH } & AuthFields);
+export type BatchFrame = { kind: typeof BATCH; chunks: ChunkFrame[] };
+export type Frame = ChunkFrame | BatchFrame | { kind: typeof BYE; reason: string } | { kind: typeof PING } | ({ kind: typeof AUTH } & AuthFields);
 
 /** Parses one received frame; throws on anything malformed (the caller treats that as a protocol error). */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
@@ -112,6 +139,7 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
   }
   if (kind === PING) return { kind: PING };
   if (kind === AUTH) return decodeAuth(frame, view);
+  if (kind === BATCH) return decodeBatch(frame, view, strBytes);
   if (kind !== CHUNK) throw new Error(`unknown frame kind ${kind}`);
   if (frame.byteLength < CHUNK_HEADER_BYTES + strBytes) throw new Error('chunk frame shorter than its header');
   const seq = view.getUint32(4, true);
@@ -124,6 +152,23 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
     throw new Error(`chunk [${offset}, ${offset + payload.byteLength}) overruns its message of ${total} bytes`);
   }
   return { kind: CHUNK, seq, offset, total, tag, payload };
+}
+
+function decodeBatch(frame: Uint8Array, view: DataView, count: number): BatchFrame {
+  const chunks: ChunkFrame[] = [];
+  let at = BATCH_HEADER_BYTES;
+  for (let k = 0; k < count; k++) {
+    if (at + BATCH_ENTRY_BYTES > frame.byteLength) throw new Error(`BATCH frame ends before its frame ${k} of ${count}`);
+    const bytes = view.getUint32(at, true);
+    at += BATCH_ENTRY_BYTES;
+    if (at + bytes > frame.byteLength) throw new Error(`BATCH frame ends inside its frame ${k} of ${count}`);
+    const inner = decodeFrame(frame.subarray(at, at + bytes));
+    if (inner.kind !== CHUNK) throw new Error(`BATCH frame holds a frame of kind ${inner.kind}, not a chunk`);
+    chunks.push(inner);
+    at += bytes;
+  }
+  if (at !== frame.byteLength) throw new Error(`BATCH frame has ${frame.byteLength - at} bytes after its ${count} frames`);
+  return { kind: BATCH, chunks };
 }
 
 function decodeAuth(frame: Uint8Array, view: DataView): Frame {
@@ -163,6 +208,11 @@ export class OutgoingMessage {
     return !this.first && this.offset >= this.data.byteLength;
   }
 
+  /** Bytes of the message as one whole CHUNK frame; -1 once a frame of it has gone. */
+  get wholeFrameBytes(): number {
+    return this.first ? CHUNK_HEADER_BYTES + this.tag.byteLength + this.data.byteLength : -1;
+  }
+
   nextFrame(maxFrameBytes: number): Uint8Array<ArrayBuffer> {
     const tag = this.first ? this.tag : null;
     const room = maxFrameBytes - CHUNK_HEADER_BYTES - (tag?.byteLength ?? 0);
@@ -173,6 +223,32 @@ export class OutgoingMessage {
     this.first = false;
     return frame;
   }
+}
+
+/**
+ * Messages whose whole frame is at most this size may share a BATCH with others queued beside them; larger ones go
+ * alone (for them a data-channel message's fixed cost is small next to copying them once more).
+ */
+const BATCH_ENTRY_MAX_BYTES = 16 * 1024;
+
+/**
+ * Takes the next data-channel message off `queue`: the small whole messages at its head in one BATCH when there
+ * are several, otherwise the head message's next frame (the message leaves the queue with its last frame).
+ */
+export function takePacket(queue: OutgoingMessage[], frameBytes: number): Uint8Array<ArrayBuffer> {
+  let count = 0;
+  let bytes = BATCH_HEADER_BYTES;
+  while (count < queue.length && count < MAX_BATCH_FRAMES) {
+    const size = queue[count].wholeFrameBytes;
+    if (size < 0 || size > BATCH_ENTRY_MAX_BYTES || bytes + BATCH_ENTRY_BYTES + size > frameBytes) break;
+    bytes += BATCH_ENTRY_BYTES + size;
+    count += 1;
+  }
+  if (count >= 2) return encodeBatch(queue.splice(0, count).map((m) => m.nextFrame(frameBytes)));
+  const msg = queue[0];
+  const frame = msg.nextFrame(frameBytes);
+  if (msg.done) queue.shift();
+  return frame;
 }
 
 interface PartialMessage {

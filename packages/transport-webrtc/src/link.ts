@@ -10,7 +10,7 @@
 import type { DataConnection } from 'peerjs';
 import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
 import { endpointName } from './addressing.ts';
-import { AUTH, BYE, CHUNK, type Frame, OutgoingMessage, PING, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag } from './frame.ts';
+import { AUTH, BATCH, BYE, CHUNK, type Frame, OutgoingMessage, PING, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag, takePacket } from './frame.ts';
 import { type DtlsView, PeerIdentityError, dtlsView, makeAuthFrame, verifyAuthFrame } from './link-auth.ts';
 import type { ResolvedOptions } from './options.ts';
 
@@ -58,6 +58,7 @@ export class Link {
   /** Largest message this side sends: its own limit, then the smaller of both sides' once the peer's AUTH arrives. */
   private sendLimit: number;
   private pumping = false;
+  private pumpQueued = false;
   private views: DtlsView[] = [];
   private authSent = false;
   private verified = false;
@@ -97,7 +98,15 @@ export class Link {
     }
     this.queue.push(new OutgoingMessage(this.nextSeq, encodeTag(tag), data));
     this.nextSeq = (this.nextSeq + 1) >>> 0;
-    this.pump();
+    // Pumped once the caller's synchronous sends are all queued (a microtask later, before any wait), so the
+    // small messages of one round to this peer leave together in one BATCH.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
   }
 
   /** All data channels are open: read their DTLS fingerprints and start authenticating. */
@@ -209,7 +218,17 @@ export class Link {
     if (frame.kind === PING) return;
     if (frame.kind === AUTH) {
       this.onAuth(index, data, frame);
-    } else if (!this.authedChannels.has(index)) {
+      return;
+    }
+    for (const f of frame.kind === BATCH ? frame.chunks : [frame]) {
+      if (this.error) return;
+      this.onFrame(index, f);
+    }
+  }
+
+  /** A CHUNK or BYE frame: data only once the channel carried its AUTH, held until the link opens. */
+  private onFrame(index: number, frame: Exclude<Frame, { kind: typeof AUTH | typeof PING | typeof BATCH }>): void {
+    if (!this.authedChannels.has(index)) {
       if (frame.kind === CHUNK) this.fail(`protocol error from ${this.name}: data on channel ${index} before its identity proof`);
       else this.process(index, frame);
     } else if (!this.open) {
@@ -260,10 +279,8 @@ export class Link {
       while (this.queue.length > 0) {
         const i = leastBuffered(this.channels, this.opts.highWaterMark);
         if (i < 0) return;
-        const msg = this.queue[0];
-        this.channels[i].send(msg.nextFrame(this.frameBytes));
+        this.channels[i].send(takePacket(this.queue, this.frameBytes));
         this.lastSent[i] = Date.now();
-        if (msg.done) this.queue.shift();
       }
     } catch (e) {
       this.fail(`sending to ${this.name} failed: ${errorText(e)}`);
