@@ -35,11 +35,12 @@ export interface SourceCounts {
   denseWords: number;
 }
 
-/** Wraps a source and counts its reads. */
+/** Wraps a source and counts its reads (its weight cache, if any, is the inner source's). */
 export function countingSource(inner: WeightSource): { source: WeightSource; counts: SourceCounts } {
   const counts: SourceCounts = { seedReads: 0, denseReads: 0, denseWords: 0 };
   const source: WeightSource = {
     manifest: inner.manifest,
+    cache: inner.cache,
     seeds: (tensor) => {
       counts.seedReads += 1;
       return inner.seeds(tensor);

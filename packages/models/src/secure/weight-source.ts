@@ -6,6 +6,7 @@
  * can stream a model that does not fit in memory.
  */
 import type { PartyWeightBundle, WeightManifest } from './share-weights.ts';
+import type { WeightBlockCache } from './weight-cache.ts';
 
 /** The seeds of one tensor's PRG-derived components: seed0 for this party's s0, seed1 for its s1. */
 export interface TensorSeeds {
@@ -22,6 +23,11 @@ export interface WeightSource {
    * without a seed. Throws naming the tensor and part when it is missing or damaged.
    */
   dense(tensor: string, start: number, count: number): Promise<BigUint64Array>;
+  /**
+   * Where the pass keeps blocks it has used, for the next pass (weight-cache.ts); it lives as long as the
+   * source (a party's session), so later jobs find it filled. None: every pass reads and expands every block.
+   */
+  readonly cache?: WeightBlockCache;
 }
 
 /** What the secure programs take: a whole bundle in memory (tests, small models) or a streaming source. */

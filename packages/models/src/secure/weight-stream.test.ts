@@ -4,7 +4,8 @@
  * tensor in one block (the in-memory path), for stories260K (real, LLaMA: RoPE, GQA, SwiGLU) and a tiny GPT-2
  * (learned positions, LayerNorm, biases, tied head); and the pass's residency is bounded structurally: at most
  * two blocks (the one in use and the one fetched ahead) at any time, every block read once per pass, PRG
- * components never read from the source (regenerated from their seeds).
+ * components never read from the source (regenerated from their seeds). With a weight cache the logits are the
+ * same bit for bit, the cache never holds more than its budget, and cached blocks are not read again.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +21,9 @@ import type { Model, ModelConfig } from '../types.ts';
 import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './forward.ts';
 import { oneHot } from './one-hot.ts';
 import { shareWeights, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
-import { countingSource, deterministicRun, FixedInput } from './stream-test-support.ts';
+import { countingSource, deterministicRun, FixedInput, type SourceCounts } from './stream-test-support.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
+import { expandedShareBytes, WeightBlockCache } from './weight-cache.ts';
 import { bundleWeightSource } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -73,22 +75,28 @@ describe('streamed matmul', () => {
   });
 });
 
-/** Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw. */
-async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole') {
+/**
+ * Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw;
+ * with `cacheBytes` the source carries a weight cache of that budget (fresh per run).
+ */
+async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number) {
   const vocab = model.config.vocabSize;
   const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
   const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
   const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
   return deterministicRun(async (p) => {
-    const { source, counts } = countingSource(bundleWeightSource(bundles[p.id]));
+    const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes);
+    const { source, counts } = countingSource({ ...bundleWeightSource(bundles[p.id]), cache: blockCache });
     const m = loadSecureModel(p, source, { blockWords: blockWords === 'whole' ? largest : blockWords });
+    const passCounts: SourceCounts[] = [];
     const cache = emptyCache();
     const logits: BigUint64Array[] = [];
     for (const x of inputs) {
       const h = await secureHidden(p, m, x.share(p), cache.length, cache);
       logits.push(await revealRaw(p, await secureLastLogits(p, m, h)));
+      passCounts.push({ ...counts });
     }
-    return { logits, stats: { ...m.weights.stats }, counts: { ...counts }, stream: m.weights };
+    return { logits, stats: { ...m.weights.stats }, counts: { ...counts }, passCounts, cache: blockCache && { ...blockCache.stats }, stream: m.weights };
   });
 }
 
@@ -143,6 +151,49 @@ describe('a secure pass over streamed weights', () => {
       expect(r.stats.peakLiveWords).toBeLessThanOrEqual(2 * largestBlock(model, 8));
     }
   }, 60_000);
+
+  it('stories260K with a weight cache holding the whole share: the second pass reads nothing from the source, logits equal the uncached pass bit for bit', async () => {
+    const { model } = await loadModel('stories260K');
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
+    const next = STORIES_REFERENCE_TOKENS[5];
+    const manifest = shareWeights(model, 'm', DEFAULT_FRAC_BITS)[0].manifest;
+    const budget = expandedShareBytes(manifest);
+    const [cached, uncached] = [await twoPasses(model, prompt, next, 256, budget), await twoPasses(model, prompt, next, 256)];
+    expect(cached[0].logits).toEqual(uncached[0].logits);
+    const modelWords = manifest.tensors.reduce((s, t) => s + sizeOf(t.shape), 0);
+    for (const [id, r] of cached.entries()) {
+      // Pass 1 reads every dense word once; pass 2 reads nothing (parties 1, 2) and expands nothing.
+      expect(r.passCounts[0].denseWords).toBe(id === 0 ? 0 : modelWords);
+      expect(r.passCounts[1]).toEqual(r.passCounts[0]);
+      expect(r.cache!.bytes).toBe(budget);
+      expect(r.cache!.misses).toBe(r.cache!.blocks);
+      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      expect(r.stats.liveBlocks).toBe(0);
+    }
+  }, 120_000);
+
+  it('stories260K with a weight cache of a third of the share: it holds at most its budget, the first blocks in pass order; the rest streams every pass, logits unchanged', async () => {
+    const { model } = await loadModel('stories260K');
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
+    const next = STORIES_REFERENCE_TOKENS[5];
+    const manifest = shareWeights(model, 'm', DEFAULT_FRAC_BITS)[0].manifest;
+    const budget = Math.floor(expandedShareBytes(manifest) / 3);
+    const [cached, uncached] = [await twoPasses(model, prompt, next, 256, budget), await twoPasses(model, prompt, next, 256)];
+    expect(cached[0].logits).toEqual(uncached[0].logits);
+    for (const [id, r] of cached.entries()) {
+      expect(r.cache!.bytes).toBeLessThanOrEqual(budget);
+      // Filled in pass order until the next block no longer fits: within one block (256 words, two components) of the budget.
+      expect(r.cache!.bytes).toBeGreaterThan(budget - 16 * largestBlock(model, 256));
+      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      const secondPassDense = r.passCounts[1].denseWords - r.passCounts[0].denseWords;
+      if (id === 0) {
+        expect(secondPassDense).toBe(0);
+      } else {
+        // The cached blocks are not read again: pass 2 reads what pass 1 read, less the cache's words.
+        expect(secondPassDense).toBe(r.passCounts[0].denseWords - r.cache!.bytes / 16);
+      }
+    }
+  }, 120_000);
 
   it('a source that fails names the tensor, and the stream keeps nothing open', async () => {
     const { model } = await loadModel('stories260K');

@@ -7,7 +7,10 @@
  * block overlaps computing with this one.
  *
  * Residency (what the memory bound rests on): open blocks plus fetched-ahead ones, counted in words per
- * component; `stats` keeps the high-water marks for tests and benches.
+ * component; `stats` keeps the high-water marks for tests and benches. When the source has a block cache
+ * (weight-cache.ts), a block it holds is uploaded from memory (no read, no hash, no expansion, nothing fetched
+ * ahead), and a block it does not hold is offered to it after its first use; the cache's bytes are its own,
+ * bounded by its budget, and not counted here.
  */
 import { sizeOf } from '@puma/ring';
 import type { Buf } from '@puma/backend';
@@ -78,7 +81,7 @@ export class WeightStream {
   /** Starts reading rows [start, end) of `name` from the source; the next open of that range takes it. */
   prefetch(name: string, start: number, end: number): void {
     const key = `${name}@${start}:${end}`;
-    if (this.ahead.has(key)) return;
+    if (this.ahead.has(key) || this.source.cache?.has(key)) return;
     const words = this.rangeWords(name, start, end);
     const fetched = this.fetch(name, start, end);
     // A prefetch nobody opens (a failed pass) must not surface as an unhandled rejection; open reports it.
@@ -93,6 +96,13 @@ export class WeightStream {
     if (start < 0 || end > rows || start >= end) throw new Error(`tensor ${name}: rows [${start}, ${end}) outside its ${rows}`);
     const words = this.rangeWords(name, start, end);
     const key = `${name}@${start}:${end}`;
+    const shape = [end - start, ...rest];
+    const cache = this.source.cache;
+    const held = cache?.get(key);
+    if (held) {
+      this.count(1, words);
+      return this.opened(aShare(shape, this.p.backend.upload(held[0]), this.p.backend.upload(held[1])), words);
+    }
     const pending = this.ahead.get(key);
     let fetched: Fetched;
     if (pending) {
@@ -110,7 +120,13 @@ export class WeightStream {
     }
     const offset = start * sizeOf(rest);
     const comp = (seed: Uint32Array | undefined): Buf => (seed ? this.expand(seed, offset, words) : this.p.backend.upload(fetched.dense!));
-    const share = aShare([end - start, ...rest], comp(fetched.seeds.seed0), comp(fetched.seeds.seed1));
+    const share = aShare(shape, comp(fetched.seeds.seed0), comp(fetched.seeds.seed1));
+    // Read back while this block is open (a copy each: the cache owns its words); one time per cached block.
+    if (cache?.fits(words)) cache.offer(key, await this.p.backend.read(share.s0), await this.p.backend.read(share.s1));
+    return this.opened(share, words);
+  }
+
+  private opened(share: AShare, words: number): AShare {
     this.open.set(share, words);
     this.stats.openedWords += words;
     return share;

@@ -2,14 +2,15 @@
  * A party's weight share: the parts its store holds with the right sha256, the rest from the model owner.
  * Parts are verified and stored as they arrive and not kept in memory: the secure pass streams them from the
  * store (stored-weights.ts). Parts the store cannot take (not bound to this sharing, full) are kept in memory
- * instead, so such a session still runs, with the whole share resident.
+ * instead, so such a session still runs, with the whole share resident. The blocks the pass uses are kept
+ * for later passes up to the weight cache's budget (stored-weights.ts).
  */
 import type { WeightSource } from '@puma/models/secure';
 import { OWNER, type Channel, type PartyId } from '@puma/transport';
 import { encodeJson } from './json.ts';
 import { partKey, sha256Hex } from './shares.ts';
 import { MemoryShareStore } from './store.ts';
-import { StoredWeightSource } from './stored-weights.ts';
+import { StoredWeightSource, type StoredWeightOptions } from './stored-weights.ts';
 import type { PartyShareManifest, ShareStore, WeightTransferReport } from './types.ts';
 
 export interface FetchWeightsOptions {
@@ -20,6 +21,8 @@ export interface FetchWeightsOptions {
   /** False when the store could not be bound to this sharing: then no part is written to it. */
   cacheable: boolean;
   progress: (w: WeightTransferReport, message: string) => void;
+  /** How the pass reads them back (the weight cache's cap; stored-weights.ts). */
+  read?: StoredWeightOptions;
 }
 
 /**
@@ -77,5 +80,5 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
     get: async (k) => (await kept.get(k)) ?? store.get(k),
     set: (k, bytes) => kept.set(k, bytes),
   };
-  return { weights: new StoredWeightSource(manifest, source, o.identity), report };
+  return { weights: new StoredWeightSource(manifest, source, o.identity, o.read), report };
 }

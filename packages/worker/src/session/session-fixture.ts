@@ -62,6 +62,8 @@ export interface SessionOptions {
   /** Each party's own identity (default ROSTER). */
   identities?: readonly string[];
   stepTimeoutMs?: number;
+  /** The parties' weight cache cap (default: the session's default). */
+  weightCacheBytes?: number;
   recordHolders?: OwnerServeOptions['recordHolders'];
   /** Replaces party `id`'s channel, e.g. to show it other identities than the network's. */
   channelOf?: (id: PartyId, channel: Channel) => Channel;
@@ -76,7 +78,7 @@ export function startSession(fx: Fixture, stores: MemoryShareStore[], o: Session
     const channel = net.channels.get(id)!;
     const options: PartySessionOptions = {
       id, identity: (o.identities ?? ROSTER)[id], channel: o.channelOf ? o.channelOf(id, channel) : channel, backend: o.backendOf?.(id) ?? fx.backends[id], store: stores[id],
-      signal: o.signals?.[id], stepTimeoutMs: o.stepTimeoutMs, onStatus: (s) => status[id].push(s),
+      signal: o.signals?.[id], stepTimeoutMs: o.stepTimeoutMs, weightCacheBytes: o.weightCacheBytes, onStatus: (s) => status[id].push(s),
     };
     return runPartySession(options);
   });

@@ -1,8 +1,10 @@
 /**
  * Weight shares streamed from a party's store: the stored source reads exactly what the in-memory bundle
- * holds (also across the boundary of two dense parts), parts fetched in a session are not held in memory by
- * the party but read back from its store, and a part that goes missing or changes in the store while a
- * generation runs fails the session at a later step with a message naming the part, on every endpoint.
+ * holds (also across the boundary of two dense parts); without a weight cache parts fetched in a session are
+ * not held in memory by the party but read back from its store every step, with the default cache (the model
+ * fits) once per session; a part that goes missing or changes in the store while a generation runs, and that
+ * the cache does not hold, fails the session at a later step with a message naming the part, on every
+ * endpoint; a part the cache holds is never read again, so spoiling it changes nothing.
  */
 import { randomFillSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { PARTIES, PROMPT, ROSTER, clientChannel, freshStores, loadFixture, start
 import { StoredWeightSource } from './stored-weights.ts';
 
 let fx: Fixture;
+const STEPS = 3;
 
 beforeAll(async () => {
   fx = await loadFixture();
@@ -70,30 +73,37 @@ describe('weights streamed from the share store', () => {
     await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow(`share part ${info.tensor}/dense.0 of party 2 (model stories260K, sharing ${manifest.epoch}) is missing from this party's share store`);
   });
 
-  it('a session keeps no fetched part in memory: every step reads each dense part back from the store', async () => {
-    const denseReads = [0, 0, 0];
-    const stores = freshStores();
-    const counted = stores.map((s, id): ShareStore => ({
-      get: (k) => {
-        if (/\/dense\.\d+$/.test(k)) denseReads[id] += 1;
-        return s.get(k);
-      },
-      set: (k, b) => s.set(k, b),
-      delete: (k) => s.delete(k),
-    }));
-    // startSession's stores are typed as memory stores (tests inspect them); the session needs only ShareStore.
-    const run = startSession(fx, counted as unknown as MemoryShareStore[]);
-    const steps = 3;
-    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: steps });
-    await Promise.all(run.parties);
-    expect(result.tokens).toHaveLength(steps);
-    // One look-up when the session checks its cache, then one read per step: nothing of it stays in memory.
+  it('without a weight cache every step reads each dense part back from the store; with the default cache (the model fits) once per session, same tokens', async () => {
+    const session = async (weightCacheBytes: number | undefined) => {
+      const denseReads = [0, 0, 0];
+      const stores = freshStores();
+      const counted = stores.map((s, id): ShareStore => ({
+        get: (k) => {
+          if (/\/dense\.\d+$/.test(k)) denseReads[id] += 1;
+          return s.get(k);
+        },
+        set: (k, b) => s.set(k, b),
+        delete: (k) => s.delete(k),
+      }));
+      // startSession's stores are typed as memory stores (tests inspect them); the session needs only ShareStore.
+      const run = startSession(fx, counted as unknown as MemoryShareStore[], { weightCacheBytes });
+      const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: STEPS });
+      await Promise.all(run.parties);
+      return { tokens: result.tokens, denseReads };
+    };
+    const [streamed, cached] = [await session(0), await session(undefined)];
+    expect(streamed.tokens).toHaveLength(STEPS);
+    expect(cached.tokens).toEqual(streamed.tokens);
     for (const id of [1, 2] as const) {
       const dense = fx.shares.parties[id].manifest.parts.filter((p) => p.part.startsWith('dense.')).length;
-      expect(denseReads[id]).toBe((1 + steps) * dense);
+      // One look-up when the session checks its store, then one read per step: nothing of it stays in memory.
+      expect(streamed.denseReads[id]).toBe((1 + STEPS) * dense);
+      // The look-up, then the first step's read: the later steps take every block from the cache.
+      expect(cached.denseReads[id]).toBe(2 * dense);
     }
-    expect(denseReads[0]).toBe(0);
-  }, 120_000);
+    expect(streamed.denseReads[0]).toBe(0);
+    expect(cached.denseReads[0]).toBe(0);
+  }, 180_000);
 
   it.each([
     ['changed', 1, (s: MemoryShareStore, k: string): void => {
@@ -101,9 +111,10 @@ describe('weights streamed from the share store', () => {
       e[e.length - 1] ^= 1;
     }],
     ['missing', 2, (s: MemoryShareStore, k: string): void => void s.entries.delete(k)],
-  ] as const)('a part %s in the store mid-generation fails a later step on every endpoint, naming the part', async (what, victim, spoil) => {
+  ] as const)('without a weight cache, a part %s in the store mid-generation fails a later step on every endpoint, naming the part', async (what, victim, spoil) => {
     const stores = freshStores();
-    const run = startSession(fx, stores);
+    // No weight cache: every step reads the part again.
+    const run = startSession(fx, stores, { weightCacheBytes: 0 });
     const info = fx.shares.parties[victim].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
     const key = partKey(ROSTER[victim], 'stories260K', fx.shares.epoch, victim, info.tensor, info.part);
     let tokens = 0;
@@ -125,4 +136,45 @@ describe('weights streamed from the share store', () => {
     expect(tokens).toBeGreaterThanOrEqual(1);
     expect(tokens).toBeLessThan(4);
   }, 120_000);
+
+  it('a weight cache smaller than the model keeps the first blocks; a part outside it spoiled mid-generation still fails every endpoint, naming it', async () => {
+    const stores = freshStores();
+    // Room for the token embedding (the pass's first blocks) and not for l0.qkv.w.
+    const emb = fx.shares.parties[1].manifest.tensors.find((t) => t.name === 'emb.token')!;
+    const run = startSession(fx, stores, { weightCacheBytes: 16 * emb.shape[0] * emb.shape[1] });
+    const info = fx.shares.parties[1].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
+    const key = partKey(ROSTER[1], 'stories260K', fx.shares.epoch, 1, info.tensor, info.part);
+    let tokens = 0;
+    const generation = runClientSession({
+      channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 4,
+      onToken: () => {
+        if (tokens++ === 0) stores[1].entries.get(key)![0] ^= 1;
+      },
+    });
+    generation.catch(() => {});
+    const named = 'share part l0.qkv.w/dense.0 of party 1';
+    for (const id of PARTIES) await expect(within(run.parties[id], 30_000, `party ${id}`)).rejects.toThrow(named);
+    await expect(within(generation, 10_000, 'the client')).rejects.toThrow(named);
+  }, 120_000);
+
+  it('with the model in the weight cache, a part spoiled after the first step is not read again: the tokens are those of an unspoiled run', async () => {
+    const run = async (spoil: boolean) => {
+      const stores = freshStores();
+      const session = startSession(fx, stores);
+      const info = fx.shares.parties[2].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
+      const key = partKey(ROSTER[2], 'stories260K', fx.shares.epoch, 2, info.tensor, info.part);
+      let steps = 0;
+      const result = await runClientSession({
+        channel: clientChannel(session.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: STEPS,
+        onToken: () => {
+          if (spoil && steps++ === 0) stores[2].entries.get(key)![0] ^= 1;
+        },
+      });
+      await Promise.all(session.parties);
+      return { tokens: result.tokens, spoiled: spoil && stores[2].entries.get(key)![0] !== fx.shares.parties[2].parts[fx.shares.parties[2].manifest.parts.indexOf(info)][0] };
+    };
+    const [clean, spoiled] = [await run(false), await run(true)];
+    expect(spoiled.spoiled).toBe(true);
+    expect(spoiled.tokens).toEqual(clean.tokens);
+  }, 180_000);
 });

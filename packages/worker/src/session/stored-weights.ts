@@ -1,31 +1,51 @@
 /**
  * A party's weight shares read from its share store during the secure pass (the WeightSource of
  * models/secure/weight-source.ts): seeds parts (40 or 72 bytes, kept once read) and dense slices ("dense.<k>",
- * DENSE_PART_BYTES each) read by word range. Every part is checked against its size and sha256 in the manifest
- * whenever it is read, so a part that went missing or changed since it was fetched fails the step with a
- * message naming it, never a silently wrong result. The last dense part read is kept, so consecutive row
- * blocks that share a part read it once.
+ * DENSE_PART_BYTES each) read by word range. A part is copied out of the store's hands first and the copy is
+ * checked against its size and sha256 in the manifest, so what the pass uses is what was checked; a part that
+ * went missing or changed since it was fetched fails the step with a message naming it, never a silently
+ * wrong result. The last dense part read is kept, so consecutive row blocks that share a part read it once.
+ *
+ * With a weight cache (the default; models/secure/weight-cache.ts) the pass keeps the blocks it used, up to
+ * the cache's budget, for the session's later passes: those blocks are read and checked once per session,
+ * the rest on every pass. The file header of weight-cache.ts says why that keeps tamper detection honest.
  */
 import { decodeBundle } from '@puma/protocol';
-import type { TensorSeeds, WeightManifest, WeightSource } from '@puma/models/secure';
+import { weightCacheBudget, WeightBlockCache, type TensorSeeds, type WeightManifest, type WeightSource } from '@puma/models/secure';
 import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
 import type { PartInfo, PartyShareManifest, ShareStore } from './types.ts';
 
 const PART_WORDS = DENSE_PART_BYTES / 8;
 
+export interface StoredWeightOptions {
+  /**
+   * Cap of the party's weight cache in bytes (default models/secure DEFAULT_WEIGHT_CACHE_BYTES; the budget is
+   * the whole expanded share when smaller). 0: no cache, every pass reads and checks every part.
+   */
+  weightCacheBytes?: number;
+  /** sha256 as lowercase hex (default WebCrypto; a Node party may pass node:crypto's, about 2.5x faster here). */
+  sha256?: (bytes: Uint8Array) => string | Promise<string>;
+}
+
 export class StoredWeightSource implements WeightSource {
   readonly manifest: WeightManifest;
+  readonly cache?: WeightBlockCache;
   private readonly seedParts = new Map<string, PartInfo>();
   private readonly denseParts = new Map<string, PartInfo[]>();
+  private readonly sha256: (bytes: Uint8Array) => string | Promise<string>;
   private lastPart: { info: PartInfo; words: BigUint64Array } | null = null;
 
   constructor(
     private readonly shares: PartyShareManifest,
     private readonly store: ShareStore,
     private readonly identity: string,
+    o: StoredWeightOptions = {},
   ) {
     const { modelId, config, fracBits, tensors } = shares;
     this.manifest = { modelId, config, fracBits, tensors };
+    const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
+    if (budget > 0) this.cache = new WeightBlockCache(budget);
+    this.sha256 = o.sha256 ?? sha256Hex;
     for (const p of shares.parts) {
       if (p.part === 'seeds') {
         this.seedParts.set(p.tensor, p);
@@ -40,19 +60,25 @@ export class StoredWeightSource implements WeightSource {
   async seeds(tensor: string): Promise<TensorSeeds> {
     const info = this.seedParts.get(tensor);
     if (!info) return {};
-    const b = decodeBundle(await this.read(info));
+    const b = decodeBundle((await this.read(info)).bytes);
     return { seed0: b.seed0, seed1: b.seed1 };
   }
 
+  /** A view of the part when the range lies in one part (the usual case for a small tensor), else a copy. */
   async dense(tensor: string, start: number, count: number): Promise<BigUint64Array> {
     const parts = this.denseParts.get(tensor);
     if (!parts) throw new Error(`party ${this.shares.party} holds no dense component of tensor ${tensor}`);
+    const first = Math.floor(start / PART_WORDS);
+    if (count > 0 && Math.floor((start + count - 1) / PART_WORDS) === first) {
+      const words = await this.denseWords(this.part(parts, tensor, start));
+      const from = start - first * PART_WORDS;
+      if (from + count > words.length) throw new Error(`tensor ${tensor}: words [${start}, ${start + count}) run past its dense part ${first}`);
+      return words.subarray(from, from + count);
+    }
     const out = new BigUint64Array(count);
     for (let w = start; w < start + count;) {
       const k = Math.floor(w / PART_WORDS);
-      const info = parts[k];
-      if (!info) throw new Error(`tensor ${tensor}: word ${w} lies in no dense part of the manifest`);
-      const words = await this.denseWords(info);
+      const words = await this.denseWords(this.part(parts, tensor, w));
       const from = w - k * PART_WORDS;
       const n = Math.min(words.length - from, start + count - w);
       out.set(words.subarray(from, from + n), w - start);
@@ -61,24 +87,31 @@ export class StoredWeightSource implements WeightSource {
     return out;
   }
 
+  private part(parts: PartInfo[], tensor: string, word: number): PartInfo {
+    const info = parts[Math.floor(word / PART_WORDS)];
+    if (!info) throw new Error(`tensor ${tensor}: word ${word} lies in no dense part of the manifest`);
+    return info;
+  }
+
   private async denseWords(info: PartInfo): Promise<BigUint64Array> {
     if (this.lastPart?.info === info) return this.lastPart.words;
-    const bytes = await this.read(info);
-    // A copy into a fresh buffer: a store may hand out views at any byte offset.
-    const words = new BigUint64Array(bytes.byteLength / 8);
-    new Uint8Array(words.buffer).set(bytes);
+    const { words } = await this.read(info);
     this.lastPart = { info, words };
     return words;
   }
 
-  private async read(info: PartInfo): Promise<Uint8Array> {
+  /** The part's bytes copied into a buffer of this source's own (8-byte aligned), checked after the copy. */
+  private async read(info: PartInfo): Promise<{ bytes: Uint8Array; words: BigUint64Array }> {
     const m = this.shares;
     const what = `share part ${info.tensor}/${info.part} of party ${m.party} (model ${m.modelId}, sharing ${m.epoch})`;
-    const bytes = await this.store.get(partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part));
-    if (bytes === undefined) throw new Error(`${what} is missing from this party's share store; it was there when the session began`);
-    if (bytes.byteLength !== info.bytes || (await sha256Hex(bytes)) !== info.sha256) {
+    const stored = await this.store.get(partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part));
+    if (stored === undefined) throw new Error(`${what} is missing from this party's share store; it was there when the session began`);
+    const words = new BigUint64Array(Math.ceil(stored.byteLength / 8));
+    const bytes = new Uint8Array(words.buffer, 0, stored.byteLength);
+    bytes.set(stored);
+    if (stored.byteLength !== info.bytes || (await this.sha256(bytes)) !== info.sha256) {
       throw new Error(`${what} in this party's share store does not match its sha256 in the manifest (changed or damaged since it was verified)`);
     }
-    return bytes;
+    return { bytes, words };
   }
 }

@@ -190,6 +190,11 @@ export interface PartySessionOptions {
    */
   backend: Backend | ((config: ModelConfig) => Promise<Backend>);
   store: ShareStore;
+  /**
+   * Cap in bytes of the weight blocks kept in memory between passes (models/secure weight-cache.ts; default
+   * DEFAULT_WEIGHT_CACHE_BYTES, 0 streams every pass from the store).
+   */
+  weightCacheBytes?: number;
   /** When given, the owner's sharing must use it; by default the session takes the sharing's fraction bits. */
   fracBits?: number;
   /** A job step (one token, one classification) without progress for this long fails the session. Default 300 000. */

@@ -1,0 +1,83 @@
+/**
+ * A party's resident cache of weight blocks: both components of a row block, as the secure pass used it
+ * (dense words read from the store, PRG words already expanded), kept in this party's memory up to a byte
+ * budget so a later pass (the next token, the next job of the session) takes the block from memory instead of
+ * reading, hashing and expanding it again. Blocks are admitted in the order the first pass uses them until the
+ * budget is full and never evicted: every pass walks the blocks in the same order, and under a cyclic scan
+ * evicting (LRU) would drop each block just before it is needed again. A model whose share fits the budget is
+ * thus read once; a larger one keeps its first blocks and streams the rest each pass.
+ *
+ * Tamper detection (what the store's sha256 protects, and why a cache keeps it honest): the threat the hashes
+ * answer is the store changing under the party (another process or tab, a disk error, a user editing the
+ * cache folder). A block enters the cache only from the read that checked its part's sha256 (dense words) or
+ * from the seeds part checked the same way (PRG words), so a cached block holds exactly verified words; a
+ * part changed in the store afterwards is not read again and cannot alter a result, and parts outside the
+ * cache are checked on every read as before. The cache lives in the party's own memory, beside its keys and
+ * its activations: whoever can change that controls the party anyway, which the semi-honest model assumes
+ * it does not.
+ */
+import { sizeOf } from '@puma/ring';
+import type { WeightManifest } from './share-weights.ts';
+
+/** Default cap of a party's weight cache: room for small models whole, and under 1 GiB per party with GPT-2-base. */
+export const DEFAULT_WEIGHT_CACHE_BYTES = 384 * 2 ** 20;
+
+export interface WeightCacheStats {
+  /** Blocks and bytes held (never more than the budget). */
+  blocks: number;
+  bytes: number;
+  /** Opens served from memory, and opens that had to read the store or expand a seed. */
+  hits: number;
+  misses: number;
+}
+
+export class WeightBlockCache {
+  readonly stats: WeightCacheStats = { blocks: 0, bytes: 0, hits: 0, misses: 0 };
+  private readonly blocks = new Map<string, readonly [BigUint64Array, BigUint64Array]>();
+
+  constructor(readonly budgetBytes: number) {
+    if (!Number.isInteger(budgetBytes) || budgetBytes < 0) throw new Error(`weight cache budget must be a whole number of bytes >= 0, got ${budgetBytes}`);
+  }
+
+  /** Both components of block `key`, or undefined (counted as a miss). */
+  get(key: string): readonly [BigUint64Array, BigUint64Array] | undefined {
+    const b = this.blocks.get(key);
+    if (b) this.stats.hits += 1;
+    else this.stats.misses += 1;
+    return b;
+  }
+
+  /** Whether block `key` is held (not counted). */
+  has(key: string): boolean {
+    return this.blocks.has(key);
+  }
+
+  /** Whether a block of `words` words per component would still fit. */
+  fits(words: number): boolean {
+    return this.stats.bytes + 16 * words <= this.budgetBytes;
+  }
+
+  /** Keeps the block when it fits (the caller hands over both arrays: they must not be written afterwards). */
+  offer(key: string, s0: BigUint64Array, s1: BigUint64Array): boolean {
+    if (s0.length !== s1.length) throw new Error(`weight cache: block ${key} has components of ${s0.length} and ${s1.length} words`);
+    if (this.blocks.has(key) || !this.fits(s0.length)) return false;
+    this.blocks.set(key, [s0, s1]);
+    this.stats.blocks += 1;
+    this.stats.bytes += 16 * s0.length;
+    return true;
+  }
+}
+
+/** Bytes of a whole party share held expanded (two components of 8 bytes per weight). */
+export function expandedShareBytes(manifest: WeightManifest): number {
+  return manifest.tensors.reduce((s, t) => s + 16 * sizeOf(t.shape), 0);
+}
+
+/**
+ * The budget a party uses: the whole share when it fits under the cap (default DEFAULT_WEIGHT_CACHE_BYTES),
+ * else the cap. `capBytes` 0 turns the cache off (every pass streams from the store).
+ */
+export function weightCacheBudget(manifest: WeightManifest, capBytes = DEFAULT_WEIGHT_CACHE_BYTES): number {
+  if (!Number.isInteger(capBytes) || capBytes < 0) throw new Error(`weight cache cap must be a whole number of bytes >= 0, got ${capBytes}`);
+  return Math.min(expandedShareBytes(manifest), capBytes);
+}
