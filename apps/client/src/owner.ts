@@ -258,13 +258,19 @@ async function main(): Promise<void> {
     start(await fetchOwnerModel(modelUrl, params.get('tokenizer')));
     return;
   }
-  $('files').addEventListener('change', () => {
-    const picked = Array.from(($('files') as HTMLInputElement).files ?? []);
+  const input = $('files') as HTMLInputElement;
+  const pick = () => {
+    const picked = Array.from(input.files ?? []);
+    if (picked.length === 0) return;
     Promise.all(picked.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })))
       .then(loadOwnerModel)
       .then(start)
       .catch((e: unknown) => fail(errorText(e)));
-  });
+  };
+  input.addEventListener('change', pick);
+  // Files picked while the page was still starting (identity, coordinator) fired their change event before this
+  // listener existed; on a loaded machine that left the owner waiting forever with its files shown as picked.
+  pick();
 }
 
 main().catch((e: unknown) => fail(errorText(e)));
