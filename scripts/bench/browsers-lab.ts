@@ -68,6 +68,8 @@ const ownerState = (page: Page) => page.evaluate(() => structuredClone(window.pu
 
 const CODE = /^\d{5}( \d{5}){3}$/;
 const log = (s: string) => console.error(`browsers: ${s}`);
+/** How often a running session logs where it stands. */
+const WATCH_MS = 15_000;
 
 async function waitFor(page: Page, predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
   try {
@@ -146,6 +148,16 @@ export class BrowsersLab {
     const links = await clientState(client);
 
     const t0 = performance.now();
+    const stopWatch = this.watch(t0);
+    try {
+      return await this.drive(input, links, t0);
+    } finally {
+      stopWatch();
+    }
+  }
+
+  private async drive(input: SessionInput, links: ClientPageState, t0: number): Promise<SessionMeasurement> {
+    const client = this.page('client');
     const owner = this.page('owner');
     await owner.goto(links.ownerLink!);
     await owner.locator('#files').setInputFiles(input.files);
@@ -182,6 +194,32 @@ export class BrowsersLab {
     for (const e of endErrors) log(e);
     const memory = Object.fromEntries(this.sampler.read()) as Record<RoleName, RoleMemory>;
     return { readyMs, approvedMs, generateMs, client: clientDone, owner: await ownerState(owner), parties, memory, endErrors };
+  }
+
+  /**
+   * Logs every WATCH_MS where the session stands (owner, party and client phases, share bytes, tab peaks so far),
+   * so a long run shows where its time goes and a stalled one where it stalled.
+   */
+  private watch(t0: number): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.standing(t0).then(log, () => {}).finally(() => (busy = false));
+    }, WATCH_MS);
+    return () => clearInterval(timer);
+  }
+
+  private async standing(t0: number): Promise<string> {
+    const text = (name: RoleName, selector: string) => this.page(name).locator(selector).textContent({ timeout: 2_000 }).catch(() => null);
+    const owner = await ownerState(this.page('owner')).catch(() => null);
+    const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p)).catch(() => null)));
+    const client = await clientState(this.page('client')).catch(() => null);
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    const tabs = [...this.sampler.peaks()].map(([role, m]) => `${role} ${mib(m.tabPeakBytes)}`).join(', ');
+    const partyLines = parties.map((s, i) => `p${i} ${s?.error ?? s?.phase ?? '-'} (got ${((s?.bytesReceived ?? 0) / 1e6).toFixed(0)} MB)`);
+    return `+${((performance.now() - t0) / 1000).toFixed(0)} s: owner ${owner?.error ?? owner?.phase ?? '-'} [${(await text('owner', '#shares')) ?? ''}; sent ${(await text('owner', '#sent')) ?? '-'}]; ` +
+      `${partyLines.join('; ')}; client ${client?.error ?? client?.phase ?? '-'} ${client?.tokens.length ?? 0} tokens; tab peak MiB: ${tabs}`;
   }
 
   private page(name: RoleName): Page {

@@ -8,6 +8,10 @@
  *  - browser: the largest sum of PSS (smaps_rollup: shared pages split among their users, so the five browsers'
  *    figures add up) over all the browser's processes (GPU, network and storage services, renderers) seen at one
  *    sample; sampled, so a spike shorter than the interval can be missed.
+ * The kernel keeps VmHWM itself, so the tab figure needs only a read before a renderer exits (every second).
+ * PSS is read every few seconds only: smaps_rollup walks a process's page tables, and for five browsers with
+ * multi-GiB WebAssembly reservations one pass took 1-2.4 s of kernel time here, so sampling it twice a second
+ * kept one of the machine's two cores busy during the very runs it measured.
  * A run's figures start at `beginRun`, which resets the renderers' high-water marks; pages are reopened between
  * runs. With a limit, a sample whose browsers together hold more PSS calls `onOverLimit` once.
  */
@@ -44,12 +48,12 @@ export function kbField(text: string, name: string): number | null {
   return m ? Number(m[1]) * KIB : null;
 }
 
-/** VmHWM and PSS of a process in bytes, or null once it has ended. */
-function memoryOf(pid: number): { hwm: number; pss: number } | null {
+/** A process's VmHWM or PSS in bytes, or null once it has ended. */
+function memoryOf(pid: number, figure: 'hwm' | 'pss'): number | null {
   try {
-    const hwm = kbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmHWM');
-    const pss = kbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
-    return hwm === null || pss === null ? null : { hwm, pss };
+    return figure === 'hwm'
+      ? kbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmHWM')
+      : kbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
   } catch {
     return null;
   }
@@ -88,22 +92,30 @@ export class MemorySampler {
   private runs = new Map<string, { tabs: Map<number, number>; browser: number }>();
 
   private overLimitCalled = false;
+  private lastPssAt = -Infinity;
 
   /**
    * `profiles`: role name -> the --user-data-dir its browser was launched with. `limitBytes`: the PSS of all the
-   * browsers together above which `onOverLimit` is called (with the figure seen).
+   * browsers together above which `onOverLimit` is called (with the figure seen). Renderers' VmHWM is read every
+   * `intervalMs`, every process's PSS every `pssEveryMs`.
    */
   constructor(
     private readonly profiles: ReadonlyMap<string, string>,
     private readonly limit: { limitBytes: number; onOverLimit: (totalBytes: number) => void } | null = null,
-    private readonly intervalMs = 500,
+    private readonly intervalMs = 1_000,
+    private readonly pssEveryMs = 5_000,
   ) {
     if (process.platform !== 'linux') throw new Error(`the browsers bench reads memory from /proc, which ${process.platform} does not have`);
     this.clearRuns();
   }
 
   start(): void {
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const withPss = now - this.lastPssAt >= this.pssEveryMs;
+      if (withPss) this.lastPssAt = now;
+      this.sample(withPss);
+    }, this.intervalMs);
   }
 
   stop(): void {
@@ -134,9 +146,14 @@ export class MemorySampler {
     });
   }
 
-  /** Samples once more, then the peaks per role since `beginRun`. */
+  /** Samples once more (PSS included), then the peaks per role since `beginRun`. */
   read(): Map<string, RoleMemory> {
-    this.sample();
+    this.sample(true);
+    return this.peaks();
+  }
+
+  /** The peaks per role seen so far since `beginRun`, without a new sample. */
+  peaks(): Map<string, RoleMemory> {
     const out = new Map<string, RoleMemory>();
     for (const [role, run] of this.runs) out.set(role, { tabPeakBytes: Math.max(0, ...run.tabs.values()), browserPeakBytes: run.browser });
     return out;
@@ -146,7 +163,7 @@ export class MemorySampler {
     return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== null);
   }
 
-  private sample(): void {
+  private sample(withPss: boolean): void {
     const procs = this.processes();
     let all = 0;
     for (const [role, dir] of this.profiles) {
@@ -155,15 +172,16 @@ export class MemorySampler {
       if (!browser) continue;
       let total = 0;
       for (const p of descendants(procs, browser.pid)) {
-        const m = memoryOf(p.pid);
-        if (!m) continue;
-        total += m.pss;
-        if (isPageRenderer(p.cmdline)) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, m.hwm));
+        if (isPageRenderer(p.cmdline)) {
+          const hwm = memoryOf(p.pid, 'hwm');
+          if (hwm !== null) run.tabs.set(p.pid, Math.max(run.tabs.get(p.pid) ?? 0, hwm));
+        }
+        if (withPss) total += memoryOf(p.pid, 'pss') ?? 0;
       }
       run.browser = Math.max(run.browser, total);
       all += total;
     }
-    if (this.limit && all > this.limit.limitBytes && !this.overLimitCalled) {
+    if (withPss && this.limit && all > this.limit.limitBytes && !this.overLimitCalled) {
       this.overLimitCalled = true;
       this.limit.onOverLimit(all);
     }
