@@ -4,7 +4,8 @@
  *
  * - Weights: streamed from this party's share store on disk (its directory of parts and its manifest, written
  *   by the owner side, models-disk-shares.ts), as a deployed party streams them: each row block is read,
- *   checked against its sha256, expanded and released during the pass. There is no loading phase: a party is
+ *   checked against its sha256 (OpenSSL's, as `puma party`), expanded (OpenSSL's ChaCha20) and released during
+ *   the pass, the first blocks kept in the weight cache (default cap). There is no loading phase: a party is
  *   ready once its store is open; it posts { readyAt }, and the client sends its input when all three are.
  * - Peak memory of this party alone: V8 heap plus external memory of this thread's isolate (WebAssembly linear
  *   memory and ArrayBuffers: the weight blocks, the activations, the KV cache), sampled every 50 ms and at the
@@ -15,6 +16,7 @@
 import type { Party, SpanStats } from '@puma/protocol';
 import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type WeightSource } from '@puma/models/secure';
 import { DirectoryShareStore } from '../../apps/cli/src/party-store.ts';
+import { nodeWeightRead } from '../../apps/cli/src/node-weight-read.ts';
 import { StoredWeightSource } from '../../packages/worker/src/session/stored-weights.ts';
 import { BENCH_IDENTITY, type DiskShares } from './models-disk-shares.ts';
 
@@ -71,7 +73,7 @@ async function measured(p: Party, env: Env, program: () => Promise<unknown>): Pr
 export type OnDisk<A> = Omit<A, 'weights'> & { shares: DiskShares };
 
 function storedWeights(d: DiskShares): WeightSource {
-  return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY);
+  return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY, nodeWeightRead());
 }
 
 export function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {

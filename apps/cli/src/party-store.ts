@@ -21,7 +21,10 @@ export class DirectoryShareStore implements ShareStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
-      return new Uint8Array(await readFile(this.file(key)));
+      const b = await readFile(this.file(key));
+      // A file read into a buffer of its own is handed out as a plain view of it (no copy of an 8 MiB part);
+      // a buffer that shares its memory (Node's pool) is copied, so no caller holds a view of the pool.
+      return b.byteOffset === 0 && b.buffer.byteLength === b.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;

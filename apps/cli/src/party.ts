@@ -9,14 +9,17 @@ import type { ModelConfig } from '@puma/models';
 import { FileCalibrationCache, defaultCalibrationFile, nodeCpu, parseBackendChoice, selectBackend, selectBackendForModel, type BackendChoice } from '@puma/worker';
 import { MemoryShareStore, runPartySession, type PartyStatus, type ShareStore } from '@puma/worker/session';
 import { KEY_USAGE, loadEndpointIdentity, parsePeerPins, readSlotSecret } from './endpoint-trust.ts';
+import { nodeWeightRead } from './node-weight-read.ts';
 import { DirectoryShareStore } from './party-store.ts';
 import { ICE_FLAGS, ICE_USAGE, connectEndpoint, coordinatorUrl, iceFlags, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const PARTY_USAGE = `usage: puma party --coordinator <url> --session <id> --party 0|1|2 (--secret <hex> | --secret-file <file>)
                   [--key <file>] [--peers party1=<fp>,client=<fp>,owner=<fp>] [--backend wasm|webgpu|auto]
-                  [--cache <dir>] [--step-timeout S] [--connect-timeout S]
+                  [--cache <dir>] [--weight-cache-mib N] [--step-timeout S] [--connect-timeout S]
   Runs one computing party. With --cache, weight shares are kept in <dir> and verified by sha256, so a
-  later session with the same sharing downloads nothing. --peers pins the keys of some peers (fingerprints
+  later session with the same sharing downloads nothing. Each pass streams the weights from the store;
+  --weight-cache-mib caps the weight blocks kept in memory for later passes (default 384; the whole share
+  when smaller; 0 streams every pass). --peers pins the keys of some peers (fingerprints
   from "puma identity"); a peer proving another key is refused. --step-timeout: how long one step of the
   protocol may wait for a peer before the session fails.
   ${KEY_USAGE}
@@ -38,7 +41,7 @@ export function partyCommand(argv: string[]): Promise<number> {
         coordinator: { type: 'string' }, session: { type: 'string' }, party: { type: 'string' },
         backend: { type: 'string', default: 'wasm' }, cache: { type: 'string' }, 'connect-timeout': { type: 'string' },
         ...ICE_FLAGS, key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, peers: { type: 'string' },
-        'step-timeout': { type: 'string' },
+        'step-timeout': { type: 'string' }, 'weight-cache-mib': { type: 'string' },
       },
     });
     const coordinator = coordinatorUrl(values.coordinator);
@@ -51,6 +54,7 @@ export function partyCommand(argv: string[]): Promise<number> {
       usageError(e instanceof Error ? e.message : String(e));
     }
     const connectTimeoutMs = intOption(values['connect-timeout'], 'connect-timeout', 60, 1, 24 * 3600) * 1000;
+    const weightCacheMiB = values['weight-cache-mib'] === undefined ? undefined : intOption(values['weight-cache-mib'], 'weight-cache-mib', 0, 0, 1 << 20);
     const stepTimeoutMs = values['step-timeout'] === undefined ? undefined : intOption(values['step-timeout'], 'step-timeout', 0, 1, 24 * 3600) * 1000;
     const peers = [...([0, 1, 2] as const).filter((p) => p !== id), CLIENT, OWNER];
     const expectedPeers = parsePeerPins(values.peers, id, peers);
@@ -87,6 +91,7 @@ export function partyCommand(argv: string[]): Promise<number> {
     let lastWeightLine = 0;
     const report = await runPartySession({
       id, channel, backend, store, signal, identity: identity.fingerprint, stepTimeoutMs,
+      weightRead: nodeWeightRead(weightCacheMiB === undefined ? undefined : weightCacheMiB * 2 ** 20),
       onStatus: (s) => {
         if (s.phase === 'weights') {
           const now = Date.now();

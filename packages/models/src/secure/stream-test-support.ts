@@ -35,12 +35,13 @@ export interface SourceCounts {
   denseWords: number;
 }
 
-/** Wraps a source and counts its reads (its weight cache, if any, is the inner source's). */
+/** Wraps a source and counts its reads (its weight cache and seed expander, if any, are the inner source's). */
 export function countingSource(inner: WeightSource): { source: WeightSource; counts: SourceCounts } {
   const counts: SourceCounts = { seedReads: 0, denseReads: 0, denseWords: 0 };
   const source: WeightSource = {
     manifest: inner.manifest,
     cache: inner.cache,
+    expand: inner.expand,
     seeds: (tensor) => {
       counts.seedReads += 1;
       return inner.seeds(tensor);

@@ -28,7 +28,16 @@ export interface WeightSource {
    * source (a party's session), so later jobs find it filled. None: every pass reads and expands every block.
    */
   readonly cache?: WeightBlockCache;
+  /** Expands PRG-derived components instead of the backend's prg (none: the backend's). */
+  readonly expand?: SeedExpander;
 }
+
+/**
+ * Words [offset, offset + n) of a seed's PRG stream on the host: exactly the backend's
+ * prg(seed, SEED_NONCE, ...) from ChaCha20 block offset / 8, by a faster kernel than the backend's where the
+ * platform has one (a Node party: OpenSSL).
+ */
+export type SeedExpander = (seed: Uint32Array, offset: number, n: number) => BigUint64Array;
 
 /** What the secure programs take: a whole bundle in memory (tests, small models) or a streaming source. */
 export type SecureWeights = PartyWeightBundle | WeightSource;

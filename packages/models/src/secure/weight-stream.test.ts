@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_FRAC_BITS, encodeFixed, sizeOf } from '@puma/ring';
-import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, splitInput, type AShare, type Party } from '@puma/protocol';
+import { chachaWords, DEFAULT_FRAC_BITS, encodeFixed, sizeOf } from '@puma/ring';
+import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, SEED_NONCE, splitInput, type AShare, type Party } from '@puma/protocol';
 import { randomFloats } from '@puma/protocol/test-support';
 import { loadModel } from '../node.ts';
 import { encodeSafetensors } from '../safetensors-writer.ts';
@@ -24,7 +24,7 @@ import { shareWeights, type PartyWeightBundle, type WeightManifest } from './sha
 import { countingSource, deterministicRun, FixedInput, type SourceCounts } from './stream-test-support.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
 import { expandedShareBytes, WeightBlockCache } from './weight-cache.ts';
-import { bundleWeightSource } from './weight-source.ts';
+import { bundleWeightSource, type SeedExpander } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'puma-stream-'));
@@ -79,14 +79,14 @@ describe('streamed matmul', () => {
  * Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw;
  * with `cacheBytes` the source carries a weight cache of that budget (fresh per run).
  */
-async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number) {
+async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander) {
   const vocab = model.config.vocabSize;
   const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
   const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
   const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
   return deterministicRun(async (p) => {
     const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes);
-    const { source, counts } = countingSource({ ...bundleWeightSource(bundles[p.id]), cache: blockCache });
+    const { source, counts } = countingSource({ ...bundleWeightSource(bundles[p.id]), cache: blockCache, expand });
     const m = loadSecureModel(p, source, { blockWords: blockWords === 'whole' ? largest : blockWords });
     const passCounts: SourceCounts[] = [];
     const cache = emptyCache();
@@ -194,6 +194,21 @@ describe('a secure pass over streamed weights', () => {
       }
     }
   }, 120_000);
+
+  it('tiny GPT-2 with a source that expands seeds on the host: every PRG component comes from it, logits equal the backend-prg pass bit for bit', async () => {
+    const model = await tinyGpt2();
+    let expandedWords = 0;
+    // The reference ChaCha20 of the ring package, from the block that holds word `offset`.
+    const expand: SeedExpander = (seed, offset, n) => {
+      expandedWords += n;
+      const skip = offset % 8;
+      return chachaWords(seed, SEED_NONCE, skip + n, (offset - skip) / 8).subarray(skip);
+    };
+    const [host, backend] = [await twoPasses(model, [1, 5, 7, 2], 9, 8, undefined, expand), await twoPasses(model, [1, 5, 7, 2], 9, 8)];
+    expect(host[0].logits).toEqual(backend[0].logits);
+    // Party 0 expands both components of every opened word, parties 1 and 2 one.
+    expect(expandedWords).toBe(host.reduce((s, r, id) => s + (id === 0 ? 2 : 1) * r.stats.openedWords, 0));
+  }, 60_000);
 
   it('a source that fails names the tensor, and the stream keeps nothing open', async () => {
     const { model } = await loadModel('stories260K');

@@ -1,7 +1,8 @@
 /**
  * The secure pass's view of its weights: row blocks of a tensor as replicated shares, materialized only while
  * they are used. A block's PRG-derived components are regenerated from the seed (ChaCha20 from the block's word
- * offset: counter = offset / 8, the stream being 8 words per 64-byte block), its dense component is read from
+ * offset: counter = offset / 8, the stream being 8 words per 64-byte block; by the source's host kernel when it
+ * has one, else the backend's prg), its dense component is read from
  * the source; `close` hands both buffers back to the backend at once (WebAssembly memory is reused, not grown).
  * One block can be fetched ahead (`prefetch`: the source's read only, not the expansion), so reading the next
  * block overlaps computing with this one.
@@ -119,7 +120,11 @@ export class WeightStream {
       });
     }
     const offset = start * sizeOf(rest);
-    const comp = (seed: Uint32Array | undefined): Buf => (seed ? this.expand(seed, offset, words) : this.p.backend.upload(fetched.dense!));
+    const hostExpand = this.source.expand;
+    const comp = (seed: Uint32Array | undefined): Buf => {
+      if (!seed) return this.p.backend.upload(fetched.dense!);
+      return hostExpand ? this.p.backend.upload(hostExpand(seed, offset, words)) : this.expand(seed, offset, words);
+    };
     const share = aShare(shape, comp(fetched.seeds.seed0), comp(fetched.seeds.seed1));
     // Read back while this block is open (a copy each: the cache owns its words); one time per cached block.
     if (cache?.fits(words)) cache.offer(key, await this.p.backend.read(share.s0), await this.p.backend.read(share.s1));

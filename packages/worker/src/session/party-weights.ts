@@ -10,8 +10,8 @@ import { OWNER, type Channel, type PartyId } from '@puma/transport';
 import { encodeJson } from './json.ts';
 import { partKey, sha256Hex } from './shares.ts';
 import { MemoryShareStore } from './store.ts';
-import { StoredWeightSource, type StoredWeightOptions } from './stored-weights.ts';
-import type { PartyShareManifest, ShareStore, WeightTransferReport } from './types.ts';
+import { StoredWeightSource } from './stored-weights.ts';
+import type { PartyShareManifest, ShareStore, StoredWeightOptions, WeightTransferReport } from './types.ts';
 
 export interface FetchWeightsOptions {
   channel: Channel;

@@ -56,7 +56,7 @@ export async function runPartySession(o: PartySessionOptions): Promise<PartySess
     emit('keys', 'exchanging PRG keys with the other parties');
     const party = await guard.run(setupParty({ id, backend, channel, fracBits: manifest.fracBits }));
     const fetched = await guard.run(fetchWeights(manifest, {
-      channel, id, identity, store: o.store, cacheable, read: { weightCacheBytes: o.weightCacheBytes },
+      channel, id, identity, store: o.store, cacheable, read: o.weightRead,
       progress: (w, message) => {
         weights = w;
         emit('weights', message);

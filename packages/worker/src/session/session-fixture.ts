@@ -78,7 +78,7 @@ export function startSession(fx: Fixture, stores: MemoryShareStore[], o: Session
     const channel = net.channels.get(id)!;
     const options: PartySessionOptions = {
       id, identity: (o.identities ?? ROSTER)[id], channel: o.channelOf ? o.channelOf(id, channel) : channel, backend: o.backendOf?.(id) ?? fx.backends[id], store: stores[id],
-      signal: o.signals?.[id], stepTimeoutMs: o.stepTimeoutMs, weightCacheBytes: o.weightCacheBytes, onStatus: (s) => status[id].push(s),
+      signal: o.signals?.[id], stepTimeoutMs: o.stepTimeoutMs, weightRead: { weightCacheBytes: o.weightCacheBytes }, onStatus: (s) => status[id].push(s),
     };
     return runPartySession(options);
   });

@@ -11,25 +11,16 @@
  * the rest on every pass. The file header of weight-cache.ts says why that keeps tamper detection honest.
  */
 import { decodeBundle } from '@puma/protocol';
-import { weightCacheBudget, WeightBlockCache, type TensorSeeds, type WeightManifest, type WeightSource } from '@puma/models/secure';
+import { weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource } from '@puma/models/secure';
 import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
-import type { PartInfo, PartyShareManifest, ShareStore } from './types.ts';
+import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions } from './types.ts';
 
 const PART_WORDS = DENSE_PART_BYTES / 8;
-
-export interface StoredWeightOptions {
-  /**
-   * Cap of the party's weight cache in bytes (default models/secure DEFAULT_WEIGHT_CACHE_BYTES; the budget is
-   * the whole expanded share when smaller). 0: no cache, every pass reads and checks every part.
-   */
-  weightCacheBytes?: number;
-  /** sha256 as lowercase hex (default WebCrypto; a Node party may pass node:crypto's, about 2.5x faster here). */
-  sha256?: (bytes: Uint8Array) => string | Promise<string>;
-}
 
 export class StoredWeightSource implements WeightSource {
   readonly manifest: WeightManifest;
   readonly cache?: WeightBlockCache;
+  readonly expand?: SeedExpander;
   private readonly seedParts = new Map<string, PartInfo>();
   private readonly denseParts = new Map<string, PartInfo[]>();
   private readonly sha256: (bytes: Uint8Array) => string | Promise<string>;
@@ -46,6 +37,7 @@ export class StoredWeightSource implements WeightSource {
     const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
     if (budget > 0) this.cache = new WeightBlockCache(budget);
     this.sha256 = o.sha256 ?? sha256Hex;
+    this.expand = o.expand;
     for (const p of shares.parts) {
       if (p.part === 'seeds') {
         this.seedParts.set(p.tensor, p);

@@ -1,7 +1,7 @@
 /** Types of the session runtime (see index.ts for the message flow). */
 import type { Backend } from '@puma/backend';
 import type { ModelConfig, Model, Tokenizer } from '@puma/models';
-import type { Sampler } from '@puma/models/secure';
+import type { Sampler, SeedExpander } from '@puma/models/secure';
 import type { Channel, PartyId } from '@puma/transport';
 
 // ---------------------------------------------------------------- share storage
@@ -179,6 +179,19 @@ export interface PartyStatus {
   error?: string;
 }
 
+/** How a party's stored weights are read during the secure pass (stored-weights.ts). */
+export interface StoredWeightOptions {
+  /**
+   * Cap of the party's weight cache in bytes (default models/secure DEFAULT_WEIGHT_CACHE_BYTES; the budget is
+   * the whole expanded share when smaller). 0: no cache, every pass reads and checks every part.
+   */
+  weightCacheBytes?: number;
+  /** sha256 as lowercase hex (default WebCrypto; a Node party may pass node:crypto's, about 2.5x faster here). */
+  sha256?: (bytes: Uint8Array) => string | Promise<string>;
+  /** Expands the PRG-derived components on the host (a Node party: OpenSSL's ChaCha20); default the backend's prg. */
+  expand?: SeedExpander;
+}
+
 export interface PartySessionOptions {
   id: PartyId;
   /** This party's own identity fingerprint (64 hex digits): the owner's and the client's rosters must name it. */
@@ -190,11 +203,8 @@ export interface PartySessionOptions {
    */
   backend: Backend | ((config: ModelConfig) => Promise<Backend>);
   store: ShareStore;
-  /**
-   * Cap in bytes of the weight blocks kept in memory between passes (models/secure weight-cache.ts; default
-   * DEFAULT_WEIGHT_CACHE_BYTES, 0 streams every pass from the store).
-   */
-  weightCacheBytes?: number;
+  /** How the secure pass reads the stored weights back: the weight cache's cap, faster host kernels. */
+  weightRead?: StoredWeightOptions;
   /** When given, the owner's sharing must use it; by default the session takes the sharing's fraction bits. */
   fracBits?: number;
   /** A job step (one token, one classification) without progress for this long fails the session. Default 300 000. */
