@@ -3,15 +3,17 @@
  * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-shakespeare|gpt2-base> <streamed|js>`. Prints one JSON line:
  * the sharing's wall time (model construction excluded), its CPU time (all threads of the process, so the
  * load of other processes does not inflate it; process.cpuUsage), the RSS before it (the model) and the peak.
- *   streamed  streamOwnerShares (WebAssembly split, tensor by tensor), every part hashed and then dropped, with
- *             reused buffers, as `puma share` does before writing; the in-memory prepareOwnerShares (owner page)
- *             keeps the parts, in fresh arrays
+ *   streamed  streamOwnerShares (WebAssembly split, tensor by tensor), every part hashed and then dropped, on
+ *             two threads with reused shared buffers (@puma/worker createSharingThreads), as `puma share` does
+ *             before writing; the helper thread's start is timed too. The in-memory prepareOwnerShares (owner
+ *             page) keeps the parts, in fresh arrays, on one thread
  *   js        the path before issue 13: shareWeights (ChaCha20 in JavaScript, the whole model's bundles at
  *             once), then partySharesFromBundle per party (hashing every part, parties 1 and 2 separately)
  */
 import { loadModel } from '@puma/models/node';
 import { shareWeights } from '@puma/models/secure';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
+import { createSharingThreads } from '@puma/worker';
 import { partySharesFromBundle, streamOwnerShares } from '@puma/worker/session';
 import { gpt2BaseShape } from './models-synthetic.ts';
 
@@ -27,13 +29,18 @@ let bytes = 0;
 let words = 0;
 const wordsOf = (tensors: ReadonlyArray<{ shape: number[] }>) => tensors.reduce((s, t) => s + t.shape.reduce((a, c) => a * c, 1), 0);
 if (mode === 'streamed') {
-  const stream = streamOwnerShares({ model, modelId: modelName, reuseBuffers: true });
-  words = wordsOf(stream.manifests[0].tensors);
-  for await (const t of stream.tensors()) {
-    for (const list of t.parties) for (const p of list) {
-      parts += 1;
-      bytes += p.bytes.byteLength;
+  const helper = await createSharingThreads();
+  try {
+    const stream = streamOwnerShares({ model, modelId: modelName, helper });
+    words = wordsOf(stream.manifests[0].tensors);
+    for await (const t of stream.tensors()) {
+      for (const list of t.parties) for (const p of list) {
+        parts += 1;
+        bytes += p.bytes.byteLength;
+      }
     }
+  } finally {
+    await helper.close();
   }
 } else if (mode === 'js') {
   const bundles = shareWeights(model, modelName, DEFAULT_FRAC_BITS);

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { loadModel, type ModelLocation } from '@puma/models/node';
+import { createSharingThreads } from '@puma/worker';
 import {
   OPTIONAL_TOKENIZER_FILES, TOKENIZER_FILES, checkManifest, hfJsonTokenizerSource, prepareOwnerShares, streamOwnerShares, verifyPartyShares, type OwnerShareStream, type OwnerShares, type PartyShares,
   type PublicModelInfo, type TokenizerSource,
@@ -185,8 +186,10 @@ export function shareCommand(argv: string[]): Promise<number> {
     if (existsSync(out) && readdirSync(out).length > 0) usageError(`--out ${out} exists and is not empty; shares are never overwritten in place`);
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
     const { model: loaded, location } = await loadModel(model);
-    // writeShareStream awaits each tensor's writes before asking for the next, as reuseBuffers requires.
-    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location), reuseBuffers: true });
+    // Split and hash on two threads. writeShareStream awaits each tensor's writes before asking for the next,
+    // as the helper's reused buffers require.
+    const helper = await createSharingThreads();
+    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location), helper });
     const bar = new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} part files', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
     bar.start(stream.totalParts, 0);
     try {
@@ -194,6 +197,7 @@ export function shareCommand(argv: string[]): Promise<number> {
       await writeShareStream(out, stream, () => bar.update(++n));
     } finally {
       bar.stop();
+      await helper.close();
     }
     const sizes = stream.manifests.map((m) => m.parts.reduce((s, p) => s + p.bytes, 0));
     console.log(`shared ${stream.modelId} (epoch ${stream.epoch}, ${fracBits} fraction bits) into ${out}: ${sizes.map((b, i) => `party ${i} ${formatBytes(b)}`).join(', ')}`);

@@ -5,3 +5,4 @@ export { workloadForModel, CALIBRATION_RULE, type BackendFigures, type Calibrati
 export { chooseBackendForModel, modelWorkload, selectBackendForModel, MODEL_BUDGET_MS, type ModelBackendCandidates } from './select-backend-model.ts';
 export { MemoryCalibrationCache, describeCalibration, type Calibration, type CalibrationCache } from './calibrate-cache.ts';
 export { FileCalibrationCache, defaultCalibrationFile, nodeCpu } from './calibrate-cache-file.ts';
+export { createSharingThreads, type SharingThreads } from './sharing-threads.ts';

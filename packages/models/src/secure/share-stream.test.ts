@@ -4,6 +4,7 @@
  * same order and layout, and the three components add up to the encoded weights.
  */
 import { describe, expect, it } from 'vitest';
+import { createDealerSplitter } from '@puma/backend-wasm';
 import { SEED_NONCE, splitInputWithSeeds } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, chachaWords, encodeFixed } from '@puma/ring';
 import { loadModel } from '../node.ts';
@@ -119,6 +120,29 @@ describe('streamed wasm sharing into given arrays', () => {
       expect(sameBytes(t.bundles[1].dense, expected.bundles[1].dense), t.name).toBe(true);
     }
     expect(k).toBe(secureTensors(model).length);
+  });
+});
+
+describe('streamed wasm sharing with a given split function', () => {
+  it('uses split for every tensor (here: two pieces from firstWord on) and gives the default path\'s bundles', async () => {
+    const { model } = await loadModel('stories260K');
+    const splitter = await createDealerSplitter();
+    let calls = 0;
+    const split = async (values: Float32Array | Float64Array, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string, out: BigUint64Array) => {
+      calls += 1;
+      const h = Math.floor(values.length / 16) * 8;
+      splitter.encodeAndSubtract(values.subarray(0, h), fracBits, [seedA, seedB], SEED_NONCE, what, out.subarray(0, h));
+      splitter.encodeAndSubtract(values.subarray(h), fracBits, [seedA, seedB], SEED_NONCE, what, out.subarray(h), h);
+      return out;
+    };
+    const fresh = streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS, { drawSeed: seedCounter() }).tensors();
+    for await (const t of streamWeightShares(model, 'stories260K', DEFAULT_FRAC_BITS, { drawSeed: seedCounter(), split }).tensors()) {
+      const expected = (await fresh.next()).value!;
+      t.bundles.forEach((b, p) => {
+        for (const field of ['seed0', 'seed1', 'dense'] as const) expect(sameBytes(b[field], expected.bundles[p][field]), `${t.name} party ${p} ${field}`).toBe(true);
+      });
+    }
+    expect(calls).toBe(secureTensors(model).length);
   });
 });
 

@@ -42,13 +42,23 @@ export interface ShareStreamOptions {
    * yielded tensor still uses: fresh memory costs page faults on every tensor, reused memory does not.
    */
   denseArray?: (words: number) => BigUint64Array;
+  /**
+   * Computes x2 = encode(values) - PRG(seedA) - PRG(seedB) into `out` (exactly values.length words) and returns
+   * it, e.g. on several threads; by default the splitter's encodeAndSubtract in the calling thread. It must give
+   * the splitter's words bit for bit (the parties regenerate seedA's and seedB's streams).
+   */
+  split?: (values: FloatArray, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string, out: BigUint64Array) => Promise<BigUint64Array>;
 }
 
 /** Splits one tensor's values into the three parties' bundles with the given seeds (x2 written to `out` if given). */
 export function splitTensor(
   splitter: DealerSplitter, values: FloatArray, fracBits: number, seedA: Uint32Array, seedB: Uint32Array, what: string, out?: BigUint64Array,
 ): [ShareBundle, ShareBundle, ShareBundle] {
-  const dense = splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what, out);
+  return bundlesOf(seedA, seedB, splitter.encodeAndSubtract(values, fracBits, [seedA, seedB], SEED_NONCE, what, out));
+}
+
+/** Party 0 gets (A, B), party 1 (B, x2), party 2 (x2, A). */
+function bundlesOf(seedA: Uint32Array, seedB: Uint32Array, dense: BigUint64Array): [ShareBundle, ShareBundle, ShareBundle] {
   return [{ seed0: seedA, seed1: seedB }, { seed0: seedB, dense }, { dense, seed1: seedA }];
 }
 
@@ -64,12 +74,18 @@ export function streamWeightShares(model: Model, modelId: string, fracBits: numb
     async *tensors() {
       if (started) throw new Error(`the sharing stream of ${modelId} was already iterated; start a new one`);
       started = true;
-      const splitter = o.splitter ?? (await createDealerSplitter());
+      const splitter = o.split ? undefined : (o.splitter ?? (await createDealerSplitter()));
       for (const t of sources) {
         const seedA = drawSeed();
         const seedB = drawSeed();
         const values = t.values();
-        yield { name: t.name, shape: t.shape, bundles: splitTensor(splitter, values, fracBits, seedA, seedB, t.name, o.denseArray?.(values.length)) };
+        const out = o.denseArray?.(values.length);
+        if (splitter) {
+          yield { name: t.name, shape: t.shape, bundles: splitTensor(splitter, values, fracBits, seedA, seedB, t.name, out) };
+        } else {
+          const dense = await o.split!(values, fracBits, seedA, seedB, t.name, out ?? new BigUint64Array(values.length));
+          yield { name: t.name, shape: t.shape, bundles: bundlesOf(seedA, seedB, dense) };
+        }
       }
     },
   };

@@ -86,7 +86,24 @@ export interface OwnerStreamOptions extends PrepareSharesOptions, ShareStreamOpt
    * faults on all 1.3 GB of a GPT-2-base sharing; reused memory is faulted in once.
    */
   reuseBuffers?: boolean;
+  /** Other threads for the split and the hashing; implies reuseBuffers (with its buffers). */
+  helper?: SharingHelper;
 }
+
+/**
+ * Work the owner's sharing can hand to other threads (apps/cli share-threads.ts, in Node): the split, into
+ * buffers it allocates (shared with its threads), and the parts' sha256.
+ */
+export interface SharingHelper {
+  /** A buffer of `words` words that split can write and hash can read. */
+  allocate(words: number): BigUint64Array;
+  /** As ShareStreamOptions.split: the splitter's words bit for bit. */
+  split: NonNullable<ShareStreamOptions['split']>;
+  /** The sha256 of each part, as hex, in order. */
+  hash(parts: readonly Uint8Array[]): Promise<string[]>;
+}
+
+const webCryptoHash = (parts: readonly Uint8Array[]) => Promise.all(parts.map(sha256Hex));
 
 /**
  * Splits a model into the three parties' shares under a fresh random epoch, tensor by tensor: each yielded
@@ -99,7 +116,11 @@ export interface OwnerStreamOptions extends PrepareSharesOptions, ShareStreamOpt
 export function streamOwnerShares(o: OwnerStreamOptions): OwnerShareStream {
   const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
   checkFracBits(fracBits);
-  const weights = streamWeightShares(o.model, o.modelId, fracBits, o.reuseBuffers ? { ...o, denseArray: alternatingBuffers(() => weights.manifest) } : o);
+  const helper = o.helper;
+  const reuse = o.reuseBuffers || helper !== undefined;
+  const allocate = helper ? (words: number) => helper.allocate(words) : (words: number) => new BigUint64Array(words);
+  const weights = streamWeightShares(o.model, o.modelId, fracBits, reuse ? { ...o, denseArray: alternatingBuffers(() => weights.manifest, allocate), split: helper?.split } : o);
+  const hash = helper ? (parts: readonly Uint8Array[]) => helper.hash(parts) : webCryptoHash;
   const epoch = newEpoch();
   const { modelId, config, tensors } = weights.manifest;
   const manifests = ([0, 1, 2] as const).map((party): PartyShareManifest => ({ format: MANIFEST_FORMAT, modelId, epoch, party, fracBits, config, tensors, parts: [] })) as OwnerShareStream['manifests'];
@@ -116,7 +137,7 @@ export function streamOwnerShares(o: OwnerStreamOptions): OwnerShareStream {
       // at most two tensors' shares are held at once.
       let hashing: HashingTensor | undefined;
       for await (const t of weights.tensors()) {
-        const next = startHashing(t);
+        const next = startHashing(t, hash);
         // Awaited below; until then a failure must not count as unhandled.
         next.catch(() => {});
         if (hashing) yield finish(await hashing);
@@ -146,12 +167,12 @@ export function streamOwnerShares(o: OwnerStreamOptions): OwnerShareStream {
  * other, is hashed; tensors() yields tensor i - 2 before it splits tensor i, so under reuseBuffers' contract
  * its buffer is free by then.
  */
-function alternatingBuffers(manifest: () => WeightManifest): (words: number) => BigUint64Array {
+function alternatingBuffers(manifest: () => WeightManifest, allocate: (words: number) => BigUint64Array): (words: number) => BigUint64Array {
   const buffers: BigUint64Array[] = [];
   let next = 0;
   return (words) => {
     const i = next++ % 2;
-    buffers[i] ??= new BigUint64Array(Math.max(...manifest().tensors.map((t) => t.shape.reduce((a, c) => a * c, 1))));
+    buffers[i] ??= allocate(Math.max(...manifest().tensors.map((t) => t.shape.reduce((a, c) => a * c, 1))));
     return buffers[i].subarray(0, words);
   };
 }
@@ -162,7 +183,7 @@ type HashingTensor = Promise<{ tensor: string; cut: Array<Array<{ part: string; 
  * Cuts one tensor's three bundles into parts and starts hashing them: parties 1 and 2 hold the same dense
  * component, so its parts are cut and hashed once and shared by both.
  */
-function startHashing(t: TensorShare): HashingTensor {
+function startHashing(t: TensorShare, hash: (parts: readonly Uint8Array[]) => Promise<string[]>): HashingTensor {
   const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
   const cut = t.bundles.map((b) => {
     if (!b.dense) return partsOf(b);
@@ -171,7 +192,10 @@ function startHashing(t: TensorShare): HashingTensor {
     return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
   });
   const distinct = [...new Set(cut.flat().map((p) => p.bytes))];
-  return Promise.all(distinct.map(sha256Hex)).then((sums) => ({ tensor: t.name, cut, sums: new Map(distinct.map((bytes, i) => [bytes, sums[i]])) }));
+  return hash(distinct).then((sums) => {
+    if (sums.length !== distinct.length) throw new Error(`hashing ${t.name}: ${distinct.length} parts gave ${sums.length} sums`);
+    return { tensor: t.name, cut, sums: new Map(distinct.map((bytes, i) => [bytes, sums[i]])) };
+  });
 }
 
 /** Splits a model into the three parties' shares under a fresh random epoch, all parts in memory. */
