@@ -23,7 +23,7 @@ import { oneHot } from './one-hot.ts';
 import { shareWeights, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
 import { countingSource, deterministicRun, FixedInput, type SourceCounts } from './stream-test-support.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
-import { expandedShareBytes, WeightBlockCache } from './weight-cache.ts';
+import { expandedShareBytes, WeightBlockCache, weightCacheBudget } from './weight-cache.ts';
 import { bundleWeightSource, type SeedExpander } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -209,6 +209,19 @@ describe('a secure pass over streamed weights', () => {
     // Party 0 expands both components of every opened word, parties 1 and 2 one.
     expect(expandedWords).toBe(host.reduce((s, r, id) => s + (id === 0 ? 2 : 1) * r.stats.openedWords, 0));
   }, 60_000);
+
+  it('a weight cache budget or cap that is not a whole number of bytes >= 0 is refused, naming it; the budget is the share when it is smaller than the cap', () => {
+    const manifest: WeightManifest = { modelId: 'w', config: {} as ModelConfig, fracBits: DEFAULT_FRAC_BITS, tensors: [{ name: 'w', shape: [3, 5] }] };
+    expect(() => new WeightBlockCache(-1)).toThrow('weight cache budget must be a whole number of bytes >= 0, got -1');
+    expect(() => weightCacheBudget(manifest, 1.5)).toThrow('weight cache cap must be a whole number of bytes >= 0, got 1.5');
+    expect(weightCacheBudget(manifest, 1000)).toBe(16 * 15);
+    expect(weightCacheBudget(manifest, 100)).toBe(100);
+    const cache = new WeightBlockCache(16 * 4);
+    expect(cache.offer('a', new BigUint64Array(3), new BigUint64Array(3))).toBe(true);
+    expect(cache.offer('b', new BigUint64Array(2), new BigUint64Array(2))).toBe(false);
+    expect(() => cache.offer('c', new BigUint64Array(1), new BigUint64Array(2))).toThrow('weight cache: block c has components of 1 and 2 words');
+    expect(cache.stats).toEqual({ blocks: 1, bytes: 48, hits: 0, misses: 0 });
+  });
 
   it('a source that fails names the tensor, and the stream keeps nothing open', async () => {
     const { model } = await loadModel('stories260K');
