@@ -1,12 +1,13 @@
 /**
  * One owner-sharing run for `npm run bench -- sharing`, in its own process so that its peak RSS is its own:
- * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-shakespeare|gpt2-base> <streamed|js>`. Prints one JSON line:
+ * `node --import tsx scripts/bench/sharing-run.ts <stories260K|gpt2-shakespeare|gpt2-base> <streamed|one-thread|js>`. Prints one JSON line:
  * the sharing's wall time (model construction excluded), its CPU time (all threads of the process, so the
  * load of other processes does not inflate it; process.cpuUsage), the RSS before it (the model) and the peak.
  *   streamed  streamOwnerShares (WebAssembly split, tensor by tensor), every part hashed and then dropped, on
  *             two threads with reused shared buffers (@puma/worker createSharingThreads), as `puma share` does
  *             before writing; the helper thread's start is timed too. The in-memory prepareOwnerShares (owner
  *             page) keeps the parts, in fresh arrays, on one thread
+ *   one-thread  the same in the calling thread alone (WebCrypto hashes, reused buffers), for comparison
  *   js        the path before issue 13: shareWeights (ChaCha20 in JavaScript, the whole model's bundles at
  *             once), then partySharesFromBundle per party (hashing every part, parties 1 and 2 separately)
  */
@@ -42,6 +43,15 @@ if (mode === 'streamed') {
   } finally {
     await helper.close();
   }
+} else if (mode === 'one-thread') {
+  const stream = streamOwnerShares({ model, modelId: modelName, reuseBuffers: true });
+  words = wordsOf(stream.manifests[0].tensors);
+  for await (const t of stream.tensors()) {
+    for (const list of t.parties) for (const p of list) {
+      parts += 1;
+      bytes += p.bytes.byteLength;
+    }
+  }
 } else if (mode === 'js') {
   const bundles = shareWeights(model, modelName, DEFAULT_FRAC_BITS);
   words = wordsOf(bundles[0].manifest.tensors);
@@ -52,7 +62,7 @@ if (mode === 'streamed') {
     bytes += share.parts.reduce((s, b) => s + b.byteLength, 0);
   }
 } else {
-  throw new Error(`unknown mode ${mode}: streamed or js`);
+  throw new Error(`unknown mode ${mode}: streamed, one-thread or js`);
 }
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);

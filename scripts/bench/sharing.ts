@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- sharing [--json] [--reps N] [--only stories260K,gpt2-shakespeare,gpt2-base] [--before]`: the
+ * `npm run bench -- sharing [--json] [--reps N] [--only stories260K,gpt2-shakespeare,gpt2-base] [--one-thread] [--before]`: the
  * model owner's sharing (issue 13): time to split and hash every part of all three parties' shares, and the
  * process's peak memory, for stories260K, gpt2-shakespeare (13.7 M secure-pass weights) and a GPT-2-base-shaped
  * model (random weights, models-synthetic.ts; 163 M with the tied head's own copy). Each run is a
  * fresh process (sharing-run.ts); the row gives the median of N runs (default 3) and the largest peak.
- * --before adds one run of the JavaScript path the streamed one replaced (slow: minutes for GPT-2-base).
+ * --one-thread adds N runs of the streamed sharing without its helper thread; --before adds one run of the
+ * JavaScript path the streamed one replaced (slow: minutes for GPT-2-base).
  * Target: GPT-2-base in <= 10 s in Node. Run it under the bench lock (the GPT-2-base shape takes about 2 GB).
  */
 import { spawn } from 'node:child_process';
@@ -59,7 +60,11 @@ const sharing: BenchSuite = async ({ args }) => {
   if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error(`--reps must be an integer in [1, 20], got ${option(args, 'reps')}`);
   const only = option(args, 'only')?.split(',') ?? [...MODELS];
   for (const m of only) if (!(MODELS as readonly string[]).includes(m)) throw new Error(`unknown model "${m}" for --only; choose from ${MODELS.join(', ')}`);
-  const modes: Array<[string, number]> = [['streamed', reps], ...(args.includes('--before') ? [['js', 1] as [string, number]] : [])];
+  const modes: Array<[string, number]> = [
+    ['streamed', reps],
+    ...(args.includes('--one-thread') ? [['one-thread', reps] as [string, number]] : []),
+    ...(args.includes('--before') ? [['js', 1] as [string, number]] : []),
+  ];
   const rows: BenchRow[] = [];
   for (const model of only) {
     for (const [mode, n] of modes) {
@@ -71,7 +76,7 @@ const sharing: BenchSuite = async ({ args }) => {
       const ms = median(runs.map((r) => r.ms));
       const target = TARGET_MS[model];
       rows.push({
-        name: `owner sharing (${mode === 'streamed' ? 'streamed, wasm' : 'JavaScript, before'})`,
+        name: `owner sharing (${{ streamed: 'streamed, wasm, two threads', 'one-thread': 'streamed, wasm, one thread', js: 'JavaScript, before' }[mode]})`,
         size: model,
         runs: n,
         medianMs: Math.round(ms),
