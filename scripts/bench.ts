@@ -9,7 +9,7 @@
 import { printReport, machineInfo, type BenchSuite } from './bench/report.ts';
 
 const SUITES = ['core', 'backend', 'nn', 'models', 'transport', 'browsers', 'sharing'] as const;
-const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib'];
+const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib', '--weight-cache-mib'];
 
 /** `--only a,b` -> `--only=a,b`, so the value is not read as a suite name and suites parse one form. */
 function joinOptionValues(args: string[]): string[] {

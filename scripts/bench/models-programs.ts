@@ -5,8 +5,9 @@
  * - Weights: streamed from this party's share store on disk (its directory of parts and its manifest, written
  *   by the owner side, models-disk-shares.ts), as a deployed party streams them: each row block is read,
  *   checked against its sha256 (OpenSSL's, as `puma party`), expanded (OpenSSL's ChaCha20) and released during
- *   the pass, the first blocks kept in the weight cache (default cap). There is no loading phase: a party is
- *   ready once its store is open; it posts { readyAt }, and the client sends its input when all three are.
+ *   the pass, the first blocks kept in the weight cache (default cap, or --weight-cache-mib). There is no
+ *   loading phase: a party is ready once its store is open; it posts { readyAt }, and the client sends its
+ *   input when all three are.
  * - Peak memory of this party alone: V8 heap plus external memory of this thread's isolate (WebAssembly linear
  *   memory and ArrayBuffers: the weight blocks, the activations, the KV cache), sampled every 50 ms and at the
  *   ends. The runner's peakRssMiB is the whole process (all three parties, client and owner), since worker
@@ -69,19 +70,19 @@ async function measured(p: Party, env: Env, program: () => Promise<unknown>): Pr
   }
 }
 
-/** A program's arguments with the weights replaced by where this party's store is. */
-export type OnDisk<A> = Omit<A, 'weights'> & { shares: DiskShares };
+/** A program's arguments with the weights replaced by where this party's store is (and its weight cache's cap). */
+export type OnDisk<A> = Omit<A, 'weights'> & { shares: DiskShares; weightCacheBytes?: number };
 
-function storedWeights(d: DiskShares): WeightSource {
-  return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY, nodeWeightRead());
+function storedWeights(d: DiskShares, weightCacheBytes: number | undefined): WeightSource {
+  return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY, nodeWeightRead(weightCacheBytes));
 }
 
 export function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {
-  const { shares, ...rest } = a;
-  return measured(p, env, () => generateParty(p, { ...rest, weights: storedWeights(shares) }, { progress: () => {} }));
+  const { shares, weightCacheBytes, ...rest } = a;
+  return measured(p, env, () => generateParty(p, { ...rest, weights: storedWeights(shares, weightCacheBytes) }, { progress: () => {} }));
 }
 
 export function benchClassify(p: Party, a: OnDisk<ClassifyArgs>, env: Env): Promise<PartyMeasurement> {
-  const { shares, ...rest } = a;
-  return measured(p, env, () => classifyParty(p, { ...rest, weights: storedWeights(shares) }));
+  const { shares, weightCacheBytes, ...rest } = a;
+  return measured(p, env, () => classifyParty(p, { ...rest, weights: storedWeights(shares, weightCacheBytes) }));
 }

@@ -5,7 +5,7 @@
  * threads, each streaming its weights from its store, with the client in this thread. Prints the result as one
  * JSON line on stdout; progress goes to stderr.
  *
- * usage: node --import tsx scripts/bench/models-run.ts <workload id> [layers of a shape-only workload]
+ * usage: node --import tsx scripts/bench/models-run.ts <workload id> [layers of a shape-only workload] [--weight-cache-mib=N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -118,7 +118,7 @@ async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: 
   return { c, ids, weights, parameters: countParameters(model), ref, prepareMs, shareMs, shares: disk.parties, shareBytesOnDisk: disk.bytesWritten };
 }
 
-async function run(w: Workload, layers: number | undefined): Promise<WorkloadResult> {
+async function run(w: Workload, layers: number | undefined, weightCacheBytes: number | undefined): Promise<WorkloadResult> {
   const tStart = performance.now();
   const root = await mkdtemp(path.join(os.tmpdir(), `puma-bench-${w.id}-`));
   const bar = new cliProgress.SingleBar(
@@ -147,7 +147,7 @@ async function run(w: Workload, layers: number | undefined): Promise<WorkloadRes
       ? runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchGenerate',
-        args: (i) => ({ job: 0, shares: shares[i], promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
+        args: (i) => ({ job: 0, shares: shares[i], weightCacheBytes, promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
         client: async (ch) => {
           await partiesReady;
           return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
@@ -156,7 +156,7 @@ async function run(w: Workload, layers: number | undefined): Promise<WorkloadRes
       : runInThreads<unknown, PartyMeasurement>({
         ...common,
         exportName: 'benchClassify',
-        args: (i) => ({ job: 0, shares: shares[i], length: ids.length }),
+        args: (i) => ({ job: 0, shares: shares[i], weightCacheBytes, length: ids.length }),
         client: async (ch) => {
           await partiesReady;
           return classifyClient(ch, { job: 0, ids, vocab, fracBits: DEFAULT_FRAC_BITS });
@@ -227,8 +227,15 @@ if (!workload) {
   console.error(`models-run: unknown workload "${id}"; choose from: ${WORKLOADS.map((w) => w.id).join(', ')}`);
   process.exit(2);
 }
-const layersArg = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
-run(workload, layersArg).then(
+const positional = process.argv.slice(3).filter((a) => !a.startsWith('--'));
+const layersArg = positional[0] === undefined ? undefined : Number(positional[0]);
+const cacheArg = process.argv.slice(3).find((a) => a.startsWith('--weight-cache-mib='))?.slice('--weight-cache-mib='.length);
+const cacheMiB = cacheArg === undefined ? undefined : Number(cacheArg);
+if (cacheMiB !== undefined && !(Number.isInteger(cacheMiB) && cacheMiB >= 0)) {
+  console.error(`models-run: --weight-cache-mib must be a whole number of MiB >= 0, got "${cacheArg}"`);
+  process.exit(2);
+}
+run(workload, layersArg, cacheMiB === undefined ? undefined : cacheMiB * 2 ** 20).then(
   (r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     process.exit(0);

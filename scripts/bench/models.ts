@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- models [--json] [--only a,b] [--llama7b-layers k]`: secure inference of whole models with the three parties in
+ * `npm run bench -- models [--json] [--only a,b] [--llama7b-layers k] [--weight-cache-mib N]`: secure inference of whole models with the three parties in
  * worker threads on this machine, one child process per workload (models-run.ts), so each workload's peak
  * memory is its own and a crash costs one row. Workloads: models-workloads.ts.
  *
@@ -34,9 +34,9 @@ function optionValue(args: string[], name: string): string | undefined {
 }
 
 /** Runs one workload in a child process; its progress bar and errors appear on our stderr. */
-function runChild(w: Workload, layers: number | undefined): Promise<WorkloadResult> {
+function runChild(w: Workload, layers: number | undefined, cacheMiB: string | undefined): Promise<WorkloadResult> {
   return new Promise((resolve, reject) => {
-    const extra = w.shapeOnly && layers !== undefined ? [String(layers)] : [];
+    const extra = [...(w.shapeOnly && layers !== undefined ? [String(layers)] : []), ...(cacheMiB === undefined ? [] : [`--weight-cache-mib=${cacheMiB}`])];
     const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, w.id, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -228,6 +228,8 @@ function row(e: Evaluated): BenchRow {
 const suite: BenchSuite = async ({ json, args }) => {
   const workloads = selectWorkloads(optionValue(args, 'only'));
   const layersOption = optionValue(args, 'llama7b-layers');
+  // The parties' weight cache cap (default: a party's default); checked by the runner.
+  const cacheMiB = optionValue(args, 'weight-cache-mib');
   const layers = layersOption === undefined ? undefined : Number(layersOption);
   if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) throw new Error(`--llama7b-layers must be a positive integer, got ${layersOption}`);
   const results: Evaluated[] = [];
@@ -235,7 +237,7 @@ const suite: BenchSuite = async ({ json, args }) => {
   for (const w of workloads) {
     const loadAvg = os.loadavg();
     try {
-      results.push(evaluate(w, await runChild(w, layers), loadAvg));
+      results.push(evaluate(w, await runChild(w, layers, cacheMiB), loadAvg));
     } catch (e) {
       failures.push((e as Error).message);
     }
