@@ -28,6 +28,8 @@ const t0 = performance.now();
 let parts = 0;
 let bytes = 0;
 let words = 0;
+/** Weights the helper thread split (streamed mode). */
+let helperWords = 0;
 const wordsOf = (tensors: ReadonlyArray<{ shape: number[] }>) => tensors.reduce((s, t) => s + t.shape.reduce((a, c) => a * c, 1), 0);
 if (mode === 'streamed') {
   const helper = await createSharingThreads();
@@ -40,6 +42,7 @@ if (mode === 'streamed') {
         bytes += p.bytes.byteLength;
       }
     }
+    helperWords = helper.words.helper;
   } finally {
     await helper.close();
   }
@@ -69,4 +72,4 @@ const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 // maxRSS is in KiB.
 const peakMiB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ model: modelName, mode, ms, cpuMs, words, parts, bytes, baselineMiB, peakMiB }));
+console.log(JSON.stringify({ model: modelName, mode, ms, cpuMs, words, helperWords, parts, bytes, baselineMiB, peakMiB }));

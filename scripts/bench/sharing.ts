@@ -22,6 +22,7 @@ interface RunResult {
   ms: number;
   cpuMs: number;
   words: number;
+  helperWords?: number;
   parts: number;
   bytes: number;
   baselineMiB: number;
@@ -82,6 +83,7 @@ const sharing: BenchSuite = async ({ args }) => {
         medianMs: Math.round(ms),
         // CPU time of all the process's threads per weight: what other processes' load inflates least.
         cpuNsPerWeight: Number(((median(runs.map((r) => r.cpuMs)) * 1e6) / runs[0].words).toFixed(1)),
+        ...(mode === 'streamed' ? { helperShare: Number((median(runs.map((r) => r.helperWords ?? 0)) / runs[0].words).toFixed(2)) } : {}),
         parts: runs[0].parts,
         shareBytes: runs[0].bytes,
         modelMiB: Math.round(Math.max(...runs.map((r) => r.baselineMiB))),
