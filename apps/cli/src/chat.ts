@@ -1,13 +1,11 @@
 /**
  * `puma chat --model <dir>`: a conversation with an instruct model, every reply generated securely. Each line
  * on stdin is a user turn (so `printf 'hi\n' | puma chat ...` works); the whole history is rendered with the
- * model's chat template (tokenizer_config.json or chat_template.jinja) and tokenized with its tokenizer.json,
+ * model's chat template (chat_template.jinja, chat_template.json or tokenizer_config.json's, in that priority) and tokenized with its tokenizer.json,
  * then the three parties (worker threads, as `puma generate`) generate the reply, which streams to stdout and
  * ends at an end-of-sequence token or --max-tokens. The weights are shared once for the whole conversation.
  * With --json nothing streams; one JSON document with every turn is printed at the end.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -69,9 +67,8 @@ export function chatCommand(argv: string[]): Promise<number> {
       usageError(`${location.dir} has no tokenizer.json${tokenizer ? ' (only legacy tokenizer files)' : ''}; chat renders a chat template, which needs tokenizer.json and tokenizer_config.json`);
     }
     const configFile = location.tokenizer?.kind === 'tokenizer-json' ? location.tokenizer.config : undefined;
-    const jinjaPath = path.join(location.dir, 'chat_template.jinja');
-    const jinja = existsSync(jinjaPath) ? { text: await readFile(jinjaPath, 'utf8'), source: jinjaPath } : undefined;
-    const template = ChatTemplate.fromConfig(tokenizer.tokenizerConfig, configFile ?? path.join(location.dir, 'tokenizer_config.json'), jinja);
+    // The loader has put a chat_template.jinja / chat_template.json into the tokenizer's config (it wins, as in transformers).
+    const template = ChatTemplate.fromTokenizer(tokenizer, configFile ?? path.join(location.dir, 'tokenizer_config.json'));
     const maxTokens = intOption(values['max-tokens'], 'max-tokens', 64, 1, c.maxPositions);
     const stops = stopIds(tokenizer, c.eosTokenId);
 

@@ -24,7 +24,8 @@ export function chatSetup(info: Pick<PublicModelInfo, 'modelId' | 'config'>, tok
   if (tokenizer.tokenizerConfig.chat_template === undefined || tokenizer.tokenizerConfig.chat_template === null) {
     return { reason: `${info.modelId} has no chat_template in its tokenizer_config.json; use plain generation` };
   }
-  const template = ChatTemplate.fromConfig(tokenizer.tokenizerConfig, `${info.modelId}'s tokenizer_config.json`);
+  // A carried chat_template.jinja / .json is already the config's template (it wins); errors name that file.
+  const template = ChatTemplate.fromTokenizer(tokenizer, `${info.modelId}'s tokenizer_config.json`);
   const stops = new Set<number>();
   const eos = tokenizer.specialToken('eos_token');
   if (eos) stops.add(eos.id);

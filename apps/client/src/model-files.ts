@@ -3,8 +3,8 @@
  * model folder (a llama2.c checkpoint + tokenizer.bin / tok*.bin, or a Hugging Face config.json +
  * *.safetensors + tokenizer files), loaded with @puma/models' browser-safe loaders.
  */
-import { loadHuggingFace, loadLlama2c, parseSafetensors, type Model } from '@puma/models';
-import type { TokenizerSource } from '@puma/worker/session';
+import { CHAT_TEMPLATE_FILES, loadHuggingFace, loadLlama2c, parseSafetensors, type Model } from '@puma/models';
+import { hfJsonTokenizerSource, type TokenizerSource } from '@puma/worker/session';
 
 export interface NamedBytes {
   name: string;
@@ -64,9 +64,11 @@ export async function loadOwnerModel(files: NamedBytes[], folderName?: string): 
     const merges = byName('merges.txt');
     const vocabTxt = byName('vocab.txt');
     const tokenizerJson = byName('tokenizer.json');
-    // tokenizer.json first, as the CLI reads folders; its config (special tokens, chat template) travels with it.
+    // tokenizer.json first, as the CLI reads folders; its config (special tokens, chat template) and a separate
+    // chat_template.jinja / .json (which wins over the config's) travel with it.
+    const templateName = CHAT_TEMPLATE_FILES.find((n) => byName(n) !== undefined);
     const tokenizer: TokenizerSource | undefined =
-      tokenizerJson ? { kind: 'hf-json', files: { 'hf-tokenizer.json': tokenizerJson, 'hf-tokenizer-config.json': byName('tokenizer_config.json') ?? new TextEncoder().encode('{}') } }
+      tokenizerJson ? hfJsonTokenizerSource(tokenizerJson, byName('tokenizer_config.json'), templateName && { name: templateName, bytes: byName(templateName)! })
       : vocabJson && merges ? { kind: 'gpt2-bpe', files: { 'vocab.json': vocabJson, 'merges.txt': merges } }
       : vocabTxt ? { kind: 'wordpiece', files: { 'vocab.txt': vocabTxt } }
       : undefined;
@@ -120,7 +122,7 @@ export async function fetchOwnerModel(modelUrl: string, tokenizerUrl: string | n
     const get = (name: string) => fetchBytes(new URL(name, url)).then((bytes) => ({ name, bytes }));
     const optional = (name: string) => get(name).catch(() => null);
     const files = [await get('config.json'), await get('model.safetensors')];
-    for (const f of await Promise.all(['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'vocab.txt'].map(optional))) if (f) files.push(f);
+    for (const f of await Promise.all(['tokenizer.json', 'tokenizer_config.json', ...CHAT_TEMPLATE_FILES, 'vocab.json', 'merges.txt', 'vocab.txt'].map(optional))) if (f) files.push(f);
     return loadOwnerModel(files, base(url.pathname));
   }
   const files = [{ name: base(url.pathname), bytes: await fetchBytes(url) }];

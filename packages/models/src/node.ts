@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BertHeadKind } from './bert-loader.ts';
 import { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions } from './download.ts';
+import { CHAT_TEMPLATE_FILES, type ChatTemplateFileName } from './chat-template.ts';
 import { loadHuggingFace } from './hf-loader.ts';
 import { loadLlama2c } from './llama2c-loader.ts';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.ts';
@@ -72,8 +73,8 @@ export async function readWeights(file: string): Promise<TensorFile> {
 export type ModelFormat = 'hf-safetensors' | 'llama2c';
 
 export type TokenizerFiles =
-  /** tokenizer.json, with tokenizer_config.json when the folder has one. */
-  | { readonly kind: 'tokenizer-json'; readonly path: string; readonly config?: string }
+  /** tokenizer.json, with tokenizer_config.json and a separate chat template file when the folder has them. */
+  | { readonly kind: 'tokenizer-json'; readonly path: string; readonly config?: string; readonly chatTemplate?: ChatTemplatePath }
   | { readonly kind: 'gpt2-bpe'; readonly encoder: string; readonly merges: string }
   | { readonly kind: 'wordpiece'; readonly vocab: string }
   | { readonly kind: 'llama2c'; readonly path: string };
@@ -90,13 +91,25 @@ export interface ModelLocation {
   readonly tokenizer?: TokenizerFiles;
 }
 
+/** A folder's separate chat template file: which of CHAT_TEMPLATE_FILES, and where. */
+export interface ChatTemplatePath {
+  readonly name: ChatTemplateFileName;
+  readonly path: string;
+}
+
+/** The first of CHAT_TEMPLATE_FILES in `dir` (it wins over the others and over tokenizer_config.json's template). */
+function chatTemplatePath(dir: string): ChatTemplatePath | undefined {
+  const name = CHAT_TEMPLATE_FILES.find((n) => existsSync(path.join(dir, n)));
+  return name && { name, path: path.join(dir, name) };
+}
+
 function firstExisting(dir: string, names: readonly string[]): string | undefined {
   return names.map((n) => path.join(dir, n)).find((p) => existsSync(p));
 }
 
 function tokenizerFiles(dir: string, format: ModelFormat, weights: string): TokenizerFiles | undefined {
   const json = firstExisting(dir, ['tokenizer.json']);
-  if (json) return { kind: 'tokenizer-json', path: json, config: firstExisting(dir, ['tokenizer_config.json']) };
+  if (json) return { kind: 'tokenizer-json', path: json, config: firstExisting(dir, ['tokenizer_config.json']), chatTemplate: chatTemplatePath(dir) };
   if (format === 'llama2c') {
     const named = firstExisting(dir, ['tokenizer.bin']);
     const tok = named ?? readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f) && path.join(dir, f) !== weights).map((f) => path.join(dir, f))[0];
@@ -182,7 +195,10 @@ export { downloadCacheDir, downloadModel, UPSTREAM_MODELS, type DownloadOptions,
 export async function loadTokenizer(files: TokenizerFiles, vocabSize?: number): Promise<Tokenizer> {
   switch (files.kind) {
     case 'tokenizer-json': {
-      const tok = HfTokenizer.fromJson(await readFile(files.path, 'utf8'), files.config === undefined ? undefined : await readFile(files.config, 'utf8'), files.path, files.config);
+      const tok = HfTokenizer.fromJson(
+        await readFile(files.path, 'utf8'), files.config === undefined ? undefined : await readFile(files.config, 'utf8'), files.path, files.config,
+        files.chatTemplate && { name: files.chatTemplate.name, text: await readFile(files.chatTemplate.path, 'utf8'), source: files.chatTemplate.path },
+      );
       if (vocabSize !== undefined && tok.vocabSize > vocabSize) {
         throw new Error(`${files.path}: has token ids up to ${tok.vocabSize - 1}, but the model's vocabulary has only ${vocabSize} entries`);
       }

@@ -9,6 +9,7 @@
  * (the post-processor's template). `decode` leaves special tokens out.
  */
 import { Tokenizer as HfLibraryTokenizer } from '@huggingface/tokenizers';
+import { chatTemplateOfFile, type ChatTemplateFile } from './chat-template.ts';
 import type { BertInput, ModelInputTokenizer } from './tokenizer.ts';
 
 type Json = Record<string, unknown>;
@@ -104,14 +105,20 @@ export class HfTokenizer implements ModelInputTokenizer {
   readonly #lib: HfLibraryTokenizer;
   readonly #tokens: Map<number, string>;
   readonly #source: string;
-  /** The parsed tokenizer_config.json ({} when there is none). */
+  /**
+   * The parsed tokenizer_config.json ({} when there is none), its "chat_template" replaced by a separate
+   * chat template file's when the folder has one (transformers gives that file priority).
+   */
   readonly tokenizerConfig: Readonly<Json>;
+  /** The separate chat template file the config's "chat_template" came from (its source), if any. */
+  readonly chatTemplateFile?: string;
   readonly vocabSize: number;
   /** "BPE", "WordPiece" or "Unigram". */
   readonly modelType: string;
 
-  private constructor(lib: HfLibraryTokenizer, tokens: Map<number, string>, config: Json, modelType: string, source: string) {
+  private constructor(lib: HfLibraryTokenizer, tokens: Map<number, string>, config: Json, modelType: string, source: string, chatTemplateFile?: string) {
     this.#lib = lib;
+    this.chatTemplateFile = chatTemplateFile;
     this.#tokens = tokens;
     this.#source = source;
     this.tokenizerConfig = config;
@@ -119,11 +126,15 @@ export class HfTokenizer implements ModelInputTokenizer {
     this.vocabSize = Math.max(-1, ...tokens.keys()) + 1;
   }
 
-  /** tokenizerJson: the text of tokenizer.json; configJson: the text of tokenizer_config.json, if the folder has one. */
-  static fromJson(tokenizerJson: string, configJson?: string, source = 'tokenizer.json', configSource = 'tokenizer_config.json'): HfTokenizer {
+  /**
+   * tokenizerJson: the text of tokenizer.json; configJson: the text of tokenizer_config.json, if the folder has
+   * one; chatTemplate: the folder's chat_template.jinja or chat_template.json, if it has one.
+   */
+  static fromJson(tokenizerJson: string, configJson?: string, source = 'tokenizer.json', configSource = 'tokenizer_config.json', chatTemplate?: ChatTemplateFile): HfTokenizer {
     const doc = parseObject(tokenizerJson, source);
     const tokens = checkDocument(doc, source);
-    const config = configJson === undefined ? {} : parseObject(configJson, configSource);
+    const fileConfig = configJson === undefined ? {} : parseObject(configJson, configSource);
+    const config = chatTemplate ? { ...fileConfig, chat_template: chatTemplateOfFile(chatTemplate) } : fileConfig;
     // Exact round trips unless the folder asks for transformers' space clean-up (" ." -> ".") explicitly.
     const libConfig = { ...config, clean_up_tokenization_spaces: config.clean_up_tokenization_spaces === true };
     const model = doc.model as Json;
@@ -136,7 +147,7 @@ export class HfTokenizer implements ModelInputTokenizer {
       throw new Error(`${source}: ${(err as Error).message}`);
     }
     const modelType = typeof model.type === 'string' ? model.type : Array.isArray(model.vocab) ? 'Unigram' : model.merges ? 'BPE' : 'WordPiece';
-    return new HfTokenizer(lib, tokens, config, modelType, source);
+    return new HfTokenizer(lib, tokens, config, modelType, source, chatTemplate?.source);
   }
 
   /** Text -> ids with no BOS/[CLS]/... added (added tokens written in the text are recognized). */

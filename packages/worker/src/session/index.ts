@@ -25,7 +25,7 @@ export { MemoryShareStore } from './store.ts';
 export {
   DENSE_PART_BYTES, bundleFromParts, checkManifest, partKey, partySharesFromBundle, prepareOwnerShares, sha256Hex, streamOwnerShares, verifyPartyShares,
 } from './shares.ts';
-export { TOKENIZER_FILES, decodePublicInfo, encodePublicInfo, tokenizerFromSource } from './public-info.ts';
+export { HF_CHAT_TEMPLATE_FILES, OPTIONAL_TOKENIZER_FILES, TOKENIZER_FILES, decodePublicInfo, encodePublicInfo, hfJsonTokenizerSource, tokenizerFromSource } from './public-info.ts';
 export { checkFingerprint, checkRoster, shortFingerprint, type Roster } from './roster.ts';
 export { DEFAULT_STEP_TIMEOUT_MS } from './step-watch.ts';
 export { bindingKey } from './store-binding.ts';

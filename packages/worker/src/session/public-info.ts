@@ -1,9 +1,10 @@
 /**
- * The public model description the owner sends the client: config, fraction bits, tokenizer files. Wire
+ * The public model description the owner sends the client: config, fraction bits, tokenizer files (for hf-json
+ * also the folder's separate chat template file, HF_CHAT_TEMPLATE_FILES, so the client page chats with it). Wire
  * format: u32 little-endian length of a JSON header, the header ({ modelId, config, fracBits, tokenizer?:
  * { kind, files: [{ name, bytes }] } }), then the files' bytes in header order.
  */
-import { Gpt2Tokenizer, HfTokenizer, Llama2cTokenizer, WordPieceTokenizer, type Tokenizer } from '@puma/models';
+import { CHAT_TEMPLATE_FILES, Gpt2Tokenizer, HfTokenizer, Llama2cTokenizer, WordPieceTokenizer, type ChatTemplateFile, type ChatTemplateFileName, type Tokenizer } from '@puma/models';
 import { checkFracBits } from '@puma/ring';
 import type { PublicModelInfo, TokenizerSource } from './types.ts';
 
@@ -14,6 +15,49 @@ export const TOKENIZER_FILES: Record<TokenizerSource['kind'], readonly string[]>
   wordpiece: ['vocab.txt'],
   'hf-json': ['hf-tokenizer.json', 'hf-tokenizer-config.json'],
 };
+
+/**
+ * hf-json's optional files: a folder's separate chat template (chat_template.jinja, or chat_template.json), carried
+ * under these names beside the two required ones; the first present wins over tokenizer_config.json's template.
+ */
+export const HF_CHAT_TEMPLATE_FILES: Record<ChatTemplateFileName, string> = {
+  'chat_template.jinja': 'hf-chat-template.jinja',
+  'chat_template.json': 'hf-chat-template.json',
+};
+
+/** The files each tokenizer kind may carry besides TOKENIZER_FILES. */
+export const OPTIONAL_TOKENIZER_FILES: Record<TokenizerSource['kind'], readonly string[]> = {
+  llama2c: [],
+  'gpt2-bpe': [],
+  wordpiece: [],
+  'hf-json': CHAT_TEMPLATE_FILES.map((n) => HF_CHAT_TEMPLATE_FILES[n]),
+};
+
+/** The separate chat template an hf-json source carries, if any. */
+function carriedChatTemplate(files: Readonly<Record<string, Uint8Array>>): ChatTemplateFile | undefined {
+  const name = CHAT_TEMPLATE_FILES.find((n) => files[HF_CHAT_TEMPLATE_FILES[n]] !== undefined);
+  if (name === undefined) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(files[HF_CHAT_TEMPLATE_FILES[name]]);
+  } catch {
+    throw new Error(`the model's ${name} is not UTF-8 text`);
+  }
+  return { name, text, source: `the model's ${name}` };
+}
+
+/**
+ * The hf-json source of a folder's files: tokenizer.json, tokenizer_config.json ({} when absent) and, when the
+ * folder has one, its separate chat template file (pass the first present of CHAT_TEMPLATE_FILES).
+ */
+export function hfJsonTokenizerSource(tokenizerJson: Uint8Array, tokenizerConfig?: Uint8Array, chatTemplate?: { name: ChatTemplateFileName; bytes: Uint8Array }): TokenizerSource {
+  const files: Record<string, Uint8Array> = {
+    'hf-tokenizer.json': tokenizerJson,
+    'hf-tokenizer-config.json': tokenizerConfig ?? new TextEncoder().encode('{}'),
+  };
+  if (chatTemplate) files[HF_CHAT_TEMPLATE_FILES[chatTemplate.name]] = chatTemplate.bytes;
+  return { kind: 'hf-json', files };
+}
 
 interface Header {
   modelId: string;
@@ -94,7 +138,7 @@ export function tokenizerFromSource(source: TokenizerSource, vocabSize: number):
     case 'wordpiece':
       return WordPieceTokenizer.fromVocab(text('vocab.txt'));
     case 'hf-json': {
-      const tok = HfTokenizer.fromJson(text('hf-tokenizer.json'), text('hf-tokenizer-config.json'), 'tokenizer.json', 'tokenizer_config.json');
+      const tok = HfTokenizer.fromJson(text('hf-tokenizer.json'), text('hf-tokenizer-config.json'), 'tokenizer.json', 'tokenizer_config.json', carriedChatTemplate(source.files));
       if (tok.vocabSize > vocabSize) throw new Error(`tokenizer.json has token ids up to ${tok.vocabSize - 1}, but the model's vocabulary has only ${vocabSize} entries`);
       return tok;
     }
