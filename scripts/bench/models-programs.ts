@@ -9,7 +9,8 @@
  *   loading phase: a party is ready once its store is open; it posts { readyAt }, and the client sends its
  *   input when all three are.
  * - Peak memory of this party alone: V8 heap plus external memory of this thread's isolate (WebAssembly linear
- *   memory and ArrayBuffers: the weight blocks, the activations, the KV cache), sampled every 50 ms and at the
+ *   memory and ArrayBuffers: the weight blocks, the activations, the KV cache), less the WebAssembly backend's
+ *   GC nudges awaiting collection (never written, so never in physical memory), sampled every 50 ms and at the
  *   ends. The runner's peakRssMiB is the whole process (all three parties, client and owner), since worker
  *   threads share one process.
  * - Progress: transformer layers completed so far, read from this party's profile ('layer i' spans).
@@ -47,9 +48,12 @@ function layersDone(root: SpanStats): number {
 /** Starts `program`, reports readiness, and samples this isolate's memory and the layer progress until it ends. */
 async function measured(p: Party, env: Env, program: () => Promise<unknown>): Promise<PartyMeasurement> {
   const root = p.span;
+  // The WebAssembly backend's GC nudges count as external memory but are never written (no physical pages);
+  // under load several await collection at once, so they are left out (backend-wasm's gcNudgeBytes).
+  const nudges = () => (p.backend as { stats?: () => { gcNudgeBytes?: number } }).stats?.().gcNudgeBytes ?? 0;
   const isolateBytes = () => {
     const m = process.memoryUsage();
-    return m.heapUsed + m.external;
+    return m.heapUsed + m.external - nudges();
   };
   let peak = isolateBytes();
   const sampler = setInterval(() => (peak = Math.max(peak, isolateBytes())), SAMPLE_MS);

@@ -95,6 +95,11 @@ export interface WasmBackendStats {
   liveBytes: number;
   /** Size of the module's linear memory (it never shrinks; freed blocks are reused). */
   memoryBytes: number;
+  /**
+   * Bytes of GC nudges not yet collected: counted as external memory by the engine, but never written, so
+   * never backed by physical pages (memory figures leave them out; several can await collection under load).
+   */
+  gcNudgeBytes: number;
 }
 
 export interface WasmBackend extends Backend {
@@ -147,6 +152,8 @@ class WasmBackendImpl implements WasmBackend {
   private sinceNudge = 0;
   /** The latest nudge; kept in a field only so no engine can optimise the allocation away. */
   private nudge: ArrayBuffer | null = null;
+  private nudgeBytes = 0;
+  private readonly nudges = new FinalizationRegistry<number>((bytes) => (this.nudgeBytes -= bytes));
   private u64 = new BigUint64Array(0);
   private u8 = new Uint8Array(0);
 
@@ -156,7 +163,7 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   stats(): WasmBackendStats {
-    return { liveBytes: this.heap.liveBytes, memoryBytes: this.heap.memoryBytes };
+    return { liveBytes: this.heap.liveBytes, memoryBytes: this.heap.memoryBytes, gcNudgeBytes: this.nudgeBytes };
   }
 
   /** Views of linear memory; growing memory detaches the old ones, so they are re-made when stale. */
@@ -184,6 +191,8 @@ class WasmBackendImpl implements WasmBackend {
     if (this.sinceNudge >= GC_NUDGE_EVERY) {
       this.sinceNudge = 0;
       this.nudge = new ArrayBuffer(GC_NUDGE_BYTES);
+      this.nudgeBytes += GC_NUDGE_BYTES;
+      this.nudges.register(this.nudge, GC_NUDGE_BYTES);
     }
     this.registry.register(buf, { ptr, bytes: n * 8 }, buf);
     return buf;
