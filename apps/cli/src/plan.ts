@@ -3,7 +3,7 @@
  * memory, disk, bytes and rounds per party and projected time, for a model folder or a named shape.
  */
 import { parseArgs } from 'node:util';
-import { MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, type InferencePlan, type PlanWorkload } from '@puma/models/secure';
+import { MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, WASM_FLOOR_BYTES, planInference, type InferencePlan, type PlanWorkload } from '@puma/models/secure';
 import { resolvePlanModel } from './plan-model.ts';
 import { intOption, required, runCommand, usageError } from './session-endpoint.ts';
 
@@ -29,7 +29,8 @@ function text(name: string, plan: InferencePlan): string {
     `  rounds:           ${plan.rounds.toLocaleString('en-US')}`,
     `  bytes per party:  ${plan.bytesPerParty.map(traffic).join(' / ')} (max ${traffic(plan.maxBytesPerParty)})`,
     `  disk per party:   ${plan.diskPerParty.map(mem).join(' / ')} (share bundles of parties 0 / 1 / 2)`,
-    `  memory per party: ${mem(m.maxPerParty)} peak = baseline ${mem(m.baseline)} + weight blocks ${mem(m.weightBlocks)} + store part ${mem(m.storePart)} + KV cache ${mem(m.kvCache)} + activations ${mem(m.activations)}`,
+    `  memory per party: ${mem(m.maxPerParty)} peak = baseline ${mem(m.baseline)} + weight cache ${mem(m.weightCache)} + store part ${mem(m.storePart)}`,
+    `                    + WebAssembly ${mem(m.webAssembly)} (weight blocks ${mem(m.weightBlocks)} + KV cache ${mem(m.kvCache)} + one-hot input ${mem(m.oneHotInput)} + largest nonlinear op ${mem(m.activations)}, at least ${mem(WASM_FLOOR_BYTES)})`,
     `  compute:          ${plan.computeSeconds.toFixed(2)} s (${(plan.macs / 1e9).toFixed(2)} G multiply-adds)`,
     `  projected time:   ${plan.projectedSeconds.toFixed(2)} s on ${plan.network.name}`,
     `  (compute = 2 × multiply-adds / ${MATMUL_MACS_PER_S / 1e9} G/s + words sent / ${NONLINEAR_WORDS_PER_S / 1e6} M/s; time = compute + rounds × RTT + bytes / bandwidth;`,

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../node.ts';
 import { planShape, PLAN_SHAPES } from './plan-shapes.ts';
-import { ACTIVATION_COPIES, PARTY_BASELINE_BYTES, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { NONLINEAR_BYTES_PER_ELEMENT, PARTY_BASELINE_BYTES, WASM_FLOOR_BYTES, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { DEFAULT_WEIGHT_CACHE_BYTES, expandedShareBytes } from './weight-cache.ts';
 import { secureTensors } from './share-weights.ts';
 
 describe('plan: weight tensors from the shapes', () => {
@@ -41,8 +42,10 @@ describe('plan: disk, memory and time from their stated models', () => {
     expect(p.diskPerParty[0]).toBe(64 * secureTensorShapes(c).length);
   });
 
-  it('memory: a baseline, two streamed weight blocks of two components, one store part, the KV cache and the largest intermediate', () => {
+  it('memory: a baseline, the weight cache, two streamed blocks, one store part, the KV cache, the one-hot input and the largest nonlinear op', () => {
     const m = p.memory;
+    // GPT-2-base's expanded share (2.1 GB) exceeds the cache's default cap: the cache is full at the cap.
+    expect(m.weightCache).toBe(DEFAULT_WEIGHT_CACHE_BYTES);
     // GPT-2-base's tensors all exceed one block (2^20 words), so two whole blocks of two components are resident.
     expect(m.weightBlocks).toBe(2 * 2 * 8 * 2 ** 20);
     expect(m.storePart).toBe(8 * 2 ** 20);
@@ -52,9 +55,26 @@ describe('plan: disk, memory and time from their stated models', () => {
     // Smaller blocks, smaller residency; a model smaller than a block holds its largest tensor.
     expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 1024).memory.weightBlocks).toBe(2 * 2 * 8 * 1024);
     expect(m.kvCache).toBe(2 * 2 * 8 * 12 * 32 * 768);
-    // The largest intermediate at 32 tokens is the one-hot input, 32 × 50257.
-    expect(m.activations).toBe(ACTIVATION_COPIES * 16 * 32 * 50257);
-    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weightBlocks + m.storePart + m.kvCache + m.activations);
+    // The client's one-hot rows (two components), and GeLU's 32 × 3072 inputs (larger than softmax's 12 × 32 × 32).
+    expect(m.oneHotInput).toBe(2 * 8 * 32 * 50257);
+    expect(m.activations).toBe(NONLINEAR_BYTES_PER_ELEMENT * 32 * 3072);
+    expect(m.webAssembly).toBe(m.weightBlocks + m.kvCache + m.oneHotInput + m.activations);
+    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weightCache + m.storePart + m.webAssembly);
+    // A cap of 0 streams every pass (no cache); a long prompt makes softmax the largest nonlinear op.
+    expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 2 ** 20, 0).memory.weightCache).toBe(0);
+    expect(planInference(c, { kind: 'generate', promptTokens: 512, newTokens: 1 }).memory.activations).toBe(NONLINEAR_BYTES_PER_ELEMENT * 12 * 512 * 512);
+  });
+
+  it('memory: a model whose expanded share fits the cap is cached whole, as the parties cache it', async () => {
+    const { model } = await loadModel('gpt2-shakespeare');
+    const plan = planInference(model.config, { kind: 'generate', promptTokens: 32, newTokens: 1 });
+    const manifest = { tensors: secureTensors(model).map((t) => ({ name: t.name, shape: [t.data.length] })) };
+    expect(plan.memory.weightCache).toBe(expandedShareBytes(manifest as Parameters<typeof expandedShareBytes>[0]));
+    expect(plan.memory.weightCache).toBeLessThan(DEFAULT_WEIGHT_CACHE_BYTES);
+    // stories260K's working set (blocks of its largest tensor, 512 × 64; 16 rows) is below what the backend grows to anyway.
+    const tiny = planInference((await loadModel('stories260K')).model.config, { kind: 'generate', promptTokens: 16, newTokens: 16 }).memory;
+    expect(tiny.weightBlocks + tiny.kvCache + tiny.oneHotInput + tiny.activations).toBeLessThan(WASM_FLOOR_BYTES);
+    expect(tiny.webAssembly).toBe(WASM_FLOOR_BYTES);
   });
 
   it('time: compute from the stated rates, plus rounds × RTT and the busiest party\'s bytes over the bandwidth', () => {

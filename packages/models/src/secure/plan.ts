@@ -4,12 +4,19 @@
  * and projected time (models with stated constants, below). Measured figures for the same rows are in
  * `npm run bench -- models`, which prints both and their ratio.
  *
- * Memory per party (weights streamed from the party's store, weight-stream.ts): a baseline
- * (PARTY_BASELINE_BYTES), two weight blocks resident (the one multiplied and the one read ahead), each two ring
- * components of at most `blockWords` words (fewer when the largest tensor is smaller), plus one dense part being
- * read and verified (STORE_PART_BYTES), plus the KV cache (two components of K and V, every layer, every
- * position), plus ACTIVATION_COPIES live copies of the pass's largest intermediate (two components each). Depth
- * does not enter except through the KV cache.
+ * Memory per party (weights streamed from the party's store, weight-stream.ts, with its resident weight cache,
+ * weight-cache.ts), measured as the bench measures it (V8 heap + external memory of the party's thread, less the
+ * WebAssembly backend's never-written GC nudges). On the JavaScript side: a baseline (PARTY_BASELINE_BYTES), the
+ * weight cache (both components of the expanded share, up to its cap) and one dense part being read and verified
+ * (STORE_PART_BYTES). In WebAssembly memory, the working set of the pass's peak, or WASM_FLOOR_BYTES when that is
+ * smaller (the memory the backend grows to anyway, with dropped buffers awaiting collection): two weight blocks
+ * (the one multiplied and the one read ahead, each two ring components of at most `blockWords` words, fewer when
+ * the largest tensor is smaller), the KV cache (two components of K and V, every layer, every position), the
+ * client's one-hot input (two components, rows × vocab), and the largest nonlinear op
+ * (NONLINEAR_BYTES_PER_ELEMENT per element of the largest GeLU / SwiGLU, softmax or norm input). Depth does not
+ * enter except through the KV cache and the cache's cap.
+ * The constants come from scripts/bench/models-plan-probe.ts, which takes a party's memory apart during a bench
+ * workload (heap, ArrayBuffers, WebAssembly memory reserved and held, per profile span).
  * Disk per party: its share bundle as stored (parties 1 and 2: the dense component, 8 bytes per element;
  * party 0: two 32-byte seeds per tensor).
  * Time: compute + rounds × RTT + (the busiest party's bytes × 8) / bandwidth, with compute = the local
@@ -21,6 +28,7 @@
 import type { Cost } from '@puma/protocol';
 import type { ModelConfig } from '../types.ts';
 import { classificationCost, generationCost, type PlanClass, type PlannedCost } from './plan-cost.ts';
+import { DEFAULT_WEIGHT_CACHE_BYTES } from './weight-cache.ts';
 import { DEFAULT_BLOCK_WORDS } from './weight-stream.ts';
 
 export type PlanWorkload =
@@ -48,13 +56,26 @@ export const PLAN_NETWORKS = {
  */
 export const MATMUL_MACS_PER_S = 1.0e9;
 export const NONLINEAR_WORDS_PER_S = 10e6;
-/** Live copies of the largest intermediate (both components). */
-export const ACTIVATION_COPIES = 6;
 /**
- * What a party holds before any model: its JavaScript heap, the WebAssembly module and its garbage-collection
- * slack. bench models measures 226-276 MiB per party for stories260K, whose weights are 0.3 M elements.
+ * WebAssembly memory per element of the largest nonlinear op: its comparison bit planes, selection lanes and
+ * products, plus what awaits the backend's finalizer until the next forced collection (dropped buffers are freed
+ * only then). Measured with models-plan-probe.ts: the largest WebAssembly memory held in a GeLU span was 432-865
+ * MiB for BERT-base's 128 × 3072 inputs (1,150-2,300 bytes per element, party-dependent garbage) and 192-241 MiB
+ * for GPT-2-base's 32 × 3072 (less about 60 MiB the small models hold anyway: 1,400-1,900).
  */
-export const PARTY_BASELINE_BYTES = 250 * 2 ** 20;
+export const NONLINEAR_BYTES_PER_ELEMENT = 1800;
+/**
+ * JavaScript side of a party however small its model: its heap (10-60 MiB in models-plan-probe.ts, the most with
+ * stories260K's 16 steps) and transient ArrayBuffers (messages, store reads awaiting collection; 0-60 MiB).
+ */
+export const PARTY_BASELINE_BYTES = 70 * 2 ** 20;
+/**
+ * WebAssembly memory a party grows to however small its working set: buffers dropped by the protocol are freed
+ * only when the garbage collector finalizes their handles, which the backend forces after every 128 MiB of
+ * allocations. models-plan-probe.ts measured 57-87 MiB held (69-108 reserved) for stories260K, 60-66 (76) for
+ * bert-shakespeare.
+ */
+export const WASM_FLOOR_BYTES = 70 * 2 ** 20;
 /** One dense part of a party's share (worker/session/shares.ts DENSE_PART_BYTES), read whole to check its sha256. */
 export const STORE_PART_BYTES = 8 * 2 ** 20;
 const WORD = 8;
@@ -115,7 +136,12 @@ export interface InferencePlan {
   bytesPerParty: [number, number, number];
   maxBytesPerParty: number;
   diskPerParty: [number, number, number];
-  memory: { baseline: number; weightBlocks: number; storePart: number; kvCache: number; activations: number; maxPerParty: number };
+  memory: {
+    baseline: number; weightCache: number; storePart: number;
+    /** WebAssembly memory: max(WASM_FLOOR_BYTES, weightBlocks + kvCache + oneHotInput + activations). */
+    webAssembly: number; weightBlocks: number; kvCache: number; oneHotInput: number; activations: number;
+    maxPerParty: number;
+  };
   macs: number;
   computeSeconds: number;
   projectedSeconds: number;
@@ -127,14 +153,18 @@ function planned(c: ModelConfig, w: PlanWorkload, fracBits: number): PlannedCost
   return generationCost(c, w.promptTokens, w.newTokens, w.reveal ?? 'logits', fracBits);
 }
 
-/** The largest intermediate of any pass, in elements (one component). */
-function largestIntermediate(c: ModelConfig, rows: number, keys: number): number {
-  const up = c.mlp === 'swiglu' ? 2 * c.intermediateSize : c.intermediateSize;
-  return Math.max(rows * c.vocabSize, c.numHeads * rows * keys, rows * up, rows * (c.numHeads + 2 * c.numKvHeads) * c.headDim);
+/** Elements of the largest nonlinear op's input in a pass: GeLU / SwiGLU, softmax, or a norm. */
+function largestNonlinear(c: ModelConfig, rows: number, keys: number): number {
+  return Math.max(rows * c.intermediateSize, c.numHeads * rows * keys, rows * c.hiddenSize);
 }
 
+/**
+ * `weightCacheBytes`: the cap of the party's weight cache (StoredWeightSource's weightCacheBytes; 0 streams every
+ * pass); the cache holds the whole expanded share when it fits.
+ */
 export function planInference(
   c: ModelConfig, w: PlanWorkload, network: PlanNetwork = PLAN_NETWORKS.lan, fracBits = 18, blockWords = DEFAULT_BLOCK_WORDS,
+  weightCacheBytes = DEFAULT_WEIGHT_CACHE_BYTES,
 ): InferencePlan {
   const p = planned(c, w, fracBits);
   const tensors = secureTensorShapes(c);
@@ -144,7 +174,10 @@ export function planInference(
   const weightBlocks = 2 * 2 * WORD * Math.min(blockWords, Math.max(...tensors.map((t) => t.elements)));
   const storePart = Math.min(STORE_PART_BYTES, WORD * Math.max(...tensors.map((t) => t.elements)));
   const kvCache = w.kind === 'generate' ? 2 * 2 * WORD * c.numLayers * keys * c.numKvHeads * c.headDim : 0;
-  const activations = ACTIVATION_COPIES * 2 * WORD * largestIntermediate(c, rows, keys);
+  const weightCache = Math.min(weightCacheBytes, 2 * WORD * weightElements);
+  const oneHotInput = 2 * WORD * rows * c.vocabSize;
+  const activations = NONLINEAR_BYTES_PER_ELEMENT * largestNonlinear(c, rows, keys);
+  const webAssembly = Math.max(WASM_FLOOR_BYTES, weightBlocks + kvCache + oneHotInput + activations);
   const maxBytesPerParty = Math.max(...p.cost.bytes);
   const computeSeconds = (2 * p.macs) / MATMUL_MACS_PER_S + maxBytesPerParty / WORD / NONLINEAR_WORDS_PER_S;
   return {
@@ -156,8 +189,8 @@ export function planInference(
     maxBytesPerParty,
     diskPerParty: [2 * SEED_BYTES * tensors.length, WORD * weightElements, WORD * weightElements],
     memory: {
-      baseline: PARTY_BASELINE_BYTES, weightBlocks, storePart, kvCache, activations,
-      maxPerParty: PARTY_BASELINE_BYTES + weightBlocks + storePart + kvCache + activations,
+      baseline: PARTY_BASELINE_BYTES, weightCache, storePart, webAssembly, weightBlocks, kvCache, oneHotInput, activations,
+      maxPerParty: PARTY_BASELINE_BYTES + weightCache + storePart + webAssembly,
     },
     macs: p.macs,
     computeSeconds,
