@@ -15,4 +15,11 @@ describe('bench models: plan vs measured', () => {
     expect(lines.some((l) => l.includes('old-row'))).toBe(false);
     expect(planVsMeasured([measured])).toEqual([]);
   });
+
+  it('plans the weight cache the run was given: a cap of 0 streams every pass and plans no cache', () => {
+    const c = planShape('gpt2-base')!;
+    const cached = planFor(c, 'generate', 32, 1);
+    const streamed = planFor(c, 'generate', 32, 1, 0);
+    expect((cached.peakMiBPerParty - streamed.peakMiBPerParty) * 2 ** 20).toBe(384 * 2 ** 20);
+  });
 });

@@ -16,9 +16,10 @@ export interface PlanFigures {
   computeSeconds: number;
 }
 
-export function planFor(c: ModelConfig, kind: 'generate' | 'classify', tokens: number, newTokens: number): PlanFigures {
+/** `weightCacheBytes`: the parties' weight cache cap, as the run sets it (undefined: the default). */
+export function planFor(c: ModelConfig, kind: 'generate' | 'classify', tokens: number, newTokens: number, weightCacheBytes?: number): PlanFigures {
   const w: PlanWorkload = kind === 'classify' ? { kind, tokens } : { kind, promptTokens: tokens, newTokens, reveal: 'logits' };
-  const p: InferencePlan = planInference(c, w);
+  const p: InferencePlan = planInference(c, w, undefined, undefined, undefined, weightCacheBytes);
   return { rounds: p.rounds, bytesPerParty: p.bytesPerParty, peakMiBPerParty: p.memory.maxPerParty / 2 ** 20, computeSeconds: p.computeSeconds };
 }
 

@@ -200,7 +200,7 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
       // are ready); that wait is not inference.
       byLayer: breakdownByLayer(profile).map((l) => (l.name === 'input' ? { ...l, ms: Math.max(0, l.ms - (lastReady - threads.results[busiestParty].readyAt)) } : l)),
       elements: elementCounts(c, passes),
-      plan: planFor(c, w.kind, ids.length, w.newTokens),
+      plan: planFor(c, w.kind, ids.length, w.newTokens, weightCacheBytes),
       check: ref ? {
         tokensMatching: w.kind === 'generate' ? `${agreeing === -1 ? secureTokens.length : agreeing}/${secureTokens.length}` : undefined,
         maxLogitError: Math.max(...secureLogits.slice(0, comparable).map((l, i) => maxAbsDiff(l, ref.logits[i]))),
