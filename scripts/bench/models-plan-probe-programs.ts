@@ -1,6 +1,6 @@
 /**
  * Party programs of the memory probe (models-plan-probe.ts): the bench's secure generation and classification,
- * streamed from the party's store exactly as models-programs.ts runs them, with this isolate's memory taken
+ * streamed from the party's store exactly as models-programs.ts runs them (its weight read, default cache cap), with this isolate's memory taken
  * apart every few milliseconds: V8 heap in use, external memory, ArrayBuffers outside the WebAssembly memory,
  * the backend's GC nudges awaiting collection, the WebAssembly linear memory reserved and the part of it held by
  * live buffers, and the profile span the party was in. It returns the sample where the bench's figure (heap used
@@ -9,6 +9,7 @@
  */
 import type { Party } from '@puma/protocol';
 import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type WeightSource } from '@puma/models/secure';
+import { nodeWeightRead } from '../../apps/cli/src/node-weight-read.ts';
 import { DirectoryShareStore } from '../../apps/cli/src/party-store.ts';
 import { StoredWeightSource } from '../../packages/worker/src/session/stored-weights.ts';
 import { BENCH_IDENTITY } from './models-disk-shares.ts';
@@ -81,7 +82,7 @@ async function probed(p: Party, program: () => Promise<unknown>): Promise<ProbeR
 }
 
 function storedWeights(a: OnDisk<unknown>): WeightSource {
-  return new StoredWeightSource(a.shares.manifest, new DirectoryShareStore(a.shares.dir), BENCH_IDENTITY);
+  return new StoredWeightSource(a.shares.manifest, new DirectoryShareStore(a.shares.dir), BENCH_IDENTITY, nodeWeightRead(a.weightCacheBytes));
 }
 
 export function probeGenerate(p: Party, a: OnDisk<GenerateArgs>): Promise<ProbeResult> {
