@@ -9,7 +9,8 @@
  * WebAssembly backend's never-written GC nudges). On the JavaScript side: a baseline (PARTY_BASELINE_BYTES), the
  * weight cache (both components of the expanded share, up to its cap) and one dense part being read and verified
  * (STORE_PART_BYTES). In WebAssembly memory, the working set of the pass's peak, or WASM_FLOOR_BYTES when that is
- * smaller (the memory the backend grows to anyway, with dropped buffers awaiting collection): two weight blocks
+ * smaller (the memory the backend grows to anyway, with dropped buffers awaiting collection), times the heap's
+ * growth slack (WASM_GROWTH): two weight blocks
  * (the one multiplied and the one read ahead, each two ring components of at most `blockWords` words, fewer when
  * the largest tensor is smaller), the KV cache (two components of K and V, every layer, every position), the
  * client's one-hot input (two components, rows × vocab), and the largest nonlinear op
@@ -76,6 +77,12 @@ export const PARTY_BASELINE_BYTES = 70 * 2 ** 20;
  * bert-shakespeare.
  */
 export const WASM_FLOOR_BYTES = 70 * 2 ** 20;
+/**
+ * WebAssembly memory reserved per byte of working set: the backend's heap grows by at least a quarter of its size
+ * at a time (backend-wasm heap.ts) and never shrinks, so what it reserves lies between the working set and 1.25
+ * times it; the plan takes the middle.
+ */
+export const WASM_GROWTH = 1.125;
 /** One dense part of a party's share (worker/session/shares.ts DENSE_PART_BYTES), read whole to check its sha256. */
 export const STORE_PART_BYTES = 8 * 2 ** 20;
 const WORD = 8;
@@ -138,7 +145,7 @@ export interface InferencePlan {
   diskPerParty: [number, number, number];
   memory: {
     baseline: number; weightCache: number; storePart: number;
-    /** WebAssembly memory: max(WASM_FLOOR_BYTES, weightBlocks + kvCache + oneHotInput + activations). */
+    /** WebAssembly memory: max(WASM_FLOOR_BYTES, WASM_GROWTH × (weightBlocks + kvCache + oneHotInput + activations)). */
     webAssembly: number; weightBlocks: number; kvCache: number; oneHotInput: number; activations: number;
     maxPerParty: number;
   };
@@ -177,7 +184,7 @@ export function planInference(
   const weightCache = Math.min(weightCacheBytes, 2 * WORD * weightElements);
   const oneHotInput = 2 * WORD * rows * c.vocabSize;
   const activations = NONLINEAR_BYTES_PER_ELEMENT * largestNonlinear(c, rows, keys);
-  const webAssembly = Math.max(WASM_FLOOR_BYTES, weightBlocks + kvCache + oneHotInput + activations);
+  const webAssembly = Math.max(WASM_FLOOR_BYTES, Math.round(WASM_GROWTH * (weightBlocks + kvCache + oneHotInput + activations)));
   const maxBytesPerParty = Math.max(...p.cost.bytes);
   const computeSeconds = (2 * p.macs) / MATMUL_MACS_PER_S + maxBytesPerParty / WORD / NONLINEAR_WORDS_PER_S;
   return {
