@@ -51,7 +51,9 @@ test('the owner page keeps each part as its own bytes, and its kept sharing serv
     const first = await ownerState(lab.owner.page);
     expect(first.sharesReused).toBe(false);
     expect(first.shareBytesSent[1]).toBeGreaterThan(50_000_000);
-    // Keeping runs before a holder gets anything, so the parts are all there by now.
+    // Keeping runs before a holder gets anything, so the parts are all there once the owner is done.
+    await lab.owner.page.waitForFunction(() => ['done', 'error'].includes(window.pumaOwner?.state.phase ?? ''), null, { timeout: 60_000, polling: 200 });
+    expect((await ownerState(lab.owner.page)).phase).toBe('done');
     const parts = await keptParts(lab.owner.page);
     const whole = parts.filter((p) => p.bytes === 8 * 2 ** 20).length;
     expect(whole, 'full 8 MiB dense parts (the embedding alone has six)').toBeGreaterThanOrEqual(6);

@@ -187,6 +187,8 @@ export class BrowsersLab {
 
     await client.getByRole('button', { name: 'End session' }).click();
     for (const p of PARTIES) await waitFor(this.page(p), () => /^(done|error)/.test(window.pumaParty?.state.phase ?? ''), 60_000, 'the party to finish');
+    // The owner page keeps its sharing while it serves; the cached run needs it kept before this page closes.
+    await waitFor(owner, () => ['done', 'error'].includes(window.pumaOwner?.state.phase ?? ''), 120_000, 'the owner to keep its sharing');
     const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
     // The tokens are in: an error a party page shows while the session ends does not void the figures, and is
     // reported with them.

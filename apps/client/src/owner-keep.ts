@@ -9,7 +9,7 @@
  * The record's holders (which identity holds which party's bundle) are what keeps the bundles of one sharing from
  * ever reaching another set of identities, where one identity could collect two parties' bundles across sessions.
  */
-import { createStore, del, get, getMany, keys, set } from 'idb-keyval';
+import { createStore, del, get, keys, set } from 'idb-keyval';
 import { ownedBytes } from '@puma/worker/browser';
 import type { OwnerShares, PartyShareManifest } from '@puma/worker/session';
 
@@ -25,7 +25,8 @@ const partKey = (weightsHash: string, epoch: string, sha256: string) => `${weigh
 
 /**
  * The kept sharing of these weights, or undefined when none is kept whole (a missing part counts as none).
- * Each part is read once: parties 1 and 2 get the same bytes for their common dense parts, as when split.
+ * Each part is read once, by itself: parties 1 and 2 get the same bytes for their common dense parts, as when
+ * split.
  */
 export async function loadKeptSharing(weightsHash: string): Promise<OwnerShares | undefined> {
   const record = (await get(weightsHash, db)) as KeptRecord | undefined;
@@ -33,13 +34,14 @@ export async function loadKeptSharing(weightsHash: string): Promise<OwnerShares 
   const { sharing } = record;
   const keyOf = (sha256: string) => partKey(weightsHash, sharing.epoch, sha256);
   const distinct = [...new Set(sharing.parties.flatMap((m) => m.parts.map((p) => keyOf(p.sha256))))];
-  const values = (await getMany(distinct, db)) as unknown[];
   const byKey = new Map<string, Uint8Array>();
-  distinct.forEach((k, i) => {
-    const v = values[i];
-    if (v instanceof Uint8Array) byKey.set(k, v);
-  });
-  if (byKey.size !== distinct.length) return undefined;
+  for (const k of distinct) {
+    // One get per part: one getMany of a whole sharing is read back in one task on the page's thread, which for
+    // GPT-2-base (1.2 GB) outlasted the peers' 6 s idle limit and ended the session (bench browsers, cached run).
+    const v: unknown = await get(k, db);
+    if (!(v instanceof Uint8Array)) return undefined;
+    byKey.set(k, v);
+  }
   const parties = sharing.parties.map((manifest) => ({ manifest, parts: manifest.parts.map((p) => byKey.get(keyOf(p.sha256))!) }));
   return { ...sharing, parties: parties as OwnerShares['parties'] };
 }
