@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../node.ts';
 import { planShape, PLAN_SHAPES } from './plan-shapes.ts';
-import { NONLINEAR_BYTES_PER_ELEMENT, PARTY_BASELINE_BYTES, WASM_FLOOR_BYTES, WASM_GROWTH, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { JS_BYTES_PER_ROUND, NONLINEAR_BYTES_PER_ELEMENT, PARTY_BASELINE_BYTES, WASM_FLOOR_BYTES, WASM_GROWTH, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
 import { DEFAULT_WEIGHT_CACHE_BYTES, expandedShareBytes } from './weight-cache.ts';
 import { secureTensors } from './share-weights.ts';
 
@@ -49,10 +49,12 @@ describe('plan: disk, memory and time from their stated models', () => {
     // GPT-2-base's tensors all exceed one block (2^20 words), so two whole blocks of two components are resident.
     expect(m.weightBlocks).toBe(2 * 2 * 8 * 2 ** 20);
     expect(m.storePart).toBe(8 * 2 ** 20);
-    // Depth does not enter: twice the layers add only the KV cache (in WebAssembly memory, with its growth slack).
-    const deep = planInference({ ...c, numLayers: 24 }, { kind: 'generate', promptTokens: 32, newTokens: 1 }).memory;
+    // Depth does not enter: twice the layers add only the KV cache (in WebAssembly memory, with its growth slack)
+    // and the JavaScript heap of their rounds.
+    const deepPlan = planInference({ ...c, numLayers: 24 }, { kind: 'generate', promptTokens: 32, newTokens: 1 });
+    const deep = deepPlan.memory;
     expect(deep.kvCache).toBe(2 * m.kvCache);
-    expect(deep.maxPerParty - m.maxPerParty).toBeCloseTo(WASM_GROWTH * m.kvCache, -1);
+    expect(deep.maxPerParty - m.maxPerParty).toBeCloseTo(WASM_GROWTH * m.kvCache + JS_BYTES_PER_ROUND * (deepPlan.rounds - p.rounds), -1);
     // Smaller blocks, smaller residency; a model smaller than a block holds its largest tensor.
     expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 1024).memory.weightBlocks).toBe(2 * 2 * 8 * 1024);
     expect(m.kvCache).toBe(2 * 2 * 8 * 12 * 32 * 768);
@@ -60,7 +62,8 @@ describe('plan: disk, memory and time from their stated models', () => {
     expect(m.oneHotInput).toBe(2 * 8 * 32 * 50257);
     expect(m.activations).toBe(NONLINEAR_BYTES_PER_ELEMENT * 32 * 3072);
     expect(m.webAssembly).toBe(Math.round(WASM_GROWTH * (m.weightBlocks + m.kvCache + m.oneHotInput + m.activations)));
-    expect(m.maxPerParty).toBe(PARTY_BASELINE_BYTES + m.weightCache + m.storePart + m.webAssembly);
+    expect(m.baseline).toBe(PARTY_BASELINE_BYTES + JS_BYTES_PER_ROUND * p.rounds);
+    expect(m.maxPerParty).toBe(m.baseline + m.weightCache + m.storePart + m.webAssembly);
     // A cap of 0 streams every pass (no cache); a long prompt makes softmax the largest nonlinear op.
     expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 2 ** 20, 0).memory.weightCache).toBe(0);
     expect(planInference(c, { kind: 'generate', promptTokens: 512, newTokens: 1 }).memory.activations).toBe(NONLINEAR_BYTES_PER_ELEMENT * 12 * 512 * 512);

@@ -6,7 +6,8 @@
  *
  * Memory per party (weights streamed from the party's store, weight-stream.ts, with its resident weight cache,
  * weight-cache.ts), measured as the bench measures it (V8 heap + external memory of the party's thread, less the
- * WebAssembly backend's never-written GC nudges). On the JavaScript side: a baseline (PARTY_BASELINE_BYTES), the
+ * WebAssembly backend's never-written GC nudges). On the JavaScript side: a baseline (PARTY_BASELINE_BYTES plus
+ * JS_BYTES_PER_ROUND per round), the
  * weight cache (both components of the expanded share, up to its cap) and one dense part being read and verified
  * (STORE_PART_BYTES). In WebAssembly memory, the working set of the pass's peak, or WASM_FLOOR_BYTES when that is
  * smaller (the memory the backend grows to anyway, with dropped buffers awaiting collection), times the heap's
@@ -62,14 +63,21 @@ export const NONLINEAR_WORDS_PER_S = 10e6;
  * products, plus what awaits the backend's finalizer until the next forced collection (dropped buffers are freed
  * only then). Measured with models-plan-probe.ts: the largest WebAssembly memory held in a GeLU span was 432-865
  * MiB for BERT-base's 128 × 3072 inputs (1,150-2,300 bytes per element, party-dependent garbage) and 192-241 MiB
- * for GPT-2-base's 32 × 3072 (less about 60 MiB the small models hold anyway: 1,400-1,900).
+ * for GPT-2-base's 32 × 3072 (less about 60 MiB the small models hold anyway: 1,400-1,900); bench models then
+ * measured BERT-base at 1,634 MiB per party, so the plan takes the upper part of that range.
  */
-export const NONLINEAR_BYTES_PER_ELEMENT = 1800;
+export const NONLINEAR_BYTES_PER_ELEMENT = 2000;
 /**
- * JavaScript side of a party however small its model: its heap (10-60 MiB in models-plan-probe.ts, the most with
- * stories260K's 16 steps) and transient ArrayBuffers (messages, store reads awaiting collection; 0-60 MiB).
+ * JavaScript side of a party however small its model: its heap at few rounds (about 12 MiB) and transient
+ * ArrayBuffers (messages, store reads awaiting collection; 0-70 MiB, 28 typical) in models-plan-probe.ts.
  */
-export const PARTY_BASELINE_BYTES = 70 * 2 ** 20;
+export const PARTY_BASELINE_BYTES = 40 * 2 ** 20;
+/**
+ * JavaScript heap per round of the workload, fitted to models-plan-probe.ts: 49-60 MiB of heap at stories260K's
+ * 7,078 rounds against 10-20 MiB at 200-1,200 rounds (per-round bookkeeping awaiting collection; its exact
+ * make-up was not taken apart).
+ */
+export const JS_BYTES_PER_ROUND = 4096;
 /**
  * WebAssembly memory a party grows to however small its working set: buffers dropped by the protocol are freed
  * only when the garbage collector finalizes their handles, which the backend forces after every 128 MiB of
@@ -144,6 +152,7 @@ export interface InferencePlan {
   maxBytesPerParty: number;
   diskPerParty: [number, number, number];
   memory: {
+    /** PARTY_BASELINE_BYTES + JS_BYTES_PER_ROUND × rounds. */
     baseline: number; weightCache: number; storePart: number;
     /** WebAssembly memory: max(WASM_FLOOR_BYTES, WASM_GROWTH × (weightBlocks + kvCache + oneHotInput + activations)). */
     webAssembly: number; weightBlocks: number; kvCache: number; oneHotInput: number; activations: number;
@@ -181,6 +190,7 @@ export function planInference(
   const weightBlocks = 2 * 2 * WORD * Math.min(blockWords, Math.max(...tensors.map((t) => t.elements)));
   const storePart = Math.min(STORE_PART_BYTES, WORD * Math.max(...tensors.map((t) => t.elements)));
   const kvCache = w.kind === 'generate' ? 2 * 2 * WORD * c.numLayers * keys * c.numKvHeads * c.headDim : 0;
+  const baseline = PARTY_BASELINE_BYTES + JS_BYTES_PER_ROUND * p.cost.rounds;
   const weightCache = Math.min(weightCacheBytes, 2 * WORD * weightElements);
   const oneHotInput = 2 * WORD * rows * c.vocabSize;
   const activations = NONLINEAR_BYTES_PER_ELEMENT * largestNonlinear(c, rows, keys);
@@ -196,8 +206,8 @@ export function planInference(
     maxBytesPerParty,
     diskPerParty: [2 * SEED_BYTES * tensors.length, WORD * weightElements, WORD * weightElements],
     memory: {
-      baseline: PARTY_BASELINE_BYTES, weightCache, storePart, webAssembly, weightBlocks, kvCache, oneHotInput, activations,
-      maxPerParty: PARTY_BASELINE_BYTES + weightCache + storePart + webAssembly,
+      baseline, weightCache, storePart, webAssembly, weightBlocks, kvCache, oneHotInput, activations,
+      maxPerParty: baseline + weightCache + storePart + webAssembly,
     },
     macs: p.macs,
     computeSeconds,
