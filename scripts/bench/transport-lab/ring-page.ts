@@ -1,0 +1,76 @@
+/**
+ * Round latency of three parties as the party pages run them (ring-bench.ts drives it): the PeerChannel in the
+ * page, the protocol's sends and receives either in the page itself or in a Web Worker behind port-bridge.ts (as
+ * party pages do). Hop stamps (epoch ms, so comparable across tabs): worker -> its page (the page sees the
+ * worker's send), sender -> the receiver's page (the page takes the message), sender -> the receiving worker.
+ */
+import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type PeerChannel } from '@puma/transport-webrtc';
+import type { Channel } from '@puma/transport';
+import { serveChannelOverPort } from '../../../packages/worker/src/browser/port-bridge.ts';
+import type { ConnectRequest } from './page.ts';
+import { epochNow, ring, sentAt } from './ring-traffic.ts';
+
+let channel: PeerChannel | null = null;
+let worker: Worker | null = null;
+const hops = { toPage: [] as number[], toPeerPage: [] as number[] };
+
+/** `ch` with the page's hop stamp on every receive. */
+function stamped(ch: Channel): Channel {
+  return {
+    self: ch.self, stats: ch.stats, send: (to, tag, d) => ch.send(to, tag, d), close: (r) => ch.close(r),
+    peerIdentity: ch.peerIdentity?.bind(ch),
+    recv: (from, tag) => ch.recv(from, tag).then((d) => {
+      if (d.byteLength >= 8) hops.toPeerPage.push(epochNow() - sentAt(d));
+      return d;
+    }),
+  };
+}
+
+function startWorker(): void {
+  worker = new Worker(new URL('./ring-worker.ts', import.meta.url), { type: 'module' });
+  const mc = new MessageChannel();
+  mc.port1.addEventListener('message', (ev) => {
+    for (const m of ev.data as { t: string; data?: Uint8Array }[]) {
+      if (m.t === 'send' && m.data && m.data.byteLength >= 8) hops.toPage.push(epochNow() - sentAt(m.data));
+    }
+  });
+  serveChannelOverPort(stamped(channel!), mc.port1);
+  worker.postMessage({ self: channel!.self, port: mc.port2 }, [mc.port2]);
+}
+
+const api = {
+  async connect(req: ConnectRequest): Promise<string> {
+    const id = (await generateIdentity()).identity;
+    if (req.join) await joinSession(req.coordinator, req.sessionId, endpointSlot(req.self), { secret: req.slotSecret, identity: id.fingerprint });
+    const { join: _join, ...options } = req;
+    channel = createPeerChannel({ ...options, identity: id });
+    await channel.ready;
+    startWorker();
+    return channel.peerId;
+  },
+  async pageRing(run: string, rounds: number, bytes: number) {
+    const arrivals: number[] = [];
+    const times = await ring(channel!, run, rounds, bytes, arrivals);
+    return { times, arrivals, toPage: [], toPeerPage: [] };
+  },
+  workerRing(run: string, rounds: number, bytes: number) {
+    hops.toPage = [];
+    hops.toPeerPage = [];
+    return new Promise((resolve, reject) => {
+      worker!.onmessage = (ev: MessageEvent) => {
+        const m = ev.data as { times?: number[]; arrivals?: number[]; error?: string };
+        if (m.error) reject(new Error(m.error));
+        else resolve({ times: m.times!, arrivals: m.arrivals!, ...hops });
+      };
+      worker!.postMessage({ run, rounds, bytes });
+    });
+  },
+};
+
+declare global {
+  interface Window {
+    pumaRing?: typeof api;
+  }
+}
+window.pumaRing = api;
+document.getElementById('status')!.textContent = 'ready';
