@@ -67,7 +67,7 @@ describe('sharing threads', () => {
       const values = Float32Array.from({ length: n }, (_, i) => i / n);
       const out = await helper.split(values, 18, key(3), key(4), 'w', helper.allocate(n));
       const sums = await helper.hash([new Uint8Array(out.buffer, 0, 4096)]);
-      // Nothing from the thread yet: a message needs an event loop turn, which the calls above never yield to.
+      // Nothing from the thread yet: it takes far longer to start than the calls above.
       expect(helper.words).toEqual({ caller: n, helper: 0 });
       const expected = (await createDealerSplitter()).encodeAndSubtract(values, 18, [key(3), key(4)], SEED_NONCE, 'w');
       expect(bytesOf(out).equals(bytesOf(expected))).toBe(true);
@@ -94,7 +94,19 @@ describe('sharing threads', () => {
       tensors += 1;
     }
     expect(tensors).toBe(two.manifests[0].tensors.length);
+    expect(threads.words.helper).toBeGreaterThan(0);
     expect(two.manifests[1].parts.length).toBeGreaterThan(two.manifests[1].tensors.length);
+  }, 120_000);
+
+  it('a helper created just before a long stream starts taking work once its thread is up', async () => {
+    const { model } = await loadModel('gpt2-shakespeare');
+    const helper = await createSharingThreads();
+    try {
+      for await (const t of streamOwnerShares({ model, modelId: 'gpt2-shakespeare', helper }).tensors()) expect(t.parties[1].length).toBeGreaterThan(0);
+      expect(helper.words.helper).toBeGreaterThan(0);
+    } finally {
+      await helper.close();
+    }
   }, 120_000);
 
   it('a closed helper refuses work with a clear error', async () => {

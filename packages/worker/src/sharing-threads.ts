@@ -96,6 +96,9 @@ export async function createSharingThreads(): Promise<SharingThreads> {
     async split(values, fracBits, seedA, seedB, what, out) {
       const n = values.length;
       if (failure) throw failure;
+      // The ready message is a task: without a turn of the event loop (the stream's awaits are microtasks) it
+      // would never be heard and the caller would work alone to the end.
+      if (!ready) await new Promise((resolve) => setImmediate(resolve));
       const shared = ready && out.buffer instanceof SharedArrayBuffer && n >= MIN_SHARED_WORDS;
       const h = shared ? Math.floor((n * CALLER_SHARE) / WORDS_PER_BLOCK) * WORDS_PER_BLOCK : n;
       const helped = h < n
