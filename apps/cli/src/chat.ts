@@ -14,11 +14,12 @@ import { parseBackendChoice, runInThreads } from '@puma/worker';
 import { ChatTemplate, generateGreedy, HfTokenizer, type ChatMessage } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { generateClient, greedy, shareWeights, type ClientStep, type GenerateArgs, type StepReport } from '@puma/models/secure';
+import { DOMAIN_CHECK_OPTION, guardDomain } from './domain-guard.ts';
 import { intOption, required, runCommand, usageError } from './session-endpoint.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
 
-export const CHAT_USAGE = `usage: puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--backend wasm|webgpu|auto] [--json]
+export const CHAT_USAGE = `usage: puma chat --model <dir|name> [--max-tokens N] [--system <text>] [--backend wasm|webgpu|auto] [--skip-domain-check] [--json]
 reads one user turn per line from stdin; the model folder needs tokenizer.json and a chat template.`;
 
 interface Turn {
@@ -57,6 +58,7 @@ export function chatCommand(argv: string[]): Promise<number> {
         system: { type: 'string' },
         backend: { type: 'string', default: 'wasm' },
         json: { type: 'boolean', default: false },
+        ...DOMAIN_CHECK_OPTION,
       },
     });
     const backend = parseBackendChoice(values.backend);
@@ -73,6 +75,7 @@ export function chatCommand(argv: string[]): Promise<number> {
     const stops = stopIds(tokenizer, c.eosTokenId);
 
     const fracBits = DEFAULT_FRAC_BITS;
+    guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
     const bundles = shareWeights(model, location.name, fracBits);
     const messages: ChatMessage[] = values.system === undefined ? [] : [{ role: 'system', content: values.system }];
     const turns: Turn[] = [];

@@ -5,7 +5,7 @@
  * sum of squares passes 2^26.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,5 +50,20 @@ describe('puma generate checks the model\'s domain before sharing', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/domain check skipped for scaled \(--skip-domain-check\)/);
     expect((JSON.parse(r.stdout) as { tokens: number[] }).tokens).toHaveLength(1);
+  }, 130_000);
+});
+
+describe('puma share checks it too (and with it the hosted demo, which shares through puma share)', () => {
+  it('refuses the same model before writing anything, and shares it with --skip-domain-check', () => {
+    const model = path.join(dir, 'scaled');
+    const out = path.join(dir, 'shares');
+    const refused = run(['share', '--model', model, '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/puma share: scaled leaves the secure pass's domain.*at layer 0 attention norm/);
+    expect(refused.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(existsSync(out)).toBe(false);
+    const forced = run(['share', '--model', model, '--out', out, '--skip-domain-check']);
+    expect(forced.code).toBe(0);
+    expect(existsSync(path.join(out, 'party1'))).toBe(true);
   }, 130_000);
 });

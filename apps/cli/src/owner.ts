@@ -8,17 +8,19 @@ import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { CLIENT, OWNER, type Channel, type EndpointId } from '@puma/transport';
 import { serveOwner, type OwnerShares } from '@puma/worker/session';
 import { KEY_USAGE, type PartyFingerprints, describeKey, loadEndpointIdentity, parseApprovedParties, parsePeerPins, pinsWithParties, readSlotSecret } from './endpoint-trust.ts';
+import { DOMAIN_CHECK_OPTION } from './domain-guard.ts';
 import { readShareDir, shareModel } from './share.ts';
 import { bindShareDir, checkShareBinding, readShareBinding } from './share-binding.ts';
 import { ICE_FLAGS, ICE_USAGE, connectEndpoint, coordinatorUrl, iceFlags, exitAfterGrace, intOption, interruptSignal, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const OWNER_USAGE = `usage: puma owner --coordinator <url> --session <id> (--model <dir|name> | --bundles <dir>)
                   --parties <fp0>,<fp1>,<fp2> (--secret <hex> | --secret-file <file>) [--key <file>]
-                  [--peers client=<fp>] [--sessions N] [--frac-bits F] [--connect-timeout S]
+                  [--peers client=<fp>] [--sessions N] [--frac-bits F] [--connect-timeout S] [--skip-domain-check]
   Serves the model's shares to the session's parties and its public description to the client, again for
   every new session of the same id (reloaded pages), until interrupted or N sessions were served.
   --parties: the only identities (fingerprints from "puma identity") that may receive party 0's, 1's and 2's
   share; a share folder stays bound to the set it was first served to (another set needs "puma share" again).
+  --model first checks the model against the secure functions' domain, as "puma share" does.
   ${KEY_USAGE}
   ${ICE_USAGE}`;
 
@@ -59,7 +61,7 @@ export function ownerCommand(argv: string[]): Promise<number> {
       args: argv,
       options: {
         coordinator: { type: 'string' }, session: { type: 'string' }, model: { type: 'string' }, bundles: { type: 'string' },
-        sessions: { type: 'string' }, 'frac-bits': { type: 'string' }, 'connect-timeout': { type: 'string' },
+        sessions: { type: 'string' }, 'frac-bits': { type: 'string' }, 'connect-timeout': { type: 'string' }, ...DOMAIN_CHECK_OPTION,
         ...ICE_FLAGS, key: { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' }, parties: { type: 'string' }, peers: { type: 'string' },
       },
     });
@@ -75,7 +77,7 @@ export function ownerCommand(argv: string[]): Promise<number> {
     const ice = iceFlags(values);
     const slotSecret = await readSlotSecret(values.secret, values['secret-file']);
     const { identity } = await loadEndpointIdentity(values.key);
-    const shares: OwnerShares = values.bundles !== undefined ? await readShareDir(values.bundles) : await shareModel(values.model!, fracBits, false);
+    const shares: OwnerShares = values.bundles !== undefined ? await readShareDir(values.bundles) : await shareModel(values.model!, fracBits, false, values['skip-domain-check']);
     console.error(`owner: ${shares.modelId}, epoch ${shares.epoch}, ${shares.fracBits} fraction bits`);
     const recordHolders = values.bundles !== undefined ? await shareFolderHolders(values.bundles, shares, approvedParties) : undefined;
     approvedParties.forEach((fp, p) => console.error(`owner: party ${p} approved: ${describeKey(fp)}`));

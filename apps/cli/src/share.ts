@@ -21,11 +21,14 @@ import {
   OPTIONAL_TOKENIZER_FILES, TOKENIZER_FILES, checkManifest, hfJsonTokenizerSource, prepareOwnerShares, streamOwnerShares, verifyPartyShares, type OwnerShareStream, type OwnerShares, type PartyShares,
   type PublicModelInfo, type TokenizerSource,
 } from '@puma/worker/session';
+import { DOMAIN_CHECK_OPTION, guardDomain } from './domain-guard.ts';
 import { intOption, formatBytes, required, runCommand, usageError } from './session-endpoint.ts';
 
-export const SHARE_USAGE = `usage: puma share --model <dir|name> --out <dir> [--frac-bits F]
+export const SHARE_USAGE = `usage: puma share --model <dir|name> --out <dir> [--frac-bits F] [--skip-domain-check]
   Splits the model into the three parties' shares (party0/ party1/ party2/, each with a manifest of sha256
-  sums) and its public description (public/: config and tokenizer), for "puma owner --bundles <dir>".`;
+  sums) and its public description (public/: config and tokenizer), for "puma owner --bundles <dir>".
+  First runs the model in plaintext on a calibration text and refuses one that leaves the secure functions'
+  domain (--skip-domain-check goes on anyway).`;
 
 const SHARE_FORMAT = 'puma-shares/1';
 
@@ -161,8 +164,9 @@ export async function readShareDir(dir: string): Promise<OwnerShares> {
 }
 
 /** Loads a model folder (or name) and shares it under a fresh epoch, with a progress bar on stderr. */
-export async function shareModel(nameOrPath: string, fracBits: number, quiet: boolean): Promise<OwnerShares> {
-  const { model, location } = await loadModel(nameOrPath);
+export async function shareModel(nameOrPath: string, fracBits: number, quiet: boolean, skipDomainCheck = false): Promise<OwnerShares> {
+  const { model, location, tokenizer } = await loadModel(nameOrPath);
+  guardDomain(model, location.name, { tokenizer, skip: skipDomainCheck, fracBits });
   const bar = quiet ? null : new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} parts hashed', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar?.start(1, 0);
   try {
@@ -180,12 +184,13 @@ export async function shareModel(nameOrPath: string, fracBits: number, quiet: bo
 
 export function shareCommand(argv: string[]): Promise<number> {
   return runCommand('share', SHARE_USAGE, async () => {
-    const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, 'frac-bits': { type: 'string' } } });
+    const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, 'frac-bits': { type: 'string' }, ...DOMAIN_CHECK_OPTION } });
     const model = required(values.model, 'model');
     const out = required(values.out, 'out');
     if (existsSync(out) && readdirSync(out).length > 0) usageError(`--out ${out} exists and is not empty; shares are never overwritten in place`);
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
-    const { model: loaded, location } = await loadModel(model);
+    const { model: loaded, location, tokenizer } = await loadModel(model);
+    guardDomain(loaded, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
     // Split and hash on two threads. writeShareStream awaits each tensor's writes before asking for the next,
     // as the helper's reused buffers require.
     const helper = await createSharingThreads();
