@@ -102,7 +102,12 @@ describe('sharing threads', () => {
     const { model } = await loadModel('gpt2-shakespeare');
     const helper = await createSharingThreads();
     try {
-      for await (const t of streamOwnerShares({ model, modelId: 'gpt2-shakespeare', helper }).tensors()) expect(t.parties[1].length).toBeGreaterThan(0);
+      // One stream of gpt2-shakespeare takes about a second, and on a loaded machine the thread may take longer
+      // to start: stream again, back to back (the loop itself awaits only microtasks, as the bug needed), until
+      // the helper has taken work, at most 20 times. Before the fix it never did: its ready message was not heard.
+      for (let pass = 0; pass < 20 && helper.words.helper === 0; pass++) {
+        for await (const t of streamOwnerShares({ model, modelId: 'gpt2-shakespeare', helper }).tensors()) expect(t.parties[1].length).toBeGreaterThan(0);
+      }
       expect(helper.words.helper).toBeGreaterThan(0);
     } finally {
       await helper.close();
