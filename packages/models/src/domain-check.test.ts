@@ -12,13 +12,6 @@ import { STORIES_REFERENCE_TOKENS } from './test-fixtures.ts';
 import type { WordPieceTokenizer } from './tokenizer-wordpiece.ts';
 import type { Model } from './types.ts';
 
-/** The largest value of each quantity over several reports, each with its limit. */
-function worst(reports: DomainReport[]): DomainReport {
-  const all = reports.flatMap((r) => r.findings);
-  const findings = [...new Set(all.map((f) => f.quantity))].map((q) => all.filter((f) => f.quantity === q).reduce((a, b) => (b.value > a.value ? b : a)));
-  return { findings, outside: reports.flatMap((r) => r.outside), tight: findings.filter((f) => f.value < f.limit && f.value * MARGIN >= f.limit), tokens: reports[0].tokens };
-}
-
 function expectWellInside(name: string, r: DomainReport): void {
   console.log(`${name}:\n${formatDomainReport(r)}`);
   expect(r.findings.map((f) => f.quantity).sort()).toEqual(['activation input', 'attention row spread', 'norm output', 'norm sum of squares']);
@@ -37,21 +30,20 @@ describe('the real models stay inside the secure pass\'s domain, with a factor 4
   it('gpt2-shakespeare on the first 4 windows of 64 val tokens', async () => {
     const { model, tokenizer } = await loadModel('gpt2-shakespeare');
     const ids = tokenizer!.encode(readFileSync(path.join(modelDir('gpt2-shakespeare'), 'val.txt'), 'utf8'));
-    expectWellInside('gpt2-shakespeare', worst(Array.from({ length: 4 }, (_, w) => checkDomain(model, { ids: ids.slice(w * 64, w * 64 + 64) }))));
+    expectWellInside('gpt2-shakespeare', checkDomain(model, { sequences: Array.from({ length: 4 }, (_, w) => ids.slice(w * 64, w * 64 + 64)) }));
   }, 120_000);
 
   it('bert-shakespeare on the first 24 eval examples (pooler tanh included)', async () => {
     const { model, tokenizer } = await loadModel('bert-shakespeare');
     const tok = tokenizer as WordPieceTokenizer;
     const lines = readFileSync(path.join(modelDir('bert-shakespeare'), 'eval.jsonl'), 'utf8').trim().split('\n').slice(0, 24);
-    const reports = lines.map((l) => checkDomain(model, { ids: tok.encodeForModel((JSON.parse(l) as { text: string }).text, undefined, model.config.maxPositions).ids }));
-    expect(reports[0].findings.some((f) => f.site === 'pooler tanh' || f.site.includes('MLP activation'))).toBe(true);
-    expectWellInside('bert-shakespeare', worst(reports));
+    const sequences = lines.map((l) => tok.encodeForModel((JSON.parse(l) as { text: string }).text, undefined, model.config.maxPositions).ids);
+    expectWellInside('bert-shakespeare', checkDomain(model, { sequences }));
   }, 120_000);
 
   it('stories260K along its 81 reference tokens, and on the default calibration text', async () => {
     const { model, tokenizer } = await loadModel('stories260K');
-    expectWellInside('stories260K', checkDomain(model, { ids: STORIES_REFERENCE_TOKENS }));
+    expectWellInside('stories260K', checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS] }));
     const ids = calibrationIds(model, tokenizer);
     expect(ids.length).toBeGreaterThanOrEqual(8);
     expect(tokenizer!.decode(ids)).toMatch(/Once upon a time/);
@@ -65,7 +57,7 @@ describe('a model outside the domain is refused, naming the quantity and where',
     const layer = model.weights.layers[2];
     if (layer.mlp.kind !== 'swiglu') throw new Error('stories260K has a SwiGLU MLP');
     scale(layer.mlp.w1.weight.data, 2000);
-    const r = checkDomain(model, { ids: STORIES_REFERENCE_TOKENS.slice(0, 16) });
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     // The first step out is the gate's activation; the residual it feeds then breaks the next norms too.
     expect([r.outside[0].quantity, r.outside[0].site]).toEqual(['activation input', 'layer 2 MLP activation']);
     expect(() => assertDomain(r, 'stories260K')).toThrow(/stories260K leaves the secure pass's domain.*activation input [0-9.]+ at layer 2 MLP activation \(limit 1000/);
@@ -74,7 +66,7 @@ describe('a model outside the domain is refused, naming the quantity and where',
   it('queries 100x too large: attention row spread outside', async () => {
     const model = await stories();
     scale(model.weights.layers[0].attn.q.weight.data, 300);
-    const r = checkDomain(model, { ids: STORIES_REFERENCE_TOKENS.slice(0, 16) });
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(r.outside.map((f) => f.quantity)).toContain('attention row spread');
     expect(r.outside.find((f) => f.quantity === 'attention row spread')!.site).toBe('layer 0 attention');
   });
@@ -82,22 +74,31 @@ describe('a model outside the domain is refused, naming the quantity and where',
   it('an embedding 1e5x too large: the first norm\'s sum of squares is the first step out (past 2^26 at 18 fraction bits)', async () => {
     const model = await stories();
     scale(model.weights.embeddings.token.data, 1e5);
-    const r = checkDomain(model, { ids: STORIES_REFERENCE_TOKENS.slice(0, 16) });
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     const f = r.outside.find((x) => x.quantity === 'norm sum of squares');
     expect(f?.site).toBe('layer 0 attention norm');
     expect(f?.limit).toBe(2 ** 26);
-    expect(checkDomain(model, { ids: STORIES_REFERENCE_TOKENS.slice(0, 16), fracBits: 12 }).findings.find((x) => x.quantity === 'norm sum of squares')?.limit).toBe(2 ** 38);
+    expect(checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)], fracBits: 12 }).findings.find((x) => x.quantity === 'norm sum of squares')?.limit).toBe(2 ** 38);
+  });
+
+  it('a BERT pooler 1e4x too large: its tanh input is the step out (the head is checked too)', async () => {
+    const { model, tokenizer } = await loadModel('bert-shakespeare');
+    const head = model.weights.head;
+    if (head.kind !== 'classifier') throw new Error('bert-shakespeare has a classifier head');
+    scale(head.pooler.weight.data, 1e4);
+    const r = checkDomain(model, { tokenizer });
+    expect(r.outside.map((f) => [f.quantity, f.site])).toEqual([['activation input', 'pooler tanh']]);
   });
 
   it('a model within the limit but inside the margin gets a warning, not an error', async () => {
-    const base = checkDomain(await stories(), { ids: STORIES_REFERENCE_TOKENS.slice(0, 16) });
+    const base = checkDomain(await stories(), { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     const act = base.findings.find((f) => f.quantity === 'activation input')!;
     const model = await stories();
     const layer = model.weights.layers.find((_, i) => act.site === `layer ${i} MLP activation`)!;
     if (layer.mlp.kind !== 'swiglu') throw new Error('stories260K has a SwiGLU MLP');
     // The gate's output is linear in its weights: scale the largest input to 0.6 of the limit.
     scale(layer.mlp.w1.weight.data, (0.6 * ACTIVATION_LIMIT) / act.value);
-    const r = checkDomain(model, { ids: STORIES_REFERENCE_TOKENS.slice(0, 16) });
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(r.outside).toEqual([]);
     expect(r.tight.map((f) => f.quantity)).toEqual(['activation input']);
     expect(assertDomain(r, 'tweaked')).toMatch(/tweaked comes within 4x .*activation input 600\.00 at layer \d MLP activation/);

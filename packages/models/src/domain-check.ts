@@ -52,6 +52,7 @@ export interface DomainReport {
   outside: DomainFinding[];
   /** Findings inside their limit but within MARGIN of it. */
   tight: DomainFinding[];
+  /** Tokens of the longest sequence checked. */
   tokens: number;
 }
 
@@ -127,14 +128,8 @@ class Extremes implements ForwardProbe {
   }
 }
 
-/**
- * Runs the float64 forward pass on `ids` (default calibrationIds) with a probe and reports each bounded
- * quantity's largest value against its limit. BERT heads are checked too: the pooler's tanh input, the MLM
- * transform's activation input and its norm.
- */
-export function checkDomain(model: Model, o: { ids?: readonly number[]; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
-  const ids = o.ids ?? calibrationIds(model, o.tokenizer);
-  const probe = new Extremes(o.fracBits ?? 18);
+/** One float64 pass of `ids` with the probe watching, BERT heads included. */
+function probePass(model: Model, ids: readonly number[], probe: Extremes): void {
   const hidden = forwardHidden(model, ids, { probe });
   const head = model.weights.head;
   const pooler = head.kind === 'classifier' || head.kind === 'none' ? head.pooler : undefined;
@@ -144,12 +139,24 @@ export function checkDomain(model: Model, o: { ids?: readonly number[]; tokenize
     probe.activation('MLM head activation', pre);
     probe.norm('MLM head norm', activate(pre, model.config.activation), ids.length, head.norm);
   }
+}
+
+/**
+ * Runs the float64 forward pass on each of `sequences` (default: calibrationIds alone) with a probe and reports
+ * each bounded quantity's largest value over all of them against its limit. BERT heads are checked too: the
+ * pooler's tanh input, the MLM transform's activation input and its norm.
+ */
+export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonly number[]>; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
+  const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
+  if (sequences.length === 0) throw new Error('domain check: no sequence to run');
+  const probe = new Extremes(o.fracBits ?? 18);
+  for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {
     findings,
     outside: probe.firstOutside,
     tight: findings.filter((f) => f.value < f.limit && f.value * MARGIN >= f.limit),
-    tokens: ids.length,
+    tokens: Math.max(...sequences.map((ids) => ids.length)),
   };
 }
 
