@@ -27,8 +27,17 @@ export type Backend = 'wasm' | 'webgpu' | 'auto';
 export interface Role {
   context: BrowserContext;
   page: Page;
-  /** Uncaught page errors, for failure messages. */
+  /** Uncaught page errors, renderer crashes and console errors, for failure messages. */
   errors: string[];
+}
+
+/** Records what a page says went wrong (uncaught errors, console errors, a crashed renderer) into `errors`. */
+function watchPage(page: Page, errors: string[]): void {
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('crash', () => errors.push(`renderer crashed (${page.url()})`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && errors.length < 50) errors.push(`console: ${m.text().slice(0, 300)}`);
+  });
 }
 
 export class Lab {
@@ -65,14 +74,14 @@ export class Lab {
     await context.grantPermissions(['microphone']);
     const page = await context.newPage();
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchPage(page, errors);
     return { context, page, errors };
   }
 
   /** A fresh page in the role's context (same IndexedDB), after the old page was closed. */
   async reopen(role: Role): Promise<void> {
     role.page = await role.context.newPage();
-    role.page.on('pageerror', (e) => role.errors.push(e.message));
+    watchPage(role.page, role.errors);
   }
 
   async close(): Promise<void> {
@@ -161,7 +170,9 @@ export class Lab {
       const s = await partyState(p.page).catch(() => null);
       return `party ${i} links: ${s ? s.links.map((l) => `${l.peer} ${l.link}`).join(', ') : 'no page'}`;
     }));
-    return [owner, await this.partyErrors(), ...links, client].join(' | ');
+    const said = [['owner', this.owner], ['client', this.client], ...this.parties.map((r, i) => [`party ${i}`, r] as const)] as const;
+    const errors = said.filter(([, r]) => r.errors.length).map(([name, r]) => `${name} page errors: ${r.errors.slice(-5).join('; ')}`);
+    return [owner, await this.partyErrors(), ...links, client, ...errors].join(' | ');
   }
 
   async waitClientReady(): Promise<void> {
@@ -174,7 +185,7 @@ export class Lab {
       throw new Error(`${(e as Error).message}; pages say: ${await this.pagesSummary()}`);
     }
     const s = await clientState(this.client.page);
-    if (s.phase === 'error') throw new Error(`client failed before generating: ${s.error}`);
+    if (s.phase === 'error') throw new Error(`client failed before generating: ${s.error}; pages say: ${await this.pagesSummary()}`);
   }
 
   /** Types the prompt, asks for `maxNew` tokens and waits for the client to finish; returns what it shows. */
@@ -185,7 +196,7 @@ export class Lab {
     await page.getByRole('button', { name: 'Generate' }).click();
     await waitForState(page, () => ['done', 'error'].includes(window.pumaClient?.state.phase ?? ''), GENERATE_TIMEOUT_MS, 'the generation');
     const s = await clientState(page);
-    if (s.phase === 'error') throw new Error(`generation failed: ${s.error}; party pages say: ${await this.partyErrors()}`);
+    if (s.phase === 'error') throw new Error(`generation failed: ${s.error}; pages say: ${await this.pagesSummary()}`);
     return s;
   }
 
