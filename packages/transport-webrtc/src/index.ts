@@ -1,4 +1,5 @@
 export {
+  LANE_STREAMS,
   createPeerChannel,
   endpointName,
   peerIdFor,

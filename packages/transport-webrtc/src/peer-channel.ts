@@ -45,7 +45,21 @@ export interface PeerChannel extends Channel {
   readonly closed: Promise<void>;
   /** Fingerprint of the key `peer` proved on its link; undefined until that link is open. */
   peerIdentity(peer: EndpointId): string | undefined;
+  /**
+   * Opens a lane to `peer`: one more reliable, ordered data channel (negotiated, SCTP stream `streamId`) on the
+   * connection whose DTLS fingerprints the peer proved its identity over, so what arrives on it comes from that
+   * peer. The peer must open the lane with the same `streamId` before anything is sent on it: bytes for a stream
+   * that side has not opened yet are lost. The new channel is handed to `take` in the task that created it,
+   * which is the only moment Chromium lets it be transferred to a Web Worker (postMessage(dc, [dc])); a channel
+   * that has run an event loop turn on the page crashes the browser when transferred. The lane carries raw
+   * messages only (no framing, keepalive or BYE of this channel's links); the link's failure closes it.
+   * Throws, naming the problem, when the link to `peer` is not open or `streamId` is not a lane stream.
+   */
+  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel) => void): void;
 }
+
+/** SCTP streams lanes may use: above those PeerJS's channels take (it opens one per connection, stream 0 or 1). */
+export const LANE_STREAMS = { min: 16, max: 1023 } as const;
 
 /** Delay before re-offering to a peer that had not yet registered with the signaling server. */
 const REOFFER_DELAY_MS = 250;
@@ -158,6 +172,19 @@ class PeerChannelImpl implements PeerChannel {
   peerIdentity(peer: EndpointId): string | undefined {
     const link = this.links.get(peer);
     return link?.open ? link.peerFingerprint : undefined;
+  }
+
+  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel) => void): void {
+    if (!Number.isInteger(streamId) || streamId < LANE_STREAMS.min || streamId > LANE_STREAMS.max) {
+      throw new Error(`lane stream ${streamId} is not an integer from ${LANE_STREAMS.min} to ${LANE_STREAMS.max}`);
+    }
+    const link = this.links.get(peer);
+    if (!link) throw new Error(`${endpointName(this.self)}: no link to ${endpointName(peer)} (peers: ${this.peerList()})`);
+    if (this.isClosed) throw new Error(`${endpointName(this.self)}: channel closed (${this.closeReason})`);
+    if (link.error) throw link.error;
+    const pc = link.conns[0]?.peerConnection;
+    if (!link.open || !pc) throw new Error(`cannot open a lane to ${link.name}: its link is not open (authenticated) yet`);
+    take(pc.createDataChannel(`puma-lane-${streamId}`, { negotiated: true, id: streamId, ordered: true }));
   }
 
   close(reason = 'channel closed'): void {

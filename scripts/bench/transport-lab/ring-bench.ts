@@ -1,7 +1,8 @@
 /**
  * Round latency of three Chromium tabs over WebRTC, as the party pages move a protocol round: each tab sends one
  * message to the next and waits for the one from the previous (ring-traffic.ts), either from the page itself or
- * from a Web Worker behind port-bridge.ts (as the party pages run the protocol). Prints the mean and median ms per
+ * from a Web Worker behind port-bridge.ts (as the party pages run the protocol), or from a Web Worker over lanes
+ * (data channels on the same authenticated links, transferred into the worker: PeerChannel.openLane). Prints the mean and median ms per
  * round and the median of each hop. Not a suite of `npm run bench`; run it alone:
  *   node --import tsx scripts/bench/transport-lab/ring-bench.ts   (ROUNDS=400 BYTES=256 by default)
  */
@@ -33,7 +34,8 @@ try {
     coordinator: lab.coordinator.url, sessionId: s.id, self: i, peers: [0, 1, 2].filter((p) => p !== i), channelsPerPeer: 1, slotSecret: s.slotSecrets[endpointSlot(i)], join: true,
   })));
   // The first run of each kind warms up; the second is the one to read.
-  const runs: [string, string][] = [['page', 'pageRing'], ['worker', 'workerRing'], ['page', 'pageRing'], ['worker', 'workerRing']];
+  const kinds: [string, string][] = [['page', 'pageRing'], ['worker', 'workerRing'], ['worker lanes', 'laneRing']];
+  const runs = [...kinds, ...kinds];
   for (const [k, [label, method]] of runs.entries()) {
     const res = (await Promise.all([0, 1, 2].map((i) => call(i, method, `run${k}`, ROUNDS, BYTES)))) as Record<string, number[]>[];
     const mean = res.map((r) => r.times.reduce((a, b) => a + b, 0) / r.times.length);

@@ -1,14 +1,19 @@
 /**
  * Round latency of three parties as the party pages run them (ring-bench.ts drives it): the PeerChannel in the
  * page, the protocol's sends and receives either in the page itself or in a Web Worker behind port-bridge.ts (as
- * party pages do). Hop stamps (epoch ms, so comparable across tabs): worker -> its page (the page sees the
- * worker's send), sender -> the receiver's page (the page takes the message), sender -> the receiving worker.
+ * party pages do), or in the worker over lanes: data channels opened on the page's authenticated links and
+ * transferred to the worker (PeerChannel.openLane), so no message crosses the page. Hop stamps (epoch ms, so
+ * comparable across tabs): worker -> its page (the page sees the worker's send), sender -> the receiver's page
+ * (the page takes the message), sender -> the receiving worker.
  */
 import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type PeerChannel } from '@puma/transport-webrtc';
 import type { Channel } from '@puma/transport';
 import { serveChannelOverPort } from '../../../packages/worker/src/browser/port-bridge.ts';
 import type { ConnectRequest } from './page.ts';
 import { epochNow, ring, sentAt } from './ring-traffic.ts';
+
+/** The SCTP stream of the rig's lanes (any in LANE_STREAMS; every tab uses the same). */
+const LANE_STREAM = 16;
 
 let channel: PeerChannel | null = null;
 let worker: Worker | null = null;
@@ -36,6 +41,11 @@ function startWorker(): void {
   });
   serveChannelOverPort(stamped(channel!), mc.port1);
   worker.postMessage({ self: channel!.self, port: mc.port2 }, [mc.port2]);
+  // Every tab opens its lanes as soon as its links are up, and the driver starts rounds only once all tabs have
+  // connected, so no lane carries bytes before the peer's end exists.
+  for (const peer of [0, 1, 2].filter((p) => p !== channel!.self)) {
+    channel!.openLane(peer, LANE_STREAM, (dc) => worker!.postMessage({ lane: peer, dc }, [dc]));
+  }
 }
 
 const api = {
@@ -53,7 +63,10 @@ const api = {
     const times = await ring(channel!, run, rounds, bytes, arrivals);
     return { times, arrivals, toPage: [], toPeerPage: [] };
   },
-  workerRing(run: string, rounds: number, bytes: number) {
+  laneRing(run: string, rounds: number, bytes: number) {
+    return api.workerRing(run, rounds, bytes, true);
+  },
+  workerRing(run: string, rounds: number, bytes: number, overLanes = false) {
     hops.toPage = [];
     hops.toPeerPage = [];
     return new Promise((resolve, reject) => {
@@ -62,7 +75,7 @@ const api = {
         if (m.error) reject(new Error(m.error));
         else resolve({ times: m.times!, arrivals: m.arrivals!, ...hops });
       };
-      worker!.postMessage({ run, rounds, bytes });
+      worker!.postMessage({ run, rounds, bytes, overLanes });
     });
   },
 };
