@@ -9,8 +9,8 @@
  */
 import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
 import { safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
-import { loadOrCreateBrowserIdentity, shareModelInWorker } from '@puma/worker/browser';
-import { serveOwner, type OwnerShares, type OwnerStatus } from '@puma/worker/session';
+import { OwnerSharingWorker, loadOrCreateBrowserIdentity } from '@puma/worker/browser';
+import { serveOwner, type OwnerShares, type OwnerStatus, type PartRef, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
 import {
   errorText,
   expectedParties,
@@ -44,8 +44,17 @@ export interface OwnerPageState {
   sharesReused: boolean;
   /** Why the sharing is new or reused, as the page says it. */
   sharingNote: string | null;
-  /** Milliseconds the fresh sharing took (in a Web Worker: split, hash, hand back); null when reused. */
+  /** Milliseconds the fresh sharing took (in a Web Worker: split and hash; no parts kept); null when reused. */
   sharingMs: number | null;
+  /** Whether the fresh split started as soon as the model was loaded (no kept sharing of these weights). */
+  sharingStartedEarly: boolean;
+  /** Milliseconds from the approved parties' first hello to every party's and the client's acknowledgement. */
+  serveMs: number | null;
+  /**
+   * Per party, once served: how long the owner waited for its acknowledgements (party-limited) and for parts
+   * to be made (owner-limited), and the party's own report (its time waiting, hashing, storing).
+   */
+  transfer: Array<{ msWaitingForAcks: number; msWaitingForParts: number; party: WeightTransferReport } | null>;
   /** Share bytes sent to each party in this session. */
   shareBytesSent: number[];
   error: string | null;
@@ -62,6 +71,9 @@ const state: OwnerPageState = {
   sharesReused: false,
   sharingNote: null,
   sharingMs: null,
+  sharingStartedEarly: false,
+  serveMs: null,
+  transfer: [null, null, null],
   shareBytesSent: [0, 0, 0],
   error: null,
 };
@@ -98,45 +110,82 @@ function holderConflict(kept: OwnerShares, approved: readonly string[]): string 
 }
 
 /**
+ * The model's sharing worker (it holds the weights and makes the parts parties ask for) and, once started,
+ * its fresh sharing. Without a kept sharing of these weights the split starts as soon as the model is loaded,
+ * while the peers connect and the person approves; with one, it waits until the approved parties show whether
+ * the kept one can serve them.
+ */
+class OwnerSharing {
+  private worker: OwnerSharingWorker | null = null;
+  private fresh: Promise<SeededSharing> | null = null;
+
+  constructor(readonly model: OwnerModel) {}
+
+  /** The worker, started on first use with the model moved into it. */
+  get sharingWorker(): OwnerSharingWorker {
+    this.worker ??= new OwnerSharingWorker(this.model.model, true);
+    return this.worker;
+  }
+
+  /** Splits the model once (in the worker: WebAssembly ChaCha20, sha256 per part), keeping no part. */
+  split(): Promise<SeededSharing> {
+    if (this.fresh) return this.fresh;
+    const progress = $('progress') as HTMLProgressElement;
+    const started = performance.now();
+    this.fresh = this.sharingWorker.share({
+      modelId: this.model.modelId,
+      tokenizer: this.model.tokenizer,
+      onProgress: (done, total) => {
+        progress.max = total;
+        progress.value = done;
+        $('shares').textContent = `splitting: ${done} of ${total} parts`;
+      },
+    }).then((sharing) => {
+      state.sharingMs = Math.round(performance.now() - started);
+      return sharing;
+    });
+    // Awaited by sharesFor; a failure before that is shown there.
+    this.fresh.catch(() => {});
+    return this.fresh;
+  }
+
+  /** Makes `refs`' parts of `seeded` (this page's fresh sharing or a kept one) in the worker; none asks nothing of it. */
+  async *read(seeded: SeededSharing, refs: readonly PartRef[]): AsyncGenerator<Uint8Array> {
+    if (refs.length === 0) return;
+    await this.sharingWorker.useSharing(seeded);
+    yield* this.sharingWorker.read(refs);
+  }
+
+  close(): void {
+    this.worker?.close();
+  }
+}
+
+/**
  * The kept sharing of these weights when it was made for these parties (each in the same slot), or a fresh one
  * (new epoch), kept for next time in place of the old one.
  */
-async function sharesFor(m: OwnerModel, approved: readonly string[]): Promise<OwnerShares> {
-  const kept = await loadKeptSharing(m.weightsHash);
-  const conflict = kept ? (kept.modelId === m.modelId ? holderConflict(kept, approved) : `it was made under the name ${kept.modelId}`) : null;
+async function sharesFor(sharing: OwnerSharing, kept: SeededSharing | undefined, approved: readonly string[]): Promise<SeededSharing> {
+  const m = sharing.model;
+  const k = kept?.shares;
+  const conflict = k ? (k.modelId === m.modelId ? holderConflict(k, approved) : `it was made under the name ${k.modelId}`) : null;
   if (kept && conflict === null) {
     state.sharesReused = true;
-    state.sharingNote = `kept sharing (epoch ${kept.epoch}) reused: same weights, same approved parties`;
+    state.sharingNote = `kept sharing (epoch ${kept.shares.epoch}) reused: same weights, same approved parties`;
     // The tokenizer is public and may have been picked differently this time; the shares stay the same.
-    return { ...kept, publicInfo: { ...kept.publicInfo, tokenizer: m.tokenizer } };
+    return { ...kept, shares: { ...kept.shares, publicInfo: { ...kept.shares.publicInfo, tokenizer: m.tokenizer } } };
   }
-  state.sharingNote = kept
-    ? `new sharing: the kept sharing of these weights (epoch ${kept.epoch}) is not reused because ${conflict}`
+  state.sharingNote = k
+    ? `new sharing: the kept sharing of these weights (epoch ${k.epoch}) is not reused because ${conflict}`
     : 'new sharing: none kept for these weights';
   $('shares').textContent = state.sharingNote;
-  const progress = $('progress') as HTMLProgressElement;
-  const started = performance.now();
-  // The split runs in a Web Worker (WebAssembly ChaCha20, sha256 per part): this page stays responsive and keeps
-  // the peer links' keepalives going. The weights move to the worker; this page needs them no more.
-  const shares = await shareModelInWorker({
-    model: m.model,
-    modelId: m.modelId,
-    tokenizer: m.tokenizer,
-    transferModel: true,
-    onProgress: (done, total) => {
-      progress.max = total;
-      progress.value = done;
-      $('shares').textContent = `${state.sharingNote}; splitting: ${done} of ${total} parts`;
-    },
-  });
-  state.sharingMs = Math.round(performance.now() - started);
-  return shares;
+  return sharing.split();
 }
 
 /** Keeps the sharing with its holders (serveOwner calls this before a new holder gets anything). */
-async function keepSharing(keeper: SharingKeeper, shares: OwnerShares): Promise<void> {
+async function keepSharing(keeper: SharingKeeper, sharing: SeededSharing): Promise<void> {
   try {
-    await keeper.keep(shares);
+    await keeper.keep(sharing);
   } catch (e) {
     // Without the kept sharing the next session re-splits and the parties download again; this one still works.
     $('shares').textContent = `${state.sharingNote} (could not keep it in IndexedDB: ${errorText(e)})`;
@@ -189,19 +238,29 @@ interface Joining {
 async function serve(j: Joining, m: OwnerModel): Promise<void> {
   state.modelId = m.modelId;
   $('model').textContent = `${m.description}, id ${m.modelId}${m.tokenizer ? `, ${m.tokenizer.kind} tokenizer` : ', no tokenizer'}`;
+  const sharing = new OwnerSharing(m);
+  const kept = await loadKeptSharing(m.weightsHash);
+  if (!kept) {
+    state.sharingStartedEarly = true;
+    void sharing.split();
+  }
   setPhase('connecting', 'waiting for the parties and the client to connect');
   const peers = [0, 1, 2, CLIENT];
-  const channel = await joinAndConnect({ ...j, self: OWNER, peers, expectedPeers: expectedParties(j.pins) });
-  // Whatever fails from here (an identity error, a refused approval) is told to the peers, which would wait otherwise.
   try {
-    await approveAndServe(channel, peers, j, m);
-  } catch (e) {
-    channel.close(errorText(e));
-    throw e;
+    const channel = await joinAndConnect({ ...j, self: OWNER, peers, expectedPeers: expectedParties(j.pins) });
+    // Whatever fails from here (an identity error, a refused approval) is told to the peers, which would wait otherwise.
+    try {
+      await approveAndServe(channel, peers, j, sharing, kept);
+    } catch (e) {
+      channel.close(errorText(e));
+      throw e;
+    }
+  } finally {
+    sharing.close();
   }
 }
 
-async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[], j: Joining, m: OwnerModel): Promise<void> {
+async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[], j: Joining, sharing: OwnerSharing, kept: SeededSharing | undefined): Promise<void> {
   const links = new PeerLinks(channel, peers, $('peer-links'), () => (state.links = structuredClone(links.states)));
   state.links = structuredClone(links.states);
   await channel.ready;
@@ -209,22 +268,30 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
   const approvedParties = await approveParties(links, { text: $('approval-text'), button: $('approve') as HTMLButtonElement }, j.pins);
   state.approvedParties = approvedParties;
   setPhase('sharing', 'preparing the sharing for the approved parties');
-  const shares = await sharesFor(m, approvedParties);
-  const keeper = new SharingKeeper(m.weightsHash);
+  const seeded = await sharesFor(sharing, kept, approvedParties);
+  const { shares } = seeded;
+  const keeper = new SharingKeeper(sharing.model.weightsHash);
   state.epoch = shares.epoch;
-  const partBytes = shares.parties.map((p) => p.parts.reduce((s, b) => s + b.byteLength, 0));
-  $('shares').textContent = `${state.sharingNote}; epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}`;
+  const partBytes = shares.parties.map((p) => p.manifest.parts.reduce((s, b) => s + b.bytes, 0));
+  $('shares').textContent = `${state.sharingNote}; epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}` +
+    (state.sharingMs === null ? '' : `; split and hashed in ${(state.sharingMs / 1000).toFixed(1)} s`);
   const stopMeter = startSendMeter(channel, partBytes);
+  const started = performance.now();
   const report = await serveOwner({
     channel,
     shares,
     approvedParties,
-    recordHolders: (holders) => keepSharing(keeper, { ...shares, holders }),
+    // Parts are made in the worker only when some party lacks them (a cached run asks for none).
+    partSource: { read: (refs) => sharing.read(seeded, refs) },
+    recordHolders: (holders) => keepSharing(keeper, { ...seeded, shares: { ...shares, holders } }),
     onStatus: showOwnerStatus,
   }).finally(stopMeter);
+  state.serveMs = Math.round(performance.now() - started);
   for (const p of report.parties) {
     state.shareBytesSent[p.party as PartyId] = p.shareBytesSent;
-    $(`party-${p.party}`).textContent = `asked for ${p.partsRequested} of ${shares.parties[p.party].parts.length} parts, sent ${formatBytes(p.shareBytesSent)}`;
+    state.transfer[p.party as PartyId] = { msWaitingForAcks: p.msWaitingForAcks, msWaitingForParts: p.msWaitingForParts, party: p.report };
+    $(`party-${p.party}`).textContent = `asked for ${p.partsRequested} of ${shares.parties[p.party].manifest.parts.length} parts, sent ${formatBytes(p.shareBytesSent)}` +
+      (p.partsRequested === 0 ? '' : `; waited ${(p.msWaitingForAcks / 1000).toFixed(1)} s for its acknowledgements, ${(p.msWaitingForParts / 1000).toFixed(1)} s for parts to be made`);
   }
   $('sent').textContent = formatBytes(channel.stats.bytesSent);
   setPhase('done', 'every party has its share and the client has the public model info; this page may be closed');

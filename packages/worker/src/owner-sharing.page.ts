@@ -10,8 +10,8 @@ import { gpt2Config, transpose2d, validateModel, type LayerWeights, type Linear,
 import { secureTensors } from '@puma/models/secure';
 import { SEED_NONCE } from '@puma/protocol';
 import { chachaWords, encodeFixed } from '@puma/ring';
-import { shareModelInWorker } from './browser/index.ts';
-import { bundleFromParts, prepareOwnerShares, verifyPartyShares, type OwnerShares } from './session/index.ts';
+import { OwnerSharingWorker } from './browser/index.ts';
+import { bundleFromParts, prepareOwnerShares, verifyPartyShares, type OwnerShares, type PartRef, type PrepareSharesOptions } from './session/index.ts';
 
 export interface SharingRun {
   ms: number;
@@ -66,6 +66,25 @@ function testModel(): Model {
   };
   validateModel(model);
   return model;
+}
+
+/**
+ * The owner page's way: the worker splits for the manifests and seeds, then makes every part again, one at a
+ * time, handed to this page (here all kept, to check them).
+ */
+async function shareModelInWorker(o: PrepareSharesOptions & { transferModel?: boolean }): Promise<OwnerShares> {
+  const worker = new OwnerSharingWorker(o.model, o.transferModel ?? false);
+  try {
+    const { shares } = await worker.share(o);
+    const refs: PartRef[] = shares.parties.flatMap((p) => p.manifest.parts.map((_, index) => ({ party: p.manifest.party, index })));
+    for await (const bytes of worker.read(refs)) {
+      const r = refs[shares.parties.reduce((n, p) => n + p.parts.length, 0)];
+      shares.parties[r.party].parts.push(bytes);
+    }
+    return shares;
+  } finally {
+    worker.close();
+  }
 }
 
 /** Runs `share` under a long-task observer (tasks over 50 ms, as the Long Tasks API reports them). */

@@ -5,4 +5,4 @@ export { IdbShareStore, ownedBytes } from './idb-share-store.ts';
 export { loadOrCreateBrowserIdentity } from './idb-identity.ts';
 export { parseBackendChoice, type BackendChoice } from '../select-backend.ts';
 export type { CachedSharing, SharingRef } from './share-cache-listing.ts';
-export { shareModelInWorker, type WorkerSharingOptions } from './owner-sharing-host.ts';
+export { OwnerSharingWorker } from './owner-sharing-host.ts';

@@ -1,19 +1,19 @@
 /**
- * Page side of the model owner's sharing: runs streamOwnerShares in a dedicated Web Worker
- * (owner-sharing-worker.ts) and returns the shares, so the page's main thread only sends the model and
- * receives the parts, both by transfer, and shows progress. With `transferModel` the model's weight buffers
- * move to the worker and are unusable in the page afterwards (no copy of a large model on the main thread).
+ * Page side of the model owner's sharing: a dedicated Web Worker (owner-sharing-worker.ts) holds the model,
+ * makes the sharing (manifests and seeds, no parts) and later makes each part a party asks for, so the page's
+ * main thread only sends the model, takes the parts in flight by transfer, and shows progress. The page never
+ * holds the sharing: at most PARTS_AHEAD parts wait here to be sent. With `transferModel` the model's weight
+ * buffers move to the worker and are unusable in the page afterwards (no copy of a large model on the main
+ * thread).
  */
 import * as Comlink from 'comlink';
 import type { Model } from '@puma/models';
-import type { OwnerShares, PrepareSharesOptions } from '../session/index.ts';
+import type { OwnerPartSource, PartRef, PrepareSharesOptions, SeededSharing } from '../session/index.ts';
 import type { OwnerSharingWorkerApi } from './owner-sharing-worker.ts';
 import { transferablesOf } from './transferables.ts';
 
-export interface WorkerSharingOptions extends PrepareSharesOptions {
-  /** Moves the weights' buffers to the worker instead of copying them; the page's model is then detached. */
-  transferModel?: boolean;
-}
+/** Parts asked of the worker ahead of the send loop: they cover a large tensor's split (about 1 s per 100 MB). */
+const PARTS_AHEAD = 4;
 
 /** Every typed array among the model's tensors (embeddings, layers, norms, head). */
 function weightViews(model: Model): ArrayBufferView[] {
@@ -27,25 +27,58 @@ function weightViews(model: Model): ArrayBufferView[] {
   return out;
 }
 
-/** Splits the model in a Web Worker; rejects with the worker's error (a bad tensor, a failed script load). */
-export async function shareModelInWorker(o: WorkerSharingOptions): Promise<OwnerShares> {
-  const worker = new Worker(new URL('./owner-sharing-worker.ts', import.meta.url), { type: 'module', name: 'puma owner sharing' });
-  const remote = Comlink.wrap<OwnerSharingWorkerApi>(worker);
-  const crashed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (ev) => {
-      ev.preventDefault();
-      reject(new Error(`model owner: the sharing worker failed: ${ev.message || 'script error (see the console)'}`));
+/** The owner's sharing worker: its model, and the parts of one sharing as an OwnerPartSource. */
+export class OwnerSharingWorker implements OwnerPartSource {
+  private readonly worker: Worker;
+  private readonly remote: Comlink.Remote<OwnerSharingWorkerApi>;
+  private readonly crashed: Promise<never>;
+
+  /** Starts the worker and gives it the model (moved there with `transferModel`). */
+  constructor(model: Model, transferModel: boolean) {
+    this.worker = new Worker(new URL('./owner-sharing-worker.ts', import.meta.url), { type: 'module', name: 'puma owner sharing' });
+    this.remote = Comlink.wrap<OwnerSharingWorkerApi>(this.worker);
+    this.crashed = new Promise<never>((_, reject) => {
+      this.worker.addEventListener('error', (ev) => {
+        ev.preventDefault();
+        reject(new Error(`model owner: the sharing worker failed: ${ev.message || 'script error (see the console)'}`));
+      });
     });
-  });
-  const { onProgress, transferModel, ...input } = o;
-  const transfers = transferModel ? transferablesOf(weightViews(o.model)) : [];
-  try {
-    return await Promise.race([
-      remote.share(Comlink.transfer(input, transfers), Comlink.proxy((done: number, total: number) => onProgress?.(done, total))),
-      crashed,
-    ]);
-  } finally {
-    remote[Comlink.releaseProxy]();
-    worker.terminate();
+    this.crashed.catch(() => {});
+    const ready = this.remote.setModel(Comlink.transfer(model, transferModel ? transferablesOf(weightViews(model)) : []));
+    ready.catch(() => {});
+  }
+
+  /** Splits the model in the worker; rejects with the worker's error (a bad tensor, a failed script load). */
+  share(o: Omit<PrepareSharesOptions, 'model'>): Promise<SeededSharing> {
+    const { onProgress, modelId, fracBits, tokenizer } = o;
+    return this.settle(this.remote.share({ modelId, fracBits, tokenizer }, Comlink.proxy((done: number, total: number) => onProgress?.(done, total))));
+  }
+
+  /** Serves the parts of a sharing made earlier (kept by the page) from this worker's model. */
+  useSharing(sharing: SeededSharing): Promise<void> {
+    return this.settle(this.remote.useSharing(sharing));
+  }
+
+  async *read(refs: readonly PartRef[]): AsyncGenerator<Uint8Array> {
+    await this.settle(this.remote.read([...refs]));
+    const ahead: Array<Promise<Uint8Array | null>> = [];
+    for (let asked = 0; asked < Math.min(PARTS_AHEAD, refs.length); asked++) ahead.push(this.settle(this.remote.next()));
+    for (let i = 0; i < refs.length; i++) {
+      const part = await ahead.shift()!;
+      if (part === null) throw new Error(`model owner: the sharing worker ended after ${i} of ${refs.length} parts`);
+      if (i + PARTS_AHEAD < refs.length) ahead.push(this.settle(this.remote.next()));
+      yield part;
+    }
+  }
+
+  close(): void {
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+  }
+
+  private settle<T>(call: Promise<T>): Promise<T> {
+    const settled = Promise.race([call, this.crashed]);
+    settled.catch(() => {});
+    return settled;
   }
 }

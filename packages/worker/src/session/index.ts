@@ -9,7 +9,8 @@
  *   owner -> party i   `w:manifest`   JSON PartyShareManifest (party i's parts only, with sha256 each; the approved roster)
  *   party i <-> j      `id:hello`     empty; then each checks the other's proven identity against the roster
  *   party i -> owner   `w:want`       JSON { parts: number[] }  indices into the manifest's part list missing from the cache
- *   owner -> party i   `w:part:<k>`   the bytes of part k, for each wanted k
+ *   owner -> party i   `w:part:<k>`   the bytes of part k, for each wanted k (at most a window unacknowledged)
+ *   party i -> owner   `w:got:<k>`    empty; part k verified and stored
  *   party i -> owner   `w:done`       JSON WeightTransferReport
  *   owner -> client    `public`       encoded PublicModelInfo (config, tokenizer files; never weights)
  *   client -> owner    `public:ok`    empty acknowledgement
@@ -30,5 +31,6 @@ export { checkFingerprint, checkRoster, shortFingerprint, type Roster } from './
 export { DEFAULT_STEP_TIMEOUT_MS } from './step-watch.ts';
 export { bindingKey } from './store-binding.ts';
 export { runPartySession } from './party.ts';
-export { serveOwner, sharingConflict } from './owner.ts';
+export { OWNER_WINDOW_PARTS, serveOwner, sharingConflict } from './owner.ts';
+export { prepareSeededSharing, resplitSource, type ResplitOptions, type SeededSharing } from './owner-resplit.ts';
 export { openClientSession, runClientSession } from './client.ts';

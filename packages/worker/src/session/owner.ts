@@ -9,9 +9,14 @@ import { SessionGuard } from './guard.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import { encodePublicInfo } from './public-info.ts';
 import { checkPeerIdentity, checkRoster, shortFingerprint, type Roster } from './roster.ts';
-import type { OwnerReport, OwnerServeOptions, OwnerShares, OwnerStatus, PartyShares, WeightTransferReport } from './types.ts';
+import type { OwnerPartSource, OwnerReport, OwnerServeOptions, OwnerShares, OwnerStatus, PartRef, PartyShares, WeightTransferReport } from './types.ts';
 
 const SLOTS = [0, 1, 2] as const;
+/**
+ * Parts (8 MiB each) in flight per party by default: enough to keep a link busy while the party verifies and
+ * stores the parts before them, few enough that the owner and the link hold tens of MB, not the sharing.
+ */
+export const OWNER_WINDOW_PARTS = 6;
 
 /**
  * Why `shares` cannot be served to `approvedParties`, or null when it can. A sharing's bundles go to one set of
@@ -44,19 +49,28 @@ export function sharingConflict(shares: OwnerShares, approvedParties: readonly [
  * lacks, the client gets the public model info. Resolves when every endpoint has acknowledged. Call it again
  * with the same `shares` and the same approved parties on a new channel for the next session (reloaded
  * pages): parties with valid caches then download nothing. On failure the served endpoints are told why.
+ * Parts go out tensor by tensor to all parties that want them, at most `windowParts` unacknowledged per party,
+ * so an owner whose part source makes them on demand holds only the parts in flight.
  */
 export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
   const { channel, shares } = o;
   const parties = o.parties ?? SLOTS;
   const serveClient = o.client ?? true;
+  const windowParts = o.windowParts ?? OWNER_WINDOW_PARTS;
+  if (!Number.isInteger(windowParts) || windowParts < 1) throw new Error(`model owner: windowParts must be a positive integer, got ${windowParts}`);
   const emit = (phase: OwnerStatus['phase'], message: string, extra: Partial<OwnerStatus> = {}) =>
     o.onStatus?.({ phase, message, bytesSent: channel.stats.bytesSent, ...extra });
   const approved = checkRoster(o.approvedParties, 'model owner: approved parties');
   const conflict = sharingConflict(shares, approved);
   if (conflict) throw new Error(`model owner: ${conflict}`);
   for (const p of parties) {
-    if (shares.parties[p]?.manifest.party !== p) throw new Error(`model owner: the shares hold no share for party ${p}`);
+    const share = shares.parties[p];
+    if (share?.manifest.party !== p) throw new Error(`model owner: the shares hold no share for party ${p}`);
+    if (!o.partSource && share.parts.length !== share.manifest.parts.length) {
+      throw new Error(`model owner: party ${p}'s share holds ${share.parts.length} of its ${share.manifest.parts.length} parts and no part source was given`);
+    }
   }
+  const source = o.partSource ?? heldParts(shares);
   const guard = new SessionGuard(channel, serveClient ? [...parties, CLIENT] : parties);
   const recorder = holderRecorder(o);
   emit('serving', `serving ${shares.modelId} (epoch ${shares.epoch}) to ${parties.map((p) => `party ${p}`).join(', ')}${serveClient ? ' and the client' : ''}`);
@@ -65,12 +79,19 @@ export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
       emit('client-done', `client has the public model info (${bytes} bytes)`);
       return bytes;
     }) : Promise.resolve(0);
-    const partiesServed = Promise.all(parties.map(async (p) => {
-      await admitParty(channel, p, approved, shares, recorder);
-      const r = await serveParty(channel, p, shares.parties[p], approved);
-      emit('party-done', `party ${p}: sent ${r.partsRequested} of ${shares.parties[p].parts.length} parts (${r.shareBytesSent} bytes)`, { party: p });
-      return r;
-    }));
+    const partiesServed = (async () => {
+      const wants = await Promise.all(parties.map(async (p) => {
+        await admitParty(channel, p, approved, shares, recorder);
+        return { party: p, parts: await partsWanted(channel, p, shares.parties[p], approved) };
+      }));
+      const sent = await sendParts(channel, shares, wants, source, windowParts);
+      return Promise.all(wants.map(async ({ party: p, parts }) => {
+        const report = decodeJson(await channel.recv(p, 'w:done'), `weights report from party ${p}`) as WeightTransferReport;
+        const r = { party: p, partsRequested: parts.length, shareBytesSent: sent.bytes[p], report, msWaitingForAcks: Math.round(sent.msWaitingForAcks[p]), msWaitingForParts: Math.round(sent.msWaitingForParts) };
+        emit('party-done', `party ${p}: sent ${r.partsRequested} of ${shares.parties[p].manifest.parts.length} parts (${r.shareBytesSent} bytes)`, { party: p });
+        return r;
+      }));
+    })();
     const [served, publicInfoBytes] = await guard.run(Promise.all([partiesServed, client]));
     guard.finish();
     emit('done', `session served: ${served.reduce((s, r) => s + r.shareBytesSent, 0)} share bytes sent`);
@@ -127,18 +148,83 @@ async function servePublicInfo(channel: Channel, info: OwnerServeOptions['shares
   return bytes.byteLength;
 }
 
-async function serveParty(channel: Channel, p: PartyId, share: PartyShares, approved: Roster): Promise<OwnerReport['parties'][number]> {
+/** Sends party p its manifest and returns the parts it asks for (checked against the manifest). */
+async function partsWanted(channel: Channel, p: PartyId, share: PartyShares, approved: Roster): Promise<number[]> {
   channel.send(p, 'w:manifest', encodeJson({ ...share.manifest, parties: approved }));
   const want = decodeJson(await channel.recv(p, 'w:want'), `parts request from party ${p}`) as { parts?: unknown };
   const list = want.parts;
-  if (!Array.isArray(list) || !list.every((k) => Number.isInteger(k) && k >= 0 && k < share.parts.length) || new Set(list).size !== list.length) {
-    throw new Error(`party ${p} asked for an invalid list of parts (the manifest has ${share.parts.length})`);
+  const count = share.manifest.parts.length;
+  if (!Array.isArray(list) || !list.every((k) => Number.isInteger(k) && k >= 0 && k < count) || new Set(list).size !== list.length) {
+    throw new Error(`party ${p} asked for an invalid list of parts (the manifest has ${count})`);
   }
-  let shareBytesSent = 0;
-  for (const k of list as number[]) {
-    channel.send(p, `w:part:${k}`, share.parts[k]);
-    shareBytesSent += share.parts[k].byteLength;
+  return list as number[];
+}
+
+/** The parts a sharing holds in memory, as a part source. */
+function heldParts(shares: OwnerShares): OwnerPartSource {
+  return {
+    async *read(refs) {
+      for (const r of refs) yield shares.parties[r.party].parts[r.index];
+    },
+  };
+}
+
+/**
+ * Every wanted part in send order: tensor by tensor (manifest order), and within a tensor each party's wanted
+ * parts in its manifest order, so parties 1 and 2 take each dense part at about the same time.
+ */
+export function sendOrder(shares: OwnerShares, wants: ReadonlyArray<{ party: PartyId; parts: readonly number[] }>): PartRef[] {
+  const tensorIndex = new Map(shares.parties[0].manifest.tensors.map((t, i) => [t.name, i]));
+  const refs = wants.flatMap(({ party, parts }) => [...parts].sort((a, b) => a - b).map((index) => ({ party, index })));
+  const tensorOf = (r: PartRef) => tensorIndex.get(shares.parties[r.party].manifest.parts[r.index].tensor)!;
+  // Stable: within one tensor, parties stay in the order given and each party's parts in manifest order.
+  return refs.map((r, i) => ({ r, i, t: tensorOf(r) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.r);
+}
+
+interface SendFigures {
+  bytes: Record<PartyId, number>;
+  /** Per party: time the send loop waited for that party's acknowledgements (its window was full). */
+  msWaitingForAcks: Record<PartyId, number>;
+  /** Time the send loop waited for the source to make the next part. */
+  msWaitingForParts: number;
+}
+
+/**
+ * Sends every wanted part from the source, holding at most `windowParts` unacknowledged parts per party: before
+ * the next part for a full party, it waits for that party's oldest `w:got:<k>`. Ends when every sent part is
+ * acknowledged.
+ */
+async function sendParts(
+  channel: Channel, shares: OwnerShares, wants: ReadonlyArray<{ party: PartyId; parts: readonly number[] }>, source: OwnerPartSource, windowParts: number,
+): Promise<SendFigures> {
+  const refs = sendOrder(shares, wants);
+  const figures: SendFigures = { bytes: { 0: 0, 1: 0, 2: 0 }, msWaitingForAcks: { 0: 0, 1: 0, 2: 0 }, msWaitingForParts: 0 };
+  const unacknowledged: Record<PartyId, number[]> = { 0: [], 1: [], 2: [] };
+  const acknowledged = async (p: PartyId) => {
+    const k = unacknowledged[p].shift()!;
+    await channel.recv(p, `w:got:${k}`);
+  };
+  let i = 0;
+  let asked = performance.now();
+  for await (const bytes of source.read(refs)) {
+    figures.msWaitingForParts += performance.now() - asked;
+    const { party: p, index: k } = refs[i++] ?? {};
+    if (p === undefined) throw new Error(`model owner: the part source gave more than the ${refs.length} parts asked for`);
+    const info = shares.parties[p].manifest.parts[k];
+    if (bytes.byteLength !== info.bytes) throw new Error(`model owner: the part source gave ${bytes.byteLength} bytes for party ${p}'s part ${info.tensor}/${info.part}, the manifest says ${info.bytes}`);
+    const waitFrom = performance.now();
+    while (unacknowledged[p].length >= windowParts) await acknowledged(p);
+    figures.msWaitingForAcks[p] += performance.now() - waitFrom;
+    channel.send(p, `w:part:${k}`, bytes);
+    unacknowledged[p].push(k);
+    figures.bytes[p] += bytes.byteLength;
+    asked = performance.now();
   }
-  const report = decodeJson(await channel.recv(p, 'w:done'), `weights report from party ${p}`) as WeightTransferReport;
-  return { party: p, partsRequested: list.length, shareBytesSent, report };
+  if (i !== refs.length) throw new Error(`model owner: the part source ended after ${i} of the ${refs.length} parts asked for`);
+  for (const p of SLOTS) {
+    const waitFrom = performance.now();
+    while (unacknowledged[p].length > 0) await acknowledged(p);
+    figures.msWaitingForAcks[p] += performance.now() - waitFrom;
+  }
+  return figures;
 }

@@ -13,6 +13,9 @@ import { MemoryShareStore } from './store.ts';
 import { StoredWeightSource } from './stored-weights.ts';
 import type { PartyShareManifest, ShareStore, StoredWeightOptions, WeightTransferReport } from './types.ts';
 
+/** Stores of received parts running at once while the next parts arrive. */
+const STORES_IN_FLIGHT = 2;
+
 export interface FetchWeightsOptions {
   channel: Channel;
   id: PartyId;
@@ -52,14 +55,12 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
   o.progress(report, `model ${manifest.modelId}: ${report.cacheHits} of ${report.partsTotal} parts cached` +
     (report.corruptParts ? ` (${report.corruptParts} corrupt, refetching)` : '') + `, fetching ${missing.length}`);
   channel.send(OWNER, 'w:want', encodeJson({ parts: missing }));
-  for (const k of missing) {
-    const info = manifest.parts[k];
-    const bytes = await channel.recv(OWNER, `w:part:${k}`);
-    if (bytes.byteLength !== info.bytes || (await sha256Hex(bytes)) !== info.sha256) {
-      throw new Error(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256 in the manifest`);
-    }
-    report.partsFetched += 1;
-    report.shareBytesDownloaded += bytes.byteLength;
+  // Each part is acknowledged (w:got:<k>) once verified and stored, which paces the owner (owner.ts sendParts);
+  // up to STORES_IN_FLIGHT stores run while the next parts arrive and are verified.
+  const fetchStart = performance.now();
+  const times = { waiting: 0, verifying: 0, storing: 0 };
+  const storing: Promise<void>[] = [];
+  const storePart = async (k: number, bytes: Uint8Array) => {
     let stored = false;
     if (o.cacheable) {
       try {
@@ -73,7 +74,39 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
       report.cacheWriteFailures += 1;
       await kept.set(key(k), bytes);
     }
+    channel.send(OWNER, `w:got:${k}`, new Uint8Array(0));
+  };
+  for (const k of missing) {
+    const info = manifest.parts[k];
+    let t = performance.now();
+    const bytes = await channel.recv(OWNER, `w:part:${k}`);
+    times.waiting += performance.now() - t;
+    t = performance.now();
+    if (bytes.byteLength !== info.bytes || (await sha256Hex(bytes)) !== info.sha256) {
+      throw new Error(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256 in the manifest`);
+    }
+    times.verifying += performance.now() - t;
+    report.partsFetched += 1;
+    report.shareBytesDownloaded += bytes.byteLength;
+    const put = storePart(k, bytes);
+    // Awaited below; a failure while the loop has already thrown must not count as unhandled.
+    put.catch(() => {});
+    storing.push(put);
+    t = performance.now();
+    if (storing.length >= STORES_IN_FLIGHT) await storing.shift();
+    times.storing += performance.now() - t;
     o.progress(report, `fetched ${report.partsFetched} of ${missing.length} parts (${report.shareBytesDownloaded} bytes)`);
+  }
+  const t = performance.now();
+  await Promise.all(storing);
+  times.storing += performance.now() - t;
+  if (missing.length > 0) {
+    Object.assign(report, {
+      msFetching: Math.round(performance.now() - fetchStart), msWaitingForParts: Math.round(times.waiting),
+      msVerifying: Math.round(times.verifying), msWaitingForStores: Math.round(times.storing),
+    });
+    o.progress(report, `fetched ${missing.length} parts in ${(report.msFetching! / 1000).toFixed(1)} s: waiting for parts ` +
+      `${(times.waiting / 1000).toFixed(1)} s, sha256 ${(times.verifying / 1000).toFixed(1)} s, waiting for stores ${(times.storing / 1000).toFixed(1)} s`);
   }
   channel.send(OWNER, 'w:done', encodeJson(report));
   const source: ShareStore = kept.entries.size === 0 ? store : {

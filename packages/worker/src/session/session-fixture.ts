@@ -65,6 +65,9 @@ export interface SessionOptions {
   /** The parties' weight cache cap (default: the session's default). */
   weightCacheBytes?: number;
   recordHolders?: OwnerServeOptions['recordHolders'];
+  /** The owner's part source and window (default: the shares' parts, the default window). */
+  partSource?: OwnerServeOptions['partSource'];
+  windowParts?: number;
   /** Replaces party `id`'s channel, e.g. to show it other identities than the network's. */
   channelOf?: (id: PartyId, channel: Channel) => Channel;
   /** Party `id`'s backend or backend chooser (default: the fixture's backend). */
@@ -84,7 +87,7 @@ export function startSession(fx: Fixture, stores: MemoryShareStore[], o: Session
   });
   // Rejections are asserted by the tests that expect them; this keeps the others from reporting them twice.
   for (const p of parties) p.catch(() => {});
-  const owner = serveOwner({ channel: net.channels.get(OWNER)!, shares: o.shares ?? fx.shares, approvedParties: o.approved ?? ROSTER, recordHolders: o.recordHolders });
+  const owner = serveOwner({ channel: net.channels.get(OWNER)!, shares: o.shares ?? fx.shares, approvedParties: o.approved ?? ROSTER, recordHolders: o.recordHolders, partSource: o.partSource, windowParts: o.windowParts });
   owner.catch(() => {});
   return { net, parties, owner, status };
 }

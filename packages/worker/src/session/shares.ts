@@ -103,7 +103,14 @@ export interface SharingHelper {
   hash(parts: readonly Uint8Array[]): Promise<string[]>;
 }
 
-const webCryptoHash = (parts: readonly Uint8Array[]) => Promise.all(parts.map(sha256Hex));
+/** WebCrypto digests copy their input: this many at a time bounds the copies (a tensor may have 37 parts). */
+const HASHES_AT_ONCE = 4;
+
+async function webCryptoHash(parts: readonly Uint8Array[]): Promise<string[]> {
+  const sums: string[] = [];
+  for (let i = 0; i < parts.length; i += HASHES_AT_ONCE) sums.push(...(await Promise.all(parts.slice(i, i + HASHES_AT_ONCE).map(sha256Hex))));
+  return sums;
+}
 
 /**
  * Splits a model into the three parties' shares under a fresh random epoch, tensor by tensor: each yielded
@@ -177,6 +184,21 @@ function alternatingBuffers(manifest: () => WeightManifest, allocate: (words: nu
   };
 }
 
+/**
+ * One tensor's three bundles cut into each party's parts, in manifest order (seeds, then dense.<k>): parties 1 and
+ * 2 hold the same dense component, so its parts are cut once and shared by both (the same Uint8Array views).
+ * Bundles without dense components give the seeds parts alone, exactly as those of the full bundles.
+ */
+export function cutTensor(bundles: readonly ShareBundle[]): Array<Array<{ part: string; bytes: Uint8Array }>> {
+  const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
+  return bundles.map((b) => {
+    if (!b.dense) return partsOf({ seed0: b.seed0, seed1: b.seed1 });
+    let dense = denseParts.get(b.dense);
+    if (!dense) denseParts.set(b.dense, (dense = partsOf({ dense: b.dense })));
+    return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
+  });
+}
+
 type HashingTensor = Promise<{ tensor: string; cut: Array<Array<{ part: string; bytes: Uint8Array }>>; sums: Map<Uint8Array, string> }>;
 
 /**
@@ -184,13 +206,7 @@ type HashingTensor = Promise<{ tensor: string; cut: Array<Array<{ part: string; 
  * component, so its parts are cut and hashed once and shared by both.
  */
 function startHashing(t: TensorShare, hash: (parts: readonly Uint8Array[]) => Promise<string[]>): HashingTensor {
-  const denseParts = new Map<BigUint64Array, Array<{ part: string; bytes: Uint8Array }>>();
-  const cut = t.bundles.map((b) => {
-    if (!b.dense) return partsOf(b);
-    let dense = denseParts.get(b.dense);
-    if (!dense) denseParts.set(b.dense, (dense = partsOf({ dense: b.dense })));
-    return [...partsOf({ seed0: b.seed0, seed1: b.seed1 }), ...dense];
-  });
+  const cut = cutTensor(t.bundles);
   const distinct = [...new Set(cut.flat().map((p) => p.bytes))];
   return hash(distinct).then((sums) => {
     if (sums.length !== distinct.length) throw new Error(`hashing ${t.name}: ${distinct.length} parts gave ${sums.length} sums`);

@@ -12,6 +12,11 @@ export interface ShareStore {
   set(key: string, bytes: Uint8Array): Promise<void>;
   /** Removes a corrupt entry; stores without it get the entry overwritten by the refetched part instead. */
   delete?(key: string): Promise<void>;
+  /**
+   * True when get resolves with bytes nobody else holds or writes (IndexedDB's structured clone), so a reader
+   * may check them and use them in place instead of copying them first.
+   */
+  readonly freshReads?: boolean;
 }
 
 // ---------------------------------------------------------------- shares and manifests
@@ -44,7 +49,10 @@ export interface PartyShareManifest {
   parties?: readonly [string, string, string];
 }
 
-/** A party's share as the owner holds it: the manifest and each part's bytes, in manifest order. */
+/**
+ * A party's share as the owner holds it: the manifest and each part's bytes, in manifest order; `parts` is empty
+ * when the owner re-makes the bytes when it sends them (OwnerServeOptions.partSource).
+ */
 export interface PartyShares {
   manifest: PartyShareManifest;
   parts: Uint8Array[];
@@ -158,6 +166,12 @@ export interface WeightTransferReport {
   shareBytesDownloaded: number;
   /** Fetched parts the store refused (full, unavailable): they cost a download again next session. */
   cacheWriteFailures: number;
+  /** Time from asking for the missing parts to the last one stored, and how much of it went on waiting for the
+   * next part to arrive, on sha256 checks and on waiting for stores (parts are stored while the next arrive). */
+  msFetching?: number;
+  msWaitingForParts?: number;
+  msVerifying?: number;
+  msWaitingForStores?: number;
 }
 
 export type SessionPhase = 'keys' | 'weights' | 'ready' | 'running' | 'done' | 'error';
@@ -231,9 +245,35 @@ export interface OwnerStatus {
   error?: string;
 }
 
+/** One part of one party's share: its index in that party's manifest. */
+export interface PartRef {
+  party: PartyId;
+  index: number;
+}
+
+/**
+ * Where serveOwner takes the bytes of the parts it sends when the owner does not hold them in memory (the owner
+ * page re-splits them from the model and the kept seeds: owner-resplit.ts).
+ */
+export interface OwnerPartSource {
+  /**
+   * Yields the bytes of each ref, in the order given (tensor by tensor, each tensor's refs of all parties
+   * together, so a dense component that parties 1 and 2 both want is made once). Iterated once per session;
+   * serveOwner asks for the next part only when it can send it, so the source holds what is in flight only.
+   */
+  read(refs: readonly PartRef[]): AsyncIterable<Uint8Array>;
+}
+
 export interface OwnerServeOptions {
   channel: Channel;
   shares: OwnerShares;
+  /** Part bytes for sharings whose `parties[p].parts` are empty (not held in memory); default those arrays. */
+  partSource?: OwnerPartSource;
+  /**
+   * Parts sent to one party and not yet acknowledged (a party acknowledges each part once verified and
+   * stored, `w:got:<k>`); default OWNER_WINDOW_PARTS. Bounds what the owner and the link hold per party.
+   */
+  windowParts?: number;
   /**
    * Identity fingerprints of parties 0, 1, 2: party p's bundle goes only to the endpoint whose link proved
    * approvedParties[p]. Must match `shares.holders` where those are recorded (see sharingConflict).
@@ -252,7 +292,13 @@ export interface OwnerServeOptions {
 
 export interface OwnerReport {
   /** Per served party: what it asked for and what was sent. */
-  parties: Array<{ party: PartyId; partsRequested: number; shareBytesSent: number; report: WeightTransferReport }>;
+  parties: Array<{
+    party: PartyId; partsRequested: number; shareBytesSent: number; report: WeightTransferReport;
+    /** Time the owner's send loop waited for this party's acknowledgements (its window full): party-limited. */
+    msWaitingForAcks: number;
+    /** Time the send loop waited for its part source (shared by the parties served): owner-limited. */
+    msWaitingForParts: number;
+  }>;
   publicInfoBytes: number;
 }
 
