@@ -16,9 +16,14 @@
  * dotLastRaw is the same dot product per row without truncation (integer operands, e.g. 0/1 bits times a
  * share): the masked 3-of-3 sum is reshared as in mul.ts's mulRaw, 1 round and one word per row per party.
  *
+ * productSumTruncRing is productSumTrunc with the truncation reading the sum in Z_2^inBits and sharing the
+ * result in Z_2^outBits (protocol truncateRing.ts): with inBits = 32 the sum (products plus addend, as a
+ * signed integer) must stay below 2^30 in magnitude, and 32-bit operands may be shares of Z_2^32 (their upper
+ * halves are ignored); it costs truncateRingCost(outputs, rings), 2 rounds.
+ *
  * If the protocol package ever exports a `mul` with a bit count and an addend, these become thin wrappers.
  */
-import { aShare, localProduct, mulRawCost, numel, reshare, sameShape, truncateProduct, truncateProductCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { aShare, localProduct, mulRawCost, numel, reshare, sameShape, truncateProduct, truncateProductCost, truncateRing, truncateRingCost, type AShare, type Cost, type Party, type RingChange } from '@puma/protocol';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
@@ -29,28 +34,42 @@ function checkBits(bits: number, op: string): void {
   if (!Number.isInteger(bits) || bits < 1 || bits > 61) throw new Error(`${op}: truncation by ${bits} bits is out of range [1, 61]`);
 }
 
+/** Reference operand and this party's masked 3-of-3 term of sum_i a_i * b_i + addend (all of one shape). */
+function productSumTerm(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, op: string, addend?: AShare): { ref: AShare; z: Buf } {
+  const ref = terms[0]?.[0] ?? addend;
+  if (!ref) throw new Error(`${op}: nothing to compute`);
+  for (const [a, b] of terms) {
+    sameShape(ref, a, op);
+    sameShape(ref, b, op);
+  }
+  if (addend) sameShape(ref, addend, op);
+  const be = p.backend;
+  let z = p.zeroShare(p.nextTag(), numel(ref));
+  for (const [a, b] of terms) z = be.add(z, localProduct(p, a, b));
+  // Component i of a replicated addend is this party's s0: adding it to the 3-of-3 term adds it once in total.
+  if (addend) z = be.add(z, addend.s0);
+  return { ref, z };
+}
+
 /**
  * (sum_i a_i * b_i + addend) / 2^bits, elementwise; all operands share one shape. With no terms the addend
  * alone is truncated (the same cost).
  */
 export function productSumTrunc(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, bits: number, addend?: AShare): Promise<AShare> {
   checkBits(bits, 'productSumTrunc');
-  const ref = terms[0]?.[0] ?? addend;
-  if (!ref) throw new Error('productSumTrunc: nothing to compute');
-  for (const [a, b] of terms) {
-    sameShape(ref, a, 'productSumTrunc');
-    sameShape(ref, b, 'productSumTrunc');
-  }
-  if (addend) sameShape(ref, addend, 'productSumTrunc');
   return p.profile('mulTrunc', async () => {
-    const be = p.backend;
-    const tag = p.nextTag();
-    const n = numel(ref);
-    let z = p.zeroShare(tag, n);
-    for (const [a, b] of terms) z = be.add(z, localProduct(p, a, b));
-    // Component i of a replicated addend is this party's s0: adding it to the 3-of-3 term adds it once in total.
-    if (addend) z = be.add(z, addend.s0);
+    const { ref, z } = productSumTerm(p, terms, 'productSumTrunc', addend);
     return truncateProduct(p, z, ref.shape, bits);
+  });
+}
+
+export const mulTruncRingCost = (outputs: number, rings: RingChange): Cost => truncateRingCost(outputs, rings);
+
+/** productSumTrunc with the sum read in Z_2^rings.inBits and the result shared in Z_2^rings.outBits. */
+export function productSumTruncRing(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, bits: number, rings: RingChange, addend?: AShare): Promise<AShare> {
+  return p.profile('mulTrunc', async () => {
+    const { ref, z } = productSumTerm(p, terms, 'productSumTruncRing', addend);
+    return truncateRing(p, z, ref.shape, bits, rings);
   });
 }
 

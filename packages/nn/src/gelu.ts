@@ -6,13 +6,19 @@
  *   meet at both joints. Float64 max abs error over [-16, 16]: 7.7e-4 against erf-GeLU (the tail |x| > 4 adds
  *   at most 4 * Phi(-4) = 1.3e-4); the tanh variant, fitted to gelu_new itself, 8.0e-4 against gelu_new.
  *   (The erf fit is within 1.2e-3 of gelu_new too; gelu_new itself differs from erf-GeLU by up to 4.7e-4.)
+ *   The polynomial branch runs in Z_2^32 (poly32.ts): v's product is truncated straight into Z_2^32 (as
+ *   w = lambda v at 14 fraction bits), three 32-bit product levels follow, and the last truncation lifts the
+ *   result back to Z_2^64 at 18 bits. That adds fixed-point error (about 1.3e-4 to 1.7e-4 measured on E,
+ *   poly32.test.ts; 2.5e-4 on top of the fit at worst measured here).
  *   Asserted in tests: 2e-3 over [-16, 16], in the selection bands past +-4 and at +-1000 for both (target
- *   5e-3; measured 7.9e-4 and 8.1e-4). Domain: |x| < 1020 (the narrow comparisons' window, piecewise.ts;
- *   outside it the result is arbitrary).
+ *   5e-3; measured 9.7e-4 to 1.0e-3 for the erf form and 1.0e-3 for the tanh form against their targets, was
+ *   7.9e-4 and 8.1e-4 with the Z_2^64 polynomial). Domain: |x| < 1020 (the narrow comparisons' window,
+ *   piecewise.ts; outside it the result is arbitrary).
  *   Cost: 9 rounds (2 narrow comparisons (6) + b2a (2) in parallel with v (2) and the degree-6 polynomial
  *   (6), then one selection round; with 64-bit comparisons 11; PUMA's construction with SPU's costs: about
- *   25). Bytes per element per party: comparisons 14.8 (2 x 59 bits; 60.3 with 64-bit ones), b2a, four
- *   mulTrunc and the selection (geluCost gives the total).
+ *   25). Bytes per element per party: 105.4 (137.4 with the polynomial in Z_2^64): comparisons 14.8 (2 x 59
+ *   bits; 60.3 with 64-bit ones), b2a 21.3, v 16 (64 -> 32 truncation), the polynomial 37.3 (10.7 + 10.7 +
+ *   16) and the selection 16 (geluCost gives the total).
  *
  * geluPuma: PUMA's four pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -4: 0; [-4, -1.95): cubic; [-1.95, 3]: 0.5x + even degree 6; x > 3: x. Max abs error 0.0199 at x = 3,
@@ -21,18 +27,26 @@
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
 import { GELU_ERF, GELU_TANH } from './coefficients.ts';
-import { evenActivation, evenActivationCost, polyPieces, polyPiecesCost } from './even.ts';
+import { evenActivation, evenActivationCost, polyPieces, polyPiecesCost, type EvenFit } from './even.ts';
 
-export const geluCost = (n: number): Cost => evenActivationCost(n, GELU_ERF, false);
-export const geluTanhCost = (n: number): Cost => evenActivationCost(n, GELU_TANH, false);
+/**
+ * Both fits evaluated in Z_2^32 (poly32.ts). Free choices of each composition from a grid search (k in
+ * [-7, -3], sigma in [-2, 2], tau in [-3, 1], r in [-3, 2], steps of 1/4) for the smallest fixed-point error
+ * in a float64 simulation of the scales and the stochastic rounding.
+ */
+export const GELU_ERF_32: EvenFit = { bands: [{ ...GELU_ERF.bands[0], ring32: { k: -5, sigma: -1, tau: -1.75, r: 0.25 } }] };
+export const GELU_TANH_32: EvenFit = { bands: [{ ...GELU_TANH.bands[0], ring32: { k: -5, sigma: -1.5, tau: -1.25, r: 0 } }] };
+
+export const geluCost = (n: number): Cost => evenActivationCost(n, GELU_ERF_32, false);
+export const geluTanhCost = (n: number): Cost => evenActivationCost(n, GELU_TANH_32, false);
 
 export function gelu(p: Party, x: AShare): Promise<AShare> {
-  return p.profile('gelu', () => evenActivation(p, x, GELU_ERF));
+  return p.profile('gelu', () => evenActivation(p, x, GELU_ERF_32));
 }
 
 /** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 export function geluTanh(p: Party, x: AShare): Promise<AShare> {
-  return p.profile('geluTanh', () => evenActivation(p, x, GELU_TANH));
+  return p.profile('geluTanh', () => evenActivation(p, x, GELU_TANH_32));
 }
 
 const PUMA_CUBIC = [-0.5054031199708174, -0.42226581151983866, -0.11807612951181953, -0.011034134030615728];

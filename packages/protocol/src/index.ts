@@ -11,6 +11,7 @@ export * from './ops/reveal.ts';
 export * from './ops/mul.ts';
 export * from './ops/matmul.ts';
 export * from './ops/truncate.ts';
+export * from './ops/truncateRing.ts';
 export * from './ops/and.ts';
 export * from './ops/msb.ts';
 export * from './ops/lessThan.ts';

@@ -18,6 +18,7 @@ import { mulCost, mulRawCost } from './ops/mul.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
 import { selectCost, mulBitCost } from './ops/select.ts';
 import { truncateCost, truncateProductCost } from './ops/truncate.ts';
+import { truncateRingCost } from './ops/truncateRing.ts';
 
 /** Declared cost as a function of the element count (outputs for matmul; rows x cols for max). */
 export const declaredCosts = {
@@ -31,6 +32,7 @@ export const declaredCosts = {
   matmul: matmulCost,
   truncate: truncateCost,
   truncateProduct: truncateProductCost,
+  truncateRing: truncateRingCost,
   and: andCost,
   msb: msbCost,
   lessThan: lessThanCost,

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { CLIENT, type Channel, type PartyId } from '@puma/transport';
-import { ROTATE_FROM } from './dealers.ts';
+import { dealerChunks, ROTATE_FROM } from './dealers.ts';
 import type { AShare, BShare } from './share.ts';
 import { andGates } from './ops/and.ts';
 import { b2a } from './ops/b2a.ts';
@@ -24,6 +24,7 @@ import { msb } from './ops/msb.ts';
 import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { truncate } from './ops/truncate.ts';
+import { truncateRing, type RingChange } from './ops/truncateRing.ts';
 import {
   baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
   runWorld, simulateViews, testKey, zeroDraws, type ObserverReport, type ViewInput, type ViewProgram,
@@ -40,6 +41,27 @@ interface OpCase {
 
 const xy = (n: number) => ({ x: fixedViewInput([n], -40, 40, 1), y: fixedViewInput([n], -40, 40, 3) });
 
+/**
+ * truncateRing on a 3-of-3 additive term of x built from the replicated components alone, per dealer chunk
+ * (dealers.ts): the dealer D inputs x_D + x_{D+1}, A = D + 1 inputs x_{D+2} (its s1, which B holds too), B
+ * inputs 0. Every word A and B swap is then one the receiver holds, so a dealer mask the receiver can compute
+ * shows up as a leak (with a zero-shared product term the view rule cannot see it: the zero share moves with
+ * the missing key).
+ */
+const truncRing = (rings: RingChange): ViewProgram<AShare> => (p, s) => {
+  const x = A(s.x);
+  const be = p.backend;
+  const n = x.s0.length;
+  const sizes = dealerChunks(n);
+  const parts = sizes.map((count, dealer) => {
+    const start = sizes.slice(0, dealer).reduce((a, b) => a + b, 0);
+    const role = (p.id - dealer + 3) % 3;
+    if (role === 0) return be.add(be.slice(x.s0, start, count), be.slice(x.s1, start, count));
+    return role === 1 ? be.slice(x.s1, start, count) : be.zeros(count);
+  });
+  return truncateRing(p, be.concat(parts), x.shape, p.fracBits, rings);
+};
+
 const OPS: OpCase[] = [
   { name: 'mulRaw', inputs: xy, program: (p, s) => mulRaw(p, A(s.x), A(s.y)) },
   { name: 'mul (product fused with truncation)', inputs: xy, program: (p, s) => mul(p, A(s.x), A(s.y)) },
@@ -49,6 +71,9 @@ const OPS: OpCase[] = [
     program: (p, s) => matmul(p, A(s.x), A(s.y)),
   },
   { name: 'truncate (replicated input)', inputs: xy, program: (p, s) => truncate(p, A(s.x)) },
+  { name: 'truncateRing (Z_2^32 -> Z_2^32)', inputs: xy, program: truncRing({ inBits: 32, outBits: 32 }) },
+  { name: 'truncateRing (Z_2^32 -> Z_2^64, upcast)', inputs: xy, program: truncRing({ inBits: 32, outBits: 64 }) },
+  { name: 'truncateRing (Z_2^64 -> Z_2^32, downcast)', inputs: xy, program: truncRing({ inBits: 64, outBits: 32 }) },
   { name: 'msb', inputs: xy, program: (p, s) => msb(p, A(s.x)) },
   { name: 'lessThan', inputs: xy, program: (p, s) => lessThan(p, A(s.x), A(s.y)) },
   { name: 'lessThanNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)) },
@@ -138,6 +163,17 @@ describe('view simulation catches planted-leak mutants', () => {
     const { results } = await runWorld(baseWorld(inputs), inputs, truncProgram, mutant);
     const got = openWords(results);
     inputs.x.base.forEach((v, j) => expect(Math.abs(Number(BigInt.asIntN(64, got[j])) - Math.floor(Number(BigInt.asIntN(64, v)) / 2 ** 18))).toBeLessThanOrEqual(1));
+  });
+
+  it(`mutant (f): truncateRing in Z_2^32 (32-bit lanes on the wire) with a computable mask: party 1 leaks at n = 64 (dealer 0), party 2 at n = ${ROTATE_FROM} (dealer 1)`, async () => {
+    const program: ViewProgram<AShare> = truncRing({ inBits: 32, outBits: 64 });
+    const at64 = await simulateViews(truncInputs(64), program, { backend: dealerMaskFromAsKey(0) });
+    expect(leakingObservers(at64), describeReports(at64)).toEqual([1]);
+    // Two 32-bit lanes per received word: 64 masked values arrive as 32 words.
+    expect(at64[1].leaks).toBe(32);
+    const rotated = await simulateViews(truncInputs(ROTATE_FROM), program, { backend: dealerMaskFromAsKey(1) });
+    expect(leakingObservers(rotated), describeReports(rotated)).toEqual([2]);
+    expect(rotated[2].leaks).toBe(512);
   });
 
   it('mutant (b): mul resharing without the zero sharing: every party leaks', async () => {
