@@ -37,6 +37,8 @@ export interface SessionInput {
   modelName: string;
   prompt: string;
   tokens: number;
+  /** Set as ?weight-cache-mib= on the party links (absent: the page's default). */
+  weightCacheMiB?: number;
 }
 
 export interface SessionMeasurement {
@@ -164,6 +166,7 @@ export class BrowsersLab {
     for (let i = 0; i < 3; i++) {
       const url = new URL(links.partyLinks[i]);
       url.searchParams.set('backend', 'wasm');
+      if (input.weightCacheMiB !== undefined) url.searchParams.set('weight-cache-mib', String(input.weightCacheMiB));
       await this.page(PARTIES[i]).goto(url.href);
     }
     const codes = await Promise.all(PARTIES.map((p) => this.ownCode(this.page(p))));
@@ -190,6 +193,8 @@ export class BrowsersLab {
     // The owner page keeps its sharing while it serves; the cached run needs it kept before this page closes.
     await waitFor(owner, () => ['done', 'error'].includes(window.pumaOwner?.state.phase ?? ''), 120_000, 'the owner to keep its sharing');
     const parties = await Promise.all(PARTIES.map((p) => partyState(this.page(p))));
+    // Where each party's steps went (weight reads, hashing, expansion, ops), as its page reported them.
+    parties.forEach((s, i) => s.steps.forEach((line) => log(`party ${i} ${line}`)));
     // The tokens are in: an error a party page shows while the session ends does not void the figures, and is
     // reported with them.
     const endErrors = parties.filter((s) => s.error !== null).map((s) => `party ${s.party} at the end: ${s.error}`);

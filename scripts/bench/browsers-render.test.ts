@@ -81,6 +81,7 @@ describe('parseBrowsersOptions', () => {
     expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true, maxGiB: 18 });
     expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true, maxGiB: 18 });
     expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build', '--max-gib=6.5'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false, maxGiB: 6.5 });
+    expect(parseBrowsersOptions(['--weight-cache-mib=0'])).toMatchObject({ weightCacheMiB: 0 });
   });
   it('names a bad token count, an empty model and an unknown option', () => {
     expect(() => parseBrowsersOptions(['--tokens=0'])).toThrow(/--tokens must be an integer from 1 to 256, got 0/);
@@ -88,6 +89,8 @@ describe('parseBrowsersOptions', () => {
     expect(() => parseBrowsersOptions(['--model='])).toThrow(/--model needs a value/);
     expect(() => parseBrowsersOptions(['--reps=3'])).toThrow(/unknown option --reps=3/);
     expect(() => parseBrowsersOptions(['--max-gib=0'])).toThrow(/--max-gib must be a number of GiB above 0, got 0/);
+    expect(() => parseBrowsersOptions(['--weight-cache-mib=-1'])).toThrow(/--weight-cache-mib must be a whole number of MiB from 0 to 65536, got -1/);
+    expect(() => parseBrowsersOptions(['--weight-cache-mib=1.5'])).toThrow(/got 1.5/);
   });
 });
 

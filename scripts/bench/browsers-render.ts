@@ -101,6 +101,8 @@ export interface BrowsersOptions {
   cached: boolean;
   /** Build the pages first (`--no-build` serves dist/pages as it is). */
   build: boolean;
+  /** The party links' ?weight-cache-mib= (absent: the party page's default). */
+  weightCacheMiB?: number;
   /** Stop when the five browsers together hold more than this (GiB, PSS). */
   maxGiB: number;
 }
@@ -112,7 +114,7 @@ export interface BrowsersOptions {
 export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const a of args) {
-    if (a.startsWith('--') && !/^--(model|tokens|max-gib)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, --max-gib, ${FLAGS.join(', ')})`);
+    if (a.startsWith('--') && !/^--(model|tokens|max-gib|weight-cache-mib)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, --max-gib, --weight-cache-mib, ${FLAGS.join(', ')})`);
   }
   const model = value('model') ?? 'stories260k';
   if (model === '') throw new Error('browsers: --model needs a value (stories260k, gpt2-base or a folder)');
@@ -122,5 +124,10 @@ export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const gibText = value('max-gib');
   const maxGiB = gibText === undefined ? 18 : Number(gibText);
   if (!(maxGiB > 0 && maxGiB < 1024)) throw new Error(`browsers: --max-gib must be a number of GiB above 0, got ${gibText}`);
-  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), maxGiB };
+  const cacheText = value('weight-cache-mib');
+  const weightCacheMiB = cacheText === undefined ? undefined : Number(cacheText);
+  if (weightCacheMiB !== undefined && !(Number.isInteger(weightCacheMiB) && weightCacheMiB >= 0 && weightCacheMiB <= 65_536)) {
+    throw new Error(`browsers: --weight-cache-mib must be a whole number of MiB from 0 to 65536, got ${cacheText}`);
+  }
+  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), maxGiB, ...(weightCacheMiB === undefined ? {} : { weightCacheMiB }) };
 }

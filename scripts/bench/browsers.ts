@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build]
- * [--max-gib G] [--json]`:
+ * [--max-gib G] [--weight-cache-mib N] [--json]`:
  * owner, client and three party pages in headless Chromium (one browser per role, browsers-lab.ts) on a
  * coordinator on 127.0.0.1, WebAssembly parties. A first run (fresh sharing, shares downloaded), then a cached
  * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB). Reports time to ready,
@@ -56,7 +56,7 @@ const suite: BenchSuite = async ({ args }) => {
       memoryBytes: opts.maxGiB * 2 ** 30,
     });
     try {
-      const input = { files: model.files, modelName: model.name, prompt: model.prompt, tokens: opts.tokens };
+      const input = { files: model.files, modelName: model.name, prompt: model.prompt, tokens: opts.tokens, weightCacheMiB: opts.weightCacheMiB };
       for (const run of opts.cached ? (['first', 'cached'] as const) : (['first'] as const)) {
         console.error(`browsers: ${model.name}, ${run} run`);
         const m = await lab.session(input);

@@ -21,6 +21,7 @@ import { StorageGatedChannel, askPersistence, type ManifestCheck } from './stora
 import type { ShareNeeds, StorageNumbers } from './storage-fit.ts';
 import { errorText, formatBytes, joinAndConnect, resolveCoordinator, sessionParam, showError, slotSecret } from './kit.ts';
 import { PeerLinks, showOwnCode, type PeerLinkState } from './trust-ui.ts';
+import { describeWeightCache, parseWeightCacheMiB } from './weight-cache-param.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
@@ -58,6 +59,10 @@ export interface PartyPageState {
   bytesSent: number;
   bytesReceived: number;
   report: PartySessionReport | null;
+  /** The weight cache cap in bytes (?weight-cache-mib=, else the page's default); null until the page read it. */
+  weightCacheBytes: number | null;
+  /** Each finished job step's status line: its time, rounds, bytes and where the time went (weights, ops). */
+  steps: string[];
 }
 
 const state: PartyPageState = {
@@ -77,6 +82,8 @@ const state: PartyPageState = {
   bytesSent: 0,
   bytesReceived: 0,
   report: null,
+  weightCacheBytes: null,
+  steps: [],
 };
 
 declare global {
@@ -121,6 +128,7 @@ function showStatus(s: PartyStatus): void {
     $('step').textContent = `${j.kind} job ${j.index}: ${j.step} of ${j.steps} steps done` + (j.step > 0 ? `, last one ${j.msPerStep.toFixed(0)} ms and ${j.rounds} rounds` : '');
     progress.max = j.steps;
     progress.value = j.step;
+    if (j.step > 0 && s.phase === 'running') state.steps.push(s.message);
   }
   if (s.error) fail(s.error);
 }
@@ -221,6 +229,9 @@ async function main(): Promise<void> {
   $('title').textContent = `puma-web party ${id}`;
   document.title = `puma-web party ${id}`;
   const backend = parseBackendChoice(params.get('backend'));
+  const weightCacheBytes = parseWeightCacheMiB(params.get('weight-cache-mib'));
+  state.weightCacheBytes = weightCacheBytes;
+  $('weight-cache').textContent = describeWeightCache(weightCacheBytes);
   const session = sessionParam(params);
   if (!session) {
     setPhase('no session: open a party link from the client page, or paste one below');
@@ -228,7 +239,7 @@ async function main(): Promise<void> {
   }
   panel.setSessionRunning(true);
   try {
-    await runSession({ id, session, params, identity, store, storage, backend });
+    await runSession({ id, session, params, identity, store, storage, backend, weightCacheBytes });
   } finally {
     panel.setSessionRunning(false);
     await panel.refresh().catch(() => {});
@@ -243,9 +254,10 @@ interface SessionContext {
   store: IdbShareStore;
   storage: StorageManager | undefined;
   backend: BackendChoice;
+  weightCacheBytes: number;
 }
 
-async function runSession({ id, session, params, identity, store, storage, backend }: SessionContext): Promise<void> {
+async function runSession({ id, session, params, identity, store, storage, backend, weightCacheBytes }: SessionContext): Promise<void> {
   const secret = slotSecret(session, id);
   const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const peers = [...[0, 1, 2].filter((p) => p !== id), CLIENT, OWNER];
@@ -260,7 +272,9 @@ async function runSession({ id, session, params, identity, store, storage, backe
   const gated = new StorageGatedChannel(audit ?? channel, {
     party: id, identity: identity.fingerprint, holds: (keys) => store.holds(keys), storage, onChecked: showManifestCheck,
   });
-  const party = startBrowserParty({ id, channel: gated, backend, identity: identity.fingerprint, onStatus: showStatus });
+  // An audited session shows every message on this page, so its rounds do not bypass the page on lanes.
+  const lanes = audit ? undefined : { peers: [0, 1, 2].filter((p) => p !== id), open: channel.openLane.bind(channel) };
+  const party = startBrowserParty({ id, channel: gated, lanes, backend, identity: identity.fingerprint, weightCacheBytes, onStatus: showStatus });
   const leave = $('leave') as HTMLButtonElement;
   leave.disabled = false;
   leave.addEventListener('click', () => {

@@ -1,7 +1,7 @@
 export { secureTensorSources, secureTensors, shareWeights, type NamedTensor, type PartyWeightBundle, type TensorSource, type WeightManifest } from './share-weights.ts';
 export { splitTensor, streamWeightShares, type ShareStreamOptions, type TensorShare, type WeightShareStream } from './share-stream.ts';
 export { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits, secureLogitsRows, type KvCache, type LoadOptions, type SecureModel } from './forward.ts';
-export { asWeightSource, bundleWeightSource, type SecureWeights, type SeedExpander, type TensorSeeds, type WeightSource } from './weight-source.ts';
+export { asWeightSource, bundleWeightSource, newWeightTimes, type SecureWeights, type SeedExpander, type TensorSeeds, type WeightSource, type WeightTimes } from './weight-source.ts';
 export { DEFAULT_BLOCK_WORDS, WeightStream, type ResidencyStats } from './weight-stream.ts';
 export { DEFAULT_WEIGHT_CACHE_BYTES, WeightBlockCache, expandedShareBytes, weightCacheBudget, type WeightCacheStats } from './weight-cache.ts';
 export { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';

@@ -32,11 +32,13 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
     const dims = { m: T, k: end - start, n };
     const x0 = columns(p, x.s0, T, k, start, end);
     const x1 = columns(p, x.s1, T, k, start, end);
+    const t0 = performance.now();
     const wSum = be.add(w.s0, w.s1);
     const a = be.matmul(x0, wSum, dims);
     const b = be.matmul(x1, w.s0, dims);
     ws.close(w);
     const term = be.add(a, b);
+    if (ws.times) ws.times.matmulMs += performance.now() - t0;
     for (const t of [wSum, a, b]) be.release(t);
     if (x0 !== x.s0) be.release(x0);
     if (x1 !== x.s1) be.release(x1);

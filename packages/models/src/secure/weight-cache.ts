@@ -1,8 +1,12 @@
 /**
- * A party's resident cache of weight blocks: both components of a row block, as the secure pass used it
- * (dense words read from the store, PRG words already expanded), kept in this party's memory up to a byte
- * budget so a later pass (the next token, the next job of the session) takes the block from memory instead of
- * reading, hashing and expanding it again. Blocks are admitted in the order the first pass uses them until the
+ * A party's resident cache of weight blocks, kept in this party's memory up to a byte budget so a later pass
+ * (the next token, the next job of the session) takes the block from memory instead of reading, hashing and
+ * expanding it again. A block's entry holds both components as the secure pass used them (dense words read
+ * from the store, PRG words already expanded), or, in dense-first mode, only the dense component of a block
+ * that has one: its PRG component is regenerated each pass. Dense-first is what a party whose share does not
+ * fit should keep: a store read with its sha256 costs several times the ChaCha20 expansion of the same words
+ * (in a browser tab, IndexedDB reads measured 10-20x; the browsers bench prints the split per step), so the
+ * same bytes of budget spare about twice the reading when they hold dense words only. Blocks are admitted in the order the first pass uses them until the
  * budget is full and never evicted: every pass walks the blocks in the same order, and under a cyclic scan
  * evicting (LRU) would drop each block just before it is needed again. A model whose share fits the budget is
  * thus read once; a larger one keeps its first blocks and streams the rest each pass.
@@ -31,16 +35,29 @@ export interface WeightCacheStats {
   misses: number;
 }
 
+/** A block's cached components; an absent one (dense-first mode: the PRG component) is regenerated from its seed. */
+export interface CachedBlock {
+  s0?: BigUint64Array;
+  s1?: BigUint64Array;
+}
+
+export interface WeightCacheOptions {
+  /** Keep only the dense component of blocks that have one (see the file header); default false (both). */
+  denseFirst?: boolean;
+}
+
 export class WeightBlockCache {
   readonly stats: WeightCacheStats = { blocks: 0, bytes: 0, hits: 0, misses: 0 };
-  private readonly blocks = new Map<string, readonly [BigUint64Array, BigUint64Array]>();
+  readonly denseFirst: boolean;
+  private readonly blocks = new Map<string, CachedBlock>();
 
-  constructor(readonly budgetBytes: number) {
+  constructor(readonly budgetBytes: number, o: WeightCacheOptions = {}) {
     if (!Number.isInteger(budgetBytes) || budgetBytes < 0) throw new Error(`weight cache budget must be a whole number of bytes >= 0, got ${budgetBytes}`);
+    this.denseFirst = o.denseFirst ?? false;
   }
 
-  /** Both components of block `key`, or undefined (counted as a miss). */
-  get(key: string): readonly [BigUint64Array, BigUint64Array] | undefined {
+  /** The cached components of block `key`, or undefined (counted as a miss). */
+  get(key: string): CachedBlock | undefined {
     const b = this.blocks.get(key);
     if (b) this.stats.hits += 1;
     else this.stats.misses += 1;
@@ -52,18 +69,23 @@ export class WeightBlockCache {
     return this.blocks.has(key);
   }
 
-  /** Whether a block of `words` words per component would still fit. */
-  fits(words: number): boolean {
-    return this.stats.bytes + 16 * words <= this.budgetBytes;
+  /** Whether `components` components of `words` words each would still fit. */
+  fits(words: number, components = 2): boolean {
+    return this.stats.bytes + 8 * components * words <= this.budgetBytes;
   }
 
-  /** Keeps the block when it fits (the caller hands over both arrays: they must not be written afterwards). */
-  offer(key: string, s0: BigUint64Array, s1: BigUint64Array): boolean {
-    if (s0.length !== s1.length) throw new Error(`weight cache: block ${key} has components of ${s0.length} and ${s1.length} words`);
-    if (this.blocks.has(key) || !this.fits(s0.length)) return false;
-    this.blocks.set(key, [s0, s1]);
+  /**
+   * Keeps the block's given components when they fit (the caller hands the arrays over: they must not be
+   * written afterwards).
+   */
+  offer(key: string, block: CachedBlock): boolean {
+    const held = [block.s0, block.s1].filter((c): c is BigUint64Array => c !== undefined);
+    if (held.length === 0) throw new Error(`weight cache: block ${key} offered without a component`);
+    if (held.some((c) => c.length !== held[0].length)) throw new Error(`weight cache: block ${key} has components of ${held.map((c) => c.length).join(' and ')} words`);
+    if (this.blocks.has(key) || !this.fits(held[0].length, held.length)) return false;
+    this.blocks.set(key, block);
     this.stats.blocks += 1;
-    this.stats.bytes += 16 * s0.length;
+    this.stats.bytes += 8 * held.length * held[0].length;
     return true;
   }
 }

@@ -30,6 +30,38 @@ export interface WeightSource {
   readonly cache?: WeightBlockCache;
   /** Expands PRG-derived components instead of the backend's prg (none: the backend's). */
   readonly expand?: SeedExpander;
+  /** Where the passes' weight handling spent its time (added to by the source, the stream and the matmul). */
+  readonly times?: WeightTimes;
+}
+
+/**
+ * Milliseconds and volumes of weight handling, summed over the source's passes (a caller takes differences per
+ * step). Reads and their hashing may run ahead of the pass (prefetch), so storeMs and hashMs overlap compute;
+ * waitMs is what the pass itself waited for them. expandMs, uploadMs, offerMs and matmulMs run on the pass's
+ * thread and add up with waitMs to the pass's weight work on its critical path.
+ */
+export interface WeightTimes {
+  /** Store reads: ms from asking to having the bytes, parts and bytes read. */
+  storeMs: number;
+  partsRead: number;
+  bytesRead: number;
+  /** Copying a part out of the store's hands and checking its sha256. */
+  copyMs: number;
+  hashMs: number;
+  /** The pass waiting for a block's read (not overlapped by a prefetch). */
+  waitMs: number;
+  /** Regenerating PRG components (words per component). */
+  expandMs: number;
+  wordsExpanded: number;
+  /** Moving blocks to the backend (dense words, cached blocks) and copying new blocks into the weight cache. */
+  uploadMs: number;
+  offerMs: number;
+  /** The local products of streamed matmuls (block by block, before their round). */
+  matmulMs: number;
+}
+
+export function newWeightTimes(): WeightTimes {
+  return { storeMs: 0, partsRead: 0, bytesRead: 0, copyMs: 0, hashMs: 0, waitMs: 0, expandMs: 0, wordsExpanded: 0, uploadMs: 0, offerMs: 0, matmulMs: 0 };
 }
 
 /**

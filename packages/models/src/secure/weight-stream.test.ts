@@ -79,13 +79,13 @@ describe('streamed matmul', () => {
  * Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw;
  * with `cacheBytes` the source carries a weight cache of that budget (fresh per run).
  */
-async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander) {
+async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander, denseFirst = false) {
   const vocab = model.config.vocabSize;
   const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
   const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
   const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
   return deterministicRun(async (p) => {
-    const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes);
+    const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes, { denseFirst });
     const { source, counts } = countingSource({ ...bundleWeightSource(bundles[p.id]), cache: blockCache, expand });
     const m = loadSecureModel(p, source, { blockWords: blockWords === 'whole' ? largest : blockWords });
     const passCounts: SourceCounts[] = [];
@@ -195,6 +195,28 @@ describe('a secure pass over streamed weights', () => {
     }
   }, 120_000);
 
+  it('stories260K with a dense-first weight cache of a third of the share: parties 1 and 2 keep only dense words, so pass 2 reads twice as much less from the source; logits unchanged', async () => {
+    const { model } = await loadModel('stories260K');
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
+    const next = STORIES_REFERENCE_TOKENS[5];
+    const manifest = shareWeights(model, 'm', DEFAULT_FRAC_BITS)[0].manifest;
+    const budget = Math.floor(expandedShareBytes(manifest) / 3);
+    const [cached, uncached] = [await twoPasses(model, prompt, next, 256, budget, undefined, true), await twoPasses(model, prompt, next, 256)];
+    expect(cached[0].logits).toEqual(uncached[0].logits);
+    expect(cached[1].logits).toEqual(uncached[1].logits);
+    for (const [id, r] of cached.entries()) {
+      expect(r.cache!.bytes).toBeLessThanOrEqual(budget);
+      // Party 0 has no dense component and keeps both expanded (16 bytes a word), the others 8 bytes a word.
+      const perWord = id === 0 ? 16 : 8;
+      expect(r.cache!.bytes).toBeGreaterThan(budget - perWord * largestBlock(model, 256));
+      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      const secondPassDense = r.passCounts[1].denseWords - r.passCounts[0].denseWords;
+      expect(secondPassDense).toBe(id === 0 ? 0 : r.passCounts[0].denseWords - r.cache!.bytes / 8);
+      expect(r.stats.liveBlocks).toBe(0);
+      expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
+    }
+  }, 120_000);
+
   it('tiny GPT-2 with a source that expands seeds on the host: every PRG component comes from it, logits equal the backend-prg pass bit for bit', async () => {
     const model = await tinyGpt2();
     let expandedWords = 0;
@@ -217,10 +239,13 @@ describe('a secure pass over streamed weights', () => {
     expect(weightCacheBudget(manifest, 1000)).toBe(16 * 15);
     expect(weightCacheBudget(manifest, 100)).toBe(100);
     const cache = new WeightBlockCache(16 * 4);
-    expect(cache.offer('a', new BigUint64Array(3), new BigUint64Array(3))).toBe(true);
-    expect(cache.offer('b', new BigUint64Array(2), new BigUint64Array(2))).toBe(false);
-    expect(() => cache.offer('c', new BigUint64Array(1), new BigUint64Array(2))).toThrow('weight cache: block c has components of 1 and 2 words');
-    expect(cache.stats).toEqual({ blocks: 1, bytes: 48, hits: 0, misses: 0 });
+    expect(cache.offer('a', { s0: new BigUint64Array(3), s1: new BigUint64Array(3) })).toBe(true);
+    expect(cache.offer('b', { s0: new BigUint64Array(2), s1: new BigUint64Array(2) })).toBe(false);
+    // One component (dense-first) takes half the room.
+    expect(cache.offer('d', { s1: new BigUint64Array(1) })).toBe(true);
+    expect(() => cache.offer('c', { s0: new BigUint64Array(1), s1: new BigUint64Array(2) })).toThrow('weight cache: block c has components of 1 and 2 words');
+    expect(() => cache.offer('e', {})).toThrow('weight cache: block e offered without a component');
+    expect(cache.stats).toEqual({ blocks: 2, bytes: 56, hits: 0, misses: 0 });
   });
 
   it('a source that fails names the tensor, and the stream keeps nothing open', async () => {

@@ -5,7 +5,8 @@
  * has one, else the backend's prg), its dense component is read from
  * the source; `close` hands both buffers back to the backend at once (WebAssembly memory is reused, not grown).
  * One block can be fetched ahead (`prefetch`: the source's read only, not the expansion), so reading the next
- * block overlaps computing with this one.
+ * block overlaps computing with this one; from the second pass on, a block closed with nothing else live has
+ * the block that followed it in the first pass read ahead, in another tensor too.
  *
  * Residency (what the memory bound rests on): open blocks plus fetched-ahead ones, counted in words per
  * component; `stats` keeps the high-water marks for tests and benches. When the source has a block cache
@@ -17,7 +18,8 @@ import { sizeOf } from '@puma/ring';
 import type { Buf } from '@puma/backend';
 import { aShare, SEED_NONCE, type AShare, type Party } from '@puma/protocol';
 import type { WeightManifest } from './share-weights.ts';
-import type { TensorSeeds, WeightSource } from './weight-source.ts';
+import type { WeightBlockCache } from './weight-cache.ts';
+import type { TensorSeeds, WeightSource, WeightTimes } from './weight-source.ts';
 
 /** Rows per block are chosen so a block holds at most this many words per component (8 MiB, one dense part). */
 export const DEFAULT_BLOCK_WORDS = 1 << 20;
@@ -42,11 +44,20 @@ interface Fetched {
 export class WeightStream {
   readonly manifest: WeightManifest;
   readonly blockWords: number;
+  /** The source's timing record (weight-source.ts WeightTimes), when it keeps one. */
+  readonly times?: WeightTimes;
   readonly stats: ResidencyStats = { liveBlocks: 0, peakLiveBlocks: 0, liveWords: 0, peakLiveWords: 0, openedWords: 0 };
   private readonly shapes = new Map<string, readonly number[]>();
   private readonly seedCache = new Map<string, Promise<TensorSeeds>>();
   private readonly ahead = new Map<string, { words: number; fetched: Promise<Fetched> }>();
-  private readonly open = new WeakMap<AShare, number>();
+  private readonly open = new WeakMap<AShare, { words: number; key: string }>();
+  /** Blocks in the order this stream's first pass opened them, and each key's place in it (read-ahead). */
+  private readonly order: Array<readonly [string, number, number]> = [];
+  private readonly orderAt = new Map<string, number>();
+  private readonly ambiguous = new Set<string>();
+  private recording = true;
+  /** The block readAhead fetched and the pass has not opened yet. */
+  private guessed: string | null = null;
 
   constructor(
     private readonly p: Party,
@@ -56,6 +67,7 @@ export class WeightStream {
     if (!Number.isInteger(blockWords) || blockWords < 1) throw new Error(`block size must be a positive number of words, got ${blockWords}`);
     this.manifest = source.manifest;
     this.blockWords = blockWords;
+    this.times = source.times;
     for (const t of source.manifest.tensors) this.shapes.set(t.name, t.shape);
   }
 
@@ -98,14 +110,40 @@ export class WeightStream {
     const words = this.rangeWords(name, start, end);
     const key = `${name}@${start}:${end}`;
     const shape = [end - start, ...rest];
+    this.record(key, name, start, end);
+    this.dropMisread(key);
     const cache = this.source.cache;
     const held = cache?.get(key);
+    const times = this.times;
+    const offset = start * sizeOf(rest);
+    const hostExpand = this.source.expand;
+    // One component on the backend: the words given (dense, or cached), else regenerated from the seed.
+    const comp = (given: BigUint64Array | undefined, seed: Uint32Array | undefined): Buf => {
+      const t0 = performance.now();
+      if (given) {
+        const b = this.p.backend.upload(given);
+        if (times) times.uploadMs += performance.now() - t0;
+        return b;
+      }
+      if (!seed) throw new Error(`tensor ${name}: rows [${start}, ${end}) have a component with neither words nor a seed`);
+      const b = hostExpand ? this.p.backend.upload(hostExpand(seed, offset, words)) : this.expand(seed, offset, words);
+      if (times) {
+        times.expandMs += performance.now() - t0;
+        times.wordsExpanded += words;
+      }
+      return b;
+    };
     if (held) {
       this.count(1, words);
-      return this.opened(aShare(shape, this.p.backend.upload(held[0]), this.p.backend.upload(held[1])), words);
+      const seeds = held.s0 && held.s1 ? {} : await this.seeds(name).catch((e: unknown) => {
+        this.count(-1, -words);
+        throw e;
+      });
+      return this.opened(aShare(shape, comp(held.s0, seeds.seed0), comp(held.s1, seeds.seed1)), words, key);
     }
     const pending = this.ahead.get(key);
     let fetched: Fetched;
+    const waited = performance.now();
     if (pending) {
       this.ahead.delete(key);
       fetched = await pending.fetched.catch((e: unknown) => {
@@ -119,20 +157,82 @@ export class WeightStream {
         throw e;
       });
     }
-    const offset = start * sizeOf(rest);
-    const hostExpand = this.source.expand;
-    const comp = (seed: Uint32Array | undefined): Buf => {
-      if (!seed) return this.p.backend.upload(fetched.dense!);
-      return hostExpand ? this.p.backend.upload(hostExpand(seed, offset, words)) : this.expand(seed, offset, words);
-    };
-    const share = aShare(shape, comp(fetched.seeds.seed0), comp(fetched.seeds.seed1));
-    // Read back while this block is open (a copy each: the cache owns its words); one time per cached block.
-    if (cache?.fits(words)) cache.offer(key, await this.p.backend.read(share.s0), await this.p.backend.read(share.s1));
-    return this.opened(share, words);
+    if (times) times.waitMs += performance.now() - waited;
+    const { seed0, seed1 } = fetched.seeds;
+    const share = aShare(shape, comp(seed0 ? undefined : fetched.dense, seed0), comp(seed1 ? undefined : fetched.dense, seed1));
+    if (cache) await this.offer(cache, key, share, fetched);
+    return this.opened(share, words, key);
   }
 
-  private opened(share: AShare, words: number): AShare {
-    this.open.set(share, words);
+  /**
+   * Offers a block just opened to the cache: in dense-first mode a block with a dense component keeps only
+   * those words (its own copy unless the read's buffer is exactly them), else both components read back from
+   * the backend (a copy each: the cache owns its words).
+   */
+  private async offer(cache: WeightBlockCache, key: string, share: AShare, fetched: Fetched): Promise<void> {
+    const words = share.s0.length;
+    const dense = fetched.dense;
+    const denseOnly = cache.denseFirst && dense !== undefined;
+    if (!cache.fits(words, denseOnly ? 1 : 2)) return;
+    const t0 = performance.now();
+    if (denseOnly) {
+      const own = dense.byteOffset === 0 && dense.byteLength === dense.buffer.byteLength ? dense : dense.slice();
+      cache.offer(key, fetched.seeds.seed0 ? { s1: own } : { s0: own });
+    } else {
+      cache.offer(key, { s0: await this.p.backend.read(share.s0), s1: await this.p.backend.read(share.s1) });
+    }
+    if (this.times) this.times.offerMs += performance.now() - t0;
+  }
+
+  /**
+   * The first pass records the order it opens blocks in (every pass opens the same blocks in the same order);
+   * it ends when the first block opens again. A block opened twice in a pass (a tied head) has no one next block.
+   */
+  private record(key: string, name: string, start: number, end: number): void {
+    if (!this.recording) return;
+    if (this.order.length > 0 && this.orderAt.get(key) === 0) {
+      this.recording = false;
+      return;
+    }
+    if (this.orderAt.has(key)) {
+      this.ambiguous.add(key);
+      return;
+    }
+    this.orderAt.set(key, this.order.length);
+    this.order.push([name, start, end]);
+  }
+
+  /**
+   * After block `key` closed with nothing else live, reads ahead the block that followed it in the first pass,
+   * in another tensor too: its read then overlaps the rounds until the pass needs it (a one-block tensor's read
+   * otherwise waits in full), and the two-block bound holds.
+   */
+  private readAhead(key: string): void {
+    const at = this.recording || this.ambiguous.has(key) ? undefined : this.orderAt.get(key);
+    const next = at === undefined ? undefined : this.order[at + 1];
+    if (!next || this.stats.liveBlocks !== 0) return;
+    const nextKey = `${next[0]}@${next[1]}:${next[2]}`;
+    if (this.ahead.has(nextKey) || this.source.cache?.has(nextKey)) return;
+    this.prefetch(...next);
+    this.guessed = nextKey;
+  }
+
+  /**
+   * A read-ahead block the pass does not open next (a slice it takes anew each pass: the position rows) is
+   * dropped before `key` opens, so it neither stays live nor breaks the two-block bound.
+   */
+  private dropMisread(key: string): void {
+    const guessed = this.guessed;
+    this.guessed = null;
+    if (guessed === null || guessed === key) return;
+    const e = this.ahead.get(guessed);
+    if (!e) return;
+    this.ahead.delete(guessed);
+    this.count(-1, -e.words);
+  }
+
+  private opened(share: AShare, words: number, key: string): AShare {
+    this.open.set(share, { words, key });
     this.stats.openedWords += words;
     return share;
   }
@@ -144,12 +244,13 @@ export class WeightStream {
 
   /** Releases a share from rows/whole; it must not be used afterwards. */
   close(x: AShare): void {
-    const words = this.open.get(x);
-    if (words === undefined) throw new Error('weight stream: closing a share it did not open (or closing it twice)');
+    const opened = this.open.get(x);
+    if (opened === undefined) throw new Error('weight stream: closing a share it did not open (or closing it twice)');
     this.open.delete(x);
-    this.count(-1, -words);
+    this.count(-1, -opened.words);
     this.p.backend.release(x.s0);
     this.p.backend.release(x.s1);
+    this.readAhead(opened.key);
   }
 
   private rangeWords(name: string, start: number, end: number): number {

@@ -21,6 +21,8 @@ interface KeyRecord {
 }
 
 export class IdbShareStore implements ShareStore {
+  /** Every get is a structured clone of the stored value: the reader's own bytes. */
+  readonly freshReads = true;
   private readonly db: UseStore;
   private readonly records: UseStore;
 

@@ -24,6 +24,8 @@ export interface PartyWorkerInit {
   backend: BackendChoice;
   fracBits?: number;
   stepTimeoutMs?: number;
+  /** Cap of the weight cache in bytes (default: the runtime's; 0 streams every pass from IndexedDB). */
+  weightCacheBytes?: number;
 }
 
 const aborter = new AbortController();
@@ -59,6 +61,7 @@ const api = {
     }
     const report = await runPartySession({
       id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
+      weightRead: { weightCacheBytes: init.weightCacheBytes },
       // The page's state shows how the backend was chosen (with the calibration's figures for 'auto').
       onStatus: (s) => onStatus({ ...s, backend: `${s.backend}; ${summary}` }), signal: aborter.signal,
     });

@@ -8,6 +8,7 @@ import { classifyParty, generateParty, type SecureWeights, type StepReport } fro
 import { CLIENT, type Channel, type PartyId } from '@puma/transport';
 import { decodeJson, encodeJson } from './json.ts';
 import { checkRoster, reportsIdentities, shortFingerprint, type Roster } from './roster.ts';
+import { describeStep, passSnapshot } from './pass-timing.ts';
 import { sha256Hex } from './shares.ts';
 import type { StepWatch } from './step-watch.ts';
 import type { JobRequest, PartySessionReport, PartyStatus, SessionPhase, StepCost } from './types.ts';
@@ -81,12 +82,17 @@ export async function runJob(p: Party, weights: SecureWeights, job: Job, n: numb
   emit('running', `job ${n}: generating ${job.maxNewTokens} tokens after a ${job.promptLength}-token prompt`, {
     job: { index: n, kind: 'generate', step: 0, steps: job.maxNewTokens, msPerStep: 0, rounds: 0 },
   });
+  const times = 'bundles' in weights ? undefined : weights.times;
+  let before = passSnapshot(times, p.span);
   const steps = await generateParty(p, { job: n, weights, promptLength: job.promptLength, maxNewTokens: job.maxNewTokens, reveal: job.reveal, earlyStop: job.earlyStop }, {
     progress: (v) => {
       const r = v as StepReport;
       watch.progress(r.step + 1);
       p.channel.send(CLIENT, `j${n}/cost:${r.step}`, encodeJson(r satisfies StepCost));
-      emit('running', `job ${n}: token ${r.step + 1} of ${job.maxNewTokens} in ${r.ms.toFixed(0)} ms, ${r.rounds} rounds, ${r.bytesSent} bytes sent`, {
+      const after = passSnapshot(times, p.span);
+      const where = describeStep(before, after);
+      before = after;
+      emit('running', `job ${n}: token ${r.step + 1} of ${job.maxNewTokens} in ${r.ms.toFixed(0)} ms, ${r.rounds} rounds, ${r.bytesSent} bytes sent; ${where}`, {
         job: { index: n, kind: 'generate', step: r.step + 1, steps: job.maxNewTokens, msPerStep: r.ms, rounds: r.rounds },
       });
     },

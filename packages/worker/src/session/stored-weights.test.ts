@@ -61,6 +61,24 @@ describe('weights streamed from the share store', () => {
     }
   }, 60_000);
 
+  it('a store whose reads are the reader\'s own bytes is checked in place: the same words, and a damaged part is still named', async () => {
+    const { manifest, parts } = fx.shares.parties[1];
+    const inner = storeOf(manifest, parts);
+    // As IndexedDB's structured clone: every get is a fresh copy of the stored bytes.
+    let handedOut: Uint8Array | undefined;
+    const fresh = { freshReads: true, get: async (k: string) => (handedOut = (await inner.get(k))?.slice()), set: (k: string, b: Uint8Array) => inner.set(k, b) };
+    const info = manifest.parts.find((p) => p.part === 'dense.0')!;
+    const words = info.bytes / 8;
+    const [inPlace, copied] = [new StoredWeightSource(manifest, fresh, IDENTITY), new StoredWeightSource(manifest, inner, IDENTITY)];
+    const got = await inPlace.dense(info.tensor, 0, words);
+    expect(Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from((await copied.dense(info.tensor, 0, words)).buffer))).toBe(0);
+    // In place: the words are the read's own buffer, not a copy of it.
+    expect(got.buffer).toBe(handedOut!.buffer);
+    inner.entries.get(partKey(IDENTITY, manifest.modelId, manifest.epoch, 1, info.tensor, info.part))![5] ^= 0x01;
+    const later = new StoredWeightSource(manifest, fresh, IDENTITY);
+    await expect(later.dense(info.tensor, 0, 4)).rejects.toThrow(`share part ${info.tensor}/dense.0 of party 1 (model stories260K, sharing ${manifest.epoch}) in this party's share store does not match its sha256`);
+  });
+
   it('names a part that is missing or damaged when it is read', async () => {
     const { manifest, parts } = fx.shares.parties[2];
     const store = storeOf(manifest, parts);
@@ -139,9 +157,10 @@ describe('weights streamed from the share store', () => {
 
   it('a weight cache smaller than the model keeps the first blocks; a part outside it spoiled mid-generation still fails every endpoint, naming it', async () => {
     const stores = freshStores();
-    // Room for the token embedding (the pass's first blocks) and not for l0.qkv.w.
+    // Room for the token embedding's dense words (the pass's first blocks; a share that does not fit is cached
+    // dense-first) and not for l0.qkv.w.
     const emb = fx.shares.parties[1].manifest.tensors.find((t) => t.name === 'emb.token')!;
-    const run = startSession(fx, stores, { weightCacheBytes: 16 * emb.shape[0] * emb.shape[1] });
+    const run = startSession(fx, stores, { weightCacheBytes: 8 * emb.shape[0] * emb.shape[1] });
     const info = fx.shares.parties[1].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
     const key = partKey(ROSTER[1], 'stories260K', fx.shares.epoch, 1, info.tensor, info.part);
     let tokens = 0;

@@ -1,17 +1,19 @@
 /**
  * A party's weight shares read from its share store during the secure pass (the WeightSource of
  * models/secure/weight-source.ts): seeds parts (40 or 72 bytes, kept once read) and dense slices ("dense.<k>",
- * DENSE_PART_BYTES each) read by word range. A part is copied out of the store's hands first and the copy is
- * checked against its size and sha256 in the manifest, so what the pass uses is what was checked; a part that
+ * DENSE_PART_BYTES each) read by word range. A part is copied out of the store's hands first (unless the store's
+ * reads are already the reader's own bytes, as IndexedDB's structured clones are) and the copy is checked
+ * against its size and sha256 in the manifest, so what the pass uses is what was checked; a part that
  * went missing or changed since it was fetched fails the step with a message naming it, never a silently
  * wrong result. The last dense part read is kept, so consecutive row blocks that share a part read it once.
  *
  * With a weight cache (the default; models/secure/weight-cache.ts) the pass keeps the blocks it used, up to
  * the cache's budget, for the session's later passes: those blocks are read and checked once per session,
- * the rest on every pass. The file header of weight-cache.ts says why that keeps tamper detection honest.
+ * the rest on every pass. A share larger than the budget is cached dense-first (only the dense words of a
+ * block, its PRG component regenerated each pass), which spares twice the store reads per byte of budget. The file header of weight-cache.ts says why that keeps tamper detection honest.
  */
 import { decodeBundle } from '@puma/protocol';
-import { weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource } from '@puma/models/secure';
+import { expandedShareBytes, newWeightTimes, weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource, type WeightTimes } from '@puma/models/secure';
 import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
 import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions } from './types.ts';
 
@@ -21,6 +23,7 @@ export class StoredWeightSource implements WeightSource {
   readonly manifest: WeightManifest;
   readonly cache?: WeightBlockCache;
   readonly expand?: SeedExpander;
+  readonly times: WeightTimes = newWeightTimes();
   private readonly seedParts = new Map<string, PartInfo>();
   private readonly denseParts = new Map<string, PartInfo[]>();
   private readonly sha256: (bytes: Uint8Array) => string | Promise<string>;
@@ -35,7 +38,8 @@ export class StoredWeightSource implements WeightSource {
     const { modelId, config, fracBits, tensors } = shares;
     this.manifest = { modelId, config, fracBits, tensors };
     const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
-    if (budget > 0) this.cache = new WeightBlockCache(budget);
+    // A share that does not fit keeps dense words first: they cost a store read and a hash, PRG words only an expansion.
+    if (budget > 0) this.cache = new WeightBlockCache(budget, { denseFirst: budget < expandedShareBytes(this.manifest) });
     this.sha256 = o.sha256 ?? sha256Hex;
     this.expand = o.expand;
     for (const p of shares.parts) {
@@ -96,12 +100,24 @@ export class StoredWeightSource implements WeightSource {
   private async read(info: PartInfo): Promise<{ bytes: Uint8Array; words: BigUint64Array }> {
     const m = this.shares;
     const what = `share part ${info.tensor}/${info.part} of party ${m.party} (model ${m.modelId}, sharing ${m.epoch})`;
+    const t = this.times;
+    const t0 = performance.now();
     const stored = await this.store.get(partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part));
+    const t1 = performance.now();
+    t.storeMs += t1 - t0;
     if (stored === undefined) throw new Error(`${what} is missing from this party's share store; it was there when the session began`);
-    const words = new BigUint64Array(Math.ceil(stored.byteLength / 8));
-    const bytes = new Uint8Array(words.buffer, 0, stored.byteLength);
-    bytes.set(stored);
-    if (stored.byteLength !== info.bytes || (await this.sha256(bytes)) !== info.sha256) {
+    t.partsRead += 1;
+    t.bytesRead += stored.byteLength;
+    // A store whose reads are the reader's own bytes (IndexedDB) is checked in place when they can be words.
+    const inPlace = this.store.freshReads === true && stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength && stored.byteLength % 8 === 0;
+    const words = inPlace ? new BigUint64Array(stored.buffer) : new BigUint64Array(Math.ceil(stored.byteLength / 8));
+    const bytes = inPlace ? stored : new Uint8Array(words.buffer, 0, stored.byteLength);
+    if (!inPlace) bytes.set(stored);
+    const t2 = performance.now();
+    t.copyMs += t2 - t1;
+    const digest = stored.byteLength === info.bytes ? await this.sha256(bytes) : null;
+    t.hashMs += performance.now() - t2;
+    if (digest !== info.sha256) {
       throw new Error(`${what} in this party's share store does not match its sha256 in the manifest (changed or damaged since it was verified)`);
     }
     return { bytes, words };
