@@ -12,6 +12,7 @@ import { loadModel } from '@puma/models/node';
 import { OWNER, type EndpointId } from '@puma/transport';
 import { runClientSession } from './client.ts';
 import { prepareOwnerShares, prepareSeededSharing, resplitSource, sha256Hex, type PartRef } from './index.ts';
+import { sendOrder } from './owner.ts';
 import { ENDPOINTS, IDENTITIES, ROSTER, clientChannel, freshStores, loadFixture, startSession, within, type Fixture } from './session-fixture.ts';
 import { droppableNetwork } from './test-support.ts';
 
@@ -68,6 +69,23 @@ describe('seeded sharing (parts made again when sent)', () => {
     const all = allRefs(manifests);
     for await (const bytes of source.read(all)) void bytes;
     expect(splits).toBe(manifests[0].tensors.length);
+  }, 60_000);
+});
+
+describe('send order', () => {
+  it("sends party 0's seeds first, then parties 1 and 2 tensor by tensor, each party's parts in its manifest order", async () => {
+    const { model } = await loadModel('gpt2-shakespeare');
+    const { shares } = await prepareSeededSharing({ model, modelId: 'gpt2-shakespeare' });
+    const wants = ([0, 1, 2] as const).map((party) => ({ party, parts: shares.parties[party].manifest.parts.map((_, k) => k).reverse() }));
+    const order = sendOrder(shares, wants);
+    for (const party of [0, 1, 2]) {
+      expect(order.filter((r) => r.party === party).map((r) => r.index), `party ${party}`).toEqual(shares.parties[party].manifest.parts.map((_, k) => k));
+    }
+    const party0 = shares.parties[0].manifest.parts.length;
+    expect(order.slice(0, party0).every((r) => r.party === 0)).toBe(true);
+    const tensors = shares.parties[1].manifest.tensors.map((t) => t.name);
+    const rest = order.slice(party0).map((r) => tensors.indexOf(shares.parties[r.party].manifest.parts[r.index].tensor));
+    expect(rest).toEqual([...rest].sort((a, b) => a - b));
   }, 60_000);
 });
 

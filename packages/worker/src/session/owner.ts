@@ -170,15 +170,18 @@ function heldParts(shares: OwnerShares): OwnerPartSource {
 }
 
 /**
- * Every wanted part in send order: tensor by tensor (manifest order), and within a tensor each party's wanted
- * parts in its manifest order, so parties 1 and 2 take each dense part at about the same time.
+ * Every wanted part in send order. Each party's parts go in its manifest order, the order it receives them in
+ * (party-weights.ts): with a window, any other order would leave the party waiting for a part held back behind
+ * parts it cannot take yet. Party 0 (seeds only: bytes each, made without a split) goes first, so it is not
+ * paced by the others' dense parts; then parties 1 and 2 tensor by tensor, so each takes a tensor's dense parts
+ * at about the same time as the other and they are made once.
  */
 export function sendOrder(shares: OwnerShares, wants: ReadonlyArray<{ party: PartyId; parts: readonly number[] }>): PartRef[] {
   const tensorIndex = new Map(shares.parties[0].manifest.tensors.map((t, i) => [t.name, i]));
   const refs = wants.flatMap(({ party, parts }) => [...parts].sort((a, b) => a - b).map((index) => ({ party, index })));
-  const tensorOf = (r: PartRef) => tensorIndex.get(shares.parties[r.party].manifest.parts[r.index].tensor)!;
-  // Stable: within one tensor, parties stay in the order given and each party's parts in manifest order.
-  return refs.map((r, i) => ({ r, i, t: tensorOf(r) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.r);
+  const key = (r: PartRef) => (r.party === 0 ? -1 : tensorIndex.get(shares.parties[r.party].manifest.parts[r.index].tensor)!);
+  // Stable: within one key, parties stay in the order given and each party's parts in manifest order.
+  return refs.map((r, i) => ({ r, i, k: key(r) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
 }
 
 interface SendFigures {
