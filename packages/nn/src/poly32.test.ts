@@ -34,7 +34,7 @@ describe('degree-6 polynomial in Z_2^32 (poly32)', () => {
     expect([plan.wBits, plan.yBits, plan.zBits, plan.pi]).toEqual([14, 14, 11, 27]);
   });
 
-  it.each(Object.entries(FITS))('GeLU\'s E (%s fit) plus 0.5 x on v in [-1, 1] (x = 4 sqrt((v + 1) / 2)): within 3e-4 of float64', async (name, fit) => {
+  it.each(Object.entries(FITS))('GeLU\'s E (%s fit) plus 0.5 x on v in [-1, 1] (x = 4 sqrt((v + 1) / 2)): within 4e-4 of float64', async (name, fit) => {
     const n = 4001;
     const v = linspace(-1, 1, n);
     const x = quantize(Array.from(v, (t) => 4 * Math.sqrt((t + 1) / 2)));
@@ -51,7 +51,9 @@ describe('degree-6 polynomial in Z_2^32 (poly32)', () => {
       if (e > err) [err, at] = [e, i];
     }
     console.log(`poly32 GeLU (${name}) E max abs error ${err.toExponential(3)} at v = ${v[at]}`);
-    expect(err).toBeLessThan(3e-4);
+    // Worst case: about 1.7e-4 from the stochastic roundings of Y and Z (one ulp each times the output's
+    // sensitivity, poly32.ts) plus 2e-4 from beta and gamma rounded to 13 bits; measured 1.3e-4 to 1.9e-4.
+    expect(err).toBeLessThan(4e-4);
   });
 
   it('declared cost equals measured cost (6 rounds; 32-bit lanes)', async () => {
