@@ -36,3 +36,26 @@ describe('puma usage', () => {
     expect(err[1]).toMatch(/^puma: no command given\nusage:/);
   });
 });
+
+describe('puma <command> --help', () => {
+  it.each([
+    ['generate', '--max-new-tokens'], ['classify', '--text'], ['chat', '--system'], ['eval', '--window-size'], ['plan', '--network'],
+    ['share', '--out'], ['identity', '--key'], ['session', 'create'], ['owner', '--bundles'], ['party', '--weight-cache-mib'],
+    ['host', '--max-concurrent'], ['client', '--prompt'],
+  ])('%s --help prints its usage on stdout and exits 0, running nothing', async (cmd, option) => {
+    const { out, err } = capture();
+    expect(await main([cmd, '--help'])).toBe(0);
+    expect(err).toEqual([]);
+    expect(out.join('\n')).toContain(`puma ${cmd}`);
+    expect(out.join('\n')).toContain(option);
+  });
+
+  it('an unknown option of generate or classify is a usage error (exit 2) naming the option, with the usage', async () => {
+    const { out, err } = capture();
+    expect(await main(['generate', '--max-new-token', '3'])).toBe(2);
+    expect(await main(['classify', '--txt', 'hi'])).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]).toMatch(/^puma: Unknown option '--max-new-token'.*\nusage:/s);
+    expect(err[1]).toMatch(/^puma: Unknown option '--txt'.*\nusage:/s);
+  });
+});

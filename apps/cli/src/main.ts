@@ -11,12 +11,17 @@ import { ensureModel, loadModel } from '@puma/models/node';
 import {
   classifyClient, generateClient, greedy, logitPathError, sampler, shareWeights, type ClassifyArgs, type ClientStep, type GenerateArgs, type StepReport,
 } from '@puma/models/secure';
-import { chatCommand } from './chat.ts';
+import { CHAT_USAGE, chatCommand } from './chat.ts';
+import { CLIENT_USAGE } from './client.ts';
 import { DOMAIN_CHECK_OPTION, guardDomain } from './domain-guard.ts';
-import { evalCommand } from './eval.ts';
-import { planCommand } from './plan.ts';
-import { hostCommand } from './host.ts';
-import { SESSION_COMMANDS } from './session.ts';
+import { EVAL_USAGE, evalCommand } from './eval.ts';
+import { IDENTITY_USAGE } from './identity.ts';
+import { OWNER_USAGE } from './owner.ts';
+import { PARTY_USAGE } from './party.ts';
+import { PLAN_USAGE, planCommand } from './plan.ts';
+import { HOST_USAGE, hostCommand } from './host.ts';
+import { SESSION_COMMANDS, SESSION_USAGE } from './session.ts';
+import { SHARE_USAGE } from './share.ts';
 
 const PROGRAMS = new URL('../../../packages/models/src/secure/programs.ts', import.meta.url).href;
 
@@ -182,10 +187,23 @@ async function classify(argv: string[]): Promise<void> {
   console.log(values.json ? JSON.stringify(out) : `label: ${out.label}\nsecure logits:    ${logits.map((v) => v.toFixed(4)).join(' ')}\nplaintext logits: ${plaintextLogits.map((v) => v.toFixed(4)).join(' ')}`);
 }
 
+/** What `puma <command> --help` prints: the command's own usage (generate and classify share the top one). */
+const COMMAND_USAGE: Record<string, string> = {
+  generate: USAGE, classify: USAGE, chat: CHAT_USAGE, eval: EVAL_USAGE, plan: PLAN_USAGE, share: SHARE_USAGE, identity: IDENTITY_USAGE,
+  session: SESSION_USAGE, owner: OWNER_USAGE, party: PARTY_USAGE, host: HOST_USAGE, client: CLIENT_USAGE,
+};
+
+/** node:util parseArgs's complaints about the command line (unknown option, missing value) are usage errors. */
+const isArgumentError = (e: unknown): boolean => typeof (e as { code?: unknown })?.code === 'string' && (e as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
+    return 0;
+  }
+  if (cmd !== undefined && COMMAND_USAGE[cmd] !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(COMMAND_USAGE[cmd]);
     return 0;
   }
   try {
@@ -200,7 +218,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    console.error(e instanceof UsageError ? `puma: ${msg}\n${USAGE}` : `puma: ${msg}`);
-    return e instanceof UsageError ? 2 : 1;
+    const usage = e instanceof UsageError || isArgumentError(e);
+    console.error(usage ? `puma: ${msg}\n${cmd !== undefined ? (COMMAND_USAGE[cmd] ?? USAGE) : USAGE}` : `puma: ${msg}`);
+    return usage ? 2 : 1;
   }
 }
