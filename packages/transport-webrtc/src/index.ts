@@ -1,5 +1,4 @@
 export {
-  LANE_STREAMS,
   createPeerChannel,
   endpointName,
   peerIdFor,
@@ -16,6 +15,7 @@ export {
   verifySignature,
   type Identity,
 } from './identity.ts';
+export { LANE_STREAMS, type LaneLimits } from './lane.ts';
 /** The link wire format, for tools and test harnesses that inspect traffic. */
 export { AUTH, BYE, CHUNK, PING, decodeFrame, encodeChunk, encodeTag, type Frame } from './frame.ts';
 export {

@@ -12,6 +12,7 @@ import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
 import { endpointName } from './addressing.ts';
 import { AUTH, BATCH, BYE, CHUNK, type Frame, OutgoingMessage, PING, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag, takePacket } from './frame.ts';
 import { type DtlsView, PeerIdentityError, dtlsView, makeAuthFrame, verifyAuthFrame } from './link-auth.ts';
+import type { LaneLimits } from './lane.ts';
 import type { ResolvedOptions } from './options.ts';
 
 export interface LinkEvents {
@@ -86,6 +87,12 @@ export class Link {
 
   get name(): string {
     return endpointName(this.remote);
+  }
+
+  /** The limits a lane on this link keeps (lane.ts): this link's frame size, both sides' message limits. */
+  laneLimits(): LaneLimits {
+    const { maxMessageBytes, maxPendingBytes, highWaterMark } = this.opts;
+    return { frameBytes: this.frameBytes, sendLimit: this.sendLimit, maxMessageBytes, maxPendingBytes, highWaterMark };
   }
 
   /** Queues a message; throws if it is over the limit (this side's, or both sides' once known). */

@@ -30,6 +30,7 @@
 import type { DataConnection, Peer, PeerError } from 'peerjs';
 import { type Channel, type EndpointId, countSent, emptyStats } from '@puma/transport';
 import { endpointName, loadPeer, peerIdFor, signalingAddress } from './addressing.ts';
+import { LANE_STREAMS, type LaneLimits } from './lane.ts';
 import { Link, type LinkEvents, errorText } from './link.ts';
 import { MAX_CHANNELS_PER_PEER, type PeerChannelOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 
@@ -51,15 +52,13 @@ export interface PeerChannel extends Channel {
    * peer. The peer must open the lane with the same `streamId` before anything is sent on it: bytes for a stream
    * that side has not opened yet are lost. The new channel is handed to `take` in the task that created it,
    * which is the only moment Chromium lets it be transferred to a Web Worker (postMessage(dc, [dc])); a channel
-   * that has run an event loop turn on the page crashes the browser when transferred. The lane carries raw
-   * messages only (no framing, keepalive or BYE of this channel's links); the link's failure closes it.
+   * that has run an event loop turn on the page crashes the browser when transferred. The lane carries
+   * data frames only (lane.ts, with the link's `limits`); keepalive and BYE stay on the link, whose failure
+   * closes the lane.
    * Throws, naming the problem, when the link to `peer` is not open or `streamId` is not a lane stream.
    */
-  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel) => void): void;
+  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel, limits: LaneLimits) => void): void;
 }
-
-/** SCTP streams lanes may use: above those PeerJS's channels take (it opens one per connection, stream 0 or 1). */
-export const LANE_STREAMS = { min: 16, max: 1023 } as const;
 
 /** Delay before re-offering to a peer that had not yet registered with the signaling server. */
 const REOFFER_DELAY_MS = 250;
@@ -174,7 +173,7 @@ class PeerChannelImpl implements PeerChannel {
     return link?.open ? link.peerFingerprint : undefined;
   }
 
-  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel) => void): void {
+  openLane(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel, limits: LaneLimits) => void): void {
     if (!Number.isInteger(streamId) || streamId < LANE_STREAMS.min || streamId > LANE_STREAMS.max) {
       throw new Error(`lane stream ${streamId} is not an integer from ${LANE_STREAMS.min} to ${LANE_STREAMS.max}`);
     }
@@ -184,7 +183,7 @@ class PeerChannelImpl implements PeerChannel {
     if (link.error) throw link.error;
     const pc = link.conns[0]?.peerConnection;
     if (!link.open || !pc) throw new Error(`cannot open a lane to ${link.name}: its link is not open (authenticated) yet`);
-    take(pc.createDataChannel(`puma-lane-${streamId}`, { negotiated: true, id: streamId, ordered: true }));
+    take(pc.createDataChannel(`puma-lane-${streamId}`, { negotiated: true, id: streamId, ordered: true }), link.laneLimits());
   }
 
   close(reason = 'channel closed'): void {

@@ -6,7 +6,8 @@ import { type Channel, type EndpointId, Mailbox, countSent, emptyStats } from '.
 
 /** The subset of MessagePort used here, satisfied by both Node's and the browser's MessagePort. */
 export interface PortLike {
-  postMessage(message: unknown): void;
+  /** `transfer`: objects moved rather than copied (a browser page hands its worker data channels this way). */
+  postMessage(message: unknown, transfer?: unknown[]): void;
   addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
   start?(): void;
   close(): void;

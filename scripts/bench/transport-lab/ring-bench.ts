@@ -41,7 +41,8 @@ try {
     const mean = res.map((r) => r.times.reduce((a, b) => a + b, 0) / r.times.length);
     const med = (key: string) => res.map((r) => (r[key].length ? median(r[key]).toFixed(2) : '-')).join(' / ');
     console.log(`${label}: ms per round mean ${mean.map((x) => x.toFixed(2)).join(' / ')}, median ${med('times')}; ` +
-      `hop medians: worker -> page ${med('toPage')}, sender -> receiving page ${med('toPeerPage')}, sender -> receiver ${med('arrivals')}`);
+      `hop medians: worker -> page ${med('toPage')}, sender -> receiving page ${med('toPeerPage')}, sender -> receiver ${med('arrivals')}` +
+      (res[0].viaPage.length ? `; sends through the page ${res.map((r) => r.viaPage[0]).join(' / ')}` : ''));
   }
 } finally {
   await lab.close();

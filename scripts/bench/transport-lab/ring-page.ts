@@ -2,9 +2,9 @@
  * Round latency of three parties as the party pages run them (ring-bench.ts drives it): the PeerChannel in the
  * page, the protocol's sends and receives either in the page itself or in a Web Worker behind port-bridge.ts (as
  * party pages do), or in the worker over lanes: data channels opened on the page's authenticated links and
- * transferred to the worker (PeerChannel.openLane), so no message crosses the page. Hop stamps (epoch ms, so
- * comparable across tabs): worker -> its page (the page sees the worker's send), sender -> the receiver's page
- * (the page takes the message), sender -> the receiving worker.
+ * transferred to the worker (port-bridge.ts with lanes), so no message of a round crosses the page. Hop stamps
+ * (epoch ms, so comparable across tabs): worker -> its page (the page sees the worker's send), sender -> the
+ * receiver's page (the page takes the message), sender -> the receiving worker.
  */
 import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type PeerChannel } from '@puma/transport-webrtc';
 import type { Channel } from '@puma/transport';
@@ -12,12 +12,11 @@ import { serveChannelOverPort } from '../../../packages/worker/src/browser/port-
 import type { ConnectRequest } from './page.ts';
 import { epochNow, ring, sentAt } from './ring-traffic.ts';
 
-/** The SCTP stream of the rig's lanes (any in LANE_STREAMS; every tab uses the same). */
-const LANE_STREAM = 16;
-
 let channel: PeerChannel | null = null;
 let worker: Worker | null = null;
 const hops = { toPage: [] as number[], toPeerPage: [] as number[] };
+/** Messages the worker sent through the page on its bridge with lanes (only those before each peer's switch). */
+let laneBridgeSends = 0;
 
 /** `ch` with the page's hop stamp on every receive. */
 function stamped(ch: Channel): Channel {
@@ -40,12 +39,17 @@ function startWorker(): void {
     }
   });
   serveChannelOverPort(stamped(channel!), mc.port1);
-  worker.postMessage({ self: channel!.self, port: mc.port2 }, [mc.port2]);
-  // Every tab opens its lanes as soon as its links are up, and the driver starts rounds only once all tabs have
-  // connected, so no lane carries bytes before the peer's end exists.
-  for (const peer of [0, 1, 2].filter((p) => p !== channel!.self)) {
-    channel!.openLane(peer, LANE_STREAM, (dc) => worker!.postMessage({ lane: peer, dc }, [dc]));
-  }
+  const laned = new MessageChannel();
+  const peers = [0, 1, 2].filter((p) => p !== channel!.self);
+  const counted: Channel = {
+    ...stamped(channel!),
+    send: (to, tag, d) => {
+      laneBridgeSends += 1;
+      channel!.send(to, tag, d);
+    },
+  };
+  serveChannelOverPort(counted, laned.port1, { lanes: { peers, open: (...a) => channel!.openLane(...a) } });
+  worker.postMessage({ self: channel!.self, port: mc.port2, lanePort: laned.port2 }, [mc.port2, laned.port2]);
 }
 
 const api = {
@@ -61,7 +65,7 @@ const api = {
   async pageRing(run: string, rounds: number, bytes: number) {
     const arrivals: number[] = [];
     const times = await ring(channel!, run, rounds, bytes, arrivals);
-    return { times, arrivals, toPage: [], toPeerPage: [] };
+    return { times, arrivals, toPage: [], toPeerPage: [], viaPage: [] };
   },
   laneRing(run: string, rounds: number, bytes: number) {
     return api.workerRing(run, rounds, bytes, true);
@@ -69,11 +73,12 @@ const api = {
   workerRing(run: string, rounds: number, bytes: number, overLanes = false) {
     hops.toPage = [];
     hops.toPeerPage = [];
+    laneBridgeSends = 0;
     return new Promise((resolve, reject) => {
       worker!.onmessage = (ev: MessageEvent) => {
         const m = ev.data as { times?: number[]; arrivals?: number[]; error?: string };
         if (m.error) reject(new Error(m.error));
-        else resolve({ times: m.times!, arrivals: m.arrivals!, ...hops });
+        else resolve({ times: m.times!, arrivals: m.arrivals!, ...hops, viaPage: overLanes ? [laneBridgeSends] : [] });
       };
       worker!.postMessage({ run, rounds, bytes, overLanes });
     });

@@ -1,26 +1,21 @@
 /// <reference lib="webworker" />
 /**
- * The worker side of the round-latency page: runs ring rounds over the page's bridged channel (port-bridge.ts)
- * or over lanes, data channels the page opened on its authenticated links and transferred here (ring-lane.ts).
+ * The worker side of the round-latency page: runs ring rounds over one of two bridged channels to the page
+ * (port-bridge.ts): one that reaches the peers through the page only, one with lanes (data channels the page
+ * opened on its authenticated links and transferred here), as the party pages run.
  */
 import { channelOverPort } from '../../../packages/worker/src/browser/port-bridge.ts';
-import { laneRingChannel } from './ring-lane.ts';
 import { ring } from './ring-traffic.ts';
 
 self.onmessage = (ev: MessageEvent) => {
-  const { self: id, port } = ev.data as { self: number; port: MessagePort };
+  const { self: id, port, lanePort } = ev.data as { self: number; port: MessagePort; lanePort: MessagePort };
   const bridged = channelOverPort(id, port);
-  const laned = laneRingChannel(id);
+  const laned = channelOverPort(id, lanePort);
   self.onmessage = async (e: MessageEvent) => {
-    const m = e.data as { lane?: number; dc?: RTCDataChannel; run: string; rounds: number; bytes: number; overLanes?: boolean };
-    if (m.dc && m.lane !== undefined) {
-      laned.attach(m.lane, m.dc);
-      return;
-    }
+    const { run, rounds, bytes, overLanes } = e.data as { run: string; rounds: number; bytes: number; overLanes: boolean };
     try {
-      const ch = m.overLanes ? laned : bridged;
       const arrivals: number[] = [];
-      self.postMessage({ times: await ring(ch, m.run, m.rounds, m.bytes, arrivals), arrivals });
+      self.postMessage({ times: await ring(overLanes ? laned : bridged, run, rounds, bytes, arrivals), arrivals });
     } catch (err) {
       self.postMessage({ error: String(err) });
     }

@@ -9,7 +9,7 @@ import type { Channel, PartyId } from '@puma/transport';
 import type { BackendChoice } from '../select-backend.ts';
 import type { PartySessionReport, PartyStatus } from '../session/index.ts';
 import type { PartyWorkerApi } from './party-worker.ts';
-import { serveChannelOverPort } from './port-bridge.ts';
+import { serveChannelOverPort, type LaneOpener } from './port-bridge.ts';
 import { WorkerEnd, workerFailure } from './worker-failure.ts';
 
 export interface BrowserPartyOptions {
@@ -25,6 +25,11 @@ export interface BrowserPartyOptions {
   /** Cap of the party's weight cache in bytes (default: the runtime's, models/secure weight-cache.ts). */
   weightCacheBytes?: number;
   onStatus?: (s: PartyStatus) => void;
+  /**
+   * Lanes to the other parties (PeerChannel.openLane of the page's channel): the worker then sends and
+   * receives their rounds itself, without the page in between (port-bridge.ts).
+   */
+  lanes?: LaneOpener;
 }
 
 export interface BrowserParty {
@@ -41,7 +46,7 @@ export function startBrowserParty(o: BrowserPartyOptions): BrowserParty {
   const worker = new Worker(new URL('./party-worker.ts', import.meta.url), { type: 'module', name: `puma party ${o.id}` });
   const remote = Comlink.wrap<PartyWorkerApi>(worker);
   const bridge = new MessageChannel();
-  const served = serveChannelOverPort(o.channel, bridge.port1);
+  const served = serveChannelOverPort(o.channel, bridge.port1, { lanes: o.lanes });
   const crashed = workerFailure(worker, `party ${o.id}`);
   const onStatus = o.onStatus ?? (() => {});
   const init = {

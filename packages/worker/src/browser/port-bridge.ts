@@ -15,20 +15,52 @@
  * per message. Every postMessage wakes the other thread, and between three tabs on two cores those wakeups and
  * their scheduling, not the bytes, are most of a round. Batching by microtask adds no wait: the batch leaves
  * before the thread returns to its event loop.
+ *
+ * With `lanes`, the page also opens a lane (PeerChannel.openLane) to each of the given peers and transfers it to
+ * the worker, which then talks to those peers' workers directly (bridge-lanes.ts says how a peer switches
+ * over); the page keeps the links (authentication, keepalive, BYE, failure reasons) and tells each peer, on the
+ * link, once this worker holds its lane end (LANE_ATTACHED_TAG).
  */
 import { type Channel, type EndpointId, countSent, emptyStats } from '@puma/transport';
 import type { PortLike } from '@puma/transport';
+import { LANE_STREAMS, type LaneLimits } from '@puma/transport-webrtc/lane';
+import { WorkerLanes } from './bridge-lanes.ts';
 
 type ToPage =
   | { t: 'send'; to: EndpointId; tag: string; data: Uint8Array }
   | { t: 'recv'; id: number; from: EndpointId; tag: string }
   | { t: 'flush'; id: number }
-  | { t: 'close'; reason: string };
+  | { t: 'close'; reason: string }
+  | { t: 'lane-attached'; peer: EndpointId };
 
 type ToWorker =
   | { t: 'data'; id: number; data: Uint8Array; identity?: string }
   | { t: 'fail'; id: number; message: string }
-  | { t: 'flushed'; id: number };
+  | { t: 'flushed'; id: number }
+  | { t: 'lanes'; lanes: LaneGrant[] }
+  | { t: 'lane-ready'; peer: EndpointId }
+  | { t: 'lane-failed'; peer: EndpointId; message: string };
+
+/** A lane the page transferred to its worker, with the link's limits and the identity its peer proved. */
+export interface LaneGrant {
+  peer: EndpointId;
+  dc: RTCDataChannel;
+  limits: LaneLimits;
+  identity: string | undefined;
+}
+
+/** What the page needs to give its worker lanes: the peers (other parties' pages) and PeerChannel.openLane. */
+export interface LaneOpener {
+  peers: readonly EndpointId[];
+  open(peer: EndpointId, streamId: number, take: (dc: RTCDataChannel, limits: LaneLimits) => void): void;
+}
+
+/** Sent on the link when this worker holds its end of the lane: the peer may now send on it. */
+export const LANE_ATTACHED_TAG = 'puma:lane-attached';
+/** Never sent: a receive under it fails when the link does, with the link's reason. */
+const LANE_WATCH_TAG = 'puma:lane-watch';
+/** Every page opens its lanes on this SCTP stream, so both ends of a link agree. */
+const LANE_STREAM = LANE_STREAMS.min;
 
 /** The worker's side of the bridge: a Channel, plus a way to know the page has taken every send so far. */
 export interface BridgedChannel extends Channel {
@@ -61,12 +93,28 @@ function batchedPoster<M>(port: PortLike): (m: M) => void {
  * Page side: answers the worker's requests from `channel` until the worker closes the bridge or `stop()` is
  * called. Closing from the worker closes `channel` with the worker's reason.
  */
-export function serveChannelOverPort(channel: Channel, port: PortLike): { stop(): void } {
+export function serveChannelOverPort(channel: Channel, port: PortLike, opts: { lanes?: LaneOpener } = {}): { stop(): void } {
   let stopped = false;
   const post = batchedPoster<ToWorker>(port);
   const reply = (m: ToWorker) => {
     if (!stopped) post(m);
   };
+  // The worker learns first which peers have lanes (none without `lanes`): until then it notes every tag it
+  // sends through the page, since any peer might switch.
+  const lanes: LaneGrant[] = [];
+  for (const peer of opts.lanes?.peers ?? []) {
+    try {
+      opts.lanes!.open(peer, LANE_STREAM, (dc, limits) => lanes.push({ peer, dc, limits, identity: channel.peerIdentity?.(peer) }));
+    } catch {
+      // No lane to this peer (its link is not open): the worker reaches it through the page.
+      continue;
+    }
+    const failed = (e: unknown) => reply({ t: 'lane-failed', peer, message: e instanceof Error ? e.message : String(e) });
+    channel.recv(peer, LANE_ATTACHED_TAG).then(() => reply({ t: 'lane-ready', peer }), failed);
+    channel.recv(peer, LANE_WATCH_TAG).catch(failed);
+  }
+  // Posted at once: Chromium transfers a data channel only in the task that created it.
+  port.postMessage([{ t: 'lanes', lanes } satisfies ToWorker], lanes.map((l) => l.dc));
   const handle = (m: ToPage) => {
     if (stopped || typeof m !== 'object' || m === null) return;
     if (m.t === 'send') {
@@ -84,6 +132,12 @@ export function serveChannelOverPort(channel: Channel, port: PortLike): { stop()
       reply({ t: 'flushed', id: m.id });
     } else if (m.t === 'close') {
       channel.close(m.reason);
+    } else if (m.t === 'lane-attached') {
+      try {
+        channel.send(m.peer, LANE_ATTACHED_TAG, new Uint8Array(0));
+      } catch {
+        // The link failed; the lane's watch tells the worker.
+      }
     }
   };
   port.addEventListener('message', (ev) => {
@@ -109,7 +163,12 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
   const pending = new Map<number, { from: EndpointId; resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let failure: Error | null = null;
+  const post = batchedPoster<ToPage>(port);
+  const lanes = new WorkerLanes((peer) => post({ t: 'lane-attached', peer }));
   const handle = (m: ToWorker) => {
+    if (m?.t === 'lanes') return lanes.grant(m.lanes);
+    if (m?.t === 'lane-ready') return lanes.ready(m.peer);
+    if (m?.t === 'lane-failed') return lanes.failed(m.peer, m.message);
     const waiter = pending.get(m?.id);
     if (!waiter) return;
     pending.delete(m.id);
@@ -127,36 +186,56 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     if (Array.isArray(ev.data)) for (const m of ev.data as ToWorker[]) handle(m);
   });
   port.start?.();
-  const post = batchedPoster<ToPage>(port);
+  const viaPage = (from: EndpointId, tag: string) => {
+    const id = nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      pending.set(id, { from, resolve, reject });
+      post({ t: 'recv', id, from, tag });
+    });
+  };
   const channel: BridgedChannel = {
     self,
     stats,
     send(to, tag, data) {
       if (failure) throw failure;
+      if (!lanes.trySend(to, tag, data)) post({ t: 'send', to, tag, data });
       countSent(stats, to, data.byteLength);
-      post({ t: 'send', to, tag, data });
     },
     recv(from, tag) {
       if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { from, resolve, reject });
-        post({ t: 'recv', id, from, tag });
+      if (!lanes.isGranted) return lanes.granted.then(() => channel.recv(from, tag));
+      const route = lanes.route(from, tag);
+      if (route.via === 'page') return viaPage(from, tag);
+      const onLane = route.message.then((data) => {
+        stats.bytesReceived += data.byteLength;
+        if (route.identity !== undefined) proven.set(from, route.identity);
+        return data;
       });
+      if (route.via === 'lane') return onLane;
+      // The peer may still switch to its lane: whichever path delivers first wins; the other is dropped.
+      const onPage = viaPage(from, tag);
+      onLane.catch(() => {});
+      onPage.catch(() => {});
+      return Promise.race([onLane, onPage]).finally(route.cancel);
     },
-    flush() {
-      if (failure) return Promise.resolve();
+    async flush() {
+      if (failure) return;
       const id = nextId++;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { from: self, resolve: () => resolve(), reject });
-        post({ t: 'flush', id });
-      });
+      await Promise.all([
+        lanes.drained(),
+        new Promise<void>((resolve, reject) => {
+          pending.set(id, { from: self, resolve: () => resolve(), reject });
+          post({ t: 'flush', id });
+        }),
+      ]);
     },
     close(reason = 'channel closed') {
       if (failure) return;
       failure = new Error(reason);
       for (const w of pending.values()) w.reject(failure);
       pending.clear();
+      lanes.grant([]);
+      lanes.failAll(reason);
       post({ t: 'close', reason });
     },
   };
