@@ -46,6 +46,10 @@ describe('bridged channel with lanes', () => {
     expect(registry.ends.get('0->1')!.sent).toBeGreaterThanOrEqual(20);
     expect(workers[1].peerIdentity!(0)).toBe('a'.repeat(64));
     expect(workers[0].stats).toMatchObject({ bytesSent: 21, bytesReceived: 20, messagesSent: 21 });
+    // The page's channel counts what the lane carried once the worker told it (at the latest on flush).
+    await workers[0].flush();
+    expect(pages[0].channel.stats).toMatchObject({ bytesSent: 21, bytesReceived: 20 });
+    expect(pages[0].channel.stats.bytesSentTo[1]).toBe(21);
   });
 
   it('a receive asked before the worker held its lanes still gets a message the peer sends later on its lane', async () => {

@@ -31,7 +31,8 @@ type ToPage =
   | { t: 'recv'; id: number; from: EndpointId; tag: string }
   | { t: 'flush'; id: number }
   | { t: 'close'; reason: string }
-  | { t: 'lane-attached'; peer: EndpointId };
+  | { t: 'lane-attached'; peer: EndpointId }
+  | { t: 'lane-traffic'; sentTo: Record<number, number>; messages: number; received: number };
 
 type ToWorker =
   | { t: 'data'; id: number; data: Uint8Array; identity?: string }
@@ -59,6 +60,8 @@ export interface LaneOpener {
 export const LANE_ATTACHED_TAG = 'puma:lane-attached';
 /** Never sent: a receive under it fails when the link does, with the link's reason. */
 const LANE_WATCH_TAG = 'puma:lane-watch';
+/** How often a worker tells its page what its lanes carried (the page's traffic figures include it). */
+const LANE_TRAFFIC_MS = 500;
 /** Every page opens its lanes on this SCTP stream, so both ends of a link agree. */
 const LANE_STREAM = LANE_STREAMS.min;
 
@@ -132,6 +135,15 @@ export function serveChannelOverPort(channel: Channel, port: PortLike, opts: { l
       reply({ t: 'flushed', id: m.id });
     } else if (m.t === 'close') {
       channel.close(m.reason);
+    } else if (m.t === 'lane-traffic') {
+      // The page's channel counts what its worker's lanes carried too, so its traffic figures stay whole.
+      const st = channel.stats;
+      for (const [to, bytes] of Object.entries(m.sentTo)) {
+        st.bytesSentTo[Number(to)] = (st.bytesSentTo[Number(to)] ?? 0) + bytes;
+        st.bytesSent += bytes;
+      }
+      st.messagesSent += m.messages;
+      st.bytesReceived += m.received;
     } else if (m.t === 'lane-attached') {
       try {
         channel.send(m.peer, LANE_ATTACHED_TAG, new Uint8Array(0));
@@ -186,6 +198,14 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     if (Array.isArray(ev.data)) for (const m of ev.data as ToWorker[]) handle(m);
   });
   port.start?.();
+  // What the lanes carried since the page last heard, told every LANE_TRAFFIC_MS and before a flush.
+  let tally = { sentTo: {} as Record<number, number>, messages: 0, received: 0 };
+  const tell = () => {
+    if (tally.messages === 0 && tally.received === 0) return;
+    post({ t: 'lane-traffic', ...tally });
+    tally = { sentTo: {}, messages: 0, received: 0 };
+  };
+  const teller = setInterval(tell, LANE_TRAFFIC_MS);
   const viaPage = (from: EndpointId, tag: string) => {
     const id = nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -198,7 +218,12 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     stats,
     send(to, tag, data) {
       if (failure) throw failure;
-      if (!lanes.trySend(to, tag, data)) post({ t: 'send', to, tag, data });
+      if (lanes.trySend(to, tag, data)) {
+        tally.sentTo[to] = (tally.sentTo[to] ?? 0) + data.byteLength;
+        tally.messages += 1;
+      } else {
+        post({ t: 'send', to, tag, data });
+      }
       countSent(stats, to, data.byteLength);
     },
     recv(from, tag) {
@@ -208,6 +233,7 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
       if (route.via === 'page') return viaPage(from, tag);
       const onLane = route.message.then((data) => {
         stats.bytesReceived += data.byteLength;
+        tally.received += data.byteLength;
         if (route.identity !== undefined) proven.set(from, route.identity);
         return data;
       });
@@ -220,6 +246,7 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     },
     async flush() {
       if (failure) return;
+      tell();
       const id = nextId++;
       await Promise.all([
         lanes.drained(),
@@ -232,6 +259,8 @@ export function channelOverPort(self: EndpointId, port: PortLike, opts: { identi
     close(reason = 'channel closed') {
       if (failure) return;
       failure = new Error(reason);
+      clearInterval(teller);
+      tell();
       for (const w of pending.values()) w.reject(failure);
       pending.clear();
       lanes.grant([]);
