@@ -8,7 +8,8 @@
  *   said its worker holds its end (the pages pass that on as `ready`). The first message on the lane then lists
  *   the tags sent to that peer through the page before the switch (SWITCH_TAG); after it, every send takes the
  *   lane. A peer that never says so (a Node party, a page without lanes) is sent to through the page; after
- *   READY_WAIT_MS this side stops listing tags for it and never switches.
+ *   MAX_LISTED_TAGS messages to it this side stops listing their tags and never switches. A peer whose worker
+ *   starts late (its person approved later) blocks the protocol meanwhile, so few messages wait for it.
  * - Receiving: until the peer's list arrives, a receive waits on both paths and takes whichever delivers (the
  *   page's receive left behind waits for a message that never comes, and fails with the channel's close); once
  *   the list is here, a listed tag comes through the page and every other one on the lane.
@@ -22,7 +23,7 @@ import type { LaneGrant } from './port-bridge.ts';
 
 /** Tag of a lane's first message: the JSON list of tags sent to the peer through the page before the switch. */
 export const SWITCH_TAG = 'puma:lane-switch';
-const READY_WAIT_MS = 20_000;
+const MAX_LISTED_TAGS = 4096;
 const FAIL_GRACE_MS = 1_000;
 const DRAIN_MS = 5_000;
 
@@ -116,9 +117,6 @@ export class WorkerLanes {
       closed: () => lane.noteEnd(null),
     });
     this.lanes.set(peer, lane);
-    setTimeout(() => {
-      if (!lane.sending) lane.sentViaPage = null;
-    }, READY_WAIT_MS);
     this.attached(peer);
   }
 
@@ -149,6 +147,8 @@ export class WorkerLanes {
       this.early.set(to, tags.add(tag));
     } else {
       lane?.sentViaPage?.add(tag);
+      // A peer that has not switched after this many messages likely never will (no lanes there): stop listing.
+      if (lane?.sentViaPage && lane.sentViaPage.size > MAX_LISTED_TAGS) lane.sentViaPage = null;
     }
     return false;
   }
