@@ -79,6 +79,24 @@ describe('weights streamed from the share store', () => {
     await expect(later.dense(info.tensor, 0, 4)).rejects.toThrow(`share part ${info.tensor}/dense.0 of party 1 (model stories260K, sharing ${manifest.epoch}) in this party's share store does not match its sha256`);
   });
 
+  it('blocks that share a dense part read it once, also when the next block is fetched while this one is', async () => {
+    const words = 3 * (DENSE_PART_BYTES / 8);
+    const x = new BigUint64Array(words);
+    randomFillSync(new Uint8Array(x.buffer));
+    const manifest: WeightManifest = { modelId: 'big', config: { vocabSize: 1 } as ModelConfig, fracBits: 18, tensors: [{ name: 'w', shape: [words] }] };
+    const { store, manifest: m } = await storedParty({ manifest, bundles: { w: splitInput(x)[1] } }, 1);
+    const gets = new Map<string, number>();
+    const counting = { get: (k: string) => (gets.set(k, (gets.get(k) ?? 0) + 1), store.get(k)), set: (k: string, b: Uint8Array) => store.set(k, b) };
+    const source = new StoredWeightSource(m, counting, IDENTITY);
+    // Blocks of 1,000,000 words: each but the first spans two parts; two are read at once, as with read-ahead.
+    const block = 1_000_000;
+    for (let b = 0; b + block <= words; b += 2 * block) {
+      await Promise.all([source.dense('w', b, block), source.dense('w', b + block, Math.min(block, words - b - block))]);
+    }
+    const denseGets = [...gets].filter(([k]) => k.includes('/dense.'));
+    expect(denseGets.map(([, n]) => n)).toEqual([1, 1, 1]);
+  }, 60_000);
+
   it('names a part that is missing or damaged when it is read', async () => {
     const { manifest, parts } = fx.shares.parties[2];
     const store = storeOf(manifest, parts);
