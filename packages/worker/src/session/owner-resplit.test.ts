@@ -55,7 +55,7 @@ describe('seeded sharing (parts made again when sent)', () => {
     expect(i).toBe(refs.length);
   }, 120_000);
 
-  it('splits no tensor when only seeds parts are asked for, and one split per tensor for both parties\' dense parts', async () => {
+  it("splits nothing when only seeds parts are asked for, and each dense part once for both parties in send order", async () => {
     const { model } = await loadModel('stories260K');
     const seeded = await prepareSeededSharing({ model, modelId: 'stories260K' });
     const real = await createDealerSplitter();
@@ -66,9 +66,9 @@ describe('seeded sharing (parts made again when sent)', () => {
     const seedsOnly = allRefs(manifests).filter((r) => manifests[r.party].parts[r.index].part === 'seeds');
     for await (const bytes of source.read(seedsOnly)) expect(bytes.byteLength).toBeLessThan(100);
     expect(splits).toBe(0);
-    const all = allRefs(manifests);
-    for await (const bytes of source.read(all)) void bytes;
-    expect(splits).toBe(manifests[0].tensors.length);
+    const wants = ([0, 1, 2] as const).map((party) => ({ party, parts: manifests[party].parts.map((_, k) => k) }));
+    for await (const bytes of source.read(sendOrder(seeded.shares, wants))) void bytes;
+    expect(splits).toBe(manifests[1].parts.filter((p) => p.part !== 'seeds').length);
   }, 60_000);
 });
 
@@ -86,6 +86,9 @@ describe('send order', () => {
     const tensors = shares.parties[1].manifest.tensors.map((t) => t.name);
     const rest = order.slice(party0).map((r) => tensors.indexOf(shares.parties[r.party].manifest.parts[r.index].tensor));
     expect(rest).toEqual([...rest].sort((a, b) => a - b));
+    const embedding = order.slice(party0).filter((r) => shares.parties[r.party].manifest.parts[r.index].tensor === tensors[0]);
+    expect(embedding.slice(0, 6).map((r) => `${r.party}:${shares.parties[r.party].manifest.parts[r.index].part}`))
+      .toEqual(['1:seeds', '2:seeds', '1:dense.0', '2:dense.0', '1:dense.1', '2:dense.1']);
   }, 60_000);
 });
 

@@ -173,13 +173,18 @@ function heldParts(shares: OwnerShares): OwnerPartSource {
  * Every wanted part in send order. Each party's parts go in its manifest order, the order it receives them in
  * (party-weights.ts): with a window, any other order would leave the party waiting for a part held back behind
  * parts it cannot take yet. Party 0 (seeds only: bytes each, made without a split) goes first, so it is not
- * paced by the others' dense parts; then parties 1 and 2 tensor by tensor, so each takes a tensor's dense parts
- * at about the same time as the other and they are made once.
+ * paced by the others' dense parts; then parties 1 and 2 tensor by tensor, each dense part to one right after
+ * the other, so they take it at about the same time and a source that makes parts makes it once.
  */
 export function sendOrder(shares: OwnerShares, wants: ReadonlyArray<{ party: PartyId; parts: readonly number[] }>): PartRef[] {
   const tensorIndex = new Map(shares.parties[0].manifest.tensors.map((t, i) => [t.name, i]));
   const refs = wants.flatMap(({ party, parts }) => [...parts].sort((a, b) => a - b).map((index) => ({ party, index })));
-  const key = (r: PartRef) => (r.party === 0 ? -1 : tensorIndex.get(shares.parties[r.party].manifest.parts[r.index].tensor)!);
+  // Within a tensor: the seeds parts, then dense.0 of each party, dense.1 of each, ... (a manifest's order per party).
+  const key = (r: PartRef) => {
+    if (r.party === 0) return -1;
+    const info = shares.parties[r.party].manifest.parts[r.index];
+    return tensorIndex.get(info.tensor)! * 2 ** 24 + (info.part === 'seeds' ? 0 : 1 + Number(info.part.slice('dense.'.length)));
+  };
   // Stable: within one key, parties stay in the order given and each party's parts in manifest order.
   return refs.map((r, i) => ({ r, i, k: key(r) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
 }
