@@ -11,7 +11,7 @@ import { secureTensors } from '@puma/models/secure';
 import { SEED_NONCE } from '@puma/protocol';
 import { chachaWords, encodeFixed } from '@puma/ring';
 import { OwnerSharingWorker } from './browser/index.ts';
-import { bundleFromParts, prepareOwnerShares, verifyPartyShares, type OwnerShares, type PartRef, type PrepareSharesOptions } from './session/index.ts';
+import { bundleFromParts, prepareOwnerShares, sendOrder, verifyPartyShares, type OwnerShares, type PartRef, type PrepareSharesOptions } from './session/index.ts';
 
 export interface SharingRun {
   ms: number;
@@ -76,10 +76,12 @@ async function shareModelInWorker(o: PrepareSharesOptions & { transferModel?: bo
   const worker = new OwnerSharingWorker(o.model, o.transferModel ?? false);
   try {
     const { shares } = await worker.share(o);
-    const refs: PartRef[] = shares.parties.flatMap((p) => p.manifest.parts.map((_, index) => ({ party: p.manifest.party, index })));
+    // In the owner's send order: parties 1 and 2 take each dense part one after the other, made once for both.
+    const refs: PartRef[] = sendOrder(shares, shares.parties.map((p) => ({ party: p.manifest.party, parts: p.manifest.parts.map((_, k) => k) })));
+    let i = 0;
     for await (const bytes of worker.read(refs)) {
-      const r = refs[shares.parties.reduce((n, p) => n + p.parts.length, 0)];
-      shares.parties[r.party].parts.push(bytes);
+      const r = refs[i++];
+      shares.parties[r.party].parts[r.index] = bytes;
     }
     return shares;
   } finally {

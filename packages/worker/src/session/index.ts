@@ -31,6 +31,6 @@ export { checkFingerprint, checkRoster, shortFingerprint, type Roster } from './
 export { DEFAULT_STEP_TIMEOUT_MS } from './step-watch.ts';
 export { bindingKey } from './store-binding.ts';
 export { runPartySession } from './party.ts';
-export { OWNER_WINDOW_PARTS, serveOwner, sharingConflict } from './owner.ts';
+export { OWNER_WINDOW_PARTS, sendOrder, serveOwner, sharingConflict } from './owner.ts';
 export { prepareSeededSharing, resplitSource, type ResplitOptions, type SeededSharing } from './owner-resplit.ts';
 export { openClientSession, runClientSession } from './client.ts';

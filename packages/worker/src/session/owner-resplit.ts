@@ -100,8 +100,8 @@ export interface ResplitOptions {
 /**
  * Makes the parts serveOwner asks for from the model and the seeds, each on its own: a dense part is split
  * from its slice of the tensor (one part's buffer, however large the tensor), a seeds part comes from the
- * seeds alone. Yields copies, so a part in flight stays valid while the next is made; the same dense part asked
- * for twice in a row (parties 1 and 2) is the same copy.
+ * seeds alone. Yields a fresh copy each time, so a part in flight stays valid while the next is made and a
+ * consumer may move it; the same dense part asked for twice in a row (parties 1 and 2) is split once.
  */
 export function resplitSource(o: ResplitOptions): OwnerPartSource {
   const { model, sharing } = o;
@@ -115,7 +115,7 @@ export function resplitSource(o: ResplitOptions): OwnerPartSource {
     async *read(refs: readonly PartRef[]) {
       let current: { tensor: string; values?: FloatArray } | undefined;
       // Parties 1 and 2 ask for each dense part one after the other (sendOrder): it is made once for both.
-      let last: { tensor: string; k: number; bytes: Uint8Array } | undefined;
+      let last: { tensor: string; k: number; view: Uint8Array } | undefined;
       for (const r of refs) {
         const info = manifests[r.party].parts[r.index];
         if (!info) throw new Error(`model owner: party ${r.party} has no part ${r.index}`);
@@ -133,9 +133,10 @@ export function resplitSource(o: ResplitOptions): OwnerPartSource {
           // A fused or scaled tensor's values are computed once per tensor, not per part.
           current.values ??= source.values();
           splitter ??= await createDealerSplitter();
-          last = { tensor: info.tensor, k, bytes: splitDensePart(splitter, current.values, k, shares.fracBits, seeds[i], info.tensor, buffer).slice() };
+          last = { tensor: info.tensor, k, view: splitDensePart(splitter, current.values, k, shares.fracBits, seeds[i], info.tensor, buffer) };
         }
-        yield last.bytes;
+        // A copy each time: a consumer may move what it is given (the owner page's worker transfers each part).
+        yield last.view.slice();
       }
     },
   };
