@@ -251,6 +251,38 @@ export function takePacket(queue: OutgoingMessage[], frameBytes: number): Uint8A
   return frame;
 }
 
+/**
+ * The messages one sender has queued for a peer, in sequence order. A push numbers the message and schedules the
+ * owner's pump one microtask later, once the caller's synchronous sends are all queued, so the small messages of
+ * one protocol round to this peer leave together in one BATCH (takePacket).
+ */
+export class SendQueue {
+  messages: OutgoingMessage[] = [];
+  private nextSeq = 0;
+  private pumpQueued = false;
+
+  constructor(private readonly pump: () => void) {}
+
+  push(tag: string, data: Uint8Array): void {
+    this.messages.push(new OutgoingMessage(this.nextSeq, encodeTag(tag), data));
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  get length(): number {
+    return this.messages.length;
+  }
+
+  clear(): void {
+    this.messages = [];
+  }
+}
+
 interface PartialMessage {
   buf: Uint8Array;
   tag: string | null;

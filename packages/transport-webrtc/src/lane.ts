@@ -9,7 +9,7 @@
  *
  * Runs in workers and pages alike: it needs only the RTCDataChannel it is given.
  */
-import { BATCH, CHUNK, OutgoingMessage, Reassembler, decodeFrame, encodeTag, takePacket } from './frame.ts';
+import { BATCH, CHUNK, Reassembler, SendQueue, decodeFrame, takePacket } from './frame.ts';
 
 /** SCTP streams lanes may use: above those PeerJS's channels take (it opens one per connection, stream 0 or 1). */
 export const LANE_STREAMS = { min: 16, max: 1023 } as const;
@@ -30,10 +30,8 @@ export interface LaneLimits {
 const DRAIN_POLL_MS = 10;
 
 export class LaneEnd {
-  private readonly queue: OutgoingMessage[] = [];
+  private readonly queue = new SendQueue(() => this.pump());
   private readonly reassembler: Reassembler;
-  private nextSeq = 0;
-  private pumpQueued = false;
   private failed = false;
 
   /**
@@ -59,15 +57,7 @@ export class LaneEnd {
     if (data.byteLength > this.limits.sendLimit) {
       throw new Error(`message "${tag}" of ${data.byteLength} bytes exceeds the limit of ${this.limits.sendLimit} bytes that ${this.peerName} accepts`);
     }
-    this.queue.push(new OutgoingMessage(this.nextSeq, encodeTag(tag), data));
-    this.nextSeq = (this.nextSeq + 1) >>> 0;
-    if (!this.pumpQueued) {
-      this.pumpQueued = true;
-      queueMicrotask(() => {
-        this.pumpQueued = false;
-        this.pump();
-      });
-    }
+    this.queue.push(tag, data);
   }
 
   /** Resolves once every queued message is in the SCTP stack (nothing queued or buffered), or at `deadline`. */
@@ -81,7 +71,7 @@ export class LaneEnd {
     if (this.failed || this.dc.readyState !== 'open') return;
     try {
       while (this.queue.length > 0 && this.dc.bufferedAmount < this.limits.highWaterMark) {
-        this.dc.send(takePacket(this.queue, this.limits.frameBytes));
+        this.dc.send(takePacket(this.queue.messages, this.limits.frameBytes));
       }
     } catch (e) {
       this.breakWith(`sending to ${this.peerName} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -103,7 +93,7 @@ export class LaneEnd {
   private breakWith(message: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.queue.length = 0;
+    this.queue.clear();
     this.on.fail(message);
   }
 }

@@ -10,7 +10,7 @@
 import type { DataConnection } from 'peerjs';
 import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
 import { endpointName } from './addressing.ts';
-import { AUTH, BATCH, BYE, CHUNK, type Frame, OutgoingMessage, PING, PING_FRAME, Reassembler, decodeFrame, encodeBye, encodeTag, takePacket } from './frame.ts';
+import { AUTH, BATCH, BYE, CHUNK, type Frame, PING, PING_FRAME, Reassembler, SendQueue, decodeFrame, encodeBye, takePacket } from './frame.ts';
 import { type DtlsView, PeerIdentityError, dtlsView, makeAuthFrame, verifyAuthFrame } from './link-auth.ts';
 import type { LaneLimits } from './lane.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -41,7 +41,7 @@ export class Link {
   connected = false;
   open = false;
   error: Error | null = null;
-  queue: OutgoingMessage[] = [];
+  readonly queue = new SendQueue(() => this.pump());
   byeSent = false;
   byesReceived = new Set<number>();
   remoteReason = '';
@@ -54,12 +54,10 @@ export class Link {
   lastHeard: number[] = [];
   /** The key fingerprint the peer proved; set when the link opens. */
   peerFingerprint: string | undefined;
-  private nextSeq = 0;
   private frameBytes: number;
   /** Largest message this side sends: its own limit, then the smaller of both sides' once the peer's AUTH arrives. */
   private sendLimit: number;
   private pumping = false;
-  private pumpQueued = false;
   private views: DtlsView[] = [];
   private authSent = false;
   private verified = false;
@@ -103,17 +101,7 @@ export class Link {
     if (data.byteLength > this.sendLimit) {
       throw new Error(`message "${tag}" of ${data.byteLength} bytes exceeds the limit of ${this.sendLimit} bytes that ${this.name} accepts`);
     }
-    this.queue.push(new OutgoingMessage(this.nextSeq, encodeTag(tag), data));
-    this.nextSeq = (this.nextSeq + 1) >>> 0;
-    // Pumped once the caller's synchronous sends are all queued (a microtask later, before any wait), so the
-    // small messages of one round to this peer leave together in one BATCH.
-    if (!this.pumpQueued) {
-      this.pumpQueued = true;
-      queueMicrotask(() => {
-        this.pumpQueued = false;
-        this.pump();
-      });
-    }
+    this.queue.push(tag, data);
   }
 
   /** All data channels are open: read their DTLS fingerprints and start authenticating. */
@@ -192,7 +180,7 @@ export class Link {
 
   private maybeOpen(): void {
     if (!this.authSent || !this.verified || this.open || this.error) return;
-    const tooLarge = this.queue.find((m) => m.byteLength > this.sendLimit);
+    const tooLarge = this.queue.messages.find((m) => m.byteLength > this.sendLimit);
     if (tooLarge) {
       const why = `a queued message of ${tooLarge.byteLength} bytes exceeds the limit of ${this.sendLimit} bytes that ${this.name} accepts`;
       this.fail(why, why);
@@ -286,7 +274,7 @@ export class Link {
       while (this.queue.length > 0) {
         const i = leastBuffered(this.channels, this.opts.highWaterMark);
         if (i < 0) return;
-        this.channels[i].send(takePacket(this.queue, this.frameBytes));
+        this.channels[i].send(takePacket(this.queue.messages, this.frameBytes));
         this.lastSent[i] = Date.now();
       }
     } catch (e) {
@@ -348,7 +336,7 @@ export class Link {
     if (this.error) return;
     this.error = new Error(message);
     this.box.fail(this.error);
-    this.queue = [];
+    this.queue.clear();
     this.held = [];
     this.events.failed(this);
     if (bye === undefined || !this.connected) {

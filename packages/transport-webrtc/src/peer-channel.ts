@@ -363,7 +363,7 @@ class PeerChannelImpl implements PeerChannel {
       const unproven = link.open ? '' : ' before proving its identity';
       link.error = new Error(`${link.name} disconnected${unproven} (${link.remoteReason})`);
       link.box.fail(link.error);
-      link.queue = [];
+      link.queue.clear();
       if (!this.allOpen) this.rejectReady(link.error);
     }
     if (this.isClosed) return;
