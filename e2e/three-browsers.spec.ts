@@ -314,7 +314,9 @@ async function loseParty2MidGeneration(lose: (page: Page) => Promise<void>, mess
 }
 
 test('a party page closed mid-generation: the client and the other parties say so within 10 s', async () => {
-  const delays = await loseParty2MidGeneration((p) => p.close(), /party 2 disconnected \(party 2 closed its page\)/);
+  // The reason reaches a peer either as party 2's BYE ("disconnected (...)") or, when party 2's worker got its
+  // stop message out over a lane first, as its stop ("stopped (party 2: ...)"); both name party 2 and why.
+  const delays = await loseParty2MidGeneration((p) => p.close(), /party 2 (disconnected \(|stopped \(party 2: )party 2 closed its page\)/);
   console.log(`closed page reported after ${delays.map((d) => `${d} ms`).join(', ')} (client, party 0, party 1)`);
 
   // After the error a new run can start: a new session from the client page, joined from the party page's form.
