@@ -5,36 +5,20 @@
  * way round). The browser side (a lane transferred into a Web Worker) is timed by
  * scripts/bench/transport-lab/ring-bench.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LANE_STREAMS, createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type Identity, type PeerChannel } from '@puma/transport-webrtc';
-import { installNodeWebRtc } from '@puma/transport-webrtc/node';
-import { startCoordinator, type Coordinator } from './index.ts';
+import { describe, expect, it } from 'vitest';
+import { LANE_STREAMS, createPeerChannel, createSession, endpointSlot, joinSession, type PeerChannel } from '@puma/transport-webrtc';
+import { useChannelLab } from './channel-lab.ts';
 import { withinMs } from './test-clients.ts';
 
-let coordinator: Coordinator;
-const channels: PeerChannel[] = [];
-let identities: Identity[] = [];
-
-beforeAll(async () => {
-  installNodeWebRtc();
-  coordinator = await startCoordinator();
-  identities = await Promise.all([0, 1, 2].map(async () => (await generateIdentity()).identity));
-});
-afterEach(async () => {
-  const open = channels.splice(0);
-  for (const ch of open) ch.close('test finished');
-  await Promise.all(open.map((ch) => ch.closed));
-});
-afterAll(async () => {
-  await coordinator?.close();
-});
+const lab = useChannelLab(3);
+const { channels } = lab;
 
 async function connectPair(): Promise<[PeerChannel, PeerChannel]> {
-  const s = await createSession(coordinator.url, { model: 'test', params: {} });
-  for (const e of [0, 1]) await joinSession(coordinator.url, s.id, endpointSlot(e), { secret: s.slotSecrets[endpointSlot(e)], identity: identities[e].fingerprint });
+  const s = await createSession(lab.coordinator.url, { model: 'test', params: {} });
+  for (const e of [0, 1]) await joinSession(lab.coordinator.url, s.id, endpointSlot(e), { secret: s.slotSecrets[endpointSlot(e)], identity: lab.identities[e].fingerprint });
   const ends = [0, 1].map((self) => {
     const ch = createPeerChannel({
-      coordinator: coordinator.url, sessionId: s.id, self, peers: [1 - self], identity: identities[self], slotSecret: s.slotSecrets[endpointSlot(self)],
+      coordinator: lab.coordinator.url, sessionId: s.id, self, peers: [1 - self], identity: lab.identities[self], slotSecret: s.slotSecrets[endpointSlot(self)],
       connectTimeoutMs: 20_000, closeFlushMs: 2_000,
     });
     channels.push(ch);

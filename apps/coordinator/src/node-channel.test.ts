@@ -2,39 +2,20 @@
  * Three Node endpoints (node-datachannel) connected through a local coordinator: the WebRTC Channel end to end.
  * Lives with the coordinator because it needs both (apps may import packages, not the other way round).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createPeerChannel,
   createSession,
   endpointSlot,
-  generateIdentity,
   joinSession,
-  type Identity,
   type PeerChannel,
   type PeerChannelOptions,
 } from '@puma/transport-webrtc';
-import { installNodeWebRtc } from '@puma/transport-webrtc/node';
-import { startCoordinator, type Coordinator } from './index.ts';
+import { useChannelLab } from './channel-lab.ts';
 import { withinMs } from './test-clients.ts';
 
-let coordinator: Coordinator;
-const channels: PeerChannel[] = [];
-/** One long-term identity per endpoint id, as a deployment would have. */
-let identities: Identity[] = [];
-
-beforeAll(async () => {
-  installNodeWebRtc();
-  coordinator = await startCoordinator();
-  identities = await Promise.all([0, 1, 2, 3, 4].map(async () => (await generateIdentity()).identity));
-});
-afterEach(async () => {
-  const open = channels.splice(0);
-  for (const ch of open) ch.close('test finished');
-  await Promise.all(open.map((ch) => ch.closed));
-});
-afterAll(async () => {
-  await coordinator?.close();
-});
+const lab = useChannelLab(5);
+const { channels } = lab;
 
 function pattern(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -52,20 +33,20 @@ interface TestSession {
 }
 
 async function session(slots: number[]): Promise<TestSession> {
-  const s = await createSession(coordinator.url, { model: 'test', params: {} });
+  const s = await createSession(lab.coordinator.url, { model: 'test', params: {} });
   const secrets: Record<number, string> = {};
   for (const e of [0, 1, 2, 3, 4]) secrets[e] = s.slotSecrets[endpointSlot(e)];
-  for (const e of slots) await joinSession(coordinator.url, s.id, endpointSlot(e), { secret: secrets[e], identity: identities[e].fingerprint });
+  for (const e of slots) await joinSession(lab.coordinator.url, s.id, endpointSlot(e), { secret: secrets[e], identity: lab.identities[e].fingerprint });
   return { id: s.id, secrets };
 }
 
 function connect(s: TestSession, self: number, peers: number[], extra: Partial<PeerChannelOptions> = {}): PeerChannel {
   const ch = createPeerChannel({
-    coordinator: coordinator.url,
+    coordinator: lab.coordinator.url,
     sessionId: s.id,
     self,
     peers,
-    identity: identities[self],
+    identity: lab.identities[self],
     slotSecret: s.secrets[self],
     channelsPerPeer: 2,
     connectTimeoutMs: 20_000,
@@ -86,7 +67,7 @@ describe('WebRTC channel between Node endpoints', () => {
     expect(ends[0].peerIdentity(1)).toBeUndefined();
     await withinMs(Promise.all(ends.map((e) => e.ready)), 20_000, 'connecting');
     for (const [i, e] of ends.entries()) {
-      for (const j of [0, 1, 2]) if (j !== i) expect(e.peerIdentity(j)).toBe(identities[j].fingerprint);
+      for (const j of [0, 1, 2]) if (j !== i) expect(e.peerIdentity(j)).toBe(lab.identities[j].fingerprint);
       expect(e.peerIdentity(4)).toBeUndefined();
     }
     const seed = (from: number, to: number, size: number) => from * 100 + to * 10 + SIZES.indexOf(size) + 1;
@@ -119,9 +100,9 @@ describe('WebRTC channel between Node endpoints', () => {
       for (const j of [0, 1, 2]) if (j !== i) expect(e.stats.bytesSentTo[j]).toBe(perLink);
     }
     // The coordinator only relayed signaling: no payload bytes reached it.
-    expect(coordinator.record.truncated).toBe(false);
-    expect(coordinator.record.contains(pattern(300 * 1024, seed(0, 1, 300 * 1024)).subarray(1000, 1032))).toBe(false);
-    expect(coordinator.record.find('OFFER').length).toBeGreaterThan(0);
+    expect(lab.coordinator.record.truncated).toBe(false);
+    expect(lab.coordinator.record.contains(pattern(300 * 1024, seed(0, 1, 300 * 1024)).subarray(1000, 1032))).toBe(false);
+    expect(lab.coordinator.record.find('OFFER').length).toBeGreaterThan(0);
   }, 60_000);
 
   it("fails the others' pending receives from a peer that closes, within 10 s, and keeps the other links", async () => {
