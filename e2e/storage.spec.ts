@@ -13,7 +13,7 @@ import { expect, test } from '@playwright/test';
 import { LLAMA_BOS, generateGreedy } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { Lab, MODEL_DIR, MODEL_FILES, READY_TIMEOUT_MS, clientState, partyState, type PartyPageState } from './lab.ts';
-import { GPT2_DIR, approveAll, openCachePage, overrideStorage, partKeysOf, shareOnDisk, startNodeOwnedSession, startSession, storedKeys } from './storage-lab.ts';
+import { GPT2_DIR, openCachePage, overrideStorage, partKeysOf, shareOnDisk, startNodeOwnedSession, startSession, storedKeys } from './storage-lab.ts';
 
 const MiB = 1024 ** 2;
 const GPT2_PROMPT = 'ROMEO:';
