@@ -6,6 +6,7 @@
  * Exposed with Comlink; started by client-host.ts.
  */
 import * as Comlink from 'comlink';
+import { deliveredCalls } from './delivered-calls.ts';
 import { sampler } from '@puma/models/secure';
 import { CLIENT } from '@puma/transport';
 import { openClientSession, type ClassifyResult, type ClientSession, type ClientStatus, type GenerateResult, type PublicModelInfo, type TokenEvent } from '../session/index.ts';
@@ -38,9 +39,14 @@ const api = {
     return session.info;
   },
 
-  generate({ sampling, ...o }: WorkerGenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+  async generate({ sampling, ...o }: WorkerGenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
     const pick = sampling ? sampler(sampling.temperature, sampling.topK) : undefined;
-    return opened().generate({ ...o, pick, onToken });
+    const tokens = deliveredCalls(onToken);
+    try {
+      return await opened().generate({ ...o, pick, onToken: onToken && tokens.call });
+    } finally {
+      await tokens.delivered();
+    }
   },
 
   classify(o: { text: string } | { ids: readonly number[] }): Promise<ClassifyResult> {

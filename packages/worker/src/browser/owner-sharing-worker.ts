@@ -6,6 +6,7 @@
  * a time, handed to the page by transfer. Exposed with Comlink; started by owner-sharing-host.ts.
  */
 import * as Comlink from 'comlink';
+import { deliveredCalls } from './delivered-calls.ts';
 import type { Model } from '@puma/models';
 import { prepareSeededSharing, resplitSource, type PartRef, type PrepareSharesOptions, type SeededSharing } from '../session/index.ts';
 
@@ -23,7 +24,9 @@ const api = {
   /** A fresh sharing of the model: manifests and seeds, no parts. */
   async share(input: OwnerSharingInput, onProgress: (done: number, total: number) => void): Promise<SeededSharing> {
     if (!model) throw new Error('owner sharing worker: no model was given');
-    sharing = await prepareSeededSharing({ ...input, model, onProgress: (done, total) => void onProgress(done, total) });
+    const progress = deliveredCalls(onProgress);
+    sharing = await prepareSeededSharing({ ...input, model, onProgress: progress.call });
+    await progress.delivered();
     return sharing;
   },
   /** Serves parts of a sharing made before (kept by the page) instead of one made here. */

@@ -5,6 +5,7 @@
  * Exposed with Comlink; started by party-host.ts.
  */
 import * as Comlink from 'comlink';
+import { deliveredCalls } from './delivered-calls.ts';
 import { IdbCalibrationCache } from '../calibrate-cache-idb.ts';
 import type { Backend } from '@puma/backend';
 import type { ModelConfig } from '@puma/models';
@@ -59,12 +60,18 @@ const api = {
         throw err;
       }
     }
-    const report = await runPartySession({
-      id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
-      weightRead: { weightCacheBytes: init.weightCacheBytes },
-      // The page's state shows how the backend was chosen (with the calibration's figures for 'auto').
-      onStatus: (s) => onStatus({ ...s, backend: `${s.backend}; ${summary}` }), signal: aborter.signal,
-    });
+    const status = deliveredCalls(onStatus);
+    let report: PartySessionReport;
+    try {
+      report = await runPartySession({
+        id: init.id, identity: init.identity, channel, backend, store: new IdbShareStore(), fracBits: init.fracBits, stepTimeoutMs: init.stepTimeoutMs,
+        weightRead: { weightCacheBytes: init.weightCacheBytes },
+        // The page's state shows how the backend was chosen (with the calibration's figures for 'auto').
+        onStatus: (s) => status.call({ ...s, backend: `${s.backend}; ${summary}` }), signal: aborter.signal,
+      });
+    } finally {
+      await status.delivered();
+    }
     // The page closes its channel when this answer arrives; the session's last sends must be out before that.
     await channel.flush();
     return report;
