@@ -36,6 +36,10 @@ const SUITE_OPTIONS = {
       '--weight-cache-mib': 'N: party pages\' weight cache',
     },
   },
+  'idb-reads': {
+    about: "how fast a party page's worker reads share parts back from IndexedDB, by way of reading and value type",
+    options: { '--total-mib': 'N: MiB written and read back per way (default 256)' },
+  },
   sharing: {
     about: "the owner's sharing of whole models",
     options: { '--reps': 'N: repetitions (default 3)', '--only': 'models', '--one-thread': 'also on one thread', '--before': 'also the JavaScript path' },
@@ -44,7 +48,7 @@ const SUITE_OPTIONS = {
 type Suite = keyof typeof SUITE_OPTIONS;
 const SUITES = Object.keys(SUITE_OPTIONS) as Suite[];
 const COMMON_OPTIONS: Record<string, string> = { '--json': 'one JSON document on stdout', '--help': 'this text' };
-const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib', '--weight-cache-mib'];
+const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib', '--weight-cache-mib', '--total-mib'];
 
 function usage(names: readonly Suite[] = SUITES): string {
   const lines = [`usage: npm run bench -- <${SUITES.join('|')}> [--json] [suite options]`];

@@ -5,6 +5,12 @@
  * and fetches nothing it already holds. The runtime checks each part's sha256 on read and deletes parts that
  * fail, and refuses to put a second party's bundle of one sharing into the store.
  *
+ * Values are stored as Blobs (format 2): a get then hands back a handle to the browser's file of the value and
+ * blob.arrayBuffer() reads the bytes once, where a stored Uint8Array (format 1, written by earlier versions,
+ * still read) is deserialized through a structured clone: in a party page's worker (`npm run bench -- idb-reads`,
+ * 8 MiB parts) Blob values came back about 1.4-2x as fast and were written about 1.7x as fast. A value of neither
+ * type, or a Blob whose bytes can no longer be read, counts as missing: the runtime fetches that part again.
+ *
  * Beside the parts, a second database keeps a small record per key (its bytes and when it was written), so the
  * page can list what it caches without reading megabytes of shares back, and delete a sharing or everything.
  * The record is written after its part: a page closed in between leaves a part without a record, whose size
@@ -21,7 +27,7 @@ interface KeyRecord {
 }
 
 export class IdbShareStore implements ShareStore {
-  /** Every get is a structured clone of the stored value: the reader's own bytes. */
+  /** Every get is the reader's own bytes: a Blob's arrayBuffer(), or a format-1 value's structured clone. */
   readonly freshReads = true;
   private readonly db: UseStore;
   private readonly records: UseStore;
@@ -32,15 +38,12 @@ export class IdbShareStore implements ShareStore {
     this.records = createStore('puma-share-records', 'records');
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const value: unknown = await get(key, this.db);
-    if (value === undefined) return undefined;
-    // A value of another type (an older layout, a foreign writer) counts as missing; the runtime refetches it.
-    return value instanceof Uint8Array ? value : undefined;
+  get(key: string): Promise<Uint8Array | undefined> {
+    return get<unknown>(key, this.db).then(bytesOfStoredValue);
   }
 
   async set(key: string, bytes: Uint8Array): Promise<void> {
-    await set(key, ownedBytes(bytes), this.db);
+    await set(key, storedValue(bytes), this.db);
     await set(key, { bytes: bytes.byteLength, at: Date.now() } satisfies KeyRecord, this.records);
   }
 
@@ -71,17 +74,17 @@ export class IdbShareStore implements ShareStore {
     // once and recorded, so the next listing does not read them again.
     for (const k of all) {
       if (sizes.has(k) || bindingKeys.includes(k)) continue;
-      const v: unknown = await get(k, this.db);
-      if (!(v instanceof Uint8Array)) continue;
-      sizes.set(k, v.byteLength);
-      await set(k, { bytes: v.byteLength, at: null } satisfies KeyRecord, this.records);
+      const bytes = sizeOfStoredValue(await get<unknown>(k, this.db));
+      if (bytes === null) continue;
+      sizes.set(k, bytes);
+      await set(k, { bytes, at: null } satisfies KeyRecord, this.records);
     }
     const bindings: BindingRecord[] = [];
     const held = await getMany<unknown>(bindingKeys, this.db);
-    bindingKeys.forEach((k, i) => {
-      const b = decodeBinding(held[i]);
+    for (const [i, k] of bindingKeys.entries()) {
+      const b = decodeBinding(await bytesOfStoredValue(held[i]));
       if (b) bindings.push({ ...parseBindingKey(k)!, ...b });
-    });
+    }
     return groupSharings(all, sizes, written, bindings);
   }
 
@@ -101,13 +104,34 @@ export class IdbShareStore implements ShareStore {
 }
 
 /**
- * `view`'s bytes in an ArrayBuffer of their own (the view itself when it already spans its whole buffer). A
- * put clones a typed array's whole backing buffer, not the view's bytes: an 8 MiB part cut with subarray from a
- * tensor's dense share would store the whole tensor under each of its parts' keys (GPT-2-base's embedding:
- * 37 parts of 309 MB each, 11 GB, cloned on the calling thread).
+ * What set() writes for `bytes`: a Blob of exactly the view's bytes (format 2). A Blob takes the view's bytes
+ * only, where a put of a Uint8Array clones its whole backing buffer (an 8 MiB part cut with subarray from a
+ * 309 MB tensor would store the tensor under each of its parts' keys).
  */
-export function ownedBytes(view: Uint8Array): Uint8Array {
-  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
+export function storedValue(bytes: Uint8Array): Blob {
+  return new Blob([bytes as Uint8Array<ArrayBuffer>]);
+}
+
+/**
+ * The bytes of a stored value, in a buffer of the reader's own: a Blob (format 2) read once, a Uint8Array
+ * (format 1, already the reader's structured clone) as it is. Anything else, or a Blob whose file the browser
+ * can no longer read (a profile damaged on disk), is undefined: a missing part, which the runtime fetches again.
+ */
+export async function bytesOfStoredValue(value: unknown): Promise<Uint8Array | undefined> {
+  if (value instanceof Uint8Array) return value;
+  if (!(value instanceof Blob)) return undefined;
+  try {
+    return new Uint8Array(await value.arrayBuffer());
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored value's size in bytes without reading it (a Blob knows its size); null for a value of no known format. */
+export function sizeOfStoredValue(value: unknown): number | null {
+  if (value instanceof Blob) return value.size;
+  if (value instanceof Uint8Array) return value.byteLength;
+  return null;
 }
 
 function isKeyRecord(r: unknown): r is KeyRecord {
@@ -117,8 +141,8 @@ function isKeyRecord(r: unknown): r is KeyRecord {
 }
 
 /** The binding record's JSON ({ party, identity }); null when it is damaged (it is then listed by its parts only). */
-function decodeBinding(v: unknown): { party: number; identity: string } | null {
-  if (!(v instanceof Uint8Array)) return null;
+function decodeBinding(v: Uint8Array | undefined): { party: number; identity: string } | null {
+  if (v === undefined) return null;
   try {
     const b = JSON.parse(new TextDecoder().decode(v)) as { party?: unknown; identity?: unknown };
     if ((b.party === 0 || b.party === 1 || b.party === 2) && typeof b.identity === 'string') return { party: b.party, identity: b.identity };
