@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { expectCost, fixedInput, measureOp, randomFloats } from '@puma/protocol/test-support';
-import { maxLastWide, maxLastWideCost } from './max.ts';
+import { decodeFixed } from '@puma/ring';
+import { concatFlat, revealRaw, truncate, truncateCost, type AShare, type Party } from '@puma/protocol';
+import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
+import { maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 import { quantize, runNn } from './test-support.ts';
 
 /** Per level the result may sit this far below the true maximum (pairs closer than 3 * 2^-7 go either way). */
 const SLACK = 3 * 2 ** -7;
 
-/** Checks that each row's result is one of the row's inputs and within levels * SLACK of its maximum. */
-function expectNearMax(got: Float64Array, x: Float64Array, cols: number, levels: number): void {
+/** Checks that each row's result is one of the row's inputs and within levels * (SLACK + extra) of its maximum. */
+function expectNearMax(got: Float64Array, x: Float64Array, cols: number, levels: number, extra = 0): void {
   for (let r = 0; r < got.length; r++) {
     const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
     const m = Math.max(...row);
     expect(row, `row ${r}`).toContain(got[r]);
-    expect(m - got[r], `row ${r}`).toBeLessThanOrEqual(levels * SLACK);
+    expect(m - got[r], `row ${r}`).toBeLessThanOrEqual(levels * (SLACK + extra));
   }
 }
 
@@ -56,5 +58,46 @@ describe('maxLastWide', () => {
   it('rejects bad arities and empty rows', async () => {
     await expect(runNn({ x: { values: [1, 2] } }, (p, s) => maxLastWide(p, s.x, 1))).rejects.toThrow(/arity/);
     await expect(runNn({ x: { values: [], shape: [2, 0] } }, (p, s) => maxLastWide(p, s.x))).rejects.toThrow(/empty/);
+  });
+});
+
+/** maxLastWideBeside comparing x at 36 fraction bits and picking its truncation: [max, values] revealed at 18 bits. */
+async function besideOnProduct(x: ArrayLike<number>, shape: readonly number[], arity?: number): Promise<{ max: Float64Array; values: Float64Array }> {
+  const run = await runWithInputs({ x: fixedInput(x, shape, 36) }, async (p: Party, s: Record<string, AShare>) => {
+    const r = await maxLastWideBeside(p, s.x, 36, (q) => truncate(q, s.x), arity);
+    return decodeFixed(await revealRaw(p, concatFlat(p, [r.max, r.values])), 18);
+  });
+  const out = run.results[0];
+  const rows = out.length - x.length;
+  return { max: out.subarray(0, rows), values: out.subarray(rows) };
+}
+
+describe('maxLastWideBeside (first level compares the product at 2f, picks its truncation)', () => {
+  it('picks one of the truncated values, within SLACK + 1 ulp per level of their max: exact gaps, near ties, 2 levels, the 999.95 bound', async () => {
+    const exact = await besideOnProduct([5, 1, 5, -3, 2, 9, 9, 0, -1, 4, 4, 4, 4, 4, -4, -8, -7, -9, -2, -2, -2], [3, 7], 4);
+    expect(Array.from(exact.max)).toEqual([9, 4, -2]);
+    const ties = Float64Array.from({ length: 8 * 32 }, (_, i) => 7 + (((i * 7919) % 97) / 97) * 2 ** -6 + (((i * 31) % 13) / 13) * 2 ** -18);
+    const near = await besideOnProduct(ties, [8, 32]);
+    expectNearMax(near.max, near.values, 32, 1, 2 ** -18);
+    const wide = randomFloats(4 * 128, -100, 100, 6);
+    const two = await besideOnProduct(wide, [4, 128]);
+    expect(Math.max(...Array.from(two.values, (v, i) => Math.abs(v - wide[i])))).toBeLessThanOrEqual(2 ** -18);
+    expectNearMax(two.max, two.values, 128, 2, 2 ** -18);
+    const bound = await besideOnProduct([-500, 499.9, 0, 499.95, -500, 12, 3, 4], [1, 8]);
+    expect(Array.from(bound.max)).toEqual([bound.values[3]]);
+  });
+
+  it('declared cost equals measured cost; from the reshare 13 rounds at 32 columns (the max alone: 13 after the truncation)', async () => {
+    for (const [rows, cols, arity] of [[3, 10, 4], [3, 10, 32], [2, 128, 32], [4, 1, 32]] as const) {
+      const inputs = { x: fixedInput(randomFloats(rows * cols, -3, 3, rows + cols), [rows, cols], 36) };
+      expectCost(await measureOp(inputs, (p, s) => maxLastWideBeside(p, s.x, 36, (q) => truncate(q, s.x), arity)), maxLastWideBesideCost(rows, cols, truncateCost(rows * cols), arity));
+    }
+    expect(maxLastWideBesideCost(32, 32, truncateCost(32 * 32)).rounds).toBe(13);
+  });
+
+  it('rejects empty rows and values of another shape', async () => {
+    await expect(besideOnProduct([], [2, 0])).rejects.toThrow(/empty/);
+    const run = runWithInputs({ x: fixedInput([1, 2, 3, 4], [2, 2], 36) }, (p, s) => maxLastWideBeside(p, s.x, 36, (q) => truncate(q, concatFlat(q, [s.x, s.x]))));
+    await expect(run).rejects.toThrow(/shapes/);
   });
 });

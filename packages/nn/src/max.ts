@@ -20,14 +20,23 @@
  * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
  * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 17 then 8. Bytes per level and group:
  * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
+ * Comparing one scale, picking another (maxLastWideBeside): the first level may compare a copy of the input at
+ * more fraction bits (a matmul's untruncated product at 2f, right after its 1-round reshare) with a window that
+ * drops correspondingly more bits, while a parallel branch produces the values it picks (the truncation of that
+ * product). The window's decisions are the same in real units (same 18 bits, same 2^-7 resolution), so the
+ * bound above holds against the compared values; the picked value differs from the compared one by the
+ * truncation's 1 ulp, so the result is within 3 * 2^-7 + 2^-f per level of the picked values' maximum. Later
+ * levels compare picked values. Rounds: the branch's and the comparisons' in parallel (the truncation's 2 hide
+ * under the comparison and AND tree's 11), then the selection: 14 rounds from the reshare of a product
+ * of up to 32 columns, against 15 from matmul's fused truncation (2) plus the max (13).
  * Paper: PUMA (arXiv 2307.12533) section 4 (softmax's max); the comparison window after Ditto/Nimbus ring
  * casting and HummingBird's bit windows (MLSys 2024); the all-pairs groups are this package's.
  */
 import {
   add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS,
-  planeWords, reshape, seq, sliceLast, splitFlat, type AShare, type BShare, type Cost, type Party,
+  planeWords, reshape, sameShape, seq, sliceLast, splitFlat, type AShare, type BShare, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
-import { ZERO_COST } from './fixed.ts';
+import { par, ZERO_COST } from './fixed.ts';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
@@ -73,20 +82,28 @@ function checkArity(arity: number): void {
   if (!Number.isInteger(arity) || arity < 2 || arity > MAX_ARITY) throw new Error(`max: arity ${arity} must be an integer in [2, ${MAX_ARITY}]`);
 }
 
+/** One level: its comparisons and AND tree, and its selection. */
+function levelCosts(rows: number, lv: Level): { decide: Cost; pick: Cost } {
+  const units = rows * lv.groups;
+  const a = lv.arity;
+  return {
+    decide: seq(lessThanNarrowCost(units * ((a * (a - 1)) / 2), { drop: 0, bits: NARROW_BITS }), ...treeGates(a - 1).map((k) => andCost(planeWords(units * a * k)))),
+    pick: mulBitManyCost(units * a),
+  };
+}
+
 export function maxLastWideCost(rows: number, cols: number, arity = MAX_GROUP): Cost {
   checkArity(arity);
-  let c = ZERO_COST;
-  for (const lv of levels(cols, arity)) {
-    const units = rows * lv.groups;
-    const a = lv.arity;
-    c = seq(
-      c,
-      lessThanNarrowCost(units * ((a * (a - 1)) / 2), { drop: 0, bits: NARROW_BITS }),
-      ...treeGates(a - 1).map((k) => andCost(planeWords(units * a * k))),
-      mulBitManyCost(units * a),
-    );
-  }
-  return c;
+  return seq(ZERO_COST, ...levels(cols, arity).map((lv) => { const c = levelCosts(rows, lv); return seq(c.decide, c.pick); }));
+}
+
+/** maxLastWideBeside's cost, with `values` the cost of the branch that produces the picked values. */
+export function maxLastWideBesideCost(rows: number, cols: number, values: Cost, arity = MAX_GROUP): Cost {
+  checkArity(arity);
+  const [first, ...rest] = levels(cols, arity);
+  if (!first) return values;
+  const c = levelCosts(rows, first);
+  return seq(par(values, c.decide), c.pick, ...rest.map((lv) => { const r = levelCosts(rows, lv); return seq(r.decide, r.pick); }));
 }
 
 /** Boolean bits as one 0/1 word each (this party's two components), for rearranging with word slices. */
@@ -115,12 +132,12 @@ function not(p: Party, w: BitWords): BitWords {
 const cat = (p: Party, ws: BitWords[]): BitWords => ({ s0: p.backend.concat(ws.map((w) => w.s0)), s1: p.backend.concat(ws.map((w) => w.s1)) });
 const part = (p: Party, w: BitWords, start: number, count: number): BitWords => ({ s0: p.backend.slice(w.s0, start, count), s1: p.backend.slice(w.s1, start, count) });
 
-/** One level on groups g of shape [units, a]: the group maxima, [units]. */
-async function groupMax(p: Party, g: AShare, units: number, a: number): Promise<AShare> {
+/** One level's decisions on groups g of shape [units, a]: candidate i's win bit, [a * units] (candidate-major). */
+async function winBits(p: Party, g: AShare, units: number, a: number, w: CompareWindow): Promise<BShare> {
   const member = Array.from({ length: a }, (_, i) => sliceLast(p, g, i, 1));
   const pairs: Array<[number, number]> = [];
   for (let i = 0; i < a; i++) for (let j = i + 1; j < a; j++) pairs.push([i, j]);
-  const less = unpack(p, await lessThanNarrow(p, concatFlat(p, pairs.map(([i]) => member[i])), concatFlat(p, pairs.map(([, j]) => member[j])), fixedPointWindow(p.fracBits)));
+  const less = unpack(p, await lessThanNarrow(p, concatFlat(p, pairs.map(([i]) => member[i])), concatFlat(p, pairs.map(([, j]) => member[j])), w));
   const lt = new Map(pairs.map(([i, j], k) => [`${i},${j}`, part(p, less, k * units, units)]));
   // Factors of candidate i: the pair bits that make it the first maximum.
   let factors: BitWords[][] = member.map((_, i) => {
@@ -138,9 +155,37 @@ async function groupMax(p: Party, g: AShare, units: number, a: number): Promise<
     const prod = unpack(p, { ...lhs, ...(await andGates(p, lhs, rhs)) });
     factors = factors.map((f, i) => [...Array.from({ length: half }, (_, k) => part(p, prod, (i * half + k) * units, units)), ...f.slice(2 * half)]);
   }
-  const [picked] = await mulBitMany(p, pack(p, cat(p, factors.map((f) => f[0]))), [concatFlat(p, member.map((m) => reshape(m, [units])))]);
+  return pack(p, cat(p, factors.map((f) => f[0])));
+}
+
+/** The group maxima [units] of groups g [units, a]: each win bit times its candidate, summed. */
+async function pickWinners(p: Party, wins: BShare, g: AShare, units: number, a: number): Promise<AShare> {
+  const member = Array.from({ length: a }, (_, i) => reshape(sliceLast(p, g, i, 1), [units]));
+  const [picked] = await mulBitMany(p, wins, [concatFlat(p, member)]);
   // Exactly one win bit per group is 1: the sum over candidates is the winner's value.
   return splitFlat(p, picked, member.map(() => [units])).reduce((acc, t) => add(p, acc, t));
+}
+
+/** x [rows, width] padded with copies of its last column to [rows * groups, arity]. */
+function padGroups(p: Party, x: AShare, rows: number, lv: Level): AShare {
+  let v = x;
+  const padded = lv.groups * lv.arity;
+  if (padded > lv.width) {
+    const last = sliceLast(p, v, lv.width - 1, 1);
+    for (let k = lv.width; k < padded; k++) v = concatLast(p, v, last);
+  }
+  return reshape(v, [rows * lv.groups, lv.arity]);
+}
+
+/** Levels from `from` on, starting at v [rows, levels[from].width]: the maxima [rows]. */
+async function remainingLevels(p: Party, v: AShare, rows: number, lvs: Level[], window: CompareWindow): Promise<AShare> {
+  let cur = v;
+  for (const lv of lvs) {
+    const units = rows * lv.groups;
+    const g = padGroups(p, cur, rows, lv);
+    cur = reshape(await pickWinners(p, await winBits(p, g, units, lv.arity, window), g, units, lv.arity), [rows, lv.groups]);
+  }
+  return cur;
 }
 
 /** Maximum (within 3 * 2^-7 per level, see the header) over the last axis: [..., cols] -> [...]. */
@@ -149,18 +194,39 @@ export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP): Promise<ASh
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('max over an empty axis');
   return p.profile('maxWide', async () => {
-    const outer = x.shape.slice(0, -1);
     const rows = x.s0.length / cols;
-    let v = reshape(x, [rows, cols]);
-    for (const lv of levels(cols, arity)) {
-      const padded = lv.groups * lv.arity;
-      if (padded > lv.width) {
-        const last = sliceLast(p, v, lv.width - 1, 1);
-        for (let k = lv.width; k < padded; k++) v = concatLast(p, v, last);
-      }
-      const units = rows * lv.groups;
-      v = reshape(await groupMax(p, reshape(v, [units, lv.arity]), units, lv.arity), [rows, lv.groups]);
+    const m = await remainingLevels(p, reshape(x, [rows, cols]), rows, levels(cols, arity), fixedPointWindow(p.fracBits));
+    return reshape(m, x.shape.slice(0, -1));
+  });
+}
+
+/**
+ * The maximum over the last axis of the values `values` produces (a parallel branch, e.g. a truncation),
+ * whose first level compares `compare` instead: the same quantities at `compareFracBits` fraction bits, same
+ * shape (see the header). Returns the maximum [...] and the values.
+ */
+export function maxLastWideBeside(
+  p: Party, compare: AShare, compareFracBits: number, values: (q: Party) => Promise<AShare>, arity = MAX_GROUP,
+): Promise<{ max: AShare; values: AShare }> {
+  checkArity(arity);
+  const cols = compare.shape[compare.shape.length - 1];
+  if (!cols) throw new Error('max over an empty axis');
+  return p.profile('maxWide', async () => {
+    const rows = compare.s0.length / cols;
+    const [first, ...rest] = levels(cols, arity);
+    if (!first) {
+      const v = await values(p);
+      sameShape(compare, v, 'maxLastWideBeside');
+      return { max: reshape(v, compare.shape.slice(0, -1)), values: v };
     }
-    return reshape(v, outer);
+    const units = rows * first.groups;
+    const [v, wins] = await p.parallel(
+      values,
+      (q) => winBits(q, padGroups(q, reshape(compare, [rows, cols]), rows, first), units, first.arity, fixedPointWindow(compareFracBits)),
+    );
+    sameShape(compare, v, 'maxLastWideBeside');
+    const level1 = reshape(await pickWinners(p, wins, padGroups(p, reshape(v, [rows, cols]), rows, first), units, first.arity), [rows, first.groups]);
+    const m = await remainingLevels(p, level1, rows, rest, fixedPointWindow(p.fracBits));
+    return { max: reshape(m, compare.shape.slice(0, -1)), values: v };
   });
 }

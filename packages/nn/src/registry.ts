@@ -13,7 +13,7 @@ import { reciprocalCost } from './reciprocal.ts';
 import { rmsNormCost } from './rmsnorm.ts';
 import { rsqrtCost } from './rsqrt.ts';
 import { siluCost, siluPumaCost } from './silu.ts';
-import { softmaxCost } from './softmax.ts';
+import { softmaxCost, softmaxOfProductCost } from './softmax.ts';
 import { sqrtCost } from './sqrt.ts';
 import { swigluCost } from './swiglu.ts';
 import { tanhCost } from './tanh.ts';
@@ -33,6 +33,7 @@ export const nnDeclaredCosts = {
   tanh: tanhCost,
   maxLastWide: maxLastWideCost,
   softmaxLast: softmaxCost,
+  softmaxLastOfProduct: softmaxOfProductCost,
   layerNorm: layerNormCost,
   rmsNorm: rmsNormCost,
 } satisfies Record<string, (...args: never[]) => Cost>;

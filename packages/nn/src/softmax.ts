@@ -21,12 +21,20 @@
  * (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds; 12 with b2a and the
  * product by phi): 34 rounds at 32 columns, 45 at 128. softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
  * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
+ * Of a product (softmaxLastOfProduct): the scores come as the reshared, untruncated product at 2f fraction
+ * bits (matmulRaw, 1 round). The max's first level compares those (max.ts maxLastWideBeside: the same window
+ * in real units, dropping f more bits) while their truncation (2 rounds) runs beside the comparisons, so the
+ * truncation leaves the critical path: scores plus softmax take 1 + 34 rounds instead of matmul's 2 + 34.
+ * The bytes grow by the reshare less the fused truncation's saving (about n/3 words per party; scores are
+ * the smallest activations of a layer). Error: the max is within 3 * 2^-7 + 2^-f of the truncated scores'
+ * maximum (exp's argument up to 0.0235 above 0, inside exp.ts's accuracy); the asserted bound is unchanged.
+ * Domain: the product below 2^62 at 2f fraction bits (|score| < 2^26), the spread as above.
  */
-import { add, broadcastLast, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, type AShare, type Cost, type Party } from '@puma/protocol';
+import { add, broadcastLast, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
 import { ceilLog2 } from './fixed.ts';
 import { inverse, inverseCost, type InverseOptions } from './inverse.ts';
-import { MAX_GROUP, maxLastWide, maxLastWideCost } from './max.ts';
+import { MAX_GROUP, maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 
 export interface SoftmaxOptions {
   /** Causal masking for x of shape [..., rows, cols]: row i sees columns j <= i + queryOffset. */
@@ -60,6 +68,12 @@ export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, 
   return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
 }
 
+/** softmaxLastOfProduct's cost (the product's reshare not included: matmulRawCost). */
+export function softmaxOfProductCost(rows: number, cols: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
+  const n = rows * cols;
+  return seq(maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
+}
+
 /** Public 0/1 visibility of [..., rows, cols] entries (1 = visible), as ring integers. */
 function causalMask(shape: readonly number[], offset: number): BigUint64Array {
   const rows = shape[shape.length - 2];
@@ -74,23 +88,53 @@ function causalMask(shape: readonly number[], offset: number): BigUint64Array {
   return mask;
 }
 
-export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
+function checkInput(x: AShare, o: SoftmaxOptions): number {
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('softmax: needs a non-empty last axis');
   if (o.causal && x.shape.length < 2) throw new Error(`softmax: a causal mask needs [..., rows, cols], got [${x.shape.join(', ')}]`);
+  return cols;
+}
+
+/** Masked entries replaced by their row's column 0 (local), so they cannot win the max. */
+function maskedLogits(p: Party, x: AShare, mask: BigUint64Array | undefined): AShare {
+  if (!mask) return x;
+  const cols = x.shape[x.shape.length - 1];
+  const hidden = mask.map((v) => 1n - v);
+  const first = broadcastLast(p, reshape(sliceLast(p, x, 0, 1), x.shape.slice(0, -1)), cols);
+  return add(p, mulPublicRawVec(p, x, mask), mulPublicRawVec(p, first, hidden));
+}
+
+/** exp(logits - m), masked entries zeroed, divided by its row sums. */
+async function normalise(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined): Promise<AShare> {
+  const cols = logits.shape[logits.shape.length - 1];
+  let e = await exp(p, sub(p, logits, broadcastLast(p, m, cols)));
+  if (mask) e = mulPublicRawVec(p, e, mask);
+  const sum = sumLast(p, e);
+  return p.profile('reciprocal', () => inverse(p, sum, denominator(p.fracBits, cols), { m: e, broadcast: true }));
+}
+
+export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
+  const cols = checkInput(x, o);
   return p.profile('softmax', async () => {
-    let logits = x;
-    let mask: BigUint64Array | undefined;
-    if (o.causal) {
-      mask = causalMask(x.shape, o.causal.queryOffset);
-      const hidden = mask.map((v) => 1n - v);
-      const first = broadcastLast(p, reshape(sliceLast(p, x, 0, 1), x.shape.slice(0, -1)), cols);
-      logits = add(p, mulPublicRawVec(p, x, mask), mulPublicRawVec(p, first, hidden));
-    }
-    const m = await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o));
-    let e = await exp(p, sub(p, logits, broadcastLast(p, m, cols)));
-    if (mask) e = mulPublicRawVec(p, e, mask);
-    const sum = sumLast(p, e);
-    return p.profile('reciprocal', () => inverse(p, sum, denominator(p.fracBits, cols), { m: e, broadcast: true }));
+    const mask = o.causal ? causalMask(x.shape, o.causal.queryOffset) : undefined;
+    const logits = maskedLogits(p, x, mask);
+    return normalise(p, logits, await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o)), mask);
+  });
+}
+
+/**
+ * Softmax of the scores whose untruncated product (2 fracBits fraction bits, replicated: matmulRaw's output)
+ * is `product`: their truncation runs beside the max's first comparisons (see the header).
+ */
+export function softmaxLastOfProduct(p: Party, product: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
+  const cols = checkInput(product, o);
+  return p.profile('softmax', async () => {
+    const mask = o.causal ? causalMask(product.shape, o.causal.queryOffset) : undefined;
+    const { max, values } = await maxLastWideBeside(
+      p, maskedLogits(p, product, mask), 2 * p.fracBits,
+      async (q) => maskedLogits(q, await truncate(q, product), mask),
+      maxGroup(numel(product) / cols, cols, o),
+    );
+    return normalise(p, values, max, mask);
   });
 }

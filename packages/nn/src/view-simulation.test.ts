@@ -14,7 +14,7 @@
  * harness changes only the draws that are fresh to the observer at each message.
  */
 import { describe, expect, it } from 'vitest';
-import type { AShare, Party } from '@puma/protocol';
+import { mulPublicInt, type AShare, type Party } from '@puma/protocol';
 import type { PartyId } from '@puma/transport';
 import {
   baseWorld, dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
@@ -24,7 +24,7 @@ import { gelu } from './gelu.ts';
 import { layerNorm } from './layernorm.ts';
 import { maxLastWide } from './max.ts';
 import { gelu as geluRef } from './reference.ts';
-import { softmaxLast } from './softmax.ts';
+import { softmaxLast, softmaxLastOfProduct } from './softmax.ts';
 
 type Program = (p: Party, s: Record<string, unknown>) => Promise<AShare>;
 
@@ -54,6 +54,11 @@ const COMPOSITES: Composite[] = [
   { name: 'gelu', program: (p, s) => gelu(p, A(s.x)), clean: [['small', geluIn.small], ['rotated', geluIn.rotated]], rotated: geluIn.rotated },
   { name: 'max of all-pairs groups', program: (p, s) => maxLastWide(p, A(s.x)), clean: [['small', maxIn.small], ['rotated', maxIn.rotated]], rotated: maxIn.rotated },
   { name: 'causal softmax', program: (p, s) => softmaxLast(p, A(s.x), { causal: { queryOffset: 0 } }), clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated },
+  // The scores as an untruncated product (x times 2^f: 2f fraction bits): its truncation runs beside the max.
+  {
+    name: 'causal softmax of a product', program: (p, s) => softmaxLastOfProduct(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), { causal: { queryOffset: 0 } }),
+    clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated,
+  },
   // Leak-free checks in inverse-view-simulation.test.ts. 128 rows: the inverse's lanes and comparisons per row
   // (3584 values) reach the rotating dealers.
   { name: 'layerNorm', program: (p, s) => layerNorm(p, A(s.x), A(s.g), A(s.b), 1e-5), clean: [], rotated: norm(128, 24) },

@@ -15,10 +15,10 @@
  */
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmul, mulPublicRawVec, reshape, sliceFlat, sliceLast,
+  add, concatFlat, concatLast, matmul, matmulRaw, mulPublicRawVec, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
-import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLast, swiglu, tanh } from '@puma/nn';
+import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLastOfProduct, swiglu, tanh } from '@puma/nn';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
@@ -174,9 +174,11 @@ async function attention(p: Party, m: SecureModel, l: number, x: AShare, cache: 
   }
   const kh = repeatKv(p, splitHeads(p, kAll, KV, D), H / KV);
   const vh = repeatKv(p, splitHeads(p, vAll, KV, D), H / KV);
-  const scores = await matmul(p, splitHeads(p, q, H, D), kh, { transB: true });
+  // The scores stay untruncated (2f fraction bits, 1 round): softmax truncates them beside its max's first
+  // comparisons, which read the product directly, so the truncation is off the critical path (nn softmax.ts).
+  const scores = await matmulRaw(p, splitHeads(p, q, H, D), kh, { transB: true });
   // nn's default max groups (32: one level of all-pairs narrow comparisons for up to 32 keys).
-  const probs = await p.profile('softmax', () => softmaxLast(p, scores, c.causal ? { causal: { queryOffset: pos0 } } : {}));
+  const probs = await p.profile('softmax', () => softmaxLastOfProduct(p, scores, c.causal ? { causal: { queryOffset: pos0 } } : {}));
   const ctx = await matmul(p, probs, vh);
   const merged = reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
   return linear(p, m, `l${l}.o`, merged);

@@ -1,7 +1,7 @@
 /**
  * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
  * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealToClientCost,
- * inputCost, maxLastCost; nn's layerNormCost, rmsNormCost, softmaxCost, geluCost, geluTanhCost, swigluCost,
+ * inputCost, maxLastCost; nn's layerNormCost, rmsNormCost, softmaxOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
  * own, so a change to an op's protocol changes the plan with it; a change to forward.ts's structure (an op
  * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
@@ -11,7 +11,7 @@
 import {
   inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateCost, type Cost,
 } from '@puma/protocol';
-import { geluCost, geluTanhCost, layerNormCost, rmsNormCost, softmaxCost, swigluCost, tanhCost } from '@puma/nn';
+import { geluCost, geluTanhCost, layerNormCost, rmsNormCost, softmaxOfProductCost, swigluCost, tanhCost } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
@@ -47,6 +47,11 @@ class Tally {
     this.add(cls, matmulCost(batch * m * n));
     this.macs += batch * m * k * n;
   }
+  /** A secure ring matmul, reshared without truncation (forward.ts's matmulRaw). */
+  matmulRaw(cls: PlanClass, batch: number, m: number, k: number, n: number): void {
+    this.add(cls, matmulRawCost(batch * m * n));
+    this.macs += batch * m * k * n;
+  }
   result(): PlannedCost {
     return { cost: seq(...this.parts), macs: this.macs, byClass: this.byClass };
   }
@@ -63,8 +68,9 @@ function attention(t: Tally, c: ModelConfig, s: PassShape): void {
   const KV = c.numKvHeads;
   t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
   if (c.positions === 'rope') t.add('rope', truncateCost(T * (H + KV) * D));
-  t.matmul('matmul', H, T, D, keys);
-  t.add('softmax', softmaxCost(H * T, keys));
+  // The scores' product is only reshared; softmax truncates it beside its max (forward.ts).
+  t.matmulRaw('matmul', H, T, D, keys);
+  t.add('softmax', softmaxOfProductCost(H * T, keys));
   t.matmul('matmul', H, T, keys, D);
   t.matmul('matmul', 1, T, H * D, c.hiddenSize);
 }
