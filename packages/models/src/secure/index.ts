@@ -3,7 +3,7 @@ export { splitTensor, streamWeightShares, type ShareStreamOptions, type TensorSh
 export { emptyCache, loadSecureModel, secureClassifierLogits, secureHidden, secureLastLogits, secureLogitsRows, type KvCache, type LoadOptions, type SecureModel } from './forward.ts';
 export { asWeightSource, bundleWeightSource, newWeightTimes, type SecureWeights, type SeedExpander, type TensorSeeds, type WeightSource, type WeightTimes } from './weight-source.ts';
 export { DEFAULT_BLOCK_WORDS, WeightStream, type ResidencyStats } from './weight-stream.ts';
-export { DEFAULT_WEIGHT_CACHE_BYTES, WeightBlockCache, expandedShareBytes, weightCacheBudget, type WeightCacheStats } from './weight-cache.ts';
+export { DEFAULT_WEIGHT_CACHE_BYTES, WeightBlockCache, cacheReservations, expandedShareBytes, weightCacheBudget, type WeightCacheStats } from './weight-cache.ts';
 export { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
 export {
   classifyClient, classifyParty, generateClient, generateParty, greedy, sampler,

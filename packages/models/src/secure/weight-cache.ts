@@ -11,6 +11,15 @@
  * evicting (LRU) would drop each block just before it is needed again. A model whose share fits the budget is
  * thus read once; a larger one keeps its first blocks and streams the rest each pass.
  *
+ * Which blocks, when not all fit (cacheReservations): every block is read once per pass, but not every read
+ * costs the pass the same. The stream reads a tensor's first block ahead, during the work before it (norms,
+ * softmax, GeLU rounds); the tensor's other blocks follow one another with only a local product between them,
+ * which for one generated token is tiny, so the pass waits for those reads in full. The vocabulary tables
+ * (token embedding, head: 37-39 blocks each in GPT-2-base) are thus nearly all waiting, a layer's tensors (1-3
+ * blocks) much less. So the budget is first reserved for the tensors of the most blocks, each whole, and the
+ * rest is filled in pass order: with GPT-2-base's 768 MiB page default, parties 1 and 2 keep both vocabulary
+ * tables (the head, last in the pass, was never cached before) and stream layers instead.
+ *
  * Tamper detection (what the store's sha256 protects, and why a cache keeps it honest): the threat the hashes
  * answer is the store changing under the party (another process or tab, a disk error, a user editing the
  * cache folder). A block enters the cache only from the read that checked its part's sha256 (dense words) or
@@ -44,16 +53,36 @@ export interface CachedBlock {
 export interface WeightCacheOptions {
   /** Keep only the dense component of blocks that have one (see the file header); default false (both). */
   denseFirst?: boolean;
+  /**
+   * Bytes of the budget held for tensors (name -> bytes their blocks take here) until their blocks are offered,
+   * so they enter even when the pass reaches them last (cacheReservations says which); default none.
+   */
+  reserved?: ReadonlyMap<string, number>;
+}
+
+/** The tensor of a block key (`${tensor}@${start}:${end}`, weight-stream.ts); a key without "@" is its own. */
+function tensorOf(key: string): string {
+  const at = key.lastIndexOf('@');
+  return at < 0 ? key : key.slice(0, at);
 }
 
 export class WeightBlockCache {
   readonly stats: WeightCacheStats = { blocks: 0, bytes: 0, hits: 0, misses: 0 };
   readonly denseFirst: boolean;
   private readonly blocks = new Map<string, CachedBlock>();
+  /** Reserved bytes not yet taken by their tensor's blocks, per tensor and in all. */
+  private readonly reservedLeft: Map<string, number>;
+  private reservedTotal = 0;
 
   constructor(readonly budgetBytes: number, o: WeightCacheOptions = {}) {
     if (!Number.isInteger(budgetBytes) || budgetBytes < 0) throw new Error(`weight cache budget must be a whole number of bytes >= 0, got ${budgetBytes}`);
     this.denseFirst = o.denseFirst ?? false;
+    this.reservedLeft = new Map(o.reserved);
+    for (const [name, bytes] of this.reservedLeft) {
+      if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`weight cache: reservation for ${name} must be a whole number of bytes >= 0, got ${bytes}`);
+      this.reservedTotal += bytes;
+    }
+    if (this.reservedTotal > budgetBytes) throw new Error(`weight cache: reservations of ${this.reservedTotal} bytes exceed the budget of ${budgetBytes}`);
   }
 
   /** The cached components of block `key`, or undefined (counted as a miss). */
@@ -69,9 +98,14 @@ export class WeightBlockCache {
     return this.blocks.has(key);
   }
 
-  /** Whether `components` components of `words` words each would still fit. */
-  fits(words: number, components = 2): boolean {
-    return this.stats.bytes + 8 * components * words <= this.budgetBytes;
+  /**
+   * Whether block `key`'s `components` components of `words` words each would still fit, leaving room for the
+   * reservations of other tensors (a block of a reserved tensor takes its own tensor's room first).
+   */
+  fits(key: string, words: number, components = 2): boolean {
+    const bytes = 8 * components * words;
+    const own = Math.min(bytes, this.reservedLeft.get(tensorOf(key)) ?? 0);
+    return this.stats.bytes + bytes + this.reservedTotal - own <= this.budgetBytes;
   }
 
   /**
@@ -82,10 +116,18 @@ export class WeightBlockCache {
     const held = [block.s0, block.s1].filter((c): c is BigUint64Array => c !== undefined);
     if (held.length === 0) throw new Error(`weight cache: block ${key} offered without a component`);
     if (held.some((c) => c.length !== held[0].length)) throw new Error(`weight cache: block ${key} has components of ${held.map((c) => c.length).join(' and ')} words`);
-    if (this.blocks.has(key) || !this.fits(held[0].length, held.length)) return false;
+    if (this.blocks.has(key) || !this.fits(key, held[0].length, held.length)) return false;
+    const bytes = 8 * held.length * held[0].length;
     this.blocks.set(key, block);
     this.stats.blocks += 1;
-    this.stats.bytes += 8 * held.length * held[0].length;
+    this.stats.bytes += bytes;
+    const tensor = tensorOf(key);
+    const left = this.reservedLeft.get(tensor);
+    if (left !== undefined) {
+      const taken = Math.min(bytes, left);
+      this.reservedLeft.set(tensor, left - taken);
+      this.reservedTotal -= taken;
+    }
     return true;
   }
 }
@@ -102,4 +144,30 @@ export function expandedShareBytes(manifest: WeightManifest): number {
 export function weightCacheBudget(manifest: WeightManifest, capBytes = DEFAULT_WEIGHT_CACHE_BYTES): number {
   if (!Number.isInteger(capBytes) || capBytes < 0) throw new Error(`weight cache cap must be a whole number of bytes >= 0, got ${capBytes}`);
   return Math.min(expandedShareBytes(manifest), capBytes);
+}
+
+/** Blocks in a row below which a tensor is left to pass order: its first block is read ahead during earlier work. */
+export const RESERVED_MIN_BLOCKS = 4;
+
+/**
+ * The budget's reservations (WeightCacheOptions.reserved; the file header says why): tensors of at least
+ * RESERVED_MIN_BLOCKS blocks of `blockWords` words, most blocks first (manifest order among equals), each whole
+ * (`bytesPerWord` in the cache: 8 dense-first with a dense component, else 16) when it still fits the budget.
+ */
+export function cacheReservations(
+  tensors: ReadonlyArray<{ name: string; words: number; bytesPerWord: number }>,
+  budgetBytes: number,
+  blockWords: number,
+): Map<string, number> {
+  const blocks = (words: number) => Math.ceil(words / blockWords);
+  const ranked = tensors.filter((t) => blocks(t.words) >= RESERVED_MIN_BLOCKS).sort((a, b) => blocks(b.words) - blocks(a.words));
+  const reserved = new Map<string, number>();
+  let left = budgetBytes;
+  for (const t of ranked) {
+    const bytes = t.words * t.bytesPerWord;
+    if (bytes > left) continue;
+    reserved.set(t.name, bytes);
+    left -= bytes;
+  }
+  return reserved;
 }

@@ -23,7 +23,7 @@ import { oneHot } from './one-hot.ts';
 import { shareWeights, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
 import { countingSource, deterministicRun, FixedInput, type SourceCounts } from './stream-test-support.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
-import { expandedShareBytes, WeightBlockCache, weightCacheBudget } from './weight-cache.ts';
+import { cacheReservations, expandedShareBytes, WeightBlockCache, weightCacheBudget } from './weight-cache.ts';
 import { bundleWeightSource, type SeedExpander } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -79,13 +79,16 @@ describe('streamed matmul', () => {
  * Logits (raw ring words) of a prompt pass and one cached decoding step, plus what the stream and source saw;
  * with `cacheBytes` the source carries a weight cache of that budget (fresh per run).
  */
-async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander, denseFirst = false) {
+async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander, denseFirst = false, reserve = false) {
   const vocab = model.config.vocabSize;
   const bundles = shareWeights(model, 'm', DEFAULT_FRAC_BITS);
   const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
   const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
   return deterministicRun(async (p) => {
-    const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes, { denseFirst });
+    // As the stored source reserves (stored-weights.ts): dense words only for parties 1 and 2 when dense-first.
+    const sizes = bundles[p.id].manifest.tensors.map((t) => ({ name: t.name, words: sizeOf(t.shape), bytesPerWord: denseFirst && p.id !== 0 ? 8 : 16 }));
+    const reserved = reserve && cacheBytes !== undefined ? cacheReservations(sizes, cacheBytes, blockWords === 'whole' ? largest : blockWords) : undefined;
+    const blockCache = cacheBytes === undefined ? undefined : new WeightBlockCache(cacheBytes, { denseFirst, reserved });
     const { source, counts } = countingSource({ ...bundleWeightSource(bundles[p.id]), cache: blockCache, expand });
     const m = loadSecureModel(p, source, { blockWords: blockWords === 'whole' ? largest : blockWords });
     const passCounts: SourceCounts[] = [];
@@ -96,7 +99,7 @@ async function twoPasses(model: Model, prompt: number[], next: number, blockWord
       logits.push(await revealRaw(p, await secureLastLogits(p, m, h)));
       passCounts.push({ ...counts });
     }
-    return { logits, stats: { ...m.weights.stats }, counts: { ...counts }, passCounts, cache: blockCache && { ...blockCache.stats }, stream: m.weights };
+    return { logits, stats: { ...m.weights.stats }, counts: { ...counts }, passCounts, cache: blockCache && { ...blockCache.stats }, blockCache, stream: m.weights };
   });
 }
 
@@ -216,6 +219,29 @@ describe('a secure pass over streamed weights', () => {
       expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
     }
   }, 120_000);
+
+  it('stories260K with a dense-first cache of a third of the share and reservations: the head, last in the pass, is cached whole (it is not without them); pass 2 reads the rest; logits unchanged', async () => {
+    const { model } = await loadModel('stories260K');
+    const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
+    const next = STORIES_REFERENCE_TOKENS[5];
+    const budget = Math.floor(expandedShareBytes(shareWeights(model, 'm', DEFAULT_FRAC_BITS)[0].manifest) / 3);
+    const [reserved, inOrder, uncached] = [
+      await twoPasses(model, prompt, next, 256, budget, undefined, true, true),
+      await twoPasses(model, prompt, next, 256, budget, undefined, true),
+      await twoPasses(model, prompt, next, 256),
+    ];
+    expect(reserved[0].logits).toEqual(uncached[0].logits);
+    expect(reserved[1].logits).toEqual(uncached[1].logits);
+    const headCached = (r: (typeof reserved)[number]) => r.stream.blocks('head.w').filter(([s, e]) => r.blockCache!.has(`head.w@${s}:${e}`)).length;
+    for (const [id, r] of reserved.entries()) {
+      expect(r.cache!.bytes).toBeLessThanOrEqual(budget);
+      expect(headCached(r)).toBe(r.stream.blocks('head.w').length);
+      expect(headCached(inOrder[id])).toBe(0);
+      const secondPassDense = r.passCounts[1].denseWords - r.passCounts[0].denseWords;
+      expect(secondPassDense).toBe(id === 0 ? 0 : r.passCounts[0].denseWords - r.cache!.bytes / 8);
+      expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
+    }
+  }, 180_000);
 
   it('tiny GPT-2 with a source that expands seeds on the host: every PRG component comes from it, logits equal the backend-prg pass bit for bit', async () => {
     const model = await tinyGpt2();

@@ -173,7 +173,7 @@ export class WeightStream {
     const words = share.s0.length;
     const dense = fetched.dense;
     const denseOnly = cache.denseFirst && dense !== undefined;
-    if (!cache.fits(words, denseOnly ? 1 : 2)) return;
+    if (!cache.fits(key, words, denseOnly ? 1 : 2)) return;
     const t0 = performance.now();
     if (denseOnly) {
       const own = dense.byteOffset === 0 && dense.byteLength === dense.buffer.byteLength ? dense : dense.slice();

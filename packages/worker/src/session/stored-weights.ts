@@ -11,10 +11,13 @@
  * With a weight cache (the default; models/secure/weight-cache.ts) the pass keeps the blocks it used, up to
  * the cache's budget, for the session's later passes: those blocks are read and checked once per session,
  * the rest on every pass. A share larger than the budget is cached dense-first (only the dense words of a
- * block, its PRG component regenerated each pass), which spares twice the store reads per byte of budget. The file header of weight-cache.ts says why that keeps tamper detection honest.
+ * block, its PRG component regenerated each pass), which spares twice the store reads per byte of budget, with
+ * its budget reserved first for the tensors read as the most blocks in a row (the vocabulary tables). The file
+ * header of weight-cache.ts says why that keeps tamper detection honest.
  */
 import { decodeBundle } from '@puma/protocol';
-import { expandedShareBytes, newWeightTimes, weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource, type WeightTimes } from '@puma/models/secure';
+import { sizeOf } from '@puma/ring';
+import { cacheReservations, DEFAULT_BLOCK_WORDS, expandedShareBytes, newWeightTimes, weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource, type WeightTimes } from '@puma/models/secure';
 import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
 import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions } from './types.ts';
 
@@ -41,9 +44,6 @@ export class StoredWeightSource implements WeightSource {
   ) {
     const { modelId, config, fracBits, tensors } = shares;
     this.manifest = { modelId, config, fracBits, tensors };
-    const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
-    // A share that does not fit keeps dense words first: they cost a store read and a hash, PRG words only an expansion.
-    if (budget > 0) this.cache = new WeightBlockCache(budget, { denseFirst: budget < expandedShareBytes(this.manifest) });
     this.sha256 = o.sha256 ?? sha256Hex;
     this.expand = o.expand;
     for (const p of shares.parts) {
@@ -54,6 +54,14 @@ export class StoredWeightSource implements WeightSource {
         list[Number(p.part.slice('dense.'.length))] = p;
         this.denseParts.set(p.tensor, list);
       }
+    }
+    const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
+    if (budget > 0) {
+      // A share that does not fit keeps dense words first: they cost a store read and a hash, PRG words only an
+      // expansion; and its budget goes first to the tensors whose reads the pass waits for most (weight-cache.ts).
+      const denseFirst = budget < expandedShareBytes(this.manifest);
+      const sizes = tensors.map((t) => ({ name: t.name, words: sizeOf(t.shape), bytesPerWord: denseFirst && this.denseParts.has(t.name) ? 8 : 16 }));
+      this.cache = new WeightBlockCache(budget, { denseFirst, reserved: denseFirst ? cacheReservations(sizes, budget, DEFAULT_BLOCK_WORDS) : undefined });
     }
   }
 
