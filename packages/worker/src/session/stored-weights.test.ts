@@ -97,6 +97,28 @@ describe('weights streamed from the share store', () => {
     expect(denseGets.map(([, n]) => n)).toEqual([1, 1, 1]);
   }, 60_000);
 
+  it('a tensor\'s next two dense parts are read ahead of the one asked for, once each; a damaged part read ahead still fails the block that asks for it, naming it', async () => {
+    const words = 4 * (DENSE_PART_BYTES / 8);
+    const x = new BigUint64Array(words);
+    randomFillSync(new Uint8Array(x.buffer));
+    const manifest: WeightManifest = { modelId: 'big', config: { vocabSize: 1 } as ModelConfig, fracBits: 18, tensors: [{ name: 'w', shape: [words] }] };
+    const bundle: PartyWeightBundle = { manifest, bundles: { w: splitInput(x)[1] } };
+    const { store, manifest: m } = await storedParty(bundle, 1);
+    const gets: string[] = [];
+    const counting = { get: (k: string) => (gets.push(k.slice(k.lastIndexOf('/') + 1)), store.get(k)), set: (k: string, b: Uint8Array) => store.set(k, b) };
+    const source = new StoredWeightSource(m, counting, IDENTITY);
+    const part = DENSE_PART_BYTES / 8;
+    await source.dense('w', 5, 10);
+    expect(gets.filter((g) => g.startsWith('dense.'))).toEqual(['dense.0', 'dense.1', 'dense.2']);
+    // Part 3 is damaged after parts 1 and 2 were read ahead: they are used as read; asking for part 1 reads part 3 ahead.
+    const key3 = partKey(IDENTITY, m.modelId, m.epoch, 1, 'w', 'dense.3');
+    store.entries.get(key3)![7] ^= 0x40;
+    expect(await source.dense('w', part + 3, 4)).toEqual(await bundleWeightSource(bundle).dense('w', part + 3, 4));
+    await source.dense('w', 2 * part, 4);
+    expect(gets.filter((g) => g.startsWith('dense.'))).toEqual(['dense.0', 'dense.1', 'dense.2', 'dense.3']);
+    await expect(source.dense('w', 3 * part, 4)).rejects.toThrow(`share part w/dense.3 of party 1 (model big, sharing ${m.epoch}) in this party's share store does not match its sha256`);
+  }, 60_000);
+
   it('names a part that is missing or damaged when it is read', async () => {
     const { manifest, parts } = fx.shares.parties[2];
     const store = storeOf(manifest, parts);

@@ -22,8 +22,14 @@ import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
 import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions } from './types.ts';
 
 const PART_WORDS = DENSE_PART_BYTES / 8;
-/** Dense parts kept after their read: the open block's two and the next block's (DENSE_PART_BYTES each). */
-const RECENT_PARTS = 3;
+/**
+ * Dense parts of the same tensor read ahead of the one a block asks for: the stream reads one block ahead, and
+ * with these a tensor's next parts load during the work before it too (IndexedDB took 2-4 reads in flight
+ * about as fast as one, per read, in `npm run bench -- idb-reads`).
+ */
+const READ_AHEAD_PARTS = 2;
+/** Dense parts kept after their read: the open block's two, the next block's, and those read ahead. */
+const RECENT_PARTS = 3 + READ_AHEAD_PARTS;
 
 export class StoredWeightSource implements WeightSource {
   readonly manifest: WeightManifest;
@@ -78,7 +84,7 @@ export class StoredWeightSource implements WeightSource {
     if (!parts) throw new Error(`party ${this.shares.party} holds no dense component of tensor ${tensor}`);
     const first = Math.floor(start / PART_WORDS);
     if (count > 0 && Math.floor((start + count - 1) / PART_WORDS) === first) {
-      const words = await this.denseWords(this.part(parts, tensor, start));
+      const words = await this.denseWords(this.part(parts, tensor, start), parts);
       const from = start - first * PART_WORDS;
       if (from + count > words.length) throw new Error(`tensor ${tensor}: words [${start}, ${start + count}) run past its dense part ${first}`);
       return words.subarray(from, from + count);
@@ -86,7 +92,7 @@ export class StoredWeightSource implements WeightSource {
     const out = new BigUint64Array(count);
     for (let w = start; w < start + count;) {
       const k = Math.floor(w / PART_WORDS);
-      const words = await this.denseWords(this.part(parts, tensor, w));
+      const words = await this.denseWords(this.part(parts, tensor, w), parts);
       const from = w - k * PART_WORDS;
       const n = Math.min(words.length - from, start + count - w);
       out.set(words.subarray(from, from + n), w - start);
@@ -105,9 +111,20 @@ export class StoredWeightSource implements WeightSource {
    * A dense part's words, sharing a read with any block that asked for the same part before it finished or
    * since: a row block rarely ends on a part boundary, so consecutive blocks share a part, and the next block
    * is fetched while this one is (the stream's read-ahead). Without this, GPT-2-base's first pass in a tab read
-   * 2,418 MB of dense parts for a 1,300 MB share.
+   * 2,418 MB of dense parts for a 1,300 MB share. The tensor's next READ_AHEAD_PARTS parts are read too.
    */
-  private denseWords(info: PartInfo): Promise<BigUint64Array> {
+  private denseWords(info: PartInfo, tensorParts: readonly PartInfo[]): Promise<BigUint64Array> {
+    const words = this.recentRead(info);
+    const at = tensorParts.indexOf(info);
+    for (let k = at + 1; k <= at + READ_AHEAD_PARTS && k < tensorParts.length; k++) {
+      // Nobody waits on a read-ahead yet: a failure is reported by the block that asks for the part.
+      if (tensorParts[k]) this.recentRead(tensorParts[k]).catch(() => {});
+    }
+    return words;
+  }
+
+  /** The part's words from the recent reads, or a new read kept there. */
+  private recentRead(info: PartInfo): Promise<BigUint64Array> {
     const held = this.recent.get(info);
     if (held) return held;
     const words = this.read(info).then((r) => r.words);
