@@ -9,6 +9,7 @@ export * from './ops/linear.ts';
 export * from './ops/input.ts';
 export * from './ops/reveal.ts';
 export * from './ops/mul.ts';
+export * from './ops/mulRaw32.ts';
 export * from './ops/matmul.ts';
 export * from './ops/truncate.ts';
 export * from './ops/truncateRing.ts';

@@ -15,6 +15,7 @@ import { maxLastCost } from './ops/max.ts';
 import { msbCost } from './ops/msb.ts';
 import { lessThanNarrowCost } from './ops/narrowCompare.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
+import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
 import { selectCost, mulBitCost } from './ops/select.ts';
 import { truncateCost, truncateProductCost } from './ops/truncate.ts';
@@ -27,6 +28,7 @@ export const declaredCosts = {
   revealToClient: revealToClientCost,
   linear: linearCost,
   mulRaw: mulRawCost,
+  mulRaw32: mulRaw32Cost,
   mul: mulCost,
   matmulRaw: matmulRawCost,
   matmul: matmulCost,
