@@ -219,7 +219,7 @@ test('a coordinator that swaps the DTLS fingerprints and bridges every link: eac
       return `${lab.coordinator.url}/${path}?${q}#secret=${created.slotSecrets[slot]}`;
     };
     const registered = (slot: keyof typeof created.slotSecrets) =>
-      expect.poll(async () => (await getSession(lab.coordinator.url, created.id)).slots[slot].connected, { timeout: 30_000 }).toBe(true);
+      expect.poll(async () => (await getSession(lab.coordinator.url, created.id)).slots[slot].connected, { timeout: READY_TIMEOUT_MS }).toBe(true);
     const owner = await open(lab.owner, link('client/owner.html', 'owner', {}));
     await owner.locator('#files').setInputFiles(MODEL_FILES);
     await registered('owner');

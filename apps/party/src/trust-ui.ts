@@ -96,6 +96,16 @@ export class PeerLinks {
     }
   }
 
+  /** Rejects once one of `peers`' links fails or the channel does; never resolves. */
+  async failure(peers: readonly EndpointId[]): Promise<never> {
+    for (;;) {
+      const failed = this.states.find((s) => peers.includes(s.peer) && s.link === 'failed');
+      if (failed) throw new Error(failed.error!);
+      if (this.channelError !== null) throw new Error(this.channelError);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
   private changed(): void {
     this.render();
     this.onChange();
@@ -168,8 +178,18 @@ export async function approveParties(links: PeerLinks, control: ApprovalControl,
     "Compare each party's safety code above with the code that party's own page shows as \"Your safety code\" " +
     '(ask the person running it). Approve only if all three match.';
   control.button.disabled = false;
-  await new Promise<void>((resolve) => control.button.addEventListener('click', () => resolve(), { once: true }));
-  control.button.disabled = true;
+  // A party that drops out while the person compares codes (a refusal, a closed page) ends the wait: approving a
+  // party whose link is gone would only start a session that cannot run.
+  const failure = links.failure(PARTIES);
+  failure.catch(() => {});
+  try {
+    await Promise.race([new Promise<void>((resolve) => control.button.addEventListener('click', () => resolve(), { once: true })), failure]);
+  } catch (e) {
+    control.text.textContent = `Not approved: ${e instanceof Error ? e.message : String(e)}.`;
+    throw e;
+  } finally {
+    control.button.disabled = true;
+  }
   control.text.textContent = `Approved parties: ${fingerprints.map((fp, i) => `party ${i} ${safetyCode(fp)}`).join(', ')}.`;
   return fingerprints as [string, string, string];
 }
