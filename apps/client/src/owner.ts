@@ -9,8 +9,8 @@
  */
 import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
 import { safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
-import { OwnerSharingWorker, loadOrCreateBrowserIdentity } from '@puma/worker/browser';
-import { serveOwner, type OwnerShares, type OwnerStatus, type PartRef, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
+import { OwnerSharingWorker, loadOrCreateBrowserIdentity, type OwnerModelSource } from '@puma/worker/browser';
+import { serveOwner, type OwnerModelInfo, type OwnerShares, type OwnerStatus, type PartRef, type ResplitTiming, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
 import {
   errorText,
   expectedParties,
@@ -23,7 +23,6 @@ import {
   slotSecret,
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
-import { fetchOwnerModel, loadOwnerModel, type OwnerModel } from './model-files.ts';
 import { SharingKeeper, loadKeptSharing } from './owner-keep.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -51,10 +50,12 @@ export interface OwnerPageState {
   /** Milliseconds from the approved parties' first hello to every party's and the client's acknowledgement. */
   serveMs: number | null;
   /**
-   * Per party, once served: how long the owner waited for its acknowledgements (party-limited) and for parts
-   * to be made (owner-limited), and the party's own report (its time waiting, hashing, storing).
+   * Per party, once served: how long the owner waited for its acknowledgements (party-limited), for parts to be
+   * made (owner-limited) and in channel.send, and the party's own report (its time waiting, hashing, storing).
    */
-  transfer: Array<{ msWaitingForAcks: number; msWaitingForParts: number; party: WeightTransferReport } | null>;
+  transfer: Array<{ msWaitingForAcks: number; msWaitingForParts: number; msSending: number; party: WeightTransferReport } | null>;
+  /** Once served: where the sharing worker's making of the sent parts went (values, split, copies). */
+  partMaking: ResplitTiming | null;
   /** Share bytes sent to each party in this session. */
   shareBytesSent: number[];
   error: string | null;
@@ -74,6 +75,7 @@ const state: OwnerPageState = {
   sharingStartedEarly: false,
   serveMs: null,
   transfer: [null, null, null],
+  partMaking: null,
   shareBytesSent: [0, 0, 0],
   error: null,
 };
@@ -110,22 +112,15 @@ function holderConflict(kept: OwnerShares, approved: readonly string[]): string 
 }
 
 /**
- * The model's sharing worker (it holds the weights and makes the parts parties ask for) and, once started,
- * its fresh sharing. Without a kept sharing of these weights the split starts as soon as the model is loaded,
+ * The model's sharing worker (it loaded the model from the files and holds the weights, and makes the parts
+ * parties ask for) and, once started, its fresh sharing. Without a kept sharing of these weights the split starts as soon as the model is loaded,
  * while the peers connect and the person approves; with one, it waits until the approved parties show whether
  * the kept one can serve them.
  */
 class OwnerSharing {
-  private worker: OwnerSharingWorker | null = null;
   private fresh: Promise<SeededSharing> | null = null;
 
-  constructor(readonly model: OwnerModel) {}
-
-  /** The worker, started on first use with the model moved into it. */
-  get sharingWorker(): OwnerSharingWorker {
-    this.worker ??= new OwnerSharingWorker(this.model.model, true);
-    return this.worker;
-  }
+  constructor(readonly model: OwnerModelInfo, private readonly sharingWorker: OwnerSharingWorker) {}
 
   /** Splits the model once (in the worker: WebAssembly ChaCha20, sha256 per part), keeping no part. */
   split(): Promise<SeededSharing> {
@@ -156,8 +151,13 @@ class OwnerSharing {
     yield* this.sharingWorker.read(refs);
   }
 
+  /** Where the worker's making of parts has gone so far. */
+  partTiming(): Promise<ResplitTiming> {
+    return this.sharingWorker.partTiming();
+  }
+
   close(): void {
-    this.worker?.close();
+    this.sharingWorker.close();
   }
 }
 
@@ -235,18 +235,29 @@ interface Joining {
   pins: [string, string, string] | null;
 }
 
-async function serve(j: Joining, m: OwnerModel): Promise<void> {
+/** Loads the model in a new sharing worker (files read and parsed there), or fails with the loader's error. */
+async function loadModel(source: OwnerModelSource): Promise<OwnerSharing> {
+  const worker = new OwnerSharingWorker();
+  try {
+    return new OwnerSharing(await worker.loadModel(source), worker);
+  } catch (e) {
+    worker.close();
+    throw e;
+  }
+}
+
+async function serve(j: Joining, sharing: OwnerSharing): Promise<void> {
+  const m = sharing.model;
   state.modelId = m.modelId;
   $('model').textContent = `${m.description}, id ${m.modelId}${m.tokenizer ? `, ${m.tokenizer.kind} tokenizer` : ', no tokenizer'}`;
-  const sharing = new OwnerSharing(m);
-  const kept = await loadKeptSharing(m.weightsHash);
-  if (!kept) {
-    state.sharingStartedEarly = true;
-    void sharing.split();
-  }
-  setPhase('connecting', 'waiting for the parties and the client to connect');
   const peers = [0, 1, 2, CLIENT];
   try {
+    const kept = await loadKeptSharing(m.weightsHash);
+    if (!kept) {
+      state.sharingStartedEarly = true;
+      void sharing.split();
+    }
+    setPhase('connecting', 'waiting for the parties and the client to connect');
     const channel = await joinAndConnect({ ...j, self: OWNER, peers, expectedPeers: expectedParties(j.pins) });
     // Whatever fails from here (an identity error, a refused approval) is told to the peers, which would wait otherwise.
     try {
@@ -287,9 +298,10 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
     onStatus: showOwnerStatus,
   }).finally(stopMeter);
   state.serveMs = Math.round(performance.now() - started);
+  state.partMaking = await sharing.partTiming();
   for (const p of report.parties) {
     state.shareBytesSent[p.party as PartyId] = p.shareBytesSent;
-    state.transfer[p.party as PartyId] = { msWaitingForAcks: p.msWaitingForAcks, msWaitingForParts: p.msWaitingForParts, party: p.report };
+    state.transfer[p.party as PartyId] = { msWaitingForAcks: p.msWaitingForAcks, msWaitingForParts: p.msWaitingForParts, msSending: p.msSending, party: p.report };
     $(`party-${p.party}`).textContent = `asked for ${p.partsRequested} of ${shares.parties[p.party].manifest.parts.length} parts, sent ${formatBytes(p.shareBytesSent)}` +
       (p.partsRequested === 0 ? '' : `; waited ${(p.msWaitingForAcks / 1000).toFixed(1)} s for its acknowledgements, ${(p.msWaitingForParts / 1000).toFixed(1)} s for parts to be made`);
   }
@@ -313,26 +325,24 @@ async function main(): Promise<void> {
   const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const joining: Joining = { identity, coordinator, sessionId, secret, pins };
   let started = false;
-  const start = (m: OwnerModel) => {
+  // One model per page: the files (or URLs) go to the sharing worker, which reads and parses them there.
+  const start = (source: OwnerModelSource) => {
     if (started) return;
     started = true;
     ($('files') as HTMLInputElement).disabled = true;
-    serve(joining, m).catch((e: unknown) => fail(errorText(e)));
+    loadModel(source).then((sharing) => serve(joining, sharing)).catch((e: unknown) => fail(errorText(e)));
   };
   const modelUrl = params.get('model');
   if (modelUrl) {
     setPhase('waiting', `fetching ${modelUrl}`);
-    start(await fetchOwnerModel(modelUrl, params.get('tokenizer')));
+    const tokenizerUrl = params.get('tokenizer');
+    start({ url: new URL(modelUrl, location.href).href, tokenizerUrl: tokenizerUrl && new URL(tokenizerUrl, location.href).href });
     return;
   }
   const input = $('files') as HTMLInputElement;
   const pick = () => {
     const picked = Array.from(input.files ?? []);
-    if (picked.length === 0) return;
-    Promise.all(picked.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })))
-      .then(loadOwnerModel)
-      .then(start)
-      .catch((e: unknown) => fail(errorText(e)));
+    if (picked.length > 0) start({ files: picked });
   };
   input.addEventListener('change', pick);
   // Files picked while the page was still starting (identity, coordinator) fired their change event before this

@@ -10,7 +10,7 @@ export type {
 export { assertFinite, assertShape, formatShape, makeTensor, shapeEquals, sliceLast, transpose2d } from './tensor.ts';
 export { namedTensors, validateModel } from './validate.ts';
 
-export { parseSafetensors, SafetensorsFile, type SafetensorsEntry } from './safetensors.ts';
+export { openSafetensors, parseSafetensors, SafetensorsFile, type ByteRangeReader, type SafetensorsEntry } from './safetensors.ts';
 export { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, ShardedSafetensors, shardFiles, type ShardMap } from './safetensors-sharded.ts';
 export type { TensorFile } from './tensor-file.ts';
 export { encodeSafetensors, type WritableTensor } from './safetensors-writer.ts';

@@ -6,6 +6,8 @@
  * The whole header is validated up front (JSON, dtypes, shapes, offsets inside the file, byte size equal to
  * shape x dtype size, no overlaps), so a truncated or corrupt file fails before any weight is used.
  * Conversion to float32 is per tensor, on demand, and rejects NaN and infinities naming the tensor.
+ * openSafetensors reads through a byte-range reader instead of a whole-file buffer (a browser File read in a
+ * worker), so only the header and one tensor's bytes are held at a time.
  */
 import { bf16ToF32, f16ToF32 } from './half.ts';
 import { formatShape } from './tensor.ts';
@@ -35,18 +37,21 @@ export interface SafetensorsEntry {
   readonly end: number;
 }
 
+/** Bytes [begin, end) of a file, as a fresh Uint8Array filling its own buffer (so any typed view is aligned). */
+export type ByteRangeReader = (begin: number, end: number) => Uint8Array;
+
 export class SafetensorsFile {
-  readonly #data: Uint8Array;
+  readonly #read: ByteRangeReader;
   readonly #entries: Map<string, SafetensorsEntry>;
 
   constructor(
     /** Names the file in error messages. */
     readonly source: string,
-    data: Uint8Array,
+    read: ByteRangeReader,
     entries: Map<string, SafetensorsEntry>,
     readonly metadata: Readonly<Record<string, string>>,
   ) {
-    this.#data = data;
+    this.#read = read;
     this.#entries = entries;
   }
 
@@ -67,8 +72,10 @@ export class SafetensorsFile {
   /** The tensor as float32 (F32 copied, F16/BF16/F64 converted), rejecting NaN and infinities. */
   tensor(name: string): Tensor {
     const e = this.entry(name);
-    const bytes = new Uint8Array(e.end - e.begin); // a copy: aligned, and independent of the file buffer
-    bytes.set(this.#data.subarray(e.begin, e.end));
+    const bytes = this.#read(e.begin, e.end);
+    if (bytes.byteLength !== e.end - e.begin || bytes.buffer.byteLength !== bytes.byteLength) {
+      throw new Error(`${this.source}: tensor "${name}": the reader gave ${bytes.byteLength} bytes in a ${bytes.buffer.byteLength}-byte buffer, expected ${e.end - e.begin} bytes of their own`);
+    }
     let out: Float32Array;
     switch (e.dtype) {
       case 'F32':
@@ -102,16 +109,21 @@ function isNonNegInt(x: unknown): x is number {
 export function parseSafetensors(input: Uint8Array, source = 'safetensors'): SafetensorsFile {
   // A plain view: Node's Buffer subclass has different slice semantics and may sit inside a shared pool.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  if (bytes.byteLength < 8) throw new Error(`${source}: ${bytes.byteLength} bytes is too short for a safetensors file`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(MAX_HEADER_BYTES) || Number(headerLen) > bytes.byteLength - 8) {
-    throw new Error(`${source}: header length ${headerLen} exceeds the file (${bytes.byteLength} bytes); truncated or not a safetensors file`);
+  // slice copies: aligned, and independent of the file buffer.
+  return openSafetensors((begin, end) => bytes.slice(begin, end), bytes.byteLength, source);
+}
+
+/** A safetensors file of `fileBytes` bytes read through `read`: the header now, each tensor when asked for. */
+export function openSafetensors(read: ByteRangeReader, fileBytes: number, source = 'safetensors'): SafetensorsFile {
+  if (!Number.isSafeInteger(fileBytes) || fileBytes < 8) throw new Error(`${source}: ${fileBytes} bytes is too short for a safetensors file`);
+  const headerLen = new DataView(read(0, 8).buffer).getBigUint64(0, true);
+  if (headerLen > BigInt(MAX_HEADER_BYTES) || Number(headerLen) > fileBytes - 8) {
+    throw new Error(`${source}: header length ${headerLen} exceeds the file (${fileBytes} bytes); truncated or not a safetensors file`);
   }
   const n = Number(headerLen);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read(8, 8 + n)));
   } catch (err) {
     throw new Error(`${source}: header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
@@ -119,7 +131,7 @@ export function parseSafetensors(input: Uint8Array, source = 'safetensors'): Saf
     throw new Error(`${source}: header must be a JSON object`);
   }
   const dataStart = 8 + n;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = fileBytes - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -155,5 +167,5 @@ export function parseSafetensors(input: Uint8Array, source = 'safetensors'): Saf
       throw new Error(`${source}: tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`);
     }
   }
-  return new SafetensorsFile(source, bytes, entries, metadata);
+  return new SafetensorsFile(source, read, entries, metadata);
 }

@@ -2,7 +2,8 @@
  * The model owner's sharing in a Web Worker, in headless Chromium (owner-sharing.page.ts, beside this file):
  * an 11 M-weight GPT-2-like model is shared in the worker while a long-task observer watches the page's main
  * thread, then on the main thread as a control. The worker's run must leave no main-thread task over 100 ms
- * and deliver shares whose parts match their sha256 and whose components sum to the encoded weights.
+ * and deliver shares whose parts match their sha256 and whose components sum to the encoded weights. A model
+ * given to the worker as Files (Hugging Face F16 folder) is loaded there and shares the same weights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserHarness, type BrowserHarness } from '@puma/backend-webgpu/browser-harness';
@@ -45,5 +46,12 @@ describe('owner sharing in a Web Worker (headless Chromium)', () => {
 
   it('a NaN weight fails the worker with an error naming the tensor and position', () => {
     expect(report.nanError).toMatch(/cannot encode l2\.up\.w\[5\] = NaN as fixed point/);
+  });
+
+  it('a model given as Files is loaded in the worker: its sharing sums to the weights the page reads from the same files', () => {
+    expect(report.fromFiles).toMatchObject({ modelId: 'model', description: 'model (llama, Hugging Face safetensors)', tokenizer: false, configHashMatches: true, hashShape: true });
+    expect(report.fromFiles!.parts).toBeGreaterThan(20);
+    for (const r of report.fromFiles!.reconstructed) expect(r.equal, r.name).toBe(true);
+    expect(report.noWeightsError).toMatch(/^no model weights among tok512\.bin/);
   });
 });

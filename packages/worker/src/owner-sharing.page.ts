@@ -3,15 +3,17 @@
  * GPT-2-like model of 11 M weights (random, deterministic) is shared in the worker, then, as a control that
  * shows the observer sees blocking work, on the main thread. Reports the longest main-thread task of each run,
  * the progress calls, and the worker's shares checked here: every part against its manifest's sha256, and
- * the three components of two tensors summed back to the encoded weights.
+ * the three components of two tensors summed back to the encoded weights. Then a model given as Files (a
+ * random LLaMA written as a Hugging Face F16 folder) is loaded in the worker (FileReaderSync, tensor by tensor)
+ * and its sharing checked against the same files loaded on this page.
  * Publishes `window.__ownerSharing` for owner-sharing.browser.test.ts (beside this file).
  */
-import { gpt2Config, transpose2d, validateModel, type LayerWeights, type Linear, type Model, type Norm, type Tensor } from '@puma/models';
+import { gpt2Config, hfLlamaFiles, loadHuggingFace, loadLlama2c, parseSafetensors, transpose2d, validateModel, type LayerWeights, type Linear, type Model, type Norm, type Tensor } from '@puma/models';
 import { secureTensors } from '@puma/models/secure';
 import { SEED_NONCE } from '@puma/protocol';
 import { chachaWords, encodeFixed } from '@puma/ring';
 import { OwnerSharingWorker } from './browser/index.ts';
-import { bundleFromParts, prepareOwnerShares, sendOrder, verifyPartyShares, type OwnerShares, type PartRef, type PrepareSharesOptions } from './session/index.ts';
+import { bundleFromParts, prepareOwnerShares, sendOrder, sha256Hex, verifyPartyShares, type OwnerShares, type PartRef, type PrepareSharesOptions } from './session/index.ts';
 
 export interface SharingRun {
   ms: number;
@@ -31,12 +33,16 @@ export interface OwnerSharingReport {
   modelDetached?: boolean;
   /** The worker's error for a model with a NaN weight. */
   nanError?: string;
+  /** A model loaded in the worker from Files: what it tells the page, and its sharing checked here. */
+  fromFiles?: { modelId: string; description: string; tokenizer: boolean; configHashMatches: boolean; hashShape: boolean; parts: number; reconstructed: Array<{ name: string; equal: boolean }> };
+  /** The worker's error for Files holding no weights. */
+  noWeightsError?: string;
   error?: string;
 }
 
 /** xorshift32 uniform values in [-0.05, 0.05). */
-function randomTensor(shape: number[], seed: number): Tensor {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+function randomValues(n: number, seed: number): Float32Array {
+  const data = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < data.length; i++) {
     s ^= s << 13;
@@ -44,7 +50,22 @@ function randomTensor(shape: number[], seed: number): Tensor {
     s ^= s << 5;
     data[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 0.1;
   }
-  return { data, shape };
+  return data;
+}
+
+function randomTensor(shape: number[], seed: number): Tensor {
+  return { data: randomValues(shape.reduce((a, b) => a * b, 1), seed), shape };
+}
+
+/** A random legacy llama2.c checkpoint (7 int32 header fields, then every tensor's floats, shared classifier). */
+function llama2cCheckpoint(): Uint8Array {
+  const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = [64, 172, 2, 4, 4, 512, 64];
+  const headSize = dim / heads;
+  const floats = vocab * dim + layers * (2 * dim + 2 * dim * dim + 2 * kvHeads * headSize * dim + 3 * hidden * dim) + dim + seqLen * headSize;
+  const out = new Uint8Array(28 + 4 * floats);
+  new Int32Array(out.buffer, 0, 7).set([dim, hidden, layers, heads, kvHeads, vocab, seqLen]);
+  new Float32Array(out.buffer, 28).set(randomValues(floats, 7));
+  return out;
 }
 
 function testModel(): Model {
@@ -72,8 +93,7 @@ function testModel(): Model {
  * The owner page's way: the worker splits for the manifests and seeds, then makes every part again, one at a
  * time, handed to this page (here all kept, to check them).
  */
-async function shareModelInWorker(o: PrepareSharesOptions & { transferModel?: boolean }): Promise<OwnerShares> {
-  const worker = new OwnerSharingWorker(o.model, o.transferModel ?? false);
+async function shareModelInWorker(o: PrepareSharesOptions & { transferModel?: boolean }, worker = new OwnerSharingWorker(o.model, o.transferModel ?? false)): Promise<OwnerShares> {
   try {
     const { shares } = await worker.share(o);
     // In the owner's send order: parties 1 and 2 take each dense part one after the other, made once for both.
@@ -123,6 +143,33 @@ function reconstructs(shares: OwnerShares, name: string, values: Float64Array): 
   return x.every((v, i) => BigInt.asUintN(64, x0[i] + x1[i] + b1.dense![i]) === v);
 }
 
+/**
+ * The owner page's way of loading: Files handed to the worker, read and parsed there. The sharing it makes is
+ * checked against the same files loaded on this page.
+ */
+async function loadFilesInWorker(report: OwnerSharingReport): Promise<void> {
+  const folder = hfLlamaFiles(loadLlama2c(llama2cCheckpoint()), { dtype: 'F16' });
+  const files = Object.entries(folder).map(([name, bytes]) => new File([bytes as Uint8Array<ArrayBuffer>], name));
+  const onPage = loadHuggingFace(JSON.parse(new TextDecoder().decode(folder['config.json'])), parseSafetensors(folder['model.safetensors']));
+  const worker = new OwnerSharingWorker();
+  const info = await worker.loadModel({ files });
+  const shares = await shareModelInWorker({ model: onPage, modelId: info.modelId }, worker);
+  for (const p of shares.parties) await verifyPartyShares(p);
+  const reference = secureTensors(onPage);
+  report.fromFiles = {
+    modelId: info.modelId,
+    description: info.description,
+    tokenizer: info.tokenizer !== undefined,
+    configHashMatches: info.weightsHash.endsWith(`+${await sha256Hex(folder['config.json'])}`),
+    hashShape: /^[0-9a-f]{64}\+[0-9a-f]{64}$/.test(info.weightsHash),
+    parts: shares.parties.reduce((s, p) => s + p.parts.length, 0),
+    reconstructed: [reference[0], reference[reference.length - 1], reference[5]].map((t) => ({ name: t.name, equal: reconstructs(shares, t.name, t.data) })),
+  };
+  const empty = new OwnerSharingWorker();
+  report.noWeightsError = await empty.loadModel({ files: [new File([new Uint8Array(10)], 'tok512.bin')] }).then(() => 'no error', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+  empty.close();
+}
+
 async function main(): Promise<OwnerSharingReport> {
   const report: OwnerSharingReport = {};
   const reference = new Map(secureTensors(testModel()).map((t) => [t.name, t.data]));
@@ -138,6 +185,7 @@ async function main(): Promise<OwnerSharingReport> {
   const bad = testModel();
   (bad.weights.layers[2].mlp as { up: Linear }).up.weight.data[5] = NaN;
   report.nanError = await shareModelInWorker({ model: bad, modelId: 'nan' }).then(() => 'no error', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+  await loadFilesInWorker(report);
   return report;
 }
 

@@ -6,3 +6,4 @@ export { loadOrCreateBrowserIdentity } from './idb-identity.ts';
 export { parseBackendChoice, type BackendChoice } from '../select-backend.ts';
 export type { CachedSharing, SharingRef } from './share-cache-listing.ts';
 export { OwnerSharingWorker } from './owner-sharing-host.ts';
+export type { OwnerModelSource } from './owner-model-blobs.ts';

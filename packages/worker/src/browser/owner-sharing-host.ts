@@ -1,14 +1,15 @@
 /**
  * Page side of the model owner's sharing: a dedicated Web Worker (owner-sharing-worker.ts) holds the model,
  * makes the sharing (manifests and seeds, no parts) and later makes each part a party asks for, so the page's
- * main thread only sends the model, takes the parts in flight by transfer, and shows progress. The page never
- * holds the sharing: at most PARTS_AHEAD parts wait here to be sent. With `transferModel` the model's weight
- * buffers move to the worker and are unusable in the page afterwards (no copy of a large model on the main
- * thread).
+ * main thread only hands over the model's files (loadModel: the worker reads and parses them) or a model
+ * (with `transferModel` its weight buffers move to the worker and are unusable in the page afterwards), takes
+ * the parts in flight by transfer, and shows progress. The page never holds the sharing: at most PARTS_AHEAD
+ * parts wait here to be sent.
  */
 import * as Comlink from 'comlink';
 import type { Model } from '@puma/models';
-import type { OwnerPartSource, PartRef, PrepareSharesOptions, SeededSharing } from '../session/index.ts';
+import type { OwnerModelInfo, OwnerPartSource, PartRef, PrepareSharesOptions, ResplitTiming, SeededSharing } from '../session/index.ts';
+import type { OwnerModelSource } from './owner-model-blobs.ts';
 import type { OwnerSharingWorkerApi } from './owner-sharing-worker.ts';
 import { transferablesOf } from './transferables.ts';
 
@@ -33,8 +34,8 @@ export class OwnerSharingWorker implements OwnerPartSource {
   private readonly remote: Comlink.Remote<OwnerSharingWorkerApi>;
   private readonly crashed: Promise<never>;
 
-  /** Starts the worker and gives it the model (moved there with `transferModel`). */
-  constructor(model: Model, transferModel: boolean) {
+  /** Starts the worker and gives it `model` (moved there with `transferModel`); without one, call loadModel. */
+  constructor(model?: Model, transferModel = false) {
     this.worker = new Worker(new URL('./owner-sharing-worker.ts', import.meta.url), { type: 'module', name: 'puma owner sharing' });
     this.remote = Comlink.wrap<OwnerSharingWorkerApi>(this.worker);
     this.crashed = new Promise<never>((_, reject) => {
@@ -44,8 +45,14 @@ export class OwnerSharingWorker implements OwnerPartSource {
       });
     });
     this.crashed.catch(() => {});
+    if (!model) return;
     const ready = this.remote.setModel(Comlink.transfer(model, transferModel ? transferablesOf(weightViews(model)) : []));
     ready.catch(() => {});
+  }
+
+  /** Loads the model in the worker from picked files or URLs; rejects with the loader's error (a bad file). */
+  loadModel(source: OwnerModelSource): Promise<OwnerModelInfo> {
+    return this.settle(this.remote.loadModel(source));
   }
 
   /** Splits the model in the worker; rejects with the worker's error (a bad tensor, a failed script load). */
@@ -69,6 +76,11 @@ export class OwnerSharingWorker implements OwnerPartSource {
       if (i + PARTS_AHEAD < refs.length) ahead.push(this.settle(this.remote.next()));
       yield part;
     }
+  }
+
+  /** Where the worker's part making has gone so far. */
+  partTiming(): Promise<ResplitTiming> {
+    return this.settle(this.remote.partTiming());
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 /**
- * Dedicated Web Worker of the model owner page: holds the model, splits it into the three parties' shares for
+ * Dedicated Web Worker of the model owner page: loads the model from the picked files or URLs (so the page
+ * never holds the weights, nor the files they came from), holds it, splits it into the three parties' shares for
  * the manifests (prepareSeededSharing: WebAssembly ChaCha20 and splitting, sha256 per part, parts dropped) off
  * the page's main thread, then makes the parts the parties ask for again from the seeds (resplitSource), one at
  * a time, handed to the page by transfer. Exposed with Comlink; started by owner-sharing-host.ts.
@@ -8,18 +9,27 @@
 import * as Comlink from 'comlink';
 import { deliveredCalls } from './delivered-calls.ts';
 import type { Model } from '@puma/models';
-import { prepareSeededSharing, resplitSource, type PartRef, type PrepareSharesOptions, type SeededSharing } from '../session/index.ts';
+import { newResplitTiming, ownerModelInfo, prepareSeededSharing, resplitSource, type OwnerModelInfo, type PartRef, type PrepareSharesOptions, type ResplitTiming, type SeededSharing } from '../session/index.ts';
+import { loadOwnerModelSource, type OwnerModelSource } from './owner-model-blobs.ts';
 
 export type OwnerSharingInput = Omit<PrepareSharesOptions, 'model' | 'onProgress'>;
 
 let model: Model | undefined;
 let sharing: SeededSharing | undefined;
 let reading: AsyncIterator<Uint8Array> | undefined;
+/** Where making parts went, over every read of this worker. */
+const timing = newResplitTiming();
 
 const api = {
   /** Takes the model (its buffers transferred or copied by the caller). */
   setModel(m: Model): void {
     model = m;
+  },
+  /** Loads the model here from the page's files or URLs; the page gets what it shows, not the weights. */
+  async loadModel(source: OwnerModelSource): Promise<OwnerModelInfo> {
+    const loaded = await loadOwnerModelSource(source);
+    model = loaded.model;
+    return ownerModelInfo(loaded);
   },
   /** A fresh sharing of the model: manifests and seeds, no parts. */
   async share(input: OwnerSharingInput, onProgress: (done: number, total: number) => void): Promise<SeededSharing> {
@@ -36,7 +46,7 @@ const api = {
   /** Starts making `refs`' parts; take them with next(). */
   read(refs: PartRef[]): void {
     if (!model || !sharing) throw new Error('owner sharing worker: parts asked for before the model and its sharing were given');
-    reading = resplitSource({ model, sharing }).read(refs)[Symbol.asyncIterator]();
+    reading = resplitSource({ model, sharing, timing }).read(refs)[Symbol.asyncIterator]();
   },
   /** The next part of the current read, moved to the caller; null at its end. */
   async next(): Promise<Uint8Array | null> {
@@ -44,6 +54,10 @@ const api = {
     const r = await reading.next();
     if (r.done) return null;
     return Comlink.transfer(r.value, [r.value.buffer as ArrayBuffer]);
+  },
+  /** Where making parts has gone so far (milliseconds in this worker). */
+  partTiming(): ResplitTiming {
+    return { ...timing };
   },
 };
 

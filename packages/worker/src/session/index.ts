@@ -32,5 +32,6 @@ export { DEFAULT_STEP_TIMEOUT_MS } from './step-watch.ts';
 export { bindingKey } from './store-binding.ts';
 export { runPartySession } from './party.ts';
 export { OWNER_WINDOW_PARTS, sendOrder, serveOwner, sharingConflict } from './owner.ts';
-export { prepareSeededSharing, resplitSource, type ResplitOptions, type SeededSharing } from './owner-resplit.ts';
+export { HASH_CHUNK_BYTES, chunkedSha256, loadOwnerModel, ownerModelInfo, type ModelFileReader, type OwnerModel, type OwnerModelInfo } from './owner-model-files.ts';
+export { newResplitTiming, prepareSeededSharing, resplitSource, type ResplitOptions, type ResplitTiming, type SeededSharing } from './owner-resplit.ts';
 export { openClientSession, runClientSession } from './client.ts';

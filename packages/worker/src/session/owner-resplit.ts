@@ -95,7 +95,22 @@ export interface ResplitOptions {
   sharing: SeededSharing;
   /** A splitter to reuse; by default one is made on first use. */
   splitter?: DealerSplitter;
+  /** Added to as parts are made: where the owner's making time goes (the bench prints it). */
+  timing?: ResplitTiming;
 }
+
+/** Time the re-split spent, in milliseconds, and the dense parts it split. */
+export interface ResplitTiming {
+  /** Tensor values computed for splitting (fused or scaled tensors), once per tensor. */
+  msValues: number;
+  /** ChaCha20 and subtraction of dense parts. */
+  msSplitting: number;
+  /** Copies handed out (one per part asked for). */
+  msCopying: number;
+  denseSplits: number;
+}
+
+export const newResplitTiming = (): ResplitTiming => ({ msValues: 0, msSplitting: 0, msCopying: 0, denseSplits: 0 });
 
 /**
  * Makes the parts serveOwner asks for from the model and the seeds, each on its own: a dense part is split
@@ -105,6 +120,7 @@ export interface ResplitOptions {
  */
 export function resplitSource(o: ResplitOptions): OwnerPartSource {
   const { model, sharing } = o;
+  const timing = o.timing ?? newResplitTiming();
   const { shares, seeds } = sharing;
   const manifests = shares.parties.map((p) => p.manifest);
   const sources = new Map(secureTensorSources(model).map((t) => [t.name, t]));
@@ -130,13 +146,21 @@ export function resplitSource(o: ResplitOptions): OwnerPartSource {
         const k = Number(/^dense\.(\d+)$/.exec(info.part)?.[1] ?? NaN);
         if (!Number.isInteger(k)) throw new Error(`model owner: part ${info.tensor}/${info.part} is neither seeds nor dense.<k>`);
         if (last?.tensor !== info.tensor || last.k !== k) {
+          splitter ??= await createDealerSplitter();
+          let t = performance.now();
           // A fused or scaled tensor's values are computed once per tensor, not per part.
           current.values ??= source.values();
-          splitter ??= await createDealerSplitter();
+          timing.msValues += performance.now() - t;
+          t = performance.now();
           last = { tensor: info.tensor, k, view: splitDensePart(splitter, current.values, k, shares.fracBits, seeds[i], info.tensor, buffer) };
+          timing.msSplitting += performance.now() - t;
+          timing.denseSplits += 1;
         }
         // A copy each time: a consumer may move what it is given (the owner page's worker transfers each part).
-        yield last.view.slice();
+        const t = performance.now();
+        const copy = last.view.slice();
+        timing.msCopying += performance.now() - t;
+        yield copy;
       }
     },
   };

@@ -87,7 +87,7 @@ export async function serveOwner(o: OwnerServeOptions): Promise<OwnerReport> {
       const sent = await sendParts(channel, shares, wants, source, windowParts);
       return Promise.all(wants.map(async ({ party: p, parts }) => {
         const report = decodeJson(await channel.recv(p, 'w:done'), `weights report from party ${p}`) as WeightTransferReport;
-        const r = { party: p, partsRequested: parts.length, shareBytesSent: sent.bytes[p], report, msWaitingForAcks: Math.round(sent.msWaitingForAcks[p]), msWaitingForParts: Math.round(sent.msWaitingForParts) };
+        const r = { party: p, partsRequested: parts.length, shareBytesSent: sent.bytes[p], report, msWaitingForAcks: Math.round(sent.msWaitingForAcks[p]), msWaitingForParts: Math.round(sent.msWaitingForParts), msSending: Math.round(sent.msSending[p]) };
         emit('party-done', `party ${p}: sent ${r.partsRequested} of ${shares.parties[p].manifest.parts.length} parts (${r.shareBytesSent} bytes)`, { party: p });
         return r;
       }));
@@ -195,6 +195,8 @@ interface SendFigures {
   msWaitingForAcks: Record<PartyId, number>;
   /** Time the send loop waited for the source to make the next part. */
   msWaitingForParts: number;
+  /** Per party: time spent in channel.send for its parts. */
+  msSending: Record<PartyId, number>;
 }
 
 /**
@@ -206,7 +208,7 @@ async function sendParts(
   channel: Channel, shares: OwnerShares, wants: ReadonlyArray<{ party: PartyId; parts: readonly number[] }>, source: OwnerPartSource, windowParts: number,
 ): Promise<SendFigures> {
   const refs = sendOrder(shares, wants);
-  const figures: SendFigures = { bytes: { 0: 0, 1: 0, 2: 0 }, msWaitingForAcks: { 0: 0, 1: 0, 2: 0 }, msWaitingForParts: 0 };
+  const figures: SendFigures = { bytes: { 0: 0, 1: 0, 2: 0 }, msWaitingForAcks: { 0: 0, 1: 0, 2: 0 }, msWaitingForParts: 0, msSending: { 0: 0, 1: 0, 2: 0 } };
   const unacknowledged: Record<PartyId, number[]> = { 0: [], 1: [], 2: [] };
   const acknowledged = async (p: PartyId) => {
     const k = unacknowledged[p].shift()!;
@@ -223,7 +225,9 @@ async function sendParts(
     const waitFrom = performance.now();
     while (unacknowledged[p].length >= windowParts) await acknowledged(p);
     figures.msWaitingForAcks[p] += performance.now() - waitFrom;
+    const sendFrom = performance.now();
     channel.send(p, `w:part:${k}`, bytes);
+    figures.msSending[p] += performance.now() - sendFrom;
     unacknowledged[p].push(k);
     figures.bytes[p] += bytes.byteLength;
     asked = performance.now();

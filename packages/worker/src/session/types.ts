@@ -298,6 +298,8 @@ export interface OwnerReport {
     msWaitingForAcks: number;
     /** Time the send loop waited for its part source (shared by the parties served): owner-limited. */
     msWaitingForParts: number;
+    /** Time the send loop spent in channel.send for this party's parts (framing, copies, queueing). */
+    msSending: number;
   }>;
   publicInfoBytes: number;
 }
