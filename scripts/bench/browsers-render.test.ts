@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, loadGpt2, parseSafetensors, type Model } from '@puma/models';
 import { MemorySampler, descendants, kbField } from './browsers-memory.ts';
 import { MODELS_DIR, gpt2ConfigJson, gpt2HfTensors, ownerPageFiles } from './browsers-model.ts';
-import { browsersRow, gpt2BaseVerdict, parseBrowsersOptions, type RunFigures } from './browsers-render.ts';
+import { browsersRow, gpt2BaseVerdict, parseBrowsersOptions, transferSummary, type RunFigures, type TransferFigures } from './browsers-render.ts';
 
 const KIB = 1024;
 const MIB = 2 ** 20;
@@ -198,5 +198,27 @@ describe('model files', () => {
     const m = loadGpt2(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')), parseSafetensors(await readFile(path.join(dir, 'model.safetensors')), 'model.safetensors'));
     expect(() => gpt2HfTensors({ ...m, config: { ...m.config, arch: 'llama' } })).toThrow(/expected a GPT-2 model, got llama/);
     expect(() => gpt2ConfigJson({ ...m, config: { ...m.config, tiedHead: false } })).toThrow(/tied heads only/);
+  });
+});
+
+describe('transferSummary', () => {
+  it("says where the owner's and each receiving party's transfer time went, skipping parties that received nothing", () => {
+    const party = (bytes: number, fetchMs: number) => ({ ownerWaitingForAcksMs: 1500, ownerSendingMs: 200, fetchMs, waitingForPartsMs: fetchMs - 3000, verifyingMs: 2000, waitingForStoresMs: 1000, bytes });
+    const t: TransferFigures = {
+      splitPassMs: 95_000, serveMs: 300_000, ownerWaitingForPartsMs: 40_000,
+      making: { valuesMs: 1200, splittingMs: 38_000, copyingMs: 2500, denseSplits: 150 },
+      parties: [party(0, 0), party(600_000_000, 120_000), null],
+    };
+    expect(transferSummary(t)).toBe(
+      'split pass 95.0 s, serve 300.0 s, worker made 150 dense parts: values 1.2 s, split 38.0 s, copies 2.5 s, send loop waited 40.0 s for parts; ' +
+        'p1 600 MB at 5.0 MB/s: owner waited 1.5 s for acks, 0.2 s in send; party fetch 120.0 s = arrival 117.0 s + sha256 2.0 s + stores 1.0 s',
+    );
+    expect(transferSummary({ ...t, splitPassMs: null, making: null, parties: [null, null, null] })).toBe('kept sharing, serve 300.0 s, worker made no part, send loop waited 40.0 s for parts');
+  });
+
+  it('a row carries the summary when the run has transfer figures', () => {
+    const transfer: TransferFigures = { splitPassMs: 1000, serveMs: 2000, ownerWaitingForPartsMs: 0, making: null, parties: [null, null, null] };
+    expect(browsersRow(figures({ transfer })).transfer).toBe(transferSummary(transfer));
+    expect(browsersRow(figures()).transfer).toBeUndefined();
   });
 });

@@ -12,6 +12,32 @@ export interface RoleMemoryFigures {
   browserPeakBytes: number;
 }
 
+/** One party's share transfer: the owner's waits and the party's own report, in milliseconds. */
+export interface PartyTransferFigures {
+  /** Owner's send loop: waiting for this party's acknowledgements, and in channel.send for its parts. */
+  ownerWaitingForAcksMs: number;
+  ownerSendingMs: number;
+  /** The party: from asking for its parts to the last stored, and within it waiting for arrivals, sha256, stores. */
+  fetchMs: number;
+  waitingForPartsMs: number;
+  verifyingMs: number;
+  waitingForStoresMs: number;
+  bytes: number;
+}
+
+/** Where a first run's share transfer went (absent when no part was sent). */
+export interface TransferFigures {
+  /** The owner's first pass (split and hash for the manifests), started before approval. */
+  splitPassMs: number | null;
+  /** Approved parties' first hello to every acknowledgement. */
+  serveMs: number;
+  /** The owner's send loop waiting for its worker's next part (shared by the parties). */
+  ownerWaitingForPartsMs: number;
+  /** In the owner's worker: tensor values, dense splits, copies handed out. */
+  making: { valuesMs: number; splittingMs: number; copyingMs: number; denseSplits: number } | null;
+  parties: ReadonlyArray<PartyTransferFigures | null>;
+}
+
 export interface RunFigures {
   model: string;
   run: 'first' | 'cached';
@@ -33,6 +59,7 @@ export interface RunFigures {
   cacheHits: readonly number[];
   partsTotal: readonly number[];
   memory: Readonly<Record<'owner' | 'client' | 'party0' | 'party1' | 'party2', RoleMemoryFigures>>;
+  transfer?: TransferFigures;
 }
 
 /** Issue 13's targets for three tabs with the GPT-2-base shape. */
@@ -75,8 +102,30 @@ export function browsersRow(f: RunFigures): BenchRow {
     msPerTokenAll: f.msPerToken.map(Math.round),
   };
   if (f.endErrors.length) row.endErrors = f.endErrors.join('; ');
+  if (f.transfer) row.transfer = transferSummary(f.transfer);
   if (f.model === 'gpt2-base') row.targets = gpt2BaseVerdict(f.run, firstTokenS, msPerToken, Math.max(...partyTabs, mib(f.memory.owner.tabPeakBytes), mib(f.memory.client.tabPeakBytes)));
   return row;
+}
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * One line on where the share transfer went: the owner's split pass, serve time, making in its worker and its
+ * send loop's waits, then per party that received parts its rate and its fetch time split into arrival, sha256
+ * and stores (the rest is the party's own bookkeeping).
+ */
+export function transferSummary(t: TransferFigures): string {
+  const owner = [
+    t.splitPassMs === null ? 'kept sharing' : `split pass ${sec(t.splitPassMs)}`,
+    `serve ${sec(t.serveMs)}`,
+    t.making ? `worker made ${t.making.denseSplits} dense parts: values ${sec(t.making.valuesMs)}, split ${sec(t.making.splittingMs)}, copies ${sec(t.making.copyingMs)}` : 'worker made no part',
+    `send loop waited ${sec(t.ownerWaitingForPartsMs)} for parts`,
+  ];
+  const parties = t.parties.flatMap((p, i) => p === null || p.bytes === 0 ? [] : [
+    `p${i} ${(p.bytes / 1e6).toFixed(0)} MB at ${(p.bytes / 1e6 / Math.max(p.fetchMs / 1000, 1e-3)).toFixed(1)} MB/s: owner waited ${sec(p.ownerWaitingForAcksMs)} for acks, ` +
+      `${sec(p.ownerSendingMs)} in send; party fetch ${sec(p.fetchMs)} = arrival ${sec(p.waitingForPartsMs)} + sha256 ${sec(p.verifyingMs)} + stores ${sec(p.waitingForStoresMs)}`,
+  ]);
+  return [owner.join(', '), ...parties].join('; ');
 }
 
 /** "met"/"missed" per target, with the measured figure. */

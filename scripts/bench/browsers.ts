@@ -13,11 +13,33 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowsersLab, type SessionMeasurement } from './browsers-lab.ts';
 import { resolveModel } from './browsers-model.ts';
-import { browsersRow, parseBrowsersOptions, type RunFigures } from './browsers-render.ts';
+import { browsersRow, parseBrowsersOptions, type RunFigures, type TransferFigures } from './browsers-render.ts';
 import type { BenchRow, BenchSuite } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1e6;
+
+/** The owner page's transfer figures, once it has served; undefined before (a run that failed earlier). */
+function transferFigures(m: SessionMeasurement): TransferFigures | undefined {
+  const o = m.owner;
+  if (o.serveMs === null) return undefined;
+  const making = o.partMaking && { valuesMs: o.partMaking.msValues, splittingMs: o.partMaking.msSplitting, copyingMs: o.partMaking.msCopying, denseSplits: o.partMaking.denseSplits };
+  return {
+    splitPassMs: o.sharingMs,
+    serveMs: o.serveMs,
+    ownerWaitingForPartsMs: o.transfer.find((t) => t !== null)?.msWaitingForParts ?? 0,
+    making,
+    parties: o.transfer.map((t) => t && {
+      ownerWaitingForAcksMs: t.msWaitingForAcks,
+      ownerSendingMs: t.msSending,
+      fetchMs: t.party.msFetching ?? 0,
+      waitingForPartsMs: t.party.msWaitingForParts ?? 0,
+      verifyingMs: t.party.msVerifying ?? 0,
+      waitingForStoresMs: t.party.msWaitingForStores ?? 0,
+      bytes: t.party.shareBytesDownloaded,
+    }),
+  };
+}
 
 function figures(model: string, run: RunFigures['run'], m: SessionMeasurement): RunFigures {
   return {
@@ -34,6 +56,7 @@ function figures(model: string, run: RunFigures['run'], m: SessionMeasurement): 
     cacheHits: m.parties.map((p) => p.cacheHits ?? 0),
     partsTotal: m.parties.map((p) => p.partsTotal ?? 0),
     memory: m.memory,
+    transfer: transferFigures(m),
   };
 }
 
@@ -64,7 +87,8 @@ const suite: BenchSuite = async ({ args }) => {
           console.error(`browsers: the cached run downloaded shares again (${m.parties.map((p) => p.shareBytesDownloaded).join(' / ')} bytes)`);
         }
         const row = browsersRow(figures(model.name, run, m));
-        console.error(`browsers: ${row.name}: ready ${row.readyS} s, first token ${row.firstTokenS} s, ${row.msPerToken ?? '-'} ms per token, party tabs ${row.partyTabMiB} MiB`);
+        console.error(`browsers: ${row.name}: ready ${row.readyS} s, first token ${row.firstTokenS} s, ${row.msPerToken ?? '-'} ms per token, party tabs ${row.partyTabMiB} MiB, owner tab ${row.ownerTabMiB} MiB`);
+        if (row.transfer) console.error(`browsers: ${row.name} transfer: ${row.transfer}`);
         rows.push(row);
       }
     } finally {
