@@ -17,10 +17,11 @@
  * for polynomials whose sum |a_k| bound^k is 2 to 8 (GeLU: measured 1.2e-5 above its float64 fit). Values of
  * v beyond the bound give garbage (callers mask them).
  * Cost (polyCost): 2 rounds per level; per value of v, mulTrunc outputs of [32, 16, 16] bytes: 1 for
- * degree 2, 2 for degrees 3-4, 3 for 5-6, 4 for 7-8, plus 1 per additional polynomial.
+ * degree 2, 2 for degrees 3-4, 3 for 5-6, 4 for 7-8, plus 1 per additional polynomial. With outBits 32 the
+ * last truncation shares its results in Z_2^32 (truncateRing 64 -> 32: 16 bytes per output instead of 21.3).
  */
-import { concatFlat, splitFlat, type AShare, type Cost, type Party, seq, add } from '@puma/protocol';
-import { mulTrunc, mulTruncCost, productSumTrunc } from './fused.ts';
+import { concatFlat, splitFlat, type AShare, type Cost, type Party, type RingChange, seq, add } from '@puma/protocol';
+import { mulTrunc, mulTruncCost, mulTruncRingCost, productSumTrunc, productSumTruncRing } from './fused.ts';
 import { ceilLog2, fixedBig, linComb } from './fixed.ts';
 
 export const POLY_SCALE = 21;
@@ -42,6 +43,8 @@ export interface PolyOptions {
   /** Fraction bits of the results. */
   outScale: number;
   addend?: PolyAddend;
+  /** Ring of the results: 64 (default) or 32 (values below 2^31 at outScale, meaningful mod 2^32). */
+  outBits?: RingChange['outBits'];
 }
 
 function splitDegree(maxDegree: number): number {
@@ -50,12 +53,12 @@ function splitDegree(maxDegree: number): number {
 }
 
 /** Declared cost for n values of v, `count` polynomials of maximum degree `maxDegree`. */
-export function polyCost(n: number, maxDegree: number, count = 1): Cost {
+export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64): Cost {
   const m = splitDegree(maxDegree);
   const levels: Cost[] = [];
   if (m >= 2) levels.push(mulTruncCost(n));
   if (m >= 3) levels.push(mulTruncCost(n * (m === 4 ? 2 : 1)));
-  levels.push(mulTruncCost(n * count));
+  levels.push(outBits === 64 ? mulTruncCost(n * count) : mulTruncRingCost(n * count, { inBits: 64, outBits }));
   return seq(...levels);
 }
 
@@ -98,7 +101,10 @@ export function polyEval(p: Party, v: AShare, polys: ReadonlyArray<readonly numb
     }
     const shapes = polys.map(() => v.shape);
     const top = concatFlat(p, polys.map(() => pw[m]));
-    const out = await productSumTrunc(p, [[top, concatFlat(p, highs)]], pi - o.outScale, concatFlat(p, lows));
+    const terms: Array<[AShare, AShare]> = [[top, concatFlat(p, highs)]];
+    const out = (o.outBits ?? 64) === 64
+      ? await productSumTrunc(p, terms, pi - o.outScale, concatFlat(p, lows))
+      : await productSumTruncRing(p, terms, pi - o.outScale, { inBits: 64, outBits: 32 }, concatFlat(p, lows));
     return splitFlat(p, out, shapes);
   });
 }
