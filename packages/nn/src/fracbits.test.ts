@@ -16,7 +16,8 @@ describe('sessions with 16 fraction bits', () => {
     expect(maxAbsError(g, Array.from(quantize(xs, F), geluRef)).err).toBeLessThanOrEqual(2e-3);
     const neg = linspace(-14, 0, 401);
     const e = await runNn({ x: { values: neg } }, (p, s) => exp(p, s.x), F, F);
-    expect(maxAbsError(e, Array.from(quantize(neg, F), Math.exp)).err).toBeLessThanOrEqual(6e-5);
+    // exp's squarings run in Z_2^32 at 15 fraction bits whatever the session's (exp.ts: worst case 4.4e-4).
+    expect(maxAbsError(e, Array.from(quantize(neg, F), Math.exp)).err).toBeLessThanOrEqual(6e-4);
     const pos = linspace(1, 1000, 301);
     const r = await runNn({ x: { values: pos } }, (p, s) => reciprocal(p, s.x, { positive: true, outScale: 36 }), 36, F);
     expect(maxRelError(r, Array.from(quantize(pos, F), (v) => 1 / v)).err).toBeLessThanOrEqual(1e-3);
