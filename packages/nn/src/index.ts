@@ -13,8 +13,11 @@ export { silu, siluCost, siluPuma, siluPumaCost } from './silu.ts';
 export { swiglu, swigluCost } from './swiglu.ts';
 export { tanh, tanhCost } from './tanh.ts';
 export { maxLastWide, maxLastWideCost } from './max.ts';
-export { softmaxLast, softmaxCost, softmaxLastOfProduct, softmaxOfProductCost, SOFTMAX_MAX_ARITY, type SoftmaxOptions } from './softmax.ts';
+export {
+  attendOfProduct, attendOfProductCost, attentionValueBound, softmaxLast, softmaxCost, SOFTMAX_MAX_ARITY, type SoftmaxOptions,
+} from './softmax.ts';
 export { layerNorm, layerNormCost } from './layernorm.ts';
+export { layerNormOfResidual, layerNormOfResidualCost } from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost } from './rmsnorm.ts';
 export type { NormOptions } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';

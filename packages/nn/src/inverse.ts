@@ -46,7 +46,7 @@ import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
 export type InverseKind = 'reciprocal' | 'rsqrt';
 
 /** Fraction bits of the normalised Q when a multiplicand follows: relative precision 2^-22. */
-const Q_SCALE = 22;
+export const Q_SCALE = 22;
 /** Largest tolerated relative rounding of the public weights phi(k) (5% of rsqrt's Q error, 1e-5). */
 const MAX_WEIGHT_ERROR = 2 ** -16;
 
@@ -154,10 +154,35 @@ export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
   const lanes = seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4));
-  if (pl.shifted) return seq(par(compare, lanes), mulBitManyCost(nl), mulTruncCost(mCount));
+  if (pl.shifted) return seq(shiftedReciprocalCost(n, o), mulTruncCost(mCount));
   const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
   return seq(par(rangeBits, lanes), par(dotLastRawCost(n), mulTruncCost(mCount)), mulTruncCost(mCount));
+}
+
+/** Cost of shiftedReciprocal for n elements of x. */
+export function shiftedReciprocalCost(n: number, o: InverseOptions): Cost {
+  const pl = plan(o);
+  if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
+  const nl = n * pl.lanes;
+  const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
+  return seq(par(compare, seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4))), mulBitManyCost(nl));
+}
+
+/**
+ * The multiplicand path's R = 1/x at Q_SCALE + hi fraction bits without its last product, and the truncation
+ * m R then takes (m at o.mScale): for a caller that computes m beside R (nn softmax.ts: e V beside 1/sum).
+ */
+export async function shiftedReciprocal(p: Party, x: AShare, o: InverseOptions): Promise<{ r: AShare; finalBits: number }> {
+  const pl = plan(o);
+  if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
+  const { lo, hi } = o;
+  const n = numel(x);
+  const K = hi - lo;
+  const flat = reshape(x, [n]);
+  const [octaves, q] = await p.parallel((b) => octaveBits(b, flat, o, pl), (b) => laneValues(b, flat, o, pl));
+  const shifts = Array.from({ length: K }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
+  return { r: reshape(await selectLanes(p, octaves, mulPublicRawVec(p, q, laneVector(shifts, n)), n, K), x.shape), finalBits: pl.finalBits };
 }
 
 /** Public integers round(phi(k) 2^scale) for k = lo..hi-1 (exact for powers of two). */
@@ -268,9 +293,7 @@ export async function inverse(p: Party, x: AShare, o: InverseOptions, mult?: Mul
   const K = hi - lo;
   const flat = reshape(x, [n]);
   if (pl.shifted && mult) {
-    const [octaves, q] = await p.parallel((b) => octaveBits(b, flat, o, pl), (b) => laneValues(b, flat, o, pl));
-    const shifts = Array.from({ length: K }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
-    const r = reshape(await selectLanes(p, octaves, mulPublicRawVec(p, q, laneVector(shifts, n)), n, K), x.shape);
+    const { r } = await shiftedReciprocal(p, x, o);
     return mulTrunc(p, mult.m, mult.broadcast ? broadcastLast(p, r, mult.m.shape[mult.m.shape.length - 1]) : r, pl.finalBits);
   }
   const C = o.constant ?? 1;

@@ -8,6 +8,8 @@
  * constants gives exactly 0 (its d is 0), never a division by zero. S below 2^-2f is impossible unless S = 0.
  * Limits: S must stay below 2^62 at 2 f fraction bits, i.e. n var < 2^(62 - 2f) = 2^26 at 18 fraction bits
  * (maxVar, default that limit); |result| <= outBound (default 2^12).
+ * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
+ * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
  */
 import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
@@ -23,22 +25,25 @@ export interface NormOptions {
 
 export interface NormPlan {
   fracBits: number;
+  /** Fraction bits of d (S is at twice that). */
+  dBits: number;
   epsRaw: bigint;
   scale: NormScalePlan;
 }
 
-export function normPlan(n: number, eps: number, fracBits: number, o: NormOptions): NormPlan {
+export function normPlan(n: number, eps: number, fracBits: number, o: NormOptions, dBits = fracBits): NormPlan {
   if (!Number.isInteger(n) || n < 1) throw new Error(`norm: rows need at least one column, got ${n}`);
   if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`norm: eps must be a positive finite number, got ${eps}`);
-  const xScale = 2 * fracBits;
+  if (!Number.isInteger(dBits) || dBits < 1 || dBits > fracBits) throw new Error(`norm: d's fraction bits ${dBits} must be an integer in [1, ${fracBits}]`);
+  const xScale = 2 * dBits;
   const limit = 2 ** (62 - xScale);
   const maxVar = o.maxVar ?? limit / n - eps;
   if (!(maxVar > 0) || n * (maxVar + eps) > limit) throw new Error(`norm: n * (maxVar + eps) = ${n * (maxVar + eps)} exceeds the 2^${62 - xScale} the sum of squares may reach`);
   const hi = Math.ceil(Math.log2(n * (maxVar + eps)));
   const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * eps))));
   const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12 });
-  if (scale.mScale > xScale - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${xScale}`);
-  return { fracBits, epsRaw: fixedBig(n * eps, xScale), scale };
+  if (scale.mScale > dBits + fracBits - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${dBits + fracBits}`);
+  return { fracBits, dBits, epsRaw: fixedBig(n * eps, xScale), scale };
 }
 
 export function checkRowParam(x: AShare, v: AShare, name: string): number {
@@ -64,7 +69,7 @@ export async function normTail(p: Party, d: AShare, gamma: AShare, plan: NormPla
   const { mScale, rScale } = plan.scale;
   const [r, m] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
-    (b) => mulTrunc(b, d, tileRows(b, gamma, d), 2 * plan.fracBits - mScale),
+    (b) => mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + plan.fracBits - mScale),
   );
   return mulTrunc(p, m, broadcastLast(p, r, n), mScale + rScale - plan.fracBits);
 }

@@ -8,12 +8,13 @@ import { divideCost } from './divide.ts';
 import { expCost } from './exp.ts';
 import { geluCost, geluPumaCost, geluTanhCost } from './gelu.ts';
 import { layerNormCost } from './layernorm.ts';
+import { layerNormOfResidualCost } from './layernorm-residual.ts';
 import { maxLastWideCost } from './max.ts';
 import { reciprocalCost } from './reciprocal.ts';
 import { rmsNormCost } from './rmsnorm.ts';
 import { rsqrtCost } from './rsqrt.ts';
 import { siluCost, siluPumaCost } from './silu.ts';
-import { softmaxCost, softmaxOfProductCost } from './softmax.ts';
+import { attendOfProductCost, softmaxCost } from './softmax.ts';
 import { sqrtCost } from './sqrt.ts';
 import { swigluCost } from './swiglu.ts';
 import { tanhCost } from './tanh.ts';
@@ -33,8 +34,9 @@ export const nnDeclaredCosts = {
   tanh: tanhCost,
   maxLastWide: maxLastWideCost,
   softmaxLast: softmaxCost,
-  softmaxLastOfProduct: softmaxOfProductCost,
+  attendOfProduct: attendOfProductCost,
   layerNorm: layerNormCost,
+  layerNormOfResidual: layerNormOfResidualCost,
   rmsNorm: rmsNormCost,
 } satisfies Record<string, (...args: never[]) => Cost>;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
 import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, type AShare, type Party } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
-import { softmaxCost, softmaxLast, softmaxLastOfProduct, softmaxOfProductCost } from './softmax.ts';
+import { attendOfProduct, attendOfProductCost, attentionValueBound, softmaxCost, softmaxLast } from './softmax.ts';
 import { softmaxRow } from './reference.ts';
 import { maxAbsError, quantize, runNn } from './test-support.ts';
 
@@ -88,73 +88,86 @@ describe('softmax', () => {
   });
 });
 
-/** Runs f on x shared at 2 * 18 fraction bits (an untruncated product's scale) in an 18-bit session; the result decoded at 18. */
-async function runOnProduct(x: Float64Array, shape: readonly number[], f: (p: Party, x: AShare) => Promise<AShare>): Promise<Float64Array> {
-  const run = await runWithInputs({ x: fixedInput(x, shape, 36) }, async (p, xs) => decodeFixed(await revealRaw(p, await f(p, xs.x)), 18));
-  return run.results[0];
-}
-
 /** logits() with sub-ulp detail, as a product at 36 fraction bits carries. */
 function productLogits(rows: number, cols: number, spread: number, seed: number): Float64Array {
   const noise = randomFloats(rows * cols, 0, 2 ** -18, seed + 100);
   return logits(rows, cols, spread, seed).map((v, i) => v - noise[i]);
 }
 
-describe('softmax of an untruncated product (the truncation beside the max)', () => {
-  it('rows with spread up to 30 and at 990, causal or not, one and two max levels: every entry within 2e-3 of float64', async () => {
-    for (const [rows, cols, spread, arity] of [[8, 32, 30, 32], [6, 37, 30, 4], [3, 128, 20, 32], [4, 16, 990, 32], [5, 1, 0, 32]] as const) {
-      const x = productLogits(rows, cols, spread, rows + cols);
-      const got = await runOnProduct(x, [rows, cols], (p, s) => softmaxLastOfProduct(p, s, { maxArity: arity }));
-      const { err } = maxAbsError(got, reference(x, rows, cols));
-      console.log(`softmax of product ${rows}x${cols} spread ${spread} arity ${arity}: max abs error ${err.toExponential(3)}`);
-      expect(err).toBeLessThanOrEqual(2e-3);
+/** softmax rows (float64, visible entries only) times V [heads, cols, D] (or [cols, D] shared): [heads * rows, D]. */
+function attentionReference(x: Float64Array, heads: number, rows: number, cols: number, v: Float64Array, D: number, shared: boolean, visible?: (i: number, j: number) => boolean): number[] {
+  const probs = reference(x, heads * rows, cols, visible);
+  const out: number[] = [];
+  for (let r = 0; r < heads * rows; r++) {
+    const h = Math.floor(r / rows);
+    for (let d = 0; d < D; d++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += probs[r * cols + j] * v[(shared ? 0 : h * cols * D) + j * D + d];
+      out.push(s);
     }
-    const heads = 2;
-    const x = productLogits(heads * 5, 9, 20, 5);
-    x[8] = 1000;
-    const got = await runOnProduct(x, [heads, 5, 9], (p, s) => softmaxLastOfProduct(p, s, { causal: { queryOffset: 3 } }));
-    const visible = (r: number, j: number) => j <= (r % 5) + 3;
-    expect(maxAbsError(got, reference(x, heads * 5, 9, visible)).err).toBeLessThanOrEqual(2e-3);
-    for (let e = 0; e < got.length; e++) if (!visible(Math.floor(e / 9), e % 9)) expect(got[e]).toBe(0);
+  }
+  return out;
+}
+
+describe('attention of an untruncated product: softmax(S) V with e V beside the reciprocal', () => {
+  it('within 2e-3 (1 + max |V|) of float64: causal heads, 2 max levels, arity 4, one column, shared V, spread 990, |V| at the bound for 32 keys', async () => {
+    // heads, rows, keys, D, max |V|, causal, V shared by the heads, max arity
+    const cases = [[2, 8, 8, 16, 4, true, false, 32], [3, 4, 40, 8, 50, false, false, 32], [1, 6, 37, 5, 10, false, true, 4], [2, 3, 16, 4, 3, false, false, 32], [1, 5, 1, 3, 2, false, false, 32], [1, 8, 32, 4, 1, false, false, 32]] as const;
+    for (const [H, T, cols, D, vMax, causal, shared, arity] of cases) {
+      const x = productLogits(H * T, cols, cols === 16 ? 990 : 20, H + T + cols);
+      const v = quantize(randomFloats((shared ? 1 : H) * cols * D, -vMax, vMax, D));
+      const visible = causal ? (r: number, j: number) => j <= r % T : undefined;
+      const o = { maxArity: arity, ...(causal ? { causal: { queryOffset: 0 } } : {}) };
+      const run = await runWithInputs({ x: fixedInput(x, [H, T, cols], 36), v: fixedInput(v, shared ? [cols, D] : [H, cols, D]) }, async (p, s) =>
+        decodeFixed(await revealRaw(p, await attendOfProduct(p, s.x, s.v, o)), 18));
+      const { err } = maxAbsError(run.results[0], attentionReference(x, H, T, cols, v, D, shared, visible));
+      console.log(`attention ${H}x${T}x${cols} @ D ${D}, |V| <= ${vMax}, arity ${arity}: max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(2e-3 * (1 + vMax));
+    }
+    const bound = attentionValueBound(32);
+    expect(bound).toBe(16384);
+    const x = productLogits(4, 32, 20, 3);
+    const v = quantize(Float64Array.from({ length: 32 * 2 }, (_, i) => (i % 3 === 0 ? -1 : 1) * (bound - 1) * ((i % 5) + 1) / 5));
+    const run = await runWithInputs({ x: fixedInput(x, [1, 4, 32], 36), v: fixedInput(v, [1, 32, 2]) }, async (p, s) => decodeFixed(await revealRaw(p, await attendOfProduct(p, s.x, s.v)), 18));
+    expect(maxAbsError(run.results[0], attentionReference(x, 1, 4, 32, v, 2, false)).err).toBeLessThanOrEqual(2e-3 * bound);
   });
 
-  it('after matmulRaw it equals matmul then softmax in result, one round less on the critical path', async () => {
-    const [H, T, D] = [2, 8, 16];
-    const q = randomFloats(H * T * D, -1.5, 1.5, 3);
-    const k = randomFloats(H * T * D, -1.5, 1.5, 4);
-    const inputs = { q: fixedInput(q, [H, T, D]), k: fixedInput(k, [H, T, D]) };
+  it('after matmulRaw: the same answer as matmul, softmax and matmul with 3 rounds fewer; declared = measured, a decoding step and 2 levels', async () => {
+    const [h, t, d] = [2, 8, 16];
+    const q = randomFloats(h * t * d, -1.5, 1.5, 3);
+    const k = randomFloats(h * t * d, -1.5, 1.5, 4);
+    const val = randomFloats(h * t * d, -2, 2, 5);
+    const qkv = { q: fixedInput(q, [h, t, d]), k: fixedInput(k, [h, t, d]), v: fixedInput(val, [h, t, d]) };
     const causal = { causal: { queryOffset: 0 } };
-    const split = (p: Party, s: Record<string, AShare>) => matmulRaw(p, s.q, s.k, { transB: true }).then((raw) => softmaxLastOfProduct(p, raw, causal));
-    const fused = (p: Party, s: Record<string, AShare>) => matmul(p, s.q, s.k, { transB: true }).then((sc) => softmaxLast(p, sc, causal));
-    const run = async (f: typeof split) => (await runWithInputs(inputs, async (p, s) => decodeFixed(await revealRaw(p, await f(p, s)), 18))).results[0];
-    const [a, b] = [await run(split), await run(fused)];
-    const scores = Array.from({ length: H * T * T }, (_, e) => {
-      const [h, i, j] = [Math.floor(e / (T * T)), Math.floor(e / T) % T, e % T];
-      let v = 0;
-      for (let d = 0; d < D; d++) v += quantize([q[(h * T + i) * D + d]])[0] * quantize([k[(h * T + j) * D + d]])[0];
-      return v;
+    const split = (p: Party, s: Record<string, AShare>) => matmulRaw(p, s.q, s.k, { transB: true }).then((raw) => attendOfProduct(p, raw, s.v, causal));
+    const fused = async (p: Party, s: Record<string, AShare>) => matmul(p, await softmaxLast(p, await matmul(p, s.q, s.k, { transB: true }), causal), s.v);
+    const scores = Float64Array.from({ length: h * t * t }, (_, e) => {
+      const [hh, i, j] = [Math.floor(e / (t * t)), Math.floor(e / t) % t, e % t];
+      let acc = 0;
+      for (let c = 0; c < d; c++) acc += quantize([q[(hh * t + i) * d + c]])[0] * quantize([k[(hh * t + j) * d + c]])[0];
+      return acc;
     });
-    const want = reference(Float64Array.from(scores), H * T, T, (r, j) => j <= r % T);
-    expect(maxAbsError(a, want).err).toBeLessThanOrEqual(2e-3);
-    expect(maxAbsError(b, want).err).toBeLessThanOrEqual(2e-3);
-    const measuredSplit = await measureOp(inputs, split);
-    expectCost(measuredSplit, seq(matmulRawCost(H * T * T), softmaxOfProductCost(H * T, T)));
-    expect(measuredSplit.rounds).toBe(seq(matmulCost(H * T * T), softmaxCost(H * T, T)).rounds - 1);
-  });
-
-  it('declared cost equals measured cost: one and two levels, a decoding step, causal; the same rounds as softmax after a 1-round reshare', async () => {
-    for (const [rows, cols, arity] of [[3, 10, 4], [3, 10, 32], [2, 81, undefined], [4, 40, 32], [5, 1, 32]] as const) {
-      const x = productLogits(rows, cols, 8, 1);
-      const o = arity === undefined ? {} : { maxArity: arity };
-      expectCost(await measureOp({ x: fixedInput(x, [rows, cols], 36) }, (p, s) => softmaxLastOfProduct(p, s.x, o)), softmaxOfProductCost(rows, cols, o));
+    const want = attentionReference(scores, h, t, t, quantize(val), d, false, (r, j) => j <= r % t);
+    for (const f of [split, fused]) {
+      const run = await runWithInputs(qkv, async (p, s) => decodeFixed(await revealRaw(p, await f(p, s)), 18));
+      expect(maxAbsError(run.results[0], want).err).toBeLessThanOrEqual(2e-3 * 3);
     }
-    expectCost(await measureOp({ x: fixedInput(productLogits(3, 10, 8, 2), [3, 10], 36) }, (p, s) => softmaxLastOfProduct(p, s.x, { causal: { queryOffset: 2 } })), softmaxOfProductCost(3, 10));
-    expect(softmaxOfProductCost(12 * 32, 32).rounds).toBe(softmaxCost(12 * 32, 32).rounds);
-    expect(seq(matmulRawCost(12 * 32 * 32), softmaxOfProductCost(12 * 32, 32)).rounds).toBe(seq(matmulCost(12 * 32 * 32), softmaxCost(12 * 32, 32)).rounds - 1);
+    const measured = await measureOp(qkv, split);
+    expectCost(measured, seq(matmulRawCost(h * t * t), attendOfProductCost(h * t, t, d, causal)));
+    expect(measured.rounds).toBe((await measureOp(qkv, fused)).rounds - 3);
+    for (const [H, T, cols, D, causal] of [[2, 8, 8, 16, true], [2, 1, 81, 4, false], [1, 4, 40, 3, false]] as const) {
+      const inputs = { x: fixedInput(productLogits(H * T, cols, 8, 1), [H, T, cols], 36), v: fixedInput(randomFloats(H * cols * D, -2, 2, 2), [H, cols, D]) };
+      const o = causal ? { causal: { queryOffset: 0 } } : {};
+      expectCost(await measureOp(inputs, (p, s) => attendOfProduct(p, s.x, s.v, o)), attendOfProductCost(H * T, cols, D, o));
+    }
+    const [H, T, D] = [12, 32, 64];
+    const now = seq(matmulRawCost(H * T * T), attendOfProductCost(H * T, T, D)).rounds;
+    expect(now).toBe(seq(matmulCost(H * T * T), softmaxCost(H * T, T), matmulCost(H * T * D)).rounds - 3);
   });
 
-  it('rejects empty rows and a causal mask on a vector', async () => {
-    await expect(runOnProduct(Float64Array.of(1, 2, 3), [3], (p, s) => softmaxLastOfProduct(p, s, { causal: { queryOffset: 0 } }))).rejects.toThrow(/rows, cols/);
-    await expect(runOnProduct(new Float64Array(0), [2, 0], (p, s) => softmaxLastOfProduct(p, s))).rejects.toThrow(/non-empty/);
+  it('rejects a vector of scores and V of the wrong length', async () => {
+    const inputs = { x: fixedInput([1, 2, 3, 4], [2, 2], 36), xv: fixedInput([1, 2, 3], [3], 36), v: fixedInput([1, 2, 3], [3, 1]) };
+    await expect(runWithInputs(inputs, (p, s) => attendOfProduct(p, s.xv, s.v))).rejects.toThrow(/rows, cols/);
+    await expect(runWithInputs(inputs, (p, s) => attendOfProduct(p, s.x, s.v))).rejects.toThrow(/inner dimensions/);
   });
 });

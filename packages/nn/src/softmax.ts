@@ -21,19 +21,32 @@
  * (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds; 12 with b2a and the
  * product by phi): 34 rounds at 32 columns, 45 at 128. softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
  * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
- * Of a product (softmaxLastOfProduct): the scores come as the reshared, untruncated product at 2f fraction
- * bits (matmulRaw, 1 round). The max's first level compares those (max.ts maxLastWideBeside: the same window
- * in real units, dropping f more bits) while their truncation (2 rounds) runs beside the comparisons, so the
- * truncation leaves the critical path: scores plus softmax take 1 + 34 rounds instead of matmul's 2 + 34.
- * The bytes grow by the reshare less the fused truncation's saving (about n/3 words per party; scores are
- * the smallest activations of a layer). Error: the max is within 3 * 2^-7 + 2^-f of the truncated scores'
- * maximum (exp's argument up to 0.0235 above 0, inside exp.ts's accuracy); the asserted bound is unchanged.
- * Domain: the product below 2^62 at 2f fraction bits (|score| < 2^26), the spread as above.
+ * Attention of a product (attendOfProduct), two changes of schedule:
+ * 1. The scores come as the reshared, untruncated product at 2f fraction bits (matmulRaw, 1 round). The max's
+ *    first level compares those (max.ts maxLastWideBeside: the same window in real units, dropping f more
+ *    bits) while their truncation (2 rounds) runs beside the comparisons, so the truncation leaves the
+ *    critical path: 1 + 34 rounds instead of matmul's 2 + 34. The bytes grow by the reshare less the fused
+ *    truncation's saving (about n/3 words per party; scores are the smallest activations of a layer). The max
+ *    is within 3 * 2^-7 + 2^-f of the truncated scores' maximum (exp's argument up to 0.0235 above 0, inside
+ *    exp.ts's accuracy). Domain: the product below 2^62 at 2f fraction bits (|score| < 2^26).
+ * 2. softmax(S) V = (e V) / sum, with V's product moved before the division: e V (a matmul, 2 rounds) runs
+ *    beside the reciprocal's comparisons and lanes (inverse.ts shiftedReciprocal: 1/sum at 22 + hi fraction
+ *    bits, picked by bit times value, 8 rounds), then one product per output, truncated (2): 10 rounds from e
+ *    to the context instead of 10 + 2 (the reciprocal with e folded in, then probs V). The probabilities are
+ *    never formed. Bytes: the reciprocal's last product is over the context [rows, D] instead of the
+ *    probabilities [rows, cols]. Error: the reciprocal's relative error (3e-4, Q's fit) on each context entry,
+ *    plus e V's 1 ulp times 1/sum (at most 1), plus 1 ulp; exp's error enters through e. Asserted: within
+ *    2e-3 (1 + max |V|) of float64 (softmax.test.ts; measured up to 2e-4 (1 + max |V|)). Domain: as
+ *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(cols + 1)) + 1
+ *    (e V R below 2^61): 16384 for 32 keys, 4096 for 128, 512 for 1024.
+ * Together: scores, softmax and the product with V take 1 + 13 + 11 + 10 = 35 rounds at 32 keys (reshare,
+ * max, exp, reciprocal beside e V), against 2 + 34 + 2 = 38 with matmul, softmaxLast and matmul.
  */
-import { add, broadcastLast, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { add, broadcastLast, matmul, matmulCost, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
-import { ceilLog2 } from './fixed.ts';
-import { inverse, inverseCost, type InverseOptions } from './inverse.ts';
+import { ceilLog2, par } from './fixed.ts';
+import { mulTrunc, mulTruncCost } from './fused.ts';
+import { inverse, inverseCost, Q_SCALE, shiftedReciprocal, shiftedReciprocalCost, type InverseOptions } from './inverse.ts';
 import { MAX_GROUP, maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 
 export interface SoftmaxOptions {
@@ -68,10 +81,23 @@ export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, 
   return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
 }
 
-/** softmaxLastOfProduct's cost (the product's reshare not included: matmulRawCost). */
-export function softmaxOfProductCost(rows: number, cols: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
+/** Largest |V| attendOfProduct takes for rows of `cols` keys (the header's domain). */
+export function attentionValueBound(cols: number, fracBits = 18): number {
+  return 2 ** (61 - fracBits - Q_SCALE - (ceilLog2(cols + 1) + 1));
+}
+
+/** 1/sum for attendOfProduct: softmax's denominator with e V as the multiplicand, bounded by max |V|. */
+function attentionDenominator(fracBits: number, cols: number): InverseOptions {
+  return { ...denominator(fracBits, cols), outBound: attentionValueBound(cols, fracBits) };
+}
+
+/** attendOfProduct's cost for rows x cols scores (rows counts every leading axis) and V of D columns. */
+export function attendOfProductCost(rows: number, cols: number, D: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
   const n = rows * cols;
-  return seq(maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
+  return seq(
+    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCost(n),
+    par(matmulCost(rows * D), shiftedReciprocalCost(rows, attentionDenominator(fracBits, cols))), mulTruncCost(rows * D),
+  );
 }
 
 /** Public 0/1 visibility of [..., rows, cols] entries (1 = visible), as ring integers. */
@@ -104,13 +130,17 @@ function maskedLogits(p: Party, x: AShare, mask: BigUint64Array | undefined): AS
   return add(p, mulPublicRawVec(p, x, mask), mulPublicRawVec(p, first, hidden));
 }
 
+/** exp(logits - m), masked entries zeroed. */
+async function expShifted(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined): Promise<AShare> {
+  const e = await exp(p, sub(p, logits, broadcastLast(p, m, logits.shape[logits.shape.length - 1])));
+  return mask ? mulPublicRawVec(p, e, mask) : e;
+}
+
 /** exp(logits - m), masked entries zeroed, divided by its row sums. */
 async function normalise(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined): Promise<AShare> {
   const cols = logits.shape[logits.shape.length - 1];
-  let e = await exp(p, sub(p, logits, broadcastLast(p, m, cols)));
-  if (mask) e = mulPublicRawVec(p, e, mask);
-  const sum = sumLast(p, e);
-  return p.profile('reciprocal', () => inverse(p, sum, denominator(p.fracBits, cols), { m: e, broadcast: true }));
+  const e = await expShifted(p, logits, m, mask);
+  return p.profile('reciprocal', () => inverse(p, sumLast(p, e), denominator(p.fracBits, cols), { m: e, broadcast: true }));
 }
 
 export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
@@ -123,11 +153,13 @@ export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promis
 }
 
 /**
- * Softmax of the scores whose untruncated product (2 fracBits fraction bits, replicated: matmulRaw's output)
- * is `product`: their truncation runs beside the max's first comparisons (see the header).
+ * softmax(S) V for scores S given as their untruncated product (2 fracBits fraction bits, replicated:
+ * matmulRaw's output; [..., rows, cols]) and V [..., cols, D] (or [cols, D] for every leading index): the
+ * truncation beside the max, e V beside 1/sum, then one product (see the header).
  */
-export function softmaxLastOfProduct(p: Party, product: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
+export function attendOfProduct(p: Party, product: AShare, v: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
   const cols = checkInput(product, o);
+  if (product.shape.length < 2) throw new Error(`attention: scores need [..., rows, cols], got [${product.shape.join(', ')}]`);
   return p.profile('softmax', async () => {
     const mask = o.causal ? causalMask(product.shape, o.causal.queryOffset) : undefined;
     const { max, values } = await maxLastWideBeside(
@@ -135,6 +167,11 @@ export function softmaxLastOfProduct(p: Party, product: AShare, o: SoftmaxOption
       async (q) => maskedLogits(q, await truncate(q, product), mask),
       maxGroup(numel(product) / cols, cols, o),
     );
-    return normalise(p, values, max, mask);
+    const e = await expShifted(p, values, max, mask);
+    const [ev, inv] = await p.parallel(
+      (q) => matmul(q, e, v),
+      (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
+    );
+    return mulTrunc(p, ev, broadcastLast(p, inv.r, ev.shape[ev.shape.length - 1]), inv.finalBits);
   });
 }

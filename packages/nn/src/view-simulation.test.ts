@@ -14,7 +14,7 @@
  * harness changes only the draws that are fresh to the observer at each message.
  */
 import { describe, expect, it } from 'vitest';
-import { mulPublicInt, type AShare, type Party } from '@puma/protocol';
+import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
 import type { PartyId } from '@puma/transport';
 import {
   baseWorld, dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
@@ -22,9 +22,10 @@ import {
 } from '@puma/protocol/view-test-support';
 import { gelu } from './gelu.ts';
 import { layerNorm } from './layernorm.ts';
+import { layerNormOfResidual } from './layernorm-residual.ts';
 import { maxLastWide } from './max.ts';
 import { gelu as geluRef } from './reference.ts';
-import { softmaxLast, softmaxLastOfProduct } from './softmax.ts';
+import { attendOfProduct, softmaxLast } from './softmax.ts';
 
 type Program = (p: Party, s: Record<string, unknown>) => Promise<AShare>;
 
@@ -54,14 +55,23 @@ const COMPOSITES: Composite[] = [
   { name: 'gelu', program: (p, s) => gelu(p, A(s.x)), clean: [['small', geluIn.small], ['rotated', geluIn.rotated]], rotated: geluIn.rotated },
   { name: 'max of all-pairs groups', program: (p, s) => maxLastWide(p, A(s.x)), clean: [['small', maxIn.small], ['rotated', maxIn.rotated]], rotated: maxIn.rotated },
   { name: 'causal softmax', program: (p, s) => softmaxLast(p, A(s.x), { causal: { queryOffset: 0 } }), clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated },
-  // The scores as an untruncated product (x times 2^f: 2f fraction bits): its truncation runs beside the max.
+  // The scores as an untruncated product (x times 2^f: 2f fraction bits): its truncation runs beside the max,
+  // e V beside the reciprocal (rotated: 3072 scores and 3072 context entries).
   {
-    name: 'causal softmax of a product', program: (p, s) => softmaxLastOfProduct(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), { causal: { queryOffset: 0 } }),
-    clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated,
+    name: 'causal attention of a product', program: (p, s) => attendOfProduct(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.v), { causal: { queryOffset: 0 } }),
+    clean: [['small', { ...softmaxIn.small, v: fixedViewInput([2, 8, 4], -3, 3, 49) }]], rotated: { ...softmaxIn.rotated, v: fixedViewInput([3, 32, 32], -3, 3, 49) },
   },
   // Leak-free checks in inverse-view-simulation.test.ts. 128 rows: the inverse's lanes and comparisons per row
   // (3584 values) reach the rotating dealers.
   { name: 'layerNorm', program: (p, s) => layerNorm(p, A(s.x), A(s.g), A(s.b), 1e-5), clean: [], rotated: norm(128, 24) },
+  // base x plus the product x 2^f (2f fraction bits); width 24 = 3 * 8 runs the odd factor's extra truncation.
+  {
+    name: 'layerNorm of a residual', clean: [['small', norm(4, 24)]], rotated: norm(128, 24),
+    program: async (p, s) => {
+      const r = await layerNormOfResidual(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.g), A(s.b), 1e-5);
+      return concatFlat(p, [r.x as AShare, r.y]);
+    },
+  },
 ];
 
 interface Mutant {

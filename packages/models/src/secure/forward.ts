@@ -12,13 +12,23 @@
  *
  * Embedding: one-hot [T, vocab] (integer 0/1) times the shared table is exact in the ring (matmulRaw, no
  * truncation). Position and token-type rows are selected locally, since positions are public.
+ *
+ * Truncations off the critical path (issue 12): a product whose consumer can start on the untruncated value is
+ * only reshared (1 round) and the consumer truncates it beside its first step. The attention scores go to
+ * softmax that way (nn softmax.ts: the max compares the product), and softmax's division moves after the
+ * product with V (attendOfProduct: e V beside 1/sum, 2 rounds fewer; values must stay below
+ * attentionValueBound(keys): 16384 at 32 keys, 512 at 1024); in LayerNorm models, each sublayer's output
+ * projection goes into the next LayerNorm as a residual sum base + product / 2^f (nn layernorm-residual.ts: the
+ * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
+ * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
+ * so LLaMA-style models keep the fused truncation there.
  */
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmul, matmulRaw, mulPublicRawVec, reshape, sliceFlat, sliceLast,
+  add, concatFlat, concatLast, matmulRaw, mulPublicRawVec, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
-import { gelu, geluTanh, layerNorm, rmsNorm, softmaxLastOfProduct, swiglu, tanh } from '@puma/nn';
+import { attendOfProduct, gelu, geluTanh, layerNorm, layerNormOfResidual, rmsNorm, swiglu, tanh } from '@puma/nn';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
@@ -64,10 +74,32 @@ async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Pro
   }
 }
 
-async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
-  const y = await streamedMatmul(p, m.weights, `${name}.w`, x);
+/** y + the bias of `name`, if the model has one. */
+async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promise<AShare> {
   if (!m.weights.has(`${name}.b`)) return y;
   return withWeight(m, `${name}.b`, (b) => add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)));
+}
+
+async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+  return addBias(p, m, name, await streamedMatmul(p, m.weights, `${name}.w`, x));
+}
+
+/** A residual sum base + product / 2^f whose last term, a matmul, is only reshared (product at 2f); or resolved (product null). */
+interface Residual {
+  base: AShare;
+  product: AShare | null;
+}
+
+/** LayerNorm models hand sublayer outputs to the next norm untruncated; RMSNorm has no mean to overlap. */
+export function normTakesProduct(c: ModelConfig): boolean {
+  return c.norm === 'layernorm';
+}
+
+/** residual + linear(x): untruncated when `raw` (the next LayerNorm truncates it), else resolved. */
+async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: AShare, raw: boolean): Promise<Residual> {
+  if (!raw) return { base: add(p, residual, await linear(p, m, name, x)), product: null };
+  const product = await streamedMatmulRaw(p, m.weights, `${name}.w`, x);
+  return { base: await addBias(p, m, name, residual), product };
 }
 
 async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
@@ -75,6 +107,15 @@ async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<
   return withWeight(m, `${name}.scale`, (scale) => {
     if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps);
     return withWeight(m, `${name}.bias`, (bias) => layerNorm(p, x, scale, bias, c.normEps));
+  });
+}
+
+/** The norm of a residual sum: x (resolved; null when the product is folded and x is not kept) and norm(x). */
+async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean): Promise<{ x: AShare | null; y: AShare }> {
+  return p.profile('norm', async () => {
+    const { product } = r;
+    if (!product) return { x: r.base, y: await norm(p, m, name, r.base) };
+    return withWeight(m, `${name}.scale`, (scale) => withWeight(m, `${name}.bias`, (bias) => layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, {}, keepSum)));
   });
 }
 
@@ -151,7 +192,8 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
   return reshape(transpose(p, tileLeading(p, x, rep), [1, 0, 2, 3]), [KV * rep, T, D]);
 }
 
-async function attention(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
+/** Attention up to the output projection: the heads' contexts merged, [T, H * D]. */
+async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
@@ -175,49 +217,63 @@ async function attention(p: Party, m: SecureModel, l: number, x: AShare, cache: 
   const kh = repeatKv(p, splitHeads(p, kAll, KV, D), H / KV);
   const vh = repeatKv(p, splitHeads(p, vAll, KV, D), H / KV);
   // The scores stay untruncated (2f fraction bits, 1 round): softmax truncates them beside its max's first
-  // comparisons, which read the product directly, so the truncation is off the critical path (nn softmax.ts).
+  // comparisons, which read the product directly, and forms e V beside 1/sum (nn softmax.ts attendOfProduct).
   const scores = await matmulRaw(p, splitHeads(p, q, H, D), kh, { transB: true });
   // nn's default max groups (32: one level of all-pairs narrow comparisons for up to 32 keys).
-  const probs = await p.profile('softmax', () => softmaxLastOfProduct(p, scores, c.causal ? { causal: { queryOffset: pos0 } } : {}));
-  const ctx = await matmul(p, probs, vh);
-  const merged = reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
-  return linear(p, m, `l${l}.o`, merged);
+  const ctx = await p.profile('softmax', () => attendOfProduct(p, scores, vh, c.causal ? { causal: { queryOffset: pos0 } } : {}));
+  return reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
 }
 
-async function mlp(p: Party, m: SecureModel, l: number, x: AShare): Promise<AShare> {
+/** The MLP up to its down projection, and that projection's name. */
+async function mlpHidden(p: Party, m: SecureModel, l: number, x: AShare): Promise<{ h: AShare; down: string }> {
   const c = m.config;
   if (c.mlp === 'swiglu') {
     const ab = await linear(p, m, `l${l}.w13`, x);
     const a = sliceLast(p, ab, 0, c.intermediateSize);
     const b = sliceLast(p, ab, c.intermediateSize, c.intermediateSize);
-    const h = await p.profile('swiglu', () => swiglu(p, a, b));
-    return linear(p, m, `l${l}.w2`, h);
+    return { h: await p.profile('swiglu', () => swiglu(p, a, b)), down: `l${l}.w2` };
   }
   const up = await linear(p, m, `l${l}.up`, x);
-  const act = await p.profile('gelu', () => (c.activation === 'gelu_new' ? geluTanh(p, up) : gelu(p, up)));
-  return linear(p, m, `l${l}.down`, act);
+  return { h: await p.profile('gelu', () => (c.activation === 'gelu_new' ? geluTanh(p, up) : gelu(p, up))), down: `l${l}.down` };
 }
 
-async function block(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
+/**
+ * One layer on the residual stream x. Pre-norm: x + attn(norm(x)), then + mlp(norm(.)); the MLP's sum stays
+ * untruncated for the next layer's norm unless this is the last layer. Post-norm: norm(x + attn(x)), then
+ * norm(. + mlp(.)). Norms run in 'norm' spans, sublayers outside them.
+ */
+async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boolean, cache: KvCache | null, pos0: number): Promise<Residual> {
+  const raw = normTakesProduct(m.config);
   return p.profile(`layer ${l}`, async () => {
     if (m.config.normPlacement === 'pre') {
-      const h = add(p, x, await attention(p, m, l, await p.profile('norm', () => norm(p, m, `l${l}.attnNorm`, x)), cache, pos0));
-      return add(p, h, await mlp(p, m, l, await p.profile('norm', () => norm(p, m, `l${l}.mlpNorm`, h))));
+      const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
+      const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, n1.y, cache, pos0), n1.x as AShare, raw);
+      const n2 = await normOfResidual(p, m, `l${l}.mlpNorm`, a, true);
+      const f = await mlpHidden(p, m, l, n2.y);
+      return linearInto(p, m, f.down, f.h, n2.x as AShare, raw && !last);
     }
-    // Sublayers run outside the 'norm' spans, so the profile charges the norm only for the norm.
-    const a = await attention(p, m, l, x, cache, pos0);
-    const h = await p.profile('norm', () => norm(p, m, `l${l}.attnNorm`, add(p, x, a)));
-    const f = await mlp(p, m, l, h);
-    return p.profile('norm', () => norm(p, m, `l${l}.mlpNorm`, add(p, h, f)));
+    const x0 = resolve(x);
+    const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0), x0, raw);
+    const h = (await normOfResidual(p, m, `l${l}.attnNorm`, a, false)).y;
+    const f = await mlpHidden(p, m, l, h);
+    const out = await normOfResidual(p, m, `l${l}.mlpNorm`, await linearInto(p, m, f.down, f.h, h, raw), false);
+    return { base: out.y, product: null };
   });
+}
+
+/** A resolved residual's value (blocks leave a product only where a norm takes it next). */
+function resolve(r: Residual): AShare {
+  if (r.product) throw new Error('secure pass: a residual sum was left untruncated where no norm takes it');
+  return r.base;
 }
 
 /** Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given). */
 export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
-  let x = await embed(p, m, oneHot, pos0);
-  for (let l = 0; l < m.config.numLayers; l++) x = await block(p, m, l, x, cache, pos0);
+  let x: Residual = { base: await embed(p, m, oneHot, pos0), product: null };
+  const L = m.config.numLayers;
+  for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);
   if (cache) cache.length = pos0 + oneHot.shape[0];
-  return x;
+  return resolve(x);
 }
 
 /** Logits [1, vocab] of the last position. */

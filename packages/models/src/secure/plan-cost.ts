@@ -1,7 +1,7 @@
 /**
  * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
  * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealToClientCost,
- * inputCost, maxLastCost; nn's layerNormCost, rmsNormCost, softmaxOfProductCost, geluCost, geluTanhCost, swigluCost,
+ * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, attendOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
  * own, so a change to an op's protocol changes the plan with it; a change to forward.ts's structure (an op
  * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
@@ -11,8 +11,9 @@
 import {
   inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateCost, type Cost,
 } from '@puma/protocol';
-import { geluCost, geluTanhCost, layerNormCost, rmsNormCost, softmaxOfProductCost, swigluCost, tanhCost } from '@puma/nn';
+import { attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormOfResidualCost, rmsNormCost, swigluCost, tanhCost } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
+import { normTakesProduct } from './forward.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
 export interface PassShape {
@@ -61,6 +62,18 @@ function norm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
   t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
 }
 
+/** A norm whose input may be a residual sum with an untruncated product (forward.ts normOfResidual). */
+function normOfResidual(t: Tally, c: ModelConfig, rows: number, pending: boolean, keepSum: boolean, fracBits: number): void {
+  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, {}, keepSum, fracBits));
+  else norm(t, c, rows, fracBits);
+}
+
+/** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product. */
+function projection(t: Tally, c: ModelConfig, T: number, k: number, raw: boolean): void {
+  if (raw) t.matmulRaw('matmul', 1, T, k, c.hiddenSize);
+  else t.matmul('matmul', 1, T, k, c.hiddenSize);
+}
+
 function attention(t: Tally, c: ModelConfig, s: PassShape): void {
   const { rows: T, keys } = s;
   const D = c.headDim;
@@ -68,13 +81,14 @@ function attention(t: Tally, c: ModelConfig, s: PassShape): void {
   const KV = c.numKvHeads;
   t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
   if (c.positions === 'rope') t.add('rope', truncateCost(T * (H + KV) * D));
-  // The scores' product is only reshared; softmax truncates it beside its max (forward.ts).
+  // The scores' product is only reshared; softmax truncates it beside its max and multiplies e V beside
+  // its reciprocal (forward.ts, nn attendOfProduct; e V's multiply-adds counted here).
   t.matmulRaw('matmul', H, T, D, keys);
-  t.add('softmax', softmaxOfProductCost(H * T, keys));
-  t.matmul('matmul', H, T, keys, D);
-  t.matmul('matmul', 1, T, H * D, c.hiddenSize);
+  t.add('softmax', attendOfProductCost(H * T, keys, D));
+  t.macs += H * T * keys * D;
 }
 
+/** The MLP up to its down projection (forward.ts mlpHidden). */
 function mlp(t: Tally, c: ModelConfig, T: number): void {
   const I = c.intermediateSize;
   if (c.mlp === 'swiglu') {
@@ -84,7 +98,6 @@ function mlp(t: Tally, c: ModelConfig, T: number): void {
     t.matmul('matmul', 1, T, c.hiddenSize, I);
     t.add('activation', c.activation === 'gelu_new' ? geluTanhCost(T * I) : geluCost(T * I));
   }
-  t.matmul('matmul', 1, T, I, c.hiddenSize);
 }
 
 /** secureHidden: embedding (one-hot times the table, exact) and every block. */
@@ -93,18 +106,18 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
   t.macs += s.rows * c.vocabSize * c.hiddenSize;
   // BERT's embedding LayerNorm (post-LN models carry one; pre-LN ones end with a final norm instead).
   if (c.normPlacement === 'post') norm(t, c, s.rows, fracBits);
+  const raw = normTakesProduct(c);
+  const T = s.rows;
   for (let l = 0; l < c.numLayers; l++) {
-    if (c.normPlacement === 'pre') {
-      norm(t, c, s.rows, fracBits);
-      attention(t, c, s);
-      norm(t, c, s.rows, fracBits);
-      mlp(t, c, s.rows);
-    } else {
-      attention(t, c, s);
-      norm(t, c, s.rows, fracBits);
-      mlp(t, c, s.rows);
-      norm(t, c, s.rows, fracBits);
-    }
+    const pre = c.normPlacement === 'pre';
+    // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
+    if (pre) normOfResidual(t, c, T, raw && l > 0, true, fracBits);
+    attention(t, c, s);
+    projection(t, c, T, c.numHeads * c.headDim, raw);
+    normOfResidual(t, c, T, raw, pre, fracBits);
+    mlp(t, c, T);
+    projection(t, c, T, c.intermediateSize, raw && !(pre && l === c.numLayers - 1));
+    if (!pre) normOfResidual(t, c, T, raw, false, fracBits);
   }
 }
 
