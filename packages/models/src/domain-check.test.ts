@@ -14,7 +14,7 @@ import type { Model } from './types.ts';
 
 function expectWellInside(name: string, r: DomainReport): void {
   console.log(`${name}:\n${formatDomainReport(r)}`);
-  expect(r.findings.map((f) => f.quantity).sort()).toEqual(['activation input', 'attention row spread', 'norm output', 'norm sum of squares']);
+  expect(r.findings.map((f) => f.quantity).sort()).toEqual(['activation input', 'attention row spread', 'attention value', 'norm output', 'norm sum of squares']);
   expect(r.outside).toEqual([]);
   expect(r.tight).toEqual([]);
   for (const f of r.findings) expect(f.value * MARGIN).toBeLessThan(f.limit);
@@ -69,6 +69,16 @@ describe('a model outside the domain is refused, naming the quantity and where',
     const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(r.outside.map((f) => f.quantity)).toContain('attention row spread');
     expect(r.outside.find((f) => f.quantity === 'attention row spread')!.site).toBe('layer 0 attention');
+  });
+
+  it('values 1e4x too large: attention value outside (the product e V R of softmax.ts attendOfProduct would overflow)', async () => {
+    const model = await stories();
+    scale(model.weights.layers[1].attn.v.weight.data, 1e4);
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
+    const f = r.outside.find((x) => x.quantity === 'attention value');
+    expect(f?.site).toBe('layer 1 attention');
+    // stories260K's 512 positions: hi = ceil(log2 513) + 1 = 11, |V| < 2^(61 - 18 - 22 - 11).
+    expect(f?.limit).toBe(1024);
   });
 
   it('an embedding 1e5x too large: the first norm\'s sum of squares is the first step out (past 2^26 at 18 fraction bits)', async () => {

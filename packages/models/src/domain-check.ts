@@ -5,12 +5,14 @@
  * - elementwise nonlinearities (GeLU, SiLU, tanh) compare on an 18-bit window: |x| < 1000 (piecewise.ts,
  *   gelu.ts 1020, silu.ts 1010, tanh.ts 1020);
  * - softmax's max and its exp clip: the visible scores of one query row differ by less than 1000 (softmax.ts);
+ * - attention's product e V R: |V| below attentionValueBound of the model's longest sequence (softmax.ts);
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound).
  * A calibration pass cannot prove every prompt stays inside, so the check asks for a margin as well: a model
  * whose calibration comes within a factor MARGIN of a limit is reported as such ("tight"), one past a limit as
  * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
  */
+import { attentionValueBound } from '@puma/nn';
 import { activate } from './activations.ts';
 import { forwardHidden, type ForwardProbe } from './forward.ts';
 import { linear } from './matmul.ts';
@@ -32,7 +34,7 @@ const CALIBRATION_TEXT =
   'Once upon a time, in a small town by the sea, a girl named Mia found an old map in her grandmother\'s attic. ' +
   'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
 
-export type DomainQuantity = 'activation input' | 'attention row spread' | 'norm sum of squares' | 'norm output';
+export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'norm sum of squares' | 'norm output';
 
 export interface DomainFinding {
   quantity: DomainQuantity;
@@ -72,7 +74,7 @@ class Extremes implements ForwardProbe {
   /** First step past the limit, per quantity, in pass order. */
   readonly firstOutside: DomainFinding[] = [];
 
-  constructor(private readonly fracBits: number) {}
+  constructor(private readonly fracBits: number, private readonly maxPositions: number) {}
 
   private see(quantity: DomainQuantity, site: string, value: number): void {
     const old = this.best.get(quantity);
@@ -96,6 +98,12 @@ class Extremes implements ForwardProbe {
       hi = Math.max(hi, row[j]);
     }
     if (len > 0) this.see('attention row spread', site, hi - lo);
+  }
+
+  values(site: string, v: FloatArray): void {
+    let m = 0;
+    for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+    this.see('attention value', site, m);
   }
 
   norm(site: string, x: FloatArray, rows: number, norm: Norm): void {
@@ -122,6 +130,7 @@ class Extremes implements ForwardProbe {
     switch (q) {
       case 'activation input': return ACTIVATION_LIMIT;
       case 'attention row spread': return SPREAD_LIMIT;
+      case 'attention value': return attentionValueBound(this.maxPositions, this.fracBits);
       case 'norm sum of squares': return 2 ** (62 - 2 * this.fracBits);
       case 'norm output': return NORM_OUTPUT_LIMIT;
     }
@@ -149,7 +158,7 @@ function probePass(model: Model, ids: readonly number[], probe: Extremes): void 
 export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonly number[]>; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
   const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
   if (sequences.length === 0) throw new Error('domain check: no sequence to run');
-  const probe = new Extremes(o.fracBits ?? 18);
+  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions);
   for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {

@@ -20,6 +20,8 @@ export interface ForwardProbe {
   activation(site: string, x: FloatArray): void;
   /** One query row's scaled scores over the keys it sees, before softmax. */
   scores(site: string, row: Float64Array, len: number): void;
+  /** A layer's attention values V (the rows softmax weighs). */
+  values(site: string, v: FloatArray): void;
   /** A norm's input rows. */
   norm(site: string, x: FloatArray, rows: number, norm: Norm): void;
 }
@@ -86,6 +88,7 @@ export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeig
   const q = linear(h, rows, attn.q);
   const k = linear(h, rows, attn.k);
   const v = linear(h, rows, attn.v);
+  probe?.probe.values(`${probe.site} attention`, v);
   if (config.positions === 'rope') {
     applyRope(q, rows, config.numHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
     applyRope(k, rows, config.numKvHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
