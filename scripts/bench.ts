@@ -34,6 +34,7 @@ const SUITE_OPTIONS = {
       '--no-build': 'use the pages already built in dist/pages',
       '--max-gib': 'G: stop when the browsers together hold more',
       '--weight-cache-mib': 'N: party pages\' weight cache',
+      '--owner-only': 'only the owner page: the model loaded and split once, its tab peak',
     },
   },
   'idb-reads': {

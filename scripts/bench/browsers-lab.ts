@@ -41,6 +41,13 @@ export interface SessionInput {
   weightCacheMiB?: number;
 }
 
+export interface OwnerOnlyMeasurement {
+  /** Files given -> the owner's first split pass done (loading in its worker, chunked hash, split and sha256). */
+  loadAndSplitMs: number;
+  splitPassMs: number;
+  ownerTabPeakBytes: number;
+}
+
 export interface SessionMeasurement {
   /** Owner page opened -> client page ready. */
   readyMs: number;
@@ -201,6 +208,33 @@ export class BrowsersLab {
     for (const e of endErrors) log(e);
     const memory = Object.fromEntries(this.sampler.read()) as Record<RoleName, RoleMemory>;
     return { readyMs, approvedMs, generateMs, client: clientDone, owner: await ownerState(owner), parties, memory, endErrors };
+  }
+
+  /**
+   * The owner page alone with the model (the client page opens the session; no party page opens): from giving
+   * it the files to the end of its first split pass, which runs while it waits for the parties. Its tab peak is
+   * then the model's loading and splitting, measured without the transfer.
+   */
+  async ownerOnly(input: SessionInput): Promise<OwnerOnlyMeasurement> {
+    const old = this.sampler.liveRenderers();
+    for (const r of this.roles.values()) await r.page?.close();
+    await exited(old, 5_000);
+    this.sampler.beginRun();
+    for (const name of ['owner', 'client'] as const) await this.openPage(this.roles.get(name)!);
+    const client = this.page('client');
+    await client.goto(`${this.coordinator.url}/client/`);
+    await client.locator('#model-name').fill(input.modelName);
+    await client.getByRole('button', { name: 'New session' }).click();
+    await waitFor(client, () => (window.pumaClient?.state.partyLinks.length ?? 0) === 3, 30_000, 'the session links');
+    const owner = this.page('owner');
+    await owner.goto((await clientState(client)).ownerLink!);
+    const t0 = performance.now();
+    await owner.locator('#files').setInputFiles(input.files);
+    await waitFor(owner, () => window.pumaOwner?.state.sharingMs !== null || window.pumaOwner?.state.error !== null, this.timeouts.readyMs, "the owner's split pass");
+    const loadAndSplitMs = performance.now() - t0;
+    const state = await ownerState(owner);
+    if (state.error !== null) throw new Error(`owner page failed: ${state.error}`);
+    return { loadAndSplitMs, splitPassMs: state.sharingMs!, ownerTabPeakBytes: this.sampler.read().get('owner')!.tabPeakBytes };
   }
 
   /**

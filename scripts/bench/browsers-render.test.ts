@@ -78,9 +78,10 @@ describe('browsersRow', () => {
 
 describe('parseBrowsersOptions', () => {
   it('defaults to stories260K, 8 tokens, both runs, building the pages; GPT-2-base defaults to 4 tokens', () => {
-    expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true, maxGiB: 18 });
-    expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true, maxGiB: 18 });
-    expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build', '--max-gib=6.5'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false, maxGiB: 6.5 });
+    expect(parseBrowsersOptions(['browsers', '--json'])).toEqual({ model: 'stories260k', tokens: 8, cached: true, build: true, ownerOnly: false, maxGiB: 18 });
+    expect(parseBrowsersOptions(['--model=gpt2-base'])).toEqual({ model: 'gpt2-base', tokens: 4, cached: true, build: true, ownerOnly: false, maxGiB: 18 });
+    expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build', '--max-gib=6.5'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false, ownerOnly: false, maxGiB: 6.5 });
+    expect(parseBrowsersOptions(['--model=gpt2-base', '--owner-only'])).toMatchObject({ model: 'gpt2-base', ownerOnly: true });
     expect(parseBrowsersOptions(['--weight-cache-mib=0'])).toMatchObject({ weightCacheMiB: 0 });
   });
   it('names a bad token count, an empty model and an unknown option', () => {

@@ -140,7 +140,7 @@ export function gpt2BaseVerdict(run: RunFigures['run'], firstTokenS: number, msP
   ].join('; ');
 }
 
-const FLAGS = ['--json', '--no-cached', '--no-build'];
+const FLAGS = ['--json', '--no-cached', '--no-build', '--owner-only'];
 
 export interface BrowsersOptions {
   /** stories260k, gpt2-base or a folder. */
@@ -154,11 +154,13 @@ export interface BrowsersOptions {
   weightCacheMiB?: number;
   /** Stop when the five browsers together hold more than this (GiB, PSS). */
   maxGiB: number;
+  /** Only the owner page: load the model and split it once, then report its tab peak (`--owner-only`). */
+  ownerOnly: boolean;
 }
 
 /**
  * `--model=<m>` (default stories260k), `--tokens=<n>` (default 8, or 4 for gpt2-base), `--max-gib=<g>` (default
- * 18), `--no-cached`, `--no-build`.
+ * 18), `--no-cached`, `--no-build`, `--owner-only`.
  */
 export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -178,5 +180,5 @@ export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   if (weightCacheMiB !== undefined && !(Number.isInteger(weightCacheMiB) && weightCacheMiB >= 0 && weightCacheMiB <= 65_536)) {
     throw new Error(`browsers: --weight-cache-mib must be a whole number of MiB from 0 to 65536, got ${cacheText}`);
   }
-  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), maxGiB, ...(weightCacheMiB === undefined ? {} : { weightCacheMiB }) };
+  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), ownerOnly: args.includes('--owner-only'), maxGiB, ...(weightCacheMiB === undefined ? {} : { weightCacheMiB }) };
 }

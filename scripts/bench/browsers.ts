@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build]
- * [--max-gib G] [--weight-cache-mib N] [--json]`:
+ * [--max-gib G] [--weight-cache-mib N] [--owner-only] [--json]`:
  * owner, client and three party pages in headless Chromium (one browser per role, browsers-lab.ts) on a
  * coordinator on 127.0.0.1, WebAssembly parties. A first run (fresh sharing, shares downloaded), then a cached
  * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB). Reports time to ready,
  * time to first token, ms per token, bytes per party, share bytes downloaded and peak memory per tab
- * (browsers-memory.ts says what is measured). The GPT-2-base model takes many GB across the five browsers: run it
+ * (browsers-memory.ts says what is measured), and where the first run's share transfer went. `--owner-only` opens
+ * the owner page alone: the model loaded and split once, its tab peak and time. The GPT-2-base model takes many GB across the five browsers: run it
  * alone on the machine; the run stops when the browsers together hold more than --max-gib (default 18).
  */
 import { execFileSync } from 'node:child_process';
@@ -80,6 +81,13 @@ const suite: BenchSuite = async ({ args }) => {
     });
     try {
       const input = { files: model.files, modelName: model.name, prompt: model.prompt, tokens: opts.tokens, weightCacheMiB: opts.weightCacheMiB };
+      if (opts.ownerOnly) {
+        console.error(`browsers: ${model.name}, owner page only`);
+        const m = await lab.ownerOnly(input);
+        const row = { name: `${model.name} owner page only`, size: `${(model.bytes / MB).toFixed(0)} MB of files`, loadAndSplitS: Math.round(m.loadAndSplitMs / 100) / 10, splitPassS: Math.round(m.splitPassMs / 100) / 10, ownerTabMiB: Math.round(m.ownerTabPeakBytes / 2 ** 20) };
+        console.error(`browsers: ${row.name}: loaded and split in ${row.loadAndSplitS} s (split pass ${row.splitPassS} s), owner tab ${row.ownerTabMiB} MiB`);
+        return [row];
+      }
       for (const run of opts.cached ? (['first', 'cached'] as const) : (['first'] as const)) {
         console.error(`browsers: ${model.name}, ${run} run`);
         const m = await lab.session(input);
