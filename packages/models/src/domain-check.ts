@@ -6,6 +6,8 @@
  *   gelu.ts 1020, silu.ts 1010, tanh.ts 1020);
  * - softmax's max and its exp clip: the visible scores of one query row differ by less than 1000 (softmax.ts);
  * - attention's product e V R: |V| below attentionValueBound of the model's longest sequence (softmax.ts);
+ * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/forward.ts rotates them
+ *   untruncated);
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound).
  * A calibration pass cannot prove every prompt stays inside, so the check asks for a margin as well: a model
@@ -14,6 +16,7 @@
  */
 import { attentionValueBound } from '@puma/nn';
 import { activate } from './activations.ts';
+import { ROPE_TABLE_BITS } from './secure/forward.ts';
 import { forwardHidden, type ForwardProbe } from './forward.ts';
 import { linear } from './matmul.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -34,7 +37,7 @@ const CALIBRATION_TEXT =
   'Once upon a time, in a small town by the sea, a girl named Mia found an old map in her grandmother\'s attic. ' +
   'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
 
-export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'norm sum of squares' | 'norm output';
+export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output';
 
 export interface DomainFinding {
   quantity: DomainQuantity;
@@ -106,6 +109,12 @@ class Extremes implements ForwardProbe {
     this.see('attention value', site, m);
   }
 
+  rotated(site: string, x: FloatArray): void {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+    this.see('rotated query/key', site, m);
+  }
+
   norm(site: string, x: FloatArray, rows: number, norm: Norm): void {
     const n = norm.scale.data.length;
     const g = norm.scale.data;
@@ -131,6 +140,7 @@ class Extremes implements ForwardProbe {
       case 'activation input': return ACTIVATION_LIMIT;
       case 'attention row spread': return SPREAD_LIMIT;
       case 'attention value': return attentionValueBound(this.maxPositions, this.fracBits);
+      case 'rotated query/key': return 2 ** (62 - 2 * this.fracBits - ROPE_TABLE_BITS);
       case 'norm sum of squares': return 2 ** (62 - 2 * this.fracBits);
       case 'norm output': return NORM_OUTPUT_LIMIT;
     }

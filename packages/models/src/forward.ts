@@ -22,6 +22,8 @@ export interface ForwardProbe {
   scores(site: string, row: Float64Array, len: number): void;
   /** A layer's attention values V (the rows softmax weighs). */
   values(site: string, v: FloatArray): void;
+  /** A RoPE layer's queries and keys after the rotation. */
+  rotated(site: string, x: FloatArray): void;
   /** A norm's input rows. */
   norm(site: string, x: FloatArray, rows: number, norm: Norm): void;
 }
@@ -92,6 +94,8 @@ export function selfAttention(h: Float64Array, rows: number, attn: AttentionWeig
   if (config.positions === 'rope') {
     applyRope(q, rows, config.numHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
     applyRope(k, rows, config.numKvHeads, config.headDim, startPos, config.ropeTheta, config.ropeScaling);
+    probe?.probe.rotated(`${probe.site} attention`, q);
+    probe?.probe.rotated(`${probe.site} attention`, k);
   }
   const dims = { numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim, causal: config.causal };
   let a: Float64Array;

@@ -21,11 +21,12 @@
  * projection goes into the next LayerNorm as a residual sum base + product / 2^f (nn layernorm-residual.ts: the
  * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
  * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
- * so LLaMA-style models keep the fused truncation there.
+ * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates the untruncated q and k
+ * and truncates once (projectQkv, 3 rounds instead of 4; rotated values below 1024).
  */
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmulRaw, mulPublicRawVec, reshape, sliceFlat, sliceLast,
+  add, concatFlat, concatLast, matmulRaw, mulPublicInt, mulPublicRawVec, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
 import { attendOfProduct, gelu, geluTanh, layerNorm, layerNormOfResidual, rmsNorm, swiglu, tanh } from '@puma/nn';
@@ -170,14 +171,39 @@ function swapPairs(p: Party, x: AShare): AShare {
   return reshape(concatLast(p, sliceLast(p, pairs, 1, 1), sliceLast(p, pairs, 0, 1)), x.shape);
 }
 
-/** RoPE on q and k together: x cos + swap(x) sin with public tables, one truncation for both. */
-async function rope(p: Party, c: ModelConfig, q: AShare, k: AShare, pos0: number): Promise<[AShare, AShare]> {
-  const T = q.shape[0];
-  const tq = ropeTables(c, c.numHeads, pos0, T, p.fracBits);
-  const tk = ropeTables(c, c.numKvHeads, pos0, T, p.fracBits);
-  const rot = (x: AShare, t: { cos: BigUint64Array; sin: BigUint64Array }) => add(p, mulPublicRawVec(p, x, t.cos), mulPublicRawVec(p, swapPairs(p, x), t.sin));
-  const both = await truncate(p, concatFlat(p, [rot(q, tq), rot(k, tk)]));
-  return [sliceFlat(p, both, 0, q.shape), sliceFlat(p, both, q.s0.length, k.shape)];
+/**
+ * Fraction bits of RoPE's public tables. They multiply q and k untruncated (2f bits, straight from the qkv
+ * product's reshare), so one truncation by f + ROPE_TABLE_BITS serves the matmul and the rotation: the rotated
+ * values must stay below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (the owner's domain check, 'rotated query/key'); the
+ * tables' rounding moves a rotated entry by at most 2^-16 of |(q_2i, q_2i+1)| (at 14 bits, 4096 of room, the 80-token
+ * stories260K test's logit error rose from 0.0050 to 0.0083; at 16 bits it is 0.0051).
+ */
+export const ROPE_TABLE_BITS = 16;
+
+/**
+ * q, k (rotated) and v from the fused qkv projection of x. RoPE models: the product is only reshared (1 round),
+ * rotated with public tables and truncated once by f + ROPE_TABLE_BITS beside v's truncation by f: 3 rounds
+ * instead of the matmul's 2 and a separate rotation truncation's 2. Others: the fused matmul.
+ */
+async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number): Promise<{ q: AShare; k: AShare; v: AShare }> {
+  const c = m.config;
+  const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
+  const split = (qkv: AShare) => ({ q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) });
+  if (c.positions !== 'rope') return split(await linear(p, m, `l${l}.qkv`, x));
+  const f = p.fracBits;
+  const product = await streamedMatmulRaw(p, m.weights, `l${l}.qkv.w`, x);
+  const raw = split(m.weights.has(`l${l}.qkv.b`)
+    ? await withWeight(m, `l${l}.qkv.b`, (b) => add(p, product, reshape(tileLeading(p, mulPublicInt(p, b, 2n ** BigInt(f)), product.shape[0]), product.shape)))
+    : product);
+  const T = x.shape[0];
+  const tq = ropeTables(c, H, pos0, T, ROPE_TABLE_BITS);
+  const tk = ropeTables(c, KV, pos0, T, ROPE_TABLE_BITS);
+  const rot = (b: Party, v: AShare, t: { cos: BigUint64Array; sin: BigUint64Array }) => add(b, mulPublicRawVec(b, v, t.cos), mulPublicRawVec(b, swapPairs(b, v), t.sin));
+  const [qk, v] = await p.parallel(
+    (b) => b.profile('rope', () => truncate(b, concatFlat(b, [rot(b, raw.q, tq), rot(b, raw.k, tk)]), f + ROPE_TABLE_BITS)),
+    (b) => truncate(b, raw.v, f),
+  );
+  return { q: sliceFlat(p, qk, 0, raw.q.shape), k: sliceFlat(p, qk, raw.q.s0.length, raw.k.shape), v };
 }
 
 /** [T, heads * D] -> [heads, T, D]. */
@@ -199,11 +225,7 @@ async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, 
   const D = c.headDim;
   const H = c.numHeads;
   const KV = c.numKvHeads;
-  const qkv = await linear(p, m, `l${l}.qkv`, x);
-  let q = sliceLast(p, qkv, 0, H * D);
-  let k = sliceLast(p, qkv, H * D, KV * D);
-  const v = sliceLast(p, qkv, (H + KV) * D, KV * D);
-  if (c.positions === 'rope') [q, k] = await rope(p, c, q, k, pos0);
+  const { q, k, v } = await projectQkv(p, m, l, x, pos0);
   let kAll = k;
   let vAll = v;
   if (cache) {

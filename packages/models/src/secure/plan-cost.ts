@@ -79,8 +79,14 @@ function attention(t: Tally, c: ModelConfig, s: PassShape): void {
   const D = c.headDim;
   const H = c.numHeads;
   const KV = c.numKvHeads;
-  t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
-  if (c.positions === 'rope') t.add('rope', truncateCost(T * (H + KV) * D));
+  if (c.positions === 'rope') {
+    // The qkv product only reshared, then the rotation's truncation beside v's (forward.ts projectQkv).
+    t.matmulRaw('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
+    const [qk, v] = [truncateCost(T * (H + KV) * D), truncateCost(T * KV * D)];
+    t.add('rope', { rounds: Math.max(qk.rounds, v.rounds), bytes: [0, 1, 2].map((i) => qk.bytes[i] + v.bytes[i]) as [number, number, number] });
+  } else {
+    t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
+  }
   // The scores' product is only reshared; softmax truncates it beside its max and multiplies e V beside
   // its reciprocal (forward.ts, nn attendOfProduct; e V's multiply-adds counted here).
   t.matmulRaw('matmul', H, T, D, keys);
