@@ -41,7 +41,10 @@ async function finished(v: Visitor, what: string): Promise<VisitorPageState> {
   try {
     return await waitForVisitor(v.page, (s) => s.phase === 'done', VISIT_TIMEOUT_MS, what);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\npage errors: ${v.errors.join(' | ') || 'none'}\nhost output (last 3000 chars):\n${host.output().slice(-3000)}`);
+    const s = await visitorState(v.page).catch(() => null);
+    const seat = s?.seat ? `seat: ${s.seat.phase}${s.seat.error ? ` (error: ${s.seat.error})` : ''}` : 'no seat';
+    const links = s ? s.links.map((l) => `${l.peer}: ${l.link}${l.error ? ` (${l.error})` : ''}`).join(', ') : 'unknown';
+    throw new Error(`${(e as Error).message}\n${seat}\nclient links: ${links}\npage errors: ${v.errors.join(' | ') || 'none'}\nhost output (last 3000 chars):\n${host.output().slice(-3000)}`);
   }
 }
 
