@@ -4,6 +4,7 @@
  * not grow with rows or heads. Each file states its formula, domain, asserted error, cost and paper.
  */
 export { exp, expCost } from './exp.ts';
+export { expLanes, expLanesCost } from './exp-lanes.ts';
 export { reciprocal, reciprocalCost, RECIPROCAL_RANGE, type ReciprocalOptions } from './reciprocal.ts';
 export { divide, divideCost, type DivideOptions } from './divide.ts';
 export { rsqrt, rsqrtCost, RSQRT_RANGE, type RsqrtOptions } from './rsqrt.ts';
@@ -14,7 +15,7 @@ export { swiglu, swigluCost } from './swiglu.ts';
 export { tanh, tanhCost } from './tanh.ts';
 export { maxLastWide, maxLastWideCost } from './max.ts';
 export {
-  attendOfProduct, attendOfProductCost, attentionValueBound, softmaxLast, softmaxCost, SOFTMAX_MAX_ARITY, type SoftmaxOptions,
+  attendOfProduct, attendOfProductCost, attentionValueBound, LANE_EXP_ELEMENTS, softmaxLast, softmaxCost, SOFTMAX_MAX_ARITY, type ExpKind, type SoftmaxOptions,
 } from './softmax.ts';
 export { layerNorm, layerNormCost } from './layernorm.ts';
 export { layerNormOfResidual, layerNormOfResidualCost } from './layernorm-residual.ts';

@@ -6,6 +6,7 @@
 import type { Cost } from '@puma/protocol';
 import { divideCost } from './divide.ts';
 import { expCost } from './exp.ts';
+import { expLanesCost } from './exp-lanes.ts';
 import { geluCost, geluPumaCost, geluTanhCost } from './gelu.ts';
 import { layerNormCost } from './layernorm.ts';
 import { layerNormOfResidualCost } from './layernorm-residual.ts';
@@ -21,6 +22,7 @@ import { tanhCost } from './tanh.ts';
 
 export const nnDeclaredCosts = {
   exp: expCost,
+  expLanes: expLanesCost,
   reciprocal: reciprocalCost,
   divide: divideCost,
   rsqrt: rsqrtCost,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
 import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, type AShare, type Party } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
-import { attendOfProduct, attendOfProductCost, attentionValueBound, softmaxCost, softmaxLast } from './softmax.ts';
+import { attendOfProduct, attendOfProductCost, attentionValueBound, LANE_EXP_ELEMENTS, softmaxCost, softmaxLast } from './softmax.ts';
 import { softmaxRow } from './reference.ts';
 import { maxAbsError, quantize, runNn } from './test-support.ts';
 
@@ -80,6 +80,23 @@ describe('softmax', () => {
     expect(softmaxCost(2, 81).rounds - softmaxCost(2, 81, { maxArity: 32 }).rounds).toBe(15 - 22);
     // Many rows keep groups of 32: 12 heads x 128 rows of 128 would need 12.5 million comparisons in one group.
     expect(softmaxCost(12 * 128, 128)).toEqual(softmaxCost(12 * 128, 128, { maxArity: 32 }));
+  });
+
+  it('exp by lanes (small calls, the default) and by squarings (large calls) give the same answer within 2e-3; declared = measured for both, 3 rounds apart', async () => {
+    const x = logits(6, 24, 30, 11);
+    for (const kind of ['lanes', 'squarings'] as const) {
+      const got = await runNn({ x: { values: x, shape: [6, 24] } }, (p, s) => softmaxLast(p, s.x, { exp: kind, causal: { queryOffset: 18 } }));
+      const { err } = maxAbsError(got, reference(x, 6, 24, (r, j) => j <= r + 18));
+      console.log(`softmax 6x24 causal, exp by ${kind}: max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(2e-3);
+      expectCost(await measureOp({ x: fixedInput(x, [6, 24]) }, (p, s) => softmaxLast(p, s.x, { exp: kind })), softmaxCost(6, 24, { exp: kind }));
+    }
+    expect(softmaxCost(6, 24, { exp: 'squarings' }).rounds - softmaxCost(6, 24).rounds).toBe(3);
+    // The default switches on the call's element count (public): lanes up to LANE_EXP_ELEMENTS, squarings above.
+    expect(softmaxCost(LANE_EXP_ELEMENTS / 32, 32)).toEqual(softmaxCost(LANE_EXP_ELEMENTS / 32, 32, { exp: 'lanes' }));
+    expect(softmaxCost(LANE_EXP_ELEMENTS / 32 + 1, 32)).toEqual(softmaxCost(LANE_EXP_ELEMENTS / 32 + 1, 32, { exp: 'squarings' }));
+    expect(attendOfProductCost(12 * 32, 32, 64).rounds).toBe(attendOfProductCost(12 * 32, 32, 64, { exp: 'squarings' }).rounds - 3);
+    await expect(runNn({ x: { values: [1, 2] } }, (p, s) => softmaxLast(p, s.x, { exp: 'taylor' as 'lanes' }))).rejects.toThrow(/exp must be/);
   });
 
   it('rejects bad causal offsets and shapes', async () => {

@@ -2,7 +2,7 @@
  * Softmax over the last axis, batched over all leading axes (rows, heads, batch): one call costs the same
  * rounds for any number of rows.
  * Formula (PUMA, arXiv 2307.12533 section 4): m = max_j x_j; e_j = exp(x_j - m) with exp(t) = 0 for t < -14
- * (exp.ts); softmax_j = e_j / sum_k e_k, with one reciprocal per row whose multiplication by e_j is folded
+ * (exp-lanes.ts or exp.ts, below); softmax_j = e_j / sum_k e_k, with one reciprocal per row whose multiplication by e_j is folded
  * into the reciprocal's last steps (inverse.ts, multiplicand e, one divisor per row).
  * Causal mask (`causal: { queryOffset }`, shape [..., rows, cols]): query row i sees keys j <= i + offset.
  * The mask is public structure, never a -3.4e38 constant: masked entries are replaced by the row's column 0
@@ -16,11 +16,17 @@
  * the exp threshold 14 and the slack; beyond it the max and the [x < -14] mask are arbitrary). Entries more
  * than 14 below the max get 0, as before.
  * Asserted max abs error per entry: 2e-3 for spreads up to 30 and at spread 990 (measured 3e-5 to 3.0e-4:
- * the reciprocal's relative error dominates; exp's is 7e-6).
- * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (11) + reciprocal with the product folded in
- * (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds; 12 with b2a and the
- * product by phi): 34 rounds at 32 columns, 45 at 128. softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary
- * tree the max alone took 55 rounds at 32 columns (arity-8 groups of products: 25).
+ * the reciprocal's relative error dominates; exp's own, measured: 1.3e-5 by lanes, 2e-4 to 3e-4 by squarings).
+ * Which exp (public shapes, so every party picks the same): by lanes (exp-lanes.ts: three polynomial pieces
+ * beside their comparisons, then one selection: 8 rounds, 262 B per element and party) while the call has at
+ * most LANE_EXP_ELEMENTS = 2^14 elements (decoding steps; GPT-2-base's 12 heads x 32 x 32 prompt), else by
+ * squarings (exp.ts: 11 rounds, 91.4 B; BERT-base's 12 x 128 x 128 would pay 0.4 GB more for 36 rounds fewer).
+ * SoftmaxOptions.exp overrides the choice.
+ * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (8 by lanes, 11 by squarings) + reciprocal with
+ * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds;
+ * 12 with b2a and the product by phi): 31 rounds at 32 columns (34 with the squarings), 45 at 128 (squarings).
+ * softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary tree the max alone
+ * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
  * 1. The scores come as the reshared, untruncated product at 2f fraction bits (matmulRaw, 1 round). The max's
  *    first level compares those (max.ts maxLastWideBeside: the same window in real units, dropping f more
@@ -39,11 +45,13 @@
  *    2e-3 (1 + max |V|) of float64 (softmax.test.ts; measured up to 2e-4 (1 + max |V|)). Domain: as
  *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(cols + 1)) + 1
  *    (e V R below 2^61): 16384 for 32 keys, 4096 for 128, 512 for 1024.
- * Together: scores, softmax and the product with V take 1 + 13 + 11 + 10 = 35 rounds at 32 keys (reshare,
- * max, exp, reciprocal beside e V), against 2 + 34 + 2 = 38 with matmul, softmaxLast and matmul.
+ * Together: scores, softmax and the product with V take 1 + 13 + 8 + 10 = 32 rounds at 32 keys (reshare,
+ * max, exp by lanes, reciprocal beside e V; 35 with exp by squarings), against 2 + 31 + 2 = 35 with matmul,
+ * softmaxLast and matmul.
  */
 import { add, broadcastLast, matmul, matmulCost, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
+import { expLanes, expLanesCost } from './exp-lanes.ts';
 import { ceilLog2, par } from './fixed.ts';
 import { mulTrunc, mulTruncCost } from './fused.ts';
 import { inverse, inverseCost, Q_SCALE, shiftedReciprocal, shiftedReciprocalCost, type InverseOptions } from './inverse.ts';
@@ -54,7 +62,11 @@ export interface SoftmaxOptions {
   causal?: { queryOffset: number };
   /** Largest group of the max tournament (max.ts; default: maxGroup below; 2 is a binary tree). */
   maxArity?: number;
+  /** exp by lanes (exp-lanes.ts: 8 rounds, 262 B per element) or by squarings (exp.ts: 11, 91.4 B); default: expKind below. */
+  exp?: ExpKind;
 }
+
+export type ExpKind = 'lanes' | 'squarings';
 
 export const SOFTMAX_MAX_ARITY = MAX_GROUP;
 /** Pair comparisons per call up to which every row is one group, whatever its width (decoding steps). */
@@ -70,6 +82,17 @@ function maxGroup(rows: number, cols: number, o: SoftmaxOptions): number {
   return cols > MAX_GROUP && (rows * cols * (cols - 1)) / 2 <= ONE_GROUP_COMPARISONS ? cols : MAX_GROUP;
 }
 
+/** Elements per call up to which exp runs by lanes: 3 rounds fewer for 2.9 times its bytes (see the header). */
+export const LANE_EXP_ELEMENTS = 1 << 14;
+
+/** Default exp: lanes while the call is small (public shape, so every party picks the same). */
+function expKind(n: number, o: SoftmaxOptions): ExpKind {
+  if (o.exp !== undefined && o.exp !== 'lanes' && o.exp !== 'squarings') throw new Error(`softmax: exp must be 'lanes' or 'squarings', got ${String(o.exp)}`);
+  return o.exp ?? (n <= LANE_EXP_ELEMENTS ? 'lanes' : 'squarings');
+}
+
+const expCostOf = (n: number, o: SoftmaxOptions): Cost => (expKind(n, o) === 'lanes' ? expLanesCost(n) : expCost(n));
+
 function denominator(fracBits: number, cols: number): InverseOptions {
   // Each row's sum is at least exp(0) = 1 (its max entry) and at most cols.
   return { kind: 'reciprocal', lo: -1, hi: ceilLog2(cols + 1) + 1, signed: false, xScale: fracBits, mScale: fracBits, outScale: fracBits, outBound: 1 };
@@ -78,7 +101,7 @@ function denominator(fracBits: number, cols: number): InverseOptions {
 /** Declared cost for rows x cols (rows counts every leading axis). */
 export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
   const n = rows * cols;
-  return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCost(n), inverseCost(rows, denominator(fracBits, cols), n));
+  return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCostOf(n, o), inverseCost(rows, denominator(fracBits, cols), n));
 }
 
 /** Largest |V| attendOfProduct takes for rows of `cols` keys (the header's domain). */
@@ -95,7 +118,7 @@ function attentionDenominator(fracBits: number, cols: number): InverseOptions {
 export function attendOfProductCost(rows: number, cols: number, D: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
   const n = rows * cols;
   return seq(
-    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCost(n),
+    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCostOf(n, o),
     par(matmulCost(rows * D), shiftedReciprocalCost(rows, attentionDenominator(fracBits, cols))), mulTruncCost(rows * D),
   );
 }
@@ -131,15 +154,16 @@ function maskedLogits(p: Party, x: AShare, mask: BigUint64Array | undefined): AS
 }
 
 /** exp(logits - m), masked entries zeroed. */
-async function expShifted(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined): Promise<AShare> {
-  const e = await exp(p, sub(p, logits, broadcastLast(p, m, logits.shape[logits.shape.length - 1])));
+async function expShifted(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined, o: SoftmaxOptions): Promise<AShare> {
+  const t = sub(p, logits, broadcastLast(p, m, logits.shape[logits.shape.length - 1]));
+  const e = await (expKind(numel(t), o) === 'lanes' ? expLanes(p, t) : exp(p, t));
   return mask ? mulPublicRawVec(p, e, mask) : e;
 }
 
 /** exp(logits - m), masked entries zeroed, divided by its row sums. */
-async function normalise(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined): Promise<AShare> {
+async function normalise(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined, o: SoftmaxOptions): Promise<AShare> {
   const cols = logits.shape[logits.shape.length - 1];
-  const e = await expShifted(p, logits, m, mask);
+  const e = await expShifted(p, logits, m, mask, o);
   return p.profile('reciprocal', () => inverse(p, sumLast(p, e), denominator(p.fracBits, cols), { m: e, broadcast: true }));
 }
 
@@ -148,7 +172,7 @@ export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promis
   return p.profile('softmax', async () => {
     const mask = o.causal ? causalMask(x.shape, o.causal.queryOffset) : undefined;
     const logits = maskedLogits(p, x, mask);
-    return normalise(p, logits, await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o)), mask);
+    return normalise(p, logits, await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o)), mask, o);
   });
 }
 
@@ -167,7 +191,7 @@ export function attendOfProduct(p: Party, product: AShare, v: AShare, o: Softmax
       async (q) => maskedLogits(q, await truncate(q, product), mask),
       maxGroup(numel(product) / cols, cols, o),
     );
-    const e = await expShifted(p, values, max, mask);
+    const e = await expShifted(p, values, max, mask, o);
     const [ev, inv] = await p.parallel(
       (q) => matmul(q, e, v),
       (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
