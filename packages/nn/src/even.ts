@@ -10,20 +10,24 @@
  * needs a large T, and two bands keep each polynomial at degree 8 with small coefficients.
  * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels; bands in parallel) = 8, as do
  * the batched narrow comparisons and their b2a (piecewise.ts), so the whole function costs 9 rounds
- * (selection is 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the pieces become 0,
- * E_b u and x u; x u is computed at the start and (0.5x + E_b) u right after the polynomials (10 rounds, 11
- * in all). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
+ * (selection is 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
+ * runs as piecewise.ts's selectPiecesTimes, each indicator times u as bit times value right after the
+ * comparisons (6 + 2 rounds, beside the polynomials' 8) and the selected piece times u as one fused product
+ * sum with one truncation (2): 10 rounds (11 when the pieces were multiplied by u after the polynomials and
+ * then selected). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
  * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost). A single band of
- * degree 6 with `ring32` set (GeLU) runs its polynomial in Z_2^32 (poly32.ts): v is truncated from its
- * Z_2^64 product straight into Z_2^32, and the polynomial's last truncation lifts the result back to Z_2^64,
- * for the same rounds and 32 bytes less per element (GeLU 137.4 -> 105.4).
+ * degree 6 with `ring32` set (GeLU) runs its polynomial in Z_2^32 (poly32.ts): w = lambda v goes from its
+ * Z_2^64 product to Z_2^32 by a local shift and one 32-bit resharing (fused.ts productSumShift32: 1 round, 4
+ * bytes; lambda 2 / (hi^2 - lo^2) must then be a multiple of 2^-10), and the polynomial's last truncation
+ * lifts the result back to Z_2^64: 44 bytes less per element than in Z_2^64 (GeLU 137.4 -> 93.4; 105.4 when
+ * w was a 2-round TruncPr into Z_2^32), the same 9 rounds (the polynomial branch takes 7).
  */
-import { mul, mulCost, addPublicRaw, concatFlat, mulPublicInt, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
-import { mulTrunc, mulTruncCost, mulTruncRingCost, productSumTruncRing, zerosLike } from './fused.ts';
+import { addPublicRaw, concatFlat, mulPublicInt, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
+import { mulTrunc, mulTruncCost, productSumShift32, productSumShift32Cost, zerosLike } from './fused.ts';
 import { sextic32Cost, sextic32Eval, sextic32Plan, type Sextic32Plan, type SexticFree } from './poly32.ts';
-import { fixedBig, par, ZERO_COST } from './fixed.ts';
+import { fixedBig, par } from './fixed.ts';
 import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
-import { selectPieces, selectPiecesCost } from './piecewise.ts';
+import { selectPieces, selectPiecesCost, selectPiecesTimes, selectPiecesTimesCost } from './piecewise.ts';
 
 /** 0.5 x + E(v) on lo <= |x| <= hi, E in monomials of v (lowest degree first). */
 export interface EvenBand {
@@ -40,11 +44,13 @@ export interface EvenFit {
 }
 
 /**
- * Truncation of x * (K x) into lambda v at `scale` fraction bits: the product is at most
- * lambda 2 hi^2 / (hi^2 - lo^2) * 2^(scale + vBits) for |x| <= hi, i.e. below 2^62 (the truncation's
- * precondition) for the bands in use (hi^2 / (hi^2 - lo^2) < 2, lambda < 1.5; lambda = 1 for Z_2^64 bands).
+ * Truncation of x * (K x) into v at `scale` fraction bits: the product is at most 2 hi^2 / (hi^2 - lo^2) *
+ * 2^(scale + vBits) for |x| <= hi, i.e. below 2^62 (the truncation's precondition) for the bands in use
+ * (hi^2 / (hi^2 - lo^2) < 2).
  */
 const vBits = (scale: number): number => 59 - scale;
+/** The Z_2^32 variable's shift: the most a local downcast may drop and stay exact modulo 2^32. */
+const SHIFT32 = 32;
 
 /** A single band of degree 6 with ring32 set runs in Z_2^32: its plan (the addend 0.5 x is at most hi / 2). */
 function ring32Plan(fit: EvenFit): Sextic32Plan | null {
@@ -59,17 +65,27 @@ function bandScale(lo: number, hi: number): number {
 
 /**
  * Each band's v = (2x^2 - lo^2 - hi^2) / (hi^2 - lo^2) at POLY_SCALE fraction bits: one batched product, 2 rounds.
- * With `to32`, lambda v at `to32.scale` bits in Z_2^32 instead (one band; the truncation downcasts).
+ * With `to32`, lambda v at `to32.scale` bits in Z_2^32 instead (one band), in 1 round: x times the integer
+ * lambda 2 / (hi^2 - lo^2) 2^j, shifted down by 32 bits into Z_2^32 (fused.ts's productSumShift32; j = 32 +
+ * scale - 2f, 10 for GeLU), so lambda 2 / (hi^2 - lo^2) must be a multiple of 2^-j (GeLU: lambda = 151/128).
  */
 export async function bandVariables(p: Party, x: AShare, bands: ReadonlyArray<{ lo: number; hi: number }>, to32?: { lambda: number; scale: number }): Promise<AShare[]> {
   const f = p.fracBits;
   const scale = to32?.scale ?? POLY_SCALE;
   const lambda = to32?.lambda ?? 1;
-  const V = vBits(scale);
-  // x * (K x) / 2^V = lambda (2 x^2 / (hi^2 - lo^2)) 2^scale, with x^2 carrying 2f fraction bits.
-  const scaled = bands.map((b) => mulPublicInt(p, x, fixedBig(lambda * bandScale(b.lo, b.hi), V + scale - 2 * f)));
-  const terms = [[concatFlat(p, bands.map(() => x)), concatFlat(p, scaled)]] as const;
-  const product = to32 ? await productSumTruncRing(p, terms, V, { inBits: 64, outBits: 32 }) : await mulTrunc(p, terms[0][0], terms[0][1], V);
+  let product: AShare;
+  if (to32) {
+    if (bands.length !== 1) throw new Error(`bandVariables: Z_2^32 takes one band, got ${bands.length}`);
+    const j = SHIFT32 + scale - 2 * f;
+    const k = lambda * bandScale(bands[0].lo, bands[0].hi) * 2 ** j;
+    if (!(j >= 0) || Math.abs(k - Math.round(k)) > 1e-9) throw new Error(`bandVariables: lambda ${lambda} times the band's scale is not a multiple of 2^-${j} (needed for a Z_2^32 variable at ${scale} bits, ${f} fraction bits)`);
+    product = await productSumShift32(p, [[x, mulPublicInt(p, x, BigInt(Math.round(k)))]], SHIFT32);
+  } else {
+    const V = vBits(scale);
+    // x * (K x) / 2^V = (2 x^2 / (hi^2 - lo^2)) 2^scale, with x^2 carrying 2f fraction bits.
+    const scaled = bands.map((b) => mulPublicInt(p, x, fixedBig(bandScale(b.lo, b.hi), V + scale - 2 * f)));
+    product = await mulTrunc(p, concatFlat(p, bands.map(() => x)), concatFlat(p, scaled), V);
+  }
   const sq = splitFlat(p, product, bands.map(() => x.shape));
   return sq.map((v, i) => {
     const { lo, hi } = bands[i];
@@ -86,9 +102,9 @@ export async function squareVariable(p: Party, x: AShare, T: number): Promise<AS
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
   const K = fit.bands.length;
   const values = ring32Plan(fit)
-    ? seq(mulTruncRingCost(n, { inBits: 64, outBits: 32 }), sextic32Cost(n))
+    ? seq(productSumShift32Cost(n), sextic32Cost(n))
     : seq(mulTruncCost(n * K), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
-  return selectPiecesCost(n, 2 * K, par(seq(values, gated ? mulCost(n * K) : ZERO_COST), gated ? mulCost(n) : ZERO_COST));
+  return gated ? selectPiecesTimesCost(n, 2 * K, values) : selectPiecesCost(n, 2 * K, values);
 }
 
 /** 0.5 x + E_b(v_b) for every band (garbage outside each band, where the selection discards it). */
@@ -115,18 +131,11 @@ export function evenActivation(p: Party, x: AShare, fit: EvenFit, gate?: AShare)
   const T = his[his.length - 1];
   // Breaks -T < ... < -hi_0 < hi_0 < ... < T; pieces 0, band K-1 .. band 0 .. band K-1, x.
   const breaks = [...his.map((h) => -h).reverse(), ...his];
-  return selectPieces(p, x, breaks, async (q) => {
-    const [mids, top] = await q.parallel(
-      async (b) => {
-        const values = await bandValues(b, x, fit);
-        if (!gate) return values;
-        const gated = await mul(b, concatFlat(b, values), concatFlat(b, values.map(() => gate)));
-        return splitFlat(b, gated, values.map(() => x.shape));
-      },
-      async (b) => (gate ? mul(b, x, gate) : x),
-    );
-    return [zerosLike(q, x.shape), ...[...mids].reverse(), ...mids.slice(1), top];
-  });
+  const pieces = async (q: Party): Promise<AShare[]> => {
+    const mids = await bandValues(q, x, fit);
+    return [zerosLike(q, x.shape), ...[...mids].reverse(), ...mids.slice(1), x];
+  };
+  return gate ? selectPiecesTimes(p, x, breaks, gate, pieces) : selectPieces(p, x, breaks, pieces);
 }
 /**
  * A piecewise function whose pieces are polynomials of v = x / scaleDiv (|v| <= 1 where used), with public

@@ -21,9 +21,22 @@
  * signed integer) must stay below 2^30 in magnitude, and 32-bit operands may be shares of Z_2^32 (their upper
  * halves are ignored); it costs truncateRingCost(outputs, rings), 2 rounds.
  *
+ * productSumShift32 is the one-round way down from Z_2^64 to Z_2^32 (issue 12, ring casting as in Ditto, ICML
+ * 2024, section 4): each party shifts its masked 3-of-3 term right by d (logical shift, no dealer) and reshares
+ * the low 32 bits (mulRaw32.ts's reshare32). For three terms floor(z0/2^d) + floor(z1/2^d) + floor(z2/2^d) =
+ * floor(z/2^d) - e with e in {0, 1, 2}, exactly modulo 2^(64-d): the wrap of the 64-bit sum is a multiple of
+ * 2^(64-d) and vanishes there (narrowCompare.ts's local downcast). So for d <= 32 the result is a sharing of
+ * Z_2^32 with no large-error event and no precondition beyond |sum / 2^d| < 2^31 (the sum itself may use all
+ * 64 bits). A public 1.5 * 2^d added before the shift centres the error: within (-1.5, 1.5] ulps of the
+ * output (TruncPr's: (-1, 1)). What each receiver sees is floor(z_i / 2^d) of a uniformly masked z_i. Cost:
+ * mulRaw32Cost, 1 round and one 32-bit lane per output per party (truncateRing 64 -> 32: 2 rounds, 16 bytes).
+ *
  * If the protocol package ever exports a `mul` with a bit count and an addend, these become thin wrappers.
  */
-import { aShare, localProduct, mulRawCost, numel, reshare, sameShape, truncateProduct, truncateProductCost, truncateRing, truncateRingCost, type AShare, type Cost, type Party, type RingChange } from '@puma/protocol';
+import {
+  aShare, localProduct, mulRaw32Cost, mulRawCost, numel, reshare, reshare32, sameShape, truncateProduct, truncateProductCost, truncateRing, truncateRingCost,
+  type AShare, type Cost, type Party, type RingChange,
+} from '@puma/protocol';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
@@ -35,7 +48,7 @@ function checkBits(bits: number, op: string): void {
 }
 
 /** Reference operand and this party's masked 3-of-3 term of sum_i a_i * b_i + addend (all of one shape). */
-function productSumTerm(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, op: string, addend?: AShare): { ref: AShare; z: Buf } {
+function productSumTerm(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, op: string, addend?: AShare, tag = p.nextTag()): { ref: AShare; z: Buf } {
   const ref = terms[0]?.[0] ?? addend;
   if (!ref) throw new Error(`${op}: nothing to compute`);
   for (const [a, b] of terms) {
@@ -44,7 +57,7 @@ function productSumTerm(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]
   }
   if (addend) sameShape(ref, addend, op);
   const be = p.backend;
-  let z = p.zeroShare(p.nextTag(), numel(ref));
+  let z = p.zeroShare(tag, numel(ref));
   for (const [a, b] of terms) z = be.add(z, localProduct(p, a, b));
   // Component i of a replicated addend is this party's s0: adding it to the 3-of-3 term adds it once in total.
   if (addend) z = be.add(z, addend.s0);
@@ -70,6 +83,20 @@ export function productSumTruncRing(p: Party, terms: ReadonlyArray<readonly [ASh
   return p.profile('mulTrunc', async () => {
     const { ref, z } = productSumTerm(p, terms, 'productSumTruncRing', addend);
     return truncateRing(p, z, ref.shape, bits, rings);
+  });
+}
+
+export const productSumShift32Cost = (outputs: number): Cost => mulRaw32Cost(outputs);
+
+/** (sum_i a_i * b_i + addend) / 2^bits shared in Z_2^32, 1 round (see the header); operands are shares of Z_2^64. */
+export function productSumShift32(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, bits: number, addend?: AShare): Promise<AShare> {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 32) return Promise.reject(new Error(`productSumShift32: a shift of ${bits} bits is outside [1, 32] (the result must stay exact modulo 2^32)`));
+  return p.profile('mulShift32', async () => {
+    const tag = p.nextTag();
+    const { ref, z } = productSumTerm(p, terms, 'productSumShift32', addend, tag);
+    // 1.5 * 2^bits, once: on party 0's term only.
+    const centred = p.id === 0 ? p.backend.addScalar(z, 3n << BigInt(bits - 1)) : z;
+    return reshare32(p, p.backend.shrLogical(centred, bits), ref.shape, tag);
   });
 }
 

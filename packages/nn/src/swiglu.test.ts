@@ -13,15 +13,21 @@ describe('swiglu', () => {
     const got = await runNn({ g: { values: g }, u: { values: u } }, (p, s) => swiglu(p, s.g, s.u));
     const gq = quantize(g);
     const uq = quantize(u);
-    for (let i = 0; i < g.length; i++) expect(Math.abs(got[i] - siluRef(gq[i]) * uq[i])).toBeLessThanOrEqual(2e-4 * Math.abs(uq[i]) + 2e-5);
+    let worst = 0;
+    for (let i = 0; i < g.length; i++) {
+      const err = Math.abs(got[i] - siluRef(gq[i]) * uq[i]);
+      worst = Math.max(worst, (err - 2e-5) / Math.max(Math.abs(uq[i]), 1e-9));
+      expect(err).toBeLessThanOrEqual(2e-4 * Math.abs(uq[i]) + 2e-5);
+    }
+    console.log(`swiglu: error within ${worst.toExponential(2)} |up| + 2e-5`);
   });
 
-  it('declared cost equals measured cost; 11 rounds', async () => {
-    for (const n of [1, 70]) {
+  it('declared cost equals measured cost; 10 rounds (800: 3200 bit-times-value products, rotating dealers)', async () => {
+    for (const n of [1, 70, 800]) {
       const inputs = { x: fixedInput(linspace(-9, 9, n)), u: fixedInput(linspace(-2, 2, n)) };
       expectCost(await measureOp(inputs, (p, s) => swiglu(p, s.x, s.u)), swigluCost(n));
     }
-    expect(swigluCost(4096).rounds).toBe(11);
+    expect(swigluCost(4096).rounds).toBe(10);
   });
 
   it('rejects mismatched shapes', async () => {

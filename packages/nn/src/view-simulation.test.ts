@@ -1,5 +1,5 @@
 /**
- * View simulation of whole nn functions (@puma/protocol/view-test-support): GeLU, the max of all-pairs groups,
+ * View simulation of whole nn functions (@puma/protocol/view-test-support): GeLU, SwiGLU, the max of all-pairs groups,
  * causal softmax and LayerNorm chain comparisons, b2a, bit times value, fused products and truncations in
  * parallel branches. For each party, nothing it receives from the others depends on the secret input unless
  * it also depends on randomness fresh to that party (the harness checks each message against the missing
@@ -21,6 +21,7 @@ import {
   type ViewInput, type ViewRunOptions,
 } from '@puma/protocol/view-test-support';
 import { gelu } from './gelu.ts';
+import { swiglu } from './swiglu.ts';
 import { layerNorm } from './layernorm.ts';
 import { layerNormOfResidual } from './layernorm-residual.ts';
 import { maxLastWide } from './max.ts';
@@ -51,7 +52,14 @@ const maxIn = { small: { x: fixedViewInput([2, 32], -30, 30, 43) }, rotated: { x
 // in gelu and the max here and in the reciprocal of inverse-view-simulation.test.ts.
 const softmaxIn = { small: { x: fixedViewInput([2, 8, 8], -20, 20, 47) }, rotated: { x: fixedViewInput([3, 32, 32], -20, 20, 47) } };
 
+// SwiGLU's four comparisons per gate and their bit-times-up products reach 3072 at 768 gates.
+const swigluIn = {
+  small: { g: fixedViewInput([16], -14, 14, 51), u: fixedViewInput([16], -3, 3, 53) },
+  rotated: { g: fixedViewInput([768], -14, 14, 51), u: fixedViewInput([768], -3, 3, 53) },
+};
+
 const COMPOSITES: Composite[] = [
+  { name: 'swiglu', program: (p, s) => swiglu(p, A(s.g), A(s.u)), clean: [['small', swigluIn.small], ['rotated', swigluIn.rotated]], rotated: swigluIn.rotated },
   { name: 'gelu', program: (p, s) => gelu(p, A(s.x)), clean: [['small', geluIn.small], ['rotated', geluIn.rotated]], rotated: geluIn.rotated },
   { name: 'max of all-pairs groups', program: (p, s) => maxLastWide(p, A(s.x)), clean: [['small', maxIn.small], ['rotated', maxIn.rotated]], rotated: maxIn.rotated },
   { name: 'causal softmax', program: (p, s) => softmaxLast(p, A(s.x), { causal: { queryOffset: 0 } }), clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated },
