@@ -178,8 +178,10 @@ function reportPeerKeys(channel: PeerChannel, o: EndpointOptions): void {
       const pinned = o.expectedPeers[p] !== undefined ? 'pinned, ' : '';
       o.log(`${me}: ${endpointName(p)} authenticated (${pinned}key ${fp.slice(0, 16)}…, safety code ${safetyCode(fp)})`);
     }
-  }, () => {
-    // A failed link is reported by the session runtime, which names the peer.
+  }, (e: unknown) => {
+    // The session runtime names a failed link only when it next waits on that peer, which may be never (a party
+    // whose link to the client failed still serves the other parties), so the failure is logged here too.
+    o.log(`${me}: not every link came up: ${e instanceof Error ? e.message : String(e)}`);
   });
 }
 

@@ -6,6 +6,14 @@
  * its AUTH and verified the peer's. Application data moves only on open links: sends queue until then, and a
  * CHUNK on a channel before the peer's AUTH on that channel is a protocol error. Frames after the AUTH but
  * before it is verified (the peer may already trust us) are held, in order, and processed once the link opens.
+ *
+ * An AUTH can be lost: node-datachannel, as the opening side, has dropped a message that the answering browser
+ * sent the moment its channel opened, before the opener's own channel had opened (seen once in CI: the browser
+ * trusted the link, the Node party waited for its proof until the connect deadline). So a side still missing
+ * the peer's AUTH on a channel AUTH_REPEAT_MS after sending its own sends its own again, and a side that
+ * receives the very same AUTH again on a channel answers with its own: the peer evidently lacks it. Both are
+ * bounded per channel (MAX_AUTH_REPEATS, answers at most one per half AUTH_REPEAT_MS), so two sides that each
+ * take the other's answer for a repeat stop after a few frames; a different second AUTH is a protocol error.
  */
 import type { DataConnection } from 'peerjs';
 import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
@@ -28,6 +36,10 @@ const POLL_MS = 10;
 const BYE_LINGER_MS = 1_000;
 /** How long a missing local or remote description may lag behind its channel's 'open' event. */
 const DESCRIPTION_WAIT_MS = 5_000;
+/** A side missing the peer's AUTH on a channel repeats its own after this long, and again each time as long. */
+export const AUTH_REPEAT_MS = 2_000;
+/** Repeats a side sends per channel, and repeats it answers per channel. */
+export const MAX_AUTH_REPEATS = 5;
 
 export class Link {
   readonly box: Mailbox;
@@ -60,6 +72,11 @@ export class Link {
   private pumping = false;
   private views: DtlsView[] = [];
   private authSent = false;
+  /** This side's AUTH frame as sent, for repeats and answers, and when it went out. */
+  private authFrame: Uint8Array | null = null;
+  private authSentAt = 0;
+  private readonly authRepeats: number[] = [];
+  private readonly authAnswers: Array<{ count: number; at: number }> = [];
   private verified = false;
   private verifying = false;
   private peerAuth: { bytes: Uint8Array; frame: Extract<Frame, { kind: typeof AUTH }> } | null = null;
@@ -154,6 +171,8 @@ export class Link {
         dc.send(frame);
         this.lastSent[i] = Date.now();
       }
+      this.authFrame = frame;
+      this.authSentAt = Date.now();
       this.authSent = true;
       // Verifying only after our own proof is out means the peer always gets it, and can tell a relay is in
       // the way even when this side refuses first.
@@ -239,17 +258,52 @@ export class Link {
   }
 
   private onAuth(index: number, data: ArrayBuffer | Uint8Array, frame: Extract<Frame, { kind: typeof AUTH }>): void {
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (this.peerAuth && !sameBytes(bytes, this.peerAuth.bytes)) {
+      this.fail(`protocol error from ${this.name}: its channels carry different identity proofs`);
+      return;
+    }
     if (this.authedChannels.has(index)) {
-      this.fail(`protocol error from ${this.name}: a second identity proof on channel ${index}`);
+      this.answerRepeatedAuth(index);
       return;
     }
     this.authedChannels.add(index);
-    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     if (!this.peerAuth) {
       this.peerAuth = { bytes: bytes.slice(), frame };
       if (this.authSent) void this.verifyPeer();
-    } else if (!sameBytes(bytes, this.peerAuth.bytes)) {
-      this.fail(`protocol error from ${this.name}: its channels carry different identity proofs`);
+    }
+  }
+
+  /** The peer sent its AUTH on `index` again: it has not received ours there, so ours goes again (bounded). */
+  private answerRepeatedAuth(index: number): void {
+    // Not sent yet: it goes out on every channel once this side's channels are open.
+    if (!this.authFrame) return;
+    const now = Date.now();
+    const answered = this.authAnswers[index] ?? { count: 0, at: -Infinity };
+    if (answered.count >= MAX_AUTH_REPEATS || now - answered.at < AUTH_REPEAT_MS / 2) return;
+    this.authAnswers[index] = { count: answered.count + 1, at: now };
+    this.sendOnChannel(index, this.authFrame);
+  }
+
+  /** Repeats this side's AUTH on channels where the peer's has not arrived AUTH_REPEAT_MS after sending it. */
+  private repeatMissingAuth(now: number): void {
+    if (!this.authFrame) return;
+    for (let i = 0; i < this.channels.length; i++) {
+      const repeats = this.authRepeats[i] ?? 0;
+      if (this.authedChannels.has(i) || repeats >= MAX_AUTH_REPEATS || now - this.authSentAt < AUTH_REPEAT_MS * (repeats + 1)) continue;
+      this.authRepeats[i] = repeats + 1;
+      this.sendOnChannel(i, this.authFrame);
+    }
+  }
+
+  private sendOnChannel(index: number, frame: Uint8Array): void {
+    const dc = this.channels[index];
+    if (dc?.readyState !== 'open') return;
+    try {
+      dc.send(frame as Uint8Array<ArrayBuffer>);
+      this.lastSent[index] = Date.now();
+    } catch {
+      // The channel is closing; its close event fails the link.
     }
   }
 
@@ -287,6 +341,7 @@ export class Link {
   /** Keepalive: PING quiet channels; fail when the peer has been silent for idleTimeoutMs. */
   tick(now: number, stalled: boolean): void {
     if (!this.connected || this.error) return;
+    this.repeatMissingAuth(now);
     for (const [i, dc] of this.channels.entries()) {
       if (stalled) this.lastHeard[i] = now;
       if (now - this.lastHeard[i] > this.opts.idleTimeoutMs) {
