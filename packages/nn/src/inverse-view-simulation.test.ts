@@ -2,7 +2,8 @@
  * View simulation (@puma/protocol/view-test-support) of the inverse construction (inverse.ts): lanes evaluated
  * beside the comparisons, the selection's raw dot product (fused.ts dotLastRaw), and the norms' pre-scaled
  * lanes and softmax's shifted lanes, picked by bit times value (norm-scale.ts, inverse.ts), with their
- * products. For each party, nothing it receives depends on the secret input unless it also depends on the key
+ * products, and the small norms' lanes times gamma picked the same way (norm-scale.ts normScaleTimes: the 3 x 24
+ * rmsNorm and one 100 x 8 rmsNorm; the layerNorms and the other 100 x 8 rmsNorm take R and then the product). For each party, nothing it receives depends on the secret input unless it also depends on the key
  * that party lacks. Sizes below and above 3072 values per step, where the truncation and b2a dealers rotate.
  */
 import { describe, expect, it } from 'vitest';
@@ -60,10 +61,11 @@ describe('view simulation: inverse (lanes and selection)', () => {
     expect(mutant.some((r) => r.leaks > 0), describeReports(mutant)).toBe(true);
   });
 
-  // 100 rows: 3400 lane values per step (34 octaves), past 3072, where the lanes' and bit times value's dealers rotate.
-  it('rmsNorm 100 x 8: no leak', async () => {
+  // 100 rows: 4000 lane values and bits per step (40 octaves), past 3072, where the lanes' and bit times value's
+  // dealers rotate; both ways of forming m R (norm.ts laneProducts), gamma into every lane being 32000 products.
+  it.each([['R, then the product', 0], ['gamma into the lanes', Infinity]])('rmsNorm 100 x 8, %s: no leak', async (_, laneProducts) => {
     const inputs = { x: fixedViewInput([100, 8], -4, 4, 71), g: fixedViewInput([8], 0.5, 1.5, 73) };
-    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5)).s0));
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5, { laneProducts })).s0));
     for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
   }, 400_000);
 

@@ -12,8 +12,8 @@
  *    (reciprocal) or C 2^-(k+1)/2 (rsqrt), a public constant C folded in (LayerNorm folds sqrt(n) here); for
  *    signed x the negative one-hot enters with a minus sign, so phi carries the sign of x.
  * 2. Lanes, in parallel with 1 (6 rounds): for every octave k, c_k = |x| 2^-(k+1) (one truncation of x
- *    shifted per lane) and Q_k = Q(4 c_k - 3) ~ 1/c_k or 1/sqrt(c_k), the degree-4 minimax polynomial of
- *    coefficients.ts (2 levels). Only the lane of the true octave has c_k in [0.5, 1); the other lanes hold
+ *    shifted per lane: laneArguments) and Q_k = Q(4 c_k - 3) ~ 1/c_k or 1/sqrt(c_k), the degree-4 minimax
+ *    polynomial of coefficients.ts (2 levels). Only the lane of the true octave has c_k in [0.5, 1); the other lanes hold
  *    garbage, which the selection multiplies by exact zeros.
  * 3. Selection: sum_k oh_k Q_k = Q_{hi-1} - l_lo Q_lo + sum_{j>lo} l_j (Q_{j-1} - Q_j), one dot product of the
  *    bits with public-free differences of lanes per element of x (the differences telescope exactly, garbage
@@ -27,7 +27,7 @@
  *      unconverted comparison bits pick them by bit times value (protocol bitMul.ts, 2 rounds, exact:
  *      selectLanes), then result = m R (2 rounds). Total max(comparison, lanes) + 4: 10 on the narrow
  *      window (12 with b2a, selection and F = m phi). Used when m R fits below 2^61 at those scales.
- *    (The norms select lanes pre-scaled by phi the same way, one truncation per lane group: norm-scale.ts.)
+ *    (The norms select lanes pre-scaled by phi the same way, phi folded into the polynomial: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
  * one truncation (when hi + xScale > 21) and two mulTrunc for the polynomial; plus the selection and, per
  * element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
@@ -265,8 +265,8 @@ function selectionOperands(p: Party, v: AShare, n: number, K: number, groups: nu
   return { diffs: transpose(p, reshape(concatFlat(p, diffs), [groups * K, n]), [1, 0]), constant: constant as AShare };
 }
 
-/** c_k = |x| 2^-(k+1) at POLY_SCALE for every lane, then Q_k at qScale: [lanes * n]. */
-export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
+/** v_k = 4 c_k - 3 at POLY_SCALE for every lane, c_k = |x| 2^-(k+1) (one truncation, or none): [lanes * n]. */
+export async function laneArguments(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi' | 'signed' | 'xScale'>, laneBits: number): Promise<AShare> {
   const { lo, hi, signed, xScale } = o;
   const n = numel(flat);
   // Lane k gets x 2^(hi-1-k): one shift (truncation) by laneBits then lands every lane at POLY_SCALE.
@@ -274,8 +274,13 @@ export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions,
   const groups = signed ? [flat, neg(p, flat)] : [flat];
   const spread = mulPublicRawVec(p, concatFlat(p, groups.flatMap((g) => shifts.map(() => g))), laneVector(groups.flatMap(() => shifts), n));
   const up = POLY_SCALE - (hi + xScale);
-  const c = pl.laneBits > 0 ? await truncate(p, spread, pl.laneBits) : mulPublicInt(p, spread, 1n << BigInt(Math.max(0, up)));
-  const v = addPublicRaw(p, mulPublicInt(p, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
+  const c = laneBits > 0 ? await truncate(p, spread, laneBits) : mulPublicInt(p, spread, 1n << BigInt(Math.max(0, up)));
+  return addPublicRaw(p, mulPublicInt(p, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
+}
+
+/** c_k = |x| 2^-(k+1) at POLY_SCALE for every lane, then Q_k at qScale: [lanes * n]. */
+export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
+  const v = await laneArguments(p, flat, o, pl.laneBits);
   const [q] = await polyEval(p, v, [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale });
   return q;
 }

@@ -19,8 +19,8 @@
  * to 50 and |gamma| <= 2, as layernorm.ts.
  * Domain: |x| < 2^26 and n |mean| < 2^26 (X and its row sum below 2^62 at 2f), n var < 2^26 4^e / o^2 >= 2^26
  * (layernorm.ts's, no narrower), |y - beta| <= 2^12.
- * Cost: the truncations (2 rounds; x and x_d n elements each, t one per row) + norm.ts's tail (13): 15 rounds
- * after P's reshare, against 2 (the matmul's fused truncation) + 15 (layernorm.ts): one round less per norm
+ * Cost: the truncations (2 rounds; x and x_d n elements each, t one per row) + norm.ts's tail (13, or 11 for
+ * small shapes: norm.ts TIMES_LIMIT): 15 (13) rounds after P's reshare, against 2 (the matmul's fused truncation) + 15 (layernorm.ts): one round less per norm
  * that follows a matmul. Bytes: the reshare and x's truncation from replicated form (about n/3 words per
  * element more than the fused truncation), x_d's truncation when o > 1, and the tail.
  * Paper: PUMA (arXiv 2307.12533) section 4 (LayerNorm); the schedule is this package's.

@@ -10,11 +10,13 @@ const gamma = quantize(randomFloats(N, -2, 2, 7));
 const beta = quantize(randomFloats(N, -1, 1, 8));
 
 describe('layerNorm', () => {
-  it('within 5e-3 for row std from 0.05 to 50 (eps 1e-5)', async () => {
+  // Both ways of forming m R: gamma into R's 37 lanes (13 rounds) and R, then the product (15).
+  it.each([['gamma into the lanes', 13, Infinity], ['R, then the product', 15, 0]])('within 5e-3 for row std from 0.05 to 50 (eps 1e-5), %s: %i rounds', async (way, rounds, laneProducts) => {
     const x = rowsWithStd(STDS, N, 3);
-    const got = await runNn({ x: { values: x, shape: [STDS.length, N] }, g: { values: gamma }, b: { values: beta } }, (p, s) => layerNorm(p, s.x, s.g, s.b, 1e-5));
+    expect(layerNormCost(STDS.length, N, 1e-5, { laneProducts }).rounds).toBe(rounds);
+    const got = await runNn({ x: { values: x, shape: [STDS.length, N] }, g: { values: gamma }, b: { values: beta } }, (p, s) => layerNorm(p, s.x, s.g, s.b, 1e-5, { laneProducts }));
     const { err, at } = maxAbsError(got, perRow(x, N, (row) => layerNormRow(row, gamma, beta, 1e-5)));
-    console.log(`layerNorm max abs error ${err.toExponential(3)} (row std ${STDS[Math.floor(at / N)]})`);
+    console.log(`layerNorm (${way}) max abs error ${err.toExponential(3)} (row std ${STDS[Math.floor(at / N)]})`);
     expect(err).toBeLessThanOrEqual(5e-3);
   });
 
@@ -36,10 +38,14 @@ describe('layerNorm', () => {
     expect(maxAbsError(batched, perRow(x, 16, (row) => layerNormRow(row, g, b, 1e-5))).err).toBeLessThanOrEqual(5e-3);
   });
 
-  it('declared cost equals measured cost; 15 rounds', async () => {
-    const inputs = { x: fixedInput(rowsWithStd([1, 2, 3], 10, 1), [3, 10]), g: fixedInput(gamma.slice(0, 10)), b: fixedInput(beta.slice(0, 10)) };
-    expectCost(await measureOp(inputs, (p, s) => layerNorm(p, s.x, s.g, s.b, 1e-5)), layerNormCost(3, 10, 1e-5));
+  it('declared cost equals measured cost, gamma into the lanes (3 x 10 x 40 lanes: at most 2^12) or after R (48 x 40); 13 and 15 rounds', async () => {
+    for (const [rows, n] of [[3, 10], [48, 40]]) {
+      const inputs = { x: fixedInput(rowsWithStd(Array.from({ length: rows }, (_, i) => 1 + i), n, 1), [rows, n]), g: fixedInput(gamma.slice(0, n)), b: fixedInput(beta.slice(0, n)) };
+      expectCost(await measureOp(inputs, (p, s) => layerNorm(p, s.x, s.g, s.b, 1e-5)), layerNormCost(rows, n, 1e-5));
+    }
     expect(layerNormCost(32, 128, 1e-5).rounds).toBe(15);
+    expect(layerNormCost(1, 768, 1e-5).rounds).toBe(15);
+    expect(layerNormCost(1, 64, 1e-5).rounds).toBe(13);
   });
 
   it('rejects bad parameters', async () => {

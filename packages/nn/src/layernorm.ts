@@ -5,15 +5,18 @@
  * After PUMA (arXiv 2307.12533) section 4: mean, variance, one reciprocal square root per row.
  * Steps: mean = sum * round(2^32 / n) / 2^32 (one truncation per row, 2 rounds; its relative error n 2^-33
  * costs at most n |mean| 2^-33 in d); d = x - mean; then norm.ts: the exact sum of squares S (1 round) and
- * R = sqrt(n) / sqrt(S + n eps) (norm-scale.ts, 10 rounds) beside m = d gamma (2 rounds), then m R (2 rounds).
+ * R = sqrt(n) / sqrt(S + n eps) (norm-scale.ts, 10 rounds) beside m = d gamma (2 rounds), then m R (2 rounds);
+ * for small shapes (norm.ts TIMES_LIMIT) m times every lane of R instead, 2 rounds sooner.
  * eps is added at 36 fraction bits, so eps below 2^-18 still counts.
  * Input domain: |row mean| < 2^11, n var < 2^26 (e.g. std up to 295 at n = 768), |y - beta| < 2^12 (options).
- * Asserted max abs error: 5e-3 for rows with std between 0.05 and 50 and |gamma| <= 2 (measured 2.6e-4).
- * Cost: 2 + 1 + 10 + 2 = 15 rounds for any number of rows (19 with gamma folded into the rsqrt's products,
- * 22 before rsqrt's lanes; PUMA's construction with SPU's costs: about 60). Bytes per element per party
- * (P0 / P1 / P2): 92.0 / 69.3 / 69.3 at 32 x 128, 50.4 / 46.9 / 46.9 at 32 x 768, 48.1 / 48.0 / 48.0 at
- * 128 x 768 (per element: m = d gamma and m R; per row: the mean's truncation, S's reshare and R's 34
- * comparisons and lanes).
+ * Asserted max abs error: 5e-3 for rows with std between 0.05 and 50 and |gamma| <= 2 (measured 2.4e-4 to
+ * 2.6e-4 on both paths).
+ * Cost: 2 + 1 + 10 + 2 = 15 rounds (19 with gamma folded into the rsqrt's products, 22 before rsqrt's lanes;
+ * PUMA's construction with SPU's costs: about 60); 2 + 1 + 10 = 13 when rows * n * lanes is at most
+ * laneProducts (norm.ts, default 2^12: one row of 64, 37 lanes). Bytes per element per party (P0 / P1 / P2):
+ * 83.0 / 67.0 / 67.0 at 32 x 128, 49.0 / 46.5 / 46.5 at 32 x 768, 47.8 / 47.1 / 47.1 at 128 x 768 (per
+ * element: m = d gamma and m R; per row: the mean's truncation, S's reshare and R's 34 comparisons and lanes);
+ * 1602.9 / 1253.5 / 1253.5 at 1 x 64 in 13 rounds (per element and lane: m L_k and its bit times value).
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { mulPublicInt } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp } from '@puma/protocol/test-support';
-import { normScale, normScaleCost, normScalePlan } from './norm-scale.ts';
-import { logSweep, maxRelError, runNn } from './test-support.ts';
+import { ZERO_COST } from './fixed.ts';
+import { mulTruncCost } from './fused.ts';
+import { normScale, normScaleCost, normScalePlan, normScaleTimes, normScaleTimesCost } from './norm-scale.ts';
+import { logSweep, maxAbsError, maxRelError, runNn } from './test-support.ts';
 
-// The norms' plans at 18 fraction bits (S at 36): GPT-2-like (n = 768, eps 1e-5) and BERT-like (eps 1e-12,
-// whose 60 octaves need two lane groups).
+// The norms' plans at 18 fraction bits (S at 36): GPT-2-like (n = 768, eps 1e-5, 34 octaves in 5 lane groups)
+// and BERT-like (eps 1e-12, 60 octaves in 8 groups of at most 8 octaves).
 const GPT2 = normScalePlan({ lo: -8, hi: 26, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
 const WIDE = normScalePlan({ lo: -34, hi: 26, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
 
@@ -21,8 +24,9 @@ async function sweep(plan: typeof GPT2, lo: number): Promise<void> {
 describe('normScale', () => {
   it('relative error <= 2e-4 against float64 C / sqrt(S) over the whole domain [2^-8, 2^26); below it gives 0', () => sweep(GPT2, -8));
 
-  it('a 60-octave domain [2^-34, 2^26) in two lane groups: relative error <= 2e-4', async () => {
-    expect(WIDE.groups.length).toBe(2);
+  it('a 60-octave domain [2^-34, 2^26) in eight lane groups: relative error <= 2e-4', async () => {
+    expect(GPT2.groups.length).toBe(5);
+    expect(WIDE.groups.length).toBe(8);
     await sweep(WIDE, -34);
   });
 
@@ -33,6 +37,48 @@ describe('normScale', () => {
     }
     expect(normScaleCost(4096, GPT2).rounds).toBe(10);
     expect(normScaleCost(3, WIDE).rounds).toBe(10);
+  });
+
+  it('normScaleTimes: m R / 2^bits within 2e-4 relative plus 2^-17 of float64, rows over the domain, m of both signs', async () => {
+    // 24 rows, S from 2^-7.9 to 2^25.9; m at mScale (passed at the session's 36 bits as m 2^(mScale - 36))
+    // holds values whose product with R is at most 16.
+    const rows = 24;
+    const cols = 5;
+    const ss = Array.from({ length: rows }, (_, r) => Math.round(2 ** (-7.9 + (r * 33.8) / (rows - 1)) * 2 ** 36) / 2 ** 36);
+    const want: number[] = [];
+    const ms: number[] = [];
+    ss.forEach((s, r) => {
+      for (let i = 0; i < cols; i++) {
+        const y = (i - 2) * 3.7 + r / 8;
+        const m = Math.round((y * Math.sqrt(s)) / GPT2.o.constant * 2 ** GPT2.mScale) / 2 ** GPT2.mScale;
+        ms.push(m);
+        want.push((m * GPT2.o.constant) / Math.sqrt(s));
+      }
+    });
+    const bits = GPT2.mScale + GPT2.rScale - 18;
+    const got = await runNn(
+      { s: { values: ss }, m: { values: ms.map((m) => m * 2 ** (GPT2.mScale - 36)), shape: [rows, cols] } },
+      (p, x) => normScaleTimes(p, x.s, async () => x.m, GPT2, bits),
+      18,
+      36,
+    );
+    const rel = Math.max(...want.map((w, i) => Math.abs(got[i] - w) / (Math.abs(w) + 2 ** -17 / 2e-4)));
+    const { err } = maxAbsError(got, want);
+    console.log(`normScaleTimes: max abs error ${err.toExponential(3)}, relative (plus 2^-17) ${rel.toExponential(3)}`);
+    expect(rel).toBeLessThanOrEqual(2e-4);
+  });
+
+  it('normScaleTimes: declared cost equals measured at 1 and 3 rows (3 x 34 x 40 products: rotating dealers); 10 rounds with m in 2', async () => {
+    for (const [rows, cols] of [[1, 3], [3, 40]]) {
+      const values = Array.from({ length: rows }, (_, i) => 0.01 * 9.1 ** i);
+      const m = Array.from({ length: rows * cols }, (_, i) => 2 ** -20 * (i - 7));
+      const measured = await measureOp(
+        { s: fixedInput(values, [rows], 36), m: fixedInput(m, [rows, cols], 36) },
+        (p, x) => normScaleTimes(p, x.s, (b) => Promise.resolve(mulPublicInt(b, x.m, 1)), GPT2, 20),
+      );
+      expectCost(measured, normScaleTimesCost(rows, cols, GPT2, ZERO_COST));
+    }
+    expect(normScaleTimesCost(1, 768, GPT2, mulTruncCost(768)).rounds).toBe(10);
   });
 
   it('rejects a domain that does not fit', () => {

@@ -3,7 +3,15 @@
  *   y = d gamma / sqrt(S/n + eps) = m R,   S = sum_j d_j^2,   m = d gamma,   R = sqrt(n) / sqrt(S + n eps)
  * S is the exact sum of squares at 2 f fraction bits (one reshare per row, 1 round, no truncation); m is formed
  * beside it and R (norm-scale.ts, 10 rounds) at mScale and rScale fraction bits chosen so m R stays below 2^61
- * for |y| <= outBound; then one product, truncated: 1 + 10 + 2 = 13 rounds after d.
+ * for |y| <= outBound; then one product, truncated: 1 + 10 + 2 = 13 rounds after d. Small shapes (at most
+ * laneProducts = rows * n * lanes, default TIMES_LIMIT) take norm-scale.ts's normScaleTimes instead, which
+ * multiplies m into every lane while the comparisons run: 1 + 10 = 11 rounds after d, for a product and a bit
+ * times value per element and lane (about 37 bytes per party) instead of one product. Why 2^12: two rounds
+ * are worth those bytes only while they take less time to send than the rounds to wait, about 55 KB per round
+ * between browser tabs (3.9 ms, 14 MB/s per link), 375 KB on a 100 Mbps WAN at 30 ms, 625 KB on a 5 Gbps LAN at
+ * 1 ms; 2^12 products are about 150 KB (one generated token of stories260K: 64 x 37 = 2,368). One token of
+ * GPT-2-base (768 x 34 = 26,112, about 1 MB per norm) or stories260K's 16-token prompt (37,888) would lose
+ * between tabs.
  * eps: n eps is added to S at 2 f fraction bits (eps = 1e-12 at n = 64 still carries a few bits); a row of
  * constants gives exactly 0 (its d is 0), never a division by zero. S below 2^-2f is impossible unless S = 0.
  * Limits: S must stay below 2^62 at 2 f fraction bits, i.e. n var < 2^(62 - 2f) = 2^26 at 18 fraction bits
@@ -14,13 +22,18 @@
 import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
 import { fixedBig, par } from './fixed.ts';
-import { normScale, normScaleCost, normScalePlan, type NormScalePlan } from './norm-scale.ts';
+import { normScale, normScaleCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
+
+/** Default largest rows * n * lanes for which m is multiplied into every lane (2 rounds fewer; see the header). */
+export const TIMES_LIMIT = 2 ** 12;
 
 export interface NormOptions {
   /** Largest row variance (mean square for RMSNorm) the input may have; default the most the ring allows. */
   maxVar?: number;
   /** Bound on |output - beta| (default 2^12). */
   outBound?: number;
+  /** Largest rows * n * lanes for which m is multiplied into every lane of R (default TIMES_LIMIT). */
+  laneProducts?: number;
 }
 
 export interface NormPlan {
@@ -29,6 +42,7 @@ export interface NormPlan {
   dBits: number;
   epsRaw: bigint;
   scale: NormScalePlan;
+  laneProducts: number;
 }
 
 export function normPlan(n: number, eps: number, fracBits: number, o: NormOptions, dBits = fracBits): NormPlan {
@@ -43,7 +57,9 @@ export function normPlan(n: number, eps: number, fracBits: number, o: NormOption
   const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * eps))));
   const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12 });
   if (scale.mScale > dBits + fracBits - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${dBits + fracBits}`);
-  return { fracBits, dBits, epsRaw: fixedBig(n * eps, xScale), scale };
+  const laneProducts = o.laneProducts ?? TIMES_LIMIT;
+  if (!(laneProducts >= 0)) throw new Error(`norm: laneProducts must be a number >= 0, got ${laneProducts}`);
+  return { fracBits, dBits, epsRaw: fixedBig(n * eps, xScale), scale, laneProducts };
 }
 
 export function checkRowParam(x: AShare, v: AShare, name: string): number {
@@ -58,18 +74,28 @@ export function tileRows(p: Party, v: AShare, x: AShare): AShare {
   return reshape(tileLeading(p, v, x.s0.length / v.s0.length), x.shape);
 }
 
-/** Cost of the sum of squares and R beside m = d gamma, then m R. */
+const multipliesLanes = (rows: number, n: number, plan: NormPlan): boolean => rows * n * plan.scale.lanes <= plan.laneProducts;
+
+/** Cost of the sum of squares and R beside m = d gamma, then m R (or m times the lanes, for small shapes). */
 export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
+  if (multipliesLanes(rows, n, plan)) return seq(dotLastRawCost(rows), normScaleTimesCost(rows, n, plan.scale, mulTruncCost(rows * n)));
   return seq(par(seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale)), mulTruncCost(rows * n)), mulTruncCost(rows * n));
 }
 
 /** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n]. */
 export async function normTail(p: Party, d: AShare, gamma: AShare, plan: NormPlan): Promise<AShare> {
   const n = d.shape[d.shape.length - 1];
+  const rows = d.s0.length / n;
   const { mScale, rScale } = plan.scale;
+  const formM = (b: Party) => mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + plan.fracBits - mScale);
+  if (multipliesLanes(rows, n, plan)) {
+    const s = addPublicRaw(p, await dotLastRaw(p, d, d), plan.epsRaw);
+    const y = await normScaleTimes(p, reshape(s, [rows]), async (b) => reshape(await formM(b), [rows, n]), plan.scale, mScale + rScale - plan.fracBits);
+    return reshape(y, d.shape);
+  }
   const [r, m] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
-    (b) => mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + plan.fracBits - mScale),
+    formM,
   );
   return mulTrunc(p, m, broadcastLast(p, r, n), mScale + rScale - plan.fracBits);
 }

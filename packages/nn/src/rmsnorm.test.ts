@@ -9,21 +9,28 @@ const N = 64;
 const gamma = quantize(randomFloats(N, -2, 2, 7));
 
 describe('rmsNorm', () => {
-  it('within 5e-3 for row RMS from 0.05 to 50 (eps 1e-6)', async () => {
+  // Both ways of forming m R: gamma into R's 40 lanes (11 rounds) and R, then the product (13).
+  it.each([['gamma into the lanes', 11, Infinity], ['R, then the product', 13, 0]])('within 5e-3 for row RMS from 0.05 to 50 (eps 1e-6), %s: %i rounds', async (way, rounds, laneProducts) => {
     const x = rowsWithStd(STDS, N, 4, true);
-    const got = await runNn({ x: { values: x, shape: [STDS.length, N] }, g: { values: gamma } }, (p, s) => rmsNorm(p, s.x, s.g, 1e-6));
+    expect(rmsNormCost(STDS.length, N, 1e-6, { laneProducts }).rounds).toBe(rounds);
+    const got = await runNn({ x: { values: x, shape: [STDS.length, N] }, g: { values: gamma } }, (p, s) => rmsNorm(p, s.x, s.g, 1e-6, { laneProducts }));
     const { err } = maxAbsError(got, perRow(x, N, (row) => rmsNormRow(row, gamma, 1e-6)));
-    console.log(`rmsNorm max abs error ${err.toExponential(3)}`);
+    console.log(`rmsNorm (${way}) max abs error ${err.toExponential(3)}`);
     expect(err).toBeLessThanOrEqual(5e-3);
   });
 
-  it('declared cost equals measured cost; 13 rounds', async () => {
-    const inputs = { x: fixedInput(rowsWithStd([1, 2, 3], 10, 1, true), [3, 10]), g: fixedInput(gamma.slice(0, 10)) };
-    expectCost(await measureOp(inputs, (p, s) => rmsNorm(p, s.x, s.g, 1e-6)), rmsNormCost(3, 10, 1e-6));
-    expect(rmsNormCost(32, 128, 1e-6).rounds).toBe(13);
+  it('declared cost equals measured cost, gamma into the lanes (3 x 10 x 43 lanes: at most 2^12) or after R (48 x 40); 11 and 13 rounds', async () => {
+    for (const [rows, n] of [[3, 10], [48, 40]]) {
+      const inputs = { x: fixedInput(rowsWithStd(Array.from({ length: rows }, (_, i) => 1 + i), n, 1, true), [rows, n]), g: fixedInput(gamma.slice(0, n)) };
+      expectCost(await measureOp(inputs, (p, s) => rmsNorm(p, s.x, s.g, 1e-6)), rmsNormCost(rows, n, 1e-6));
+    }
+    expect(rmsNormCost(1, 4096, 1e-6).rounds).toBe(13);
+    expect(rmsNormCost(1, 64, 1e-5).rounds).toBe(11);
+    expect(rmsNormCost(16, 64, 1e-5).rounds).toBe(13);
   });
 
-  it('rejects a variance bound the ring cannot hold', async () => {
+  it('rejects a variance bound the ring cannot hold, and a negative lane product limit', async () => {
     await expect(runNn({ x: { values: [1, 2, 3, 4], shape: [2, 2] }, g: { values: [1, 1] } }, (p, s) => rmsNorm(p, s.x, s.g, 1e-5, { maxVar: 2 ** 30 }))).rejects.toThrow(/exceeds/);
+    expect(() => rmsNormCost(2, 2, 1e-5, { laneProducts: -1 })).toThrow(/laneProducts must be a number >= 0/);
   });
 });

@@ -1,12 +1,16 @@
 /**
  * RMSNorm over the last axis (LLaMA): y = x / sqrt(mean(x^2) + eps) * gamma, gamma a share of shape [n].
  * Same construction as LayerNorm without the mean (norm.ts): the exact sum of squares S per row (1 round), then
- * R = sqrt(n) / sqrt(S + n eps) (norm-scale.ts, 10 rounds) beside m = x gamma, then m R (2 rounds).
+ * R = sqrt(n) / sqrt(S + n eps) (norm-scale.ts, 10 rounds) beside m = x gamma, then m R (2 rounds); for small
+ * shapes (norm.ts TIMES_LIMIT) m times every lane of R instead, 2 rounds sooner.
  * Input domain: n mean(x^2) < 2^26 (e.g. RMS up to 128 at n = 4096), |y| < 2^12 (options).
- * Asserted max abs error: 5e-3 for rows with RMS between 0.05 and 50 and |gamma| <= 2 (measured 2.3e-4).
- * Cost: 1 + 10 + 2 = 13 rounds for any number of rows (17 with gamma folded into the rsqrt's products, 20
- * before rsqrt's lanes). Bytes per element per party (P0 / P1 / P2): 96.0 / 71.6 / 71.6 at 32 x 128,
- * 44.2 / 43.5 / 43.5 at 8 x 4096.
+ * Asserted max abs error: 5e-3 for rows with RMS between 0.05 and 50 and |gamma| <= 2 (measured 2.3e-4 to
+ * 2.5e-4 on both paths).
+ * Cost: 1 + 10 + 2 = 13 rounds (17 with gamma folded into the rsqrt's products, 20 before rsqrt's lanes);
+ * 1 + 10 = 11 when rows * n * lanes is at most laneProducts (norm.ts, default 2^12: each generated token of
+ * stories260K, 64 x 37). Bytes per element per party (P0 / P1 / P2): 82.7 / 66.9 / 66.9 at 32 x 128,
+ * 147.7 / 83.3 / 83.3 at 16 x 64, 43.8 / 43.3 / 43.3 at 8 x 4096; 1602.4 / 1253.4 / 1253.4 at 1 x 64 in 11
+ * rounds (per element and lane: m L_k and its bit times value).
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, Party } from '@puma/protocol';

@@ -24,6 +24,7 @@ import { gelu } from './gelu.ts';
 import { swiglu } from './swiglu.ts';
 import { layerNorm } from './layernorm.ts';
 import { layerNormOfResidual } from './layernorm-residual.ts';
+import { rmsNorm } from './rmsnorm.ts';
 import { maxLastWide } from './max.ts';
 import { gelu as geluRef } from './reference.ts';
 import { attendOfProduct, softmaxLast } from './softmax.ts';
@@ -72,6 +73,12 @@ const COMPOSITES: Composite[] = [
   // Leak-free checks in inverse-view-simulation.test.ts. 128 rows: the inverse's lanes and comparisons per row
   // (3584 values) reach the rotating dealers.
   { name: 'layerNorm', program: (p, s) => layerNorm(p, A(s.x), A(s.g), A(s.b), 1e-5), clean: [], rotated: norm(128, 24) },
+  // 100 rows of 8 multiply gamma into R's 40 lanes when told to (norm-scale.ts normScaleTimes): 4000 bits and
+  // 32000 products (leak-free check in inverse-view-simulation.test.ts).
+  {
+    name: 'rmsNorm with gamma into the lanes', program: (p, s) => rmsNorm(p, A(s.x), A(s.g), 1e-5, { laneProducts: Infinity }),
+    clean: [], rotated: { x: fixedViewInput([100, 8], -4, 4, 71), g: fixedViewInput([8], 0.5, 1.5, 73) },
+  },
   // base x plus the product x 2^f (2f fraction bits); width 24 = 3 * 8 runs the odd factor's extra truncation.
   {
     name: 'layerNorm of a residual', clean: [['small', norm(4, 24)]], rotated: norm(128, 24),
