@@ -10,12 +10,54 @@ import { Party } from './party.ts';
 
 const hex = (n: Uint32Array) => Array.from(n, (w) => w.toString(16).padStart(8, '0')).join('');
 
+/**
+ * The encoding spelled out with bit strings and BigInt, straight from nonce.ts's header (Elias delta code of
+ * each counter + 1, a closing 1, zero padding to 92 bits, 4 stream bits), as the encoding every build shares.
+ */
+function referenceNonce(id: string, stream: number): string {
+  const delta = (n: bigint) => {
+    const bits = n.toString(2);
+    const len = BigInt(bits.length).toString(2);
+    return '0'.repeat(len.length - 1) + len + bits.slice(1);
+  };
+  const code = id.split('.').map((c) => delta(BigInt(c) + 1n)).join('') + '1';
+  const v = ((BigInt(`0b${code}`) << BigInt(PATH_BITS - code.length)) << 4n) | BigInt(stream);
+  return v.toString(16).padStart(24, '0');
+}
+
 describe('op nonces', () => {
   it('lay out the path codes, the closing bit and the stream as documented', () => {
     // "0": delta(1) = "1", closing "1" -> field 0b11 << 90; stream 5 in the low 4 bits.
     expect(hex(opNonce('0', 5))).toBe('c0000000' + '00000000' + '00000005');
     // "1.2": delta(2) = "0100", delta(3) = "0101", closing "1" -> field 0b010001011 << 83.
     expect(hex(opNonce('1.2', 0))).toBe(hex(new Uint32Array([0b010001011 << 23, 0, 0])));
+  });
+
+  it('match the bit-string encoding exactly (nonces are shared between parties of different builds)', () => {
+    // Counters at every code-length boundary (2^j - 2, 2^j - 1 after the +1) up to 2^53 - 1, in paths of 1 to 4.
+    const edges = [0, 1, 2, 5, 6, 13, 14, 126, 127, 254, 255, 65_534, 65_535, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1, 2 ** 32, 2 ** 52, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER];
+    let state = 12345;
+    const rand = (bound: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % bound;
+    };
+    const ids: string[] = edges.map(String);
+    for (let i = 0; i < 3000; i++) {
+      const depth = 1 + rand(4);
+      const path = Array.from({ length: depth }, () => (rand(3) === 0 ? edges[rand(edges.length)] : rand(1 + 2 ** rand(20))));
+      ids.push(path.join('.'));
+    }
+    let compared = 0;
+    for (const id of ids) {
+      const stream = rand(16);
+      if (opIdBits(id) > PATH_BITS) {
+        expect(() => opNonce(id, stream), id).toThrow(/more than the nonce's 92/);
+        continue;
+      }
+      expect(hex(opNonce(id, stream)), id).toBe(referenceNonce(id, stream));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(2000);
   });
 
   it('decode back to the op id and stream, and never collide (all paths of up to 3 counters from a set that fit)', () => {

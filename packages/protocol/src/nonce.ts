@@ -34,6 +34,42 @@ export function checkOpIdPrefix(prefix: string): void {
 
 /** Parses an op id ("3", "12.1.3") into its counters; throws on anything Party.nextTag cannot produce. */
 export function parseOpId(id: string): number[] {
+  const path = scanOpId(id);
+  if (path === null) return parseOpIdStrictly(id);
+  return path;
+}
+
+/**
+ * The counters of a canonical op id, read in one pass over its characters (opNonce runs for every PRG draw,
+ * so it avoids regular expressions, split and BigInt); null for anything else, which parseOpIdStrictly
+ * then explains.
+ */
+function scanOpId(id: string): number[] | null {
+  const path: number[] = [];
+  let c = 0;
+  let digits = 0;
+  for (let i = 0; i < id.length; i++) {
+    const ch = id.charCodeAt(i);
+    if (ch === 46 /* . */) {
+      if (digits === 0) return null;
+      path.push(c);
+      c = 0;
+      digits = 0;
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits === 1 && c === 0) return null;
+      c = c * 10 + (ch - 48);
+      digits++;
+    } else {
+      return null;
+    }
+  }
+  if (digits === 0) return null;
+  path.push(c);
+  for (const v of path) if (!Number.isSafeInteger(v)) return null;
+  return path;
+}
+
+function parseOpIdStrictly(id: string): number[] {
   if (!CANONICAL_ID.test(id)) {
     throw new Error(`PRG nonce: op id ${JSON.stringify(id)} is not a structured op id (dot-separated counters without leading zeros, as Party.nextTag makes)`);
   }
@@ -42,22 +78,60 @@ export function parseOpId(id: string): number[] {
   return path;
 }
 
-/** Elias delta code of n >= 1, as a bit string. */
-function deltaCode(n: bigint): string {
-  const bits = n.toString(2);
-  const len = BigInt(bits.length).toString(2);
-  return '0'.repeat(len.length - 1) + len + bits.slice(1);
+const TWO_32 = 2 ** 32;
+
+/** Number of binary digits of n >= 1 (n below 2^53). */
+function bitLength(n: number): number {
+  return n >= TWO_32 ? 64 - Math.clz32(Math.floor(n / TWO_32)) : 32 - Math.clz32(n);
+}
+
+/** Length of the Elias delta code of n >= 1: (bits of L) - 1 zeros, L in binary, then n's low L - 1 bits. */
+function deltaBits(n: number): number {
+  const len = bitLength(n);
+  return 2 * bitLength(len) - 1 + len - 1;
+}
+
+/** Writes the `count` low bits of v (v < 2^count, count <= 53) into the 96-bit big-endian words at bit `at`. */
+function putBits(words: Uint32Array, at: number, v: number, count: number): void {
+  let rest = v;
+  let left = count;
+  let pos = at;
+  while (left > 0) {
+    const room = 32 - (pos & 31);
+    const take = Math.min(room, left);
+    const scale = 2 ** (left - take);
+    const top = Math.floor(rest / scale);
+    words[pos >>> 5] += top * 2 ** (room - take);
+    rest -= top * scale;
+    left -= take;
+    pos += take;
+  }
 }
 
 /** The 96-bit nonce of step `id`, stream `stream` (0..15). Identical on every party for the same step. */
 export function opNonce(id: string, stream: number): Uint32Array {
   if (!Number.isInteger(stream) || stream < 0 || stream > MAX_STREAM) throw new Error(`PRG nonce: stream index ${stream} out of range [0, ${MAX_STREAM}]`);
-  const code = parseOpId(id).map((c) => deltaCode(BigInt(c) + 1n)).join('') + '1';
-  if (code.length > PATH_BITS) {
-    throw new Error(`PRG nonce: op id ${JSON.stringify(id)} needs ${code.length} bits, more than the nonce's ${PATH_BITS}; refusing rather than risking a reused nonce`);
+  const path = parseOpId(id);
+  let bits = 1;
+  for (const c of path) bits += deltaBits(c + 1);
+  if (bits > PATH_BITS) {
+    throw new Error(`PRG nonce: op id ${JSON.stringify(id)} needs ${bits} bits, more than the nonce's ${PATH_BITS}; refusing rather than risking a reused nonce`);
   }
-  const v = ((BigInt(`0b${code}`) << BigInt(PATH_BITS - code.length)) << BigInt(STREAM_BITS)) | BigInt(stream);
-  return new Uint32Array([Number((v >> 64n) & 0xffffffffn), Number((v >> 32n) & 0xffffffffn), Number(v & 0xffffffffn)]);
+  const words = new Uint32Array(3);
+  let at = 0;
+  for (const c of path) {
+    const n = c + 1;
+    const len = bitLength(n);
+    const lenLen = bitLength(len);
+    at += lenLen - 1;
+    putBits(words, at, len, lenLen);
+    at += lenLen;
+    putBits(words, at, n - 2 ** (len - 1), len - 1);
+    at += len - 1;
+  }
+  putBits(words, at, 1, 1);
+  words[2] += stream;
+  return words;
 }
 
 /** Inverse of opNonce (diagnostics and tests): the op id and stream a nonce was made from. */
@@ -88,5 +162,5 @@ export function decodeOpNonce(nonce: Uint32Array): { id: string; stream: number 
 
 /** Bits the counters of op id `id` take in the nonce, closing bit included (at most PATH_BITS fit). */
 export function opIdBits(id: string): number {
-  return parseOpId(id).reduce((s, c) => s + deltaCode(BigInt(c) + 1n).length, 1);
+  return parseOpId(id).reduce((s, c) => s + deltaBits(c + 1), 1);
 }
