@@ -19,12 +19,15 @@
  * the reciprocal's relative error dominates; exp's own, measured: 1.3e-5 by lanes, 2e-4 to 3e-4 by squarings).
  * Which exp (public shapes, so every party picks the same): by lanes (exp-lanes.ts: three polynomial pieces
  * beside their comparisons, then one selection: 8 rounds, 262 B per element and party) while the call has at
- * most LANE_EXP_ELEMENTS = 2^14 elements (decoding steps; GPT-2-base's 12 heads x 32 x 32 prompt), else by
- * squarings (exp.ts: 11 rounds, 91.4 B; BERT-base's 12 x 128 x 128 would pay 0.4 GB more for 36 rounds fewer).
+ * most LANE_EXP_ELEMENTS = 2^13 elements (decoding steps, short prompts), else by squarings (exp.ts: 11
+ * rounds, 91.4 B). The lanes trade 3 rounds for 171 B per element: even at about 11,000 elements on PUMA's
+ * LAN (5 Gbps, 1 ms) and 6,600 on a 100 Mbit/s, 30 ms WAN. GPT-2-base's 32-token prompt (12 x 32 x 32 =
+ * 12,288 scores per layer) would gain 36 rounds for 26 MB; BERT-base's 12 x 128 x 128, 36 rounds for 0.4 GB.
  * SoftmaxOptions.exp overrides the choice.
  * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (8 by lanes, 11 by squarings) + reciprocal with
- * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds;
- * 12 with b2a and the product by phi): 31 rounds at 32 columns (34 with the squarings), 45 at 128 (squarings).
+ * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds,
+ * 11 from 125 columns on, where the octave window passes 18 bits; 12 with b2a and the product by phi; the
+ * octaves end at 2^hi just above 1.03 cols, the sum's bound, which saves one for 64 to 124 columns): 31 rounds at 32 columns (34 with the squarings), 45 at 128 (squarings).
  * softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
@@ -43,11 +46,11 @@
  *    probabilities [rows, cols]. Error: the reciprocal's relative error (3e-4, Q's fit) on each context entry,
  *    plus e V's 1 ulp times 1/sum (at most 1), plus 1 ulp; exp's error enters through e. Asserted: within
  *    2e-3 (1 + max |V|) of float64 (softmax.test.ts; measured up to 2e-4 (1 + max |V|)). Domain: as
- *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(cols + 1)) + 1
- *    (e V R below 2^61): 16384 for 32 keys, 4096 for 128, 512 for 1024.
+ *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(ceil(1.03 cols)))
+ *    (e V R below 2^61): 32768 for 32 keys, 8192 for 128, 1024 for 1024.
  * Together: scores, softmax and the product with V take 1 + 13 + 8 + 10 = 32 rounds at 32 keys (reshare,
- * max, exp by lanes, reciprocal beside e V; 35 with exp by squarings), against 2 + 31 + 2 = 35 with matmul,
- * softmaxLast and matmul.
+ * max, exp by lanes, reciprocal beside e V; 35 with exp by squarings), against 2 + 31 + 2 = 35 (38) with
+ * matmul, softmaxLast and matmul.
  */
 import { add, broadcastLast, matmul, matmulCost, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { exp, expCost } from './exp.ts';
@@ -83,7 +86,7 @@ function maxGroup(rows: number, cols: number, o: SoftmaxOptions): number {
 }
 
 /** Elements per call up to which exp runs by lanes: 3 rounds fewer for 2.9 times its bytes (see the header). */
-export const LANE_EXP_ELEMENTS = 1 << 14;
+export const LANE_EXP_ELEMENTS = 1 << 13;
 
 /** Default exp: lanes while the call is small (public shape, so every party picks the same). */
 function expKind(n: number, o: SoftmaxOptions): ExpKind {
@@ -93,9 +96,16 @@ function expKind(n: number, o: SoftmaxOptions): ExpKind {
 
 const expCostOf = (n: number, o: SoftmaxOptions): Cost => (expKind(n, o) === 'lanes' ? expLanesCost(n) : expCost(n));
 
+/**
+ * Octaves of a row's sum: 2^hi bounds it. Each entry is at most exp(0.0235) plus exp's error (6e-4 by
+ * squarings), below 1.025, so the sum is below 1.03 cols; at least exp(-0.0235) (the max's entry), above 2^-1.
+ */
+function sumOctaves(cols: number): number {
+  return ceilLog2(Math.ceil(1.03 * cols));
+}
+
 function denominator(fracBits: number, cols: number): InverseOptions {
-  // Each row's sum is at least exp(0) = 1 (its max entry) and at most cols.
-  return { kind: 'reciprocal', lo: -1, hi: ceilLog2(cols + 1) + 1, signed: false, xScale: fracBits, mScale: fracBits, outScale: fracBits, outBound: 1 };
+  return { kind: 'reciprocal', lo: -1, hi: sumOctaves(cols), signed: false, xScale: fracBits, mScale: fracBits, outScale: fracBits, outBound: 1 };
 }
 
 /** Declared cost for rows x cols (rows counts every leading axis). */
@@ -106,7 +116,7 @@ export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, 
 
 /** Largest |V| attendOfProduct takes for rows of `cols` keys (the header's domain). */
 export function attentionValueBound(cols: number, fracBits = 18): number {
-  return 2 ** (61 - fracBits - Q_SCALE - (ceilLog2(cols + 1) + 1));
+  return 2 ** (61 - fracBits - Q_SCALE - sumOctaves(cols));
 }
 
 /** 1/sum for attendOfProduct: softmax's denominator with e V as the multiplicand, bounded by max |V|. */

@@ -17,7 +17,7 @@
  * only reshared (1 round) and the consumer truncates it beside its first step. The attention scores go to
  * softmax that way (nn softmax.ts: the max compares the product), and softmax's division moves after the
  * product with V (attendOfProduct: e V beside 1/sum, 2 rounds fewer; values must stay below
- * attentionValueBound(keys): 16384 at 32 keys, 512 at 1024); in LayerNorm models, each sublayer's output
+ * attentionValueBound(keys): 32768 at 32 keys, 1024 at 1024); in LayerNorm models, each sublayer's output
  * projection goes into the next LayerNorm as a residual sum base + product / 2^f (nn layernorm-residual.ts: the
  * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
  * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
