@@ -23,10 +23,10 @@
  * rounds), which stays below 2^61 whenever |y| <= outBound. normScaleTimes instead multiplies m into every lane
  * first, E_k = m L_k truncated (2 rounds, while the comparisons finish), and selects among the E_k: the same
  * y two rounds sooner (the lanes, 6 rounds, plus the product end with the comparisons' 8), for K times the
- * products and selections; for small shapes (one generated token), where rounds matter and bytes do not.
+ * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
  * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision.
  * Cost: 10 rounds to R (max(8, 6) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
- * within 4 rounds of S. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
+ * within the lanes' 6 rounds. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
  * truncation, two mulTrunc (v^2 and the lane) and a bit times value; normScaleTimes per element of m per lane:
  * a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
