@@ -184,6 +184,28 @@ describe('wasm memory', () => {
     expect(after.memoryBytes).toBeLessThanOrEqual(before.memoryBytes + 8 * 4 * n);
   });
 
+  it('frees dropped buffers through finalization, and never frees a released one twice', async () => {
+    const mine = await createWasmBackend();
+    const kept = Array.from({ length: 8 }, (_, i) => randomWords(1000, 100 + i));
+    const keptBufs = kept.map((x) => mine.upload(x));
+    const words = 1 << 18; // 2 MiB per buffer, 2 GiB allocated in all: only reclaimed memory keeps this bounded
+    const held: Buf[] = [];
+    for (let i = 0; i < 1024; i++) {
+      const t = mine.zeros(words);
+      // Released while new (in the nursery), released after 560 more allocations (registered by then), or dropped.
+      if (i % 4 === 0) mine.release(t);
+      if (i % 8 === 1) held.push(t);
+      if (held.length > 70) mine.release(held.shift() as Buf);
+      if (i % 16 === 15) await new Promise((r) => setTimeout(r, 0));
+    }
+    held.forEach((t) => mine.release(t));
+    await new Promise((r) => setTimeout(r, 10));
+    const stats = mine.stats();
+    expect(stats.memoryBytes).toBeLessThan(2 ** 30);
+    expect(stats.liveBytes).toBeGreaterThanOrEqual(8 * 8000);
+    for (let i = 0; i < kept.length; i++) expect(Array.from(await mine.read(keptBufs[i]))).toEqual(Array.from(kept[i]));
+  });
+
   it('keeps buffers intact when memory grows', async () => {
     const x = randomWords(1000, 42);
     const a = be.upload(x);

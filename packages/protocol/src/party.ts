@@ -78,14 +78,31 @@ export class Party {
   zeroShare(tag: string, n: number, stream = 0): Buf {
     const be = this.backend;
     const nonce = opNonce(tag, stream);
-    return be.sub(be.prg(this.keys.self, nonce, n), be.prg(this.keys.next, nonce, n));
+    const mine = be.prg(this.keys.self, nonce, n);
+    const theirs = be.prg(this.keys.next, nonce, n);
+    const share = be.sub(mine, theirs);
+    this.drop(mine, theirs);
+    return share;
   }
 
   /** Boolean zero sharing F(k_i) ^ F(k_{i+1}). */
   zeroShareXor(tag: string, n: number, stream = 0): Buf {
     const be = this.backend;
     const nonce = opNonce(tag, stream);
-    return be.xor(be.prg(this.keys.self, nonce, n), be.prg(this.keys.next, nonce, n));
+    const mine = be.prg(this.keys.self, nonce, n);
+    const theirs = be.prg(this.keys.next, nonce, n);
+    const share = be.xor(mine, theirs);
+    this.drop(mine, theirs);
+    return share;
+  }
+
+  /**
+   * Releases temporaries a step made and no longer needs. Dropping them would be enough for correctness, but
+   * a party makes about 70 buffers per round, and a backend reclaims a released buffer far more cheaply than
+   * one its garbage collector must find (backend-wasm: no finalization registration at all).
+   */
+  drop(...bufs: Buf[]): void {
+    for (const b of bufs) this.backend.release(b);
   }
 
   /**

@@ -18,7 +18,14 @@ export async function andGates(p: Party, a: BoolPair, b: BoolPair): Promise<Bool
   if (a.s0.length !== b.s0.length) throw new Error(`andGates: ${a.s0.length} vs ${b.s0.length} words`);
   const be = p.backend;
   const tag = p.nextTag();
-  const z = be.xor(be.xor(be.and(a.s0, b.s0), be.and(a.s0, b.s1)), be.xor(be.and(a.s1, b.s0), p.zeroShareXor(tag, a.s0.length)));
+  const t00 = be.and(a.s0, b.s0);
+  const t01 = be.and(a.s0, b.s1);
+  const t10 = be.and(a.s1, b.s0);
+  const alpha = p.zeroShareXor(tag, a.s0.length);
+  const u = be.xor(t00, t01);
+  const v = be.xor(t10, alpha);
+  const z = be.xor(u, v);
+  p.drop(t00, t01, t10, alpha, u, v);
   const [fromNext] = await p.exchange(tag, [[p.prev, z]], [p.next]);
   return { s0: z, s1: be.upload(fromNext) };
 }

@@ -59,7 +59,10 @@ export async function topBit(p: Party, S: BoolPair, n: number, width: number): P
   // 1. carry planes 0..width-2: party i knows x_i & x_{i+1}; reshare the 3-of-3 XOR sharing.
   const tag = p.nextTag();
   const low = planes(S, 0, width - 1);
-  const local = be.xor(be.and(low.s0, low.s1), p.zeroShareXor(tag, (width - 1) * W));
+  const pairAnd = be.and(low.s0, low.s1);
+  const alpha = p.zeroShareXor(tag, (width - 1) * W);
+  const local = be.xor(pairAnd, alpha);
+  p.drop(low.s0, low.s1, pairAnd, alpha);
   const [fromNext] = await p.exchange(tag, [[p.prev, local]], [p.next]);
   const C: BoolPair = { s0: local, s1: be.upload(fromNext) };
 
@@ -70,6 +73,7 @@ export async function topBit(p: Party, S: BoolPair, n: number, width: number): P
   const prop = xorPair(p, a, b);
   let segs: Segment[] = [];
   for (let j = 0; j < width - 2; j++) segs.push({ g: planes(g, j, 1), p: j === 0 ? null : planes(prop, j, 1) });
+  dropPairs(p, a, b, g, prop);
 
   // 3. prefix tree, one round per level with all of the level's AND gates batched.
   while (segs.length > 1) {
@@ -85,7 +89,10 @@ export async function topBit(p: Party, S: BoolPair, n: number, width: number): P
         lhs[0].push(hp.s0); lhs[1].push(hp.s1); rhs[0].push(lo.p.s0); rhs[1].push(lo.p.s1);
       }
     }
-    const prod = await andGates(p, { s0: be.concat(lhs[0]), s1: be.concat(lhs[1]) }, { s0: be.concat(rhs[0]), s1: be.concat(rhs[1]) });
+    const left = { s0: be.concat(lhs[0]), s1: be.concat(lhs[1]) };
+    const right = { s0: be.concat(rhs[0]), s1: be.concat(rhs[1]) };
+    const prod = await andGates(p, left, right);
+    dropPairs(p, left, right);
     let k = 0;
     const next: Segment[] = [];
     for (let t = 0; t < pairs; t++) {
@@ -94,17 +101,31 @@ export async function topBit(p: Party, S: BoolPair, n: number, width: number): P
       const pg = planes(prod, k++, 1);
       const pp = lo.p ? planes(prod, k++, 1) : null;
       next.push({ g: xorPair(p, hi.g, pg), p: pp });
+      dropPairs(p, lo.g, hi.g, hi.p as BoolPair, pg, ...(lo.p ? [lo.p] : []));
     }
+    dropPairs(p, prod);
     if (segs.length % 2) next.push(segs[segs.length - 1]);
     segs = next;
   }
-  const top = xorPair(p, xorPair(p, planes(S, width - 1, 1), planes(C, width - 2, 1)), segs[0].g);
+  const sTop = planes(S, width - 1, 1);
+  const cTop = planes(C, width - 2, 1);
+  const sc = xorPair(p, sTop, cTop);
+  const top = xorPair(p, sc, segs[0].g);
+  dropPairs(p, C, sTop, cTop, sc, segs[0].g);
   return bShare(n, 1, top.s0, top.s1);
 }
 
+/** Releases the circuit's temporaries (Party.drop): every plane here is a fresh slice or product of this call. */
+function dropPairs(p: Party, ...pairs: BoolPair[]): void {
+  for (const v of pairs) p.drop(v.s0, v.s1);
+}
+
 export function msb(p: Party, x: AShare): Promise<BShare> {
-  return p.profile('msb', () => {
+  return p.profile('msb', async () => {
     const be = p.backend;
-    return topBit(p, { s0: be.toBitPlanes(x.s0), s1: be.toBitPlanes(x.s1) }, numel(x), 64);
+    const S = { s0: be.toBitPlanes(x.s0), s1: be.toBitPlanes(x.s1) };
+    const top = await topBit(p, S, numel(x), 64);
+    dropPairs(p, S);
+    return top;
   });
 }

@@ -63,13 +63,19 @@ export const lessThanNarrowCost = (n: number, w: CompareWindow): Cost => {
 };
 
 /** Sign of the downcast difference: components (x_i >> drop) - (y_i >> drop), compared on `bits` bits. */
-function windowSign(p: Party, x: AShare, y: AShare | null, w: CompareWindow): Promise<BShare> {
+async function windowSign(p: Party, x: AShare, y: AShare | null, w: CompareWindow): Promise<BShare> {
   checkWindow(w);
   const be = p.backend;
   const cast = (v: AShare) => ({ s0: be.shrLogical(v.s0, w.drop), s1: be.shrLogical(v.s1, w.drop) });
   const cx = cast(x);
-  const d = y ? (() => { const cy = cast(y); return { s0: be.sub(cx.s0, cy.s0), s1: be.sub(cx.s1, cy.s1) }; })() : cx;
-  return topBit(p, { s0: be.toBitPlanes(d.s0), s1: be.toBitPlanes(d.s1) }, numel(x), w.bits);
+  const cy = y ? cast(y) : null;
+  const d = cy ? { s0: be.sub(cx.s0, cy.s0), s1: be.sub(cx.s1, cy.s1) } : cx;
+  const planes = { s0: be.toBitPlanes(d.s0), s1: be.toBitPlanes(d.s1) };
+  // Temporaries of this call, released early (Party.drop).
+  p.drop(d.s0, d.s1, ...(cy ? [cx.s0, cx.s1, cy.s0, cy.s1] : []));
+  const sign = await topBit(p, planes, numel(x), w.bits);
+  p.drop(planes.s0, planes.s1);
+  return sign;
 }
 
 /** [x' < y'] on the window (see the header for when this equals [x < y]). */
