@@ -55,11 +55,18 @@ async function chunkProduct(p: Party, s0: Buf, s1: Buf, xs: AShare, n: number, k
     w = isA ? [sent, wB] : [wB, sent];
   }
   const tk = aShare([k * n], be.tile(t[0], k), be.tile(t[1], k));
-  const wk = aShare([k * n], w[0], w[1]);
-  const rest = aShare([k * n], be.sub(xs.s0, be.mulScalar(w[0], 2n)), be.sub(xs.s1, be.mulScalar(w[1], 2n)));
+  const w2 = [be.mulScalar(w[0], 2n), be.mulScalar(w[1], 2n)];
+  const rest = aShare([k * n], be.sub(xs.s0, w2[0]), be.sub(xs.s1, w2[1]));
   const tag2 = p.nextTag();
-  const prod = await reshare(p, be.add(localProduct(p, tk, rest), p.zeroShare(tag2, k * n)), [k * n], tag2);
-  return aShare([k * n], be.add(prod.s0, wk.s0), be.add(prod.s1, wk.s1));
+  const term = localProduct(p, tk, rest);
+  const alpha = p.zeroShare(tag2, k * n);
+  const z = be.add(term, alpha);
+  // Temporaries are released as soon as they are used (Party.drop); results are unchanged.
+  p.drop(...t, ...w2, tk.s0, tk.s1, rest.s0, rest.s1, term, alpha);
+  const prod = await reshare(p, z, [k * n], tag2);
+  const out = aShare([k * n], be.add(prod.s0, w[0]), be.add(prod.s1, w[1]));
+  p.drop(prod.s0, prod.s1, ...w);
+  return out;
 }
 
 /** [b * x for x of xs]: every x has b.n elements (any shape). */
@@ -77,13 +84,26 @@ export function mulBitMany(p: Party, b: BShare, xs: readonly AShare[]): Promise<
     const sizes = dealerChunks(n);
     const starts = [0, sizes[0], sizes[0] + sizes[1]];
     const dealers = ([0, 1, 2] as const).filter((c) => sizes[c] > 0 || (n === 0 && c === 0));
-    const parts = await p.parallel(...dealers.map((c) => (q: Party) => {
+    const parts = await p.parallel(...dealers.map((c) => async (q: Party) => {
       const [e0, m] = [starts[c], sizes[c]];
-      const vals = concatFlat(q, xs.map((x) => aShare([m], be.slice(x.s0, e0, m), be.slice(x.s1, e0, m))));
-      return chunkProduct(q, be.slice(s0, e0, m), be.slice(s1, e0, m), vals, m, k, c);
+      const pieces = xs.map((x) => aShare([m], be.slice(x.s0, e0, m), be.slice(x.s1, e0, m)));
+      const vals = concatFlat(q, pieces);
+      const bits = [be.slice(s0, e0, m), be.slice(s1, e0, m)];
+      q.drop(...pieces.flatMap((v) => [v.s0, v.s1]));
+      const r = await chunkProduct(q, bits[0], bits[1], vals, m, k, c);
+      q.drop(...bits, vals.s0, vals.s1);
+      return r;
     }));
+    p.drop(s0, s1);
     // Chunk results are value-major ([k * m]); reassemble each value in element order.
-    const value = (j: number, side: 's0' | 's1') => be.concat(parts.map((r, i) => be.slice(r[side], j * sizes[dealers[i]], sizes[dealers[i]])));
-    return xs.map((x, j) => aShare(x.shape, value(j, 's0'), value(j, 's1')));
+    const value = (j: number, side: 's0' | 's1') => {
+      const slices = parts.map((r, i) => be.slice(r[side], j * sizes[dealers[i]], sizes[dealers[i]]));
+      const whole = be.concat(slices);
+      p.drop(...slices);
+      return whole;
+    };
+    const out = xs.map((x, j) => aShare(x.shape, value(j, 's0'), value(j, 's1')));
+    p.drop(...parts.flatMap((r) => [r.s0, r.s1]));
+    return out;
   });
 }

@@ -17,13 +17,21 @@ export const mulCost = truncateProductCost;
 /** This party's unmasked 3-of-3 term of x*y: x_i y_i + x_i y_{i+1} + x_{i+1} y_i (add a zero share before sending). */
 export function localProduct(p: Party, x: AShare, y: AShare): Buf {
   const be = p.backend;
-  return be.add(be.mul(x.s0, be.add(y.s0, y.s1)), be.mul(x.s1, y.s0));
+  const ySum = be.add(y.s0, y.s1);
+  const t0 = be.mul(x.s0, ySum);
+  const t1 = be.mul(x.s1, y.s0);
+  const term = be.add(t0, t1);
+  p.drop(ySum, t0, t1);
+  return term;
 }
 
 /** This party's masked 3-of-3 share of x*y. */
 function productTerm(p: Party, x: AShare, y: AShare, tag: string): Buf {
   const t = localProduct(p, x, y);
-  return p.backend.add(t, p.zeroShare(tag, t.length));
+  const alpha = p.zeroShare(tag, t.length);
+  const z = p.backend.add(t, alpha);
+  p.drop(t, alpha);
+  return z;
 }
 
 /** Turns 3-of-3 additive shares into replicated shares: send z_i to party i-1. */
@@ -46,6 +54,9 @@ export function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
   sameShape(x, y, 'mul');
   return p.profile('mul', async () => {
     const tag = p.nextTag();
-    return truncateProduct(p, productTerm(p, x, y, tag), x.shape);
+    const z = productTerm(p, x, y, tag);
+    const product = await truncateProduct(p, z, x.shape);
+    p.drop(z);
+    return product;
   });
 }

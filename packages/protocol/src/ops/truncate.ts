@@ -59,35 +59,56 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
 
   let twoOfTwo: Buf | null = null;
   if (p.id === dealer) {
-    const r = be.add(p.prgWith(A, tag, n, 1), p.prgWith(B, tag, n, 1));
+    const rA = p.prgWith(A, tag, n, 1);
+    const rB = p.prgWith(B, tag, n, 1);
+    const r = be.add(rA, rB);
     const rMsb = be.shrLogical(r, 63);
-    const rLow = be.shrLogical(be.shl(r, 1), d + 1);
-    const m2 = be.sub(rMsb, p.prgWith(A, tag, n, 2));
-    const h2 = be.sub(rLow, p.prgWith(A, tag, n, 3));
+    const rShl = be.shl(r, 1);
+    const rLow = be.shrLogical(rShl, d + 1);
+    const mA = p.prgWith(A, tag, n, 2);
+    const hA = p.prgWith(A, tag, n, 3);
+    const m2 = be.sub(rMsb, mA);
+    const h2 = be.sub(rLow, hA);
     const toA = input.kind === 'replicated' ? be.add(input.x.s0, r) : be.add(input.z, r);
     const toB = input.kind === 'replicated' ? be.add(input.x.s1, r) : toA;
-    await p.exchange(tag, [[A, toA], [B, be.concat([toB, m2, h2])]], []);
+    const toBAll = be.concat([toB, m2, h2]);
+    p.drop(rA, rB, r, rMsb, rShl, rLow, mA, hA, m2, h2, ...(toB === toA ? [] : [toB]));
+    await p.exchange(tag, [[A, toA], [B, toBAll]], []);
+    p.drop(toA, toBAll);
   } else {
     const isA = p.id === A;
     const other = isA ? B : A;
     const sends: Array<[number, Buf]> = input.kind === 'additive' ? [[other, input.z]] : [];
     const from = input.kind === 'additive' ? [dealer, other] : [dealer];
     const got = await p.exchange(tag, sends, from);
+    // Temporaries are released as soon as they are used (Party.drop); results are unchanged.
     const fromDealer = be.upload(got[0]);
     const masked = isA ? fromDealer : be.slice(fromDealer, 0, n);
-    const mine = input.kind === 'replicated' ? be.add(input.x.s0, input.x.s1) : be.add(input.z, be.upload(got[1]));
-    const c = be.addScalar(be.add(masked, mine), OFFSET);
+    const otherZ = input.kind === 'replicated' ? null : be.upload(got[1]);
+    const mine = input.kind === 'replicated' ? be.add(input.x.s0, input.x.s1) : be.add(input.z, otherZ as Buf);
+    const cRaw = be.add(masked, mine);
+    const c = be.addScalar(cRaw, OFFSET);
     const cMsb = be.shrLogical(c, 63);
-    const sign = be.addScalar(be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n)), 1n);
+    const minus2 = be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n));
+    const sign = be.addScalar(minus2, 1n);
     const [m, h] = isA
       ? [p.prgWith(dealer, tag, n, 2), p.prgWith(dealer, tag, n, 3)]
       : [be.slice(fromDealer, n, n), be.slice(fromDealer, 2 * n, n)];
-    let y = be.sub(be.mulScalar(be.mul(m, sign), K), h);
+    const mSign = be.mul(m, sign);
+    const mSignK = be.mulScalar(mSign, K);
+    let y = be.sub(mSignK, h);
+    p.drop(...(isA ? [] : [masked]), ...(otherZ ? [otherZ] : []), mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
     if (isA) {
-      const cLow = be.shrLogical(be.shl(c, 1), d + 1);
-      const pub = be.addScalar(be.add(cLow, be.mulScalar(cMsb, K)), BigInt.asUintN(64, -(1n << BigInt(62 - d))));
-      y = be.add(y, pub);
+      const cShl = be.shl(c, 1);
+      const cLow = be.shrLogical(cShl, d + 1);
+      const msbK = be.mulScalar(cMsb, K);
+      const lowSum = be.add(cLow, msbK);
+      const pub = be.addScalar(lowSum, BigInt.asUintN(64, -(1n << BigInt(62 - d))));
+      const yA = be.add(y, pub);
+      p.drop(cShl, cLow, msbK, lowSum, pub, y);
+      y = yA;
     }
+    p.drop(c, cMsb);
     twoOfTwo = y;
   }
 
@@ -103,7 +124,9 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
   const myComp = p.prgWith(dealer, tag2, n);
   const half = be.sub(twoOfTwo as Buf, myComp);
   const [theirs] = await p.exchange(tag2, [[other, half]], [other]);
-  const cB = be.add(half, be.upload(theirs));
+  const theirHalf = be.upload(theirs);
+  const cB = be.add(half, theirHalf);
+  p.drop(twoOfTwo as Buf, half, theirHalf);
   return isA ? aShare(shape, myComp, cB) : aShare(shape, cB, myComp);
 }
 
@@ -113,9 +136,15 @@ function truncateCore(p: Party, input: TruncInput, d: number): Promise<AShare> {
   const be = p.backend;
   const shape = input.kind === 'replicated' ? input.x.shape : input.shape;
   const n = input.kind === 'replicated' ? input.x.s0.length : input.z.length;
-  return dealtByChunks(p, n, shape, (q, start, count, dealer) => truncateChunk(q, input.kind === 'replicated'
-    ? { kind: 'replicated', x: aShare([count], be.slice(input.x.s0, start, count), be.slice(input.x.s1, start, count)) }
-    : { kind: 'additive', z: be.slice(input.z, start, count), shape: [count] }, d, dealer));
+  return dealtByChunks(p, n, shape, async (q, start, count, dealer) => {
+    const chunk: TruncInput = input.kind === 'replicated'
+      ? { kind: 'replicated', x: aShare([count], be.slice(input.x.s0, start, count), be.slice(input.x.s1, start, count)) }
+      : { kind: 'additive', z: be.slice(input.z, start, count), shape: [count] };
+    const out = await truncateChunk(q, chunk, d, dealer);
+    if (chunk.kind === 'replicated') q.drop(chunk.x.s0, chunk.x.s1);
+    else q.drop(chunk.z);
+    return out;
+  });
 }
 
 /** Truncates a replicated share by `bits` (default: the session's fraction bits). */
