@@ -11,7 +11,8 @@
  *
  * Registering a handle with the FinalizationRegistry costs about 1.3 us of CPU (3 us with an unregister
  * token), and a party makes about 70 buffers per round, most of them temporaries of one protocol step. So
- * handles are registered late: a new buffer waits in a short nursery (PENDING_MAX buffers or PENDING_BYTES),
+ * handles are registered late: a new buffer waits in a nursery (PENDING_MAX buffers or PENDING_BYTES; one
+ * 64-bit MSB circuit alone makes several hundred one-plane temporaries),
  * and when the nursery fills, only the buffers not yet released are registered; a buffer released while
  * still in the nursery never touches the registry. Registered buffers carry no unregister token: release()
  * marks their block freed, and the finalizer skips freed blocks.
@@ -77,7 +78,7 @@ const BROADCAST_B = 4;
 
 const GC_NUDGE_EVERY = 128 * 2 ** 20;
 const GC_NUDGE_BYTES = 64 * 2 ** 20;
-const PENDING_MAX = 512;
+const PENDING_MAX = 4096;
 const PENDING_BYTES = 32 * 2 ** 20;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
