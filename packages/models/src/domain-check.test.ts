@@ -14,7 +14,7 @@ import type { Model } from './types.ts';
 
 function expectWellInside(name: string, r: DomainReport, rope = false): void {
   console.log(`${name}:\n${formatDomainReport(r)}`);
-  const quantities = ['activation input', 'attention row spread', 'attention value', 'norm output', 'norm sum of squares', ...(rope ? ['rotated query/key'] : [])];
+  const quantities = ['activation input', 'attention row spread', 'attention value', 'norm output', 'norm matmul output', 'norm sum of squares', ...(rope ? ['rotated query/key'] : [])];
   expect(r.findings.map((f) => f.quantity).sort()).toEqual(quantities.sort());
   expect(r.outside).toEqual([]);
   expect(r.tight).toEqual([]);
@@ -53,11 +53,11 @@ describe('the real models stay inside the secure pass\'s domain, with a factor 4
 });
 
 describe('a model outside the domain is refused, naming the quantity and where', () => {
-  it('an MLP gate 200x too large: activation input outside at that layer', async () => {
+  it('an MLP gate 500x too large: activation input outside at that layer (its product, below the fed norm\'s 4096, inside)', async () => {
     const model = await stories();
     const layer = model.weights.layers[2];
     if (layer.mlp.kind !== 'swiglu') throw new Error('stories260K has a SwiGLU MLP');
-    scale(layer.mlp.w1.weight.data, 2000);
+    scale(layer.mlp.w1.weight.data, 500);
     const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     // The first step out is the gate's activation; the residual it feeds then breaks the next norms too.
     expect([r.outside[0].quantity, r.outside[0].site]).toEqual(['activation input', 'layer 2 MLP activation']);
@@ -73,6 +73,14 @@ describe('a model outside the domain is refused, naming the quantity and where',
     // RoPE rotates the untruncated queries with 16-bit tables: past 1,024 they would overflow (secure/forward.ts).
     const q = checkDomain(await stories().then((mm) => (scale(mm.weights.layers[0].attn.q.weight.data, 3000), mm)), { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(q.outside.find((f) => f.quantity === 'rotated query/key')).toMatchObject({ site: 'layer 0 attention', limit: 1024 });
+  });
+
+  it('an MLP up projection (w3) 1e4x too large: the norm that feeds it is outside (secure/forward.ts applies its row scale after that product)', async () => {
+    const model = await stories();
+    scale(model.weights.layers[0].mlp.kind === 'swiglu' ? model.weights.layers[0].mlp.w3.weight.data : new Float32Array(), 1e4);
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
+    expect(r.outside.find((f) => f.quantity === 'norm matmul output')).toMatchObject({ site: 'layer 0 MLP norm', limit: 4096 });
+    expect(r.outside.find((f) => f.quantity === 'norm matmul output' && f.site !== 'layer 0 MLP norm')).toBeUndefined();
   });
 
   it('values 1e4x too large: attention value outside (the product e V R of softmax.ts attendOfProduct would overflow)', async () => {

@@ -9,18 +9,20 @@
  * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/forward.ts rotates them
  *   untruncated);
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
- *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound).
+ *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound);
+ * - a norm that feeds its matmul (secure/forward.ts normInto, nn norm-matmul.ts): |y W| and |(y - beta) W| below
+ *   NORM_MATMUL_BOUND = 2^12 for the matrices it feeds (bias excluded: it is added after).
  * A calibration pass cannot prove every prompt stays inside, so the check asks for a margin as well: a model
  * whose calibration comes within a factor MARGIN of a limit is reported as such ("tight"), one past a limit as
  * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
  */
-import { attentionValueBound } from '@puma/nn';
+import { attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
 import { activate } from './activations.ts';
 import { ROPE_TABLE_BITS } from './secure/forward.ts';
 import { forwardHidden, type ForwardProbe } from './forward.ts';
 import { linear } from './matmul.ts';
 import type { Tokenizer } from './tokenizer.ts';
-import type { FloatArray, Model, Norm } from './types.ts';
+import type { FloatArray, Model, Norm, Tensor } from './types.ts';
 
 /** |x| of an elementwise nonlinearity's input. */
 export const ACTIVATION_LIMIT = 1000;
@@ -37,7 +39,7 @@ const CALIBRATION_TEXT =
   'Once upon a time, in a small town by the sea, a girl named Mia found an old map in her grandmother\'s attic. ' +
   'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
 
-export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output';
+export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output' | 'norm matmul output';
 
 export interface DomainFinding {
   quantity: DomainQuantity;
@@ -77,7 +79,7 @@ class Extremes implements ForwardProbe {
   /** First step past the limit, per quantity, in pass order. */
   readonly firstOutside: DomainFinding[] = [];
 
-  constructor(private readonly fracBits: number, private readonly maxPositions: number) {}
+  constructor(private readonly fracBits: number, private readonly maxPositions: number, private readonly feeds: ReadonlyMap<string, readonly Tensor[]> = new Map()) {}
 
   private see(quantity: DomainQuantity, site: string, value: number): void {
     const old = this.best.get(quantity);
@@ -130,12 +132,18 @@ class Extremes implements ForwardProbe {
       this.see('norm sum of squares', site, s + n * norm.eps);
       const inv = 1 / Math.sqrt(s / n + norm.eps);
       let out = 0;
-      for (let j = 0; j < n; j++) out = Math.max(out, Math.abs((x[o + j] - mean) * inv * g[j]));
+      const y = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        y[j] = (x[o + j] - mean) * inv * g[j];
+        out = Math.max(out, Math.abs(y[j]));
+      }
       this.see('norm output', site, out);
+      for (const w of this.feeds.get(site) ?? []) this.see('norm matmul output', site, productExtreme(y, norm.bias?.data, w));
     }
   }
 
   limit(q: DomainQuantity): number {
+    if (q === 'norm matmul output') return NORM_MATMUL_BOUND;
     switch (q) {
       case 'activation input': return ACTIVATION_LIMIT;
       case 'attention row spread': return SPREAD_LIMIT;
@@ -145,6 +153,46 @@ class Extremes implements ForwardProbe {
       case 'norm output': return NORM_OUTPUT_LIMIT;
     }
   }
+}
+
+/** max over columns of |y W| and |(y - beta) W| for one normalised row y (beta absent for RMSNorm), W [n, out]. */
+function productExtreme(y: Float64Array, beta: FloatArray | undefined, w: Tensor): number {
+  const [n, out] = w.shape;
+  const yw = new Float64Array(out);
+  const bw = new Float64Array(out);
+  for (let k = 0; k < n; k++) {
+    const row = k * out;
+    for (let j = 0; j < out; j++) {
+      yw[j] += y[k] * w.data[row + j];
+      if (beta) bw[j] += beta[k] * w.data[row + j];
+    }
+  }
+  let m = 0;
+  for (let j = 0; j < out; j++) m = Math.max(m, Math.abs(yw[j]), Math.abs(yw[j] + bw[j]));
+  return m;
+}
+
+/** The matrices each norm (by its probe site) may feed in the secure pass (secure/forward.ts normInto). */
+function normFeeds(model: Model): Map<string, Tensor[]> {
+  const { config: c, weights: w } = model;
+  const feeds = new Map<string, Tensor[]>();
+  const qkv = (l: number) => (c.positions === 'rope' ? [] : [w.layers[l].attn.q.weight, w.layers[l].attn.k.weight, w.layers[l].attn.v.weight]);
+  const mlpIn = (l: number) => {
+    const m = w.layers[l].mlp;
+    return m.kind === 'dense' ? [m.up.weight] : [m.w1.weight, m.w3.weight];
+  };
+  w.layers.forEach((_, l) => {
+    if (c.normPlacement === 'pre') {
+      feeds.set(`layer ${l} attention norm`, qkv(l));
+      feeds.set(`layer ${l} MLP norm`, mlpIn(l));
+    } else {
+      feeds.set(`layer ${l} attention norm`, mlpIn(l));
+      if (l + 1 < w.layers.length) feeds.set(`layer ${l} MLP norm`, qkv(l + 1));
+    }
+  });
+  if (c.normPlacement === 'post' && w.layers.length > 0) feeds.set('embedding norm', qkv(0));
+  if (w.head.kind === 'lm') feeds.set('final norm', [w.head.weight]);
+  return feeds;
 }
 
 /** One float64 pass of `ids` with the probe watching, BERT heads included. */
@@ -168,7 +216,7 @@ function probePass(model: Model, ids: readonly number[], probe: Extremes): void 
 export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonly number[]>; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
   const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
   if (sequences.length === 0) throw new Error('domain check: no sequence to run');
-  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions);
+  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions, normFeeds(model));
   for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {

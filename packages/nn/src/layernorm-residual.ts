@@ -23,6 +23,8 @@
  * small shapes: norm.ts TIMES_LIMIT): 15 (13) rounds after P's reshare, against 2 (the matmul's fused truncation) + 15 (layernorm.ts): one round less per norm
  * that follows a matmul. Bytes: the reshare and x's truncation from replicated form (about n/3 words per
  * element more than the fused truncation), x_d's truncation when o > 1, and the tail.
+ * layerNormOfResidualMatmul: the same d', then norm-matmul.ts (LayerNorm(x) W with the row scale after the
+ * product), 2 rounds fewer than this then a matmul.
  * Paper: PUMA (arXiv 2307.12533) section 4 (LayerNorm); the schedule is this package's.
  */
 import {
@@ -30,6 +32,7 @@ import {
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions, type NormPlan } from './norm.ts';
+import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
 function split(n: number): { odd: number; k: number; e: number } {
@@ -49,9 +52,17 @@ function plan(n: number, eps: number, fracBits: number, o: NormOptions): NormPla
 }
 
 export function layerNormOfResidualCost(rows: number, n: number, eps: number, o: NormOptions = {}, keepSum = true, fracBits = 18): Cost {
+  return seq(truncationsCost(rows, n, keepSum), normTailCost(rows, n, plan(n, eps, fracBits, o)));
+}
+
+function truncationsCost(rows: number, n: number, keepSum: boolean): Cost {
   const { e } = split(n);
-  const truncations = [...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(e > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows)];
-  return seq(par(ZERO_COST, ...truncations), normTailCost(rows, n, plan(n, eps, fracBits, o)));
+  return par(ZERO_COST, ...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(e > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows));
+}
+
+/** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out]. */
+export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18): Cost {
+  return seq(truncationsCost(rows, n, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o), out, true, keepY));
 }
 
 /**
@@ -65,16 +76,39 @@ export function layerNormOfResidual(
   const n = checkRowParam(base, gamma, 'gamma');
   checkRowParam(base, beta, 'beta');
   const pl = plan(n, eps, p.fracBits, o);
+  return p.profile('layerNorm', async () => {
+    const { x, d } = await residualD(p, base, product, keepSum);
+    return { x, y: add(p, await normTail(p, d, gamma, pl), tileRows(p, beta, base)) };
+  });
+}
+
+/** d' = odd (x - mean) at f - e fraction bits, and x when kept (see the header). */
+async function residualD(p: Party, base: AShare, product: AShare, keepSum: boolean): Promise<{ x: AShare | null; d: AShare }> {
+  const n = base.shape[base.shape.length - 1];
   const { odd, k, e } = split(n);
   const f = p.fracBits;
+  const X = add(p, mulPublicInt(p, base, 2n ** BigInt(f)), product);
+  const [x, xd, t] = await p.parallel(
+    (q) => (keepSum || e === 0 ? truncate(q, X, f) : Promise.resolve(null)),
+    (q) => (e > 0 ? truncate(q, X, f + e) : Promise.resolve(null)),
+    (q) => truncate(q, sumLast(q, X), f + e + k),
+  );
+  return { x: keepSum ? x : null, d: sub(p, mulPublicInt(p, (xd ?? x) as AShare, odd), broadcastLast(p, t, n)) };
+}
+
+/**
+ * LayerNorm(x) W for x = base + product / 2^f with the row scale applied after the product (norm-matmul.ts):
+ * x when keepSum, y = LayerNorm(x) when mm.keepY, and yw.
+ */
+export function layerNormOfResidualMatmul(
+  p: Party, base: AShare, product: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, keepSum: boolean, o: NormOptions = {},
+): Promise<{ x: AShare | null; y: AShare | null; yw: AShare }> {
+  sameShape(base, product, 'layerNormOfResidualMatmul');
+  const n = checkRowParam(base, gamma, 'gamma');
+  checkRowParam(base, beta, 'beta');
+  const pl = plan(n, eps, p.fracBits, o);
   return p.profile('layerNorm', async () => {
-    const X = add(p, mulPublicInt(p, base, 2n ** BigInt(f)), product);
-    const [x, xd, t] = await p.parallel(
-      (q) => (keepSum || e === 0 ? truncate(q, X, f) : Promise.resolve(null)),
-      (q) => (e > 0 ? truncate(q, X, f + e) : Promise.resolve(null)),
-      (q) => truncate(q, sumLast(q, X), f + e + k),
-    );
-    const d = sub(p, mulPublicInt(p, (xd ?? x) as AShare, odd), broadcastLast(p, t, n));
-    return { x: keepSum ? x : null, y: add(p, await normTail(p, d, gamma, pl), tileRows(p, beta, base)) };
+    const { x, d } = await residualD(p, base, product, keepSum);
+    return { x, ...(await normMatmul(p, d, gamma, beta, pl, mm)) };
   });
 }

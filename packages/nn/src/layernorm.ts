@@ -9,6 +9,8 @@
  * for small shapes (norm.ts TIMES_LIMIT) m times every lane of R instead, 2 rounds sooner.
  * eps is added at 36 fraction bits, so eps below 2^-18 still counts.
  * Input domain: |row mean| < 2^11, n var < 2^26 (e.g. std up to 295 at n = 768), |y - beta| < 2^12 (options).
+ * layerNormMatmul: LayerNorm(x) W with the row scale after the product (norm-matmul.ts), 2 rounds fewer than
+ * layerNorm then a matmul.
  * Asserted max abs error: 5e-3 for rows with std between 0.05 and 50 and |gamma| <= 2 (measured 2.4e-4 to
  * 2.6e-4 on both paths).
  * Cost: 2 + 1 + 10 + 2 = 15 rounds (19 with gamma folded into the rsqrt's products, 22 before rsqrt's lanes;
@@ -20,6 +22,7 @@
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';
+import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
 
 /** Fraction bits of 1/n in the mean's multiplication: |mean| 2^(18+32) stays below 2^62 for |mean| < 2^12. */
 const MEAN_BITS = 32;
@@ -27,13 +30,26 @@ const MEAN_BITS = 32;
 export const layerNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost =>
   seq(truncateCost(rows), normTailCost(rows, n, normPlan(n, eps, fracBits, o)));
 
+async function centred(p: Party, x: AShare, n: number): Promise<AShare> {
+  const mean = await truncate(p, mulPublicInt(p, sumLast(p, x), Math.round(2 ** MEAN_BITS / n)), MEAN_BITS);
+  return sub(p, x, broadcastLast(p, mean, n));
+}
+
 export function layerNorm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, o: NormOptions = {}): Promise<AShare> {
   const n = checkRowParam(x, gamma, 'gamma');
   checkRowParam(x, beta, 'beta');
   const plan = normPlan(n, eps, p.fracBits, o);
-  return p.profile('layerNorm', async () => {
-    const mean = await truncate(p, mulPublicInt(p, sumLast(p, x), Math.round(2 ** MEAN_BITS / n)), MEAN_BITS);
-    const d = sub(p, x, broadcastLast(p, mean, n));
-    return add(p, await normTail(p, d, gamma, plan), tileRows(p, beta, x));
-  });
+  return p.profile('layerNorm', async () => add(p, await normTail(p, await centred(p, x, n), gamma, plan), tileRows(p, beta, x)));
+}
+
+/** Cost of layerNormMatmul for x [rows, n] and W [n, out]. */
+export const layerNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18): Cost =>
+  seq(truncateCost(rows), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, true, keepY));
+
+/** LayerNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
+export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
+  const n = checkRowParam(x, gamma, 'gamma');
+  checkRowParam(x, beta, 'beta');
+  const plan = normPlan(n, eps, p.fracBits, o);
+  return p.profile('layerNorm', async () => normMatmul(p, await centred(p, x, n), gamma, beta, plan, mm));
 }

@@ -11,10 +11,13 @@
  * stories260K, 64 x 37). Bytes per element per party (P0 / P1 / P2): 82.7 / 66.9 / 66.9 at 32 x 128,
  * 147.7 / 83.3 / 83.3 at 16 x 64, 43.8 / 43.3 / 43.3 at 8 x 4096; 1602.4 / 1253.4 / 1253.4 at 1 x 64 in 11
  * rounds (per element and lane: m L_k and its bit times value).
+ * rmsNormMatmul: RMSNorm(x) W with the row scale after the product (norm-matmul.ts), 2 rounds fewer than rmsNorm
+ * then a matmul.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, type NormOptions } from './norm.ts';
+import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 
@@ -22,4 +25,15 @@ export function rmsNorm(p: Party, x: AShare, gamma: AShare, eps: number, o: Norm
   const n = checkRowParam(x, gamma, 'gamma');
   const plan = normPlan(n, eps, p.fracBits, o);
   return p.profile('rmsNorm', () => normTail(p, x, gamma, plan));
+}
+
+/** Cost of rmsNormMatmul for x [rows, n] and W [n, out]. */
+export const rmsNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18): Cost =>
+  normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY);
+
+/** RMSNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
+export function rmsNormMatmul(p: Party, x: AShare, gamma: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
+  const n = checkRowParam(x, gamma, 'gamma');
+  const plan = normPlan(n, eps, p.fracBits, o);
+  return p.profile('rmsNorm', () => normMatmul(p, x, gamma, null, plan, mm));
 }

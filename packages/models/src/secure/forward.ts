@@ -23,13 +23,21 @@
  * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
  * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates the untruncated q and k
  * and truncates once (projectQkv, 3 rounds instead of 4; rotated values below 1024).
+ *
+ * Norms feed their matmul with the row scale applied after the product (nn norm-matmul.ts: y W = R (m W) +
+ * beta W, m W formed while R is computed): 2 rounds fewer per norm that feeds a matmul, where the extra bytes
+ * are worth it (normFeeds): the attention norm into qkv (not with RoPE, whose rotation takes the raw product),
+ * the MLP norm into up / w13, the final norm into the head; post-norm models (BERT) also keep y for the
+ * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv.
  */
 import { encodeFixed } from '@puma/ring';
 import {
   add, concatFlat, concatLast, matmulRaw, mulPublicInt, mulPublicRawVec, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, truncate, type AShare, type Party,
 } from '@puma/protocol';
-import { attendOfProduct, gelu, geluTanh, layerNorm, layerNormOfResidual, rmsNorm, swiglu, tanh } from '@puma/nn';
+import {
+  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, tanh, type NormMatmul,
+} from '@puma/nn';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
@@ -75,6 +83,15 @@ async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Pro
   }
 }
 
+/**
+ * A copy of the small tensor `name` (a norm's scale or bias), its weight closed at once: the fused norms
+ * (normInto) use it while their streamed matmul opens blocks, which keeps at most one block and its prefetch
+ * resident.
+ */
+function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> {
+  return withWeight(m, name, (w) => mulPublicInt(p, w, 1));
+}
+
 /** y + the bias of `name`, if the model has one. */
 async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promise<AShare> {
   if (!m.weights.has(`${name}.b`)) return y;
@@ -89,6 +106,8 @@ async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promis
 interface Residual {
   base: AShare;
   product: AShare | null;
+  /** The next layer's qkv projection of base, where the norm that made base fed it (post-norm models). */
+  qkv?: AShare;
 }
 
 /** LayerNorm models hand sublayer outputs to the next norm untruncated; RMSNorm has no mean to overlap. */
@@ -101,6 +120,56 @@ async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, res
   if (!raw) return { base: add(p, residual, await linear(p, m, name, x)), product: null };
   const product = await streamedMatmulRaw(p, m.weights, `${name}.w`, x);
   return { base: await addBias(p, m, name, residual), product };
+}
+
+/** The matmul `name` (weight `name`.w, streamed) as the product a norm feeds; its bias is added after. */
+function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
+  return { matmul: (q, x, bits) => streamedMatmul(q, m.weights, `${name}.w`, x, bits), out: m.weights.shape(`${name}.w`)[1], keepY };
+}
+
+/**
+ * Largest number of extra products a fused norm may cost: R (m W) multiplies rows x out values instead of the
+ * rows x n of R m (all rows x out with keepY, which keeps R m too). One product with its truncation sends about
+ * 8/3 words (21.3 bytes) per party once the dealers rotate; the 2 rounds saved are worth 1.25 MB on PUMA's LAN
+ * (5 Gbps, 1 ms per round), so up to 58,593 products. GPT-2-base's 32-token prompt: qkv (49,152) and the head
+ * (49,489) fuse, the MLP's up projection (73,728) does not; every generated token fuses; BERT-base at 128 tokens
+ * (294,912 and more) does not. On a 100 Mbit/s WAN at 30 ms two rounds are worth 750 KB (35,156 products).
+ */
+export const NORM_FEED_LIMIT = Math.floor((2 * 625_000) / (64 / 3));
+
+/** Does a norm of `rows` rows of width n feed its product with `out` columns (y kept or not)? */
+export function normFeeds(rows: number, n: number, out: number, keepY: boolean): boolean {
+  return rows * out - (keepY ? 0 : rows * n) <= NORM_FEED_LIMIT;
+}
+
+/** Does the attention norm of this model feed qkv directly (RoPE rotates the raw product instead)? */
+export function normFeedsQkv(c: ModelConfig): boolean {
+  return c.positions !== 'rope';
+}
+
+/** A norm's output and the linear layer it feeds: y (null unless kept) and linear(name, y). */
+interface Fed {
+  y: AShare | null;
+  out: AShare;
+}
+
+/**
+ * norm(x) and linear(into, norm(x)): with the row scale after the product (nn norm-matmul.ts, in a 'norm' span)
+ * where normFeeds, else the norm (in its span) and then the linear layer.
+ */
+async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
+  const c = m.config;
+  if (!normFeeds(x.shape[0], c.hiddenSize, m.weights.shape(`${into}.w`)[1], keepY)) {
+    const y = await p.profile('norm', () => norm(p, m, name, x));
+    return { y, out: await linear(p, m, into, y) };
+  }
+  const mm = feeds(m, into, keepY);
+  const scale = await copyOf(p, m, `${name}.scale`);
+  const r = await p.profile('norm', async () => {
+    if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm);
+    return layerNormMatmul(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm);
+  });
+  return { y: r.y, out: await addBias(p, m, into, r.yw) };
 }
 
 async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
@@ -120,6 +189,20 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
   });
 }
 
+/** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
+async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
+  const { product } = r;
+  if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
+  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, m.weights.shape(`${into}.w`)[1], keepY)) {
+    const n = await normOfResidual(p, m, name, r, keepSum);
+    return { ...n, out: await linear(p, m, into, n.y) };
+  }
+  const mm = feeds(m, into, keepY);
+  const [scale, bias] = [await copyOf(p, m, `${name}.scale`), await copyOf(p, m, `${name}.bias`)];
+  const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum));
+  return { x: o.x, y: o.y, out: await addBias(p, m, into, o.yw) };
+}
+
 /** Rows [start, start + count) of a [rows, cols] share (public indices: local). */
 function rows(p: Party, x: AShare, start: number, count: number): AShare {
   const cols = x.shape[1];
@@ -136,7 +219,7 @@ async function addWeightRows(p: Party, m: SecureModel, name: string, x: AShare, 
   }
 }
 
-async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Promise<AShare> {
+async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Promise<Residual> {
   const c = m.config;
   const T = oneHot.shape[0];
   let x = await p.profile('embedding', () => streamedMatmulRaw(p, m.weights, 'emb.token', oneHot));
@@ -145,8 +228,10 @@ async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Pr
     x = await addWeightRows(p, m, 'emb.position', x, pos0, T);
   }
   if (m.weights.has('emb.tokenType')) x = await addWeightRows(p, m, 'emb.tokenType', x, 0, 1);
-  if (m.weights.has('emb.norm.scale')) x = await p.profile('norm', () => norm(p, m, 'emb.norm', x));
-  return x;
+  if (!m.weights.has('emb.norm.scale')) return { base: x, product: null };
+  if (!normFeedsQkv(c)) return { base: await p.profile('norm', () => norm(p, m, 'emb.norm', x)), product: null };
+  const fed = await normInto(p, m, 'emb.norm', x, 'l0.qkv', true);
+  return { base: fed.y as AShare, product: null, qkv: fed.out };
 }
 
 /** Public cos/sin tables for llama2.c's RoPE (adjacent pairs within each head), positions pos0 .. pos0+T-1. */
@@ -185,11 +270,11 @@ export const ROPE_TABLE_BITS = 16;
  * rotated with public tables and truncated once by f + ROPE_TABLE_BITS beside v's truncation by f: 3 rounds
  * instead of the matmul's 2 and a separate rotation truncation's 2. Others: the fused matmul.
  */
-async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number): Promise<{ q: AShare; k: AShare; v: AShare }> {
+async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare): Promise<{ q: AShare; k: AShare; v: AShare }> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
   const split = (qkv: AShare) => ({ q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) });
-  if (c.positions !== 'rope') return split(await linear(p, m, `l${l}.qkv`, x));
+  if (c.positions !== 'rope') return split(fed ?? (await linear(p, m, `l${l}.qkv`, x)));
   const f = p.fracBits;
   const product = await streamedMatmulRaw(p, m.weights, `l${l}.qkv.w`, x);
   const raw = split(m.weights.has(`l${l}.qkv.b`)
@@ -218,14 +303,14 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
   return reshape(transpose(p, tileLeading(p, x, rep), [1, 0, 2, 3]), [KV * rep, T, D]);
 }
 
-/** Attention up to the output projection: the heads' contexts merged, [T, H * D]. */
-async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number): Promise<AShare> {
+/** Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm fed it). */
+async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare): Promise<AShare> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
   const H = c.numHeads;
   const KV = c.numKvHeads;
-  const { q, k, v } = await projectQkv(p, m, l, x, pos0);
+  const { q, k, v } = await projectQkv(p, m, l, x, pos0, qkv);
   let kAll = k;
   let vAll = v;
   if (cache) {
@@ -246,16 +331,20 @@ async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, 
   return reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
 }
 
-/** The MLP up to its down projection, and that projection's name. */
-async function mlpHidden(p: Party, m: SecureModel, l: number, x: AShare): Promise<{ h: AShare; down: string }> {
+/** The MLP's first linear layer (the one its norm feeds). */
+function mlpIn(c: ModelConfig, l: number): string {
+  return c.mlp === 'swiglu' ? `l${l}.w13` : `l${l}.up`;
+}
+
+/** The MLP from its first linear layer's output up to its down projection, and that projection's name. */
+async function mlpHidden(p: Party, m: SecureModel, l: number, up: AShare): Promise<{ h: AShare; down: string }> {
   const c = m.config;
   if (c.mlp === 'swiglu') {
-    const ab = await linear(p, m, `l${l}.w13`, x);
+    const ab = up;
     const a = sliceLast(p, ab, 0, c.intermediateSize);
     const b = sliceLast(p, ab, c.intermediateSize, c.intermediateSize);
     return { h: await p.profile('swiglu', () => swiglu(p, a, b)), down: `l${l}.w2` };
   }
-  const up = await linear(p, m, `l${l}.up`, x);
   return { h: await p.profile('gelu', () => (c.activation === 'gelu_new' ? geluTanh(p, up) : gelu(p, up))), down: `l${l}.down` };
 }
 
@@ -265,21 +354,35 @@ async function mlpHidden(p: Party, m: SecureModel, l: number, x: AShare): Promis
  * norm(. + mlp(.)). Norms run in 'norm' spans, sublayers outside them.
  */
 async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boolean, cache: KvCache | null, pos0: number): Promise<Residual> {
-  const raw = normTakesProduct(m.config);
+  const c = m.config;
+  const raw = normTakesProduct(c);
   return p.profile(`layer ${l}`, async () => {
-    if (m.config.normPlacement === 'pre') {
-      const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
-      const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, n1.y, cache, pos0), n1.x as AShare, raw);
-      const n2 = await normOfResidual(p, m, `l${l}.mlpNorm`, a, true);
-      const f = await mlpHidden(p, m, l, n2.y);
+    if (c.normPlacement === 'pre') {
+      let context: AShare;
+      let attnIn: AShare;
+      if (normFeedsQkv(c)) {
+        const n1 = await normOfResidualInto(p, m, `l${l}.attnNorm`, x, true, `l${l}.qkv`, false);
+        attnIn = n1.x as AShare;
+        context = await attentionContext(p, m, l, attnIn, cache, pos0, n1.out);
+      } else {
+        const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
+        attnIn = n1.x as AShare;
+        context = await attentionContext(p, m, l, n1.y, cache, pos0);
+      }
+      const a = await linearInto(p, m, `l${l}.o`, context, attnIn, raw);
+      const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
+      const f = await mlpHidden(p, m, l, n2.out);
       return linearInto(p, m, f.down, f.h, n2.x as AShare, raw && !last);
     }
     const x0 = resolve(x);
-    const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0), x0, raw);
-    const h = (await normOfResidual(p, m, `l${l}.attnNorm`, a, false)).y;
-    const f = await mlpHidden(p, m, l, h);
-    const out = await normOfResidual(p, m, `l${l}.mlpNorm`, await linearInto(p, m, f.down, f.h, h, raw), false);
-    return { base: out.y, product: null };
+    const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0, x.qkv), x0, raw);
+    const n1 = await normOfResidualInto(p, m, `l${l}.attnNorm`, a, false, mlpIn(c, l), true);
+    const h = n1.y as AShare;
+    const f = await mlpHidden(p, m, l, n1.out);
+    const sum = await linearInto(p, m, f.down, f.h, h, raw);
+    if (last || !normFeedsQkv(c)) return { base: (await normOfResidual(p, m, `l${l}.mlpNorm`, sum, false)).y, product: null };
+    const out = await normOfResidualInto(p, m, `l${l}.mlpNorm`, sum, false, `l${l + 1}.qkv`, true);
+    return { base: out.y as AShare, product: null, qkv: out.out };
   });
 }
 
@@ -291,7 +394,7 @@ function resolve(r: Residual): AShare {
 
 /** Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given). */
 export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
-  let x: Residual = { base: await embed(p, m, oneHot, pos0), product: null };
+  let x: Residual = await embed(p, m, oneHot, pos0);
   const L = m.config.numLayers;
   for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);
   if (cache) cache.length = pos0 + oneHot.shape[0];
@@ -306,8 +409,8 @@ export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Pro
 /** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions). */
 export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
   return p.profile('head', async () => {
-    const x = m.weights.has('final.scale') ? await p.profile('norm', () => norm(p, m, 'final', h)) : h;
-    return linear(p, m, 'head', x);
+    if (!m.weights.has('final.scale')) return linear(p, m, 'head', h);
+    return (await normInto(p, m, 'final', h, 'head', false)).out;
   });
 }
 

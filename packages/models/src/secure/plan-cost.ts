@@ -1,7 +1,8 @@
 /**
  * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
  * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealToClientCost,
- * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, attendOfProductCost, geluCost, geluTanhCost, swigluCost,
+ * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, their *MatmulCost forms
+ * where a norm feeds its matmul (forward.ts normFeeds), attendOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
  * own, so a change to an op's protocol changes the plan with it; a change to forward.ts's structure (an op
  * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
@@ -11,9 +12,11 @@
 import {
   inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateCost, type Cost,
 } from '@puma/protocol';
-import { attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormOfResidualCost, rmsNormCost, swigluCost, tanhCost } from '@puma/nn';
+import {
+  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost, rmsNormMatmulCost, swigluCost, tanhCost,
+} from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normTakesProduct } from './forward.ts';
+import { normFeeds, normFeedsQkv, normTakesProduct } from './forward.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
 export interface PassShape {
@@ -68,13 +71,43 @@ function normOfResidual(t: Tally, c: ModelConfig, rows: number, pending: boolean
   else norm(t, c, rows, fracBits);
 }
 
+/**
+ * A norm and the linear layer [hidden, out] it feeds (forward.ts normInto): the row scale after the product
+ * where normFeeds (charged to `fused`), else the norm and then the matmul (charged to `unfused`).
+ */
+function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, rows: number, out: number, keepY: boolean, fracBits: number): void {
+  if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
+    t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
+    t.matmul(unfused, 1, rows, c.hiddenSize, out);
+    return;
+  }
+  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, {}, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, {}, fracBits));
+  t.macs += rows * c.hiddenSize * out;
+}
+
+/** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
+function normOfResidualInto(t: Tally, c: ModelConfig, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
+  if (!pending) return normInto(t, 'norm', 'matmul', c, rows, out, keepY, fracBits);
+  if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
+    normOfResidual(t, c, rows, pending, keepSum, fracBits);
+    t.matmul('matmul', 1, rows, c.hiddenSize, out);
+    return;
+  }
+  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, {}, fracBits));
+  t.macs += rows * c.hiddenSize * out;
+}
+
+const qkvWidth = (c: ModelConfig): number => (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+const mlpInWidth = (c: ModelConfig): number => (c.mlp === 'swiglu' ? 2 : 1) * c.intermediateSize;
+
 /** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product. */
 function projection(t: Tally, c: ModelConfig, T: number, k: number, raw: boolean): void {
   if (raw) t.matmulRaw('matmul', 1, T, k, c.hiddenSize);
   else t.matmul('matmul', 1, T, k, c.hiddenSize);
 }
 
-function attention(t: Tally, c: ModelConfig, s: PassShape): void {
+/** Attention; qkvFed: its norm already formed the qkv projection. */
+function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean): void {
   const { rows: T, keys } = s;
   const D = c.headDim;
   const H = c.numHeads;
@@ -84,7 +117,7 @@ function attention(t: Tally, c: ModelConfig, s: PassShape): void {
     t.matmulRaw('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
     const [qk, v] = [truncateCost(T * (H + KV) * D), truncateCost(T * KV * D)];
     t.add('rope', { rounds: Math.max(qk.rounds, v.rounds), bytes: [0, 1, 2].map((i) => qk.bytes[i] + v.bytes[i]) as [number, number, number] });
-  } else {
+  } else if (!qkvFed) {
     t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
   }
   // The scores' product is only reshared; softmax truncates it beside its max and multiplies e V beside
@@ -94,45 +127,45 @@ function attention(t: Tally, c: ModelConfig, s: PassShape): void {
   t.macs += H * T * keys * D;
 }
 
-/** The MLP up to its down projection (forward.ts mlpHidden). */
+/** The MLP after its first linear layer (which its norm feeds) up to its down projection (forward.ts mlpHidden). */
 function mlp(t: Tally, c: ModelConfig, T: number): void {
   const I = c.intermediateSize;
-  if (c.mlp === 'swiglu') {
-    t.matmul('matmul', 1, T, c.hiddenSize, 2 * I);
-    t.add('activation', swigluCost(T * I));
-  } else {
-    t.matmul('matmul', 1, T, c.hiddenSize, I);
-    t.add('activation', c.activation === 'gelu_new' ? geluTanhCost(T * I) : geluCost(T * I));
-  }
+  t.add('activation', c.mlp === 'swiglu' ? swigluCost(T * I) : c.activation === 'gelu_new' ? geluTanhCost(T * I) : geluCost(T * I));
 }
 
 /** secureHidden: embedding (one-hot times the table, exact) and every block. */
 function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void {
   t.add('embedding', matmulRawCost(s.rows * c.hiddenSize));
   t.macs += s.rows * c.vocabSize * c.hiddenSize;
-  // BERT's embedding LayerNorm (post-LN models carry one; pre-LN ones end with a final norm instead).
-  if (c.normPlacement === 'post') norm(t, c, s.rows, fracBits);
+  // BERT's embedding LayerNorm (post-LN models carry one; pre-LN ones end with a final norm instead), fed into
+  // layer 0's qkv unless RoPE takes the raw product.
+  const feedsQkv = normFeedsQkv(c);
+  if (c.normPlacement === 'post') {
+    if (feedsQkv) normInto(t, 'norm', 'matmul', c, s.rows, qkvWidth(c), true, fracBits);
+    else norm(t, c, s.rows, fracBits);
+  }
   const raw = normTakesProduct(c);
   const T = s.rows;
   for (let l = 0; l < c.numLayers; l++) {
     const pre = c.normPlacement === 'pre';
+    const last = l === c.numLayers - 1;
     // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
-    if (pre) normOfResidual(t, c, T, raw && l > 0, true, fracBits);
-    attention(t, c, s);
+    if (pre && feedsQkv) normOfResidualInto(t, c, T, raw && l > 0, true, qkvWidth(c), false, fracBits);
+    else if (pre) normOfResidual(t, c, T, raw && l > 0, true, fracBits);
+    attention(t, c, s, feedsQkv);
     projection(t, c, T, c.numHeads * c.headDim, raw);
-    normOfResidual(t, c, T, raw, pre, fracBits);
+    normOfResidualInto(t, c, T, raw, pre, mlpInWidth(c), !pre, fracBits);
     mlp(t, c, T);
-    projection(t, c, T, c.intermediateSize, raw && !(pre && l === c.numLayers - 1));
-    if (!pre) normOfResidual(t, c, T, raw, false, fracBits);
+    projection(t, c, T, c.intermediateSize, raw && !(pre && last));
+    if (!pre && (last || !feedsQkv)) normOfResidual(t, c, T, raw, false, fracBits);
+    else if (!pre) normOfResidualInto(t, c, T, raw, false, qkvWidth(c), true, fracBits);
   }
 }
 
 /** secureLogitsRows on `rows` rows: the final norm where the model has one, then the LM head. */
 function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  if (c.normPlacement === 'pre') {
-    t.add('head', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
-  }
-  t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
+  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, rows, c.vocabSize, false, fracBits);
+  else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
 
 function checkPass(s: PassShape, c: ModelConfig): void {

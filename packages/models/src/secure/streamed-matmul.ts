@@ -62,11 +62,11 @@ async function maskedTerm(p: Party, ws: WeightStream, name: string, x: AShare, t
   return z;
 }
 
-/** Fixed-point x @ W: (X W) / 2^f, as matmul. */
-export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: AShare): Promise<AShare> {
+/** Fixed-point x @ W: (X W) / 2^bits (default f), as matmul. */
+export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: AShare, bits = p.fracBits): Promise<AShare> {
   return p.profile('matmul', async () => {
     const z = await maskedTerm(p, ws, name, x, p.nextTag());
-    return truncateProduct(p, z, [x.shape[0], ws.shape(name)[1]]);
+    return truncateProduct(p, z, [x.shape[0], ws.shape(name)[1]], bits);
   });
 }
 

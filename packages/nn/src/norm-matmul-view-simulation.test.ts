@@ -1,0 +1,55 @@
+/**
+ * View simulation (@puma/protocol/view-test-support) of a norm that feeds its matmul with the row scale after
+ * the product (norm-matmul.ts), on layerNormOfResidualMatmul with y kept: the residual's truncations, the sum
+ * of squares and R (norm-scale.ts) beside m = d gamma and the matmul of m with beta's row (truncated by the
+ * op's own bits), then R (m W) + beta W and R m + beta in one round. For each party, nothing it receives depends
+ * on the secret inputs unless it also depends on randomness fresh to that party. Small: party 0 deals every
+ * truncation. Rotated: 128 rows of 24 into 24 columns, so the products R (m W) (3072) and m W with beta's row
+ * (3096) reach the rotating dealers, and every planted mutant must be reported at the party it leaks to.
+ */
+import { describe, expect, it } from 'vitest';
+import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
+import type { PartyId } from '@puma/transport';
+import {
+  dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, simulateViews, zeroDraws, type ViewRunOptions,
+} from '@puma/protocol/view-test-support';
+import { layerNormOfResidualMatmul } from './layernorm-residual.ts';
+import { matmulTruncBy } from './norm-matmul-test-support.ts';
+
+const A = (s: unknown) => s as AShare;
+const OUT = 24;
+const inputs = (rows: number, n: number) => ({
+  x: fixedViewInput([rows, n], -4, 4, 81), g: fixedViewInput([n], 0.5, 1.5, 83), b: fixedViewInput([n], -1, 1, 85), w: fixedViewInput([n, OUT], -0.5, 0.5, 87),
+});
+const small = inputs(4, 24);
+const rotated = inputs(128, 24);
+
+/** base x plus the product x 2^f (2f fraction bits); width 24 = 3 * 8 runs the odd factor's extra truncation. */
+async function program(p: Party, s: Record<string, unknown>): Promise<AShare> {
+  const mm = { matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, A(s.w), bits), out: OUT, keepY: true };
+  const r = await layerNormOfResidualMatmul(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.g), A(s.b), 1e-5, mm, true);
+  return concatFlat(p, [r.x as AShare, r.y as AShare, r.yw]);
+}
+
+describe('view simulation of a norm feeding its matmul (norm-matmul.ts)', () => {
+  it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('%s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
+    const reports = await simulateViews(sizes, program);
+    const summary = describeReports(reports);
+    for (const r of reports) {
+      expect(r.leaks, summary).toBe(0);
+      expect(r.details, summary).toEqual([]);
+      expect(r.secretDependent, summary).toBeGreaterThan(0);
+    }
+  }, 600_000);
+
+  const mutants: Array<{ name: string; options: ViewRunOptions; observer: PartyId }> = [
+    { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
+    { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 },
+    ...([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId })),
+    { name: 'party 1 draws zeros for its stream-2 masks (bit times value\'s alpha)', options: { backend: zeroDraws(1, 2) }, observer: 0 },
+  ];
+  it.each(mutants.map((m) => [m.name, m] as const))('rotated, planted mutant %s: reported at the party it leaks to', async (_, m) => {
+    const [report] = await simulateViews(rotated, program, { ...m.options, observers: [m.observer], untilLeak: true });
+    expect(report.leaks, describeReports([report])).toBeGreaterThan(0);
+  }, 600_000);
+});

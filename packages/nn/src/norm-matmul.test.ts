@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFixed } from '@puma/ring';
+import { concatFlat, matmul, matmulCost, revealRaw, seq, type AShare, type Party } from '@puma/protocol';
+import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
+import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost } from './layernorm.ts';
+import { layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualCost } from './layernorm-residual.ts';
+import { normMatmulPlan } from './norm-matmul.ts';
+import { matmulFloat, matmulTruncBy } from './norm-matmul-test-support.ts';
+import { normPlan } from './norm.ts';
+import { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost } from './rmsnorm.ts';
+import { layerNormRow, rmsNormRow } from './reference.ts';
+import { maxAbsError, perRow, quantize, rowsWithStd } from './test-support.ts';
+
+/** Row stds (RMS for RMSNorm) of the accuracy tests; gamma in [-2, 2], beta in [-1, 1], W in [-0.25, 0.25]. */
+const STDS = [0.05, 0.1, 0.5, 1, 3, 10, 25, 50];
+/** Asserted max abs error of y W against float64 on those inputs (|y W| up to about 10 at n = 64). */
+const YW_BOUND = 5e-3;
+const OUT = 40;
+
+function params(n: number, seed: number) {
+  return {
+    gamma: quantize(randomFloats(n, -2, 2, seed + 1)),
+    beta: quantize(randomFloats(n, -1, 1, seed + 2)),
+    w: quantize(randomFloats(n * OUT, -0.25, 0.25, seed + 3)),
+  };
+}
+
+const mmOf = (w: AShare, keepY = false) => ({ matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, w, bits), out: OUT, keepY });
+
+async function reveal(inputs: Record<string, ReturnType<typeof fixedInput>>, f: (p: Party, s: Record<string, AShare>) => Promise<AShare>): Promise<Float64Array> {
+  return (await runWithInputs(inputs, async (p, s) => decodeFixed(await revealRaw(p, await f(p, s)), 18))).results[0];
+}
+
+describe('norm then matmul with the row scale after the product (norm-matmul.ts)', () => {
+  it(`LayerNorm(x) W within ${YW_BOUND} of float64 for row std 0.05 to 50 (n = 64, 48), as close as layerNorm then matmul; y kept within 5e-3`, async () => {
+    for (const n of [64, 48]) {
+      const rows = STDS.length;
+      const x = rowsWithStd(STDS, n, n);
+      const { gamma, beta, w } = params(n, n);
+      const want = matmulFloat(perRow(x, n, (row) => layerNormRow(row, gamma, beta, 1e-5)), w, rows, n, OUT);
+      const wantY = perRow(x, n, (row) => layerNormRow(row, gamma, beta, 1e-5));
+      const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), b: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
+      const both = await reveal(inputs, async (p, s) => {
+        const r = await layerNormMatmul(p, s.x, s.g, s.b, 1e-5, mmOf(s.w, true));
+        return concatFlat(p, [r.yw, r.y as AShare]);
+      });
+      const fused = maxAbsError(both.subarray(0, rows * OUT), want).err;
+      const unfused = maxAbsError(await reveal(inputs, async (p, s) => matmul(p, await layerNorm(p, s.x, s.g, s.b, 1e-5), s.w)), want).err;
+      const y = maxAbsError(both.subarray(rows * OUT), wantY).err;
+      console.log(`layerNormMatmul n = ${n}: y W max abs error ${fused.toExponential(3)} (layerNorm then matmul ${unfused.toExponential(3)}), y ${y.toExponential(3)}`);
+      expect(fused).toBeLessThanOrEqual(YW_BOUND);
+      expect(y).toBeLessThanOrEqual(5e-3);
+    }
+  });
+
+  it(`RMSNorm(x) W within ${YW_BOUND} of float64 for row RMS 0.05 to 50 (n = 64)`, async () => {
+    const n = 64;
+    const rows = STDS.length;
+    const x = rowsWithStd(STDS, n, 7, true);
+    const { gamma, w } = params(n, 7);
+    const want = matmulFloat(perRow(x, n, (row) => rmsNormRow(row, gamma, 1e-6)), w, rows, n, OUT);
+    const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), w: fixedInput(w, [n, OUT]) };
+    const fused = maxAbsError(await reveal(inputs, async (p, s) => (await rmsNormMatmul(p, s.x, s.g, 1e-6, mmOf(s.w))).yw), want).err;
+    const unfused = maxAbsError(await reveal(inputs, async (p, s) => matmul(p, await rmsNorm(p, s.x, s.g, 1e-6), s.w)), want).err;
+    console.log(`rmsNormMatmul n = ${n}: y W max abs error ${fused.toExponential(3)} (rmsNorm then matmul ${unfused.toExponential(3)})`);
+    expect(fused).toBeLessThanOrEqual(YW_BOUND);
+  });
+
+  it(`LayerNorm of a residual sum, then W: within ${YW_BOUND} at odd factors 1 and 3, x kept within 1 ulp`, async () => {
+    for (const n of [64, 48]) {
+      const rows = STDS.length;
+      const total = rowsWithStd(STDS, n, n + 20);
+      const base = quantize(randomFloats(rows * n, -2, 2, n + 21));
+      const product = total.map((v, i) => v - base[i]);
+      const { gamma, beta, w } = params(n, n + 22);
+      const sum = Float64Array.from(base, (v, i) => v + Math.round(product[i] * 2 ** 36) / 2 ** 36);
+      const want = matmulFloat(perRow(sum, n, (row) => layerNormRow(row, gamma, beta, 1e-5)), w, rows, n, OUT);
+      const inputs = { b: fixedInput(base, [rows, n]), p: fixedInput(product, [rows, n], 36), g: fixedInput(gamma), be: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
+      const out = await reveal(inputs, async (p, s) => {
+        const r = await layerNormOfResidualMatmul(p, s.b, s.p, s.g, s.be, 1e-5, mmOf(s.w), true);
+        return concatFlat(p, [r.yw, r.x as AShare]);
+      });
+      const err = maxAbsError(out.subarray(0, rows * OUT), want).err;
+      console.log(`layerNormOfResidualMatmul n = ${n}: y W max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(YW_BOUND);
+      expect(maxAbsError(out.subarray(rows * OUT), sum).err).toBeLessThanOrEqual(2 ** -18);
+    }
+  });
+
+  it('declared cost equals measured cost; 2 rounds fewer than the norm then the matmul at 32 x 768 -> 2304', async () => {
+    const [rows, n] = [3, 48];
+    const w = fixedInput(randomFloats(n * OUT, -0.25, 0.25, 9), [n, OUT]);
+    const x = fixedInput(rowsWithStd([1, 2, 3], n, 3), [rows, n]);
+    const g = fixedInput(new Array(n).fill(1));
+    const be = fixedInput(new Array(n).fill(0.5));
+    for (const keepY of [false, true]) {
+      expectCost(await measureOp({ x, g, be, w }, (p, s) => layerNormMatmul(p, s.x, s.g, s.be, 1e-5, mmOf(s.w, keepY))), layerNormMatmulCost(rows, n, 1e-5, OUT, keepY));
+      for (const keepSum of [false, true]) {
+        const inputs = { b: x, p: fixedInput(rowsWithStd([1, 2, 3], n, 4), [rows, n], 36), g, be, w };
+        expectCost(await measureOp(inputs, (p, s) => layerNormOfResidualMatmul(p, s.b, s.p, s.g, s.be, 1e-5, mmOf(s.w, keepY), keepSum)), layerNormOfResidualMatmulCost(rows, n, 1e-5, OUT, keepSum, keepY));
+      }
+    }
+    for (const keepY of [false, true]) expectCost(await measureOp({ x, g, w }, (p, s) => rmsNormMatmul(p, s.x, s.g, 1e-6, mmOf(s.w, keepY))), rmsNormMatmulCost(rows, n, 1e-6, OUT, keepY));
+    expect(layerNormMatmulCost(32, 768, 1e-5, 2304).rounds).toBe(seq(layerNormCost(32, 768, 1e-5), matmulCost(32 * 2304)).rounds - 2);
+    expect(layerNormOfResidualMatmulCost(32, 768, 1e-5, 2304, true, false).rounds).toBe(seq(layerNormOfResidualCost(32, 768, 1e-5), matmulCost(32 * 2304)).rounds - 2);
+    expect(rmsNormMatmulCost(16, 4096, 1e-6, 11008).rounds).toBe(seq(rmsNormCost(16, 4096, 1e-6), matmulCost(16 * 11008)).rounds - 2);
+  });
+
+  it('scales: m and m W keep at least f fraction bits on the models\' widths; narrower residual rows run unfused, at the unfused cost', async () => {
+    for (const n of [64, 128, 288, 768, 4096]) {
+      const fused = normMatmulPlan(normPlan(n, 1e-5, 18, {}));
+      expect(fused?.mBits).toBeGreaterThanOrEqual(18);
+      expect(fused?.zBits).toBeGreaterThanOrEqual(18);
+    }
+    expect(normMatmulPlan(normPlan(12, 9e-5, 18, {}, 16))).toBeNull();
+    const [rows, n] = [2, 12];
+    const inputs = { b: fixedInput(rowsWithStd([1, 2], n, 5), [rows, n]), p: fixedInput(rowsWithStd([1, 3], n, 6), [rows, n], 36), g: fixedInput(new Array(n).fill(1)), be: fixedInput(new Array(n).fill(0.5)), w: fixedInput(randomFloats(n * OUT, -0.25, 0.25, 8), [n, OUT]) };
+    const cost = layerNormOfResidualMatmulCost(rows, n, 1e-5, OUT, true, true);
+    expectCost(await measureOp(inputs, (p, s) => layerNormOfResidualMatmul(p, s.b, s.p, s.g, s.be, 1e-5, mmOf(s.w, true), true)), cost);
+    expect(cost).toEqual(seq(layerNormOfResidualCost(rows, n, 1e-5), matmulCost(rows * OUT)));
+    expect(() => normMatmulPlan(normPlan(768, 1e-5, 18, {}), 0)).toThrow(/norm matmul: the product's bound must be a positive finite number/);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * A norm followed by a matrix product, with the norm's row scale applied after the product (issue 12):
+ *   y W = (R (.) m + beta) W = R (.) (m W) + beta W,   m = d gamma,   R = sqrt(n) / sqrt(S + n eps)  (norm.ts)
+ * R is one scalar per row, so it commutes with the product: m W is formed while R is still being computed
+ * (m's truncation and the matmul, 4 rounds, inside R's 1 + 10), and one product with R per output follows.
+ * beta W rides as one more row of the same matmul (beta at m's fraction bits, exact since mBits >= f) and is
+ * added to R (.) (m W) before that product's truncation. The schedule is this package's; the norm is PUMA's
+ * (arXiv 2307.12533, section 4).
+ * Scales (f the session's fraction bits, W at f): R at rScale (norm-scale.ts), m at mBits, z = m W truncated to
+ * zBits, then y W = (R z + beta W 2^rScale) / 2^(rScale + zBits - f). With B = matmulBound on |y W| and on
+ * |(y - beta) W| (so |beta W| <= 2B):
+ *   zBits = 61 - ceil(log2 B) - rScale          (R z + beta W below 2^61 at rScale + zBits),
+ *   mBits = zBits + 16 - f  (capped at dBits + f - 1)  (|z| <= B / R_min and R_min 2^rScale >= 2^16, so the
+ *   untruncated m W stays below 2^61 at mBits + f; beta W's row below 2^62 needs rScale >= 17).
+ * Cost: S's reshare and R (1 + 10 rounds) beside m (2) and the matmul of rows + 1 rows (2), then one product
+ * of rows x out (2): 13 rounds after d, against norm.ts's 13 (or 11 for small shapes) plus the matmul's 2. Bytes:
+ * a product per output (rows x out) instead of per input (rows x n), and the beta row of the matmul. With keepY
+ * (post-norm models, whose residual goes on from y) y = R m + beta as well, in the same round.
+ * Error: as the norm's (R relative 2e-4 asserted in norm-scale.ts), plus m's truncation at mBits carried through
+ * W (about sqrt(n) |W| 2^-mBits R) and z's last bit (R 2^-zBits); asserted in norm-matmul.test.ts against
+ * float64.
+ * Rows too narrow for these scales (mBits < f: a residual sum's d at f - e bits and n below about 48, so R needs
+ * 30 fraction bits) take the norm and then the product, unfused.
+ * Domain: the norm's (norm.ts), and |y W|, |(y - beta) W| <= matmulBound (default 2^12, the norm's outBound).
+ */
+import {
+  add, addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type Party,
+} from '@puma/protocol';
+import { ceilLog2, par, ZERO_COST } from './fixed.ts';
+import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumTrunc } from './fused.ts';
+import { normTail, normTailCost, tileRows, type NormPlan } from './norm.ts';
+import { normScale, normScaleCost } from './norm-scale.ts';
+
+/** Default bound on |y W| and |(y - beta) W|. */
+export const NORM_MATMUL_BOUND = 2 ** 12;
+
+/** The product that follows the norm. */
+export interface NormMatmul {
+  /** m W / 2^bits for m [r, n] (W [n, out] at the session's fraction bits): the caller's weight. */
+  matmul: (q: Party, m: AShare, bits: number) => Promise<AShare>;
+  /** Columns of W. */
+  out: number;
+  /** Also return y itself (post-norm models keep it as the residual). */
+  keepY?: boolean;
+  /** Bound on |y W| and |(y - beta) W| (default NORM_MATMUL_BOUND). */
+  matmulBound?: number;
+}
+
+export interface NormMatmulPlan {
+  mBits: number;
+  zBits: number;
+}
+
+/** m's and m W's fraction bits, or null when R's scale leaves m fewer than f bits (narrow rows of a residual sum). */
+export function normMatmulPlan(plan: NormPlan, matmulBound = NORM_MATMUL_BOUND): NormMatmulPlan | null {
+  const f = plan.fracBits;
+  const { rScale } = plan.scale;
+  if (!(matmulBound > 0) || !Number.isFinite(matmulBound)) throw new Error(`norm matmul: the product's bound must be a positive finite number, got ${matmulBound}`);
+  const zBits = 61 - Math.max(0, ceilLog2(matmulBound)) - rScale;
+  const mBits = Math.min(zBits + 16 - f, plan.dBits + f - 1);
+  return rScale >= 17 && mBits >= f && zBits >= 1 ? { mBits, zBits } : null;
+}
+
+/**
+ * Cost of normMatmul after d: rows of width n, out columns, with a beta row or not, y kept or not. Where
+ * normMatmulPlan gives null: the norm (norm.ts's tail) and then the product.
+ */
+export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, matmulBound = NORM_MATMUL_BOUND): Cost {
+  if (!normMatmulPlan(plan, matmulBound)) return seq(normTailCost(rows, n, plan), matmulCost(rows * out));
+  const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));
+  const z = seq(mulTruncCost(rows * n), matmulCost((rows + (beta ? 1 : 0)) * out));
+  return seq(par(r, z), par(mulTruncCost(rows * out), keepY ? mulTruncCost(rows * n) : ZERO_COST));
+}
+
+/** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY. */
+export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
+  const n = d.shape[d.shape.length - 1];
+  const rows = d.s0.length / n;
+  const f = plan.fracBits;
+  const { rScale } = plan.scale;
+  const mp = normMatmulPlan(plan, mm.matmulBound);
+  if (!mp) {
+    const tail = await normTail(p, d, gamma, plan);
+    const y = beta ? add(p, tail, tileRows(p, beta, d)) : tail;
+    return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
+  }
+  const { mBits, zBits } = mp;
+  const [r, mz] = await p.parallel(
+    async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
+    async (b) => {
+      const m = reshape(await mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + f - mBits), [rows, n]);
+      const input = beta ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
+      const z = await mm.matmul(b, input, mBits + f - zBits);
+      if (z.shape.length !== 2 || z.shape[0] !== rows + (beta ? 1 : 0) || z.shape[1] !== mm.out) {
+        throw new Error(`norm matmul: the product has shape [${z.shape.join(', ')}], expected [${rows + (beta ? 1 : 0)}, ${mm.out}]`);
+      }
+      return { m, z };
+    },
+  );
+  const { m, z } = mz;
+  const out = mm.out;
+  const zRows = sliceFlat(p, z, 0, [rows, out]);
+  const betaW = beta ? mulPublicInt(p, reshape(tileLeading(p, sliceFlat(p, z, rows * out, [out]), rows), [rows, out]), 2n ** BigInt(rScale)) : undefined;
+  const [yw, y] = await p.parallel(
+    (b) => productSumTrunc(b, [[broadcastLast(b, r, out), zRows]], rScale + zBits - f, betaW),
+    async (b) => {
+      if (!mm.keepY) return null;
+      const ym = await mulTrunc(b, m, broadcastLast(b, r, n), mBits + rScale - f);
+      return beta ? add(b, ym, tileRows(b, beta, ym)) : ym;
+    },
+  );
+  return { y: y && reshape(y, d.shape), yw };
+}
