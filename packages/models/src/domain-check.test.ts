@@ -89,8 +89,8 @@ describe('a model outside the domain is refused, naming the quantity and where',
     const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     const f = r.outside.find((x) => x.quantity === 'attention value');
     expect(f?.site).toBe('layer 1 attention');
-    // stories260K's 512 positions: hi = ceil(log2 513) + 1 = 11, |V| < 2^(61 - 18 - 22 - 11).
-    expect(f?.limit).toBe(1024);
+    // stories260K's 512 positions: the row sum stays below 1.03 * 512, hi = ceil(log2 528) = 10, |V| < 2^(61 - 18 - 22 - 10).
+    expect(f?.limit).toBe(2048);
   });
 
   it('an embedding 1e5x too large: the first norm\'s sum of squares is the first step out (past 2^26 at 18 fraction bits)', async () => {
