@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,14 +48,22 @@ describe('model folders and --model resolution', () => {
   it('fails clearly for unknown names and missing model folders', () => {
     expect(() => findModel('no-such-model')).toThrow(/model "no-such-model" not found: it is not a path, .* \(models in .*: .*stories260K/);
     const empty = mkdtempSync(path.join(tmpdir(), 'puma-empty-'));
+    const cache = mkdtempSync(path.join(tmpdir(), 'puma-cache-'));
+    const cacheBefore = process.env.PUMA_CACHE;
     try {
       process.env.PUMA_MODELS = empty;
+      // What a download that failed for want of a network leaves behind: the model's folder, without its files.
+      process.env.PUMA_CACHE = cache;
+      mkdirSync(path.join(cache, 'stories260K'));
       expect(modelsRoot()).toBe(empty);
       expect(() => modelDir('stories260K')).toThrow(/model folder "stories260K" not found at .*\. Set PUMA_MODELS/);
       expect(() => findModel('stories260K')).toThrow(/models folder .* is empty; set PUMA_MODELS/);
       expect(() => findModel(empty)).toThrow(/no model weights found/);
     } finally {
       rmSync(empty, { recursive: true });
+      rmSync(cache, { recursive: true });
+      if (cacheBefore === undefined) delete process.env.PUMA_CACHE;
+      else process.env.PUMA_CACHE = cacheBefore;
     }
   });
 });

@@ -163,8 +163,11 @@ export function findModel(nameOrPath: string): ModelLocation {
   const root = modelsRoot();
   const dir = path.join(root, nameOrPath);
   if (!path.isAbsolute(nameOrPath) && existsSync(dir) && statSync(dir).isDirectory()) return locateInDir(dir, nameOrPath);
+  // Only a complete download counts: a folder left by a download that failed (no network) is not the model, and
+  // ensureModel then fetches what it lacks.
   const downloaded = path.join(downloadCacheDir(), nameOrPath);
-  if (!path.isAbsolute(nameOrPath) && UPSTREAM_MODELS[nameOrPath] && existsSync(downloaded) && statSync(downloaded).isDirectory()) return locateInDir(downloaded, nameOrPath);
+  const upstream = path.isAbsolute(nameOrPath) ? undefined : UPSTREAM_MODELS[nameOrPath];
+  if (upstream && upstream.files.every((f) => existsSync(path.join(downloaded, f.name)))) return locateInDir(downloaded, nameOrPath);
   const available = existsSync(root) ? readdirSync(root).filter((f) => statSync(path.join(root, f)).isDirectory()) : [];
   throw new Error(
     `model "${nameOrPath}" not found: it is not a path, and ${dir} does not exist` +
