@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AShare } from '@puma/protocol';
-import { baseWorld, describeReports, fixedViewInput, NoZeroShareParty, openWords, runWorld, simulateViews, type ViewProgram } from '@puma/protocol/view-test-support';
+import { assertNoLeak, baseWorld, describeReports, fixedViewInput, NoZeroShareParty, openWords, runWorld, simulateViews, type ViewProgram } from '@puma/protocol/view-test-support';
 import { dotLastRaw } from './fused.ts';
 import { layerNorm } from './layernorm.ts';
 import { reciprocal } from './reciprocal.ts';
@@ -27,7 +27,7 @@ describe('view simulation: inverse (lanes and selection)', () => {
     const inputs = { x: fixedViewInput([6, 9], 0, 2, 51), y: fixedViewInput([6, 9], -3, 3, 53) };
     const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await dotLastRaw(p, A(s.x), A(s.y))).s0);
     const clean = await simulateViews(inputs, program);
-    for (const r of clean) expect(r.leaks, describeReports(clean)).toBe(0);
+    assertNoLeak(clean, 'some');
     const mutant = await simulateViews(inputs, program, { party: (o) => new NoZeroShareParty(o) });
     expect(mutant.map((r) => r.leaks > 0), describeReports(mutant)).toEqual([true, true, true]);
   });
@@ -35,13 +35,7 @@ describe('view simulation: inverse (lanes and selection)', () => {
   it.each([[2, 40], [4, 768]])('layerNorm %i x %i: no received word depends on the secret without the missing key', async (rows, cols) => {
     const inputs = { x: fixedViewInput([rows, cols], -4, 4, 61), g: fixedViewInput([cols], 0.5, 1.5, 63), b: fixedViewInput([cols], -1, 1, 65) };
     const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await layerNorm(p, A(s.x), A(s.g), A(s.b), 1e-5)).s0);
-    const reports = await simulateViews(inputs, program);
-    const summary = describeReports(reports);
-    for (const r of reports) {
-      expect(r.leaks, summary).toBe(0);
-      expect(r.details, summary).toEqual([]);
-      expect(r.secretDependent, summary).toBeGreaterThan(0);
-    }
+    assertNoLeak(await simulateViews(inputs, program), 'every');
     // The views are of a real evaluation: the opened result matches float64 LayerNorm.
     const { results } = await runWorld(baseWorld(inputs), inputs, program);
     const got = decode(openWords(results));
@@ -56,7 +50,7 @@ describe('view simulation: inverse (lanes and selection)', () => {
     const inputs = { x: fixedViewInput([3, 24], -4, 4, 67), g: fixedViewInput([24], 0.5, 1.5, 69) };
     const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5)).s0);
     const clean = await simulateViews(inputs, program);
-    for (const r of clean) expect(r.leaks, describeReports(clean)).toBe(0);
+    assertNoLeak(clean, 'some');
     const mutant = await simulateViews(inputs, program, { party: (o) => new NoZeroShareParty(o) });
     expect(mutant.some((r) => r.leaks > 0), describeReports(mutant)).toBe(true);
   });
@@ -66,7 +60,7 @@ describe('view simulation: inverse (lanes and selection)', () => {
   it.each([['R, then the product', 0], ['gamma into the lanes', Infinity]])('rmsNorm 100 x 8, %s: no leak', async (_, laneProducts) => {
     const inputs = { x: fixedViewInput([100, 8], -4, 4, 71), g: fixedViewInput([8], 0.5, 1.5, 73) };
     const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5, { laneProducts })).s0));
-    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+    assertNoLeak(reports, 'some');
   }, 400_000);
 
   // Softmax's denominator picks lanes pre-shifted by the octave with bit times value (inverse.ts, shifted):
@@ -74,19 +68,19 @@ describe('view simulation: inverse (lanes and selection)', () => {
   it('softmax 520 x 8 (the reciprocal by shifted lanes): no leak', async () => {
     const inputs = { x: fixedViewInput([520, 8], -10, 10, 75) };
     const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await softmaxLast(p, A(s.x))).s0));
-    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+    assertNoLeak(reports, 'some');
   }, 600_000);
 
   // At n = 128 the 28 lanes and comparisons per element (3584 values) have rotating dealers.
   it.each([8, 128])('signed reciprocal, n = %i: no leak', async (n) => {
     const inputs = { x: fixedViewInput([n], -100, 100, 71) };
     const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await reciprocal(p, A(s.x), { lo: -6, hi: 8 })).s0));
-    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+    assertNoLeak(reports, 'some');
   });
 
   it.each([8, 512])('positive reciprocal on the narrow comparison window (softmax denominators), n = %i: no leak', async (n) => {
     const inputs = { x: fixedViewInput([n], 1, 100, 73) };
     const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await reciprocal(p, A(s.x), { positive: true, lo: -1, hi: 7 })).s0));
-    for (const r of reports) expect(r.leaks, describeReports(reports)).toBe(0);
+    assertNoLeak(reports, 'some');
   });
 });

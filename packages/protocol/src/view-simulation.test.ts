@@ -26,7 +26,7 @@ import { select } from './ops/select.ts';
 import { truncate } from './ops/truncate.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
 import {
-  baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
+  assertNoLeak, baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
   runWorld, simulateViews, testKey, zeroDraws, type ObserverReport, type ViewInput, type ViewProgram,
 } from './view-test-support.ts';
 
@@ -91,14 +91,9 @@ const OPS: OpCase[] = [
 ];
 
 function expectNoLeak(reports: ObserverReport[]): void {
-  const summary = describeReports(reports);
-  for (const r of reports) {
-    expect(r.leaks, summary).toBe(0);
-    expect(r.details, summary).toEqual([]);
-  }
-  // Sensitivity: the secret does reach some party's view (masked), else the check would test nothing. Not every
-  // party's: e.g. in b2a below ROTATE_FROM party 2 receives only the dealer's zero-share-masked zeros.
-  expect(reports.some((r) => r.secretDependent > 0), summary).toBe(true);
+  // Not every party's view need hold the secret: e.g. in b2a below ROTATE_FROM party 2 receives only the dealer's
+  // zero-share-masked zeros.
+  assertNoLeak(reports, 'some');
 }
 
 describe('view simulation: every protocol op, every party', () => {
@@ -201,5 +196,18 @@ describe('view simulation catches planted-leak mutants', () => {
     expect(rotated[2].leaks).toBe(1024);
     // Below ROTATE_FROM party 1 never deals, so a test at that size alone could not see this mutant.
     expect(leakingObservers(await simulateViews(truncInputs(64), truncProgram, mutant))).toEqual([]);
+  });
+});
+
+describe('assertNoLeak, the clean verdict every view test uses', () => {
+  const report = (observer: PartyId, o: { leaks?: number; secretDependent?: number; details?: string[] } = {}) =>
+    ({ observer, words: 10, secretDependent: o.secretDependent ?? 4, keyDependent: 4, leaks: o.leaks ?? 0, details: o.details ?? [] });
+  it('passes clean views that the secret reaches, and refuses a leak, a structural difference or a secret that reaches no view', () => {
+    expect(() => assertNoLeak([report(0), report(1), report(2)], 'every')).not.toThrow();
+    expect(() => assertNoLeak([report(0), report(1, { secretDependent: 0 }), report(2)], 'some')).not.toThrow();
+    expect(() => assertNoLeak([report(0), report(1, { leaks: 1 }), report(2)], 'some')).toThrow(/leak in the view of party 1/);
+    expect(() => assertNoLeak([report(0, { details: ['message "3" appears only when the missing key changes'] })], 'some')).toThrow(/leak in the view of party 0/);
+    expect(() => assertNoLeak([report(0), report(1, { secretDependent: 0 }), report(2)], 'every')).toThrow(/reached 2 of 3 parties' views/);
+    expect(() => assertNoLeak([report(0, { secretDependent: 0 })], 'some')).toThrow(/reached 0 of 1/);
   });
 });

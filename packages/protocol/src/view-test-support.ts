@@ -341,6 +341,21 @@ export function describeReports(reports: readonly ObserverReport[]): string {
   return reports.map((r) => `party ${r.observer}: ${r.words} words received, ${r.secretDependent} depend on the secret, ${r.keyDependent} on the missing key, ${r.leaks} leak${r.details.length ? `; ${r.details.join('; ')}` : ''}`).join('\n');
 }
 
+/**
+ * The clean verdict of a view test: throws, with every observer's report, if any party received a word that depends
+ * on the secret without fresh randomness, or if a view differed in structure. `secretReaches` guards against a test
+ * that proves nothing: 'every' party (or 'some' party) must also have received secret-dependent, masked words.
+ */
+export function assertNoLeak(reports: readonly ObserverReport[], secretReaches: 'every' | 'some'): void {
+  const summary = describeReports(reports);
+  const dirty = reports.filter((r) => r.leaks > 0 || r.details.length > 0);
+  if (dirty.length > 0) throw new Error(`leak in the view of party ${dirty.map((r) => r.observer).join(', ')}:\n${summary}`);
+  const reached = reports.filter((r) => r.secretDependent > 0).length;
+  if (secretReaches === 'every' ? reached < reports.length : reached === 0) {
+    throw new Error(`the secret reached ${reached} of ${reports.length} parties' views (wanted ${secretReaches}): the test would prove nothing\n${summary}`);
+  }
+}
+
 /** Fixed-point encodings of `n` values from [lo, hi): the base secret and a different changed one. */
 export function fixedPair(n: number, lo: number, hi: number, seed: number, fracBits = DEFAULT_FRAC_BITS): { base: BigUint64Array; changed: BigUint64Array } {
   const enc = (label: number) => {
