@@ -342,21 +342,14 @@ export class Link {
   tick(now: number, stalled: boolean): void {
     if (!this.connected || this.error) return;
     this.repeatMissingAuth(now);
-    for (const [i, dc] of this.channels.entries()) {
+    for (const i of this.channels.keys()) {
       if (stalled) this.lastHeard[i] = now;
       if (now - this.lastHeard[i] > this.opts.idleTimeoutMs) {
         const when = this.open ? '' : ' before it proved its identity';
         this.fail(`connection to ${this.name} lost${when}: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
         return;
       }
-      if (now - this.lastSent[i] >= this.opts.keepaliveMs && dc.readyState === 'open') {
-        try {
-          dc.send(PING_FRAME);
-          this.lastSent[i] = now;
-        } catch {
-          // The channel is closing; its close event fails the link.
-        }
-      }
+      if (now - this.lastSent[i] >= this.opts.keepaliveMs) this.sendOnChannel(i, PING_FRAME);
     }
   }
 
