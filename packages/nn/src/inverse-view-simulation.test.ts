@@ -63,6 +63,23 @@ describe('view simulation: inverse (lanes and selection)', () => {
     assertNoLeak(reports, 'some');
   }, 400_000);
 
+  // On a published window (norm.ts minVar / maxVar, mean square 0.25 to 30 at n = 8: S in [2^1, 2^8)) the octave
+  // comparisons run on a 15-bit window (inverse.ts comparisonWindow, belowHi): other message widths. 3 x 24 with
+  // the mutant that drops the zero sharing; 500 x 8 gives 3500 comparisons and lane values, past 3072.
+  it('rmsNorm 3 x 24 on a published window: no leak; the mutant without the zero sharing leaks', async () => {
+    const inputs = { x: fixedViewInput([3, 24], -4, 4, 77), g: fixedViewInput([24], 0.5, 1.5, 79) };
+    const program: ViewProgram<BigUint64Array> = async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5, { minVar: 0.25, maxVar: 30 })).s0);
+    assertNoLeak(await simulateViews(inputs, program), 'some');
+    const mutant = await simulateViews(inputs, program, { party: (o) => new NoZeroShareParty(o) });
+    expect(mutant.some((r) => r.leaks > 0), describeReports(mutant)).toBe(true);
+  });
+
+  it('rmsNorm 500 x 8 on a published window: no leak', async () => {
+    const inputs = { x: fixedViewInput([500, 8], -4, 4, 81), g: fixedViewInput([8], 0.5, 1.5, 83) };
+    const reports = await simulateViews(inputs, async (p, s) => p.backend.read((await rmsNorm(p, A(s.x), A(s.g), 1e-5, { minVar: 0.25, maxVar: 30 })).s0));
+    assertNoLeak(reports, 'some');
+  }, 400_000);
+
   // Softmax's denominator picks lanes pre-shifted by the octave with bit times value (inverse.ts, shifted):
   // 520 rows of 8 give 520 x 6 = 3120 lane values per step, past 3072, where the dealers rotate.
   it('softmax 520 x 8 (the reciprocal by shifted lanes): no leak', async () => {

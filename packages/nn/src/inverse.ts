@@ -139,11 +139,16 @@ function plan(o: InverseOptions): Plan {
  * is at most 2^-7 of every threshold above 2^lo. The thresholds are lowered by that zone, so every x of the
  * domain is classified exactly except those within 2^-7 (relative) below some 2^j, which may land in octave
  * j with c slightly below 0.5 (|v| <= 1 + 2^-6: Q's error grows by at most 1.41 times there).
+ * belowHi (the norms, whose S is exact, >= 0 and below 2^hi by their domain): the same drop and zone on
+ * hi - lo + 8 bits. The largest difference is then x - (2^lo - zone) < 2^(hi+xScale) - 2^(lo+xScale) + 2^(drop+1)
+ * raw, which stays below narrowCompare.ts's 2^(drop+bits-1) - 2^(drop+2) = 2^(hi+xScale) - 2^(drop+2) because
+ * 2^(lo+xScale) = 2^(drop+7) > 6 * 2^drop: 10 octaves in 6 rounds, 26 in 7 (x at or above 2^hi wraps: outside
+ * the domain, as it is anyway).
  */
-export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' | 'xScale'>): { window?: CompareWindow; zone: bigint } {
+export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' | 'xScale'>, belowHi = false): { window?: CompareWindow; zone: bigint } {
   if (o.signed) return { zone: 0n };
-  const bits = o.hi - o.lo + 10;
-  const drop = o.hi + o.xScale + 3 - bits;
+  const bits = o.hi - o.lo + (belowHi ? 8 : 10);
+  const drop = o.hi + o.xScale + (belowHi ? 1 : 3) - bits;
   if (drop < 0 || drop + bits > 64 || lessThanNarrowCost(1, { drop, bits }).rounds >= msbCost(1).rounds) return { zone: 0n };
   return { window: { drop, bits }, zone: 1n << BigInt(drop + 1) };
 }

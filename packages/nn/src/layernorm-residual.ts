@@ -48,7 +48,8 @@ function split(n: number): { odd: number; k: number; e: number } {
 function plan(n: number, eps: number, fracBits: number, o: NormOptions): NormPlan {
   const { odd, e } = split(n);
   if (e >= fracBits) throw new Error(`layerNorm of a residual: width ${n} has odd factor ${odd}, which needs more than the session's ${fracBits} fraction bits`);
-  return normPlan(n, odd * odd * eps, fracBits, { ...o, maxVar: o.maxVar === undefined ? undefined : odd * odd * o.maxVar }, fracBits - e);
+  const scaled = (v: number | undefined) => (v === undefined ? undefined : odd * odd * v);
+  return normPlan(n, odd * odd * eps, fracBits, { ...o, maxVar: scaled(o.maxVar), minVar: scaled(o.minVar) }, fracBits - e);
 }
 
 export function layerNormOfResidualCost(rows: number, n: number, eps: number, o: NormOptions = {}, keepSum = true, fracBits = 18): Cost {

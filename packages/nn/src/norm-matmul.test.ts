@@ -106,6 +106,26 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     expect(rmsNormMatmulCost(16, 4096, 1e-6, 11008).rounds).toBe(seq(rmsNormCost(16, 4096, 1e-6), matmulCost(16 * 11008)).rounds - 2);
   });
 
+  it(`on a published window (variance 0.5 to 40, odd factor 3: S in [2^6, 2^16)): within ${YW_BOUND}, 11 rounds after d, declared = measured`, async () => {
+    const [n, rows] = [48, 5];
+    const win = { minVar: 0.5, maxVar: 40 };
+    const stds = [0.75, 1, 2, 4, 6];
+    const total = rowsWithStd(stds, n, 31);
+    const base = quantize(randomFloats(rows * n, -2, 2, 32));
+    const product = total.map((v, i) => v - base[i]);
+    const { gamma, beta, w } = params(n, 33);
+    const sum = Float64Array.from(base, (v, i) => v + Math.round(product[i] * 2 ** 36) / 2 ** 36);
+    const want = matmulFloat(perRow(sum, n, (row) => layerNormRow(row, gamma, beta, 1e-5)), w, rows, n, OUT);
+    const inputs = { b: fixedInput(base, [rows, n]), p: fixedInput(product, [rows, n], 36), g: fixedInput(gamma), be: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
+    const run = (p: Party, s: Record<string, AShare>) => layerNormOfResidualMatmul(p, s.b, s.p, s.g, s.be, 1e-5, mmOf(s.w, true), false, win);
+    const cost = layerNormOfResidualMatmulCost(rows, n, 1e-5, OUT, false, true, win);
+    expectCost(await measureOp(inputs, async (p, s) => (await run(p, s)).yw), cost);
+    expect(cost.rounds).toBe(layerNormOfResidualMatmulCost(rows, n, 1e-5, OUT, false, true).rounds - 2);
+    const err = maxAbsError(await reveal(inputs, async (p, s) => (await run(p, s)).yw), want).err;
+    console.log(`layerNormOfResidualMatmul on a window: y W max abs error ${err.toExponential(3)}`);
+    expect(err).toBeLessThanOrEqual(YW_BOUND);
+  });
+
   it('scales: m and m W keep at least f fraction bits on the models\' widths; narrower residual rows run unfused, at the unfused cost', async () => {
     for (const n of [64, 128, 288, 768, 4096]) {
       const fused = normMatmulPlan(normPlan(n, 1e-5, 18, {}));

@@ -10,9 +10,12 @@ import { logSweep, maxAbsError, maxRelError, runNn } from './test-support.ts';
 // and BERT-like (eps 1e-12, 60 octaves in 8 groups of at most 8 octaves).
 const GPT2 = normScalePlan({ lo: -8, hi: 26, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
 const WIDE = normScalePlan({ lo: -34, hi: 26, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
+// Published windows (models norm-windows.ts): 10 octaves compare in 6 rounds, 20 in 7.
+const NARROW = normScalePlan({ lo: 2, hi: 12, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
+const MEDIUM = normScalePlan({ lo: -3, hi: 17, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
 
-async function sweep(plan: typeof GPT2, lo: number): Promise<void> {
-  const xs = logSweep(lo, 25.99, 400).map((v) => Math.round(v * 2 ** 36) / 2 ** 36);
+async function sweep(plan: typeof GPT2, lo: number, hi = 25.99): Promise<void> {
+  const xs = logSweep(lo, hi, 400).map((v) => Math.round(v * 2 ** 36) / 2 ** 36);
   const below = 2 ** (plan.o.lo - 1);
   const got = await runNn({ x: { values: [...xs, below] } }, (p, s) => normScale(p, s.x, plan), plan.rScale, 36);
   const { err, at } = maxRelError(got.slice(0, xs.length), xs.map((v) => plan.o.constant / Math.sqrt(v)));
@@ -28,6 +31,24 @@ describe('normScale', () => {
     expect(GPT2.groups.length).toBe(5);
     expect(WIDE.groups.length).toBe(8);
     await sweep(WIDE, -34);
+  });
+
+  it('narrow windows: [2^2, 2^12) on 18 bits, [2^-3, 2^17) on 28; relative error <= 2e-4 over each, 0 below', async () => {
+    expect(NARROW.window).toEqual({ drop: 31, bits: 18 });
+    expect(MEDIUM.window).toEqual({ drop: 26, bits: 28 });
+    await sweep(NARROW, 2, 11.999);
+    await sweep(MEDIUM, -3, 16.999);
+  });
+
+  it('narrow windows: declared cost equals measured at 1 and 100 rows (1000 and 2000 lane values); 8 and 9 rounds', async () => {
+    for (const [plan, n] of [[NARROW, 1], [NARROW, 100], [MEDIUM, 100]] as const) {
+      const values = Array.from({ length: n }, (_, i) => 2 ** (plan.o.lo + ((i + 0.5) * (plan.o.hi - plan.o.lo)) / n));
+      expectCost(await measureOp({ x: fixedInput(values, [n], 36) }, (p, s) => normScale(p, s.x, plan)), normScaleCost(n, plan));
+    }
+    expect(normScaleCost(4096, NARROW).rounds).toBe(8);
+    expect(normScaleCost(4096, MEDIUM).rounds).toBe(9);
+    // normScaleTimes waits for the lanes and their product (6 + 2) whatever the comparison: no sooner there.
+    expect(normScaleTimesCost(1, 768, NARROW, mulTruncCost(768)).rounds).toBe(10);
   });
 
   it('declared cost equals measured cost at 1, 7 and 100 rows (100 x 34 lane values: rotating dealers); 10 rounds', async () => {

@@ -7,8 +7,9 @@
  * value. The lanes (every octave evaluated beside the comparisons) are inverse.ts's; what differs is the
  * selection: the bits pick pre-scaled lanes by bit times value (protocol bitMul.ts, after ABY3 section 5.4's bit
  * injection), so no b2a, no product with a selected phi, no second product with gamma.
- * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow: the 64-bit msb, 8 rounds
- *    on the norms' ranges, or the narrow window).
+ * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow, belowHi since S < 2^hi:
+ *    the narrow window on hi - lo + 8 bits, 6 rounds up to 10 octaves and 7 up to 26, else the 64-bit msb, 8
+ *    rounds, as on the whole ring's range of 34 to 60 octaves that the norms take without a published window).
  * 2. Beside them (6 rounds): v_k by one truncation (inverse.ts laneArguments), v_k^2 at V2_SCALE bits (one
  *    mulTrunc), then the lane itself in one fused product with phi_k folded into the coefficients:
  *      L_k = [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2],   b_i = round(phi_k a_i 2^(P - sigma_i))
@@ -26,12 +27,14 @@
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
  * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision.
  * Cost: 10 rounds to R (max(8, 6) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
- * within the lanes' 6 rounds. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
+ * within the lanes' 6 rounds. On a domain of at most 10 octaves 8 and 10 (the comparison's 6 = the lanes' 6),
+ * up to 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
  * truncation, two mulTrunc (v^2 and the lane) and a bit times value; normScaleTimes per element of m per lane:
  * a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
  * from fixed point (v's and v^2's last bits, the b_i's 2^-COEF_BITS), 2^-16 from L_k's last bit at the top
- * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26) and [2^-34, 2^26) at 36 fraction bits. S below 2^lo
+ * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26), [2^-34, 2^26), [2^2, 2^12) and [2^-3, 2^17) at 36
+ * fraction bits (the last two on the narrow window). S below 2^lo
  * gives exactly 0; S at or above 2^hi is outside the domain (needs xScale + hi <= 62 so the true lane's v_k does
  * not overflow).
  */
@@ -115,7 +118,7 @@ export function normScalePlan(o: NormScaleOptions): NormScalePlan {
     groups.push({ start, count: end - start, scale });
     start = end;
   }
-  return { o, lanes: K, ...comparisonWindow({ signed: false, lo, hi, xScale }), laneBits: Math.max(0, hi + xScale - POLY_SCALE), rScale, mScale, groups, coeffs };
+  return { o, lanes: K, ...comparisonWindow({ signed: false, lo, hi, xScale }, true), laneBits: Math.max(0, hi + xScale - POLY_SCALE), rScale, mScale, groups, coeffs };
 }
 
 const compareCost = (n: number, pl: NormScalePlan): Cost => (pl.window ? lessThanNarrowCost(n * pl.lanes, pl.window) : msbCost(n * pl.lanes));

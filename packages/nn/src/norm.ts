@@ -11,11 +11,17 @@
  * between browser tabs (3.9 ms, 14 MB/s per link), 375 KB on a 100 Mbps WAN at 30 ms, 625 KB on a 5 Gbps LAN at
  * 1 ms; 2^12 products are about 150 KB (one generated token of stories260K: 64 x 37 = 2,368). One token of
  * GPT-2-base (768 x 34 = 26,112, about 1 MB per norm) or stories260K's 16-token prompt (37,888) would lose
- * between tabs.
+ * between tabs. On a narrow window (below) R comes with its lanes, 2 rounds sooner, and normScaleTimes gains
+ * nothing: R and then the product there.
  * eps: n eps is added to S at 2 f fraction bits (eps = 1e-12 at n = 64 still carries a few bits); a row of
  * constants gives exactly 0 (its d is 0), never a division by zero. S below 2^-2f is impossible unless S = 0.
  * Limits: S must stay below 2^62 at 2 f fraction bits, i.e. n var < 2^(62 - 2f) = 2^26 at 18 fraction bits
  * (maxVar, default that limit); |result| <= outBound (default 2^12).
+ * Domain of S: [2^lo, 2^hi) with lo = floor(log2(n (minVar + eps))) and hi = ceil(log2(n (maxVar + eps))). A
+ * narrow published range of the rows' variance (models norm-windows.ts: the owner's calibration with a margin)
+ * takes fewer lanes and, up to 10 octaves of S, a comparison in the lanes' 6 rounds instead of the msb's 8: 2
+ * rounds fewer (up to 26 octaves: 1). A row whose variance lies below minVar gives R = 0 (y = beta); above
+ * maxVar the result is arbitrary: both outside the domain.
  * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
  * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
  */
@@ -30,6 +36,8 @@ export const TIMES_LIMIT = 2 ** 12;
 export interface NormOptions {
   /** Largest row variance (mean square for RMSNorm) the input may have; default the most the ring allows. */
   maxVar?: number;
+  /** Smallest row variance (mean square for RMSNorm) the input may have; default 0 (S from n eps). */
+  minVar?: number;
   /** Bound on |output - beta| (default 2^12). */
   outBound?: number;
   /** Largest rows * n * lanes for which m is multiplied into every lane of R (default TIMES_LIMIT). */
@@ -53,8 +61,10 @@ export function normPlan(n: number, eps: number, fracBits: number, o: NormOption
   const limit = 2 ** (62 - xScale);
   const maxVar = o.maxVar ?? limit / n - eps;
   if (!(maxVar > 0) || n * (maxVar + eps) > limit) throw new Error(`norm: n * (maxVar + eps) = ${n * (maxVar + eps)} exceeds the 2^${62 - xScale} the sum of squares may reach`);
+  const minVar = o.minVar ?? 0;
+  if (!(minVar >= 0) || !(minVar < maxVar)) throw new Error(`norm: minVar ${minVar} must be >= 0 and below maxVar ${maxVar}`);
   const hi = Math.ceil(Math.log2(n * (maxVar + eps)));
-  const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * eps))));
+  const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * (minVar + eps)))));
   const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12 });
   if (scale.mScale > dBits + fracBits - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${dBits + fracBits}`);
   const laneProducts = o.laneProducts ?? TIMES_LIMIT;
@@ -74,7 +84,14 @@ export function tileRows(p: Party, v: AShare, x: AShare): AShare {
   return reshape(tileLeading(p, v, x.s0.length / v.s0.length), x.shape);
 }
 
-const multipliesLanes = (rows: number, n: number, plan: NormPlan): boolean => rows * n * plan.scale.lanes <= plan.laneProducts;
+/**
+ * m times every lane only where that is sooner: on a narrow window R is ready with the lanes (6 + 2 rounds), and
+ * m R after it takes no longer than normScaleTimes, for far fewer bytes.
+ */
+function multipliesLanes(rows: number, n: number, plan: NormPlan): boolean {
+  if (rows * n * plan.scale.lanes > plan.laneProducts) return false;
+  return normScaleTimesCost(rows, n, plan.scale, mulTruncCost(rows * n)).rounds < seq(normScaleCost(rows, plan.scale), mulTruncCost(rows * n)).rounds;
+}
 
 /** Cost of the sum of squares and R beside m = d gamma, then m R (or m times the lanes, for small shapes). */
 export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
