@@ -34,6 +34,7 @@ const SUITE_OPTIONS = {
       '--no-build': 'use the pages already built in dist/pages',
       '--max-gib': 'G: stop when the browsers together hold more',
       '--weight-cache-mib': 'N: party pages\' weight cache',
+      '--cached-weight-cache-mib': 'N|default,...: one cached run per value, each with that weight cache',
       '--owner-only': 'only the owner page: the model loaded and split once, its tab peak',
     },
   },
@@ -49,7 +50,7 @@ const SUITE_OPTIONS = {
 type Suite = keyof typeof SUITE_OPTIONS;
 const SUITES = Object.keys(SUITE_OPTIONS) as Suite[];
 const COMMON_OPTIONS: Record<string, string> = { '--json': 'one JSON document on stdout', '--help': 'this text' };
-const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib', '--weight-cache-mib', '--total-mib'];
+const VALUE_OPTIONS = ['--only', '--reps', '--model', '--tokens', '--llama7b-layers', '--max-gib', '--weight-cache-mib', '--cached-weight-cache-mib', '--total-mib'];
 
 function usage(names: readonly Suite[] = SUITES): string {
   const lines = [`usage: npm run bench -- <${SUITES.join('|')}> [--json] [suite options]`];

@@ -83,6 +83,9 @@ describe('parseBrowsersOptions', () => {
     expect(parseBrowsersOptions(['--model=/tmp/m', '--tokens=2', '--no-cached', '--no-build', '--max-gib=6.5'])).toEqual({ model: '/tmp/m', tokens: 2, cached: false, build: false, ownerOnly: false, maxGiB: 6.5 });
     expect(parseBrowsersOptions(['--model=gpt2-base', '--owner-only'])).toMatchObject({ model: 'gpt2-base', ownerOnly: true });
     expect(parseBrowsersOptions(['--weight-cache-mib=0'])).toMatchObject({ weightCacheMiB: 0 });
+    expect(parseBrowsersOptions(['--cached-weight-cache-mib=768,default,1024'])).toMatchObject({ cachedWeightCacheMiB: [768, undefined, 1024] });
+    expect(() => parseBrowsersOptions(['--cached-weight-cache-mib=768,x'])).toThrow(/--cached-weight-cache-mib must be a whole number of MiB from 0 to 65536 \(or "default"\), got x/);
+    expect(() => parseBrowsersOptions(['--cached-weight-cache-mib=768', '--no-cached'])).toThrow(/--no-cached turns off/);
   });
   it('names a bad token count, an empty model and an unknown option', () => {
     expect(() => parseBrowsersOptions(['--tokens=0'])).toThrow(/--tokens must be an integer from 1 to 256, got 0/);

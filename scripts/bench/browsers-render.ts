@@ -152,6 +152,12 @@ export interface BrowsersOptions {
   build: boolean;
   /** The party links' ?weight-cache-mib= (absent: the party page's default). */
   weightCacheMiB?: number;
+  /**
+   * One cached run per value, each with that ?weight-cache-mib= (`--cached-weight-cache-mib=768,1024`, "default"
+   * for the page's own), so one first run's shares serve several cached runs; absent: one cached run with
+   * weightCacheMiB.
+   */
+  cachedWeightCacheMiB?: Array<number | undefined>;
   /** Stop when the five browsers together hold more than this (GiB, PSS). */
   maxGiB: number;
   /** Only the owner page: load the model and split it once, then report its tab peak (`--owner-only`). */
@@ -160,12 +166,13 @@ export interface BrowsersOptions {
 
 /**
  * `--model=<m>` (default stories260k), `--tokens=<n>` (default 8, or 4 for gpt2-base), `--max-gib=<g>` (default
- * 18), `--no-cached`, `--no-build`, `--owner-only`.
+ * 18), `--weight-cache-mib=<n>`, `--cached-weight-cache-mib=<n|default>,...`, `--no-cached`, `--no-build`,
+ * `--owner-only`.
  */
 export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const a of args) {
-    if (a.startsWith('--') && !/^--(model|tokens|max-gib|weight-cache-mib)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, --max-gib, --weight-cache-mib, ${FLAGS.join(', ')})`);
+    if (a.startsWith('--') && !/^--(model|tokens|max-gib|weight-cache-mib|cached-weight-cache-mib)=/.test(a) && !FLAGS.includes(a)) throw new Error(`browsers: unknown option ${a} (takes --model, --tokens, --max-gib, --weight-cache-mib, --cached-weight-cache-mib, ${FLAGS.join(', ')})`);
   }
   const model = value('model') ?? 'stories260k';
   if (model === '') throw new Error('browsers: --model needs a value (stories260k, gpt2-base or a folder)');
@@ -176,9 +183,19 @@ export function parseBrowsersOptions(args: readonly string[]): BrowsersOptions {
   const maxGiB = gibText === undefined ? 18 : Number(gibText);
   if (!(maxGiB > 0 && maxGiB < 1024)) throw new Error(`browsers: --max-gib must be a number of GiB above 0, got ${gibText}`);
   const cacheText = value('weight-cache-mib');
-  const weightCacheMiB = cacheText === undefined ? undefined : Number(cacheText);
-  if (weightCacheMiB !== undefined && !(Number.isInteger(weightCacheMiB) && weightCacheMiB >= 0 && weightCacheMiB <= 65_536)) {
-    throw new Error(`browsers: --weight-cache-mib must be a whole number of MiB from 0 to 65536, got ${cacheText}`);
-  }
-  return { model, tokens, cached: !args.includes('--no-cached'), build: !args.includes('--no-build'), ownerOnly: args.includes('--owner-only'), maxGiB, ...(weightCacheMiB === undefined ? {} : { weightCacheMiB }) };
+  const weightCacheMiB = cacheText === undefined ? undefined : cacheMiB('--weight-cache-mib', cacheText);
+  const cachedText = value('cached-weight-cache-mib');
+  const cachedWeightCacheMiB = cachedText?.split(',').map((v) => (v.trim() === 'default' ? undefined : cacheMiB('--cached-weight-cache-mib', v)));
+  const cached = !args.includes('--no-cached');
+  if (cachedWeightCacheMiB && !cached) throw new Error('browsers: --cached-weight-cache-mib sets the cached runs, which --no-cached turns off');
+  return {
+    model, tokens, cached, build: !args.includes('--no-build'), ownerOnly: args.includes('--owner-only'), maxGiB,
+    ...(weightCacheMiB === undefined ? {} : { weightCacheMiB }), ...(cachedWeightCacheMiB === undefined ? {} : { cachedWeightCacheMiB }),
+  };
+}
+
+function cacheMiB(option: string, text: string): number {
+  const n = Number(text.trim());
+  if (text.trim() === '' || !(Number.isInteger(n) && n >= 0 && n <= 65_536)) throw new Error(`browsers: ${option} must be a whole number of MiB from 0 to 65536${option === '--weight-cache-mib' ? '' : ' (or "default")'}, got ${text}`);
+  return n;
 }

@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- browsers [--model stories260k|gpt2-base|<dir>] [--tokens N] [--no-cached] [--no-build]
- * [--max-gib G] [--weight-cache-mib N] [--owner-only] [--json]`:
+ * [--max-gib G] [--weight-cache-mib N] [--cached-weight-cache-mib N|default,...] [--owner-only] [--json]`:
  * owner, client and three party pages in headless Chromium (one browser per role, browsers-lab.ts) on a
  * coordinator on 127.0.0.1, WebAssembly parties. A first run (fresh sharing, shares downloaded), then a cached
- * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB). Reports time to ready,
+ * run on reopened pages (the owner's kept sharing, the parties' shares from IndexedDB; one per value of
+ * `--cached-weight-cache-mib`, so cache sizes compare without another download). Reports time to ready,
  * time to first token, ms per token, bytes per party, share bytes downloaded and peak memory per tab
  * (browsers-memory.ts says what is measured), and where the first run's share transfer went. `--owner-only` opens
  * the owner page alone: the model loaded and split once, its tab peak and time. The GPT-2-base model takes many GB across the five browsers: run it
@@ -88,13 +89,17 @@ const suite: BenchSuite = async ({ args }) => {
         console.error(`browsers: ${row.name}: loaded and split in ${row.loadAndSplitS} s (split pass ${row.splitPassS} s), owner tab ${row.ownerTabMiB} MiB`);
         return [row];
       }
-      for (const run of opts.cached ? (['first', 'cached'] as const) : (['first'] as const)) {
-        console.error(`browsers: ${model.name}, ${run} run`);
-        const m = await lab.session(input);
+      const cachedRuns = opts.cached ? (opts.cachedWeightCacheMiB ?? [opts.weightCacheMiB]) : [];
+      const runs = [{ run: 'first' as const, weightCacheMiB: opts.weightCacheMiB }, ...cachedRuns.map((weightCacheMiB) => ({ run: 'cached' as const, weightCacheMiB }))];
+      for (const { run, weightCacheMiB } of runs) {
+        const cacheSaid = weightCacheMiB === undefined ? "the page's default weight cache" : `?weight-cache-mib=${weightCacheMiB}`;
+        console.error(`browsers: ${model.name}, ${run} run, ${cacheSaid}`);
+        const m = await lab.session({ ...input, weightCacheMiB });
         if (run === 'cached' && m.parties.some((p) => p.shareBytesDownloaded !== 0)) {
           console.error(`browsers: the cached run downloaded shares again (${m.parties.map((p) => p.shareBytesDownloaded).join(' / ')} bytes)`);
         }
         const row = browsersRow(figures(model.name, run, m));
+        row.weightCacheMiB = weightCacheMiB ?? 'default';
         console.error(`browsers: ${row.name}: ready ${row.readyS} s, first token ${row.firstTokenS} s, ${row.msPerToken ?? '-'} ms per token, party tabs ${row.partyTabMiB} MiB, owner tab ${row.ownerTabMiB} MiB`);
         if (row.transfer) console.error(`browsers: ${row.name} transfer: ${row.transfer}`);
         rows.push(row);
