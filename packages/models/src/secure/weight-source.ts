@@ -45,6 +45,12 @@ export interface WeightTimes {
   storeMs: number;
   partsRead: number;
   bytesRead: number;
+  /**
+   * Parts the source had from the session's start-up check or download (already checked against their sha256,
+   * so neither read nor hashed again), and their bytes.
+   */
+  partsReused: number;
+  bytesReused: number;
   /** Copying a part out of the store's hands and checking its sha256. */
   copyMs: number;
   hashMs: number;
@@ -61,7 +67,7 @@ export interface WeightTimes {
 }
 
 export function newWeightTimes(): WeightTimes {
-  return { storeMs: 0, partsRead: 0, bytesRead: 0, copyMs: 0, hashMs: 0, waitMs: 0, expandMs: 0, wordsExpanded: 0, uploadMs: 0, offerMs: 0, matmulMs: 0 };
+  return { storeMs: 0, partsRead: 0, bytesRead: 0, partsReused: 0, bytesReused: 0, copyMs: 0, hashMs: 0, waitMs: 0, expandMs: 0, wordsExpanded: 0, uploadMs: 0, offerMs: 0, matmulMs: 0 };
 }
 
 /**

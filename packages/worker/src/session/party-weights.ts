@@ -3,15 +3,17 @@
  * Parts are verified and stored as they arrive and not kept in memory: the secure pass streams them from the
  * store (stored-weights.ts). Parts the store cannot take (not bound to this sharing, full) are kept in memory
  * instead, so such a session still runs, with the whole share resident. The blocks the pass uses are kept
- * for later passes up to the weight cache's budget (stored-weights.ts).
+ * for later passes up to the weight cache's budget (stored-weights.ts). When that cache will hold the whole
+ * share, the parts checked here (found in the store or downloaded) go to the first pass as checked, so it does
+ * not read and hash them again (stored-weights.ts says why that keeps tamper detection honest).
  */
 import type { WeightSource } from '@puma/models/secure';
 import { OWNER, type Channel, type PartyId } from '@puma/transport';
 import { encodeJson } from './json.ts';
 import { partKey, sha256Hex } from './shares.ts';
 import { MemoryShareStore } from './store.ts';
-import { StoredWeightSource } from './stored-weights.ts';
-import type { PartyShareManifest, ShareStore, StoredWeightOptions, WeightTransferReport } from './types.ts';
+import { StoredWeightSource, verifiedPartKept } from './stored-weights.ts';
+import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions, WeightTransferReport } from './types.ts';
 
 /** Stores of received parts running at once while the next parts arrive. */
 const STORES_IN_FLIGHT = 2;
@@ -57,15 +59,21 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
   };
   const kept = new MemoryShareStore();
   const found: Array<'hit' | 'missing' | 'corrupt'> = [];
+  const keep = verifiedPartKept(manifest, o.read);
+  const verified = new Map<PartInfo, Uint8Array>();
   // A few parts checked at once: the next part's store read overlaps this one's sha256 (in a tab, reads with one
   // in flight left the store idle while a part was hashed; `npm run bench -- idb-reads` measures the store alone).
   await inBatches(manifest.parts.length, CHECKS_IN_FLIGHT, async (k) => {
     const info = manifest.parts[k];
-    const cached = await store.get(key(k));
+    const stored = await store.get(key(k));
+    // A part kept for the first pass is hashed as it will be used: the party's own bytes, which the store
+    // cannot change afterwards (a copy unless the store's reads already are one).
+    const cached = stored !== undefined && keep(info) && !store.freshReads ? stored.slice() : stored;
     if (cached === undefined) {
       found[k] = 'missing';
     } else if (cached.byteLength === info.bytes && (await sha256Hex(cached)) === info.sha256) {
       found[k] = 'hit';
+      if (keep(info)) verified.set(info, cached);
     } else {
       found[k] = 'corrupt';
       await store.delete?.(key(k));
@@ -108,6 +116,8 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
       throw new Error(`share part ${info.tensor}/${info.part} from the model owner does not match its sha256 in the manifest`);
     }
     times.verifying += performance.now() - t;
+    // The received bytes are the party's own (stores copy them), so the first pass may use them as checked.
+    if (o.cacheable && keep(info)) verified.set(info, bytes);
     report.partsFetched += 1;
     report.shareBytesDownloaded += bytes.byteLength;
     const put = storePart(k, bytes);
@@ -135,5 +145,5 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
     get: async (k) => (await kept.get(k)) ?? store.get(k),
     set: (k, bytes) => kept.set(k, bytes),
   };
-  return { weights: new StoredWeightSource(manifest, source, o.identity, o.read), report };
+  return { weights: new StoredWeightSource(manifest, source, o.identity, o.read, verified), report };
 }

@@ -14,6 +14,15 @@
  * block, its PRG component regenerated each pass), which spares twice the store reads per byte of budget, with
  * its budget reserved first for the tensors read as the most blocks in a row (the vocabulary tables). The file
  * header of weight-cache.ts says why that keeps tamper detection honest.
+ *
+ * Parts the session's start-up check (or its download) has just read and checked need not be read again by the
+ * first pass: the session hands them over (`verified`), and the first read of such a part takes those bytes, as
+ * checked, instead of the store's (a cached GPT-2-base share otherwise went through IndexedDB and sha256 twice
+ * before its first token: 1.3 GB each time). It is the same guarantee as the cache's: what a pass uses is
+ * exactly what a check of the part's sha256 saw, and a part changed in the store afterwards is read (and
+ * refused, naming it) only by a pass that does not hold it. The session keeps them only when the cache will
+ * keep every block anyway (verifiedPartKept), so they cost no more memory than the cache after the first pass;
+ * a share that does not fit keeps only its seeds parts (tens of bytes each).
  */
 import { decodeBundle } from '@puma/protocol';
 import { sizeOf } from '@puma/ring';
@@ -31,6 +40,36 @@ const READ_AHEAD_PARTS = 2;
 /** Dense parts kept after their read: the open block's two, the next block's, and those read ahead. */
 const RECENT_PARTS = 3 + READ_AHEAD_PARTS;
 
+/** The weight cache a source over `shares` keeps (StoredWeightSource's constructor), and whether it holds every block. */
+function cachePlan(shares: PartyShareManifest, o: StoredWeightOptions): { budget: number; denseFirst: boolean; sizes: Array<{ name: string; words: number; bytesPerWord: number }>; wholeShare: boolean } {
+  const manifest = { modelId: shares.modelId, config: shares.config, fracBits: shares.fracBits, tensors: shares.tensors };
+  const dense = new Set(shares.parts.filter((p) => p.part !== 'seeds').map((p) => p.tensor));
+  const budget = weightCacheBudget(manifest, o.weightCacheBytes);
+  // A share that does not fit keeps dense words first: they cost a store read and a hash, PRG words only an
+  // expansion; and its budget goes first to the tensors whose reads the pass waits for most (weight-cache.ts).
+  const denseFirst = budget < expandedShareBytes(manifest);
+  const sizes = shares.tensors.map((t) => ({ name: t.name, words: sizeOf(t.shape), bytesPerWord: denseFirst && dense.has(t.name) ? 8 : 16 }));
+  const wholeShare = budget > 0 && sizes.reduce((sum, t) => sum + t.words * t.bytesPerWord, 0) <= budget;
+  return { budget, denseFirst, sizes, wholeShare };
+}
+
+/**
+ * Whether a session should hand part `info`, just checked, to its source for the first pass (the file header
+ * says why): a seeds part always, a dense part when the weight cache of `o` keeps every block of the share.
+ */
+export function verifiedPartKept(shares: PartyShareManifest, o: StoredWeightOptions = {}): (info: PartInfo) => boolean {
+  const { wholeShare } = cachePlan(shares, o);
+  return (info) => info.part === 'seeds' || wholeShare;
+}
+
+/** A part's bytes as words: a view when they are 8-byte aligned, else a copy. */
+function wordsOf(bytes: Uint8Array): BigUint64Array {
+  if (bytes.byteOffset % 8 === 0 && bytes.byteLength % 8 === 0) return new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  const words = new BigUint64Array(Math.ceil(bytes.byteLength / 8));
+  new Uint8Array(words.buffer).set(bytes);
+  return words;
+}
+
 export class StoredWeightSource implements WeightSource {
   readonly manifest: WeightManifest;
   readonly cache?: WeightBlockCache;
@@ -41,12 +80,19 @@ export class StoredWeightSource implements WeightSource {
   private readonly sha256: (bytes: Uint8Array) => string | Promise<string>;
   /** The latest dense part reads, in flight or done, oldest first (at most RECENT_PARTS). */
   private readonly recent = new Map<PartInfo, Promise<BigUint64Array>>();
+  /** Parts handed over already checked, each taken by its first read (the file header says why). */
+  private readonly verified: Map<PartInfo, Uint8Array>;
 
+  /**
+   * `verified`: parts of `shares.parts` (the same objects) with bytes the caller has just checked against their
+   * sha256 and that nobody writes afterwards; the first read of each takes them instead of the store's.
+   */
   constructor(
     private readonly shares: PartyShareManifest,
     private readonly store: ShareStore,
     private readonly identity: string,
     o: StoredWeightOptions = {},
+    verified: ReadonlyMap<PartInfo, Uint8Array> = new Map(),
   ) {
     const { modelId, config, fracBits, tensors } = shares;
     this.manifest = { modelId, config, fracBits, tensors };
@@ -61,14 +107,15 @@ export class StoredWeightSource implements WeightSource {
         this.denseParts.set(p.tensor, list);
       }
     }
-    const budget = weightCacheBudget(this.manifest, o.weightCacheBytes);
+    const { budget, denseFirst, sizes } = cachePlan(shares, o);
     if (budget > 0) {
-      // A share that does not fit keeps dense words first: they cost a store read and a hash, PRG words only an
-      // expansion; and its budget goes first to the tensors whose reads the pass waits for most (weight-cache.ts).
-      const denseFirst = budget < expandedShareBytes(this.manifest);
-      const sizes = tensors.map((t) => ({ name: t.name, words: sizeOf(t.shape), bytesPerWord: denseFirst && this.denseParts.has(t.name) ? 8 : 16 }));
       this.cache = new WeightBlockCache(budget, { denseFirst, reserved: denseFirst ? cacheReservations(sizes, budget, DEFAULT_BLOCK_WORDS) : undefined });
     }
+    const parts = new Set(shares.parts);
+    for (const info of verified.keys()) {
+      if (!parts.has(info)) throw new Error(`a verified part ${info.tensor}/${info.part} handed to the weight source is not one of party ${shares.party}'s manifest parts`);
+    }
+    this.verified = new Map(verified);
   }
 
   async seeds(tensor: string): Promise<TensorSeeds> {
@@ -140,6 +187,13 @@ export class StoredWeightSource implements WeightSource {
     const m = this.shares;
     const what = `share part ${info.tensor}/${info.part} of party ${m.party} (model ${m.modelId}, sharing ${m.epoch})`;
     const t = this.times;
+    const checked = this.verified.get(info);
+    if (checked !== undefined) {
+      this.verified.delete(info);
+      t.partsReused += 1;
+      t.bytesReused += checked.byteLength;
+      return { bytes: checked, words: wordsOf(checked) };
+    }
     const t0 = performance.now();
     const stored = await this.store.get(partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part));
     const t1 = performance.now();
