@@ -21,8 +21,8 @@
  * projection goes into the next LayerNorm as a residual sum base + product / 2^f (nn layernorm-residual.ts: the
  * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
  * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
- * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates the untruncated q and k
- * and truncates once (projectQkv, 3 rounds instead of 4; rotated values below 1024).
+ * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates each party's term of the
+ * qkv product and truncates once (projectQkv, the matmul's 2 rounds instead of 4; rotated values below 1024).
  *
  * Norms feed their matmul with the row scale applied after the product (nn norm-matmul.ts: y W = R (m W) +
  * beta W, m W formed while R is computed): 2 rounds fewer per norm that feeds a matmul, where the extra bytes
@@ -30,17 +30,18 @@
  * the MLP norm into up / w13, the final norm into the head; post-norm models (BERT) also keep y for the
  * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv.
  */
+import type { Buf } from '@puma/backend';
 import { encodeFixed } from '@puma/ring';
 import {
-  add, concatFlat, concatLast, matmulRaw, mulPublicInt, mulPublicRawVec, reshape, sliceFlat, sliceLast,
-  tileLeading, transpose, truncate, type AShare, type Party,
+  add, concatFlat, matmulRaw, mulPublicInt, reshape, sliceFlat, sliceLast,
+  tileLeading, transpose, truncate, truncateProduct, type AShare, type Party,
 } from '@puma/protocol';
 import {
   attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, tanh, type NormMatmul,
 } from '@puma/nn';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
-import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
+import { streamedMatmul, streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
 import { asWeightSource, type SecureWeights } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -250,15 +251,21 @@ function ropeTables(c: ModelConfig, heads: number, pos0: number, T: number, frac
   return { cos: encodeFixed(cos, fracBits), sin: encodeFixed(sin, fracBits) };
 }
 
-/** Swaps the elements of each adjacent pair along the last axis (local). */
-function swapPairs(p: Party, x: AShare): AShare {
-  const pairs = reshape(x, [x.s0.length / 2, 2]);
-  return reshape(concatLast(p, sliceLast(p, pairs, 1, 1), sliceLast(p, pairs, 0, 1)), x.shape);
+/** Swaps the elements of each adjacent pair of a [rows, cols] buffer's rows (local, public index map). */
+function swapPairs(p: Party, x: Buf): Buf {
+  const be = p.backend;
+  const pairs = x.length / 2;
+  const odd = be.sliceCols(x, pairs, 2, 1, 1);
+  const even = be.sliceCols(x, pairs, 2, 0, 1);
+  const out = be.concatCols(odd, 1, even, 1, pairs);
+  be.release(odd);
+  be.release(even);
+  return out;
 }
 
 /**
  * Fraction bits of RoPE's public tables. They multiply q and k untruncated (2f bits, straight from the qkv
- * product's reshare), so one truncation by f + ROPE_TABLE_BITS serves the matmul and the rotation: the rotated
+ * product), so one truncation by f + ROPE_TABLE_BITS serves the matmul and the rotation: the rotated
  * values must stay below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (the owner's domain check, 'rotated query/key'); the
  * tables' rounding moves a rotated entry by at most 2^-16 of |(q_2i, q_2i+1)| (at 14 bits, 4096 of room, the 80-token
  * stories260K test's logit error rose from 0.0050 to 0.0083; at 16 bits it is 0.0051).
@@ -266,29 +273,64 @@ function swapPairs(p: Party, x: AShare): AShare {
 export const ROPE_TABLE_BITS = 16;
 
 /**
- * q, k (rotated) and v from the fused qkv projection of x. RoPE models: the product is only reshared (1 round),
- * rotated with public tables and truncated once by f + ROPE_TABLE_BITS beside v's truncation by f: 3 rounds
- * instead of the matmul's 2 and a separate rotation truncation's 2. Others: the fused matmul.
+ * q, k (rotated) and v from the fused qkv projection of x. RoPE models: the rotation is a public linear map, so
+ * each party applies it to its own 3-of-3 term of the product (with the bias's component added at 2f bits),
+ * masks the result with a fresh zero sharing, and the dealer truncation takes it from there (truncateProduct, by
+ * f + ROPE_TABLE_BITS for q and k beside v's by f): 2 rounds, the matmul's own, instead of 3 (reshare, rotate the
+ * replicated shares, truncate them). Every message is the truncation's, masked as in truncate.ts. Others: the
+ * fused matmul.
  */
 async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare): Promise<{ q: AShare; k: AShare; v: AShare }> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
-  const split = (qkv: AShare) => ({ q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) });
-  if (c.positions !== 'rope') return split(fed ?? (await linear(p, m, `l${l}.qkv`, x)));
+  if (c.positions !== 'rope') {
+    const qkv = fed ?? (await linear(p, m, `l${l}.qkv`, x));
+    return { q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) };
+  }
+  const be = p.backend;
   const f = p.fracBits;
-  const product = await streamedMatmulRaw(p, m.weights, `l${l}.qkv.w`, x);
-  const raw = split(m.weights.has(`l${l}.qkv.b`)
-    ? await withWeight(m, `l${l}.qkv.b`, (b) => add(p, product, reshape(tileLeading(p, mulPublicInt(p, b, 2n ** BigInt(f)), product.shape[0]), product.shape)))
-    : product);
   const T = x.shape[0];
-  const tq = ropeTables(c, H, pos0, T, ROPE_TABLE_BITS);
-  const tk = ropeTables(c, KV, pos0, T, ROPE_TABLE_BITS);
-  const rot = (b: Party, v: AShare, t: { cos: BigUint64Array; sin: BigUint64Array }) => add(b, mulPublicRawVec(b, v, t.cos), mulPublicRawVec(b, swapPairs(b, v), t.sin));
-  const [qk, v] = await p.parallel(
-    (b) => b.profile('rope', () => truncate(b, concatFlat(b, [rot(b, raw.q, tq), rot(b, raw.k, tk)]), f + ROPE_TABLE_BITS)),
-    (b) => truncate(b, raw.v, f),
+  const width = (H + 2 * KV) * D;
+  let term = await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x);
+  if (m.weights.has(`l${l}.qkv.b`)) {
+    // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
+    const biased = await withWeight(m, `l${l}.qkv.b`, (b) => {
+      const scaled = mulPublicInt(p, b, 2n ** BigInt(f));
+      const tiled = tileLeading(p, scaled, T);
+      const sum = be.add(term, tiled.s0);
+      p.drop(scaled.s0, scaled.s1, tiled.s0, tiled.s1);
+      return sum;
+    });
+    be.release(term);
+    term = biased;
+  }
+  const part = (start: number, count: number) => be.sliceCols(term, T, width, start, count);
+  const rotate = (raw: Buf, heads: number) => {
+    const t = ropeTables(c, heads, pos0, T, ROPE_TABLE_BITS);
+    const [cos, sin] = [be.upload(t.cos), be.upload(t.sin)];
+    const swapped = swapPairs(p, raw);
+    const a = be.mul(raw, cos);
+    const b = be.mul(swapped, sin);
+    const out = be.add(a, b);
+    p.drop(raw, swapped, a, b, cos, sin);
+    return out;
+  };
+  const qRot = rotate(part(0, H * D), H);
+  const kRot = rotate(part(H * D, KV * D), KV);
+  const qk = be.concat([qRot, kRot]);
+  const vTerm = part((H + KV) * D, KV * D);
+  p.drop(term, qRot, kRot);
+  const masked = (t: Buf) => {
+    const out = be.add(t, p.zeroShare(p.nextTag(), t.length));
+    be.release(t);
+    return out;
+  };
+  const [qkMasked, vMasked] = [masked(qk), masked(vTerm)];
+  const [qkShare, v] = await p.parallel(
+    (b) => b.profile('rope', () => truncateProduct(b, qkMasked, [qkMasked.length], f + ROPE_TABLE_BITS)),
+    (b) => truncateProduct(b, vMasked, [T, KV * D], f),
   );
-  return { q: sliceFlat(p, qk, 0, raw.q.shape), k: sliceFlat(p, qk, raw.q.s0.length, raw.k.shape), v };
+  return { q: sliceFlat(p, qkShare, 0, [T, H * D]), k: sliceFlat(p, qkShare, T * H * D, [T, KV * D]), v };
 }
 
 /** [T, heads * D] -> [heads, T, D]. */

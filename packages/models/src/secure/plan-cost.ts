@@ -10,7 +10,7 @@
  * Also counts the multiply-adds of the local matrix products (for the plan's compute-time estimate).
  */
 import {
-  inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateCost, type Cost,
+  inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateProductCost, type Cost,
 } from '@puma/protocol';
 import {
   attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost, rmsNormMatmulCost, swigluCost, tanhCost,
@@ -113,9 +113,9 @@ function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean): voi
   const H = c.numHeads;
   const KV = c.numKvHeads;
   if (c.positions === 'rope') {
-    // The qkv product only reshared, then the rotation's truncation beside v's (forward.ts projectQkv).
-    t.matmulRaw('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);
-    const [qk, v] = [truncateCost(T * (H + KV) * D), truncateCost(T * KV * D)];
+    // Each party rotates its term of the qkv product; q and k truncated beside v (forward.ts projectQkv).
+    t.macs += T * c.hiddenSize * (H + 2 * KV) * D;
+    const [qk, v] = [truncateProductCost(T * (H + KV) * D), truncateProductCost(T * KV * D)];
     t.add('rope', { rounds: Math.max(qk.rounds, v.rounds), bytes: [0, 1, 2].map((i) => qk.bytes[i] + v.bytes[i]) as [number, number, number] });
   } else if (!qkvFed) {
     t.matmul('matmul', 1, T, c.hiddenSize, (H + 2 * KV) * D);

@@ -54,6 +54,14 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
   return acc!;
 }
 
+/**
+ * This party's unmasked 3-of-3 term of x @ W, for a caller that applies a public linear map before masking it
+ * with a fresh zero sharing and truncating it (forward.ts projectQkv: RoPE's rotation).
+ */
+export function streamedMatmulTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
+  return p.profile('matmulRaw', () => localTerm(p, ws, name, x));
+}
+
 /** This party's local term of x @ W masked by a fresh zero sharing under `tag`, ready to reshare or truncate. */
 async function maskedTerm(p: Party, ws: WeightStream, name: string, x: AShare, tag: string): Promise<Buf> {
   const t = await localTerm(p, ws, name, x);
