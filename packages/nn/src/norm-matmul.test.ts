@@ -133,6 +133,8 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
       expect(fused?.zBits).toBeGreaterThanOrEqual(18);
     }
     expect(normMatmulPlan(normPlan(12, 9e-5, 18, {}, 16))).toBeNull();
+    // A published window of small variance (gpt2-shakespeare's layer 0: 2^-12.75 to 2^-3.75) still fuses.
+    expect(normMatmulPlan(normPlan(128, 1e-5, 18, { minVar: 1.35e-4, maxVar: 0.0743 }))?.mBits).toBeGreaterThanOrEqual(18);
     const [rows, n] = [2, 12];
     const inputs = { b: fixedInput(rowsWithStd([1, 2], n, 5), [rows, n]), p: fixedInput(rowsWithStd([1, 3], n, 6), [rows, n], 36), g: fixedInput(new Array(n).fill(1)), be: fixedInput(new Array(n).fill(0.5)), w: fixedInput(randomFloats(n * OUT, -0.25, 0.25, 8), [n, OUT]) };
     const cost = layerNormOfResidualMatmulCost(rows, n, 1e-5, OUT, true, true);

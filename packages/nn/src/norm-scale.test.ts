@@ -13,6 +13,8 @@ const WIDE = normScalePlan({ lo: -34, hi: 26, xScale: 36, constant: Math.sqrt(76
 // Published windows (models norm-windows.ts): 10 octaves compare in 6 rounds, 20 in 7.
 const NARROW = normScalePlan({ lo: 2, hi: 12, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
 const MEDIUM = normScalePlan({ lo: -3, hi: 17, xScale: 36, constant: Math.sqrt(768), outBound: 2 ** 12 });
+// Rows of small variance (gpt2-shakespeare's first layer, n = 128): R at MIN_R_SCALE, 17 bits, not 15.
+const SMALL = normScalePlan({ lo: -6, hi: 4, xScale: 36, constant: Math.sqrt(128), outBound: 2 ** 12 });
 
 async function sweep(plan: typeof GPT2, lo: number, hi = 25.99): Promise<void> {
   const xs = logSweep(lo, hi, 400).map((v) => Math.round(v * 2 ** 36) / 2 ** 36);
@@ -33,11 +35,13 @@ describe('normScale', () => {
     await sweep(WIDE, -34);
   });
 
-  it('narrow windows: [2^2, 2^12) on 18 bits, [2^-3, 2^17) on 28; relative error <= 2e-4 over each, 0 below', async () => {
+  it('narrow windows: [2^2, 2^12) on 18 bits, [2^-3, 2^17) on 28, [2^-6, 2^4) at 17 bits of R; relative error <= 2e-4 over each, 0 below', async () => {
     expect(NARROW.window).toEqual({ drop: 31, bits: 18 });
     expect(MEDIUM.window).toEqual({ drop: 26, bits: 28 });
     await sweep(NARROW, 2, 11.999);
     await sweep(MEDIUM, -3, 16.999);
+    expect(SMALL.rScale).toBe(17);
+    await sweep(SMALL, -6, 3.999);
   });
 
   it('narrow windows: declared cost equals measured at 1 and 100 rows (1000 and 2000 lane values); 8 and 9 rounds', async () => {

@@ -25,7 +25,7 @@
  * first, E_k = m L_k truncated (2 rounds, while the comparisons finish), and selects among the E_k: the same
  * y two rounds sooner (the lanes, 6 rounds, plus the product end with the comparisons' 8), for K times the
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
- * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision.
+ * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE.
  * Cost: 10 rounds to R (max(8, 6) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
  * within the lanes' 6 rounds. On a domain of at most 10 octaves 8 and 10 (the comparison's 6 = the lanes' 6),
  * up to 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
@@ -33,8 +33,8 @@
  * a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
  * from fixed point (v's and v^2's last bits, the b_i's 2^-COEF_BITS), 2^-16 from L_k's last bit at the top
- * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26), [2^-34, 2^26), [2^2, 2^12) and [2^-3, 2^17) at 36
- * fraction bits (the last two on the narrow window). S below 2^lo
+ * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26), [2^-34, 2^26), [2^2, 2^12), [2^-3, 2^17) and [2^-6, 2^4) at 36
+ * fraction bits (the last three on the narrow window). S below 2^lo
  * gives exactly 0; S at or above 2^hi is outside the domain (needs xScale + hi <= 62 so the true lane's v_k does
  * not overflow).
  */
@@ -50,6 +50,11 @@ import { POLY_SCALE } from './poly.ts';
 
 /** Relative precision of the smallest R (top octave) at rScale bits. */
 const R_BITS = 16;
+/**
+ * Fewest fraction bits of R: norm-matmul.ts fuses only at rScale >= 17 (its beta W row), which a domain of small
+ * S (a published window of rows with variance below 1) would otherwise not reach.
+ */
+const MIN_R_SCALE = 17;
 /** Fraction bits of v^2 (v itself is at POLY_SCALE). */
 const V2_SCALE = 17;
 /** The cubic coefficient b3 keeps this many bits relative to phi_k (rounding below 2^-19 of the lane). */
@@ -100,7 +105,7 @@ export function normScalePlan(o: NormScaleOptions): NormScalePlan {
   if (xScale + hi > 62) throw new Error(`normScale: 2^${hi} at ${xScale} fraction bits does not fit below 2^62`);
   if (!(C > 0) || !(o.outBound > 0)) throw new Error(`normScale: constant and outBound must be positive, got ${C} and ${o.outBound}`);
   const logPhi = (j: number) => Math.log2(C) - (lo + j + 1) / 2;
-  const rScale = Math.ceil(R_BITS - logPhi(hi - lo - 1));
+  const rScale = Math.max(MIN_R_SCALE, Math.ceil(R_BITS - logPhi(hi - lo - 1)));
   const mScale = 61 - Math.max(0, ceilLog2(o.outBound)) - rScale;
   if (rScale + logPhi(0) + 1 > 60 || mScale < 1) throw new Error(`normScale: R over [2^${lo}, 2^${hi}) with output bound ${o.outBound} does not fit in the ring`);
   const K = hi - lo;
