@@ -75,8 +75,7 @@ export function chatCommand(argv: string[]): Promise<number> {
     const stops = stopIds(tokenizer, c.eosTokenId);
 
     const fracBits = DEFAULT_FRAC_BITS;
-    guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
-    const bundles = shareWeights(model, location.name, fracBits);
+    const bundles = shareWeights(guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits }), location.name, fracBits);
     const messages: ChatMessage[] = values.system === undefined ? [] : [{ role: 'system', content: values.system }];
     const turns: Turn[] = [];
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });

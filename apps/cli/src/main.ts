@@ -116,8 +116,7 @@ async function generate(argv: string[]): Promise<void> {
   if (prompt.length + maxNew > c.maxPositions) fail(`prompt (${prompt.length} tokens) + ${maxNew} new tokens exceed the model's ${c.maxPositions} positions`);
 
   const fracBits = DEFAULT_FRAC_BITS;
-  guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
-  const bundles = shareWeights(model, location.name, fracBits);
+  const bundles = shareWeights(guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits }), location.name, fracBits);
   const bar = values.json ? null : new cliProgress.SingleBar({ format: 'secure generation |{bar}| {value}/{total} tokens | {text}', hideCursor: true }, cliProgress.Presets.shades_classic);
   const tokens: number[] = [];
   bar?.start(maxNew, 0, { text: '' });
@@ -170,8 +169,7 @@ async function classify(argv: string[]): Promise<void> {
   if (!buildsModelInput(tokenizer)) fail(`${values.model} needs a BERT tokenizer (tokenizer.json or a WordPiece vocab.txt)`);
   const withSpecial = tokenizer.encodeForModel(values.text, undefined, model.config.maxPositions).ids;
   const fracBits = DEFAULT_FRAC_BITS;
-  guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
-  const bundles = shareWeights(model, location.name, fracBits);
+  const bundles = shareWeights(guardDomain(model, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits }), location.name, fracBits);
   const t0 = performance.now();
   const run = await runInThreads<ClassifyArgs, { rounds: number; bytesSent: number }>({
     module: PROGRAMS,

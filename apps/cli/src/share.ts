@@ -166,12 +166,12 @@ export async function readShareDir(dir: string): Promise<OwnerShares> {
 /** Loads a model folder (or name) and shares it under a fresh epoch, with a progress bar on stderr. */
 export async function shareModel(nameOrPath: string, fracBits: number, quiet: boolean, skipDomainCheck = false): Promise<OwnerShares> {
   const { model, location, tokenizer } = await loadModel(nameOrPath);
-  guardDomain(model, location.name, { tokenizer, skip: skipDomainCheck, fracBits });
+  const published = guardDomain(model, location.name, { tokenizer, skip: skipDomainCheck, fracBits });
   const bar = quiet ? null : new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} parts hashed', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar?.start(1, 0);
   try {
     return await prepareOwnerShares({
-      model, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location),
+      model: published, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location),
       onProgress: (done, total) => {
         bar?.setTotal(total);
         bar?.update(done);
@@ -190,11 +190,11 @@ export function shareCommand(argv: string[]): Promise<number> {
     if (existsSync(out) && readdirSync(out).length > 0) usageError(`--out ${out} exists and is not empty; shares are never overwritten in place`);
     const fracBits = intOption(values['frac-bits'], 'frac-bits', DEFAULT_FRAC_BITS, 0, 40);
     const { model: loaded, location, tokenizer } = await loadModel(model);
-    guardDomain(loaded, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
+    const published = guardDomain(loaded, location.name, { tokenizer, skip: values['skip-domain-check'], fracBits });
     // Split and hash on two threads. writeShareStream awaits each tensor's writes before asking for the next,
     // as the helper's reused buffers require.
     const helper = await createSharingThreads();
-    const stream = streamOwnerShares({ model: loaded, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location), helper });
+    const stream = streamOwnerShares({ model: published, modelId: location.name, fracBits, tokenizer: await tokenizerSource(location), helper });
     const bar = new cliProgress.SingleBar({ format: 'sharing |{bar}| {value}/{total} part files', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
     bar.start(stream.totalParts, 0);
     try {

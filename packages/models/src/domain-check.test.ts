@@ -8,8 +8,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACTIVATION_LIMIT, assertDomain, calibrationIds, checkDomain, formatDomainReport, MARGIN, type DomainReport } from './domain-check.ts';
 import { loadModel, modelDir } from './node.ts';
+import { normNames, WINDOW_MARGIN_OCTAVES, windowsFromRanges, withNormWindows } from './norm-windows.ts';
 import { STORIES_REFERENCE_TOKENS } from './test-fixtures.ts';
 import type { WordPieceTokenizer } from './tokenizer-wordpiece.ts';
+import type { Tokenizer } from './tokenizer.ts';
 import type { Model } from './types.ts';
 
 function expectWellInside(name: string, r: DomainReport, rope = false): void {
@@ -124,5 +126,76 @@ describe('a model outside the domain is refused, naming the quantity and where',
     expect(r.outside).toEqual([]);
     expect(r.tight.map((f) => f.quantity)).toEqual(['activation input']);
     expect(assertDomain(r, 'tweaked')).toMatch(/tweaked comes within 4x .*activation input 600\.00 at layer \d MLP activation/);
+  });
+});
+
+/** The windows the owner publishes (apps/cli domain-guard.ts): from the default calibration text, 18 fraction bits. */
+function published(model: Model, tokenizer?: Tokenizer): Model {
+  return withNormWindows(model, windowsFromRanges(model.config, checkDomain(model, { tokenizer }).normRanges, 18));
+}
+
+function windowFinding(r: DomainReport) {
+  return r.findings.find((f) => f.quantity === 'norm window');
+}
+
+describe('published norm windows (norm-windows.ts): computed from the calibration, checked on the models\' own data', () => {
+  it('every norm gets a window of the calibration range plus 3 octaves each side; the calibration itself is 2x clear of the margin', async () => {
+    const { model, tokenizer } = await loadModel('stories260K');
+    const r = checkDomain(model, { tokenizer });
+    const windows = windowsFromRanges(model.config, r.normRanges, 18);
+    expect(Object.keys(windows)).toEqual(normNames(model.config));
+    for (const [name, [lo, hi]] of Object.entries(windows)) {
+      const [a, b] = r.normRanges.get(name)!;
+      expect(lo).toBeLessThanOrEqual(Math.log2(a) - WINDOW_MARGIN_OCTAVES);
+      expect(lo).toBeGreaterThan(Math.log2(a) - WINDOW_MARGIN_OCTAVES - 0.25);
+      expect(hi).toBeGreaterThanOrEqual(Math.log2(b) + WINDOW_MARGIN_OCTAVES);
+      expect(hi).toBeLessThan(Math.log2(b) + WINDOW_MARGIN_OCTAVES + 0.25);
+      expect([lo * 4, hi * 4].every(Number.isInteger)).toBe(true);
+    }
+    const again = checkDomain(withNormWindows(model, windows), { tokenizer });
+    expect(windowFinding(again)!.value).toBeCloseTo(2 ** -WINDOW_MARGIN_OCTAVES, 1);
+    expect(again.tight).toEqual([]);
+  });
+
+  it('the bottom stops at eps and the top at the ring; a norm the calibration never saw gets none', () => {
+    const c = { normPlacement: 'pre', numLayers: 1, hiddenSize: 64, normEps: 1e-5 } as Model['config'];
+    const w = windowsFromRanges(c, new Map([['l0.attnNorm', [1.2e-5, 2e-5]], ['l0.mlpNorm', [1, 2 ** 19]]]), 18);
+    expect(w['l0.attnNorm'][0]).toBe(-16.75);
+    expect(w['l0.mlpNorm'][1]).toBe(20);
+    expect(w.final).toBeUndefined();
+  });
+
+  it.each([
+    ['stories260K', 'reference tokens'], ['gpt2-shakespeare', 'first 4 val windows of 64'], ['bert-shakespeare', 'first 48 eval examples'],
+  ])('%s on its %s stays inside the windows from the calibration text', async (name) => {
+    const { model, tokenizer } = await loadModel(name);
+    let sequences: number[][];
+    if (name === 'stories260K') sequences = [STORIES_REFERENCE_TOKENS];
+    else if (name === 'gpt2-shakespeare') {
+      const ids = tokenizer!.encode(readFileSync(path.join(modelDir(name), 'val.txt'), 'utf8'));
+      sequences = Array.from({ length: 4 }, (_, w) => ids.slice(w * 64, w * 64 + 64));
+    } else {
+      const tok = tokenizer as WordPieceTokenizer;
+      const lines = readFileSync(path.join(modelDir(name), 'eval.jsonl'), 'utf8').trim().split('\n').slice(0, 48);
+      sequences = lines.map((l) => tok.encodeForModel((JSON.parse(l) as { text: string }).text, undefined, model.config.maxPositions).ids);
+    }
+    const r = checkDomain(published(model, tokenizer), { sequences });
+    const f = windowFinding(r)!;
+    console.log(`${name}: norm window ${f.value.toFixed(3)} at ${f.site} (1 = an edge of the window)`);
+    expect(r.outside).toEqual([]);
+    expect(f.value).toBeLessThan(1);
+  }, 120_000);
+
+  it('a model whose activations grow after publishing leaves its windows: reported outside (y = beta below, arbitrary above)', async () => {
+    const { model, tokenizer } = await loadModel('stories260K');
+    const windowed = published(model, tokenizer);
+    scale(windowed.weights.embeddings.token.data, 40);
+    const r = checkDomain(windowed, { tokenizer });
+    expect(r.outside.find((f) => f.quantity === 'norm window')).toMatchObject({ site: 'layer 0 attention norm', limit: 1 });
+    expect(() => assertDomain(r, 'grown')).toThrow(/norm window [0-9.]+ at layer 0 attention norm \(limit 1\.00\)/);
+    // A factor 2 (4 in the variance) is inside the 3-octave margin, but within MARGIN of its edge: tight.
+    const near = published(model, tokenizer);
+    scale(near.weights.embeddings.token.data, 1.5);
+    expect(checkDomain(near, { tokenizer }).tight.map((f) => f.quantity)).toContain('norm window');
   });
 });

@@ -11,12 +11,18 @@
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound);
  * - a norm that feeds its matmul (secure/forward.ts normInto, nn norm-matmul.ts): |y W| and |(y - beta) W| below
- *   NORM_MATMUL_BOUND = 2^12 for the matrices it feeds (bias excluded: it is added after).
+ *   NORM_MATMUL_BOUND = 2^12 for the matrices it feeds (bias excluded: it is added after);
+ * - a norm with a published window (norm-windows.ts, config.normWindows [lo, hi]): its rows' variance plus eps
+ *   (mean square plus eps for RMSNorm) v within [2^lo, 2^hi] (below: y = beta, above: arbitrary). Reported as
+ *   'norm window', the value max(v / 2^hi, 2^lo / v) over the rows against the limit 1.
+ * The check also returns each norm's smallest and largest v (normRanges), from which the owner publishes the
+ * windows (norm-windows.ts windowsFromRanges; apps/cli domain-guard.ts).
  * A calibration pass cannot prove every prompt stays inside, so the check asks for a margin as well: a model
  * whose calibration comes within a factor MARGIN of a limit is reported as such ("tight"), one past a limit as
  * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
  */
 import { attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
+import type { NormWindows } from './types.ts';
 import { activate } from './activations.ts';
 import { ROPE_TABLE_BITS } from './secure/forward.ts';
 import { forwardHidden, type ForwardProbe } from './forward.ts';
@@ -39,7 +45,8 @@ const CALIBRATION_TEXT =
   'Once upon a time, in a small town by the sea, a girl named Mia found an old map in her grandmother\'s attic. ' +
   'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
 
-export type DomainQuantity = 'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output' | 'norm matmul output';
+export type DomainQuantity =
+  'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output' | 'norm matmul output' | 'norm window';
 
 export interface DomainFinding {
   quantity: DomainQuantity;
@@ -61,6 +68,16 @@ export interface DomainReport {
   tight: DomainFinding[];
   /** Tokens of the longest sequence checked. */
   tokens: number;
+  /** Per norm of the secure pass (norm-windows.ts normNames), the smallest and largest row variance plus eps seen. */
+  normRanges: Map<string, [number, number]>;
+}
+
+/** The secure pass's name of the norm a probe site names ('layer 3 MLP norm' -> 'l3.mlpNorm'); none for the MLM head's. */
+function secureNormName(site: string): string | undefined {
+  if (site === 'embedding norm') return 'emb.norm';
+  if (site === 'final norm') return 'final';
+  const m = /^layer (\d+) (attention|MLP) norm$/.exec(site);
+  return m ? `l${m[1]}.${m[2] === 'MLP' ? 'mlpNorm' : 'attnNorm'}` : undefined;
 }
 
 /** The ids the check runs on: the calibration text through the model's tokenizer, or a fixed spread of ids. */
@@ -78,8 +95,12 @@ class Extremes implements ForwardProbe {
   readonly best = new Map<DomainQuantity, { site: string; value: number }>();
   /** First step past the limit, per quantity, in pass order. */
   readonly firstOutside: DomainFinding[] = [];
+  readonly normRanges = new Map<string, [number, number]>();
 
-  constructor(private readonly fracBits: number, private readonly maxPositions: number, private readonly feeds: ReadonlyMap<string, readonly Tensor[]> = new Map()) {}
+  constructor(
+    private readonly fracBits: number, private readonly maxPositions: number, private readonly feeds: ReadonlyMap<string, readonly Tensor[]> = new Map(),
+    private readonly windows: NormWindows = {},
+  ) {}
 
   private see(quantity: DomainQuantity, site: string, value: number): void {
     const old = this.best.get(quantity);
@@ -130,6 +151,7 @@ class Extremes implements ForwardProbe {
       let s = 0;
       for (let j = 0; j < n; j++) s += (x[o + j] - mean) ** 2;
       this.see('norm sum of squares', site, s + n * norm.eps);
+      this.range(site, s / n + norm.eps);
       const inv = 1 / Math.sqrt(s / n + norm.eps);
       let out = 0;
       const y = new Float64Array(n);
@@ -142,8 +164,19 @@ class Extremes implements ForwardProbe {
     }
   }
 
+  /** One row's variance plus eps v: the norm's range, and its place in a published window. */
+  private range(site: string, v: number): void {
+    const name = secureNormName(site);
+    if (name === undefined) return;
+    const old = this.normRanges.get(name);
+    this.normRanges.set(name, old ? [Math.min(old[0], v), Math.max(old[1], v)] : [v, v]);
+    const w = this.windows[name];
+    if (w) this.see('norm window', site, Math.max(v / 2 ** w[1], 2 ** w[0] / v));
+  }
+
   limit(q: DomainQuantity): number {
     if (q === 'norm matmul output') return NORM_MATMUL_BOUND;
+    if (q === 'norm window') return 1;
     switch (q) {
       case 'activation input': return ACTIVATION_LIMIT;
       case 'attention row spread': return SPREAD_LIMIT;
@@ -216,7 +249,7 @@ function probePass(model: Model, ids: readonly number[], probe: Extremes): void 
 export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonly number[]>; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
   const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
   if (sequences.length === 0) throw new Error('domain check: no sequence to run');
-  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions, normFeeds(model));
+  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions, normFeeds(model), model.config.normWindows);
   for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {
@@ -224,6 +257,7 @@ export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonl
     outside: probe.firstOutside,
     tight: findings.filter((f) => f.value < f.limit && f.value * MARGIN >= f.limit),
     tokens: Math.max(...sequences.map((ids) => ids.length)),
+    normRanges: probe.normRanges,
   };
 }
 

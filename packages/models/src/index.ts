@@ -5,7 +5,7 @@
  */
 export type {
   Activation, Arch, AttentionWeights, EmbeddingWeights, FloatArray, HeadWeights, LayerWeights, Linear, LoadedModel,
-  MlpWeights, Model, ModelConfig, Norm, Tensor, TransformerWeights,
+  MlpWeights, Model, ModelConfig, Norm, NormWindows, Tensor, TransformerWeights,
 } from './types.ts';
 export { assertFinite, assertShape, formatShape, makeTensor, shapeEquals, sliceLast, transpose2d } from './tensor.ts';
 export { namedTensors, validateModel } from './validate.ts';
@@ -42,6 +42,7 @@ export { applyRope, ropeFrequencies, type RopeFrequencies, type RopeScaling } fr
 export { attention, type AttentionDims } from './attention.ts';
 export { createCache, embed, forwardHidden, mlp, selfAttention, transformerLayer, type ForwardOptions, type ForwardProbe, type LayerCache, type LayerProbe } from './forward.ts';
 export { assertDomain, calibrationIds, checkDomain, formatDomainReport, type DomainFinding, type DomainQuantity, type DomainReport } from './domain-check.ts';
+export { checkNormWindows, normNames, normOptions, WINDOW_MARGIN_OCTAVES, windowsFromRanges, withNormWindows } from './norm-windows.ts';
 export { classifierLogits, lastRow, lmLogits, mlmLogits, pooledOutput } from './heads.ts';
 export { classifySequence } from './classify.ts';
 export { DecoderSession } from './decoder.ts';

@@ -132,7 +132,16 @@ export interface ModelConfig {
   readonly labels?: readonly string[];
   readonly bosTokenId?: number;
   readonly eosTokenId?: number;
+  /**
+   * Published by the model owner from its calibration (norm-windows.ts), not read from config.json: per norm of
+   * the secure pass, [lo, hi] with the rows' variance plus eps (mean square plus eps for RMSNorm) in
+   * [2^lo, 2^hi]. Absent (or a norm absent): the whole range the ring allows.
+   */
+  readonly normWindows?: NormWindows;
 }
+
+/** Norm name of the secure pass ('emb.norm', 'l<i>.attnNorm', 'l<i>.mlpNorm', 'final') -> [lo, hi] (log2). */
+export type NormWindows = Readonly<Record<string, readonly [number, number]>>;
 
 export interface Model {
   readonly config: ModelConfig;

@@ -39,6 +39,7 @@ import {
 import {
   attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, tanh, type NormMatmul,
 } from '@puma/nn';
+import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
 import { streamedMatmul, streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
@@ -60,6 +61,7 @@ export function loadSecureModel(p: Party, weights: SecureWeights, o: LoadOptions
   const source = asWeightSource(weights);
   const { manifest } = source;
   if (manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
+  checkNormWindows(manifest.config, manifest.fracBits);
   return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords) };
 }
 
@@ -167,8 +169,8 @@ async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into:
   const mm = feeds(m, into, keepY);
   const scale = await copyOf(p, m, `${name}.scale`);
   const r = await p.profile('norm', async () => {
-    if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm);
-    return layerNormMatmul(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm);
+    if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm, normOptions(c, name));
+    return layerNormMatmul(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm, normOptions(c, name));
   });
   return { y: r.y, out: await addBias(p, m, into, r.yw) };
 }
@@ -176,8 +178,8 @@ async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into:
 async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
   const c = m.config;
   return withWeight(m, `${name}.scale`, (scale) => {
-    if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps);
-    return withWeight(m, `${name}.bias`, (bias) => layerNorm(p, x, scale, bias, c.normEps));
+    if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps, normOptions(c, name));
+    return withWeight(m, `${name}.bias`, (bias) => layerNorm(p, x, scale, bias, c.normEps, normOptions(c, name)));
   });
 }
 
@@ -186,7 +188,7 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
   return p.profile('norm', async () => {
     const { product } = r;
     if (!product) return { x: r.base, y: await norm(p, m, name, r.base) };
-    return withWeight(m, `${name}.scale`, (scale) => withWeight(m, `${name}.bias`, (bias) => layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, {}, keepSum)));
+    return withWeight(m, `${name}.scale`, (scale) => withWeight(m, `${name}.bias`, (bias) => layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, normOptions(m.config, name), keepSum)));
   });
 }
 
@@ -200,7 +202,7 @@ async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Res
   }
   const mm = feeds(m, into, keepY);
   const [scale, bias] = [await copyOf(p, m, `${name}.scale`), await copyOf(p, m, `${name}.bias`)];
-  const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum));
+  const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum, normOptions(m.config, name)));
   return { x: o.x, y: o.y, out: await addBias(p, m, into, o.yw) };
 }
 

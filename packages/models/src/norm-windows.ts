@@ -1,0 +1,91 @@
+/**
+ * Norm windows (issue 12): the range of each norm's row scale, published by the model owner in the model
+ * description (ModelConfig.normWindows) so the parties' norms compare a row's sum of squares S only over the
+ * octaves the model uses. Without one, nn norm.ts takes every octave the ring allows (34 to 60: the 64-bit
+ * msb, 8 rounds); a window of at most 10 octaves of S compares in the lanes' 6 rounds, one of up to 26 in 7
+ * (nn inverse.ts comparisonWindow), with a lane per octave (fewer bytes).
+ * A window is [lo, hi] for a norm: its rows' variance plus eps (mean square plus eps for RMSNorm), v, lies in
+ * [2^lo, 2^hi]. The owner derives it from the plaintext calibration pass of its domain check (domain-check.ts
+ * normRanges: the smallest and largest v of each norm), widened by WINDOW_MARGIN_OCTAVES on both sides and
+ * rounded outward to a quarter octave; the bottom never below eps (v >= eps always), the top never past the
+ * ring's n v < 2^(62 - 2f). nn norm.ts takes it as minVar = 2^lo - eps and maxVar = 2^hi - eps.
+ * Why 3 octaves (v within a factor 8 of the calibration, the row's scale within 2.8): the domain check calls a
+ * value within MARGIN = 4 of a limit tight, so the calibration itself stays clear of that by a factor 2; on
+ * the test models' own data (domain-check.test.ts) v left the CALIBRATION_TEXT range by at most 2 octaves.
+ * Outside the window the secure norm is wrong, silently: a row with v below 2^lo gets y = beta (R = 0), one above
+ * 2^hi an arbitrary y. The owner's check reports a sequence whose v comes within MARGIN of a window ('norm
+ * window'), and one past it as outside.
+ * What it reveals: per norm, the octave (to a quarter) of the calibration's smallest and largest row variance,
+ * widened: a coarse scale of the model's activations on public text, not weights, inputs or prompts.
+ */
+import type { NormOptions } from '@puma/nn';
+import type { ModelConfig, NormWindows } from './types.ts';
+
+/** Octaves of v added below and above the calibration's range. */
+export const WINDOW_MARGIN_OCTAVES = 3;
+/** Window ends are multiples of this (octaves). */
+const GRID = 0.25;
+
+/** The norms of the secure pass by name, in pass order (secure/forward.ts). */
+export function normNames(c: ModelConfig): string[] {
+  const names = c.normPlacement === 'post' ? ['emb.norm'] : [];
+  for (let l = 0; l < c.numLayers; l++) names.push(`l${l}.attnNorm`, `l${l}.mlpNorm`);
+  if (c.normPlacement === 'pre') names.push('final');
+  return names;
+}
+
+/** Largest log2 v the ring holds at fracBits: n v < 2^(62 - 2f). */
+const ringTop = (c: ModelConfig, fracBits: number): number => 62 - 2 * fracBits - Math.log2(c.hiddenSize);
+
+/**
+ * Checks a description's normWindows (a party checks what the owner sent before running): absent is fine,
+ * anything else must name known norms with finite ends lo < hi, 2^hi above eps and within the ring.
+ */
+export function checkNormWindows(c: ModelConfig, fracBits: number): void {
+  const w: unknown = c.normWindows;
+  if (w === undefined) return;
+  const field = 'model description field normWindows';
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new Error(`${field} must be an object of norm name -> [lo, hi], got ${JSON.stringify(w)}`);
+  const known = new Set(normNames(c));
+  for (const [name, range] of Object.entries(w)) {
+    const at = `${field}[${JSON.stringify(name)}]`;
+    if (!known.has(name)) throw new Error(`${at}: this model has no such norm (its norms: ${[...known].join(', ')})`);
+    if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new Error(`${at} must be [lo, hi], two finite numbers, got ${JSON.stringify(range)}`);
+    }
+    const [lo, hi] = range as [number, number];
+    if (!(lo < hi)) throw new Error(`${at}: lo ${lo} must be below hi ${hi}`);
+    if (!(2 ** hi > c.normEps)) throw new Error(`${at}: 2^${hi} must exceed the norm's eps ${c.normEps}`);
+    if (hi > ringTop(c, fracBits)) throw new Error(`${at}: 2^${hi} exceeds the largest variance the ring holds at ${fracBits} fraction bits, 2^${ringTop(c, fracBits).toFixed(2)}`);
+  }
+}
+
+/** nn's options for norm `name`: its published window, or {} (the whole ring's range). */
+export function normOptions(c: ModelConfig, name: string): NormOptions {
+  const w = c.normWindows?.[name];
+  if (!w) return {};
+  return { minVar: Math.max(0, 2 ** w[0] - c.normEps), maxVar: 2 ** w[1] - c.normEps };
+}
+
+/**
+ * Windows from the calibration's smallest and largest v per norm (domain-check.ts normRanges), widened by
+ * `margin` octaves and rounded outward to the grid, clamped to [eps, the ring's top].
+ */
+export function windowsFromRanges(c: ModelConfig, ranges: ReadonlyMap<string, readonly [number, number]>, fracBits: number, margin = WINDOW_MARGIN_OCTAVES): NormWindows {
+  const out: Record<string, readonly [number, number]> = {};
+  const top = Math.floor(ringTop(c, fracBits) / GRID) * GRID;
+  const bottom = Math.floor(Math.log2(c.normEps) / GRID) * GRID;
+  for (const name of normNames(c)) {
+    const r = ranges.get(name);
+    if (!r || !(r[0] > 0) || !(r[1] >= r[0]) || !Number.isFinite(r[1])) continue;
+    const lo = Math.max(bottom, Math.floor((Math.log2(r[0]) - margin) / GRID) * GRID);
+    const hi = Math.min(top, Math.ceil((Math.log2(r[1]) + margin) / GRID) * GRID);
+    if (lo < hi) out[name] = [lo, hi];
+  }
+  return out;
+}
+
+/** The description with windows published (replacing any it had). */
+export function withNormWindows<M extends { config: ModelConfig }>(model: M, windows: NormWindows): M {
+  return { ...model, config: { ...model.config, normWindows: windows } };
+}
