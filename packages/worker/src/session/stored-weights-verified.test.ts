@@ -1,13 +1,14 @@
 /**
  * Parts a session's start-up check (or download) has checked go to the first pass as checked (stored-weights.ts):
  * the source's first read of such a part takes those bytes instead of the store's, and later reads go back to
- * the store, still checked; the session keeps dense parts only when its weight cache will hold the whole share;
+ * the store, still checked; the session keeps the dense parts whose words its weight cache will keep;
  * a cached session reads each dense part once (its start-up check) and gives the tokens of plaintext.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateGreedy } from '@puma/models';
 import { expandedShareBytes } from '@puma/models/secure';
-import { MemoryShareStore, partKey, runClientSession, type PartInfo, type ShareStore } from './index.ts';
+import type { ModelConfig } from '@puma/models';
+import { DENSE_PART_BYTES, MemoryShareStore, partKey, runClientSession, type PartInfo, type PartyShareManifest, type ShareStore } from './index.ts';
 import { PROMPT, ROSTER, clientChannel, freshStores, loadFixture, startSession, type Fixture } from './session-fixture.ts';
 import { StoredWeightSource, verifiedPartKept } from './stored-weights.ts';
 
@@ -54,17 +55,34 @@ describe('parts checked before the first pass', () => {
       .toThrow(`a verified part ${stranger.tensor}/${stranger.part} handed to the weight source is not one of party 2's manifest parts`);
   });
 
-  it('keeps dense parts only when the weight cache holds the whole share (dense words only, when it does not fit expanded); seeds parts always', () => {
+  it('keeps the dense parts whose words the weight cache will keep: all when the share fits, else as many as its budget takes in manifest order; seeds parts always', () => {
     const { manifest } = fx.shares.parties[1];
-    const seeds = manifest.parts.find((p) => p.part === 'seeds')!;
-    const dense = manifest.parts.find((p) => p.part.startsWith('dense.'))!;
-    const denseBytes = manifest.tensors.reduce((s, t) => s + 8 * t.shape.reduce((a, b) => a * b, 1), 0);
-    const kept = (weightCacheBytes?: number) => [seeds, dense].map(verifiedPartKept(manifest, { weightCacheBytes }));
+    const seeds = manifest.parts.filter((p) => p.part === 'seeds');
+    const dense = manifest.parts.filter((p) => p.part.startsWith('dense.'));
+    const denseBytes = dense.reduce((s, p) => s + p.bytes, 0);
+    const kept = (weightCacheBytes?: number) => dense.filter(verifiedPartKept(manifest, { weightCacheBytes }));
     expect(expandedShareBytes(manifest)).toBe(2 * denseBytes);
-    expect(kept(undefined)).toEqual([true, true]);
-    expect(kept(denseBytes)).toEqual([true, true]);
-    expect(kept(denseBytes - 8)).toEqual([true, false]);
-    expect(kept(0)).toEqual([true, false]);
+    expect(seeds.every(verifiedPartKept(manifest, { weightCacheBytes: 0 }))).toBe(true);
+    expect(kept(undefined)).toEqual(dense);
+    expect(kept(denseBytes)).toEqual(dense);
+    expect(kept(denseBytes - 8)).toEqual(dense.slice(0, -1));
+    expect(kept(dense[0].bytes + dense[1].bytes - 1)).toEqual([dense[0]]);
+    expect(kept(0)).toEqual([]);
+  });
+
+  it('a share that does not fit keeps the parts of the tensors the cache reserves room for (the most blocks) first', () => {
+    const part = DENSE_PART_BYTES;
+    const info = (tensor: string, k: number, bytes: number): PartInfo => ({ tensor, part: `dense.${k}`, bytes, sha256: '0'.repeat(64) });
+    const manifest: PartyShareManifest = {
+      format: 'puma-party-shares/1', modelId: 'shape', epoch: '0'.repeat(32), party: 1, fracBits: 18, config: { vocabSize: 1 } as ModelConfig,
+      tensors: [{ name: 'small', shape: [1000] }, { name: 'table', shape: [4 * (part / 8)] }],
+      parts: [info('small', 0, 8000), ...[0, 1, 2, 3].map((k) => info('table', k, part))],
+    };
+    // Room for the table and 100 bytes more: the table is reserved, so the small tensor (first in the manifest) is not kept.
+    const keep = verifiedPartKept(manifest, { weightCacheBytes: 4 * part + 100 });
+    expect(manifest.parts.map(keep)).toEqual([false, true, true, true, true]);
+    // Too little room for the whole table: nothing is reserved, and the budget fills in manifest order.
+    expect(manifest.parts.map(verifiedPartKept(manifest, { weightCacheBytes: 8000 + part }))).toEqual([true, true, false, false, false]);
   });
 
   it('a cached session reads each dense part once, in its start-up check, and none in its steps: the tokens of plaintext', async () => {

@@ -20,9 +20,10 @@
  * checked, instead of the store's (a cached GPT-2-base share otherwise went through IndexedDB and sha256 twice
  * before its first token: 1.3 GB each time). It is the same guarantee as the cache's: what a pass uses is
  * exactly what a check of the part's sha256 saw, and a part changed in the store afterwards is read (and
- * refused, naming it) only by a pass that does not hold it. The session keeps them only when the cache will
- * keep every block anyway (verifiedPartKept), so they cost no more memory than the cache after the first pass;
- * a share that does not fit keeps only its seeds parts (tens of bytes each).
+ * refused, naming it) only by a pass that does not hold it. The session keeps only the dense parts whose words
+ * the cache will keep (verifiedPartKept: all of them when the share fits; else the tensors the cache reserves
+ * room for, then the others in manifest order, the pass's order, up to its budget), so they cost about the
+ * memory the cache takes after the first pass, and seeds parts (tens of bytes each).
  */
 import { decodeBundle } from '@puma/protocol';
 import { sizeOf } from '@puma/ring';
@@ -55,11 +56,26 @@ function cachePlan(shares: PartyShareManifest, o: StoredWeightOptions): { budget
 
 /**
  * Whether a session should hand part `info`, just checked, to its source for the first pass (the file header
- * says why): a seeds part always, a dense part when the weight cache of `o` keeps every block of the share.
+ * says why): a seeds part always; dense parts as the weight cache of `o` will keep their words: every one
+ * when the share fits, else (dense-first, 8 bytes a word) the tensors it reserves room for, then the others in
+ * manifest order, part by part while they fit its budget.
  */
 export function verifiedPartKept(shares: PartyShareManifest, o: StoredWeightOptions = {}): (info: PartInfo) => boolean {
-  const { wholeShare } = cachePlan(shares, o);
-  return (info) => info.part === 'seeds' || wholeShare;
+  const { budget, denseFirst, sizes, wholeShare } = cachePlan(shares, o);
+  if (wholeShare) return () => true;
+  const kept = new Set<PartInfo>();
+  if (budget > 0 && denseFirst) {
+    const reserved = [...cacheReservations(sizes, budget, DEFAULT_BLOCK_WORDS).keys()];
+    const order = [...reserved, ...shares.tensors.map((t) => t.name).filter((n) => !reserved.includes(n))];
+    const dense = order.flatMap((name) => shares.parts.filter((p) => p.tensor === name && p.part !== 'seeds'));
+    let left = budget;
+    for (const info of dense) {
+      if (info.bytes > left) break;
+      kept.add(info);
+      left -= info.bytes;
+    }
+  }
+  return (info) => info.part === 'seeds' || kept.has(info);
 }
 
 /** A part's bytes as words: a view when they are 8-byte aligned, else a copy. */
