@@ -101,3 +101,48 @@ describe('maxLastWideBeside (first level compares the product at 2f, picks its t
     await expect(run).rejects.toThrow(/shapes/);
   });
 });
+
+describe('row blocks (a causal softmax\'s visible prefixes): each row\'s max over its block\'s first `width` columns', () => {
+  // Rows in runs; masked columns hold 1000, which must never win. Widths 1 to 40 in one call: two levels (arity 32).
+  const blocks = [{ rows: 2, width: 1 }, { rows: 1, width: 2 }, { rows: 3, width: 7 }, { rows: 1, width: 33 }, { rows: 2, width: 40 }];
+  const rows = 9;
+  const cols = 40;
+  const x = quantize(randomFloats(rows * cols, -100, 100, 9));
+  const widthOf = (r: number): number => {
+    let at = 0;
+    for (const b of blocks) if (r < (at += b.rows)) return b.width;
+    throw new Error('row outside the blocks');
+  };
+  for (let r = 0; r < rows; r++) for (let j = widthOf(r); j < cols; j++) x[r * cols + j] = 1000;
+
+  it('one of the row\'s candidates, within SLACK per level of their max; masked columns never win; declared = measured', async () => {
+    for (const arity of [32, 4]) {
+      const got = await runNn({ x: { values: x, shape: [rows, cols] } }, (p, s) => maxLastWide(p, s.x, arity, blocks));
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(x.subarray(r * cols, r * cols + widthOf(r)));
+        expect(row, `row ${r}`).toContain(got[r]);
+        expect(Math.max(...row) - got[r]).toBeLessThanOrEqual((arity === 32 ? 2 : 3) * SLACK);
+      }
+      expectCost(await measureOp({ x: fixedInput(x, [rows, cols]) }, (p, s) => maxLastWide(p, s.x, arity, blocks)), maxLastWideCost(rows, cols, arity, blocks));
+    }
+    // As many rounds as the widest block alone needs; fewer comparisons than every row at full width.
+    expect(maxLastWideCost(rows, cols, 32, blocks).rounds).toBe(maxLastWideCost(rows, cols).rounds);
+    expect(maxLastWideCost(rows, cols, 32, blocks).bytes[0]).toBeLessThan(maxLastWideCost(rows, cols).bytes[0]);
+    expect(maxLastWideCost(3, 7, 32, [{ rows: 3, width: 7 }]).rounds).toBe(maxLastWideCost(3, 7).rounds);
+  });
+
+  it('beside a truncation: picks the truncated candidates, declared = measured', async () => {
+    const inputs = { x: fixedInput(x, [rows, cols], 36) };
+    const run = await runWithInputs(inputs, async (p, s) => {
+      const r = await maxLastWideBeside(p, s.x, 36, (q) => truncate(q, s.x), 32, blocks);
+      return decodeFixed(await revealRaw(p, r.max), 18);
+    });
+    for (let r = 0; r < rows; r++) expect(Math.max(...Array.from(x.subarray(r * cols, r * cols + widthOf(r)))) - run.results[0][r]).toBeLessThanOrEqual(2 * (SLACK + 2 ** -18));
+    expectCost(await measureOp(inputs, (p, s) => maxLastWideBeside(p, s.x, 36, (q) => truncate(q, s.x), 32, blocks)), maxLastWideBesideCost(rows, cols, truncateCost(rows * cols), 32, blocks));
+  });
+
+  it('rejects blocks that do not cover the rows or exceed the columns', async () => {
+    await expect(runNn({ x: { values: x, shape: [rows, cols] } }, (p, s) => maxLastWide(p, s.x, 32, [{ rows: 8, width: 3 }]))).rejects.toThrow(/row blocks/);
+    expect(() => maxLastWideCost(rows, cols, 32, [{ rows: 9, width: 41 }])).toThrow(/row blocks/);
+  });
+});

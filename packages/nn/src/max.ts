@@ -20,6 +20,11 @@
  * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
  * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 17 then 8. Bytes per level and group:
  * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
+ * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
+ * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
+ * one comparison and one AND per tree level, a narrower block in groups of at most that level's arity for the
+ * widest (so it is never deeper), and the selection into one bit times value: the widest block's rounds, the
+ * candidates' bytes (GPT-2-base's 32-token causal prompt: 5,456 pairs per head instead of 15,872).
  * Comparing one scale, picking another (maxLastWideBeside): the first level may compare a copy of the input at
  * more fraction bits (a matmul's untruncated product at 2f, right after its 1-round reshare) with a window that
  * drops correspondingly more bits, while a parallel branch produces the values it picks (the truncation of that
@@ -34,7 +39,7 @@
  */
 import {
   add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS,
-  planeWords, reshape, sameShape, seq, sliceLast, splitFlat, type AShare, type BShare, type CompareWindow, type Cost, type Party,
+  planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, type AShare, type BShare, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
 
@@ -55,8 +60,17 @@ interface Level {
 const log2Ceil = (v: number): number => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
 
 /**
- * Group sizes level by level: as few levels as `arity` allows, each group as large as its AND tree's depth
- * permits (a - 1 up to a power of two), so later levels get narrower.
+ * Rows of a max in runs: `rows` consecutive rows whose candidates are their first `width` columns (a causal
+ * softmax's visible prefixes, causal-layout.ts; without a mask one block of every row at full width).
+ */
+export interface RowBlock {
+  rows: number;
+  width: number;
+}
+
+/**
+ * Group sizes level by level for rows of `cols`: as few levels as `arity` allows, each group as large as its
+ * AND tree's depth permits (a - 1 up to a power of two), so later levels get narrower.
  */
 function levels(cols: number, arity: number): Level[] {
   const out: Level[] = [];
@@ -71,6 +85,25 @@ function levels(cols: number, arity: number): Level[] {
   return out;
 }
 
+/**
+ * Levels of every block: the widest block's plan (levels above), and each narrower block in groups of at most
+ * that level's arity, so no level's AND tree is deeper than the widest's and every level is one batch (a
+ * block narrower than a level's arity is one group and is done after it).
+ */
+function blockLevels(blocks: readonly RowBlock[], arity: number): Level[][] {
+  const plan = levels(Math.max(...blocks.map((b) => b.width)), arity);
+  return blocks.map((b) => {
+    const out: Level[] = [];
+    for (let L = 0, w = b.width; w > 1; L++) {
+      const a = Math.min(plan[L].arity, w);
+      const groups = Math.ceil(w / a);
+      out.push({ width: w, arity: a, groups });
+      w = groups;
+    }
+    return out;
+  });
+}
+
 /** AND gates level by level of a balanced tree over `count` bits. */
 function treeGates(count: number): number[] {
   const out: number[] = [];
@@ -82,28 +115,52 @@ function checkArity(arity: number): void {
   if (!Number.isInteger(arity) || arity < 2 || arity > MAX_ARITY) throw new Error(`max: arity ${arity} must be an integer in [2, ${MAX_ARITY}]`);
 }
 
-/** One level: its comparisons and AND tree, and its selection. */
-function levelCosts(rows: number, lv: Level): { decide: Cost; pick: Cost } {
-  const units = rows * lv.groups;
-  const a = lv.arity;
+/** The blocks (default: every row at full width), checked against rows x cols. */
+function blocksOf(rows: number, cols: number, blocks: readonly RowBlock[] | undefined): readonly RowBlock[] {
+  if (!blocks) return [{ rows, width: cols }];
+  const total = blocks.reduce((s, b) => s + b.rows, 0);
+  if (total !== rows || blocks.some((b) => !Number.isInteger(b.rows) || b.rows < 1 || !Number.isInteger(b.width) || b.width < 1 || b.width > cols)) {
+    throw new Error(`max: row blocks must cover ${rows} rows with widths in [1, ${cols}], got ${JSON.stringify(blocks)}`);
+  }
+  return blocks;
+}
+
+/** The groups of every block that takes part in level L: units (groups of all its rows) and arity. */
+function levelParts(blocks: readonly RowBlock[], plans: Level[][], L: number): Array<{ block: number; units: number; arity: number; groups: number }> {
+  return blocks.flatMap((b, block) => {
+    const lv = plans[block][L];
+    return lv ? [{ block, units: b.rows * lv.groups, arity: lv.arity, groups: lv.groups }] : [];
+  });
+}
+
+/** One level: its comparisons and AND tree (one batch per tree level over every block), and its selection. */
+function levelCosts(parts: ReadonlyArray<{ units: number; arity: number }>): { decide: Cost; pick: Cost } {
+  const pairs = parts.reduce((s, g) => s + (g.units * g.arity * (g.arity - 1)) / 2, 0);
+  const gates: number[] = [];
+  for (const g of parts) treeGates(g.arity - 1).forEach((k, t) => { gates[t] = (gates[t] ?? 0) + g.units * g.arity * k; });
   return {
-    decide: seq(lessThanNarrowCost(units * ((a * (a - 1)) / 2), { drop: 0, bits: NARROW_BITS }), ...treeGates(a - 1).map((k) => andCost(planeWords(units * a * k)))),
-    pick: mulBitManyCost(units * a),
+    decide: seq(lessThanNarrowCost(pairs, { drop: 0, bits: NARROW_BITS }), ...gates.map((k) => andCost(planeWords(k)))),
+    pick: mulBitManyCost(parts.reduce((s, g) => s + g.units * g.arity, 0)),
   };
 }
 
-export function maxLastWideCost(rows: number, cols: number, arity = MAX_GROUP): Cost {
+function levelCostsOf(rows: number, cols: number, arity: number, blocks: readonly RowBlock[] | undefined): Array<{ decide: Cost; pick: Cost }> {
   checkArity(arity);
-  return seq(ZERO_COST, ...levels(cols, arity).map((lv) => { const c = levelCosts(rows, lv); return seq(c.decide, c.pick); }));
+  const bl = blocksOf(rows, cols, blocks);
+  const plans = blockLevels(bl, arity);
+  const depth = Math.max(...plans.map((l) => l.length));
+  return Array.from({ length: depth }, (_, L) => levelCosts(levelParts(bl, plans, L)));
+}
+
+export function maxLastWideCost(rows: number, cols: number, arity = MAX_GROUP, blocks?: readonly RowBlock[]): Cost {
+  return seq(ZERO_COST, ...levelCostsOf(rows, cols, arity, blocks).map((c) => seq(c.decide, c.pick)));
 }
 
 /** maxLastWideBeside's cost, with `values` the cost of the branch that produces the picked values. */
-export function maxLastWideBesideCost(rows: number, cols: number, values: Cost, arity = MAX_GROUP): Cost {
-  checkArity(arity);
-  const [first, ...rest] = levels(cols, arity);
+export function maxLastWideBesideCost(rows: number, cols: number, values: Cost, arity = MAX_GROUP, blocks?: readonly RowBlock[]): Cost {
+  const [first, ...rest] = levelCostsOf(rows, cols, arity, blocks);
   if (!first) return values;
-  const c = levelCosts(rows, first);
-  return seq(par(values, c.decide), c.pick, ...rest.map((lv) => { const r = levelCosts(rows, lv); return seq(r.decide, r.pick); }));
+  return seq(par(values, first.decide), first.pick, ...rest.map((r) => seq(r.decide, r.pick)));
 }
 
 /** Boolean bits as one 0/1 word each (this party's two components), for rearranging with word slices. */
@@ -132,38 +189,70 @@ function not(p: Party, w: BitWords): BitWords {
 const cat = (p: Party, ws: BitWords[]): BitWords => ({ s0: p.backend.concat(ws.map((w) => w.s0)), s1: p.backend.concat(ws.map((w) => w.s1)) });
 const part = (p: Party, w: BitWords, start: number, count: number): BitWords => ({ s0: p.backend.slice(w.s0, start, count), s1: p.backend.slice(w.s1, start, count) });
 
-/** One level's decisions on groups g of shape [units, a]: candidate i's win bit, [a * units] (candidate-major). */
-async function winBits(p: Party, g: AShare, units: number, a: number, w: CompareWindow): Promise<BShare> {
-  const member = Array.from({ length: a }, (_, i) => sliceLast(p, g, i, 1));
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < a; i++) for (let j = i + 1; j < a; j++) pairs.push([i, j]);
-  const less = unpack(p, await lessThanNarrow(p, concatFlat(p, pairs.map(([i]) => member[i])), concatFlat(p, pairs.map(([, j]) => member[j])), w));
-  const lt = new Map(pairs.map(([i, j], k) => [`${i},${j}`, part(p, less, k * units, units)]));
-  // Factors of candidate i: the pair bits that make it the first maximum.
-  let factors: BitWords[][] = member.map((_, i) => {
-    const f: BitWords[] = [];
-    for (let j = 0; j < a; j++) {
-      if (j < i) f.push(lt.get(`${j},${i}`) as BitWords);
-      if (j > i) f.push(not(p, lt.get(`${i},${j}`) as BitWords));
-    }
-    return f;
+/** One block's groups at a level: g [units, arity]. */
+interface Groups {
+  g: AShare;
+  units: number;
+  arity: number;
+}
+
+/**
+ * One level's decisions on every block's groups at once: candidate i's win bit, block after block, each
+ * [arity * units] (candidate-major). One batch of comparisons, then one batch of AND gates per tree level.
+ */
+async function winBits(p: Party, parts: readonly Groups[], w: CompareWindow): Promise<BShare> {
+  const members = parts.map(({ g, arity }) => Array.from({ length: arity }, (_, i) => sliceLast(p, g, i, 1)));
+  const pairs = parts.map(({ arity }) => {
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < arity; i++) for (let j = i + 1; j < arity; j++) out.push([i, j]);
+    return out;
   });
-  while (factors[0].length > 1) {
-    const half = Math.floor(factors[0].length / 2);
-    const lhs = pack(p, cat(p, factors.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 0))));
-    const rhs = pack(p, cat(p, factors.flatMap((f) => f.slice(0, 2 * half).filter((_, k) => k % 2 === 1))));
-    const prod = unpack(p, { ...lhs, ...(await andGates(p, lhs, rhs)) });
-    factors = factors.map((f, i) => [...Array.from({ length: half }, (_, k) => part(p, prod, (i * half + k) * units, units)), ...f.slice(2 * half)]);
+  const lhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([i]) => members[b][i])));
+  const rhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([, j]) => members[b][j])));
+  const less = unpack(p, await lessThanNarrow(p, lhs, rhs, w));
+  // Factors of each candidate (block by block): the pair bits that make it its group's first maximum.
+  let at = 0;
+  let factors: BitWords[][] = parts.flatMap(({ units, arity }, b) => {
+    const base = at;
+    at += pairs[b].length * units;
+    const lt = new Map(pairs[b].map(([i, j], k) => [`${i},${j}`, part(p, less, base + k * units, units)]));
+    return Array.from({ length: arity }, (_, i) => {
+      const f: BitWords[] = [];
+      for (let j = 0; j < arity; j++) {
+        if (j < i) f.push(lt.get(`${j},${i}`) as BitWords);
+        if (j > i) f.push(not(p, lt.get(`${i},${j}`) as BitWords));
+      }
+      return f;
+    });
+  });
+  while (factors.some((f) => f.length > 1)) {
+    const halves = factors.map((f) => Math.floor(f.length / 2));
+    const lhsBits = pack(p, cat(p, factors.flatMap((f, c) => f.slice(0, 2 * halves[c]).filter((_, k) => k % 2 === 0))));
+    const rhsBits = pack(p, cat(p, factors.flatMap((f, c) => f.slice(0, 2 * halves[c]).filter((_, k) => k % 2 === 1))));
+    const prod = unpack(p, { ...lhsBits, ...(await andGates(p, lhsBits, rhsBits)) });
+    let off = 0;
+    factors = factors.map((f, c) => {
+      if (halves[c] === 0) return f;
+      const n = f[0].s0.length;
+      const done = Array.from({ length: halves[c] }, (_, k) => part(p, prod, off + k * n, n));
+      off += halves[c] * n;
+      return [...done, ...f.slice(2 * halves[c])];
+    });
   }
   return pack(p, cat(p, factors.map((f) => f[0])));
 }
 
-/** The group maxima [units] of groups g [units, a]: each win bit times its candidate, summed. */
-async function pickWinners(p: Party, wins: BShare, g: AShare, units: number, a: number): Promise<AShare> {
-  const member = Array.from({ length: a }, (_, i) => reshape(sliceLast(p, g, i, 1), [units]));
-  const [picked] = await mulBitMany(p, wins, [concatFlat(p, member)]);
+/** Each block's group maxima [units] from its groups: each win bit times its candidate, summed. */
+async function pickWinners(p: Party, wins: BShare, parts: readonly Groups[]): Promise<AShare[]> {
+  const members = parts.map(({ g, units, arity }) => Array.from({ length: arity }, (_, i) => reshape(sliceLast(p, g, i, 1), [units])));
+  const [picked] = await mulBitMany(p, wins, [concatFlat(p, members.flat())]);
+  const products = splitFlat(p, picked, members.flat().map((m) => m.shape));
   // Exactly one win bit per group is 1: the sum over candidates is the winner's value.
-  return splitFlat(p, picked, member.map(() => [units])).reduce((acc, t) => add(p, acc, t));
+  let at = 0;
+  return members.map((m) => {
+    const mine = products.slice(at, (at += m.length));
+    return mine.reduce((acc, t) => add(p, acc, t));
+  });
 }
 
 /** x [rows, width] padded with copies of its last column to [rows * groups, arity]. */
@@ -177,56 +266,80 @@ function padGroups(p: Party, x: AShare, rows: number, lv: Level): AShare {
   return reshape(v, [rows * lv.groups, lv.arity]);
 }
 
-/** Levels from `from` on, starting at v [rows, levels[from].width]: the maxima [rows]. */
-async function remainingLevels(p: Party, v: AShare, rows: number, lvs: Level[], window: CompareWindow): Promise<AShare> {
-  let cur = v;
-  for (const lv of lvs) {
-    const units = rows * lv.groups;
-    const g = padGroups(p, cur, rows, lv);
-    cur = reshape(await pickWinners(p, await winBits(p, g, units, lv.arity, window), g, units, lv.arity), [rows, lv.groups]);
-  }
-  return cur;
+/** Each block's candidates: its rows of x [rows, cols], first `width` columns. */
+function blockPrefixes(p: Party, x: AShare, blocks: readonly RowBlock[]): AShare[] {
+  const cols = x.shape[x.shape.length - 1];
+  let row = 0;
+  return blocks.map((b) => {
+    const rowsOf = sliceFlat(p, x, row * cols, [b.rows, cols]);
+    row += b.rows;
+    return b.width === cols ? rowsOf : sliceLast(p, rowsOf, 0, b.width);
+  });
 }
 
-/** Maximum (within 3 * 2^-7 per level, see the header) over the last axis: [..., cols] -> [...]. */
-export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP): Promise<AShare> {
-  checkArity(arity);
+/** Level L's groups of every block that takes part (cur: each block's [rows, width at L]). */
+function groupsAt(p: Party, cur: readonly AShare[], blocks: readonly RowBlock[], plans: Level[][], L: number): Groups[] {
+  return levelParts(blocks, plans, L).map(({ block, units, arity }) => ({ g: padGroups(p, cur[block], blocks[block].rows, plans[block][L]), units, arity }));
+}
+
+/** Level L's winners picked from `values` (each block's [rows, width at L]): each block's [rows, width at L + 1]. */
+async function pickLevel(p: Party, wins: BShare, values: readonly AShare[], blocks: readonly RowBlock[], plans: Level[][], L: number): Promise<AShare[]> {
+  const parts = levelParts(blocks, plans, L);
+  const maxima = await pickWinners(p, wins, groupsAt(p, values, blocks, plans, L));
+  const next = [...values];
+  parts.forEach(({ block, groups }, k) => { next[block] = reshape(maxima[k], [blocks[block].rows, groups]); });
+  return next;
+}
+
+/** Levels from `from` on, each block at its width there: the maxima, each block's [rows, 1]. */
+async function remainingLevels(p: Party, cur: AShare[], blocks: readonly RowBlock[], plans: Level[][], from: number, window: CompareWindow): Promise<AShare[]> {
+  const depth = Math.max(...plans.map((l) => l.length));
+  let v = cur;
+  for (let L = from; L < depth; L++) v = await pickLevel(p, await winBits(p, groupsAt(p, v, blocks, plans, L), window), v, blocks, plans, L);
+  return v;
+}
+
+function emptyCheck(x: AShare): number {
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('max over an empty axis');
+  return cols;
+}
+
+/**
+ * Maximum (within 3 * 2^-7 per level, see the header) over the last axis: [..., cols] -> [...]. With
+ * `blocks` (rows of x in runs), each row's maximum over its block's first `width` columns only.
+ */
+export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP, blocks?: readonly RowBlock[]): Promise<AShare> {
+  checkArity(arity);
+  const cols = emptyCheck(x);
   return p.profile('maxWide', async () => {
     const rows = x.s0.length / cols;
-    const m = await remainingLevels(p, reshape(x, [rows, cols]), rows, levels(cols, arity), fixedPointWindow(p.fracBits));
-    return reshape(m, x.shape.slice(0, -1));
+    const bl = blocksOf(rows, cols, blocks);
+    const plans = blockLevels(bl, arity);
+    const m = await remainingLevels(p, blockPrefixes(p, reshape(x, [rows, cols]), bl), bl, plans, 0, fixedPointWindow(p.fracBits));
+    return reshape(concatFlat(p, m), x.shape.slice(0, -1));
   });
 }
 
 /**
  * The maximum over the last axis of the values `values` produces (a parallel branch, e.g. a truncation),
  * whose first level compares `compare` instead: the same quantities at `compareFracBits` fraction bits, same
- * shape (see the header). Returns the maximum [...] and the values.
+ * shape (see the header). Returns the maximum [...] and the values. `blocks` as in maxLastWide.
  */
 export function maxLastWideBeside(
-  p: Party, compare: AShare, compareFracBits: number, values: (q: Party) => Promise<AShare>, arity = MAX_GROUP,
+  p: Party, compare: AShare, compareFracBits: number, values: (q: Party) => Promise<AShare>, arity = MAX_GROUP, blocks?: readonly RowBlock[],
 ): Promise<{ max: AShare; values: AShare }> {
   checkArity(arity);
-  const cols = compare.shape[compare.shape.length - 1];
-  if (!cols) throw new Error('max over an empty axis');
+  const cols = emptyCheck(compare);
   return p.profile('maxWide', async () => {
     const rows = compare.s0.length / cols;
-    const [first, ...rest] = levels(cols, arity);
-    if (!first) {
-      const v = await values(p);
-      sameShape(compare, v, 'maxLastWideBeside');
-      return { max: reshape(v, compare.shape.slice(0, -1)), values: v };
-    }
-    const units = rows * first.groups;
-    const [v, wins] = await p.parallel(
-      values,
-      (q) => winBits(q, padGroups(q, reshape(compare, [rows, cols]), rows, first), units, first.arity, fixedPointWindow(compareFracBits)),
-    );
+    const bl = blocksOf(rows, cols, blocks);
+    const plans = blockLevels(bl, arity);
+    const first = groupsAt(p, blockPrefixes(p, reshape(compare, [rows, cols]), bl), bl, plans, 0);
+    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, fixedPointWindow(compareFracBits)) : undefined));
     sameShape(compare, v, 'maxLastWideBeside');
-    const level1 = reshape(await pickWinners(p, wins, padGroups(p, reshape(v, [rows, cols]), rows, first), units, first.arity), [rows, first.groups]);
-    const m = await remainingLevels(p, level1, rows, rest, fixedPointWindow(p.fracBits));
-    return { max: reshape(m, compare.shape.slice(0, -1)), values: v };
+    let cur = blockPrefixes(p, reshape(v, [rows, cols]), bl);
+    if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, fixedPointWindow(p.fracBits));
+    return { max: reshape(concatFlat(p, cur), compare.shape.slice(0, -1)), values: v };
   });
 }

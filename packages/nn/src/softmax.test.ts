@@ -64,7 +64,7 @@ describe('softmax', () => {
     for (const arity of [2, 4]) {
       expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { maxArity: arity })), softmaxCost(3, 10, { maxArity: arity }));
     }
-    expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { causal: { queryOffset: 2 } })), softmaxCost(3, 10));
+    expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { causal: { queryOffset: 2 } })), softmaxCost(3, 10, { causal: { queryOffset: 2, queries: 3 } }));
     expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x)), softmaxCost(3, 10));
     expect(softmaxCost(32, 32).rounds).toBeLessThanOrEqual(130);
     expect(softmaxCost(32, 32).rounds - softmaxCost(32, 32, { maxArity: 8 }).rounds).toBe(13 - 21);
@@ -98,6 +98,10 @@ describe('softmax', () => {
     // A decoding step (GPT-2-base: 12 heads, 1 query, 33 keys) takes the lanes; its 32-token prompt (12,288 scores) the squarings.
     expect(attendOfProductCost(12, 33, 64).rounds).toBe(attendOfProductCost(12, 33, 64, { exp: 'squarings' }).rounds - 3);
     expect(attendOfProductCost(12 * 32, 32, 64)).toEqual(attendOfProductCost(12 * 32, 32, 64, { exp: 'squarings' }));
+    // Its causal prompt has 12 x 528 = 6,336 visible scores: exp by lanes on those, 3 rounds fewer than the squarings.
+    const prompt = { causal: { queryOffset: 0, queries: 32 } };
+    expect(attendOfProductCost(12 * 32, 32, 64, prompt)).toEqual(attendOfProductCost(12 * 32, 32, 64, { ...prompt, exp: 'lanes' }));
+    expect(attendOfProductCost(12 * 32, 32, 64, prompt).rounds).toBe(attendOfProductCost(12 * 32, 32, 64).rounds - 3);
     await expect(runNn({ x: { values: [1, 2] } }, (p, s) => softmaxLast(p, s.x, { exp: 'taylor' as 'lanes' }))).rejects.toThrow(/exp must be/);
   });
 
@@ -181,11 +185,11 @@ describe('attention of an untruncated product: softmax(S) V with e V beside the 
       expect(maxAbsError(run.results[0], want).err).toBeLessThanOrEqual(2e-3 * 3);
     }
     const measured = await measureOp(qkv, split);
-    expectCost(measured, seq(matmulRawCost(h * t * t), attendOfProductCost(h * t, t, d, causal)));
+    expectCost(measured, seq(matmulRawCost(h * t * t), attendOfProductCost(h * t, t, d, { causal: { queryOffset: 0, queries: t } })));
     expect(measured.rounds).toBe((await measureOp(qkv, fused)).rounds - 3);
     for (const [H, T, cols, D, causal] of [[2, 8, 8, 16, true], [2, 1, 81, 4, false], [1, 4, 40, 3, false]] as const) {
       const inputs = { x: fixedInput(productLogits(H * T, cols, 8, 1), [H, T, cols], 36), v: fixedInput(randomFloats(H * cols * D, -2, 2, 2), [H, cols, D]) };
-      const o = causal ? { causal: { queryOffset: 0 } } : {};
+      const o = causal ? { causal: { queryOffset: 0, queries: T } } : {};
       expectCost(await measureOp(inputs, (p, s) => attendOfProduct(p, s.x, s.v, o)), attendOfProductCost(H * T, cols, D, o));
     }
     const [H, T, D] = [12, 32, 64];
@@ -197,5 +201,55 @@ describe('attention of an untruncated product: softmax(S) V with e V beside the 
     const inputs = { x: fixedInput([1, 2, 3, 4], [2, 2], 36), xv: fixedInput([1, 2, 3], [3], 36), v: fixedInput([1, 2, 3], [3, 1]) };
     await expect(runWithInputs(inputs, (p, s) => attendOfProduct(p, s.xv, s.v))).rejects.toThrow(/rows, cols/);
     await expect(runWithInputs(inputs, (p, s) => attendOfProduct(p, s.x, s.v))).rejects.toThrow(/inner dimensions/);
+  });
+});
+
+describe('causal softmax: the max and exp over the visible entries only (query row i sees keys j <= i + offset)', () => {
+  // heads, query rows, keys, offset, max arity: rows > keys, offset > 0, width-1 rows, two max levels
+  // (4 x 40 rows of 40 exceed the one-group budget), arity 4 (three levels), a decoding step (nothing masked).
+  const cases = [[2, 5, 9, 3, undefined], [3, 12, 8, 0, undefined], [2, 6, 20, 14, undefined], [1, 7, 7, 0, 4], [4, 40, 40, 0, undefined], [4, 1, 33, 32, undefined]] as const;
+
+  it('softmaxLast: within 2e-3 of float64 (spread 30), masked entries exactly 0 even under a huge masked logit; declared = measured', async () => {
+    for (const [H, T, cols, offset, arity] of cases) {
+      const x = logits(H * T, cols, 30, H + T + cols);
+      if (offset + 1 < cols) x[cols - 1] = 900;
+      const o = { causal: { queryOffset: offset }, ...(arity ? { maxArity: arity } : {}) };
+      const visible = (r: number, j: number) => j <= (r % T) + offset;
+      const got = await runNn({ x: { values: x, shape: [H, T, cols] } }, (p, s) => softmaxLast(p, s.x, o));
+      const { err } = maxAbsError(got, reference(x, H * T, cols, visible));
+      console.log(`causal softmax ${H}x${T}x${cols} offset ${offset}: max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(2e-3);
+      for (let e = 0; e < got.length; e++) if (!visible(Math.floor(e / cols), e % cols)) expect(got[e]).toBe(0);
+      const declared = softmaxCost(H * T, cols, { ...o, causal: { queryOffset: offset, queries: T } });
+      expectCost(await measureOp({ x: fixedInput(x, [H, T, cols]) }, (p, s) => softmaxLast(p, s.x, o)), declared);
+      // Never more rounds or bytes than comparing and exponentiating every entry.
+      const full = softmaxCost(H * T, cols, arity ? { maxArity: arity } : {});
+      expect(declared.rounds).toBeLessThanOrEqual(full.rounds);
+      expect(declared.bytes[0]).toBeLessThanOrEqual(full.bytes[0]);
+    }
+  });
+
+  it('attendOfProduct: within 2e-3 (1 + max |V|) of float64, declared = measured, for the same shapes', async () => {
+    for (const [H, T, cols, offset, arity] of cases) {
+      const x = productLogits(H * T, cols, 20, H * T + cols);
+      const v = quantize(randomFloats(H * cols * 4, -3, 3, cols));
+      const o = { causal: { queryOffset: offset }, ...(arity ? { maxArity: arity } : {}) };
+      const inputs = { x: fixedInput(x, [H, T, cols], 36), v: fixedInput(v, [H, cols, 4]) };
+      const run = await runWithInputs(inputs, async (p, s) => decodeFixed(await revealRaw(p, await attendOfProduct(p, s.x, s.v, o)), 18));
+      const { err } = maxAbsError(run.results[0], attentionReference(x, H, T, cols, v, 4, false, (r, j) => j <= (r % T) + offset));
+      expect(err).toBeLessThanOrEqual(2e-3 * 4);
+      expectCost(await measureOp(inputs, (p, s) => attendOfProduct(p, s.x, s.v, o)), attendOfProductCost(H * T, cols, 4, { ...o, causal: { queryOffset: offset, queries: T } }));
+    }
+  });
+
+  it('GPT-2-base\'s 32-token prompt: the same rounds of max, a third of its comparisons, exp by lanes on 6,336 visible scores', () => {
+    const prompt = { causal: { queryOffset: 0, queries: 32 } };
+    const [causal, full] = [attendOfProductCost(12 * 32, 32, 64, prompt), attendOfProductCost(12 * 32, 32, 64)];
+    console.log(`GPT-2-base prompt attention per layer: ${full.rounds} -> ${causal.rounds} rounds, ${full.bytes[0]} -> ${causal.bytes[0]} bytes (party 0)`);
+    expect(causal.rounds).toBe(full.rounds - 3);
+    expect(causal.bytes[0]).toBeLessThan(full.bytes[0]);
+    // A decoding step (1 query, nothing masked) costs what the unmasked call does.
+    expect(attendOfProductCost(12, 33, 64, { causal: { queryOffset: 32, queries: 1 } })).toEqual(attendOfProductCost(12, 33, 64));
+    expect(() => softmaxCost(10, 8, { causal: { queryOffset: 0, queries: 3 } })).toThrow(/whole heads/);
   });
 });

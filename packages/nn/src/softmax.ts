@@ -5,9 +5,14 @@
  * (exp-lanes.ts or exp.ts, below); softmax_j = e_j / sum_k e_k, with one reciprocal per row whose multiplication by e_j is folded
  * into the reciprocal's last steps (inverse.ts, multiplicand e, one divisor per row).
  * Causal mask (`causal: { queryOffset }`, shape [..., rows, cols]): query row i sees keys j <= i + offset.
- * The mask is public structure, never a -3.4e38 constant: masked entries are replaced by the row's column 0
- * (always visible) before the max, so they cannot win it, and their exponentials are multiplied by a public 0,
- * so they contribute exactly 0 to the sum and are exactly 0 in the output.
+ * The mask is public structure, never a -3.4e38 constant: row i's visible keys are the prefix of width
+ * min(cols, i + offset + 1), so the rows are laid out query-major and grouped in runs of one width
+ * (causal-layout.ts, local copies): the max compares only visible candidates (max.ts row blocks), and exp runs
+ * on the visible entries gathered into one vector, scattered back with every masked entry exactly 0 (so it adds
+ * exactly 0 to the sum and is exactly 0 in the output). Rounds: the widest row's, as without the mask.
+ * Bytes saved at GPT-2-base's 32-token prompt (12 heads, 528 of 1,024 scores visible per head): the max's
+ * pairs fall from 32 x 496 to 5,456 per head (1.84 to 0.80 MB per layer and party with the truncation
+ * beside it), exp runs on 6,336 scores instead of 12,288.
  * The max is max.ts's tournament of all-pairs groups on narrow comparisons (default groups of up to 32:
  * one level for rows of up to 32 columns, and for any width while the call needs at most 2^16 comparisons). It may return an entry up to 3 * 2^-7 per level below the true
  * maximum, which softmax absorbs: the result is shift-invariant, so only exp's argument moves, by at most
@@ -19,16 +24,19 @@
  * the reciprocal's relative error dominates; exp's own, measured: 1.3e-5 by lanes, 2e-4 to 3e-4 by squarings).
  * Which exp (public shapes, so every party picks the same): by lanes (exp-lanes.ts: three polynomial pieces
  * beside their comparisons, then one selection: 8 rounds, 262 B per element and party) while the call has at
- * most LANE_EXP_ELEMENTS = 2^13 elements (decoding steps, short prompts), else by squarings (exp.ts: 11
- * rounds, 91.4 B). The lanes trade 3 rounds for 171 B per element: even at about 11,000 elements on PUMA's
- * LAN (5 Gbps, 1 ms) and 6,600 on a 100 Mbit/s, 30 ms WAN. GPT-2-base's 32-token prompt (12 x 32 x 32 =
- * 12,288 scores per layer) would gain 36 rounds for 26 MB; BERT-base's 12 x 128 x 128, 36 rounds for 0.4 GB.
+ * most LANE_EXP_ELEMENTS = 2^13 visible elements (decoding steps, short prompts), else by squarings (exp.ts:
+ * 11 rounds, 91.4 B). The lanes trade 3 rounds for 171 B per element: even at about 11,000 elements on PUMA's
+ * LAN (5 Gbps, 1 ms) and 6,600 on a 100 Mbit/s, 30 ms WAN. GPT-2-base's 32-token prompt has 6,336 visible
+ * scores per layer, below both: lanes, 3 rounds fewer per layer for 1.08 MB more than squarings on the same
+ * 6,336 (1.7 ms against 3 ms on the LAN, 87 ms against 90 ms on the WAN; +0.54 MB against the squarings on
+ * all 12,288 scores before the gather). Its 64-token prompt (24,960 visible) and BERT-base's 12 x 128 x 128
+ * (unmasked) keep the squarings.
  * SoftmaxOptions.exp overrides the choice.
  * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (8 by lanes, 11 by squarings) + reciprocal with
  * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds,
  * 11 from 125 columns on, where the octave window passes 18 bits; 12 with b2a and the product by phi; the
  * octaves end at 2^hi just above 1.03 cols, the sum's bound, which saves one for 64 to 124 columns): 31 rounds at 32 columns (34 with the squarings), 45 at 128 (squarings).
- * softmaxCost gives rounds and bytes for any size. With 64-bit comparisons and PUMA's binary tree the max alone
+ * softmaxCost gives rounds and bytes for any size (with a causal mask, given its query rows: SoftmaxCostOptions). With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
  * 1. The scores come as the reshared, untruncated product at 2f fraction bits (matmulRaw, 1 round). The max's
@@ -52,7 +60,8 @@
  * max, exp by lanes, reciprocal beside e V; 35 with exp by squarings), against 2 + 31 + 2 = 35 (38) with
  * matmul, softmaxLast and matmul.
  */
-import { add, broadcastLast, matmul, matmulCost, mulPublicRawVec, numel, reshape, sliceLast, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { broadcastLast, matmul, matmulCost, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { gatherVisible, layoutOf, layoutOfShape, scatterVisible, type CausalShape, type RowLayout } from './causal-layout.ts';
 import { exp, expCost } from './exp.ts';
 import { expLanes, expLanesCost } from './exp-lanes.ts';
 import { ceilLog2, par } from './fixed.ts';
@@ -68,6 +77,9 @@ export interface SoftmaxOptions {
   /** exp by lanes (exp-lanes.ts: 8 rounds, 262 B per element) or by squarings (exp.ts: 11, 91.4 B); default: expKind below. */
   exp?: ExpKind;
 }
+
+/** The cost functions' options: a causal mask also says how many query rows each leading index has. */
+export type SoftmaxCostOptions = Omit<SoftmaxOptions, 'causal'> & { causal?: CausalShape };
 
 export type ExpKind = 'lanes' | 'squarings';
 
@@ -85,10 +97,10 @@ function maxGroup(rows: number, cols: number, o: SoftmaxOptions): number {
   return cols > MAX_GROUP && (rows * cols * (cols - 1)) / 2 <= ONE_GROUP_COMPARISONS ? cols : MAX_GROUP;
 }
 
-/** Elements per call up to which exp runs by lanes: 3 rounds fewer for 2.9 times its bytes (see the header). */
+/** Visible elements per call up to which exp runs by lanes: 3 rounds fewer for 2.9 times its bytes (see the header). */
 export const LANE_EXP_ELEMENTS = 1 << 13;
 
-/** Default exp: lanes while the call is small (public shape, so every party picks the same). */
+/** Default exp for n visible elements: lanes while the call is small (public shape, so every party picks the same). */
 function expKind(n: number, o: SoftmaxOptions): ExpKind {
   if (o.exp !== undefined && o.exp !== 'lanes' && o.exp !== 'squarings') throw new Error(`softmax: exp must be 'lanes' or 'squarings', got ${String(o.exp)}`);
   return o.exp ?? (n <= LANE_EXP_ELEMENTS ? 'lanes' : 'squarings');
@@ -108,10 +120,10 @@ function denominator(fracBits: number, cols: number): InverseOptions {
   return { kind: 'reciprocal', lo: -1, hi: sumOctaves(cols), signed: false, xScale: fracBits, mScale: fracBits, outScale: fracBits, outBound: 1 };
 }
 
-/** Declared cost for rows x cols (rows counts every leading axis). */
-export function softmaxCost(rows: number, cols: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
-  const n = rows * cols;
-  return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o)), expCostOf(n, o), inverseCost(rows, denominator(fracBits, cols), n));
+/** Declared cost for rows x cols (rows counts every leading axis; a causal mask gives the query rows per leading index). */
+export function softmaxCost(rows: number, cols: number, o: SoftmaxCostOptions = {}, fracBits = 18): Cost {
+  const layout = layoutOf(rows, cols, o.causal);
+  return seq(maxLastWideCost(rows, cols, maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o), inverseCost(rows, denominator(fracBits, cols), rows * cols));
 }
 
 /** Largest |V| attendOfProduct takes for rows of `cols` keys (the header's domain). */
@@ -125,64 +137,34 @@ function attentionDenominator(fracBits: number, cols: number): InverseOptions {
 }
 
 /** attendOfProduct's cost for rows x cols scores (rows counts every leading axis) and V of D columns. */
-export function attendOfProductCost(rows: number, cols: number, D: number, o: SoftmaxOptions = {}, fracBits = 18): Cost {
+export function attendOfProductCost(rows: number, cols: number, D: number, o: SoftmaxCostOptions = {}, fracBits = 18): Cost {
   const n = rows * cols;
+  const layout = layoutOf(rows, cols, o.causal);
   return seq(
-    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o)), expCostOf(n, o),
+    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
     par(matmulCost(rows * D), shiftedReciprocalCost(rows, attentionDenominator(fracBits, cols))), mulTruncCost(rows * D),
   );
 }
 
-/** Public 0/1 visibility of [..., rows, cols] entries (1 = visible), as ring integers. */
-function causalMask(shape: readonly number[], offset: number): BigUint64Array {
-  const rows = shape[shape.length - 2];
-  const cols = shape[shape.length - 1];
-  if (!Number.isInteger(offset) || offset < 0) throw new Error(`softmax: causal queryOffset must be a non-negative integer, got ${offset}`);
-  const mask = new BigUint64Array(shape.reduce((s, v) => s * v, 1));
-  for (let e = 0; e < mask.length; e++) {
-    const j = e % cols;
-    const i = Math.floor(e / cols) % rows;
-    mask[e] = j <= i + offset ? 1n : 0n;
-  }
-  return mask;
-}
-
-function checkInput(x: AShare, o: SoftmaxOptions): number {
+function checkInput(x: AShare, o: SoftmaxOptions): RowLayout {
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('softmax: needs a non-empty last axis');
-  if (o.causal && x.shape.length < 2) throw new Error(`softmax: a causal mask needs [..., rows, cols], got [${x.shape.join(', ')}]`);
-  return cols;
+  return layoutOfShape(x.shape, o.causal?.queryOffset);
 }
 
-/** Masked entries replaced by their row's column 0 (local), so they cannot win the max. */
-function maskedLogits(p: Party, x: AShare, mask: BigUint64Array | undefined): AShare {
-  if (!mask) return x;
-  const cols = x.shape[x.shape.length - 1];
-  const hidden = mask.map((v) => 1n - v);
-  const first = broadcastLast(p, reshape(sliceLast(p, x, 0, 1), x.shape.slice(0, -1)), cols);
-  return add(p, mulPublicRawVec(p, x, mask), mulPublicRawVec(p, first, hidden));
-}
-
-/** exp(logits - m), masked entries zeroed. */
-async function expShifted(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined, o: SoftmaxOptions): Promise<AShare> {
-  const t = sub(p, logits, broadcastLast(p, m, logits.shape[logits.shape.length - 1]));
-  const e = await (expKind(numel(t), o) === 'lanes' ? expLanes(p, t) : exp(p, t));
-  return mask ? mulPublicRawVec(p, e, mask) : e;
-}
-
-/** exp(logits - m), masked entries zeroed, divided by its row sums. */
-async function normalise(p: Party, logits: AShare, m: AShare, mask: BigUint64Array | undefined, o: SoftmaxOptions): Promise<AShare> {
-  const cols = logits.shape[logits.shape.length - 1];
-  const e = await expShifted(p, logits, m, mask, o);
-  return p.profile('reciprocal', () => inverse(p, sumLast(p, e), denominator(p.fracBits, cols), { m: e, broadcast: true }));
+/** exp(values - m) on the visible entries only ([rows, cols] query-major, m [rows]), masked entries exactly 0. */
+async function expShifted(p: Party, values: AShare, m: AShare, layout: RowLayout, o: SoftmaxOptions): Promise<AShare> {
+  const t = gatherVisible(p, sub(p, values, broadcastLast(p, m, layout.cols)), layout);
+  return scatterVisible(p, await (expKind(layout.visible, o) === 'lanes' ? expLanes(p, t) : exp(p, t)), layout);
 }
 
 export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
-  const cols = checkInput(x, o);
+  const layout = checkInput(x, o);
   return p.profile('softmax', async () => {
-    const mask = o.causal ? causalMask(x.shape, o.causal.queryOffset) : undefined;
-    const logits = maskedLogits(p, x, mask);
-    return normalise(p, logits, await maxLastWide(p, logits, maxGroup(numel(x) / cols, cols, o)), mask, o);
+    const rowsOf = layout.toRows(p, x, layout.cols);
+    const m = await maxLastWide(p, rowsOf, maxGroup(layout.rows, layout.cols, o), layout.blocks);
+    const e = layout.fromRows(p, await expShifted(p, rowsOf, m, layout, o), x.shape, layout.cols);
+    return p.profile('reciprocal', () => inverse(p, sumLast(p, e), denominator(p.fracBits, layout.cols), { m: e, broadcast: true }));
   });
 }
 
@@ -192,16 +174,16 @@ export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promis
  * truncation beside the max, e V beside 1/sum, then one product (see the header).
  */
 export function attendOfProduct(p: Party, product: AShare, v: AShare, o: SoftmaxOptions = {}): Promise<AShare> {
-  const cols = checkInput(product, o);
   if (product.shape.length < 2) throw new Error(`attention: scores need [..., rows, cols], got [${product.shape.join(', ')}]`);
+  const layout = checkInput(product, o);
+  const cols = layout.cols;
   return p.profile('softmax', async () => {
-    const mask = o.causal ? causalMask(product.shape, o.causal.queryOffset) : undefined;
     const { max, values } = await maxLastWideBeside(
-      p, maskedLogits(p, product, mask), 2 * p.fracBits,
-      async (q) => maskedLogits(q, await truncate(q, product), mask),
-      maxGroup(numel(product) / cols, cols, o),
+      p, layout.toRows(p, product, cols), 2 * p.fracBits,
+      async (q) => layout.toRows(q, await truncate(q, product), cols),
+      maxGroup(layout.rows, cols, o), layout.blocks,
     );
-    const e = await expShifted(p, values, max, mask, o);
+    const e = layout.fromRows(p, await expShifted(p, values, max, layout, o), product.shape, cols);
     const [ev, inv] = await p.parallel(
       (q) => matmul(q, e, v),
       (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
