@@ -17,6 +17,7 @@ import {
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 import { normFeeds, normFeedsQkv, normTakesProduct } from './forward.ts';
+import { normOptions } from '../norm-windows.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
 export interface PassShape {
@@ -61,39 +62,42 @@ class Tally {
   }
 }
 
-function norm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
+/** Norm `name` (its published window, if any: norm-windows.ts) on `rows` rows. */
+function norm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number): void {
+  const o = normOptions(c, name);
+  t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
 }
 
 /** A norm whose input may be a residual sum with an untruncated product (forward.ts normOfResidual). */
-function normOfResidual(t: Tally, c: ModelConfig, rows: number, pending: boolean, keepSum: boolean, fracBits: number): void {
-  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, {}, keepSum, fracBits));
-  else norm(t, c, rows, fracBits);
+function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number): void {
+  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptions(c, name), keepSum, fracBits));
+  else norm(t, c, name, rows, fracBits);
 }
 
 /**
  * A norm and the linear layer [hidden, out] it feeds (forward.ts normInto): the row scale after the product
  * where normFeeds (charged to `fused`), else the norm and then the matmul (charged to `unfused`).
  */
-function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, rows: number, out: number, keepY: boolean, fracBits: number): void {
+function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number): void {
+  const o = normOptions(c, name);
   if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
-    t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, {}, fracBits));
+    t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
     t.matmul(unfused, 1, rows, c.hiddenSize, out);
     return;
   }
-  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, {}, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, {}, fracBits));
+  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits));
   t.macs += rows * c.hiddenSize * out;
 }
 
 /** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
-function normOfResidualInto(t: Tally, c: ModelConfig, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
-  if (!pending) return normInto(t, 'norm', 'matmul', c, rows, out, keepY, fracBits);
+function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
+  if (!pending) return normInto(t, 'norm', 'matmul', c, name, rows, out, keepY, fracBits);
   if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
-    normOfResidual(t, c, rows, pending, keepSum, fracBits);
+    normOfResidual(t, c, name, rows, pending, keepSum, fracBits);
     t.matmul('matmul', 1, rows, c.hiddenSize, out);
     return;
   }
-  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, {}, fracBits));
+  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, normOptions(c, name), fracBits));
   t.macs += rows * c.hiddenSize * out;
 }
 
@@ -142,8 +146,8 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
   // layer 0's qkv unless RoPE takes the raw product.
   const feedsQkv = normFeedsQkv(c);
   if (c.normPlacement === 'post') {
-    if (feedsQkv) normInto(t, 'norm', 'matmul', c, s.rows, qkvWidth(c), true, fracBits);
-    else norm(t, c, s.rows, fracBits);
+    if (feedsQkv) normInto(t, 'norm', 'matmul', c, 'emb.norm', s.rows, qkvWidth(c), true, fracBits);
+    else norm(t, c, 'emb.norm', s.rows, fracBits);
   }
   const raw = normTakesProduct(c);
   const T = s.rows;
@@ -151,21 +155,21 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     const pre = c.normPlacement === 'pre';
     const last = l === c.numLayers - 1;
     // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
-    if (pre && feedsQkv) normOfResidualInto(t, c, T, raw && l > 0, true, qkvWidth(c), false, fracBits);
-    else if (pre) normOfResidual(t, c, T, raw && l > 0, true, fracBits);
+    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits);
+    else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits);
     attention(t, c, s, feedsQkv);
     projection(t, c, T, c.numHeads * c.headDim, raw);
-    normOfResidualInto(t, c, T, raw, pre, mlpInWidth(c), !pre, fracBits);
+    normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits);
     mlp(t, c, T);
     projection(t, c, T, c.intermediateSize, raw && !(pre && last));
-    if (!pre && (last || !feedsQkv)) normOfResidual(t, c, T, raw, false, fracBits);
-    else if (!pre) normOfResidualInto(t, c, T, raw, false, qkvWidth(c), true, fracBits);
+    if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, raw, false, fracBits);
+    else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvWidth(c), true, fracBits);
   }
 }
 
 /** secureLogitsRows on `rows` rows: the final norm where the model has one, then the LM head. */
 function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, rows, c.vocabSize, false, fracBits);
+  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits);
   else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
 
