@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '@puma/models/node';
 import { planInference } from '@puma/models/secure';
+import { guardDomain } from './domain-guard.ts';
 import { resolvePlanModel } from './plan-model.ts';
 import { exitOf, puma } from './session-test-harness.ts';
 
@@ -32,6 +33,24 @@ describe('puma plan', () => {
     expect(doc.rounds).toBe(expected.rounds);
     expect(doc.maxBytesPerParty).toBe(expected.maxBytesPerParty);
   }, 90_000);
+
+  it('a model folder plans with the norm windows its owner publishes (as puma share), or without them with --skip-domain-check', async () => {
+    const run = async (...extra: string[]) => {
+      const exit = await exitOf(puma('puma plan', ['plan', '--model', 'bert-shakespeare', '--tokens', '12', '--json', ...extra]), 60_000);
+      expect(exit.code, exit.stderr).toBe(0);
+      return JSON.parse(exit.stdout) as { rounds: number; bytesPerParty: number[]; config: { normWindows?: Record<string, [number, number]> } };
+    };
+    const [published, skipped] = [await run(), await run('--skip-domain-check')];
+    const { model, tokenizer } = await loadModel('bert-shakespeare');
+    const shared = guardDomain(model, 'bert-shakespeare', { tokenizer });
+    expect(published.config.normWindows).toEqual(shared.config.normWindows);
+    const expected = planInference(shared.config, { kind: 'classify', tokens: 12 });
+    expect([published.rounds, published.bytesPerParty]).toEqual([expected.rounds, expected.bytesPerParty]);
+    // packages/models/src/secure/norm-windows.test.ts measures 168 rounds for this sequence with these windows.
+    expect(published.rounds).toBe(168);
+    expect(skipped.config.normWindows).toBeUndefined();
+    expect(skipped.rounds).toBe(planInference(model.config, { kind: 'classify', tokens: 12 }).rounds);
+  }, 120_000);
 
   it('names an unknown model or shape, a bad network, and a classifier asked to generate', async () => {
     await expect(resolvePlanModel('no-such-model')).rejects.toThrow(/not found.*or name a shape: gpt2-base, bert-base, llama2-7b/);

@@ -3,18 +3,24 @@
  * memory, disk, bytes and rounds per party and projected time, for a model folder or a named shape.
  */
 import { parseArgs } from 'node:util';
+import type { ModelConfig } from '@puma/models';
 import { MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, WASM_FLOOR_BYTES, planInference, type InferencePlan, type PlanWorkload } from '@puma/models/secure';
+import { loadModel } from '@puma/models/node';
+import { DOMAIN_CHECK_OPTION, guardDomain } from './domain-guard.ts';
 import { resolvePlanModel } from './plan-model.ts';
 import { intOption, required, runCommand, usageError } from './session-endpoint.ts';
 
 export const PLAN_USAGE = `usage: puma plan --model <dir|file|name|shape> [--tokens N] [--new-tokens M] [--reveal logits|argmax]
-                 [--network lan|wan] [--json]
+                 [--network lan|wan] [--skip-domain-check] [--json]
   Estimates one secure inference before running it: memory, disk (share bundle), bytes and rounds per party,
   and the projected time on the network. Shapes: gpt2-base, bert-base, llama2-7b; or any model folder, of
   which only config.json (or a llama2.c header) is read. --tokens: prompt tokens (language models, default 32)
   or the sequence length (classifiers, default 128); --new-tokens: generated tokens (default 1).
   Rounds and bytes come from the declared costs of the ops the secure pass runs; memory and time are models
-  with stated constants (see the output), checked against measured runs by npm run bench -- models.`;
+  with stated constants (see the output), checked against measured runs by npm run bench -- models.
+  A model folder's weights are loaded once for the owner's calibration pass, whose norm windows puma share
+  publishes (fewer rounds per norm); --skip-domain-check plans without them, as such a share runs. A shape has
+  no weights: its norms plan on the whole ring's range.`;
 
 const mem = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const traffic = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(3)} GB` : `${(b / 1e6).toFixed(2)} MB`);
@@ -38,20 +44,26 @@ function text(name: string, plan: InferencePlan): string {
   ].join('\n');
 }
 
+/** The config with the norm windows the owner would publish for this model folder (domain-guard.ts). */
+async function withPublishedWindows(nameOrPath: string, name: string, c: ModelConfig): Promise<ModelConfig> {
+  const { model, tokenizer } = await loadModel(nameOrPath);
+  return { ...c, normWindows: guardDomain(model, name, { tokenizer }).config.normWindows };
+}
+
 export function planCommand(argv: string[]): Promise<number> {
   return runCommand('plan', PLAN_USAGE, async () => {
     const { values } = parseArgs({
       args: argv,
       options: {
         model: { type: 'string' }, tokens: { type: 'string' }, 'new-tokens': { type: 'string' }, reveal: { type: 'string', default: 'logits' },
-        network: { type: 'string', default: 'lan' }, json: { type: 'boolean', default: false },
+        network: { type: 'string', default: 'lan' }, json: { type: 'boolean', default: false }, ...DOMAIN_CHECK_OPTION,
       },
     });
     const network = values.network!;
     if (network !== 'lan' && network !== 'wan') usageError(`--network must be lan or wan, got "${network}"`);
     if (values.reveal !== 'logits' && values.reveal !== 'argmax') usageError(`--reveal must be logits or argmax, got "${values.reveal}"`);
     const model = await resolvePlanModel(required(values.model, 'model'));
-    const c = model.config;
+    const c = model.source === 'shape' || values['skip-domain-check'] ? model.config : await withPublishedWindows(values.model!, model.name, model.config);
     let workload: PlanWorkload;
     if (c.arch === 'bert') {
       if (values['new-tokens'] !== undefined) usageError(`${model.name} is a BERT classifier: it generates nothing (drop --new-tokens)`);
