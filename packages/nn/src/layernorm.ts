@@ -19,6 +19,8 @@
  * 83.0 / 67.0 / 67.0 at 32 x 128, 49.0 / 46.5 / 46.5 at 32 x 768, 47.8 / 47.1 / 47.1 at 128 x 768 (per
  * element: m = d gamma and m R; per row: the mean's truncation, S's reshare and R's 34 comparisons and lanes);
  * 1602.9 / 1253.5 / 1253.5 at 1 x 64 in 13 rounds (per element and lane: m L_k and its bit times value).
+ * On a published variance window (options minVar / maxVar, norm.ts; models norm-windows.ts): one lane per octave
+ * of the window and, up to 10 octaves of S, 2 + 1 + 8 + 2 = 13 rounds whatever the shape (11 after d).
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';
