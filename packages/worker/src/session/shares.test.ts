@@ -69,6 +69,11 @@ describe('share parts', () => {
     expect(() => checkManifest(variant((m) => (m.parts[0].sha256 = 'x')), 2)).toThrow(/part small\/seeds has no valid sha256/);
     expect(() => checkManifest(variant((m) => (m.parts[0].part = 'secret')), 2)).toThrow(/neither "seeds" nor "dense.<k>"/);
     expect(() => checkManifest('[]', 2)).toThrow(/not a JSON object/);
+    // The owner's published norm windows (models norm-windows.ts), checked before any weight is fetched.
+    const normed = { ...CONFIG, normPlacement: 'pre', numLayers: 1, hiddenSize: 8, normEps: 1e-5 } as ModelConfig;
+    expect(() => checkManifest(variant((m) => (m.config = { ...normed, normWindows: { 'l0.attnNorm': [-3, 4] } })), 2)).not.toThrow();
+    expect(() => checkManifest(variant((m) => (m.config = { ...normed, normWindows: { 'l0.attnNorm': [2, 1] } })), 2)).toThrow(
+      'share manifest for party 2: model description field normWindows["l0.attnNorm"]: lo 2 must be below hi 1');
   });
 
   it('checkManifest demands the approved roster in manifests from the owner and checks it when present', async () => {

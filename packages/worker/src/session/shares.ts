@@ -6,6 +6,7 @@
  */
 import { decodeBundle, encodeBundle, type ShareBundle } from '@puma/protocol';
 import { DEFAULT_FRAC_BITS, asBytes, checkFracBits } from '@puma/ring';
+import { checkNormWindows, type ModelConfig } from '@puma/models';
 import { streamWeightShares, type PartyWeightBundle, type ShareStreamOptions, type TensorShare, type WeightManifest } from '@puma/models/secure';
 import type { PartyId } from '@puma/transport';
 import { checkRoster, type Roster } from './roster.ts';
@@ -302,6 +303,11 @@ export function checkManifest(m: unknown, party: PartyId, o: { parties?: 'requir
   }
   checkFracBits(r.fracBits as number);
   if (!isObject(r.config) || !Number.isInteger(r.config.vocabSize)) bad('config is missing or has no vocabSize');
+  try {
+    checkNormWindows(r.config as unknown as ModelConfig, r.fracBits as number);
+  } catch (e) {
+    bad(e instanceof Error ? e.message : String(e));
+  }
   if (!Array.isArray(r.tensors) || !Array.isArray(r.parts)) bad('tensors and parts must be arrays');
   const shapes = new Map<string, number>();
   for (const t of r.tensors as unknown[]) {
