@@ -60,11 +60,17 @@ export function checkNormWindows(c: ModelConfig, fracBits: number): void {
   }
 }
 
-/** nn's options for norm `name`: its published window, or {} (the whole ring's range). */
+/** Relative amount the window's ends move inward, so float rounding never adds an octave to S's range. */
+const INWARD = 2 ** -40;
+
+/**
+ * nn's options for norm `name`: its published window, or {} (the whole ring's range). nn norm.ts rounds
+ * log2(n (var + eps)) outward to octaves: an end that is an exact octave of S must not round one further.
+ */
 export function normOptions(c: ModelConfig, name: string): NormOptions {
   const w = c.normWindows?.[name];
   if (!w) return {};
-  return { minVar: Math.max(0, 2 ** w[0] - c.normEps), maxVar: 2 ** w[1] - c.normEps };
+  return { minVar: Math.max(0, 2 ** w[0] * (1 + INWARD) - c.normEps), maxVar: 2 ** w[1] * (1 - INWARD) - c.normEps };
 }
 
 /**
