@@ -7,8 +7,8 @@ describe('?weight-cache-mib=', () => {
     expect(parseWeightCacheMiB('0')).toBe(0);
     expect(parseWeightCacheMiB(' 1024 ')).toBe(2 ** 30);
     expect(describeWeightCache(0)).toMatch(/^off/);
-    expect(describeWeightCache(parseWeightCacheMiB(null))).toMatch(/^768 MiB \(the default/);
-    expect(describeWeightCache(2 ** 30)).toMatch(/^1024 MiB \(\?weight-cache-mib=\)/);
+    expect(describeWeightCache(parseWeightCacheMiB(null))).toMatch(/^896 MiB \(the default/);
+    expect(describeWeightCache(parseWeightCacheMiB('768'))).toMatch(/^768 MiB \(\?weight-cache-mib=\)/);
   });
   it('names the parameter and the value when it is not a whole number of MiB in range', () => {
     for (const bad of ['', '-1', '1.5', '2e3', 'lots', '65537']) {

@@ -3,17 +3,24 @@
  * tab's memory for the next token; packages/models/src/secure/weight-cache.ts). 0 streams every pass from
  * IndexedDB; absent, PAGE_WEIGHT_CACHE_MIB. Bad values fail the page naming the parameter.
  *
- * Why 768 MiB on pages (the Node default is 384): a tab's budget is 1.5 GiB, and GPT-2-base party tabs peaked at
- * 701-920 MiB with a 384 MiB cache, so about 540 MiB without it; 768 MiB leaves about 230 MiB of that budget
- * for garbage-collection swings. In a tab the cache is worth more than in Node: an IndexedDB read of a part
- * took 10-20 times the part's ChaCha20 expansion (the browsers bench prints the split per step). Its budget
- * goes first to the tensors read as the most blocks in a row (weight-cache.ts): for GPT-2-base's parties 1 and 2
- * that is both vocabulary tables, 618 MB of dense words, the rest to the first layers. Faster reads (Blob
- * values, parts read ahead) did not change the tabs' peaks (GPT-2-base: 1.04-1.14 GiB in the run after them,
- * 1.05-1.23 GiB before), so a larger default would leave too little of the 1.5 GiB for those swings.
+ * Why 896 MiB (the Node default is 384): a tab's budget is 1.5 GiB, and a tab's cache is worth more than Node's
+ * (an IndexedDB read of a part costs several times its ChaCha20 expansion, and on two shared cores the reads'
+ * CPU slows the rounds too). Measured with GPT-2-base in three tabs (`bench browsers --model gpt2-base
+ * --cached-weight-cache-mib=...`, 2026-12-05, load 7-12 from other work, so the times are loose), party tab
+ * peaks in MiB:
+ * - before the first pass took the start-up check's parts (stored-weights.ts): 768 MiB 1,069 / 1,143 / 1,144;
+ *   1024 MiB 1,322 / 1,410 / 1,441; 1280 MiB 1,573 / 1,576 / 1,571, over the budget although parties 1 and 2
+ *   then keep their whole dense component (1,304 MB, 8 bytes a weight);
+ * - since (the checked parts the cache will keep are held from the check into the first pass, which adds about
+ *   150 MiB to parties 1 and 2's peak): 768 MiB 1,059 / 1,311 / 1,294; 896 MiB 1,191 / 1,430 / 1,453 (first
+ *   run 1,187 / 1,443 / 1,453); 1024 MiB 1,332 / 1,569 / 1,604, over the budget.
+ * So 896 MiB is the largest measured step within the budget (83 MiB to spare at the worst tab). Its budget goes
+ * first to the tensors read as the most blocks in a row (weight-cache.ts): for GPT-2-base's parties 1 and 2 both
+ * vocabulary tables (618 MB of dense words), the rest to the first layers (365 MB still read a token); party 0,
+ * with no dense component, keeps expanded words of the first blocks.
  */
 
-export const PAGE_WEIGHT_CACHE_MIB = 768;
+export const PAGE_WEIGHT_CACHE_MIB = 896;
 
 /** The cap in bytes (the page's default when the link has none). */
 export function parseWeightCacheMiB(value: string | null): number {

@@ -17,8 +17,9 @@
  * which for one generated token is tiny, so the pass waits for those reads in full. The vocabulary tables
  * (token embedding, head: 37-39 blocks each in GPT-2-base) are thus nearly all waiting, a layer's tensors (1-3
  * blocks) much less. So the budget is first reserved for the tensors of the most blocks, each whole, and the
- * rest is filled in pass order: with GPT-2-base's 768 MiB page default, parties 1 and 2 keep both vocabulary
- * tables (the head, last in the pass, was never cached before) and stream layers instead.
+ * rest is filled in pass order: with GPT-2-base's 896 MiB page default, parties 1 and 2 keep both vocabulary
+ * tables (the head, last in the pass, was never cached before) and the first layers, and stream the others
+ * (365 MB a token).
  *
  * Tamper detection (what the store's sha256 protects, and why a cache keeps it honest): the threat the hashes
  * answer is the store changing under the party (another process or tab, a disk error, a user editing the
