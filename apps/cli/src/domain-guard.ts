@@ -3,7 +3,7 @@
  * secure pass's domain is refused with the reason, unless the user asks to go on (`--skip-domain-check`); one
  * that comes close gets a warning on stderr. Runs the float64 model once on about 32 tokens. The same pass
  * gives the norm windows the owner publishes with the model (models norm-windows.ts: each norm's row variance
- * range widened by 3 octaves each side, 2 rounds fewer per norm); skipping the check publishes none (every
+ * range widened by 8 octaves each side, 1 round fewer per norm); skipping the check publishes none (every
  * norm on the whole ring's range, as before).
  */
 import { assertDomain, checkDomain, windowsFromRanges, withNormWindows, type Model, type Tokenizer } from '@puma/models';

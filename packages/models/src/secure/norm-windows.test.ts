@@ -1,6 +1,6 @@
 /**
  * Norm windows published in the model description (norm-windows.ts, issue 12), on the real models with the
- * windows their owner publishes (apps/cli domain-guard.ts: the calibration text, 3 octaves each side):
+ * windows their owner publishes (apps/cli domain-guard.ts: the calibration text, 8 octaves each side):
  * - a party refuses a malformed window, naming the field; a description without one runs as before;
  * - the plan (plan-cost.ts) equals a secure run's rounds and bytes, and is fewer rounds than without windows;
  * - accuracy as evaluation.test.ts asserts it without windows: gpt2-shakespeare top-1 agreement >= 99% and
