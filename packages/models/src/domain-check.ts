@@ -6,7 +6,7 @@
  *   gelu.ts 1020, silu.ts 1010, tanh.ts 1020);
  * - softmax's max and its exp clip: the visible scores of one query row differ by less than 1000 (softmax.ts);
  * - attention's product e V R: |V| below attentionValueBound of the model's longest sequence (softmax.ts);
- * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/forward.ts rotates them
+ * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/rope-qkv.ts rotates them
  *   untruncated);
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound);
@@ -24,7 +24,7 @@
 import { attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
 import type { NormWindows } from './types.ts';
 import { activate } from './activations.ts';
-import { ROPE_TABLE_BITS } from './secure/forward.ts';
+import { ROPE_TABLE_BITS } from './secure/rope-qkv.ts';
 import { forwardHidden, type ForwardProbe } from './forward.ts';
 import { linear } from './matmul.ts';
 import type { Tokenizer } from './tokenizer.ts';

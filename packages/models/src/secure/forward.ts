@@ -30,18 +30,16 @@
  * the MLP norm into up / w13, the final norm into the head; post-norm models (BERT) also keep y for the
  * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv.
  */
-import type { Buf } from '@puma/backend';
-import { encodeFixed } from '@puma/ring';
 import {
   add, concatFlat, matmulRaw, mulPublicInt, reshape, sliceFlat, sliceLast,
-  tileLeading, transpose, truncate, truncateProduct, type AShare, type Party,
+  tileLeading, transpose, type AShare, type Party,
 } from '@puma/protocol';
 import {
   attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, tanh, type NormMatmul,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
-import { ropeFrequencies } from '../rope.ts';
 import type { ModelConfig } from '../types.ts';
+import { rotatedQkv, type Qkv } from './rope-qkv.ts';
 import { streamedMatmul, streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
 import { asWeightSource, type SecureWeights } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
@@ -237,52 +235,12 @@ async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Pr
   return { base: fed.y as AShare, product: null, qkv: fed.out };
 }
 
-/** Public cos/sin tables for llama2.c's RoPE (adjacent pairs within each head), positions pos0 .. pos0+T-1. */
-function ropeTables(c: ModelConfig, heads: number, pos0: number, T: number, fracBits: number): { cos: BigUint64Array; sin: BigUint64Array } {
-  const width = heads * c.headDim;
-  const cos = new Float64Array(T * width);
-  const sin = new Float64Array(T * width);
-  const f = ropeFrequencies(c.headDim, c.ropeTheta, c.ropeScaling, pos0 + T);
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < width; j++) {
-      const angle = (pos0 + t) * f.inverse[(j % c.headDim) >> 1];
-      cos[t * width + j] = Math.cos(angle) * f.attentionFactor;
-      sin[t * width + j] = (j % 2 === 0 ? -1 : 1) * Math.sin(angle) * f.attentionFactor;
-    }
-  }
-  return { cos: encodeFixed(cos, fracBits), sin: encodeFixed(sin, fracBits) };
-}
-
-/** Swaps the elements of each adjacent pair of a [rows, cols] buffer's rows (local, public index map). */
-function swapPairs(p: Party, x: Buf): Buf {
-  const be = p.backend;
-  const pairs = x.length / 2;
-  const odd = be.sliceCols(x, pairs, 2, 1, 1);
-  const even = be.sliceCols(x, pairs, 2, 0, 1);
-  const out = be.concatCols(odd, 1, even, 1, pairs);
-  be.release(odd);
-  be.release(even);
-  return out;
-}
-
 /**
- * Fraction bits of RoPE's public tables. They multiply q and k untruncated (2f bits, straight from the qkv
- * product), so one truncation by f + ROPE_TABLE_BITS serves the matmul and the rotation: the rotated
- * values must stay below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (the owner's domain check, 'rotated query/key'); the
- * tables' rounding moves a rotated entry by at most 2^-16 of |(q_2i, q_2i+1)| (at 14 bits, 4096 of room, the 80-token
- * stories260K test's logit error rose from 0.0050 to 0.0083; at 16 bits it is 0.0051).
+ * q, k (rotated) and v from the fused qkv projection of x. RoPE models: each party's 3-of-3 term of the product,
+ * with the bias's component added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds).
+ * Others: the fused matmul.
  */
-export const ROPE_TABLE_BITS = 16;
-
-/**
- * q, k (rotated) and v from the fused qkv projection of x. RoPE models: the rotation is a public linear map, so
- * each party applies it to its own 3-of-3 term of the product (with the bias's component added at 2f bits),
- * masks the result with a fresh zero sharing, and the dealer truncation takes it from there (truncateProduct, by
- * f + ROPE_TABLE_BITS for q and k beside v's by f): 2 rounds, the matmul's own, instead of 3 (reshare, rotate the
- * replicated shares, truncate them). Every message is the truncation's, masked as in truncate.ts. Others: the
- * fused matmul.
- */
-async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare): Promise<{ q: AShare; k: AShare; v: AShare }> {
+async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare): Promise<Qkv> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
   if (c.positions !== 'rope') {
@@ -292,7 +250,6 @@ async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: 
   const be = p.backend;
   const f = p.fracBits;
   const T = x.shape[0];
-  const width = (H + 2 * KV) * D;
   let term = await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x);
   if (m.weights.has(`l${l}.qkv.b`)) {
     // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
@@ -306,33 +263,7 @@ async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: 
     be.release(term);
     term = biased;
   }
-  const part = (start: number, count: number) => be.sliceCols(term, T, width, start, count);
-  const rotate = (raw: Buf, heads: number) => {
-    const t = ropeTables(c, heads, pos0, T, ROPE_TABLE_BITS);
-    const [cos, sin] = [be.upload(t.cos), be.upload(t.sin)];
-    const swapped = swapPairs(p, raw);
-    const a = be.mul(raw, cos);
-    const b = be.mul(swapped, sin);
-    const out = be.add(a, b);
-    p.drop(raw, swapped, a, b, cos, sin);
-    return out;
-  };
-  const qRot = rotate(part(0, H * D), H);
-  const kRot = rotate(part(H * D, KV * D), KV);
-  const qk = be.concat([qRot, kRot]);
-  const vTerm = part((H + KV) * D, KV * D);
-  p.drop(term, qRot, kRot);
-  const masked = (t: Buf) => {
-    const out = be.add(t, p.zeroShare(p.nextTag(), t.length));
-    be.release(t);
-    return out;
-  };
-  const [qkMasked, vMasked] = [masked(qk), masked(vTerm)];
-  const [qkShare, v] = await p.parallel(
-    (b) => b.profile('rope', () => truncateProduct(b, qkMasked, [qkMasked.length], f + ROPE_TABLE_BITS)),
-    (b) => truncateProduct(b, vMasked, [T, KV * D], f),
-  );
-  return { q: sliceFlat(p, qkShare, 0, [T, H * D]), k: sliceFlat(p, qkShare, T * H * D, [T, KV * D]), v };
+  return rotatedQkv(p, c, term, T, pos0);
 }
 
 /** [T, heads * D] -> [heads, T, D]. */
