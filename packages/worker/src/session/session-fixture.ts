@@ -10,7 +10,7 @@ import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@pum
 import { createBackend } from '../select-backend.ts';
 import {
   MemoryShareStore, prepareOwnerShares, runPartySession, serveOwner,
-  type OwnerReport, type OwnerServeOptions, type OwnerShares, type PartySessionOptions, type PartySessionReport, type PartyStatus, type Roster,
+  type OwnerReport, type OwnerServeOptions, type OwnerShares, type PartySessionOptions, type PartySessionReport, type PartyStatus, type Roster, type ShareStore,
 } from './index.ts';
 import { droppableNetwork, type DroppableNetwork } from './test-support.ts';
 
@@ -98,6 +98,21 @@ export function clientChannel(net: DroppableNetwork): Channel {
 
 export function freshStores(): MemoryShareStore[] {
   return PARTIES.map(() => new MemoryShareStore());
+}
+
+/** The stores wrapped to count each party's reads of dense parts (the session needs only ShareStore's methods). */
+export function countingDenseReads(stores: MemoryShareStore[]): { stores: MemoryShareStore[]; denseReads: number[] } {
+  const denseReads = stores.map(() => 0);
+  const counted = stores.map((s, id): ShareStore => ({
+    get: (k) => {
+      if (/\/dense\.\d+$/.test(k)) denseReads[id] += 1;
+      return s.get(k);
+    },
+    set: (k, b) => s.set(k, b),
+    delete: (k) => s.delete(k),
+  }));
+  // startSession's stores are typed as memory stores (tests inspect them).
+  return { stores: counted as unknown as MemoryShareStore[], denseReads };
 }
 
 /** Rejects when `p` has not settled within `ms` (a hang is a failure, not a stuck test run). */

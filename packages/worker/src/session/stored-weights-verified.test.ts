@@ -9,7 +9,7 @@ import { generateGreedy } from '@puma/models';
 import { expandedShareBytes } from '@puma/models/secure';
 import type { ModelConfig } from '@puma/models';
 import { DENSE_PART_BYTES, MemoryShareStore, partKey, runClientSession, type PartInfo, type PartyShareManifest, type ShareStore } from './index.ts';
-import { PROMPT, ROSTER, clientChannel, freshStores, loadFixture, startSession, type Fixture } from './session-fixture.ts';
+import { PROMPT, ROSTER, clientChannel, countingDenseReads, freshStores, loadFixture, startSession, type Fixture } from './session-fixture.ts';
 import { StoredWeightSource, verifiedPartKept } from './stored-weights.ts';
 
 let fx: Fixture;
@@ -90,17 +90,8 @@ describe('parts checked before the first pass', () => {
     const warm = startSession(fx, stores);
     await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 1 });
     await Promise.all(warm.parties);
-    const denseReads = [0, 0, 0];
-    const counted = stores.map((s, id): ShareStore => ({
-      get: (k) => {
-        if (/\/dense\.\d+$/.test(k)) denseReads[id] += 1;
-        return s.get(k);
-      },
-      set: (k, b) => s.set(k, b),
-      delete: (k) => s.delete(k),
-    }));
-    // startSession's stores are typed as memory stores (tests inspect them); the session needs only ShareStore.
-    const run = startSession(fx, counted as unknown as MemoryShareStore[]);
+    const { stores: counted, denseReads } = countingDenseReads(stores);
+    const run = startSession(fx, counted);
     const steps = 3;
     const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: steps });
     const reports = await Promise.all(run.parties);

@@ -11,8 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleWeightSource, type PartyWeightBundle, type WeightManifest } from '@puma/models/secure';
 import { splitInput } from '@puma/protocol';
 import type { ModelConfig } from '@puma/models';
-import { DENSE_PART_BYTES, MemoryShareStore, partKey, partySharesFromBundle, runClientSession, type PartyShareManifest, type ShareStore } from './index.ts';
-import { PARTIES, PROMPT, ROSTER, clientChannel, freshStores, loadFixture, startSession, within, type Fixture } from './session-fixture.ts';
+import { DENSE_PART_BYTES, MemoryShareStore, partKey, partySharesFromBundle, runClientSession, type PartyShareManifest } from './index.ts';
+import { PARTIES, PROMPT, ROSTER, clientChannel, countingDenseReads, freshStores, loadFixture, startSession, within, type Fixture } from './session-fixture.ts';
 import { StoredWeightSource } from './stored-weights.ts';
 
 let fx: Fixture;
@@ -133,18 +133,8 @@ describe('weights streamed from the share store', () => {
 
   it('without a weight cache every step reads each dense part back from the store; with the default cache (the model fits) only the start-up look-up does, same tokens', async () => {
     const session = async (weightCacheBytes: number | undefined) => {
-      const denseReads = [0, 0, 0];
-      const stores = freshStores();
-      const counted = stores.map((s, id): ShareStore => ({
-        get: (k) => {
-          if (/\/dense\.\d+$/.test(k)) denseReads[id] += 1;
-          return s.get(k);
-        },
-        set: (k, b) => s.set(k, b),
-        delete: (k) => s.delete(k),
-      }));
-      // startSession's stores are typed as memory stores (tests inspect them); the session needs only ShareStore.
-      const run = startSession(fx, counted as unknown as MemoryShareStore[], { weightCacheBytes });
+      const { stores: counted, denseReads } = countingDenseReads(freshStores());
+      const run = startSession(fx, counted, { weightCacheBytes });
       const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: STEPS });
       await Promise.all(run.parties);
       return { tokens: result.tokens, denseReads };
