@@ -1,8 +1,13 @@
 /**
  * `puma plan`: shapes read from a model folder without loading weights equal what the loaders build, the
- * command prints one JSON document with --json, and bad input is named.
+ * command prints one JSON document with --json, a folder too large to load for the calibration plans without
+ * norm windows, and bad input is named.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { planInference } from '@puma/models/secure';
 import { guardDomain } from './domain-guard.ts';
@@ -51,6 +56,27 @@ describe('puma plan', () => {
     expect(skipped.rounds).toBe(planInference(model.config, { kind: 'classify', tokens: 12 }).rounds);
     expect(published.rounds).toBeLessThan(skipped.rounds);
   }, 120_000);
+
+  it('a model folder too large to load for the calibration plans without windows, reading only its config (and says so)', async () => {
+    // LLaMA-2-7B's config beside an empty weights file: loading it would fail, so the plan must not.
+    const dir = await mkdtemp(path.join(tmpdir(), 'puma-plan-7b-'));
+    try {
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify({
+        architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32,
+        num_hidden_layers: 32, num_key_value_heads: 32, vocab_size: 32000, max_position_embeddings: 4096, rms_norm_eps: 1e-5,
+        rope_theta: 10000, tie_word_embeddings: false, hidden_act: 'silu', torch_dtype: 'float16',
+      }));
+      await writeFile(path.join(dir, 'model.safetensors'), '');
+      const exit = await exitOf(puma('puma plan', ['plan', '--model', dir, '--tokens', '8', '--json']), 60_000);
+      expect(exit.code, exit.stderr).toBe(0);
+      expect(exit.stderr).toMatch(/planned without norm windows .*6738 M weights are more than plan loads for the calibration \(500 M\)/);
+      const doc = JSON.parse(exit.stdout) as { rounds: number; config: ModelConfig };
+      expect(doc.config.normWindows).toBeUndefined();
+      expect(doc.rounds).toBe(planInference(doc.config, { kind: 'generate', promptTokens: 8, newTokens: 1, reveal: 'logits' }).rounds);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('names an unknown model or shape, a bad network, and a classifier asked to generate', async () => {
     await expect(resolvePlanModel('no-such-model')).rejects.toThrow(/not found.*or name a shape: gpt2-base, bert-base, llama2-7b/);

@@ -13,14 +13,18 @@ import { intOption, required, runCommand, usageError } from './session-endpoint.
 export const PLAN_USAGE = `usage: puma plan --model <dir|file|name|shape> [--tokens N] [--new-tokens M] [--reveal logits|argmax]
                  [--network lan|wan] [--skip-domain-check] [--json]
   Estimates one secure inference before running it: memory, disk (share bundle), bytes and rounds per party,
-  and the projected time on the network. Shapes: gpt2-base, bert-base, llama2-7b; or any model folder, of
-  which only config.json (or a llama2.c header) is read. --tokens: prompt tokens (language models, default 32)
+  and the projected time on the network. Shapes: gpt2-base, bert-base, llama2-7b; or any model folder (its
+  config.json or llama2.c header; its weights only as below). --tokens: prompt tokens (language models, default 32)
   or the sequence length (classifiers, default 128); --new-tokens: generated tokens (default 1).
   Rounds and bytes come from the declared costs of the ops the secure pass runs; memory and time are models
   with stated constants (see the output), checked against measured runs by npm run bench -- models.
-  A model folder's weights are loaded once for the owner's calibration pass, whose norm windows puma share
-  publishes (fewer rounds per norm); --skip-domain-check plans without them, as such a share runs. A shape has
-  no weights: its norms plan on the whole ring's range.`;
+  A model folder of up to 500 M weights is loaded once for the owner's calibration pass, whose norm windows puma
+  share publishes (fewer rounds per norm); a larger one, one the check refuses, and --skip-domain-check plan
+  without windows (said on stderr), as such a share runs. A shape has no weights: its norms plan on the whole
+  ring's range.`;
+
+/** Largest model (weight elements) whose float weights plan loads for the calibration: about 2 GB as float32. */
+const CALIBRATION_ELEMENTS = 500e6;
 
 const mem = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const traffic = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(3)} GB` : `${(b / 1e6).toFixed(2)} MB`);
@@ -44,10 +48,20 @@ function text(name: string, plan: InferencePlan): string {
   ].join('\n');
 }
 
-/** The config with the norm windows the owner would publish for this model folder (domain-guard.ts). */
-async function withPublishedWindows(nameOrPath: string, name: string, c: ModelConfig): Promise<ModelConfig> {
+/**
+ * The config with the norm windows the owner would publish for this model folder (domain-guard.ts), or why it
+ * plans without them: too many weights to load for a plan, or a model the owner's check refuses.
+ */
+async function withPublishedWindows(nameOrPath: string, name: string, c: ModelConfig, elements: number): Promise<{ config: ModelConfig; without?: string }> {
+  if (elements > CALIBRATION_ELEMENTS) {
+    return { config: c, without: `${(elements / 1e6).toFixed(0)} M weights are more than plan loads for the calibration (${CALIBRATION_ELEMENTS / 1e6} M)` };
+  }
   const { model, tokenizer } = await loadModel(nameOrPath);
-  return { ...c, normWindows: guardDomain(model, name, { tokenizer }).config.normWindows };
+  try {
+    return { config: { ...c, normWindows: guardDomain(model, name, { tokenizer }).config.normWindows } };
+  } catch (e) {
+    return { config: c, without: (e as Error).message };
+  }
 }
 
 export function planCommand(argv: string[]): Promise<number> {
@@ -63,7 +77,7 @@ export function planCommand(argv: string[]): Promise<number> {
     if (network !== 'lan' && network !== 'wan') usageError(`--network must be lan or wan, got "${network}"`);
     if (values.reveal !== 'logits' && values.reveal !== 'argmax') usageError(`--reveal must be logits or argmax, got "${values.reveal}"`);
     const model = await resolvePlanModel(required(values.model, 'model'));
-    const c = model.source === 'shape' || values['skip-domain-check'] ? model.config : await withPublishedWindows(values.model!, model.name, model.config);
+    let c = model.config;
     let workload: PlanWorkload;
     if (c.arch === 'bert') {
       if (values['new-tokens'] !== undefined) usageError(`${model.name} is a BERT classifier: it generates nothing (drop --new-tokens)`);
@@ -72,6 +86,11 @@ export function planCommand(argv: string[]): Promise<number> {
       const promptTokens = intOption(values.tokens, 'tokens', Math.min(32, c.maxPositions - 1), 1, c.maxPositions - 1);
       const newTokens = intOption(values['new-tokens'], 'new-tokens', 1, 1, c.maxPositions - promptTokens);
       workload = { kind: 'generate', promptTokens, newTokens, reveal: values.reveal };
+    }
+    if (model.source !== 'shape' && !values['skip-domain-check']) {
+      const published = await withPublishedWindows(values.model!, model.name, c, planInference(c, workload).weightElements);
+      if (published.without) console.error(`puma plan: planned without norm windows (every norm on the ring's whole range): ${published.without}`);
+      c = published.config;
     }
     const plan = planInference(c, workload, PLAN_NETWORKS[network]);
     if (values.json) console.log(JSON.stringify({ model: model.name, source: model.source, config: c, ...plan }));
