@@ -6,61 +6,27 @@
  * - bert-shakespeare: the first examples of eval.jsonl classified securely: label agreement >= 99% and
  *   accuracy within 0.5 points (on a subset this small both mean: no label differs).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FRAC_BITS } from '@puma/ring';
-import { runLocal } from '@puma/protocol';
-import { testBackend } from '@puma/protocol/test-support';
-import { classifySequence } from '../classify.ts';
-import { forwardHidden } from '../forward.ts';
-import { lmLogits } from '../heads.ts';
-import { loadModel, modelDir } from '../node.ts';
-import type { WordPieceTokenizer } from '../tokenizer-wordpiece.ts';
-import {
-  classifyManyClient, classifyManyParty, compareClassifier, compareLm, logitPathError, scoreClient, scoreLogits, scoreParty,
-} from './evaluation.ts';
-import { shareWeights } from './share-weights.ts';
+import { loadModel } from '../node.ts';
+import { bertShakespeareAgreement, CLASSIFIER_EXAMPLES, gpt2ShakespeareAgreement, LM_WINDOW_TOKENS, LM_WINDOWS } from './accuracy-test-support.ts';
+import { compareClassifier, compareLm, logitPathError, scoreLogits } from './evaluation.ts';
 
-const noProgress = { progress: () => {} };
-
-describe('secure vs plaintext: gpt2-shakespeare on val.txt', async () => {
-  const { model, tokenizer } = await loadModel('gpt2-shakespeare');
-  const ids = tokenizer!.encode(readFileSync(path.join(modelDir('gpt2-shakespeare'), 'val.txt'), 'utf8'));
-  const windows = 2;
-  const W = 64;
-
-  it(`${windows} windows of ${W} tokens: top-1 agreement >= 99%, perplexity within 1%`, async () => {
-    const bundles = shareWeights(model, 'gpt2-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => scoreParty(p, { job: 0, weights: bundles[p.id], windows, windowSize: W }, noProgress), {
-      client: (c) => scoreClient(c, { job: 0, ids, windows, windowSize: W, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
-    });
-    const plain = Array.from({ length: windows }, (_, w) => {
-      const window = ids.slice(w * W, w * W + W);
-      return scoreLogits(lmLogits(model, forwardHidden(model, window), W), ids.slice(w * W + 1, w * W + W + 1), model.config.vocabSize);
-    });
-    const cmp = compareLm(run.client, plain);
-    expect(cmp.positions).toBe(windows * W);
+describe('secure vs plaintext: gpt2-shakespeare on val.txt', () => {
+  it(`${LM_WINDOWS} windows of ${LM_WINDOW_TOKENS} tokens: top-1 agreement >= 99%, perplexity within 1%`, async () => {
+    const { model, tokenizer } = await loadModel('gpt2-shakespeare');
+    const cmp = await gpt2ShakespeareAgreement(model, tokenizer!);
+    expect(cmp.positions).toBe(LM_WINDOWS * LM_WINDOW_TOKENS);
     expect(cmp.top1Agreement).toBeGreaterThanOrEqual(0.99);
     expect(cmp.perplexityRelError).toBeLessThanOrEqual(0.01);
     expect(cmp.plaintextPerplexity).toBeGreaterThan(20);
   }, 300_000);
 });
 
-describe('secure vs plaintext: bert-shakespeare on eval.jsonl', async () => {
-  const { model, tokenizer } = await loadModel('bert-shakespeare');
-  const tok = tokenizer as WordPieceTokenizer;
-  const all = readFileSync(path.join(modelDir('bert-shakespeare'), 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: number });
-  const subset = all.slice(0, 24);
-
-  it(`first ${subset.length} examples: label agreement >= 99%, accuracy within 0.5 points`, async () => {
-    const encoded = subset.map((e) => tok.encodeForModel(e.text, undefined, model.config.maxPositions));
-    const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => classifyManyParty(p, { job: 0, weights: bundles[p.id], lengths: encoded.map((e) => e.ids.length) }, noProgress), {
-      client: (c) => classifyManyClient(c, { job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
-    });
-    const plain = encoded.map((e) => classifySequence(model, e));
-    const cmp = compareClassifier(run.client, plain, subset.map((e) => e.label));
+describe('secure vs plaintext: bert-shakespeare on eval.jsonl', () => {
+  it(`first ${CLASSIFIER_EXAMPLES} examples: label agreement >= 99%, accuracy within 0.5 points`, async () => {
+    const { model, tokenizer } = await loadModel('bert-shakespeare');
+    const cmp = await bertShakespeareAgreement(model, tokenizer!);
+    expect(cmp.examples).toBe(CLASSIFIER_EXAMPLES);
     expect(cmp.labelAgreement).toBeGreaterThanOrEqual(0.99);
     expect(Math.abs(cmp.secureAccuracy - cmp.plaintextAccuracy)).toBeLessThanOrEqual(0.005);
     expect(cmp.maxLogitError).toBeLessThan(0.05);

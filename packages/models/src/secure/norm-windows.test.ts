@@ -8,22 +8,16 @@
  *   within 0.5 points on the first 24 eval examples (stories260K: apps/cli generate.test.ts, 80 tokens, whose
  *   `puma generate` publishes the windows).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { runLocal } from '@puma/protocol';
 import { testBackend } from '@puma/protocol/test-support';
-import { classifySequence } from '../classify.ts';
 import { checkDomain } from '../domain-check.ts';
-import { forwardHidden } from '../forward.ts';
-import { lmLogits } from '../heads.ts';
-import { loadModel, modelDir } from '../node.ts';
+import { loadModel } from '../node.ts';
 import { checkNormWindows, windowsFromRanges, withNormWindows } from '../norm-windows.ts';
 import { LLAMA_BOS } from '../tokenizer-llama2c.ts';
-import type { WordPieceTokenizer } from '../tokenizer-wordpiece.ts';
 import type { Model, ModelConfig } from '../types.ts';
-import { classifyManyClient, classifyManyParty, compareClassifier, compareLm, scoreClient, scoreLogits, scoreParty } from './evaluation.ts';
+import { bertShakespeareAgreement, CLASSIFIER_EXAMPLES, gpt2ShakespeareAgreement, LM_WINDOW_TOKENS, LM_WINDOWS } from './accuracy-test-support.ts';
 import { classificationCost, generationCost } from './plan-cost.ts';
 import { classifyClient, classifyParty, generateClient, generateParty, greedy } from './programs.ts';
 import { shareWeights } from './share-weights.ts';
@@ -98,31 +92,17 @@ describe('plan = measured with the published windows, and fewer rounds', () => {
 });
 
 describe('accuracy with the published windows', () => {
-  it('gpt2-shakespeare, 2 windows of 64 val tokens: top-1 agreement >= 99%, perplexity within 1%', async () => {
+  it(`gpt2-shakespeare, ${LM_WINDOWS} windows of ${LM_WINDOW_TOKENS} val tokens: top-1 agreement >= 99%, perplexity within 1%`, async () => {
     const { model, tokenizer } = await published('gpt2-shakespeare');
-    const ids = tokenizer!.encode(readFileSync(path.join(modelDir('gpt2-shakespeare'), 'val.txt'), 'utf8'));
-    const [windows, W] = [2, 64];
-    const bundles = shareWeights(model, 'gpt2-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => scoreParty(p, { job: 0, weights: bundles[p.id], windows, windowSize: W }, noProgress), {
-      client: (c) => scoreClient(c, { job: 0, ids, windows, windowSize: W, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
-    });
-    const plain = Array.from({ length: windows }, (_, w) => scoreLogits(lmLogits(model, forwardHidden(model, ids.slice(w * W, w * W + W)), W), ids.slice(w * W + 1, w * W + W + 1), model.config.vocabSize));
-    const cmp = compareLm(run.client, plain);
+    const cmp = await gpt2ShakespeareAgreement(model, tokenizer!);
     console.log(`gpt2-shakespeare with windows: top-1 agreement ${cmp.top1Agreement}, perplexity ${cmp.securePerplexity.toFixed(4)} vs ${cmp.plaintextPerplexity.toFixed(4)} (relative ${cmp.perplexityRelError.toExponential(2)})`);
     expect(cmp.top1Agreement).toBeGreaterThanOrEqual(0.99);
     expect(cmp.perplexityRelError).toBeLessThanOrEqual(0.01);
   }, 400_000);
 
-  it('bert-shakespeare, first 24 eval examples: label agreement >= 99%, accuracy within 0.5 points', async () => {
+  it(`bert-shakespeare, first ${CLASSIFIER_EXAMPLES} eval examples: label agreement >= 99%, accuracy within 0.5 points`, async () => {
     const { model, tokenizer } = await published('bert-shakespeare');
-    const tok = tokenizer as WordPieceTokenizer;
-    const subset = readFileSync(path.join(modelDir('bert-shakespeare'), 'eval.jsonl'), 'utf8').trim().split('\n').slice(0, 24).map((l) => JSON.parse(l) as { text: string; label: number });
-    const encoded = subset.map((e) => tok.encodeForModel(e.text, undefined, model.config.maxPositions));
-    const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
-    const run = await runLocal(testBackend(), (p) => classifyManyParty(p, { job: 0, weights: bundles[p.id], lengths: encoded.map((e) => e.ids.length) }, noProgress), {
-      client: (c) => classifyManyClient(c, { job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
-    });
-    const cmp = compareClassifier(run.client, encoded.map((e) => classifySequence(model, e)), subset.map((e) => e.label));
+    const cmp = await bertShakespeareAgreement(model, tokenizer!);
     console.log(`bert-shakespeare with windows: label agreement ${cmp.labelAgreement}, accuracy ${cmp.secureAccuracy} vs ${cmp.plaintextAccuracy}, max logit error ${cmp.maxLogitError.toExponential(3)}`);
     expect(cmp.labelAgreement).toBeGreaterThanOrEqual(0.99);
     expect(Math.abs(cmp.secureAccuracy - cmp.plaintextAccuracy)).toBeLessThanOrEqual(0.005);
