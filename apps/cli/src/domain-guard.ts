@@ -6,6 +6,7 @@
  * range widened by 8 octaves each side, 1 round fewer per norm); skipping the check publishes none (every
  * norm on the whole ring's range, as before).
  */
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { assertDomain, checkDomain, windowsFromRanges, withNormWindows, type Model, type Tokenizer } from '@puma/models';
 
 export const DOMAIN_CHECK_OPTION = { 'skip-domain-check': { type: 'boolean', default: false } } as const;
@@ -16,7 +17,7 @@ export function guardDomain<M extends Model>(model: M, name: string, o: { tokeni
     console.error(`puma: domain check skipped for ${name} (--skip-domain-check): results may be wrong where the model leaves the secure functions' domain`);
     return model;
   }
-  const fracBits = o.fracBits ?? 18;
+  const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
   const report = checkDomain(model, { tokenizer: o.tokenizer, fracBits });
   const warning = assertDomain(report, name);
   if (warning) console.error(`puma: warning: ${warning}`);

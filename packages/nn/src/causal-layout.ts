@@ -10,8 +10,8 @@
  * full width and no permutation.
  * Cost: none (local copies).
  */
-import { concatFlat, concatLast, publicShare, reshape, sliceFlat, sliceLast, transpose, type AShare, type Party } from '@puma/protocol';
-import type { RowBlock } from './max.ts';
+import { concatFlat, concatLast, publicShare, reshape, sliceFlat, transpose, type AShare, type Party } from '@puma/protocol';
+import { blockPrefixes, type RowBlock } from './max.ts';
 
 /** A causal mask as the cost functions need it: the offset and the query rows per leading index. */
 export interface CausalShape {
@@ -84,20 +84,13 @@ export function layoutOfShape(shape: readonly number[], queryOffset?: number): R
   const rows = shape.slice(0, -1).reduce((s, v) => s * v, 1);
   if (queryOffset === undefined) return layoutOf(rows, cols);
   if (shape.length < 2) throw new Error(`softmax: a causal mask needs [..., rows, cols], got [${shape.join(', ')}]`);
-  checkOffset(queryOffset);
   return layoutOf(rows, cols, { queryOffset, queries: shape[shape.length - 2] });
 }
 
 /** The visible prefixes of x [rows, cols] (query-major), flattened block by block: [visible]. */
 export function gatherVisible(p: Party, x: AShare, layout: RowLayout): AShare {
   if (layout.visible === layout.rows * layout.cols) return reshape(x, [layout.visible]);
-  let row = 0;
-  const parts = layout.blocks.map((b) => {
-    const rowsOf = sliceFlat(p, x, row * layout.cols, [b.rows, layout.cols]);
-    row += b.rows;
-    return b.width === layout.cols ? rowsOf : sliceLast(p, rowsOf, 0, b.width);
-  });
-  return concatFlat(p, parts);
+  return concatFlat(p, blockPrefixes(p, x, layout.blocks));
 }
 
 /** gatherVisible's inverse: [visible] back to [rows, cols] with every masked entry exactly 0. */

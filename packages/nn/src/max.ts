@@ -266,8 +266,8 @@ function padGroups(p: Party, x: AShare, rows: number, lv: Level): AShare {
   return reshape(v, [rows * lv.groups, lv.arity]);
 }
 
-/** Each block's candidates: its rows of x [rows, cols], first `width` columns. */
-function blockPrefixes(p: Party, x: AShare, blocks: readonly RowBlock[]): AShare[] {
+/** Each block's candidates: its rows of x [rows, cols], first `width` columns (local slices). */
+export function blockPrefixes(p: Party, x: AShare, blocks: readonly RowBlock[]): AShare[] {
   const cols = x.shape[x.shape.length - 1];
   let row = 0;
   return blocks.map((b) => {
