@@ -14,10 +14,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AShare } from '@puma/protocol';
-import type { PartyId } from '@puma/transport';
 import {
-  assertNoLeak, baseWorld, dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews,
-  type ViewProgram, type ViewRunOptions,
+  assertNoLeak, baseWorld, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews,
+  type PlantedMutant, type ViewProgram,
 } from '@puma/protocol/view-test-support';
 import { exp } from './exp.ts';
 import { expLanes } from './exp-lanes.ts';
@@ -48,10 +47,10 @@ describe.each(programs)('view simulation of exp (%s)', (_name, program, bound) =
     });
   });
 
-  const mutants: Array<{ name: string; options: ViewRunOptions; observer: PartyId }> = [
+  const mutants: PlantedMutant[] = [
     { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
     { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 },
-    ...([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId })),
+    ...dealerMaskMutants(),
   ];
   it.each(mutants.map((m) => [m.name, m] as const))('planted mutant, %s: reported at the party it leaks to', async (_, m) => {
     const [report] = await simulateViews(rotated, program, { ...m.options, observers: [m.observer], untilLeak: true });
@@ -84,9 +83,9 @@ describe('view simulation of a causal softmax\'s exp (gathered visible scores, l
     });
   }, 600_000);
 
-  const mutants: Array<{ name: string; options: ViewRunOptions; observer: PartyId }> = [
+  const mutants: PlantedMutant[] = [
     { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
-    ...([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId })),
+    ...dealerMaskMutants(),
   ];
   it.each(mutants.map((m) => [m.name, m] as const))('planted mutant at 3,420 visible scores, %s: reported at the party it leaks to', async (_, m) => {
     const [report] = await simulateViews(causalRotated, causalExp, { ...m.options, observers: [m.observer], untilLeak: true });

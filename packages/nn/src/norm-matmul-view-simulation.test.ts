@@ -9,9 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
-import type { PartyId } from '@puma/transport';
 import {
-  assertNoLeak, dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, simulateViews, zeroDraws, type ViewRunOptions,
+  assertNoLeak, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, simulateViews, zeroDraws, type PlantedMutant,
 } from '@puma/protocol/view-test-support';
 import { layerNormOfResidualMatmul } from './layernorm-residual.ts';
 import { matmulTruncBy } from './norm-matmul-test-support.ts';
@@ -36,10 +35,10 @@ describe('view simulation of a norm feeding its matmul (norm-matmul.ts)', () => 
     assertNoLeak(await simulateViews(sizes, program), 'every');
   }, 600_000);
 
-  const mutants: Array<{ name: string; options: ViewRunOptions; observer: PartyId }> = [
+  const mutants: PlantedMutant[] = [
     { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
     { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 },
-    ...([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId })),
+    ...dealerMaskMutants(),
     { name: 'party 1 draws zeros for its stream-2 masks (bit times value\'s alpha)', options: { backend: zeroDraws(1, 2) }, observer: 0 },
   ];
   it.each(mutants.map((m) => [m.name, m] as const))('rotated, planted mutant %s: reported at the party it leaks to', async (_, m) => {

@@ -15,10 +15,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
-import type { PartyId } from '@puma/transport';
 import {
-  assertNoLeak, baseWorld, dealerMaskFromAsKey, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
-  type ViewInput, type ViewRunOptions,
+  assertNoLeak, baseWorld, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
+  type PlantedMutant, type ViewInput,
 } from '@puma/protocol/view-test-support';
 import { gelu } from './gelu.ts';
 import { swiglu } from './swiglu.ts';
@@ -89,11 +88,7 @@ const COMPOSITES: Composite[] = [
   },
 ];
 
-interface Mutant {
-  name: string;
-  options: ViewRunOptions;
-  /** The party the planted leak reaches (the harness's mutant comments say why). */
-  observer: PartyId;
+interface Mutant extends PlantedMutant {
   /** Composites that do not run the code this mutant breaks into a word-level leak, and why. */
   notIn?: Record<string, string>;
 }
@@ -101,7 +96,7 @@ interface Mutant {
 const MUTANTS: Mutant[] = [
   { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
   { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 },
-  ...([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId })),
+  ...dealerMaskMutants(),
   {
     name: 'party 1 draws zeros for its stream-2 masks (bit times value\'s alpha)', options: { backend: zeroDraws(1, 2) }, observer: 0,
     notIn: {

@@ -422,6 +422,18 @@ export function dealerMaskFromAsKey(dealer: PartyId): NonNullable<ViewRunOptions
   });
 }
 
+/** A planted leak for a view test: the run's options and the party the leak reaches. */
+export interface PlantedMutant {
+  name: string;
+  options: ViewRunOptions;
+  observer: PartyId;
+}
+
+/** dealerMaskFromAsKey for each dealer, each reported at its A = dealer + 1. */
+export function dealerMaskMutants(): PlantedMutant[] {
+  return ([0, 1, 2] as const).map((d) => ({ name: `dealer ${d} masks with its receiver's key`, options: { backend: dealerMaskFromAsKey(d) }, observer: ((d + 1) % 3) as PartyId }));
+}
+
 /**
  * Party `party` draws zeros for stream `stream` under the key it shares with the next party: with
  * (1, 2), bit times value's alpha (party 1 as A of dealer 0 sends c x_A + alpha to the dealer unmasked), and
