@@ -175,9 +175,9 @@ class Extremes implements ForwardProbe {
   }
 
   limit(q: DomainQuantity): number {
-    if (q === 'norm matmul output') return NORM_MATMUL_BOUND;
-    if (q === 'norm window') return 1;
     switch (q) {
+      case 'norm matmul output': return NORM_MATMUL_BOUND;
+      case 'norm window': return 1;
       case 'activation input': return ACTIVATION_LIMIT;
       case 'attention row spread': return SPREAD_LIMIT;
       case 'attention value': return attentionValueBound(this.maxPositions, this.fracBits);
