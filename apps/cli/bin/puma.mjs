@@ -7,8 +7,8 @@ let main;
 try {
   ({ main } = await import('../src/main.ts'));
 } catch (e) {
-  // Until packages/nn provides the nonlinear functions, the secure forward pass cannot load.
-  console.error(`puma: secure inference is not available in this build: ${e instanceof Error ? e.message : e}`);
+  // A broken install (a package missing, a module that fails to load) is named in one line, not a stack trace.
+  console.error(`puma: the CLI could not load: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
 }
 process.exitCode = await main(process.argv.slice(2));
