@@ -2,7 +2,7 @@
  * A ShareStore in a directory, for Node parties (`puma party --cache <dir>`): one file per part, at
  * <dir>/<modelId>/<epoch>/<party>/<tensor>/<part> with each key segment percent-encoded.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShareStore } from '@puma/worker/session';
 
@@ -25,6 +25,17 @@ export class DirectoryShareStore implements ShareStore {
       // A file read into a buffer of its own is handed out as a plain view of it (no copy of an 8 MiB part);
       // a buffer that shares its memory (Node's pool) is copied, so no caller holds a view of the pool.
       return b.byteOffset === 0 && b.buffer.byteLength === b.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** The part file's size, without reading it (the session's start-up check looks parts up by size). */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const s = await stat(this.file(key));
+      return s.isFile() ? s.size : undefined;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;

@@ -108,6 +108,15 @@ describe('DirectoryShareStore', () => {
     expect(await store.get('m/e/1/t/seeds')).toBeUndefined();
     await expect(store.set('m//x', new Uint8Array(1))).rejects.toThrow(/has an empty segment/);
   });
+
+  it('gives a part\'s size from its file without reading it, and none for a missing part or a folder', async () => {
+    const store = new DirectoryShareStore(path.join(work, 'sizes'));
+    expect(await store.size('m/e/1/t/dense.0')).toBeUndefined();
+    await store.set('m/e/1/t/dense.0', new Uint8Array(1000));
+    expect(await store.size('m/e/1/t/dense.0')).toBe(1000);
+    // A key that names a folder of parts (a tensor's) is no part.
+    expect(await store.size('m/e/1/t')).toBeUndefined();
+  });
 });
 
 describe('session commands reject bad arguments with exit code 2 and a message naming the problem', () => {

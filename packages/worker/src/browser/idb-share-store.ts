@@ -2,8 +2,9 @@
  * ShareStore in IndexedDB (idb-keyval), for party pages and their workers: one entry per key the session
  * runtime uses (a share part under `${identity}/${modelId}/${epoch}/${party}/${tensor}/${part}`, a sharing's
  * binding record under `binding/${modelId}/${epoch}`), so a reloaded page reuses the parts of the same sharing
- * and fetches nothing it already holds. The runtime checks each part's sha256 on read and deletes parts that
- * fail, and refuses to put a second party's bundle of one sharing into the store.
+ * and fetches nothing it already holds. A session looks its parts up by size (size(), a Blob's, no read); the
+ * pass checks each part's sha256 as it reads it and deletes parts that fail, and the runtime refuses to put a
+ * second party's bundle of one sharing into the store.
  *
  * Values are stored as Blobs (format 2): a get then hands back a handle to the browser's file of the value and
  * blob.arrayBuffer() reads the bytes once, where a stored Uint8Array (format 1, written by earlier versions,
@@ -40,6 +41,15 @@ export class IdbShareStore implements ShareStore {
 
   get(key: string): Promise<Uint8Array | undefined> {
     return get<unknown>(key, this.db).then(bytesOfStoredValue);
+  }
+
+  /**
+   * The stored value's size without reading its bytes: a Blob's size (a format-1 value is deserialized to learn
+   * it). A Blob whose file can no longer be read still has a size: the pass that reads it finds it unreadable,
+   * fails naming it and deletes it.
+   */
+  async size(key: string): Promise<number | undefined> {
+    return sizeOfStoredValue(await get<unknown>(key, this.db)) ?? undefined;
   }
 
   async set(key: string, bytes: Uint8Array): Promise<void> {

@@ -1,11 +1,16 @@
 /**
- * A party's weight share: the parts its store holds with the right sha256, the rest from the model owner.
- * Parts are verified and stored as they arrive and not kept in memory: the secure pass streams them from the
- * store (stored-weights.ts). Parts the store cannot take (not bound to this sharing, full) are kept in memory
- * instead, so such a session still runs, with the whole share resident. The blocks the pass uses are kept
- * for later passes up to the weight cache's budget (stored-weights.ts). When that cache will hold the whole
- * share, the parts checked here (found in the store or downloaded) go to the first pass as checked, so it does
- * not read and hash them again (stored-weights.ts says why that keeps tamper detection honest).
+ * A party's weight share: the parts its store holds with the right size, the rest from the model owner.
+ * A cached part is looked up, not read: the start-up check asks the store for each part's byte length (an
+ * IndexedDB Blob's size, a file's) and takes it when it matches the manifest, so a cached GPT-2-base share
+ * (1.3 GB per party) is not read and hashed before the session is ready. Its sha256 is checked when the pass
+ * reads it (stored-weights.ts), which fails that job naming a part that does not match and deletes it from the
+ * store, so the next session fetches it again (the owner serves parts only before the session's jobs).
+ * Parts that arrive are verified and stored as they come and not kept in memory: the secure pass streams them
+ * from the store. Parts the store cannot take (not bound to this sharing, full) are kept in memory instead, so
+ * such a session still runs, with the whole share resident. The blocks the pass uses are kept for later passes
+ * up to the weight cache's budget (stored-weights.ts). Downloaded parts the weight cache will keep go to the
+ * first pass as checked, so it does not read and hash them again (stored-weights.ts says why that keeps
+ * tamper detection honest).
  */
 import type { WeightSource } from '@puma/models/secure';
 import { OWNER, type Channel, type PartyId } from '@puma/transport';
@@ -17,8 +22,8 @@ import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions, Wei
 
 /** Stores of received parts running at once while the next parts arrive. */
 const STORES_IN_FLIGHT = 2;
-/** Cached parts read and checked at once when a session begins. */
-const CHECKS_IN_FLIGHT = 3;
+/** Cached parts looked up at once when a session begins. */
+const LOOKUPS_IN_FLIGHT = 8;
 
 /** Runs `task` for 0 .. n-1 with at most `width` running at once; after a failure none starts, and it rejects with it. */
 async function inBatches(n: number, width: number, task: (k: number) => Promise<void>): Promise<void> {
@@ -47,9 +52,14 @@ export interface FetchWeightsOptions {
   read?: StoredWeightOptions;
 }
 
+/** The byte length of the store's entry at `key`, read only from a store that cannot say it otherwise. */
+async function storedSize(store: ShareStore, key: string): Promise<number | undefined> {
+  return store.size ? store.size(key) : (await store.get(key))?.byteLength;
+}
+
 /**
- * Takes every part the store holds with the right sha256, asks the owner for the rest, verifies and stores
- * those. A cached part that fails its hash is deleted and fetched again, never used.
+ * Takes every part the store holds with the right size, asks the owner for the rest, verifies and stores
+ * those. A cached part of the wrong size is deleted and fetched again, never used.
  */
 export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeightsOptions): Promise<{ weights: WeightSource; report: WeightTransferReport }> {
   const { channel, store } = o;
@@ -59,21 +69,12 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
   };
   const kept = new MemoryShareStore();
   const found: Array<'hit' | 'missing' | 'corrupt'> = [];
-  const keep = verifiedPartKept(manifest, o.read);
-  const verified = new Map<PartInfo, Uint8Array>();
-  // A few parts checked at once: the next part's store read overlaps this one's sha256 (in a tab, reads with one
-  // in flight left the store idle while a part was hashed; `npm run bench -- idb-reads` measures the store alone).
-  await inBatches(manifest.parts.length, CHECKS_IN_FLIGHT, async (k) => {
-    const info = manifest.parts[k];
-    const stored = await store.get(key(k));
-    // A part kept for the first pass is hashed as it will be used: the party's own bytes, which the store
-    // cannot change afterwards (a copy unless the store's reads already are one).
-    const cached = stored !== undefined && keep(info) && !store.freshReads ? stored.slice() : stored;
-    if (cached === undefined) {
+  await inBatches(manifest.parts.length, LOOKUPS_IN_FLIGHT, async (k) => {
+    const size = await storedSize(store, key(k));
+    if (size === undefined) {
       found[k] = 'missing';
-    } else if (cached.byteLength === info.bytes && (await sha256Hex(cached)) === info.sha256) {
+    } else if (size === manifest.parts[k].bytes) {
       found[k] = 'hit';
-      if (keep(info)) verified.set(info, cached);
     } else {
       found[k] = 'corrupt';
       await store.delete?.(key(k));
@@ -83,8 +84,10 @@ export async function fetchWeights(manifest: PartyShareManifest, o: FetchWeights
   report.cacheHits = found.filter((f) => f === 'hit').length;
   report.corruptParts = found.filter((f) => f === 'corrupt').length;
   o.progress(report, `model ${manifest.modelId}: ${report.cacheHits} of ${report.partsTotal} parts cached` +
-    (report.corruptParts ? ` (${report.corruptParts} corrupt, refetching)` : '') + `, fetching ${missing.length}`);
+    (report.corruptParts ? ` (${report.corruptParts} of the wrong size, refetching)` : '') + `, fetching ${missing.length}`);
   channel.send(OWNER, 'w:want', encodeJson({ parts: missing }));
+  const keep = verifiedPartKept(manifest, o.read);
+  const verified = new Map<PartInfo, Uint8Array>();
   // Each part is acknowledged (w:got:<k>) once verified and stored, which paces the owner (owner.ts sendParts);
   // up to STORES_IN_FLIGHT stores run while the next parts arrive and are verified.
   const fetchStart = performance.now();

@@ -29,7 +29,7 @@ describe('a job step\'s time split', () => {
     // Parts taken from the start-up check are named beside the store reads.
     const reuse = passSnapshot(times, root);
     Object.assign(times, { partsReused: 3, bytesReused: 25.2e6 });
-    expect(describeStep(reuse, passSnapshot(times, root))).toContain('0 MB in 0 parts, 25 MB in 3 parts as the start-up check or download verified them;');
+    expect(describeStep(reuse, passSnapshot(times, root))).toContain('0 MB in 0 parts, 25 MB in 3 parts as the download verified them;');
     expect(next).toMatch(/ops: head 0\.5 s$/);
   });
 

@@ -40,7 +40,7 @@ export function describeStep(before: PassSnapshot, after: PassSnapshot, top = 6)
   const b = before.weights;
   if (a && b) {
     const d = (k: keyof WeightTimes) => a[k] - b[k];
-    const reused = d('partsReused') > 0 ? `, ${(d('bytesReused') / 1e6).toFixed(0)} MB in ${d('partsReused')} parts as the start-up check or download verified them` : '';
+    const reused = d('partsReused') > 0 ? `, ${(d('bytesReused') / 1e6).toFixed(0)} MB in ${d('partsReused')} parts as the download verified them` : '';
     parts.push(`weights: waited ${s(d('waitMs'))} for reads (store ${s(d('storeMs'))}, ${(d('bytesRead') / 1e6).toFixed(0)} MB in ${d('partsRead')} parts${reused}; ` +
       `copy ${s(d('copyMs'))}; sha256 ${s(d('hashMs'))}), expand ${s(d('expandMs'))} (${(d('wordsExpanded') / 1e6).toFixed(1)} M words), ` +
       `upload ${s(d('uploadMs'))}, cache copy ${s(d('offerMs'))}, local matmul ${s(d('matmulMs'))}`);

@@ -100,7 +100,7 @@ export function freshStores(): MemoryShareStore[] {
   return PARTIES.map(() => new MemoryShareStore());
 }
 
-/** The stores wrapped to count each party's reads of dense parts (the session needs only ShareStore's methods). */
+/** The stores wrapped to count each party's reads (gets) of dense parts; size look-ups are not reads (the session needs only ShareStore's methods). */
 export function countingDenseReads(stores: MemoryShareStore[]): { stores: MemoryShareStore[]; denseReads: number[] } {
   const denseReads = stores.map(() => 0);
   const counted = stores.map((s, id): ShareStore => ({
@@ -110,6 +110,7 @@ export function countingDenseReads(stores: MemoryShareStore[]): { stores: Memory
     },
     set: (k, b) => s.set(k, b),
     delete: (k) => s.delete(k),
+    size: (k) => s.size(k),
   }));
   // startSession's stores are typed as memory stores (tests inspect them).
   return { stores: counted as unknown as MemoryShareStore[], denseReads };

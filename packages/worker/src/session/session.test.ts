@@ -1,7 +1,8 @@
 /**
  * Whole sessions in one process over in-memory channels: the model owner, three parties and the client with
  * the real stories260K model. Secure greedy tokens equal the plaintext ones; a second session with the same
- * caches downloads no share bytes; a corrupt cache entry is refetched; a vanished or stopped party makes every
+ * caches downloads no share bytes; a cache entry damaged in place fails the job naming it and is fetched by the
+ * next session, one of the wrong size is refetched at start-up; a vanished or stopped party makes every
  * other endpoint fail promptly with a message naming it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -97,26 +98,56 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     for (const r of await Promise.all(all.parties)) expect(r.jobs[0].steps).toHaveLength(6);
   }, 120_000);
 
-  it('detects a corrupt cached part, deletes it and fetches only that part again', async () => {
+  it('a cached part damaged in place fails the job, naming it, on every endpoint; it is deleted, and the next session fetches only that part and gives the plaintext tokens', async () => {
     const stores = freshStores();
     const warm = startSession(fx, stores);
     await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
     await Promise.all(warm.parties);
 
-    const info = fx.shares.parties[1].manifest.parts.find((p) => p.part.startsWith('dense.'))!;
+    const info = fx.shares.parties[1].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
     const key = partKey(ROSTER[1], 'stories260K', fx.shares.epoch, 1, info.tensor, info.part);
     const entry = stores[1].entries.get(key)!;
     expect(entry).toBeDefined();
     entry[entry.length - 1] ^= 1;
 
+    // The start-up check looks at sizes only, so the session starts; the first pass reads the part and refuses it.
+    const spoiled = startSession(fx, stores);
+    const generation = runClientSession({ channel: clientChannel(spoiled.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
+    generation.catch(() => {});
+    const named = `share part l0.qkv.w/dense.0 of party 1 (model stories260K, sharing ${fx.shares.epoch}) in this party's share store does not match its sha256`;
+    for (const id of PARTIES) await expect(within(spoiled.parties[id], 30_000, `party ${id}`)).rejects.toThrow(named);
+    await expect(within(generation, 10_000, 'the client')).rejects.toThrow(named);
+    await expect(generation).rejects.toThrow('it was deleted from the store, so the next session fetches it again from the model owner');
+    expect(stores[1].entries.has(key)).toBe(false);
+
     const run = startSession(fx, stores);
     const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
     const reports = await Promise.all(run.parties);
     expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
-    expect(reports[1].weights).toMatchObject({ corruptParts: 1, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[1].weights.partsTotal - 1 });
+    expect(reports[1].weights).toMatchObject({ corruptParts: 0, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[1].weights.partsTotal - 1 });
     expect(reports[0].weights.shareBytesDownloaded).toBe(0);
     expect(reports[2].weights.shareBytesDownloaded).toBe(0);
     expect(stores[1].entries.get(key)![entry.length - 1]).toBe(entry[entry.length - 1] ^ 1);
+  }, 180_000);
+
+  it('a cached part of the wrong size is deleted at start-up and only that part fetched again', async () => {
+    const stores = freshStores();
+    const warm = startSession(fx, stores);
+    await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
+    await Promise.all(warm.parties);
+
+    const info = fx.shares.parties[2].manifest.parts.find((p) => p.part.startsWith('dense.'))!;
+    const key = partKey(ROSTER[2], 'stories260K', fx.shares.epoch, 2, info.tensor, info.part);
+    const whole = stores[2].entries.get(key)!;
+    stores[2].entries.set(key, whole.slice(0, whole.length - 8));
+
+    const run = startSession(fx, stores);
+    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
+    const reports = await Promise.all(run.parties);
+    expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
+    expect(reports[2].weights).toMatchObject({ corruptParts: 1, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[2].weights.partsTotal - 1 });
+    expect(reports[1].weights.shareBytesDownloaded).toBe(0);
+    expect(stores[2].entries.get(key)).toEqual(whole);
   }, 120_000);
 
   it('the owner sends each party only its own manifest and parts, and the client no weights', async () => {

@@ -9,6 +9,9 @@ export class MemoryShareStore implements ShareStore {
   async set(key: string, bytes: Uint8Array): Promise<void> {
     this.entries.set(key, bytes.slice());
   }
+  async size(key: string): Promise<number | undefined> {
+    return this.entries.get(key)?.byteLength;
+  }
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
   }

@@ -1,15 +1,18 @@
 /**
- * Parts a session's start-up check (or download) has checked go to the first pass as checked (stored-weights.ts):
- * the source's first read of such a part takes those bytes instead of the store's, and later reads go back to
- * the store, still checked; the session keeps the dense parts whose words its weight cache will keep;
- * a cached session reads each dense part once (its start-up check) and gives the tokens of plaintext.
+ * Parts a session has downloaded and checked go to the first pass as checked (stored-weights.ts): the source's
+ * first read of such a part takes those bytes instead of the store's, and later reads go back to the store,
+ * still checked; the session keeps the dense parts whose words its weight cache will keep. A cached session's
+ * start-up check reads no part (it looks them up by size): its first pass reads each dense part once, its
+ * later steps none, and it gives the tokens of plaintext.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateGreedy } from '@puma/models';
 import { expandedShareBytes } from '@puma/models/secure';
 import type { ModelConfig } from '@puma/models';
+import { CLIENT, type PartyId } from '@puma/transport';
 import { DENSE_PART_BYTES, MemoryShareStore, partKey, runClientSession, type PartInfo, type PartyShareManifest, type ShareStore } from './index.ts';
-import { PROMPT, ROSTER, clientChannel, countingDenseReads, freshStores, loadFixture, startSession, type Fixture } from './session-fixture.ts';
+import { ENDPOINTS, IDENTITIES, PROMPT, ROSTER, clientChannel, countingDenseReads, freshStores, loadFixture, startSession, type Fixture } from './session-fixture.ts';
+import { droppableNetwork } from './test-support.ts';
 import { StoredWeightSource, verifiedPartKept } from './stored-weights.ts';
 
 let fx: Fixture;
@@ -85,17 +88,23 @@ describe('parts checked before the first pass', () => {
     expect(manifest.parts.map(verifiedPartKept(manifest, { weightCacheBytes: 8000 + part }))).toEqual([true, true, false, false, false]);
   });
 
-  it('a cached session reads each dense part once, in its start-up check, and none in its steps: the tokens of plaintext', async () => {
+  it('a cached session reads no part before it is ready (sizes only), then each dense part once in its first pass and none in later steps: the tokens of plaintext', async () => {
     const stores = freshStores();
     const warm = startSession(fx, stores);
     await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 1 });
     await Promise.all(warm.parties);
     const { stores: counted, denseReads } = countingDenseReads(stores);
-    const run = startSession(fx, counted);
+    // Each party's dense reads when it tells the client it is ready (its start-up check done).
+    const readsAtReady: number[] = [];
+    const net = droppableNetwork(ENDPOINTS, (from, to, tag) => {
+      if (to === CLIENT && tag === 'ready') readsAtReady[from as PartyId] = denseReads[from as PartyId];
+    }, IDENTITIES);
+    const run = startSession(fx, counted, { net });
     const steps = 3;
     const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: steps });
     const reports = await Promise.all(run.parties);
     expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, steps).slice(fx.promptIds.length));
+    expect(readsAtReady).toEqual([0, 0, 0]);
     for (const id of [1, 2] as const) {
       const parts = fx.shares.parties[id].manifest.parts.filter((p) => p.part.startsWith('dense.')).length;
       expect(reports[id].weights).toMatchObject({ cacheHits: reports[id].weights.partsTotal, partsFetched: 0 });

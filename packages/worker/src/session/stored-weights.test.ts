@@ -2,9 +2,10 @@
  * Weight shares streamed from a party's store: the stored source reads exactly what the in-memory bundle
  * holds (also across the boundary of two dense parts); without a weight cache parts fetched in a session are
  * not held in memory by the party but read back from its store every step, with the default cache (the model
- * fits) once per session; a part that goes missing or changes in the store while a generation runs, and that
- * the cache does not hold, fails the session at a later step with a message naming the part, on every
- * endpoint; a part the cache holds is never read again, so spoiling it changes nothing.
+ * fits) not at all (the first pass takes them as the download checked them); a part that goes missing or
+ * changes in the store while a generation runs, and that the cache does not hold, fails the session at a later
+ * step with a message naming the part, on every endpoint, and is deleted from the store; a part the cache holds
+ * is never read again, so spoiling it changes nothing.
  */
 import { randomFillSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -119,19 +120,24 @@ describe('weights streamed from the share store', () => {
     await expect(source.dense('w', 3 * part, 4)).rejects.toThrow(`share part w/dense.3 of party 1 (model big, sharing ${m.epoch}) in this party's share store does not match its sha256`);
   }, 60_000);
 
-  it('names a part that is missing or damaged when it is read', async () => {
+  it('names a part that is damaged or missing when it is read, and deletes it from the store so the next session fetches it again', async () => {
     const { manifest, parts } = fx.shares.parties[2];
     const store = storeOf(manifest, parts);
     const info = manifest.parts.find((p) => p.part === 'dense.0')!;
     const key = partKey(IDENTITY, manifest.modelId, manifest.epoch, 2, info.tensor, info.part);
     const source = new StoredWeightSource(manifest, store, IDENTITY);
     store.entries.get(key)![3] ^= 0x10;
-    await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow(`share part ${info.tensor}/dense.0 of party 2 (model stories260K, sharing ${manifest.epoch}) in this party's share store does not match its sha256`);
-    store.entries.delete(key);
-    await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow(`share part ${info.tensor}/dense.0 of party 2 (model stories260K, sharing ${manifest.epoch}) is missing from this party's share store`);
+    const damaged = `share part ${info.tensor}/dense.0 of party 2 (model stories260K, sharing ${manifest.epoch}) in this party's share store does not match its sha256`;
+    await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow(damaged);
+    await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow('it was deleted from the store, so the next session fetches it again from the model owner');
+    expect(store.entries.has(key)).toBe(false);
+    // The same source refuses the part again as damaged; a new one finds it missing.
+    await expect(source.dense(info.tensor, 0, 4)).rejects.toThrow(damaged);
+    await expect(new StoredWeightSource(manifest, store, IDENTITY).dense(info.tensor, 0, 4))
+      .rejects.toThrow(`share part ${info.tensor}/dense.0 of party 2 (model stories260K, sharing ${manifest.epoch}) is missing from this party's share store`);
   });
 
-  it('without a weight cache every step reads each dense part back from the store; with the default cache (the model fits) only the start-up look-up does, same tokens', async () => {
+  it('without a weight cache every step reads each dense part back from the store; with the default cache (the model fits) none does, same tokens', async () => {
     const session = async (weightCacheBytes: number | undefined) => {
       const { stores: counted, denseReads } = countingDenseReads(freshStores());
       const run = startSession(fx, counted, { weightCacheBytes });
@@ -144,10 +150,10 @@ describe('weights streamed from the share store', () => {
     expect(cached.tokens).toEqual(streamed.tokens);
     for (const id of [1, 2] as const) {
       const dense = fx.shares.parties[id].manifest.parts.filter((p) => p.part.startsWith('dense.')).length;
-      // One look-up when the session checks its store, then one read per step: nothing of it stays in memory.
-      expect(streamed.denseReads[id]).toBe((1 + STEPS) * dense);
-      // Only the look-up: the first step takes the parts as the download checked them, later steps the cache.
-      expect(cached.denseReads[id]).toBe(dense);
+      // One read per step (the start-up check looks parts up by size): nothing of it stays in memory.
+      expect(streamed.denseReads[id]).toBe(STEPS * dense);
+      // None: the first step takes the parts as the download checked them, later steps the cache.
+      expect(cached.denseReads[id]).toBe(0);
     }
     expect(streamed.denseReads[0]).toBe(0);
     expect(cached.denseReads[0]).toBe(0);

@@ -5,8 +5,10 @@
  * reads are already the reader's own bytes, as IndexedDB's structured clones are) and the copy is checked
  * against its size and sha256 in the manifest, so what the pass uses is what was checked; a part that
  * went missing or changed since it was fetched fails the step with a message naming it, never a silently
- * wrong result. The last few dense parts read are kept (and a read in flight is shared), so consecutive row
- * blocks that share a part read it once.
+ * wrong result. Such a part is deleted from the store first (and refused again if the session asks for it), so
+ * the next session's start-up check, which looks parts up by size only (party-weights.ts), finds it missing and
+ * fetches it again: the pass's check is the only one a cached part gets. The last few dense parts read are kept
+ * (and a read in flight is shared), so consecutive row blocks that share a part read it once.
  *
  * With a weight cache (the default; models/secure/weight-cache.ts) the pass keeps the blocks it used, up to
  * the cache's budget, for the session's later passes: those blocks are read and checked once per session,
@@ -15,17 +17,16 @@
  * its budget reserved first for the tensors read as the most blocks in a row (the vocabulary tables). The file
  * header of weight-cache.ts says why that keeps tamper detection honest.
  *
- * Parts the session's start-up check (or its download) has just read and checked need not be read again by the
- * first pass: the session hands them over (`verified`), and the first read of such a part takes those bytes, as
- * checked, instead of the store's (a cached GPT-2-base share otherwise went through IndexedDB and sha256 twice
- * before its first token: 1.3 GB each time). It is the same guarantee as the cache's: what a pass uses is
- * exactly what a check of the part's sha256 saw, and a part changed in the store afterwards is read (and
- * refused, naming it) only by a pass that does not hold it. The session keeps only the dense parts whose words
- * the cache will keep (verifiedPartKept: all of them when the share fits; else the tensors the cache reserves
- * room for, then the others in manifest order, the pass's order, up to its budget), so they take about the
- * memory the cache takes after the first pass, and seeds parts (tens of bytes each). Measured in GPT-2-base
- * tabs, the peak still rose by about 150 MiB for parties 1 and 2 (apps/party/src/weight-cache-param.ts), and
- * the cached run's first token came 60-75 s sooner.
+ * Parts the session has just downloaded and checked need not be read again by the first pass: the session hands
+ * them over (`verified`), and the first read of such a part takes those bytes, as checked, instead of the
+ * store's (a GPT-2-base share otherwise goes through IndexedDB and sha256 twice before its first token: 1.3 GB
+ * each time). It is the same guarantee as the cache's: what a pass uses is exactly what a check of the part's
+ * sha256 saw, and a part changed in the store afterwards is read (and refused, naming it) only by a pass that
+ * does not hold it. The session keeps only the dense parts whose words the cache will keep (verifiedPartKept:
+ * all of them when the share fits; else the tensors the cache reserves room for, then the others in manifest
+ * order, the pass's order, up to its budget), so they take about the memory the cache takes after the first
+ * pass, and seeds parts (tens of bytes each). Cached parts are not handed over: the start-up check does not
+ * read them, so the first pass reads and checks them itself.
  */
 import { decodeBundle } from '@puma/protocol';
 import { sizeOf } from '@puma/ring';
@@ -100,6 +101,8 @@ export class StoredWeightSource implements WeightSource {
   private readonly recent = new Map<PartInfo, Promise<BigUint64Array>>();
   /** Parts handed over already checked, each taken by its first read (the file header says why). */
   private readonly verified: Map<PartInfo, Uint8Array>;
+  /** Parts a read found missing or damaged (and deleted), with the error every later read of them throws. */
+  private readonly refused = new Map<PartInfo, Error>();
 
   /**
    * `verified`: parts of `shares.parts` (the same objects) with bytes the caller has just checked against their
@@ -212,11 +215,14 @@ export class StoredWeightSource implements WeightSource {
       t.bytesReused += checked.byteLength;
       return { bytes: checked, words: wordsOf(checked) };
     }
+    const refused = this.refused.get(info);
+    if (refused) throw refused;
+    const key = partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part);
     const t0 = performance.now();
-    const stored = await this.store.get(partKey(this.identity, m.modelId, m.epoch, m.party, info.tensor, info.part));
+    const stored = await this.store.get(key);
     const t1 = performance.now();
     t.storeMs += t1 - t0;
-    if (stored === undefined) throw new Error(`${what} is missing from this party's share store; it was there when the session began`);
+    if (stored === undefined) throw await this.refuse(info, key, `${what} is missing from this party's share store or can no longer be read`);
     t.partsRead += 1;
     t.bytesRead += stored.byteLength;
     // A store whose reads are the reader's own bytes (IndexedDB) is checked in place when they can be words.
@@ -229,8 +235,29 @@ export class StoredWeightSource implements WeightSource {
     const digest = stored.byteLength === info.bytes ? await this.sha256(bytes) : null;
     t.hashMs += performance.now() - t2;
     if (digest !== info.sha256) {
-      throw new Error(`${what} in this party's share store does not match its sha256 in the manifest (changed or damaged since it was verified)`);
+      throw await this.refuse(info, key, `${what} in this party's share store does not match its sha256 in the manifest (changed or damaged since it was fetched)`);
     }
     return { bytes, words };
+  }
+
+  /**
+   * Deletes a part a read found missing or damaged, so the next session fetches it again (its start-up check
+   * looks parts up by size only), and returns the error that fails this read and every later one of the part.
+   */
+  private async refuse(info: PartInfo, key: string, problem: string): Promise<Error> {
+    let outcome: string;
+    if (!this.store.delete) {
+      outcome = 'this store cannot delete it: clear this sharing from the store so that the next session fetches the part again';
+    } else {
+      try {
+        await this.store.delete(key);
+        outcome = 'it was deleted from the store, so the next session fetches it again from the model owner';
+      } catch (e) {
+        outcome = `deleting it from the store failed (${(e as Error).message}): clear this sharing from the store so that the next session fetches the part again`;
+      }
+    }
+    const error = new Error(`${problem}; ${outcome}`);
+    this.refused.set(info, error);
+    return error;
   }
 }

@@ -13,6 +13,12 @@ export interface ShareStore {
   /** Removes a corrupt entry; stores without it get the entry overwritten by the refetched part instead. */
   delete?(key: string): Promise<void>;
   /**
+   * The byte length of the entry at `key` without reading its bytes (an IndexedDB Blob's size, a file's), or
+   * undefined when there is none. A session's start-up check looks parts up by size only; a store without
+   * this is read (get) to learn it.
+   */
+  size?(key: string): Promise<number | undefined>;
+  /**
    * True when get resolves with bytes nobody else holds or writes (IndexedDB's structured clone), so a reader
    * may check them and use them in place instead of copying them first.
    */
@@ -157,9 +163,12 @@ export interface StepCost {
 
 export interface WeightTransferReport {
   partsTotal: number;
-  /** Parts found in the store with a valid sha256. */
+  /**
+   * Parts found in the store with the manifest's size. Their sha256 is checked when a pass reads them
+   * (stored-weights.ts): one that fails fails that job, naming it, and is deleted, so the next session fetches it.
+   */
   cacheHits: number;
-  /** Parts found in the store whose sha256 did not match: deleted and fetched again. */
+  /** Parts found in the store with the wrong size: deleted and fetched again. */
   corruptParts: number;
   partsFetched: number;
   /** Bytes of share parts received from the owner in this session. */
