@@ -25,8 +25,8 @@ describe('a job step\'s time split', () => {
     times.waitMs += 100;
     const next = describeStep(mid, passSnapshot(times, root));
     expect(next).toContain('waited 0.1 s');
-    expect(next).not.toContain('start-up check');
-    // Parts taken from the start-up check are named beside the store reads.
+    expect(next).not.toContain('download verified');
+    // Parts taken as the download checked them are named beside the store reads.
     const reuse = passSnapshot(times, root);
     Object.assign(times, { partsReused: 3, bytesReused: 25.2e6 });
     expect(describeStep(reuse, passSnapshot(times, root))).toContain('0 MB in 0 parts, 25 MB in 3 parts as the download verified them;');
