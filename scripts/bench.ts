@@ -24,7 +24,10 @@ const SUITE_OPTIONS = {
       '--weight-cache-mib': 'N: per-party weight cache (0 streams every pass)',
     },
   },
-  transport: { about: 'throughput and round-trip latency of one WebRTC link on loopback', options: {} },
+  transport: {
+    about: 'throughput and round-trip latency of one WebRTC link on loopback, the owner\'s share-parts pattern, CPU per MB',
+    options: { '--parts-only': 'only the share-parts rows (one tab to one and two tabs, 8 MiB parts)' },
+  },
   browsers: {
     about: 'owner, client and three party pages in headless Chromium: first and cached run',
     options: {

@@ -4,10 +4,19 @@
  * endpoints (node-datachannel). Throughput: `count` messages of 1 MiB one way, timed until the receiver's
  * acknowledgement (median of REPS runs after a warm-up). Latency: median round trip of a 64-byte message.
  * The target for tabs is 40 MB/s per link.
+ *
+ * Share parts: the model owner's first-run transfer pattern (worker/session/owner.ts sendParts, party-weights.ts):
+ * one tab sends 8 MiB parts to one and to two party tabs, at most OWNER_WINDOW_PARTS unacknowledged per party,
+ * each party hashing (sha256) and acknowledging every part. Every row also says what a megabyte cost in CPU
+ * seconds, summed over this process and the browser's processes (network service, renderers, browser) from
+ * /proc: between tabs on two cores that cost, not the window or the message pattern, sets the rate, and the
+ * owner's two links share it. `--parts-only` runs just the share-parts rows.
  */
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from './transport-lab/lab.ts';
+import { DENSE_PART_BYTES, OWNER_WINDOW_PARTS } from '@puma/worker/session';
+import { cpuSpent, sampleCpu } from './transport-lab/process-cpu.ts';
 import { blast, drain, echo, ping } from './transport-lab/traffic.ts';
 import { median, type BenchRow } from './report.ts';
 
@@ -21,10 +30,32 @@ const PINGS = 50;
 const PING_BYTES = 64;
 const TARGET_MBPS = 40;
 const STEP_TIMEOUT_MS = 120_000;
+/** Parts per party and run in the share-parts rows (67 MB per party: under a minute at 2 MB/s). */
+const PARTS = 8;
+const WARMUP_PARTS = 2;
 
 interface Measured {
   mbps: number;
   rttMs: number;
+  /** CPU seconds per MB moved over the timed runs, in all, and per process kind. */
+  cpu: CpuPerMB;
+}
+
+interface CpuPerMB {
+  total: number;
+  byKind: Record<string, number>;
+}
+
+/** CPU seconds spent while `bytes` moved, per MB; empty where /proc cannot be read. */
+function cpuPerMB(spent: Record<string, number>, bytes: number): CpuPerMB {
+  const mb = bytes / 1e6;
+  const byKind = Object.fromEntries(Object.entries(spent).filter(([, s]) => s > 0).map(([k, s]) => [k, s / mb]));
+  return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+}
+
+function cpuColumns(c: CpuPerMB): Record<string, unknown> {
+  const top = Object.entries(c.byKind).sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 0.001);
+  return { cpuSPerMB: Number(c.total.toFixed(3)), cpuByProcess: top.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ') };
 }
 
 function progress(line: string): void {
@@ -38,9 +69,11 @@ async function measure(
 ): Promise<Measured> {
   await withTimeout(transfer('warm', WARMUP_MESSAGES), STEP_TIMEOUT_MS, 'warm-up transfer');
   const times: number[] = [];
+  const before = sampleCpu();
   for (let r = 0; r < REPS; r++) times.push(await withTimeout(transfer(`rep${r}`, messages), STEP_TIMEOUT_MS, 'transfer'));
+  const cpu = cpuPerMB(cpuSpent(before, sampleCpu()), REPS * messages * MESSAGE_BYTES);
   const rtts = await withTimeout(roundTrips('rtt'), STEP_TIMEOUT_MS, 'round trips');
-  return { mbps: (messages * MESSAGE_BYTES) / 1e6 / (median(times) / 1000), rttMs: median(rtts) };
+  return { mbps: (messages * MESSAGE_BYTES) / 1e6 / (median(times) / 1000), rttMs: median(rtts), cpu };
 }
 
 async function tabToTab(lab: TransportLab, channels: number): Promise<Measured> {
@@ -58,6 +91,46 @@ async function tabToTab(lab: TransportLab, channels: number): Promise<Measured> 
     );
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+}
+
+interface PartsMeasured {
+  /** Per party: MB/s of the median run. */
+  mbpsPerParty: number;
+  /** Per party: the owner's time waiting for its acknowledgements (window full) in the median run, ms. */
+  ackWaitMs: number[];
+  cpu: CpuPerMB;
+}
+
+/**
+ * The owner's share transfer between tabs: tab 0 sends PARTS parts of DENSE_PART_BYTES to each of `parties` tabs
+ * (window OWNER_WINDOW_PARTS), each party hashes and acknowledges every part. Median of REPS runs after a warm-up.
+ */
+async function ownerToParties(lab: TransportLab, parties: 1 | 2): Promise<PartsMeasured> {
+  const s = await createSession(lab.coordinator.url, { model: 'bench' });
+  const ids = parties === 1 ? [1] : [1, 2];
+  const tabs = await Promise.all([lab.openTab(), ...ids.map(() => lab.openTab())]);
+  try {
+    const req = (self: number, peers: number[]) => ({
+      coordinator: lab.coordinator.url, sessionId: s.id, self, peers, channelsPerPeer: 1, slotSecret: s.slotSecrets[endpointSlot(self)], join: true,
+    });
+    await withTimeout(Promise.all([tabs[0].call('connect', req(0, ids)), ...ids.map((p) => tabs[p].call('connect', req(p, [0])))]), STEP_TIMEOUT_MS, 'connecting tabs');
+    const run = async (name: string, parts: number) => {
+      const [served] = await Promise.all([
+        tabs[0].call('serveParts', ids, name, parts, DENSE_PART_BYTES, OWNER_WINDOW_PARTS),
+        ...ids.map((p) => tabs[p].call('takeParts', 0, name, parts, true)),
+      ]);
+      return served;
+    };
+    await withTimeout(run('warm', WARMUP_PARTS), STEP_TIMEOUT_MS, 'warm-up share transfer');
+    const before = sampleCpu();
+    const runs = [];
+    for (let r = 0; r < REPS; r++) runs.push(await withTimeout(run(`rep${r}`, PARTS), STEP_TIMEOUT_MS, 'share transfer'));
+    const cpu = cpuPerMB(cpuSpent(before, sampleCpu()), REPS * PARTS * DENSE_PART_BYTES * parties);
+    const mid = [...runs].sort((a, b) => a.ms - b.ms)[REPS >> 1];
+    return { mbpsPerParty: (PARTS * DENSE_PART_BYTES) / 1e6 / (mid.ms / 1000), ackWaitMs: ids.map((p) => Math.round(mid.msWaitingForAcks[p] ?? 0)), cpu };
+  } finally {
+    await Promise.all(tabs.map((t) => t.close()));
   }
 }
 
@@ -105,7 +178,8 @@ async function nodeToNode(lab: TransportLab, channels: number): Promise<Measured
   }
 }
 
-export default async function transportBench(_opts: { json: boolean; args: string[] }): Promise<BenchRow[]> {
+export default async function transportBench(opts: { json: boolean; args: string[] }): Promise<BenchRow[]> {
+  const partsOnly = opts.args.includes('--parts-only');
   installNodeWebRtc();
   const lab = await startTransportLab();
   const rows: BenchRow[] = [];
@@ -116,8 +190,23 @@ export default async function transportBench(_opts: { json: boolean; args: strin
     MBps: m.mbps,
     medianMs: m.rttMs,
     ...(target === undefined ? {} : { targetMBps: target, meetsTarget: m.mbps >= target ? 'yes' : 'no' }),
+    ...cpuColumns(m.cpu),
   });
   try {
+    for (const parties of [1, 2] as const) {
+      progress(`tab → ${parties} tab(s), share parts`);
+      const m = await ownerToParties(lab, parties);
+      rows.push({
+        name: `tab → ${parties} tab(s), share parts`,
+        size: `${PARTS} × ${DENSE_PART_BYTES / MiB} MiB per party, window ${OWNER_WINDOW_PARTS}`,
+        channels: 1,
+        MBps: m.mbpsPerParty,
+        totalMBps: m.mbpsPerParty * parties,
+        ackWaitMs: m.ackWaitMs.join(' / '),
+        ...cpuColumns(m.cpu),
+      });
+    }
+    if (partsOnly) return rows;
     for (const channels of [1, 2, 4]) {
       progress(`tab ↔ tab, ${channels} channel(s)`);
       rows.push(row('tab ↔ tab', TAB_MESSAGES, channels, await tabToTab(lab, channels), TARGET_MBPS));

@@ -6,7 +6,7 @@
  */
 import { createPeerChannel, endpointSlot, generateIdentity, joinSession, type Identity, type PeerChannel, type PeerChannelOptions } from '@puma/transport-webrtc';
 import type { TrafficStats } from '@puma/transport';
-import { blast, drain, echo, ping } from './traffic.ts';
+import { blast, drain, echo, ping, serveParts, takeParts } from './traffic.ts';
 import { matchesPattern, pattern } from './pattern.ts';
 
 /** The channel's options less what cannot cross page.evaluate: the identity is this tab's own (fingerprint()). */
@@ -84,6 +84,8 @@ const api = {
   drain: (from: number, run: string, count: number) => drain(ch(), from, run, count),
   ping: (to: number, run: string, rounds: number, bytes: number) => ping(ch(), to, run, rounds, bytes),
   echo: (from: number, run: string, rounds: number) => echo(ch(), from, run, rounds),
+  serveParts: (peers: number[], run: string, count: number, bytes: number, window: number) => serveParts(ch(), peers, run, count, bytes, window),
+  takeParts: (from: number, run: string, count: number, hash: boolean) => takeParts(ch(), from, run, count, hash),
 
   close(reason: string): void {
     ch().close(reason);
