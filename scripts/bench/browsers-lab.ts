@@ -17,6 +17,7 @@ import type { PartyPageState } from '../../apps/party/src/main.ts';
 import type { ClientPageState } from '../../apps/client/src/main.ts';
 import type { OwnerPageState } from '../../apps/client/src/owner.ts';
 import { MemorySampler, type RoleMemory } from './browsers-memory.ts';
+import { CpuMeter, formatCores } from './transport-lab/process-cpu.ts';
 
 export const ROLES = ['owner', 'client', 'party0', 'party1', 'party2'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -45,6 +46,8 @@ export interface OwnerOnlyMeasurement {
   /** Files given -> the owner's first split pass done (loading in its worker, chunked hash, split and sha256). */
   loadAndSplitMs: number;
   splitPassMs: number;
+  /** The owner's domain check in its worker (part of loadAndSplitMs, before the split), as the page timed it. */
+  domainCheckMs: number | null;
   ownerTabPeakBytes: number;
 }
 
@@ -230,23 +233,31 @@ export class BrowsersLab {
     await owner.goto((await clientState(client)).ownerLink!);
     const t0 = performance.now();
     await owner.locator('#files').setInputFiles(input.files);
-    await waitFor(owner, () => window.pumaOwner?.state.sharingMs !== null || window.pumaOwner?.state.error !== null, this.timeouts.readyMs, "the owner's split pass");
+    await waitFor(owner, () => {
+      const s = window.pumaOwner?.state;
+      return s?.sharingMs !== null || s.error !== null || s.phase === 'refused';
+    }, this.timeouts.readyMs, "the owner's split pass");
     const loadAndSplitMs = performance.now() - t0;
     const state = await ownerState(owner);
     if (state.error !== null) throw new Error(`owner page failed: ${state.error}`);
-    return { loadAndSplitMs, splitPassMs: state.sharingMs!, ownerTabPeakBytes: this.sampler.read().get('owner')!.tabPeakBytes };
+    if (state.phase === 'refused') throw new Error(`the owner page's domain check refused the model: ${state.domainRefusal}`);
+    const check = state.domainCheck;
+    const domainCheckMs = check && check.outcome !== 'skipped' ? check.ms : null;
+    return { loadAndSplitMs, splitPassMs: state.sharingMs!, domainCheckMs, ownerTabPeakBytes: this.sampler.read().get('owner')!.tabPeakBytes };
   }
 
   /**
    * Logs every WATCH_MS where the session stands (owner, party and client phases, share bytes, tab peaks so far),
-   * so a long run shows where its time goes and a stalled one where it stalled.
+   * so a long run shows where its time goes and a stalled one where it stalled, and the CPU the session's
+   * processes got since the last line against the whole machine's (a share transfer between tabs is bound by it).
    */
   private watch(t0: number): () => void {
     let busy = false;
+    const cpu = new CpuMeter();
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.standing(t0).then(log, () => {}).finally(() => (busy = false));
+      this.standing(t0).then((line) => log(`${line}; cpu: ${formatCores(cpu.read())}`), () => {}).finally(() => (busy = false));
     }, WATCH_MS);
     return () => clearInterval(timer);
   }

@@ -9,14 +9,14 @@
  * one tab sends 8 MiB parts to one and to two party tabs, at most OWNER_WINDOW_PARTS unacknowledged per party,
  * each party hashing (sha256) and acknowledging every part. Every row also says what a megabyte cost in CPU
  * seconds, summed over this process and the browser's processes (network service, renderers, browser) from
- * /proc: between tabs on two cores that cost, not the window or the message pattern, sets the rate, and the
- * owner's two links share it. `--parts-only` runs just the share-parts rows.
+ * /proc, and the cores the bench's processes used against those busy on the whole machine: between tabs on two
+ * cores that cost, not the window or the message pattern, sets the rate, and the owner's two links share it. `--parts-only` runs just the share-parts rows.
  */
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { startTransportLab, withTimeout, type TransportLab, type TransportTab } from './transport-lab/lab.ts';
 import { DENSE_PART_BYTES, OWNER_WINDOW_PARTS } from '@puma/worker/session';
-import { cpuSpent, sampleCpu } from './transport-lab/process-cpu.ts';
+import { cpuSpent, machineBusySeconds, sampleCpu } from './transport-lab/process-cpu.ts';
 import { blast, drain, echo, ping } from './transport-lab/traffic.ts';
 import { median, type BenchRow } from './report.ts';
 
@@ -44,18 +44,32 @@ interface Measured {
 interface CpuPerMB {
   total: number;
   byKind: Record<string, number>;
+  /** Cores the bench's processes used while the runs went on, and cores busy on the whole machine. */
+  ownCores: number;
+  machineCores: number;
 }
 
-/** CPU seconds spent while `bytes` moved, per MB; empty where /proc cannot be read. */
-function cpuPerMB(spent: Record<string, number>, bytes: number): CpuPerMB {
+/** Readings at the start of timed runs, for cpuPerMB. */
+function cpuStart() {
+  return { at: performance.now(), tree: sampleCpu(), machine: machineBusySeconds() };
+}
+
+/** CPU seconds spent since `start` while `bytes` moved, per MB; empty where /proc cannot be read. */
+function cpuPerMB(start: ReturnType<typeof cpuStart>, bytes: number): CpuPerMB {
+  const seconds = (performance.now() - start.at) / 1000;
+  const spent = cpuSpent(start.tree, sampleCpu());
   const mb = bytes / 1e6;
   const byKind = Object.fromEntries(Object.entries(spent).filter(([, s]) => s > 0).map(([k, s]) => [k, s / mb]));
-  return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+  const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+  return { total, byKind, ownCores: (total * mb) / seconds, machineCores: (machineBusySeconds() - start.machine) / seconds };
 }
 
 function cpuColumns(c: CpuPerMB): Record<string, unknown> {
   const top = Object.entries(c.byKind).sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 0.001);
-  return { cpuSPerMB: Number(c.total.toFixed(3)), cpuByProcess: top.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ') };
+  return {
+    cpuSPerMB: Number(c.total.toFixed(3)), cpuByProcess: top.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '),
+    cores: `${c.ownCores.toFixed(2)} of ${c.machineCores.toFixed(2)} busy`,
+  };
 }
 
 function progress(line: string): void {
@@ -69,9 +83,9 @@ async function measure(
 ): Promise<Measured> {
   await withTimeout(transfer('warm', WARMUP_MESSAGES), STEP_TIMEOUT_MS, 'warm-up transfer');
   const times: number[] = [];
-  const before = sampleCpu();
+  const start = cpuStart();
   for (let r = 0; r < REPS; r++) times.push(await withTimeout(transfer(`rep${r}`, messages), STEP_TIMEOUT_MS, 'transfer'));
-  const cpu = cpuPerMB(cpuSpent(before, sampleCpu()), REPS * messages * MESSAGE_BYTES);
+  const cpu = cpuPerMB(start, REPS * messages * MESSAGE_BYTES);
   const rtts = await withTimeout(roundTrips('rtt'), STEP_TIMEOUT_MS, 'round trips');
   return { mbps: (messages * MESSAGE_BYTES) / 1e6 / (median(times) / 1000), rttMs: median(rtts), cpu };
 }
@@ -123,10 +137,10 @@ async function ownerToParties(lab: TransportLab, parties: 1 | 2): Promise<PartsM
       return served;
     };
     await withTimeout(run('warm', WARMUP_PARTS), STEP_TIMEOUT_MS, 'warm-up share transfer');
-    const before = sampleCpu();
+    const start = cpuStart();
     const runs = [];
     for (let r = 0; r < REPS; r++) runs.push(await withTimeout(run(`rep${r}`, PARTS), STEP_TIMEOUT_MS, 'share transfer'));
-    const cpu = cpuPerMB(cpuSpent(before, sampleCpu()), REPS * PARTS * DENSE_PART_BYTES * parties);
+    const cpu = cpuPerMB(start, REPS * PARTS * DENSE_PART_BYTES * parties);
     const mid = [...runs].sort((a, b) => a.ms - b.ms)[REPS >> 1];
     return { mbpsPerParty: (PARTS * DENSE_PART_BYTES) / 1e6 / (mid.ms / 1000), ackWaitMs: ids.map((p) => Math.round(mid.msWaitingForAcks[p] ?? 0)), cpu };
   } finally {

@@ -64,3 +64,41 @@ export function cpuSpent(before: CpuSample, after: CpuSample): Record<string, nu
   }
   return byKind;
 }
+
+/** CPU seconds the whole machine has spent busy (every process, user and kernel) since boot; 0 where unknown. */
+export function machineBusySeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait.
+    const busy = fields.slice(0, 8).reduce((s, v, i) => (i === 3 || i === 4 ? s : s + v), 0);
+    return busy / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Where the CPU went between two readings, as cores: this process tree's by kind, and the whole machine's, so a
+ * log line can show how much of the busy machine a session got ("session 0.9 of 2.0 busy cores").
+ */
+export class CpuMeter {
+  private last = { at: performance.now(), tree: sampleCpu(), machine: machineBusySeconds() };
+
+  /** Cores used since the previous call (or construction), and resets. */
+  read(): { seconds: number; treeCores: Record<string, number>; machineCores: number } {
+    const now = { at: performance.now(), tree: sampleCpu(), machine: machineBusySeconds() };
+    const seconds = Math.max((now.at - this.last.at) / 1000, 1e-3);
+    const spent = cpuSpent(this.last.tree, now.tree);
+    const treeCores = Object.fromEntries(Object.entries(spent).map(([k, s]) => [k, s / seconds]));
+    const machineCores = (now.machine - this.last.machine) / seconds;
+    this.last = now;
+    return { seconds, treeCores, machineCores };
+  }
+}
+
+/** "session 0.92 cores (renderer 0.51, network 0.30, ...) of 1.98 busy on the machine". */
+export function formatCores(r: ReturnType<CpuMeter['read']>): string {
+  const kinds = Object.entries(r.treeCores).filter(([, c]) => c >= 0.01).sort((a, b) => b[1] - a[1]);
+  const total = kinds.reduce((s, [, c]) => s + c, 0);
+  return `session ${total.toFixed(2)} cores (${kinds.map(([k, c]) => `${k} ${c.toFixed(2)}`).join(', ')}) of ${r.machineCores.toFixed(2)} busy on the machine`;
+}
