@@ -3,7 +3,8 @@
  * an 11 M-weight GPT-2-like model is shared in the worker while a long-task observer watches the page's main
  * thread, then on the main thread as a control. The worker's run must leave no main-thread task over 100 ms
  * and deliver shares whose parts match their sha256 and whose components sum to the encoded weights. A model
- * given to the worker as Files (Hugging Face F16 folder) is loaded there and shares the same weights.
+ * given to the worker as Files (Hugging Face F16 folder) is loaded there, passes the owner's domain check there
+ * (nothing is shared before it) and shares the same weights with the norm windows the check published.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserHarness, type BrowserHarness } from '@puma/backend-webgpu/browser-harness';
@@ -52,6 +53,9 @@ describe('owner sharing in a Web Worker (headless Chromium)', () => {
     expect(report.fromFiles).toMatchObject({ modelId: 'model', description: 'model (llama, Hugging Face safetensors)', tokenizer: false, configHashMatches: true, hashShape: true });
     expect(report.fromFiles!.parts).toBeGreaterThan(20);
     for (const r of report.fromFiles!.reconstructed) expect(r.equal, r.name).toBe(true);
+    // Shared only after the owner's domain check, with the norm windows it gave (2 layers, 2 norms each, and the final norm).
+    expect(report.fromFiles!.uncheckedShareError).toMatch(/has not passed the owner's domain check/);
+    expect(report.fromFiles).toMatchObject({ domainOutcome: 'inside', windowedNorms: 5, manifestsCarryWindows: true });
     expect(report.noWeightsError).toMatch(/^no model weights among tok512\.bin/);
   });
 });

@@ -34,7 +34,15 @@ export interface OwnerSharingReport {
   /** The worker's error for a model with a NaN weight. */
   nanError?: string;
   /** A model loaded in the worker from Files: what it tells the page, and its sharing checked here. */
-  fromFiles?: { modelId: string; description: string; tokenizer: boolean; configHashMatches: boolean; hashShape: boolean; parts: number; reconstructed: Array<{ name: string; equal: boolean }> };
+  fromFiles?: {
+    modelId: string; description: string; tokenizer: boolean; configHashMatches: boolean; hashShape: boolean; parts: number; reconstructed: Array<{ name: string; equal: boolean }>;
+    /** The worker's error for a share() asked before the domain check. */
+    uncheckedShareError: string;
+    /** The domain check's outcome in the worker, and the norms whose windows every party's manifest carries as the check gave them. */
+    domainOutcome: string;
+    windowedNorms: number;
+    manifestsCarryWindows: boolean;
+  };
   /** The worker's error for Files holding no weights. */
   noWeightsError?: string;
   error?: string;
@@ -153,6 +161,9 @@ async function loadFilesInWorker(report: OwnerSharingReport): Promise<void> {
   const onPage = loadHuggingFace(JSON.parse(new TextDecoder().decode(folder['config.json'])), parseSafetensors(folder['model.safetensors']));
   const worker = new OwnerSharingWorker();
   const info = await worker.loadModel({ files });
+  const uncheckedShareError = await worker.share({ modelId: info.modelId }).then(() => 'no error', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+  const verdict = await worker.checkDomain({ skip: false });
+  const windows = verdict.outcome === 'inside' ? verdict.windows : {};
   const shares = await shareModelInWorker({ model: onPage, modelId: info.modelId }, worker);
   for (const p of shares.parties) await verifyPartyShares(p);
   const reference = secureTensors(onPage);
@@ -164,6 +175,10 @@ async function loadFilesInWorker(report: OwnerSharingReport): Promise<void> {
     hashShape: /^[0-9a-f]{64}\+[0-9a-f]{64}$/.test(info.weightsHash),
     parts: shares.parties.reduce((s, p) => s + p.parts.length, 0),
     reconstructed: [reference[0], reference[reference.length - 1], reference[5]].map((t) => ({ name: t.name, equal: reconstructs(shares, t.name, t.data) })),
+    uncheckedShareError,
+    domainOutcome: verdict.outcome,
+    windowedNorms: Object.keys(windows).length,
+    manifestsCarryWindows: shares.parties.every((p) => JSON.stringify(p.manifest.config.normWindows) === JSON.stringify(windows)),
   };
   const empty = new OwnerSharingWorker();
   report.noWeightsError = await empty.loadModel({ files: [new File([new Uint8Array(10)], 'tok512.bin')] }).then(() => 'no error', (e: unknown) => (e instanceof Error ? e.message : String(e)));

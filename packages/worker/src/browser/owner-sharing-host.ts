@@ -1,14 +1,15 @@
 /**
  * Page side of the model owner's sharing: a dedicated Web Worker (owner-sharing-worker.ts) holds the model,
  * makes the sharing (manifests and seeds, no parts) and later makes each part a party asks for, so the page's
- * main thread only hands over the model's files (loadModel: the worker reads and parses them) or a model
+ * main thread only hands over the model's files (loadModel: the worker reads and parses them, checkDomain runs
+ * the owner's domain check on them) or a model
  * (with `transferModel` its weight buffers move to the worker and are unusable in the page afterwards), takes
  * the parts in flight by transfer, and shows progress. The page never holds the sharing: at most PARTS_AHEAD
  * parts wait here to be sent.
  */
 import * as Comlink from 'comlink';
 import type { Model } from '@puma/models';
-import type { OwnerModelInfo, OwnerPartSource, PartRef, PrepareSharesOptions, ResplitTiming, SeededSharing } from '../session/index.ts';
+import type { OwnerDomainVerdict, OwnerModelInfo, OwnerPartSource, PartRef, PrepareSharesOptions, ResplitTiming, SeededSharing } from '../session/index.ts';
 import type { OwnerModelSource } from './owner-model-blobs.ts';
 import type { OwnerSharingWorkerApi } from './owner-sharing-worker.ts';
 import { transferablesOf } from './transferables.ts';
@@ -53,6 +54,14 @@ export class OwnerSharingWorker implements OwnerPartSource {
   /** Loads the model in the worker from picked files or URLs; rejects with the loader's error (a bad file). */
   loadModel(source: OwnerModelSource): Promise<OwnerModelInfo> {
     return this.settle(this.remote.loadModel(source));
+  }
+
+  /**
+   * Runs the owner's domain check on the loaded model in the worker (or skips it, the person's choice), which
+   * settles the description share() publishes; share() refuses a loaded model before this passed it.
+   */
+  checkDomain(o: { skip: boolean; fracBits?: number }): Promise<OwnerDomainVerdict> {
+    return this.settle<OwnerDomainVerdict>(this.remote.checkDomain(o));
   }
 
   /** Splits the model in the worker; rejects with the worker's error (a bad tensor, a failed script load). */

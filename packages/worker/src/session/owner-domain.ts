@@ -1,0 +1,57 @@
+/**
+ * The model owner page's domain check, run by its sharing worker on the model it loaded before splitting it: the
+ * CLI's check and publication (models domain-publish.ts), with the model's own tokenizer when the page has one
+ * (the calibration text through it, as `puma share` reads a folder's tokenizer), else a fixed spread of ids. A
+ * model the check refuses is not shared unless the person opts out (the page's checkbox or
+ * ?skip-domain-check=1, as --skip-domain-check), which publishes no windows: every norm on the whole ring's
+ * range, and results may be wrong where the model leaves a domain.
+ */
+import { publishCheckedModel, type Model, type NormWindows } from '@puma/models';
+import { tokenizerFromSource } from './public-info.ts';
+import type { TokenizerSource } from './types.ts';
+
+/** What the page shows of the check (structured-cloneable: it crosses from the worker). */
+export type OwnerDomainVerdict =
+  | { outcome: 'inside'; windows: NormWindows; warning: string | null; calibration: string; ms: number }
+  | { outcome: 'refused'; reason: string; calibration: string; ms: number }
+  | { outcome: 'skipped'; warning: string };
+
+export interface OwnerDomainDecision {
+  verdict: OwnerDomainVerdict;
+  /** The model as it is to be shared: with its windows, or as loaded when skipped; null when refused. */
+  published: Model | null;
+}
+
+export interface OwnerDomainOptions {
+  /** The model's name in messages (its public id). */
+  name: string;
+  tokenizer?: TokenizerSource;
+  /** The sharing's fraction bits: the limits and the windows' top depend on them. */
+  fracBits: number;
+  /** The person chose to share without the check. */
+  skip: boolean;
+}
+
+export function decideOwnerDomain(model: Model, o: OwnerDomainOptions): OwnerDomainDecision {
+  if (o.skip) {
+    const warning = `domain check skipped for ${o.name}: no norm windows are published, and results may be wrong where the model leaves the secure functions' domain`;
+    return { verdict: { outcome: 'skipped', warning }, published: model };
+  }
+  const tokenizer = o.tokenizer && tokenizerFromSource(o.tokenizer, model.config.vocabSize);
+  const started = performance.now();
+  const checked = publishCheckedModel(model, o.name, { tokenizer, fracBits: o.fracBits });
+  const ms = Math.round(performance.now() - started);
+  const tokens = checked.report.tokens;
+  const calibration = o.tokenizer ? `${tokens} tokens of the calibration text through the model's ${o.tokenizer.kind} tokenizer` : `${tokens} ids spread over the vocabulary (no tokenizer was given)`;
+  if (checked.refused !== undefined) return { verdict: { outcome: 'refused', reason: checked.refused, calibration, ms }, published: null };
+  const windows = checked.model.config.normWindows ?? {};
+  return { verdict: { outcome: 'inside', windows, warning: checked.warning ?? null, calibration, ms }, published: checked.model };
+}
+
+/** Whether two descriptions publish the same windows (none and an empty set alike): a kept sharing is reused only then. */
+export function sameNormWindows(a: NormWindows | undefined, b: NormWindows | undefined): boolean {
+  const entries = (w: NormWindows | undefined) => Object.entries(w ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const ea = entries(a);
+  const eb = entries(b);
+  return ea.length === eb.length && ea.every(([name, [lo, hi]], i) => eb[i][0] === name && eb[i][1][0] === lo && eb[i][1][1] === hi);
+}
