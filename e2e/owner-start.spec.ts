@@ -48,7 +48,7 @@ test('files picked before the owner page has started are read once it has', asyn
     await page.locator('#files').setInputFiles(MODEL_FILES);
     // The pick happened while the page was held back: no safety code shown yet.
     expect((await ownerState(page)).safetyCode).toBeNull();
-    await page.waitForFunction(() => window.pumaOwner?.state.phase !== 'waiting', null, { timeout: 30_000, polling: 200 });
+    await page.waitForFunction(() => !['waiting', 'checking'].includes(window.pumaOwner?.state.phase ?? 'waiting'), null, { timeout: 30_000, polling: 200 });
     const s = await ownerState(page);
     expect(s.error).toBeNull();
     expect(s.phase).toBe('connecting');

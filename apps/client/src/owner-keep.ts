@@ -9,7 +9,9 @@
  * ever reaching another set of identities, where one identity could collect two parties' bundles across sessions.
  */
 import { createStore, del, get, keys, set } from 'idb-keyval';
-import type { OwnerShares, PartyShareManifest, SeededSharing } from '@puma/worker/session';
+import type { NormWindows } from '@puma/models';
+import { safetyCode } from '@puma/transport-webrtc';
+import { sameNormWindows, type OwnerShares, type PartyShareManifest, type SeededSharing } from '@puma/worker/session';
 
 const db = createStore('puma-owner', 'sharings');
 const RECORD_FORMAT = 'puma-owner-kept/3';
@@ -52,4 +54,30 @@ export class SharingKeeper {
     const prefix = `${this.weightsHash}/`;
     for (const key of await keys(db)) if (typeof key === 'string' && key.startsWith(prefix)) await del(key, db);
   }
+}
+
+/** Why the kept sharing cannot serve these approved parties, or null when it can (holders unset or the same). */
+function holderConflict(kept: OwnerShares, approved: readonly string[]): string | null {
+  const holders = kept.holders as OwnerShares['holders'] | undefined;
+  if (!holders) return 'it has no record of which identities hold its bundles';
+  const held = ([0, 1, 2] as const).map((p) => holders[p]);
+  if (held.every((fp, p) => fp === null || fp === approved[p])) return null;
+  return `it was given to other parties (${held.map((fp, p) => `party ${p} ${fp === null ? 'none yet' : safetyCode(fp)}`).join(', ')})`;
+}
+
+/** Why the kept sharing's description differs from what this page publishes now, or null when it is the same. */
+function windowsConflict(kept: OwnerShares, windows: NormWindows | undefined): string | null {
+  const keptWindows = kept.publicInfo.config.normWindows;
+  if (sameNormWindows(keptWindows, windows)) return null;
+  const count = (w: NormWindows | undefined) => `${Object.keys(w ?? {}).length} norm windows`;
+  return `it publishes other norm windows (${count(keptWindows)}) than this page's domain check gives now (${count(windows)})`;
+}
+
+/**
+ * Why the kept sharing cannot serve this session, or null when it can: it must be of this model id, publish the
+ * norm windows this page's domain check gives now, and be held by these approved parties (or none yet).
+ */
+export function keptConflict(kept: OwnerShares, modelId: string, approved: readonly string[], windows: NormWindows | undefined): string | null {
+  if (kept.modelId !== modelId) return `it was made under the name ${kept.modelId}`;
+  return windowsConflict(kept, windows) ?? holderConflict(kept, approved);
 }

@@ -1,16 +1,19 @@
 /**
- * Model owner page: `?session=<id>[&model=<url>&tokenizer=<url>][&coordinator=<url>]#secret=<slot secret>
- * [&parties=<fp0>,<fp1>,<fp2>]`. Shows this browser's safety code, loads the model from picked files or URLs,
- * joins the session and shows each party's safety code once its link is authenticated. Only after the person
- * approves the three parties (comparing each code with that party's page), or the link's pinned fingerprints
- * match, does it serve them: each party gets its own share bundle, the client the public model info. The
- * sharing is kept in this browser's IndexedDB for the same weights and the same approved parties, so those
- * parties download nothing next session; another set of parties gets a fresh sharing.
+ * Model owner page: `?session=<id>[&model=<url>&tokenizer=<url>][&coordinator=<url>][&skip-domain-check=1]#secret=
+ * <slot secret>[&parties=<fp0>,<fp1>,<fp2>]`. Shows this browser's safety code, loads the model from picked files
+ * or URLs, runs the owner's domain check on it (owner-domain.ts: a refused model is not offered unless the person
+ * opts out; a passed one is shared with its norm windows), joins the session and shows each party's safety code
+ * once its link is authenticated. Only after the person approves the three parties (comparing each code with that
+ * party's page), or the link's pinned fingerprints match, does it serve them: each party gets its own share bundle,
+ * the client the public model info. The sharing is kept in this browser's IndexedDB for the same weights, the same
+ * norm windows and the same approved parties, so those parties download nothing next session; another set of
+ * parties gets a fresh sharing.
  */
+import type { NormWindows } from '@puma/models';
 import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
-import { safetyCode, type Identity, type PeerChannel } from '@puma/transport-webrtc';
+import type { Identity, PeerChannel } from '@puma/transport-webrtc';
 import { OwnerSharingWorker, loadOrCreateBrowserIdentity, type OwnerModelSource } from '@puma/worker/browser';
-import { serveOwner, type OwnerModelInfo, type OwnerShares, type OwnerStatus, type PartRef, type ResplitTiming, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
+import { serveOwner, type OwnerDomainVerdict, type OwnerModelInfo, type OwnerStatus, type PartRef, type ResplitTiming, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
 import {
   errorText,
   expectedParties,
@@ -23,13 +26,14 @@ import {
   slotSecret,
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
-import { SharingKeeper, loadKeptSharing } from './owner-keep.ts';
+import { SharingKeeper, keptConflict, loadKeptSharing } from './owner-keep.ts';
+import { settleDomain, skipDomainCheckParam } from './owner-domain.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
 /** What the page shows, readable by the end-to-end tests as window.pumaOwner.state. */
 export interface OwnerPageState {
-  phase: 'waiting' | 'connecting' | 'approving' | 'sharing' | 'serving' | 'done' | 'error';
+  phase: 'waiting' | 'checking' | 'refused' | 'connecting' | 'approving' | 'sharing' | 'serving' | 'done' | 'error';
   /** This browser's safety code and fingerprint. */
   safetyCode: string | null;
   fingerprint: string | null;
@@ -38,6 +42,13 @@ export interface OwnerPageState {
   /** The parties' fingerprints once approved: the only identities that receive bundles. */
   approvedParties: string[] | null;
   modelId: string | null;
+  /**
+   * The owner's domain check: inside (with the norm windows published), refused (the model is not offered until
+   * the person opts out), or skipped (?skip-domain-check=1 or that opt-out: no windows).
+   */
+  domainCheck: OwnerDomainVerdict | null;
+  /** Why the check refused the model, kept when the person then chose to share it anyway. */
+  domainRefusal: string | null;
   epoch: string | null;
   /** Whether the sharing came from this browser's IndexedDB (an earlier session) rather than a fresh split. */
   sharesReused: boolean;
@@ -68,6 +79,8 @@ const state: OwnerPageState = {
   links: [],
   approvedParties: null,
   modelId: null,
+  domainCheck: null,
+  domainRefusal: null,
   epoch: null,
   sharesReused: false,
   sharingNote: null,
@@ -102,15 +115,6 @@ function fail(message: string): void {
   showError($('error'), message);
 }
 
-/** Why the kept sharing cannot serve these approved parties, or null when it can (holders unset or the same). */
-function holderConflict(kept: OwnerShares, approved: readonly string[]): string | null {
-  const holders = kept.holders as OwnerShares['holders'] | undefined;
-  if (!holders) return 'it has no record of which identities hold its bundles';
-  const held = ([0, 1, 2] as const).map((p) => holders[p]);
-  if (held.every((fp, p) => fp === null || fp === approved[p])) return null;
-  return `it was given to other parties (${held.map((fp, p) => `party ${p} ${fp === null ? 'none yet' : safetyCode(fp)}`).join(', ')})`;
-}
-
 /**
  * The model's sharing worker (it loaded the model from the files and holds the weights, and makes the parts
  * parties ask for) and, once started, its fresh sharing. Without a kept sharing of these weights the split starts as soon as the model is loaded,
@@ -121,6 +125,11 @@ class OwnerSharing {
   private fresh: Promise<SeededSharing> | null = null;
 
   constructor(readonly model: OwnerModelInfo, private readonly sharingWorker: OwnerSharingWorker) {}
+
+  /** The owner's domain check in the worker, or its skip: settles the description split() publishes. */
+  checkDomain(o: { skip: boolean }): Promise<OwnerDomainVerdict> {
+    return this.sharingWorker.checkDomain(o);
+  }
 
   /** Splits the model once (in the worker: WebAssembly ChaCha20, sha256 per part), keeping no part. */
   split(): Promise<SeededSharing> {
@@ -162,16 +171,17 @@ class OwnerSharing {
 }
 
 /**
- * The kept sharing of these weights when it was made for these parties (each in the same slot), or a fresh one
- * (new epoch), kept for next time in place of the old one.
+ * The kept sharing of these weights when it was made for these parties (each in the same slot) and publishes the
+ * norm windows the domain check gives now (it is deterministic, so the same weights and tokenizer give the same
+ * ones), or a fresh one (new epoch), kept for next time in place of the old one.
  */
-async function sharesFor(sharing: OwnerSharing, kept: SeededSharing | undefined, approved: readonly string[]): Promise<SeededSharing> {
+async function sharesFor(sharing: OwnerSharing, kept: SeededSharing | undefined, approved: readonly string[], windows: NormWindows | undefined): Promise<SeededSharing> {
   const m = sharing.model;
   const k = kept?.shares;
-  const conflict = k ? (k.modelId === m.modelId ? holderConflict(k, approved) : `it was made under the name ${k.modelId}`) : null;
+  const conflict = k ? keptConflict(k, m.modelId, approved, windows) : null;
   if (kept && conflict === null) {
     state.sharesReused = true;
-    state.sharingNote = `kept sharing (epoch ${kept.shares.epoch}) reused: same weights, same approved parties`;
+    state.sharingNote = `kept sharing (epoch ${kept.shares.epoch}) reused: same weights, same norm windows, same approved parties`;
     // The tokenizer is public and may have been picked differently this time; the shares stay the same.
     return { ...kept, shares: { ...kept.shares, publicInfo: { ...kept.shares.publicInfo, tokenizer: m.tokenizer } } };
   }
@@ -246,10 +256,29 @@ async function loadModel(source: OwnerModelSource): Promise<OwnerSharing> {
   }
 }
 
-async function serve(j: Joining, sharing: OwnerSharing): Promise<void> {
+/** The owner's domain check of the loaded model, shown on the page; waits on the person when it refuses the model. */
+async function checkDomain(sharing: OwnerSharing, skip: boolean): Promise<void> {
   const m = sharing.model;
   state.modelId = m.modelId;
   $('model').textContent = `${m.description}, id ${m.modelId}${m.tokenizer ? `, ${m.tokenizer.kind} tokenizer` : ', no tokenizer'}`;
+  setPhase('checking', skip ? 'domain check skipped (?skip-domain-check=1)' : "checking the model against the secure functions' domains");
+  await settleDomain((o) => sharing.checkDomain(o), skip, {
+    summary: $('domain'),
+    refusal: $('domain-refusal'),
+    optOut: $('domain-opt-out'),
+    optOutBox: $('domain-skip') as HTMLInputElement,
+    optOutButton: $('domain-skip-confirm') as HTMLButtonElement,
+  }, {
+    verdict: (v) => (state.domainCheck = v),
+    refused: (reason) => {
+      state.domainRefusal = reason;
+      setPhase('refused', 'the domain check refused the model: it is not offered');
+    },
+  });
+}
+
+async function serve(j: Joining, sharing: OwnerSharing): Promise<void> {
+  const m = sharing.model;
   const peers = [0, 1, 2, CLIENT];
   try {
     const kept = await loadKeptSharing(m.weightsHash);
@@ -279,7 +308,8 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
   const approvedParties = await approveParties(links, { text: $('approval-text'), button: $('approve') as HTMLButtonElement }, j.pins);
   state.approvedParties = approvedParties;
   setPhase('sharing', 'preparing the sharing for the approved parties');
-  const seeded = await sharesFor(sharing, kept, approvedParties);
+  const verdict = state.domainCheck;
+  const seeded = await sharesFor(sharing, kept, approvedParties, verdict?.outcome === 'inside' ? verdict.windows : undefined);
   const { shares } = seeded;
   const keeper = new SharingKeeper(sharing.model.weightsHash);
   state.epoch = shares.epoch;
@@ -324,13 +354,25 @@ async function main(): Promise<void> {
   // Nothing is contacted before the coordinator is settled (a foreign one only after the person confirms it).
   const coordinator = await resolveCoordinator(params, $('coordinator-confirm'));
   const joining: Joining = { identity, coordinator, sessionId, secret, pins };
+  const skipDomainCheck = skipDomainCheckParam(params);
   let started = false;
-  // One model per page: the files (or URLs) go to the sharing worker, which reads and parses them there.
+  // One model per page: the files (or URLs) go to the sharing worker, which reads and parses them there; it is
+  // offered (the session joined) only once the domain check has passed it or the person chose to skip it.
   const start = (source: OwnerModelSource) => {
     if (started) return;
     started = true;
     ($('files') as HTMLInputElement).disabled = true;
-    loadModel(source).then((sharing) => serve(joining, sharing)).catch((e: unknown) => fail(errorText(e)));
+    loadModel(source)
+      .then(async (sharing) => {
+        try {
+          await checkDomain(sharing, skipDomainCheck);
+        } catch (e) {
+          sharing.close();
+          throw e;
+        }
+        await serve(joining, sharing);
+      })
+      .catch((e: unknown) => fail(errorText(e)));
   };
   const modelUrl = params.get('model');
   if (modelUrl) {
