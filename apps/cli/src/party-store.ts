@@ -7,6 +7,13 @@ import path from 'node:path';
 import type { ShareStore } from '@puma/worker/session';
 
 export class DirectoryShareStore implements ShareStore {
+  /**
+   * Every get is a fresh read into a buffer of the caller's own (below), so the weight source checks and uses a
+   * part in place instead of copying it first: one fresh 8 MiB buffer per part read instead of two (allocating
+   * and filling a fresh 8 MiB buffer took a median 24 ms of CPU on the 2-core bench machine, mostly page faults).
+   */
+  readonly freshReads = true;
+
   constructor(readonly dir: string) {}
 
   /**

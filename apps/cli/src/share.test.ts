@@ -109,6 +109,18 @@ describe('DirectoryShareStore', () => {
     await expect(store.set('m//x', new Uint8Array(1))).rejects.toThrow(/has an empty segment/);
   });
 
+  it('hands out every read as bytes of their own, so a reader may check and use them in place (freshReads)', async () => {
+    const store = new DirectoryShareStore(path.join(work, 'fresh'));
+    expect(store.freshReads).toBe(true);
+    // A small part comes from Node's shared pool when read: the store must copy it out, never hand a view of the pool.
+    await store.set('m/e/1/t/seeds', new Uint8Array([4, 5, 6]));
+    await store.set('m/e/1/t/dense.0', new Uint8Array(64 * 1024).fill(7));
+    const [a, b, big] = [await store.get('m/e/1/t/seeds'), await store.get('m/e/1/t/seeds'), await store.get('m/e/1/t/dense.0')];
+    for (const bytes of [a!, b!, big!]) expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, bytes.byteLength]);
+    a![0] = 99;
+    expect(Array.from(b!)).toEqual([4, 5, 6]);
+  });
+
   it('gives a part\'s size from its file without reading it, and none for a missing part or a folder', async () => {
     const store = new DirectoryShareStore(path.join(work, 'sizes'));
     expect(await store.size('m/e/1/t/dense.0')).toBeUndefined();
