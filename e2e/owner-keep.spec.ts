@@ -90,6 +90,10 @@ test('the owner page keeps a record, not the parts, and makes the parts a party 
     const second = await ownerState(lab.owner.page);
     expect(second.sharesReused).toBe(true);
     expect(second.epoch).toBe(first.epoch);
+    // The reopened page ran the domain check again and got the same norm windows (so the kept sharing's
+    // description is the one it would publish now; a different one would have made a new sharing).
+    expect(first.domainCheck?.outcome === 'inside' ? Object.keys(first.domainCheck.windows).length : 0).toBeGreaterThan(0);
+    expect(second.domainCheck).toMatchObject({ outcome: 'inside', windows: first.domainCheck?.outcome === 'inside' ? first.domainCheck.windows : null });
     const states = await Promise.all(lab.parties.map((p) => partyState(p.page)));
     for (const s of states.slice(0, 2)) {
       expect(s.shareBytesDownloaded, `party ${s.party}`).toBe(0);

@@ -15,8 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startMitmRelay } from '../apps/coordinator/src/mitm-relay.ts';
-import { LLAMA_BOS, generateGreedy } from '@puma/models';
+import { LLAMA_BOS, generateGreedy, publishCheckedModel, type ModelConfig } from '@puma/models';
 import { loadModel } from '@puma/models/node';
+import { generationCost } from '@puma/models/secure';
 import { AUTH, BYE, PING, createSession, decodeFrame, getSession } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { Lab, MODEL_DIR, MODEL_FILES, READY_TIMEOUT_MS, ROOT, clientState, ownerState, partyState, type Backend, type ClientPageState, type Role } from './lab.ts';
@@ -36,6 +37,8 @@ test.describe.configure({ mode: 'serial' });
 
 let lab: Lab;
 let expected: { promptIds: number[]; tokens: number[] };
+/** The description the owner page publishes (with the norm windows of its domain check), and the model's as loaded. */
+let descriptions: { published: ModelConfig; loaded: ModelConfig };
 let firstRun: ClientPageState;
 /** The first session's party and owner links (with their slot secrets). */
 let firstLinks: string[];
@@ -47,6 +50,10 @@ test.beforeAll(async ({ browser }) => {
   const { model, tokenizer } = await loadModel(MODEL_DIR);
   const promptIds = [LLAMA_BOS, ...tokenizer!.encode(PROMPT)];
   expected = { promptIds, tokens: generateGreedy(model, promptIds, TOKENS).slice(promptIds.length) };
+  // The owner's check as puma share runs it in Node; the owner page runs the same (owner-domain.spec.ts).
+  const checked = publishCheckedModel(model, 'stories260K', { tokenizer, fracBits: 18 });
+  if (checked.refused !== undefined) throw new Error(checked.refused);
+  descriptions = { published: checked.model.config, loaded: model.config };
   lab = await Lab.start(browser);
   nodeHome = mkdtempSync(path.join(os.tmpdir(), 'puma-e2e-node-'));
 });
@@ -89,6 +96,23 @@ function expectSameAsPlaintext(client: ClientPageState, tokens = TOKENS): void {
   expect(client.promptIds).toEqual(expected.promptIds);
   expect(client.tokens).toEqual(expected.tokens.slice(0, tokens));
   expect(client.error).toBeNull();
+}
+
+/**
+ * Rounds of the last of `tokens` generated tokens (the client page shows the last token's) as the plan
+ * (plan-cost.ts) gives them for the description `config`: the last step attends to the prompt and the tokens
+ * before it, so its softmax may take a round more than the first steps'.
+ */
+function plannedLastTokenRounds(config: ModelConfig, tokens: number): number {
+  const upTo = (n: number) => (n === 0 ? 0 : generationCost(config, expected.promptIds.length, n, 'logits').cost.rounds);
+  return upTo(tokens) - upTo(tokens - 1);
+}
+
+/** The client page's rounds per token are the plan's with the owner's published norm windows, fewer than without. */
+function expectWindowedRounds(c: ClientPageState): void {
+  const planned = plannedLastTokenRounds(descriptions.published, c.tokens.length);
+  expect(c.roundsPerToken).toBe(planned);
+  expect(planned).toBeLessThan(plannedLastTokenRounds(descriptions.loaded, c.tokens.length));
 }
 
 function costLine(c: ClientPageState): string {
@@ -139,6 +163,7 @@ function startNodeParty(sessionId: string, party: number, link: string): NodePar
 test('three browser parties: secure greedy stories260K equals the plaintext tokens', async () => {
   const { client, links } = await session(['wasm', 'wasm', 'wasm'], { audit: true });
   expectSameAsPlaintext(client);
+  expectWindowedRounds(client);
   firstRun = client;
   firstLinks = links;
   for (const p of lab.parties) {
@@ -264,6 +289,8 @@ test('reloaded party pages take their shares from IndexedDB: nothing downloaded,
   expectSameAsPlaintext(client);
   expectSameAsPlaintext(second!, 3);
   expect((await ownerState(lab.owner.page)).sharesReused).toBe(true);
+  // The kept sharing is reused only with the windows the owner page's check gives again: the same rounds.
+  expectWindowedRounds(client);
   for (const p of lab.parties) {
     const s = await partyState(p.page);
     expect(s.shareBytesDownloaded, `party ${s.party}`).toBe(0);
