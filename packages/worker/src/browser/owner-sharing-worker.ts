@@ -4,8 +4,9 @@
  * never holds the weights, nor the files they came from), holds it, splits it into the three parties' shares for
  * the manifests (prepareSeededSharing: WebAssembly ChaCha20 and splitting, sha256 per part, parts dropped) off
  * the page's main thread, once the owner's domain check (session/owner-domain.ts) has passed it and settled the
- * description it publishes (its norm windows) or the person chose to skip it, then makes the parts the parties ask for again from the seeds (resplitSource), one at
- * a time, handed to the page by transfer. Exposed with Comlink; started by owner-sharing-host.ts.
+ * description it publishes (its norm windows) or the person chose to skip it, then makes the parts the parties
+ * ask for again from the seeds (resplitSource), one at a time, handed to the page by transfer. Exposed with
+ * Comlink; started by owner-sharing-host.ts.
  */
 import * as Comlink from 'comlink';
 import { deliveredCalls } from './delivered-calls.ts';
