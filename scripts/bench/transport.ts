@@ -8,9 +8,10 @@
  * Share parts: the model owner's first-run transfer pattern (worker/session/owner.ts sendParts, party-weights.ts):
  * one tab sends 8 MiB parts to one and to two party tabs, at most OWNER_WINDOW_PARTS unacknowledged per party,
  * each party hashing (sha256) and acknowledging every part. Every row also says what a megabyte cost in CPU
- * seconds, summed over this process and the browser's processes (network service, renderers, browser) from
+ * seconds, summed over this process and the browsers' processes (network service, renderers, browser) from
  * /proc, and the cores the bench's processes used against those busy on the whole machine: between tabs on two
- * cores that cost, not the window or the message pattern, sets the rate, and the owner's two links share it. `--parts-only` runs just the share-parts rows.
+ * cores that cost, not the window or the message pattern, sets the rate, and the owner's two links share it. The last share-parts row gives each tab a browser of its own, as the browsers
+ * bench runs each role. `--parts-only` runs just the share-parts rows.
  */
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
@@ -120,10 +121,10 @@ interface PartsMeasured {
  * The owner's share transfer between tabs: tab 0 sends PARTS parts of DENSE_PART_BYTES to each of `parties` tabs
  * (window OWNER_WINDOW_PARTS), each party hashes and acknowledges every part. Median of REPS runs after a warm-up.
  */
-async function ownerToParties(lab: TransportLab, parties: 1 | 2): Promise<PartsMeasured> {
+async function ownerToParties(lab: TransportLab, parties: 1 | 2, ownBrowser: boolean): Promise<PartsMeasured> {
   const s = await createSession(lab.coordinator.url, { model: 'bench' });
   const ids = parties === 1 ? [1] : [1, 2];
-  const tabs = await Promise.all([lab.openTab(), ...ids.map(() => lab.openTab())]);
+  const tabs = await Promise.all([lab.openTab({ ownBrowser }), ...ids.map(() => lab.openTab({ ownBrowser }))]);
   try {
     const req = (self: number, peers: number[]) => ({
       coordinator: lab.coordinator.url, sessionId: s.id, self, peers, channelsPerPeer: 1, slotSecret: s.slotSecrets[endpointSlot(self)], join: true,
@@ -207,11 +208,12 @@ export default async function transportBench(opts: { json: boolean; args: string
     ...cpuColumns(m.cpu),
   });
   try {
-    for (const parties of [1, 2] as const) {
-      progress(`tab → ${parties} tab(s), share parts`);
-      const m = await ownerToParties(lab, parties);
+    for (const [parties, ownBrowser] of [[1, false], [2, false], [2, true]] as const) {
+      const name = `tab → ${parties} tab(s), share parts${ownBrowser ? ', a browser per tab' : ''}`;
+      progress(name);
+      const m = await ownerToParties(lab, parties, ownBrowser);
       rows.push({
-        name: `tab → ${parties} tab(s), share parts`,
+        name,
         size: `${PARTS} × ${DENSE_PART_BYTES / MiB} MiB per party, window ${OWNER_WINDOW_PARTS}`,
         channels: 1,
         MBps: m.mbpsPerParty,

@@ -35,7 +35,11 @@ export interface TransportTab {
 export interface TransportLab {
   readonly coordinator: Coordinator;
   readonly browser: Browser;
-  openTab(): Promise<TransportTab>;
+  /**
+   * Opens a tab in its own context of the lab's browser, or with `ownBrowser` in a browser of its own (as the
+   * browsers bench runs each role), so that its WebRTC packets cross two browsers' network services.
+   */
+  openTab(o?: { ownBrowser?: boolean }): Promise<TransportTab>;
   close(): Promise<void>;
 }
 
@@ -54,9 +58,11 @@ export async function startTransportLab(): Promise<TransportLab> {
   let server: ViteDevServer | undefined;
   let browser: Browser | undefined;
   const contexts = new Set<BrowserContext>();
+  const ownBrowsers = new Set<Browser>();
 
   const close = async () => {
     await Promise.allSettled([...contexts].map((c) => c.close()));
+    await Promise.allSettled([...ownBrowsers].map((b) => b.close()));
     await browser?.close().catch(() => {});
     await server?.close().catch(() => {});
     await coordinator.close();
@@ -91,8 +97,13 @@ export async function startTransportLab(): Promise<TransportLab> {
     coordinator,
     browser: launched,
     close,
-    async openTab(): Promise<TransportTab> {
-      const context = await launched.newContext();
+    async openTab(o = {}): Promise<TransportTab> {
+      let own: Browser | undefined;
+      if (o.ownBrowser) {
+        own = await chromium.launch({ executablePath: CHROMIUM, args: LAB_ARGS, headless: true, timeout: 30_000 });
+        ownBrowsers.add(own);
+      }
+      const context = await (own ?? launched).newContext();
       contexts.add(context);
       await context.grantPermissions(['microphone']);
       const page = await context.newPage();
@@ -121,6 +132,10 @@ export async function startTransportLab(): Promise<TransportLab> {
         async close() {
           contexts.delete(context);
           await context.close();
+          if (own) {
+            ownBrowsers.delete(own);
+            await own.close();
+          }
         },
       };
     },
