@@ -15,7 +15,10 @@
  *   150 MiB to parties 1 and 2's peak): 768 MiB 1,059 / 1,311 / 1,294; 896 MiB 1,191 / 1,430 / 1,453 (first
  *   run 1,187 / 1,443 / 1,453); 960 MiB 1,251 / 1,511 / 1,524 (no faster); 1024 MiB 1,332 / 1,569 / 1,604, over
  *   the budget.
- * So 896 MiB is the largest measured step within the budget (83 MiB to spare at the worst tab). Its budget goes
+ * So 896 MiB is the largest measured step within the budget (83 MiB to spare at the worst tab). Since a cached
+ * run's start-up check looks parts up by size instead of reading them, only a run that downloads the share
+ * holds checked parts into the first pass, so that run sets the limit (896 MiB, load 9-15, 2026-12-05: first run
+ * 1,192 / 1,454 / 1,453, cached run 1,195 / 1,284 / 1,283). The budget goes
  * first to the tensors read as the most blocks in a row (weight-cache.ts): for GPT-2-base's parties 1 and 2 both
  * vocabulary tables (618 MB of dense words), the rest to the first layers (365 MB still read a token); party 0,
  * with no dense component, keeps expanded words of the first blocks.
