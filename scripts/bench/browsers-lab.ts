@@ -46,6 +46,8 @@ export interface OwnerOnlyMeasurement {
   /** Files given -> the owner's first split pass done (loading in its worker, chunked hash, split and sha256). */
   loadAndSplitMs: number;
   splitPassMs: number;
+  /** The owner's domain check in its worker (part of loadAndSplitMs, before the split), as the page timed it. */
+  domainCheckMs: number | null;
   ownerTabPeakBytes: number;
 }
 
@@ -231,11 +233,17 @@ export class BrowsersLab {
     await owner.goto((await clientState(client)).ownerLink!);
     const t0 = performance.now();
     await owner.locator('#files').setInputFiles(input.files);
-    await waitFor(owner, () => window.pumaOwner?.state.sharingMs !== null || window.pumaOwner?.state.error !== null, this.timeouts.readyMs, "the owner's split pass");
+    await waitFor(owner, () => {
+      const s = window.pumaOwner?.state;
+      return s?.sharingMs !== null || s.error !== null || s.phase === 'refused';
+    }, this.timeouts.readyMs, "the owner's split pass");
     const loadAndSplitMs = performance.now() - t0;
     const state = await ownerState(owner);
     if (state.error !== null) throw new Error(`owner page failed: ${state.error}`);
-    return { loadAndSplitMs, splitPassMs: state.sharingMs!, ownerTabPeakBytes: this.sampler.read().get('owner')!.tabPeakBytes };
+    if (state.phase === 'refused') throw new Error(`the owner page's domain check refused the model: ${state.domainRefusal}`);
+    const check = state.domainCheck;
+    const domainCheckMs = check && check.outcome !== 'skipped' ? check.ms : null;
+    return { loadAndSplitMs, splitPassMs: state.sharingMs!, domainCheckMs, ownerTabPeakBytes: this.sampler.read().get('owner')!.tabPeakBytes };
   }
 
   /**
