@@ -43,7 +43,8 @@ export function llamaTensors(c: ModelConfig): WeightManifest['tensors'] {
       { name: `l${l}.w2.w`, shape: [c.intermediateSize, h] },
     );
   }
-  out.push({ name: 'final.scale', shape: [h] }, { name: 'head.w', shape: [h, c.vocabSize] });
+  out.push({ name: 'final.scale', shape: [h] });
+  if (!c.tiedHead) out.push({ name: 'head.w', shape: [h, c.vocabSize] });
   // The plan's tensor list is the reference for which tensors the secure pass has.
   const planned = secureTensorShapes(c);
   const mine = out.map((t) => `${t.name}:${t.shape.reduce((a, b) => a * b, 1)}`).join(',');

@@ -14,7 +14,8 @@ import { safetyCode } from '@puma/transport-webrtc';
 import { sameNormWindows, type OwnerShares, type PartyShareManifest, type SeededSharing } from '@puma/worker/session';
 
 const db = createStore('puma-owner', 'sharings');
-const RECORD_FORMAT = 'puma-owner-kept/3';
+// /4: a tied head is no longer a tensor of its own, so a /3 record names a part (head.w) no split makes now.
+const RECORD_FORMAT = 'puma-owner-kept/4';
 
 interface KeptRecord {
   format: typeof RECORD_FORMAT;

@@ -40,7 +40,8 @@ import {
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
-import { streamedMatmul, streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
+import { linearMatmul, linearWeight } from './linear-weight.ts';
+import { streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
 import { asWeightSource, type SecureWeights } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -100,7 +101,7 @@ async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promi
 }
 
 async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
-  return addBias(p, m, name, await streamedMatmul(p, m.weights, `${name}.w`, x));
+  return addBias(p, m, name, await linearMatmul(p, m.weights, name, x));
 }
 
 /** A residual sum base + product / 2^f whose last term, a matmul, is only reshared (product at 2f); or resolved (product null). */
@@ -125,7 +126,7 @@ async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, res
 
 /** The matmul `name` (weight `name`.w, streamed) as the product a norm feeds; its bias is added after. */
 function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
-  return { matmul: (q, x, bits) => streamedMatmul(q, m.weights, `${name}.w`, x, bits), out: m.weights.shape(`${name}.w`)[1], keepY };
+  return { matmul: (q, x, bits) => linearMatmul(q, m.weights, name, x, bits), out: linearWeight(m.weights, name).out, keepY };
 }
 
 /**
@@ -160,7 +161,7 @@ interface Fed {
  */
 async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, m.weights.shape(`${into}.w`)[1], keepY)) {
+  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY)) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return { y, out: await linear(p, m, into, y) };
   }
@@ -194,7 +195,7 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
 async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
   const { product } = r;
   if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
-  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, m.weights.shape(`${into}.w`)[1], keepY)) {
+  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY)) {
     const n = await normOfResidual(p, m, name, r, keepSum);
     return { ...n, out: await linear(p, m, into, n.y) };
   }
@@ -369,6 +370,7 @@ function resolve(r: Residual): AShare {
 
 /** Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given). */
 export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
+  m.weights.beginPass();
   let x: Residual = await embed(p, m, oneHot, pos0);
   const L = m.config.numLayers;
   for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);

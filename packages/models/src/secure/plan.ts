@@ -136,7 +136,7 @@ export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
   if (c.numLabels > 0 && c.arch === 'bert') {
     linear('pooler', h, h);
     linear('cls', h, c.numLabels);
-  } else {
+  } else if (!c.tiedHead) {
     put('head.w', h * c.vocabSize);
   }
   return out;
@@ -145,7 +145,7 @@ export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
 export interface InferencePlan {
   workload: PlanWorkload;
   network: PlanNetwork;
-  /** Secure weight elements (fused q/k/v, a tied head counted as its own tensor, as the shares hold it). */
+  /** Secure weight elements (fused q/k/v; a tied head is the token embedding's, as the shares hold it). */
   weightElements: number;
   rounds: number;
   bytesPerParty: [number, number, number];

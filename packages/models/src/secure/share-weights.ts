@@ -105,7 +105,8 @@ export function secureTensorSources(model: Model): TensorSource[] {
   if (w.finalNorm) putNorm('final', w.finalNorm);
   const h = w.head;
   if (h.kind === 'lm') {
-    putTensor('head.w', h.weight);
+    // A tied head is emb.token transposed: the secure pass reads it from there (linear-weight.ts).
+    if (!h.tied) putTensor('head.w', h.weight);
     if (h.bias) putTensor('head.b', h.bias);
   } else if (h.kind === 'classifier') {
     putLinear('pooler', h.pooler);

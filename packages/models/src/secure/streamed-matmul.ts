@@ -55,6 +55,44 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
 }
 
 /**
+ * This party's unmasked 3-of-3 term of x @ W^T for a weight stored as W [n, k] (a tied head: the logits are
+ * h @ E^T with E the token embedding's share, so the head needs no share of its own). Row blocks of W are output
+ * columns here: each block gives (W_i + W_{i+1})[b] X_i^T + W_i[b] X_{i+1}^T, [rows of b, T]; stacked they are
+ * the term transposed, turned once at the end. Exact in Z_2^64, as the untransposed term.
+ */
+async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
+  const be = p.backend;
+  const [n, k] = ws.shape(name);
+  const [T, xk] = x.shape;
+  if (x.shape.length !== 2 || xk !== k || ws.shape(name).length !== 2) {
+    throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name}^T [${[...ws.shape(name)].reverse().join(', ')}] do not multiply`);
+  }
+  // Last block first: the embedding lookup opened this tensor's blocks first to last earlier in the pass, and the
+  // weight stream takes the first block of a pass opening again for the next pass (weight-stream.ts record).
+  const blocks = ws.blocks(name).reverse();
+  const parts: Buf[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    const [start, end] = blocks[i];
+    if (i + 1 < blocks.length) ws.prefetch(name, ...blocks[i + 1]);
+    const w = await ws.rows(name, start, end);
+    const dims = { m: end - start, k, n: T, transB: true };
+    const t0 = performance.now();
+    const wSum = be.add(w.s0, w.s1);
+    const a = be.matmul(wSum, x.s0, dims);
+    const b = be.matmul(w.s0, x.s1, dims);
+    ws.close(w);
+    parts.unshift(be.add(a, b));
+    if (ws.times) ws.times.matmulMs += performance.now() - t0;
+    for (const t of [wSum, a, b]) be.release(t);
+  }
+  const stacked = parts.length === 1 ? parts[0] : be.concat(parts);
+  if (stacked !== parts[0]) for (const t of parts) be.release(t);
+  const term = be.transpose(stacked, [n, T], [1, 0]);
+  be.release(stacked);
+  return term;
+}
+
+/**
  * This party's unmasked 3-of-3 term of x @ W, for a caller that applies a public linear map before masking it
  * with a fresh zero sharing and truncating it (forward.ts projectQkv: RoPE's rotation).
  */
@@ -62,9 +100,9 @@ export function streamedMatmulTerm(p: Party, ws: WeightStream, name: string, x: 
   return p.profile('matmulRaw', () => localTerm(p, ws, name, x));
 }
 
-/** This party's local term of x @ W masked by a fresh zero sharing under `tag`, ready to reshare or truncate. */
-async function maskedTerm(p: Party, ws: WeightStream, name: string, x: AShare, tag: string): Promise<Buf> {
-  const t = await localTerm(p, ws, name, x);
+/** This party's local term of x @ W (x @ W^T when `transposed`) masked by a fresh zero sharing under `tag`. */
+async function maskedTerm(p: Party, ws: WeightStream, name: string, x: AShare, tag: string, transposed = false): Promise<Buf> {
+  const t = await (transposed ? localTermTransposed(p, ws, name, x) : localTerm(p, ws, name, x));
   const z = p.backend.add(t, p.zeroShare(tag, t.length));
   p.backend.release(t);
   return z;
@@ -75,6 +113,14 @@ export function streamedMatmul(p: Party, ws: WeightStream, name: string, x: ASha
   return p.profile('matmul', async () => {
     const z = await maskedTerm(p, ws, name, x, p.nextTag());
     return truncateProduct(p, z, [x.shape[0], ws.shape(name)[1]], bits);
+  });
+}
+
+/** Fixed-point x @ W^T for a weight stored as W [n, k] (a tied head read from the token embedding), as matmul. */
+export function streamedMatmulTransposed(p: Party, ws: WeightStream, name: string, x: AShare, bits = p.fracBits): Promise<AShare> {
+  return p.profile('matmul', async () => {
+    const z = await maskedTerm(p, ws, name, x, p.nextTag(), true);
+    return truncateProduct(p, z, [x.shape[0], ws.shape(name)[0]], bits);
   });
 }
 

@@ -46,8 +46,8 @@ export interface WeightTimes {
   partsRead: number;
   bytesRead: number;
   /**
-   * Parts the source had from the session's start-up check or download (already checked against their sha256,
-   * so neither read nor hashed again), and their bytes.
+   * Parts the source had from the session's download (already checked against their sha256, so neither read nor
+   * hashed again), and their bytes; a cached part is read and checked by the pass itself.
    */
   partsReused: number;
   bytesReused: number;

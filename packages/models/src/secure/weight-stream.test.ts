@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chachaWords, DEFAULT_FRAC_BITS, encodeFixed, sizeOf } from '@puma/ring';
-import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, SEED_NONCE, splitInput, type AShare, type Party } from '@puma/protocol';
+import { aShare, matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, SEED_NONCE, splitInput, type AShare, type Party } from '@puma/protocol';
 import { randomFloats } from '@puma/protocol/test-support';
 import { loadModel } from '../node.ts';
 import { encodeSafetensors } from '../safetensors-writer.ts';
@@ -22,7 +22,7 @@ import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './f
 import { oneHot } from './one-hot.ts';
 import { shareWeights, type PartyWeightBundle, type WeightManifest } from './share-weights.ts';
 import { countingSource, deterministicRun, FixedInput, type SourceCounts } from './stream-test-support.ts';
-import { streamedMatmul, streamedMatmulRaw } from './streamed-matmul.ts';
+import { streamedMatmul, streamedMatmulRaw, streamedMatmulTransposed } from './streamed-matmul.ts';
 import { cacheReservations, expandedShareBytes, WeightBlockCache, weightCacheBudget } from './weight-cache.ts';
 import { bundleWeightSource, type SeedExpander } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
@@ -66,6 +66,35 @@ describe('streamed matmul', () => {
     const reference = await deterministicRun(async (p) => {
       const ws = new WeightStream(p, bundleWeightSource(wb[p.id]), K * N);
       const y = await whole(p, x.share(p), await ws.whole('w'));
+      return { got: await read(p, y), value: await revealRaw(p, y) };
+    });
+    for (const i of [0, 1, 2]) expect(runs[i].got).toEqual(reference[i].got);
+    expect(runs[0].value).toEqual(reference[0].value);
+    expect(runs.map((r) => r.spent.rounds)).toEqual([declared.rounds, declared.rounds, declared.rounds]);
+    expect(runs.map((r) => r.spent.bytes)).toEqual(declared.bytes);
+  });
+
+  it('transposed (a tied head): x @ V^T from V [N, K] in row blocks equals matmul on the whole V^T bit for bit; rounds and bytes are matmul\'s declared cost', async () => {
+    // V = W^T, shared as the owner shares a tensor; the reference turns each party's whole components locally.
+    const v = new BigUint64Array(K * N);
+    for (let r = 0; r < K; r++) for (let c = 0; c < N; c++) v[c * K + r] = w[r * N + c];
+    const manifest: WeightManifest = { modelId: 'v', config: {} as ModelConfig, fracBits: DEFAULT_FRAC_BITS, tensors: [{ name: 'v', shape: [N, K] }] };
+    const vb: PartyWeightBundle[] = splitInput(v).map((b) => ({ manifest, bundles: { v: b } }));
+    const declared = matmulCost(T * N);
+    const runs = await deterministicRun(async (p) => {
+      const ws = new WeightStream(p, bundleWeightSource(vb[p.id]), 3 * K);
+      expect(ws.blocks('v')).toHaveLength(4);
+      const [r0, b0] = [p.rounds, p.channel.stats.bytesSent];
+      const got = await streamedMatmulTransposed(p, ws, 'v', x.share(p));
+      const spent = { rounds: p.rounds - r0, bytes: p.channel.stats.bytesSent - b0 };
+      expect(got.shape).toEqual([T, N]);
+      expect(ws.stats).toMatchObject({ liveBlocks: 0, openedWords: K * N });
+      return { got: await read(p, got), spent, value: await revealRaw(p, got) };
+    });
+    const reference = await deterministicRun(async (p) => {
+      const whole = await new WeightStream(p, bundleWeightSource(vb[p.id]), K * N).whole('v');
+      const turned = aShare([K, N], p.backend.transpose(whole.s0, [N, K], [1, 0]), p.backend.transpose(whole.s1, [N, K], [1, 0]));
+      const y = await matmul(p, x.share(p), turned);
       return { got: await read(p, y), value: await revealRaw(p, y) };
     });
     for (const i of [0, 1, 2]) expect(runs[i].got).toEqual(reference[i].got);
@@ -127,12 +156,30 @@ function largestBlock(model: Model, blockWords: number): number {
   }));
 }
 
+/** Words the tied head reads again from the token embedding each pass (0 for an untied head). */
+function tiedHeadWords(model: Model): number {
+  return model.config.tiedHead ? sizeOf(model.weights.embeddings.token.shape) : 0;
+}
+
+/** The model with its head as a tensor of its own (the head weight copied out of the embedding). */
+function untied(model: Model): Model {
+  const head = model.weights.head;
+  if (head.kind !== 'lm') throw new Error('untied: an LM head is needed');
+  const weight = { shape: [...head.weight.shape], data: Float32Array.from(head.weight.data) };
+  return { ...model, config: { ...model.config, tiedHead: false }, weights: { ...model.weights, head: { ...head, weight, tied: false } } } as Model;
+}
+
 async function tinyGpt2(): Promise<Model> {
   const dir = path.join(tmp, 'tiny-gpt2');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(tinyGpt2Config()));
   writeFileSync(path.join(dir, 'model.safetensors'), encodeSafetensors(asWritable(tinyGpt2Checkpoint())));
   return (await loadModel(dir)).model;
+}
+
+/** Blocks of the token embedding the run's weight cache holds. */
+function embCached(r: { stream: WeightStream; blockCache?: WeightBlockCache }): number {
+  return r.stream.blocks('emb.token').filter(([s, e]) => r.blockCache!.has(`emb.token@${s}:${e}`)).length;
 }
 
 describe('a secure pass over streamed weights', () => {
@@ -145,14 +192,17 @@ describe('a secure pass over streamed weights', () => {
     expect(streamed[0].logits).toEqual(whole[0].logits);
     const modelWords = sharingOf(model)[0].manifest.tensors.reduce((s, t) => s + sizeOf(t.shape), 0);
     const bound = 2 * largestBlock(model, blockWords);
+    // stories260K's head is tied: its logits multiply by the token embedding's share, opened a second time.
+    const perPass = modelWords + tiedHeadWords(model);
+    expect(tiedHeadWords(model)).toBeGreaterThan(0);
     for (const [id, r] of streamed.entries()) {
       expect(r.stats.peakLiveBlocks).toBeLessThanOrEqual(2);
       expect(r.stats.liveBlocks).toBe(0);
       expect(r.stats.peakLiveWords).toBeLessThanOrEqual(bound);
-      // Every weight word opened once per pass (stories260K has no position table: whole tensors every pass).
-      expect(r.stats.openedWords).toBe(2 * modelWords);
-      // Party 0's components are both PRG-derived: nothing dense is read. Parties 1 and 2 read their one dense component once per pass.
-      expect(r.counts.denseWords).toBe(id === 0 ? 0 : 2 * modelWords);
+      // Every weight word opened once per pass, the token embedding twice (stories260K has no position table: whole tensors every pass).
+      expect(r.stats.openedWords).toBe(2 * perPass);
+      // Party 0's components are both PRG-derived: nothing dense is read. Parties 1 and 2 read their one dense component as often.
+      expect(r.counts.denseWords).toBe(id === 0 ? 0 : 2 * perPass);
       // Seeds are read once per tensor and kept (40-72 bytes each); their expansions are not.
       expect(r.counts.seedReads).toBe(r.stream.manifest.tensors.length);
     }
@@ -185,7 +235,8 @@ describe('a secure pass over streamed weights', () => {
       expect(r.passCounts[1]).toEqual(r.passCounts[0]);
       expect(r.cache!.bytes).toBe(budget);
       expect(r.cache!.misses).toBe(r.cache!.blocks);
-      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      // Pass 2 hits every block; the tied head hits the embedding's blocks in both passes.
+      expect(r.cache!.hits).toBe(r.cache!.blocks + 2 * r.stream.blocks('emb.token').length);
       expect(r.stats.liveBlocks).toBe(0);
     }
   }, 120_000);
@@ -202,7 +253,9 @@ describe('a secure pass over streamed weights', () => {
       expect(r.cache!.bytes).toBeLessThanOrEqual(budget);
       // Filled in pass order until the next block no longer fits: within one block (256 words, two components) of the budget.
       expect(r.cache!.bytes).toBeGreaterThan(budget - 16 * largestBlock(model, 256));
-      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      // The token embedding comes first in pass order, so it is cached; the tied head hits it in both passes.
+      expect(embCached(r)).toBe(r.stream.blocks('emb.token').length);
+      expect(r.cache!.hits).toBe(r.cache!.blocks + 2 * embCached(r));
       const secondPassDense = r.passCounts[1].denseWords - r.passCounts[0].denseWords;
       if (id === 0) {
         expect(secondPassDense).toBe(0);
@@ -227,7 +280,9 @@ describe('a secure pass over streamed weights', () => {
       // Party 0 has no dense component and keeps both expanded (16 bytes a word), the others 8 bytes a word.
       const perWord = id === 0 ? 16 : 8;
       expect(r.cache!.bytes).toBeGreaterThan(budget - perWord * largestBlock(model, 256));
-      expect(r.cache!.hits).toBe(r.cache!.blocks);
+      // The token embedding comes first in pass order, so it is cached; the tied head hits it in both passes.
+      expect(embCached(r)).toBe(r.stream.blocks('emb.token').length);
+      expect(r.cache!.hits).toBe(r.cache!.blocks + 2 * embCached(r));
       const secondPassDense = r.passCounts[1].denseWords - r.passCounts[0].denseWords;
       expect(secondPassDense).toBe(id === 0 ? 0 : r.passCounts[0].denseWords - r.cache!.bytes / 8);
       expect(r.stats.liveBlocks).toBe(0);
@@ -235,8 +290,8 @@ describe('a secure pass over streamed weights', () => {
     }
   }, 120_000);
 
-  it('stories260K with a dense-first cache of a third of the share and reservations: the head, last in the pass, is cached whole (it is not without them); pass 2 reads the rest; logits unchanged', async () => {
-    const { model } = await loadModel('stories260K');
+  it('stories260K with an untied head, a dense-first cache of a third of the share and reservations: the head, last in the pass, is cached whole (it is not without them); pass 2 reads the rest; logits unchanged', async () => {
+    const model = untied((await loadModel('stories260K')).model);
     const prompt = STORIES_REFERENCE_TOKENS.slice(0, 5);
     const next = STORIES_REFERENCE_TOKENS[5];
     const budget = Math.floor(expandedShareBytes(sharingOf(model)[0].manifest) / 3);

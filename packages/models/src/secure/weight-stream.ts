@@ -56,6 +56,7 @@ export class WeightStream {
   private readonly orderAt = new Map<string, number>();
   private readonly ambiguous = new Set<string>();
   private recording = true;
+  private passes = 0;
   /** The block readAhead fetched and the pass has not opened yet. */
   private guessed: string | null = null;
 
@@ -69,6 +70,11 @@ export class WeightStream {
     this.blockWords = blockWords;
     this.times = source.times;
     for (const t of source.manifest.tensors) this.shapes.set(t.name, t.shape);
+  }
+
+  /** The secure pass calls this as it starts: the second call ends the first pass's recording of its order. */
+  beginPass(): void {
+    if (this.passes++ > 0) this.recording = false;
   }
 
   has(name: string): boolean {
@@ -185,15 +191,12 @@ export class WeightStream {
   }
 
   /**
-   * The first pass records the order it opens blocks in (every pass opens the same blocks in the same order);
-   * it ends when the first block opens again. A block opened twice in a pass (a tied head) has no one next block.
+   * The first pass records the order it opens blocks in (every pass opens the same blocks in the same order),
+   * up to the second pass's beginPass. A block opened twice in a pass (the token embedding when the head is tied
+   * to it) has no one next block.
    */
   private record(key: string, name: string, start: number, end: number): void {
     if (!this.recording) return;
-    if (this.order.length > 0 && this.orderAt.get(key) === 0) {
-      this.recording = false;
-      return;
-    }
     if (this.orderAt.has(key)) {
       this.ambiguous.add(key);
       return;
