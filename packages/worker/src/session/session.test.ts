@@ -20,6 +20,15 @@ beforeAll(async () => {
   fx = await loadFixture();
 }, 60_000);
 
+/** Stores that one finished session has filled with every party's share (the cache a next session starts from). */
+async function warmedStores(): Promise<ReturnType<typeof freshStores>> {
+  const stores = freshStores();
+  const warm = startSession(fx, stores);
+  await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
+  await Promise.all(warm.parties);
+  return stores;
+}
+
 describe('session runtime (stories260K, in-memory channels)', () => {
   it('generates the plaintext greedy tokens; a second session on the same caches downloads 0 share bytes', async () => {
     const stores = freshStores();
@@ -99,10 +108,7 @@ describe('session runtime (stories260K, in-memory channels)', () => {
   }, 120_000);
 
   it('a cached part damaged in place fails the job, naming it, on every endpoint; it is deleted, and the next session fetches only that part and gives the plaintext tokens', async () => {
-    const stores = freshStores();
-    const warm = startSession(fx, stores);
-    await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
-    await Promise.all(warm.parties);
+    const stores = await warmedStores();
 
     const info = fx.shares.parties[1].manifest.parts.find((p) => p.tensor === 'l0.qkv.w' && p.part === 'dense.0')!;
     const key = partKey(ROSTER[1], 'stories260K', fx.shares.epoch, 1, info.tensor, info.part);
@@ -131,10 +137,7 @@ describe('session runtime (stories260K, in-memory channels)', () => {
   }, 180_000);
 
   it('a cached part of the wrong size is deleted at start-up and only that part fetched again', async () => {
-    const stores = freshStores();
-    const warm = startSession(fx, stores);
-    await runClientSession({ channel: clientChannel(warm.net), approvedParties: ROSTER, prompt: [LLAMA_BOS], maxNewTokens: 1 });
-    await Promise.all(warm.parties);
+    const stores = await warmedStores();
 
     const info = fx.shares.parties[2].manifest.parts.find((p) => p.part.startsWith('dense.'))!;
     const key = partKey(ROSTER[2], 'stories260K', fx.shares.epoch, 2, info.tensor, info.part);
