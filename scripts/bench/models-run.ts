@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
-import { argmax, checkDomain, classifierLogits, DecoderSession, forwardHidden, namedTensors, windowsFromRanges, withNormWindows, type Model, type ModelConfig } from '@puma/models';
+import { argmax, classifierLogits, DecoderSession, forwardHidden, namedTensors, publishCheckedModel, type Model, type ModelConfig } from '@puma/models';
 import { generateClient, greedy, classifyClient, type ClientStep } from '@puma/models/secure';
 import { runInThreads } from '@puma/worker';
 import { breakdownByClass, breakdownByLayer, elementCounts, type Cost, type OpClass, type Pass, type ProfileNode } from './models-analysis.ts';
@@ -106,9 +106,11 @@ export interface Prepared {
  */
 async function prepareAndShare(w: Workload, bar: cliProgress.SingleBar, tStart: number, root: string): Promise<Prepared> {
   const { model: built, ids, weights } = await w.prepare();
-  // The owner publishes its norm windows from the calibration pass of its domain check, as puma share does
-  // (apps/cli domain-guard.ts), here on the check's default ids (no tokenizer at hand).
-  const model = withNormWindows(built, windowsFromRanges(built.config, checkDomain(built).normRanges, DEFAULT_FRAC_BITS));
+  // The owner's domain check and its norm windows, as puma share runs them (models domain-publish.ts), here on the
+  // check's default ids (no tokenizer at hand); a model the check refuses is not benched.
+  const checked = publishCheckedModel(built, w.id, { fracBits: DEFAULT_FRAC_BITS });
+  if (checked.refused !== undefined) throw new Error(checked.refused);
+  const model = checked.model;
   const c = model.config;
   bar.setTotal(c.numLayers * passesOf(w, ids.length).length);
   const prepareMs = performance.now() - tStart;
