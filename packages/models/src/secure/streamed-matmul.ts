@@ -67,9 +67,7 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
   if (x.shape.length !== 2 || xk !== k || ws.shape(name).length !== 2) {
     throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name}^T [${[...ws.shape(name)].reverse().join(', ')}] do not multiply`);
   }
-  // Last block first: the embedding lookup opened this tensor's blocks first to last earlier in the pass, and the
-  // weight stream takes the first block of a pass opening again for the next pass (weight-stream.ts record).
-  const blocks = ws.blocks(name).reverse();
+  const blocks = ws.blocks(name);
   const parts: Buf[] = [];
   for (let i = 0; i < blocks.length; i++) {
     const [start, end] = blocks[i];
@@ -81,7 +79,7 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
     const a = be.matmul(wSum, x.s0, dims);
     const b = be.matmul(w.s0, x.s1, dims);
     ws.close(w);
-    parts.unshift(be.add(a, b));
+    parts.push(be.add(a, b));
     if (ws.times) ws.times.matmulMs += performance.now() - t0;
     for (const t of [wSum, a, b]) be.release(t);
   }
