@@ -6,7 +6,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bytesOfStoredValue, sizeOfStoredValue, storedValue } from './idb-share-store.ts';
+import { bytesOfStoredValue, readableSizeOfStoredValue, sizeOfStoredValue, storedValue } from './idb-share-store.ts';
 
 describe('share store values', () => {
   it('a part cut from a larger buffer is stored as a Blob of its own bytes and read back as the same bytes, in a buffer of their own', async () => {
@@ -42,6 +42,22 @@ describe('share store values', () => {
       expect(await bytesOfStoredValue(v)).toBeUndefined();
     }
     for (const v of [undefined, 'text', new ArrayBuffer(8), new Uint32Array(2)]) expect(sizeOfStoredValue(v)).toBeNull();
+  });
+
+  it('the start-up check takes a part\'s size once its last byte reads back; a Blob that no longer reads is a missing part', async () => {
+    expect(await readableSizeOfStoredValue(storedValue(new Uint8Array(4096)))).toBe(4096);
+    expect(await readableSizeOfStoredValue(storedValue(new Uint8Array(0)))).toBe(0);
+    expect(await readableSizeOfStoredValue(new Uint8Array(12))).toBe(12);
+    expect(await readableSizeOfStoredValue('text')).toBeUndefined();
+    // What a page closed mid-store can leave: a Blob with its size whose bytes no longer read (NotReadableError).
+    class Unreadable extends Blob {
+      override slice(): Blob {
+        return { arrayBuffer: () => Promise.reject(new DOMException('the file is gone', 'NotReadableError')) } as unknown as Blob;
+      }
+    }
+    const gone = new Unreadable([new Uint8Array(4096)]);
+    expect(sizeOfStoredValue(gone)).toBe(4096);
+    expect(await readableSizeOfStoredValue(gone)).toBeUndefined();
   });
 
   it('the listing takes a Blob part\'s size from its handle', () => {

@@ -45,11 +45,12 @@ export class IdbShareStore implements ShareStore {
 
   /**
    * The stored value's size without reading its bytes: a Blob's size (a format-1 value is deserialized to learn
-   * it). A Blob whose file can no longer be read still has a size: the pass that reads it finds it unreadable,
-   * fails naming it and deletes it.
+   * it), once its last byte reads back. A page closed while a part was being stored can leave a key whose Blob
+   * still has its size but no longer reads (the storage e2e's resume case, under load); such a part counts as
+   * missing here, so the start-up check fetches it again instead of the pass failing on it.
    */
   async size(key: string): Promise<number | undefined> {
-    return sizeOfStoredValue(await get<unknown>(key, this.db)) ?? undefined;
+    return readableSizeOfStoredValue(await get<unknown>(key, this.db));
   }
 
   async set(key: string, bytes: Uint8Array): Promise<void> {
@@ -142,6 +143,20 @@ export function sizeOfStoredValue(value: unknown): number | null {
   if (value instanceof Blob) return value.size;
   if (value instanceof Uint8Array) return value.byteLength;
   return null;
+}
+
+/** A stored value's size once its last byte reads back (IdbShareStore.size says why); undefined when it does not. */
+export async function readableSizeOfStoredValue(value: unknown): Promise<number | undefined> {
+  const size = sizeOfStoredValue(value);
+  if (size === null) return undefined;
+  if (value instanceof Blob && size > 0) {
+    try {
+      await value.slice(size - 1, size).arrayBuffer();
+    } catch {
+      return undefined;
+    }
+  }
+  return size;
 }
 
 function isKeyRecord(r: unknown): r is KeyRecord {
