@@ -29,6 +29,15 @@ async function warmedStores(): Promise<ReturnType<typeof freshStores>> {
   return stores;
 }
 
+/** A two-token session on `stores` whose tokens must equal plaintext greedy; the parties' reports. */
+async function sessionGivingPlaintext(stores: ReturnType<typeof freshStores>) {
+  const run = startSession(fx, stores);
+  const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
+  const reports = await Promise.all(run.parties);
+  expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
+  return reports;
+}
+
 describe('session runtime (stories260K, in-memory channels)', () => {
   it('generates the plaintext greedy tokens; a second session on the same caches downloads 0 share bytes', async () => {
     const stores = freshStores();
@@ -126,10 +135,7 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     await expect(generation).rejects.toThrow('it was deleted from the store, so the next session fetches it again from the model owner');
     expect(stores[1].entries.has(key)).toBe(false);
 
-    const run = startSession(fx, stores);
-    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
-    const reports = await Promise.all(run.parties);
-    expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
+    const reports = await sessionGivingPlaintext(stores);
     expect(reports[1].weights).toMatchObject({ corruptParts: 0, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[1].weights.partsTotal - 1 });
     expect(reports[0].weights.shareBytesDownloaded).toBe(0);
     expect(reports[2].weights.shareBytesDownloaded).toBe(0);
@@ -144,10 +150,7 @@ describe('session runtime (stories260K, in-memory channels)', () => {
     const whole = stores[2].entries.get(key)!;
     stores[2].entries.set(key, whole.slice(0, whole.length - 8));
 
-    const run = startSession(fx, stores);
-    const result = await runClientSession({ channel: clientChannel(run.net), approvedParties: ROSTER, prompt: PROMPT, maxNewTokens: 2 });
-    const reports = await Promise.all(run.parties);
-    expect(result.tokens).toEqual(generateGreedy(fx.model, fx.promptIds, 2).slice(fx.promptIds.length));
+    const reports = await sessionGivingPlaintext(stores);
     expect(reports[2].weights).toMatchObject({ corruptParts: 1, partsFetched: 1, shareBytesDownloaded: info.bytes, cacheHits: reports[2].weights.partsTotal - 1 });
     expect(reports[1].weights.shareBytesDownloaded).toBe(0);
     expect(stores[2].entries.get(key)).toEqual(whole);
