@@ -1,7 +1,7 @@
 /**
  * A party's weight share: the parts its store holds with the right size, the rest from the model owner.
  * A cached part is looked up, not read: the start-up check asks the store for each part's byte length (an
- * IndexedDB Blob's size, a file's) and takes it when it matches the manifest, so a cached GPT-2-base share
+ * IndexedDB Blob's size once its last byte reads back, a file's) and takes it when it matches the manifest, so a cached GPT-2-base share
  * (1.3 GB per party) is not read and hashed before the session is ready (`bench browsers --model gpt2-base`,
  * cached run: the owner's serve, which lasts until every party has checked its cache, 49.9 s at load ~14 before,
  * 1.6 s after at load ~9; the first pass then reads the parts itself). Its sha256 is checked when the pass
