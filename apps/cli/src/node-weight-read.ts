@@ -6,6 +6,13 @@
  * The expansion is the backends' prg stream (RFC 8439 section 2.4 keystream, counter = word offset / 8, the
  * seed nonce, DESIGN.md) bit for bit: OpenSSL's "chacha20" takes the 32-bit block counter (little-endian)
  * followed by the 96-bit nonce as its 16-byte IV, and encrypting zeros yields the keystream.
+ *
+ * Why the expander writes into a buffer it keeps: node:crypto returns every update's output in a buffer of its
+ * own, and a fresh multi-MiB buffer is mapped afresh by the allocator, so the first write to each page faults.
+ * On this repo's 2-core benchmark machine that cost about 27 ms per 8 MiB block on the main thread and 75-81 ms
+ * in two worker threads at once (the parties), against 2.3-2.4 ms for the same keystream taken in 64 KiB updates
+ * (small buffers the allocator recycles) and copied into one kept buffer (median of 60 blocks, scratch micro-
+ * benchmark, 2026-12-05). The kept buffer is why a result is valid only until the expander's next call.
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { SEED_NONCE } from '@puma/protocol';
@@ -13,14 +20,20 @@ import type { SeedExpander } from '@puma/models/secure';
 import type { StoredWeightOptions } from '@puma/worker/session';
 
 const WORDS_PER_CHACHA_BLOCK = 8;
+/** Keystream bytes per OpenSSL update: well under glibc's smallest mmap threshold (128 KiB), so recycled. */
+const UPDATE_BYTES = 64 * 1024;
 
 export function nodeSha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A SeedExpander on OpenSSL's ChaCha20; it keeps one zero buffer of the largest request for its inputs. */
+/**
+ * A SeedExpander on OpenSSL's ChaCha20. It keeps one output buffer of the largest request: each result is a
+ * view of it, valid until the next call (the weight stream uploads it to the backend at once).
+ */
 export function nodeSeedExpander(): SeedExpander {
-  let zeros = new Uint8Array(0);
+  const zeros = new Uint8Array(UPDATE_BYTES);
+  let out = new Uint8Array(0);
   return (seed, offset, n) => {
     if (seed.length !== 8) throw new Error(`seed expansion: a seed is 8 words, got ${seed.length}`);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(n) || n < 0) throw new Error(`seed expansion: words [${offset}, ${offset} + ${n}) are not a range`);
@@ -28,16 +41,13 @@ export function nodeSeedExpander(): SeedExpander {
     const counter = (offset - skip) / WORDS_PER_CHACHA_BLOCK;
     if (counter + Math.ceil((skip + n) / WORDS_PER_CHACHA_BLOCK) > 2 ** 32) throw new Error(`seed expansion: ChaCha20 block counter would overflow at word ${offset + n}`);
     const bytes = 8 * (skip + n);
-    if (zeros.byteLength < bytes) zeros = new Uint8Array(bytes);
+    if (out.byteLength < bytes) out = new Uint8Array(bytes);
     const iv = new Uint8Array(16);
     new DataView(iv.buffer).setUint32(0, counter, true);
     iv.set(new Uint8Array(SEED_NONCE.buffer, SEED_NONCE.byteOffset, 12), 4);
-    const key = new Uint8Array(seed.buffer, seed.byteOffset, 32);
-    const stream = createCipheriv('chacha20', key, iv).update(zeros.subarray(0, bytes));
-    const start = stream.byteOffset + 8 * skip;
-    // OpenSSL's output of a large request is a buffer of its own at offset 0: viewed, not copied.
-    if (start % 8 === 0) return new BigUint64Array(stream.buffer, start, n);
-    return new BigUint64Array(new Uint8Array(stream.subarray(8 * skip)).buffer);
+    const cipher = createCipheriv('chacha20', new Uint8Array(seed.buffer, seed.byteOffset, 32), iv);
+    for (let at = 0; at < bytes; at += UPDATE_BYTES) out.set(cipher.update(zeros.subarray(0, Math.min(UPDATE_BYTES, bytes - at))), at);
+    return new BigUint64Array(out.buffer, 8 * skip, n);
   };
 }
 

@@ -73,7 +73,8 @@ export function newWeightTimes(): WeightTimes {
 /**
  * Words [offset, offset + n) of a seed's PRG stream on the host: exactly the backend's
  * prg(seed, SEED_NONCE, ...) from ChaCha20 block offset / 8, by a faster kernel than the backend's where the
- * platform has one (a Node party: OpenSSL).
+ * platform has one (a Node party: OpenSSL). The result may be a view of a buffer the expander reuses, so the
+ * caller uses (uploads) it before asking again.
  */
 export type SeedExpander = (seed: Uint32Array, offset: number, n: number) => BigUint64Array;
 
