@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  breakdownByClass, breakdownByLayer, checkTargets, dominant, elementCounts, NETWORKS, OP_CLASSES, projectSeconds, splitFusedMatmul,
+  breakdownByClass, breakdownByLayer, checkTargets, dominant, elementCounts, NETWORKS, OP_CLASSES, projectSeconds, splitFusedMatmul, tokenTimes,
   type ProfileNode,
 } from './models-analysis.ts';
 import { NormalSource } from './models-synthetic.ts';
@@ -82,8 +82,20 @@ describe('projectSeconds', () => {
 
 describe('checkTargets', () => {
   it('marks each target met when the measurement is within the limit', () => {
-    const checks = checkTargets([{ what: 'bytes', key: 'bytesPerParty', limit: 10 }, { what: 'rounds', key: 'rounds', limit: 5 }], { bytesPerParty: 10, rounds: 6, wallSeconds: 0, completionSeconds: 0 });
+    const checks = checkTargets([{ what: 'bytes', key: 'bytesPerParty', limit: 10 }, { what: 'rounds', key: 'rounds', limit: 5 }], { bytesPerParty: 10, rounds: 6, wallSeconds: 0, completionSeconds: 0, msPerToken: 0 });
     expect(checks.map((t) => [t.measured, t.met])).toEqual([[10, true], [6, false]]);
+  });
+});
+
+describe('tokenTimes', () => {
+  it('gives the first token, the intervals after it and their median', () => {
+    expect(tokenTimes([100, 130, 190, 210])).toEqual({ firstMs: 100, intervalsMs: [30, 60, 20], medianMs: 30 });
+    expect(tokenTimes([100, 130, 190]).medianMs).toBe(45);
+  });
+
+  it('has no median with one token, and refuses none', () => {
+    expect(tokenTimes([5]).medianMs).toBeNaN();
+    expect(() => tokenTimes([])).toThrow('no token arrived');
   });
 });
 

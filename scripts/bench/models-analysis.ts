@@ -156,7 +156,7 @@ export function projectSeconds(computeSeconds: number, rounds: number, maxBytesP
   return computeSeconds + (rounds * net.rttMs) / 1000 + (maxBytesPerParty * 8) / net.bitsPerSecond;
 }
 
-export type TargetKey = 'bytesPerParty' | 'rounds' | 'wallSeconds' | 'completionSeconds';
+export type TargetKey = 'bytesPerParty' | 'rounds' | 'wallSeconds' | 'completionSeconds' | 'msPerToken';
 
 export interface Target {
   what: string;
@@ -171,6 +171,19 @@ export interface TargetCheck extends Target {
 
 export function checkTargets(targets: readonly Target[], measured: Record<TargetKey, number>): TargetCheck[] {
   return targets.map((t) => ({ ...t, measured: measured[t.key], met: measured[t.key] <= t.limit }));
+}
+
+/**
+ * A generation's token times, from when the client had each token (ms after all parties were ready): the
+ * first token (the prompt's pass), each later token's interval, and their median (NaN with one token only).
+ */
+export function tokenTimes(tokenAtMs: readonly number[]): { firstMs: number; intervalsMs: number[]; medianMs: number } {
+  if (tokenAtMs.length === 0) throw new Error('token times: no token arrived');
+  const intervalsMs = tokenAtMs.slice(1).map((t, i) => t - tokenAtMs[i]);
+  const sorted = [...intervalsMs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { firstMs: tokenAtMs[0], intervalsMs, medianMs };
 }
 
 /** The class with the largest share of `key` (bytes, rounds or ms). */

@@ -14,9 +14,11 @@
  *   ends. The runner's peakRssMiB is the whole process (all three parties, client and owner), since worker
  *   threads share one process.
  * - Progress: transformer layers completed so far, read from this party's profile ('layer i' spans).
+ * - Generation steps: each step's rounds, bytes and time, and where its weight handling went (store reads,
+ *   sha256, waits, PRG expansion, uploads), so a generated token's cost is seen apart from the prompt's.
  */
 import type { Party, SpanStats } from '@puma/protocol';
-import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type WeightSource } from '@puma/models/secure';
+import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type StepReport, type WeightSource, type WeightTimes } from '@puma/models/secure';
 import { DirectoryShareStore } from '../../apps/cli/src/party-store.ts';
 import { nodeWeightRead } from '../../apps/cli/src/node-weight-read.ts';
 import { StoredWeightSource } from '../../packages/worker/src/session/stored-weights.ts';
@@ -28,6 +30,8 @@ export interface PartyMeasurement {
   doneAt: number;
   loadMs: number;
   peakPartyMiB: number;
+  /** Generation: each step's report with this party's weight handling during it (the source's times, differenced). */
+  steps?: Array<StepReport & { weights: WeightTimes }>;
 }
 
 export type BenchProgress = { readyAt: number } | { layersDone: number };
@@ -81,9 +85,24 @@ function storedWeights(d: DiskShares, weightCacheBytes: number | undefined): Wei
   return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY, nodeWeightRead(weightCacheBytes));
 }
 
-export function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {
+/** The fields of `now` minus those of `before`: one step's share of cumulative weight times. */
+function timesSince(now: WeightTimes, before: WeightTimes): WeightTimes {
+  const out = { ...now };
+  for (const k of Object.keys(out) as Array<keyof WeightTimes>) out[k] -= before[k];
+  return out;
+}
+
+export async function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {
   const { shares, weightCacheBytes, ...rest } = a;
-  return measured(p, env, () => generateParty(p, { ...rest, weights: storedWeights(shares, weightCacheBytes) }, { progress: () => {} }));
+  const weights = storedWeights(shares, weightCacheBytes);
+  const times = weights.times!;
+  const steps: Array<StepReport & { weights: WeightTimes }> = [];
+  let before = { ...times };
+  const onStep = (v: unknown) => {
+    steps.push({ ...(v as StepReport), weights: timesSince(times, before) });
+    before = { ...times };
+  };
+  return { ...(await measured(p, env, () => generateParty(p, { ...rest, weights }, { progress: onStep }))), steps };
 }
 
 export function benchClassify(p: Party, a: OnDisk<ClassifyArgs>, env: Env): Promise<PartyMeasurement> {

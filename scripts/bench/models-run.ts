@@ -53,6 +53,12 @@ export interface WorkloadResult {
   shareBytesOnDisk: number;
   /** Shape-only workloads run k of the model's layers: the whole model extrapolated per layer. */
   extrapolation?: Extrapolation;
+  /**
+   * Generation: when the client had each token, in ms from the moment all parties were ready (the first is the
+   * prompt's pass), and each party's steps with their weight handling (models-programs.ts).
+   */
+  tokenAtMs?: number[];
+  stepsPerParty?: Array<NonNullable<PartyMeasurement['steps']>>;
 }
 
 const PROGRAMS = new URL('./models-programs.ts', import.meta.url).href;
@@ -148,6 +154,8 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
       if ('layersDone' in m && party === 0) bar.update(m.layersDone);
     };
     const common = { module: PROGRAMS, fracBits: DEFAULT_FRAC_BITS, onProgress };
+    const tokenAt: number[] = [];
+    const onToken = () => tokenAt.push(performance.timeOrigin + performance.now());
     const running = w.kind === 'generate'
       ? runInThreads<unknown, PartyMeasurement>({
         ...common,
@@ -155,7 +163,7 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
         args: (i) => ({ job: 0, shares: shares[i], weightCacheBytes, promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
         client: async (ch) => {
           await partiesReady;
-          return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy });
+          return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy, onToken });
         },
       })
       : runInThreads<unknown, PartyMeasurement>({
@@ -211,6 +219,7 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
         maxLogitError: Math.max(...secureLogits.slice(0, comparable).map((l, i) => maxAbsDiff(l, ref.logits[i]))),
       } : { maxLogitError: Number.NaN },
       shareBytesOnDisk: prepared.shareBytesOnDisk,
+      ...(w.kind === 'generate' ? { tokenAtMs: tokenAt.map((t) => t - lastReady), stepsPerParty: threads.results.map((r) => r.steps ?? []) } : {}),
     };
     if (w.shapeOnly) result.extrapolation = extrapolateLayers(w, result);
     return result;

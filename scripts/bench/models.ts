@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, type BenchRow, type BenchSuite } from './report.ts';
 import {
-  checkTargets, dominant, NETWORKS, OP_CLASS_LABELS, OP_CLASSES, PROJECTION_FORMULA, projectSeconds, type OpClass, type TargetCheck,
+  checkTargets, dominant, NETWORKS, OP_CLASS_LABELS, OP_CLASSES, PROJECTION_FORMULA, projectSeconds, tokenTimes, type OpClass, type TargetCheck,
 } from './models-analysis.ts';
 import { layerChartSvg, markdownTable } from './models-render.ts';
 import { planVsMeasured } from './models-plan.ts';
@@ -76,7 +76,10 @@ function evaluate(w: Workload, r: WorkloadResult, loadAvg: number[]): Evaluated 
     r,
     loadAvg,
     projections: NETWORKS.map((n) => ({ network: n.name, seconds: projectSeconds(r.wallMs / 1000, r.rounds, maxBytes, n) })),
-    targets: checkTargets(w.targets, { bytesPerParty: maxBytes, rounds: r.rounds, wallSeconds: r.wallMs / 1000, completionSeconds: r.completionMs / 1000 }),
+    targets: checkTargets(w.targets, {
+      bytesPerParty: maxBytes, rounds: r.rounds, wallSeconds: r.wallMs / 1000, completionSeconds: r.completionMs / 1000,
+      msPerToken: r.tokenAtMs?.length ? tokenTimes(r.tokenAtMs).medianMs : Number.NaN,
+    }),
   };
 }
 
@@ -101,6 +104,8 @@ function diagnose(e: Evaluated): string[] {
         const k = r.breakdown[c];
         return k.calls > 0 ? `${OP_CLASS_LABELS[c]} ${(k.rounds / k.calls).toFixed(1)} rounds/call × ${k.calls} calls = ${int(k.rounds)} (${pct(k.rounds / t.measured)})` : `${OP_CLASS_LABELS[c]} ${int(k.rounds)}`;
       }).join('; ')}.`);
+    } else if (t.key === 'msPerToken') {
+      lines.push(`- ${r.id}, ${t.what}: measured ${int(t.measured)} ms (median); see "Generated tokens" for where each party's step went.`);
     } else if (t.key === 'wallSeconds') {
       const d = dominant(r.breakdown, 'ms');
       lines.push(`- ${r.id}, ${t.what}: measured ${sec(t.measured * 1000)} s; ${OP_CLASS_LABELS[d.cls]} takes ${sec(d.value)} s (${pct(d.share)}) of the busiest party's time.`);
@@ -130,11 +135,11 @@ function markdown(results: Evaluated[], failures: string[]): string {
     `Projections (not measurements): ${PROJECTION_FORMULA}, with compute s = the measured wall time here (which already includes in-process message passing, so the projections are upper bounds for this code on those networks). PUMA's figures: ${results.find((e) => e.w.puma)?.w.puma?.hardware ?? '3 × 32 vCPU, ~5 Gbps, ~1 ms RTT'}, as published.`,
     '',
   ];
-  out.push(...extrapolated(results), ...planVsMeasured(results.map((e) => e.r).filter((r) => !r.extrapolation)));
+  out.push(...extrapolated(results), ...generatedTokens(results), ...planVsMeasured(results.map((e) => e.r).filter((r) => !r.extrapolation)));
   const withTargets = results.filter((e) => e.targets.length > 0);
   if (withTargets.length) {
     out.push('## Targets', '', markdownTable(['workload', 'target', 'measured', 'met'], withTargets.flatMap((e) => e.targets.map((t) => [
-      e.r.id, t.what, t.key === 'bytesPerParty' ? `${(t.measured / 1e9).toFixed(3)} GB` : t.key === 'rounds' ? int(t.measured) : `${t.measured.toFixed(1)} s`, t.met ? 'yes' : '**no**',
+      e.r.id, t.what, t.key === 'bytesPerParty' ? `${(t.measured / 1e9).toFixed(3)} GB` : t.key === 'rounds' ? int(t.measured) : t.key === 'msPerToken' ? `${int(t.measured)} ms` : `${t.measured.toFixed(1)} s`, t.met ? 'yes' : '**no**',
     ]))), '');
     const missed = withTargets.flatMap(diagnose);
     if (missed.length) out.push('Where a target is missed:', '', ...missed, '');
@@ -166,6 +171,34 @@ function markdown(results: Evaluated[], failures: string[]): string {
   ), '');
   if (failures.length) out.push('## Failed', '', ...failures.map((f) => `- ${f}`), '');
   return out.join('\n');
+}
+
+/**
+ * Generations of more than one token: when the client had each token, and per step each party's weight
+ * handling (what a generated token costs apart from the prompt's pass).
+ */
+function generatedTokens(results: Evaluated[]): string[] {
+  const rows = results.filter((e) => (e.r.tokenAtMs?.length ?? 0) > 1);
+  if (rows.length === 0) return [];
+  const out = [
+    '## Generated tokens',
+    '',
+    'Per step: the client\'s time for that token (the first is the prompt\'s pass, from the moment all parties were ready), its rounds, and for each party (0 / 1 / 2) the weight handling during the step: MB read from its store, then seconds spent hashing (sha256), waiting for reads (not hidden by read-ahead), expanding PRG components and uploading to the backend. Reads and hashing can overlap compute; expansion and upload run on the party\'s thread.',
+    '',
+  ];
+  for (const { r } of rows) {
+    const times = tokenTimes(r.tokenAtMs!);
+    const steps = r.stepsPerParty ?? [];
+    const perParty = (k: number, f: (w: NonNullable<WorkloadResult['stepsPerParty']>[number][number]['weights']) => string) => steps.map((s) => (s[k] ? f(s[k].weights) : '—')).join(' / ');
+    out.push(`### ${r.id}: first token ${sec(times.firstMs)} s, then ${int(times.medianMs)} ms per token (median of ${times.intervalsMs.length})`, '', markdownTable(
+      ['step', 'client s', 'rounds', 'MB read', 'sha256 s', 'waited s', 'expand s', 'upload s'],
+      r.tokenAtMs!.map((_, k) => [
+        String(k), sec(k === 0 ? times.firstMs : times.intervalsMs[k - 1]), steps[0]?.[k] ? int(steps[0][k].rounds) : '—',
+        perParty(k, (w) => mb(w.bytesRead)), perParty(k, (w) => sec(w.hashMs)), perParty(k, (w) => sec(w.waitMs)), perParty(k, (w) => sec(w.expandMs)), perParty(k, (w) => sec(w.uploadMs)),
+      ]),
+    ), '');
+  }
+  return out;
 }
 
 /** Shape-only rows: what ran (k layers) and the whole model extrapolated per layer, beside PUMA's figures. */
@@ -222,6 +255,7 @@ function row(e: Evaluated): BenchRow {
     plan: r.plan,
     shareBytesOnDisk: r.shareBytesOnDisk,
     extrapolation: r.extrapolation,
+    ...(r.tokenAtMs?.length ? { firstTokenMs: tokenTimes(r.tokenAtMs).firstMs, msPerToken: tokenTimes(r.tokenAtMs).medianMs, tokenAtMs: r.tokenAtMs, stepsPerParty: r.stepsPerParty } : {}),
   };
 }
 
