@@ -13,6 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { WeightTimes } from '@puma/models/secure';
 import { machineInfo, type BenchRow, type BenchSuite } from './report.ts';
 import {
   checkTargets, dominant, NETWORKS, OP_CLASS_LABELS, OP_CLASSES, PROJECTION_FORMULA, projectSeconds, tokenTimes, type OpClass, type TargetCheck,
@@ -189,7 +190,7 @@ function generatedTokens(results: Evaluated[]): string[] {
   for (const { r } of rows) {
     const times = tokenTimes(r.tokenAtMs!);
     const steps = r.stepsPerParty ?? [];
-    const perParty = (k: number, f: (w: NonNullable<WorkloadResult['stepsPerParty']>[number][number]['weights']) => string) => steps.map((s) => (s[k] ? f(s[k].weights) : '—')).join(' / ');
+    const perParty = (k: number, f: (w: WeightTimes) => string) => steps.map((s) => (s[k] ? f(s[k].weights) : '—')).join(' / ');
     out.push(`### ${r.id}: first token ${sec(times.firstMs)} s, then ${int(times.medianMs)} ms per token (median of ${times.intervalsMs.length})`, '', markdownTable(
       ['step', 'client s', 'rounds', 'MB read', 'sha256 s', 'waited s', 'expand s', 'upload s'],
       r.tokenAtMs!.map((_, k) => [
