@@ -131,17 +131,25 @@ function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
 
 /**
  * Largest number of extra products a fused norm may cost: R (m W) multiplies rows x out values instead of the
- * rows x n of R m (all rows x out with keepY, which keeps R m too). One product with its truncation sends about
- * 8/3 words (21.3 bytes) per party once the dealers rotate; the 2 rounds saved are worth 1.25 MB on PUMA's LAN
- * (5 Gbps, 1 ms per round), so up to 58,593 products. GPT-2-base's 32-token prompt: qkv (49,152) and the head
- * (49,489) fuse, the MLP's up projection (73,728) does not; every generated token fuses; BERT-base at 128 tokens
- * (294,912 and more) does not. On a 100 Mbit/s WAN at 30 ms two rounds are worth 750 KB (35,156 products).
+ * rows x n of R m (all rows x out with keepY, which keeps R m too), and a LayerNorm's beta rides as one more row
+ * of the matmul, so its product truncates (rows + 1) x out values instead of rows x out. One product with its
+ * truncation sends about 8/3 words (21.3 bytes) per party once the dealers rotate; the 2 rounds saved are worth
+ * 1.25 MB on PUMA's LAN (5 Gbps, 1 ms per round), so up to 58,593 products. GPT-2-base's 32-token prompt: qkv
+ * (51,456) fuses, the MLP's up projection (76,800) and the head (99,746: its beta row alone is 50,257) do not;
+ * a generated token fuses qkv and the up projection, not the head (before the beta row was counted the head
+ * fused, at about 2.1 MB more per party for 2 rounds); BERT-base at 128 tokens (297,216 and more) does not. On a
+ * 100 Mbit/s WAN at 30 ms two rounds are worth 750 KB (35,156 products).
  */
 export const NORM_FEED_LIMIT = Math.floor((2 * 625_000) / (64 / 3));
 
-/** Does a norm of `rows` rows of width n feed its product with `out` columns (y kept or not)? */
-export function normFeeds(rows: number, n: number, out: number, keepY: boolean): boolean {
-  return rows * out - (keepY ? 0 : rows * n) <= NORM_FEED_LIMIT;
+/** Does a norm of `rows` rows of width n feed its product with `out` columns (y kept or not; a beta row or not)? */
+export function normFeeds(rows: number, n: number, out: number, keepY: boolean, beta: boolean): boolean {
+  return (rows + (beta ? 1 : 0)) * out - (keepY ? 0 : rows * n) <= NORM_FEED_LIMIT;
+}
+
+/** Whether the model's norms have a beta (LayerNorm) that rides as a row of a fed matmul (RMSNorm has none). */
+export function normHasBeta(c: ModelConfig): boolean {
+  return c.norm !== 'rmsnorm';
 }
 
 /** Does the attention norm of this model feed qkv directly (RoPE rotates the raw product instead)? */
@@ -161,7 +169,7 @@ interface Fed {
  */
 async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY)) {
+  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY, normHasBeta(c))) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return { y, out: await linear(p, m, into, y) };
   }
@@ -195,7 +203,7 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
 async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
   const { product } = r;
   if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
-  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY)) {
+  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, normHasBeta(m.config))) {
     const n = await normOfResidual(p, m, name, r, keepSum);
     return { ...n, out: await linear(p, m, into, n.y) };
   }

@@ -16,7 +16,7 @@ import {
   attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost, rmsNormMatmulCost, swigluCost, tanhCost,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normFeeds, normFeedsQkv, normTakesProduct } from './forward.ts';
+import { normFeeds, normFeedsQkv, normHasBeta, normTakesProduct } from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
@@ -80,7 +80,7 @@ function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pe
  */
 function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number): void {
   const o = normOptions(c, name);
-  if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
+  if (!normFeeds(rows, c.hiddenSize, out, keepY, normHasBeta(c))) {
     t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
     t.matmul(unfused, 1, rows, c.hiddenSize, out);
     return;
@@ -92,7 +92,7 @@ function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig
 /** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
 function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
   if (!pending) return normInto(t, 'norm', 'matmul', c, name, rows, out, keepY, fracBits);
-  if (!normFeeds(rows, c.hiddenSize, out, keepY)) {
+  if (!normFeeds(rows, c.hiddenSize, out, keepY, normHasBeta(c))) {
     normOfResidual(t, c, name, rows, pending, keepSum, fracBits);
     t.matmul('matmul', 1, rows, c.hiddenSize, out);
     return;
