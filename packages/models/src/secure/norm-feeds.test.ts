@@ -1,0 +1,41 @@
+/**
+ * forward.ts normFeeds: a norm feeds its matmul (row scale after the product) only where the bytes that adds are
+ * worth the 2 rounds it saves on PUMA's LAN (1.25 MB). Checked against the declared costs of both schedules
+ * (nn layerNormMatmulCost / rmsNormMatmulCost against the norm and then matmulCost), on shapes far from the
+ * threshold either way, so the product count it uses (about 21.3 bytes each) cannot drift from what runs.
+ */
+import { describe, expect, it } from 'vitest';
+import { matmulCost, seq } from '@puma/protocol';
+import { layerNormCost, layerNormMatmulCost, rmsNormCost, rmsNormMatmulCost } from '@puma/nn';
+import { NORM_FEED_LIMIT, normFeeds } from './forward.ts';
+
+const LAN_BYTES_PER_TWO_ROUNDS = 1.25e6;
+
+/** Bytes the fused schedule sends beyond the unfused one (busiest party), and the rounds it saves. */
+function fusing(norm: 'layernorm' | 'rmsnorm', rows: number, n: number, out: number, keepY: boolean): { extraBytes: number; roundsSaved: number } {
+  const fused = norm === 'layernorm' ? layerNormMatmulCost(rows, n, 1e-5, out, keepY) : rmsNormMatmulCost(rows, n, 1e-5, out, keepY);
+  const unfused = seq(norm === 'layernorm' ? layerNormCost(rows, n, 1e-5) : rmsNormCost(rows, n, 1e-5), matmulCost(rows * out));
+  return { extraBytes: Math.max(...fused.bytes) - Math.max(...unfused.bytes), roundsSaved: unfused.rounds - fused.rounds };
+}
+
+describe('normFeeds', () => {
+  it.each([
+    // [what, norm, rows, n, out, keepY]
+    ['GPT-2-base head, one row (the beta row doubles its truncation)', 'layernorm', 1, 768, 50257, false],
+    ['GPT-2-base up projection, 32 rows', 'layernorm', 32, 768, 3072, false],
+    ['GPT-2-base qkv, one generated token', 'layernorm', 1, 768, 2304, false],
+    ['GPT-2-base up projection, one generated token', 'layernorm', 1, 768, 3072, false],
+    ['LLaMA-7B-shaped head, one row (RMSNorm: no beta row)', 'rmsnorm', 1, 4096, 32000, false],
+    ['LLaMA-7B-shaped gate and up projections, one generated token', 'rmsnorm', 1, 4096, 22016, false],
+  ] as const)('%s: fuses exactly when the declared extra bytes are worth 2 LAN rounds', (_what, norm, rows, n, out, keepY) => {
+    const { extraBytes, roundsSaved } = fusing(norm, rows, n, out, keepY);
+    expect(roundsSaved).toBe(2);
+    expect(normFeeds(rows, n, out, keepY, norm === 'layernorm')).toBe(extraBytes <= LAN_BYTES_PER_TWO_ROUNDS);
+  });
+
+  it('counts the beta row: the same head fuses without one and not with one', () => {
+    expect(normFeeds(1, 768, 50257, false, false)).toBe(true);
+    expect(normFeeds(1, 768, 50257, false, true)).toBe(false);
+    expect(NORM_FEED_LIMIT).toBe(58593);
+  });
+});
