@@ -15,6 +15,38 @@ function columns(p: Party, x: Buf, rows: number, cols: number, start: number, en
   return start === 0 && end === cols ? x : p.backend.sliceCols(x, rows, cols, start, end - start);
 }
 
+/**
+ * Walks `name`'s row blocks in order, the next one fetched while this one is used: `blockTerm` gets each
+ * block's share (open only for the call, closed right after) and returns its part of the term.
+ */
+async function eachBlockTerm(ws: WeightStream, name: string, blockTerm: (w: AShare, start: number, end: number) => Buf, take: (term: Buf) => void): Promise<void> {
+  const blocks = ws.blocks(name);
+  for (let i = 0; i < blocks.length; i++) {
+    const [start, end] = blocks[i];
+    if (i + 1 < blocks.length) ws.prefetch(name, ...blocks[i + 1]);
+    const w = await ws.rows(name, start, end);
+    const t0 = performance.now();
+    const term = blockTerm(w, start, end);
+    ws.close(w);
+    if (ws.times) ws.times.matmulMs += performance.now() - t0;
+    take(term);
+  }
+}
+
+/**
+ * One block's part of party i's term, (W_i + W_{i+1}) times x_i plus W_i times x_{i+1}, where `times`
+ * multiplies a component of the block by a component of x (x @ W or W @ x^T).
+ */
+function replicatedProduct(p: Party, w: AShare, x0: Buf, x1: Buf, times: (wPart: Buf, xPart: Buf) => Buf): Buf {
+  const be = p.backend;
+  const wSum = be.add(w.s0, w.s1);
+  const a = times(wSum, x0);
+  const b = times(w.s0, x1);
+  const term = be.add(a, b);
+  for (const t of [wSum, a, b]) be.release(t);
+  return term;
+}
+
 /** This party's unmasked 3-of-3 term of x @ W, block by block; W's blocks are closed as soon as they are used. */
 async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
   const be = p.backend;
@@ -23,34 +55,25 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
   if (x.shape.length !== 2 || xk !== k || ws.shape(name).length !== 2) {
     throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name} [${ws.shape(name).join(', ')}] do not multiply`);
   }
-  const blocks = ws.blocks(name);
   let acc: Buf | null = null;
-  for (let i = 0; i < blocks.length; i++) {
-    const [start, end] = blocks[i];
-    if (i + 1 < blocks.length) ws.prefetch(name, ...blocks[i + 1]);
-    const w = await ws.rows(name, start, end);
+  await eachBlockTerm(ws, name, (w, start, end) => {
     const dims = { m: T, k: end - start, n };
     const x0 = columns(p, x.s0, T, k, start, end);
     const x1 = columns(p, x.s1, T, k, start, end);
-    const t0 = performance.now();
-    const wSum = be.add(w.s0, w.s1);
-    const a = be.matmul(x0, wSum, dims);
-    const b = be.matmul(x1, w.s0, dims);
-    ws.close(w);
-    const term = be.add(a, b);
-    if (ws.times) ws.times.matmulMs += performance.now() - t0;
-    for (const t of [wSum, a, b]) be.release(t);
+    const term = replicatedProduct(p, w, x0, x1, (wPart, xPart) => be.matmul(xPart, wPart, dims));
     if (x0 !== x.s0) be.release(x0);
     if (x1 !== x.s1) be.release(x1);
-    if (acc) {
-      const sum = be.add(acc, term);
-      be.release(acc);
-      be.release(term);
-      acc = sum;
-    } else {
+    return term;
+  }, (term) => {
+    if (!acc) {
       acc = term;
+      return;
     }
-  }
+    const sum = be.add(acc, term);
+    be.release(acc);
+    be.release(term);
+    acc = sum;
+  });
   return acc!;
 }
 
@@ -67,22 +90,11 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
   if (x.shape.length !== 2 || xk !== k || ws.shape(name).length !== 2) {
     throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name}^T [${[...ws.shape(name)].reverse().join(', ')}] do not multiply`);
   }
-  const blocks = ws.blocks(name);
   const parts: Buf[] = [];
-  for (let i = 0; i < blocks.length; i++) {
-    const [start, end] = blocks[i];
-    if (i + 1 < blocks.length) ws.prefetch(name, ...blocks[i + 1]);
-    const w = await ws.rows(name, start, end);
+  await eachBlockTerm(ws, name, (w, start, end) => {
     const dims = { m: end - start, k, n: T, transB: true };
-    const t0 = performance.now();
-    const wSum = be.add(w.s0, w.s1);
-    const a = be.matmul(wSum, x.s0, dims);
-    const b = be.matmul(w.s0, x.s1, dims);
-    ws.close(w);
-    parts.push(be.add(a, b));
-    if (ws.times) ws.times.matmulMs += performance.now() - t0;
-    for (const t of [wSum, a, b]) be.release(t);
-  }
+    return replicatedProduct(p, w, x.s0, x.s1, (wPart, xPart) => be.matmul(wPart, xPart, dims));
+  }, (term) => parts.push(term));
   const stacked = parts.length === 1 ? parts[0] : be.concat(parts);
   if (stacked !== parts[0]) for (const t of parts) be.release(t);
   const term = be.transpose(stacked, [n, T], [1, 0]);
