@@ -18,7 +18,7 @@
  *   sha256, waits, PRG expansion, uploads), so a generated token's cost is seen apart from the prompt's.
  */
 import type { Party, SpanStats } from '@puma/protocol';
-import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type StepReport, type WeightSource, type WeightTimes } from '@puma/models/secure';
+import { classifyParty, generateParty, type ClassifyArgs, type GenerateArgs, type StepReport, type WeightTimes } from '@puma/models/secure';
 import { DirectoryShareStore } from '../../apps/cli/src/party-store.ts';
 import { nodeWeightRead } from '../../apps/cli/src/node-weight-read.ts';
 import { StoredWeightSource } from '../../packages/worker/src/session/stored-weights.ts';
@@ -81,7 +81,7 @@ async function measured(p: Party, env: Env, program: () => Promise<unknown>): Pr
 /** A program's arguments with the weights replaced by where this party's store is (and its weight cache's cap). */
 export type OnDisk<A> = Omit<A, 'weights'> & { shares: DiskShares; weightCacheBytes?: number };
 
-function storedWeights(d: DiskShares, weightCacheBytes: number | undefined): WeightSource {
+function storedWeights(d: DiskShares, weightCacheBytes: number | undefined): StoredWeightSource {
   return new StoredWeightSource(d.manifest, new DirectoryShareStore(d.dir), BENCH_IDENTITY, nodeWeightRead(weightCacheBytes));
 }
 
@@ -95,7 +95,7 @@ function timesSince(now: WeightTimes, before: WeightTimes): WeightTimes {
 export async function benchGenerate(p: Party, a: OnDisk<GenerateArgs>, env: Env): Promise<PartyMeasurement> {
   const { shares, weightCacheBytes, ...rest } = a;
   const weights = storedWeights(shares, weightCacheBytes);
-  const times = weights.times!;
+  const { times } = weights;
   const steps: Array<StepReport & { weights: WeightTimes }> = [];
   let before = { ...times };
   const onStep = (v: unknown) => {

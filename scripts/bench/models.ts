@@ -68,10 +68,13 @@ interface Evaluated {
   projections: Array<{ network: string; seconds: number }>;
   targets: TargetCheck[];
   loadAvg: number[];
+  /** Generation: the client's token times (tokenTimes), computed once for the table, the target and the row. */
+  tokens?: ReturnType<typeof tokenTimes>;
 }
 
 function evaluate(w: Workload, r: WorkloadResult, loadAvg: number[]): Evaluated {
   const maxBytes = Math.max(...r.bytesPerParty);
+  const tokens = r.tokenAtMs?.length ? tokenTimes(r.tokenAtMs) : undefined;
   return {
     w,
     r,
@@ -79,8 +82,9 @@ function evaluate(w: Workload, r: WorkloadResult, loadAvg: number[]): Evaluated 
     projections: NETWORKS.map((n) => ({ network: n.name, seconds: projectSeconds(r.wallMs / 1000, r.rounds, maxBytes, n) })),
     targets: checkTargets(w.targets, {
       bytesPerParty: maxBytes, rounds: r.rounds, wallSeconds: r.wallMs / 1000, completionSeconds: r.completionMs / 1000,
-      msPerToken: r.tokenAtMs?.length ? tokenTimes(r.tokenAtMs).medianMs : Number.NaN,
+      msPerToken: tokens?.medianMs ?? Number.NaN,
     }),
+    tokens,
   };
 }
 
@@ -179,7 +183,7 @@ function markdown(results: Evaluated[], failures: string[]): string {
  * handling (what a generated token costs apart from the prompt's pass).
  */
 function generatedTokens(results: Evaluated[]): string[] {
-  const rows = results.filter((e) => (e.r.tokenAtMs?.length ?? 0) > 1);
+  const rows = results.filter((e) => (e.tokens?.intervalsMs.length ?? 0) > 0);
   if (rows.length === 0) return [];
   const out = [
     '## Generated tokens',
@@ -187,8 +191,8 @@ function generatedTokens(results: Evaluated[]): string[] {
     'Per step: the client\'s time for that token (the first is the prompt\'s pass, from the moment all parties were ready), its rounds, and for each party (0 / 1 / 2) the weight handling during the step: MB read from its store, then seconds spent hashing (sha256), waiting for reads (not hidden by read-ahead), expanding PRG components and uploading to the backend. Reads and hashing can overlap compute; expansion and upload run on the party\'s thread.',
     '',
   ];
-  for (const { r } of rows) {
-    const times = tokenTimes(r.tokenAtMs!);
+  for (const { r, tokens } of rows) {
+    const times = tokens!;
     const steps = r.stepsPerParty ?? [];
     const perParty = (k: number, f: (w: WeightTimes) => string) => steps.map((s) => (s[k] ? f(s[k].weights) : '—')).join(' / ');
     out.push(`### ${r.id}: first token ${sec(times.firstMs)} s, then ${int(times.medianMs)} ms per token (median of ${times.intervalsMs.length})`, '', markdownTable(
@@ -256,7 +260,7 @@ function row(e: Evaluated): BenchRow {
     plan: r.plan,
     shareBytesOnDisk: r.shareBytesOnDisk,
     extrapolation: r.extrapolation,
-    ...(r.tokenAtMs?.length ? { firstTokenMs: tokenTimes(r.tokenAtMs).firstMs, msPerToken: tokenTimes(r.tokenAtMs).medianMs, tokenAtMs: r.tokenAtMs, stepsPerParty: r.stepsPerParty } : {}),
+    ...(e.tokens ? { firstTokenMs: e.tokens.firstMs, msPerToken: e.tokens.medianMs, tokenAtMs: r.tokenAtMs, stepsPerParty: r.stepsPerParty } : {}),
   };
 }
 
