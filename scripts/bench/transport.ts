@@ -10,8 +10,9 @@
  * each party hashing (sha256) and acknowledging every part. Every row also says what a megabyte cost in CPU
  * seconds, summed over this process and the browsers' processes (network service, renderers, browser) from
  * /proc, and the cores the bench's processes used against those busy on the whole machine: between tabs on two
- * cores that cost, not the window or the message pattern, sets the rate, and the owner's two links share it. The last share-parts row gives each tab a browser of its own, as the browsers
- * bench runs each role. `--parts-only` runs just the share-parts rows.
+ * cores that cost, not the window or the message pattern, sets the rate, and the owner's two links share it.
+ * The last share-parts row gives each tab a browser of its own, as the browsers bench runs each role.
+ * `--parts-only` runs just the share-parts rows.
  */
 import { createPeerChannel, createSession, endpointSlot, generateIdentity, joinSession, type CreatedSession, type PeerChannel } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';

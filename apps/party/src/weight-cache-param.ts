@@ -19,9 +19,11 @@
  * run's start-up check looks parts up by size instead of reading them, only a run that downloads the share
  * holds checked parts into the first pass, so that run sets the limit (896 MiB, load 9-15, 2026-12-05: first run
  * 1,192 / 1,454 / 1,453, cached run 1,195 / 1,284 / 1,283). The budget goes
- * first to the tensors read as the most blocks in a row (weight-cache.ts): for GPT-2-base's parties 1 and 2 both
- * vocabulary tables (618 MB of dense words), the rest to the first layers (365 MB still read a token); party 0,
- * with no dense component, keeps expanded words of the first blocks.
+ * first to the tensors read as the most blocks in a row (weight-cache.ts): for GPT-2-base's parties 1 and 2 the
+ * token embedding (309 MB of dense words; the tied head reads it too), the rest to the first layers (63 MB still
+ * read a token, 2026-12-05); party 0, with no dense component, keeps expanded words of the first blocks. (These
+ * peaks were measured when the head was a second 309 MB table in the share, 1,304 MB per dense party; it is
+ * 995 MB now.)
  */
 
 export const PAGE_WEIGHT_CACHE_MIB = 896;

@@ -15,11 +15,11 @@
  * costs the pass the same. The stream reads a tensor's first block ahead, during the work before it (norms,
  * softmax, GeLU rounds); the tensor's other blocks follow one another with only a local product between them,
  * which for one generated token is tiny, so the pass waits for those reads in full. The vocabulary tables
- * (token embedding, head: 37-39 blocks each in GPT-2-base) are thus nearly all waiting, a layer's tensors (1-3
- * blocks) much less. So the budget is first reserved for the tensors of the most blocks, each whole, and the
- * rest is filled in pass order: with GPT-2-base's 896 MiB page default, parties 1 and 2 keep both vocabulary
- * tables (the head, last in the pass, was never cached before) and the first layers, and stream the others
- * (365 MB a token).
+ * (token embedding, an untied head: 37-39 blocks each in GPT-2-base) are thus nearly all waiting, a layer's
+ * tensors (1-3 blocks) much less. So the budget is first reserved for the tensors of the most blocks, each whole,
+ * and the rest is filled in pass order: with GPT-2-base's 896 MiB page default, parties 1 and 2 keep the token
+ * embedding (which the tied head reads again, linear-weight.ts) and the first layers, and stream the others
+ * (63 MB a token in `bench browsers --model gpt2-base`, 2026-12-05; 365 MB when the head was a second table).
  *
  * Tamper detection (what the store's sha256 protects, and why a cache keeps it honest): the threat the hashes
  * answer is the store changing under the party (another process or tab, a disk error, a user editing the

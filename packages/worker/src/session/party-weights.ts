@@ -1,12 +1,13 @@
 /**
  * A party's weight share: the parts its store holds with the right size, the rest from the model owner.
  * A cached part is looked up, not read: the start-up check asks the store for each part's byte length (an
- * IndexedDB Blob's size once its last byte reads back, a file's) and takes it when it matches the manifest, so a cached GPT-2-base share
- * (1.3 GB per party) is not read and hashed before the session is ready (`bench browsers --model gpt2-base`,
- * cached run: the owner's serve, which lasts until every party has checked its cache, 49.9 s at load ~14 before,
- * 1.6 s after at load ~9; the first pass then reads the parts itself). Its sha256 is checked when the pass
- * reads it (stored-weights.ts), which fails that job naming a part that does not match and deletes it from the
- * store, so the next session fetches it again (the owner serves parts only before the session's jobs).
+ * IndexedDB Blob's size once its last byte reads back, a file's) and takes it when it matches the manifest, so a
+ * cached GPT-2-base share (995 MB per dense party) is not read and hashed before the session is ready (`bench
+ * browsers --model gpt2-base`, cached run: the owner's serve, which lasts until every party has checked its
+ * cache, 49.9 s at load ~14 before, 1.6 s after at load ~9; the first pass then reads the parts itself). Its
+ * sha256 is checked when the pass reads it (stored-weights.ts), which fails that job naming a part that does
+ * not match and deletes it from the store, so the next session fetches it again (the owner serves parts only
+ * before the session's jobs).
  * Parts that arrive are verified and stored as they come and not kept in memory: the secure pass streams them
  * from the store. Parts the store cannot take (not bound to this sharing, full) are kept in memory instead, so
  * such a session still runs, with the whole share resident. The blocks the pass uses are kept for later passes
