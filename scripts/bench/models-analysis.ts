@@ -51,6 +51,7 @@ export interface Cost {
 const SPAN_CLASS: Record<string, OpClass> = {
   embedding: 'embedding',
   matmulRaw: 'matmul',
+  matmulTerm: 'matmul',
   truncate: 'truncation',
   layerNorm: 'norm',
   rmsNorm: 'norm',

@@ -48,12 +48,12 @@ async function probe(id: string, layers: number | undefined): Promise<ProbeResul
       ? runInThreads<unknown, ProbeResult>({
         module: PROGRAMS, exportName: 'probeGenerate', fracBits: DEFAULT_FRAC_BITS,
         args: (i) => ({ job: 0, shares: shares[i], promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
-        client: (ch) => generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+        client: (ch) => generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, reveal: 'logits', pick: greedy }),
       })
       : runInThreads<unknown, ProbeResult>({
         module: PROGRAMS, exportName: 'probeClassify', fracBits: DEFAULT_FRAC_BITS,
         args: (i) => ({ job: 0, shares: shares[i], length: ids.length }),
-        client: (ch) => classifyClient(ch, { job: 0, ids, vocab, fracBits: DEFAULT_FRAC_BITS }),
+        client: (ch) => classifyClient(ch, { job: 0, ids, vocab }),
       });
     return (await run).results;
   } finally {

@@ -163,7 +163,7 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
         args: (i) => ({ job: 0, shares: shares[i], weightCacheBytes, promptLength: ids.length, maxNewTokens: w.newTokens, reveal: 'logits' }),
         client: async (ch) => {
           await partiesReady;
-          return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy, onToken });
+          return generateClient(ch, { job: 0, prompt: ids, vocab, maxNewTokens: w.newTokens, reveal: 'logits', pick: greedy, onToken });
         },
       })
       : runInThreads<unknown, PartyMeasurement>({
@@ -172,7 +172,7 @@ async function run(w: Workload, layers: number | undefined, weightCacheBytes: nu
         args: (i) => ({ job: 0, shares: shares[i], weightCacheBytes, length: ids.length }),
         client: async (ch) => {
           await partiesReady;
-          return classifyClient(ch, { job: 0, ids, vocab, fracBits: DEFAULT_FRAC_BITS });
+          return classifyClient(ch, { job: 0, ids, vocab });
         },
       });
     const threads = await running;

@@ -98,7 +98,7 @@ export function chatCommand(argv: string[]): Promise<number> {
         backend,
         fracBits,
         client: (ch) => generateClient(ch, {
-          job: 0, prompt: promptTokens, vocab: c.vocabSize, maxNewTokens: maxTokens, fracBits, reveal: 'logits', pick: greedy, stopIds: stops,
+          job: 0, prompt: promptTokens, vocab: c.vocabSize, maxNewTokens: maxTokens, reveal: 'logits', pick: greedy, stopIds: stops,
           onToken: (s) => {
             if (stops.includes(s.token)) return;
             replyIds.push(s.token);

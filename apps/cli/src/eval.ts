@@ -66,7 +66,7 @@ async function evalClassifier(model: Model, tok: ModelInputTokenizer, modelId: s
     args: (i) => ({ job: 0, weights: bundles[i], lengths: encoded.map((e) => e.ids.length) }),
     fracBits: DEFAULT_FRAC_BITS,
     client: (ch) => classifyManyClient(ch, {
-      job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS,
+      job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize,
       onExample: (i, logits) => {
         if (argmax(logits) === argmax(plain[i])) agree++;
         bar?.update(i + 1, { note: `label agreement ${((100 * agree) / (i + 1)).toFixed(1)}%` });
@@ -91,7 +91,7 @@ async function evalLm(model: Model, ids: number[], modelId: string, windows: num
     args: (i) => ({ job: 0, weights: bundles[i], windows, windowSize: W }),
     fracBits: DEFAULT_FRAC_BITS,
     client: (ch) => scoreClient(ch, {
-      job: 0, ids, windows, windowSize: W, vocab, fracBits: DEFAULT_FRAC_BITS,
+      job: 0, ids, windows, windowSize: W, vocab,
       onWindow: (w, s) => {
         const c = compareLm([s], [plain[w]]);
         bar?.update(w + 1, { note: `window ${w}: top-1 agreement ${(100 * c.top1Agreement).toFixed(1)}%, ppl ${c.securePerplexity.toFixed(2)} vs ${c.plaintextPerplexity.toFixed(2)}` });

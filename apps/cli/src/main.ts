@@ -128,7 +128,7 @@ async function generate(argv: string[]): Promise<void> {
     backend,
     fracBits,
     client: (ch) => generateClient(ch, {
-      job: 0, prompt, vocab: c.vocabSize, maxNewTokens: maxNew, fracBits, reveal: values.reveal as 'logits' | 'argmax',
+      job: 0, prompt, vocab: c.vocabSize, maxNewTokens: maxNew, reveal: values.reveal as 'logits' | 'argmax',
       pick: temperature > 0 ? sampler(temperature, topK) : greedy,
       onToken: (s, i) => { tokens.push(s.token); bar?.update(i + 1, { text: JSON.stringify(tokenizer.decode(tokens)).slice(-40) }); },
     }),
@@ -176,7 +176,7 @@ async function classify(argv: string[]): Promise<void> {
     exportName: 'classifyParty',
     args: (i) => ({ job: 0, weights: bundles[i], length: withSpecial.length }),
     fracBits,
-    client: (ch) => classifyClient(ch, { job: 0, ids: withSpecial, vocab: model.config.vocabSize, fracBits }),
+    client: (ch) => classifyClient(ch, { job: 0, ids: withSpecial, vocab: model.config.vocabSize }),
   });
   const logits = Array.from(run.client as Float64Array);
   const plaintextLogits = Array.from(classifierLogits(model, forwardHidden(model, withSpecial)));

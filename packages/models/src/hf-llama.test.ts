@@ -184,7 +184,7 @@ describe('secure generation on the HF-loaded model', () => {
     const steps = 4;
     const bundles = shareWeights(model, 'stories260K-hf', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: steps, reveal: 'logits' }, { progress: () => {} }), {
-      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, reveal: 'logits', pick: greedy }),
     });
     const plain = generateGreedy(model, prompt, steps).slice(prompt.length);
     expect(run.client.map((s) => s.token)).toEqual(plain);

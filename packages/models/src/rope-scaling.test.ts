@@ -145,7 +145,7 @@ describe('rope_scaling in the secure forward pass', () => {
 
     const bundles = shareWeights(model, 'stories260K-yarn', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: steps, reveal: 'logits' }, { progress: () => {} }), {
-      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, reveal: 'logits', pick: greedy }),
     });
     expect(run.client.map((s) => s.token)).toEqual(generateGreedy(model, prompt, steps).slice(prompt.length));
     const err = maxAbsDiff(run.client[0].logits!, scaled);
@@ -179,7 +179,7 @@ describe('rope_scaling in the secure forward pass', () => {
     const unscaled = lastStepLogits(original);
     const bundles = shareWeights(model, 'stories260K-dynamic', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: steps, reveal: 'logits' }, { progress: () => {} }), {
-      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, reveal: 'logits', pick: greedy }),
     });
     expect(run.client.map((s) => s.token)).toEqual(plain);
     const last = run.client[steps - 1].logits!;

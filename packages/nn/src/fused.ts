@@ -35,7 +35,7 @@
  */
 import {
   aShare, localProduct, mulRaw32Cost, mulRawCost, numel, reshare, reshare32, sameShape, truncateProduct, truncateProductCost, truncateRing, truncateRingCost,
-  type AShare, type Cost, type Party, type RingChange,
+  type AShare, type Cost, type OutputTerm, type Party, type RingChange,
 } from '@puma/protocol';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
@@ -74,6 +74,15 @@ export function productSumTrunc(p: Party, terms: ReadonlyArray<readonly [AShare,
     const { ref, z } = productSumTerm(p, terms, 'productSumTrunc', addend);
     return truncateProduct(p, z, ref.shape, bits);
   });
+}
+
+/**
+ * sum_i a_i * b_i + addend left untruncated, as this party's masked 3-of-3 term at `fracBits` fraction bits (the
+ * operands' bits summed), for protocol revealTermToClient: local, no round.
+ */
+export function productSumOutTerm(p: Party, terms: ReadonlyArray<readonly [AShare, AShare]>, fracBits: number, addend?: AShare): OutputTerm {
+  const { ref, z } = productSumTerm(p, terms, 'productSumOutTerm', addend);
+  return { z, shape: ref.shape, fracBits };
 }
 
 export const mulTruncRingCost = (outputs: number, rings: RingChange): Cost => truncateRingCost(outputs, rings);

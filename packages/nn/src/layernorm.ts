@@ -22,9 +22,9 @@
  * On a published variance window (options minVar / maxVar, norm.ts; models norm-windows.ts): one lane per octave
  * of the window and, up to 10 octaves of S, 2 + 1 + 8 + 2 = 13 rounds whatever the shape (11 after d).
  */
-import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type Party } from '@puma/protocol';
+import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type OutputTerm, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** Fraction bits of 1/n in the mean's multiplication: |mean| 2^(18+32) stays below 2^62 for |mean| < 2^12. */
 const MEAN_BITS = 32;
@@ -54,4 +54,16 @@ export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare
   checkRowParam(x, beta, 'beta');
   const plan = normPlan(n, eps, p.fracBits, o);
   return p.profile('layerNorm', async () => normMatmul(p, await centred(p, x, n), gamma, beta, plan, mm));
+}
+
+/** Cost of layerNormMatmulTerm for x [rows, n] and W [n, out]. */
+export const layerNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18): Cost =>
+  seq(truncateCost(rows), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, true));
+
+/** LayerNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
+export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
+  const n = checkRowParam(x, gamma, 'gamma');
+  checkRowParam(x, beta, 'beta');
+  const plan = normPlan(n, eps, p.fracBits, o);
+  return p.profile('layerNorm', async () => normMatmulTerm(p, await centred(p, x, n), gamma, beta, plan, mm));
 }

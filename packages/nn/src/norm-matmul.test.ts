@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
-import { concatFlat, matmul, matmulCost, revealRaw, seq, type AShare, type Party } from '@puma/protocol';
+import {
+  concatFlat, matmul, matmulCost, matmulTerm, receiveTermFromParties, revealRaw, revealTermToClient, revealTermToClientCost, seq, type AShare, type OutputTerm, type Party,
+} from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
-import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost } from './layernorm.ts';
+import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost } from './layernorm.ts';
 import { layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualCost } from './layernorm-residual.ts';
-import { normMatmulPlan } from './norm-matmul.ts';
+import { normMatmulPlan, normMatmulTerm, normMatmulTermCost } from './norm-matmul.ts';
 import { matmulFloat, matmulTruncBy } from './norm-matmul-test-support.ts';
 import { normPlan } from './norm.ts';
-import { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost } from './rmsnorm.ts';
+import { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermCost } from './rmsnorm.ts';
 import { layerNormRow, rmsNormRow } from './reference.ts';
 import { maxAbsError, perRow, quantize, rowsWithStd } from './test-support.ts';
 
@@ -26,6 +28,14 @@ function params(n: number, seed: number) {
 }
 
 const mmOf = (w: AShare, keepY = false) => ({ matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, w, bits), out: OUT, keepY });
+
+const mmTermOf = (w: AShare) => ({ ...mmOf(w), matmulTerm: async (q: Party, y: AShare) => matmulTerm(q, y, w) });
+
+/** The client's value of each party's term (protocol revealTermToClient). */
+async function revealTerm(inputs: Record<string, ReturnType<typeof fixedInput>>, f: (p: Party, s: Record<string, AShare>) => Promise<OutputTerm>): Promise<Float64Array> {
+  const run = await runWithInputs(inputs, async (p, s) => revealTermToClient(p, await f(p, s), 't'), { client: (c) => receiveTermFromParties(c, 't') });
+  return run.client as Float64Array;
+}
 
 async function reveal(inputs: Record<string, ReturnType<typeof fixedInput>>, f: (p: Party, s: Record<string, AShare>) => Promise<AShare>): Promise<Float64Array> {
   return (await runWithInputs(inputs, async (p, s) => decodeFixed(await revealRaw(p, await f(p, s)), 18))).results[0];
@@ -141,5 +151,37 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     expectCost(await measureOp(inputs, (p, s) => layerNormOfResidualMatmul(p, s.b, s.p, s.g, s.be, 1e-5, mmOf(s.w, true), true)), cost);
     expect(cost).toEqual(seq(layerNormOfResidualCost(rows, n, 1e-5), matmulCost(rows * OUT)));
     expect(() => normMatmulPlan(normPlan(768, 1e-5, 18, {}), 0)).toThrow(/norm matmul: the product's bound must be a positive finite number/);
+  });
+
+  it(`the last product as a term for the client (no truncation): within ${YW_BOUND} of float64 for std 0.05 to 50, 2 rounds fewer, declared = measured; narrow rows too`, async () => {
+    const n = 64;
+    const rows = STDS.length;
+    const x = rowsWithStd(STDS, n, 41);
+    const { gamma, beta, w } = params(n, 41);
+    const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), b: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
+    const wantLayer = matmulFloat(perRow(x, n, (row) => layerNormRow(row, gamma, beta, 1e-5)), w, rows, n, OUT);
+    const wantRms = matmulFloat(perRow(x, n, (row) => rmsNormRow(row, gamma, 1e-5)), w, rows, n, OUT);
+    const layer = maxAbsError(await revealTerm(inputs, (p, s) => layerNormMatmulTerm(p, s.x, s.g, s.b, 1e-5, mmTermOf(s.w))), wantLayer).err;
+    const rms = maxAbsError(await revealTerm(inputs, (p, s) => rmsNormMatmulTerm(p, s.x, s.g, 1e-5, mmTermOf(s.w))), wantRms).err;
+    console.log(`norm matmul term n = ${n}: y W max abs error ${layer.toExponential(3)} (LayerNorm), ${rms.toExponential(3)} (RMSNorm)`);
+    expect(layer).toBeLessThanOrEqual(YW_BOUND);
+    expect(rms).toBeLessThanOrEqual(YW_BOUND);
+    const reveal = revealTermToClientCost(rows * OUT);
+    expectCost(await measureOp(inputs, async (p, s) => revealTermToClient(p, await layerNormMatmulTerm(p, s.x, s.g, s.b, 1e-5, mmTermOf(s.w)), 't')), seq(layerNormMatmulTermCost(rows, n, 1e-5, OUT), reveal));
+    expectCost(await measureOp(inputs, async (p, s) => revealTermToClient(p, await rmsNormMatmulTerm(p, s.x, s.g, 1e-5, mmTermOf(s.w)), 't')), seq(rmsNormMatmulTermCost(rows, n, 1e-5, OUT), reveal));
+    expect(layerNormMatmulTermCost(rows, n, 1e-5, OUT).rounds).toBe(layerNormMatmulCost(rows, n, 1e-5, OUT).rounds - 2);
+    expect(rmsNormMatmulTermCost(1, 4096, 1e-5, 32000).rounds).toBe(rmsNormMatmulCost(1, 4096, 1e-5, 32000).rounds - 2);
+    // Rows too narrow to fuse (normMatmulPlan null: d at 16 bits, n = 12) take the norm, then the product's term.
+    const [r2, n2] = [2, 12];
+    const x2 = rowsWithStd([1, 2], n2, 42);
+    const p2 = params(n2, 42);
+    const plan = normPlan(n2, 9e-5, 18, {}, 16);
+    expect(normMatmulPlan(plan)).toBeNull();
+    const narrow = { x: fixedInput(x2, [r2, n2], 16), g: fixedInput(p2.gamma), w: fixedInput(p2.w, [n2, OUT]) };
+    const want2 = matmulFloat(perRow(x2, n2, (row) => rmsNormRow(row, p2.gamma, 9e-5)), p2.w, r2, n2, OUT);
+    const err2 = maxAbsError(await revealTerm(narrow, (p, s) => normMatmulTerm(p, s.x, s.g, null, plan, mmTermOf(s.w))), want2).err;
+    expect(err2).toBeLessThanOrEqual(YW_BOUND);
+    expectCost(await measureOp(narrow, (p, s) => normMatmulTerm(p, s.x, s.g, null, plan, mmTermOf(s.w))), normMatmulTermCost(r2, n2, plan, OUT, false));
+    await expect(runWithInputs(inputs, (p, s) => layerNormMatmulTerm(p, s.x, s.g, s.b, 1e-5, { ...mmTermOf(s.w), keepY: true }))).rejects.toThrow('norm matmul term: y cannot be kept beside a term for the client');
   });
 });

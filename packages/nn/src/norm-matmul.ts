@@ -27,10 +27,10 @@
  * the owner's domain check probes it as 'norm matmul output').
  */
 import {
-  add, addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type Party,
+  add, addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
-import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumTrunc } from './fused.ts';
+import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
 import { normTail, normTailCost, tileRows, type NormPlan } from './norm.ts';
 import { normScale, normScaleCost } from './norm-scale.ts';
 
@@ -75,18 +75,26 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
   return seq(par(r, z), par(mulTruncCost(rows * out), keepY ? mulTruncCost(rows * n) : ZERO_COST));
 }
 
-/** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY. */
-export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
+/** normMatmulTerm's cost: normMatmulCost without the last product's truncation (the unfused tail's product is local). */
+export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND): Cost {
+  if (!normMatmulPlan(plan, matmulBound)) return normTailCost(rows, n, plan);
+  const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));
+  return par(r, seq(mulTruncCost(rows * n), matmulCost((rows + (beta ? 1 : 0)) * out)));
+}
+
+/** R (one per row), m = d gamma at mBits, and z = m W at zBits with beta W's row split off at rScale + zBits. */
+interface ScaledProduct {
+  r: AShare;
+  m: AShare;
+  zRows: AShare;
+  betaW: AShare | undefined;
+}
+
+/** normMatmul up to its last product: R beside m and z = m W (the plan's scales, mp). */
+async function scaledProduct(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mp: NormMatmulPlan, mm: NormMatmul): Promise<ScaledProduct> {
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
   const f = plan.fracBits;
-  const { rScale } = plan.scale;
-  const mp = normMatmulPlan(plan, mm.matmulBound);
-  if (!mp) {
-    const tail = await normTail(p, d, gamma, plan);
-    const y = beta ? add(p, tail, tileRows(p, beta, d)) : tail;
-    return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
-  }
   const { mBits, zBits } = mp;
   const [r, mz] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
@@ -103,7 +111,25 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShar
   const { m, z } = mz;
   const out = mm.out;
   const zRows = sliceFlat(p, z, 0, [rows, out]);
-  const betaW = beta ? mulPublicInt(p, reshape(tileLeading(p, sliceFlat(p, z, rows * out, [out]), rows), [rows, out]), 2n ** BigInt(rScale)) : undefined;
+  const betaW = beta ? mulPublicInt(p, reshape(tileLeading(p, sliceFlat(p, z, rows * out, [out]), rows), [rows, out]), 2n ** BigInt(plan.scale.rScale)) : undefined;
+  return { r, m, zRows, betaW };
+}
+
+/** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY. */
+export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
+  const n = d.shape[d.shape.length - 1];
+  const rows = d.s0.length / n;
+  const f = plan.fracBits;
+  const { rScale } = plan.scale;
+  const mp = normMatmulPlan(plan, mm.matmulBound);
+  if (!mp) {
+    const tail = await normTail(p, d, gamma, plan);
+    const y = beta ? add(p, tail, tileRows(p, beta, d)) : tail;
+    return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
+  }
+  const { mBits, zBits } = mp;
+  const { r, m, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
+  const out = mm.out;
   const [yw, y] = await p.parallel(
     (b) => productSumTrunc(b, [[broadcastLast(b, r, out), zRows]], rScale + zBits - f, betaW),
     async (b) => {
@@ -113,4 +139,28 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShar
     },
   );
   return { y: y && reshape(y, d.shape), yw };
+}
+
+/** A norm feeding a product whose result goes to the client: the product's masked term (normMatmulTerm). */
+export interface NormMatmulTerm extends NormMatmul {
+  /** This party's masked term of y W (W at f), for rows too narrow to fuse (normMatmulPlan null). */
+  matmulTerm: (q: Party, y: AShare) => Promise<OutputTerm>;
+}
+
+/**
+ * normMatmul whose last product is left untruncated (issue 12: the truncation folded into the reveal): this
+ * party's masked 3-of-3 term of (d gamma R + beta) W at rScale + zBits fraction bits, for revealTermToClient.
+ * y is not kept. Cost: normMatmulTermCost (normMatmulCost less the last product's 2 rounds and its truncation).
+ */
+export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm): Promise<OutputTerm> {
+  if (mm.keepY) throw new Error('norm matmul term: y cannot be kept beside a term for the client');
+  const n = d.shape[d.shape.length - 1];
+  const rows = d.s0.length / n;
+  const mp = normMatmulPlan(plan, mm.matmulBound);
+  if (!mp) {
+    const tail = await normTail(p, d, gamma, plan);
+    return mm.matmulTerm(p, reshape(beta ? add(p, tail, tileRows(p, beta, d)) : tail, [rows, n]));
+  }
+  const { r, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
+  return productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW);
 }

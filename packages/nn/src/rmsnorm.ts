@@ -14,12 +14,12 @@
  * On a published window of the mean square (options minVar / maxVar, norm.ts): 1 + 8 + 2 = 11 rounds up to 10
  * octaves of S, one lane per octave (rmsnorm.test.ts: 2.4e-4 at n = 64 on [0.1, 60]).
  * rmsNormMatmul: RMSNorm(x) W with the row scale after the product (norm-matmul.ts), 2 rounds fewer than rmsNorm
- * then a matmul.
+ * then a matmul; rmsNormMatmulTerm leaves that product untruncated for a reveal to the client, 2 fewer again.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
-import type { AShare, Cost, Party } from '@puma/protocol';
+import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 
@@ -38,4 +38,15 @@ export function rmsNormMatmul(p: Party, x: AShare, gamma: AShare, eps: number, m
   const n = checkRowParam(x, gamma, 'gamma');
   const plan = normPlan(n, eps, p.fracBits, o);
   return p.profile('rmsNorm', () => normMatmul(p, x, gamma, null, plan, mm));
+}
+
+/** Cost of rmsNormMatmulTerm for x [rows, n] and W [n, out]. */
+export const rmsNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18): Cost =>
+  normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false);
+
+/** RMSNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
+export function rmsNormMatmulTerm(p: Party, x: AShare, gamma: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
+  const n = checkRowParam(x, gamma, 'gamma');
+  const plan = normPlan(n, eps, p.fracBits, o);
+  return p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, plan, mm));
 }

@@ -8,6 +8,7 @@ export { declaredCosts, type OpName } from './registry.ts';
 export * from './ops/linear.ts';
 export * from './ops/input.ts';
 export * from './ops/reveal.ts';
+export * from './ops/revealTerm.ts';
 export * from './ops/mul.ts';
 export * from './ops/mulRaw32.ts';
 export * from './ops/matmul.ts';

@@ -17,6 +17,7 @@ import { lessThanNarrowCost } from './ops/narrowCompare.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
 import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
+import { revealTermToClientCost } from './ops/revealTerm.ts';
 import { selectCost, mulBitCost } from './ops/select.ts';
 import { truncateCost, truncateProductCost } from './ops/truncate.ts';
 import { truncateRingCost } from './ops/truncateRing.ts';
@@ -26,6 +27,7 @@ export const declaredCosts = {
   input: inputCost,
   reveal: revealCost,
   revealToClient: revealToClientCost,
+  revealTermToClient: revealTermToClientCost,
   linear: linearCost,
   mulRaw: mulRawCost,
   mulRaw32: mulRaw32Cost,

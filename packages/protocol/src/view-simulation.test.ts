@@ -3,7 +3,8 @@
  * others depends on the secret unless it also depends on the key that party lacks. Each op runs at 64
  * elements (party 0 deals every truncation and b2a chunk) and at ROTATE_FROM = 3072 (the three dealers
  * rotate, dealers.ts), so every dealer's chunk is checked. Reveal is an opening (its received words ARE the
- * secret by design) and is exempt; so is revealToClient (parties receive nothing). There is no OR op: OR is
+ * secret by design) and is exempt; so are revealToClient and revealTermToClient (parties receive nothing; what
+ * the client sees of the latter's terms is checked, with a mutant, in ops/revealTerm.test.ts). There is no OR op: OR is
  * a ^ b ^ (a AND b), the same messages as andGates.
  * The mutant tests plant leaks the view simulation must report.
  */

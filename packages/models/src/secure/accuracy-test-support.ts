@@ -34,7 +34,7 @@ export async function gpt2ShakespeareAgreement(model: Model, tokenizer: Tokenize
   const [windows, W] = [LM_WINDOWS, LM_WINDOW_TOKENS];
   const bundles = shareWeights(model, 'gpt2-shakespeare', DEFAULT_FRAC_BITS);
   const run = await runLocal(testBackend(), (p) => scoreParty(p, { job: 0, weights: bundles[p.id], windows, windowSize: W }, noProgress), {
-    client: (c) => scoreClient(c, { job: 0, ids, windows, windowSize: W, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+    client: (c) => scoreClient(c, { job: 0, ids, windows, windowSize: W, vocab: model.config.vocabSize }),
   });
   const plain = Array.from({ length: windows }, (_, w) => {
     const window = ids.slice(w * W, w * W + W);
@@ -51,7 +51,7 @@ export async function bertShakespeareAgreement(model: Model, tokenizer: Tokenize
   const encoded = subset.map((e) => tok.encodeForModel(e.text, undefined, model.config.maxPositions));
   const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
   const run = await runLocal(testBackend(), (p) => classifyManyParty(p, { job: 0, weights: bundles[p.id], lengths: encoded.map((e) => e.ids.length) }, noProgress), {
-    client: (c) => classifyManyClient(c, { job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+    client: (c) => classifyManyClient(c, { job: 0, examples: encoded.map((e) => e.ids), vocab: model.config.vocabSize }),
   });
   return compareClassifier(run.client, encoded.map((e) => classifySequence(model, e)), subset.map((e) => e.label));
 }

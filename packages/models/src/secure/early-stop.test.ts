@@ -4,7 +4,7 @@
  * an error, not a hang.
  */
 import { describe, expect, it } from 'vitest';
-import { receiveFromParties, runLocal, sendInput } from '@puma/protocol';
+import { receiveTermFromParties, runLocal, sendInput } from '@puma/protocol';
 import { testBackend } from '@puma/protocol/test-support';
 import { generateGreedy } from '../generate.ts';
 import { LLAMA_BOS } from '../tokenizer-llama2c.ts';
@@ -27,7 +27,7 @@ describe('generation with early stop', () => {
     const stopAt = plain.findIndex((t, i) => i > 0 && !plain.slice(0, i).includes(t));
     expect(stopAt).toBeGreaterThan(0);
     const run = await runLocal(testBackend(), (p) => generateParty(p, { ...base, weights: bundles[p.id], maxNewTokens: 8 }, { progress: () => {} }), {
-      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: 8, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy, stopIds: [plain[stopAt]] }),
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: 8, reveal: 'logits', pick: greedy, stopIds: [plain[stopAt]] }),
     });
     expect(run.client.map((s) => s.token)).toEqual(plain.slice(0, stopAt + 1));
     for (const reports of run.results) expect(reports).toHaveLength(stopAt + 1);
@@ -35,7 +35,7 @@ describe('generation with early stop', () => {
 
   it('without a stop id it runs maxNewTokens steps', async () => {
     const run = await runLocal(testBackend(), (p) => generateParty(p, { ...base, weights: bundles[p.id], maxNewTokens: 2 }, { progress: () => {} }), {
-      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: 2, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy, stopIds: [] }),
+      client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: 2, reveal: 'logits', pick: greedy, stopIds: [] }),
     });
     expect(run.client.map((s) => s.token)).toEqual(generateGreedy(model, prompt, 2).slice(prompt.length));
   }, 60_000);
@@ -44,7 +44,7 @@ describe('generation with early stop', () => {
     const run = runLocal(testBackend(), (p) => generateParty(p, { ...base, weights: bundles[p.id], maxNewTokens: 3 }, { progress: () => {} }), {
       client: async (c) => {
         sendInput(c, jobTag(0, 'tok:0'), oneHot(prompt, model.config.vocabSize));
-        await receiveFromParties(c, jobTag(0, 'logits:0'));
+        await receiveTermFromParties(c, jobTag(0, 'logits:0'));
         for (const party of [0, 1, 2] as const) c.send(party, jobTag(0, 'more:1'), Uint8Array.of(7));
       },
     });

@@ -6,13 +6,13 @@
  * the logits of all W positions (an evaluation client needs every position; generation reveals only the last).
  * Classifiers: one secure pass per example, the client learns its label logits.
  */
-import { decodeFixed } from '@puma/ring';
-import { receiveFromParties, receiveInput, revealToClient, sendInput, type Party } from '@puma/protocol';
+import { receiveInput, receiveTermFromParties, revealTermToClient, sendInput, type Party } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
 import { DecoderSession } from '../decoder.ts';
 import { argmax, logSoftmaxAt } from '../softmax.ts';
 import type { Model } from '../types.ts';
-import { loadSecureModel, secureClassifierLogits, secureHidden, secureLogitsRows } from './forward.ts';
+import { loadSecureModel, secureHidden } from './forward.ts';
+import { secureClassifierLogitsTerm, secureLogitsRowsTerm } from './head.ts';
 import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
 import type { SecureWeights } from './weight-source.ts';
@@ -31,7 +31,7 @@ export async function scoreParty(p: Party, a: ScoreArgs, env: { progress: (v: un
   for (let w = 0; w < a.windows; w++) {
     const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${w}`), [a.windowSize, m.config.vocabSize]);
     const h = await secureHidden(p, m, x, 0, null);
-    await revealToClient(p, await secureLogitsRows(p, m, h), jobTag(a.job, `logits:${w}`));
+    await revealTermToClient(p, await secureLogitsRowsTerm(p, m, h), jobTag(a.job, `logits:${w}`));
     env.progress({ window: w });
   }
   return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
@@ -62,7 +62,7 @@ export function scoreLogits(logits: Float64Array, targets: readonly number[], vo
 export async function scoreClient(
   c: Channel,
   o: {
-    job: number; ids: readonly number[]; windows: number; windowSize: number; vocab: number; fracBits: number;
+    job: number; ids: readonly number[]; windows: number; windowSize: number; vocab: number;
     onWindow?: (w: number, s: PositionScores) => void;
   },
 ): Promise<PositionScores[]> {
@@ -71,7 +71,7 @@ export async function scoreClient(
   const out: PositionScores[] = [];
   for (let w = 0; w < o.windows; w++) {
     sendInput(c, jobTag(o.job, `tok:${w}`), oneHot(o.ids.slice(w * W, w * W + W), o.vocab));
-    const logits = decodeFixed(await receiveFromParties(c, jobTag(o.job, `logits:${w}`)), o.fracBits);
+    const logits = await receiveTermFromParties(c, jobTag(o.job, `logits:${w}`));
     const s = scoreLogits(logits, o.ids.slice(w * W + 1, w * W + W + 1), o.vocab);
     out.push(s);
     o.onWindow?.(w, s);
@@ -92,7 +92,7 @@ export async function classifyManyParty(p: Party, a: ClassifyManyArgs, env: { pr
   const m = loadSecureModel(p, a.weights);
   for (const [i, length] of a.lengths.entries()) {
     const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${i}`), [length, m.config.vocabSize]);
-    await revealToClient(p, await secureClassifierLogits(p, m, await secureHidden(p, m, x, 0, null)), jobTag(a.job, `logits:${i}`));
+    await revealTermToClient(p, await secureClassifierLogitsTerm(p, m, await secureHidden(p, m, x, 0, null)), jobTag(a.job, `logits:${i}`));
     env.progress({ example: i });
   }
   return { rounds: p.rounds, bytesSent: p.channel.stats.bytesSent };
@@ -101,14 +101,14 @@ export async function classifyManyParty(p: Party, a: ClassifyManyArgs, env: { pr
 export async function classifyManyClient(
   c: Channel,
   o: {
-    job: number; examples: ReadonlyArray<readonly number[]>; vocab: number; fracBits: number;
+    job: number; examples: ReadonlyArray<readonly number[]>; vocab: number;
     onExample?: (i: number, logits: Float64Array) => void;
   },
 ): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
   for (const [i, ids] of o.examples.entries()) {
     sendInput(c, jobTag(o.job, `tok:${i}`), oneHot(ids, o.vocab));
-    const logits = decodeFixed(await receiveFromParties(c, jobTag(o.job, `logits:${i}`)), o.fracBits);
+    const logits = await receiveTermFromParties(c, jobTag(o.job, `logits:${i}`));
     out.push(logits);
     o.onExample?.(i, logits);
   }

@@ -35,7 +35,7 @@ import {
   tileLeading, transpose, type AShare, type Party,
 } from '@puma/protocol';
 import {
-  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, tanh, type NormMatmul,
+  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type NormMatmul,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
@@ -76,7 +76,7 @@ export function emptyCache(): KvCache {
 }
 
 /** Runs `f` with the whole tensor `name` open, then releases it (f's result must not alias it). */
-async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Promise<T> | T): Promise<T> {
+export async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Promise<T> | T): Promise<T> {
   const w = await m.weights.whole(name);
   try {
     return await f(w);
@@ -90,7 +90,7 @@ async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Pro
  * (normInto) use it while their streamed matmul opens blocks, which keeps at most one block and its prefetch
  * resident.
  */
-function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> {
+export function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> {
   return withWeight(m, name, (w) => mulPublicInt(p, w, 1));
 }
 
@@ -100,7 +100,7 @@ async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promi
   return withWeight(m, `${name}.b`, (b) => add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)));
 }
 
-async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+export async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
   return addBias(p, m, name, await linearMatmul(p, m.weights, name, x));
 }
 
@@ -125,7 +125,7 @@ async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, res
 }
 
 /** The matmul `name` (weight `name`.w, streamed) as the product a norm feeds; its bias is added after. */
-function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
+export function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
   return { matmul: (q, x, bits) => linearMatmul(q, m.weights, name, x, bits), out: linearWeight(m.weights, name).out, keepY };
 }
 
@@ -167,7 +167,7 @@ interface Fed {
  * norm(x) and linear(into, norm(x)): with the row scale after the product (nn norm-matmul.ts, in a 'norm' span)
  * where normFeeds, else the norm (in its span) and then the linear layer.
  */
-async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
+export async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
   const c = m.config;
   if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY, normHasBeta(c))) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
@@ -182,7 +182,7 @@ async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into:
   return { y: r.y, out: await addBias(p, m, into, r.yw) };
 }
 
-async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+export async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
   const c = m.config;
   return withWeight(m, `${name}.scale`, (scale) => {
     if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps, normOptions(c, name));
@@ -214,7 +214,7 @@ async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Res
 }
 
 /** Rows [start, start + count) of a [rows, cols] share (public indices: local). */
-function rows(p: Party, x: AShare, start: number, count: number): AShare {
+export function rows(p: Party, x: AShare, start: number, count: number): AShare {
   const cols = x.shape[1];
   return sliceFlat(p, x, start * cols, [count, cols]);
 }
@@ -384,25 +384,4 @@ export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos
   for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);
   if (cache) cache.length = pos0 + oneHot.shape[0];
   return resolve(x);
-}
-
-/** Logits [1, vocab] of the last position. */
-export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
-  return secureLogitsRows(p, m, rows(p, h, h.shape[0] - 1, 1));
-}
-
-/** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions). */
-export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
-  return p.profile('head', async () => {
-    if (!m.weights.has('final.scale')) return linear(p, m, 'head', h);
-    return (await normInto(p, m, 'final', h, 'head', false)).out;
-  });
-}
-
-/** BERT sequence classification: classifier(tanh(pooler(h[0]))) -> [1, labels]. */
-export async function secureClassifierLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
-  return p.profile('head', async () => {
-    const pooled = await p.profile('tanh', async () => tanh(p, await linear(p, m, 'pooler', rows(p, h, 0, 1))));
-    return linear(p, m, 'cls', pooled);
-  });
 }

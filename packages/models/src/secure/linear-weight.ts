@@ -5,8 +5,8 @@
  * twice (GPT-2-base: 309 MB less per dense party to download, store and read per token), and the head multiplies
  * by it transposed (streamed-matmul.ts). A sharing made before that still carries `head.w` and is used as it is.
  */
-import type { AShare, Party } from '@puma/protocol';
-import { streamedMatmul, streamedMatmulTransposed } from './streamed-matmul.ts';
+import type { AShare, OutputTerm, Party } from '@puma/protocol';
+import { streamedMatmul, streamedMatmulTerm2f, streamedMatmulTransposed } from './streamed-matmul.ts';
 import type { WeightStream } from './weight-stream.ts';
 
 export interface LinearWeight {
@@ -28,4 +28,10 @@ export function linearWeight(ws: WeightStream, name: string): LinearWeight {
 export function linearMatmul(p: Party, ws: WeightStream, name: string, x: AShare, bits = p.fracBits): Promise<AShare> {
   const w = linearWeight(ws, name);
   return w.transposed ? streamedMatmulTransposed(p, ws, w.tensor, x, bits) : streamedMatmul(p, ws, w.tensor, x, bits);
+}
+
+/** This party's masked term of x @ W of linear `name` at 2f fraction bits, for a reveal to the client. */
+export function linearMatmulTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<OutputTerm> {
+  const w = linearWeight(ws, name);
+  return streamedMatmulTerm2f(p, ws, w.tensor, x, w.transposed);
 }

@@ -63,7 +63,7 @@ describe('PRG nonces over a secure generation (stories260K)', async () => {
       client: async (c) => {
         const tokens: number[][] = [];
         for (const { job, reveal } of jobs) {
-          const out = await generateClient(c, { job, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, fracBits: DEFAULT_FRAC_BITS, reveal, pick: greedy });
+          const out = await generateClient(c, { job, prompt, vocab: model.config.vocabSize, maxNewTokens: steps, reveal, pick: greedy });
           tokens.push(out.map((s) => s.token));
         }
         return tokens;

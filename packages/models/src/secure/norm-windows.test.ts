@@ -53,7 +53,7 @@ describe('a party checks the published windows', () => {
 async function generationRun(model: Model, prompt: number[], newTokens: number) {
   const bundles = shareWeights(model, 'windowed', DEFAULT_FRAC_BITS);
   const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: newTokens, reveal: 'logits' }, noProgress), {
-    client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: newTokens, fracBits: DEFAULT_FRAC_BITS, reveal: 'logits', pick: greedy }),
+    client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: newTokens, reveal: 'logits', pick: greedy }),
   });
   return { rounds: run.results[0].reduce((s, r) => s + r.rounds, 0), bytes: run.results.map((steps) => steps.reduce((s, r) => s + r.bytesSent, 0)) };
 }
@@ -79,7 +79,7 @@ describe('plan = measured with the published windows, and fewer rounds', () => {
     const ids = [101, 2034, 6926, 1024, 2077, 2057, 10838, 2151, 2582, 1010, 2963, 102];
     const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => classifyParty(p, { job: 0, weights: bundles[p.id], length: ids.length }), {
-      client: (c) => classifyClient(c, { job: 0, ids, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+      client: (c) => classifyClient(c, { job: 0, ids, vocab: model.config.vocabSize }),
     });
     const planned = classificationCost(model.config, ids.length);
     const before = classificationCost(plain.config, ids.length);

@@ -27,7 +27,7 @@ async function measureGeneration(name: string, prompt: number[], newTokens: numb
   const { model } = await loadModel(name);
   const bundles = shareWeights(model, name, DEFAULT_FRAC_BITS);
   const run = await runLocal(testBackend(), (p) => generateParty(p, { job: 0, weights: bundles[p.id], promptLength: prompt.length, maxNewTokens: newTokens, reveal }, { progress: () => {} }), {
-    client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: newTokens, fracBits: DEFAULT_FRAC_BITS, reveal, pick: greedy }),
+    client: (c) => generateClient(c, { job: 0, prompt, vocab: model.config.vocabSize, maxNewTokens: newTokens, reveal, pick: greedy }),
   });
   // Every party counts the same rounds; bytes are each party's own (the key exchange's 32 bytes included).
   const rounds = run.results[0].reduce((s, r) => s + r.rounds, 0);
@@ -59,7 +59,7 @@ describe('plan vs a real secure run (rounds and bytes)', () => {
     const ids = [101, 2034, 6926, 1024, 2077, 2057, 10838, 2151, 2582, 1010, 2963, 102];
     const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
     const run = await runLocal(testBackend(), (p) => classifyParty(p, { job: 0, weights: bundles[p.id], length: ids.length }), {
-      client: (c) => classifyClient(c, { job: 0, ids, vocab: model.config.vocabSize, fracBits: DEFAULT_FRAC_BITS }),
+      client: (c) => classifyClient(c, { job: 0, ids, vocab: model.config.vocabSize }),
     });
     compare('bert-shakespeare 12', classificationCost(model.config, ids.length), { rounds: run.results[0].rounds, bytes: run.results.map((r) => r.bytesSent) });
   }, 120_000);

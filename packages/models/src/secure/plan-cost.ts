@@ -1,6 +1,6 @@
 /**
  * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
- * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealToClientCost,
+ * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealTermToClientCost,
  * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, their *MatmulCost forms
  * where a norm feeds its matmul (forward.ts normFeeds), attendOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
@@ -10,10 +10,11 @@
  * Also counts the multiply-adds of the local matrix products (for the plan's compute-time estimate).
  */
 import {
-  inputCost, matmulCost, matmulRawCost, maxLastCost, revealToClientCost, seq, truncateProductCost, type Cost,
+  inputCost, matmulCost, matmulRawCost, maxLastCost, revealTermToClientCost, revealToClientCost, seq, truncateProductCost, type Cost,
 } from '@puma/protocol';
 import {
-  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost, rmsNormMatmulCost, swigluCost, tanhCost,
+  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost,
+  rmsNormMatmulCost, rmsNormMatmulTermCost, swigluCost, tanhCost,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 import { normFeeds, normFeedsQkv, normHasBeta, normTakesProduct } from './forward.ts';
@@ -56,6 +57,10 @@ class Tally {
   matmulRaw(cls: PlanClass, batch: number, m: number, k: number, n: number): void {
     this.add(cls, matmulRawCost(batch * m * n));
     this.macs += batch * m * k * n;
+  }
+  /** A product left as each party's masked term for the client (head.ts): local, no round. */
+  matmulTerm(m: number, k: number, n: number): void {
+    this.macs += m * k * n;
   }
   result(): PlannedCost {
     return { cost: seq(...this.parts), macs: this.macs, byClass: this.byClass };
@@ -173,6 +178,21 @@ function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void 
   else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
 
+/** secureLogitsRowsTerm (head.ts): lmHead with the head's product left as each party's term for the client. */
+function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
+  const [n, out] = [c.hiddenSize, c.vocabSize];
+  if (c.normPlacement === 'pre') {
+    const o = normOptions(c, 'final');
+    if (normFeeds(rows, n, out, false, normHasBeta(c))) {
+      t.add('head', c.norm === 'rmsnorm' ? rmsNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits) : layerNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits));
+      t.macs += rows * n * out;
+      return;
+    }
+    t.add('head', c.norm === 'rmsnorm' ? rmsNormCost(rows, n, c.normEps, o, fracBits) : layerNormCost(rows, n, c.normEps, o, fracBits));
+  }
+  t.matmulTerm(rows, n, out);
+}
+
 function checkPass(s: PassShape, c: ModelConfig): void {
   if (!Number.isInteger(s.rows) || s.rows < 1 || !Number.isInteger(s.keys) || s.keys < s.rows) {
     throw new Error(`plan: a pass needs whole rows >= 1 and keys >= rows, got ${s.rows} rows, ${s.keys} keys`);
@@ -182,7 +202,7 @@ function checkPass(s: PassShape, c: ModelConfig): void {
 
 /**
  * generateParty: per step, the client's one-hot input, the pass (the prompt, then one token against the
- * cache), the last row's logits, and the reveal (all logits, or the securely chosen token).
+ * cache), the last row's logits, and the reveal (all logits as each party's term, or the securely chosen token).
  */
 export function generationCost(c: ModelConfig, promptTokens: number, newTokens: number, reveal: 'logits' | 'argmax' = 'logits', fracBits = 18): PlannedCost {
   if (c.arch === 'bert') throw new Error('plan: generation needs a causal LM; BERT classifies (use classificationCost)');
@@ -193,18 +213,19 @@ export function generationCost(c: ModelConfig, promptTokens: number, newTokens: 
     checkPass(s, c);
     t.add('input', inputCost());
     hidden(t, c, s, fracBits);
-    lmHead(t, c, 1, fracBits);
     if (reveal === 'argmax') {
+      lmHead(t, c, 1, fracBits);
       t.add('reveal', maxLastCost(1, c.vocabSize, true));
       t.add('reveal', revealToClientCost(1));
     } else {
-      t.add('reveal', revealToClientCost(c.vocabSize));
+      lmHeadTerm(t, c, 1, fracBits);
+      t.add('reveal', revealTermToClientCost(c.vocabSize));
     }
   }
   return t.result();
 }
 
-/** classifyParty: the one-hot input, one pass, the pooler (linear + tanh on row 0), the classifier, the reveal. */
+/** classifyParty: the one-hot input, one pass, the pooler (linear + tanh on row 0), the classifier's term, its reveal. */
 export function classificationCost(c: ModelConfig, tokens: number, fracBits = 18): PlannedCost {
   if (c.numLabels < 1) throw new Error('plan: classification needs a classifier head (numLabels >= 1)');
   const s: PassShape = { rows: tokens, keys: tokens };
@@ -214,7 +235,7 @@ export function classificationCost(c: ModelConfig, tokens: number, fracBits = 18
   hidden(t, c, s, fracBits);
   t.matmul('head', 1, 1, c.hiddenSize, c.hiddenSize);
   t.add('head', tanhCost(c.hiddenSize));
-  t.matmul('head', 1, 1, c.hiddenSize, c.numLabels);
-  t.add('reveal', revealToClientCost(c.numLabels));
+  t.matmulTerm(1, c.hiddenSize, c.numLabels);
+  t.add('reveal', revealTermToClientCost(c.numLabels));
   return t.result();
 }

@@ -4,12 +4,12 @@
  * `generateClient` / `classifyClient`. Messages between them use explicit tags (j<job>/tok:i, j<job>/logits:i)
  * so the client needs no knowledge of the parties' internal op ids, and steps of different jobs never meet.
  */
-import { decodeFixed } from '@puma/ring';
 import {
-  maxLast, receiveFromParties, receiveInput, revealToClient, sendInput, type Party,
+  maxLast, receiveFromParties, receiveInput, receiveTermFromParties, revealTermToClient, revealToClient, sendInput, type Party,
 } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
-import { emptyCache, loadSecureModel, secureHidden, secureLastLogits } from './forward.ts';
+import { emptyCache, loadSecureModel, secureHidden } from './forward.ts';
+import { secureLastLogits, secureLastLogitsTerm } from './head.ts';
 import { argmax } from '../softmax.ts';
 import { classifyManyClient, classifyManyParty } from './evaluation.ts';
 import { jobTag } from './job-tag.ts';
@@ -60,12 +60,11 @@ export async function generateParty(p: Party, a: GenerateArgs, env: { progress: 
     const T = step === 0 ? a.promptLength : 1;
     const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${step}`), [T, vocab]);
     const h = await secureHidden(p, m, x, cache.length, cache);
-    const logits = await secureLastLogits(p, m, h);
     if (a.reveal === 'argmax') {
-      const { argmax } = await maxLast(p, logits, true);
+      const { argmax } = await maxLast(p, await secureLastLogits(p, m, h), true);
       await revealToClient(p, argmax!, jobTag(a.job, `logits:${step}`));
     } else {
-      await revealToClient(p, logits, jobTag(a.job, `logits:${step}`));
+      await revealTermToClient(p, await secureLastLogitsTerm(p, m, h), jobTag(a.job, `logits:${step}`));
     }
     const rep = { step, rounds: p.rounds - r0, bytesSent: p.channel.stats.bytesSent - b0, ms: performance.now() - t0 };
     reports.push(rep);
@@ -103,7 +102,7 @@ export interface ClientStep {
 export async function generateClient(
   c: Channel,
   o: {
-    job: number; prompt: readonly number[]; vocab: number; maxNewTokens: number; fracBits: number; reveal: 'logits' | 'argmax'; pick: Sampler;
+    job: number; prompt: readonly number[]; vocab: number; maxNewTokens: number; reveal: 'logits' | 'argmax'; pick: Sampler;
     onToken?: (s: ClientStep, i: number) => void;
     /** With parties run with `earlyStop`: the reply ends after any of these (the stop token is included in the steps). */
     stopIds?: readonly number[];
@@ -118,9 +117,9 @@ export async function generateClient(
       if (flag === STOP) break;
     }
     sendInput(c, jobTag(o.job, `tok:${step}`), oneHot(feed, o.vocab));
-    const out = await receiveFromParties(c, jobTag(o.job, `logits:${step}`));
-    const s: ClientStep = o.reveal === 'argmax' ? { token: Number(out[0]) } : (() => {
-      const logits = decodeFixed(out, o.fracBits);
+    const tag = jobTag(o.job, `logits:${step}`);
+    const s: ClientStep = o.reveal === 'argmax' ? { token: Number((await receiveFromParties(c, tag))[0]) } : await (async () => {
+      const logits = await receiveTermFromParties(c, tag);
       return { token: o.pick(logits), logits };
     })();
     steps.push(s);
@@ -142,7 +141,7 @@ export function classifyParty(p: Party, a: ClassifyArgs): Promise<{ rounds: numb
   return classifyManyParty(p, { job: a.job, weights: a.weights, lengths: [a.length] }, { progress: () => {} });
 }
 
-export async function classifyClient(c: Channel, o: { job: number; ids: readonly number[]; vocab: number; fracBits: number }): Promise<Float64Array> {
-  const [logits] = await classifyManyClient(c, { job: o.job, examples: [o.ids], vocab: o.vocab, fracBits: o.fracBits });
+export async function classifyClient(c: Channel, o: { job: number; ids: readonly number[]; vocab: number }): Promise<Float64Array> {
+  const [logits] = await classifyManyClient(c, { job: o.job, examples: [o.ids], vocab: o.vocab });
   return logits;
 }

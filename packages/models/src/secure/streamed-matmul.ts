@@ -8,7 +8,7 @@
  * work as the whole product plus one T x n addition per block. Memory: one block open and the next fetched.
  */
 import type { Buf } from '@puma/backend';
-import { reshare, truncateProduct, type AShare, type Party } from '@puma/protocol';
+import { reshare, truncateProduct, type AShare, type OutputTerm, type Party } from '@puma/protocol';
 import type { WeightStream } from './weight-stream.ts';
 
 function columns(p: Party, x: Buf, rows: number, cols: number, start: number, end: number): Buf {
@@ -139,5 +139,17 @@ export function streamedMatmulRaw(p: Party, ws: WeightStream, name: string, x: A
   return p.profile('matmulRaw', async () => {
     const tag = p.nextTag();
     return reshare(p, await maskedTerm(p, ws, name, x, tag), [x.shape[0], ws.shape(name)[1]], tag);
+  });
+}
+
+/**
+ * This party's masked 3-of-3 term of x @ W (x @ W^T when `transposed`) at 2f fraction bits, for protocol
+ * revealTermToClient: the product is local, the reveal its only round.
+ */
+export function streamedMatmulTerm2f(p: Party, ws: WeightStream, name: string, x: AShare, transposed: boolean): Promise<OutputTerm> {
+  return p.profile('matmulTerm', async () => {
+    const [n, k] = ws.shape(name);
+    const z = await maskedTerm(p, ws, name, x, p.nextTag(), transposed);
+    return { z, shape: [x.shape[0], transposed ? n : k], fracBits: 2 * p.fracBits };
   });
 }

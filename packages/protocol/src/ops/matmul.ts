@@ -3,6 +3,8 @@
  * local matmuls), a 3-of-3 additive sharing of XY, as in ABY3 section 5.1: the communication is one ring
  * element per OUTPUT element, independent of the inner dimension. Raw: 1 round, m*n words per party.
  * Fixed point: fused with the dealer truncation, 2 rounds, bytes [4, 2, 2] words per output element.
+ * Term: the masked 3-of-3 term alone (local, 0 rounds), at 2f fraction bits, for a reveal to the client
+ * (revealTerm.ts).
  * Shapes: x [..batch, m, k] @ y [..batch, k, n] (or y [k, n] shared across the batch).
  */
 import type { MatmulDims } from '@puma/backend';
@@ -10,6 +12,7 @@ import type { Party } from '../party.ts';
 import type { AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { reshare } from './mul.ts';
+import type { OutputTerm } from './revealTerm.ts';
 import { truncateProduct, truncateProductCost } from './truncate.ts';
 
 export const matmulRawCost = (outputs: number): Cost => cost(1, outputs * WORD, outputs * WORD, outputs * WORD);
@@ -59,4 +62,10 @@ export function matmul(p: Party, x: AShare, y: AShare, o: MatmulOptions = {}): P
     const tag = p.nextTag();
     return truncateProduct(p, productTerm(p, x, y, dims, tag), outShape);
   });
+}
+
+/** This party's masked 3-of-3 term of X @ Y at 2f fraction bits, for revealTermToClient (local, no round). */
+export function matmulTerm(p: Party, x: AShare, y: AShare, o: MatmulOptions = {}): OutputTerm {
+  const { dims, outShape } = dimsOf(x, y, o);
+  return { z: productTerm(p, x, y, dims, p.nextTag()), shape: outShape, fracBits: 2 * p.fracBits };
 }

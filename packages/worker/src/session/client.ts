@@ -103,7 +103,7 @@ class ClientSessionImpl implements ClientSession {
       // Token events wait for the parties' cost reports of their step, which follow the output shares.
       let events = Promise.resolve();
       await this.guard.run(generateClient(this.channel, {
-        job: n, prompt: promptIds, vocab: c.vocabSize, maxNewTokens: o.maxNewTokens, fracBits: this.info.fracBits, reveal, pick: o.pick ?? greedy, stopIds: o.stopIds,
+        job: n, prompt: promptIds, vocab: c.vocabSize, maxNewTokens: o.maxNewTokens, reveal, pick: o.pick ?? greedy, stopIds: o.stopIds,
         onToken: (s, i) => {
           watch.progress(Math.min(i + 1, o.maxNewTokens - 1));
           const now = performance.now();
@@ -144,7 +144,7 @@ class ClientSessionImpl implements ClientSession {
       this.send(n, { kind: 'classify', length: ids.length, parties: this.approved });
       this.emit('running', `job ${n}: classifying ${ids.length} tokens`);
       const t0 = performance.now();
-      const logits = await this.guard.run(classifyClient(this.channel, { job: n, ids, vocab: c.vocabSize, fracBits: this.info.fracBits }));
+      const logits = await this.guard.run(classifyClient(this.channel, { job: n, ids, vocab: c.vocabSize }));
       await this.guard.run(this.costs(n, 0));
       const best = greedy(logits);
       const seconds = (performance.now() - t0) / 1000;

@@ -91,7 +91,7 @@ describe('liveness', () => {
     expect(second.tokens).toEqual(first.tokens);
     const withClient = (job: number) => new Set(sent.filter((m) => (m.from === CLIENT || m.to === CLIENT) && m.tag.includes(`j${job}/`)).map((m) => m.tag));
     const [tags0, tags1] = [withClient(0), withClient(1)];
-    expect([...tags0]).toEqual(expect.arrayContaining(['in:j0/tok:0', 'in:j0/tok:1', 'out:j0/logits:0', 'j0/cost:1']));
+    expect([...tags0]).toEqual(expect.arrayContaining(['in:j0/tok:0', 'in:j0/tok:1', 'term:j0/logits:0', 'j0/cost:1']));
     expect([...tags1].sort()).toEqual([...tags0].map((t) => t.replace('j0/', 'j1/')).sort());
     expect([...tags0].filter((t) => tags1.has(t))).toEqual([]);
     // No (sender, receiver, tag) repeats anywhere in the session, party-to-party protocol rounds included.

@@ -1,0 +1,78 @@
+/**
+ * The secure pass's outputs (forward.ts builds the hidden states): the LM head (the final norm where the model
+ * has one, then the head) and BERT's classifier (pooler, tanh, classifier).
+ * As shares (secureLastLogits, secureLogitsRows) where the parties go on computing on the logits (the argmax
+ * reveal); as each party's masked term for the client where the logits are revealed (the *Term functions,
+ * protocol revealTerm.ts, issue 12): the head's product is never truncated, because the client adds the three
+ * terms and divides in the clear. That takes the head's 2 truncation rounds and its truncation bytes (about
+ * 8/3 words per logit and party once the dealers rotate: 1.07 MB per GPT-2 token) off every pass; the reveal
+ * itself sends one word per logit as before, plus one header word. The client's logits are exact products of
+ * the shared values (no truncation error on them). A final norm fused with the head (normFeeds, the same rule:
+ * the fused path truncates m W, the unfused one the norm's own product) leaves R (m W) untruncated the same way
+ * (nn normMatmulTerm).
+ */
+import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
+import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh } from '@puma/nn';
+import { normOptions } from '../norm-windows.ts';
+import { copyOf, feeds, linear, norm, normFeeds, normHasBeta, normInto, rows, withWeight, type SecureModel } from './forward.ts';
+import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
+
+/** Logits [1, vocab] of the last position, as shares. */
+export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+  return secureLogitsRows(p, m, rows(p, h, h.shape[0] - 1, 1));
+}
+
+/** Logits [T, vocab] of every row of hidden states [T, hidden], as shares. */
+export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+  return p.profile('head', async () => {
+    if (!m.weights.has('final.scale')) return linear(p, m, 'head', h);
+    return (await normInto(p, m, 'final', h, 'head', false)).out;
+  });
+}
+
+/** Logits [1, vocab] of the last position, as this party's term for the client. */
+export async function secureLastLogitsTerm(p: Party, m: SecureModel, h: AShare): Promise<OutputTerm> {
+  return secureLogitsRowsTerm(p, m, rows(p, h, h.shape[0] - 1, 1));
+}
+
+/** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions), as this party's term. */
+export async function secureLogitsRowsTerm(p: Party, m: SecureModel, h: AShare): Promise<OutputTerm> {
+  return p.profile('head', async () => {
+    if (!m.weights.has('final.scale')) return linearTerm(p, m, 'head', h);
+    return normIntoTerm(p, m, 'final', h, 'head');
+  });
+}
+
+/** BERT sequence classification: classifier(tanh(pooler(h[0]))) -> [1, labels], as this party's term. */
+export async function secureClassifierLogitsTerm(p: Party, m: SecureModel, h: AShare): Promise<OutputTerm> {
+  return p.profile('head', async () => {
+    const pooled = await p.profile('tanh', async () => tanh(p, await linear(p, m, 'pooler', rows(p, h, 0, 1))));
+    return linearTerm(p, m, 'cls', pooled);
+  });
+}
+
+/** x W + b of linear `name` as this party's term (the bias added at the term's fraction bits). */
+async function linearTerm(p: Party, m: SecureModel, name: string, x: AShare): Promise<OutputTerm> {
+  return withBias(p, m, name, await linearMatmulTerm(p, m.weights, name, x));
+}
+
+async function withBias(p: Party, m: SecureModel, name: string, t: OutputTerm): Promise<OutputTerm> {
+  if (!m.weights.has(`${name}.b`)) return t;
+  return withWeight(m, `${name}.b`, (b) => addToTerm(p, t, reshape(tileLeading(p, b, t.shape[0]), t.shape)));
+}
+
+/** norm(x) W_into as this party's term: fused where normFeeds (in a 'norm' span), else the norm, then the term. */
+async function normIntoTerm(p: Party, m: SecureModel, name: string, x: AShare, into: string): Promise<OutputTerm> {
+  const c = m.config;
+  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, normHasBeta(c))) {
+    const y = await p.profile('norm', () => norm(p, m, name, x));
+    return linearTerm(p, m, into, y);
+  }
+  const mm = { ...feeds(m, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
+  const scale = await copyOf(p, m, `${name}.scale`);
+  const t = await p.profile('norm', async () => {
+    if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, x, scale, c.normEps, mm, normOptions(c, name));
+    return layerNormMatmulTerm(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm, normOptions(c, name));
+  });
+  return withBias(p, m, into, t);
+}
