@@ -17,10 +17,10 @@ export { maxLastWide, maxLastWideCost } from './max.ts';
 export {
   attendOfProduct, attendOfProductCost, attentionValueBound, LANE_EXP_ELEMENTS, softmaxLast, softmaxCost, SOFTMAX_MAX_ARITY, type ExpKind, type SoftmaxOptions,
 } from './softmax.ts';
-export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost } from './layernorm.ts';
-export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost } from './layernorm-residual.ts';
+export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost, layerNormMatmulFuses } from './layernorm.ts';
+export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses } from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermCost } from './rmsnorm.ts';
-export { NORM_MATMUL_BOUND, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+export { NORM_MATMUL_BOUND, type BetaProductStore, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 export type { NormOptions } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';

@@ -32,7 +32,7 @@ import {
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions, type NormPlan } from './norm.ts';
-import { normMatmul, normMatmulCost, type NormMatmul } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulPlan, type NormMatmul } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
 function split(n: number): { odd: number; k: number; e: number } {
@@ -61,9 +61,14 @@ function truncationsCost(rows: number, n: number, keepSum: boolean): Cost {
   return par(ZERO_COST, ...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(e > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows));
 }
 
-/** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out]. */
-export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18): Cost {
-  return seq(truncationsCost(rows, n, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o), out, true, keepY));
+/** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out] (betaRow false where beta W was kept). */
+export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost {
+  return seq(truncationsCost(rows, n, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o), out, betaRow, keepY));
+}
+
+/** Whether layerNormOfResidualMatmul takes the fused path for rows of width n (narrow rows do not: norm-matmul.ts). */
+export function layerNormOfResidualMatmulFuses(n: number, eps: number, o: NormOptions = {}, fracBits = 18): boolean {
+  return normMatmulPlan(plan(n, eps, fracBits, o)) !== null;
 }
 
 /**

@@ -24,7 +24,7 @@
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type OutputTerm, type Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** Fraction bits of 1/n in the mean's multiplication: |mean| 2^(18+32) stays below 2^62 for |mean| < 2^12. */
 const MEAN_BITS = 32;
@@ -44,9 +44,9 @@ export function layerNorm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps:
   return p.profile('layerNorm', async () => add(p, await normTail(p, await centred(p, x, n), gamma, plan), tileRows(p, beta, x)));
 }
 
-/** Cost of layerNormMatmul for x [rows, n] and W [n, out]. */
-export const layerNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18): Cost =>
-  seq(truncateCost(rows), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, true, keepY));
+/** Cost of layerNormMatmul for x [rows, n] and W [n, out]; betaRow false where beta W was kept (norm-matmul.ts BetaProductStore). */
+export const layerNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost =>
+  seq(truncateCost(rows), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow, keepY));
 
 /** LayerNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
 export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
@@ -57,8 +57,8 @@ export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare
 }
 
 /** Cost of layerNormMatmulTerm for x [rows, n] and W [n, out]. */
-export const layerNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18): Cost =>
-  seq(truncateCost(rows), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, true));
+export const layerNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost =>
+  seq(truncateCost(rows), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow));
 
 /** LayerNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
 export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
@@ -67,3 +67,6 @@ export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare, beta: AS
   const plan = normPlan(n, eps, p.fracBits, o);
   return p.profile('layerNorm', async () => normMatmulTerm(p, await centred(p, x, n), gamma, beta, plan, mm));
 }
+
+/** Whether layerNormMatmul (and its term) takes the fused path for rows of width n (norm-matmul.ts normMatmulPlan). */
+export const layerNormMatmulFuses = (n: number, eps: number, o: NormOptions = {}, fracBits = 18): boolean => normMatmulPlan(normPlan(n, eps, fracBits, o)) !== null;

@@ -184,4 +184,36 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     expectCost(await measureOp(narrow, (p, s) => normMatmulTerm(p, s.x, s.g, null, plan, mmTermOf(s.w))), normMatmulTermCost(r2, n2, plan, OUT, false));
     await expect(runWithInputs(inputs, (p, s) => layerNormMatmulTerm(p, s.x, s.g, s.b, 1e-5, { ...mmTermOf(s.w), keepY: true }))).rejects.toThrow('norm matmul term: y cannot be kept beside a term for the client');
   });
+
+  it(`beta W kept by the first pass (BetaProductStore): a second pass multiplies no beta row, within ${YW_BOUND}, at the declared cost with betaRow false`, async () => {
+    const [rows, n] = [3, 48];
+    const x = rowsWithStd([0.5, 2, 10], n, 51);
+    const { gamma, beta, w } = params(n, 51);
+    const want = matmulFloat(perRow(x, n, (row) => layerNormRow(row, gamma, beta, 1e-5)), w, rows, n, OUT);
+    const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), b: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
+    const storeOf = () => {
+      const kept = new Map<number, AShare>();
+      return { kept, store: { get: (zBits: number) => kept.get(zBits), keep: (zBits: number, bw: AShare) => void kept.set(zBits, bw) } };
+    };
+    const twoPasses = async (p: Party, s: Record<string, AShare>) => {
+      const { kept, store } = storeOf();
+      const mm = { ...mmOf(s.w), betaProduct: store };
+      const first = await layerNormMatmul(p, s.x, s.g, s.b, 1e-5, mm);
+      expect([...kept.values()].map((bw) => bw.shape)).toEqual([[OUT]]);
+      const second = await layerNormMatmul(p, s.x, s.g, s.b, 1e-5, mm);
+      return concatFlat(p, [first.yw, second.yw]);
+    };
+    const both = await reveal(inputs, twoPasses);
+    expect(maxAbsError(both.subarray(0, rows * OUT), want).err).toBeLessThanOrEqual(YW_BOUND);
+    expect(maxAbsError(both.subarray(rows * OUT), want).err).toBeLessThanOrEqual(YW_BOUND);
+    const withRow = layerNormMatmulCost(rows, n, 1e-5, OUT);
+    const withoutRow = layerNormMatmulCost(rows, n, 1e-5, OUT, false, {}, 18, false);
+    expectCost(await measureOp(inputs, async (p, s, kept) => layerNormMatmul(p, s.x, s.g, s.b, 1e-5, { ...mmOf(s.w), betaProduct: kept }), async (p, s) => {
+      const { store } = storeOf();
+      await layerNormMatmul(p, s.x, s.g, s.b, 1e-5, { ...mmOf(s.w), betaProduct: store });
+      return store;
+    }), withoutRow);
+    expect(withoutRow.rounds).toBe(withRow.rounds);
+    expect(withoutRow.bytes[0]).toBeLessThan(withRow.bytes[0]);
+  });
 });

@@ -4,7 +4,8 @@
  * R is one scalar per row, so it commutes with the product: m W is formed while R is still being computed
  * (m's truncation and the matmul, 4 rounds, inside R's 1 + 10), and one product with R per output follows.
  * beta W rides as one more row of the same matmul (beta at m's fraction bits, exact since mBits >= f) and is
- * added to R (.) (m W) before that product's truncation. The schedule is this package's; the norm is PUMA's
+ * added to R (.) (m W) before that product's truncation; given a BetaProductStore, the first pass keeps that row
+ * (beta and W are weights) and later passes add it without multiplying it again. The schedule is this package's; the norm is PUMA's
  * (arXiv 2307.12533, section 4).
  * Scales (f the session's fraction bits, W at f): R at rScale (norm-scale.ts), m at mBits, z = m W truncated to
  * zBits, then y W = (R z + beta W 2^rScale) / 2^(rScale + zBits - f). With B = matmulBound on |y W| and on
@@ -47,6 +48,19 @@ export interface NormMatmul {
   keepY?: boolean;
   /** Bound on |y W| and |(y - beta) W| (default NORM_MATMUL_BOUND). */
   matmulBound?: number;
+  /** Where beta W is kept between passes (BetaProductStore); without it every pass multiplies the beta row. */
+  betaProduct?: BetaProductStore;
+}
+
+/**
+ * beta W kept from an earlier pass of the same norm and weight (models keeps one per norm for a job): beta and
+ * W are weights, so beta W is the same in every pass, and a pass that finds it multiplies no beta row (out
+ * products and their truncation fewer: for a generated GPT-2 token, rows = 1, half of each fed matmul's).
+ */
+export interface BetaProductStore {
+  /** beta W [out] at zBits fraction bits, if an earlier pass kept it. */
+  get(zBits: number): AShare | undefined;
+  keep(zBits: number, betaW: AShare): void;
 }
 
 export interface NormMatmulPlan {
@@ -96,14 +110,16 @@ async function scaledProduct(p: Party, d: AShare, gamma: AShare, beta: AShare | 
   const rows = d.s0.length / n;
   const f = plan.fracBits;
   const { mBits, zBits } = mp;
+  const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
+  const betaRow = beta !== null && kept === undefined;
   const [r, mz] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
     async (b) => {
       const m = reshape(await mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + f - mBits), [rows, n]);
-      const input = beta ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
+      const input = betaRow ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
       const z = await mm.matmul(b, input, mBits + f - zBits);
-      if (z.shape.length !== 2 || z.shape[0] !== rows + (beta ? 1 : 0) || z.shape[1] !== mm.out) {
-        throw new Error(`norm matmul: the product has shape [${z.shape.join(', ')}], expected [${rows + (beta ? 1 : 0)}, ${mm.out}]`);
+      if (z.shape.length !== 2 || z.shape[0] !== rows + (betaRow ? 1 : 0) || z.shape[1] !== mm.out) {
+        throw new Error(`norm matmul: the product has shape [${z.shape.join(', ')}], expected [${rows + (betaRow ? 1 : 0)}, ${mm.out}]`);
       }
       return { m, z };
     },
@@ -111,7 +127,9 @@ async function scaledProduct(p: Party, d: AShare, gamma: AShare, beta: AShare | 
   const { m, z } = mz;
   const out = mm.out;
   const zRows = sliceFlat(p, z, 0, [rows, out]);
-  const betaW = beta ? mulPublicInt(p, reshape(tileLeading(p, sliceFlat(p, z, rows * out, [out]), rows), [rows, out]), 2n ** BigInt(plan.scale.rScale)) : undefined;
+  const bw = betaRow ? sliceFlat(p, z, rows * out, [out]) : kept;
+  if (betaRow && mm.betaProduct) mm.betaProduct.keep(zBits, bw as AShare);
+  const betaW = bw ? mulPublicInt(p, reshape(tileLeading(p, bw, rows), [rows, out]), 2n ** BigInt(plan.scale.rScale)) : undefined;
   return { r, m, zRows, betaW };
 }
 

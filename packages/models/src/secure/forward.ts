@@ -35,7 +35,7 @@ import {
   tileLeading, transpose, type AShare, type Party,
 } from '@puma/protocol';
 import {
-  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type NormMatmul,
+  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type BetaProductStore, type NormMatmul,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
@@ -48,6 +48,8 @@ import { WeightStream } from './weight-stream.ts';
 export interface SecureModel {
   config: ModelConfig;
   weights: WeightStream;
+  /** beta W of each LayerNorm that fed its matmul, kept for the job's later passes (nn BetaProductStore), by norm. */
+  betaProducts: Map<string, { zBits: number; betaW: AShare }>;
 }
 
 export interface LoadOptions {
@@ -61,7 +63,7 @@ export function loadSecureModel(p: Party, weights: SecureWeights, o: LoadOptions
   const { manifest } = source;
   if (manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
   checkNormWindows(manifest.config, manifest.fracBits);
-  return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords) };
+  return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords), betaProducts: new Map() };
 }
 
 /** Per layer: keys and values of every position so far, [T, KV * D] each (time-major, so appending is a concat). */
@@ -124,9 +126,25 @@ async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, res
   return { base: await addBias(p, m, name, residual), product };
 }
 
-/** The matmul `name` (weight `name`.w, streamed) as the product a norm feeds; its bias is added after. */
-export function feeds(m: SecureModel, name: string, keepY: boolean): NormMatmul {
-  return { matmul: (q, x, bits) => linearMatmul(q, m.weights, name, x, bits), out: linearWeight(m.weights, name).out, keepY };
+/**
+ * The matmul `into` (weight `into`.w, streamed) as the product norm `norm` feeds; its bias is added after. The
+ * norm's beta W is kept in m.betaProducts by the first pass that multiplies it, for the later ones.
+ */
+export function feeds(m: SecureModel, norm: string, into: string, keepY: boolean): NormMatmul {
+  const betaProduct: BetaProductStore = {
+    get: (zBits) => {
+      const kept = m.betaProducts.get(norm);
+      if (kept && kept.zBits !== zBits) throw new Error(`secure pass: ${norm}'s kept beta W is at ${kept.zBits} fraction bits, this pass needs ${zBits}`);
+      return kept?.betaW;
+    },
+    keep: (zBits, betaW) => m.betaProducts.set(norm, { zBits, betaW }),
+  };
+  return { matmul: (q, x, bits) => linearMatmul(q, m.weights, into, x, bits), out: linearWeight(m.weights, into).out, keepY, betaProduct };
+}
+
+/** Whether a fused pass of norm `name` multiplies a beta row: LayerNorm, until a pass has kept its beta W. */
+export function betaRow(m: SecureModel, name: string): boolean {
+  return normHasBeta(m.config) && !m.betaProducts.has(name);
 }
 
 /**
@@ -169,11 +187,11 @@ interface Fed {
  */
 export async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY, normHasBeta(c))) {
+  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return { y, out: await linear(p, m, into, y) };
   }
-  const mm = feeds(m, into, keepY);
+  const mm = feeds(m, name, into, keepY);
   const scale = await copyOf(p, m, `${name}.scale`);
   const r = await p.profile('norm', async () => {
     if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm, normOptions(c, name));
@@ -203,11 +221,11 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
 async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
   const { product } = r;
   if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
-  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, normHasBeta(m.config))) {
+  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
     const n = await normOfResidual(p, m, name, r, keepSum);
     return { ...n, out: await linear(p, m, into, n.y) };
   }
-  const mm = feeds(m, into, keepY);
+  const mm = feeds(m, name, into, keepY);
   const [scale, bias] = [await copyOf(p, m, `${name}.scale`), await copyOf(p, m, `${name}.bias`)];
   const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum, normOptions(m.config, name)));
   return { x: o.x, y: o.y, out: await addBias(p, m, into, o.yw) };

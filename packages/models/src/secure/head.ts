@@ -14,7 +14,7 @@
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
 import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
-import { copyOf, feeds, linear, norm, normFeeds, normHasBeta, normInto, rows, withWeight, type SecureModel } from './forward.ts';
+import { betaRow, copyOf, feeds, linear, norm, normFeeds, normInto, rows, withWeight, type SecureModel } from './forward.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares. */
@@ -64,11 +64,11 @@ async function withBias(p: Party, m: SecureModel, name: string, t: OutputTerm): 
 /** norm(x) W_into as this party's term: fused where normFeeds (in a 'norm' span), else the norm, then the term. */
 async function normIntoTerm(p: Party, m: SecureModel, name: string, x: AShare, into: string): Promise<OutputTerm> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, normHasBeta(c))) {
+  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, betaRow(m, name))) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return linearTerm(p, m, into, y);
   }
-  const mm = { ...feeds(m, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
+  const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const scale = await copyOf(p, m, `${name}.scale`);
   const t = await p.profile('norm', async () => {
     if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, x, scale, c.normEps, mm, normOptions(c, name));

@@ -13,7 +13,8 @@ import {
   inputCost, matmulCost, matmulRawCost, maxLastCost, revealTermToClientCost, revealToClientCost, seq, truncateProductCost, type Cost,
 } from '@puma/protocol';
 import {
-  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost, rmsNormCost,
+  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
+  layerNormOfResidualMatmulFuses, rmsNormCost,
   rmsNormMatmulCost, rmsNormMatmulTermCost, swigluCost, tanhCost,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
@@ -43,6 +44,8 @@ const ZERO: Cost = { rounds: 0, bytes: [0, 0, 0] };
 class Tally {
   readonly parts: Cost[] = [];
   macs = 0;
+  /** Norms whose beta W a fused pass has kept (forward.ts feeds): later passes multiply no beta row for them. */
+  readonly keptBeta = new Set<string>();
   readonly byClass = Object.fromEntries(PLAN_CLASSES.map((c) => [c, ZERO])) as Record<PlanClass, Cost>;
   add(cls: PlanClass, c: Cost): void {
     this.parts.push(c);
@@ -85,24 +88,34 @@ function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pe
  */
 function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number): void {
   const o = normOptions(c, name);
-  if (!normFeeds(rows, c.hiddenSize, out, keepY, normHasBeta(c))) {
+  const row = betaRow(t, c, name);
+  if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
     t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
     t.matmul(unfused, 1, rows, c.hiddenSize, out);
     return;
   }
-  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits));
+  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, row));
+  if (row && layerNormMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;
+}
+
+/** As forward.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W. */
+function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
+  return normHasBeta(c) && !t.keptBeta.has(name);
 }
 
 /** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
 function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
   if (!pending) return normInto(t, 'norm', 'matmul', c, name, rows, out, keepY, fracBits);
-  if (!normFeeds(rows, c.hiddenSize, out, keepY, normHasBeta(c))) {
+  const row = betaRow(t, c, name);
+  if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
     normOfResidual(t, c, name, rows, pending, keepSum, fracBits);
     t.matmul('matmul', 1, rows, c.hiddenSize, out);
     return;
   }
-  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, normOptions(c, name), fracBits));
+  const o = normOptions(c, name);
+  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, o, fracBits, row));
+  if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;
 }
 
@@ -183,8 +196,10 @@ function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): v
   const [n, out] = [c.hiddenSize, c.vocabSize];
   if (c.normPlacement === 'pre') {
     const o = normOptions(c, 'final');
-    if (normFeeds(rows, n, out, false, normHasBeta(c))) {
-      t.add('head', c.norm === 'rmsnorm' ? rmsNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits) : layerNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits));
+    const row = betaRow(t, c, 'final');
+    if (normFeeds(rows, n, out, false, row)) {
+      t.add('head', c.norm === 'rmsnorm' ? rmsNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits) : layerNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits, row));
+      if (row && layerNormMatmulFuses(n, c.normEps, o, fracBits)) t.keptBeta.add('final');
       t.macs += rows * n * out;
       return;
     }
