@@ -28,7 +28,11 @@
  * beta W, m W formed while R is computed): 2 rounds fewer per norm that feeds a matmul, where the extra bytes
  * are worth it (normFeeds): the attention norm into qkv (not with RoPE, whose rotation takes the raw product),
  * the MLP norm into up / w13, the final norm into the head; post-norm models (BERT) also keep y for the
- * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv.
+ * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv. A LayerNorm's
+ * beta W (one more row of the fed matmul) is kept by the first pass that multiplies it and reused by the job's
+ * later passes (feeds: beta and W are weights).
+ *
+ * The outputs (the LM head, BERT's classifier, and the terms the client receives) are in head.ts.
  */
 import {
   add, concatFlat, matmulRaw, mulPublicInt, reshape, sliceFlat, sliceLast,
