@@ -6,7 +6,7 @@ import {
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
 import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost } from './layernorm.ts';
 import { layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualCost } from './layernorm-residual.ts';
-import { normMatmulPlan, normMatmulTerm, normMatmulTermCost } from './norm-matmul.ts';
+import { normMatmulPlan, normMatmulTerm, normMatmulTermCost, type BetaProductStore } from './norm-matmul.ts';
 import { matmulFloat, matmulTruncBy } from './norm-matmul-test-support.ts';
 import { normPlan } from './norm.ts';
 import { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermCost } from './rmsnorm.ts';
@@ -193,7 +193,8 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), b: fixedInput(beta), w: fixedInput(w, [n, OUT]) };
     const storeOf = () => {
       const kept = new Map<number, AShare>();
-      return { kept, store: { get: (zBits: number) => kept.get(zBits), keep: (zBits: number, bw: AShare) => void kept.set(zBits, bw) } };
+      const store: BetaProductStore = { get: (zBits) => kept.get(zBits), keep: (zBits, bw) => void kept.set(zBits, bw) };
+      return { kept, store };
     };
     const twoPasses = async (p: Party, s: Record<string, AShare>) => {
       const { kept, store } = storeOf();
@@ -208,7 +209,7 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     expect(maxAbsError(both.subarray(rows * OUT), want).err).toBeLessThanOrEqual(YW_BOUND);
     const withRow = layerNormMatmulCost(rows, n, 1e-5, OUT);
     const withoutRow = layerNormMatmulCost(rows, n, 1e-5, OUT, false, {}, 18, false);
-    expectCost(await measureOp(inputs, async (p, s, kept) => layerNormMatmul(p, s.x, s.g, s.b, 1e-5, { ...mmOf(s.w), betaProduct: kept }), async (p, s) => {
+    expectCost(await measureOp<BetaProductStore>(inputs, async (p, s, kept) => layerNormMatmul(p, s.x, s.g, s.b, 1e-5, { ...mmOf(s.w), betaProduct: kept }), async (p, s) => {
       const { store } = storeOf();
       await layerNormMatmul(p, s.x, s.g, s.b, 1e-5, { ...mmOf(s.w), betaProduct: store });
       return store;
