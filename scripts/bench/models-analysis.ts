@@ -15,6 +15,7 @@
  * child span is truncation, the remainder of 'matmul' (the local products) is matmul.
  */
 import { matmulRawCost, truncateProductCost } from '@puma/protocol';
+import { median } from './report.ts';
 
 /** One span as spanToJSON writes it. */
 export interface ProfileNode {
@@ -181,10 +182,7 @@ export function checkTargets(targets: readonly Target[], measured: Record<Target
 export function tokenTimes(tokenAtMs: readonly number[]): { firstMs: number; intervalsMs: number[]; medianMs: number } {
   if (tokenAtMs.length === 0) throw new Error('token times: no token arrived');
   const intervalsMs = tokenAtMs.slice(1).map((t, i) => t - tokenAtMs[i]);
-  const sorted = [...intervalsMs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { firstMs: tokenAtMs[0], intervalsMs, medianMs };
+  return { firstMs: tokenAtMs[0], intervalsMs, medianMs: intervalsMs.length === 0 ? Number.NaN : median(intervalsMs) };
 }
 
 /** The class with the largest share of `key` (bytes, rounds or ms). */

@@ -83,13 +83,16 @@ export function normMatmulPlan(plan: NormPlan, matmulBound = NORM_MATMUL_BOUND):
  * normMatmulPlan gives null: the norm (norm.ts's tail) and then the product.
  */
 export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, matmulBound = NORM_MATMUL_BOUND): Cost {
-  if (!normMatmulPlan(plan, matmulBound)) return seq(normTailCost(rows, n, plan), matmulCost(rows * out));
-  const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));
-  const z = seq(mulTruncCost(rows * n), matmulCost((rows + (beta ? 1 : 0)) * out));
-  return seq(par(r, z), par(mulTruncCost(rows * out), keepY ? mulTruncCost(rows * n) : ZERO_COST));
+  const upToProduct = normMatmulTermCost(rows, n, plan, out, beta, matmulBound);
+  // The last product's truncation (the unfused path's matmul, the fused path's R (m W)), and R m beside it with keepY.
+  const fusedKeepY = keepY && normMatmulPlan(plan, matmulBound) !== null;
+  return seq(upToProduct, par(mulTruncCost(rows * out), fusedKeepY ? mulTruncCost(rows * n) : ZERO_COST));
 }
 
-/** normMatmulTerm's cost: normMatmulCost without the last product's truncation (the unfused tail's product is local). */
+/**
+ * normMatmulTerm's cost, which is normMatmul's up to its last product: R (S's reshare and the row scale) beside
+ * m and z = m W (with the beta row, where there is one); unfused, the norm's tail (its product is then local).
+ */
 export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND): Cost {
   if (!normMatmulPlan(plan, matmulBound)) return normTailCost(rows, n, plan);
   const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));

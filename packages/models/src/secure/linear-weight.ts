@@ -6,7 +6,7 @@
  * by it transposed (streamed-matmul.ts). A sharing made before that still carries `head.w` and is used as it is.
  */
 import type { AShare, OutputTerm, Party } from '@puma/protocol';
-import { streamedMatmul, streamedMatmulTerm2f, streamedMatmulTransposed } from './streamed-matmul.ts';
+import { streamedMatmul, streamedMatmulOutTerm, streamedMatmulTransposed } from './streamed-matmul.ts';
 import type { WeightStream } from './weight-stream.ts';
 
 export interface LinearWeight {
@@ -33,5 +33,5 @@ export function linearMatmul(p: Party, ws: WeightStream, name: string, x: AShare
 /** This party's masked term of x @ W of linear `name` at 2f fraction bits, for a reveal to the client. */
 export function linearMatmulTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<OutputTerm> {
   const w = linearWeight(ws, name);
-  return streamedMatmulTerm2f(p, ws, w.tensor, x, w.transposed);
+  return streamedMatmulOutTerm(p, ws, w.tensor, x, w.transposed);
 }

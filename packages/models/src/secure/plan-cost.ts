@@ -84,19 +84,23 @@ function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pe
 
 /**
  * A norm and the linear layer [hidden, out] it feeds (forward.ts normInto): the row scale after the product
- * where normFeeds (charged to `fused`), else the norm and then the matmul (charged to `unfused`).
+ * where normFeeds (charged to `fused`), else the norm and then the matmul (charged to `unfused`). asTerm: the
+ * product is left as each party's term for the client (head.ts normIntoTerm), so its truncation is not charged.
  */
-function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number): void {
+function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, asTerm = false): void {
+  const n = c.hiddenSize;
   const o = normOptions(c, name);
   const row = betaRow(t, c, name);
-  if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
-    t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
-    t.matmul(unfused, 1, rows, c.hiddenSize, out);
+  if (!normFeeds(rows, n, out, keepY, row)) {
+    t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, n, c.normEps, o, fracBits) : layerNormCost(rows, n, c.normEps, o, fracBits));
+    if (asTerm) t.matmulTerm(rows, n, out);
+    else t.matmul(unfused, 1, rows, n, out);
     return;
   }
-  t.add(fused, c.norm === 'rmsnorm' ? rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits) : layerNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, row));
-  if (row && layerNormMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
-  t.macs += rows * c.hiddenSize * out;
+  if (c.norm === 'rmsnorm') t.add(fused, asTerm ? rmsNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits) : rmsNormMatmulCost(rows, n, c.normEps, out, keepY, o, fracBits));
+  else t.add(fused, asTerm ? layerNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits, row) : layerNormMatmulCost(rows, n, c.normEps, out, keepY, o, fracBits, row));
+  if (row && layerNormMatmulFuses(n, c.normEps, o, fracBits)) t.keptBeta.add(name);
+  t.macs += rows * n * out;
 }
 
 /** As forward.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W. */
@@ -193,19 +197,8 @@ function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void 
 
 /** secureLogitsRowsTerm (head.ts): lmHead with the head's product left as each party's term for the client. */
 function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  const [n, out] = [c.hiddenSize, c.vocabSize];
-  if (c.normPlacement === 'pre') {
-    const o = normOptions(c, 'final');
-    const row = betaRow(t, c, 'final');
-    if (normFeeds(rows, n, out, false, row)) {
-      t.add('head', c.norm === 'rmsnorm' ? rmsNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits) : layerNormMatmulTermCost(rows, n, c.normEps, out, o, fracBits, row));
-      if (row && layerNormMatmulFuses(n, c.normEps, o, fracBits)) t.keptBeta.add('final');
-      t.macs += rows * n * out;
-      return;
-    }
-    t.add('head', c.norm === 'rmsnorm' ? rmsNormCost(rows, n, c.normEps, o, fracBits) : layerNormCost(rows, n, c.normEps, o, fracBits));
-  }
-  t.matmulTerm(rows, n, out);
+  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
+  else t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
 }
 
 function checkPass(s: PassShape, c: ModelConfig): void {

@@ -146,10 +146,10 @@ export function streamedMatmulRaw(p: Party, ws: WeightStream, name: string, x: A
  * This party's masked 3-of-3 term of x @ W (x @ W^T when `transposed`) at 2f fraction bits, for protocol
  * revealTermToClient: the product is local, the reveal its only round.
  */
-export function streamedMatmulTerm2f(p: Party, ws: WeightStream, name: string, x: AShare, transposed: boolean): Promise<OutputTerm> {
+export function streamedMatmulOutTerm(p: Party, ws: WeightStream, name: string, x: AShare, transposed: boolean): Promise<OutputTerm> {
   return p.profile('matmulTerm', async () => {
-    const [n, k] = ws.shape(name);
+    const [rows, cols] = ws.shape(name);
     const z = await maskedTerm(p, ws, name, x, p.nextTag(), transposed);
-    return { z, shape: [x.shape[0], transposed ? n : k], fracBits: 2 * p.fracBits };
+    return { z, shape: [x.shape[0], transposed ? rows : cols], fracBits: 2 * p.fracBits };
   });
 }

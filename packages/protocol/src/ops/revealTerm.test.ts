@@ -71,10 +71,12 @@ describe('revealTermToClient: an untruncated product straight to the client', ()
  * so every ordered pair (i, j) needs a key the client lacks whose change moves every word of term i and no word
  * of term j (alpha_i = F(k_i) - F(k_{i+1}): key k_{j-1} moves the two terms other than j). The sum must not move.
  */
+/** x [n / 64, 64] and W [64, 64]: the product the client's view tests reveal. */
+const termInputs = (n: number) => ({ x: fixedViewInput([n / 64, 64], -4, 4, 5), w: fixedViewInput([64, 64], -1, 1, 7) });
+
 async function clientTerms(world: World, n: number, o: ViewRunOptions = {}): Promise<BigUint64Array[]> {
   let terms: BigUint64Array[] = [];
-  const inputs = { x: fixedViewInput([n / 64, 64], -4, 4, 5), w: fixedViewInput([64, 64], -1, 1, 7) };
-  await runWorld(world, inputs, async (p, s) => revealTermToClient(p, matmulTerm(p, s.x as AShare, s.w as AShare), 'y'), {
+  await runWorld(world, termInputs(n), async (p, s) => revealTermToClient(p, matmulTerm(p, s.x as AShare, s.w as AShare), 'y'), {
     ...o,
     client: async (c) => {
       terms = await Promise.all(([0, 1, 2] as const).map(async (i) => fromBytes(await c.recv(i, 'term:y')).subarray(1)));
@@ -99,23 +101,23 @@ function clientViewProblems(base: BigUint64Array[], byKey: BigUint64Array[][]): 
   return problems;
 }
 
+/** The client's view of the honest run and of one run per key changed, judged by clientViewProblems. */
+async function clientViewOf(n: number, o: ViewRunOptions = {}): Promise<string[]> {
+  const world = baseWorld(termInputs(n));
+  const base = await clientTerms(world, n, o);
+  // keyChangedFor(world, observer) changes k_{observer + 2}: observer k + 1 changes k_k.
+  const byKey = await Promise.all(([0, 1, 2] as const).map((k) => clientTerms(keyChangedFor(world, ((k + 1) % 3) as 0 | 1 | 2), n, o)));
+  return clientViewProblems(base, byKey);
+}
+
 describe('revealTermToClient: the client view', () => {
   for (const n of [64, ROTATE_FROM]) {
     it(`n = ${n}: any two of the three terms are masked by keys the client lacks; the sum is the output`, async () => {
-      const world = baseWorld({ x: fixedViewInput([n / 64, 64], -4, 4, 5), w: fixedViewInput([64, 64], -1, 1, 7) });
-      const base = await clientTerms(world, n);
-      // keyChangedFor(world, observer) changes k_{observer + 2}: observer k + 1 changes k_k.
-      const byKey = await Promise.all(([0, 1, 2] as const).map((k) => clientTerms(keyChangedFor(world, ((k + 1) % 3) as 0 | 1 | 2), n)));
-      expect(clientViewProblems(base, byKey)).toEqual([]);
+      expect(await clientViewOf(n)).toEqual([]);
     });
   }
 
   it('mutant: terms sent without the zero sharing are caught (the client would see each party\'s product of shares)', async () => {
-    const n = 64;
-    const world = baseWorld({ x: fixedViewInput([1, 64], -4, 4, 5), w: fixedViewInput([64, 64], -1, 1, 7) });
-    const o: ViewRunOptions = { party: (opts) => new NoZeroShareParty(opts) };
-    const base = await clientTerms(world, n, o);
-    const byKey = await Promise.all(([0, 1, 2] as const).map((k) => clientTerms(keyChangedFor(world, ((k + 1) % 3) as 0 | 1 | 2), n, o)));
-    expect(clientViewProblems(base, byKey)).toHaveLength(6);
+    expect(await clientViewOf(64, { party: (opts) => new NoZeroShareParty(opts) })).toHaveLength(6);
   });
 });
