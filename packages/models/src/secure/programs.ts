@@ -118,10 +118,8 @@ export async function generateClient(
     }
     sendInput(c, jobTag(o.job, `tok:${step}`), oneHot(feed, o.vocab));
     const tag = jobTag(o.job, `logits:${step}`);
-    const s: ClientStep = o.reveal === 'argmax' ? { token: Number((await receiveFromParties(c, tag))[0]) } : await (async () => {
-      const logits = await receiveTermFromParties(c, tag);
-      return { token: o.pick(logits), logits };
-    })();
+    const logits = o.reveal === 'logits' ? await receiveTermFromParties(c, tag) : undefined;
+    const s: ClientStep = logits ? { token: o.pick(logits), logits } : { token: Number((await receiveFromParties(c, tag))[0]) };
     steps.push(s);
     o.onToken?.(s, step);
     feed = [s.token];
