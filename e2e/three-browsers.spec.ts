@@ -18,7 +18,7 @@ import { startMitmRelay } from '../apps/coordinator/src/mitm-relay.ts';
 import { LLAMA_BOS, generateGreedy, publishCheckedModel, type ModelConfig } from '@puma/models';
 import { loadModel } from '@puma/models/node';
 import { generationCost } from '@puma/models/secure';
-import { AUTH, BYE, PING, createSession, decodeFrame, getSession } from '@puma/transport-webrtc';
+import { AUTH, BYE, PING, createSession, decodeFrame, getSession, peerIdFor, slotEndpoint, type SlotName } from '@puma/transport-webrtc';
 import { installNodeWebRtc } from '@puma/transport-webrtc/node';
 import { Lab, MODEL_DIR, MODEL_FILES, READY_TIMEOUT_MS, ROOT, clientState, ownerState, partyState, type Backend, type ClientPageState, type Role } from './lab.ts';
 import { recordHaystacks } from './record-search.ts';
@@ -243,17 +243,28 @@ test('a coordinator that swaps the DTLS fingerprints and bridges every link: eac
       const q = new URLSearchParams({ session: created.id, ...extra, coordinator: relay.url });
       return `${lab.coordinator.url}/${path}?${q}#secret=${created.slotSecrets[slot]}`;
     };
-    const registered = (slot: keyof typeof created.slotSecrets) =>
-      expect.poll(async () => (await getSession(lab.coordinator.url, created.id)).slots[slot].connected, { timeout: READY_TIMEOUT_MS }).toBe(true);
+    // Registered = greeted by the signaling server through the relay. Not the coordinator's "connected": the
+    // client and the owner link to each other first, and their pages leave signaling within a moment of naming
+    // the relay (an earlier version of this test polled "connected" and intermittently missed that moment).
+    // A page that never gets there fails the test with what it shows.
+    const registered = async (slot: SlotName, page: Page) => {
+      try {
+        await expect.poll(() => relay.greeted(peerIdFor(created.id, slotEndpoint(slot))), { timeout: READY_TIMEOUT_MS }).toBe(true);
+      } catch (e) {
+        const shown = (await page.locator('body').innerText().catch((err: unknown) => `(unreadable: ${String(err)})`)).slice(0, 1_500);
+        const slots = JSON.stringify((await getSession(lab.coordinator.url, created.id)).slots);
+        throw new Error(`${slot} never connected to signaling through the relay (relay: ${relay.signalingMessages} signaling messages; slots ${slots}); its page shows:\n${shown}`, { cause: e });
+      }
+    };
     const owner = await open(lab.owner, link('client/owner.html', 'owner', {}));
     await owner.locator('#files').setInputFiles(MODEL_FILES);
-    await registered('owner');
+    await registered('owner', owner);
     const client = await open(lab.client, link('client/', 'client', {}));
-    await registered('client');
+    await registered('client', client);
     const parties: Page[] = [];
     for (const i of [2, 1, 0]) {
       parties.unshift(await open(lab.parties[i], link('party/', `party${i}` as 'party0', { party: String(i), backend: 'wasm', audit: '1' })));
-      await registered(`party${i}` as 'party0');
+      await registered(`party${i}` as 'party0', parties[0]!);
     }
     for (const page of [client, owner, ...parties]) {
       const alert = page.getByRole('alert');

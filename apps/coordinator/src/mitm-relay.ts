@@ -47,6 +47,11 @@ export interface MitmRelay {
   readonly lostAnswers: number;
   /** Every data-channel message bridged between two terminated connections, in order. */
   readonly bridged: readonly BridgedMessage[];
+  /**
+   * The signaling server greeted this PeerJS id through the relay; stays true after the endpoint leaves (a page
+   * whose links fail at once may be connected for only a moment).
+   */
+  greeted(peerId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -104,6 +109,8 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
   let closing = false;
   /** "lose-first-answers": the endpoint pairs ("a b", sorted) whose first ANSWER was lost. */
   const answerLost = new Set<string>();
+  /** PeerJS ids the server has greeted through the relay. */
+  const everGreeted = new Set<string>();
 
   const server = http.createServer((req, res) => {
     const upstream = http.request(
@@ -131,7 +138,7 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
     const client = clients.get(peerId);
     if (client?.greeted) then();
     else if (client) client.waiting.push(then);
-    else setTimeout(() => whenGreeted(peerId, then), 20);
+    else if (!closing) setTimeout(() => whenGreeted(peerId, then), 20);
   };
 
   /** Relays `candidate` events of a relay-side connection to `to`, as if they came from `as`. */
@@ -285,6 +292,7 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
           const text = String(data);
           if (!entry.greeted && (JSON.parse(text) as SignalMessage).type === 'OPEN') {
             entry.greeted = true;
+            everGreeted.add(peerId);
             client.send(text);
             for (const then of entry.waiting.splice(0)) then();
             return;
@@ -324,6 +332,7 @@ export async function startMitmRelay(target: string, mode: RelayMode, options: R
       return answerLost.size;
     },
     bridged,
+    greeted: (peerId) => everGreeted.has(peerId),
     async close() {
       closing = true;
       for (const pc of allConnections) pc.close();
