@@ -20,9 +20,10 @@
  * Z_2^64 product to Z_2^32 by a local shift and one 32-bit resharing (fused.ts productSumShift32: 1 round, 4
  * bytes; lambda 2 / (hi^2 - lo^2) must then be a multiple of 2^-10), and the polynomial's last truncation
  * lifts the result back to Z_2^64: 44 bytes less per element than in Z_2^64 (GeLU 137.4 -> 93.4; 105.4 when
- * w was a 2-round TruncPr into Z_2^32), the same 9 rounds (the polynomial branch takes 7).
+ * w was a 2-round TruncPr into Z_2^32), the same 9 rounds (the polynomial branch takes 7, so piecewise.ts
+ * selects by bit times value: 88.1).
  */
-import { addPublicRaw, concatFlat, mulPublicInt, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
+import { addPublicRaw, concatFlat, mulPublicInt, numel, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
 import { mulTrunc, mulTruncCost, productSumShift32, productSumShift32Cost, zerosLike } from './fused.ts';
 import { sextic32Cost, sextic32Eval, sextic32Plan, type Sextic32Plan, type SexticFree } from './poly32.ts';
 import { fixedBig, par } from './fixed.ts';
@@ -99,11 +100,16 @@ export async function squareVariable(p: Party, x: AShare, T: number): Promise<AS
   return v;
 }
 
+/** Cost of bandValues: every band's 0.5 x + E_b(v_b). */
+function bandValuesCost(n: number, fit: EvenFit): Cost {
+  return ring32Plan(fit)
+    ? seq(productSumShift32Cost(n), sextic32Cost(n))
+    : seq(mulTruncCost(n * fit.bands.length), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
+}
+
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
   const K = fit.bands.length;
-  const values = ring32Plan(fit)
-    ? seq(productSumShift32Cost(n), sextic32Cost(n))
-    : seq(mulTruncCost(n * K), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
+  const values = bandValuesCost(n, fit);
   return gated ? selectPiecesTimesCost(n, 2 * K, values) : selectPiecesCost(n, 2 * K, values);
 }
 
@@ -135,7 +141,7 @@ export function evenActivation(p: Party, x: AShare, fit: EvenFit, gate?: AShare)
     const mids = await bandValues(q, x, fit);
     return [zerosLike(q, x.shape), ...[...mids].reverse(), ...mids.slice(1), x];
   };
-  return gate ? selectPiecesTimes(p, x, breaks, gate, pieces) : selectPieces(p, x, breaks, pieces);
+  return gate ? selectPiecesTimes(p, x, breaks, gate, pieces) : selectPieces(p, x, breaks, pieces, bandValuesCost(numel(x), fit).rounds);
 }
 /**
  * A piecewise function whose pieces are polynomials of v = x / scaleDiv (|v| <= 1 where used), with public
@@ -148,7 +154,7 @@ export function polyPieces(p: Party, x: AShare, breaks: readonly number[], scale
     const v = mulPublicInt(q, x, 1n << BigInt(shift));
     const mids = await polyEval(q, v, polys.map((c) => c.coeffs), { bound: 1, bounds: polys.map((c) => c.bound), outScale: q.fracBits });
     return [zerosLike(q, x.shape), ...mids, x];
-  });
+  }, polyCost(numel(x), Math.max(...polys.map((c) => c.coeffs.length - 1)), polys.length).rounds);
 }
 
 export function polyPiecesCost(n: number, breaks: number, maxDegree: number, count: number): Cost {

@@ -18,15 +18,16 @@
  *   form and 9.6e-4 to 1.10e-3 for the tanh form against their targets over runs; 9.1e-4 to 1.04e-3 with
  *   the two-round w). Domain: |x| < 1020 (the narrow comparisons' window, piecewise.ts; outside it the result
  *   is arbitrary; w wraps in Z_2^32 beyond |x| = 940, in the piece the selection discards there).
- *   Cost: 9 rounds (2 narrow comparisons (6) + b2a (2) in parallel with w (1) and the degree-6 polynomial
- *   (6), then one selection round; with 64-bit comparisons 11; PUMA's construction with SPU's costs: about
- *   25). Bytes per element per party: 93.4 (105.4 with w by TruncPr, 137.4 with the polynomial in Z_2^64):
- *   comparisons 14.8 (2 x 59 bits; 60.3 with 64-bit ones), b2a 21.3, w 4 (one 32-bit lane), the polynomial
- *   37.3 (10.7 + 10.7 + 16) and the selection 16 (geluCost gives the total).
+ *   Cost: 9 rounds (2 narrow comparisons (6) in parallel with w (1) and the degree-6 polynomial (6), then
+ *   the selection by bit times value (2); with 64-bit comparisons 11; PUMA's construction with SPU's costs:
+ *   about 25). Bytes per element per party: 88.1 (93.4 with b2a beside the polynomial and a 1-round
+ *   selection, 105.4 with w by TruncPr, 137.4 with the polynomial in Z_2^64): comparisons 14.8 (2 x 59 bits;
+ *   60.3 with 64-bit ones), w 4 (one 32-bit lane), the polynomial 37.3 (10.7 + 10.7 + 16) and the selection
+ *   32 (2 x 16, piecewise.ts; geluCost gives the total).
  *
  * geluPuma: PUMA's four pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -4: 0; [-4, -1.95): cubic; [-1.95, 3]: 0.5x + even degree 6; x > 3: x. Max abs error 0.0199 at x = 3,
- *   where the last two pieces do not meet. Same 9 rounds here (geluPumaCost for bytes);
+ *   where the last two pieces do not meet. 8 rounds here (its pieces take 6, then bit times value; geluPumaCost);
  *   kept as the reference point.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';

@@ -11,7 +11,7 @@
  * Paper: not in PUMA's list (PUMA evaluates BERT's pooler tanh with SPU's generic tanh); the construction
  * follows this package's GeLU (even.ts).
  */
-import { publicShare, seq, type AShare, type Cost, type Party } from '@puma/protocol';
+import { numel, publicShare, seq, type AShare, type Cost, type Party } from '@puma/protocol';
 import { encodeFixedScalar } from '@puma/ring';
 import { TANH } from './coefficients.ts';
 import { mulTrunc, mulTruncCost } from './fused.ts';
@@ -22,7 +22,9 @@ import { selectPieces, selectPiecesCost } from './piecewise.ts';
 /** Fraction bits of E before the product with x: E <= 1, so x E stays far below 2^62 for |x| <= 4. */
 const E_SCALE = 30;
 
-export const tanhCost = (n: number): Cost => selectPiecesCost(n, 2, seq(mulTruncCost(n), polyCost(n, TANH.coeffs.length - 1), mulTruncCost(n)));
+const piecesCost = (n: number): Cost => seq(mulTruncCost(n), polyCost(n, TANH.coeffs.length - 1), mulTruncCost(n));
+
+export const tanhCost = (n: number): Cost => selectPiecesCost(n, 2, piecesCost(n));
 
 export function tanh(p: Party, x: AShare): Promise<AShare> {
   const f = p.fracBits;
@@ -33,6 +35,6 @@ export function tanh(p: Party, x: AShare): Promise<AShare> {
       const [e] = await polyEval(q, v, [TANH.coeffs], { bound: 1, outScale: E_SCALE });
       const one = encodeFixedScalar(1, f);
       return [publicShare(q, x.shape, BigInt.asUintN(64, -one)), await mulTrunc(q, x, e, E_SCALE), publicShare(q, x.shape, one)];
-    }),
+    }, piecesCost(numel(x)).rounds),
   );
 }
