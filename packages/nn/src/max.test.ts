@@ -55,6 +55,12 @@ describe('maxLastWide', () => {
     expect(maxLastWideCost(32, 128).rounds).toBe(23);
   });
 
+  it('groups are evened out: 128 columns take 8 groups of 16 (as arity 16 plans them), not 8 of 17 with padding', () => {
+    // Groups of up to 32 allow 17 at the first level's AND depth, but 8 groups of 16 cover 128 columns: fewer pairs.
+    expect(maxLastWideCost(96, 128)).toEqual(maxLastWideCost(96, 128, 16));
+    expect(maxLastWideCost(96, 37)).toEqual(maxLastWideCost(96, 37, 8));
+  });
+
   it('rejects bad arities and empty rows', async () => {
     await expect(runNn({ x: { values: [1, 2] } }, (p, s) => maxLastWide(p, s.x, 1))).rejects.toThrow(/arity/);
     await expect(runNn({ x: { values: [], shape: [2, 0] } }, (p, s) => maxLastWide(p, s.x))).rejects.toThrow(/empty/);

@@ -18,7 +18,7 @@
  * Domain: differences within a row below 1024 - 2^-5 (the window's; beyond it a comparison is arbitrary and so
  * is the result).
  * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
- * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 17 then 8. Bytes per level and group:
+ * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 16 then 8. Bytes per level and group:
  * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
  * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
  * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
@@ -70,16 +70,18 @@ export interface RowBlock {
 
 /**
  * Group sizes level by level for rows of `cols`: as few levels as `arity` allows, each group as large as its
- * AND tree's depth permits (a - 1 up to a power of two), so later levels get narrower.
+ * AND tree's depth permits (a - 1 up to a power of two), so later levels get narrower; then the groups are
+ * evened out to the fewest columns that keep their number (128 columns: 8 groups of 16, not of 17 with the
+ * last one padded), which never deepens a tree and drops the padding's comparisons.
  */
 function levels(cols: number, arity: number): Level[] {
   const out: Level[] = [];
   let left = Math.max(1, Math.ceil(Math.log(cols) / Math.log(arity) - 1e-9));
   for (let w = cols; w > 1; left = Math.max(1, left - 1)) {
     const even = Math.ceil(w ** (1 / left) - 1e-9);
-    const a = Math.min(arity, w, 2 ** log2Ceil(even - 1) + 1);
-    const groups = Math.ceil(w / a);
-    out.push({ width: w, arity: a, groups });
+    const widest = Math.min(arity, w, 2 ** log2Ceil(even - 1) + 1);
+    const groups = Math.ceil(w / widest);
+    out.push({ width: w, arity: Math.ceil(w / groups), groups });
     w = groups;
   }
   return out;
