@@ -260,7 +260,8 @@ function row(e: Evaluated): BenchRow {
     plan: r.plan,
     shareBytesOnDisk: r.shareBytesOnDisk,
     extrapolation: r.extrapolation,
-    ...(e.tokens ? { firstTokenMs: e.tokens.firstMs, msPerToken: e.tokens.medianMs, tokenAtMs: r.tokenAtMs, stepsPerParty: r.stepsPerParty } : {}),
+    // One generated token has no interval between tokens: no ms per token (not NaN in the table, null in JSON).
+    ...(e.tokens ? { firstTokenMs: e.tokens.firstMs, ...(e.tokens.intervalsMs.length > 0 ? { msPerToken: e.tokens.medianMs } : {}), tokenAtMs: r.tokenAtMs, stepsPerParty: r.stepsPerParty } : {}),
   };
 }
 
