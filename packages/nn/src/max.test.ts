@@ -55,10 +55,18 @@ describe('maxLastWide', () => {
     expect(maxLastWideCost(32, 128).rounds).toBe(23);
   });
 
-  it('groups are evened out: 128 columns take 8 groups of 16 (as arity 16 plans them), not 8 of 17 with padding', () => {
-    // Groups of up to 32 allow 17 at the first level's AND depth, but 8 groups of 16 cover 128 columns: fewer pairs.
-    expect(maxLastWideCost(96, 128)).toEqual(maxLastWideCost(96, 128, 16));
-    expect(maxLastWideCost(96, 37)).toEqual(maxLastWideCost(96, 37, 8));
+  it('plans the fewest rounds, then the fewest bytes: small groups first (128 columns: 15 groups of 9, then 15)', () => {
+    // The plan of groups of 17 then 8 (padded) took 23 rounds and 9,976 bytes a row; groups of 9 then 15 take
+    // 23 rounds and 6,688. Forcing the same sizes by hand (arity 9 at the first level is only reachable through
+    // the plan) is not possible, so the figures are pinned; each is one row's declared cost.
+    expect(maxLastWideCost(1, 128)).toEqual({ rounds: 23, bytes: [6688, 6688, 6688] });
+    // Never more rounds than before for any width, and where the rounds are equal never more bytes.
+    const before: Record<number, [number, number]> = { 33: [21, 2592], 37: [21, 2664], 48: [22, 2824], 64: [22, 3584], 100: [23, 8568], 128: [23, 9976], 200: [24, 17104], 512: [25, 69880] };
+    for (const [cols, [rounds, bytes]] of Object.entries(before)) {
+      const now = maxLastWideCost(1, Number(cols));
+      expect(now.rounds, `${cols} columns`).toBeLessThanOrEqual(rounds);
+      if (now.rounds === rounds) expect(now.bytes[0], `${cols} columns`).toBeLessThanOrEqual(bytes);
+    }
   });
 
   it('rejects bad arities and empty rows', async () => {

@@ -18,7 +18,7 @@
  * Domain: differences within a row below 1024 - 2^-5 (the window's; beyond it a comparison is arbitrary and so
  * is the result).
  * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
- * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 16 then 8. Bytes per level and group:
+ * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 9 then 15 (levels below). Bytes per level and group:
  * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
  * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
  * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
@@ -69,22 +69,32 @@ export interface RowBlock {
 }
 
 /**
- * Group sizes level by level for rows of `cols`: as few levels as `arity` allows, each group as large as its
- * AND tree's depth permits (a - 1 up to a power of two), so later levels get narrower; then the groups are
- * evened out to the fewest columns that keep their number (128 columns: 8 groups of 16, not of 17 with the
- * last one padded), which never deepens a tree and drops the padding's comparisons.
+ * Group sizes level by level for rows of `cols`, groups of at most `arity`: the plan of fewest rounds, and
+ * among those the fewest bytes (one row's declared cost, levelCosts). Small groups first: a level's pairs are
+ * about width (a - 1) / 2, so the widest level wants the smallest groups its round budget allows (128 columns:
+ * 15 groups of 9 then one of 15, 645 pairs a row, instead of 8 of 17 then 8, 1,088 with padding; both 23
+ * rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
  */
 function levels(cols: number, arity: number): Level[] {
-  const out: Level[] = [];
-  let left = Math.max(1, Math.ceil(Math.log(cols) / Math.log(arity) - 1e-9));
-  for (let w = cols; w > 1; left = Math.max(1, left - 1)) {
-    const even = Math.ceil(w ** (1 / left) - 1e-9);
-    const widest = Math.min(arity, w, 2 ** log2Ceil(even - 1) + 1);
-    const groups = Math.ceil(w / widest);
-    out.push({ width: w, arity: Math.ceil(w / groups), groups });
-    w = groups;
-  }
-  return out;
+  const memo = new Map<number, { rounds: number; bytes: number; plan: Level[] }>();
+  const best = (w: number): { rounds: number; bytes: number; plan: Level[] } => {
+    if (w <= 1) return { rounds: 0, bytes: 0, plan: [] };
+    const known = memo.get(w);
+    if (known) return known;
+    let out: { rounds: number; bytes: number; plan: Level[] } | null = null;
+    for (let a = 2; a <= Math.min(arity, w); a++) {
+      const groups = Math.ceil(w / a);
+      if (Math.ceil(w / groups) !== a) continue;
+      const { decide, pick } = levelCosts([{ units: groups, arity: a }]);
+      const rest = best(groups);
+      const rounds = decide.rounds + pick.rounds + rest.rounds;
+      const bytes = decide.bytes[0] + pick.bytes[0] + rest.bytes;
+      if (!out || rounds < out.rounds || (rounds === out.rounds && bytes < out.bytes)) out = { rounds, bytes, plan: [{ width: w, arity: a, groups }, ...rest.plan] };
+    }
+    memo.set(w, out!);
+    return out!;
+  };
+  return best(cols).plan;
 }
 
 /**
