@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
-import { concatFlat, matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, add, type AShare, type Party } from '@puma/protocol';
+import { concatFlat, matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, add, truncateCost, type AShare, type Party } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
 import { layerNorm, layerNormCost } from './layernorm.ts';
 import { layerNormOfResidual, layerNormOfResidualCost } from './layernorm-residual.ts';
+import type { NormOptions } from './norm.ts';
 import { layerNormRow } from './reference.ts';
 import { maxAbsError, perRow, quantize, rowsWithStd } from './test-support.ts';
 
@@ -13,7 +14,7 @@ const STDS = [0.05, 0.1, 0.5, 1, 3, 10, 25, 50];
  * Rows with the given stds split into base (at 18 bits) + product (at 36 bits, sub-ulp detail included), run
  * through layerNormOfResidual; returns the exact sum, the revealed x and y.
  */
-async function runResidual(stds: readonly number[], n: number, seed: number, eps = 1e-5): Promise<{ sum: Float64Array; x: Float64Array; y: Float64Array; gamma: Float64Array; beta: Float64Array }> {
+async function runResidual(stds: readonly number[], n: number, seed: number, eps = 1e-5, o: NormOptions = {}): Promise<{ sum: Float64Array; x: Float64Array; y: Float64Array; gamma: Float64Array; beta: Float64Array }> {
   const rows = stds.length;
   const total = rowsWithStd(stds, n, seed);
   const base = quantize(randomFloats(rows * n, -2, 2, seed + 1));
@@ -23,7 +24,7 @@ async function runResidual(stds: readonly number[], n: number, seed: number, eps
   const beta = quantize(randomFloats(n, -1, 1, seed + 3));
   const inputs = { b: fixedInput(base, [rows, n]), p: fixedInput(product, [rows, n], 36), g: fixedInput(gamma), be: fixedInput(beta) };
   const run = await runWithInputs(inputs, async (p, s) => {
-    const r = await layerNormOfResidual(p, s.b, s.p, s.g, s.be, eps);
+    const r = await layerNormOfResidual(p, s.b, s.p, s.g, s.be, eps, o);
     return decodeFixed(await revealRaw(p, concatFlat(p, [r.x as AShare, r.y])), 18);
   });
   const out = run.results[0];
@@ -85,6 +86,28 @@ describe('layerNormOfResidual (the mean truncated beside the residual)', () => {
     }
     expect(layerNormOfResidualCost(32, 768, 1e-5).rounds).toBe(15);
     expect(layerNormOfResidualCost(32, 128, 1e-5).rounds).toBe(15);
+  });
+
+  it('on a narrow published window d\' comes from the kept x (no x_d): within 5e-3, declared = measured, one truncation of the rows fewer', async () => {
+    // o^2 n (maxVar + eps) = 9 * 48 * 2500 is far below 2^26, so x at f bits serves as d's source.
+    const win = { minVar: 0.04 ** 2, maxVar: 60 ** 2 };
+    for (const n of [48, 40]) {
+      const r = await runResidual(STDS, n, n + 7, 1e-5, win);
+      const { err } = maxAbsError(r.y, perRow(r.sum, n, (row) => layerNormRow(row, r.gamma, r.beta, 1e-5)));
+      console.log(`layerNormOfResidual n = ${n} on the window: max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(5e-3);
+      expect(maxAbsError(r.x, r.sum).err).toBeLessThanOrEqual(2 ** -18);
+    }
+    const [rows, n] = [3, 12];
+    const inputs = { b: fixedInput(randomFloats(rows * n, -1, 1, 1), [rows, n]), p: fixedInput(rowsWithStd(new Array(rows).fill(2), n, 2), [rows, n], 36), g: fixedInput(new Array(n).fill(1)), be: fixedInput(new Array(n).fill(0)) };
+    for (const keep of [true, false]) expectCost(await measureOp(inputs, (p, s) => layerNormOfResidual(p, s.b, s.p, s.g, s.be, 1e-5, win, keep)), layerNormOfResidualCost(rows, n, 1e-5, win, keep));
+    // Keeping x costs nothing extra on the window (x replaces x_d); without a window it costs x's truncation.
+    expect(layerNormOfResidualCost(32, 768, 1e-5, win, true)).toEqual(layerNormOfResidualCost(32, 768, 1e-5, win, false));
+    const plain = [true, false].map((keep) => layerNormOfResidualCost(32, 768, 1e-5, {}, keep).bytes[0]);
+    expect(plain[0] - plain[1]).toBe(truncateCost(32 * 768).bytes[0]);
+    // A window too wide for x at f bits (o^2 n maxVar above 2^26) keeps x_d.
+    const wide = { maxVar: 2 ** 26 / (9 * 768) * 1.01 };
+    expect(layerNormOfResidualCost(32, 768, 1e-5, wide, true).bytes[0] - layerNormOfResidualCost(32, 768, 1e-5, wide, false).bytes[0]).toBe(truncateCost(32 * 768).bytes[0]);
   });
 
   it('rejects mismatched shapes and parameters by name', async () => {

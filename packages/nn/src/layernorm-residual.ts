@@ -19,6 +19,10 @@
  * to 50 and |gamma| <= 2, as layernorm.ts.
  * Domain: |x| < 2^26 and n |mean| < 2^26 (X and its row sum below 2^62 at 2f), n var < 2^26 4^e / o^2 >= 2^26
  * (layernorm.ts's, no narrower), |y - beta| <= 2^12.
+ * One truncation fewer on a published window (options maxVar, norm.ts) that is narrow enough: when x is kept
+ * anyway and o^2 n (maxVar + eps) <= 2^(62 - 2f), d' = o x - t with t = sum_j X_j / 2^(f + k) at f bits needs no
+ * x_d (S = o^2 n var at 2f bits stays below 2^62 on the window); d' / o is then within (1 + 1/o) 2^-f of
+ * x - mean. Saves x_d's truncation (rows x n words, same rounds): GPT-2 models with the owner's windows.
  * Cost: the truncations (2 rounds; x and x_d n elements each, t one per row) + norm.ts's tail (13, or 11 for
  * small shapes: norm.ts TIMES_LIMIT): 15 (13) rounds after P's reshare, against 2 (the matmul's fused truncation) + 15 (layernorm.ts): one round less per norm
  * that follows a matmul. Bytes: the reshare and x's truncation from replicated form (about n/3 words per
@@ -45,30 +49,42 @@ function split(n: number): { odd: number; k: number; e: number } {
   return { odd, k, e: Math.ceil(Math.log2(odd)) };
 }
 
-function plan(n: number, eps: number, fracBits: number, o: NormOptions): NormPlan {
+/**
+ * Whether d' is formed from the kept x at f bits, without x_d (see the header): x is kept, n has an odd factor,
+ * and the published window keeps o^2 n (maxVar + eps) within the sum of squares' 2^(62 - 2f).
+ */
+function fromKeptSum(n: number, eps: number, fracBits: number, o: NormOptions, keepSum: boolean): boolean {
+  const { odd, e } = split(n);
+  return keepSum && e > 0 && o.maxVar !== undefined && odd * odd * n * (o.maxVar + eps) <= 2 ** (62 - 2 * fracBits);
+}
+
+function plan(n: number, eps: number, fracBits: number, o: NormOptions, keepSum: boolean): NormPlan {
   const { odd, e } = split(n);
   if (e >= fracBits) throw new Error(`layerNorm of a residual: width ${n} has odd factor ${odd}, which needs more than the session's ${fracBits} fraction bits`);
   const scaled = (v: number | undefined) => (v === undefined ? undefined : odd * odd * v);
-  return normPlan(n, odd * odd * eps, fracBits, { ...o, maxVar: scaled(o.maxVar), minVar: scaled(o.minVar) }, fracBits - e);
+  const dBits = fromKeptSum(n, eps, fracBits, o, keepSum) ? fracBits : fracBits - e;
+  return normPlan(n, odd * odd * eps, fracBits, { ...o, maxVar: scaled(o.maxVar), minVar: scaled(o.minVar) }, dBits);
 }
 
 export function layerNormOfResidualCost(rows: number, n: number, eps: number, o: NormOptions = {}, keepSum = true, fracBits = 18): Cost {
-  return seq(truncationsCost(rows, n, keepSum), normTailCost(rows, n, plan(n, eps, fracBits, o)));
+  return seq(truncationsCost(rows, n, eps, fracBits, o, keepSum), normTailCost(rows, n, plan(n, eps, fracBits, o, keepSum)));
 }
 
-function truncationsCost(rows: number, n: number, keepSum: boolean): Cost {
+/** x (kept, or the d' source when n is a power of two), x_d (unless fromKeptSum), and t: in parallel. */
+function truncationsCost(rows: number, n: number, eps: number, fracBits: number, o: NormOptions, keepSum: boolean): Cost {
   const { e } = split(n);
-  return par(ZERO_COST, ...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(e > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows));
+  const xd = e > 0 && !fromKeptSum(n, eps, fracBits, o, keepSum);
+  return par(ZERO_COST, ...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(xd ? [truncateCost(rows * n)] : []), truncateCost(rows));
 }
 
 /** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out] (betaRow false where beta W was kept). */
 export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost {
-  return seq(truncationsCost(rows, n, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o), out, betaRow, keepY));
+  return seq(truncationsCost(rows, n, eps, fracBits, o, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o, keepSum), out, betaRow, keepY));
 }
 
 /** Whether layerNormOfResidualMatmul takes the fused path for rows of width n (narrow rows do not: norm-matmul.ts). */
-export function layerNormOfResidualMatmulFuses(n: number, eps: number, o: NormOptions = {}, fracBits = 18): boolean {
-  return normMatmulPlan(plan(n, eps, fracBits, o)) !== null;
+export function layerNormOfResidualMatmulFuses(n: number, eps: number, keepSum: boolean, o: NormOptions = {}, fracBits = 18): boolean {
+  return normMatmulPlan(plan(n, eps, fracBits, o, keepSum)) !== null;
 }
 
 /**
@@ -81,23 +97,24 @@ export function layerNormOfResidual(
   sameShape(base, product, 'layerNormOfResidual');
   const n = checkRowParam(base, gamma, 'gamma');
   checkRowParam(base, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, o);
+  const pl = plan(n, eps, p.fracBits, o, keepSum);
   return p.profile('layerNorm', async () => {
-    const { x, d } = await residualD(p, base, product, keepSum);
+    const { x, d } = await residualD(p, base, product, keepSum, fromKeptSum(n, eps, p.fracBits, o, keepSum));
     return { x, y: add(p, await normTail(p, d, gamma, pl), tileRows(p, beta, base)) };
   });
 }
 
-/** d' = odd (x - mean) at f - e fraction bits, and x when kept (see the header). */
-async function residualD(p: Party, base: AShare, product: AShare, keepSum: boolean): Promise<{ x: AShare | null; d: AShare }> {
+/** d' = odd (x - mean) at f - e fraction bits (at f when fromKept), and x when kept (see the header). */
+async function residualD(p: Party, base: AShare, product: AShare, keepSum: boolean, fromKept: boolean): Promise<{ x: AShare | null; d: AShare }> {
   const n = base.shape[base.shape.length - 1];
   const { odd, k, e } = split(n);
   const f = p.fracBits;
+  const dropped = fromKept ? 0 : e;
   const X = add(p, mulPublicInt(p, base, 2n ** BigInt(f)), product);
   const [x, xd, t] = await p.parallel(
-    (q) => (keepSum || e === 0 ? truncate(q, X, f) : Promise.resolve(null)),
-    (q) => (e > 0 ? truncate(q, X, f + e) : Promise.resolve(null)),
-    (q) => truncate(q, sumLast(q, X), f + e + k),
+    (q) => (keepSum || dropped === 0 ? truncate(q, X, f) : Promise.resolve(null)),
+    (q) => (dropped > 0 ? truncate(q, X, f + dropped) : Promise.resolve(null)),
+    (q) => truncate(q, sumLast(q, X), f + dropped + k),
   );
   return { x: keepSum ? x : null, d: sub(p, mulPublicInt(p, (xd ?? x) as AShare, odd), broadcastLast(p, t, n)) };
 }
@@ -112,9 +129,9 @@ export function layerNormOfResidualMatmul(
   sameShape(base, product, 'layerNormOfResidualMatmul');
   const n = checkRowParam(base, gamma, 'gamma');
   checkRowParam(base, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, o);
+  const pl = plan(n, eps, p.fracBits, o, keepSum);
   return p.profile('layerNorm', async () => {
-    const { x, d } = await residualD(p, base, product, keepSum);
+    const { x, d } = await residualD(p, base, product, keepSum, fromKeptSum(n, eps, p.fracBits, o, keepSum));
     return { x, ...(await normMatmul(p, d, gamma, beta, pl, mm)) };
   });
 }

@@ -86,6 +86,14 @@ const COMPOSITES: Composite[] = [
       return concatFlat(p, [r.x as AShare, r.y]);
     },
   },
+  // On a narrow published window d' comes from the kept x, without the odd factor's extra truncation.
+  {
+    name: 'layerNorm of a residual on a window', clean: [['small', norm(4, 24)]], rotated: norm(128, 24),
+    program: async (p, s) => {
+      const r = await layerNormOfResidual(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.g), A(s.b), 1e-5, { minVar: 1e-3, maxVar: 1e3 });
+      return concatFlat(p, [r.x as AShare, r.y]);
+    },
+  },
 ];
 
 interface Mutant extends PlantedMutant {

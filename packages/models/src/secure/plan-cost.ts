@@ -119,7 +119,7 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
   }
   const o = normOptions(c, name);
   t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, o, fracBits, row));
-  if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
+  if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, keepSum, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;
 }
 
