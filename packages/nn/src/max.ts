@@ -76,12 +76,13 @@ export interface RowBlock {
  * rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
  */
 function levels(cols: number, arity: number): Level[] {
-  const memo = new Map<number, { rounds: number; bytes: number; plan: Level[] }>();
-  const best = (w: number): { rounds: number; bytes: number; plan: Level[] } => {
-    if (w <= 1) return { rounds: 0, bytes: 0, plan: [] };
+  type Plan = { rounds: number; bytes: number; plan: Level[] };
+  const memo = new Map<number, Plan>();
+  const best = (w: number): Plan => {
     const known = memo.get(w);
     if (known) return known;
-    let out: { rounds: number; bytes: number; plan: Level[] } | null = null;
+    // Groups of 2 always qualify (ceil(w / ceil(w / 2)) = 2), so a plan exists for every w >= 2.
+    let out: Plan = { rounds: 0, bytes: 0, plan: [] };
     for (let a = 2; a <= Math.min(arity, w); a++) {
       const groups = Math.ceil(w / a);
       if (Math.ceil(w / groups) !== a) continue;
@@ -89,10 +90,10 @@ function levels(cols: number, arity: number): Level[] {
       const rest = best(groups);
       const rounds = decide.rounds + pick.rounds + rest.rounds;
       const bytes = decide.bytes[0] + pick.bytes[0] + rest.bytes;
-      if (!out || rounds < out.rounds || (rounds === out.rounds && bytes < out.bytes)) out = { rounds, bytes, plan: [{ width: w, arity: a, groups }, ...rest.plan] };
+      if (a === 2 || rounds < out.rounds || (rounds === out.rounds && bytes < out.bytes)) out = { rounds, bytes, plan: [{ width: w, arity: a, groups }, ...rest.plan] };
     }
-    memo.set(w, out!);
-    return out!;
+    memo.set(w, out);
+    return out;
   };
   return best(cols).plan;
 }

@@ -44,16 +44,22 @@ export const SELECT_RANGE = 1024 - 2 ** -5;
 /** Width of the band past each breakpoint where the lower piece may be chosen (real units). */
 export const SELECT_BAND = 2 ** -6;
 
-/** Pieces of at most this many rounds are selected by bit times value (see the header). */
-const BITS_SELECT_MAX_ROUNDS = 7;
+/** The selection by bit times value: the comparisons beside the pieces, then bit times value (see the header). */
+const byBitsCost = (m: number, pieces: Cost): Cost => seq(par(lessThanNarrowCost(m, { drop: 0, bits: NARROW_BITS }), pieces), mulBitManyCost(m, 1));
+/** The selection by b2a: the comparisons and their b2a beside the pieces, then one ring product. */
+const byB2aCost = (m: number, pieces: Cost): Cost => seq(par(seq(lessThanNarrowCost(m, { drop: 0, bits: NARROW_BITS }), b2aCost(m)), pieces), mulRawCost(m));
 
-/** Whether selectPieces multiplies the comparison bits into the pieces directly (pieces within 7 rounds). */
-export const selectionByBits = (piecesRounds: number): boolean => piecesRounds <= BITS_SELECT_MAX_ROUNDS;
+/**
+ * Whether selectPieces multiplies the comparison bits into the pieces directly: where that takes no more rounds
+ * than b2a beside the pieces (pieces of up to 7 rounds), since it always takes fewer bytes (16 against 18.7).
+ */
+export const selectionByBits = (piecesRounds: number): boolean => {
+  const pieces: Cost = { rounds: piecesRounds, bytes: [0, 0, 0] };
+  return byBitsCost(1, pieces).rounds <= byB2aCost(1, pieces).rounds;
+};
 
 export function selectPiecesCost(n: number, breaks: number, pieces: Cost): Cost {
-  const compare = lessThanNarrowCost(n * breaks, { drop: 0, bits: NARROW_BITS });
-  if (selectionByBits(pieces.rounds)) return seq(par(compare, pieces), mulBitManyCost(n * breaks, 1));
-  return seq(par(seq(compare, b2aCost(n * breaks)), pieces), mulRawCost(n * breaks));
+  return selectionByBits(pieces.rounds) ? byBitsCost(n * breaks, pieces) : byB2aCost(n * breaks, pieces);
 }
 
 export function selectPiecesTimesCost(n: number, breaks: number, pieces: Cost): Cost {
