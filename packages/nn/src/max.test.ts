@@ -55,18 +55,22 @@ describe('maxLastWide', () => {
     expect(maxLastWideCost(32, 128).rounds).toBe(23);
   });
 
-  it('plans the fewest rounds, then the fewest bytes: small groups first (128 columns: 15 groups of 9, then 15)', () => {
-    // The plan of groups of 17 then 8 (padded) took 23 rounds and 9,976 bytes a row; groups of 9 then 15 take
-    // 23 rounds and 6,688. Forcing the same sizes by hand (arity 9 at the first level is only reachable through
-    // the plan) is not possible, so the figures are pinned; each is one row's declared cost.
+  it('plans as few levels as before, then the least LAN time (rounds x 625 KB + bytes): small groups first', () => {
+    // 128 columns: 15 groups of 9 then one of 15 (6,688 bytes a row, 23 rounds) instead of 8 of 17 then 8.
     expect(maxLastWideCost(1, 128)).toEqual({ rounds: 23, bytes: [6688, 6688, 6688] });
-    // Never more rounds than before for any width, and where the rounds are equal never more bytes.
-    const before: Record<number, [number, number]> = { 33: [21, 2592], 37: [21, 2664], 48: [22, 2824], 64: [22, 3584], 100: [23, 8568], 128: [23, 9976], 200: [24, 17104], 512: [25, 69880] };
-    for (const [cols, [rounds, bytes]] of Object.entries(before)) {
-      const now = maxLastWideCost(1, Number(cols));
-      expect(now.rounds, `${cols} columns`).toBeLessThanOrEqual(rounds);
-      if (now.rounds === rounds) expect(now.bytes[0], `${cols} columns`).toBeLessThanOrEqual(bytes);
+    // Session 13's planner (as many columns per group as the AND depth allows) on the same shapes: rounds, bytes.
+    const before: Array<[rows: number, cols: number, rounds: number, bytes: number]> = [
+      [1, 33, 21, 2592], [1, 37, 21, 2752], [1, 48, 22, 3400], [1, 64, 22, 4216], [1, 100, 23, 8568], [1, 128, 23, 11096],
+      [1, 200, 24, 17104], [1, 512, 25, 69880], [384, 64, 22, 1412928], [1536, 128, 23, 16581888],
+    ];
+    const lanTime = (rounds: number, bytes: number) => rounds * 625_000 + bytes;
+    for (const [rows, cols, rounds, bytes] of before) {
+      const now = maxLastWideCost(rows, cols);
+      expect(lanTime(now.rounds, now.bytes[0]), `${rows} x ${cols}`).toBeLessThan(lanTime(rounds, bytes));
     }
+    // Many rows do not buy a round with 0.9 MB: 384 rows of 64 keep 22 rounds (21 for one row).
+    expect(maxLastWideCost(384, 64).rounds).toBe(22);
+    expect(maxLastWideCost(1, 64).rounds).toBe(21);
   });
 
   it('rejects bad arities and empty rows', async () => {

@@ -69,28 +69,35 @@ export interface RowBlock {
 }
 
 /**
- * Group sizes level by level for rows of `cols`, groups of at most `arity`: the plan of fewest rounds, and
- * among those the fewest bytes (one row's declared cost, levelCosts). Small groups first: a level's pairs are
- * about width (a - 1) / 2, so the widest level wants the smallest groups its round budget allows (128 columns:
- * 15 groups of 9 then one of 15, 645 pairs a row, instead of 8 of 17 then 8, 1,088 with padding; both 23
- * rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
+ * Bytes a round is worth on PUMA's LAN (5 Gbps, 1 ms round trip): the exchange rate norm.ts and models'
+ * NORM_FEED_LIMIT use too.
  */
-function levels(cols: number, arity: number): Level[] {
-  type Plan = { rounds: number; bytes: number; plan: Level[] };
+const LAN_BYTES_PER_ROUND = 625_000;
+
+/**
+ * Group sizes level by level for `rows` rows of `cols`, groups of at most `arity`: as few levels as `arity`
+ * allows (each level costs at least 8 rounds), and among those plans the least time on PUMA's LAN, rounds x
+ * LAN_BYTES_PER_ROUND + rows x bytes (one row's declared cost, levelCosts). Small groups first: a level's pairs
+ * are about width (a - 1) / 2, so the widest level wants the smallest groups its round budget allows (128
+ * columns: 15 groups of 9 then one of 15, 645 pairs a row, instead of 8 of 17 then 8, 1,088 with padding; both
+ * 23 rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
+ */
+function levels(cols: number, arity: number, rows: number): Level[] {
+  type Plan = { depth: number; rounds: number; bytes: number; plan: Level[] };
+  const time = (q: Plan) => q.rounds * LAN_BYTES_PER_ROUND + rows * q.bytes;
   const memo = new Map<number, Plan>();
   const best = (w: number): Plan => {
     const known = memo.get(w);
     if (known) return known;
     // Groups of 2 always qualify (ceil(w / ceil(w / 2)) = 2), so a plan exists for every w >= 2.
-    let out: Plan = { rounds: 0, bytes: 0, plan: [] };
+    let out: Plan = { depth: 0, rounds: 0, bytes: 0, plan: [] };
     for (let a = 2; a <= Math.min(arity, w); a++) {
       const groups = Math.ceil(w / a);
       if (Math.ceil(w / groups) !== a) continue;
       const { decide, pick } = levelCosts([{ units: groups, arity: a }]);
       const rest = best(groups);
-      const rounds = decide.rounds + pick.rounds + rest.rounds;
-      const bytes = decide.bytes[0] + pick.bytes[0] + rest.bytes;
-      if (a === 2 || rounds < out.rounds || (rounds === out.rounds && bytes < out.bytes)) out = { rounds, bytes, plan: [{ width: w, arity: a, groups }, ...rest.plan] };
+      const q: Plan = { depth: rest.depth + 1, rounds: decide.rounds + pick.rounds + rest.rounds, bytes: decide.bytes[0] + pick.bytes[0] + rest.bytes, plan: [{ width: w, arity: a, groups }, ...rest.plan] };
+      if (a === 2 || q.depth < out.depth || (q.depth === out.depth && time(q) < time(out))) out = q;
     }
     memo.set(w, out);
     return out;
@@ -104,7 +111,7 @@ function levels(cols: number, arity: number): Level[] {
  * block narrower than a level's arity is one group and is done after it).
  */
 function blockLevels(blocks: readonly RowBlock[], arity: number): Level[][] {
-  const plan = levels(Math.max(...blocks.map((b) => b.width)), arity);
+  const plan = levels(Math.max(...blocks.map((b) => b.width)), arity, blocks.reduce((sum, b) => sum + b.rows, 0));
   return blocks.map((b) => {
     const out: Level[] = [];
     for (let L = 0, w = b.width; w > 1; L++) {
