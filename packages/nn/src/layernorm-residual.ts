@@ -67,19 +67,22 @@ function plan(n: number, eps: number, fracBits: number, o: NormOptions, keepSum:
 }
 
 export function layerNormOfResidualCost(rows: number, n: number, eps: number, o: NormOptions = {}, keepSum = true, fracBits = 18): Cost {
-  return seq(truncationsCost(rows, n, eps, fracBits, o, keepSum), normTailCost(rows, n, plan(n, eps, fracBits, o, keepSum)));
+  const pl = plan(n, eps, fracBits, o, keepSum);
+  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl)), normTailCost(rows, n, pl));
 }
 
-/** x (kept, or the d' source when n is a power of two), x_d (unless fromKeptSum), and t: in parallel. */
-function truncationsCost(rows: number, n: number, eps: number, fracBits: number, o: NormOptions, keepSum: boolean): Cost {
-  const { e } = split(n);
-  const xd = e > 0 && !fromKeptSum(n, eps, fracBits, o, keepSum);
-  return par(ZERO_COST, ...(keepSum || e === 0 ? [truncateCost(rows * n)] : []), ...(xd ? [truncateCost(rows * n)] : []), truncateCost(rows));
+/** Bits d' carries below the session's: e on the x_d path, 0 where d' comes from the kept x (or n is a power of two). */
+const droppedBits = (pl: NormPlan): number => pl.fracBits - pl.dBits;
+
+/** x (kept, or the d' source when nothing is dropped), x_d (when bits are dropped), and t: in parallel. */
+function truncationsCost(rows: number, n: number, keepSum: boolean, dropped: number): Cost {
+  return par(ZERO_COST, ...(keepSum || dropped === 0 ? [truncateCost(rows * n)] : []), ...(dropped > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows));
 }
 
 /** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out] (betaRow false where beta W was kept). */
 export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost {
-  return seq(truncationsCost(rows, n, eps, fracBits, o, keepSum), normMatmulCost(rows, n, plan(n, eps, fracBits, o, keepSum), out, betaRow, keepY));
+  const pl = plan(n, eps, fracBits, o, keepSum);
+  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl)), normMatmulCost(rows, n, pl, out, betaRow, keepY));
 }
 
 /** Whether layerNormOfResidualMatmul takes the fused path for rows of width n (narrow rows do not: norm-matmul.ts). */
@@ -99,17 +102,16 @@ export function layerNormOfResidual(
   checkRowParam(base, beta, 'beta');
   const pl = plan(n, eps, p.fracBits, o, keepSum);
   return p.profile('layerNorm', async () => {
-    const { x, d } = await residualD(p, base, product, keepSum, fromKeptSum(n, eps, p.fracBits, o, keepSum));
+    const { x, d } = await residualD(p, base, product, keepSum, droppedBits(pl));
     return { x, y: add(p, await normTail(p, d, gamma, pl), tileRows(p, beta, base)) };
   });
 }
 
-/** d' = odd (x - mean) at f - e fraction bits (at f when fromKept), and x when kept (see the header). */
-async function residualD(p: Party, base: AShare, product: AShare, keepSum: boolean, fromKept: boolean): Promise<{ x: AShare | null; d: AShare }> {
+/** d' = odd (x - mean) at f - dropped fraction bits (dropped: e, or 0 from the kept x), and x when kept (see the header). */
+async function residualD(p: Party, base: AShare, product: AShare, keepSum: boolean, dropped: number): Promise<{ x: AShare | null; d: AShare }> {
   const n = base.shape[base.shape.length - 1];
-  const { odd, k, e } = split(n);
+  const { odd, k } = split(n);
   const f = p.fracBits;
-  const dropped = fromKept ? 0 : e;
   const X = add(p, mulPublicInt(p, base, 2n ** BigInt(f)), product);
   const [x, xd, t] = await p.parallel(
     (q) => (keepSum || dropped === 0 ? truncate(q, X, f) : Promise.resolve(null)),
@@ -131,7 +133,7 @@ export function layerNormOfResidualMatmul(
   checkRowParam(base, beta, 'beta');
   const pl = plan(n, eps, p.fracBits, o, keepSum);
   return p.profile('layerNorm', async () => {
-    const { x, d } = await residualD(p, base, product, keepSum, fromKeptSum(n, eps, p.fracBits, o, keepSum));
+    const { x, d } = await residualD(p, base, product, keepSum, droppedBits(pl));
     return { x, ...(await normMatmul(p, d, gamma, beta, pl, mm)) };
   });
 }
