@@ -55,13 +55,19 @@ test('persistent storage is asked for, the quota shown, and a share over the quo
     await expect(lab.client.page.getByRole('button', { name: 'Approve these parties' })).toBeDisabled();
     await expect(lab.client.page.locator('#approval-text')).toContainText('Not approved: ');
 
-    // Party 0 (a real estimate) asked too, shows its quota, and its share fit.
-    const p0 = await partyState(lab.parties[0].page);
-    expect(await lab.parties[0].page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBe(1);
+    // Party 0 (a real estimate) asked too and shows its quota. The owner sends each party its manifest once that
+    // party's hello is in, so party 1's refusal can end the session before party 0's manifest goes out (seen in
+    // CI): party 0 then fails with party 1's reason; when its manifest did arrive first, its share fit.
+    const p0page = lab.parties[0].page;
+    await p0page.waitForFunction(() => window.pumaParty?.state.phase === 'error', null, { timeout: 30_000, polling: 200 });
+    const p0 = await partyState(p0page);
+    expect(await p0page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBe(1);
     expect(p0.storage.estimate!.quota).toBeGreaterThan(10 * MiB);
-    expect(p0.storage.needs!.bytesMissing).toBeGreaterThan(0);
+    await expect(p0page.locator('#storage')).toContainText(/used of .* quota/);
     expect(p0.storage.refusal).toBeNull();
-    await expect(lab.parties[0].page.locator('#storage')).toContainText(/used of .* quota/);
+    expect(p0.error).toContain('not enough storage for model stories260K: party 1');
+    if (p0.storage.needs !== null) expect(p0.storage.needs.bytesMissing).toBeGreaterThan(0);
+    console.log(`storage: party 0 ${p0.storage.needs === null ? 'was stopped before its manifest came' : 'had its manifest checked (it fit)'}`);
   } finally {
     await lab.close();
   }
@@ -126,6 +132,7 @@ test.describe('one lab: resume, then list and delete', () => {
       expect(hits).toBeLessThanOrEqual(kept.length);
       expect(s.partsTotal).toBe(partsTotal);
       expect(s.storage.needs!.partsCached).toBe(kept.length);
+      expect(s.storage.refusal).toBeNull();
       if (hits === kept.length) expect(s.shareBytesDownloaded).toBe(s.storage.needs!.bytesMissing);
       else expect(s.shareBytesDownloaded).toBeGreaterThan(s.storage.needs!.bytesMissing);
       expect(s.shareBytesDownloaded).toBeLessThan(bytesTotal);
