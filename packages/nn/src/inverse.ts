@@ -158,7 +158,7 @@ export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const pl = plan(o);
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  const lanes = seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4));
+  const lanes = seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, polyCost(nl, 4));
   if (pl.shifted) return seq(shiftedReciprocalCost(n, o), mulTruncCost(mCount));
   const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
@@ -171,7 +171,7 @@ export function shiftedReciprocalCost(n: number, o: InverseOptions): Cost {
   if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  return seq(par(compare, seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, polyCost(nl, 4))), mulBitManyCost(nl));
+  return seq(par(compare, seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, polyCost(nl, 4))), mulBitManyCost(nl));
 }
 
 /**

@@ -68,21 +68,24 @@ function plan(n: number, eps: number, fracBits: number, o: NormOptions, keepSum:
 
 export function layerNormOfResidualCost(rows: number, n: number, eps: number, o: NormOptions = {}, keepSum = true, fracBits = 18): Cost {
   const pl = plan(n, eps, fracBits, o, keepSum);
-  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl)), normTailCost(rows, n, pl));
+  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl), fracBits), normTailCost(rows, n, pl));
 }
 
 /** Bits d' carries below the session's: e on the x_d path, 0 where d' comes from the kept x (or n is a power of two). */
 const droppedBits = (pl: NormPlan): number => pl.fracBits - pl.dBits;
 
-/** x (kept, or the d' source when nothing is dropped), x_d (when bits are dropped), and t: in parallel. */
-function truncationsCost(rows: number, n: number, keepSum: boolean, dropped: number): Cost {
-  return par(ZERO_COST, ...(keepSum || dropped === 0 ? [truncateCost(rows * n)] : []), ...(dropped > 0 ? [truncateCost(rows * n)] : []), truncateCost(rows));
+/** x (kept, or the d' source when nothing is dropped), x_d (when bits are dropped), and t: in parallel (residualD's shifts). */
+function truncationsCost(rows: number, n: number, keepSum: boolean, dropped: number, f: number): Cost {
+  const { k } = split(n);
+  return par(
+    ZERO_COST, ...(keepSum || dropped === 0 ? [truncateCost(rows * n, f)] : []), ...(dropped > 0 ? [truncateCost(rows * n, f + dropped)] : []), truncateCost(rows, f + dropped + k),
+  );
 }
 
 /** Cost of layerNormOfResidualMatmul: the truncations, then norm-matmul.ts's product with W [n, out] (betaRow false where beta W was kept). */
 export function layerNormOfResidualMatmulCost(rows: number, n: number, eps: number, out: number, keepSum: boolean, keepY: boolean, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost {
   const pl = plan(n, eps, fracBits, o, keepSum);
-  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl)), normMatmulCost(rows, n, pl, out, betaRow, keepY));
+  return seq(truncationsCost(rows, n, keepSum, droppedBits(pl), fracBits), normMatmulCost(rows, n, pl, out, betaRow, keepY));
 }
 
 /** Whether layerNormOfResidualMatmul takes the fused path for rows of width n (narrow rows do not: norm-matmul.ts). */

@@ -30,7 +30,7 @@ import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulT
 const MEAN_BITS = 32;
 
 export const layerNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost =>
-  seq(truncateCost(rows), normTailCost(rows, n, normPlan(n, eps, fracBits, o)));
+  seq(truncateCost(rows, MEAN_BITS), normTailCost(rows, n, normPlan(n, eps, fracBits, o)));
 
 async function centred(p: Party, x: AShare, n: number): Promise<AShare> {
   const mean = await truncate(p, mulPublicInt(p, sumLast(p, x), Math.round(2 ** MEAN_BITS / n)), MEAN_BITS);
@@ -46,7 +46,7 @@ export function layerNorm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps:
 
 /** Cost of layerNormMatmul for x [rows, n] and W [n, out]; betaRow false where beta W was kept (norm-matmul.ts BetaProductStore). */
 export const layerNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost =>
-  seq(truncateCost(rows), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow, keepY));
+  seq(truncateCost(rows, MEAN_BITS), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow, keepY));
 
 /** LayerNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
 export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
@@ -58,7 +58,7 @@ export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare
 
 /** Cost of layerNormMatmulTerm for x [rows, n] and W [n, out]. */
 export const layerNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost =>
-  seq(truncateCost(rows), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow));
+  seq(truncateCost(rows, MEAN_BITS), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow));
 
 /** LayerNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
 export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {

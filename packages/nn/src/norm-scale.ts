@@ -131,7 +131,7 @@ const compareCost = (n: number, pl: NormScalePlan): Cost => (pl.window ? lessTha
 /** Cost of the lanes L_k for n values of S. */
 function lanesCost(n: number, pl: NormScalePlan): Cost {
   const nl = n * pl.lanes;
-  return seq(pl.laneBits > 0 ? truncateCost(nl) : ZERO_COST, mulTruncCost(nl), par(...pl.groups.map((g) => mulTruncCost(g.count * n))));
+  return seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, mulTruncCost(nl), par(...pl.groups.map((g) => mulTruncCost(g.count * n))));
 }
 
 /** Declared cost of R for n values of S. */

@@ -141,7 +141,7 @@ export function attendOfProductCost(rows: number, cols: number, D: number, o: So
   const n = rows * cols;
   const layout = layoutOf(rows, cols, o.causal);
   return seq(
-    maxLastWideBesideCost(rows, cols, truncateCost(n), maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
+    maxLastWideBesideCost(rows, cols, truncateCost(n, fracBits), maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
     par(matmulCost(rows * D), shiftedReciprocalCost(rows, attentionDenominator(fracBits, cols))), mulTruncCost(rows * D),
   );
 }

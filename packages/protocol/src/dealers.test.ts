@@ -9,7 +9,7 @@ import { b2a, b2aCost } from './ops/b2a.ts';
 import { lessThan } from './ops/lessThan.ts';
 import { mul, mulCost } from './ops/mul.ts';
 import { revealRaw } from './ops/reveal.ts';
-import { truncate, truncateCost } from './ops/truncate.ts';
+import { truncate, truncateCost } from './ops/truncateWrap.ts';
 import type { Party } from './party.ts';
 import type { AShare, BShare } from './share.ts';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs, type Measured } from './test-support.ts';

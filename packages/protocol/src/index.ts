@@ -13,6 +13,7 @@ export * from './ops/mul.ts';
 export * from './ops/mulRaw32.ts';
 export * from './ops/matmul.ts';
 export * from './ops/truncate.ts';
+export * from './ops/truncateWrap.ts';
 export * from './ops/truncateRing.ts';
 export * from './ops/and.ts';
 export * from './ops/msb.ts';

@@ -19,7 +19,8 @@ import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
 import { revealTermToClientCost } from './ops/revealTerm.ts';
 import { selectCost, mulBitCost } from './ops/select.ts';
-import { truncateCost, truncateProductCost } from './ops/truncate.ts';
+import { truncateProductCost } from './ops/truncate.ts';
+import { truncateCost } from './ops/truncateWrap.ts';
 import { truncateRingCost } from './ops/truncateRing.ts';
 
 /** Declared cost as a function of the element count (outputs for matmul; rows x cols for max). */

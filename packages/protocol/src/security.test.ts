@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { fixedInput, randomFloats, runWithInputs } from './test-support.ts';
 import { mul } from './ops/mul.ts';
 import { matmul } from './ops/matmul.ts';
-import { truncate } from './ops/truncate.ts';
+import { truncate } from './ops/truncateWrap.ts';
 import { lessThan } from './ops/lessThan.ts';
 import { equal } from './ops/equal.ts';
 import { select } from './ops/select.ts';

@@ -110,10 +110,23 @@ describe('streamed matmul', () => {
  * with `cacheBytes` the source carries a weight cache of that budget (fresh per run).
  */
 /**
- * One sharing per model object for this file. Passes compared bit for bit must run on the same shares: the narrow
- * comparisons' local downcast rounds each share, so near-ties (the softmax max) may be decided differently on
- * another sharing of the same weights (and were, in one CI run of the tiny GPT-2 case).
+ * One sharing per model object, and one per input, for this file. Passes compared bit for bit must run on the
+ * same shares: the narrow comparisons' local downcast rounds each share, so near-ties (the softmax max) may be
+ * decided differently on another sharing of the same weights (and were, in one CI run of the tiny GPT-2 case);
+ * and a truncation of a replicated share (protocol truncateWrap.ts) rounds by its components' low bits, so its
+ * last bit depends on the sharing (the one-hot embedding's product is reshared, not truncated).
  */
+const inputSharings = new Map<string, FixedInput>();
+function inputSharing(ids: number[], vocab: number): FixedInput {
+  const key = `${vocab}:${ids.join(',')}`;
+  let input = inputSharings.get(key);
+  if (!input) {
+    input = new FixedInput(oneHot(ids, vocab), [ids.length, vocab]);
+    inputSharings.set(key, input);
+  }
+  return input;
+}
+
 const sharings = new WeakMap<Model, ReturnType<typeof shareWeights>>();
 function sharingOf(model: Model): ReturnType<typeof shareWeights> {
   let bundles = sharings.get(model);
@@ -127,7 +140,7 @@ function sharingOf(model: Model): ReturnType<typeof shareWeights> {
 async function twoPasses(model: Model, prompt: number[], next: number, blockWords: number | 'whole', cacheBytes?: number, expand?: SeedExpander, denseFirst = false, reserve = false) {
   const vocab = model.config.vocabSize;
   const bundles = sharingOf(model);
-  const inputs = [new FixedInput(oneHot(prompt, vocab), [prompt.length, vocab]), new FixedInput(oneHot([next], vocab), [1, vocab])];
+  const inputs = [inputSharing(prompt, vocab), inputSharing([next], vocab)];
   const largest = Math.max(...bundles[0].manifest.tensors.map((t) => sizeOf(t.shape)));
   return deterministicRun(async (p) => {
     // As the stored source reserves (stored-weights.ts): dense words only for parties 1 and 2 when dense-first.

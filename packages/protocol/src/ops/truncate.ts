@@ -1,5 +1,6 @@
 /**
- * Truncation by 2^d with a dealer, exact up to a stochastic last bit. Follows the probabilistic truncation of
+ * Truncation by 2^d of a 3-of-3 additive product (fused after a multiplication) with a dealer, exact up to a
+ * stochastic last bit. Follows the probabilistic truncation of
  * Escudero et al. (CRYPTO 2020, "Improved primitives for MPC over mixed arithmetic-binary circuits", TruncPr
  * with the MSB of the mask known in shared form), as used for replicated 3PC by Dalskov, Escudero and Keller
  * (arXiv 1910.12435, section 3.2.2), with one party as the dealer of the mask material.
@@ -16,13 +17,14 @@
  * is unbiased. No catastrophic failure for |x| < 2^62 (ABY3's local truncation fails with probability
  * 2^(l+1-64) per element; this never does).
  * The result, additively shared by A and B, is turned back into replicated form in a second round.
+ * A replicated share takes truncateWrap.ts instead (2 rounds too, fewer bytes); its two-party split needs no
+ * message, while a product's three terms would need one more round to become two.
  *
- * Cost per chunk of m elements: 2 rounds. From replicated input: D sends 4m words (x_D + r to A; x_{D+1} + r,
- * msb share, r' share to B), A and B send m words each. Fused after a multiplication (input is the 3-of-3
- * additive product): D sends 4m, A and B 2m each, and the multiplication's own resharing round disappears
- * (mul + trunc = 2 rounds). With the chunks n_0 + n_1 + n_2 = n of dealerChunks, party i sends
- * 4 n_i + (n - n_i) words (replicated) or 4 n_i + 2 (n - n_i) (fused): about 2n and 8n/3 instead of 4n once
- * the dealers rotate, 4n / n / n and 4n / 2n / 2n below that size.
+ * Cost per chunk of m elements: 2 rounds. The input is the 3-of-3 additive product: D sends 4m words
+ * (z_D + r to A and B, the msb share and r' share to B), A and B 2m each (their terms, then the resharing),
+ * and the multiplication's own resharing round disappears (mul + trunc = 2 rounds). With the chunks
+ * n_0 + n_1 + n_2 = n of dealerChunks, party i sends 4 n_i + 2 (n - n_i) words: about 8n/3 once the dealers
+ * rotate, 4n / 2n / 2n below that size.
  */
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
@@ -33,25 +35,21 @@ import { dealerChunks, dealtByChunks } from '../dealers.ts';
 
 const OFFSET = 1n << 62n;
 
-function chunkedCost(n: number, others: number): Cost {
+export function truncateProductCost(n: number): Cost {
   const sizes = dealerChunks(n);
-  const words = sizes.map((own) => 4 * own + others * (n - own));
+  const words = sizes.map((own) => 4 * own + 2 * (n - own));
   return cost(2, words[0] * WORD, words[1] * WORD, words[2] * WORD);
 }
-
-export const truncateCost = (n: number): Cost => chunkedCost(n, 1);
-export const truncateProductCost = (n: number): Cost => chunkedCost(n, 2);
 
 function checkBits(d: number): void {
   if (!Number.isInteger(d) || d < 1 || d > 61) throw new Error(`truncation by ${d} bits is out of range [1, 61]`);
 }
 
-type TruncInput = { kind: 'replicated'; x: AShare } | { kind: 'additive'; z: Buf; shape: readonly number[] };
-
-async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: PartyId): Promise<AShare> {
+/** One dealer's chunk: z is this party's 3-of-3 additive term of the chunk's elements. */
+async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<AShare> {
   const be = p.backend;
-  const shape = input.kind === 'replicated' ? input.x.shape : input.shape;
-  const n = input.kind === 'replicated' ? input.x.s0.length : input.z.length;
+  const n = z.length;
+  const shape = [n];
   const tag = p.nextTag();
   const K = 1n << BigInt(63 - d);
   const A = ((dealer + 1) % 3) as PartyId;
@@ -69,23 +67,20 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
     const hA = p.prgWith(A, tag, n, 3);
     const m2 = be.sub(rMsb, mA);
     const h2 = be.sub(rLow, hA);
-    const toA = input.kind === 'replicated' ? be.add(input.x.s0, r) : be.add(input.z, r);
-    const toB = input.kind === 'replicated' ? be.add(input.x.s1, r) : toA;
-    const toBAll = be.concat([toB, m2, h2]);
-    p.drop(rA, rB, r, rMsb, rShl, rLow, mA, hA, m2, h2, ...(toB === toA ? [] : [toB]));
+    const toA = be.add(z, r);
+    const toBAll = be.concat([toA, m2, h2]);
+    p.drop(rA, rB, r, rMsb, rShl, rLow, mA, hA, m2, h2);
     await p.exchange(tag, [[A, toA], [B, toBAll]], []);
     p.drop(toA, toBAll);
   } else {
     const isA = p.id === A;
     const other = isA ? B : A;
-    const sends: Array<[number, Buf]> = input.kind === 'additive' ? [[other, input.z]] : [];
-    const from = input.kind === 'additive' ? [dealer, other] : [dealer];
-    const got = await p.exchange(tag, sends, from);
+    const got = await p.exchange(tag, [[other, z]], [dealer, other]);
     // Temporaries are released as soon as they are used (Party.drop); results are unchanged.
     const fromDealer = be.upload(got[0]);
     const masked = isA ? fromDealer : be.slice(fromDealer, 0, n);
-    const otherZ = input.kind === 'replicated' ? null : be.upload(got[1]);
-    const mine = input.kind === 'replicated' ? be.add(input.x.s0, input.x.s1) : be.add(input.z, otherZ as Buf);
+    const otherZ = be.upload(got[1]);
+    const mine = be.add(z, otherZ);
     const cRaw = be.add(masked, mine);
     const c = be.addScalar(cRaw, OFFSET);
     const cMsb = be.shrLogical(c, 63);
@@ -97,7 +92,7 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
     const mSign = be.mul(m, sign);
     const mSignK = be.mulScalar(mSign, K);
     let y = be.sub(mSignK, h);
-    p.drop(...(isA ? [] : [masked]), ...(otherZ ? [otherZ] : []), mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
+    p.drop(...(isA ? [] : [masked]), otherZ, mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
     if (isA) {
       const cShl = be.shl(c, 1);
       const cLow = be.shrLogical(cShl, d + 1);
@@ -130,29 +125,14 @@ async function truncateChunk(p: Party, input: TruncInput, d: number, dealer: Par
   return isA ? aShare(shape, myComp, cB) : aShare(shape, cB, myComp);
 }
 
-/** Every dealer's chunk in parallel (dealers.ts), 2 rounds in all. */
-function truncateCore(p: Party, input: TruncInput, d: number): Promise<AShare> {
-  checkBits(d);
-  const be = p.backend;
-  const shape = input.kind === 'replicated' ? input.x.shape : input.shape;
-  const n = input.kind === 'replicated' ? input.x.s0.length : input.z.length;
-  return dealtByChunks(p, n, shape, async (q, start, count, dealer) => {
-    const chunk: TruncInput = input.kind === 'replicated'
-      ? { kind: 'replicated', x: aShare([count], be.slice(input.x.s0, start, count), be.slice(input.x.s1, start, count)) }
-      : { kind: 'additive', z: be.slice(input.z, start, count), shape: [count] };
-    const out = await truncateChunk(q, chunk, d, dealer);
-    if (chunk.kind === 'replicated') q.drop(chunk.x.s0, chunk.x.s1);
-    else q.drop(chunk.z);
-    return out;
-  });
-}
-
-/** Truncates a replicated share by `bits` (default: the session's fraction bits). */
-export function truncate(p: Party, x: AShare, bits = p.fracBits): Promise<AShare> {
-  return p.profile('truncate', () => truncateCore(p, { kind: 'replicated', x }, bits));
-}
-
 /** Truncates a 3-of-3 additive product share z (this party's term, already masked by a zero sharing). */
 export function truncateProduct(p: Party, z: Buf, shape: readonly number[], bits = p.fracBits): Promise<AShare> {
-  return p.profile('truncate', () => truncateCore(p, { kind: 'additive', z, shape }, bits));
+  checkBits(bits);
+  const be = p.backend;
+  return p.profile('truncate', () => dealtByChunks(p, z.length, shape, async (q, start, count, dealer) => {
+    const part = be.slice(z, start, count);
+    const out = await truncateChunk(q, part, bits, dealer);
+    q.drop(part);
+    return out;
+  }));
 }
