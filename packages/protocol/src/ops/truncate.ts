@@ -32,6 +32,7 @@ import type { Party } from '../party.ts';
 import { aShare, type AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
+import { replicateHalves } from './halves.ts';
 
 const OFFSET = 1n << 62n;
 
@@ -107,22 +108,7 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     twoOfTwo = y;
   }
 
-  // Back to replicated form: c_D from the key of D and B, c_A from the key of D and A, c_B = y - c_D - c_A
-  // assembled by A and B from each other's masked halves.
-  const tag2 = p.nextTag();
-  if (p.id === dealer) {
-    await p.exchange(tag2, [], []);
-    return aShare(shape, p.prgWith(B, tag2, n), p.prgWith(A, tag2, n));
-  }
-  const isA = p.id === A;
-  const other = isA ? B : A;
-  const myComp = p.prgWith(dealer, tag2, n);
-  const half = be.sub(twoOfTwo as Buf, myComp);
-  const [theirs] = await p.exchange(tag2, [[other, half]], [other]);
-  const theirHalf = be.upload(theirs);
-  const cB = be.add(half, theirHalf);
-  p.drop(twoOfTwo as Buf, half, theirHalf);
-  return isA ? aShare(shape, myComp, cB) : aShare(shape, cB, myComp);
+  return replicateHalves(p, twoOfTwo, n, dealer, shape);
 }
 
 /** Truncates a 3-of-3 additive product share z (this party's term, already masked by a zero sharing). */

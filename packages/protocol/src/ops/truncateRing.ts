@@ -31,6 +31,7 @@ import type { Party } from '../party.ts';
 import { aShare, type AShare } from '../share.ts';
 import { cost, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
+import { replicateHalves } from './halves.ts';
 import { laneCount, packedBytes, packLanes, unpackLanes, type RingBits } from './lanes.ts';
 
 export interface RingChange {
@@ -97,19 +98,7 @@ async function chunk(p: Party, z: Buf, d: number, rings: RingChange, dealer: Par
     twoOfTwo = y;
   }
 
-  // Back to replicated form in Z_2^l, as in truncate.ts: c_D and c_A from PRGs, c_B = y - c_D - c_A.
-  const tag2 = p.nextTag();
-  if (p.id === dealer) {
-    await p.exchange(tag2, [], []);
-    return aShare([n], p.prgWith(B, tag2, n), p.prgWith(A, tag2, n));
-  }
-  const isA = p.id === A;
-  const other = isA ? B : A;
-  const myComp = p.prgWith(dealer, tag2, n);
-  const half = be.sub(twoOfTwo as Buf, myComp);
-  const [theirs] = await p.exchange(tag2, [[other, packLanes([{ words: await be.read(half), bits: l }])]], [other]);
-  const cB = be.add(half, be.upload(unpackLanes(theirs, [{ count: n, bits: l }])[0]));
-  return isA ? aShare([n], myComp, cB) : aShare([n], cB, myComp);
+  return replicateHalves(p, twoOfTwo, n, dealer, [n], l);
 }
 
 /**

@@ -36,6 +36,7 @@ import type { Party } from '../party.ts';
 import { aShare, type AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
+import { replicateHalves } from './halves.ts';
 import { laneCount, packedBytes, packLanes, unpackLanes, type RingBits } from './lanes.ts';
 
 /** Ring of the wrap's product: Z_2^32 while the truncation keeps no more than 32 bits of it. */
@@ -102,22 +103,7 @@ async function chunk(p: Party, x: AShare, d: number, dealer: PartyId): Promise<A
     p.drop(b, beta, bMasked, aMasked, gammaB, ab, w);
   }
 
-  // Back to replicated form: c_D from the key of D and B, c_A from the key of D and A, c_B = y - c_D - c_A
-  // assembled by A and B from each other's masked halves.
-  const tag2 = p.nextTag();
-  if (p.id === dealer) {
-    await p.exchange(tag2, [], []);
-    return aShare([n], p.prgWith(B, tag2, n), p.prgWith(A, tag2, n));
-  }
-  const isA = p.id === A;
-  const other = isA ? B : A;
-  const myComp = p.prgWith(dealer, tag2, n);
-  const half = be.sub(twoOfTwo as Buf, myComp);
-  const [theirs] = await p.exchange(tag2, [[other, half]], [other]);
-  const theirHalf = be.upload(theirs);
-  const cB = be.add(half, theirHalf);
-  p.drop(twoOfTwo as Buf, half, theirHalf);
-  return isA ? aShare([n], myComp, cB) : aShare([n], cB, myComp);
+  return replicateHalves(p, twoOfTwo, n, dealer, [n]);
 }
 
 /** Truncates a replicated share by `bits` (default: the session's fraction bits); |x| < 2^62. */
