@@ -1,7 +1,7 @@
 /**
  * Truncation of a replicated share by 2^d in 2 rounds, through the wrap of a two-party split: one-bit-error
  * truncation after "Improved secure two-party computation from a geometric perspective" (Algorithm 4, the
- * modular wrap of a sum whose value is small), as SPU's ABY3 TruncAPr2 uses it (ePrint 2025/200 names it);
+ * modular wrap of a sum whose value is small), as SPU's ABY3 TruncAPr2 uses it (issue 12 cites it as ePrint 2025/200);
  * the wrap formula and the schedule below are this package's.
  *
  * Dealers rotate (dealers.ts): party c helps with chunk c. For one chunk, D is the helper and A = D + 1,
@@ -12,23 +12,23 @@
  * two top bits give a sum of at least 2^64, one alone a sum in [2^63, 2^64 + 2^63) that must wrap since
  * y' < 2^63, none a sum below 2^64. Then, as integers,
  *   floor(u / 2^d) + floor(v / 2^d) = floor(y' / 2^d) + w 2^(64-d) - e,   e = carry of the low d bits in {0, 1},
- * and A and B hold additive shares of floor(x / 2^d) + 1 - e: A's  floor(u / 2^d) - w_A 2^(64-d) + 1 - 2^(62-d),
- * B's  floor(v / 2^d) - w_B 2^(64-d).
+ * and A and B hold additive shares of floor((x - 1) / 2^d) + 1 - e, which is floor(x / 2^d) + {0, 1}:
+ * A's  floor(u / 2^d) - w_A 2^(64-d) + 1 - 2^(62-d),  B's  floor(v / 2^d) - w_B 2^(64-d).
  * The product a b of A's and B's private bits, with D's correlation (round 1, all three messages at once):
  * D draws alpha, gamma_A (keys shared with A) and beta (with B) and sends B gamma_B = alpha beta - gamma_A;
  * A sends B a' = a - alpha, B sends A b' = b - beta; then A's share of a b is a b' + gamma_A and B's is
  * a' beta + gamma_B. w_A = a - (a b)_A, w_B = b - (a b)_B. Only w mod 2^d matters (it is multiplied by
  * 2^(64-d)), so these values live in Z_2^s with s = 32 when d <= 32 (one 32-bit lane on the wire, lanes.ts),
- * else s = 64. Round 2 turns A's and B's shares into replicated form as truncate.ts does (components of D and
- * A from keys, B's assembled by A and B from each other's masked halves).
+ * else s = 64. Round 2 turns A's and B's shares into replicated form (halves.ts: components of D and A from
+ * keys, B's assembled by A and B from each other's masked halves).
  * Error: floor(x / 2^d) + {0, 1} with P[+1] = frac(x / 2^d) when the low bits of u are uniform (a fresh
  * sharing): the - 1 in y' makes the result exact for multiples of 2^d. Precondition |x| < 2^62, as for
  * truncate.ts; outside it the result is wrong.
  * What each party sees: A gets b' (masked by beta, under the key of D and B) and B's masked half; B gets a'
  * (alpha) and gamma_B (gamma_A), both under the key of D and A, and A's masked half; D gets nothing.
  * Cost per chunk of m elements, 2 rounds: D sends m values of Z_2^s; A and B each send m of Z_2^s and then
- * m words. With rotating dealers, per element and party at d <= 32: 9.3 bytes (truncate.ts's dealer
- * truncation of a replicated share: 16; below ROTATE_FROM: 4 / 12 / 12 bytes against 32 / 8 / 8).
+ * m words. With rotating dealers, per element and party at d <= 32: 9.3 bytes (the dealer truncation this
+ * replaces for replicated shares sent 16; below ROTATE_FROM: 4 / 12 / 12 bytes against its 32 / 8 / 8).
  */
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
