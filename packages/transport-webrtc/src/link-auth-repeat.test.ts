@@ -105,6 +105,35 @@ describe('a lost identity proof is sent again', () => {
     for (const s of [a, b]) expect(s.auths.length).toBeLessThanOrEqual(1 + 2 * MAX_AUTH_REPEATS);
   });
 
+  it("the opener loses the answerer's first proof and the answerer, having the opener's, sends data at once: the data waits for the repeated proof and arrives, in order", async () => {
+    const { a, b } = await pair((from, n) => (from === 'b' && n === 1 ? 'drop' : 'deliver'));
+    expect(await until(() => b.opened, OPEN_WITHIN_MS)).toBe(true);
+    // b (the client) has a's proof and is open; a has no proof from b yet.
+    expect(a.opened).toBe(false);
+    b.link.enqueue('first', new Uint8Array([1, 2, 3]));
+    b.link.enqueue('second', new Uint8Array(5000).fill(9));
+    b.link.pump();
+    const first = a.link.box.take(CLIENT, 'first');
+    const second = a.link.box.take(CLIENT, 'second');
+    expect(await until(() => a.opened, OPEN_WITHIN_MS), `a failed: ${a.failed}`).toBe(true);
+    expect(Array.from(await first)).toEqual([1, 2, 3]);
+    expect((await second).byteLength).toBe(5000);
+    expect([a.failed, b.failed]).toEqual([null, null]);
+  });
+
+  it('data that comes before a proof that never comes is never delivered, and too much of it fails the link', async () => {
+    const { a, b } = await pair((from) => (from === 'b' ? 'drop' : 'deliver'));
+    expect(await until(() => b.opened, OPEN_WITHIN_MS)).toBe(true);
+    const { maxPendingBytes, sendLimit } = b.link.laneLimits();
+    const part = Math.min(sendLimit, 1 << 20);
+    const count = Math.floor(maxPendingBytes / part) + 1;
+    const got = Array.from({ length: count }, (_, i) => a.link.box.take(CLIENT, `part ${i}`));
+    for (let i = 0; i < count; i++) b.link.enqueue(`part ${i}`, new Uint8Array(part));
+    b.link.pump();
+    for (const g of got) await expect(g).rejects.toThrow(/^protocol error from client: over \d+ bytes sent on channel 0 before its identity proof$/);
+    expect(a.opened).toBe(false);
+  });
+
   it('a different second proof on a channel is still a protocol error', async () => {
     const { a } = await pair(() => 'deliver');
     const other = await pair(() => 'deliver');

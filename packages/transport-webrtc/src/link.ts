@@ -83,6 +83,13 @@ export class Link {
   private readonly authedChannels = new Set<number>();
   private held: { index: number; frame: Frame }[] = [];
   private heldBytes = 0;
+  /**
+   * Data that came on a channel before that channel's identity proof, by channel, unread. A proof can be lost
+   * (AUTH_REPEAT_MS), and the peer opens as soon as it has ours: its data then overtakes the repeat of its proof.
+   * Seen in CI as "data on channel 0 before its identity proof" ending a session. The data waits for the proof
+   * (counted against maxPendingBytes); if the proof never comes or fails, none of it is ever delivered.
+   */
+  private early = new Map<number, Array<Extract<Frame, { kind: typeof CHUNK }>>>();
 
   constructor(
     readonly remote: EndpointId,
@@ -211,7 +218,8 @@ export class Link {
       if (this.error) break;
       this.process(index, frame);
     }
-    this.heldBytes = 0;
+    // What stays held is data on channels whose proof has not come yet.
+    this.heldBytes = [...this.early.values()].flat().reduce((sum, f) => sum + f.payload.byteLength, 0);
     this.pump();
   }
 
@@ -240,11 +248,21 @@ export class Link {
     }
   }
 
-  /** A CHUNK or BYE frame: data only once the channel carried its AUTH, held until the link opens. */
+  /** A CHUNK or BYE frame: data only once the channel carried its AUTH (until then kept unread), held until the link opens. */
   private onFrame(index: number, frame: Exclude<Frame, { kind: typeof AUTH | typeof PING | typeof BATCH }>): void {
     if (!this.authedChannels.has(index)) {
-      if (frame.kind === CHUNK) this.fail(`protocol error from ${this.name}: data on channel ${index} before its identity proof`);
-      else this.process(index, frame);
+      if (frame.kind !== CHUNK) {
+        this.process(index, frame);
+        return;
+      }
+      this.heldBytes += frame.payload.byteLength;
+      if (this.heldBytes > this.opts.maxPendingBytes) {
+        this.fail(`protocol error from ${this.name}: over ${this.opts.maxPendingBytes} bytes sent on channel ${index} before its identity proof`);
+        return;
+      }
+      const early = this.early.get(index) ?? [];
+      early.push({ ...frame, payload: frame.payload.slice() });
+      this.early.set(index, early);
     } else if (!this.open) {
       this.heldBytes += frame.kind === CHUNK ? frame.payload.byteLength : 0;
       if (this.heldBytes > this.opts.maxPendingBytes) {
@@ -271,6 +289,14 @@ export class Link {
     if (!this.peerAuth) {
       this.peerAuth = { bytes: bytes.slice(), frame };
       if (this.authSent) void this.verifyPeer();
+    }
+    // What came before this proof follows it now, in order, as if it had come after.
+    const early = this.early.get(index);
+    this.early.delete(index);
+    for (const f of early ?? []) {
+      if (this.error) return;
+      this.heldBytes -= f.payload.byteLength;
+      this.onFrame(index, f);
     }
   }
 
