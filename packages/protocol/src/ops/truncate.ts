@@ -42,7 +42,8 @@ export function truncateProductCost(n: number): Cost {
   return cost(2, words[0] * WORD, words[1] * WORD, words[2] * WORD);
 }
 
-function checkBits(d: number): void {
+/** A truncation's shift: 1 to 61 bits (the input's |x| < 2^62 leaves 2^(62-d) >= 2). */
+export function checkTruncationBits(d: number): void {
   if (!Number.isInteger(d) || d < 1 || d > 61) throw new Error(`truncation by ${d} bits is out of range [1, 61]`);
 }
 
@@ -113,7 +114,7 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
 
 /** Truncates a 3-of-3 additive product share z (this party's term, already masked by a zero sharing). */
 export function truncateProduct(p: Party, z: Buf, shape: readonly number[], bits = p.fracBits): Promise<AShare> {
-  checkBits(bits);
+  checkTruncationBits(bits);
   const be = p.backend;
   return p.profile('truncate', () => dealtByChunks(p, z.length, shape, async (q, start, count, dealer) => {
     const part = be.slice(z, start, count);

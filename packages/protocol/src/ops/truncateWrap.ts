@@ -37,17 +37,15 @@ import { aShare, type AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
 import { replicateHalves } from './halves.ts';
+import { checkTruncationBits } from './truncate.ts';
 import { laneCount, packedBytes, packLanes, unpackLanes, type RingBits } from './lanes.ts';
 
 /** Ring of the wrap's product: Z_2^32 while the truncation keeps no more than 32 bits of it. */
 const wrapBits = (d: number): RingBits => (d <= 32 ? 32 : 64);
 
-function checkBits(d: number): void {
-  if (!Number.isInteger(d) || d < 1 || d > 61) throw new Error(`truncation by ${d} bits is out of range [1, 61]`);
-}
 
 export function truncateCost(n: number, d = 18): Cost {
-  checkBits(d);
+  checkTruncationBits(d);
   const s = wrapBits(d);
   const bytes: [number, number, number] = [0, 0, 0];
   dealerChunks(n).forEach((m, dealer) => {
@@ -108,7 +106,7 @@ async function chunk(p: Party, x: AShare, d: number, dealer: PartyId): Promise<A
 
 /** Truncates a replicated share by `bits` (default: the session's fraction bits); |x| < 2^62. */
 export function truncate(p: Party, x: AShare, bits = p.fracBits): Promise<AShare> {
-  checkBits(bits);
+  checkTruncationBits(bits);
   const be = p.backend;
   return p.profile('truncate', () => dealtByChunks(p, x.s0.length, x.shape, async (q, start, count, dealer) => {
     const part = aShare([count], be.slice(x.s0, start, count), be.slice(x.s1, start, count));
