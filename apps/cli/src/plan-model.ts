@@ -4,7 +4,7 @@
  * 28-byte header (llama2.c) is read.
  */
 import { open, readFile } from 'node:fs/promises';
-import { bertConfig, gpt2Config, llamaFamilyConfig, type ModelConfig } from '@puma/models';
+import { bertConfig, checkNotPickled, gpt2Config, llamaFamilyConfig, type ModelConfig } from '@puma/models';
 import { findModel } from '@puma/models/node';
 import { PLAN_SHAPES, planShape } from '@puma/models/secure';
 
@@ -22,6 +22,7 @@ async function llama2cHeader(file: string): Promise<ModelConfig> {
   try {
     const buf = Buffer.alloc(28);
     const { bytesRead } = await handle.read(buf, 0, 28, 0);
+    checkNotPickled(buf.subarray(0, Math.min(bytesRead, 4)), file);
     if (bytesRead < 28) throw new Error(`${file}: ${bytesRead} bytes is too short for a llama2.c checkpoint header`);
     header = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
   } finally {

@@ -19,7 +19,7 @@ export { bertConfig, gpt2Config } from './hf-config.ts';
 export { loadGpt2 } from './gpt2-loader.ts';
 export { loadBert, type BertHeadKind, type BertLoadOptions } from './bert-loader.ts';
 export { loadHuggingFace, type HfLoadOptions } from './hf-loader.ts';
-export { loadLlama2c } from './llama2c-loader.ts';
+export { checkNotPickled, loadLlama2c } from './llama2c-loader.ts';
 export { llamaFamilyConfig, type LlamaFamily, type LlamaFamilyConfig } from './hf-llama-config.ts';
 export { loadHfLlama } from './hf-llama-loader.ts';
 export { hfLlamaFiles, type HfFolderFiles, type HfLlamaWriteOptions } from './hf-llama-writer.ts';

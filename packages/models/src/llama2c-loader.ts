@@ -14,8 +14,24 @@ import type { LayerWeights, LoadedModel, ModelConfig, Norm, Tensor } from './typ
 /** The magic of llama2.c's versioned export format ("ak42" read as a little-endian uint32). */
 const VERSIONED_MAGIC = 0x616b3432;
 
+/**
+ * Refuses a file that opens like another format's container rather than a llama2.c header: a zip archive
+ * (torch.save since PyTorch 1.6) or a bare pickle (older torch.save). Neither is opened further.
+ */
+export function checkNotPickled(head: Uint8Array, source: string): void {
+  const zip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  const pickle = head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
+  if (zip || pickle) {
+    throw new Error(
+      `${source}: this is a PyTorch ${zip ? 'zip archive' : 'pickle'} (torch.save), not a llama2.c checkpoint; PyTorch pickles are never ` +
+        'opened (unpickling can run code). Export it with llama2.c\'s export.py --version 0, or save a Hugging Face model as safetensors.',
+    );
+  }
+}
+
 export function loadLlama2c(input: Uint8Array, source = 'llama2.c checkpoint'): LoadedModel {
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  checkNotPickled(bytes.subarray(0, 4), source);
   if (bytes.byteLength < 28) throw new Error(`${source}: ${bytes.byteLength} bytes is too short for a llama2.c checkpoint header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) === VERSIONED_MAGIC) {

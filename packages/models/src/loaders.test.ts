@@ -285,6 +285,11 @@ describe('llama2.c legacy checkpoint loader', () => {
     const versioned = bytes.slice();
     new DataView(versioned.buffer).setUint32(0, 0x616b3432, true);
     expect(() => loadLlama2c(versioned)).toThrow(/versioned llama2\.c export/);
+    // torch.save output under a .bin name: a zip archive (PyTorch >= 1.6) or a bare pickle (protocol 2).
+    const zip = bytes.slice();
+    zip.set([0x50, 0x4b, 0x03, 0x04]);
+    expect(() => loadLlama2c(zip, 'model.bin')).toThrow(/model\.bin: this is a PyTorch zip archive \(torch\.save\), not a llama2\.c checkpoint/);
+    expect(() => loadLlama2c(new Uint8Array([0x80, 0x02, 0x8a, 0x0a]), 'old.bin')).toThrow(/old\.bin: this is a PyTorch pickle/);
   });
 });
 

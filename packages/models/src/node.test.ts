@@ -59,6 +59,14 @@ describe('model folders and --model resolution', () => {
       expect(() => modelDir('stories260K')).toThrow(/model folder "stories260K" not found at .*\. Set PUMA_MODELS/);
       expect(() => findModel('stories260K')).toThrow(/models folder .* is empty; set PUMA_MODELS/);
       expect(() => findModel(empty)).toThrow(/no model weights found/);
+      // A Hugging Face folder with PyTorch weights only: named as such, never read as a llama2.c checkpoint.
+      writeFileSync(path.join(empty, 'config.json'), JSON.stringify(tinyGpt2Config()));
+      writeFileSync(path.join(empty, 'pytorch_model.bin'), Buffer.from('PK\x03\x04 a zip archive', 'latin1'));
+      expect(() => findModel(empty)).toThrow(/pytorch_model\.bin is not a format puma reads .*safetensors/);
+      expect(() => findModel(path.join(empty, 'pytorch_model.bin'))).toThrow(/pytorch_model\.bin is not a format puma reads/);
+      // Beside safetensors they are ignored.
+      writeFileSync(path.join(empty, 'model.safetensors'), encodeSafetensors(asWritable(tinyGpt2Checkpoint())));
+      expect(findModel(empty).weights).toBe(path.join(empty, 'model.safetensors'));
     } finally {
       rmSync(empty, { recursive: true });
       rmSync(cache, { recursive: true });

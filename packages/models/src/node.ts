@@ -124,8 +124,22 @@ function tokenizerFiles(dir: string, format: ModelFormat, weights: string): Toke
   return llama2c ? { kind: 'llama2c', path: llama2c } : undefined;
 }
 
+/**
+ * Weights in formats this project does not read: PyTorch's pickles (torch.save; unpickling can run code, so they
+ * are never opened), TensorFlow and Flax. Hugging Face folders often carry these alone or beside safetensors.
+ */
+const FOREIGN_WEIGHTS = /^(pytorch_model.*\.bin|pytorch_model\.bin\.index\.json|training_args\.bin|.*\.(pt|pth|ckpt|h5|msgpack|gguf|onnx))$/;
+
+function foreignWeightsError(where: string, found: readonly string[]): Error {
+  return new Error(
+    `${where}: ${found.join(', ')} ${found.length > 1 ? 'are' : 'is'} not a format puma reads (PyTorch pickles are never opened: unpickling can run code). ` +
+      'Save the model as safetensors (for example with transformers: model.save_pretrained(dir, safe_serialization=True)) and point --model at that folder.',
+  );
+}
+
 function locateInDir(dir: string, name: string): ModelLocation {
   const files = readdirSync(dir);
+  const foreign = files.filter((f) => FOREIGN_WEIGHTS.test(f));
   if (!files.includes('model.safetensors') && files.includes(SAFETENSORS_INDEX_FILE)) return locateFile(path.join(dir, SAFETENSORS_INDEX_FILE), name);
   const safetensors = files.includes('model.safetensors') ? ['model.safetensors'] : files.filter((f) => f.endsWith('.safetensors'));
   if (safetensors.length === 1) {
@@ -133,7 +147,8 @@ function locateInDir(dir: string, name: string): ModelLocation {
     return locateFile(weights, name);
   }
   if (safetensors.length > 1) throw new Error(`${dir}: several .safetensors files (${safetensors.join(', ')}) and no model.safetensors; name the file`);
-  const checkpoints = files.filter((f) => f.endsWith('.bin') && f !== 'tokenizer.bin' && !/^tok/.test(f));
+  const checkpoints = files.filter((f) => f.endsWith('.bin') && f !== 'tokenizer.bin' && !/^tok/.test(f) && !FOREIGN_WEIGHTS.test(f));
+  if (checkpoints.length === 0 && foreign.length > 0) throw foreignWeightsError(dir, foreign);
   if (checkpoints.length === 1) return locateFile(path.join(dir, checkpoints[0]), name);
   if (checkpoints.length > 1) throw new Error(`${dir}: several llama2.c checkpoints (${checkpoints.join(', ')}); name the file`);
   throw new Error(`${dir}: no model weights found (expected model.safetensors + config.json, or a llama2.c *.bin checkpoint)`);
@@ -146,6 +161,7 @@ function locateFile(file: string, name: string): ModelLocation {
     if (!existsSync(config)) throw new Error(`${file}: no config.json beside it`);
     return { name, dir, format: 'hf-safetensors', weights: file, config, tokenizer: tokenizerFiles(dir, 'hf-safetensors', file) };
   }
+  if (FOREIGN_WEIGHTS.test(path.basename(file))) throw foreignWeightsError(file, [path.basename(file)]);
   if (file.endsWith('.bin')) {
     return { name, dir, format: 'llama2c', weights: file, tokenizer: tokenizerFiles(dir, 'llama2c', file) };
   }

@@ -93,5 +93,11 @@ describe('owner model files read by byte range', () => {
     const bytes = readFileSync(path.join(dir, 'model.safetensors'));
     const truncated = recordingReader('model.safetensors', new Uint8Array(bytes.subarray(0, bytes.byteLength - 100)));
     await expect(loadOwnerModel([truncated, fileOf(dir, 'config.json')])).rejects.toThrow(/run past the data section .*file truncated\?/);
+    // A picked PyTorch file is refused from its first four bytes; the rest is never read.
+    const pickled = new Uint8Array(1 << 20);
+    pickled.set([0x50, 0x4b, 0x03, 0x04]);
+    const torch = recordingReader('pytorch_model.bin', pickled);
+    await expect(loadOwnerModel([torch, fileOf(dir, 'config.json')])).rejects.toThrow(/pytorch_model\.bin: this is a PyTorch zip archive/);
+    expect(torch.reads).toEqual([4]);
   });
 });

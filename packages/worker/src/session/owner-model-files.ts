@@ -9,7 +9,7 @@
  * The weights hash (the kept sharing's key) is read in HASH_CHUNK_BYTES chunks: sha256 of the chunks' sha256
  * digests in order, so hashing holds one chunk, not the file.
  */
-import { CHAT_TEMPLATE_FILES, loadHuggingFace, loadLlama2c, openSafetensors, type Model } from '@puma/models';
+import { CHAT_TEMPLATE_FILES, checkNotPickled, loadHuggingFace, loadLlama2c, openSafetensors, type Model } from '@puma/models';
 import { hfJsonTokenizerSource } from './public-info.ts';
 import { sha256Hex } from './shares.ts';
 import type { TokenizerSource } from './types.ts';
@@ -118,6 +118,8 @@ export async function loadOwnerModel(files: ModelFileReader[], folderName?: stri
   if (!checkpoint) {
     throw new Error(`no model weights among ${files.map((f) => f.name).join(', ')}: expected a llama2.c .bin checkpoint, or config.json + a .safetensors file`);
   }
+  // A picked PyTorch file is refused by its first bytes, before the whole of it is read.
+  checkNotPickled(checkpoint.read(0, Math.min(4, checkpoint.size)), checkpoint.name);
   const model = loadLlama2c(readAll(checkpoint), checkpoint.name);
   const tok = only(files, isLlamaTokenizer, 'llama2.c tokenizer');
   const name = checkpoint.name.replace(/\.bin$/, '');
