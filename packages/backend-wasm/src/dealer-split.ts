@@ -14,7 +14,7 @@
  * copies into and out of the windows; `npm run bench -- sharing` gives the measured times (the JavaScript path it
  * replaces: ChaCha20 at about 73 ns per word per stream).
  */
-import { kernelsModule } from './index.ts';
+import { kernelsModule } from './kernels.ts';
 
 /** 1 Mi words (8 MiB): large enough that the copies in and out are a small share of the keystream work. */
 const WINDOW_WORDS = 1 << 20;

@@ -1,7 +1,8 @@
 /**
- * The backend's GC nudges (index.ts): after every 128 MiB of allocations it allocates a 64 MiB ArrayBuffer that
- * engines count as external memory and answer with a collection. stats().gcNudgeBytes counts the nudges not yet
- * collected, so memory figures (bench models' peak per party) can leave out these never-written buffers.
+ * The backend's GC nudges (resident-buffers.ts): after every 128 MiB of allocations it allocates a 64 MiB
+ * ArrayBuffer that engines count as external memory and answer with a collection. stats().gcNudgeBytes counts the
+ * nudges not yet collected, so memory figures (bench models' peak per party) can leave out these never-written
+ * buffers.
  */
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend } from './index.ts';

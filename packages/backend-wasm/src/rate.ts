@@ -23,7 +23,7 @@ function filler(n: number, seed: number): BigUint64Array {
 
 export async function matmulRate(n: number): Promise<{ ms: number; gmacs: number }> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`matmulRate: n must be a positive integer, got ${n}`);
-  backend ??= import('./index.ts').then((m) => m.createWasmBackend());
+  backend ??= import('./backend.ts').then((m) => m.createWasmBackend());
   const be = await backend;
   const a = be.upload(filler(n * n, 1));
   const b = be.upload(filler(n * n, 2));
