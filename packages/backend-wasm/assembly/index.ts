@@ -1,4 +1,4 @@
-// Entry point of the kernels module: every export here is callable from src/index.ts.
+// Entry point of the kernels module: every export here is callable through src/kernels.ts (the Kernels interface).
 export { add, sub, mul, and, or, xor, addScalar, mulScalar, neg, not, shl, shrLogical, shrArith } from './elementwise';
 export { toBitPlanes, fromBitPlanes } from './bits';
 export { copy2d, repeatEach, tile, sumRows, transpose } from './layout';
