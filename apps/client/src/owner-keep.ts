@@ -15,7 +15,9 @@ import { sameNormWindows, type OwnerShares, type PartyShareManifest, type Seeded
 
 const db = createStore('puma-owner', 'sharings');
 // /4: a tied head is no longer a tensor of its own, so a /3 record names a part (head.w) no split makes now.
-const RECORD_FORMAT = 'puma-owner-kept/4';
+// /5: pre-norm models' layer norms are folded into the matmuls they feed (models secure/norm-folding.ts), so a /4
+// record's seeds would remake qkv and up parts that no longer match its manifests.
+const RECORD_FORMAT = 'puma-owner-kept/5';
 
 interface KeptRecord {
   format: typeof RECORD_FORMAT;

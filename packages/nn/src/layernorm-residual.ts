@@ -35,7 +35,7 @@ import {
   add, broadcastLast, mulPublicInt, sameShape, seq, sub, sumLast, truncate, truncateCost, type AShare, type Cost, type Party,
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
-import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions, type NormPlan } from './norm.ts';
+import { checkRowParam, normPlan, normTail, normTailCost, tileRows, withScale, type NormOptions, type NormPlan } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulPlan, type NormMatmul } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
@@ -98,15 +98,16 @@ export function layerNormOfResidualMatmulFuses(n: number, eps: number, keepSum: 
  * 2f. x is returned when keepSum is set (else null).
  */
 export function layerNormOfResidual(
-  p: Party, base: AShare, product: AShare, gamma: AShare, beta: AShare, eps: number, o: NormOptions = {}, keepSum = true,
+  p: Party, base: AShare, product: AShare, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions = {}, keepSum = true,
 ): Promise<{ x: AShare | null; y: AShare }> {
   sameShape(base, product, 'layerNormOfResidual');
   const n = checkRowParam(base, gamma, 'gamma');
   checkRowParam(base, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, o, keepSum);
+  const pl = plan(n, eps, p.fracBits, withScale(o, gamma), keepSum);
   return p.profile('layerNorm', async () => {
     const { x, d } = await residualD(p, base, product, keepSum, droppedBits(pl));
-    return { x, y: add(p, await normTail(p, d, gamma, pl), tileRows(p, beta, base)) };
+    const y = await normTail(p, d, gamma, pl);
+    return { x, y: beta ? add(p, y, tileRows(p, beta, base)) : y };
   });
 }
 
@@ -129,12 +130,12 @@ async function residualD(p: Party, base: AShare, product: AShare, keepSum: boole
  * x when keepSum, y = LayerNorm(x) when mm.keepY, and yw.
  */
 export function layerNormOfResidualMatmul(
-  p: Party, base: AShare, product: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, keepSum: boolean, o: NormOptions = {},
+  p: Party, base: AShare, product: AShare, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmul, keepSum: boolean, o: NormOptions = {},
 ): Promise<{ x: AShare | null; y: AShare | null; yw: AShare }> {
   sameShape(base, product, 'layerNormOfResidualMatmul');
   const n = checkRowParam(base, gamma, 'gamma');
   checkRowParam(base, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, o, keepSum);
+  const pl = plan(n, eps, p.fracBits, withScale(o, gamma), keepSum);
   return p.profile('layerNorm', async () => {
     const { x, d } = await residualD(p, base, product, keepSum, droppedBits(pl));
     return { x, ...(await normMatmul(p, d, gamma, beta, pl, mm)) };

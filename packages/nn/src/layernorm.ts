@@ -23,7 +23,7 @@
  * of the window and, up to 10 octaves of S, 2 + 1 + 8 + 2 = 13 rounds whatever the shape (11 after d).
  */
 import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type OutputTerm, type Party } from '@puma/protocol';
-import { checkRowParam, normPlan, normTail, normTailCost, tileRows, type NormOptions } from './norm.ts';
+import { checkRowParam, normPlan, normTail, normTailCost, tileRows, withScale, type NormOptions } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** Fraction bits of 1/n in the mean's multiplication: |mean| 2^(18+32) stays below 2^62 for |mean| < 2^12. */
@@ -37,11 +37,15 @@ async function centred(p: Party, x: AShare, n: number): Promise<AShare> {
   return sub(p, x, broadcastLast(p, mean, n));
 }
 
-export function layerNorm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, o: NormOptions = {}): Promise<AShare> {
+/** gamma and beta null: the norm without its affine part (folded into the matmul it feeds; norm.ts noScale). */
+export function layerNorm(p: Party, x: AShare, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions = {}): Promise<AShare> {
   const n = checkRowParam(x, gamma, 'gamma');
   checkRowParam(x, beta, 'beta');
-  const plan = normPlan(n, eps, p.fracBits, o);
-  return p.profile('layerNorm', async () => add(p, await normTail(p, await centred(p, x, n), gamma, plan), tileRows(p, beta, x)));
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
+  return p.profile('layerNorm', async () => {
+    const y = await normTail(p, await centred(p, x, n), gamma, plan);
+    return beta ? add(p, y, tileRows(p, beta, x)) : y;
+  });
 }
 
 /** Cost of layerNormMatmul for x [rows, n] and W [n, out]; betaRow false where beta W was kept (norm-matmul.ts BetaProductStore). */
@@ -49,10 +53,10 @@ export const layerNormMatmulCost = (rows: number, n: number, eps: number, out: n
   seq(truncateCost(rows, MEAN_BITS), normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow, keepY));
 
 /** LayerNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
-export function layerNormMatmul(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
+export function layerNormMatmul(p: Party, x: AShare, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
   const n = checkRowParam(x, gamma, 'gamma');
   checkRowParam(x, beta, 'beta');
-  const plan = normPlan(n, eps, p.fracBits, o);
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('layerNorm', async () => normMatmul(p, await centred(p, x, n), gamma, beta, plan, mm));
 }
 
@@ -61,10 +65,10 @@ export const layerNormMatmulTermCost = (rows: number, n: number, eps: number, ou
   seq(truncateCost(rows, MEAN_BITS), normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, betaRow));
 
 /** LayerNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
-export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare, beta: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
+export function layerNormMatmulTerm(p: Party, x: AShare, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
   const n = checkRowParam(x, gamma, 'gamma');
   checkRowParam(x, beta, 'beta');
-  const plan = normPlan(n, eps, p.fracBits, o);
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('layerNorm', async () => normMatmulTerm(p, await centred(p, x, n), gamma, beta, plan, mm));
 }
 

@@ -22,6 +22,8 @@
  * W (about sqrt(n) |W| 2^-mBits R) and z's last bit (R 2^-zBits). Asserted against float64: 5e-3 on y W for
  * row std (RMS) 0.05 to 50, |gamma| <= 2, |beta| <= 1, |W| <= 0.25, n = 48 and 64 (measured 2.1e-4 to 4.1e-4,
  * within 4e-6 of the norm then the matmul).
+ * Without gamma (the owner folded it into W: norm.ts noScale) m is d at mBitsFor(plan, mBits), so the matmul
+ * truncates from dBits + f bits; the untruncated d W stays below m W's bound since dBits <= mBits there.
  * Rows too narrow for these scales (mBits < f: a residual sum's d at f - e bits and n below about 48, so R needs
  * 30 fraction bits) take the norm and then the product, unfused.
  * Domain: the norm's (norm.ts), and |y W|, |(y - beta) W| <= matmulBound (default 2^12, the norm's outBound;
@@ -32,7 +34,7 @@ import {
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
-import { normTail, normTailCost, tileRows, type NormPlan } from './norm.ts';
+import { formM, formMCost, mBitsFor, normTail, normTailCost, tileRows, type NormPlan } from './norm.ts';
 import { normScale, normScaleCost } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
@@ -94,31 +96,35 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
  * m and z = m W (with the beta row, where there is one); unfused, the norm's tail (its product is then local).
  */
 export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND): Cost {
-  if (!normMatmulPlan(plan, matmulBound)) return normTailCost(rows, n, plan);
+  const mp = normMatmulPlan(plan, matmulBound);
+  if (!mp) return normTailCost(rows, n, plan);
   const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));
-  return par(r, seq(mulTruncCost(rows * n), matmulCost((rows + (beta ? 1 : 0)) * out)));
+  return par(r, seq(formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out)));
 }
 
-/** R (one per row), m = d gamma at mBits, and z = m W at zBits with beta W's row split off at rScale + zBits. */
+/** R (one per row), m = d gamma at mBits (d itself at mBitsFor without gamma), and z = m W at zBits with beta W's row split off at rScale + zBits. */
 interface ScaledProduct {
   r: AShare;
   m: AShare;
+  mBits: number;
   zRows: AShare;
   betaW: AShare | undefined;
 }
 
 /** normMatmul up to its last product: R beside m and z = m W (the plan's scales, mp). */
-async function scaledProduct(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mp: NormMatmulPlan, mm: NormMatmul): Promise<ScaledProduct> {
+async function scaledProduct(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mp: NormMatmulPlan, mm: NormMatmul): Promise<ScaledProduct> {
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
   const f = plan.fracBits;
-  const { mBits, zBits } = mp;
+  const { zBits } = mp;
+  const mBits = mBitsFor(plan, mp.mBits);
+  if (!plan.scaled && beta) throw new Error('norm matmul: a norm without gamma has its beta folded into the product too');
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
   const [r, mz] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
     async (b) => {
-      const m = reshape(await mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + f - mBits), [rows, n]);
+      const m = reshape(await formM(b, d, gamma, plan, mp.mBits), [rows, n]);
       const input = betaRow ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
       const z = await mm.matmul(b, input, mBits + f - zBits);
       if (z.shape.length !== 2 || z.shape[0] !== rows + (betaRow ? 1 : 0) || z.shape[1] !== mm.out) {
@@ -133,11 +139,11 @@ async function scaledProduct(p: Party, d: AShare, gamma: AShare, beta: AShare | 
   const bw = betaRow ? sliceFlat(p, z, rows * out, [out]) : kept;
   if (betaRow && mm.betaProduct) mm.betaProduct.keep(zBits, bw as AShare);
   const betaW = bw ? mulPublicInt(p, reshape(tileLeading(p, bw, rows), [rows, out]), 2n ** BigInt(plan.scale.rScale)) : undefined;
-  return { r, m, zRows, betaW };
+  return { r, m, mBits, zRows, betaW };
 }
 
-/** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY. */
-export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
+/** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY (gamma or beta null: none). */
+export async function normMatmul(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
   const f = plan.fracBits;
@@ -148,8 +154,8 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare, beta: AShar
     const y = beta ? add(p, tail, tileRows(p, beta, d)) : tail;
     return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
   }
-  const { mBits, zBits } = mp;
-  const { r, m, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
+  const { zBits } = mp;
+  const { r, m, mBits, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
   const out = mm.out;
   const [yw, y] = await p.parallel(
     (b) => productSumTrunc(b, [[broadcastLast(b, r, out), zRows]], rScale + zBits - f, betaW),
@@ -173,7 +179,7 @@ export interface NormMatmulTerm extends NormMatmul {
  * party's masked 3-of-3 term of (d gamma R + beta) W at rScale + zBits fraction bits, for revealTermToClient.
  * y is not kept. Cost: normMatmulTermCost (normMatmulCost less the last product's 2 rounds and its truncation).
  */
-export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm): Promise<OutputTerm> {
+export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm): Promise<OutputTerm> {
   if (mm.keepY) throw new Error('norm matmul term: y cannot be kept beside a term for the client');
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;

@@ -24,10 +24,14 @@
  * maxVar the result is arbitrary: both outside the domain.
  * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
  * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
+ * Without gamma (NormOptions.noScale: the model owner folded gamma, and beta, into the matmul the norm feeds,
+ * W' = diag(gamma) W and b' = b + beta W, models share-weights.ts), m is d itself, moved to mScale bits by a
+ * local shift (or a truncation where mScale < dBits): no product, so per element about 21.3 bytes fewer per
+ * party (the product's truncation), same rounds (m was formed beside R). y = d R then; error as with gamma = 1.
  */
-import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, type AShare, type Cost, type Party } from '@puma/protocol';
+import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
-import { fixedBig, par } from './fixed.ts';
+import { fixedBig, par, ZERO_COST } from './fixed.ts';
 import { normScale, normScaleCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
 
 /** Default largest rows * n * lanes for which m is multiplied into every lane (2 rounds fewer; see the header). */
@@ -42,6 +46,8 @@ export interface NormOptions {
   outBound?: number;
   /** Largest rows * n * lanes for which m is multiplied into every lane of R (default TIMES_LIMIT). */
   laneProducts?: number;
+  /** The norm has no gamma (folded into the matmul it feeds): m = d (see the header). */
+  noScale?: boolean;
 }
 
 export interface NormPlan {
@@ -51,6 +57,8 @@ export interface NormPlan {
   epsRaw: bigint;
   scale: NormScalePlan;
   laneProducts: number;
+  /** Whether the norm multiplies by a gamma (false: NormOptions.noScale). */
+  scaled: boolean;
 }
 
 export function normPlan(n: number, eps: number, fracBits: number, o: NormOptions, dBits = fracBits): NormPlan {
@@ -69,14 +77,48 @@ export function normPlan(n: number, eps: number, fracBits: number, o: NormOption
   if (scale.mScale > dBits + fracBits - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${dBits + fracBits}`);
   const laneProducts = o.laneProducts ?? TIMES_LIMIT;
   if (!(laneProducts >= 0)) throw new Error(`norm: laneProducts must be a number >= 0, got ${laneProducts}`);
-  return { fracBits, dBits, epsRaw: fixedBig(n * eps, xScale), scale, laneProducts };
+  return { fracBits, dBits, epsRaw: fixedBig(n * eps, xScale), scale, laneProducts, scaled: o.noScale !== true };
 }
 
-export function checkRowParam(x: AShare, v: AShare, name: string): number {
+/**
+ * Fraction bits of formM's m when `bits` are asked for: those, or without gamma at most d's own (d is then used
+ * as it is: fewer bits than allowed, none lost).
+ */
+export const mBitsFor = (plan: NormPlan, bits: number): number => (plan.scaled ? bits : Math.min(bits, plan.dBits));
+
+/**
+ * m = d gamma at `bits` fraction bits (d at plan.dBits, gamma at f; one product and its truncation), or without
+ * gamma d itself at mBitsFor(plan, bits): as it is, or truncated where bits < dBits.
+ */
+export async function formM(p: Party, d: AShare, gamma: AShare | null, plan: NormPlan, bits: number): Promise<AShare> {
+  checkScale(gamma, plan);
+  if (gamma) return mulTrunc(p, d, tileRows(p, gamma, d), plan.dBits + plan.fracBits - bits);
+  return bits >= plan.dBits ? d : truncate(p, d, plan.dBits - bits);
+}
+
+/** formM's cost for rows x n elements. */
+export function formMCost(rows: number, n: number, plan: NormPlan, bits: number): Cost {
+  if (plan.scaled) return mulTruncCost(rows * n);
+  return bits >= plan.dBits ? ZERO_COST : truncateCost(rows * n, plan.dBits - bits);
+}
+
+/** A plan made for a norm without gamma takes none, and one with gamma takes it. */
+function checkScale(gamma: AShare | null, plan: NormPlan): void {
+  if ((gamma !== null) !== plan.scaled) throw new Error(plan.scaled ? 'norm: gamma is missing' : 'norm: a norm planned without gamma (noScale) was given one');
+}
+
+/** The row width n of x, after checking that a per-column parameter (gamma, beta; null: none) has shape [n]. */
+export function checkRowParam(x: AShare, v: AShare | null, name: string): number {
   const n = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || !n) throw new Error(`norm: input needs a non-empty last axis, got [${x.shape.join(', ')}]`);
-  if (v.shape.length !== 1 || v.shape[0] !== n) throw new Error(`norm: ${name} must have shape [${n}], got [${v.shape.join(', ')}]`);
+  if (v && (v.shape.length !== 1 || v.shape[0] !== n)) throw new Error(`norm: ${name} must have shape [${n}], got [${v.shape.join(', ')}]`);
   return n;
+}
+
+/** Options for a norm given gamma (null: none, so noScale); options that say otherwise are refused. */
+export function withScale(o: NormOptions, gamma: AShare | null): NormOptions {
+  if (o.noScale !== undefined && o.noScale !== (gamma === null)) throw new Error(o.noScale ? 'norm: a norm planned without gamma (noScale) was given one' : 'norm: gamma is missing');
+  return { ...o, noScale: gamma === null };
 }
 
 /** gamma [n] repeated over every row of x. */
@@ -95,24 +137,26 @@ function multipliesLanes(rows: number, n: number, plan: NormPlan): boolean {
 
 /** Cost of the sum of squares and R beside m = d gamma, then m R (or m times the lanes, for small shapes). */
 export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
-  if (multipliesLanes(rows, n, plan)) return seq(dotLastRawCost(rows), normScaleTimesCost(rows, n, plan.scale, mulTruncCost(rows * n)));
-  return seq(par(seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale)), mulTruncCost(rows * n)), mulTruncCost(rows * n));
+  const m = formMCost(rows, n, plan, plan.scale.mScale);
+  if (multipliesLanes(rows, n, plan)) return seq(dotLastRawCost(rows), normScaleTimesCost(rows, n, plan.scale, m));
+  return seq(par(seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale)), m), mulTruncCost(rows * n));
 }
 
-/** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n]. */
-export async function normTail(p: Party, d: AShare, gamma: AShare, plan: NormPlan): Promise<AShare> {
+/** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n] (null: none, plan.scaled false). */
+export async function normTail(p: Party, d: AShare, gamma: AShare | null, plan: NormPlan): Promise<AShare> {
+  checkScale(gamma, plan);
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
   const { mScale, rScale } = plan.scale;
-  const formM = (b: Party) => mulTrunc(b, d, tileRows(b, gamma, d), plan.dBits + plan.fracBits - mScale);
+  const bits = mBitsFor(plan, mScale) + rScale - plan.fracBits;
   if (multipliesLanes(rows, n, plan)) {
     const s = addPublicRaw(p, await dotLastRaw(p, d, d), plan.epsRaw);
-    const y = await normScaleTimes(p, reshape(s, [rows]), async (b) => reshape(await formM(b), [rows, n]), plan.scale, mScale + rScale - plan.fracBits);
+    const y = await normScaleTimes(p, reshape(s, [rows]), async (b) => reshape(await formM(b, d, gamma, plan, mScale), [rows, n]), plan.scale, bits);
     return reshape(y, d.shape);
   }
   const [r, m] = await p.parallel(
     async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
-    formM,
+    (b) => formM(b, d, gamma, plan, mScale),
   );
-  return mulTrunc(p, m, broadcastLast(p, r, n), mScale + rScale - plan.fracBits);
+  return mulTrunc(p, m, broadcastLast(p, r, n), bits);
 }

@@ -18,14 +18,14 @@
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
-import { checkRowParam, normPlan, normTail, normTailCost, type NormOptions } from './norm.ts';
+import { checkRowParam, normPlan, normTail, normTailCost, withScale, type NormOptions } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 
-export function rmsNorm(p: Party, x: AShare, gamma: AShare, eps: number, o: NormOptions = {}): Promise<AShare> {
+export function rmsNorm(p: Party, x: AShare, gamma: AShare | null, eps: number, o: NormOptions = {}): Promise<AShare> {
   const n = checkRowParam(x, gamma, 'gamma');
-  const plan = normPlan(n, eps, p.fracBits, o);
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normTail(p, x, gamma, plan));
 }
 
@@ -34,9 +34,9 @@ export const rmsNormMatmulCost = (rows: number, n: number, eps: number, out: num
   normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY);
 
 /** RMSNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
-export function rmsNormMatmul(p: Party, x: AShare, gamma: AShare, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
+export function rmsNormMatmul(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
   const n = checkRowParam(x, gamma, 'gamma');
-  const plan = normPlan(n, eps, p.fracBits, o);
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normMatmul(p, x, gamma, null, plan, mm));
 }
 
@@ -45,8 +45,8 @@ export const rmsNormMatmulTermCost = (rows: number, n: number, eps: number, out:
   normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false);
 
 /** RMSNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
-export function rmsNormMatmulTerm(p: Party, x: AShare, gamma: AShare, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
+export function rmsNormMatmulTerm(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
   const n = checkRowParam(x, gamma, 'gamma');
-  const plan = normPlan(n, eps, p.fracBits, o);
+  const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, plan, mm));
 }

@@ -86,6 +86,14 @@ const COMPOSITES: Composite[] = [
       return concatFlat(p, [r.x as AShare, r.y]);
     },
   },
+  // Without gamma and beta (folded into the next matmul by the owner: norm.ts noScale): m is d itself.
+  {
+    name: 'layerNorm of a residual without gamma', clean: [['small', norm(4, 24)]], rotated: norm(128, 24),
+    program: async (p, s) => {
+      const r = await layerNormOfResidual(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits), null, null, 1e-5);
+      return concatFlat(p, [r.x as AShare, r.y]);
+    },
+  },
   // On a narrow published window d' comes from the kept x, without the odd factor's extra truncation.
   {
     name: 'layerNorm of a residual on a window', clean: [['small', norm(4, 24)]], rotated: norm(128, 24),

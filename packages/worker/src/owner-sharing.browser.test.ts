@@ -41,7 +41,7 @@ describe('owner sharing in a Web Worker (headless Chromium)', () => {
     expect(report.parts).toBeGreaterThan(50);
     expect(report.reconstructed).toEqual([
       { name: 'l1.qkv.b', elements: 768, equal: true },
-      { name: 'l0.attnNorm.scale', elements: 256, equal: true },
+      { name: 'final.scale', elements: 256, equal: true },
     ]);
   });
 

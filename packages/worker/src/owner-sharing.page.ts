@@ -194,7 +194,7 @@ async function main(): Promise<OwnerSharingReport> {
   report.modelDetached = model.weights.embeddings.token.data.length === 0;
   report.parts = inWorker.shares.parties.reduce((s, p) => s + p.parts.length, 0);
   for (const p of inWorker.shares.parties) await verifyPartyShares(p);
-  report.reconstructed = ['l1.qkv.b', 'l0.attnNorm.scale'].map((name) => ({ name, elements: reference.get(name)!.length, equal: reconstructs(inWorker.shares, name, reference.get(name)!) }));
+  report.reconstructed = ['l1.qkv.b', 'final.scale'].map((name) => ({ name, elements: reference.get(name)!.length, equal: reconstructs(inWorker.shares, name, reference.get(name)!) }));
   const onMain = await observed((onProgress) => prepareOwnerShares({ model: testModel(), modelId: 'owner-page-test', onProgress }));
   report.mainThread = onMain.run;
   const bad = testModel();

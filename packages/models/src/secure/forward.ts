@@ -100,6 +100,18 @@ export function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> 
   return withWeight(m, name, (w) => mulPublicInt(p, w, 1));
 }
 
+/** Whether the owner folded norm `name`'s gamma and beta into the matmul it feeds: its sharing has no scale (norm-folding.ts). */
+export function normFolded(m: SecureModel, name: string): boolean {
+  return !m.weights.has(`${name}.scale`);
+}
+
+/** Copies of norm `name`'s gamma and beta (copyOf; beta null for RMSNorm); both null where the owner folded them. */
+export async function normAffine(p: Party, m: SecureModel, name: string): Promise<{ scale: AShare | null; bias: AShare | null }> {
+  if (normFolded(m, name)) return { scale: null, bias: null };
+  const scale = await copyOf(p, m, `${name}.scale`);
+  return { scale, bias: m.config.norm === 'rmsnorm' ? null : await copyOf(p, m, `${name}.bias`) };
+}
+
 /** y + the bias of `name`, if the model has one. */
 async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promise<AShare> {
   if (!m.weights.has(`${name}.b`)) return y;
@@ -148,7 +160,7 @@ export function feeds(m: SecureModel, norm: string, into: string, keepY: boolean
 
 /** Whether a fused pass of norm `name` multiplies a beta row: LayerNorm, until a pass has kept its beta W. */
 export function betaRow(m: SecureModel, name: string): boolean {
-  return normHasBeta(m.config) && !m.betaProducts.has(name);
+  return normHasBeta(m.config) && !normFolded(m, name) && !m.betaProducts.has(name);
 }
 
 /**
@@ -196,20 +208,19 @@ export async function normInto(p: Party, m: SecureModel, name: string, x: AShare
     return { y, out: await linear(p, m, into, y) };
   }
   const mm = feeds(m, name, into, keepY);
-  const scale = await copyOf(p, m, `${name}.scale`);
+  const { scale, bias } = await normAffine(p, m, name);
   const r = await p.profile('norm', async () => {
     if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm, normOptions(c, name));
-    return layerNormMatmul(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm, normOptions(c, name));
+    return layerNormMatmul(p, x, scale, bias, c.normEps, mm, normOptions(c, name));
   });
   return { y: r.y, out: await addBias(p, m, into, r.yw) };
 }
 
 export async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
   const c = m.config;
-  return withWeight(m, `${name}.scale`, (scale) => {
-    if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps, normOptions(c, name));
-    return withWeight(m, `${name}.bias`, (bias) => layerNorm(p, x, scale, bias, c.normEps, normOptions(c, name)));
-  });
+  const { scale, bias } = await normAffine(p, m, name);
+  if (c.norm === 'rmsnorm') return rmsNorm(p, x, scale, c.normEps, normOptions(c, name));
+  return layerNorm(p, x, scale, bias, c.normEps, normOptions(c, name));
 }
 
 /** The norm of a residual sum: x (resolved; null when the product is folded and x is not kept) and norm(x). */
@@ -217,7 +228,8 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
   return p.profile('norm', async () => {
     const { product } = r;
     if (!product) return { x: r.base, y: await norm(p, m, name, r.base) };
-    return withWeight(m, `${name}.scale`, (scale) => withWeight(m, `${name}.bias`, (bias) => layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, normOptions(m.config, name), keepSum)));
+    const { scale, bias } = await normAffine(p, m, name);
+    return layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, normOptions(m.config, name), keepSum);
   });
 }
 
@@ -230,7 +242,7 @@ async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Res
     return { ...n, out: await linear(p, m, into, n.y) };
   }
   const mm = feeds(m, name, into, keepY);
-  const [scale, bias] = [await copyOf(p, m, `${name}.scale`), await copyOf(p, m, `${name}.bias`)];
+  const { scale, bias } = await normAffine(p, m, name);
   const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum, normOptions(m.config, name)));
   return { x: o.x, y: o.y, out: await addBias(p, m, into, o.yw) };
 }

@@ -14,7 +14,7 @@
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
 import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
-import { betaRow, copyOf, feeds, linear, norm, normFeeds, normInto, rows, withWeight, type SecureModel } from './forward.ts';
+import { betaRow, feeds, linear, norm, normAffine, normFeeds, normInto, rows, withWeight, type SecureModel } from './forward.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares. */
@@ -69,10 +69,10 @@ async function normIntoTerm(p: Party, m: SecureModel, name: string, x: AShare, i
     return linearTerm(p, m, into, y);
   }
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
-  const scale = await copyOf(p, m, `${name}.scale`);
+  const { scale, bias } = await normAffine(p, m, name);
   const t = await p.profile('norm', async () => {
     if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, x, scale, c.normEps, mm, normOptions(c, name));
-    return layerNormMatmulTerm(p, x, scale, await copyOf(p, m, `${name}.bias`), c.normEps, mm, normOptions(c, name));
+    return layerNormMatmulTerm(p, x, scale, bias, c.normEps, mm, normOptions(c, name));
   });
   return withBias(p, m, into, t);
 }

@@ -15,11 +15,12 @@ import {
 import {
   attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
   layerNormOfResidualMatmulFuses, rmsNormCost,
-  rmsNormMatmulCost, rmsNormMatmulTermCost, swigluCost, tanhCost,
+  rmsNormMatmulCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 import { normFeeds, normFeedsQkv, normHasBeta, normTakesProduct } from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
+import { foldsNormAffine } from './norm-folding.ts';
 
 /** One forward pass: `rows` new positions attending to `keys` positions (keys = rows without a cache). */
 export interface PassShape {
@@ -70,15 +71,20 @@ class Tally {
   }
 }
 
+/** Norm `name`'s options: its published window (norm-windows.ts), and no gamma where the owner folds it (norm-folding.ts). */
+function normOptionsFor(c: ModelConfig, name: string): NormOptions {
+  return foldsNormAffine(c, name) ? { ...normOptions(c, name), noScale: true } : normOptions(c, name);
+}
+
 /** Norm `name` (its published window, if any: norm-windows.ts) on `rows` rows. */
 function norm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number): void {
-  const o = normOptions(c, name);
+  const o = normOptionsFor(c, name);
   t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
 }
 
 /** A norm whose input may be a residual sum with an untruncated product (forward.ts normOfResidual). */
 function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number): void {
-  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptions(c, name), keepSum, fracBits));
+  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptionsFor(c, name), keepSum, fracBits));
   else norm(t, c, name, rows, fracBits);
 }
 
@@ -89,7 +95,7 @@ function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pe
  */
 function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, asTerm = false): void {
   const n = c.hiddenSize;
-  const o = normOptions(c, name);
+  const o = normOptionsFor(c, name);
   const row = betaRow(t, c, name);
   if (!normFeeds(rows, n, out, keepY, row)) {
     t.add(fused === 'head' ? 'head' : 'norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, n, c.normEps, o, fracBits) : layerNormCost(rows, n, c.normEps, o, fracBits));
@@ -103,9 +109,9 @@ function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig
   t.macs += rows * n * out;
 }
 
-/** As forward.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W. */
+/** As forward.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W (never where the owner folded it). */
 function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
-  return normHasBeta(c) && !t.keptBeta.has(name);
+  return normHasBeta(c) && !foldsNormAffine(c, name) && !t.keptBeta.has(name);
 }
 
 /** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
@@ -117,7 +123,7 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
     t.matmul('matmul', 1, rows, c.hiddenSize, out);
     return;
   }
-  const o = normOptions(c, name);
+  const o = normOptionsFor(c, name);
   t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, o, fracBits, row));
   if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, keepSum, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;

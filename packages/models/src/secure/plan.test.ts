@@ -22,10 +22,11 @@ describe('plan: weight tensors from the shapes', () => {
   it('named shapes are the published models', () => {
     expect(Object.keys(PLAN_SHAPES)).toEqual(['gpt2-base', 'bert-base', 'llama2-7b']);
     const count = (n: string) => secureTensorShapes(planShape(n)!).reduce((s, t) => s + t.elements, 0);
-    // GPT-2 small: 124.4 M parameters; its tied head is the token embedding's share, not a tensor of its own.
-    expect(count('gpt2-base')).toBe(124_439_808);
-    // LLaMA-2-7B: 6.738 G parameters (untied head).
-    expect(count('llama2-7b')).toBe(6_738_415_616);
+    // GPT-2 small: 124.4 M parameters; its tied head is the token embedding's share, not a tensor of its own, and
+    // the 24 layer norms' gamma and beta (768 each) are folded into the matmuls they feed (norm-folding.ts).
+    expect(count('gpt2-base')).toBe(124_439_808 - 24 * 2 * 768);
+    // LLaMA-2-7B: 6.738 G parameters (untied head), less the 64 layer norms' gamma (4096 each), folded likewise.
+    expect(count('llama2-7b')).toBe(6_738_415_616 - 64 * 4096);
     const llama = planShape('llama2-7b')!;
     expect([llama.numLayers, llama.hiddenSize, llama.numHeads, llama.intermediateSize, llama.vocabSize]).toEqual([32, 4096, 32, 11008, 32000]);
     expect(planShape('gpt3')).toBeUndefined();

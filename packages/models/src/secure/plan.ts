@@ -29,6 +29,7 @@
  */
 import type { Cost } from '@puma/protocol';
 import type { ModelConfig } from '../types.ts';
+import { foldsNormAffine } from './norm-folding.ts';
 import { classificationCost, generationCost, type PlanClass, type PlannedCost } from './plan-cost.ts';
 import { DEFAULT_WEIGHT_CACHE_BYTES } from './weight-cache.ts';
 import { DEFAULT_BLOCK_WORDS } from './weight-stream.ts';
@@ -119,11 +120,15 @@ export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
   if (c.positions === 'learned') put('emb.position', c.maxPositions * h);
   if (c.typeVocabSize > 0) put('emb.tokenType', c.typeVocabSize * h);
   if (c.normPlacement === 'post') norm('emb.norm');
+  // Norms whose affine part the owner folds into the matmul they feed are not shared (share-weights.ts).
+  const blockNorm = (name: string) => {
+    if (!foldsNormAffine(c, name)) norm(name);
+  };
   for (let l = 0; l < c.numLayers; l++) {
-    norm(`l${l}.attnNorm`);
+    blockNorm(`l${l}.attnNorm`);
     linear(`l${l}.qkv`, h, (c.numHeads + 2 * c.numKvHeads) * c.headDim);
     linear(`l${l}.o`, c.numHeads * c.headDim, h);
-    norm(`l${l}.mlpNorm`);
+    blockNorm(`l${l}.mlpNorm`);
     if (c.mlp === 'swiglu') {
       linear(`l${l}.w13`, h, 2 * c.intermediateSize);
       linear(`l${l}.w2`, c.intermediateSize, h);

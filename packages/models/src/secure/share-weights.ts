@@ -3,10 +3,17 @@
  * each into the three parties' PRG-compressed bundles. Plaintext-equivalent rewrites happen here, once:
  * q, k, v are fused into one [hidden, (H + 2 KV) D] matrix (one matmul and one truncation instead of three),
  * and the attention scale 1/sqrt(D) is folded into the q columns (no truncation for the scaling at run time).
+ * In pre-norm models (GPT-2, LLaMA) each layer's two norms feed one matmul each and nothing else, so their
+ * affine part is folded into it: norm(x) W + b = (d R) W' + b' with W' = diag(gamma) W and b' = b + beta W
+ * (foldsNormAffine). The norm's scale and bias are then not shared at all, and the parties skip the d gamma
+ * product (nn norm.ts noScale: about 21 bytes per element of the norm's input, same rounds). The final norm
+ * keeps them: its matmul is the head, which a tied head reads from the embedding table. Post-norm models (BERT)
+ * keep them too, since their norm's output is also the residual.
  */
 import { encodeFixed } from '@puma/ring';
 import { splitInput, type ShareBundle } from '@puma/protocol';
 import type { FloatArray, Linear, Model, ModelConfig, Norm, Tensor } from '../types.ts';
+import { foldsNormAffine } from './norm-folding.ts';
 
 export interface NamedTensor {
   name: string;
@@ -63,6 +70,21 @@ function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array {
   return Float64Array.from(out);
 }
 
+/** diag(gamma) W for W [n, out] (row i scaled by gamma_i). */
+function scaleRows(w: FloatArray, gamma: FloatArray, out: number): Float64Array {
+  return Float64Array.from(w, (v, i) => v * gamma[Math.floor(i / out)]);
+}
+
+/** b + beta W for W [n, out] (b absent: zeros). */
+function biasPlusBetaW(w: FloatArray, beta: FloatArray, out: number, b: FloatArray | undefined): Float64Array {
+  const r = b ? Float64Array.from(b) : new Float64Array(out);
+  for (let i = 0; i < beta.length; i++) {
+    const bi = beta[i];
+    if (bi !== 0) for (let j = 0; j < out; j++) r[j] += bi * w[i * out + j];
+  }
+  return r;
+}
+
 /**
  * The named tensors of the secure pass (see secure/forward.ts for how each is used), each built only when its
  * values() is called: a streamed sharing holds one tensor's rewritten copy at a time, not the model's.
@@ -72,13 +94,33 @@ export function secureTensorSources(model: Model): TensorSource[] {
   const out: TensorSource[] = [];
   const put = (name: string, shape: readonly number[], values: () => FloatArray) => out.push({ name, shape: [...shape], values });
   const putTensor = (name: string, t: Tensor) => put(name, t.shape, () => t.data);
+  const putNorm = (name: string, n: Norm) => {
+    putTensor(`${name}.scale`, n.scale);
+    if (n.bias) putTensor(`${name}.bias`, n.bias);
+  };
+  /**
+   * Linear `name` [n, width] (weight and optional bias as the pass uses them, after other rewrites), fed by norm
+   * `normName`: with that norm's gamma and beta folded in where foldsNormAffine, else with the norm put as it is.
+   */
+  const putFed = (normName: string, n: Norm, name: string, shape: readonly [number, number], weight: () => FloatArray, bias: (() => FloatArray) | undefined) => {
+    if (!foldsNormAffine(c, normName)) {
+      putNorm(normName, n);
+      put(`${name}.w`, shape, weight);
+      if (bias) put(`${name}.b`, [shape[1]], bias);
+      return;
+    }
+    const width = shape[1];
+    put(`${name}.w`, shape, () => scaleRows(weight(), n.scale.data, width));
+    const beta = n.bias;
+    if (beta || bias) put(`${name}.b`, [width], () => (beta ? biasPlusBetaW(weight(), beta.data, width, bias?.()) : bias!()));
+  };
   const putLinear = (name: string, l: Linear) => {
     putTensor(`${name}.w`, l.weight);
     if (l.bias) putTensor(`${name}.b`, l.bias);
   };
-  const putNorm = (name: string, n: Norm) => {
-    putTensor(`${name}.scale`, n.scale);
-    if (n.bias) putTensor(`${name}.bias`, n.bias);
+  const fedLinear = (normName: string, n: Norm, name: string, l: Linear) => {
+    const b = l.bias;
+    putFed(normName, n, name, [l.weight.shape[0], l.weight.shape[1]], () => l.weight.data, b && (() => b.data));
   };
   putTensor('emb.token', w.embeddings.token);
   if (w.embeddings.position) putTensor('emb.position', w.embeddings.position);
@@ -86,19 +128,17 @@ export function secureTensorSources(model: Model): TensorSource[] {
   if (w.embeddings.norm) putNorm('emb.norm', w.embeddings.norm);
   const qScale = 1 / Math.sqrt(c.headDim);
   w.layers.forEach((L, i) => {
-    putNorm(`l${i}.attnNorm`, L.attnNorm);
     const qkv = [{ l: L.attn.q, scale: qScale }, { l: L.attn.k, scale: 1 }, { l: L.attn.v, scale: 1 }];
     const width = qkv.reduce((s, p) => s + p.l.weight.shape[1], 0);
-    put(`l${i}.qkv.w`, [c.hiddenSize, width], () => fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))));
-    if (qkv.some((p) => p.l.bias)) put(`l${i}.qkv.b`, [width], () => fuseBias(qkv));
+    const qkvBias = qkv.some((p) => p.l.bias) ? () => fuseBias(qkv) : undefined;
+    putFed(`l${i}.attnNorm`, L.attnNorm, `l${i}.qkv`, [c.hiddenSize, width], () => fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))), qkvBias);
     putLinear(`l${i}.o`, L.attn.o);
-    putNorm(`l${i}.mlpNorm`, L.mlpNorm);
     if (L.mlp.kind === 'dense') {
-      putLinear(`l${i}.up`, L.mlp.up);
+      fedLinear(`l${i}.mlpNorm`, L.mlpNorm, `l${i}.up`, L.mlp.up);
       putLinear(`l${i}.down`, L.mlp.down);
     } else {
       const { w1, w3 } = L.mlp;
-      put(`l${i}.w13.w`, [c.hiddenSize, 2 * c.intermediateSize], () => fuseColumns([{ t: w1.weight, scale: 1 }, { t: w3.weight, scale: 1 }]));
+      putFed(`l${i}.mlpNorm`, L.mlpNorm, `l${i}.w13`, [c.hiddenSize, 2 * c.intermediateSize], () => fuseColumns([{ t: w1.weight, scale: 1 }, { t: w3.weight, scale: 1 }]), undefined);
       putLinear(`l${i}.w2`, L.mlp.w2);
     }
   });

@@ -64,7 +64,7 @@ describe('streamOwnerShares', () => {
     expect(seeds.drawn()).toBe(4);
     await tensors.next();
     expect(seeds.drawn()).toBe(6);
-    expect(stream.manifests[1].parts.map((p) => p.tensor)).toEqual(['emb.token', 'emb.token', 'l0.attnNorm.scale', 'l0.attnNorm.scale']);
+    expect(stream.manifests[1].parts.map((p) => p.tensor)).toEqual(['emb.token', 'emb.token', 'l0.qkv.w', 'l0.qkv.w']);
     await tensors.return(undefined);
   });
 
