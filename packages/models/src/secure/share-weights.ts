@@ -3,12 +3,8 @@
  * each into the three parties' PRG-compressed bundles. Plaintext-equivalent rewrites happen here, once:
  * q, k, v are fused into one [hidden, (H + 2 KV) D] matrix (one matmul and one truncation instead of three),
  * and the attention scale 1/sqrt(D) is folded into the q columns (no truncation for the scaling at run time).
- * In pre-norm models (GPT-2, LLaMA) each layer's two norms feed one matmul each and nothing else, so their
- * affine part is folded into it: norm(x) W + b = (d R) W' + b' with W' = diag(gamma) W and b' = b + beta W
- * (foldsNormAffine). The norm's scale and bias are then not shared at all, and the parties skip the d gamma
- * product (nn norm.ts noScale: about 21 bytes per element of the norm's input, same rounds). The final norm
- * keeps them: its matmul is the head, which a tied head reads from the embedding table. Post-norm models (BERT)
- * keep them too, since their norm's output is also the residual.
+ * A pre-norm model's layer norms are folded into the matmuls they feed (norm-folding.ts): W' = diag(gamma) W and
+ * b' = b + beta W replace W and b, and the norm's scale and bias are not shared.
  */
 import { encodeFixed } from '@puma/ring';
 import { splitInput, type ShareBundle } from '@puma/protocol';
