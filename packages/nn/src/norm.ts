@@ -25,9 +25,9 @@
  * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
  * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
  * Without gamma (NormOptions.noScale: the model owner folded gamma, and beta, into the matmul the norm feeds,
- * W' = diag(gamma) W and b' = b + beta W, models share-weights.ts), m is d itself, moved to mScale bits by a
- * local shift (or a truncation where mScale < dBits): no product, so per element about 21.3 bytes fewer per
- * party (the product's truncation), same rounds (m was formed beside R). y = d R then; error as with gamma = 1.
+ * W' = diag(gamma) W and b' = b + beta W, models norm-folding.ts), m is d itself at its own dBits fraction bits
+ * (truncated where mScale < dBits): no product, so per element about 21.3 bytes fewer per party (the product's
+ * truncation), same rounds (m was formed beside R). y = d R then; error as with gamma = 1.
  */
 import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
