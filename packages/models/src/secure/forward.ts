@@ -42,6 +42,7 @@ import {
   attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type BetaProductStore, type NormMatmul,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
+import { foldsNormAffine } from './norm-folding.ts';
 import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
 import { linearMatmul, linearWeight } from './linear-weight.ts';
@@ -100,9 +101,21 @@ export function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> 
   return withWeight(m, name, (w) => mulPublicInt(p, w, 1));
 }
 
-/** Whether the owner folded norm `name`'s gamma and beta into the matmul it feeds: its sharing has no scale (norm-folding.ts). */
+/**
+ * Whether the owner folded norm `name`'s gamma and beta into the matmul it feeds: its sharing has neither (a
+ * sharing made before folding has both and runs unfolded). Only norms that norm-folding.ts folds may lack them,
+ * and a norm has both or neither, so a sharing that lost a tensor fails by name instead of running a wrong model.
+ */
 export function normFolded(m: SecureModel, name: string): boolean {
-  return !m.weights.has(`${name}.scale`);
+  const scale = m.weights.has(`${name}.scale`);
+  const bias = m.weights.has(`${name}.bias`);
+  if (scale) {
+    if (m.config.norm === 'layernorm' && !bias) throw new Error(`secure pass: the sharing has ${name}.scale but not ${name}.bias`);
+    return false;
+  }
+  if (bias) throw new Error(`secure pass: the sharing has ${name}.bias but not ${name}.scale`);
+  if (!foldsNormAffine(m.config, name)) throw new Error(`secure pass: the sharing has no ${name}.scale, and ${name} is not a norm the owner folds into its matmul`);
+  return true;
 }
 
 /** Copies of norm `name`'s gamma and beta (copyOf; beta null for RMSNorm); both null where the owner folded them. */

@@ -12,7 +12,7 @@ import { generateGreedy } from '../generate.ts';
 import { loadModel } from '../node.ts';
 import type { Model } from '../types.ts';
 import { foldsNormAffine } from './norm-folding.ts';
-import { generateClient, generateParty, greedy } from './programs.ts';
+import { classifyClient, classifyParty, generateClient, generateParty, greedy } from './programs.ts';
 import { secureTensors, shareWeights, type PartyWeightBundle } from './share-weights.ts';
 
 /** A sharing as the owner made it before folding: the tensors of the model read as post-norm, under the real config. */
@@ -66,6 +66,22 @@ describe('norms folded into the matmuls they feed (owner side)', () => {
     // Both are float64 computations of the same products; only the summation order can differ.
     expect(worst).toBeLessThan(1e-12);
   });
+
+  it('a sharing that lacks a norm tensor it should have fails by name instead of running another model', async () => {
+    const { model } = await loadModel('bert-shakespeare');
+    const without = (bundles: PartyWeightBundle[], name: string): PartyWeightBundle[] => bundles.map((b) => {
+      const rest = Object.fromEntries(Object.entries(b.bundles).filter(([n]) => n !== name));
+      return { bundles: rest, manifest: { ...b.manifest, tensors: b.manifest.tensors.filter((t) => t.name !== name) } };
+    });
+    const bundles = shareWeights(model, 'bert-shakespeare', DEFAULT_FRAC_BITS);
+    const ids = [101, 2034, 6926, 1024, 102];
+    const classify = (b: PartyWeightBundle[]) => runLocal(testBackend(), (p) => classifyParty(p, { job: 0, weights: b[p.id], length: ids.length }), {
+      client: (c) => classifyClient(c, { job: 0, ids, vocab: model.config.vocabSize }),
+    });
+    // BERT is post-norm: none of its norms is folded, so a missing gamma, or beta, is a broken sharing.
+    await expect(classify(without(without(bundles, 'l0.attnNorm.scale'), 'l0.attnNorm.bias'))).rejects.toThrow('secure pass: the sharing has no l0.attnNorm.scale, and l0.attnNorm is not a norm the owner folds into its matmul');
+    await expect(classify(without(bundles, 'l1.mlpNorm.bias'))).rejects.toThrow('secure pass: the sharing has l1.mlpNorm.scale but not l1.mlpNorm.bias');
+  }, 120_000);
 
   it('a sharing made before folding still runs: the same greedy tokens as the folded one and as float64, same rounds, more bytes', async () => {
     const { model } = await loadModel('gpt2-shakespeare');
