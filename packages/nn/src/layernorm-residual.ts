@@ -35,7 +35,7 @@ import {
   add, broadcastLast, mulPublicInt, sameShape, seq, sub, sumLast, truncate, truncateCost, type AShare, type Cost, type Party,
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
-import { checkRowParam, normPlan, normTail, normTailCost, tileRows, withScale, type NormOptions, type NormPlan } from './norm.ts';
+import { checkRowParam, normPlan, normTail, normTailCost, plusBeta, withScale, type NormOptions, type NormPlan } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulPlan, type NormMatmul } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
@@ -106,8 +106,7 @@ export function layerNormOfResidual(
   const pl = plan(n, eps, p.fracBits, withScale(o, gamma), keepSum);
   return p.profile('layerNorm', async () => {
     const { x, d } = await residualD(p, base, product, keepSum, droppedBits(pl));
-    const y = await normTail(p, d, gamma, pl);
-    return { x, y: beta ? add(p, y, tileRows(p, beta, base)) : y };
+    return { x, y: plusBeta(p, await normTail(p, d, gamma, pl), beta) };
   });
 }
 

@@ -22,8 +22,8 @@
  * On a published variance window (options minVar / maxVar, norm.ts; models norm-windows.ts): one lane per octave
  * of the window and, up to 10 octaves of S, 2 + 1 + 8 + 2 = 13 rounds whatever the shape (11 after d).
  */
-import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, add, type AShare, type Cost, type OutputTerm, type Party } from '@puma/protocol';
-import { checkRowParam, normPlan, normTail, normTailCost, tileRows, withScale, type NormOptions } from './norm.ts';
+import { broadcastLast, mulPublicInt, seq, sub, sumLast, truncate, truncateCost, type AShare, type Cost, type OutputTerm, type Party } from '@puma/protocol';
+import { checkRowParam, normPlan, normTail, normTailCost, plusBeta, withScale, type NormOptions } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** Fraction bits of 1/n in the mean's multiplication: |mean| 2^(18+32) stays below 2^62 for |mean| < 2^12. */
@@ -42,10 +42,7 @@ export function layerNorm(p: Party, x: AShare, gamma: AShare | null, beta: AShar
   const n = checkRowParam(x, gamma, 'gamma');
   checkRowParam(x, beta, 'beta');
   const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
-  return p.profile('layerNorm', async () => {
-    const y = await normTail(p, await centred(p, x, n), gamma, plan);
-    return beta ? add(p, y, tileRows(p, beta, x)) : y;
-  });
+  return p.profile('layerNorm', async () => plusBeta(p, await normTail(p, await centred(p, x, n), gamma, plan), beta));
 }
 
 /** Cost of layerNormMatmul for x [rows, n] and W [n, out]; betaRow false where beta W was kept (norm-matmul.ts BetaProductStore). */

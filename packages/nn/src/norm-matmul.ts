@@ -30,11 +30,11 @@
  * the owner's domain check probes it as 'norm matmul output').
  */
 import {
-  add, addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
+  addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
-import { formM, formMCost, mBitsFor, normTail, normTailCost, tileRows, type NormPlan } from './norm.ts';
+import { formM, formMCost, mBitsFor, normTail, normTailCost, plusBeta, type NormPlan } from './norm.ts';
 import { normScale, normScaleCost } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
@@ -151,7 +151,7 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare | null, beta
   const mp = normMatmulPlan(plan, mm.matmulBound);
   if (!mp) {
     const tail = await normTail(p, d, gamma, plan);
-    const y = beta ? add(p, tail, tileRows(p, beta, d)) : tail;
+    const y = plusBeta(p, tail, beta);
     return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
   }
   const { zBits } = mp;
@@ -162,7 +162,7 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare | null, beta
     async (b) => {
       if (!mm.keepY) return null;
       const ym = await mulTrunc(b, m, broadcastLast(b, r, n), mBits + rScale - f);
-      return beta ? add(b, ym, tileRows(b, beta, ym)) : ym;
+      return plusBeta(b, ym, beta);
     },
   );
   return { y: y && reshape(y, d.shape), yw };
@@ -186,7 +186,7 @@ export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare | null, 
   const mp = normMatmulPlan(plan, mm.matmulBound);
   if (!mp) {
     const tail = await normTail(p, d, gamma, plan);
-    return mm.matmulTerm(p, reshape(beta ? add(p, tail, tileRows(p, beta, d)) : tail, [rows, n]));
+    return mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]));
   }
   const { r, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
   return productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW);

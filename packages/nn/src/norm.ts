@@ -29,7 +29,7 @@
  * (truncated where mScale < dBits): no product, so per element about 21.3 bytes fewer per party (the product's
  * truncation), same rounds (m was formed beside R). y = d R then; error as with gamma = 1.
  */
-import { addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import { add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
 import { fixedBig, par, ZERO_COST } from './fixed.ts';
 import { normScale, normScaleCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
@@ -91,7 +91,7 @@ export const mBitsFor = (plan: NormPlan, bits: number): number => (plan.scaled ?
  * gamma d itself at mBitsFor(plan, bits): as it is, or truncated where bits < dBits.
  */
 export async function formM(p: Party, d: AShare, gamma: AShare | null, plan: NormPlan, bits: number): Promise<AShare> {
-  checkScale(gamma, plan);
+  checkScale(gamma, plan.scaled);
   if (gamma) return mulTrunc(p, d, tileRows(p, gamma, d), plan.dBits + plan.fracBits - bits);
   return bits >= plan.dBits ? d : truncate(p, d, plan.dBits - bits);
 }
@@ -102,9 +102,9 @@ export function formMCost(rows: number, n: number, plan: NormPlan, bits: number)
   return bits >= plan.dBits ? ZERO_COST : truncateCost(rows * n, plan.dBits - bits);
 }
 
-/** A plan made for a norm without gamma takes none, and one with gamma takes it. */
-function checkScale(gamma: AShare | null, plan: NormPlan): void {
-  if ((gamma !== null) !== plan.scaled) throw new Error(plan.scaled ? 'norm: gamma is missing' : 'norm: a norm planned without gamma (noScale) was given one');
+/** A norm planned with gamma (scaled) takes one, and one planned without it (noScale) takes none. */
+function checkScale(gamma: AShare | null, scaled: boolean): void {
+  if ((gamma !== null) !== scaled) throw new Error(scaled ? 'norm: gamma is missing' : 'norm: a norm planned without gamma (noScale) was given one');
 }
 
 /** The row width n of x, after checking that a per-column parameter (gamma, beta; null: none) has shape [n]. */
@@ -117,8 +117,13 @@ export function checkRowParam(x: AShare, v: AShare | null, name: string): number
 
 /** Options for a norm given gamma (null: none, so noScale); options that say otherwise are refused. */
 export function withScale(o: NormOptions, gamma: AShare | null): NormOptions {
-  if (o.noScale !== undefined && o.noScale !== (gamma === null)) throw new Error(o.noScale ? 'norm: a norm planned without gamma (noScale) was given one' : 'norm: gamma is missing');
+  if (o.noScale !== undefined) checkScale(gamma, !o.noScale);
   return { ...o, noScale: gamma === null };
+}
+
+/** y + beta on every row of y (beta null: y as it is). */
+export function plusBeta(p: Party, y: AShare, beta: AShare | null): AShare {
+  return beta ? add(p, y, tileRows(p, beta, y)) : y;
 }
 
 /** gamma [n] repeated over every row of x. */
@@ -144,7 +149,7 @@ export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
 
 /** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n] (null: none, plan.scaled false). */
 export async function normTail(p: Party, d: AShare, gamma: AShare | null, plan: NormPlan): Promise<AShare> {
-  checkScale(gamma, plan);
+  checkScale(gamma, plan.scaled);
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
   const { mScale, rScale } = plan.scale;

@@ -66,9 +66,14 @@ function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array {
   return Float64Array.from(out);
 }
 
-/** diag(gamma) W for W [n, out] (row i scaled by gamma_i). */
+/** diag(gamma) W for W [n, out] (row i scaled by gamma_i), row by row. */
 function scaleRows(w: FloatArray, gamma: FloatArray, out: number): Float64Array {
-  return Float64Array.from(w, (v, i) => v * gamma[Math.floor(i / out)]);
+  const r = new Float64Array(w.length);
+  for (let i = 0; i < gamma.length; i++) {
+    const g = gamma[i];
+    for (let j = i * out; j < (i + 1) * out; j++) r[j] = w[j] * g;
+  }
+  return r;
 }
 
 /** b + beta W for W [n, out] (b absent: zeros). */
