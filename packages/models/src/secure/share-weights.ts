@@ -66,9 +66,12 @@ function fuseBias(parts: Array<{ l: Linear; scale: number }>): Float64Array {
   return Float64Array.from(out);
 }
 
-/** diag(gamma) W for W [n, out] (row i scaled by gamma_i), row by row. */
-function scaleRows(w: FloatArray, gamma: FloatArray, out: number): Float64Array {
-  const r = new Float64Array(w.length);
+/**
+ * diag(gamma) W for W [n, out] (row i scaled by gamma_i), row by row; into W itself when `inPlace` (W is a fresh
+ * array of this file's own, not the model's): a fresh buffer costs page faults that the owner's split notices.
+ */
+function scaleRows(w: FloatArray, gamma: FloatArray, out: number, inPlace: boolean): Float64Array {
+  const r = inPlace && w instanceof Float64Array ? w : new Float64Array(w.length);
   for (let i = 0; i < gamma.length; i++) {
     const g = gamma[i];
     for (let j = i * out; j < (i + 1) * out; j++) r[j] = w[j] * g;
@@ -103,7 +106,7 @@ export function secureTensorSources(model: Model): TensorSource[] {
    * Linear `name` [n, width] (weight and optional bias as the pass uses them, after other rewrites), fed by norm
    * `normName`: with that norm's gamma and beta folded in where foldsNormAffine, else with the norm put as it is.
    */
-  const putFed = (normName: string, n: Norm, name: string, shape: readonly [number, number], weight: () => FloatArray, bias: (() => FloatArray) | undefined) => {
+  const putFed = (normName: string, n: Norm, name: string, shape: readonly [number, number], weight: () => FloatArray, bias: (() => FloatArray) | undefined, freshWeight: boolean) => {
     if (!foldsNormAffine(c, normName)) {
       putNorm(normName, n);
       put(`${name}.w`, shape, weight);
@@ -111,9 +114,23 @@ export function secureTensorSources(model: Model): TensorSource[] {
       return;
     }
     const width = shape[1];
-    put(`${name}.w`, shape, () => scaleRows(weight(), n.scale.data, width));
     const beta = n.bias;
-    if (beta || bias) put(`${name}.b`, [width], () => (beta ? biasPlusBetaW(weight(), beta.data, width, bias?.()) : bias!()));
+    const foldedBias = (w: FloatArray) => (beta ? biasPlusBetaW(w, beta.data, width, bias?.()) : bias!());
+    // b' needs the unscaled W: the weight's values() computes it from the W it builds (the stream asks for
+    // name.w, then name.b) and keeps it for the bias, so W is built once; a bias asked for alone builds W itself.
+    let keptBias: FloatArray | undefined;
+    put(`${name}.w`, shape, () => {
+      const w = weight();
+      if (beta || bias) keptBias = foldedBias(w);
+      return scaleRows(w, n.scale.data, width, freshWeight);
+    });
+    if (beta || bias) {
+      put(`${name}.b`, [width], () => {
+        const b = keptBias ?? foldedBias(weight());
+        keptBias = undefined;
+        return b;
+      });
+    }
   };
   const putLinear = (name: string, l: Linear) => {
     putTensor(`${name}.w`, l.weight);
@@ -121,7 +138,7 @@ export function secureTensorSources(model: Model): TensorSource[] {
   };
   const fedLinear = (normName: string, n: Norm, name: string, l: Linear) => {
     const b = l.bias;
-    putFed(normName, n, name, [l.weight.shape[0], l.weight.shape[1]], () => l.weight.data, b && (() => b.data));
+    putFed(normName, n, name, [l.weight.shape[0], l.weight.shape[1]], () => l.weight.data, b && (() => b.data), false);
   };
   putTensor('emb.token', w.embeddings.token);
   if (w.embeddings.position) putTensor('emb.position', w.embeddings.position);
@@ -132,14 +149,14 @@ export function secureTensorSources(model: Model): TensorSource[] {
     const qkv = [{ l: L.attn.q, scale: qScale }, { l: L.attn.k, scale: 1 }, { l: L.attn.v, scale: 1 }];
     const width = qkv.reduce((s, p) => s + p.l.weight.shape[1], 0);
     const qkvBias = qkv.some((p) => p.l.bias) ? () => fuseBias(qkv) : undefined;
-    putFed(`l${i}.attnNorm`, L.attnNorm, `l${i}.qkv`, [c.hiddenSize, width], () => fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))), qkvBias);
+    putFed(`l${i}.attnNorm`, L.attnNorm, `l${i}.qkv`, [c.hiddenSize, width], () => fuseColumns(qkv.map((p) => ({ t: p.l.weight, scale: p.scale }))), qkvBias, true);
     putLinear(`l${i}.o`, L.attn.o);
     if (L.mlp.kind === 'dense') {
       fedLinear(`l${i}.mlpNorm`, L.mlpNorm, `l${i}.up`, L.mlp.up);
       putLinear(`l${i}.down`, L.mlp.down);
     } else {
       const { w1, w3 } = L.mlp;
-      putFed(`l${i}.mlpNorm`, L.mlpNorm, `l${i}.w13`, [c.hiddenSize, 2 * c.intermediateSize], () => fuseColumns([{ t: w1.weight, scale: 1 }, { t: w3.weight, scale: 1 }]), undefined);
+      putFed(`l${i}.mlpNorm`, L.mlpNorm, `l${i}.w13`, [c.hiddenSize, 2 * c.intermediateSize], () => fuseColumns([{ t: w1.weight, scale: 1 }, { t: w3.weight, scale: 1 }]), undefined, true);
       putLinear(`l${i}.w2`, L.mlp.w2);
     }
   });
