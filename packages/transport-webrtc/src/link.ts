@@ -40,6 +40,8 @@ const DESCRIPTION_WAIT_MS = 5_000;
 export const AUTH_REPEAT_MS = 2_000;
 /** Repeats a side sends per channel, and repeats it answers per channel. */
 export const MAX_AUTH_REPEATS = 5;
+/** Idle timeouts one channel may stay silent while the link's other channels still hear the peer (tick). */
+export const SIBLING_GRACE = 3;
 
 export class Link {
   readonly box: Mailbox;
@@ -364,15 +366,28 @@ export class Link {
     }
   }
 
-  /** Keepalive: PING quiet channels; fail when the peer has been silent for idleTimeoutMs. */
+  /**
+   * Keepalive: PING quiet channels; fail when the peer has been silent for idleTimeoutMs on every channel, or on
+   * one channel for SIBLING_GRACE idle timeouts while its siblings still hear the peer. Each channel is its own
+   * SCTP association, and one that lost packets under load backs off its retransmissions for seconds while the
+   * others keep delivering: the peer is alive and that association recovers (or closes, which fails the link at
+   * once), so only a silence far longer than a dead peer's counts against it. The bound keeps a channel that died
+   * without closing, and so holds frames that never come, from leaving receives waiting forever.
+   */
   tick(now: number, stalled: boolean): void {
     if (!this.connected || this.error) return;
     this.repeatMissingAuth(now);
+    if (stalled) this.lastHeard.fill(now);
+    const linkSilentMs = now - Math.max(...this.channels.map((_, i) => this.lastHeard[i]));
+    const when = this.open ? '' : ' before it proved its identity';
+    if (linkSilentMs > this.opts.idleTimeoutMs) {
+      this.fail(`connection to ${this.name} lost${when}: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+      return;
+    }
     for (const i of this.channels.keys()) {
-      if (stalled) this.lastHeard[i] = now;
-      if (now - this.lastHeard[i] > this.opts.idleTimeoutMs) {
-        const when = this.open ? '' : ' before it proved its identity';
-        this.fail(`connection to ${this.name} lost${when}: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+      const silentMs = now - this.lastHeard[i];
+      if (silentMs > SIBLING_GRACE * this.opts.idleTimeoutMs) {
+        this.fail(`connection to ${this.name} lost${when}: channel ${i + 1} of ${this.channels.length} received nothing for ${(SIBLING_GRACE * this.opts.idleTimeoutMs) / 1000} s while the others did`);
         return;
       }
       if (now - this.lastSent[i] >= this.opts.keepaliveMs) this.sendOnChannel(i, PING_FRAME);

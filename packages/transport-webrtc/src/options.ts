@@ -45,8 +45,9 @@ export interface PeerChannelOptions {
   /** A channel that sent nothing for this long sends a 4-byte PING. Default 1 000. */
   keepaliveMs?: number;
   /**
-   * A link fails ("connection to party N lost") when one of its channels received nothing, not even a PING,
-   * for this long: the peer vanished without closing (crashed tab, lost network). Default 10 000.
+   * A link fails ("connection to party N lost") when its channels received nothing, not even a PING, for this
+   * long: the peer vanished without closing (crashed tab, lost network). One channel of several may stay silent
+   * for three times as long while the others hear the peer (link.ts SIBLING_GRACE). Default 10 000.
    */
   idleTimeoutMs?: number;
   /** How long close() keeps flushing queued data and waiting for the peers' BYE. Default 10 000. */

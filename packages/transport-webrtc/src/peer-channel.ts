@@ -17,7 +17,8 @@
  * while messages from the other parties still arrive. A deliberate close sends BYE on every channel after the
  * queued data, so the other side delivers everything sent before it and names the reason. A peer that vanishes
  * without closing (crashed tab, lost network) is noticed by silence: idle channels carry a PING every
- * `keepaliveMs`, and a channel that hears nothing for `idleTimeoutMs` fails its link.
+ * `keepaliveMs`, and a link that hears nothing for `idleTimeoutMs` fails (one channel of several, silent while
+ * the others talk, after three times as long: link.ts SIBLING_GRACE).
  *
  * Links are authenticated end to end before any application data moves (link.ts, link-auth.ts): the
  * coordinator only admits endpoints holding their slot's secret, but it is trusted for nothing else, and a
