@@ -4,24 +4,24 @@
  *
  * A link is `connected` when all its data channels are open, and `open` when, in addition, this side has sent
  * its AUTH and verified the peer's. Application data moves only on open links: sends queue until then, and a
- * CHUNK on a channel before the peer's AUTH on that channel is a protocol error. Frames after the AUTH but
- * before it is verified (the peer may already trust us) are held, in order, and processed once the link opens.
+ * CHUNK on a channel before the peer's AUTH on that channel waits, unread, for that AUTH. Frames after the AUTH
+ * but before it is verified (the peer may already trust us) are held, in order, and processed once the link opens.
  *
- * An AUTH can be lost: node-datachannel, as the opening side, has dropped a message that the answering browser
- * sent the moment its channel opened, before the opener's own channel had opened (seen once in CI: the browser
- * trusted the link, the Node party waited for its proof until the connect deadline). So a side still missing
- * the peer's AUTH on a channel AUTH_REPEAT_MS after sending its own sends its own again, and a side that
- * receives the very same AUTH again on a channel answers with its own: the peer evidently lacks it. Both are
- * bounded per channel (MAX_AUTH_REPEATS, answers at most one per half AUTH_REPEAT_MS), so two sides that each
- * take the other's answer for a repeat stop after a few frames; a different second AUTH is a protocol error.
+ * Files: link-auth-exchange.ts (the AUTH exchange, with its repeats of lost proofs), link-pending.ts (frames
+ * that wait for a proof or for the link to open), this file (life cycle, receiving, sending, keepalive, BYE).
  */
 import type { DataConnection } from 'peerjs';
 import { type EndpointId, Mailbox, type TrafficStats } from '@puma/transport';
 import { endpointName } from './addressing.ts';
 import { AUTH, BATCH, BYE, CHUNK, type Frame, PING, PING_FRAME, Reassembler, SendQueue, decodeFrame, encodeBye, takePacket } from './frame.ts';
-import { type DtlsView, PeerIdentityError, dtlsView, makeAuthFrame, verifyAuthFrame } from './link-auth.ts';
+import { AuthExchange } from './link-auth-exchange.ts';
+import { type ChunkOrBye, PendingFrames } from './link-pending.ts';
 import type { LaneLimits } from './lane.ts';
 import type { ResolvedOptions } from './options.ts';
+import { errorText, waitUntil } from './util.ts';
+
+export { AUTH_REPEAT_MS, MAX_AUTH_REPEATS } from './link-auth-exchange.ts';
+export { errorText } from './util.ts';
 
 export interface LinkEvents {
   /** The link just opened (authenticated both ways). */
@@ -32,21 +32,15 @@ export interface LinkEvents {
   remoteBye(link: Link): void;
 }
 
-const POLL_MS = 10;
 const BYE_LINGER_MS = 1_000;
-/** How long a missing local or remote description may lag behind its channel's 'open' event. */
-const DESCRIPTION_WAIT_MS = 5_000;
-/** A side missing the peer's AUTH on a channel repeats its own after this long, and again each time as long. */
-export const AUTH_REPEAT_MS = 2_000;
-/** Repeats a side sends per channel, and repeats it answers per channel. */
-export const MAX_AUTH_REPEATS = 5;
 /** Idle timeouts one channel may stay silent while the link's other channels still hear the peer (tick). */
 export const SIBLING_GRACE = 3;
 
 export class Link {
   readonly box: Mailbox;
   private readonly reassembler: Reassembler;
-  private readonly expected: string | undefined;
+  private readonly auth: AuthExchange;
+  private readonly pending: PendingFrames;
   /** DataConnection per channel index; replaced wholesale when an offer is retried. */
   conns: (DataConnection | undefined)[] = [];
   /** Number of channels; known up front on the opening side, from the first offer on the other. */
@@ -72,26 +66,6 @@ export class Link {
   /** Largest message this side sends: its own limit, then the smaller of both sides' once the peer's AUTH arrives. */
   private sendLimit: number;
   private pumping = false;
-  private views: DtlsView[] = [];
-  private authSent = false;
-  /** This side's AUTH frame as sent, for repeats and answers, and when it went out. */
-  private authFrame: Uint8Array | null = null;
-  private authSentAt = 0;
-  private readonly authRepeats: number[] = [];
-  private readonly authAnswers: Array<{ count: number; at: number }> = [];
-  private verified = false;
-  private verifying = false;
-  private peerAuth: { bytes: Uint8Array; frame: Extract<Frame, { kind: typeof AUTH }> } | null = null;
-  private readonly authedChannels = new Set<number>();
-  private held: { index: number; frame: Frame }[] = [];
-  private heldBytes = 0;
-  /**
-   * Data that came on a channel before that channel's identity proof, by channel, unread. A proof can be lost
-   * (AUTH_REPEAT_MS), and the peer opens as soon as it has ours: its data then overtakes the repeat of its proof.
-   * Seen in CI as "data on channel 0 before its identity proof" ending a session. The data waits for the proof
-   * (counted against maxPendingBytes); if the proof never comes or fails, none of it is ever delivered.
-   */
-  private early = new Map<number, Array<Extract<Frame, { kind: typeof CHUNK }>>>();
 
   constructor(
     readonly remote: EndpointId,
@@ -104,7 +78,8 @@ export class Link {
     this.count = opts.channelsPerPeer;
     this.frameBytes = opts.maxFrameBytes;
     this.sendLimit = opts.maxMessageBytes;
-    this.expected = opts.expectedPeers.get(remote);
+    this.auth = new AuthExchange(this, opts, (fingerprint, peerMaxMessageBytes) => this.onPeerVerified(fingerprint, peerMaxMessageBytes));
+    this.pending = new PendingFrames(opts.maxPendingBytes);
     this.box = new Mailbox(stats);
     this.reassembler = new Reassembler(opts.maxMessageBytes, opts.maxPendingBytes, (tag, data) => this.box.deliver(remote, tag, data));
   }
@@ -130,7 +105,7 @@ export class Link {
     this.queue.push(tag, data);
   }
 
-  /** All data channels are open: read their DTLS fingerprints and start authenticating. */
+  /** All data channels are open: start authenticating. */
   onChannelsOpen(): void {
     this.channels = this.conns.map((c) => (c as DataConnection).dataChannel);
     for (const c of this.conns) {
@@ -141,73 +116,18 @@ export class Link {
     this.lastSent = this.channels.map(() => now);
     this.lastHeard = this.channels.map((_, i) => this.lastHeard[i] ?? now);
     this.connected = true;
-    void this.readViews().then(
-      (views) => {
-        if (this.error) return;
-        this.views = views;
-        void this.sendAuth();
-      },
-      (e: unknown) => this.fail(`cannot authenticate the link to ${this.name}: ${errorText(e)}`),
-    );
+    this.auth.start();
   }
 
-  /**
-   * Every channel's DTLS fingerprints as this side sees them. A browser may fire a channel's 'open' before the
-   * task that publishes the answer as remoteDescription has run (the offerer's transport already has it), so a
-   * missing description is waited for, briefly, before it counts as a failure.
-   */
-  private async readViews(): Promise<DtlsView[]> {
-    const until = Date.now() + DESCRIPTION_WAIT_MS;
-    for (;;) {
-      try {
-        return this.conns.map((c, i) => dtlsView((c as DataConnection).peerConnection, `channel ${i} of the link to ${this.name}`));
-      } catch (e) {
-        if (Date.now() >= until || this.error) throw e;
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    }
-  }
-
-  private context() {
-    return { sessionId: this.opts.sessionId, self: this.opts.self, remote: this.remote, views: this.views };
-  }
-
-  private async sendAuth(): Promise<void> {
-    try {
-      const frame = await makeAuthFrame(this.opts.identity, this.context(), this.opts.maxMessageBytes);
-      if (this.error) return;
-      for (const [i, dc] of this.channels.entries()) {
-        dc.send(frame);
-        this.lastSent[i] = Date.now();
-      }
-      this.authFrame = frame;
-      this.authSentAt = Date.now();
-      this.authSent = true;
-      // Verifying only after our own proof is out means the peer always gets it, and can tell a relay is in
-      // the way even when this side refuses first.
-      if (this.peerAuth) void this.verifyPeer();
-    } catch (e) {
-      this.fail(`cannot prove this endpoint's identity to ${this.name}: ${errorText(e)}`);
-    }
-  }
-
-  private async verifyPeer(): Promise<void> {
-    const auth = this.peerAuth;
-    if (this.verifying || !auth) return;
-    this.verifying = true;
-    try {
-      this.peerFingerprint = await verifyAuthFrame(auth.frame, this.context(), this.name, this.expected);
-      this.sendLimit = Math.min(this.opts.maxMessageBytes, auth.frame.maxMessageBytes);
-      this.verified = true;
-      this.maybeOpen();
-    } catch (e) {
-      if (e instanceof PeerIdentityError) this.fail(e.message, `${endpointName(this.opts.self)} refused: ${e.message}`);
-      else this.fail(`cannot verify the identity of ${this.name}: ${errorText(e)}`);
-    }
+  /** The peer proved its key: the link sends at most the smaller of both sides' message limits, and opens. */
+  private onPeerVerified(fingerprint: string, peerMaxMessageBytes: number): void {
+    this.peerFingerprint = fingerprint;
+    this.sendLimit = Math.min(this.opts.maxMessageBytes, peerMaxMessageBytes);
+    this.maybeOpen();
   }
 
   private maybeOpen(): void {
-    if (!this.authSent || !this.verified || this.open || this.error) return;
+    if (!this.auth.complete || this.open || this.error) return;
     const tooLarge = this.queue.messages.find((m) => m.byteLength > this.sendLimit);
     if (tooLarge) {
       const why = `a queued message of ${tooLarge.byteLength} bytes exceeds the limit of ${this.sendLimit} bytes that ${this.name} accepts`;
@@ -216,12 +136,10 @@ export class Link {
     }
     this.open = true;
     this.events.opened(this);
-    for (const { index, frame } of this.held.splice(0)) {
+    for (const { index, frame } of this.pending.takeHeld()) {
       if (this.error) break;
       this.process(index, frame);
     }
-    // What stays held is data on channels whose proof has not come yet.
-    this.heldBytes = [...this.early.values()].flat().reduce((sum, f) => sum + f.payload.byteLength, 0);
     this.pump();
   }
 
@@ -251,26 +169,16 @@ export class Link {
   }
 
   /** A CHUNK or BYE frame: data only once the channel carried its AUTH (until then kept unread), held until the link opens. */
-  private onFrame(index: number, frame: Exclude<Frame, { kind: typeof AUTH | typeof PING | typeof BATCH }>): void {
-    if (!this.authedChannels.has(index)) {
+  private onFrame(index: number, frame: ChunkOrBye): void {
+    if (!this.auth.provenOn(index)) {
       if (frame.kind !== CHUNK) {
         this.process(index, frame);
-        return;
-      }
-      this.heldBytes += frame.payload.byteLength;
-      if (this.heldBytes > this.opts.maxPendingBytes) {
+      } else if (!this.pending.keepEarly(index, frame)) {
         this.fail(`protocol error from ${this.name}: over ${this.opts.maxPendingBytes} bytes sent on channel ${index} before its identity proof`);
-        return;
       }
-      const early = this.early.get(index) ?? [];
-      early.push({ ...frame, payload: frame.payload.slice() });
-      this.early.set(index, early);
     } else if (!this.open) {
-      this.heldBytes += frame.kind === CHUNK ? frame.payload.byteLength : 0;
-      if (this.heldBytes > this.opts.maxPendingBytes) {
+      if (!this.pending.hold(index, frame)) {
         this.fail(`protocol error from ${this.name}: over ${this.opts.maxPendingBytes} bytes sent before its identity was verified`);
-      } else {
-        this.held.push({ index, frame: frame.kind === CHUNK ? { ...frame, payload: frame.payload.slice() } : frame });
       }
     } else {
       this.process(index, frame);
@@ -278,53 +186,16 @@ export class Link {
   }
 
   private onAuth(index: number, data: ArrayBuffer | Uint8Array, frame: Extract<Frame, { kind: typeof AUTH }>): void {
-    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-    if (this.peerAuth && !sameBytes(bytes, this.peerAuth.bytes)) {
-      this.fail(`protocol error from ${this.name}: its channels carry different identity proofs`);
-      return;
-    }
-    if (this.authedChannels.has(index)) {
-      this.answerRepeatedAuth(index);
-      return;
-    }
-    this.authedChannels.add(index);
-    if (!this.peerAuth) {
-      this.peerAuth = { bytes: bytes.slice(), frame };
-      if (this.authSent) void this.verifyPeer();
-    }
+    if (!this.auth.receive(index, data, frame)) return;
     // What came before this proof follows it now, in order, as if it had come after.
-    const early = this.early.get(index);
-    this.early.delete(index);
-    for (const f of early ?? []) {
+    for (const f of this.pending.takeEarly(index)) {
       if (this.error) return;
-      this.heldBytes -= f.payload.byteLength;
       this.onFrame(index, f);
     }
   }
 
-  /** The peer sent its AUTH on `index` again: it has not received ours there, so ours goes again (bounded). */
-  private answerRepeatedAuth(index: number): void {
-    // Not sent yet: it goes out on every channel once this side's channels are open.
-    if (!this.authFrame) return;
-    const now = Date.now();
-    const answered = this.authAnswers[index] ?? { count: 0, at: -Infinity };
-    if (answered.count >= MAX_AUTH_REPEATS || now - answered.at < AUTH_REPEAT_MS / 2) return;
-    this.authAnswers[index] = { count: answered.count + 1, at: now };
-    this.sendOnChannel(index, this.authFrame);
-  }
-
-  /** Repeats this side's AUTH on channels where the peer's has not arrived AUTH_REPEAT_MS after sending it. */
-  private repeatMissingAuth(now: number): void {
-    if (!this.authFrame) return;
-    for (let i = 0; i < this.channels.length; i++) {
-      const repeats = this.authRepeats[i] ?? 0;
-      if (this.authedChannels.has(i) || repeats >= MAX_AUTH_REPEATS || now - this.authSentAt < AUTH_REPEAT_MS * (repeats + 1)) continue;
-      this.authRepeats[i] = repeats + 1;
-      this.sendOnChannel(i, this.authFrame);
-    }
-  }
-
-  private sendOnChannel(index: number, frame: Uint8Array): void {
+  /** Sends on one channel if it is open (keepalive, AUTH repeats). */
+  sendOnChannel(index: number, frame: Uint8Array): void {
     const dc = this.channels[index];
     if (dc?.readyState !== 'open') return;
     try {
@@ -376,7 +247,7 @@ export class Link {
    */
   tick(now: number, stalled: boolean): void {
     if (!this.connected || this.error) return;
-    this.repeatMissingAuth(now);
+    this.auth.repeatMissing(now);
     if (stalled) this.lastHeard.fill(now);
     const linkSilentMs = now - Math.max(...this.channels.map((_, i) => this.lastHeard[i]));
     const when = this.open ? '' : ' before it proved its identity';
@@ -426,7 +297,7 @@ export class Link {
     this.error = new Error(message);
     this.box.fail(this.error);
     this.queue.clear();
-    this.held = [];
+    this.pending.clear();
     this.events.failed(this);
     if (bye === undefined || !this.connected) {
       this.release();
@@ -470,20 +341,4 @@ function leastBuffered(channels: RTCDataChannel[], highWaterMark: number): numbe
     }
   }
   return best;
-}
-
-async function waitUntil(cond: () => boolean, deadline: number): Promise<boolean> {
-  while (!cond()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return true;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
