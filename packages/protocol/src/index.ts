@@ -19,6 +19,7 @@ export * from './ops/and.ts';
 export * from './ops/msb.ts';
 export * from './ops/lessThan.ts';
 export * from './ops/narrowCompare.ts';
+export * from './ops/tableCompare.ts';
 export * from './ops/equal.ts';
 export * from './ops/b2a.ts';
 export * from './ops/bitMul.ts';

@@ -14,6 +14,7 @@ import { matmulCost, matmulRawCost } from './ops/matmul.ts';
 import { maxLastCost } from './ops/max.ts';
 import { msbCost } from './ops/msb.ts';
 import { lessThanNarrowCost } from './ops/narrowCompare.ts';
+import { topBitTablesCost } from './ops/tableCompare.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
 import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
@@ -42,6 +43,7 @@ export const declaredCosts = {
   msb: msbCost,
   lessThan: lessThanCost,
   lessThanNarrow: lessThanNarrowCost,
+  topBitTables: topBitTablesCost,
   equal: equalCost,
   b2a: b2aCost,
   select: selectCost,

@@ -35,6 +35,7 @@ import {
 } from './view-test-support.ts';
 
 const A = (x: AShare | BShare) => x as AShare;
+const tablesWindow = (fracBits: number) => ({ ...fixedPointWindow(fracBits), tables: true });
 const B = (x: AShare | BShare) => x as BShare;
 
 interface OpCase {
@@ -81,6 +82,8 @@ const OPS: OpCase[] = [
   { name: 'lessThan', inputs: xy, program: (p, s) => lessThan(p, A(s.x), A(s.y)) },
   { name: 'lessThanNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)) },
   { name: 'lessThanPublicNarrow (18-bit window)', inputs: xy, program: (p, s) => lessThanPublicNarrow(p, A(s.x), -4, fixedPointWindow(p.fracBits)) },
+  { name: 'lessThanNarrow by dealer tables (18-bit window)', inputs: xy, program: (p, s) => lessThanNarrow(p, A(s.x), A(s.y), tablesWindow(p.fracBits)) },
+  { name: 'lessThanPublicNarrow by dealer tables (32-bit window)', inputs: xy, program: (p, s) => lessThanPublicNarrow(p, A(s.x), -4, { drop: 0, bits: 32, tables: true }) },
   { name: 'equal', inputs: xy, program: (p, s) => equal(p, A(s.x), A(s.y)) },
   { name: 'b2a', inputs: (n) => ({ b: bitsViewInput(n, 11) }), program: (p, s) => b2a(p, B(s.b)) },
   { name: 'mulBitMany (2 values)', inputs: (n) => ({ b: bitsViewInput(n, 29), ...xy(n) }), program: (p, s) => mulBitMany(p, B(s.b), [A(s.x), A(s.y)]) },
@@ -183,6 +186,23 @@ describe('view simulation catches planted-leak mutants', () => {
   it('mutant (d): narrow comparison whose carry and AND resharing lack the XOR zero sharing: every party leaks', async () => {
     const reports = await simulateViews(xy(64), (p, s) => lessThanNarrow(p, A(s.x), A(s.y), fixedPointWindow(p.fracBits)), { party: (o) => new NoZeroShareXorParty(o) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([0, 1, 2]);
+  });
+
+  const tablesProgram: ViewProgram<BShare> = (p, s) => lessThanNarrow(p, A(s.x), A(s.y), tablesWindow(p.fracBits));
+
+  it(`mutant (j): comparison by dealer tables whose dealer pads P's tables with P's own key: P = dealer + 1 leaks, every dealer at n = ${ROTATE_FROM}, dealer 0 at 64`, async () => {
+    for (const dealer of [0, 1, 2] as const) {
+      const reports = await simulateViews(xy(ROTATE_FROM), tablesProgram, { backend: dealerMaskFromAsKey(dealer) });
+      expect(leakingObservers(reports), `dealer ${dealer}: ${describeReports(reports)}`).toEqual([(dealer + 1) % 3]);
+    }
+    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, { backend: dealerMaskFromAsKey(0) }))).toEqual([1]);
+    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, { backend: dealerMaskFromAsKey(1) }))).toEqual([]);
+  });
+
+  it('mutant (k): comparison by dealer tables whose Q (party 2 for dealer 0) draws gamma as zeros: its round-2 share reaches P = party 1 bare', async () => {
+    // Stream 1 under Q's key with the dealer: gamma in round 2 (and the pad of P's tables in round 1, which Q only reads).
+    const reports = await simulateViews(xy(64), tablesProgram, { backend: zeroDraws(2, 1) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([1]);
   });
 
   it('mutant (e): bit times value whose w component for the dealer lacks its mask: the dealer (party 0 at n = 64) leaks', async () => {

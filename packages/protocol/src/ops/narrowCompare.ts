@@ -17,20 +17,28 @@
  * Callers must establish the bound (nn's callers state it as their input domain, and the model tests assert
  * it on real activations).
  * Cost: 2 + ceil(log2(bits - 2)) rounds and topBitGates(bits).planes bits per element per party: at 18 bits
- * 6 rounds and 59 bits (the 64-bit msb: 8 rounds, 241 bits).
+ * 6 rounds and 59 bits (the 64-bit msb: 8 rounds, 241 bits). A window with `tables` (up to 32 bits) takes the
+ * top bit from a dealer's tables instead (tableCompare.ts): 2 rounds, about 89 bits per element and party at
+ * 18 bits; for the comparisons on a critical path (softmax's max, the norms' octaves). Same answers.
  */
 import type { Party } from '../party.ts';
 import { numel, sameShape, type AShare, type BShare } from '../share.ts';
 import type { Cost } from '../cost.ts';
 import { addPublic } from './linear.ts';
 import { topBit, topBitCost } from './msb.ts';
+import { MAX_TABLE_WIDTH, topBitTables, topBitTablesCost } from './tableCompare.ts';
 
 export interface CompareWindow {
   /** Low bits dropped by the local downcast. */
   readonly drop: number;
   /** Width of the window compared (3..64 - drop). */
   readonly bits: number;
+  /** Compare by a dealer's tables in 2 rounds (more bytes) where the window has at most 32 bits. */
+  readonly tables?: boolean;
 }
+
+/** Does this window compare by tables (tableCompare.ts)? */
+const byTables = (w: CompareWindow): boolean => w.tables === true && w.bits <= MAX_TABLE_WIDTH;
 
 /** Bits kept by nn's window: 18 is the widest window at 6 rounds (16 carry segments, a 4-level tree). */
 export const NARROW_BITS = 18;
@@ -59,7 +67,7 @@ function checkWindow(w: CompareWindow): void {
 
 export const lessThanNarrowCost = (n: number, w: CompareWindow): Cost => {
   checkWindow(w);
-  return topBitCost(n, w.bits);
+  return byTables(w) ? topBitTablesCost(n, w.bits) : topBitCost(n, w.bits);
 };
 
 /** Sign of the downcast difference: components (x_i >> drop) - (y_i >> drop), compared on `bits` bits. */
@@ -70,6 +78,11 @@ async function windowSign(p: Party, x: AShare, y: AShare | null, w: CompareWindo
   const cx = cast(x);
   const cy = y ? cast(y) : null;
   const d = cy ? { s0: be.sub(cx.s0, cy.s0), s1: be.sub(cx.s1, cy.s1) } : cx;
+  if (byTables(w)) {
+    const sign = await topBitTables(p, { kind: 'A', shape: [numel(x)], s0: d.s0, s1: d.s1 }, w.bits);
+    p.drop(...(cy ? [d.s0, d.s1, cx.s0, cx.s1, cy.s0, cy.s1] : [cx.s0, cx.s1]));
+    return sign;
+  }
   const planes = { s0: be.toBitPlanes(d.s0), s1: be.toBitPlanes(d.s1) };
   // Temporaries of this call, released early (Party.drop).
   p.drop(d.s0, d.s1, ...(cy ? [cx.s0, cx.s1, cy.s0, cy.s1] : []));

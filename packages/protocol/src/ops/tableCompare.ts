@@ -1,0 +1,412 @@
+/**
+ * Top bit of the sum of three components on a window of `width` bits (up to 32) in 2 rounds, from a dealer's
+ * tables (issue 12): what msb.ts's carry circuit computes in 2 + ceil(log2(width - 2)) rounds, for
+ * narrowCompare.ts windows that ask for it (CompareWindow.tables). Exact.
+ *
+ * Roles per dealer chunk (dealers.ts): the dealer T holds components (x_T, x_{T+1}) and so knows
+ * u = x_T + x_{T+1} mod 2^w; P = T + 1 and Q = T + 2 both hold v = x_{T+2}. With L = w - 1,
+ *   msb(u + v) = u_L ^ v_L ^ [u_low > v'],   u_low, v_low the low L bits,   v' = 2^L - 1 - v_low,
+ * a comparison of T's u_low with a v' that P and Q both know. Cut the low L bits into q blocks (U_i, V_i the
+ * blocks of u_low and v', least significant first):
+ *   [u_low > v'] = XOR_i gt_i AND eq_{i+1} AND ... AND eq_{q-1},   gt_i = [U_i > V_i],   eq_i = [U_i = V_i]
+ * (at most one term is 1: the comparison at the highest differing block). As functions of V_i these are
+ * tables T can write, gt_i(j) = [U_i > j] and eq_i(j) = [U_i = j] for j < 2^(s_i): the 2q - 1 leaves (eq_0 is
+ * never used). T folds u_L into gt_{q-1}, which enters the sum linearly.
+ * Round 1, all at once (the single-table lookup as in one-time truth tables; the masked-leaf expansion as
+ * in Beaver's multiplication, generalised to the terms' degrees):
+ *  - T flips every leaf's whole table by a random bit a_k and sends the tables to P under a pad drawn from
+ *    the key T shares with Q, and to Q under a pad from the key it shares with P. To P it adds, under the
+ *    same pad, P's share of a_S = AND_{k in S} a_k for every set S of two or more leaves inside one term
+ *    (Q's share is the pad; a single a_k is shared from T's two keys, nothing sent).
+ *  - P sends Q the pad bits of Q's tables at P's entries V_i; Q sends P those of P's tables at the same
+ *    entries. Both now hold E_k = leaf_k ^ a_k.
+ * Locally: a term is AND_{k in M} (E_k ^ a_k) = XOR_{S in M} (AND_{k in M \ S} E_k) a_S, linear in the shared
+ * a_S (a_empty = 1 is P's), so P and Q hold XOR shares c_P, c_Q of c = [u_low > v'] ^ u_L.
+ * Round 2, to replicated form: b_T = gamma (key of T and Q), b_P = delta (key of T and P), and
+ * b_Q = v_L ^ c ^ gamma ^ delta, which P and Q assemble after P sends c_P ^ delta and Q sends c_Q ^ gamma.
+ * What each party sees: P the tables under Q's pad, the pad bits at its own entries (so E_k, masked by a_k,
+ * whose share from the key of T and Q it lacks) and c_Q ^ gamma; Q the same with P's key; T nothing.
+ * Cost: 2 rounds. Per element T sends the tables twice and the a_S once, P and Q 2q - 1 bits, then 1 each.
+ * The block size (tableLayout) minimises those bits: at width 18, blocks of 3 bits, 267 bits per element
+ * in all, about 89 per party with rotating dealers, against msb.ts's 59 per party in 6 rounds.
+ */
+import type { PartyId } from '@puma/transport';
+import type { Party } from '../party.ts';
+import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
+import { cost, WORD, type Cost } from '../cost.ts';
+import { dealerChunks } from '../dealers.ts';
+
+/** Widest window the tables take (values are handled as 32-bit words). */
+export const MAX_TABLE_WIDTH = 32;
+/** Most blocks: the shared products grow as 1.5 * 2^q. */
+const MAX_BLOCKS = 7;
+
+export interface TableLayout {
+  readonly width: number;
+  /** Blocks of the low width - 1 bits, least significant first. */
+  readonly blocks: ReadonlyArray<{ offset: number; size: number }>;
+  /** Leaf k's table: its block, whether it is eq (else gt), its bit offset in a record. */
+  readonly leaves: ReadonlyArray<{ block: number; eq: boolean; at: number }>;
+  /** Bits of one element's tables. */
+  readonly tableBits: number;
+  /** The terms as leaf masks: term i = gt_i and eq_j for j > i. */
+  readonly terms: readonly number[];
+  /** Leaf sets of two or more inside one term whose a_S P receives (in this order, after the tables). */
+  readonly products: readonly number[];
+}
+
+function layoutFor(width: number, size: number): TableLayout {
+  const low = width - 1;
+  const q = Math.max(1, Math.ceil(low / size));
+  const blocks = Array.from({ length: q }, (_, i) => ({ offset: i * size, size: Math.min(size, low - i * size) }));
+  const leaves: { block: number; eq: boolean; at: number }[] = [];
+  let at = 0;
+  const gtLeaf: number[] = [];
+  const eqLeaf: number[] = [];
+  blocks.forEach((b, i) => {
+    gtLeaf[i] = leaves.length;
+    leaves.push({ block: i, eq: false, at });
+    at += 1 << b.size;
+    if (i > 0) {
+      eqLeaf[i] = leaves.length;
+      leaves.push({ block: i, eq: true, at });
+      at += 1 << b.size;
+    }
+  });
+  const terms = blocks.map((_, i) => {
+    let m = 1 << gtLeaf[i];
+    for (let j = i + 1; j < q; j++) m |= 1 << eqLeaf[j];
+    return m;
+  });
+  const products = new Set<number>();
+  for (const m of terms) for (let s = m; s > 0; s = (s - 1) & m) if (popcount(s) >= 2) products.add(s);
+  return { width, blocks, leaves, tableBits: at, terms, products: [...products].sort((a, b) => a - b) };
+}
+
+function popcount(m: number): number {
+  let c = 0;
+  for (let v = m; v; v &= v - 1) c++;
+  return c;
+}
+
+/** Bits per element on the wire in all: the tables twice, the products, 2q - 1 leaf pads each way, 2 in round 2. */
+const wireBits = (l: TableLayout): number => 2 * l.tableBits + l.products.length + 2 * l.leaves.length + 2;
+
+const layouts = new Map<number, TableLayout>();
+
+/** The block layout of a window of `width` bits: block sizes 2..5, the fewest bits on the wire. */
+export function tableLayout(width: number): TableLayout {
+  if (!Number.isInteger(width) || width < 2 || width > MAX_TABLE_WIDTH) throw new Error(`table comparison: width ${width} must be an integer in [2, ${MAX_TABLE_WIDTH}]`);
+  let best = layouts.get(width);
+  if (best) return best;
+  for (let size = 2; size <= 5; size++) {
+    const l = layoutFor(width, size);
+    if (l.blocks.length > MAX_BLOCKS) continue;
+    if (!best || wireBits(l) <= wireBits(best)) best = l;
+  }
+  layouts.set(width, best!);
+  return best!;
+}
+
+const words64 = (bits: number): number => Math.ceil(bits / 64);
+
+/** Cost of topBitTables on n elements at `width` bits. */
+export function topBitTablesCost(n: number, width: number): Cost {
+  const l = tableLayout(width);
+  const bytes: [number, number, number] = [0, 0, 0];
+  dealerChunks(n).forEach((m, dealer) => {
+    if (m === 0) return;
+    const W = planeWords(m);
+    bytes[dealer] += (words64(m * (l.tableBits + l.products.length)) + words64(m * l.tableBits)) * WORD;
+    bytes[(dealer + 1) % 3] += (l.leaves.length + 1) * W * WORD;
+    bytes[(dealer + 2) % 3] += (l.leaves.length + 1) * W * WORD;
+  });
+  return cost(2, ...bytes);
+}
+
+/**
+ * PRG streams by role. A key {T, T + 1} serves chunk T as T's key with P and chunk T + 1 as its key with Q, so
+ * the two roles draw different streams and no pad is used twice.
+ */
+const PAD_P = 1; // round 1, key of T and Q: the pad of P's record
+const PAD_Q = 2; // round 1, key of T and P: the pad of Q's record
+const SINGLE_P = 3; // round 1, key of T and P: P's shares of the a_k
+const SINGLE_Q = 4; // round 1, key of T and Q: Q's shares of the a_k
+const GAMMA = 1; // round 2, key of T and Q
+const DELTA = 2; // round 2, key of T and P
+
+const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
+
+function getBit(buf: Uint32Array, pos: number): number {
+  return (buf[pos >>> 5] >>> (pos & 31)) & 1;
+}
+
+/** Writes the low `len` (<= 32) bits of `value` at bit `pos` (the buffer starts zeroed). */
+function putBits(buf: Uint32Array, pos: number, value: number, len: number): void {
+  const v = len === 32 ? value >>> 0 : (value & ((2 ** len) - 1)) >>> 0;
+  const w = pos >>> 5;
+  const off = pos & 31;
+  buf[w] |= (v << off) >>> 0;
+  if (off + len > 32) buf[w + 1] |= v >>> (32 - off);
+}
+
+/** Plane k of `planes` (32 elements per 32-bit word, planeWords(m) u64 words per plane). */
+const plane = (planes: Uint32Array, k: number, W: number): Uint32Array => planes.subarray(k * 2 * W, (k + 1) * 2 * W);
+
+interface Chunk {
+  dealer: PartyId;
+  start: number;
+  count: number;
+}
+
+/**
+ * Bit `width - 1` of x0 + x1 + x2 mod 2^width for the n elements of `x` (only each component's low `width`
+ * bits are read), as a boolean share of one plane.
+ */
+export async function topBitTables(p: Party, x: AShare, width: number): Promise<BShare> {
+  const l = tableLayout(width);
+  const be = p.backend;
+  const n = x.s0.length;
+  const sizes = dealerChunks(n);
+  const chunks: Chunk[] = [];
+  let start = 0;
+  ([0, 1, 2] as const).forEach((dealer) => {
+    if (sizes[dealer] > 0) chunks.push({ dealer, start, count: sizes[dealer] });
+    start += sizes[dealer];
+  });
+  const s0 = u32(await be.read(x.s0));
+  const s1 = u32(await be.read(x.s1));
+  const t1 = p.nextTag();
+  const t2 = p.nextTag();
+  const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
+  const lowMask = 2 ** (width - 1) - 1;
+  const read = async (peer: PartyId, tag: string, count: number, stream: number) => {
+    const buf = p.prgWith(peer, tag, count, stream);
+    const words = await be.read(buf);
+    p.drop(buf);
+    return u32(words);
+  };
+
+  // Round 1 messages, by chunk.
+  const toNext: BigUint64Array[] = [];
+  const toPrev: BigUint64Array[] = [];
+  /** Per chunk this party helps with (by dealer): v, its shares of the single a_k, the pad T drew for the other helper. */
+  const state = new Map<PartyId, { v: Uint32Array; shares: Uint32Array; pad: Uint32Array; isP: boolean }>();
+  for (const c of chunks) {
+    const role = (p.id - c.dealer + 3) % 3;
+    const W = planeWords(c.count);
+    if (role === 0) {
+      const [P, Q] = [p.next, p.prev];
+      const withP = l.tableBits + l.products.length;
+      const padForP = await read(Q, t1, words64(c.count * withP), PAD_P);
+      const padForQ = await read(P, t1, words64(c.count * l.tableBits), PAD_Q);
+      const aP = await read(P, t1, l.leaves.length * W, SINGLE_P);
+      const aQ = await read(Q, t1, l.leaves.length * W, SINGLE_Q);
+      const recP = new BigUint64Array(words64(c.count * withP));
+      const recQ = new BigUint64Array(words64(c.count * l.tableBits));
+      const rp = u32(recP);
+      const rq = u32(recQ);
+      for (let e = 0; e < c.count; e++) {
+        const j = 2 * (c.start + e);
+        const u = ((s0[j] + s1[j]) & mask) >>> 0;
+        const uTop = u >>> (width - 1);
+        const uLow = u & lowMask;
+        let aBits = 0;
+        for (let k = 0; k < l.leaves.length; k++) {
+          const word = (e >>> 5) + 2 * W * k;
+          aBits |= (((aP[word] ^ aQ[word]) >>> (e & 31)) & 1) << k;
+        }
+        for (let k = 0; k < l.leaves.length; k++) {
+          const leaf = l.leaves[k];
+          const b = l.blocks[leaf.block];
+          const U = (uLow >>> b.offset) & ((1 << b.size) - 1);
+          const entries = 1 << b.size;
+          const all = entries === 32 ? 0xffffffff : 2 ** entries - 1;
+          let table = leaf.eq ? 2 ** U : 2 ** U - 1;
+          if ((aBits >>> k) & 1) table = (table ^ all) >>> 0;
+          if (!leaf.eq && leaf.block === l.blocks.length - 1 && uTop) table = (table ^ all) >>> 0;
+          putBits(rp, e * withP + leaf.at, table, entries);
+          putBits(rq, e * l.tableBits + leaf.at, table, entries);
+        }
+        l.products.forEach((S, i) => {
+          if ((aBits & S) === S) putBits(rp, e * withP + l.tableBits + i, 1, 1);
+        });
+      }
+      for (let i = 0; i < rp.length; i++) rp[i] ^= padForP[i];
+      for (let i = 0; i < rq.length; i++) rq[i] ^= padForQ[i];
+      toNext.push(recP);
+      toPrev.push(recQ);
+    } else {
+      // P = T + 1 (its s1 is x_{T+2}, the dealer is its prev) or Q = T + 2 (its s0, the dealer is its next).
+      const isP = role === 1;
+      const T = c.dealer;
+      const vOf = isP ? s1 : s0;
+      const v = new Uint32Array(c.count);
+      for (let e = 0; e < c.count; e++) v[e] = vOf[2 * (c.start + e)] & mask;
+      // The pad T drew for the other one's tables, from the key this party shares with T.
+      const otherBits = isP ? l.tableBits : l.tableBits + l.products.length;
+      const pad = await read(T, t1, words64(c.count * otherBits), isP ? PAD_Q : PAD_P);
+      const padBits = new BigUint64Array(l.leaves.length * W);
+      const pb = u32(padBits);
+      for (let e = 0; e < c.count; e++) {
+        const vPrime = ~v[e] & lowMask;
+        for (let k = 0; k < l.leaves.length; k++) {
+          const leaf = l.leaves[k];
+          const b = l.blocks[leaf.block];
+          const V = (vPrime >>> b.offset) & ((1 << b.size) - 1);
+          if (getBit(pad, e * otherBits + leaf.at + V)) pb[(e >>> 5) + 2 * W * k] |= 1 << (e & 31);
+        }
+      }
+      const shares = await read(T, t1, l.leaves.length * W, isP ? SINGLE_P : SINGLE_Q);
+      state.set(T, { v, shares, pad, isP });
+      (isP ? toNext : toPrev).push(padBits);
+    }
+  }
+  const sends: [PartyId, BigUint64Array][] = [];
+  if (toNext.length) sends.push([p.next, concatWords(toNext)]);
+  if (toPrev.length) sends.push([p.prev, concatWords(toPrev)]);
+  // A helper (P or Q of some chunk) hears from T and from the other helper: both neighbours.
+  const from: PartyId[] = chunks.some((c) => c.dealer !== p.id) ? [p.next, p.prev] : [];
+  const got = await p.exchange(t1, sends, from);
+  const inbox = new Map<PartyId, { words: BigUint64Array; at: number }>();
+  from.forEach((f, i) => inbox.set(f, { words: got[i], at: 0 }));
+  const take = (peer: PartyId, count: number): Uint32Array => {
+    const box = inbox.get(peer)!;
+    const part = box.words.subarray(box.at, box.at + count);
+    box.at += count;
+    if (part.length !== count) throw new Error(`table comparison: message from party ${peer} is ${box.words.length} words, too short`);
+    return u32(part);
+  };
+
+  // Messages arrive in chunk order within each sender's message (each party builds them in chunk order).
+  const results = new Map<PartyId, { s0: Uint32Array; s1: Uint32Array }>();
+  const round2Next: BigUint64Array[] = [];
+  const round2Prev: BigUint64Array[] = [];
+  const pending: Array<{ c: Chunk; own: Uint32Array; keyed: Uint32Array; st: NonNullable<ReturnType<typeof state.get>> }> = [];
+  for (const c of chunks) {
+    const role = (p.id - c.dealer + 3) % 3;
+    const W = planeWords(c.count);
+    if (role === 0) continue;
+    const st = state.get(c.dealer)!;
+    const isP = role === 1;
+    const withP = l.tableBits + l.products.length;
+    // P: the tables from T (prev) and Q's pad bits (next). Q: the tables from T (next) and P's pad bits (prev).
+    const tables = isP ? take(p.prev, words64(c.count * withP)) : take(p.next, words64(c.count * l.tableBits));
+    const otherPad = isP ? take(p.next, l.leaves.length * W) : take(p.prev, l.leaves.length * W);
+    const recBits = isP ? withP : l.tableBits;
+    const E = new Uint32Array(l.leaves.length * 2 * W);
+    const products = new Uint32Array(l.products.length * 2 * W);
+    for (let e = 0; e < c.count; e++) {
+      const vPrime = ~st.v[e] & lowMask;
+      const word = e >>> 5;
+      const bit = 1 << (e & 31);
+      for (let k = 0; k < l.leaves.length; k++) {
+        const leaf = l.leaves[k];
+        const b = l.blocks[leaf.block];
+        const V = (vPrime >>> b.offset) & ((1 << b.size) - 1);
+        if (getBit(tables, e * recBits + leaf.at + V) ^ ((otherPad[word + 2 * W * k] >>> (e & 31)) & 1)) E[word + 2 * W * k] |= bit;
+      }
+      // P's shares of a_S are in T's record; Q's are the pad T drew for P's record.
+      const src = isP ? tables : st.pad;
+      const base = e * withP + l.tableBits;
+      for (let i = 0; i < l.products.length; i++) if (getBit(src, base + i)) products[word + 2 * W * i] |= bit;
+    }
+    const share = evaluateTerms(l, E, st.shares, products, W, c.count, isP);
+    // Round 2: P sends c_P ^ delta to Q (next), Q sends c_Q ^ gamma to P (prev), drawn at t2.
+    const keyed = await read(c.dealer, t2, W, isP ? DELTA : GAMMA);
+    const out = new BigUint64Array(W);
+    const o = u32(out);
+    for (let i = 0; i < o.length; i++) o[i] = share[i] ^ keyed[i];
+    (isP ? round2Next : round2Prev).push(out);
+    pending.push({ c, own: share, keyed, st });
+  }
+  const sends2: [PartyId, BigUint64Array][] = [];
+  if (round2Next.length) sends2.push([p.next, concatWords(round2Next)]);
+  if (round2Prev.length) sends2.push([p.prev, concatWords(round2Prev)]);
+  const from2: PartyId[] = [];
+  if (pending.some((q) => q.st.isP)) from2.push(p.next);
+  if (pending.some((q) => !q.st.isP)) from2.push(p.prev);
+  const got2 = await p.exchange(t2, sends2, from2);
+  inbox.clear();
+  from2.forEach((f, i) => inbox.set(f, { words: got2[i], at: 0 }));
+
+  for (const c of chunks) {
+    const role = (p.id - c.dealer + 3) % 3;
+    const W = planeWords(c.count);
+    if (role === 0) {
+      // b_T = gamma (key with Q = prev), b_P = delta (key with P = next).
+      results.set(c.dealer, { s0: await read(p.prev, t2, W, GAMMA), s1: await read(p.next, t2, W, DELTA) });
+      continue;
+    }
+    const q = pending.find((x) => x.c === c)!;
+    const isP = role === 1;
+    const theirs = isP ? take(p.next, W) : take(p.prev, W);
+    // b_Q = v_L ^ c_own ^ own key draw ^ (c_other ^ other key draw).
+    const bQ = new Uint32Array(2 * W);
+    for (let e = 0; e < c.count; e++) if (q.st.v[e] >>> (width - 1)) bQ[e >>> 5] |= 1 << (e & 31);
+    for (let i = 0; i < bQ.length; i++) bQ[i] = (bQ[i] ^ q.own[i] ^ q.keyed[i] ^ theirs[i]) >>> 0;
+    // P holds (b_P, b_Q) = (delta, b_Q); Q holds (b_Q, b_T) = (b_Q, gamma).
+    results.set(c.dealer, isP ? { s0: q.keyed, s1: bQ } : { s0: bQ, s1: q.keyed });
+  }
+  const join = (pick: 's0' | 's1') => joinPlanes(chunks.map((c) => ({ bits: results.get(c.dealer)![pick], count: c.count })), n);
+  return bShare(n, 1, be.upload(join('s0')), be.upload(join('s1')));
+}
+
+/**
+ * This party's XOR share of sum_terms AND_{k in M} (E_k ^ a_k), given the opened E (planes per leaf), its shares
+ * of the single a_k (planes per leaf) and of the products a_S (planes per l.products entry); P adds the
+ * public term (a_empty = 1).
+ */
+function evaluateTerms(l: TableLayout, E: Uint32Array, singles: Uint32Array, products: Uint32Array, W: number, count: number, isP: boolean): Uint32Array {
+  const words = 2 * W;
+  const out = new Uint32Array(words);
+  const index = new Map(l.products.map((S, i) => [S, i]));
+  const prod = new Uint32Array(words);
+  for (const M of l.terms) {
+    for (let S = M; ; S = (S - 1) & M) {
+      const size = popcount(S);
+      const share = size === 0 ? null : size === 1 ? plane(singles, Math.log2(S), W) : plane(products, index.get(S)!, W);
+      if (share || isP) {
+        // (AND of E over M \ S) AND this party's share of a_S.
+        if (share) prod.set(share);
+        else prod.fill(0xffffffff);
+        for (let k = 0, r = M & ~S; r; k++, r >>>= 1) {
+          if (!(r & 1)) continue;
+          const e = plane(E, k, W);
+          for (let i = 0; i < words; i++) prod[i] &= e[i];
+        }
+        for (let i = 0; i < words; i++) out[i] ^= prod[i];
+      }
+      if (S === 0) break;
+    }
+  }
+  return out;
+}
+
+function concatWords(parts: BigUint64Array[]): BigUint64Array {
+  if (parts.length === 1) return parts[0];
+  const out = new BigUint64Array(parts.reduce((s, q) => s + q.length, 0));
+  let at = 0;
+  for (const q of parts) {
+    out.set(q, at);
+    at += q.length;
+  }
+  return out;
+}
+
+/** One plane of n elements from the chunks' planes (32 elements per 32-bit word), in element order; bits past n are 0. */
+function joinPlanes(parts: ReadonlyArray<{ bits: Uint32Array; count: number }>, n: number): BigUint64Array {
+  const out = new BigUint64Array(planeWords(n));
+  const o = u32(out);
+  let at = 0;
+  for (const { bits, count } of parts) {
+    if (at === 0) {
+      o.set(bits.subarray(0, (count + 31) >>> 5));
+      if (count & 31) o[count >>> 5] &= (1 << (count & 31)) - 1;
+    } else {
+      for (let e = 0; e < count; e++) if ((bits[e >>> 5] >>> (e & 31)) & 1) o[(at + e) >>> 5] |= 1 << ((at + e) & 31);
+    }
+    at += count;
+  }
+  return out;
+}
