@@ -149,8 +149,8 @@ export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' 
   if (o.signed) return { zone: 0n };
   const bits = o.hi - o.lo + (belowHi ? 8 : 10);
   const drop = o.hi + o.xScale + (belowHi ? 1 : 3) - bits;
-  if (drop < 0 || drop + bits > 64 || lessThanNarrowCost(1, { drop, bits }).rounds >= msbCost(1).rounds) return { zone: 0n };
-  return { window: { drop, bits }, zone: 1n << BigInt(drop + 1) };
+  if (drop < 0 || drop + bits > 64 || lessThanNarrowCost(1, { drop, bits, tables: true }).rounds >= msbCost(1).rounds) return { zone: 0n };
+  return { window: { drop, bits, tables: true }, zone: 1n << BigInt(drop + 1) };
 }
 
 /** Declared cost for n elements of x and, with a multiplicand, mCount elements of m. */

@@ -46,6 +46,9 @@ import { par, ZERO_COST } from './fixed.ts';
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
 
+/** The max's comparisons sit on softmax's critical path: they take the dealer tables (2 rounds, not 6). */
+const maxWindow = (fracBits: number): CompareWindow => ({ ...fixedPointWindow(fracBits), tables: true });
+
 /** Default largest group: rows of up to 32 columns take one level. */
 export const MAX_GROUP = 32;
 /** Largest group accepted (an AND tree of 10 levels). */
@@ -176,7 +179,7 @@ function levelCosts(parts: ReadonlyArray<{ units: number; arity: number }>): { d
   const gates: number[] = [];
   for (const g of parts) treeGates(g.arity - 1).forEach((k, t) => { gates[t] = (gates[t] ?? 0) + g.units * g.arity * k; });
   return {
-    decide: seq(lessThanNarrowCost(pairs, { drop: 0, bits: NARROW_BITS }), ...gates.map((k) => andCost(planeWords(k)))),
+    decide: seq(lessThanNarrowCost(pairs, { drop: 0, bits: NARROW_BITS, tables: true }), ...gates.map((k) => andCost(planeWords(k)))),
     pick: mulBitManyCost(parts.reduce((s, g) => s + g.units * g.arity, 0)),
   };
 }
@@ -353,7 +356,7 @@ export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP, blocks?: rea
     const rows = x.s0.length / cols;
     const bl = blocksOf(rows, cols, blocks);
     const plans = blockLevels(bl, arity);
-    const m = await remainingLevels(p, blockPrefixes(p, reshape(x, [rows, cols]), bl), bl, plans, 0, fixedPointWindow(p.fracBits));
+    const m = await remainingLevels(p, blockPrefixes(p, reshape(x, [rows, cols]), bl), bl, plans, 0, maxWindow(p.fracBits));
     return reshape(concatFlat(p, m), x.shape.slice(0, -1));
   });
 }
@@ -373,10 +376,10 @@ export function maxLastWideBeside(
     const bl = blocksOf(rows, cols, blocks);
     const plans = blockLevels(bl, arity);
     const first = groupsAt(p, blockPrefixes(p, reshape(compare, [rows, cols]), bl), bl, plans, 0);
-    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, fixedPointWindow(compareFracBits)) : undefined));
+    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, maxWindow(compareFracBits)) : undefined));
     sameShape(compare, v, 'maxLastWideBeside');
     let cur = blockPrefixes(p, reshape(v, [rows, cols]), bl);
-    if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, fixedPointWindow(p.fracBits));
+    if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, maxWindow(p.fracBits));
     return { max: reshape(concatFlat(p, cur), compare.shape.slice(0, -1)), values: v };
   });
 }

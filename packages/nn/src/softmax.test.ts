@@ -67,17 +67,17 @@ describe('softmax', () => {
     expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x, { causal: { queryOffset: 2 } })), softmaxCost(3, 10, { causal: { queryOffset: 2, queries: 3 } }));
     expectCost(await measureOp(inputs, (p, s) => softmaxLast(p, s.x)), softmaxCost(3, 10));
     expect(softmaxCost(32, 32).rounds).toBeLessThanOrEqual(130);
-    expect(softmaxCost(32, 32).rounds - softmaxCost(32, 32, { maxArity: 8 }).rounds).toBe(13 - 21);
+    expect(softmaxCost(32, 32).rounds - softmaxCost(32, 32, { maxArity: 8 }).rounds).toBe(9 - 13);
     expect(softmaxCost(32, 32, { maxArity: 2 }).rounds).toBeLessThanOrEqual(130);
     console.log(`softmax rounds: 32 cols ${softmaxCost(1, 32).rounds} (binary ${softmaxCost(1, 32, { maxArity: 2 }).rounds}), 128 cols ${softmaxCost(1, 128).rounds} (binary ${softmaxCost(1, 128, { maxArity: 2 }).rounds})`);
   });
 
-  it('few rows (a decoding step) take every row as one group: 2 rows of 81 within 2e-3, 15 rounds of max instead of 22', async () => {
+  it('few rows (a decoding step) take every row as one group: 2 rows of 81 within 2e-3, 11 rounds of max instead of 14', async () => {
     const x = logits(2, 81, 30, 9);
     const got = await runNn({ x: { values: x, shape: [2, 81] } }, (p, s) => softmaxLast(p, s.x));
     expect(maxAbsError(got, reference(x, 2, 81)).err).toBeLessThanOrEqual(2e-3);
     expectCost(await measureOp({ x: fixedInput(x, [2, 81]) }, (p, s) => softmaxLast(p, s.x)), softmaxCost(2, 81));
-    expect(softmaxCost(2, 81).rounds - softmaxCost(2, 81, { maxArity: 32 }).rounds).toBe(15 - 22);
+    expect(softmaxCost(2, 81).rounds - softmaxCost(2, 81, { maxArity: 32 }).rounds).toBe(11 - 14);
     // Many rows keep groups of 32: 12 heads x 128 rows of 128 would need 12.5 million comparisons in one group.
     expect(softmaxCost(12 * 128, 128)).toEqual(softmaxCost(12 * 128, 128, { maxArity: 32 }));
   });
@@ -105,13 +105,13 @@ describe('softmax', () => {
     await expect(runNn({ x: { values: [1, 2] } }, (p, s) => softmaxLast(p, s.x, { exp: 'taylor' as 'lanes' }))).rejects.toThrow(/exp must be/);
   });
 
-  it('rows of near-ties at 124 columns (the sum near its bound 1.03 cols < 2^7): within 2e-3, declared = measured, a 10-round reciprocal (11 from 125 columns)', async () => {
+  it('rows of near-ties at 124 columns (the sum near its bound 1.03 cols < 2^7): within 2e-3, declared = measured, a reciprocal whose rounds its lanes set, at 124 columns as at 125', async () => {
     // Every entry within 3 * 2^-7 of the row max, where the narrow max may pick an entry below the true max.
     const x = quantize(randomFloats(2 * 124, 5 - 3 * 2 ** -7, 5, 17));
     const got = await runNn({ x: { values: x, shape: [2, 124] } }, (p, s) => softmaxLast(p, s.x));
     expect(maxAbsError(got, reference(x, 2, 124)).err).toBeLessThanOrEqual(2e-3);
     expectCost(await measureOp({ x: fixedInput(x, [2, 124]) }, (p, s) => softmaxLast(p, s.x)), softmaxCost(2, 124));
-    expect(softmaxCost(2, 125).rounds - softmaxCost(2, 124).rounds).toBe(1);
+    expect(softmaxCost(2, 125).rounds - softmaxCost(2, 124).rounds).toBe(0);
   });
 
   it('rejects bad causal offsets and shapes', async () => {
