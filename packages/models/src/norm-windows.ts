@@ -2,8 +2,9 @@
  * Norm windows (issue 12): the range of each norm's row scale, published by the model owner in the model
  * description (ModelConfig.normWindows) so the parties' norms compare a row's sum of squares S only over the
  * octaves the model uses. Without one, nn norm.ts takes every octave the ring allows (34 to 60: the 64-bit
- * msb, 8 rounds); a window of at most 10 octaves of S compares in the lanes' 6 rounds, one of up to 26 in 7
- * (nn inverse.ts comparisonWindow), with a lane per octave (fewer bytes).
+ * msb, 8 rounds); a window of up to 24 octaves of S compares by dealer tables in 2 rounds, hidden beside the
+ * lanes' 6, and wider ones of up to 26 by the carry circuit in 7 (nn inverse.ts comparisonWindow), with a lane per
+ * octave (fewer bytes).
  * A window is [lo, hi] for a norm: its rows' variance plus eps (mean square plus eps for RMSNorm), v, lies in
  * [2^lo, 2^hi]. The owner derives it from the plaintext calibration pass of its domain check (domain-check.ts
  * normRanges: the smallest and largest v of each norm), widened by WINDOW_MARGIN_OCTAVES on both sides and
@@ -14,8 +15,8 @@
  * layer-1 attention norm 3.17 octaves above its calibration range (<unk> and a few rare ids), BERT's 2.4 below,
  * GPT-2's 1.35 (domain-check.test.ts keeps that sweep), so the 3 octaves first used here left that stories260K
  * row outside its window: a silently wrong norm. 8 octaves keep every such sweep at least 4 octaves inside; the
- * windows then span up to about 26 octaves of S and compare in 7 rounds (1 fewer than the whole ring's 8, not
- * the 2 a 10-octave window would give).
+ * windows then span up to about 26 octaves of S; up to 24 compare in the tables' 2 rounds, so the row scale takes
+ * the lanes' 6 rounds plus its selection (2 fewer than the whole ring's 64-bit msb).
  * Outside the window the secure norm is wrong, silently: a row with v below 2^lo gets y = beta (R = 0), one above
  * 2^hi an arbitrary y. The owner's check reports a sequence whose v comes within MARGIN of a window ('norm
  * window'), and one past it as outside.

@@ -5,7 +5,7 @@
  * polynomial no longer waits for the highest set bit: it is evaluated for EVERY candidate octave while the
  * comparisons run, and the comparison bits then select one result.
  *
- * 1. Range bits (8 + 2 rounds; 6 or 7 + 2 for x >= 0 on up to 24 octaves, on a narrow window: see
+ * 1. Range bits (8 + 2 rounds; 2 + 2 for x >= 0 on up to 22 octaves, by dealer tables on a narrow window: see
  *    comparisonWindow): l_j = [x < 2^j] for j = lo..hi-1 (and g_j = [x > -2^j] when signed) in one batched
  *    comparison, then one b2a. The one-hot of the highest set bit k is oh_k = l_{k+1} - l_k (l_hi = 1),
  *    so any public function of k, phi(k), is a public-weighted sum of the l_j (free): phi(k) = C 2^-(k+1)
@@ -142,8 +142,9 @@ function plan(o: InverseOptions): Plan {
  * belowHi (the norms, whose S is exact, >= 0 and below 2^hi by their domain): the same drop and zone on
  * hi - lo + 8 bits. The largest difference is then x - (2^lo - zone) < 2^(hi+xScale) - 2^(lo+xScale) + 2^(drop+1)
  * raw, which stays below narrowCompare.ts's 2^(drop+bits-1) - 2^(drop+2) = 2^(hi+xScale) - 2^(drop+2) because
- * 2^(lo+xScale) = 2^(drop+7) > 6 * 2^drop: 10 octaves in 6 rounds, 26 in 7 (x at or above 2^hi wraps: outside
- * the domain, as it is anyway).
+ * 2^(lo+xScale) = 2^(drop+7) > 6 * 2^drop. The window asks for the dealer tables (protocol tableCompare.ts: 2 rounds
+ * up to 32 bits, i.e. 22 octaves, 24 belowHi); wider windows fall back to the carry circuit (26 octaves in 7
+ * rounds). x at or above 2^hi wraps: outside the domain, as it is anyway.
  */
 export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' | 'xScale'>, belowHi = false): { window?: CompareWindow; zone: bigint } {
   if (o.signed) return { zone: 0n };

@@ -5,7 +5,7 @@
  *
  * Each level splits the columns into groups of up to `arity` (the last group padded with copies of the row's
  * last column) and compares every pair in a group in one batched narrow comparison (protocol
- * narrowCompare.ts, 18-bit window: 6 rounds, 59 bits). Candidate i of a group wins iff it beats every earlier
+ * narrowCompare.ts, 18-bit window, by dealer tables: 2 rounds, about 89 bits). Candidate i of a group wins iff it beats every earlier
  * member strictly and every later one weakly,
  *   win_i = AND_{j<i} [a_j < a_i]  AND  AND_{j>i} NOT [a_i < a_j],
  * an AND tree over a - 1 bits (ceil(log2(a - 1)) rounds of 1-bit gates); then each win bit times its value
@@ -17,9 +17,10 @@
  * maximum per level (pairs closer than that may be decided either way; 0.0234 for 32 columns, one level).
  * Domain: differences within a row below 1024 - 2^-5 (the window's; beyond it a comparison is arbitrary and so
  * is the result).
- * Rounds per level: 6 + ceil(log2(a - 1)) + 2: 13 for one group of 32 columns (the arity-8 tournament on
- * 64-bit comparisons it replaces: 25), 23 for 128 columns in groups of 9 then 15 (levels below). Bytes per level and group:
- * a(a-1)/2 narrow comparisons at 59 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value.
+ * Rounds per level: 2 + ceil(log2(a - 1)) + 2: 9 for one group of 32 columns (13 with the 6-round carry circuit;
+ * the arity-8 tournament on 64-bit comparisons before that: 25), 15 for 128 columns in two levels (23). Bytes per
+ * level and group: a(a-1)/2 table comparisons at about 89 bits, a(a-2) AND gates at 1 bit, and 2a words of bit
+ * times value.
  * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
  * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
  * one comparison and one AND per tree level, a narrower block in groups of at most that level's arity for the
@@ -33,12 +34,12 @@
  * truncation's 1 ulp, so the result is within 3 * 2^-7 + 2^-f per level of the picked values' maximum. Later
  * levels compare picked values. Rounds: the branch's and the comparisons' in parallel (the truncation's 2 hide
  * under the comparison and AND tree's 11), then the selection: 14 rounds from the reshare of a product
- * of up to 32 columns, against 15 from matmul's fused truncation (2) plus the max (13).
+ * of up to 32 columns (13 with 6-round comparisons), against 11 from matmul's fused truncation (2) plus the max (9).
  * Paper: PUMA (arXiv 2307.12533) section 4 (softmax's max); the comparison window after Ditto/Nimbus ring
  * casting and HummingBird's bit windows (MLSys 2024); the all-pairs groups are this package's.
  */
 import {
-  add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS,
+  add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS, numel,
   planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, type AShare, type BShare, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
@@ -46,8 +47,6 @@ import { par, ZERO_COST } from './fixed.ts';
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
 
-/** The max's comparisons sit on softmax's critical path: they take the dealer tables (2 rounds, not 6). */
-const maxWindow = (fracBits: number): CompareWindow => ({ ...fixedPointWindow(fracBits), tables: true });
 
 /** Default largest group: rows of up to 32 columns take one level. */
 export const MAX_GROUP = 32;
@@ -79,11 +78,11 @@ const LAN_BYTES_PER_ROUND = 625_000;
 
 /**
  * Group sizes level by level for `rows` rows of `cols`, groups of at most `arity`: as few levels as `arity`
- * allows (each level costs at least 8 rounds), and among those plans the least time on PUMA's LAN, rounds x
+ * allows (each level costs at least 4 rounds), and among those plans the least time on PUMA's LAN, rounds x
  * LAN_BYTES_PER_ROUND + rows x bytes (one row's declared cost, levelCosts). Small groups first: a level's pairs
  * are about width (a - 1) / 2, so the widest level wants the smallest groups its round budget allows (128
- * columns: 15 groups of 9 then one of 15, 645 pairs a row, instead of 8 of 17 then 8, 1,088 with padding; both
- * 23 rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
+ * columns on the 6-round comparisons: 15 groups of 9 then one of 15, 645 pairs a row, instead of 8 of 17 then 8,
+ * 1,088 with padding; both 23 rounds). Each candidate group size is evened out to the fewest columns that keep its number of groups.
  */
 function levels(cols: number, arity: number, rows: number): readonly Level[] {
   const key = `${cols} ${arity} ${rows}`;
@@ -173,13 +172,27 @@ function levelParts(blocks: readonly RowBlock[], plans: Level[][], L: number): A
   });
 }
 
+/**
+ * A level's comparisons sit on softmax's critical path. By dealer tables (protocol tableCompare.ts) they take 2
+ * rounds instead of 6, for about 30 more bits per pair and party (about 200 from party 0 below ROTATE_FROM pairs)
+ * and several times the CPU: taken while the extra bytes cost less than the 4 rounds on PUMA's LAN
+ * (LAN_BYTES_PER_ROUND each), e.g. GPT-2-base's causal 32-token prompt (65,472 pairs a layer) and every decoding
+ * step, not BERT-base's 128 x 128 rows (about 1.5 million pairs a layer).
+ */
+function pairWindow(pairs: number, w: CompareWindow): CompareWindow {
+  const tables = lessThanNarrowCost(pairs, { ...w, tables: true });
+  const circuit = lessThanNarrowCost(pairs, { ...w, tables: false });
+  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes);
+  return { ...w, tables: extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND };
+}
+
 /** One level: its comparisons and AND tree (one batch per tree level over every block), and its selection. */
 function levelCosts(parts: ReadonlyArray<{ units: number; arity: number }>): { decide: Cost; pick: Cost } {
   const pairs = parts.reduce((s, g) => s + (g.units * g.arity * (g.arity - 1)) / 2, 0);
   const gates: number[] = [];
   for (const g of parts) treeGates(g.arity - 1).forEach((k, t) => { gates[t] = (gates[t] ?? 0) + g.units * g.arity * k; });
   return {
-    decide: seq(lessThanNarrowCost(pairs, { drop: 0, bits: NARROW_BITS, tables: true }), ...gates.map((k) => andCost(planeWords(k)))),
+    decide: seq(lessThanNarrowCost(pairs, pairWindow(pairs, { drop: 0, bits: NARROW_BITS })), ...gates.map((k) => andCost(planeWords(k)))),
     pick: mulBitManyCost(parts.reduce((s, g) => s + g.units * g.arity, 0)),
   };
 }
@@ -249,7 +262,7 @@ async function winBits(p: Party, parts: readonly Groups[], w: CompareWindow): Pr
   });
   const lhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([i]) => members[b][i])));
   const rhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([, j]) => members[b][j])));
-  const less = unpack(p, await lessThanNarrow(p, lhs, rhs, w));
+  const less = unpack(p, await lessThanNarrow(p, lhs, rhs, pairWindow(numel(lhs), w)));
   // Factors of each candidate (block by block): the pair bits that make it its group's first maximum.
   let at = 0;
   let factors: BitWords[][] = parts.flatMap(({ units, arity }, b) => {
@@ -356,7 +369,7 @@ export function maxLastWide(p: Party, x: AShare, arity = MAX_GROUP, blocks?: rea
     const rows = x.s0.length / cols;
     const bl = blocksOf(rows, cols, blocks);
     const plans = blockLevels(bl, arity);
-    const m = await remainingLevels(p, blockPrefixes(p, reshape(x, [rows, cols]), bl), bl, plans, 0, maxWindow(p.fracBits));
+    const m = await remainingLevels(p, blockPrefixes(p, reshape(x, [rows, cols]), bl), bl, plans, 0, fixedPointWindow(p.fracBits));
     return reshape(concatFlat(p, m), x.shape.slice(0, -1));
   });
 }
@@ -376,10 +389,10 @@ export function maxLastWideBeside(
     const bl = blocksOf(rows, cols, blocks);
     const plans = blockLevels(bl, arity);
     const first = groupsAt(p, blockPrefixes(p, reshape(compare, [rows, cols]), bl), bl, plans, 0);
-    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, maxWindow(compareFracBits)) : undefined));
+    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, fixedPointWindow(compareFracBits)) : undefined));
     sameShape(compare, v, 'maxLastWideBeside');
     let cur = blockPrefixes(p, reshape(v, [rows, cols]), bl);
-    if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, maxWindow(p.fracBits));
+    if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, fixedPointWindow(p.fracBits));
     return { max: reshape(concatFlat(p, cur), compare.shape.slice(0, -1)), values: v };
   });
 }

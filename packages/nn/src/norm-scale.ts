@@ -8,7 +8,7 @@
  * selection: the bits pick pre-scaled lanes by bit times value (protocol bitMul.ts, after ABY3 section 5.4's bit
  * injection), so no b2a, no product with a selected phi, no second product with gamma.
  * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow, belowHi since S < 2^hi:
- *    the narrow window on hi - lo + 8 bits, 6 rounds up to 10 octaves and 7 up to 26, else the 64-bit msb, 8
+ *    the narrow window on hi - lo + 8 bits, 2 rounds by dealer tables up to 24 octaves and 7 up to 26, else the 64-bit msb, 8
  *    rounds, as on the whole ring's range of 34 to 60 octaves that the norms take without a published window).
  * 2. Beside them (6 rounds): v_k by one truncation (inverse.ts laneArguments), v_k^2 at V2_SCALE bits (one
  *    mulTrunc), then the lane itself in one fused product with phi_k folded into the coefficients:
@@ -27,8 +27,8 @@
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
  * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE.
  * Cost: 10 rounds to R (max(8, 6) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
- * within the lanes' 6 rounds. On a domain of at most 10 octaves 8 and 10 (the comparison's 6 = the lanes' 6),
- * up to 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
+ * within the lanes' 6 rounds. On a domain of at most 24 octaves 8 and 10 (the lanes' 6 hide the tables' 2), of
+ * 25 or 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
  * truncation, two mulTrunc (v^2 and the lane) and a bit times value; normScaleTimes per element of m per lane:
  * a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5

@@ -32,10 +32,11 @@
  * all 12,288 scores before the gather). Its 64-token prompt (24,960 visible) and BERT-base's 12 x 128 x 128
  * (unmasked) keep the squarings.
  * SoftmaxOptions.exp overrides the choice.
- * Cost: max (13 rounds for up to 32 columns, 23 for 128) + exp (8 by lanes, 11 by squarings) + reciprocal with
+ * Cost: max (9 rounds for up to 32 columns, 15 for 128: its comparisons by dealer tables) + exp (8 by lanes, 11 by squarings) + reciprocal with
  * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds,
- * 11 from 125 columns on, where the octave window passes 18 bits; 12 with b2a and the product by phi; the
- * octaves end at 2^hi just above 1.03 cols, the sum's bound, which saves one for 64 to 124 columns): 31 rounds at 32 columns (34 with the squarings), 45 at 128 (squarings).
+ * the lanes' 6 before the selection now that the octave comparisons take 2; 12 with b2a and the product by phi; the
+ * octaves end at 2^hi just above 1.03 cols, the sum's bound): 27 rounds at 32 columns (30 with the squarings), 36 at 128 (squarings);
+ * 31, 34 and 45 with the max on 6-round comparisons.
  * softmaxCost gives rounds and bytes for any size (with a causal mask, given its query rows: SoftmaxCostOptions). With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
@@ -56,9 +57,9 @@
  *    2e-3 (1 + max |V|) of float64 (softmax.test.ts; measured up to 2e-4 (1 + max |V|)). Domain: as
  *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(ceil(1.03 cols)))
  *    (e V R below 2^61): 32768 for 32 keys, 8192 for 128, 1024 for 1024.
- * Together: scores, softmax and the product with V take 1 + 13 + 8 + 10 = 32 rounds at 32 keys (reshare,
- * max, exp by lanes, reciprocal beside e V; 35 with exp by squarings), against 2 + 31 + 2 = 35 (38) with
- * matmul, softmaxLast and matmul.
+ * Together (attendOfProductCost): scores, softmax and the product with V take 27 rounds at 32 keys (reshare,
+ * max, exp by lanes, reciprocal beside e V; 30 with exp by squarings; 31 and 34 with the max on 6-round
+ * comparisons), against 2 + 27 + 2 = 31 (34) with matmul, softmaxLast and matmul.
  */
 import { broadcastLast, matmul, matmulCost, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { gatherVisible, layoutOf, layoutOfShape, scatterVisible, type CausalShape, type RowLayout } from './causal-layout.ts';

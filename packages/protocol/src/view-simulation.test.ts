@@ -29,9 +29,10 @@ import { select } from './ops/select.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
+import { decodeOpNonce, opNonce } from './nonce.ts';
 import {
   assertNoLeak, baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
-  runWorld, simulateViews, testKey, zeroDraws, type ObserverReport, type ViewInput, type ViewProgram,
+  runWorld, simulateViews, testKey, withPrg, zeroDraws, type ObserverReport, type ViewInput, type ViewProgram, type ViewRunOptions,
 } from './view-test-support.ts';
 
 const A = (x: AShare | BShare) => x as AShare;
@@ -190,13 +191,25 @@ describe('view simulation catches planted-leak mutants', () => {
 
   const tablesProgram: ViewProgram<BShare> = (p, s) => lessThanNarrow(p, A(s.x), A(s.y), tablesWindow(p.fracBits));
 
-  it(`mutant (j): comparison by dealer tables whose dealer pads P's tables with P's own key: P = dealer + 1 leaks, every dealer at n = ${ROTATE_FROM}, dealer 0 at 64`, async () => {
+  // Every draw the dealer should make under its key with Q (the pad of P's tables, Q's shares of the flips a_k,
+  // gamma) made under its key with P instead: P can strip the pad and the flips and read every table.
+  const dealerQKeyFromP = (dealer: PartyId) => ({
+    backend: ((id, be, keys) => id !== dealer ? be : withPrg(be, (key, nonce, n, counter) => {
+      if (key !== keys.self) return be.prg(key, nonce, n, counter);
+      const { id: op, stream } = decodeOpNonce(nonce);
+      return be.prg(keys.next, opNonce(op, stream + 8), n, counter);
+    })) satisfies NonNullable<ViewRunOptions['backend']>,
+  });
+
+  it(`mutant (j): comparison by dealer tables whose dealer draws Q's key material from P's key: P = dealer + 1 leaks, every dealer at n = ${ROTATE_FROM}, dealer 0 at 64 (and party 1 as P leaks to party 2)`, async () => {
     for (const dealer of [0, 1, 2] as const) {
-      const reports = await simulateViews(xy(ROTATE_FROM), tablesProgram, { backend: dealerMaskFromAsKey(dealer) });
+      const reports = await simulateViews(xy(ROTATE_FROM), tablesProgram, dealerQKeyFromP(dealer));
       expect(leakingObservers(reports), `dealer ${dealer}: ${describeReports(reports)}`).toEqual([(dealer + 1) % 3]);
     }
-    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, { backend: dealerMaskFromAsKey(0) }))).toEqual([1]);
-    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, { backend: dealerMaskFromAsKey(1) }))).toEqual([]);
+    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, dealerQKeyFromP(0)))).toEqual([1]);
+    // At 64 party 1 deals nothing but is P for dealer 0: its draws under its key with the dealer (Q's pad bits
+    // and delta) then come from its key with party 2, which can strip delta from c_P.
+    expect(leakingObservers(await simulateViews(xy(64), tablesProgram, dealerQKeyFromP(1)))).toEqual([2]);
   });
 
   it('mutant (k): comparison by dealer tables whose Q (party 2 for dealer 0) draws gamma as zeros: its round-2 share reaches P = party 1 bare', async () => {

@@ -117,7 +117,7 @@ export function topBitTablesCost(n: number, width: number): Cost {
   dealerChunks(n).forEach((m, dealer) => {
     if (m === 0) return;
     const W = planeWords(m);
-    bytes[dealer] += (words64(m * (l.tableBits + l.products.length)) + words64(m * l.tableBits)) * WORD;
+    bytes[dealer] += (2 * words64(m * l.tableBits) + l.products.length * W) * WORD;
     bytes[(dealer + 1) % 3] += (l.leaves.length + 1) * W * WORD;
     bytes[(dealer + 2) % 3] += (l.leaves.length + 1) * W * WORD;
   });
@@ -136,19 +136,6 @@ const GAMMA = 1; // round 2, key of T and Q
 const DELTA = 2; // round 2, key of T and P
 
 const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
-
-function getBit(buf: Uint32Array, pos: number): number {
-  return (buf[pos >>> 5] >>> (pos & 31)) & 1;
-}
-
-/** Writes the low `len` (<= 32) bits of `value` at bit `pos` (the buffer starts zeroed). */
-function putBits(buf: Uint32Array, pos: number, value: number, len: number): void {
-  const v = len === 32 ? value >>> 0 : (value & ((2 ** len) - 1)) >>> 0;
-  const w = pos >>> 5;
-  const off = pos & 31;
-  buf[w] |= (v << off) >>> 0;
-  if (off + len > 32) buf[w + 1] |= v >>> (32 - off);
-}
 
 /** Plane k of `planes` (32 elements per 32-bit word, planeWords(m) u64 words per plane). */
 const plane = (planes: Uint32Array, k: number, W: number): Uint32Array => planes.subarray(k * 2 * W, (k + 1) * 2 * W);
@@ -180,6 +167,14 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   const t2 = p.nextTag();
   const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
   const lowMask = 2 ** (width - 1) - 1;
+  const leafCount = l.leaves.length;
+  const leafSize = Int32Array.from(l.leaves, (f) => l.blocks[f.block].size);
+  const leafOffset = Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset);
+  const leafAt = Int32Array.from(l.leaves, (f) => f.at);
+  const leafEq = Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0));
+  const leafBlock = Int32Array.from(l.leaves, (f) => f.block);
+  const leafMask = Int32Array.from(leafSize, (z) => (1 << z) - 1);
+  const leafAll = Uint32Array.from(leafSize, (z) => (z === 5 ? 0xffffffff : 2 ** (1 << z) - 1));
   const read = async (peer: PartyId, tag: string, count: number, stream: number) => {
     const buf = p.prgWith(peer, tag, count, stream);
     const words = await be.read(buf);
@@ -197,44 +192,61 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     const W = planeWords(c.count);
     if (role === 0) {
       const [P, Q] = [p.next, p.prev];
-      const withP = l.tableBits + l.products.length;
-      const padForP = await read(Q, t1, words64(c.count * withP), PAD_P);
-      const padForQ = await read(P, t1, words64(c.count * l.tableBits), PAD_Q);
+      const recWords = words64(c.count * l.tableBits);
+      // P's message: the tables, then the products a_S as bit planes; Q's: the tables. Each under its pad.
+      const padForP = await read(Q, t1, recWords + l.products.length * W, PAD_P);
+      const padForQ = await read(P, t1, recWords, PAD_Q);
       const aP = await read(P, t1, l.leaves.length * W, SINGLE_P);
       const aQ = await read(Q, t1, l.leaves.length * W, SINGLE_Q);
-      const recP = new BigUint64Array(words64(c.count * withP));
-      const recQ = new BigUint64Array(words64(c.count * l.tableBits));
-      const rp = u32(recP);
+      const a = new Uint32Array(aP.length);
+      for (let i = 0; i < a.length; i++) a[i] = aP[i] ^ aQ[i];
+      const msgP = new BigUint64Array(recWords + l.products.length * W);
+      const recQ = new BigUint64Array(recWords);
+      const rp = u32(msgP);
       const rq = u32(recQ);
+      const top = l.blocks.length - 1;
       for (let e = 0; e < c.count; e++) {
         const j = 2 * (c.start + e);
         const u = ((s0[j] + s1[j]) & mask) >>> 0;
-        const uTop = u >>> (width - 1);
         const uLow = u & lowMask;
-        let aBits = 0;
-        for (let k = 0; k < l.leaves.length; k++) {
-          const word = (e >>> 5) + 2 * W * k;
-          aBits |= (((aP[word] ^ aQ[word]) >>> (e & 31)) & 1) << k;
+        const flipTop = u >>> (width - 1);
+        const word = e >>> 5;
+        const shift = e & 31;
+        const base = e * l.tableBits;
+        for (let k = 0; k < leafCount; k++) {
+          const U = (uLow >>> leafOffset[k]) & leafMask[k];
+          const one = (1 << U) >>> 0;
+          let table = leafEq[k] ? one : one - 1;
+          let flip = (a[word + 2 * W * k] >>> shift) & 1;
+          if (!leafEq[k] && leafBlock[k] === top) flip ^= flipTop;
+          if (flip) table = (table ^ leafAll[k]) >>> 0;
+          // Both records have the same layout: one field, written twice.
+          const pos = base + leafAt[k];
+          const w = pos >>> 5;
+          const off = pos & 31;
+          const lo = (table << off) >>> 0;
+          rp[w] |= lo;
+          rq[w] |= lo;
+          if (off + (1 << leafSize[k]) > 32) {
+            const hi = table >>> (32 - off);
+            rp[w + 1] |= hi;
+            rq[w + 1] |= hi;
+          }
         }
-        for (let k = 0; k < l.leaves.length; k++) {
-          const leaf = l.leaves[k];
-          const b = l.blocks[leaf.block];
-          const U = (uLow >>> b.offset) & ((1 << b.size) - 1);
-          const entries = 1 << b.size;
-          const all = entries === 32 ? 0xffffffff : 2 ** entries - 1;
-          let table = leaf.eq ? 2 ** U : 2 ** U - 1;
-          if ((aBits >>> k) & 1) table = (table ^ all) >>> 0;
-          if (!leaf.eq && leaf.block === l.blocks.length - 1 && uTop) table = (table ^ all) >>> 0;
-          putBits(rp, e * withP + leaf.at, table, entries);
-          putBits(rq, e * l.tableBits + leaf.at, table, entries);
-        }
-        l.products.forEach((S, i) => {
-          if ((aBits & S) === S) putBits(rp, e * withP + l.tableBits + i, 1, 1);
-        });
       }
+      // a_S = AND of the a_k over S, 32 elements per word.
+      l.products.forEach((S, i) => {
+        const out = rp.subarray(2 * (recWords + i * W), 2 * (recWords + (i + 1) * W));
+        out.fill(0xffffffff);
+        for (let k = 0, r = S; r; k++, r >>>= 1) {
+          if (!(r & 1)) continue;
+          const ak = plane(a, k, W);
+          for (let x = 0; x < out.length; x++) out[x] &= ak[x];
+        }
+      });
       for (let i = 0; i < rp.length; i++) rp[i] ^= padForP[i];
       for (let i = 0; i < rq.length; i++) rq[i] ^= padForQ[i];
-      toNext.push(recP);
+      toNext.push(msgP);
       toPrev.push(recQ);
     } else {
       // P = T + 1 (its s1 is x_{T+2}, the dealer is its prev) or Q = T + 2 (its s0, the dealer is its next).
@@ -243,18 +255,18 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       const vOf = isP ? s1 : s0;
       const v = new Uint32Array(c.count);
       for (let e = 0; e < c.count; e++) v[e] = vOf[2 * (c.start + e)] & mask;
-      // The pad T drew for the other one's tables, from the key this party shares with T.
-      const otherBits = isP ? l.tableBits : l.tableBits + l.products.length;
-      const pad = await read(T, t1, words64(c.count * otherBits), isP ? PAD_Q : PAD_P);
-      const padBits = new BigUint64Array(l.leaves.length * W);
+      // The pad T drew for the other one's message, from the key this party shares with T (Q's covers P's
+      // product planes too: they are Q's shares of the a_S).
+      const recWords = words64(c.count * l.tableBits);
+      const pad = await read(T, t1, isP ? recWords : recWords + l.products.length * W, isP ? PAD_Q : PAD_P);
+      const padBits = new BigUint64Array(leafCount * W);
       const pb = u32(padBits);
       for (let e = 0; e < c.count; e++) {
         const vPrime = ~v[e] & lowMask;
-        for (let k = 0; k < l.leaves.length; k++) {
-          const leaf = l.leaves[k];
-          const b = l.blocks[leaf.block];
-          const V = (vPrime >>> b.offset) & ((1 << b.size) - 1);
-          if (getBit(pad, e * otherBits + leaf.at + V)) pb[(e >>> 5) + 2 * W * k] |= 1 << (e & 31);
+        const base = e * l.tableBits;
+        for (let k = 0; k < leafCount; k++) {
+          const pos = base + leafAt[k] + ((vPrime >>> leafOffset[k]) & leafMask[k]);
+          if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[(e >>> 5) + 2 * W * k] |= 1 << (e & 31);
         }
       }
       const shares = await read(T, t1, l.leaves.length * W, isP ? SINGLE_P : SINGLE_Q);
@@ -289,28 +301,24 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     if (role === 0) continue;
     const st = state.get(c.dealer)!;
     const isP = role === 1;
-    const withP = l.tableBits + l.products.length;
-    // P: the tables from T (prev) and Q's pad bits (next). Q: the tables from T (next) and P's pad bits (prev).
-    const tables = isP ? take(p.prev, words64(c.count * withP)) : take(p.next, words64(c.count * l.tableBits));
-    const otherPad = isP ? take(p.next, l.leaves.length * W) : take(p.prev, l.leaves.length * W);
-    const recBits = isP ? withP : l.tableBits;
-    const E = new Uint32Array(l.leaves.length * 2 * W);
-    const products = new Uint32Array(l.products.length * 2 * W);
+    const recWords = words64(c.count * l.tableBits);
+    // P: the tables and product planes from T (prev), Q's pad bits (next). Q: the tables from T (next), P's pad bits (prev).
+    const msg = isP ? take(p.prev, recWords + l.products.length * W) : take(p.next, recWords);
+    const otherPad = isP ? take(p.next, leafCount * W) : take(p.prev, leafCount * W);
+    const E = new Uint32Array(leafCount * 2 * W);
     for (let e = 0; e < c.count; e++) {
       const vPrime = ~st.v[e] & lowMask;
       const word = e >>> 5;
-      const bit = 1 << (e & 31);
-      for (let k = 0; k < l.leaves.length; k++) {
-        const leaf = l.leaves[k];
-        const b = l.blocks[leaf.block];
-        const V = (vPrime >>> b.offset) & ((1 << b.size) - 1);
-        if (getBit(tables, e * recBits + leaf.at + V) ^ ((otherPad[word + 2 * W * k] >>> (e & 31)) & 1)) E[word + 2 * W * k] |= bit;
+      const shift = e & 31;
+      const base = e * l.tableBits;
+      for (let k = 0; k < leafCount; k++) {
+        const pos = base + leafAt[k] + ((vPrime >>> leafOffset[k]) & leafMask[k]);
+        const at = word + 2 * W * k;
+        if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[at] >>> shift)) & 1) E[at] |= 1 << shift;
       }
-      // P's shares of a_S are in T's record; Q's are the pad T drew for P's record.
-      const src = isP ? tables : st.pad;
-      const base = e * withP + l.tableBits;
-      for (let i = 0; i < l.products.length; i++) if (getBit(src, base + i)) products[word + 2 * W * i] |= bit;
     }
+    // P's shares of the a_S are T's product planes; Q's are the pad T drew over them.
+    const products = (isP ? msg : st.pad).subarray(2 * recWords, 2 * (recWords + l.products.length * W));
     const share = evaluateTerms(l, E, st.shares, products, W, c.count, isP);
     // Round 2: P sends c_P ^ delta to Q (next), Q sends c_Q ^ gamma to P (prev), drawn at t2.
     const keyed = await read(c.dealer, t2, W, isP ? DELTA : GAMMA);
