@@ -75,6 +75,23 @@ interface Chunk {
   dealer: PartyId;
   start: number;
   count: number;
+  /** This party's role in the chunk: 0 the dealer T, 1 P = T + 1, 2 Q = T + 2. */
+  role: number;
+}
+
+/** What a helper (P or Q) keeps of a chunk from round 1 to the end. */
+interface Helped {
+  isP: boolean;
+  v: Uint32Array;
+  /** Bit position of each leaf's entry V in a record, element-major ([count * leaves]): read in both rounds. */
+  entries: Int32Array;
+  /** Its shares of the single a_k (planes per leaf). */
+  shares: Uint32Array;
+  /** The pad T drew for the other helper's message. */
+  pad: Uint32Array;
+  /** Its XOR share c and its round-2 key draw (delta for P, gamma for Q), once known. */
+  own?: Uint32Array;
+  keyed?: Uint32Array;
 }
 
 /**
@@ -89,7 +106,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   const chunks: Chunk[] = [];
   let start = 0;
   ([0, 1, 2] as const).forEach((dealer) => {
-    if (sizes[dealer] > 0) chunks.push({ dealer, start, count: sizes[dealer] });
+    if (sizes[dealer] > 0) chunks.push({ dealer, start, count: sizes[dealer], role: (p.id - dealer + 3) % 3 });
     start += sizes[dealer];
   });
   const s0 = u32(await be.read(x.s0));
@@ -116,12 +133,10 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   // Round 1 messages, by chunk.
   const toNext: BigUint64Array[] = [];
   const toPrev: BigUint64Array[] = [];
-  /** Per chunk this party helps with (by dealer): v, its shares of the single a_k, the pad T drew for the other helper. */
-  const state = new Map<PartyId, { v: Uint32Array; shares: Uint32Array; pad: Uint32Array; isP: boolean }>();
+  const helped = new Map<PartyId, Helped>();
   for (const c of chunks) {
-    const role = (p.id - c.dealer + 3) % 3;
     const W = planeWords(c.count);
-    if (role === 0) {
+    if (c.role === 0) {
       const [P, Q] = [p.next, p.prev];
       const recWords = words64(c.count * l.tableBits);
       // P's message: the tables, then the products a_S as bit planes; Q's: the tables. Each under its pad.
@@ -181,7 +196,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       toPrev.push(recQ);
     } else {
       // P = T + 1 (its s1 is x_{T+2}, the dealer is its prev) or Q = T + 2 (its s0, the dealer is its next).
-      const isP = role === 1;
+      const isP = c.role === 1;
       const T = c.dealer;
       const vOf = isP ? s1 : s0;
       const v = new Uint32Array(c.count);
@@ -192,16 +207,18 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       const pad = await read(T, t1, isP ? recWords : recWords + l.products.length * W, isP ? PAD_Q : PAD_P);
       const padBits = new BigUint64Array(leafCount * W);
       const pb = u32(padBits);
+      const entries = new Int32Array(c.count * leafCount);
       for (let e = 0; e < c.count; e++) {
         const vPrime = ~v[e] & lowMask;
         const base = e * l.tableBits;
         for (let k = 0; k < leafCount; k++) {
           const pos = base + leafAt[k] + ((vPrime >>> leafOffset[k]) & leafMask[k]);
+          entries[e * leafCount + k] = pos;
           if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[(e >>> 5) + 2 * W * k] |= 1 << (e & 31);
         }
       }
       const shares = await read(T, t1, l.leaves.length * W, isP ? SINGLE_P : SINGLE_Q);
-      state.set(T, { v, shares, pad, isP });
+      helped.set(T, { isP, v, entries, shares, pad });
       (isP ? toNext : toPrev).push(padBits);
     }
   }
@@ -222,28 +239,23 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   };
 
   // Messages arrive in chunk order within each sender's message (each party builds them in chunk order).
-  const results = new Map<PartyId, { s0: Uint32Array; s1: Uint32Array }>();
   const round2Next: BigUint64Array[] = [];
   const round2Prev: BigUint64Array[] = [];
-  const pending: Array<{ c: Chunk; own: Uint32Array; keyed: Uint32Array; st: NonNullable<ReturnType<typeof state.get>> }> = [];
   for (const c of chunks) {
-    const role = (p.id - c.dealer + 3) % 3;
     const W = planeWords(c.count);
-    if (role === 0) continue;
-    const st = state.get(c.dealer)!;
-    const isP = role === 1;
+    if (c.role === 0) continue;
+    const st = helped.get(c.dealer)!;
+    const isP = st.isP;
     const recWords = words64(c.count * l.tableBits);
     // P: the tables and product planes from T (prev), Q's pad bits (next). Q: the tables from T (next), P's pad bits (prev).
     const msg = isP ? take(p.prev, recWords + l.products.length * W) : take(p.next, recWords);
     const otherPad = isP ? take(p.next, leafCount * W) : take(p.prev, leafCount * W);
     const E = new Uint32Array(leafCount * 2 * W);
     for (let e = 0; e < c.count; e++) {
-      const vPrime = ~st.v[e] & lowMask;
       const word = e >>> 5;
       const shift = e & 31;
-      const base = e * l.tableBits;
       for (let k = 0; k < leafCount; k++) {
-        const pos = base + leafAt[k] + ((vPrime >>> leafOffset[k]) & leafMask[k]);
+        const pos = st.entries[e * leafCount + k];
         const at = word + 2 * W * k;
         if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[at] >>> shift)) & 1) E[at] |= 1 << shift;
       }
@@ -257,37 +269,39 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     const o = u32(out);
     for (let i = 0; i < o.length; i++) o[i] = share[i] ^ keyed[i];
     (isP ? round2Next : round2Prev).push(out);
-    pending.push({ c, own: share, keyed, st });
+    st.own = share;
+    st.keyed = keyed;
   }
   const sends2: [PartyId, BigUint64Array][] = [];
   if (round2Next.length) sends2.push([p.next, concatWords(round2Next)]);
   if (round2Prev.length) sends2.push([p.prev, concatWords(round2Prev)]);
   const from2: PartyId[] = [];
-  if (pending.some((q) => q.st.isP)) from2.push(p.next);
-  if (pending.some((q) => !q.st.isP)) from2.push(p.prev);
+  if ([...helped.values()].some((h) => h.isP)) from2.push(p.next);
+  if ([...helped.values()].some((h) => !h.isP)) from2.push(p.prev);
   const got2 = await p.exchange(t2, sends2, from2);
   inbox.clear();
   from2.forEach((f, i) => inbox.set(f, { words: got2[i], at: 0 }));
 
+  const results: Array<{ s0: Uint32Array; s1: Uint32Array }> = [];
   for (const c of chunks) {
-    const role = (p.id - c.dealer + 3) % 3;
     const W = planeWords(c.count);
-    if (role === 0) {
+    if (c.role === 0) {
       // b_T = gamma (key with Q = prev), b_P = delta (key with P = next).
-      results.set(c.dealer, { s0: await read(p.prev, t2, W, GAMMA), s1: await read(p.next, t2, W, DELTA) });
+      results.push({ s0: await read(p.prev, t2, W, GAMMA), s1: await read(p.next, t2, W, DELTA) });
       continue;
     }
-    const q = pending.find((x) => x.c === c)!;
-    const isP = role === 1;
-    const theirs = isP ? take(p.next, W) : take(p.prev, W);
+    const h = helped.get(c.dealer)!;
+    const own = h.own!;
+    const keyed = h.keyed!;
+    const theirs = h.isP ? take(p.next, W) : take(p.prev, W);
     // b_Q = v_L ^ c_own ^ own key draw ^ (c_other ^ other key draw).
     const bQ = new Uint32Array(2 * W);
-    for (let e = 0; e < c.count; e++) if (q.st.v[e] >>> (width - 1)) bQ[e >>> 5] |= 1 << (e & 31);
-    for (let i = 0; i < bQ.length; i++) bQ[i] = (bQ[i] ^ q.own[i] ^ q.keyed[i] ^ theirs[i]) >>> 0;
+    for (let e = 0; e < c.count; e++) if (h.v[e] >>> (width - 1)) bQ[e >>> 5] |= 1 << (e & 31);
+    for (let i = 0; i < bQ.length; i++) bQ[i] = (bQ[i] ^ own[i] ^ keyed[i] ^ theirs[i]) >>> 0;
     // P holds (b_P, b_Q) = (delta, b_Q); Q holds (b_Q, b_T) = (b_Q, gamma).
-    results.set(c.dealer, isP ? { s0: q.keyed, s1: bQ } : { s0: bQ, s1: q.keyed });
+    results.push(h.isP ? { s0: keyed, s1: bQ } : { s0: bQ, s1: keyed });
   }
-  const join = (pick: 's0' | 's1') => joinPlanes(chunks.map((c) => ({ bits: results.get(c.dealer)![pick], count: c.count })), n);
+  const join = (pick: 's0' | 's1') => joinPlanes(chunks.map((c, i) => ({ bits: results[i][pick], count: c.count })), n);
   return bShare(n, 1, be.upload(join('s0')), be.upload(join('s1')));
 }
 
