@@ -10,6 +10,7 @@ import { AUTH, decodeFrame } from './frame.ts';
 import { generateIdentity, type Identity } from './identity.ts';
 import { AUTH_REPEAT_MS, Link, MAX_AUTH_REPEATS } from './link.ts';
 import { resolveOptions } from './options.ts';
+import { waitUntil } from './util.ts';
 
 const SESSION = 'abc123';
 const FP = (byte: string) => `sha-256 ${Array(32).fill(byte).join(':')}`;
@@ -71,14 +72,8 @@ async function pair(fate: AuthFate): Promise<{ a: Side; b: Side }> {
   return { a, b };
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
+/** Resolves true once `cond()` holds within `ms` (util.ts waitUntil, with a relative deadline). */
+const until = (cond: () => boolean, ms: number): Promise<boolean> => waitUntil(cond, Date.now() + ms);
 
 describe('a lost identity proof is sent again', () => {
   it("the opener loses the answerer's first proof: both sides still open, each proving the other's key", async () => {

@@ -10,6 +10,7 @@ import { CLIENT, emptyStats, type EndpointId } from '@puma/transport';
 import { generateIdentity } from './identity.ts';
 import { Link } from './link.ts';
 import { resolveOptions } from './options.ts';
+import { waitUntil } from './util.ts';
 
 const SIBLING_GRACE = 3;
 const SESSION = 'idle01';
@@ -78,14 +79,8 @@ async function pair(channels: number): Promise<{ a: Side; b: Side; wire: Wire }>
   return { a, b, wire };
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
+/** Resolves true once `cond()` holds within `ms` (util.ts waitUntil, with a relative deadline). */
+const until = (cond: () => boolean, ms: number): Promise<boolean> => waitUntil(cond, Date.now() + ms);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
