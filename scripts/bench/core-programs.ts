@@ -3,7 +3,7 @@
  * shares drawn from the pairwise PRGs (component j = F(k_j)), so no input round is timed; values are
  * reduced to |x| < 2^40 raw so truncation preconditions hold.
  */
-import { aShare, lessThan, matmul, maxLast, mul, opNonce, truncate, type AShare, type Party } from '@puma/protocol';
+import { aShare, fixedPointWindow, lessThan, lessThanNarrow, matmul, maxLast, mul, opNonce, truncate, type AShare, type Party } from '@puma/protocol';
 
 function randomShare(p: Party, shape: number[]): AShare {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -15,7 +15,7 @@ function randomShare(p: Party, shape: number[]): AShare {
 }
 
 export interface CoreBenchArg {
-  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'max';
+  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'max';
   size: number;
   reps: number;
 }
@@ -37,6 +37,9 @@ export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchRes
       case 'matmul': return matmul(p, x, y);
       case 'truncate': return truncate(p, x);
       case 'lessThan': return lessThan(p, x, y);
+      // The 18-bit window nn uses; the time does not depend on the values (out-of-window answers are arbitrary).
+      case 'narrow': return lessThanNarrow(p, x, y, fixedPointWindow(p.fracBits));
+      case 'narrowTables': return lessThanNarrow(p, x, y, { ...fixedPointWindow(p.fracBits), tables: true });
       case 'max': return maxLast(p, x);
     }
   };

@@ -15,6 +15,8 @@ const CASES: Array<{ name: string; arg: CoreBenchArg; size: string }> = [
   { name: 'truncate', arg: { op: 'truncate', size: 1024, reps: 9 }, size: '1024' },
   { name: 'truncate', arg: { op: 'truncate', size: 1 << 20, reps: 5 }, size: '2^20' },
   { name: 'lessThan', arg: { op: 'lessThan', size: 1024, reps: 9 }, size: '1024' },
+  { name: 'lessThanNarrow (18-bit window, carry circuit)', arg: { op: 'narrow', size: 300_000, reps: 5 }, size: '300,000' },
+  { name: 'lessThanNarrow (18-bit window, dealer tables)', arg: { op: 'narrowTables', size: 300_000, reps: 5 }, size: '300,000' },
   { name: 'max', arg: { op: 'max', size: 1024, reps: 5 }, size: '1x1024' },
 ];
 

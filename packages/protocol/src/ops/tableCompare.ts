@@ -29,9 +29,9 @@
  * Cost: 2 rounds. Per element T sends the tables twice and the a_S once, P and Q 2q - 1 bits, then 1 each.
  * The block size (tableLayout) minimises those bits: at width 18, blocks of 3 bits, 267 bits per element
  * in all, about 89 per party with rotating dealers, against msb.ts's 59 per party in 6 rounds. CPU: the
- * per-element table writes and lookups run in JavaScript, about 4 times the circuit's WebAssembly time (300,000
- * comparisons: 1.2 s against 0.45 s for the three parties in one thread), so callers take the tables where
- * the rounds matter (nn max.ts weighs them per level).
+ * per-element table writes and lookups run in JavaScript, about 9 times the circuit's WebAssembly time
+ * (`npm run bench -- core`, 300,000 comparisons with the parties in worker threads: 444 ms against 48 ms, median
+ * of 5), so callers take the tables where the rounds matter (nn max.ts weighs them per level).
  */
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
