@@ -3,7 +3,7 @@
  * shares drawn from the pairwise PRGs (component j = F(k_j)), so no input round is timed; values are
  * reduced to |x| < 2^40 raw so truncation preconditions hold.
  */
-import { aShare, fixedPointWindow, lessThan, lessThanNarrow, matmul, maxLast, mul, opNonce, truncate, type AShare, type Party } from '@puma/protocol';
+import { aShare, fixedPointWindow, lessThan, lessThanNarrow, matmul, maxLast, mul, opNonce, tableMax, truncate, type AShare, type Party } from '@puma/protocol';
 
 function randomShare(p: Party, shape: number[]): AShare {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -15,7 +15,7 @@ function randomShare(p: Party, shape: number[]): AShare {
 }
 
 export interface CoreBenchArg {
-  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'max';
+  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'tableMax' | 'max';
   size: number;
   reps: number;
 }
@@ -28,7 +28,7 @@ export interface CoreBenchResult {
 
 export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchResult> {
   const n = a.size;
-  const shape = a.op === 'matmul' ? [n, n] : a.op === 'max' ? [1, n] : [n];
+  const shape = a.op === 'matmul' ? [n, n] : a.op === 'max' ? [1, n] : a.op === 'tableMax' ? [n, 32] : [n];
   const x = randomShare(p, shape);
   const y = randomShare(p, shape);
   const run = (): Promise<unknown> => {
@@ -40,6 +40,8 @@ export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchRes
       // The 18-bit window nn uses; the time does not depend on the values (out-of-window answers are arbitrary).
       case 'narrow': return lessThanNarrow(p, x, y, fixedPointWindow(p.fracBits));
       case 'narrowTables': return lessThanNarrow(p, x, y, { ...fixedPointWindow(p.fracBits), tables: true });
+      // GPT-2-base's 12 heads x 32 rows at 32 columns, one level (values outside the window: time does not depend on them).
+      case 'tableMax': return tableMax(p, [x], fixedPointWindow(p.fracBits));
       case 'max': return maxLast(p, x);
     }
   };

@@ -17,6 +17,7 @@ const CASES: Array<{ name: string; arg: CoreBenchArg; size: string }> = [
   { name: 'lessThan', arg: { op: 'lessThan', size: 1024, reps: 9 }, size: '1024' },
   { name: 'lessThanNarrow (18-bit window, carry circuit)', arg: { op: 'narrow', size: 300_000, reps: 5 }, size: '300,000' },
   { name: 'lessThanNarrow (18-bit window, dealer tables)', arg: { op: 'narrowTables', size: 300_000, reps: 5 }, size: '300,000' },
+  { name: 'tableMax (groups of 32, 18-bit window)', arg: { op: 'tableMax', size: 384, reps: 5 }, size: '384x32' },
   { name: 'max', arg: { op: 'max', size: 1024, reps: 5 }, size: '1x1024' },
 ];
 

@@ -9,7 +9,10 @@
  * member strictly and every later one weakly,
  *   win_i = AND_{j<i} [a_j < a_i]  AND  AND_{j>i} NOT [a_i < a_j],
  * an AND tree over a - 1 bits (ceil(log2(a - 1)) rounds of 1-bit gates); then each win bit times its value
- * (protocol bitMul.ts, 2 rounds) and the group max = sum_i win_i a_i.
+ * (protocol bitMul.ts, 2 rounds) and the group max = sum_i win_i a_i. A level whose extra bytes cost less
+ * than the rounds they save on PUMA's LAN (byTableMax) instead takes protocol tableMax.ts: the same comparisons
+ * on the same window with arithmetic outputs, counted into each candidate's losses (its rank) in round 1, rank
+ * 0 looked up in round 2, resharing in round 3, with the same winner (the first of the largest a_i').
  * Why it is safe on noisy comparisons: the window compares a_i' = floor(a_i / 2^d) - e_i, and every copy of
  * one share gets the same a_i', so the answers follow one total order of the a_i': exactly one winner per
  * group (the first of the largest a_i'), never none or two.
@@ -17,10 +20,11 @@
  * maximum per level (pairs closer than that may be decided either way; 0.0234 for 32 columns, one level).
  * Domain: differences within a row below 1024 - 2^-5 (the window's; beyond it a comparison is arbitrary and so
  * is the result).
- * Rounds per level: 2 + ceil(log2(a - 1)) + 2: 9 for one group of 32 columns (13 with the 6-round carry circuit;
- * the arity-8 tournament on 64-bit comparisons before that: 25), 15 for 128 columns in two levels (23). Bytes per
- * level and group: a(a-1)/2 table comparisons at about 89 bits, a(a-2) AND gates at 1 bit, and 2a words of bit
- * times value.
+ * Rounds per level: 3 by tableMax; by the tournament 2 + ceil(log2(a - 1)) + 2: 9 for one group of 32 columns
+ * (13 with the 6-round carry circuit; the arity-8 tournament on 64-bit comparisons before that: 25), 15 for 128
+ * columns in two levels (23); by tableMax 3 and 6. Bytes per level and group: by the tournament a(a-1)/2 table
+ * comparisons at about 89 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value; by tableMax about 2.5
+ * times that at 32 columns (its header gives the split).
  * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
  * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
  * one comparison and one AND per tree level, a narrower block in groups of at most that level's arity for the
@@ -32,15 +36,17 @@
  * product). The window's decisions are the same in real units (same 18 bits, same 2^-7 resolution), so the
  * bound above holds against the compared values; the picked value differs from the compared one by the
  * truncation's 1 ulp, so the result is within 3 * 2^-7 + 2^-f per level of the picked values' maximum. Later
- * levels compare picked values. Rounds: the branch's and the comparisons' in parallel (the truncation's 2 hide
- * under the comparison and AND tree's 11), then the selection: 14 rounds from the reshare of a product
- * of up to 32 columns (13 with 6-round comparisons), against 11 from matmul's fused truncation (2) plus the max (9).
+ * levels compare picked values. Rounds: the branch's and the first level's decisions in parallel, then the
+ * selection: by tableMax 4 rounds from the reshare of a product of up to 32 columns (the truncation's 2, then
+ * tableMax's pick 2), against 5 from matmul's fused truncation (2) plus the max (3); by the tournament 14 (the
+ * truncation's 2 hide under the comparison and AND tree's 11, then the selection).
  * Paper: PUMA (arXiv 2307.12533) section 4 (softmax's max); the comparison window after Ditto/Nimbus ring
  * casting and HummingBird's bit windows (MLSys 2024); the all-pairs groups are this package's.
  */
 import {
   add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS, numel,
-  planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, type AShare, type BShare, type CompareWindow, type Cost, type Party,
+  planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, tableMaxDecide, tableMaxDecideCost, tableMaxPick, tableMaxPickCost,
+  type AShare, type BShare, type CompareWindow, type Cost, type MaxGroups, type Party, type TableMaxDecision,
 } from '@puma/protocol';
 import { par, ZERO_COST } from './fixed.ts';
 
@@ -186,8 +192,8 @@ function pairWindow(pairs: number, w: CompareWindow): CompareWindow {
   return { ...w, tables: extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND };
 }
 
-/** One level: its comparisons and AND tree (one batch per tree level over every block), and its selection. */
-function levelCosts(parts: ReadonlyArray<{ units: number; arity: number }>): { decide: Cost; pick: Cost } {
+/** A level's costs by the tournament: its comparisons and AND tree (one batch per tree level over every block), and its selection. */
+function treeCosts(parts: readonly MaxGroups[]): { decide: Cost; pick: Cost } {
   const pairs = parts.reduce((s, g) => s + (g.units * g.arity * (g.arity - 1)) / 2, 0);
   const gates: number[] = [];
   for (const g of parts) treeGates(g.arity - 1).forEach((k, t) => { gates[t] = (gates[t] ?? 0) + g.units * g.arity * k; });
@@ -195,6 +201,32 @@ function levelCosts(parts: ReadonlyArray<{ units: number; arity: number }>): { d
     decide: seq(lessThanNarrowCost(pairs, pairWindow(pairs, { drop: 0, bits: NARROW_BITS })), ...gates.map((k) => andCost(planeWords(k)))),
     pick: mulBitManyCost(parts.reduce((s, g) => s + g.units * g.arity, 0)),
   };
+}
+
+const TABLE_WINDOW = { drop: 0, bits: NARROW_BITS };
+
+/** A level's costs by protocol tableMax.ts: 1 round to decide, 2 to pick. */
+function tableCosts(parts: readonly MaxGroups[]): { decide: Cost; pick: Cost } {
+  return { decide: tableMaxDecideCost(parts, TABLE_WINDOW), pick: tableMaxPickCost(parts, TABLE_WINDOW) };
+}
+
+/**
+ * Does a level take protocol tableMax.ts (3 rounds: arithmetic comparison outputs counted into ranks, a lookup
+ * of rank 0) instead of the tournament (comparisons, AND tree, bit times value)? While its extra bytes cost less
+ * than the rounds it saves on PUMA's LAN, as pairWindow decides for the comparisons alone: GPT-2-base's causal
+ * prompt and every decoding step, not BERT-base's first level of 128 x 128 rows.
+ */
+function byTableMax(parts: readonly MaxGroups[]): boolean {
+  const tree = treeCosts(parts);
+  const tables = tableCosts(parts);
+  const rounds = (c: { decide: Cost; pick: Cost }) => c.decide.rounds + c.pick.rounds;
+  const bytes = (c: { decide: Cost; pick: Cost }) => Math.max(...c.decide.bytes) + Math.max(...c.pick.bytes);
+  return bytes(tables) - bytes(tree) < (rounds(tree) - rounds(tables)) * LAN_BYTES_PER_ROUND;
+}
+
+/** One level's costs, by whichever way byTableMax picks. */
+function levelCosts(parts: readonly MaxGroups[]): { decide: Cost; pick: Cost } {
+  return byTableMax(parts) ? tableCosts(parts) : treeCosts(parts);
 }
 
 function levelCostsOf(rows: number, cols: number, arity: number, blocks: readonly RowBlock[] | undefined): Array<{ decide: Cost; pick: Cost }> {
@@ -335,10 +367,20 @@ function groupsAt(p: Party, cur: readonly AShare[], blocks: readonly RowBlock[],
   return levelParts(blocks, plans, L).map(({ block, units, arity }) => ({ g: padGroups(p, cur[block], blocks[block].rows, plans[block][L]), units, arity }));
 }
 
+/** A level's decisions: win bits of the tournament, or the tables' ranks (protocol tableMax.ts). */
+type Decided = { kind: 'tree'; wins: BShare } | { kind: 'tables'; decision: TableMaxDecision };
+
+/** Level decisions on every block's groups at once, the way byTableMax picks for them. */
+async function decideLevel(p: Party, parts: readonly Groups[], w: CompareWindow): Promise<Decided> {
+  if (byTableMax(parts.map(({ units, arity }) => ({ units, arity })))) return { kind: 'tables', decision: await tableMaxDecide(p, parts.map((g) => g.g), w) };
+  return { kind: 'tree', wins: await winBits(p, parts, w) };
+}
+
 /** Level L's winners picked from `values` (each block's [rows, width at L]): each block's [rows, width at L + 1]. */
-async function pickLevel(p: Party, wins: BShare, values: readonly AShare[], blocks: readonly RowBlock[], plans: Level[][], L: number): Promise<AShare[]> {
+async function pickLevel(p: Party, decided: Decided, values: readonly AShare[], blocks: readonly RowBlock[], plans: Level[][], L: number): Promise<AShare[]> {
   const parts = levelParts(blocks, plans, L);
-  const maxima = await pickWinners(p, wins, groupsAt(p, values, blocks, plans, L));
+  const groups = groupsAt(p, values, blocks, plans, L);
+  const maxima = decided.kind === 'tables' ? await tableMaxPick(p, decided.decision, groups.map((g) => g.g)) : await pickWinners(p, decided.wins, groups);
   const next = [...values];
   parts.forEach(({ block, groups }, k) => { next[block] = reshape(maxima[k], [blocks[block].rows, groups]); });
   return next;
@@ -348,7 +390,7 @@ async function pickLevel(p: Party, wins: BShare, values: readonly AShare[], bloc
 async function remainingLevels(p: Party, cur: AShare[], blocks: readonly RowBlock[], plans: Level[][], from: number, window: CompareWindow): Promise<AShare[]> {
   const depth = Math.max(...plans.map((l) => l.length));
   let v = cur;
-  for (let L = from; L < depth; L++) v = await pickLevel(p, await winBits(p, groupsAt(p, v, blocks, plans, L), window), v, blocks, plans, L);
+  for (let L = from; L < depth; L++) v = await pickLevel(p, await decideLevel(p, groupsAt(p, v, blocks, plans, L), window), v, blocks, plans, L);
   return v;
 }
 
@@ -389,7 +431,7 @@ export function maxLastWideBeside(
     const bl = blocksOf(rows, cols, blocks);
     const plans = blockLevels(bl, arity);
     const first = groupsAt(p, blockPrefixes(p, reshape(compare, [rows, cols]), bl), bl, plans, 0);
-    const [v, wins] = await p.parallel(values, async (q) => (first.length ? winBits(q, first, fixedPointWindow(compareFracBits)) : undefined));
+    const [v, wins] = await p.parallel(values, async (q) => (first.length ? decideLevel(q, first, fixedPointWindow(compareFracBits)) : undefined));
     sameShape(compare, v, 'maxLastWideBeside');
     let cur = blockPrefixes(p, reshape(v, [rows, cols]), bl);
     if (wins) cur = await remainingLevels(p, await pickLevel(p, wins, cur, bl, plans, 0), bl, plans, 1, fixedPointWindow(p.fracBits));

@@ -32,11 +32,12 @@
  * all 12,288 scores before the gather). Its 64-token prompt (24,960 visible) and BERT-base's 12 x 128 x 128
  * (unmasked) keep the squarings.
  * SoftmaxOptions.exp overrides the choice.
- * Cost: max (9 rounds for up to 32 columns, 15 for 128: its comparisons by dealer tables) + exp (8 by lanes, 11 by squarings) + reciprocal with
+ * Cost: max (3 rounds for up to 32 columns and 6 for 128 by protocol tableMax.ts where max.ts's LAN rule takes
+ * it; by the tournament on table comparisons 9 and 15) + exp (8 by lanes, 11 by squarings) + reciprocal with
  * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 10 rounds,
  * the lanes' 6 before the selection now that the octave comparisons take 2; 12 with b2a and the product by phi; the
- * octaves end at 2^hi just above 1.03 cols, the sum's bound): 27 rounds at 32 columns (30 with the squarings), 36 at 128 (squarings);
- * 31, 34 and 45 with the max on 6-round comparisons.
+ * octaves end at 2^hi just above 1.03 cols, the sum's bound): 21 rounds at 32 columns (27 by the tournament, 30 with
+ * the squarings); 31, 34 and 45 with the tournament on 6-round comparisons.
  * softmaxCost gives rounds and bytes for any size (with a causal mask, given its query rows: SoftmaxCostOptions). With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:

@@ -20,6 +20,7 @@ export * from './ops/msb.ts';
 export * from './ops/lessThan.ts';
 export * from './ops/narrowCompare.ts';
 export * from './ops/tableCompare.ts';
+export * from './ops/tableMax.ts';
 export * from './ops/equal.ts';
 export * from './ops/b2a.ts';
 export * from './ops/bitMul.ts';

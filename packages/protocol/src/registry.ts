@@ -15,6 +15,7 @@ import { maxLastCost } from './ops/max.ts';
 import { msbCost } from './ops/msb.ts';
 import { lessThanNarrowCost } from './ops/narrowCompare.ts';
 import { topBitTablesCost } from './ops/tableCompare.ts';
+import { tableMaxCost } from './ops/tableMax.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
 import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
@@ -44,6 +45,7 @@ export const declaredCosts = {
   lessThan: lessThanCost,
   lessThanNarrow: lessThanNarrowCost,
   topBitTables: topBitTablesCost,
+  tableMax: tableMaxCost,
   equal: equalCost,
   b2a: b2aCost,
   select: selectCost,

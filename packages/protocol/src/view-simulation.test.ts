@@ -26,6 +26,7 @@ import { maxLast } from './ops/max.ts';
 import { msb } from './ops/msb.ts';
 import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
+import { tableMax } from './ops/tableMax.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
@@ -89,6 +90,7 @@ const OPS: OpCase[] = [
   { name: 'b2a', inputs: (n) => ({ b: bitsViewInput(n, 11) }), program: (p, s) => b2a(p, B(s.b)) },
   { name: 'mulBitMany (2 values)', inputs: (n) => ({ b: bitsViewInput(n, 29), ...xy(n) }), program: (p, s) => mulBitMany(p, B(s.b), [A(s.x), A(s.y)]) },
   { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
+  { name: 'max of groups of 8 by dealer tables with arithmetic outputs', inputs: (n) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 31) }), program: (p, s) => tableMax(p, [A(s.x)], fixedPointWindow(p.fracBits)) },
   { name: 'max and argmax (3 columns)', inputs: (n) => ({ x: fixedViewInput([n, 3], -40, 40, 15) }), program: (p, s) => maxLast(p, A(s.x), true) },
   {
     name: 'and (AND gates; OR is the same gates)',
@@ -216,6 +218,21 @@ describe('view simulation catches planted-leak mutants', () => {
     // Stream 1 under Q's key with the dealer: gamma in round 2 (and the pad of P's tables in round 1, which Q only reads).
     const reports = await simulateViews(xy(64), tablesProgram, { backend: zeroDraws(2, 1) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([1]);
+  });
+
+  const tableMaxProgram: ViewProgram<AShare[]> = (p, s) => tableMax(p, [A(s.x)], fixedPointWindow(p.fracBits));
+  const groupsOf8 = (n: number) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 31) });
+
+  it(`mutant (l): max by dealer tables whose dealer draws Q's key material (pads, flips, Q's field shares, s_Q, gamma) from P's key: P leaks, every dealer at n = ${ROTATE_FROM}`, async () => {
+    for (const dealer of [0, 1, 2] as const) {
+      const reports = await simulateViews(groupsOf8(ROTATE_FROM), tableMaxProgram, dealerQKeyFromP(dealer));
+      expect(leakingObservers(reports), `dealer ${dealer}: ${describeReports(reports)}`).toEqual([(dealer + 1) % 3]);
+    }
+  });
+
+  it('mutant (m): max by dealer tables whose dealer (party 0 at n = 64) draws its stream 3 with P as zeros (half of each flip, P\'s lookup shares): Q = party 2 reads its leaves and lookup tables bare', async () => {
+    const reports = await simulateViews(groupsOf8(64), tableMaxProgram, { backend: zeroDraws(0, 3) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([2]);
   });
 
   it('mutant (e): bit times value whose w component for the dealer lacks its mask: the dealer (party 0 at n = 64) leaks', async () => {

@@ -51,7 +51,7 @@ function layoutFor(width: number, size: number): TableLayout {
   return { width, blocks, leaves, tableBits: at, terms, products: [...products].sort((a, b) => a - b) };
 }
 
-function popcount(m: number): number {
+export function popcount(m: number): number {
   let c = 0;
   for (let v = m; v; v &= v - 1) c++;
   return c;
@@ -73,6 +73,29 @@ export function tableLayout(width: number): TableLayout {
     if (!best || wireBits(l) <= wireBits(best)) best = l;
   }
   layouts.set(width, best!);
+  return best!;
+}
+
+/** Bits per element on the wire when the terms come out as fieldBits-bit arithmetic shares (tableMax.ts). */
+const fieldWireBits = (l: TableLayout, fieldBits: number): number => 2 * l.tableBits + (1 + l.leaves.length + l.products.length) * fieldBits + 2 * l.leaves.length;
+
+const fieldLayouts = new Map<string, TableLayout>();
+
+/**
+ * The block layout for tableMax.ts, whose dealer sends every leaf set's product (singles included) as a
+ * fieldBits-bit arithmetic share instead of one bit: fewer, larger blocks pay off sooner.
+ */
+export function fieldTableLayout(width: number, fieldBits: number): TableLayout {
+  tableLayout(width);
+  const key = `${width} ${fieldBits}`;
+  let best = fieldLayouts.get(key);
+  if (best) return best;
+  for (let size = 2; size <= 5; size++) {
+    const l = layoutFor(width, size);
+    if (l.blocks.length > MAX_BLOCKS) continue;
+    if (!best || fieldWireBits(l, fieldBits) <= fieldWireBits(best, fieldBits)) best = l;
+  }
+  fieldLayouts.set(key, best!);
   return best!;
 }
 

@@ -1,0 +1,592 @@
+/**
+ * Maximum of each group of k candidates in 3 rounds, from a dealer's comparison tables whose outputs are
+ * arithmetic (issue 12): the all-pairs tournament of nn max.ts (comparisons 2 rounds, an AND tree of
+ * ceil(log2(k - 1)) rounds, bit times value 2) without the AND tree and without the bit injection.
+ *
+ * Per group the dealer T (groups are cut into dealer chunks by work, as dealers.ts does by elements) knows
+ * u_i = x_T + x_{T+1} of every candidate's downcast window value (narrowCompare.ts: each component shifted
+ * right by `drop`, `bits` bits kept), and P = T + 1, Q = T + 2 both know v_i = x_{T+2}. For a pair i < j,
+ * lt_ij = [a_i' < a_j'] is the top bit of U + V on the window, U = u_i - u_j, V = v_i - v_j:
+ *   lt = U_top ^ V_top ^ carry,   carry = [U_low > V'] = sum over terms t of prod_{k in t} leaf_k
+ * with the blocks, leaves (gt and eq tables over V's blocks) and terms of tableCompare.ts (at most one term is
+ * 1, so the XOR of the terms is their integer sum). As integers mod M = 2^ceil(log2 k):
+ *   lt = U_top + sigma V_top + (1 - 2 V_top) sigma carry,   sigma = 1 - 2 U_top,
+ *   prod_{k in t} leaf_k = sum_{S in t} [prod_{k in t\S} E_k] [prod_{k in S} (1 - 2 E_k)] a_S
+ * where E_k = leaf_k ^ a_k is opened to P and Q and a_S = AND of the flips a_k over S. So T sends, besides the
+ * flipped tables (as in tableCompare.ts), P's arithmetic shares mod M of U_top and of sigma a_S for every leaf
+ * set S inside a term (Q's shares come from its key with T): linear in what P and Q hold, so after round 1
+ * they hold shares mod M of every lt, and of candidate i's losses
+ *   c_i = sum_{j<i} (1 - lt_ji) + sum_{j>i} lt_ij.
+ * On a consistent window (every pair difference inside it) the answers follow one total order, so the c_i are
+ * the ranks 0..k-1 (ties to the first): exactly one c_i is 0, the first of the largest.
+ * Round 2: P and Q open c_i + s_i mod M to each other (s_i = s_P + s_Q from their keys with T, unknown to either)
+ * and T sends Q a one-hot lookup table per candidate rotated by s_i, in two forms: [k = s_i] and [k = s_i] y_i,
+ * y_i = T's part of the candidate's value (x_T + x_{T+1} of `values`; P's shares of both tables come from its
+ * key with T). At the opened entry both give [c_i = 0] and [c_i = 0] y_i, so with z_i = x_{T+2}, known to both,
+ *   max = sum_i [c_i = 0] (y_i + z_i)
+ * is a sum of products of held shares with public z_i: additive shares of the group's maximum, exactly one of
+ * the candidates' ring values. Round 3 makes them replicated (b_T = gamma, b_P = delta from T's keys).
+ * What each party sees: P the tables under Q's pad, the pad bits at its entries (so E_k, masked by a_k), its field
+ * shares (each the value less Q's keyed share), c_i + s_i (masked by s_Q), m_Q - gamma; Q the same with P's key,
+ * and the lookup tables less P's keyed shares; T nothing.
+ * Cost: 3 rounds (decide 1, pick 2: `values` may come from a parallel branch while the comparisons run). Per pair
+ * T sends the tables twice and (1 + leaves + sets) fields of log2 M bits, P and Q one pad bit per leaf; per
+ * candidate T sends 2M words, P and Q log2 M bits; per group P and Q one word. At k = 32 (18-bit window, blocks of
+ * 4-5 bits) about 390 bits per pair and 4,100 per candidate in all, about 5 times the pairs' bytes of
+ * the tournament by tableCompare tables, for 3 rounds instead of 9 (bench core rows).
+ * Paper: PUMA (arXiv 2307.12533) section 4 needs the max for softmax; one-time truth tables, Beaver-style opened
+ * masks, and a rotated one-hot lookup table are textbook; ranks by counting and their use here are this package's.
+ */
+import type { PartyId } from '@puma/transport';
+import type { Party } from '../party.ts';
+import { aShare, numel, type AShare } from '../share.ts';
+import { cost, seq, WORD, type Cost } from '../cost.ts';
+import { ROTATE_FROM } from '../dealers.ts';
+import { MAX_TABLE_WIDTH } from './tableLayout.ts';
+import { fieldTableLayout, popcount, type TableLayout } from './tableLayout.ts';
+
+/** A batch's groups: `units` groups of `arity` candidates, as one AShare [units, arity] each. */
+export interface MaxGroups {
+  readonly units: number;
+  readonly arity: number;
+}
+
+/** The window compared: as narrowCompare.ts's CompareWindow, at most 32 bits. */
+export interface TableMaxWindow {
+  readonly drop: number;
+  readonly bits: number;
+}
+
+interface Unit {
+  k: number;
+  /** Modulus of the counts, 2^mb >= k. */
+  mb: number;
+  layout: TableLayout;
+  /** Offsets of its first candidate, table bit, field bit, pad bit, opened-count bit, lookup word within its chunk. */
+  cand: number;
+  rec: number;
+  field: number;
+  pad: number;
+  open: number;
+  lut: number;
+}
+
+interface Chunk {
+  dealer: PartyId;
+  units: Unit[];
+  /** First unit and first candidate in the batch. */
+  unitStart: number;
+  candStart: number;
+  cands: number;
+  recBits: number;
+  fieldBits: number;
+  padBits: number;
+  openBits: number;
+  lutWords: number;
+}
+
+const words64 = (bits: number): number => Math.ceil(bits / 64);
+const modBits = (k: number): number => Math.max(1, Math.ceil(Math.log2(k)));
+const fieldsOf = (l: TableLayout): number => 1 + l.leaves.length + l.products.length;
+
+function checkArgs(groups: readonly MaxGroups[], w: TableMaxWindow): void {
+  if (!groups.length || groups.some((g) => !Number.isInteger(g.units) || g.units < 1 || !Number.isInteger(g.arity) || g.arity < 2 || g.arity > 1024)) {
+    throw new Error(`tableMax: groups must have at least 1 unit of 2 to 1024 candidates, got ${JSON.stringify(groups)}`);
+  }
+  if (!Number.isInteger(w.drop) || w.drop < 0 || !Number.isInteger(w.bits) || w.bits < 2 || w.bits > MAX_TABLE_WIDTH || w.drop + w.bits > 64) {
+    throw new Error(`tableMax: window of ${w.bits} bits above ${w.drop} must have 2 to ${MAX_TABLE_WIDTH} bits within 64`);
+  }
+}
+
+/**
+ * The batch's chunks: all of it dealt by party 0 below ROTATE_FROM pairs, else three contiguous runs of groups
+ * of about equal work (pairs plus lookup words), as dealers.ts balances the truncations.
+ */
+function chunksOf(groups: readonly MaxGroups[], width: number): Chunk[] {
+  const all: Array<{ k: number; weight: number }> = [];
+  for (const g of groups) for (let u = 0; u < g.units; u++) all.push({ k: g.arity, weight: (g.arity * (g.arity - 1)) / 2 + 2 * g.arity * (1 << modBits(g.arity)) });
+  const pairs = groups.reduce((s, g) => s + (g.units * g.arity * (g.arity - 1)) / 2, 0);
+  const total = all.reduce((s, u) => s + u.weight, 0);
+  const cuts = pairs < ROTATE_FROM ? [all.length, all.length] : [total / 3, (2 * total) / 3].map((t) => {
+    let acc = 0;
+    let i = 0;
+    while (i < all.length && acc + all[i].weight / 2 < t) acc += all[i++].weight;
+    return i;
+  });
+  const bounds = [0, cuts[0], Math.max(cuts[0], cuts[1]), all.length];
+  const chunks: Chunk[] = [];
+  let candStart = 0;
+  for (let d = 0; d < 3; d++) {
+    const c: Chunk = { dealer: d as PartyId, units: [], unitStart: bounds[d], candStart, cands: 0, recBits: 0, fieldBits: 0, padBits: 0, openBits: 0, lutWords: 0 };
+    for (let u = bounds[d]; u < bounds[d + 1]; u++) {
+      const k = all[u].k;
+      const mb = modBits(k);
+      const layout = fieldTableLayout(width, mb);
+      const pairsU = (k * (k - 1)) / 2;
+      c.units.push({ k, mb, layout, cand: c.cands, rec: c.recBits, field: c.fieldBits, pad: c.padBits, open: c.openBits, lut: c.lutWords });
+      c.cands += k;
+      c.recBits += pairsU * layout.tableBits;
+      c.fieldBits += pairsU * fieldsOf(layout) * mb;
+      c.padBits += pairsU * layout.leaves.length;
+      c.openBits += k * mb;
+      c.lutWords += k << mb;
+    }
+    candStart += c.cands;
+    if (c.units.length || d === 0) chunks.push(c);
+  }
+  return chunks;
+}
+
+/** Cost of tableMaxDecide: 1 round, the tables, fields and pad bits. */
+export function tableMaxDecideCost(groups: readonly MaxGroups[], w: TableMaxWindow): Cost {
+  checkArgs(groups, w);
+  const bytes: [number, number, number] = [0, 0, 0];
+  for (const c of chunksOf(groups, w.bits)) {
+    if (!c.units.length) continue;
+    bytes[c.dealer] += (2 * words64(c.recBits) + words64(c.fieldBits)) * WORD;
+    bytes[(c.dealer + 1) % 3] += words64(c.padBits) * WORD;
+    bytes[(c.dealer + 2) % 3] += words64(c.padBits) * WORD;
+  }
+  return cost(1, ...bytes);
+}
+
+/** Cost of tableMaxPick: 2 rounds, the opened counts with the lookup tables, then the resharing. */
+export function tableMaxPickCost(groups: readonly MaxGroups[], w: TableMaxWindow): Cost {
+  checkArgs(groups, w);
+  const bytes: [number, number, number] = [0, 0, 0];
+  for (const c of chunksOf(groups, w.bits)) {
+    if (!c.units.length) continue;
+    bytes[c.dealer] += 2 * c.lutWords * WORD;
+    for (const h of [1, 2]) bytes[(c.dealer + h) % 3] += (words64(c.openBits) + c.units.length) * WORD;
+  }
+  return cost(2, ...bytes);
+}
+
+/** Cost of tableMax (decide, then pick). */
+export const tableMaxCost = (groups: readonly MaxGroups[], w: TableMaxWindow): Cost => seq(tableMaxDecideCost(groups, w), tableMaxPickCost(groups, w));
+
+// PRG streams by key role (a key {T, T + 1} serves one chunk as T's key with P and the next as its key with Q,
+// so the two roles use different stream numbers within a tag).
+const PAD_P = 1; // decide, key of T and Q: the pad of P's tables
+const PAD_Q = 2; // decide, key of T and P: the pad of Q's tables
+const FLIP_P = 3; // decide, key of T and P: half of the flips a_k
+const FLIP_Q = 4; // decide, key of T and Q: the other half
+const FIELD_Q = 5; // decide, key of T and Q: Q's shares of the fields
+const OPEN_P = 1; // pick, key of T and P: s_P
+const OPEN_Q = 2; // pick, key of T and Q: s_Q
+const LUT_P = 3; // pick, key of T and P: P's lookup tables
+const GAMMA = 1; // resharing, key of T and Q
+const DELTA = 2; // resharing, key of T and P
+
+const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
+
+function putBits(buf: Uint32Array, pos: number, value: number, bits: number): void {
+  const w = pos >>> 5;
+  const off = pos & 31;
+  buf[w] |= value << off;
+  if (off + bits > 32) buf[w + 1] |= value >>> (32 - off);
+}
+
+function getBits(buf: Uint32Array, pos: number, bits: number): number {
+  const w = pos >>> 5;
+  const off = pos & 31;
+  let v = buf[w] >>> off;
+  if (off + bits > 32) v |= buf[w + 1] << (32 - off);
+  return bits >= 32 ? v >>> 0 : v & ((1 << bits) - 1);
+}
+
+/** What a helper keeps from decide to pick. */
+interface Held {
+  isP: boolean;
+  /** Its share mod 2^mb of each candidate's count c_i. */
+  counts: Uint32Array;
+}
+
+/** The outcome of tableMaxDecide, consumed by tableMaxPick (one per batch). */
+export interface TableMaxDecision {
+  readonly groups: readonly MaxGroups[];
+  readonly window: TableMaxWindow;
+  readonly chunks: readonly Chunk[];
+  readonly held: ReadonlyMap<PartyId, Held>;
+}
+
+/** Each party's two components of the batch's candidates, flat, after the window's downcast (low 32 bits). */
+async function windowComponents(p: Party, parts: readonly AShare[], drop: number): Promise<[Uint32Array, Uint32Array]> {
+  const be = p.backend;
+  const s0 = be.concat(parts.map((x) => x.s0));
+  const s1 = be.concat(parts.map((x) => x.s1));
+  const c0 = be.shrLogical(s0, drop);
+  const c1 = be.shrLogical(s1, drop);
+  const out: [Uint32Array, Uint32Array] = [u32(await be.read(c0)), u32(await be.read(c1))];
+  p.drop(s0, s1, c0, c1);
+  return out;
+}
+
+function checkParts(parts: readonly AShare[], groups: readonly MaxGroups[], what: string): void {
+  if (parts.length !== groups.length || parts.some((x, i) => numel(x) !== groups[i].units * groups[i].arity)) {
+    throw new Error(`tableMax: ${what} must be ${groups.length} shares of [units, arity] = ${groups.map((g) => `[${g.units}, ${g.arity}]`).join(', ')}`);
+  }
+}
+
+/**
+ * Round 1: the comparisons of every pair in every group of `compare` (group b: an AShare [units_b, arity_b]) on
+ * the window, to shares of each candidate's losses held by the two helpers of its chunk.
+ */
+export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: TableMaxWindow): Promise<TableMaxDecision> {
+  const groups = compare.map((x) => ({ units: x.shape.length > 1 ? numel(x) / x.shape[x.shape.length - 1] : 1, arity: x.shape[x.shape.length - 1] }));
+  checkArgs(groups, w);
+  checkParts(compare, groups, 'compare');
+  const chunks = chunksOf(groups, w.bits);
+  const [s0, s1] = await windowComponents(p, compare, w.drop);
+  const tag = p.nextTag();
+  const width = w.bits;
+  const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
+  const lowMask = 2 ** (width - 1) - 1;
+  const read = async (peer: PartyId, count: number, stream: number): Promise<Uint32Array> => {
+    const buf = p.prgWith(peer, tag, count, stream);
+    const words = await p.backend.read(buf);
+    p.drop(buf);
+    return u32(words);
+  };
+  const toNext: BigUint64Array[] = [];
+  const toPrev: BigUint64Array[] = [];
+  const pending: Array<{ c: Chunk; isP: boolean; v: Uint32Array; entries: Int32Array; fields?: Uint32Array }> = [];
+  for (const c of chunks) {
+    const role = (p.id - c.dealer + 3) % 3;
+    if (!c.units.length) continue;
+    const recWords = words64(c.recBits);
+    const padWords = words64(c.padBits);
+    const fieldWords = words64(c.fieldBits);
+    if (role === 0) {
+      const [P, Q] = [p.next, p.prev];
+      const padForP = await read(Q, recWords, PAD_P);
+      const padForQ = await read(P, recWords, PAD_Q);
+      const flipP = await read(P, padWords, FLIP_P);
+      const flipQ = await read(Q, padWords, FLIP_Q);
+      const fieldQ = await read(Q, fieldWords, FIELD_Q);
+      const msgP = new BigUint64Array(recWords + fieldWords);
+      const recQ = new BigUint64Array(recWords);
+      const rp = u32(msgP);
+      const rq = u32(recQ);
+      const fp = rp.subarray(2 * recWords);
+      for (const unit of c.units) {
+        const { k, mb, layout: l } = unit;
+        const M1 = (1 << mb) - 1;
+        const leaves = l.leaves.length;
+        const F = fieldsOf(l);
+        const u = new Uint32Array(k);
+        for (let i = 0; i < k; i++) {
+          const e = 2 * (c.candStart + unit.cand + i);
+          u[i] = ((s0[e] + s1[e]) & mask) >>> 0;
+        }
+        let pair = 0;
+        for (let i = 0; i < k; i++) {
+          for (let j = i + 1; j < k; j++, pair++) {
+            const U = ((u[i] - u[j]) & mask) >>> 0;
+            const uLow = U & lowMask;
+            const uTop = U >>> (width - 1);
+            const padAt = unit.pad + pair * leaves;
+            const recAt = unit.rec + pair * l.tableBits;
+            let flips = 0;
+            for (let kk = 0; kk < leaves; kk++) {
+              const f = l.leaves[kk];
+              const b = l.blocks[f.block];
+              const Ub = (uLow >>> b.offset) & ((1 << b.size) - 1);
+              const one = (1 << Ub) >>> 0;
+              let table = f.eq ? one : one - 1;
+              const bit = padAt + kk;
+              if (((flipP[bit >>> 5] ^ flipQ[bit >>> 5]) >>> (bit & 31)) & 1) {
+                flips |= 1 << kk;
+                table = (table ^ (b.size === 5 ? 0xffffffff : 2 ** (1 << b.size) - 1)) >>> 0;
+              }
+              putBits(rp, recAt + f.at, table, 1 << b.size);
+              putBits(rq, recAt + f.at, table, 1 << b.size);
+            }
+            // Fields: U_top, then sigma a_S for each single leaf and each set of l.products.
+            const sigma = uTop ? M1 : 1;
+            const fieldAt = unit.field + pair * F * mb;
+            for (let f = 0; f < F; f++) {
+              let value: number;
+              if (f === 0) value = uTop;
+              else {
+                const S = f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves];
+                value = (flips & S) === S ? sigma : 0;
+              }
+              const at = fieldAt + f * mb;
+              putBits(fp, at, (value - getBits(fieldQ, at, mb)) & M1, mb);
+            }
+          }
+        }
+      }
+      for (let i = 0; i < 2 * recWords; i++) {
+        rp[i] ^= padForP[i];
+        rq[i] ^= padForQ[i];
+      }
+      toNext.push(msgP);
+      toPrev.push(recQ);
+    } else {
+      const isP = role === 1;
+      const T = c.dealer;
+      const vOf = isP ? s1 : s0;
+      // The pad T drew for the other helper's tables (from this helper's key with T).
+      const pad = await read(T, recWords, isP ? PAD_Q : PAD_P);
+      const padBits = new BigUint64Array(padWords);
+      const pb = u32(padBits);
+      const entries = new Int32Array(c.padBits);
+      const v = new Uint32Array(c.cands);
+      for (let i = 0; i < c.cands; i++) v[i] = vOf[2 * (c.candStart + i)] & mask;
+      for (const unit of c.units) {
+        const { k, layout: l } = unit;
+        const leaves = l.leaves.length;
+        let pair = 0;
+        for (let i = 0; i < k; i++) {
+          for (let j = i + 1; j < k; j++, pair++) {
+            const V = ((v[unit.cand + i] - v[unit.cand + j]) & mask) >>> 0;
+            const vPrime = ~V & lowMask;
+            const recAt = unit.rec + pair * l.tableBits;
+            const padAt = unit.pad + pair * leaves;
+            for (let kk = 0; kk < leaves; kk++) {
+              const f = l.leaves[kk];
+              const b = l.blocks[f.block];
+              const pos = recAt + f.at + ((vPrime >>> b.offset) & ((1 << b.size) - 1));
+              entries[padAt + kk] = pos;
+              if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[(padAt + kk) >>> 5] |= 1 << ((padAt + kk) & 31);
+            }
+          }
+        }
+      }
+      pending.push({ c, isP, v, entries, fields: isP ? undefined : await read(T, fieldWords, FIELD_Q) });
+      (isP ? toNext : toPrev).push(padBits);
+    }
+  }
+  const sends: [PartyId, BigUint64Array][] = [];
+  if (toNext.length) sends.push([p.next, concatWords(toNext)]);
+  if (toPrev.length) sends.push([p.prev, concatWords(toPrev)]);
+  const from: PartyId[] = pending.length ? [p.next, p.prev] : [];
+  const got = await p.exchange(tag, sends, from);
+  const inbox = new Inbox(from, got);
+
+  const held = new Map<PartyId, Held>();
+  for (const { c, isP, v, entries, fields } of pending) {
+    const recWords = words64(c.recBits);
+    const padWords = words64(c.padBits);
+    // P: the tables and its fields from T (prev), Q's pad bits (next). Q: the tables from T (next), P's pad bits (prev).
+    const msg = isP ? inbox.take(p.prev, recWords + words64(c.fieldBits)) : inbox.take(p.next, recWords);
+    const otherPad = isP ? inbox.take(p.next, padWords) : inbox.take(p.prev, padWords);
+    const own = isP ? msg.subarray(2 * recWords) : fields!;
+    const counts = new Uint32Array(c.cands);
+    for (const unit of c.units) {
+      const { k, mb, layout: l } = unit;
+      const M1 = (1 << mb) - 1;
+      const leaves = l.leaves.length;
+      const F = fieldsOf(l);
+      const fieldIndex = new Map<number, number>(l.products.map((S, i) => [S, 1 + leaves + i]));
+      for (let kk = 0; kk < leaves; kk++) fieldIndex.set(1 << kk, 1 + kk);
+      // Constant of P's share: sigma = 1 - 2 U_top, and i + 1 losses before... (added per candidate below).
+      let pair = 0;
+      for (let i = 0; i < k; i++) {
+        for (let j = i + 1; j < k; j++, pair++) {
+          const padAt = unit.pad + pair * leaves;
+          let E = 0;
+          for (let kk = 0; kk < leaves; kk++) {
+            const pos = entries[padAt + kk];
+            const bit = padAt + kk;
+            if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[bit >>> 5] >>> (bit & 31))) & 1) E |= 1 << kk;
+          }
+          const fieldAt = unit.field + pair * F * mb;
+          const field = (f: number) => getBits(own, fieldAt + f * mb, mb);
+          const uShare = field(0);
+          const sigmaShare = ((isP ? 1 : 0) - 2 * uShare) & M1;
+          // sigma carry: each term's expansion over its leaf sets S (S empty: sigma itself).
+          let carry = 0;
+          for (const t of l.terms) {
+            for (let S = t; ; S = (S - 1) & t) {
+              if ((t & ~S & ~E) === 0) {
+                const share = S === 0 ? sigmaShare : field(fieldIndex.get(S)!);
+                carry += popcount(S & E) & 1 ? -share : share;
+              }
+              if (S === 0) break;
+            }
+          }
+          const V = ((v[unit.cand + i] - v[unit.cand + j]) & mask) >>> 0;
+          const vTop = V >>> (width - 1);
+          const lt = (uShare + (vTop ? sigmaShare - carry : carry)) & M1;
+          // i loses to j when lt (a_i' < a_j'); j loses to i unless lt.
+          counts[unit.cand + i] = (counts[unit.cand + i] + lt) & M1;
+          counts[unit.cand + j] = (counts[unit.cand + j] - lt + (isP ? 1 : 0)) & M1;
+        }
+      }
+    }
+    held.set(c.dealer, { isP, counts });
+  }
+  return { groups, window: w, chunks, held };
+}
+
+/**
+ * Rounds 2 and 3: the maximum of each group as a replicated share ([units_b] per group), picked from `values`
+ * (the same shapes as the compared shares: the compared quantities themselves or another form of them).
+ */
+export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readonly AShare[]): Promise<AShare[]> {
+  checkParts(values, d.groups, 'values');
+  const be = p.backend;
+  const vs0 = await be.read(be.concat(values.map((x) => x.s0)));
+  const vs1 = await be.read(be.concat(values.map((x) => x.s1)));
+  const tag = p.nextTag();
+  const tag3 = p.nextTag();
+  const read = async (peer: PartyId, t: string, count: number, stream: number): Promise<BigUint64Array> => {
+    const buf = p.prgWith(peer, t, count, stream);
+    const words = await be.read(buf);
+    p.drop(buf);
+    return words;
+  };
+  const toNext: BigUint64Array[] = [];
+  const toPrev: BigUint64Array[] = [];
+  const mine = new Map<PartyId, { opened: Uint32Array; lut?: BigUint64Array }>();
+  for (const c of d.chunks) {
+    if (!c.units.length) continue;
+    const role = (p.id - c.dealer + 3) % 3;
+    const openWords = words64(c.openBits);
+    if (role === 0) {
+      const sP = u32(await read(p.next, tag, openWords, OPEN_P));
+      const sQ = u32(await read(p.prev, tag, openWords, OPEN_Q));
+      const lut = await read(p.next, tag, 2 * c.lutWords, LUT_P);
+      for (let i = 0; i < lut.length; i++) lut[i] = -lut[i];
+      for (const unit of c.units) {
+        for (let i = 0; i < unit.k; i++) {
+          const at = unit.open + i * unit.mb;
+          const s = (getBits(sP, at, unit.mb) + getBits(sQ, at, unit.mb)) & ((1 << unit.mb) - 1);
+          const e = c.candStart + unit.cand + i;
+          const entry = unit.lut + (i << unit.mb) + s;
+          lut[entry] += 1n;
+          lut[c.lutWords + entry] += vs0[e] + vs1[e];
+        }
+      }
+      toPrev.push(lut);
+    } else {
+      const isP = role === 1;
+      const h = d.held.get(c.dealer)!;
+      const s = u32(await read(c.dealer, tag, openWords, isP ? OPEN_P : OPEN_Q));
+      const opened = new BigUint64Array(openWords);
+      const o = u32(opened);
+      for (const unit of c.units) {
+        for (let i = 0; i < unit.k; i++) {
+          const at = unit.open + i * unit.mb;
+          putBits(o, at, (h.counts[unit.cand + i] + getBits(s, at, unit.mb)) & ((1 << unit.mb) - 1), unit.mb);
+        }
+      }
+      mine.set(c.dealer, { opened: o, lut: isP ? await read(c.dealer, tag, 2 * c.lutWords, LUT_P) : undefined });
+      (isP ? toNext : toPrev).push(opened);
+    }
+  }
+  const sends: [PartyId, BigUint64Array][] = [];
+  if (toNext.length) sends.push([p.next, concatWords(toNext)]);
+  if (toPrev.length) sends.push([p.prev, concatWords(toPrev)]);
+  // P hears Q's opened counts (next); Q hears P's (prev) and T's lookup tables (next).
+  const helpers = [...d.held.values()];
+  const from: PartyId[] = helpers.length ? [p.next] : [];
+  if (helpers.some((h) => !h.isP)) from.push(p.prev);
+  const inbox = new Inbox(from, await p.exchange(tag, sends, from));
+
+  const toNext3: BigUint64Array[] = [];
+  const toPrev3: BigUint64Array[] = [];
+  const sums = new Map<PartyId, { keyed: BigUint64Array; m: BigUint64Array }>();
+  for (const c of d.chunks) {
+    if (!c.units.length || c.dealer === p.id) continue;
+    const { isP } = d.held.get(c.dealer)!;
+    const own = mine.get(c.dealer)!;
+    const openWords = words64(c.openBits);
+    // P: Q's opened counts (next). Q: P's opened counts (prev), then T's lookup tables (next).
+    const other = isP ? inbox.take(p.next, openWords) : inbox.take(p.prev, openWords);
+    const lut = isP ? own.lut! : inbox.words(p.next, 2 * c.lutWords);
+    const m = new BigUint64Array(c.units.length);
+    c.units.forEach((unit, g) => {
+      let acc = 0n;
+      for (let i = 0; i < unit.k; i++) {
+        const at = unit.open + i * unit.mb;
+        const idx = (getBits(own.opened, at, unit.mb) + getBits(other, at, unit.mb)) & ((1 << unit.mb) - 1);
+        const entry = unit.lut + (i << unit.mb) + idx;
+        const e = c.candStart + unit.cand + i;
+        acc += lut[c.lutWords + entry] + lut[entry] * (isP ? vs1[e] : vs0[e]);
+      }
+      m[g] = BigInt.asUintN(64, acc);
+    });
+    const keyed = await read(c.dealer, tag3, c.units.length, isP ? DELTA : GAMMA);
+    const out = new BigUint64Array(m.length);
+    for (let g = 0; g < m.length; g++) out[g] = m[g] - keyed[g];
+    (isP ? toNext3 : toPrev3).push(out);
+    sums.set(c.dealer, { keyed, m: out });
+  }
+  const sends3: [PartyId, BigUint64Array][] = [];
+  if (toNext3.length) sends3.push([p.next, concatWords(toNext3)]);
+  if (toPrev3.length) sends3.push([p.prev, concatWords(toPrev3)]);
+  const from3: PartyId[] = [];
+  if ([...d.held.values()].some((h) => h.isP)) from3.push(p.next);
+  if ([...d.held.values()].some((h) => !h.isP)) from3.push(p.prev);
+  const inbox3 = new Inbox(from3, await p.exchange(tag3, sends3, from3));
+
+  const c0: BigUint64Array[] = [];
+  const c1: BigUint64Array[] = [];
+  for (const c of d.chunks) {
+    if (!c.units.length) continue;
+    const n = c.units.length;
+    if (c.dealer === p.id) {
+      // b_T = gamma (key with Q = prev), b_P = delta (key with P = next).
+      c0.push(await read(p.prev, tag3, n, GAMMA));
+      c1.push(await read(p.next, tag3, n, DELTA));
+      continue;
+    }
+    const { isP } = d.held.get(c.dealer)!;
+    const { keyed, m } = sums.get(c.dealer)!;
+    const theirs = isP ? inbox3.words(p.next, n) : inbox3.words(p.prev, n);
+    const bQ = new BigUint64Array(n);
+    for (let g = 0; g < n; g++) bQ[g] = m[g] + theirs[g];
+    // P holds (b_P, b_Q) = (delta, b_Q); Q holds (b_Q, b_T) = (b_Q, gamma).
+    c0.push(isP ? keyed : bQ);
+    c1.push(isP ? bQ : keyed);
+  }
+  const all0 = be.upload(concatWords(c0));
+  const all1 = be.upload(concatWords(c1));
+  let at = 0;
+  return d.groups.map((g) => {
+    const out = aShare([g.units], be.slice(all0, at, g.units), be.slice(all1, at, g.units));
+    at += g.units;
+    return out;
+  });
+}
+
+/** Each group's maximum of `compare` (or of `values`, picked by the comparisons of `compare`): decide, then pick. */
+export async function tableMax(p: Party, compare: readonly AShare[], w: TableMaxWindow, values: readonly AShare[] = compare): Promise<AShare[]> {
+  return p.profile('tableMax', async () => tableMaxPick(p, await tableMaxDecide(p, compare, w), values));
+}
+
+/** Messages from each peer, read in chunk order. */
+class Inbox {
+  private readonly boxes = new Map<PartyId, { words: BigUint64Array; at: number }>();
+
+  constructor(from: readonly PartyId[], got: BigUint64Array[]) {
+    from.forEach((f, i) => this.boxes.set(f, { words: got[i], at: 0 }));
+  }
+
+  words(peer: PartyId, count: number): BigUint64Array {
+    const box = this.boxes.get(peer)!;
+    const part = box.words.subarray(box.at, box.at + count);
+    box.at += count;
+    if (part.length !== count) throw new Error(`tableMax: message from party ${peer} is ${box.words.length} words, too short`);
+    return part;
+  }
+
+  take(peer: PartyId, count: number): Uint32Array {
+    return u32(this.words(peer, count));
+  }
+}
+
+function concatWords(parts: BigUint64Array[]): BigUint64Array {
+  if (parts.length === 1) return parts[0];
+  const out = new BigUint64Array(parts.reduce((s, q) => s + q.length, 0));
+  let at = 0;
+  for (const q of parts) {
+    out.set(q, at);
+    at += q.length;
+  }
+  return out;
+}
