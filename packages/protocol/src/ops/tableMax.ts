@@ -195,6 +195,70 @@ function getBits(buf: Uint32Array, pos: number, bits: number): number {
   return bits >= 32 ? v >>> 0 : v & ((1 << bits) - 1);
 }
 
+interface Compiled {
+  leafOffset: Int32Array;
+  leafMask: Int32Array;
+  leafEq: Uint8Array;
+  leafAt: Int32Array;
+  leafBits: Int32Array;
+  leafAll: Uint32Array;
+  /** The leaf set of each field (field 0, U_top, has none). */
+  fieldSet: Int32Array;
+}
+
+const compiledLayouts = new WeakMap<TableLayout, Compiled>();
+
+/** A layout's leaves and fields as typed arrays, for the dealer's per-pair loop. */
+function compiled(l: TableLayout): Compiled {
+  const known = compiledLayouts.get(l);
+  if (known) return known;
+  const size = (k: number) => l.blocks[l.leaves[k].block].size;
+  const leaves = l.leaves.length;
+  const out: Compiled = {
+    leafOffset: Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset),
+    leafMask: Int32Array.from(l.leaves, (_, k) => (1 << size(k)) - 1),
+    leafEq: Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0)),
+    leafAt: Int32Array.from(l.leaves, (f) => f.at),
+    leafBits: Int32Array.from(l.leaves, (_, k) => 1 << size(k)),
+    leafAll: Uint32Array.from(l.leaves, (_, k) => (size(k) === 5 ? 0xffffffff : 2 ** (1 << size(k)) - 1)),
+    fieldSet: Int32Array.from({ length: fieldsOf(l) }, (_, f) => (f === 0 ? 0 : f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves])),
+  };
+  compiledLayouts.set(l, out);
+  return out;
+}
+
+const forms = new WeakMap<TableLayout, Int32Array[]>();
+
+/**
+ * For every value of the opened leaves E (a bit per leaf), sigma carry as a linear form in the fields: pairs
+ * (field, coefficient), field 0 standing for sigma (a_empty) and field f >= 1 for its set as in the dealer's
+ * order. A term t contributes [prod_{t\S} E_k] [prod_{S} (1 - 2 E_k)] to the set S, for every S in t.
+ */
+function carryForms(l: TableLayout): Int32Array[] {
+  const known = forms.get(l);
+  if (known) return known;
+  const leaves = l.leaves.length;
+  const fieldOf = new Map<number, number>(l.products.map((S, i) => [S, 1 + leaves + i]));
+  for (let k = 0; k < leaves; k++) fieldOf.set(1 << k, 1 + k);
+  fieldOf.set(0, 0);
+  const out: Int32Array[] = [];
+  for (let E = 0; E < 1 << leaves; E++) {
+    const coef = new Map<number, number>();
+    for (const t of l.terms) {
+      for (let S = t; ; S = (S - 1) & t) {
+        if ((t & ~S & ~E) === 0) {
+          const f = fieldOf.get(S)!;
+          coef.set(f, (coef.get(f) ?? 0) + (popcount(S & E) & 1 ? -1 : 1));
+        }
+        if (S === 0) break;
+      }
+    }
+    out.push(Int32Array.from([...coef].filter(([, c]) => c !== 0).flat()));
+  }
+  forms.set(l, out);
+  return out;
+}
+
 /** What a helper keeps from decide to pick. */
 interface Held {
   isP: boolean;
@@ -272,8 +336,9 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       for (const unit of c.units) {
         const { k, mb, layout: l } = unit;
         const M1 = (1 << mb) - 1;
-        const leaves = l.leaves.length;
-        const F = fieldsOf(l);
+        const { leafOffset, leafMask, leafEq, leafAt, leafBits, leafAll, fieldSet } = compiled(l);
+        const leaves = leafAt.length;
+        const F = fieldSet.length;
         const u = new Uint32Array(k);
         for (let i = 0; i < k; i++) {
           const e = 2 * (c.candStart + unit.cand + i);
@@ -289,38 +354,31 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
             const recAt = unit.rec + pair * l.tableBits;
             let flips = 0;
             for (let kk = 0; kk < leaves; kk++) {
-              const f = l.leaves[kk];
-              const b = l.blocks[f.block];
-              const Ub = (uLow >>> b.offset) & ((1 << b.size) - 1);
-              const one = (1 << Ub) >>> 0;
-              let table = f.eq ? one : one - 1;
+              const one = (1 << ((uLow >>> leafOffset[kk]) & leafMask[kk])) >>> 0;
+              let table = leafEq[kk] ? one : one - 1;
               const bit = padAt + kk;
               if (((flipP[bit >>> 5] ^ flipQ[bit >>> 5]) >>> (bit & 31)) & 1) {
                 flips |= 1 << kk;
-                table = (table ^ (b.size === 5 ? 0xffffffff : 2 ** (1 << b.size) - 1)) >>> 0;
+                table = (table ^ leafAll[kk]) >>> 0;
               }
-              putBits(rp, recAt + f.at, table, 1 << b.size);
-              putBits(rq, recAt + f.at, table, 1 << b.size);
+              putBits(rp, recAt + leafAt[kk], table, leafBits[kk]);
             }
-            // Fields: U_top, then sigma a_S for each single leaf and each set of l.products.
+            // Fields: U_top, then sigma a_S for each set (singles first, then l.products).
             const sigma = uTop ? M1 : 1;
-            const fieldAt = unit.field + pair * F * mb;
-            for (let f = 0; f < F; f++) {
-              let value: number;
-              if (f === 0) value = uTop;
-              else {
-                const S = f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves];
-                value = (flips & S) === S ? sigma : 0;
-              }
-              const at = fieldAt + f * mb;
-              putBits(fp, at, (value - getBits(fieldQ, at, mb)) & M1, mb);
+            let at = unit.field + pair * F * mb;
+            putBits(fp, at, (uTop - getBits(fieldQ, at, mb)) & M1, mb);
+            for (let f = 1; f < F; f++) {
+              at += mb;
+              const S = fieldSet[f];
+              putBits(fp, at, (((flips & S) === S ? sigma : 0) - getBits(fieldQ, at, mb)) & M1, mb);
             }
           }
         }
       }
+      // Both helpers get the same tables, each under its own pad.
       for (let i = 0; i < 2 * recWords; i++) {
+        rq[i] = rp[i] ^ padForQ[i];
         rp[i] ^= padForP[i];
-        rq[i] ^= padForQ[i];
       }
       toNext.push(msgP);
       toPrev.push(recQ);
@@ -380,9 +438,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const M1 = (1 << mb) - 1;
       const leaves = l.leaves.length;
       const F = fieldsOf(l);
-      const fieldIndex = new Map<number, number>(l.products.map((S, i) => [S, 1 + leaves + i]));
-      for (let kk = 0; kk < leaves; kk++) fieldIndex.set(1 << kk, 1 + kk);
-      // Constant of P's share: sigma = 1 - 2 U_top, and i + 1 losses before... (added per candidate below).
+      const forms = carryForms(l);
       let pair = 0;
       for (let i = 0; i < k; i++) {
         for (let j = i + 1; j < k; j++, pair++) {
@@ -394,19 +450,14 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
             if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[bit >>> 5] >>> (bit & 31))) & 1) E |= 1 << kk;
           }
           const fieldAt = unit.field + pair * F * mb;
-          const field = (f: number) => getBits(own, fieldAt + f * mb, mb);
-          const uShare = field(0);
+          const uShare = getBits(own, fieldAt, mb);
           const sigmaShare = ((isP ? 1 : 0) - 2 * uShare) & M1;
-          // sigma carry: each term's expansion over its leaf sets S (S empty: sigma itself).
+          // sigma carry: the terms' expansion for this E, precomputed (carryForms); field 0 stands for sigma.
+          const form = forms[E];
           let carry = 0;
-          for (const t of l.terms) {
-            for (let S = t; ; S = (S - 1) & t) {
-              if ((t & ~S & ~E) === 0) {
-                const share = S === 0 ? sigmaShare : field(fieldIndex.get(S)!);
-                carry += popcount(S & E) & 1 ? -share : share;
-              }
-              if (S === 0) break;
-            }
+          for (let x = 0; x < form.length; x += 2) {
+            const f = form[x];
+            carry += form[x + 1] * (f === 0 ? sigmaShare : getBits(own, fieldAt + f * mb, mb));
           }
           const V = ((v[unit.cand + i] - v[unit.cand + j]) & mask) >>> 0;
           const vTop = V >>> (width - 1);
@@ -449,8 +500,11 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
     if (role === 0) {
       const sP = u32(await read(p.next, tag, openWords, OPEN_P));
       const sQ = u32(await read(p.prev, tag, openWords, OPEN_Q));
-      const lut = await read(p.next, tag, 2 * c.lutWords, LUT_P);
-      for (let i = 0; i < lut.length; i++) lut[i] = -lut[i];
+      // Q's tables: minus P's keyed shares, then the one entry per candidate.
+      const keyed = p.prgWith(p.next, tag, 2 * c.lutWords, LUT_P);
+      const negated = be.neg(keyed);
+      const lut = await be.read(negated);
+      p.drop(keyed, negated);
       for (const unit of c.units) {
         for (let i = 0; i < unit.k; i++) {
           const at = unit.open + i * unit.mb;
