@@ -32,8 +32,9 @@
  * Cost: 3 rounds (decide 1, pick 2: `values` may come from a parallel branch while the comparisons run). Per pair
  * T sends the tables twice and (1 + leaves + sets) fields of log2 M bits, P and Q one pad bit per leaf; per
  * candidate T sends 2M words, P and Q log2 M bits; per group P and Q one word. At k = 32 (18-bit window, blocks of
- * 4-5 bits) about 390 bits per pair and 4,100 per candidate in all, about 5 times the pairs' bytes of
- * the tournament by tableCompare tables, for 3 rounds instead of 9 (bench core rows).
+ * 5, 5, 5 and 2 bits: 7 leaves, 22 sets) 465 bits per pair and 4,096 per candidate in all, about 243 bits per pair
+ * and party with rotating dealers: about 2.5 times the tournament's (table comparisons, AND tree, bit times
+ * value), for 3 rounds instead of 9. CPU: the per-pair work is JavaScript (bench core's tableMax row).
  * Paper: PUMA (arXiv 2307.12533) section 4 needs the max for softmax; one-time truth tables, Beaver-style opened
  * masks, and a rotated one-hot lookup table are textbook; ranks by counting and their use here are this package's.
  */
@@ -395,20 +396,21 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       for (let i = 0; i < c.cands; i++) v[i] = vOf[2 * (c.candStart + i)] & mask;
       for (const unit of c.units) {
         const { k, layout: l } = unit;
-        const leaves = l.leaves.length;
+        const { leafOffset, leafMask, leafAt } = compiled(l);
+        const leaves = leafAt.length;
+        const tableBits = l.tableBits;
         let pair = 0;
         for (let i = 0; i < k; i++) {
+          const vi = v[unit.cand + i];
           for (let j = i + 1; j < k; j++, pair++) {
-            const V = ((v[unit.cand + i] - v[unit.cand + j]) & mask) >>> 0;
-            const vPrime = ~V & lowMask;
-            const recAt = unit.rec + pair * l.tableBits;
+            const vPrime = ~(vi - v[unit.cand + j]) & lowMask;
+            const recAt = unit.rec + pair * tableBits;
             const padAt = unit.pad + pair * leaves;
             for (let kk = 0; kk < leaves; kk++) {
-              const f = l.leaves[kk];
-              const b = l.blocks[f.block];
-              const pos = recAt + f.at + ((vPrime >>> b.offset) & ((1 << b.size) - 1));
-              entries[padAt + kk] = pos;
-              if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[(padAt + kk) >>> 5] |= 1 << ((padAt + kk) & 31);
+              const pos = recAt + leafAt[kk] + ((vPrime >>> leafOffset[kk]) & leafMask[kk]);
+              const bit = padAt + kk;
+              entries[bit] = pos;
+              if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[bit >>> 5] |= 1 << (bit & 31);
             }
           }
         }
