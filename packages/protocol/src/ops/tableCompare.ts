@@ -39,6 +39,7 @@ import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks } from '../dealers.ts';
 import { evaluateTerms, plane, tableLayout } from './tableLayout.ts';
+import { concatWords, u32 } from './tableWire.ts';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
 
@@ -68,8 +69,6 @@ const SINGLE_P = 3; // round 1, key of T and P: P's shares of the a_k
 const SINGLE_Q = 4; // round 1, key of T and Q: Q's shares of the a_k
 const GAMMA = 1; // round 2, key of T and Q
 const DELTA = 2; // round 2, key of T and P
-
-const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
 
 interface Chunk {
   dealer: PartyId;
@@ -303,17 +302,6 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   }
   const join = (pick: 's0' | 's1') => joinPlanes(chunks.map((c, i) => ({ bits: results[i][pick], count: c.count })), n);
   return bShare(n, 1, be.upload(join('s0')), be.upload(join('s1')));
-}
-
-function concatWords(parts: BigUint64Array[]): BigUint64Array {
-  if (parts.length === 1) return parts[0];
-  const out = new BigUint64Array(parts.reduce((s, q) => s + q.length, 0));
-  let at = 0;
-  for (const q of parts) {
-    out.set(q, at);
-    at += q.length;
-  }
-  return out;
 }
 
 /** One plane of n elements from the chunks' planes (32 elements per 32-bit word), in element order; bits past n are 0. */

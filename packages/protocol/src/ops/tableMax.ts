@@ -41,130 +41,10 @@
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, numel, type AShare } from '../share.ts';
-import { cost, seq, WORD, type Cost } from '../cost.ts';
-import { ROTATE_FROM } from '../dealers.ts';
-import { MAX_TABLE_WIDTH } from './tableLayout.ts';
-import { fieldTableLayout, popcount, type TableLayout } from './tableLayout.ts';
+import { carryForms, checkArgs, checkParts, chunksOf, compiled, fieldsOf, words64, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
+import { concatWords, getBits, Inbox, putBits, u32 } from './tableWire.ts';
 
-/** A batch's groups: `units` groups of `arity` candidates, as one AShare [units, arity] each. */
-export interface MaxGroups {
-  readonly units: number;
-  readonly arity: number;
-}
-
-/** The window compared: as narrowCompare.ts's CompareWindow, at most 32 bits. */
-export interface TableMaxWindow {
-  readonly drop: number;
-  readonly bits: number;
-}
-
-interface Unit {
-  k: number;
-  /** Modulus of the counts, 2^mb >= k. */
-  mb: number;
-  layout: TableLayout;
-  /** Offsets of its first candidate, table bit, field bit, pad bit, opened-count bit, lookup word within its chunk. */
-  cand: number;
-  rec: number;
-  field: number;
-  pad: number;
-  open: number;
-  lut: number;
-}
-
-interface Chunk {
-  dealer: PartyId;
-  units: Unit[];
-  /** First unit and first candidate in the batch. */
-  unitStart: number;
-  candStart: number;
-  cands: number;
-  recBits: number;
-  fieldBits: number;
-  padBits: number;
-  openBits: number;
-  lutWords: number;
-}
-
-const words64 = (bits: number): number => Math.ceil(bits / 64);
-const modBits = (k: number): number => Math.max(1, Math.ceil(Math.log2(k)));
-const fieldsOf = (l: TableLayout): number => 1 + l.leaves.length + l.products.length;
-
-function checkArgs(groups: readonly MaxGroups[], w: TableMaxWindow): void {
-  if (!groups.length || groups.some((g) => !Number.isInteger(g.units) || g.units < 1 || !Number.isInteger(g.arity) || g.arity < 2 || g.arity > 1024)) {
-    throw new Error(`tableMax: groups must have at least 1 unit of 2 to 1024 candidates, got ${JSON.stringify(groups)}`);
-  }
-  if (!Number.isInteger(w.drop) || w.drop < 0 || !Number.isInteger(w.bits) || w.bits < 2 || w.bits > MAX_TABLE_WIDTH || w.drop + w.bits > 64) {
-    throw new Error(`tableMax: window of ${w.bits} bits above ${w.drop} must have 2 to ${MAX_TABLE_WIDTH} bits within 64`);
-  }
-}
-
-/**
- * The batch's chunks: all of it dealt by party 0 below ROTATE_FROM pairs, else three contiguous runs of groups
- * of about equal work (pairs plus lookup words), as dealers.ts balances the truncations.
- */
-function chunksOf(groups: readonly MaxGroups[], width: number): Chunk[] {
-  const all: Array<{ k: number; weight: number }> = [];
-  for (const g of groups) for (let u = 0; u < g.units; u++) all.push({ k: g.arity, weight: (g.arity * (g.arity - 1)) / 2 + 2 * g.arity * (1 << modBits(g.arity)) });
-  const pairs = groups.reduce((s, g) => s + (g.units * g.arity * (g.arity - 1)) / 2, 0);
-  const total = all.reduce((s, u) => s + u.weight, 0);
-  const cuts = pairs < ROTATE_FROM ? [all.length, all.length] : [total / 3, (2 * total) / 3].map((t) => {
-    let acc = 0;
-    let i = 0;
-    while (i < all.length && acc + all[i].weight / 2 < t) acc += all[i++].weight;
-    return i;
-  });
-  const bounds = [0, cuts[0], Math.max(cuts[0], cuts[1]), all.length];
-  const chunks: Chunk[] = [];
-  let candStart = 0;
-  for (let d = 0; d < 3; d++) {
-    const c: Chunk = { dealer: d as PartyId, units: [], unitStart: bounds[d], candStart, cands: 0, recBits: 0, fieldBits: 0, padBits: 0, openBits: 0, lutWords: 0 };
-    for (let u = bounds[d]; u < bounds[d + 1]; u++) {
-      const k = all[u].k;
-      const mb = modBits(k);
-      const layout = fieldTableLayout(width, mb);
-      const pairsU = (k * (k - 1)) / 2;
-      c.units.push({ k, mb, layout, cand: c.cands, rec: c.recBits, field: c.fieldBits, pad: c.padBits, open: c.openBits, lut: c.lutWords });
-      c.cands += k;
-      c.recBits += pairsU * layout.tableBits;
-      c.fieldBits += pairsU * fieldsOf(layout) * mb;
-      c.padBits += pairsU * layout.leaves.length;
-      c.openBits += k * mb;
-      c.lutWords += k << mb;
-    }
-    candStart += c.cands;
-    if (c.units.length || d === 0) chunks.push(c);
-  }
-  return chunks;
-}
-
-/** Cost of tableMaxDecide: 1 round, the tables, fields and pad bits. */
-export function tableMaxDecideCost(groups: readonly MaxGroups[], w: TableMaxWindow): Cost {
-  checkArgs(groups, w);
-  const bytes: [number, number, number] = [0, 0, 0];
-  for (const c of chunksOf(groups, w.bits)) {
-    if (!c.units.length) continue;
-    bytes[c.dealer] += (2 * words64(c.recBits) + words64(c.fieldBits)) * WORD;
-    bytes[(c.dealer + 1) % 3] += words64(c.padBits) * WORD;
-    bytes[(c.dealer + 2) % 3] += words64(c.padBits) * WORD;
-  }
-  return cost(1, ...bytes);
-}
-
-/** Cost of tableMaxPick: 2 rounds, the opened counts with the lookup tables, then the resharing. */
-export function tableMaxPickCost(groups: readonly MaxGroups[], w: TableMaxWindow): Cost {
-  checkArgs(groups, w);
-  const bytes: [number, number, number] = [0, 0, 0];
-  for (const c of chunksOf(groups, w.bits)) {
-    if (!c.units.length) continue;
-    bytes[c.dealer] += 2 * c.lutWords * WORD;
-    for (const h of [1, 2]) bytes[(c.dealer + h) % 3] += (words64(c.openBits) + c.units.length) * WORD;
-  }
-  return cost(2, ...bytes);
-}
-
-/** Cost of tableMax (decide, then pick). */
-export const tableMaxCost = (groups: readonly MaxGroups[], w: TableMaxWindow): Cost => seq(tableMaxDecideCost(groups, w), tableMaxPickCost(groups, w));
+export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 
 // PRG streams by key role (a key {T, T + 1} serves one chunk as T's key with P and the next as its key with Q,
 // so the two roles use different stream numbers within a tag).
@@ -179,102 +59,6 @@ const LUT_P = 3; // pick, key of T and P: P's lookup tables
 const GAMMA = 1; // resharing, key of T and Q
 const DELTA = 2; // resharing, key of T and P
 
-const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
-
-function putBits(buf: Uint32Array, pos: number, value: number, bits: number): void {
-  const w = pos >>> 5;
-  const off = pos & 31;
-  buf[w] |= value << off;
-  if (off + bits > 32) buf[w + 1] |= value >>> (32 - off);
-}
-
-function getBits(buf: Uint32Array, pos: number, bits: number): number {
-  const w = pos >>> 5;
-  const off = pos & 31;
-  let v = buf[w] >>> off;
-  if (off + bits > 32) v |= buf[w + 1] << (32 - off);
-  return bits >= 32 ? v >>> 0 : v & ((1 << bits) - 1);
-}
-
-interface Compiled {
-  leafOffset: Int32Array;
-  leafMask: Int32Array;
-  leafEq: Uint8Array;
-  leafAt: Int32Array;
-  leafBits: Int32Array;
-  leafAll: Uint32Array;
-  /** The leaf set of each field (field 0, U_top, has none). */
-  fieldSet: Int32Array;
-}
-
-const compiledLayouts = new WeakMap<TableLayout, Compiled>();
-
-/** A layout's leaves and fields as typed arrays, for the dealer's per-pair loop. */
-function compiled(l: TableLayout): Compiled {
-  const known = compiledLayouts.get(l);
-  if (known) return known;
-  const size = (k: number) => l.blocks[l.leaves[k].block].size;
-  const leaves = l.leaves.length;
-  const out: Compiled = {
-    leafOffset: Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset),
-    leafMask: Int32Array.from(l.leaves, (_, k) => (1 << size(k)) - 1),
-    leafEq: Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0)),
-    leafAt: Int32Array.from(l.leaves, (f) => f.at),
-    leafBits: Int32Array.from(l.leaves, (_, k) => 1 << size(k)),
-    leafAll: Uint32Array.from(l.leaves, (_, k) => (size(k) === 5 ? 0xffffffff : 2 ** (1 << size(k)) - 1)),
-    fieldSet: Int32Array.from({ length: fieldsOf(l) }, (_, f) => (f === 0 ? 0 : f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves])),
-  };
-  compiledLayouts.set(l, out);
-  return out;
-}
-
-const forms = new WeakMap<TableLayout, Int32Array[]>();
-
-/**
- * For every value of the opened leaves E (a bit per leaf), sigma carry as a linear form in the fields: pairs
- * (field, coefficient), field 0 standing for sigma (a_empty) and field f >= 1 for its set as in the dealer's
- * order. A term t contributes [prod_{t\S} E_k] [prod_{S} (1 - 2 E_k)] to the set S, for every S in t.
- */
-function carryForms(l: TableLayout): Int32Array[] {
-  const known = forms.get(l);
-  if (known) return known;
-  const leaves = l.leaves.length;
-  const fieldOf = new Map<number, number>(l.products.map((S, i) => [S, 1 + leaves + i]));
-  for (let k = 0; k < leaves; k++) fieldOf.set(1 << k, 1 + k);
-  fieldOf.set(0, 0);
-  const out: Int32Array[] = [];
-  for (let E = 0; E < 1 << leaves; E++) {
-    const coef = new Map<number, number>();
-    for (const t of l.terms) {
-      for (let S = t; ; S = (S - 1) & t) {
-        if ((t & ~S & ~E) === 0) {
-          const f = fieldOf.get(S)!;
-          coef.set(f, (coef.get(f) ?? 0) + (popcount(S & E) & 1 ? -1 : 1));
-        }
-        if (S === 0) break;
-      }
-    }
-    out.push(Int32Array.from([...coef].filter(([, c]) => c !== 0).flat()));
-  }
-  forms.set(l, out);
-  return out;
-}
-
-/** What a helper keeps from decide to pick. */
-interface Held {
-  isP: boolean;
-  /** Its share mod 2^mb of each candidate's count c_i. */
-  counts: Uint32Array;
-}
-
-/** The outcome of tableMaxDecide, consumed by tableMaxPick (one per batch). */
-export interface TableMaxDecision {
-  readonly groups: readonly MaxGroups[];
-  readonly window: TableMaxWindow;
-  readonly chunks: readonly Chunk[];
-  readonly held: ReadonlyMap<PartyId, Held>;
-}
-
 /** Each party's two components of the batch's candidates, flat, after the window's downcast (low 32 bits). */
 async function windowComponents(p: Party, parts: readonly AShare[], drop: number): Promise<[Uint32Array, Uint32Array]> {
   const be = p.backend;
@@ -285,12 +69,6 @@ async function windowComponents(p: Party, parts: readonly AShare[], drop: number
   const out: [Uint32Array, Uint32Array] = [u32(await be.read(c0)), u32(await be.read(c1))];
   p.drop(s0, s1, c0, c1);
   return out;
-}
-
-function checkParts(parts: readonly AShare[], groups: readonly MaxGroups[], what: string): void {
-  if (parts.length !== groups.length || parts.some((x, i) => numel(x) !== groups[i].units * groups[i].arity)) {
-    throw new Error(`tableMax: ${what} must be ${groups.length} shares of [units, arity] = ${groups.map((g) => `[${g.units}, ${g.arity}]`).join(', ')}`);
-  }
 }
 
 /**
@@ -424,7 +202,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
   if (toPrev.length) sends.push([p.prev, concatWords(toPrev)]);
   const from: PartyId[] = pending.length ? [p.next, p.prev] : [];
   const got = await p.exchange(tag, sends, from);
-  const inbox = new Inbox(from, got);
+  const inbox = new Inbox('tableMax', from, got);
 
   const held = new Map<PartyId, Held>();
   for (const { c, isP, v, entries, fields } of pending) {
@@ -541,7 +319,7 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
   const helpers = [...d.held.values()];
   const from: PartyId[] = helpers.length ? [p.next] : [];
   if (helpers.some((h) => !h.isP)) from.push(p.prev);
-  const inbox = new Inbox(from, await p.exchange(tag, sends, from));
+  const inbox = new Inbox('tableMax', from, await p.exchange(tag, sends, from));
 
   const toNext3: BigUint64Array[] = [];
   const toPrev3: BigUint64Array[] = [];
@@ -578,7 +356,7 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
   const from3: PartyId[] = [];
   if ([...d.held.values()].some((h) => h.isP)) from3.push(p.next);
   if ([...d.held.values()].some((h) => !h.isP)) from3.push(p.prev);
-  const inbox3 = new Inbox(from3, await p.exchange(tag3, sends3, from3));
+  const inbox3 = new Inbox('tableMax', from3, await p.exchange(tag3, sends3, from3));
 
   const c0: BigUint64Array[] = [];
   const c1: BigUint64Array[] = [];
@@ -613,36 +391,4 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
 /** Each group's maximum of `compare` (or of `values`, picked by the comparisons of `compare`): decide, then pick. */
 export async function tableMax(p: Party, compare: readonly AShare[], w: TableMaxWindow, values: readonly AShare[] = compare): Promise<AShare[]> {
   return p.profile('tableMax', async () => tableMaxPick(p, await tableMaxDecide(p, compare, w), values));
-}
-
-/** Messages from each peer, read in chunk order. */
-class Inbox {
-  private readonly boxes = new Map<PartyId, { words: BigUint64Array; at: number }>();
-
-  constructor(from: readonly PartyId[], got: BigUint64Array[]) {
-    from.forEach((f, i) => this.boxes.set(f, { words: got[i], at: 0 }));
-  }
-
-  words(peer: PartyId, count: number): BigUint64Array {
-    const box = this.boxes.get(peer)!;
-    const part = box.words.subarray(box.at, box.at + count);
-    box.at += count;
-    if (part.length !== count) throw new Error(`tableMax: message from party ${peer} is ${box.words.length} words, too short`);
-    return part;
-  }
-
-  take(peer: PartyId, count: number): Uint32Array {
-    return u32(this.words(peer, count));
-  }
-}
-
-function concatWords(parts: BigUint64Array[]): BigUint64Array {
-  if (parts.length === 1) return parts[0];
-  const out = new BigUint64Array(parts.reduce((s, q) => s + q.length, 0));
-  let at = 0;
-  for (const q of parts) {
-    out.set(q, at);
-    at += q.length;
-  }
-  return out;
 }
