@@ -68,6 +68,16 @@ describe('maximum of groups by dealer tables with arithmetic outputs (3 rounds)'
     expect(run.results[0]).toEqual(expectedMax(v, arity));
   });
 
+  it('on other windows: 12 bits above 11 dropped (differences below 16) and the widest, 32 bits above none', async () => {
+    const units = 20;
+    const arity = 9;
+    for (const [w, span] of [[{ drop: 11, bits: 12 }, 7], [{ drop: 0, bits: 32 }, 3000]] as const) {
+      const v = gridValues(units * arity, 5 + w.bits, span);
+      const run = await runWithInputs({ x: fixedInput(v, [units, arity]) }, async (p, s) => revealRaw(p, (await tableMax(p, [s.x], w))[0]));
+      expect(run.results[0], `${w.bits}-bit window`).toEqual(expectedMax(v, arity));
+    }
+  });
+
   it('declared costs equal measured costs, decide 1 round and pick 2, on one dealer and on rotated dealers', async () => {
     for (const groups of [[{ units: 3, arity: 5 }], [{ units: 12, arity: 32 }, { units: 20, arity: 9 }], [{ units: 4, arity: 2 }, { units: 1, arity: 17 }]]) {
       const inputs = Object.fromEntries(groups.map((g, b) => [`x${b}`, fixedInput(gridValues(g.units * g.arity, b + 5, 50), [g.units, g.arity])]));
