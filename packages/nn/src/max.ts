@@ -379,8 +379,8 @@ async function decideLevel(p: Party, parts: readonly Groups[], w: CompareWindow)
 /** Level L's winners picked from `values` (each block's [rows, width at L]): each block's [rows, width at L + 1]. */
 async function pickLevel(p: Party, decided: Decided, values: readonly AShare[], blocks: readonly RowBlock[], plans: Level[][], L: number): Promise<AShare[]> {
   const parts = levelParts(blocks, plans, L);
-  const groups = groupsAt(p, values, blocks, plans, L);
-  const maxima = decided.kind === 'tables' ? await tableMaxPick(p, decided.decision, groups.map((g) => g.g)) : await pickWinners(p, decided.wins, groups);
+  const candidates = groupsAt(p, values, blocks, plans, L);
+  const maxima = decided.kind === 'tables' ? await tableMaxPick(p, decided.decision, candidates.map((g) => g.g)) : await pickWinners(p, decided.wins, candidates);
   const next = [...values];
   parts.forEach(({ block, groups }, k) => { next[block] = reshape(maxima[k], [blocks[block].rows, groups]); });
   return next;
