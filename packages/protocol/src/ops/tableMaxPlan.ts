@@ -38,8 +38,7 @@ export interface Unit {
 export interface Chunk {
   dealer: PartyId;
   units: Unit[];
-  /** First unit and first candidate in the batch. */
-  unitStart: number;
+  /** Its first candidate in the batch. */
   candStart: number;
   cands: number;
   recBits: number;
@@ -81,7 +80,7 @@ export function chunksOf(groups: readonly MaxGroups[], width: number): Chunk[] {
   const chunks: Chunk[] = [];
   let candStart = 0;
   for (let d = 0; d < 3; d++) {
-    const c: Chunk = { dealer: d as PartyId, units: [], unitStart: bounds[d], candStart, cands: 0, recBits: 0, fieldBits: 0, padBits: 0, openBits: 0, lutWords: 0 };
+    const c: Chunk = { dealer: d as PartyId, units: [], candStart, cands: 0, recBits: 0, fieldBits: 0, padBits: 0, openBits: 0, lutWords: 0 };
     for (let u = bounds[d]; u < bounds[d + 1]; u++) {
       const k = all[u].k;
       const mb = modBits(k);
