@@ -23,8 +23,8 @@
  * Rounds per level: 3 by tableMax; by the tournament 2 + ceil(log2(a - 1)) + 2: 9 for one group of 32 columns
  * (13 with the 6-round carry circuit; the arity-8 tournament on 64-bit comparisons before that: 25), 15 for 128
  * columns in two levels (23); by tableMax 3 and 6. Bytes per level and group: by the tournament a(a-1)/2 table
- * comparisons at about 89 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value; by tableMax about 2.5
- * times that at 32 columns (its header gives the split).
+ * comparisons at about 89 bits, a(a-2) AND gates at 1 bit, and 2a words of bit times value; by tableMax 465 bits
+ * per pair and 2 * 2^ceil(log2 a) words per candidate in all (its header gives the split).
  * Row blocks (a causal softmax's visible prefixes, causal-layout.ts): the rows come in runs whose candidates
  * are their first `width` columns; masked columns are never read. Each level batches every block's groups into
  * one comparison and one AND per tree level, a narrower block in groups of at most that level's arity for the

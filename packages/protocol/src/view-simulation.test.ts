@@ -223,7 +223,7 @@ describe('view simulation catches planted-leak mutants', () => {
   const tableMaxProgram: ViewProgram<AShare[]> = (p, s) => tableMax(p, [A(s.x)], fixedPointWindow(p.fracBits));
   const groupsOf8 = (n: number) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 31) });
 
-  it(`mutant (l): max by dealer tables whose dealer draws Q's key material (pads, flips, Q's field shares, s_Q, gamma) from P's key: P leaks, every dealer at n = ${ROTATE_FROM}`, async () => {
+  it(`mutant (l): max by dealer tables whose dealer draws Q's key material (pads, flips, Q's field shares, s_Q, its resharing component) from P's key: P leaks, every dealer at n = ${ROTATE_FROM}`, async () => {
     for (const dealer of [0, 1, 2] as const) {
       const reports = await simulateViews(groupsOf8(ROTATE_FROM), tableMaxProgram, dealerQKeyFromP(dealer));
       expect(leakingObservers(reports), `dealer ${dealer}: ${describeReports(reports)}`).toEqual([(dealer + 1) % 3]);

@@ -38,12 +38,10 @@ import type { Party } from '../party.ts';
 import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks } from '../dealers.ts';
-import { evaluateTerms, plane, tableLayout } from './tableLayout.ts';
-import { concatWords, u32 } from './tableWire.ts';
+import { evaluateTerms, leafArrays, plane, tableLayout } from './tableLayout.ts';
+import { concatWords, drawWords, Inbox, u32, words64 } from './tableWire.ts';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
-
-const words64 = (bits: number): number => Math.ceil(bits / 64);
 
 /** Cost of topBitTables on n elements at `width` bits. */
 export function topBitTablesCost(n: number, width: number): Cost {
@@ -115,19 +113,8 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
   const lowMask = 2 ** (width - 1) - 1;
   const leafCount = l.leaves.length;
-  const leafSize = Int32Array.from(l.leaves, (f) => l.blocks[f.block].size);
-  const leafOffset = Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset);
-  const leafAt = Int32Array.from(l.leaves, (f) => f.at);
-  const leafEq = Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0));
-  const leafBlock = Int32Array.from(l.leaves, (f) => f.block);
-  const leafMask = Int32Array.from(leafSize, (z) => (1 << z) - 1);
-  const leafAll = Uint32Array.from(leafSize, (z) => (z === 5 ? 0xffffffff : 2 ** (1 << z) - 1));
-  const read = async (peer: PartyId, tag: string, count: number, stream: number) => {
-    const buf = p.prgWith(peer, tag, count, stream);
-    const words = await be.read(buf);
-    p.drop(buf);
-    return u32(words);
-  };
+  const { offset: leafOffset, mask: leafMask, eq: leafEq, at: leafAt, bits: leafBits, all: leafAll, block: leafBlock } = leafArrays(l);
+  const read = async (peer: PartyId, tag: string, count: number, stream: number) => u32(await drawWords(p, peer, tag, count, stream));
 
   // Round 1 messages, by chunk.
   const toNext: BigUint64Array[] = [];
@@ -172,7 +159,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
           const lo = (table << off) >>> 0;
           rp[w] |= lo;
           rq[w] |= lo;
-          if (off + (1 << leafSize[k]) > 32) {
+          if (off + leafBits[k] > 32) {
             const hi = table >>> (32 - off);
             rp[w + 1] |= hi;
             rq[w + 1] |= hi;
@@ -227,15 +214,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   // A helper (P or Q of some chunk) hears from T and from the other helper: both neighbours.
   const from: PartyId[] = chunks.some((c) => c.dealer !== p.id) ? [p.next, p.prev] : [];
   const got = await p.exchange(t1, sends, from);
-  const inbox = new Map<PartyId, { words: BigUint64Array; at: number }>();
-  from.forEach((f, i) => inbox.set(f, { words: got[i], at: 0 }));
-  const take = (peer: PartyId, count: number): Uint32Array => {
-    const box = inbox.get(peer)!;
-    const part = box.words.subarray(box.at, box.at + count);
-    box.at += count;
-    if (part.length !== count) throw new Error(`table comparison: message from party ${peer} is ${box.words.length} words, too short`);
-    return u32(part);
-  };
+  const inbox = new Inbox('table comparison', from, got);
 
   // Messages arrive in chunk order within each sender's message (each party builds them in chunk order).
   const round2Next: BigUint64Array[] = [];
@@ -247,8 +226,8 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     const isP = st.isP;
     const recWords = words64(c.count * l.tableBits);
     // P: the tables and product planes from T (prev), Q's pad bits (next). Q: the tables from T (next), P's pad bits (prev).
-    const msg = isP ? take(p.prev, recWords + l.products.length * W) : take(p.next, recWords);
-    const otherPad = isP ? take(p.next, leafCount * W) : take(p.prev, leafCount * W);
+    const msg = isP ? inbox.take(p.prev, recWords + l.products.length * W) : inbox.take(p.next, recWords);
+    const otherPad = isP ? inbox.take(p.next, leafCount * W) : inbox.take(p.prev, leafCount * W);
     const E = new Uint32Array(leafCount * 2 * W);
     for (let e = 0; e < c.count; e++) {
       const word = e >>> 5;
@@ -277,9 +256,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   const from2: PartyId[] = [];
   if ([...helped.values()].some((h) => h.isP)) from2.push(p.next);
   if ([...helped.values()].some((h) => !h.isP)) from2.push(p.prev);
-  const got2 = await p.exchange(t2, sends2, from2);
-  inbox.clear();
-  from2.forEach((f, i) => inbox.set(f, { words: got2[i], at: 0 }));
+  const inbox2 = new Inbox('table comparison', from2, await p.exchange(t2, sends2, from2));
 
   const results: Array<{ s0: Uint32Array; s1: Uint32Array }> = [];
   for (const c of chunks) {
@@ -292,7 +269,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     const h = helped.get(c.dealer)!;
     const own = h.own!;
     const keyed = h.keyed!;
-    const theirs = h.isP ? take(p.next, W) : take(p.prev, W);
+    const theirs = h.isP ? inbox2.take(p.next, W) : inbox2.take(p.prev, W);
     // b_Q = v_L ^ c_own ^ own key draw ^ (c_other ^ other key draw).
     const bQ = new Uint32Array(2 * W);
     for (let e = 0; e < c.count; e++) if (h.v[e] >>> (width - 1)) bQ[e >>> 5] |= 1 << (e & 31);

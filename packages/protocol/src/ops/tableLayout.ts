@@ -60,43 +60,78 @@ export function popcount(m: number): number {
 /** Bits per element on the wire in all: the tables twice, the products, 2q - 1 leaf pads each way, 2 in round 2. */
 const wireBits = (l: TableLayout): number => 2 * l.tableBits + l.products.length + 2 * l.leaves.length + 2;
 
-const layouts = new Map<number, TableLayout>();
-
-/** The block layout of a window of `width` bits: block sizes 2..5, the fewest bits on the wire. */
-export function tableLayout(width: number): TableLayout {
+function checkWidth(width: number): void {
   if (!Number.isInteger(width) || width < 2 || width > MAX_TABLE_WIDTH) throw new Error(`table comparison: width ${width} must be an integer in [2, ${MAX_TABLE_WIDTH}]`);
-  let best = layouts.get(width);
-  if (best) return best;
+}
+
+/** Of the layouts with block sizes 2..5 (at most MAX_BLOCKS blocks), the one with the fewest `bits`. */
+function bestLayout(width: number, bits: (l: TableLayout) => number): TableLayout {
+  let best: TableLayout | undefined;
   for (let size = 2; size <= 5; size++) {
     const l = layoutFor(width, size);
     if (l.blocks.length > MAX_BLOCKS) continue;
-    if (!best || wireBits(l) <= wireBits(best)) best = l;
+    if (!best || bits(l) <= bits(best)) best = l;
   }
-  layouts.set(width, best!);
   return best!;
+}
+
+const layouts = new Map<string, TableLayout>();
+
+/** The block layout of a window of `width` bits: block sizes 2..5, the fewest bits on the wire. */
+export function tableLayout(width: number): TableLayout {
+  checkWidth(width);
+  const key = `${width}`;
+  let l = layouts.get(key);
+  if (!l) layouts.set(key, (l = bestLayout(width, wireBits)));
+  return l;
 }
 
 /** Bits per element on the wire when the terms come out as fieldBits-bit arithmetic shares (tableMax.ts). */
 const fieldWireBits = (l: TableLayout, fieldBits: number): number => 2 * l.tableBits + (1 + l.leaves.length + l.products.length) * fieldBits + 2 * l.leaves.length;
-
-const fieldLayouts = new Map<string, TableLayout>();
 
 /**
  * The block layout for tableMax.ts, whose dealer sends every leaf set's product (singles included) as a
  * fieldBits-bit arithmetic share instead of one bit: fewer, larger blocks pay off sooner.
  */
 export function fieldTableLayout(width: number, fieldBits: number): TableLayout {
-  tableLayout(width);
+  checkWidth(width);
   const key = `${width} ${fieldBits}`;
-  let best = fieldLayouts.get(key);
-  if (best) return best;
-  for (let size = 2; size <= 5; size++) {
-    const l = layoutFor(width, size);
-    if (l.blocks.length > MAX_BLOCKS) continue;
-    if (!best || fieldWireBits(l, fieldBits) <= fieldWireBits(best, fieldBits)) best = l;
-  }
-  fieldLayouts.set(key, best!);
-  return best!;
+  let l = layouts.get(key);
+  if (!l) layouts.set(key, (l = bestLayout(width, (c) => fieldWireBits(c, fieldBits))));
+  return l;
+}
+
+/** A layout's leaves as typed arrays, for the per-element loops of the table ops. */
+export interface LeafArrays {
+  /** Bit offset and mask of the leaf's block in the window's low bits. */
+  readonly offset: Int32Array;
+  readonly mask: Int32Array;
+  /** 1 for an eq table, 0 for gt. */
+  readonly eq: Uint8Array;
+  /** Its table's bit offset in a record, its table's width (2^size bits) and that many ones. */
+  readonly at: Int32Array;
+  readonly bits: Int32Array;
+  readonly all: Uint32Array;
+  readonly block: Int32Array;
+}
+
+const leafArraysOf = new WeakMap<TableLayout, LeafArrays>();
+
+export function leafArrays(l: TableLayout): LeafArrays {
+  let a = leafArraysOf.get(l);
+  if (a) return a;
+  const size = Int32Array.from(l.leaves, (f) => l.blocks[f.block].size);
+  a = {
+    offset: Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset),
+    mask: Int32Array.from(size, (z) => (1 << z) - 1),
+    eq: Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0)),
+    at: Int32Array.from(l.leaves, (f) => f.at),
+    bits: Int32Array.from(size, (z) => 1 << z),
+    all: Uint32Array.from(size, (z) => (z === 5 ? 0xffffffff : 2 ** (1 << z) - 1)),
+    block: Int32Array.from(l.leaves, (f) => f.block),
+  };
+  leafArraysOf.set(l, a);
+  return a;
 }
 
 /** Plane k of `planes` (32 elements per 32-bit word, planeWords(m) u64 words per plane). */

@@ -88,7 +88,14 @@ describe('maximum of groups by dealer tables with arithmetic outputs (3 rounds)'
     }
     expect(tableMaxCost([{ units: 1, arity: 32 }], W18).rounds).toBe(3);
     // The layout for 5-bit fields takes larger blocks than the one-bit tables (blocks of 3 at 18 bits).
-    expect(fieldTableLayout(18, 5).blocks.length).toBeLessThan(6);
+    expect(fieldTableLayout(18, 5).blocks.map((b) => b.size)).toEqual([5, 5, 5, 2]);
+    // Groups of 32 on the 18-bit window, dealers rotating: 465 bits per pair in all to decide (the tables twice,
+    // 23 fields of 5 bits, 7 pad bits each way), and 2 x 32 words per candidate from the dealer to pick, plus the
+    // helpers' 5-bit openings and one resharing word per group each.
+    const big = [{ units: 300, arity: 32 }];
+    const all = (c: { bytes: number[] }) => c.bytes.reduce((x, y) => x + y, 0) * 8;
+    expect(all(tableMaxDecideCost(big, W18)) / (300 * 496)).toBeCloseTo(465, 1);
+    expect(all(tableMaxPickCost(big, W18)) / (300 * 32)).toBeCloseTo(4096 + 2 * 5 + (2 * 64) / 32, 0);
   });
 
   it('refuses bad shapes and windows by name', async () => {

@@ -25,24 +25,26 @@
  * key with T). At the opened entry both give [c_i = 0] and [c_i = 0] y_i, so with z_i = x_{T+2}, known to both,
  *   max = sum_i [c_i = 0] (y_i + z_i)
  * is a sum of products of held shares with public z_i: additive shares of the group's maximum, exactly one of
- * the candidates' ring values. Round 3 makes them replicated (b_T = gamma, b_P = delta from T's keys).
+ * the candidates' ring values. Round 3 makes them replicated (halves.ts, as the dealer truncations end).
  * What each party sees: P the tables under Q's pad, the pad bits at its entries (so E_k, masked by a_k), its field
- * shares (each the value less Q's keyed share), c_i + s_i (masked by s_Q), m_Q - gamma; Q the same with P's key,
+ * shares (each the value less Q's keyed share), c_i + s_i (masked by s_Q), Q's half less a component from T's key; Q the same with P's key,
  * and the lookup tables less P's keyed shares; T nothing.
  * Cost: 3 rounds (decide 1, pick 2: `values` may come from a parallel branch while the comparisons run). Per pair
  * T sends the tables twice and (1 + leaves + sets) fields of log2 M bits, P and Q one pad bit per leaf; per
  * candidate T sends 2M words, P and Q log2 M bits; per group P and Q one word. At k = 32 (18-bit window, blocks of
  * 5, 5, 5 and 2 bits: 7 leaves, 22 sets) 465 bits per pair and 4,096 per candidate in all, about 243 bits per pair
- * and party with rotating dealers: about 2.5 times the tournament's (table comparisons, AND tree, bit times
- * value), for 3 rounds instead of 9. CPU: the per-pair work is JavaScript (bench core's tableMax row).
+ * and party with rotating dealers (bench core's row), where the tournament's table comparisons take 89 plus its
+ * AND tree and selection; 3 rounds instead of 9. CPU: the per-pair work is JavaScript (bench core's tableMax row).
  * Paper: PUMA (arXiv 2307.12533) section 4 needs the max for softmax; one-time truth tables, Beaver-style opened
  * masks, and a rotated one-hot lookup table are textbook; ranks by counting and their use here are this package's.
  */
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, numel, type AShare } from '../share.ts';
-import { carryForms, checkArgs, checkParts, chunksOf, compiled, fieldsOf, words64, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
-import { concatWords, getBits, Inbox, putBits, u32 } from './tableWire.ts';
+import { replicateHalves } from './halves.ts';
+import { leafArrays } from './tableLayout.ts';
+import { carryForms, checkArgs, checkParts, chunksOf, fieldSets, fieldsOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
+import { concatWords, drawWords, getBits, Inbox, putBits, u32, words64 } from './tableWire.ts';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 
@@ -56,8 +58,6 @@ const FIELD_Q = 5; // decide, key of T and Q: Q's shares of the fields
 const OPEN_P = 1; // pick, key of T and P: s_P
 const OPEN_Q = 2; // pick, key of T and Q: s_Q
 const LUT_P = 3; // pick, key of T and P: P's lookup tables
-const GAMMA = 1; // resharing, key of T and Q
-const DELTA = 2; // resharing, key of T and P
 
 /** Each party's two components of the batch's candidates, flat, after the window's downcast (low 32 bits). */
 async function windowComponents(p: Party, parts: readonly AShare[], drop: number): Promise<[Uint32Array, Uint32Array]> {
@@ -78,19 +78,13 @@ async function windowComponents(p: Party, parts: readonly AShare[], drop: number
 export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: TableMaxWindow): Promise<TableMaxDecision> {
   const groups = compare.map((x) => ({ units: x.shape.length > 1 ? numel(x) / x.shape[x.shape.length - 1] : 1, arity: x.shape[x.shape.length - 1] }));
   checkArgs(groups, w);
-  checkParts(compare, groups, 'compare');
   const chunks = chunksOf(groups, w.bits);
   const [s0, s1] = await windowComponents(p, compare, w.drop);
   const tag = p.nextTag();
   const width = w.bits;
   const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
   const lowMask = 2 ** (width - 1) - 1;
-  const read = async (peer: PartyId, count: number, stream: number): Promise<Uint32Array> => {
-    const buf = p.prgWith(peer, tag, count, stream);
-    const words = await p.backend.read(buf);
-    p.drop(buf);
-    return u32(words);
-  };
+  const read = async (peer: PartyId, count: number, stream: number): Promise<Uint32Array> => u32(await drawWords(p, peer, tag, count, stream));
   const toNext: BigUint64Array[] = [];
   const toPrev: BigUint64Array[] = [];
   const pending: Array<{ c: Chunk; isP: boolean; v: Uint32Array; entries: Int32Array; fields?: Uint32Array }> = [];
@@ -115,7 +109,8 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       for (const unit of c.units) {
         const { k, mb, layout: l } = unit;
         const M1 = (1 << mb) - 1;
-        const { leafOffset, leafMask, leafEq, leafAt, leafBits, leafAll, fieldSet } = compiled(l);
+        const { offset: leafOffset, mask: leafMask, eq: leafEq, at: leafAt, bits: leafBits, all: leafAll } = leafArrays(l);
+        const fieldSet = fieldSets(l);
         const leaves = leafAt.length;
         const F = fieldSet.length;
         const u = new Uint32Array(k);
@@ -174,7 +169,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       for (let i = 0; i < c.cands; i++) v[i] = vOf[2 * (c.candStart + i)] & mask;
       for (const unit of c.units) {
         const { k, layout: l } = unit;
-        const { leafOffset, leafMask, leafAt } = compiled(l);
+        const { offset: leafOffset, mask: leafMask, at: leafAt } = leafArrays(l);
         const leaves = leafAt.length;
         const tableBits = l.tableBits;
         let pair = 0;
@@ -260,16 +255,12 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
 export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readonly AShare[]): Promise<AShare[]> {
   checkParts(values, d.groups, 'values');
   const be = p.backend;
-  const vs0 = await be.read(be.concat(values.map((x) => x.s0)));
-  const vs1 = await be.read(be.concat(values.map((x) => x.s1)));
+  const flat0 = be.concat(values.map((x) => x.s0));
+  const flat1 = be.concat(values.map((x) => x.s1));
+  const [vs0, vs1] = [await be.read(flat0), await be.read(flat1)];
+  p.drop(flat0, flat1);
   const tag = p.nextTag();
-  const tag3 = p.nextTag();
-  const read = async (peer: PartyId, t: string, count: number, stream: number): Promise<BigUint64Array> => {
-    const buf = p.prgWith(peer, t, count, stream);
-    const words = await be.read(buf);
-    p.drop(buf);
-    return words;
-  };
+  const read = (peer: PartyId, count: number, stream: number): Promise<BigUint64Array> => drawWords(p, peer, tag, count, stream);
   const toNext: BigUint64Array[] = [];
   const toPrev: BigUint64Array[] = [];
   const mine = new Map<PartyId, { opened: Uint32Array; lut?: BigUint64Array }>();
@@ -278,8 +269,8 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
     const role = (p.id - c.dealer + 3) % 3;
     const openWords = words64(c.openBits);
     if (role === 0) {
-      const sP = u32(await read(p.next, tag, openWords, OPEN_P));
-      const sQ = u32(await read(p.prev, tag, openWords, OPEN_Q));
+      const sP = u32(await read(p.next, openWords, OPEN_P));
+      const sQ = u32(await read(p.prev, openWords, OPEN_Q));
       // Q's tables: minus P's keyed shares, then the one entry per candidate.
       const keyed = p.prgWith(p.next, tag, 2 * c.lutWords, LUT_P);
       const negated = be.neg(keyed);
@@ -299,7 +290,7 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
     } else {
       const isP = role === 1;
       const h = d.held.get(c.dealer)!;
-      const s = u32(await read(c.dealer, tag, openWords, isP ? OPEN_P : OPEN_Q));
+      const s = u32(await read(c.dealer, openWords, isP ? OPEN_P : OPEN_Q));
       const opened = new BigUint64Array(openWords);
       const o = u32(opened);
       for (const unit of c.units) {
@@ -308,7 +299,7 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
           putBits(o, at, (h.counts[unit.cand + i] + getBits(s, at, unit.mb)) & ((1 << unit.mb) - 1), unit.mb);
         }
       }
-      mine.set(c.dealer, { opened: o, lut: isP ? await read(c.dealer, tag, 2 * c.lutWords, LUT_P) : undefined });
+      mine.set(c.dealer, { opened: o, lut: isP ? await read(c.dealer, 2 * c.lutWords, LUT_P) : undefined });
       (isP ? toNext : toPrev).push(opened);
     }
   }
@@ -321,11 +312,10 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
   if (helpers.some((h) => !h.isP)) from.push(p.prev);
   const inbox = new Inbox('tableMax', from, await p.exchange(tag, sends, from));
 
-  const toNext3: BigUint64Array[] = [];
-  const toPrev3: BigUint64Array[] = [];
-  const sums = new Map<PartyId, { keyed: BigUint64Array; m: BigUint64Array }>();
-  for (const c of d.chunks) {
-    if (!c.units.length || c.dealer === p.id) continue;
+  // Round 3: each chunk's two-party sums back to replicated form (halves.ts), the chunks side by side.
+  const live = d.chunks.filter((c) => c.units.length);
+  const halves = live.map((c) => {
+    if (c.dealer === p.id) return null;
     const { isP } = d.held.get(c.dealer)!;
     const own = mine.get(c.dealer)!;
     const openWords = words64(c.openBits);
@@ -344,45 +334,14 @@ export async function tableMaxPick(p: Party, d: TableMaxDecision, values: readon
       }
       m[g] = BigInt.asUintN(64, acc);
     });
-    const keyed = await read(c.dealer, tag3, c.units.length, isP ? DELTA : GAMMA);
-    const out = new BigUint64Array(m.length);
-    for (let g = 0; g < m.length; g++) out[g] = m[g] - keyed[g];
-    (isP ? toNext3 : toPrev3).push(out);
-    sums.set(c.dealer, { keyed, m: out });
-  }
-  const sends3: [PartyId, BigUint64Array][] = [];
-  if (toNext3.length) sends3.push([p.next, concatWords(toNext3)]);
-  if (toPrev3.length) sends3.push([p.prev, concatWords(toPrev3)]);
-  const from3: PartyId[] = [];
-  if ([...d.held.values()].some((h) => h.isP)) from3.push(p.next);
-  if ([...d.held.values()].some((h) => !h.isP)) from3.push(p.prev);
-  const inbox3 = new Inbox('tableMax', from3, await p.exchange(tag3, sends3, from3));
-
-  const c0: BigUint64Array[] = [];
-  const c1: BigUint64Array[] = [];
-  for (const c of d.chunks) {
-    if (!c.units.length) continue;
-    const n = c.units.length;
-    if (c.dealer === p.id) {
-      // b_T = gamma (key with Q = prev), b_P = delta (key with P = next).
-      c0.push(await read(p.prev, tag3, n, GAMMA));
-      c1.push(await read(p.next, tag3, n, DELTA));
-      continue;
-    }
-    const { isP } = d.held.get(c.dealer)!;
-    const { keyed, m } = sums.get(c.dealer)!;
-    const theirs = isP ? inbox3.words(p.next, n) : inbox3.words(p.prev, n);
-    const bQ = new BigUint64Array(n);
-    for (let g = 0; g < n; g++) bQ[g] = m[g] + theirs[g];
-    // P holds (b_P, b_Q) = (delta, b_Q); Q holds (b_Q, b_T) = (b_Q, gamma).
-    c0.push(isP ? keyed : bQ);
-    c1.push(isP ? bQ : keyed);
-  }
-  const all0 = be.upload(concatWords(c0));
-  const all1 = be.upload(concatWords(c1));
+    return be.upload(m);
+  });
+  const parts = await p.parallel(...live.map((c, i) => (q: Party) => replicateHalves(q, halves[i], c.units.length, c.dealer, [c.units.length])));
+  const all = parts.length === 1 ? parts[0] : aShare([d.groups.reduce((sum, g) => sum + g.units, 0)], be.concat(parts.map((x) => x.s0)), be.concat(parts.map((x) => x.s1)));
+  if (parts.length > 1) p.drop(...parts.flatMap((x) => [x.s0, x.s1]));
   let at = 0;
   return d.groups.map((g) => {
-    const out = aShare([g.units], be.slice(all0, at, g.units), be.slice(all1, at, g.units));
+    const out = aShare([g.units], be.slice(all.s0, at, g.units), be.slice(all.s1, at, g.units));
     at += g.units;
     return out;
   });

@@ -8,6 +8,7 @@ import { numel, type AShare } from '../share.ts';
 import { cost, seq, WORD, type Cost } from '../cost.ts';
 import { ROTATE_FROM } from '../dealers.ts';
 import { fieldTableLayout, MAX_TABLE_WIDTH, popcount, type TableLayout } from './tableLayout.ts';
+import { words64 } from './tableWire.ts';
 
 /** A batch's groups: `units` groups of `arity` candidates, as one AShare [units, arity] each. */
 export interface MaxGroups {
@@ -48,7 +49,6 @@ export interface Chunk {
   lutWords: number;
 }
 
-export const words64 = (bits: number): number => Math.ceil(bits / 64);
 const modBits = (k: number): number => Math.max(1, Math.ceil(Math.log2(k)));
 export const fieldsOf = (l: TableLayout): number => 1 + l.leaves.length + l.products.length;
 
@@ -79,12 +79,14 @@ export function chunksOf(groups: readonly MaxGroups[], width: number): Chunk[] {
   const bounds = [0, cuts[0], Math.max(cuts[0], cuts[1]), all.length];
   const chunks: Chunk[] = [];
   let candStart = 0;
+  const layouts = new Map<number, TableLayout>();
   for (let d = 0; d < 3; d++) {
     const c: Chunk = { dealer: d as PartyId, units: [], candStart, cands: 0, recBits: 0, fieldBits: 0, padBits: 0, openBits: 0, lutWords: 0 };
     for (let u = bounds[d]; u < bounds[d + 1]; u++) {
       const k = all[u].k;
       const mb = modBits(k);
-      const layout = fieldTableLayout(width, mb);
+      let layout = layouts.get(mb);
+      if (!layout) layouts.set(mb, (layout = fieldTableLayout(width, mb)));
       const pairsU = (k * (k - 1)) / 2;
       c.units.push({ k, mb, layout, cand: c.cands, rec: c.recBits, field: c.fieldBits, pad: c.padBits, open: c.openBits, lut: c.lutWords });
       c.cands += k;
@@ -128,36 +130,17 @@ export function tableMaxPickCost(groups: readonly MaxGroups[], w: TableMaxWindow
 /** Cost of tableMax (decide, then pick). */
 export const tableMaxCost = (groups: readonly MaxGroups[], w: TableMaxWindow): Cost => seq(tableMaxDecideCost(groups, w), tableMaxPickCost(groups, w));
 
-interface Compiled {
-  leafOffset: Int32Array;
-  leafMask: Int32Array;
-  leafEq: Uint8Array;
-  leafAt: Int32Array;
-  leafBits: Int32Array;
-  leafAll: Uint32Array;
-  /** The leaf set of each field (field 0, U_top, has none). */
-  fieldSet: Int32Array;
-}
+const fieldSetsOf = new WeakMap<TableLayout, Int32Array>();
 
-const compiledLayouts = new WeakMap<TableLayout, Compiled>();
-
-/** A layout's leaves and fields as typed arrays, for the dealer's per-pair loop. */
-export function compiled(l: TableLayout): Compiled {
-  const known = compiledLayouts.get(l);
-  if (known) return known;
-  const size = (k: number) => l.blocks[l.leaves[k].block].size;
-  const leaves = l.leaves.length;
-  const out: Compiled = {
-    leafOffset: Int32Array.from(l.leaves, (f) => l.blocks[f.block].offset),
-    leafMask: Int32Array.from(l.leaves, (_, k) => (1 << size(k)) - 1),
-    leafEq: Uint8Array.from(l.leaves, (f) => (f.eq ? 1 : 0)),
-    leafAt: Int32Array.from(l.leaves, (f) => f.at),
-    leafBits: Int32Array.from(l.leaves, (_, k) => 1 << size(k)),
-    leafAll: Uint32Array.from(l.leaves, (_, k) => (size(k) === 5 ? 0xffffffff : 2 ** (1 << size(k)) - 1)),
-    fieldSet: Int32Array.from({ length: fieldsOf(l) }, (_, f) => (f === 0 ? 0 : f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves])),
-  };
-  compiledLayouts.set(l, out);
-  return out;
+/** The leaf set of each field, in the dealer's order (field 0, U_top, has none; then singles, then l.products). */
+export function fieldSets(l: TableLayout): Int32Array {
+  let sets = fieldSetsOf.get(l);
+  if (!sets) {
+    const leaves = l.leaves.length;
+    sets = Int32Array.from({ length: fieldsOf(l) }, (_, f) => (f === 0 ? 0 : f <= leaves ? 1 << (f - 1) : l.products[f - 1 - leaves]));
+    fieldSetsOf.set(l, sets);
+  }
+  return sets;
 }
 
 const forms = new WeakMap<TableLayout, Int32Array[]>();

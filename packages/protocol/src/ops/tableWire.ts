@@ -3,6 +3,18 @@
  * packed across word boundaries, messages concatenated per peer and read back in chunk order.
  */
 import type { PartyId } from '@puma/transport';
+import type { Party } from '../party.ts';
+
+/** u64 words holding `bits` bits. */
+export const words64 = (bits: number): number => Math.ceil(bits / 64);
+
+/** `count` words of the PRG stream `stream` under the key this party shares with `peer`, read back from the backend. */
+export async function drawWords(p: Party, peer: PartyId, tag: string, count: number, stream: number): Promise<BigUint64Array> {
+  const buf = p.prgWith(peer, tag, count, stream);
+  const words = await p.backend.read(buf);
+  p.drop(buf);
+  return words;
+}
 
 /** The u32 view of u64 words (word i is u32s 2i and 2i + 1, little-endian). */
 export const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
