@@ -21,6 +21,7 @@ export * from './ops/lessThan.ts';
 export * from './ops/narrowCompare.ts';
 export * from './ops/tableCompare.ts';
 export * from './ops/tableMax.ts';
+export * from './ops/maskedChain.ts';
 export * from './ops/equal.ts';
 export * from './ops/b2a.ts';
 export * from './ops/bitMul.ts';

@@ -16,6 +16,7 @@ import { msbCost } from './ops/msb.ts';
 import { lessThanNarrowCost } from './ops/narrowCompare.ts';
 import { topBitTablesCost } from './ops/tableCompare.ts';
 import { tableMaxCost } from './ops/tableMax.ts';
+import { maskedChainCost } from './ops/maskedChain.ts';
 import { mulCost, mulRawCost } from './ops/mul.ts';
 import { mulRaw32Cost } from './ops/mulRaw32.ts';
 import { revealCost, revealToClientCost } from './ops/reveal.ts';
@@ -46,6 +47,7 @@ export const declaredCosts = {
   lessThanNarrow: lessThanNarrowCost,
   topBitTables: topBitTablesCost,
   tableMax: tableMaxCost,
+  maskedChain: maskedChainCost,
   equal: equalCost,
   b2a: b2aCost,
   select: selectCost,

@@ -3,7 +3,7 @@
  * finds received words that depend on the secret without the missing key (a computable mask, a missing zero
  * share), which byte histograms cannot see; this one finds received words whose bytes are not uniform (a mask
  * mixed in too weakly), which the view simulation cannot see. Everything a party receives from another party
- * during mul, matmul, truncation, comparison (by circuit and by dealer tables), the max by dealer tables, equality, b2a and select must look uniformly random, whatever the
+ * during mul, matmul, truncation, comparison (by circuit and by dealer tables), the max by dealer tables, the masked chain, equality, b2a and select must look uniformly random, whatever the
  * secret; n = 3072 so the truncation and b2a dealers rotate (dealers.ts).
  * For each receiving party we histogram the received bytes (256 bins) and run a chi-square test against
  * uniform, for two very different secrets (all zeros, and large random values); and a two-sample chi-square
@@ -20,6 +20,7 @@ import { select } from './ops/select.ts';
 import { fixedPointWindow, lessThanNarrow } from './ops/narrowCompare.ts';
 import { reshape } from './ops/linear.ts';
 import { tableMax } from './ops/tableMax.ts';
+import { maskedChain } from './ops/maskedChain.ts';
 
 async function receivedHistograms(secret: Float64Array): Promise<number[][]> {
   const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
@@ -33,6 +34,10 @@ async function receivedHistograms(secret: Float64Array): Promise<number[][]> {
     await select(p, bit, s.x, s.y);
     await lessThanNarrow(p, s.x, s.y, { ...fixedPointWindow(18), tables: true });
     await tableMax(p, [reshape(s.x, [n / 8, 8])], fixedPointWindow(18));
+    await maskedChain(p, {
+      levels: [[{ products: [[{ inputs: [[0, 1n]] }, { inputs: [[1, 1n]] }]], bits: 18 }, { addend: { inputs: [[0, 1n]] }, bits: 0 }], [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], bits: 36 }]],
+      outputs: [{ atoms: [[2, 1n]] }],
+    }, [s.x, s.y]);
   }, {
     observe: (from, to, tag, data) => {
       if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;

@@ -27,6 +27,7 @@ import { msb } from './ops/msb.ts';
 import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { tableMax } from './ops/tableMax.ts';
+import { maskedChain, type ChainProgram } from './ops/maskedChain.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
@@ -68,6 +69,20 @@ function termFromComponents(p: Party, x: AShare): Buf {
 
 const truncRing = (rings: RingChange): ViewProgram<AShare> => (p, s) => truncateRing(p, termFromComponents(p, A(s.x)), A(s.x).shape, p.fracBits, rings);
 
+/**
+ * Three levels: a = x y / 2^18 and x itself (exact) from the replicated inputs; c = (a x + a) / 2^18 from masked
+ * atoms (dealt component pairs); d = c x / 2^18; outputs d and c + y (an input in an output).
+ */
+const CHAIN: ChainProgram = {
+  levels: [
+    [{ products: [[{ inputs: [[0, 1n]] }, { inputs: [[1, 1n]] }]], bits: 18 }, { addend: { inputs: [[0, 1n]] }, bits: 0 }],
+    [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], addend: { atoms: [[0, 1n << 18n]] }, bits: 18 }],
+    [{ products: [[{ atoms: [[2, 1n]] }, { atoms: [[1, 1n]] }]], bits: 18 }],
+  ],
+  outputs: [{ atoms: [[3, 1n]] }, { atoms: [[2, 1n]], inputs: [[1, 1n]] }],
+};
+const chainProgram: ViewProgram<AShare[]> = (p, s) => maskedChain(p, CHAIN, [A(s.x), A(s.y)]);
+
 const OPS: OpCase[] = [
   { name: 'mulRaw', inputs: xy, program: (p, s) => mulRaw(p, A(s.x), A(s.y)) },
   { name: 'mul (product fused with truncation)', inputs: xy, program: (p, s) => mul(p, A(s.x), A(s.y)) },
@@ -91,6 +106,7 @@ const OPS: OpCase[] = [
   { name: 'mulBitMany (2 values)', inputs: (n) => ({ b: bitsViewInput(n, 29), ...xy(n) }), program: (p, s) => mulBitMany(p, B(s.b), [A(s.x), A(s.y)]) },
   { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
   { name: 'max of groups of 8 by dealer tables with arithmetic outputs', inputs: (n) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 31) }), program: (p, s) => tableMax(p, [A(s.x)], fixedPointWindow(p.fracBits)) },
+  { name: 'maskedChain (products of masked atoms, three levels)', inputs: xy, program: chainProgram },
   { name: 'max and argmax (3 columns)', inputs: (n) => ({ x: fixedViewInput([n, 3], -40, 40, 15) }), program: (p, s) => maxLast(p, A(s.x), true) },
   {
     name: 'and (AND gates; OR is the same gates)',
@@ -232,6 +248,16 @@ describe('view simulation catches planted-leak mutants', () => {
 
   it('mutant (m): max by dealer tables whose dealer (party 0 at n = 64) draws its stream 3 with P as zeros (half of each flip, P\'s lookup shares): Q = party 2 reads its leaves and lookup tables bare', async () => {
     const reports = await simulateViews(groupsOf8(64), tableMaxProgram, { backend: zeroDraws(0, 3) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([2]);
+  });
+
+  it('mutant (n): masked chain whose B (party 2 for dealer 0) draws its opening masks r_B as zeros: A = party 1 reads B\'s opening shares bare', async () => {
+    const reports = await simulateViews(xy(64), chainProgram, { backend: zeroDraws(2, 0) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([1]);
+  });
+
+  it(`mutant (o): masked chain, rotated: party 0 draws zeros under its key with party 1 at stream 0 (as dealer 0 its r_A, as dealer 1's B its r_B): party 2 leaks at n = ${ROTATE_FROM}`, async () => {
+    const reports = await simulateViews(xy(ROTATE_FROM), chainProgram, { backend: zeroDraws(0, 0) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([2]);
   });
 

@@ -1,0 +1,325 @@
+/**
+ * A chain of multiply-and-truncate levels at one round per level (plus one to return to replicated shares), where a
+ * product followed by a dealer truncation (truncate.ts) costs two: the truncation's opening doubles as the next
+ * product's masked input, as in ABY2.0's masked evaluation (Patra et al., USENIX Security 2021, section 3) with
+ * the dealer truncation of Dalskov, Escudero and Keller (arXiv 1910.12435, section 3.2.2).
+ *
+ * Per dealer chunk, D deals and A = D + 1, B = D + 2 compute. Every gate opens c = y + 2^62 + r to A and B (y its
+ * sum of products plus addend; r = r_A + r_B, r_A from D's key with A, r_B from D's key with B) and truncates it as
+ * truncate.ts does, so its result, an atom, is
+ *   x = P - (R - s T),   P = (c mod 2^63) >> d + 2^(63-d) msb(c) - 2^(62-d),   s = 1 - 2 msb(c)
+ * with P and s public to A and B, and the mask components R = (r mod 2^63) >> d and T = 2^(63-d) msb(r) known to D
+ * and additively shared by A and B (A's half from its key with D, B's sent by D). An exact gate (d = 0) opens
+ * c = y + r and gives x = c - r (R = r, no T). A form F = sum_k f_k x_k + const is then F_P - F_M with F_P public
+ * and F_M = sum_k f_k (R_k - s_k T_k) linear in the components, and a product of two forms is
+ *   F G = F_P G_P - F_P G_M - G_P F_M + F_M G_M,   F_M G_M = sum_{a, b} f_a g_b (comp_a comp_b),
+ * where D deals A and B additive shares of every component product comp_a comp_b the program names (it knows
+ * the components, not the signs s, which enter as the public coefficients f, g). So A and B hold y of the next
+ * gate additively without a round, and open it masked by the next r: one round per level. Level 0 takes
+ * replicated inputs: its products are 3-of-3 terms (mul.ts localProduct plus a zero sharing), and D sends its
+ * term plus r to both. The outputs (forms over atoms and inputs) return to replicated shares in one round
+ * (halves.ts). What anyone sees: A and B each receive the other's share plus its r half (uniform to them: a
+ * key they lack), B receives D's dealt shares masked by A's draws, A and B receive D's term plus r; D receives
+ * nothing. Every opened c is y + r with r uniform.
+ * Cost: levels + 1 rounds. Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate
+ * (R, T) plus one per component pair; A and B send 1 word per gate and 1 per output (maskedChainCost). Against
+ * levels of mulTrunc (2 rounds and 8 words in all per output each): half the rounds, and about the words when
+ * the forms name few atoms (a degree-4 polynomial: 4 rounds and about 23 words where it took 6 and 24).
+ * Error: each truncating gate is floor(y / 2^d) + {0, 1}, as truncate.ts; exact gates are exact. |y| < 2^62.
+ */
+import type { Buf } from '@puma/backend';
+import type { PartyId } from '@puma/transport';
+import type { Party } from '../party.ts';
+import { aShare, numel, type AShare } from '../share.ts';
+import { dealerChunks } from '../dealers.ts';
+import { localProduct } from './mul.ts';
+import { replicateHalves } from './halves.ts';
+import { chainShape, opensFromTerms, pairKey, pairVanishes, type ChainCoef, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
+
+export * from './maskedChainPlan.ts';
+
+const OFFSET = 1n << 62n;
+type Co = bigint | Buf;
+
+interface Chunk {
+  q: Party;
+  start: number;
+  m: number;
+  dealer: PartyId;
+  A: PartyId;
+  B: PartyId;
+}
+
+/** A coefficient for this chunk: the scalar, or the chunk's slice of the vector, uploaded. */
+function co(c: Chunk, k: ChainCoef): Co {
+  return typeof k === 'bigint' ? BigInt.asUintN(64, k) : c.q.backend.upload(k.subarray(c.start, c.start + c.m));
+}
+
+function times(c: Chunk, x: Buf, k: Co): Buf {
+  return typeof k === 'bigint' ? c.q.backend.mulScalar(x, k) : c.q.backend.mul(x, k);
+}
+
+function sum(c: Chunk, parts: Buf[]): Buf {
+  const be = c.q.backend;
+  let acc = be.zeros(c.m);
+  for (const x of parts) acc = be.add(acc, x);
+  return acc;
+}
+
+/** The chunk's slice of a replicated input. */
+const slicedInput = (c: Chunk, x: AShare) => ({ s0: c.q.backend.slice(x.s0, c.start, c.m), s1: c.q.backend.slice(x.s1, c.start, c.m) });
+
+/** A form over inputs and a constant as replicated components (the constant on component 0). */
+function inputForm(c: Chunk, f: ChainForm, inputs: AShare[]): AShare {
+  const be = c.q.backend;
+  const s0: Buf[] = [];
+  const s1: Buf[] = [];
+  for (const [i, k] of f.inputs ?? []) {
+    const x = slicedInput(c, inputs[i]);
+    const kk = co(c, k);
+    s0.push(times(c, x.s0, kk));
+    s1.push(times(c, x.s1, kk));
+  }
+  let a = sum(c, s0);
+  let b = sum(c, s1);
+  if (f.constant !== undefined) {
+    const k = co(c, f.constant);
+    const add = (x: Buf) => (typeof k === 'bigint' ? be.addScalar(x, k) : be.add(x, k));
+    if (c.q.id === 0) a = add(a);
+    if (c.q.id === 2) b = add(b);
+  }
+  return aShare([c.m], a, b);
+}
+
+/** A's or B's additive half of a form's inputs: A holds x_{D+1} + x_{D+2}, B holds x_D. */
+function inputHalf(c: Chunk, f: ChainForm | undefined, inputs: AShare[]): Buf {
+  const parts: Buf[] = [];
+  for (const [i, k] of f?.inputs ?? []) {
+    const x = slicedInput(c, inputs[i]);
+    parts.push(times(c, c.q.id === c.A ? c.q.backend.add(x.s0, x.s1) : x.s1, co(c, k)));
+  }
+  return sum(c, parts);
+}
+
+/** What A and B know of the atoms: P, the negated sign -s (for T's coefficient), and their component halves. */
+interface Known {
+  pub: Buf[];
+  negSign: Array<Buf | null>;
+  comp: Map<Comp, Buf>;
+  pairs: Map<string, Buf>;
+}
+
+/** F_P: the public part of a form over atoms and a constant. */
+function formPublic(c: Chunk, f: ChainForm | undefined, kn: Known): Buf {
+  const be = c.q.backend;
+  let acc = sum(c, (f?.atoms ?? []).map(([k, w]) => times(c, kn.pub[k], co(c, w))));
+  if (f?.constant !== undefined) {
+    const k = co(c, f.constant);
+    acc = typeof k === 'bigint' ? be.addScalar(acc, k) : be.add(acc, k);
+  }
+  return acc;
+}
+
+/** F_M as (component, coefficient) terms: R_k with f_k, T_k with -f_k s_k. */
+function maskTerms(c: Chunk, f: ChainForm | undefined, kn: Known, atomBits: readonly number[]): Array<[Comp, Co]> {
+  const out: Array<[Comp, Co]> = [];
+  for (const [k, w] of f?.atoms ?? []) {
+    const kk = co(c, w);
+    out.push([2 * k, kk]);
+    if (atomBits[k] > 0) out.push([2 * k + 1, times(c, kn.negSign[k] as Buf, kk)]);
+  }
+  return out;
+}
+
+const maskHalf = (c: Chunk, terms: Array<[Comp, Co]>, kn: Known): Buf => sum(c, terms.map(([a, k]) => times(c, kn.comp.get(a) as Buf, k)));
+
+/** Draws of one level: D's key with A at stream 0 (r_A) and 2 (A's dealt halves), with B at stream 0 (r_B). */
+const R_STREAM = 0;
+const ZERO_STREAM = 1;
+const DEALT_STREAM = 2;
+
+/** The words per element D deals at level l: R (and T) per gate, then the level's pairs. */
+const levelDealt = (s: ChainShape, l: number): number => s.gates.reduce((t, g) => t + (g.level === l ? (g.gate.bits > 0 ? 2 : 1) : 0), 0) + s.levelPairs[l].length;
+
+/** D's side: every r, component and pair from the keys; its level-0 terms plus r to A and B, the rest to B. */
+async function dealerSide(c: Chunk, tags: string[], s: ChainShape, level0: Array<Buf | null>): Promise<void> {
+  const { q, m, A, B } = c;
+  const be = q.backend;
+  const value = new Map<Comp, Buf>();
+  const toBoth: Buf[] = [];
+  const toB: Buf[] = [];
+  for (let l = 0; l < tags.length; l++) {
+    const gates = s.gates.filter((g) => g.level === l);
+    const rA = q.prgWith(A, tags[l], gates.length * m, R_STREAM);
+    const rB = q.prgWith(B, tags[l], gates.length * m, R_STREAM);
+    const aHalves = q.prgWith(A, tags[l], levelDealt(s, l) * m, DEALT_STREAM);
+    let at = 0;
+    const deal = (v: Buf): void => {
+      toB.push(be.sub(v, be.slice(aHalves, at * m, m)));
+      at++;
+    };
+    // Pairs name components of earlier levels' atoms only, so they are known before this level's.
+    const pairs = s.levelPairs[l].map(([a, b]) => be.mul(value.get(a) as Buf, value.get(b) as Buf));
+    gates.forEach((g, j) => {
+      const r = be.add(be.slice(rA, j * m, m), be.slice(rB, j * m, m));
+      const term = l === 0 ? level0[j] : null;
+      if (term) toBoth.push(be.add(term, r));
+      const d = g.gate.bits;
+      const comps: Array<[Comp, Buf]> = d > 0
+        ? [[2 * g.atom, be.shrLogical(be.shl(r, 1), d + 1)], [2 * g.atom + 1, be.mulScalar(be.shrLogical(r, 63), 1n << BigInt(63 - d))]]
+        : [[2 * g.atom, r]];
+      for (const [k, v] of comps) {
+        value.set(k, v);
+        deal(v);
+      }
+    });
+    pairs.forEach(deal);
+  }
+  const both = be.concat(toBoth);
+  await q.exchange(tags[0], toBoth.length ? [[A, both], [B, be.concat([both, ...toB])]] : [[B, be.concat(toB)]], []);
+  for (let l = 1; l < tags.length; l++) await q.exchange(tags[l], [], []);
+}
+
+/** Sets a new atom's P and -s from its opened c (truncate.ts's public part), or P = c for an exact gate. */
+function openAtom(c: Chunk, kn: Known, opened: Buf, bits: number): void {
+  const be = c.q.backend;
+  if (bits === 0) {
+    kn.pub.push(opened);
+    kn.negSign.push(null);
+    return;
+  }
+  const cMsb = be.shrLogical(opened, 63);
+  const low = be.shrLogical(be.shl(opened, 1), bits + 1);
+  kn.pub.push(be.addScalar(be.add(low, be.mulScalar(cMsb, 1n << BigInt(63 - bits))), BigInt.asUintN(64, -(1n << BigInt(62 - bits)))));
+  kn.negSign.push(be.addScalar(be.mulScalar(cMsb, 2n), BigInt.asUintN(64, -1n)));
+}
+
+/** A's or B's side: the openings level by level, then its halves of the outputs. */
+async function computeSide(c: Chunk, tags: string[], s: ChainShape, program: ChainProgram, level0: Array<Buf | null>, inputs: AShare[]): Promise<Buf> {
+  const { q, m, dealer, A, B } = c;
+  const be = q.backend;
+  const isA = q.id === A;
+  const other = isA ? B : A;
+  const kn: Known = { pub: [], negSign: [], comp: new Map(), pairs: new Map() };
+  let fromDealer: Buf | null = null;
+  const fromTerms = level0.filter((t) => t !== null).length;
+  let dealtAt = fromTerms * m;
+  for (let l = 0; l < tags.length; l++) {
+    const gates = s.gates.filter((g) => g.level === l);
+    const words = levelDealt(s, l);
+    const myHalves = isA ? q.prgWith(dealer, tags[l], words * m, DEALT_STREAM) : null;
+    // This level's dealt halves: components of its atoms (used from the next level on), then its new pairs.
+    const readDealt = (): void => {
+      let at = 0;
+      const take = (): Buf => be.slice(isA ? (myHalves as Buf) : (fromDealer as Buf), (isA ? 0 : dealtAt) + m * at++, m);
+      for (const g of gates) {
+        kn.comp.set(2 * g.atom, take());
+        if (g.gate.bits > 0) kn.comp.set(2 * g.atom + 1, take());
+      }
+      for (const [a, b] of s.levelPairs[l]) kn.pairs.set(pairKey(a, b), take());
+      dealtAt += words * m;
+    };
+    const publics: Buf[] = [];
+    let mine: Buf;
+    if (l === 0) {
+      // Gates from terms send the 3-of-3 term (D adds its own plus r); linear gates send A's or B's half plus r.
+      publics.push(...gates.map((g) => formPublic(c, g.gate.addend?.constant === undefined ? undefined : { constant: g.gate.addend.constant }, kn)));
+      const rMine = q.prgWith(dealer, tags[0], gates.length * m, R_STREAM);
+      const sends = gates.map((g, j) => level0[j] ?? be.add(inputHalf(c, g.gate.addend, inputs), be.slice(rMine, j * m, m)));
+      mine = be.concat(sends);
+      const got = await q.exchange(tags[0], [[other, mine]], fromTerms || !isA ? [dealer, other] : [other]);
+      fromDealer = fromTerms || !isA ? be.upload(got[0]) : null;
+      const theirs = be.upload(got[got.length - 1]);
+      let t = 0;
+      gates.forEach((g, j) => {
+        let opened = be.add(sends[j], be.slice(theirs, j * m, m));
+        if (level0[j]) opened = be.add(opened, be.slice(fromDealer as Buf, m * t++, m));
+        openAtom(c, kn, be.addScalar(be.add(opened, publics[j]), g.gate.bits > 0 ? OFFSET : 0n), g.gate.bits);
+      });
+      readDealt();
+    } else {
+      readDealt();
+      const rMine = q.prgWith(dealer, tags[l], gates.length * m, R_STREAM);
+      const halves = gates.map((g, j) => {
+        const pub: Buf[] = [formPublic(c, g.gate.addend, kn)];
+        const half: Buf[] = [inputHalf(c, g.gate.addend, inputs), be.neg(maskHalf(c, maskTerms(c, g.gate.addend, kn, s.atomBits), kn)), be.slice(rMine, j * m, m)];
+        for (const [f, h] of g.gate.products ?? []) {
+          const [fp, hp] = [formPublic(c, f, kn), formPublic(c, h, kn)];
+          const [fm, hm] = [maskTerms(c, f, kn, s.atomBits), maskTerms(c, h, kn, s.atomBits)];
+          pub.push(be.mul(fp, hp));
+          half.push(be.neg(be.add(be.mul(fp, maskHalf(c, hm, kn)), be.mul(hp, maskHalf(c, fm, kn)))));
+          for (const [a, ka] of fm) {
+            for (const [b, kb] of hm) {
+              if (pairVanishes(a, b, s.atomBits)) continue;
+              const share = kn.pairs.get(pairKey(a, b)) as Buf;
+              half.push(times(c, times(c, share, ka), kb));
+            }
+          }
+        }
+        publics.push(sum(c, pub));
+        return sum(c, half);
+      });
+      mine = be.concat(halves);
+      const [theirs] = await q.exchange(tags[l], [[other, mine]], [other]);
+      const opened = be.add(mine, be.upload(theirs));
+      gates.forEach((g, j) => openAtom(c, kn, be.addScalar(be.add(be.slice(opened, j * m, m), publics[j]), g.gate.bits > 0 ? OFFSET : 0n), g.gate.bits));
+    }
+  }
+  return be.concat(program.outputs.map((f) => {
+    const half = be.sub(inputHalf(c, f, inputs), maskHalf(c, maskTerms(c, f, kn, s.atomBits), kn));
+    return isA ? be.add(half, formPublic(c, f, kn)) : half;
+  }));
+}
+
+/**
+ * Level 0's 3-of-3 terms of one chunk for the gates with products or terms (null for linear gates): products of
+ * input forms, the addends' inputs, the caller's terms, a zero sharing.
+ */
+function level0Terms(c: Chunk, tag: string, gates: ChainProgram['levels'][number], inputs: AShare[], terms: Buf[]): Array<Buf | null> {
+  const be = c.q.backend;
+  const zero = c.q.zeroShare(tag, gates.length * c.m, ZERO_STREAM);
+  return gates.map((g, j) => {
+    if (!opensFromTerms(g)) return null;
+    const parts: Buf[] = [be.slice(zero, j * c.m, c.m)];
+    for (const [f, h] of g.products ?? []) parts.push(localProduct(c.q, inputForm(c, f, inputs), inputForm(c, h, inputs)));
+    if (g.addend?.inputs?.length) parts.push(inputForm(c, { inputs: g.addend.inputs }, inputs).s0);
+    for (const t of g.terms ?? []) parts.push(be.slice(terms[t], c.start, c.m));
+    return sum(c, parts);
+  });
+}
+
+/**
+ * Runs `program` over replicated `inputs` and 3-of-3 `terms` (this party's term of each, n words), all of n
+ * elements; returns one replicated share of `shape` (n elements) per output. Dealers rotate by chunks (dealers.ts).
+ */
+export function maskedChain(p: Party, program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[] = [], shape?: readonly number[]): Promise<AShare[]> {
+  const n = inputs.length ? numel(inputs[0]) : terms.length ? terms[0].length : -1;
+  if (n < 0) return Promise.reject(new Error('maskedChain: needs at least one input or term (they set the element count)'));
+  if (inputs.some((x) => numel(x) !== n) || terms.some((t) => t.length !== n)) return Promise.reject(new Error(`maskedChain: every input and term must have ${n} elements`));
+  const outShape = shape ?? [n];
+  if (outShape.reduce((a, b) => a * b, 1) !== n) return Promise.reject(new Error(`maskedChain: output shape [${outShape.join(', ')}] does not hold ${n} elements`));
+  let s: ChainShape;
+  try {
+    s = chainShape(program, n, inputs.length, terms.length);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.profile('maskedChain', async () => {
+    const sizes = dealerChunks(n);
+    const starts = [0, sizes[0], sizes[0] + sizes[1]];
+    const dealers = ([0, 1, 2] as const).filter((d) => sizes[d] > 0 || (n === 0 && d === 0));
+    const outs = program.outputs.length;
+    const parts = await p.parallel(...dealers.map((d) => async (q: Party) => {
+      const c: Chunk = { q, start: starts[d], m: sizes[d], dealer: d, A: ((d + 1) % 3) as PartyId, B: ((d + 2) % 3) as PartyId };
+      const tags = program.levels.map(() => q.nextTag());
+      const level0 = level0Terms(c, tags[0], program.levels[0], [...inputs], [...terms]);
+      const half = q.id === d ? (await dealerSide(c, tags, s, level0), null) : await computeSide(c, tags, s, program, level0, [...inputs]);
+      return replicateHalves(q, half, outs * c.m, d, [outs * c.m]);
+    }));
+    const be = p.backend;
+    return program.outputs.map((_, o) => {
+      const pick = (which: 's0' | 's1') => be.concat(parts.map((sh, i) => be.slice(sh[which], o * sizes[dealers[i]], sizes[dealers[i]])));
+      return aShare(outShape, pick('s0'), pick('s1'));
+    });
+  });
+}
