@@ -3,8 +3,8 @@
  * - by squarings (exp.ts): the narrow comparison and b2a beside the quartic in Z_2^64, its truncation down to
  *   Z_2^32, the centred squarings in Z_2^32 (32-bit lanes on the wire), the last one lifted back to Z_2^64,
  *   and the selection's ring product;
- * - by lanes (exp-lanes.ts): three narrow comparisons beside three degree-6 polynomials, then the bit-times-value
- *   selection.
+ * - by lanes (exp-lanes.ts): three narrow comparisons by dealer tables beside three degree-6 polynomials (masked
+ *   chains), then the bit-times-value selection.
  * For each party, nothing it receives depends on the secret input unless it also depends on randomness fresh
  * to that party; at 3072 elements every truncation, b2a and bit-times-value dealer deals, and each planted
  * mutant must be reported at the party it leaks to.
@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AShare } from '@puma/protocol';
 import {
-  assertNoLeak, baseWorld, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews,
+  assertNoLeak, baseWorld, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
   type PlantedMutant, type ViewProgram,
 } from '@puma/protocol/view-test-support';
 import { exp } from './exp.ts';
@@ -23,15 +23,20 @@ import { expLanes } from './exp-lanes.ts';
 import { gatherVisible, layoutOfShape, scatterVisible } from './causal-layout.ts';
 
 const A = (s: unknown) => s as AShare;
-const programs: Array<[string, ViewProgram<AShare>, number]> = [
-  ['two rings', (p, s) => exp(p, A(s.x)), 6e-4],
-  ['lanes', (p, s) => expLanes(p, A(s.x)), 1e-4],
+// The squarings' narrow comparison reshares by XOR; the lanes' comparisons go by dealer tables (protocol
+// tableCompare.ts), which reshare nothing by XOR: there Q of dealer 0 (party 2) drawing its round-2 mask gamma as
+// zeros (protocol mutant (k)) is the comparison's planted leak.
+const xorMutant: PlantedMutant = { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 };
+const tablesMutant: PlantedMutant = { name: 'the tables\' Q (party 2 for dealer 0) draws its stream-1 masks as zeros', options: { backend: zeroDraws(2, 1) }, observer: 1 };
+const programs: Array<[string, ViewProgram<AShare>, number, PlantedMutant]> = [
+  ['two rings', (p, s) => exp(p, A(s.x)), 6e-4, xorMutant],
+  ['lanes', (p, s) => expLanes(p, A(s.x)), 1e-4, tablesMutant],
 ];
 // Softmax's range after the max: most inputs inside [-14, 0.025], some below the cut at -14.
 const small = { x: fixedViewInput([64], -16, 0.025, 71) };
 const rotated = { x: fixedViewInput([3072], -16, 0.025, 73) };
 
-describe.each(programs)('view simulation of exp (%s)', (_name, program, bound) => {
+describe.each(programs)('view simulation of exp (%s)', (_name, program, bound, comparisonMutant) => {
   it.each([['small (party 0 deals)', small], ['rotated (3072 elements, all dealers)', rotated]])('%s: no received word depends on the secret without fresh randomness', async (_, inputs) => {
     assertNoLeak(await simulateViews(inputs, program), 'every');
   }, 600_000);
@@ -49,7 +54,7 @@ describe.each(programs)('view simulation of exp (%s)', (_name, program, bound) =
 
   const mutants: PlantedMutant[] = [
     { name: 'resharing without the zero sharing', options: { party: (o) => new NoZeroShareParty(o) }, observer: 0 },
-    { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 },
+    comparisonMutant,
     ...dealerMaskMutants(),
   ];
   it.each(mutants.map((m) => [m.name, m] as const))('planted mutant, %s: reported at the party it leaks to', async (_, m) => {

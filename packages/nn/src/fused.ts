@@ -139,6 +139,15 @@ export function dotLastTrunc(p: Party, x: AShare, y: AShare, bits: number, adden
 
 export const dotLastRawCost = (rows: number): Cost => mulRawCost(rows);
 
+/**
+ * Per row: this party's masked 3-of-3 term of sum over the last axis of x * y, left open, with the tag its resharing
+ * (protocol reshare) must use: for a consumer that reads the term itself as well (nn norm-scale.ts's lanes).
+ */
+export function dotLastOpenTerm(p: Party, x: AShare, y: AShare): { z: Buf; shape: number[]; tag: string } {
+  const tag = p.nextTag();
+  return { ...dotLastTerm(p, x, y, tag, 'dotLastOpenTerm'), tag };
+}
+
 /** Per row: sum over the last axis of x * y + addend, in the ring (no truncation: integer operands such as 0/1 bits). 1 round, one word per row. */
 export function dotLastRaw(p: Party, x: AShare, y: AShare, addend?: AShare): Promise<AShare> {
   return p.profile('dotRaw', async () => {

@@ -11,26 +11,27 @@
  *    so any public function of k, phi(k), is a public-weighted sum of the l_j (free): phi(k) = C 2^-(k+1)
  *    (reciprocal) or C 2^-(k+1)/2 (rsqrt), a public constant C folded in (LayerNorm folds sqrt(n) here); for
  *    signed x the negative one-hot enters with a minus sign, so phi carries the sign of x.
- * 2. Lanes, in parallel with 1 (6 rounds): for every octave k, c_k = |x| 2^-(k+1) (one truncation of x
- *    shifted per lane: laneArguments) and Q_k = Q(4 c_k - 3) ~ 1/c_k or 1/sqrt(c_k), the degree-4 minimax
- *    polynomial of coefficients.ts (2 levels). Only the lane of the true octave has c_k in [0.5, 1); the other lanes hold
+ * 2. Lanes, in parallel with 1 (4 rounds): for every octave k, c_k = |x| 2^-(k+1) (one truncation of x
+ *    shifted per lane: laneArgument) and Q_k = Q(4 c_k - 3) ~ 1/c_k or 1/sqrt(c_k), the degree-4 minimax
+ *    polynomial of coefficients.ts (2 levels), as one masked chain (poly.ts, protocol maskedChain.ts: the
+ *    truncation is its level 0, then v^2 and the last product, then one round back to replicated shares). Only the lane of the true octave has c_k in [0.5, 1); the other lanes hold
  *    garbage, which the selection multiplies by exact zeros.
  * 3. Selection: sum_k oh_k Q_k = Q_{hi-1} - l_lo Q_lo + sum_{j>lo} l_j (Q_{j-1} - Q_j), one dot product of the
  *    bits with public-free differences of lanes per element of x (the differences telescope exactly, garbage
  *    included).
  *    - No multiplicand: the lanes are first scaled by the public phi(k) (local), so the selection IS the
- *      result, truncated once: 2 rounds. Total 12.
+ *      result, truncated once: 2 rounds. Total 12 (the msb and b2a, 10, hide the lanes' 4); 6 on a window by tables.
  *    - Multiplicand m: the selection of the normalised Q, raw (1 round), runs beside F = m phi (2 rounds),
- *      then result = F Q (2 rounds). Total 14.
+ *      then result = F Q (2 rounds). Total 14 on the msb.
  *    - Multiplicand m, x > 0, reciprocal, C = 1 (softmax's denominator): phi(k) = 2^-(k+1) is an exact shift,
  *      so the lanes become L_k = Q_k 2^(hi-1-k), i.e. 1/x at Q_SCALE + hi fraction bits, for free; the
  *      unconverted comparison bits pick them by bit times value (protocol bitMul.ts, 2 rounds, exact:
- *      selectLanes), then result = m R (2 rounds). Total max(comparison, lanes) + 4: 10 on the narrow
- *      window (12 with b2a, selection and F = m phi). Used when m R fits below 2^61 at those scales.
+ *      selectLanes), then result = m R (2 rounds). Total max(comparison, lanes) + 4: 8 on the narrow
+ *      window by tables (10 with b2a, selection and F = m phi). Used when m R fits below 2^61 at those scales.
  *    (The norms select lanes pre-scaled by phi the same way, phi folded into the polynomial: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
- * one truncation (when hi + xScale > 21) and two mulTrunc for the polynomial; plus the selection and, per
- * element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
+ * the lane's chain (three openings and the resharing, about 24 words in all over the parties: maskedChainCost);
+ * plus the selection and, per element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
  * x, which is one value per row in softmax and the norms.
  * Error: Q's relative error (2.97e-4 reciprocal, 7.4e-5 rsqrt in float64), plus about 1e-5 relative from
  * fixed-point evaluation and phi's rounding (at most 2^-16 relative), plus 1 ulp of the output. |x| below
@@ -41,7 +42,7 @@ import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNar
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
-import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
+import { POLY_SCALE, polyCost, polyEval, type PolyArgument } from './poly.ts';
 
 export type InverseKind = 'reciprocal' | 'rsqrt';
 
@@ -159,7 +160,7 @@ export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const pl = plan(o);
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  const lanes = seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, polyCost(nl, 4));
+  const lanes = laneValuesCost(nl, pl.laneBits);
   if (pl.shifted) return seq(shiftedReciprocalCost(n, o), mulTruncCost(mCount));
   const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
@@ -172,7 +173,7 @@ export function shiftedReciprocalCost(n: number, o: InverseOptions): Cost {
   if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  return seq(par(compare, seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, polyCost(nl, 4))), mulBitManyCost(nl));
+  return seq(par(compare, laneValuesCost(nl, pl.laneBits)), mulBitManyCost(nl));
 }
 
 /**
@@ -284,10 +285,29 @@ export async function laneArguments(p: Party, flat: AShare, o: Pick<InverseOptio
   return addPublicRaw(p, mulPublicInt(p, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
 }
 
-/** c_k = |x| 2^-(k+1) at POLY_SCALE for every lane, then Q_k at qScale: [lanes * n]. */
+/**
+ * The polynomial's argument v_k = 4 c_k - 3 for every lane, c_k = |x| 2^-(k+1) at POLY_SCALE: x shifted per lane and
+ * truncated by laneBits as the polynomial chain's level 0 (poly.ts), or exact when no truncation is needed.
+ */
+function laneArgument(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi' | 'signed' | 'xScale'>, laneBits: number): PolyArgument {
+  const { lo, hi, signed, xScale } = o;
+  const n = numel(flat);
+  const shifts = Array.from({ length: hi - lo }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
+  const groups = signed ? [flat, neg(p, flat)] : [flat];
+  const x = concatFlat(p, groups.flatMap((g) => shifts.map(() => g)));
+  const coef = laneVector(groups.flatMap(() => shifts), n);
+  const offset = BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE)));
+  if (laneBits > 0) return { x, coef, bits: laneBits, mult: 4n, offset };
+  const c = mulPublicInt(p, mulPublicRawVec(p, x, coef), 1n << BigInt(Math.max(0, POLY_SCALE - (hi + xScale))));
+  return { v: addPublicRaw(p, mulPublicInt(p, c, 4), offset) };
+}
+
+/** Cost of laneValues for nl lane values. */
+export const laneValuesCost = (nl: number, laneBits: number): Cost => polyCost(nl, 4, 1, 64, { truncatedArgument: laneBits > 0 });
+
+/** Q_k at qScale for every lane: the degree-4 fit at v_k (one chain with v_k's truncation): [lanes * n]. */
 export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
-  const v = await laneArguments(p, flat, o, pl.laneBits);
-  const [q] = await polyEval(p, v, [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale });
+  const [q] = await polyEval(p, laneArgument(p, flat, o, pl.laneBits), [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale });
   return q;
 }
 

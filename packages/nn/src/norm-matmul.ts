@@ -35,7 +35,7 @@ import {
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
 import { formM, formMCost, mBitsFor, normTail, normTailCost, plusBeta, type NormPlan } from './norm.ts';
-import { normScale, normScaleCost } from './norm-scale.ts';
+import { normScaleOfSquares, normScaleOfSquaresCost } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
 export const NORM_MATMUL_BOUND = 2 ** 12;
@@ -98,7 +98,7 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
 export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND): Cost {
   const mp = normMatmulPlan(plan, matmulBound);
   if (!mp) return normTailCost(rows, n, plan);
-  const r = seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale));
+  const r = normScaleOfSquaresCost(rows, plan.scale);
   return par(r, seq(formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out)));
 }
 
@@ -122,7 +122,7 @@ async function scaledProduct(p: Party, d: AShare, gamma: AShare | null, beta: AS
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
   const [r, mz] = await p.parallel(
-    async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
+    (b) => normScaleOfSquares(b, d, plan.epsRaw, plan.scale),
     async (b) => {
       const m = reshape(await formM(b, d, gamma, plan, mp.mBits), [rows, n]);
       const input = betaRow ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;

@@ -10,8 +10,10 @@
  * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow, belowHi since S < 2^hi:
  *    the narrow window on hi - lo + 8 bits, 2 rounds by dealer tables up to 24 octaves and 7 up to 26, else the 64-bit msb, 8
  *    rounds, as on the whole ring's range of 34 to 60 octaves that the norms take without a published window).
- * 2. Beside them (6 rounds): v_k by one truncation (inverse.ts laneArguments), v_k^2 at V2_SCALE bits (one
- *    mulTrunc), then the lane itself in one fused product with phi_k folded into the coefficients:
+ * 2. Beside them (4 rounds: one masked chain per lane group, protocol maskedChain.ts, whose levels take one round
+ *    each): v_k = 4 S 2^-(k+1) - 3 by one truncation (level 0), v_k^2 at V2_SCALE bits (level 1), then the lane
+ *    itself in one fused product with phi_k folded into the coefficients (level 2), and one round back to
+ *    replicated shares (6 rounds as separate truncations and products):
  *      L_k = [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2],   b_i = round(phi_k a_i 2^(P - sigma_i))
  *    (sigma_i the scale of the power it multiplies), truncated from the product's P fraction bits to rScale.
  *    P is one per group of lanes whose phi_k span at most 2^4.4 (8 octaves): high enough that b3 keeps
@@ -23,14 +25,14 @@
  * The caller forms m at mScale = 61 - ceil(log2 outBound) - rScale fraction bits and multiplies, y = m R (2
  * rounds), which stays below 2^61 whenever |y| <= outBound. normScaleTimes instead multiplies m into every lane
  * first, E_k = m L_k truncated (2 rounds, while the comparisons finish), and selects among the E_k: the same
- * y two rounds sooner (the lanes, 6 rounds, plus the product end with the comparisons' 8), for K times the
+ * y two rounds sooner (the lanes, 4 rounds, plus the product end before the comparisons' 8), for K times the
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
  * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE.
- * Cost: 10 rounds to R (max(8, 6) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
- * within the lanes' 6 rounds. On a domain of at most 24 octaves 8 and 10 (the lanes' 6 hide the tables' 2), of
- * 25 or 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), a lane
- * truncation, two mulTrunc (v^2 and the lane) and a bit times value; normScaleTimes per element of m per lane:
- * a mulTrunc and a bit times value.
+ * Cost: 10 rounds to R (max(8, 4) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
+ * within the lanes' 4 rounds. On a domain of at most 24 octaves 6 and 8 (the lanes' 4 hide the tables' 2), of
+ * 25 or 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), the lane's
+ * chain (three openings: about 26 words in all over the parties, maskedChainCost) and a bit times value;
+ * normScaleTimes per element of m per lane: a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
  * from fixed point (v's and v^2's last bits, the b_i's 2^-COEF_BITS), 2^-16 from L_k's last bit at the top
  * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26), [2^-34, 2^26), [2^2, 2^12), [2^-3, 2^17) and [2^-6, 2^4) at 36
@@ -39,14 +41,16 @@
  * not overflow).
  */
 import {
-  add, addPublicRaw, broadcastLast, concatFlat, lessThanNarrowCost, msbCost, mulBitMany, mulBitManyCost, mulPublicRawVec, numel, reshape, seq, sliceFlat, splitFlat, sub, sumLast, transpose,
-  truncateCost, type AShare, type CompareWindow, type Cost, type Party,
+  add, addPublicRaw, broadcastLast, concatFlat, lessThanNarrowCost, maskedChain, maskedChainCost, msbCost, mulBitMany, mulBitManyCost, numel, reshape, reshare, seq, sliceFlat, splitFlat, sub, sumLast, transpose,
+  type AShare, type ChainCoef, type ChainForm, type ChainProgram, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
 import { RSQRT } from './coefficients.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
-import { mulTrunc, mulTruncCost, productSumTrunc, zerosLike } from './fused.ts';
-import { comparisonWindow, laneArguments, laneVector, octaveBits, selectLanes } from './inverse.ts';
+import { dotLastOpenTerm, dotLastRawCost, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
+import { comparisonWindow, laneVector, octaveBits, selectLanes } from './inverse.ts';
 import { POLY_SCALE } from './poly.ts';
+
+type Buf = AShare['s0'];
 
 /** Relative precision of the smallest R (top octave) at rScale bits. */
 const R_BITS = 16;
@@ -128,10 +132,51 @@ export function normScalePlan(o: NormScaleOptions): NormScalePlan {
 
 const compareCost = (n: number, pl: NormScalePlan): Cost => (pl.window ? lessThanNarrowCost(n * pl.lanes, pl.window) : msbCost(n * pl.lanes));
 
-/** Cost of the lanes L_k for n values of S. */
-function lanesCost(n: number, pl: NormScalePlan): Cost {
-  const nl = n * pl.lanes;
-  return seq(pl.laneBits > 0 ? truncateCost(nl, pl.laneBits) : ZERO_COST, mulTruncCost(nl), par(...pl.groups.map((g) => mulTruncCost(g.count * n))));
+/**
+ * One group's lanes as a masked chain (protocol maskedChain.ts) over S repeated once per lane: level 0 c = S w_k
+ * / 2^laneBits (w_k the lane's shift, exact when laneBits is 0), v = 4 c - 3; level 1 v^2; level 2 the lane
+ * [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2] / 2^(P - rScale). With `count` 0 (the declared cost) the
+ * coefficients are placeholders of the same structure.
+ */
+function groupProgram(pl: NormScalePlan, g: LaneGroup, n: number, count = true, fromTerm?: { addend: bigint }): ChainProgram {
+  const W = POLY_SCALE;
+  const lanes = Array.from({ length: g.count }, (_, j) => g.start + j);
+  const vec = (w: (j: number) => bigint): ChainCoef => (count ? laneVector(lanes.map(w), n) : 1n);
+  const times = (a: ChainCoef, k: bigint): ChainCoef => (typeof a === 'bigint' ? BigInt.asUintN(64, a * k) : a.map((x) => BigInt.asUintN(64, x * k)));
+  const shift = (j: number): bigint => laneShift(pl, j);
+  const minus3 = BigInt.asUintN(64, -(3n << BigInt(W)));
+  const b = (i: number): ChainCoef => vec((j) => pl.coeffs[j][i]);
+  // v = 4 c - 3: b v = 4 b c - 3 b (the constant at the lane's scale, per lane).
+  const bv = (i: number): ChainForm => ({ atoms: [[0, times(b(i), 4n)]], constant: times(b(i), minus3) });
+  const v: ChainForm = { atoms: [[0, 4n]], constant: minus3 };
+  const v2: ChainForm = { atoms: [[1, 1n]] };
+  const withB0 = (f: ChainForm, c0: ChainCoef): ChainForm => ({ atoms: [...(f.atoms ?? []), [1, b(2)]], constant: typeof c0 === 'bigint' && typeof f.constant === 'bigint' ? BigInt.asUintN(64, c0 + f.constant) : addVec(c0, f.constant as ChainCoef) });
+  return {
+    levels: [
+      [fromTerm ? { addend: { constant: vec((j) => BigInt.asUintN(64, shift(j) * fromTerm.addend)) }, terms: [0], bits: pl.laneBits } : { addend: { inputs: [[0, vec(shift)]] }, bits: pl.laneBits }],
+      [{ products: [[v, v]], bits: 2 * W - V2_SCALE }],
+      [{ products: [[v2, { atoms: [...(bv(3).atoms ?? []), [1, b(4)]], constant: bv(3).constant }]], addend: withB0(bv(1), b(0)), bits: g.scale - pl.rScale }],
+    ],
+    outputs: [{ atoms: [[2, 1n]] }],
+  };
+}
+
+/** Lane j's public factor on S: 2^(K-1-j) (S 2^-(k+1) read at xScale + hi bits), times 2^up where no truncation follows. */
+function laneShift(pl: NormScalePlan, j: number): bigint {
+  const up = 1n << BigInt(Math.max(0, POLY_SCALE - (pl.o.hi + pl.o.xScale)));
+  return (1n << BigInt(pl.lanes - 1 - j)) * (pl.laneBits > 0 ? 1n : up);
+}
+
+function addVec(a: ChainCoef, b: ChainCoef): ChainCoef {
+  if (typeof a === 'bigint' && typeof b === 'bigint') return BigInt.asUintN(64, a + b);
+  const n = typeof a === 'bigint' ? (b as BigUint64Array).length : a.length;
+  const at = (c: ChainCoef, i: number) => (typeof c === 'bigint' ? c : c[i]);
+  return BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, at(a, i) + at(b, i)));
+}
+
+/** Cost of the lanes L_k for n values of S (replicated, or a 3-of-3 term). */
+function lanesCost(n: number, pl: NormScalePlan, fromTerm = false): Cost {
+  return par(...pl.groups.map((g) => maskedChainCost(g.count * n, groupProgram(pl, g, n, false, fromTerm ? { addend: 0n } : undefined), fromTerm ? 0 : 1, fromTerm ? 1 : 0)));
 }
 
 /** Declared cost of R for n values of S. */
@@ -139,21 +184,53 @@ export function normScaleCost(n: number, pl: NormScalePlan): Cost {
   return seq(par(compareCost(n, pl), lanesCost(n, pl)), mulBitManyCost(n * pl.lanes));
 }
 
-/** Lane j for S's octave lo + j at rScale fraction bits: [K * n], lane-major. */
+/** Lane j for S's octave lo + j at rScale fraction bits: [K * n], lane-major (one chain per group, side by side). */
 async function lanes(p: Party, flat: AShare, pl: NormScalePlan): Promise<AShare> {
   const n = numel(flat);
-  const { lo, hi, xScale } = pl.o;
-  const v = await laneArguments(p, flat, { lo, hi, signed: false, xScale }, pl.laneBits);
-  const v2 = await mulTrunc(p, v, v, 2 * POLY_SCALE - V2_SCALE);
-  const parts = await p.parallel(...pl.groups.map((g) => (c: Party) => {
-    const span = (x: AShare) => sliceFlat(c, x, g.start * n, [g.count * n]);
-    const b = (i: number) => laneVector(pl.coeffs.slice(g.start, g.start + g.count).map((w) => w[i]), n);
-    const [gv, gv2] = [span(v), span(v2)];
-    const low = addPublicRaw(c, add(c, mulPublicRawVec(c, gv, b(1)), mulPublicRawVec(c, gv2, b(2))), b(0));
-    const high = add(c, mulPublicRawVec(c, gv, b(3)), mulPublicRawVec(c, gv2, b(4)));
-    return productSumTrunc(c, [[gv2, high]], g.scale - pl.rScale, low);
+  const parts = await p.parallel(...pl.groups.map((g) => async (c: Party) => {
+    const [lane] = await maskedChain(c, groupProgram(pl, g, n), [concatFlat(c, Array.from({ length: g.count }, () => flat))]);
+    return lane;
   }));
   return concatFlat(p, parts);
+}
+
+/**
+ * The lanes from S given as this party's 3-of-3 term z (S = the terms' sum + addend): each group's chain opens
+ * z w_k + addend w_k at its level 0 (the term times the lane's public shift, local), so S needs no resharing first.
+ */
+async function lanesOfTerm(p: Party, z: Buf, addend: bigint, pl: NormScalePlan): Promise<AShare> {
+  const n = z.length;
+  const be = p.backend;
+  const parts = await p.parallel(...pl.groups.map((g) => async (c: Party) => {
+    const shifts = laneVector(Array.from({ length: g.count }, (_, j) => laneShift(pl, g.start + j)), n);
+    const spread = be.mul(be.concat(Array.from({ length: g.count }, () => z)), be.upload(shifts));
+    const [lane] = await maskedChain(c, groupProgram(pl, g, n, true, { addend }), [], [spread]);
+    return lane;
+  }));
+  return concatFlat(p, parts);
+}
+
+/** Declared cost of normScaleOfSquares for `rows` rows. */
+export function normScaleOfSquaresCost(rows: number, pl: NormScalePlan): Cost {
+  return seq(par(seq(dotLastRawCost(rows), compareCost(rows, pl)), lanesCost(rows, pl, true)), mulBitManyCost(rows * pl.lanes));
+}
+
+/**
+ * R = C / sqrt(S) for S = sum over the last axis of d^2 + addend (raw, at twice d's fraction bits), one per row:
+ * the sum's 3-of-3 term is reshared for the comparisons (1 round, then theirs) while the lanes' chains open the
+ * term itself at their level 0, so the lanes start without waiting for the resharing: R in max(1 + comparisons,
+ * 4) + 2 rounds after d (6 on a window by tables, where S then the lanes took 7).
+ */
+export function normScaleOfSquares(p: Party, d: AShare, addend: bigint, pl: NormScalePlan): Promise<AShare> {
+  return p.profile('normScale', async () => {
+    const { z, shape, tag } = dotLastOpenTerm(p, d, d);
+    const rows = z.length;
+    const [bits, scaled] = await p.parallel(
+      async (b) => octaveBits(b, reshape(addPublicRaw(b, await reshare(b, z, shape, tag), addend), [rows]), { ...pl.o, signed: false }, pl),
+      (b) => lanesOfTerm(b, z, addend, pl),
+    );
+    return reshape(await selectLanes(p, bits, scaled, rows, pl.lanes), shape);
+  });
 }
 
 /** R = C / sqrt(S) at pl.rScale fraction bits, one per element of S (same shape). */

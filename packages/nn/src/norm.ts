@@ -19,7 +19,7 @@
  * (maxVar, default that limit); |result| <= outBound (default 2^12).
  * Domain of S: [2^lo, 2^hi) with lo = floor(log2(n (minVar + eps))) and hi = ceil(log2(n (maxVar + eps))). A
  * narrow published range of the rows' variance (models norm-windows.ts: the owner's calibration with a margin)
- * takes fewer lanes and, up to 10 octaves of S, a comparison in the lanes' 6 rounds instead of the msb's 8: 2
+ * takes fewer lanes and, up to 24 octaves of S, a comparison by tables hidden in the lanes' 4 rounds instead of the msb's 8: 4
  * rounds fewer (up to 26 octaves: 1). A row whose variance lies below minVar gives R = 0 (y = beta); above
  * maxVar the result is arbitrary: both outside the domain.
  * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
@@ -32,7 +32,7 @@
 import { add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
 import { fixedBig, par, ZERO_COST } from './fixed.ts';
-import { normScale, normScaleCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
+import { normScaleCost, normScaleOfSquares, normScaleOfSquaresCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
 
 /** Default largest rows * n * lanes for which m is multiplied into every lane (2 rounds fewer; see the header). */
 export const TIMES_LIMIT = 2 ** 12;
@@ -144,7 +144,7 @@ function multipliesLanes(rows: number, n: number, plan: NormPlan): boolean {
 export function normTailCost(rows: number, n: number, plan: NormPlan): Cost {
   const m = formMCost(rows, n, plan, plan.scale.mScale);
   if (multipliesLanes(rows, n, plan)) return seq(dotLastRawCost(rows), normScaleTimesCost(rows, n, plan.scale, m));
-  return seq(par(seq(dotLastRawCost(rows), normScaleCost(rows, plan.scale)), m), mulTruncCost(rows * n));
+  return seq(par(normScaleOfSquaresCost(rows, plan.scale), m), mulTruncCost(rows * n));
 }
 
 /** d gamma / sqrt(mean(d^2) + eps) for d [..., n], gamma [n] (null: none, plan.scaled false). */
@@ -160,7 +160,7 @@ export async function normTail(p: Party, d: AShare, gamma: AShare | null, plan: 
     return reshape(y, d.shape);
   }
   const [r, m] = await p.parallel(
-    async (b) => normScale(b, addPublicRaw(b, await dotLastRaw(b, d, d), plan.epsRaw), plan.scale),
+    (b) => normScaleOfSquares(b, d, plan.epsRaw, plan.scale),
     (b) => formM(b, d, gamma, plan, mScale),
   );
   return mulTrunc(p, m, broadcastLast(p, r, n), bits);

@@ -16,11 +16,17 @@
  * 2^-(pi-41); the output to 1 ulp of `outScale`. In all, about 2^-(pi-41) sum_k |v|^k, i.e. 1e-5 to 3e-5
  * for polynomials whose sum |a_k| bound^k is 2 to 8 (GeLU: measured 1.2e-5 above its float64 fit). Values of
  * v beyond the bound give garbage (callers mask them).
- * Cost (polyCost): 2 rounds per level; per value of v, mulTrunc outputs of [32, 16, 16] bytes: 1 for
- * degree 2, 2 for degrees 3-4, 3 for 5-6, 4 for 7-8, plus 1 per additional polynomial. With outBits 32 the
- * last truncation shares its results in Z_2^32 (truncateRing 64 -> 32: 16 bytes per output instead of 21.3).
+ * Cost (polyCost): with outBits 64 and degree 3 or more, the levels run as one masked chain (protocol
+ * maskedChain.ts): one round per level plus one back to replicated shares, so 3 rounds for degrees 3-4 and 4 for
+ * 5-8 (4 and 6 as separate products); the chain's opening of v itself (level 0) needs no extra round. An argument
+ * v that is itself a truncation of a replicated x (inverse.ts's lanes: v = 4 (x c / 2^bits) - 3) joins the chain
+ * as its level 0: 4 rounds for degree 4 where the truncation and the polynomial took 6. Bytes per value of v:
+ * per opened level 8 to 12 words in all over the three parties (mulTrunc's 8, plus the dealer's shares of the
+ * products of mask components the forms name: maskedChainCost). Degree 2 and outBits 32 keep the products:
+ * 2 rounds per level; per value of v, mulTrunc outputs of [32, 16, 16] bytes, the last truncation sharing its
+ * results in Z_2^32 with outBits 32 (truncateRing 64 -> 32: 16 bytes per output instead of 21.3).
  */
-import { concatFlat, splitFlat, type AShare, type Cost, type Party, type RingChange, seq, add } from '@puma/protocol';
+import { concatFlat, maskedChain, maskedChainCost, splitFlat, type AShare, type ChainForm, type ChainGate, type ChainProgram, type Cost, type Party, type RingChange, seq, add } from '@puma/protocol';
 import { mulTrunc, mulTruncCost, mulTruncRingCost, productSumTrunc, productSumTruncRing } from './fused.ts';
 import { ceilLog2, fixedBig, linComb } from './fixed.ts';
 
@@ -52,8 +58,23 @@ function splitDegree(maxDegree: number): number {
   return Math.ceil(maxDegree / 2);
 }
 
+/**
+ * v as the chain's level 0 makes it: a replicated share taken exactly, or v = mult (x coef / 2^bits) + offset for
+ * a replicated x and public ring words coef (one, or one per element), mult and offset (v at POLY_SCALE).
+ */
+export type PolyArgument = { v: AShare } | { x: AShare; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint };
+
+/** Does this evaluation run as a masked chain (degree 3 or more, results in Z_2^64)? */
+const chained = (maxDegree: number, outBits: RingChange['outBits'] = 64): boolean => splitDegree(maxDegree) >= 2 && outBits === 64;
+
 /** Declared cost for n values of v, `count` polynomials of maximum degree `maxDegree`. */
-export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64): Cost {
+export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64, o: { truncatedArgument?: boolean } = {}): Cost {
+  if (chained(maxDegree, outBits)) {
+    const arg: PolyArgument = o.truncatedArgument ? { x: PLACEHOLDER, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { v: PLACEHOLDER };
+    const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
+    return maskedChainCost(n, chainOf(arg, polys, 60, 1).program);
+  }
+  if (o.truncatedArgument) throw new Error('polyCost: a truncated argument needs degree 3 or more and results in Z_2^64');
   const m = splitDegree(maxDegree);
   const levels: Cost[] = [];
   if (m >= 2) levels.push(mulTruncCost(n));
@@ -62,8 +83,62 @@ export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingC
   return seq(...levels);
 }
 
+/** Stands in for shares where only the program's structure matters (the declared cost). */
+const PLACEHOLDER = { kind: 'A', shape: [0], s0: null, s1: null } as unknown as AShare;
+
+/**
+ * The chain for polys at v (see the header): level 0 opens v (or its truncation), then v^2, then v^3 (and v^4),
+ * then one gate per polynomial, [low] + v^m [high] truncated by pi - outScale bits. Inputs: v or x, then the
+ * addend's x when addRaw (its factor as a raw coefficient) is given.
+ */
+function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi: number, outScale: number, addRaw?: bigint): { program: ChainProgram; inputs: AShare[] } {
+  const W = POLY_SCALE;
+  const G = pi - 2 * W;
+  const m = splitDegree(Math.max(...polys.map((c) => c.length - 1)));
+  const atom = (k: number): ChainForm => ({ atoms: [[k, 1n]] });
+  const square = (f: ChainForm): ChainGate => ({ products: [[f, f]], bits: W });
+  const levels: ChainGate[][] = [];
+  // pw[k]: the form of v^k.
+  const pw: ChainForm[] = [];
+  let next: number;
+  if ('v' in arg) {
+    levels.push([{ addend: { inputs: [[0, 1n]] }, bits: 0 }, { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, 1n]] }]], bits: W }]);
+    pw[1] = atom(0);
+    pw[2] = atom(1);
+    next = 2;
+  } else {
+    levels.push([{ addend: { inputs: [[0, arg.coef]] }, bits: arg.bits }]);
+    pw[1] = { atoms: [[0, arg.mult]], constant: arg.offset };
+    levels.push([square(pw[1])]);
+    pw[2] = atom(1);
+    next = 2;
+  }
+  if (m >= 3) {
+    levels.push(m === 4 ? [{ products: [[pw[1], pw[2]]], bits: W }, square(pw[2])] : [{ products: [[pw[1], pw[2]]], bits: W }]);
+    pw[3] = atom(next++);
+    if (m === 4) pw[4] = atom(next++);
+  }
+  const comb = (terms: Array<[ChainForm, bigint]>, constant: bigint): ChainForm => {
+    const atoms = new Map<number, bigint>();
+    let c = constant;
+    for (const [f, k] of terms) {
+      for (const [a, w] of f.atoms ?? []) atoms.set(a, BigInt.asUintN(64, (atoms.get(a) ?? 0n) + (w as bigint) * k));
+      c = BigInt.asUintN(64, c + ((f.constant as bigint | undefined) ?? 0n) * k);
+    }
+    return { atoms: [...atoms], constant: c };
+  };
+  levels.push(polys.map((c) => {
+    const low = comb(c.slice(1, m + 1).map((a, i) => [pw[i + 1], fixedBig(a, pi - W)]), fixedBig(c[0], pi));
+    const high = comb(c.slice(m + 1).map((a, i) => [pw[i + 1], fixedBig(a, G)]), 0n);
+    return { products: [[pw[m], high]], addend: addRaw === undefined ? low : { ...low, inputs: [[1, addRaw]] }, bits: pi - outScale };
+  }));
+  const outputs = polys.map((_, j) => atom(next + j));
+  return { program: { levels, outputs }, inputs: ['v' in arg ? arg.v : arg.x] };
+}
+
 /** Evaluates each coefficient list (lowest degree first) at v, which must carry POLY_SCALE fraction bits. */
-export function polyEval(p: Party, v: AShare, polys: ReadonlyArray<readonly number[]>, o: PolyOptions): Promise<AShare[]> {
+export function polyEval(p: Party, input: AShare | PolyArgument, polys: ReadonlyArray<readonly number[]>, o: PolyOptions): Promise<AShare[]> {
+  const arg: PolyArgument = 'kind' in input ? { v: input } : input;
   if (polys.length === 0) throw new Error('polyEval: no polynomials');
   if (!(o.bound > 0 && o.bound <= 2)) throw new Error(`polyEval: bound ${o.bound} must be in (0, 2]`);
   const D = Math.max(...polys.map((c) => c.length - 1));
@@ -76,12 +151,22 @@ export function polyEval(p: Party, v: AShare, polys: ReadonlyArray<readonly numb
   const G = pi - 2 * W;
   if (G < 12) throw new Error(`polyEval: coefficients too large (sum |a_k| bound^k = ${M}) for fixed-point evaluation`);
   if (pi - o.outScale < 1) throw new Error(`polyEval: output scale ${o.outScale} exceeds the product scale ${pi}`);
-  let addRaw: AShare | undefined;
+  let addK: bigint | undefined;
   if (o.addend) {
     const k = o.addend.factor * 2 ** (pi - o.addend.scale);
     if (!Number.isInteger(k)) throw new Error(`polyEval: addend factor ${o.addend.factor} is not exact at scale ${pi}`);
-    addRaw = linComb(p, [[o.addend.x, BigInt.asUintN(64, BigInt(k))]]);
+    addK = BigInt.asUintN(64, BigInt(k));
   }
+  if (chained(D, o.outBits)) {
+    return p.profile('poly', async () => {
+      const { program, inputs } = chainOf(arg, polys, pi, o.outScale, addK);
+      const x = inputs[0];
+      return maskedChain(p, program, o.addend ? [x, o.addend.x] : [x], [], x.shape);
+    });
+  }
+  if (!('v' in arg)) throw new Error('polyEval: a truncated argument needs degree 3 or more and results in Z_2^64');
+  const v = arg.v;
+  const addRaw = o.addend && addK !== undefined ? linComb(p, [[o.addend.x, addK]]) : undefined;
   return p.profile('poly', async () => {
     const pw: AShare[] = [v, v];
     if (m >= 2) pw[2] = await mulTrunc(p, v, v, W);

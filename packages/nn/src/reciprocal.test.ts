@@ -20,7 +20,7 @@ describe('reciprocal', () => {
     console.log(`reciprocal (positive, at the thresholds) max relative error ${err.toExponential(3)} at x = ${xs[at]}`);
     expect(err).toBeLessThanOrEqual(1e-3);
     expect(Array.from(got.slice(xs.length))).toEqual([0, 0]);
-    expect(reciprocalCost(1, { positive: true, lo: 0, hi: 17 }).rounds).toBe(8);
+    expect(reciprocalCost(1, { positive: true, lo: 0, hi: 17 }).rounds).toBe(6);
   });
 
   it('signed default range [2^-10, 2^17): relative error <= 1e-3 for both signs; below the range gives 0', async () => {

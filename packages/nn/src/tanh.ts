@@ -6,8 +6,8 @@
  * Asserted: 2e-3 over [-16, 16], the selection bands past +-4 and +-1000 (measured 8.3e-4 outside the
  * bands, 1.5e-3 in [4, 4 + 2^-6), where the narrow comparison may keep the polynomial a little past 4).
  * Domain: |x| < 1020 (the narrow comparisons' window, piecewise.ts; outside it the result is arbitrary).
- * Cost: 11 rounds: v (2), the polynomial (6) and x E (2), then one selection round; the narrow comparisons
- * and b2a (8) run alongside. Bytes: two narrow comparisons (14.8 per element), b2a, products (tanhCost).
+ * Cost: 9 rounds: v (2), the polynomial (4: a masked chain, poly.ts) and x E (2), then one selection round; the
+ * narrow comparisons and b2a (8) run alongside. Bytes: two narrow comparisons (14.8 per element), b2a, products (tanhCost).
  * Paper: not in PUMA's list (PUMA evaluates BERT's pooler tanh with SPU's generic tanh); the construction
  * follows this package's GeLU (even.ts).
  */

@@ -129,15 +129,20 @@ const MUTANTS: Mutant[] = [
       // Its one comparison, the row scale's octaves on the published window, goes by dealer tables (protocol
       // tableCompare.ts), which reshare nothing by XOR; the dealer-pad mutants below cover those tables.
       'layerNorm of a residual on a window': 'its comparisons go by dealer tables, with no XOR resharing',
+      // The max by tableMax, exp's piece comparisons and the reciprocal's octaves all by dealer tables.
+      'causal softmax': 'its comparisons go by dealer tables, with no XOR resharing',
+      'causal attention of a product': 'its comparisons go by dealer tables, with no XOR resharing',
     },
   },
-  ...dealerMaskMutants().map((m): Mutant => (m.observer !== 0 ? m : {
+  ...dealerMaskMutants().map((m): Mutant => (m.observer === 1 ? m : {
     ...m,
     notIn: {
       // Its elements past ROTATE_FROM go through the kept x's truncation (protocol truncateWrap.ts, whose dealer
-      // sends nothing this mutant can unmask) and fused products, whose zero-shared terms hide a dealer mask from
-      // the view rule (the protocol's mutant (a) builds its product term from components to see it).
-      'layerNorm of a residual on a window': 'no dealer truncation of a replicated share reaches dealer 2',
+      // sends nothing this mutant can unmask), fused products, whose zero-shared terms hide a dealer mask from
+      // the view rule (the protocol's mutant (a) builds its product term from components to see it), and the row
+      // scale's lanes as masked chains (protocol maskedChain.ts: masks at streams 0 and 2, which the stream-0
+      // mutant below reaches; the chain's own mutants (n) and (o) are in the protocol's view-simulation.test.ts).
+      'layerNorm of a residual on a window': `no dealer truncation of a replicated share reaches dealer ${(m.observer + 2) % 3}`,
     },
   })),
   // A truncation's second round: B of dealer 0 sends its half masked by nothing, whichever truncation it is.
