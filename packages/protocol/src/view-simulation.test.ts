@@ -27,7 +27,7 @@ import { msb } from './ops/msb.ts';
 import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { tableMax } from './ops/tableMax.ts';
-import { maskedChain, type ChainProgram } from './ops/maskedChain.ts';
+import { maskedChain, maskedChainFinish, maskedChainLevels, type ChainProgram } from './ops/maskedChain.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
@@ -82,6 +82,9 @@ const CHAIN: ChainProgram = {
   outputs: [{ atoms: [[3, 1n]] }, { atoms: [[2, 1n]], inputs: [[1, 1n]] }],
 };
 const chainProgram: ViewProgram<AShare[]> = (p, s) => maskedChain(p, CHAIN, [A(s.x), A(s.y)]);
+/** The same levels, the outputs (atoms only) times a secret bit per element: D's selection round. */
+const chainSelectProgram: ViewProgram<AShare[]> = async (p, s) =>
+  maskedChainFinish(p, await maskedChainLevels(p, { levels: CHAIN.levels, outputs: [{ atoms: [[3, 1n]] }, { atoms: [[2, 1n]], constant: 5n }] }, [A(s.x), A(s.y)]), B(s.b));
 
 const OPS: OpCase[] = [
   { name: 'mulRaw', inputs: xy, program: (p, s) => mulRaw(p, A(s.x), A(s.y)) },
@@ -107,6 +110,7 @@ const OPS: OpCase[] = [
   { name: 'select', inputs: (n) => ({ b: bitsViewInput(n, 13), ...xy(n) }), program: (p, s) => select(p, B(s.b), A(s.x), A(s.y)) },
   { name: 'max of groups of 8 by dealer tables with arithmetic outputs', inputs: (n) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 31) }), program: (p, s) => tableMax(p, [A(s.x)], fixedPointWindow(p.fracBits)) },
   { name: 'maskedChain (products of masked atoms, three levels)', inputs: xy, program: chainProgram },
+  { name: 'maskedChain with its outputs times secret bits', inputs: (n) => ({ b: bitsViewInput(n, 37), ...xy(n) }), program: chainSelectProgram },
   { name: 'max and argmax (3 columns)', inputs: (n) => ({ x: fixedViewInput([n, 3], -40, 40, 15) }), program: (p, s) => maxLast(p, A(s.x), true) },
   {
     name: 'and (AND gates; OR is the same gates)',
@@ -254,6 +258,11 @@ describe('view simulation catches planted-leak mutants', () => {
   it('mutant (n): masked chain whose B (party 2 for dealer 0) draws its opening masks r_B as zeros: A = party 1 reads B\'s opening shares bare', async () => {
     const reports = await simulateViews(xy(64), chainProgram, { backend: zeroDraws(2, 0) });
     expect(leakingObservers(reports), describeReports(reports)).toEqual([1]);
+  });
+
+  it('mutant (p): masked chain with a selection whose dealer (party 0 at n = 64) draws its stream-0 material with A as zeros (every level\'s r_A, the selection\'s t_A): B = party 2 leaks', async () => {
+    const reports = await simulateViews({ b: bitsViewInput(64, 37), ...xy(64) }, chainSelectProgram, { backend: zeroDraws(0, 0) });
+    expect(leakingObservers(reports), describeReports(reports)).toEqual([2]);
   });
 
   it(`mutant (o): masked chain, rotated: party 0 draws zeros under its key with party 1 at stream 0 (as dealer 0 its r_A, as dealer 1's B its r_B): party 2 leaks at n = ${ROTATE_FROM}`, async () => {

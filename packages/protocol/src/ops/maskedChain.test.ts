@@ -3,7 +3,8 @@ import type { Party } from '../party.ts';
 import type { AShare } from '../share.ts';
 import { ROTATE_FROM } from '../dealers.ts';
 import { expectCost, measureOp, randomFloats, runWithInputs } from '../test-support.ts';
-import { maskedChain, maskedChainCost, type ChainProgram } from './maskedChain.ts';
+import { maskedChain, maskedChainCost, maskedChainFinish, maskedChainLevels, type ChainProgram } from './maskedChain.ts';
+import { msb } from './msb.ts';
 import { revealRaw } from './reveal.ts';
 
 const u = (v: bigint) => BigInt.asUintN(64, v);
@@ -124,6 +125,41 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
     }
   });
 
+  it('a selection by bits: each output times its element\'s bit (t from D, c from A and B), exact, one round more', async () => {
+    // Outputs over atoms and constants: atom 2 of the exact program, and atom 0 - atom 1 + 9.
+    for (const n of [40, ROTATE_FROM + 2]) {
+      const { program: full, expect: want, coef } = exactProgram(n);
+      const program: ChainProgram = { levels: full.levels, outputs: [{ atoms: [[2, 1n]] }, { atoms: [[0, 1n], [1, -1n]], constant: 9n }] };
+      const xs = ints(n, -3000, 3000, 3);
+      const ys = ints(n, -3000, 3000, 4);
+      const zs = ints(n, -5, 5, 8);
+      const inputs = { x: { values: xs, shape: [n] }, y: { values: ys, shape: [n] }, z: { values: zs, shape: [n] } };
+      const op = async (p: Party, v: Record<string, AShare>) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), await msb(p, v.z));
+      const run = await runWithInputs(inputs, async (p, v) => Promise.all((await op(p, v)).map((o) => revealRaw(p, o))));
+      const [o0, o1] = run.results[0];
+      for (let i = 0; i < n; i++) {
+        const bit = s(zs[i]) < 0n ? 1n : 0n;
+        const [w0] = want(s(xs[i]), s(ys[i]), i);
+        const [x, y, k] = [s(xs[i]), s(ys[i]), s(coef[i])];
+        const a0 = x * (k * y + 5n) + 3n * x - 2n;
+        expect(o0[i], `output 0 at ${i}`).toBe(u(bit * s(w0)));
+        expect(o1[i], `output 1 at ${i}`).toBe(u(bit * (a0 - (y + x) + 9n)));
+      }
+    }
+    const { program } = exactProgram(64);
+    expect(maskedChainCost(64, program, 2, 1, true).rounds).toBe(maskedChainCost(64, program, 2, 1).rounds + 1);
+  });
+
+  it('the selection\'s declared cost equals the measured (bits made before the measured span)', async () => {
+    for (const n of [33, ROTATE_FROM + 1]) {
+      const { program: full } = exactProgram(n);
+      const program: ChainProgram = { levels: full.levels, outputs: [{ atoms: [[2, 1n]] }] };
+      const inputs = { x: { values: ints(n, -9, 9, 1), shape: [n] }, y: { values: ints(n, -9, 9, 2), shape: [n] } };
+      const measured = await measureOp(inputs, async (p, v, bits) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bits), (p, v) => msb(p, v.y));
+      expectCost(measured, maskedChainCost(n, program, 2, 1, true));
+    }
+  });
+
   it('refuses malformed programs with the problem named', async () => {
     const one = { x: { values: ints(4, -9, 9, 1), shape: [4] } };
     const tryProgram = (program: ChainProgram) => runWithInputs(one, (p, v) => maskedChain(p, program, [v.x]));
@@ -137,5 +173,7 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
     await expect(tryProgram({ levels: [], outputs: out })).rejects.toThrow(/at least one level/);
     await expect(tryProgram({ levels: [[{ addend: { inputs: [[0, 1n]] }, bits: 0 }]], outputs: [] })).rejects.toThrow(/no outputs/);
     await expect(runWithInputs(one, (p, v) => maskedChain(p, { levels: [[{ bits: 0 }]], outputs: out }, [v.x], [p.backend.zeros(3)]))).rejects.toThrow(/every input and term must have 4 elements/);
+    const withInput: ChainProgram = { levels: [[{ addend: { inputs: [[0, 1n]] }, bits: 0 }]], outputs: [{ atoms: [[0, 1n]], inputs: [[0, 1n]] }] };
+    await expect(runWithInputs(one, async (p, v) => maskedChainFinish(p, await maskedChainLevels(p, withInput, [v.x]), await msb(p, v.x)))).rejects.toThrow(/outputs times bits name atoms and constants only/);
   });
 });

@@ -30,11 +30,11 @@
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
-import { aShare, numel, type AShare } from '../share.ts';
+import { aShare, numel, type AShare, type BShare } from '../share.ts';
 import { dealerChunks } from '../dealers.ts';
 import { localProduct } from './mul.ts';
 import { replicateHalves } from './halves.ts';
-import { chainShape, opensFromTerms, pairKey, pairVanishes, type ChainCoef, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
+import { chainShape, formComps, opensFromTerms, pairKey, pairVanishes, type ChainCoef, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
 
 export * from './maskedChainPlan.ts';
 
@@ -137,12 +137,14 @@ const maskHalf = (c: Chunk, terms: Array<[Comp, Co]>, kn: Known): Buf => sum(c, 
 const R_STREAM = 0;
 const ZERO_STREAM = 1;
 const DEALT_STREAM = 2;
+/** The selection's draws (its own op id): t_A and A's halves of t comp_a. */
+const SELECT_STREAM = 0;
 
 /** The words per element D deals at level l: R (and T) per gate, then the level's pairs. */
 const levelDealt = (s: ChainShape, l: number): number => s.gates.reduce((t, g) => t + (g.level === l ? (g.gate.bits > 0 ? 2 : 1) : 0), 0) + s.levelPairs[l].length;
 
 /** D's side: every r, component and pair from the keys; its level-0 terms plus r to A and B, the rest to B. */
-async function dealerSide(c: Chunk, tags: string[], s: ChainShape, level0: Array<Buf | null>): Promise<void> {
+async function dealerSide(c: Chunk, tags: string[], s: ChainShape, level0: Array<Buf | null>): Promise<Map<Comp, Buf>> {
   const { q, m, A, B } = c;
   const be = q.backend;
   const value = new Map<Comp, Buf>();
@@ -178,6 +180,7 @@ async function dealerSide(c: Chunk, tags: string[], s: ChainShape, level0: Array
   const both = be.concat(toBoth);
   await q.exchange(tags[0], toBoth.length ? [[A, both], [B, be.concat([both, ...toB])]] : [[B, be.concat(toB)]], []);
   for (let l = 1; l < tags.length; l++) await q.exchange(tags[l], [], []);
+  return value;
 }
 
 /** Sets a new atom's P and -s from its opened c (truncate.ts's public part), or P = c for an exact gate. */
@@ -194,8 +197,8 @@ function openAtom(c: Chunk, kn: Known, opened: Buf, bits: number): void {
   kn.negSign.push(be.addScalar(be.mulScalar(cMsb, 2n), BigInt.asUintN(64, -1n)));
 }
 
-/** A's or B's side: the openings level by level, then its halves of the outputs. */
-async function computeSide(c: Chunk, tags: string[], s: ChainShape, program: ChainProgram, level0: Array<Buf | null>, inputs: AShare[]): Promise<Buf> {
+/** A's or B's side: the openings level by level; what it then knows of the atoms. */
+async function computeSide(c: Chunk, tags: string[], s: ChainShape, program: ChainProgram, level0: Array<Buf | null>, inputs: AShare[]): Promise<Known> {
   const { q, m, dealer, A, B } = c;
   const be = q.backend;
   const isA = q.id === A;
@@ -265,9 +268,48 @@ async function computeSide(c: Chunk, tags: string[], s: ChainShape, program: Cha
       gates.forEach((g, j) => openAtom(c, kn, be.addScalar(be.add(be.slice(opened, j * m, m), publics[j]), g.gate.bits > 0 ? OFFSET : 0n), g.gate.bits));
     }
   }
-  return be.concat(program.outputs.map((f) => {
-    const half = be.sub(inputHalf(c, f, inputs), maskHalf(c, maskTerms(c, f, kn, s.atomBits), kn));
-    return isA ? be.add(half, formPublic(c, f, kn)) : half;
+  return kn;
+}
+
+/** D's side of the selection: t = b_D ^ b_A shared with A (its half from the key) and B, and t times every output's components. */
+async function dealerSelect(c: Chunk, tag: string, s: ChainShape, outputs: readonly ChainForm[], value: Map<Comp, Buf>, bits: [Buf, Buf]): Promise<void> {
+  const { q, m, A, B } = c;
+  const be = q.backend;
+  const comps = outputs.flatMap((f) => formComps(f, s.atomBits));
+  const aHalves = q.prgWith(A, tag, (1 + comps.length) * m, SELECT_STREAM);
+  const t = be.xor(bits[0], bits[1]);
+  const toB = [t, ...comps.map((a) => be.mul(t, value.get(a) as Buf))].map((v, i) => be.sub(v, be.slice(aHalves, i * m, m)));
+  await q.exchange(tag, [[B, be.concat(toB)]], []);
+}
+
+/**
+ * A's or B's half of each output, times the bit b = t ^ c when bits are given (c = b_B, which A and B hold; t = b_D ^ b_A,
+ * D's): b F = c F + (1 - 2c) (t F_P - t F_M), with t and t comp_a shared by D (one round).
+ */
+async function outputHalves(c: Chunk, tag: string | null, s: ChainShape, outputs: readonly ChainForm[], kn: Known, inputs: AShare[], bits: [Buf, Buf] | null): Promise<Buf> {
+  const { q, m, dealer, A } = c;
+  const be = q.backend;
+  const isA = q.id === A;
+  if (!bits || tag === null) {
+    return be.concat(outputs.map((f) => {
+      const half = be.sub(inputHalf(c, f, inputs), maskHalf(c, maskTerms(c, f, kn, s.atomBits), kn));
+      return isA ? be.add(half, formPublic(c, f, kn)) : half;
+    }));
+  }
+  const words = 1 + outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0);
+  const got = await q.exchange(tag, [], isA ? [] : [dealer]);
+  const dealt = isA ? q.prgWith(dealer, tag, words * m, SELECT_STREAM) : be.upload(got[0]);
+  let at = 0;
+  const take = (): Buf => be.slice(dealt, m * at++, m);
+  const t = take();
+  const bit = isA ? bits[1] : bits[0];
+  const keep = be.addScalar(be.mulScalar(bit, BigInt.asUintN(64, -2n)), 1n);
+  return be.concat(outputs.map((f) => {
+    const fp = formPublic(c, f, kn);
+    const fm = maskTerms(c, f, kn, s.atomBits);
+    const tm = sum(c, fm.map(([, k]) => times(c, take(), k)));
+    const plain = be.sub(isA ? be.mul(bit, fp) : be.zeros(m), be.mul(bit, maskHalf(c, fm, kn)));
+    return be.add(plain, be.mul(keep, be.sub(be.mul(t, fp), tm)));
   }));
 }
 
@@ -288,38 +330,81 @@ function level0Terms(c: Chunk, tag: string, gates: ChainProgram['levels'][number
   });
 }
 
-/**
- * Runs `program` over replicated `inputs` and 3-of-3 `terms` (this party's term of each, n words), all of n
- * elements; returns one replicated share of `shape` (n elements) per output. Dealers rotate by chunks (dealers.ts).
- */
-export function maskedChain(p: Party, program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[] = [], shape?: readonly number[]): Promise<AShare[]> {
+/** A chain whose levels have run, before its outputs: each party's state per dealer chunk (maskedChainLevels). */
+export interface ChainRun {
+  program: ChainProgram;
+  shape: ChainShape;
+  n: number;
+  outShape: readonly number[];
+  inputs: AShare[];
+  chunks: Array<{ start: number; m: number; dealer: PartyId; known: Known | null; value: Map<Comp, Buf> | null }>;
+}
+
+function checkedShape(program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[], shape?: readonly number[]): { n: number; s: ChainShape; outShape: readonly number[] } {
   const n = inputs.length ? numel(inputs[0]) : terms.length ? terms[0].length : -1;
-  if (n < 0) return Promise.reject(new Error('maskedChain: needs at least one input or term (they set the element count)'));
-  if (inputs.some((x) => numel(x) !== n) || terms.some((t) => t.length !== n)) return Promise.reject(new Error(`maskedChain: every input and term must have ${n} elements`));
+  if (n < 0) throw new Error('maskedChain: needs at least one input or term (they set the element count)');
+  if (inputs.some((x) => numel(x) !== n) || terms.some((t) => t.length !== n)) throw new Error(`maskedChain: every input and term must have ${n} elements`);
   const outShape = shape ?? [n];
-  if (outShape.reduce((a, b) => a * b, 1) !== n) return Promise.reject(new Error(`maskedChain: output shape [${outShape.join(', ')}] does not hold ${n} elements`));
-  let s: ChainShape;
-  try {
-    s = chainShape(program, n, inputs.length, terms.length);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  if (outShape.reduce((a, b) => a * b, 1) !== n) throw new Error(`maskedChain: output shape [${outShape.join(', ')}] does not hold ${n} elements`);
+  return { n, s: chainShape(program, n, inputs.length, terms.length), outShape };
+}
+
+const chunkOf = (q: Party, start: number, m: number, d: PartyId): Chunk => ({ q, start, m, dealer: d, A: ((d + 1) % 3) as PartyId, B: ((d + 2) % 3) as PartyId });
+
+/**
+ * The levels of `program` over replicated `inputs` and 3-of-3 `terms` (this party's term of each, n words), all of
+ * n elements, one round each; maskedChainFinish then returns the outputs. Dealers rotate by chunks (dealers.ts).
+ */
+export async function maskedChainLevels(p: Party, program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[] = [], shape?: readonly number[]): Promise<ChainRun> {
+  const { n, s, outShape } = checkedShape(program, inputs, terms, shape);
   return p.profile('maskedChain', async () => {
     const sizes = dealerChunks(n);
     const starts = [0, sizes[0], sizes[0] + sizes[1]];
     const dealers = ([0, 1, 2] as const).filter((d) => sizes[d] > 0 || (n === 0 && d === 0));
-    const outs = program.outputs.length;
-    const parts = await p.parallel(...dealers.map((d) => async (q: Party) => {
-      const c: Chunk = { q, start: starts[d], m: sizes[d], dealer: d, A: ((d + 1) % 3) as PartyId, B: ((d + 2) % 3) as PartyId };
+    const chunks = await p.parallel(...dealers.map((d) => async (q: Party) => {
+      const c = chunkOf(q, starts[d], sizes[d], d);
       const tags = program.levels.map(() => q.nextTag());
       const level0 = level0Terms(c, tags[0], program.levels[0], [...inputs], [...terms]);
-      const half = q.id === d ? (await dealerSide(c, tags, s, level0), null) : await computeSide(c, tags, s, program, level0, [...inputs]);
-      return replicateHalves(q, half, outs * c.m, d, [outs * c.m]);
+      if (q.id === d) return { start: c.start, m: c.m, dealer: d, known: null, value: await dealerSide(c, tags, s, level0) };
+      return { start: c.start, m: c.m, dealer: d, known: await computeSide(c, tags, s, program, level0, [...inputs]), value: null };
     }));
+    return { program, shape: s, n, outShape, inputs: [...inputs], chunks };
+  });
+}
+
+/**
+ * The outputs of a chain whose levels have run, replicated (one round); with `bits` (one per element), each output
+ * times its element's bit, which takes one round more: D shares t = b_D ^ b_A and t times the outputs' mask
+ * components (outputs then name atoms and constants only).
+ */
+export function maskedChainFinish(p: Party, run: ChainRun, bits?: BShare): Promise<AShare[]> {
+  const { program, n } = run;
+  if (bits && (bits.planes !== 1 || bits.n !== n)) return Promise.reject(new Error(`maskedChain: the selection takes one bit per element (${n}), got ${bits.n} x ${bits.planes} planes`));
+  if (bits && program.outputs.some((f) => f.inputs?.length)) return Promise.reject(new Error('maskedChain: outputs times bits name atoms and constants only'));
+  return p.profile('maskedChain', async () => {
     const be = p.backend;
+    const words = bits ? [be.fromBitPlanes(bits.s0, n, 1), be.fromBitPlanes(bits.s1, n, 1)] : null;
+    const outs = program.outputs.length;
+    const parts = await p.parallel(...run.chunks.map((ch) => async (q: Party) => {
+      const c = chunkOf(q, ch.start, ch.m, ch.dealer);
+      const tag = words ? q.nextTag() : null;
+      const mine: [Buf, Buf] | null = words ? [be.slice(words[0], ch.start, ch.m), be.slice(words[1], ch.start, ch.m)] : null;
+      let half: Buf | null = null;
+      if (q.id === ch.dealer) {
+        if (mine && tag !== null) await dealerSelect(c, tag, run.shape, program.outputs, ch.value as Map<Comp, Buf>, mine);
+      } else {
+        half = await outputHalves(c, tag, run.shape, program.outputs, ch.known as Known, run.inputs, mine);
+      }
+      return replicateHalves(q, half, outs * ch.m, ch.dealer, [outs * ch.m]);
+    }));
     return program.outputs.map((_, o) => {
-      const pick = (which: 's0' | 's1') => be.concat(parts.map((sh, i) => be.slice(sh[which], o * sizes[dealers[i]], sizes[dealers[i]])));
-      return aShare(outShape, pick('s0'), pick('s1'));
+      const pick = (which: 's0' | 's1') => be.concat(parts.map((sh, i) => be.slice(sh[which], o * run.chunks[i].m, run.chunks[i].m)));
+      return aShare(run.outShape, pick('s0'), pick('s1'));
     });
   });
+}
+
+/** Runs `program` (maskedChainLevels) and returns its outputs, replicated (maskedChainFinish): levels + 1 rounds. */
+export async function maskedChain(p: Party, program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[] = [], shape?: readonly number[]): Promise<AShare[]> {
+  return maskedChainFinish(p, await maskedChainLevels(p, program, inputs, terms, shape));
 }

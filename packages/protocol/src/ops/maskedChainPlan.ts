@@ -154,21 +154,24 @@ export function chainShape(program: ChainProgram, n: number, inputs: number, ter
 
 /**
  * Declared cost for n elements: levels + 1 rounds. Per dealer chunk of m elements: the dealer sends m words per
- * level-0 gate with products or terms to each of the other two and m * dealtWords more to B (per gate 1 or 2, per distinct pair 1); A and B send m words per gate (their
+ * level-0 gate with products or terms to each of the other two and m * dealtWords more to B (per gate 1 or 2, per distinct pair 1),
+ * and with a selection (select) one round more in which D sends B 1 + (the outputs' mask components) words; A and B send m words per gate (their
  * opening shares) and m per output (the resharing).
  */
-export function maskedChainCost(n: number, program: ChainProgram, inputs = 0, terms = 0): Cost {
+export function maskedChainCost(n: number, program: ChainProgram, inputs = 0, terms = 0, select = false): Cost {
   const s = chainShape(program, n, Math.max(inputs, maxIndex(program, 'inputs')), Math.max(terms, maxTerm(program)));
   const g0 = program.levels[0].filter(opensFromTerms).length;
   const gatesAll = s.gates.length;
   const outs = program.outputs.length;
+  // The selection (maskedChainFinish with bits): t and t times every output's components, D to B.
+  const selectWords = select ? 1 + program.outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0) : 0;
   const words = [0, 0, 0];
   dealerChunks(n).forEach((m, dealer) => {
-    words[dealer] += m * (2 * g0 + s.dealtWords);
+    words[dealer] += m * (2 * g0 + s.dealtWords + selectWords);
     words[(dealer + 1) % 3] += m * (gatesAll + outs);
     words[(dealer + 2) % 3] += m * (gatesAll + outs);
   });
-  return cost(program.levels.length + 1, words[0] * WORD, words[1] * WORD, words[2] * WORD);
+  return cost(program.levels.length + 1 + (select ? 1 : 0), words[0] * WORD, words[1] * WORD, words[2] * WORD);
 }
 
 function maxIndex(program: ChainProgram, key: 'inputs'): number {
