@@ -25,10 +25,13 @@
  * Paper: PUMA (arXiv 2307.12533) section 4 (exp with the cut at -14); lanes picked by comparison bits as in
  * this package's inverse.ts.
  */
-import { addPublicRaw, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, mulBitManyCost, mulPublicInt, NARROW_BITS, numel, reshape, seq, type AShare, type Cost, type Party } from '@puma/protocol';
+import {
+  add, addPublicRaw, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, maskedChainFinish, mulPublicInt, NARROW_BITS, numel, reshape, seq,
+  type AShare, type BShare, type ChainRun, type Cost, type Party,
+} from '@puma/protocol';
 import { par } from './fixed.ts';
-import { laneVector, selectLanes } from './inverse.ts';
-import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
+import { laneVector, oneHotPlanes } from './inverse.ts';
+import { POLY_SCALE, polyEvalLevels, polyFinishCost, polyLevelsCost } from './poly.ts';
 
 /** Degree of every piece: 3 multiplication levels (poly.ts), as many rounds as the comparisons. */
 const DEGREE = 6;
@@ -98,14 +101,13 @@ export const EXP_LANES: ReadonlyArray<{ lo: number; top: number; shift: number; 
 const K = LANES.length;
 
 export const expLanesCost = (n: number): Cost =>
-  seq(par(lessThanNarrowCost(K * n, { drop: 0, bits: NARROW_BITS, tables: true }), ...LANES.map(() => polyCost(n, DEGREE))), mulBitManyCost(K * n));
+  seq(par(lessThanNarrowCost(K * n, { drop: 0, bits: NARROW_BITS, tables: true }), ...LANES.map(() => polyLevelsCost(n, DEGREE))), par(...LANES.map(() => polyFinishCost(n, DEGREE, 1, {}, true))));
 
-/** Lane k's polynomial at v_k = (x - t_k) / 2^s_k (exact, see the header), at the session's fraction bits. */
-async function lane(p: Party, x: AShare, ln: Lane): Promise<AShare> {
+/** Lane k's polynomial chain at v_k = (x - t_k) / 2^s_k (exact, see the header), up to its result at the session's fraction bits. */
+function lane(p: Party, x: AShare, ln: Lane): Promise<ChainRun> {
   const shifted = addPublicRaw(p, x, BigInt.asUintN(64, -BigInt(ln.top * 2 ** p.fracBits)));
   const v = mulPublicInt(p, shifted, 1n << BigInt(POLY_SCALE - p.fracBits - ln.shift));
-  const [out] = await polyEval(p, v, [ln.coeffs], { bound: ln.bound, outScale: p.fracBits });
-  return out;
+  return polyEvalLevels(p, v, [ln.coeffs], { bound: ln.bound, outScale: p.fracBits });
 }
 
 /** exp(x) elementwise for x <= 0, any shape (domain and error in the header). */
@@ -116,10 +118,13 @@ export function expLanes(p: Party, x: AShare): Promise<AShare> {
     const n = numel(x);
     const flat = reshape(x, [n]);
     const thresholds = LANES.map((l) => -BigInt(l.lo * 2 ** p.fracBits));
-    const [bits, ...lanes] = await p.parallel(
+    const [bits, ...runs] = await p.parallel(
       (q) => lessThanPublicNarrow(q, addPublicRaw(q, concatFlat(q, LANES.map(() => flat)), laneVector(thresholds, n)), 0, { ...fixedPointWindow(q.fracBits), tables: true }),
       ...LANES.map((ln) => (q: Party) => lane(q, flat, ln)),
-    );
-    return reshape(await selectLanes(p, bits, concatFlat(p, lanes), n, K), x.shape);
+    ) as [BShare, ...ChainRun[]];
+    // Piece k's one-hot l_{k+1} ^ l_k times its lane, in each chain's last round; the pieces' results add up.
+    const ohs = oneHotPlanes(p, bits, n, K, LANES.map((_, k) => [k, 1] as const));
+    const picked = await p.parallel(...runs.map((run, k) => async (q: Party) => (await maskedChainFinish(q, run, ohs[k]))[0]));
+    return reshape(picked.reduce((a, b) => add(p, a, b)), x.shape);
   });
 }

@@ -28,17 +28,18 @@ const A = (s: unknown) => s as AShare;
 // zeros (protocol mutant (k)) is the comparison's planted leak.
 const xorMutant: PlantedMutant = { name: 'boolean resharing without the XOR zero sharing', options: { party: (o) => new NoZeroShareXorParty(o) }, observer: 0 };
 const tablesMutant: PlantedMutant = { name: 'the tables\' Q (party 2 for dealer 0) draws its stream-1 masks as zeros', options: { backend: zeroDraws(2, 1) }, observer: 1 };
-const programs: Array<[string, ViewProgram<AShare>, number, PlantedMutant]> = [
-  ['two rings', (p, s) => exp(p, A(s.x)), 6e-4, xorMutant],
-  ['lanes', (p, s) => expLanes(p, A(s.x)), 1e-4, tablesMutant],
+// At 64 elements party 0 deals every chunk; by lanes (tables, chains) it then receives nothing.
+const programs: Array<[string, ViewProgram<AShare>, number, PlantedMutant, 'every' | 'some']> = [
+  ['two rings', (p, s) => exp(p, A(s.x)), 6e-4, xorMutant, 'every'],
+  ['lanes', (p, s) => expLanes(p, A(s.x)), 1e-4, tablesMutant, 'some'],
 ];
 // Softmax's range after the max: most inputs inside [-14, 0.025], some below the cut at -14.
 const small = { x: fixedViewInput([64], -16, 0.025, 71) };
 const rotated = { x: fixedViewInput([3072], -16, 0.025, 73) };
 
-describe.each(programs)('view simulation of exp (%s)', (_name, program, bound, comparisonMutant) => {
+describe.each(programs)('view simulation of exp (%s)', (_name, program, bound, comparisonMutant, smallReaches) => {
   it.each([['small (party 0 deals)', small], ['rotated (3072 elements, all dealers)', rotated]])('%s: no received word depends on the secret without fresh randomness', async (_, inputs) => {
-    assertNoLeak(await simulateViews(inputs, program), 'every');
+    assertNoLeak(await simulateViews(inputs, program), inputs === small ? smallReaches : 'every');
   }, 600_000);
 
   it('the views are of a real evaluation: the opened result matches float64 exp within the bound (6e-4, lanes 1e-4) on [-14, 0.025] and is 0 below -14 - 2^-6', async () => {
@@ -75,7 +76,7 @@ const causalRotated = { x: fixedViewInput([5, 24, 40], -16, 0.025, 77) };
 
 describe('view simulation of a causal softmax\'s exp (gathered visible scores, lanes)', () => {
   it('small: no received word depends on the secret without fresh randomness; masked entries are exactly 0, visible within 1e-4', async () => {
-    assertNoLeak(await simulateViews(causalSmall, causalExp), 'every');
+    assertNoLeak(await simulateViews(causalSmall, causalExp), 'some');
     const { results } = await runWorld(baseWorld(causalSmall), causalSmall, async (p, s) => p.backend.read((await causalExp(p, s)).s0));
     const got = openWords(results);
     causalSmall.x.base.forEach((w, e) => {

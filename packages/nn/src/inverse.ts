@@ -38,11 +38,13 @@
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulBitManyCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, bShare, maskedChainFinish, planeWords, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulBitManyCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
-import { POLY_SCALE, polyCost, polyEval, type PolyArgument } from './poly.ts';
+import { POLY_SCALE, polyCost, polyEval, polyEvalLevels, polyFinishCost, polyLevelsCost, type PolyArgument } from './poly.ts';
+
+type Buf = AShare['s0'];
 
 export type InverseKind = 'reciprocal' | 'rsqrt';
 
@@ -173,7 +175,8 @@ export function shiftedReciprocalCost(n: number, o: InverseOptions): Cost {
   if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  return seq(par(compare, laneValuesCost(nl, pl.laneBits)), mulBitManyCost(nl));
+  const arg = { truncatedArgument: pl.laneBits > 0 };
+  return seq(par(compare, polyLevelsCost(nl, 4, 1, arg)), polyFinishCost(nl, 4, 1, arg, true));
 }
 
 /**
@@ -187,9 +190,13 @@ export async function shiftedReciprocal(p: Party, x: AShare, o: InverseOptions):
   const n = numel(x);
   const K = hi - lo;
   const flat = reshape(x, [n]);
-  const [octaves, q] = await p.parallel((b) => octaveBits(b, flat, o, pl), (b) => laneValues(b, flat, o, pl));
-  const shifts = Array.from({ length: K }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
-  return { r: reshape(await selectLanes(p, octaves, mulPublicRawVec(p, q, laneVector(shifts, n)), n, K), x.shape), finalBits: pl.finalBits };
+  const shifts = laneVector(Array.from({ length: K }, (_, j) => 1n << BigInt(hi - 1 - (lo + j))), n);
+  const [octaves, run] = await p.parallel(
+    (b) => octaveBits(b, flat, o, pl),
+    (b) => polyEvalLevels(b, laneArgument(b, flat, o, pl.laneBits), [RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale, outputScale: shifts }),
+  );
+  const [picked] = await maskedChainFinish(p, run, oneHotPlanes(p, octaves, n, K, [[0, K]])[0]);
+  return { r: reshape(sumLast(p, transpose(p, reshape(picked, [K, n]), [1, 0])), x.shape), finalBits: pl.finalBits };
 }
 
 /** Public integers round(phi(k) 2^scale) for k = lo..hi-1 (exact for powers of two). */
@@ -225,6 +232,24 @@ export function octaveBits(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' 
   const thresholds = parts.map((_, b) => pl.zone - (1n << BigInt(o.lo + (b % K) + o.xScale)));
   const shifted = addPublicRaw(p, concatFlat(p, parts), laneVector(thresholds, n));
   return pl.window ? lessThanPublicNarrow(p, shifted, 0, pl.window) : msb(p, shifted);
+}
+
+/**
+ * The one-hot of the octave (or piece) from range bits l_j = [x < t_j], thresholds increasing so the bits are
+ * monotone in j: oh_k = l_{k+1} - l_k = l_{k+1} ^ l_k with l_K = 1, a local XOR of boolean shares (the public 1 on
+ * component 0: party 0's first, party 2's second). bits [K * n] lane-major; one packed plane per [start, count) of
+ * lanes. Below every threshold all bits are 1 and every oh_k is 0.
+ */
+export function oneHotPlanes(p: Party, bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): BShare[] {
+  const be = p.backend;
+  const words = (s: Buf, withOne: boolean): Buf => {
+    const w = be.fromBitPlanes(s, K * n, 1);
+    const top = withOne ? be.addScalar(be.zeros(n), 1n) : be.zeros(n);
+    return be.xor(w, be.concat([be.slice(w, n, (K - 1) * n), top]));
+  };
+  const [w0, w1] = [words(bits.s0, p.id === 0), words(bits.s1, p.id === 2)];
+  const pack = (w: Buf, start: number, count: number): Buf => be.slice(be.toBitPlanes(be.slice(w, start * n, count * n)), 0, planeWords(count * n));
+  return ranges.map(([start, count]) => bShare(count * n, 1, pack(w0, start, count), pack(w1, start, count)));
 }
 
 /**

@@ -44,14 +44,14 @@ describe('normScale', () => {
     await sweep(SMALL, -6, 3.999);
   });
 
-  it('narrow windows: declared cost equals measured at 1 and 100 rows (1000 and 2000 lane values); 6 rounds on both (4 for the lanes, one masked chain, then the selection)', async () => {
+  it('narrow windows: declared cost equals measured at 1 and 100 rows (1000 and 2000 lane values); 5 rounds on both (3 chain levels beside 2 table rounds, then the selection by the dealer and the resharing)', async () => {
     for (const [plan, n] of [[NARROW, 1], [NARROW, 100], [MEDIUM, 100]] as const) {
       const values = Array.from({ length: n }, (_, i) => 2 ** (plan.o.lo + ((i + 0.5) * (plan.o.hi - plan.o.lo)) / n));
       expectCost(await measureOp({ x: fixedInput(values, [n], 36) }, (p, s) => normScale(p, s.x, plan)), normScaleCost(n, plan));
     }
-    expect(normScaleCost(4096, NARROW).rounds).toBe(6);
-    expect(normScaleCost(4096, MEDIUM).rounds).toBe(6);
-    // normScaleTimes waits for the lanes and their product (4 + 2) whatever the comparison: no sooner there.
+    expect(normScaleCost(4096, NARROW).rounds).toBe(5);
+    expect(normScaleCost(4096, MEDIUM).rounds).toBe(5);
+    // normScaleTimes waits for the lanes and their product (4 + 2) whatever the comparison: later there.
     expect(normScaleTimesCost(1, 768, NARROW, mulTruncCost(768)).rounds).toBe(8);
   });
 

@@ -41,13 +41,13 @@
  * not overflow).
  */
 import {
-  add, addPublicRaw, broadcastLast, concatFlat, lessThanNarrowCost, maskedChain, maskedChainCost, msbCost, mulBitMany, mulBitManyCost, numel, reshape, reshare, seq, sliceFlat, splitFlat, sub, sumLast, transpose,
-  type AShare, type ChainCoef, type ChainForm, type ChainProgram, type CompareWindow, type Cost, type Party,
+  add, addPublicRaw, broadcastLast, concatFlat, lessThanNarrowCost, maskedChainFinish, maskedChainFinishCost, maskedChainLevels, maskedChainLevelsCost, msbCost, mulBitMany, mulBitManyCost, numel, reshape, reshare, seq, sliceFlat, splitFlat, sub, sumLast, transpose,
+  type AShare, type BShare, type ChainCoef, type ChainForm, type ChainProgram, type ChainRun, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
 import { RSQRT } from './coefficients.ts';
 import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
 import { dotLastOpenTerm, dotLastRawCost, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
-import { comparisonWindow, laneVector, octaveBits, selectLanes } from './inverse.ts';
+import { comparisonWindow, laneVector, octaveBits, oneHotPlanes } from './inverse.ts';
 import { POLY_SCALE } from './poly.ts';
 
 type Buf = AShare['s0'];
@@ -174,62 +174,72 @@ function addVec(a: ChainCoef, b: ChainCoef): ChainCoef {
   return BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, at(a, i) + at(b, i)));
 }
 
-/** Cost of the lanes L_k for n values of S (replicated, or a 3-of-3 term). */
-function lanesCost(n: number, pl: NormScalePlan, fromTerm = false): Cost {
-  return par(...pl.groups.map((g) => maskedChainCost(g.count * n, groupProgram(pl, g, n, false, fromTerm ? { addend: 0n } : undefined), fromTerm ? 0 : 1, fromTerm ? 1 : 0)));
+/** The groups' chains up to their lanes (levels), and their finishing: the lanes themselves, or times their one-hot bits. */
+function levelsCost(n: number, pl: NormScalePlan, fromTerm = false): Cost {
+  return par(...pl.groups.map((g) => maskedChainLevelsCost(g.count * n, groupProgram(pl, g, n, false, fromTerm ? { addend: 0n } : undefined), fromTerm ? 0 : 1, fromTerm ? 1 : 0)));
+}
+function finishCost(n: number, pl: NormScalePlan, select: boolean): Cost {
+  return par(...pl.groups.map((g) => maskedChainFinishCost(g.count * n, groupProgram(pl, g, n, false), select)));
 }
 
 /** Declared cost of R for n values of S. */
 export function normScaleCost(n: number, pl: NormScalePlan): Cost {
-  return seq(par(compareCost(n, pl), lanesCost(n, pl)), mulBitManyCost(n * pl.lanes));
-}
-
-/** Lane j for S's octave lo + j at rScale fraction bits: [K * n], lane-major (one chain per group, side by side). */
-async function lanes(p: Party, flat: AShare, pl: NormScalePlan): Promise<AShare> {
-  const n = numel(flat);
-  const parts = await p.parallel(...pl.groups.map((g) => async (c: Party) => {
-    const [lane] = await maskedChain(c, groupProgram(pl, g, n), [concatFlat(c, Array.from({ length: g.count }, () => flat))]);
-    return lane;
-  }));
-  return concatFlat(p, parts);
+  return seq(par(compareCost(n, pl), levelsCost(n, pl)), finishCost(n, pl, true));
 }
 
 /**
- * The lanes from S given as this party's 3-of-3 term z (S = the terms' sum + addend): each group's chain opens
- * z w_k + addend w_k at its level 0 (the term times the lane's public shift, local), so S needs no resharing first.
+ * Each group's lane chain up to its last level (maskedChainLevels), over S replicated or S given as this party's
+ * 3-of-3 term z plus a public addend: then each chain opens z w_k + addend w_k at its level 0 (the term times the
+ * lane's public shift, local), so S needs no resharing first.
  */
-async function lanesOfTerm(p: Party, z: Buf, addend: bigint, pl: NormScalePlan): Promise<AShare> {
-  const n = z.length;
+function laneRuns(p: Party, source: { s: AShare } | { z: Buf; addend: bigint }, pl: NormScalePlan): Promise<ChainRun[]> {
   const be = p.backend;
-  const parts = await p.parallel(...pl.groups.map((g) => async (c: Party) => {
+  const n = 's' in source ? numel(source.s) : source.z.length;
+  return p.parallel(...pl.groups.map((g) => (c: Party) => {
+    if ('s' in source) return maskedChainLevels(c, groupProgram(pl, g, n), [concatFlat(c, Array.from({ length: g.count }, () => source.s))]);
     const shifts = laneVector(Array.from({ length: g.count }, (_, j) => laneShift(pl, g.start + j)), n);
-    const spread = be.mul(be.concat(Array.from({ length: g.count }, () => z)), be.upload(shifts));
-    const [lane] = await maskedChain(c, groupProgram(pl, g, n, true, { addend }), [], [spread]);
-    return lane;
+    const spread = be.mul(be.concat(Array.from({ length: g.count }, () => source.z)), be.upload(shifts));
+    return maskedChainLevels(c, groupProgram(pl, g, n, true, { addend: source.addend }), [], [spread]);
   }));
-  return concatFlat(p, parts);
+}
+
+/** The lanes themselves, lane j for S's octave lo + j at rScale fraction bits: [K * n], lane-major. */
+async function finishedLanes(p: Party, runs: ChainRun[]): Promise<AShare> {
+  return concatFlat(p, await p.parallel(...runs.map((run) => async (c: Party) => (await maskedChainFinish(c, run))[0])));
+}
+
+/**
+ * R = sum_k oh_k L_k per element of S: each group's lanes times their one-hot bits (inverse.ts oneHotPlanes; one round
+ * from each chain's dealer, protocol maskedChainFinish), reshared, then summed over the lanes (local). The lanes
+ * outside S's octave (garbage) are multiplied by exact zeros.
+ */
+async function selectedLanes(p: Party, runs: ChainRun[], bits: BShare, pl: NormScalePlan, n: number): Promise<AShare> {
+  const ohs = oneHotPlanes(p, bits, n, pl.lanes, pl.groups.map((g) => [g.start, g.count] as const));
+  const parts = await p.parallel(...runs.map((run, i) => async (c: Party) => (await maskedChainFinish(c, run, ohs[i]))[0]));
+  return sumLast(p, transpose(p, reshape(concatFlat(p, parts), [pl.lanes, n]), [1, 0]));
 }
 
 /** Declared cost of normScaleOfSquares for `rows` rows. */
 export function normScaleOfSquaresCost(rows: number, pl: NormScalePlan): Cost {
-  return seq(par(seq(dotLastRawCost(rows), compareCost(rows, pl)), lanesCost(rows, pl, true)), mulBitManyCost(rows * pl.lanes));
+  return seq(par(seq(dotLastRawCost(rows), compareCost(rows, pl)), levelsCost(rows, pl, true)), finishCost(rows, pl, true));
 }
 
 /**
  * R = C / sqrt(S) for S = sum over the last axis of d^2 + addend (raw, at twice d's fraction bits), one per row:
  * the sum's 3-of-3 term is reshared for the comparisons (1 round, then theirs) while the lanes' chains open the
- * term itself at their level 0, so the lanes start without waiting for the resharing: R in max(1 + comparisons,
- * 4) + 2 rounds after d (6 on a window by tables, where S then the lanes took 7).
+ * term itself at their level 0, so the lanes start without waiting for the resharing; then the selection by the
+ * one-hot bits (1 round) and the resharing (1): R in max(1 + comparisons, 3) + 2 rounds after d (5 on a window by
+ * tables, where S, the lanes and the selection took 9).
  */
 export function normScaleOfSquares(p: Party, d: AShare, addend: bigint, pl: NormScalePlan): Promise<AShare> {
   return p.profile('normScale', async () => {
     const { z, shape, tag } = dotLastOpenTerm(p, d, d);
     const rows = z.length;
-    const [bits, scaled] = await p.parallel(
+    const [bits, runs] = await p.parallel(
       async (b) => octaveBits(b, reshape(addPublicRaw(b, await reshare(b, z, shape, tag), addend), [rows]), { ...pl.o, signed: false }, pl),
-      (b) => lanesOfTerm(b, z, addend, pl),
+      (b) => laneRuns(b, { z, addend }, pl),
     );
-    return reshape(await selectLanes(p, bits, scaled, rows, pl.lanes), shape);
+    return reshape(await selectedLanes(p, runs, bits, pl, rows), shape);
   });
 }
 
@@ -238,15 +248,15 @@ export function normScale(p: Party, s: AShare, pl: NormScalePlan): Promise<AShar
   const n = numel(s);
   const flat = reshape(s, [n]);
   return p.profile('normScale', async () => {
-    const [bits, scaled] = await p.parallel((b) => octaveBits(b, flat, { ...pl.o, signed: false }, pl), (b) => lanes(b, flat, pl));
-    return reshape(await selectLanes(p, bits, scaled, n, pl.lanes), s.shape);
+    const [bits, runs] = await p.parallel((b) => octaveBits(b, flat, { ...pl.o, signed: false }, pl), (b) => laneRuns(b, { s: flat }, pl));
+    return reshape(await selectedLanes(p, runs, bits, pl, n), s.shape);
   });
 }
 
 /** Cost of normScaleTimes for `rows` values of S, m [rows, cols] formed by mCost beside the lanes. */
 export function normScaleTimesCost(rows: number, cols: number, pl: NormScalePlan, mCost: Cost): Cost {
   const products = rows * cols * pl.lanes;
-  return seq(par(compareCost(rows, pl), seq(par(lanesCost(rows, pl), mCost), mulTruncCost(products))), mulBitManyCost(rows * pl.lanes, cols));
+  return seq(par(compareCost(rows, pl), seq(par(seq(levelsCost(rows, pl), finishCost(rows, pl, false)), mCost), mulTruncCost(products))), mulBitManyCost(rows * pl.lanes, cols));
 }
 
 /**
@@ -262,7 +272,7 @@ export function normScaleTimes(p: Party, s: AShare, formM: (q: Party) => Promise
     const [octaves, e] = await p.parallel(
       (b) => octaveBits(b, flat, { ...pl.o, signed: false }, pl),
       async (b) => {
-        const [l, m] = await b.parallel((c) => lanes(c, flat, pl), formM);
+        const [l, m] = await b.parallel(async (c) => finishedLanes(c, await laneRuns(c, { s: flat }, pl)), formM);
         if (m.shape.length !== 2 || m.shape[0] !== rows) throw new Error(`normScaleTimes: m of shape [${m.shape.join(', ')}] does not have ${rows} rows`);
         const cols = m.shape[1];
         // [K, rows, cols]: lane k times every row's m.

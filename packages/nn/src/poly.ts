@@ -26,7 +26,10 @@
  * 2 rounds per level; per value of v, mulTrunc outputs of [32, 16, 16] bytes, the last truncation sharing its
  * results in Z_2^32 with outBits 32 (truncateRing 64 -> 32: 16 bytes per output instead of 21.3).
  */
-import { concatFlat, maskedChain, maskedChainCost, splitFlat, type AShare, type ChainForm, type ChainGate, type ChainProgram, type Cost, type Party, type RingChange, seq, add } from '@puma/protocol';
+import {
+  add, concatFlat, maskedChainCost, maskedChainFinish, maskedChainFinishCost, maskedChainLevels, maskedChainLevelsCost, seq, splitFlat,
+  type AShare, type ChainCoef, type ChainForm, type ChainGate, type ChainProgram, type ChainRun, type Cost, type Party, type RingChange,
+} from '@puma/protocol';
 import { mulTrunc, mulTruncCost, mulTruncRingCost, productSumTrunc, productSumTruncRing } from './fused.ts';
 import { ceilLog2, fixedBig, linComb } from './fixed.ts';
 
@@ -69,11 +72,7 @@ const chained = (maxDegree: number, outBits: RingChange['outBits'] = 64): boolea
 
 /** Declared cost for n values of v, `count` polynomials of maximum degree `maxDegree`. */
 export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64, o: { truncatedArgument?: boolean } = {}): Cost {
-  if (chained(maxDegree, outBits)) {
-    const arg: PolyArgument = o.truncatedArgument ? { x: PLACEHOLDER, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { v: PLACEHOLDER };
-    const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
-    return maskedChainCost(n, chainOf(arg, polys, 60, 1).program);
-  }
+  if (chained(maxDegree, outBits)) return maskedChainCost(n, costProgram(maxDegree, count, o));
   if (o.truncatedArgument) throw new Error('polyCost: a truncated argument needs degree 3 or more and results in Z_2^64');
   const m = splitDegree(maxDegree);
   const levels: Cost[] = [];
@@ -91,7 +90,7 @@ const PLACEHOLDER = { kind: 'A', shape: [0], s0: null, s1: null } as unknown as 
  * then one gate per polynomial, [low] + v^m [high] truncated by pi - outScale bits. Inputs: v or x, then the
  * addend's x when addRaw (its factor as a raw coefficient) is given.
  */
-function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi: number, outScale: number, addRaw?: bigint): { program: ChainProgram; inputs: AShare[] } {
+function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi: number, outScale: number, addRaw?: bigint, outputScale: ChainCoef = 1n): { program: ChainProgram; inputs: AShare[] } {
   const W = POLY_SCALE;
   const G = pi - 2 * W;
   const m = splitDegree(Math.max(...polys.map((c) => c.length - 1)));
@@ -132,38 +131,64 @@ function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi:
     const high = comb(c.slice(m + 1).map((a, i) => [pw[i + 1], fixedBig(a, G)]), 0n);
     return { products: [[pw[m], high]], addend: addRaw === undefined ? low : { ...low, inputs: [[1, addRaw]] }, bits: pi - outScale };
   }));
-  const outputs = polys.map((_, j) => atom(next + j));
+  const outputs: ChainForm[] = polys.map((_, j) => ({ atoms: [[next + j, outputScale]] }));
   return { program: { levels, outputs }, inputs: ['v' in arg ? arg.v : arg.x] };
+}
+
+/** The product scale pi and the addend's raw factor for polys under o (checked). */
+function scales(polys: ReadonlyArray<readonly number[]>, o: PolyOptions): { pi: number; addK?: bigint } {
+  if (polys.length === 0) throw new Error('polyEval: no polynomials');
+  if (!(o.bound > 0 && o.bound <= 2)) throw new Error(`polyEval: bound ${o.bound} must be in (0, 2]`);
+  if (o.bounds && (o.bounds.length !== polys.length || o.bounds.some((b) => !(b > 0 && b <= o.bound)))) throw new Error('polyEval: one bound in (0, bound] per polynomial');
+  let M = Math.max(...polys.map((c, j) => c.reduce((s, a, k) => s + Math.abs(a) * (o.bounds?.[j] ?? o.bound) ** k, 0)));
+  if (o.addend) M += Math.abs(o.addend.factor) * o.addend.bound;
+  const pi = Math.min(60, 60 - ceilLog2(M));
+  if (pi - 2 * POLY_SCALE < 12) throw new Error(`polyEval: coefficients too large (sum |a_k| bound^k = ${M}) for fixed-point evaluation`);
+  if (pi - o.outScale < 1) throw new Error(`polyEval: output scale ${o.outScale} exceeds the product scale ${pi}`);
+  if (!o.addend) return { pi };
+  const k = o.addend.factor * 2 ** (pi - o.addend.scale);
+  if (!Number.isInteger(k)) throw new Error(`polyEval: addend factor ${o.addend.factor} is not exact at scale ${pi}`);
+  return { pi, addK: BigInt.asUintN(64, BigInt(k)) };
+}
+
+/**
+ * The levels of polyEval's chain (degree 3 or more, results in Z_2^64), for a caller that finishes it itself
+ * (protocol maskedChainFinish: each result times a bit, for a selection). outputScale multiplies every result
+ * (public, per element or one), for free.
+ */
+export function polyEvalLevels(p: Party, input: AShare | PolyArgument, polys: ReadonlyArray<readonly number[]>, o: PolyOptions & { outputScale?: ChainCoef }): Promise<ChainRun> {
+  const arg: PolyArgument = 'kind' in input ? { v: input } : input;
+  const { pi, addK } = scales(polys, o);
+  if (!chained(Math.max(...polys.map((c) => c.length - 1)), o.outBits)) throw new Error('polyEvalLevels: needs degree 3 or more and results in Z_2^64');
+  const { program, inputs } = chainOf(arg, polys, pi, o.outScale, addK, o.outputScale);
+  const x = inputs[0];
+  return maskedChainLevels(p, program, o.addend ? [x, o.addend.x] : [x], [], x.shape);
+}
+
+/** polyEvalLevels' cost, and that of finishing it (with a selection by bits or without). */
+export function polyLevelsCost(n: number, maxDegree: number, count = 1, o: { truncatedArgument?: boolean } = {}): Cost {
+  return maskedChainLevelsCost(n, costProgram(maxDegree, count, o));
+}
+export function polyFinishCost(n: number, maxDegree: number, count = 1, o: { truncatedArgument?: boolean } = {}, select = false): Cost {
+  return maskedChainFinishCost(n, costProgram(maxDegree, count, o), select);
+}
+
+/** A chain of the structure polyEval builds (placeholder values: the declared costs read only its shape). */
+function costProgram(maxDegree: number, count: number, o: { truncatedArgument?: boolean }): ChainProgram {
+  const arg: PolyArgument = o.truncatedArgument ? { x: PLACEHOLDER, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { v: PLACEHOLDER };
+  const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
+  return chainOf(arg, polys, 60, 1).program;
 }
 
 /** Evaluates each coefficient list (lowest degree first) at v, which must carry POLY_SCALE fraction bits. */
 export function polyEval(p: Party, input: AShare | PolyArgument, polys: ReadonlyArray<readonly number[]>, o: PolyOptions): Promise<AShare[]> {
   const arg: PolyArgument = 'kind' in input ? { v: input } : input;
-  if (polys.length === 0) throw new Error('polyEval: no polynomials');
-  if (!(o.bound > 0 && o.bound <= 2)) throw new Error(`polyEval: bound ${o.bound} must be in (0, 2]`);
+  const { pi, addK } = scales(polys, o);
   const D = Math.max(...polys.map((c) => c.length - 1));
   const m = splitDegree(D);
   const W = POLY_SCALE;
-  if (o.bounds && (o.bounds.length !== polys.length || o.bounds.some((b) => !(b > 0 && b <= o.bound)))) throw new Error('polyEval: one bound in (0, bound] per polynomial');
-  let M = Math.max(...polys.map((c, j) => c.reduce((s, a, k) => s + Math.abs(a) * (o.bounds?.[j] ?? o.bound) ** k, 0)));
-  if (o.addend) M += Math.abs(o.addend.factor) * o.addend.bound;
-  const pi = Math.min(60, 60 - ceilLog2(M));
   const G = pi - 2 * W;
-  if (G < 12) throw new Error(`polyEval: coefficients too large (sum |a_k| bound^k = ${M}) for fixed-point evaluation`);
-  if (pi - o.outScale < 1) throw new Error(`polyEval: output scale ${o.outScale} exceeds the product scale ${pi}`);
-  let addK: bigint | undefined;
-  if (o.addend) {
-    const k = o.addend.factor * 2 ** (pi - o.addend.scale);
-    if (!Number.isInteger(k)) throw new Error(`polyEval: addend factor ${o.addend.factor} is not exact at scale ${pi}`);
-    addK = BigInt.asUintN(64, BigInt(k));
-  }
-  if (chained(D, o.outBits)) {
-    return p.profile('poly', async () => {
-      const { program, inputs } = chainOf(arg, polys, pi, o.outScale, addK);
-      const x = inputs[0];
-      return maskedChain(p, program, o.addend ? [x, o.addend.x] : [x], [], x.shape);
-    });
-  }
+  if (chained(D, o.outBits)) return p.profile('poly', async () => maskedChainFinish(p, await polyEvalLevels(p, input, polys, o)));
   if (!('v' in arg)) throw new Error('polyEval: a truncated argument needs degree 3 or more and results in Z_2^64');
   const v = arg.v;
   const addRaw = o.addend && addK !== undefined ? linComb(p, [[o.addend.x, addK]]) : undefined;

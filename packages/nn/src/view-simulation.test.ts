@@ -65,12 +65,14 @@ const COMPOSITES: Composite[] = [
   { name: 'gelu', program: (p, s) => gelu(p, A(s.x)), clean: [['small', geluIn.small], ['rotated', geluIn.rotated]], rotated: geluIn.rotated },
   // By protocol tableMax.ts at both sizes; small, party 0 deals every group and receives nothing.
   { name: 'max of all-pairs groups', program: (p, s) => maxLastWide(p, A(s.x)), clean: [['small', maxIn.small], ['rotated', maxIn.rotated]], rotated: maxIn.rotated, smallReaches: 'some' },
-  { name: 'causal softmax', program: (p, s) => softmaxLast(p, A(s.x), { causal: { queryOffset: 0 } }), clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated },
+  // At the small size party 0 deals every chunk of the max's, exp's and the reciprocal's tables and chains, and
+  // receives nothing.
+  { name: 'causal softmax', program: (p, s) => softmaxLast(p, A(s.x), { causal: { queryOffset: 0 } }), clean: [['small', softmaxIn.small]], rotated: softmaxIn.rotated, smallReaches: 'some' },
   // The scores as an untruncated product (x times 2^f: 2f fraction bits): its truncation runs beside the max,
   // e V beside the reciprocal (rotated: 3072 scores and 3072 context entries).
   {
     name: 'causal attention of a product', program: (p, s) => attendOfProduct(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.v), { causal: { queryOffset: 0 } }),
-    clean: [['small', { ...softmaxIn.small, v: fixedViewInput([2, 8, 4], -3, 3, 49) }]], rotated: { ...softmaxIn.rotated, v: fixedViewInput([3, 32, 32], -3, 3, 49) },
+    clean: [['small', { ...softmaxIn.small, v: fixedViewInput([2, 8, 4], -3, 3, 49) }]], rotated: { ...softmaxIn.rotated, v: fixedViewInput([3, 32, 32], -3, 3, 49) }, smallReaches: 'some',
   },
   // Leak-free checks in inverse-view-simulation.test.ts. 128 rows: the inverse's lanes and comparisons per row
   // (3584 values) reach the rotating dealers.
@@ -116,6 +118,8 @@ interface Mutant extends PlantedMutant {
 // resharing; no zero-shared or XOR resharing): the dealer-mask, stream-0 and stream-2 mutants reach it, its own
 // mutants are in the protocol's view-simulation.test.ts.
 const TABLE_MAX_ONLY = 'its levels go by protocol tableMax.ts, which reshares by dealer keys only';
+/** The norms on the whole ring's range (64-bit msb comparisons; their lanes and selection are masked chains). */
+const NORMS = ['layerNorm', 'layerNorm of a residual', 'layerNorm of a residual without gamma'];
 
 const MUTANTS: Mutant[] = [
   {
@@ -134,16 +138,16 @@ const MUTANTS: Mutant[] = [
       'causal attention of a product': 'its comparisons go by dealer tables, with no XOR resharing',
     },
   },
-  ...dealerMaskMutants().map((m): Mutant => (m.observer === 1 ? m : {
+  ...dealerMaskMutants().map((m): Mutant => ({
     ...m,
-    notIn: {
-      // Its elements past ROTATE_FROM go through the kept x's truncation (protocol truncateWrap.ts, whose dealer
-      // sends nothing this mutant can unmask), fused products, whose zero-shared terms hide a dealer mask from
-      // the view rule (the protocol's mutant (a) builds its product term from components to see it), and the row
-      // scale's lanes as masked chains (protocol maskedChain.ts: masks at streams 0 and 2, which the stream-0
-      // mutant below reaches; the chain's own mutants (n) and (o) are in the protocol's view-simulation.test.ts).
-      'layerNorm of a residual on a window': `no dealer truncation of a replicated share reaches dealer ${(m.observer + 2) % 3}`,
-    },
+    // The norms' elements past ROTATE_FROM go through the kept x's truncation (protocol truncateWrap.ts, whose
+    // dealer sends nothing this mutant can unmask), fused products, whose zero-shared terms hide a dealer mask from
+    // the view rule (the protocol's mutant (a) builds its product term from components to see it), and the row
+    // scale's lanes and selection as masked chains (protocol maskedChain.ts: masks at streams 0 and 2, which the
+    // stream-0 mutant below reaches; the chain's own mutants (n), (o) and (p) are in the protocol's
+    // view-simulation.test.ts).
+    notIn: Object.fromEntries([...(m.observer !== 2 ? NORMS : []), ...(m.observer !== 1 ? ['layerNorm of a residual on a window'] : [])]
+      .map((name) => [name, `no dealer truncation of a replicated share reaches dealer ${(m.observer + 2) % 3}`])),
   })),
   // A truncation's second round: B of dealer 0 sends its half masked by nothing, whichever truncation it is.
   {
@@ -155,6 +159,7 @@ const MUTANTS: Mutant[] = [
       // Its only other effect, the msb(r) share of party 1's truncation chunks sent unmasked, is a one-bit
       // statistical leak that a word-level view check cannot see (view-test-support.ts's file comment).
       gelu: 'gelu runs no bit times value',
+      ...Object.fromEntries([...NORMS, 'layerNorm of a residual on a window'].map((name) => [name, 'its selection is the masked chain\'s (protocol maskedChain.ts), no bit times value'])),
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Party } from '../party.ts';
-import type { AShare } from '../share.ts';
+import type { AShare, BShare } from '../share.ts';
 import { ROTATE_FROM } from '../dealers.ts';
 import { expectCost, measureOp, randomFloats, runWithInputs } from '../test-support.ts';
 import { maskedChain, maskedChainCost, maskedChainFinish, maskedChainLevels, type ChainProgram } from './maskedChain.ts';
@@ -155,7 +155,7 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
       const { program: full } = exactProgram(n);
       const program: ChainProgram = { levels: full.levels, outputs: [{ atoms: [[2, 1n]] }] };
       const inputs = { x: { values: ints(n, -9, 9, 1), shape: [n] }, y: { values: ints(n, -9, 9, 2), shape: [n] } };
-      const measured = await measureOp(inputs, async (p, v, bits) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bits), (p, v) => msb(p, v.y));
+      const measured = await measureOp(inputs, async (p, v, bits: BShare) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bits), (p, v) => msb(p, v.y));
       expectCost(measured, maskedChainCost(n, program, 2, 1, true));
     }
   });

@@ -3,7 +3,7 @@
  * All values of a chain have the same n elements and are combined elementwise; coefficients are public ring words,
  * one for all elements (bigint) or one per element (BigUint64Array of n).
  */
-import { cost, WORD, type Cost } from '../cost.ts';
+import { cost, seq, WORD, type Cost } from '../cost.ts';
 import { dealerChunks } from '../dealers.ts';
 
 export type ChainCoef = bigint | BigUint64Array;
@@ -159,19 +159,33 @@ export function chainShape(program: ChainProgram, n: number, inputs: number, ter
  * opening shares) and m per output (the resharing).
  */
 export function maskedChainCost(n: number, program: ChainProgram, inputs = 0, terms = 0, select = false): Cost {
+  return seq(maskedChainLevelsCost(n, program, inputs, terms), maskedChainFinishCost(n, program, select));
+}
+
+/** maskedChainLevels' part: one round per level; the dealer's level-0 terms and dealt words, A's and B's openings. */
+export function maskedChainLevelsCost(n: number, program: ChainProgram, inputs = 0, terms = 0): Cost {
   const s = chainShape(program, n, Math.max(inputs, maxIndex(program, 'inputs')), Math.max(terms, maxTerm(program)));
   const g0 = program.levels[0].filter(opensFromTerms).length;
-  const gatesAll = s.gates.length;
-  const outs = program.outputs.length;
-  // The selection (maskedChainFinish with bits): t and t times every output's components, D to B.
+  return perChunk(n, program.levels.length, 2 * g0 + s.dealtWords, s.gates.length);
+}
+
+/** maskedChainFinish's part: the resharing of the outputs, after the selection's round when there are bits. */
+export function maskedChainFinishCost(n: number, program: ChainProgram, select = false): Cost {
+  const s = chainShape(program, n, maxIndex(program, 'inputs'), maxTerm(program));
+  // The selection: t and t times every output's components, D to B.
   const selectWords = select ? 1 + program.outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0) : 0;
+  return perChunk(n, 1 + (select ? 1 : 0), selectWords, program.outputs.length);
+}
+
+/** Rounds, and per dealer chunk of m elements dealerWords m words from the dealer and abWords m from A and B each. */
+function perChunk(n: number, rounds: number, dealerWords: number, abWords: number): Cost {
   const words = [0, 0, 0];
   dealerChunks(n).forEach((m, dealer) => {
-    words[dealer] += m * (2 * g0 + s.dealtWords + selectWords);
-    words[(dealer + 1) % 3] += m * (gatesAll + outs);
-    words[(dealer + 2) % 3] += m * (gatesAll + outs);
+    words[dealer] += m * dealerWords;
+    words[(dealer + 1) % 3] += m * abWords;
+    words[(dealer + 2) % 3] += m * abWords;
   });
-  return cost(program.levels.length + 1 + (select ? 1 : 0), words[0] * WORD, words[1] * WORD, words[2] * WORD);
+  return cost(rounds, words[0] * WORD, words[1] * WORD, words[2] * WORD);
 }
 
 function maxIndex(program: ChainProgram, key: 'inputs'): number {
