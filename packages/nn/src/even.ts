@@ -134,8 +134,7 @@ export function evenActivation(p: Party, x: AShare, fit: EvenFit, gate?: AShare)
   fit.bands.forEach((b, i) => {
     if (b.lo !== (i === 0 ? 0 : his[i - 1])) throw new Error(`even bands must be contiguous from 0; band ${i} starts at ${b.lo}`);
   });
-  const T = his[his.length - 1];
-  // Breaks -T < ... < -hi_0 < hi_0 < ... < T; pieces 0, band K-1 .. band 0 .. band K-1, x.
+  // Breaks -T < ... < -hi_0 < hi_0 < ... < T (T the top band's end); pieces 0, band K-1 .. band 0 .. band K-1, x.
   const breaks = [...his.map((h) => -h).reverse(), ...his];
   const pieces = async (q: Party): Promise<AShare[]> => {
     const mids = await bandValues(q, x, fit);

@@ -1,15 +1,14 @@
 /**
- * exp(x) for x <= 0 in 6 rounds (exp.ts: 11): piecewise polynomials evaluated side by side ("lanes"), one
+ * exp(x) for x <= 0 in 5 rounds (exp.ts: 11): piecewise polynomials evaluated side by side ("lanes"), one
  * picked by comparison bits, so neither the squarings nor the mask product sit after the comparison.
  * Formula: three pieces on [-14, -6), [-6, -2.5), [-2.5, 0.025]; piece k evaluates
  *   L_k(x) = P_k(v_k),  v_k = (x - t_k) / 2^s_k  (t_k its top, a public shift; s_k = 3, 2, 2),
  * P_k the degree-6 Chebyshev interpolant of exp(2^s_k v + t_k) on its piece (computed below at load, in
  * float64; worst float64 error 6.2e-6, on the piece below -6 where exp < 2.5e-3). Every lane is evaluated
  * for every element while the comparisons l_j = [x < c_j], c = (-14, -6, -2.5), run (narrow window by
- * dealer tables, 2 rounds); then sum_k oh_k L_k = L_2 - l_0 L_0 + l_1 (L_0 - L_1) + l_2 (L_1 - L_2) by bit times value
- * (inverse.ts selectLanes, 2 rounds). Lanes outside x's piece hold garbage (x far below a piece overflows
- * its powers); the differences telescope exactly in the ring and the bits are exact 0/1, so the garbage
- * cancels. Below -14 every bit is 1 and the result is exactly 0 (PUMA's cut: exp(-14) < 8.4e-7).
+ * dealer tables, 2 rounds); then sum_k oh_k L_k with oh_k = l_{k+1} ^ l_k (l_3 = 1: inverse.ts oneHotPlanes),
+ * each lane times its bit in its chain's last round (protocol maskedChainFinish), reshared, added. Lanes
+ * outside x's piece hold garbage (x far below a piece overflows its powers), which exact zeros multiply. Below -14 every bit is 1 and the result is exactly 0 (PUMA's cut: exp(-14) < 8.4e-7).
  * v_k is exact: x at f fraction bits minus the public t_k, read at POLY_SCALE = f + s_k + (21 - 18 - s_k) bits.
  * Each piece's fit reaches 2^-6 above its top, the narrow window's band of either answer (narrowCompare.ts),
  * so an element in the band gets the lower piece, which is still accurate there.
@@ -18,10 +17,11 @@
  * Error: float64 fit 6.2e-6, plus the fixed-point evaluation (poly.ts: powers to 2^-21 times coefficients up
  * to 10.7, the high coefficients to 2^-(pi-41) with pi >= 56) and the output's 1 ulp: asserted 1e-4 on
  * [-14, 0.025] (exp-lanes.test.ts; measured about 2e-5), against 6e-4 for exp.ts's squarings in Z_2^32.
- * Cost: max(comparisons 2 by dealer tables, polynomials 4 as masked chains: poly.ts) + selection 2 = 6 rounds
- * (8 with the comparisons' 6-round circuit and the polynomials' 3 levels of products). Bytes per element per
- * party: 3 lanes of degree 6 (a masked chain each), 3 narrow comparisons by tables and 3 bit-times-value words:
- * about 305 (expLanesCost; 262 with products and the 6-round comparisons), 3.3 times exp.ts's 91.4. Softmax uses it where its bytes are small (softmax.ts).
+ * Cost: max(comparisons 2 by dealer tables, polynomials 3 levels as masked chains: poly.ts) + the selection and
+ * resharing 2 = 5 rounds (8 with the comparisons' 6-round circuit, the polynomials' 3 levels of products and
+ * bit times value). Bytes per element per
+ * party: 3 lanes of degree 6 (a masked chain each, with its selection), 3 narrow comparisons by tables: about
+ * 281 (expLanesCost; 262 with products, the 6-round comparisons and bit times value), 3.1 times exp.ts's 91.4. Softmax uses it where its bytes are small (softmax.ts).
  * Paper: PUMA (arXiv 2307.12533) section 4 (exp with the cut at -14); lanes picked by comparison bits as in
  * this package's inverse.ts.
  */
@@ -33,7 +33,7 @@ import { par } from './fixed.ts';
 import { laneVector, oneHotPlanes } from './inverse.ts';
 import { POLY_SCALE, polyEvalLevels, polyFinishCost, polyLevelsCost } from './poly.ts';
 
-/** Degree of every piece: 3 multiplication levels (poly.ts), as many rounds as the comparisons. */
+/** Degree of every piece: 3 multiplication levels (poly.ts), one round each in a masked chain. */
 const DEGREE = 6;
 /** The narrow window's band of either answer (2^-6 at the softmax's window): each fit reaches this far up. */
 const BAND = 2 ** -6;

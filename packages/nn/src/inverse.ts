@@ -24,10 +24,12 @@
  *    - Multiplicand m: the selection of the normalised Q, raw (1 round), runs beside F = m phi (2 rounds),
  *      then result = F Q (2 rounds). Total 14 on the msb.
  *    - Multiplicand m, x > 0, reciprocal, C = 1 (softmax's denominator): phi(k) = 2^-(k+1) is an exact shift,
- *      so the lanes become L_k = Q_k 2^(hi-1-k), i.e. 1/x at Q_SCALE + hi fraction bits, for free; the
- *      unconverted comparison bits pick them by bit times value (protocol bitMul.ts, 2 rounds, exact:
- *      selectLanes), then result = m R (2 rounds). Total max(comparison, lanes) + 4: 8 on the narrow
- *      window by tables (10 with b2a, selection and F = m phi). Used when m R fits below 2^61 at those scales.
+ *      so the lanes become L_k = Q_k 2^(hi-1-k), i.e. 1/x at Q_SCALE + hi fraction bits, for free (the chain's
+ *      output coefficients); the unconverted comparison bits pick them: each lane times its one-hot bit
+ *      l_{k+1} ^ l_k (oneHotPlanes) in the chain's own last round (protocol maskedChainFinish: 1 round from the
+ *      dealer, then the resharing), summed over the lanes; then result = m R (2 rounds). Total max(comparison,
+ *      3) + 2 + 2: 7 on the narrow window by tables (10 with b2a, selection and F = m phi). Used when m R fits
+ *      below 2^61 at those scales.
  *    (The norms select lanes pre-scaled by phi the same way, phi folded into the polynomial: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
  * the lane's chain (three openings and the resharing, about 24 words in all over the parties: maskedChainCost);
@@ -38,10 +40,10 @@
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, bShare, maskedChainFinish, planeWords, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulBitMany, mulBitManyCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, truncate, truncateCost, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, bShare, maskedChainFinish, planeWords, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
-import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
+import { ceilLog2, fixedBig, par } from './fixed.ts';
 import { POLY_SCALE, polyCost, polyEval, polyEvalLevels, polyFinishCost, polyLevelsCost, type PolyArgument } from './poly.ts';
 
 type Buf = AShare['s0'];
@@ -252,16 +254,6 @@ export function oneHotPlanes(p: Party, bits: BShare, n: number, K: number, range
   return ranges.map(([start, count]) => bShare(count * n, 1, pack(w0, start, count), pack(w1, start, count)));
 }
 
-/**
- * sum_k oh_k L_k for lanes L [K * n] (lane j for octave lo + j) from unsigned octave bits [K * n]:
- * L_{hi-1} - l_lo L_lo + sum_{j>lo} l_j (L_{j-1} - L_j) by bit times value (2 rounds). The differences
- * telescope exactly in the ring, so lanes outside x's octave (garbage) are multiplied by exact zeros and cancel.
- */
-export async function selectLanes(p: Party, bits: BShare, lanes: AShare, n: number, K: number): Promise<AShare> {
-  const prev = concatFlat(p, [zerosLike(p, [n]), sliceFlat(p, lanes, 0, [(K - 1) * n])]);
-  const [picked] = await mulBitMany(p, bits, [sub(p, prev, lanes)]);
-  return add(p, sumLast(p, transpose(p, reshape(picked, [K, n]), [1, 0])), sliceFlat(p, lanes, (K - 1) * n, [n]));
-}
 
 /**
  * sum_k oh_k Phi(k) from the range bits: Phi(hi-1) - l_lo Phi(lo) + sum_{j>lo} l_j (Phi(j-1) - Phi(j)).
@@ -297,18 +289,6 @@ function selectionOperands(p: Party, v: AShare, n: number, K: number, groups: nu
   return { diffs: transpose(p, reshape(concatFlat(p, diffs), [groups * K, n]), [1, 0]), constant: constant as AShare };
 }
 
-/** v_k = 4 c_k - 3 at POLY_SCALE for every lane, c_k = |x| 2^-(k+1) (one truncation, or none): [lanes * n]. */
-export async function laneArguments(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi' | 'signed' | 'xScale'>, laneBits: number): Promise<AShare> {
-  const { lo, hi, signed, xScale } = o;
-  const n = numel(flat);
-  // Lane k gets x 2^(hi-1-k): one shift (truncation) by laneBits then lands every lane at POLY_SCALE.
-  const shifts = Array.from({ length: hi - lo }, (_, j) => 1n << BigInt(hi - 1 - (lo + j)));
-  const groups = signed ? [flat, neg(p, flat)] : [flat];
-  const spread = mulPublicRawVec(p, concatFlat(p, groups.flatMap((g) => shifts.map(() => g))), laneVector(groups.flatMap(() => shifts), n));
-  const up = POLY_SCALE - (hi + xScale);
-  const c = laneBits > 0 ? await truncate(p, spread, laneBits) : mulPublicInt(p, spread, 1n << BigInt(Math.max(0, up)));
-  return addPublicRaw(p, mulPublicInt(p, c, 4), BigInt.asUintN(64, -(3n << BigInt(POLY_SCALE))));
-}
 
 /**
  * The polynomial's argument v_k = 4 c_k - 3 for every lane, c_k = |x| 2^-(k+1) at POLY_SCALE: x shifted per lane and

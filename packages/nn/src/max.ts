@@ -65,8 +65,6 @@ interface Level {
   groups: number;
 }
 
-const log2Ceil = (v: number): number => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
-
 /**
  * Rows of a max in runs: `rows` consecutive rows whose candidates are their first `width` columns (a causal
  * softmax's visible prefixes, causal-layout.ts; without a mask one block of every row at full width).

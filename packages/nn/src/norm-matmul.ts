@@ -30,10 +30,10 @@
  * the owner's domain check probes it as 'norm matmul output').
  */
 import {
-  addPublicRaw, broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
+  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
-import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
+import { mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
 import { formM, formMCost, mBitsFor, normTail, normTailCost, plusBeta, type NormPlan } from './norm.ts';
 import { normScaleOfSquares, normScaleOfSquaresCost } from './norm-scale.ts';
 

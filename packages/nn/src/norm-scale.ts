@@ -10,29 +10,34 @@
  * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow, belowHi since S < 2^hi:
  *    the narrow window on hi - lo + 8 bits, 2 rounds by dealer tables up to 24 octaves and 7 up to 26, else the 64-bit msb, 8
  *    rounds, as on the whole ring's range of 34 to 60 octaves that the norms take without a published window).
- * 2. Beside them (4 rounds: one masked chain per lane group, protocol maskedChain.ts, whose levels take one round
+ * 2. Beside them (3 rounds: one masked chain per lane group, protocol maskedChain.ts, whose levels take one round
  *    each): v_k = 4 S 2^-(k+1) - 3 by one truncation (level 0), v_k^2 at V2_SCALE bits (level 1), then the lane
- *    itself in one fused product with phi_k folded into the coefficients (level 2), and one round back to
- *    replicated shares (6 rounds as separate truncations and products):
+ *    itself in one fused product with phi_k folded into the coefficients (level 2) (6 rounds as separate
+ *    truncations and products, with the resharing):
  *      L_k = [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2],   b_i = round(phi_k a_i 2^(P - sigma_i))
  *    (sigma_i the scale of the power it multiplies), truncated from the product's P fraction bits to rScale.
  *    P is one per group of lanes whose phi_k span at most 2^4.4 (8 octaves): high enough that b3 keeps
  *    COEF_BITS bits relative to phi_k, low enough that phi_k Q 2^P stays below 2^61. (Before: Q at 20 bits,
  *    then w_k Q_k truncated per group, 8 rounds.)
- * 3. R = L_{hi-1} - l_lo L_lo + sum_{j>lo} l_j (L_{j-1} - L_j): bit times value (2 rounds), summed locally. The
- *    differences telescope exactly in the ring, so the garbage of the lanes outside S's octave (v_k far outside
- *    [-1, 1], out-of-range products) is multiplied by exact zeros and cancels.
+ * 3. R = sum_k oh_k L_k with oh_k = l_{k+1} ^ l_k (l_hi = 1; the bits are monotone, so this is l_{k+1} - l_k:
+ *    inverse.ts oneHotPlanes, local), each lane times its bit in the chain's own last round (the dealer shares
+ *    t = b_D ^ b_A and t times the lane's mask components: protocol maskedChainFinish), reshared (1 round) and
+ *    summed over the lanes locally: 2 rounds after the later of the lanes and the bits. The lanes outside S's
+ *    octave (v_k far outside [-1, 1], out-of-range products) hold garbage that exact zeros multiply. (Before:
+ *    the lanes reshared, then bit times value on telescoped differences, 3 rounds.)
  * The caller forms m at mScale = 61 - ceil(log2 outBound) - rScale fraction bits and multiplies, y = m R (2
  * rounds), which stays below 2^61 whenever |y| <= outBound. normScaleTimes instead multiplies m into every lane
  * first, E_k = m L_k truncated (2 rounds, while the comparisons finish), and selects among the E_k: the same
- * y two rounds sooner (the lanes, 4 rounds, plus the product end before the comparisons' 8), for K times the
+ * y two rounds sooner where the comparisons are the whole ring's msb (the lanes, 4 rounds, plus the product end
+ * before the comparisons' 8), for K times the
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
  * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE.
- * Cost: 10 rounds to R (max(8, 4) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
- * within the lanes' 4 rounds. On a domain of at most 24 octaves 6 and 8 (the lanes' 4 hide the tables' 2), of
- * 25 or 26 octaves 9 and 11. Bytes per element of S per lane: a comparison (241 bits on the msb), the lane's
- * chain (three openings: about 26 words in all over the parties, maskedChainCost) and a bit times value;
- * normScaleTimes per element of m per lane: a mulTrunc and a bit times value.
+ * Cost: 10 rounds to R (max(8, 3) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
+ * within the lanes' 4 rounds. On a domain of at most 24 octaves 5 and 7 (the lanes' 3 hide the tables' 2), of
+ * 25 or 26 octaves 9 and 11. From d with S's term (normScaleOfSquares): max(1 + comparisons, 3) + 2, 5 on a
+ * window by tables. Bytes per element of S per lane: a comparison (241 bits on the msb), the lane's chain (three
+ * openings and the selection: about 30 words in all over the parties, maskedChainCost); normScaleTimes per
+ * element of m per lane: a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
  * from fixed point (v's and v^2's last bits, the b_i's 2^-COEF_BITS), 2^-16 from L_k's last bit at the top
  * octave. Asserted: 2e-4 against float64 over [2^-8, 2^26), [2^-34, 2^26), [2^2, 2^12), [2^-3, 2^17) and [2^-6, 2^4) at 36
@@ -45,7 +50,7 @@ import {
   type AShare, type BShare, type ChainCoef, type ChainForm, type ChainProgram, type ChainRun, type CompareWindow, type Cost, type Party,
 } from '@puma/protocol';
 import { RSQRT } from './coefficients.ts';
-import { ceilLog2, fixedBig, par, ZERO_COST } from './fixed.ts';
+import { ceilLog2, fixedBig, par } from './fixed.ts';
 import { dotLastOpenTerm, dotLastRawCost, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { comparisonWindow, laneVector, octaveBits, oneHotPlanes } from './inverse.ts';
 import { POLY_SCALE } from './poly.ts';

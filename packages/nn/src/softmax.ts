@@ -23,21 +23,20 @@
  * Asserted max abs error per entry: 2e-3 for spreads up to 30 and at spread 990 (measured 3e-5 to 3.0e-4:
  * the reciprocal's relative error dominates; exp's own, measured: 1.3e-5 by lanes, 2e-4 to 3e-4 by squarings).
  * Which exp (public shapes, so every party picks the same): by lanes (exp-lanes.ts: three polynomial pieces
- * beside their comparisons by tables, as masked chains, then one selection: 6 rounds, 305 B per element and party)
- * while the call has at most LANE_EXP_ELEMENTS = 2^13 visible elements (decoding steps, short prompts), else by
- * squarings (exp.ts: 11 rounds, 91.4 B). The lanes trade 5 rounds for 214 B per element: even at about 14,600
- * elements on PUMA's LAN (5 Gbps, 1 ms) and 8,800 on a 100 Mbit/s, 30 ms WAN. GPT-2-base's 32-token prompt has
- * 6,336 visible scores per layer, below both: lanes, 5 rounds fewer per layer for 1.36 MB more than squarings on
- * the same 6,336 (2.2 ms against 5 ms on the LAN, 109 ms against 150 ms on the WAN). Its 64-token prompt (24,960 visible) and BERT-base's 12 x 128 x 128
+ * beside their comparisons by tables, as masked chains whose last round selects: 5 rounds, 281 B per element and
+ * party) while the call has at most LANE_EXP_ELEMENTS = 2^13 visible elements (decoding steps, short prompts), else
+ * by squarings (exp.ts: 11 rounds, 91.4 B). The lanes trade 6 rounds for 190 B per element: even at about 19,700
+ * elements on PUMA's LAN (5 Gbps, 1 ms) and 11,800 on a 100 Mbit/s, 30 ms WAN. GPT-2-base's 32-token prompt has
+ * 6,336 visible scores per layer, below both: lanes, 6 rounds fewer per layer for 1.20 MB more than squarings on
+ * the same 6,336 (1.9 ms against 6 ms on the LAN, 96 ms against 180 ms on the WAN). Its 64-token prompt (24,960 visible) and BERT-base's 12 x 128 x 128
  * (unmasked) keep the squarings.
  * SoftmaxOptions.exp overrides the choice.
  * Cost: max (3 rounds for up to 32 columns and 6 for 128 by protocol tableMax.ts where max.ts's LAN rule takes
- * it; by the tournament on table comparisons 9 and 15) + exp (6 by lanes, 11 by squarings) + reciprocal with
- * the product folded in (inverse.ts: lanes pre-shifted by the octave and picked by bit times value, 8 rounds,
- * the lanes' 4 (one masked chain) before the selection, the octave comparisons by tables taking 2; 10 with b2a and
- * the product by phi; the octaves end at 2^hi just above 1.03 cols, the sum's bound): exp by lanes 6 (its
- * comparisons by tables beside its chains), 17 rounds at 32 columns (21 before the masked chains, 27 by the
- * tournament).
+ * it; by the tournament on table comparisons 9 and 15) + exp (5 by lanes, 11 by squarings) + reciprocal with
+ * the product folded in (inverse.ts: lanes pre-shifted by the octave, one masked chain of 3 levels beside the
+ * octave comparisons by tables (2), the chain's last round selecting, then the resharing and the product: 7
+ * rounds; 10 with b2a and the product by phi; the octaves end at 2^hi just above 1.03 cols, the sum's bound):
+ * 15 rounds at 32 columns (21 with exp by squarings; 21 before the masked chains, 27 by the tournament).
  * softmaxCost gives rounds and bytes for any size (with a causal mask, given its query rows: SoftmaxCostOptions). With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
@@ -50,17 +49,17 @@
  *    exp.ts's accuracy). Domain: the product below 2^62 at 2f fraction bits (|score| < 2^26).
  * 2. softmax(S) V = (e V) / sum, with V's product moved before the division: e V (a matmul, 2 rounds) runs
  *    beside the reciprocal's comparisons and lanes (inverse.ts shiftedReciprocal: 1/sum at 22 + hi fraction
- *    bits, picked by bit times value, 6 rounds), then one product per output, truncated (2): 8 rounds from e
- *    to the context instead of 8 + 2 (the reciprocal with e folded in, then probs V). The probabilities are
+ *    bits, each lane times its one-hot bit in its chain's last round, 5 rounds), then one product per output,
+ *    truncated (2): 7 rounds from e to the context instead of 7 + 2 (the reciprocal with e folded in, then probs V). The probabilities are
  *    never formed. Bytes: the reciprocal's last product is over the context [rows, D] instead of the
  *    probabilities [rows, cols]. Error: the reciprocal's relative error (3e-4, Q's fit) on each context entry,
  *    plus e V's 1 ulp times 1/sum (at most 1), plus 1 ulp; exp's error enters through e. Asserted: within
  *    2e-3 (1 + max |V|) of float64 (softmax.test.ts; measured up to 2e-4 (1 + max |V|)). Domain: as
  *    softmax, and |V| below attentionValueBound(cols) = 2^(61 - f - 22 - hi), hi = ceil(log2(ceil(1.03 cols)))
  *    (e V R below 2^61): 32768 for 32 keys, 8192 for 128, 1024 for 1024.
- * Together (attendOfProductCost): scores, softmax and the product with V take 18 rounds at 32 keys (reshare,
- * max 3 from the reshare, exp by lanes 6, reciprocal beside e V 8; 23 with exp by squarings), against
- * 2 + 17 + 2 = 21 with matmul, softmaxLast and matmul.
+ * Together (attendOfProductCost): scores, softmax and the product with V take 16 rounds at 32 keys (reshare,
+ * max 3 from the reshare, exp by lanes 5, reciprocal beside e V 7; 22 with exp by squarings), against
+ * 2 + 15 + 2 = 19 with matmul, softmaxLast and matmul.
  */
 import { broadcastLast, matmul, matmulCost, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
 import { gatherVisible, layoutOf, layoutOfShape, scatterVisible, type CausalShape, type RowLayout } from './causal-layout.ts';
@@ -76,7 +75,7 @@ export interface SoftmaxOptions {
   causal?: { queryOffset: number };
   /** Largest group of the max tournament (max.ts; default: maxGroup below; 2 is a binary tree). */
   maxArity?: number;
-  /** exp by lanes (exp-lanes.ts: 6 rounds, 305 B per element) or by squarings (exp.ts: 11, 91.4 B); default: expKind below. */
+  /** exp by lanes (exp-lanes.ts: 5 rounds, 281 B per element) or by squarings (exp.ts: 11, 91.4 B); default: expKind below. */
   exp?: ExpKind;
 }
 
@@ -99,7 +98,7 @@ function maxGroup(rows: number, cols: number, o: SoftmaxOptions): number {
   return cols > MAX_GROUP && (rows * cols * (cols - 1)) / 2 <= ONE_GROUP_COMPARISONS ? cols : MAX_GROUP;
 }
 
-/** Visible elements per call up to which exp runs by lanes: 5 rounds fewer for 3.3 times its bytes (see the header). */
+/** Visible elements per call up to which exp runs by lanes: 6 rounds fewer for 3.1 times its bytes (see the header). */
 export const LANE_EXP_ELEMENTS = 1 << 13;
 
 /** Default exp for n visible elements: lanes while the call is small (public shape, so every party picks the same). */

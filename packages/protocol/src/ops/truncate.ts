@@ -29,7 +29,7 @@
 import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
-import { aShare, type AShare } from '../share.ts';
+import type { AShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
 import { replicateHalves } from './halves.ts';
