@@ -21,7 +21,11 @@
  * (halves.ts). What anyone sees: A and B each receive the other's share plus its r half (uniform to them: a
  * key they lack), B receives D's dealt shares masked by A's draws, A and B receive D's term plus r; D receives
  * nothing. Every opened c is y + r with r uniform.
- * Cost: levels + 1 rounds. Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate
+ * Selection (maskedChainFinish with bits): each output F times a secret bit b = t ^ c per element, t = b_D ^ b_A
+ * (D's two components) and c = b_B (A's and B's): b F = c F + (1 - 2c)(t F_P - t F_M), where D shares t and every
+ * t comp_a (A's halves from its key, B's sent: one round), A and B then hold b F additively. B sees t and the
+ * products masked by A's draws; A receives nothing; D nothing.
+ * Cost: levels + 1 rounds (+ 1 with the selection, D sending 1 + the outputs' components words per element). Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate
  * (R, T) plus one per component pair; A and B send 1 word per gate and 1 per output (maskedChainCost). Against
  * levels of mulTrunc (2 rounds and 8 words in all per output each): half the rounds, and about the words when
  * the forms name few atoms (a degree-4 polynomial: 4 rounds and about 23 words where it took 6 and 24).
@@ -34,104 +38,13 @@ import { aShare, numel, type AShare, type BShare } from '../share.ts';
 import { dealerChunks } from '../dealers.ts';
 import { localProduct } from './mul.ts';
 import { replicateHalves } from './halves.ts';
-import { chainShape, formComps, opensFromTerms, pairKey, pairVanishes, type ChainCoef, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
+import { formPublic, inputForm, inputHalf, maskHalf, maskTerms, sum, times, type Chunk, type Known } from './maskedChainForms.ts';
+import { chainShape, formComps, opensFromTerms, pairKey, pairVanishes, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
 
 export * from './maskedChainPlan.ts';
 
 const OFFSET = 1n << 62n;
-type Co = bigint | Buf;
 
-interface Chunk {
-  q: Party;
-  start: number;
-  m: number;
-  dealer: PartyId;
-  A: PartyId;
-  B: PartyId;
-}
-
-/** A coefficient for this chunk: the scalar, or the chunk's slice of the vector, uploaded. */
-function co(c: Chunk, k: ChainCoef): Co {
-  return typeof k === 'bigint' ? BigInt.asUintN(64, k) : c.q.backend.upload(k.subarray(c.start, c.start + c.m));
-}
-
-function times(c: Chunk, x: Buf, k: Co): Buf {
-  return typeof k === 'bigint' ? c.q.backend.mulScalar(x, k) : c.q.backend.mul(x, k);
-}
-
-function sum(c: Chunk, parts: Buf[]): Buf {
-  const be = c.q.backend;
-  let acc = be.zeros(c.m);
-  for (const x of parts) acc = be.add(acc, x);
-  return acc;
-}
-
-/** The chunk's slice of a replicated input. */
-const slicedInput = (c: Chunk, x: AShare) => ({ s0: c.q.backend.slice(x.s0, c.start, c.m), s1: c.q.backend.slice(x.s1, c.start, c.m) });
-
-/** A form over inputs and a constant as replicated components (the constant on component 0). */
-function inputForm(c: Chunk, f: ChainForm, inputs: AShare[]): AShare {
-  const be = c.q.backend;
-  const s0: Buf[] = [];
-  const s1: Buf[] = [];
-  for (const [i, k] of f.inputs ?? []) {
-    const x = slicedInput(c, inputs[i]);
-    const kk = co(c, k);
-    s0.push(times(c, x.s0, kk));
-    s1.push(times(c, x.s1, kk));
-  }
-  let a = sum(c, s0);
-  let b = sum(c, s1);
-  if (f.constant !== undefined) {
-    const k = co(c, f.constant);
-    const add = (x: Buf) => (typeof k === 'bigint' ? be.addScalar(x, k) : be.add(x, k));
-    if (c.q.id === 0) a = add(a);
-    if (c.q.id === 2) b = add(b);
-  }
-  return aShare([c.m], a, b);
-}
-
-/** A's or B's additive half of a form's inputs: A holds x_{D+1} + x_{D+2}, B holds x_D. */
-function inputHalf(c: Chunk, f: ChainForm | undefined, inputs: AShare[]): Buf {
-  const parts: Buf[] = [];
-  for (const [i, k] of f?.inputs ?? []) {
-    const x = slicedInput(c, inputs[i]);
-    parts.push(times(c, c.q.id === c.A ? c.q.backend.add(x.s0, x.s1) : x.s1, co(c, k)));
-  }
-  return sum(c, parts);
-}
-
-/** What A and B know of the atoms: P, the negated sign -s (for T's coefficient), and their component halves. */
-interface Known {
-  pub: Buf[];
-  negSign: Array<Buf | null>;
-  comp: Map<Comp, Buf>;
-  pairs: Map<string, Buf>;
-}
-
-/** F_P: the public part of a form over atoms and a constant. */
-function formPublic(c: Chunk, f: ChainForm | undefined, kn: Known): Buf {
-  const be = c.q.backend;
-  let acc = sum(c, (f?.atoms ?? []).map(([k, w]) => times(c, kn.pub[k], co(c, w))));
-  if (f?.constant !== undefined) {
-    const k = co(c, f.constant);
-    acc = typeof k === 'bigint' ? be.addScalar(acc, k) : be.add(acc, k);
-  }
-  return acc;
-}
-
-/** F_M as (component, coefficient) terms: R_k with f_k, T_k with -f_k s_k. */
-function maskTerms(c: Chunk, f: ChainForm | undefined, kn: Known, atomBits: readonly number[]): Array<[Comp, Co]> {
-  const out: Array<[Comp, Co]> = [];
-  for (const [k, w] of f?.atoms ?? []) {
-    const kk = co(c, w);
-    out.push([2 * k, kk]);
-    if (atomBits[k] > 0) out.push([2 * k + 1, times(c, kn.negSign[k] as Buf, kk)]);
-  }
-  return out;
-}
-
-const maskHalf = (c: Chunk, terms: Array<[Comp, Co]>, kn: Known): Buf => sum(c, terms.map(([a, k]) => times(c, kn.comp.get(a) as Buf, k)));
 
 /** Draws of one level: D's key with A at stream 0 (r_A) and 2 (A's dealt halves), with B at stream 0 (r_B). */
 const R_STREAM = 0;
