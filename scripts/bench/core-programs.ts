@@ -3,7 +3,7 @@
  * shares drawn from the pairwise PRGs (component j = F(k_j)), so no input round is timed; values are
  * reduced to |x| < 2^40 raw so truncation preconditions hold.
  */
-import { aShare, fixedPointWindow, lessThan, lessThanNarrow, matmul, maxLast, mul, opNonce, tableMax, truncate, type AShare, type Party } from '@puma/protocol';
+import { aShare, fixedPointWindow, lessThan, lessThanNarrow, maskedChain, matmul, maxLast, mul, opNonce, tableMax, truncate, type AShare, type ChainProgram, type Party } from '@puma/protocol';
 
 function randomShare(p: Party, shape: number[]): AShare {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -14,8 +14,18 @@ function randomShare(p: Party, shape: number[]): AShare {
   return aShare(shape, comp(p.keys.self), comp(p.keys.next));
 }
 
+/** x^2, x^3 = x x^2 and x^5 = x^2 x^3, each truncated: three product levels as one masked chain. */
+const POWERS: ChainProgram = {
+  levels: [
+    [{ addend: { inputs: [[0, 1n]] }, bits: 0 }, { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, 1n]] }]], bits: 18 }],
+    [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], bits: 18 }],
+    [{ products: [[{ atoms: [[1, 1n]] }, { atoms: [[2, 1n]] }]], bits: 18 }],
+  ],
+  outputs: [{ atoms: [[3, 1n]] }],
+};
+
 export interface CoreBenchArg {
-  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'tableMax' | 'max';
+  op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'tableMax' | 'max' | 'chain' | 'mulLevels';
   size: number;
   reps: number;
 }
@@ -43,6 +53,12 @@ export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchRes
       // GPT-2-base's 12 heads x 32 rows at 32 columns, one level (values outside the window: time does not depend on them).
       case 'tableMax': return tableMax(p, [x], fixedPointWindow(p.fracBits));
       case 'max': return maxLast(p, x);
+      // The same three levels as separate products with dealer truncations (2 rounds each), then as a masked chain.
+      case 'mulLevels': return (async () => {
+        const x2 = await mul(p, x, x);
+        return mul(p, x2, await mul(p, x, x2));
+      })();
+      case 'chain': return maskedChain(p, POWERS, [x]);
     }
   };
   await run();

@@ -19,6 +19,8 @@ const CASES: Array<{ name: string; arg: CoreBenchArg; size: string }> = [
   { name: 'lessThanNarrow (18-bit window, dealer tables)', arg: { op: 'narrowTables', size: 300_000, reps: 5 }, size: '300,000' },
   { name: 'tableMax (groups of 32, 18-bit window)', arg: { op: 'tableMax', size: 384, reps: 5 }, size: '384x32' },
   { name: 'max', arg: { op: 'max', size: 1024, reps: 5 }, size: '1x1024' },
+  { name: 'x^2, x^3, x^5 by three mul levels', arg: { op: 'mulLevels', size: 1 << 16, reps: 5 }, size: '2^16' },
+  { name: 'x^2, x^3, x^5 as one maskedChain', arg: { op: 'chain', size: 1 << 16, reps: 5 }, size: '2^16' },
 ];
 
 const suite: BenchSuite = async () => {
