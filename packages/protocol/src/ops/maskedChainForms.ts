@@ -29,10 +29,16 @@ export function times(c: Chunk, x: Buf, k: Co): Buf {
   return typeof k === 'bigint' ? c.q.backend.mulScalar(x, k) : c.q.backend.mul(x, k);
 }
 
+/** The sum of parts (zeros for none); the partial sums it makes are released as it goes (the parts are the caller's). */
 export function sum(c: Chunk, parts: Buf[]): Buf {
   const be = c.q.backend;
-  let acc = be.zeros(c.m);
-  for (const x of parts) acc = be.add(acc, x);
+  if (parts.length === 0) return be.zeros(c.m);
+  let acc = parts[0];
+  for (let i = 1; i < parts.length; i++) {
+    const next = be.add(acc, parts[i]);
+    if (i > 1) c.q.drop(acc);
+    acc = next;
+  }
   return acc;
 }
 
