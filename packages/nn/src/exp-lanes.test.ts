@@ -45,6 +45,9 @@ describe('exp by lanes', () => {
     expect(expLanesCost(4096).rounds).toBe(5);
     expect(expCost(4096).rounds).toBe(11);
     console.log(`exp bytes per element at 4096: lanes ${(expLanesCost(4096).bytes[0] / 4096).toFixed(1)}, squarings ${(expCost(4096).bytes[0] / 4096).toFixed(1)}`);
+    // The headers' figures (exp-lanes.ts, softmax.ts): 281 and 91.4 bytes per element for party 0.
+    expect(expLanesCost(4096).bytes[0] / 4096).toBeCloseTo(281.44, 2);
+    expect(expCost(4096).bytes[0] / 4096).toBeCloseTo(91.4, 1);
   });
 
   it('refuses more than 18 fraction bits with an error naming them', async () => {

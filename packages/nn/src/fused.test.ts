@@ -64,6 +64,17 @@ describe('fused products and polynomial evaluation', () => {
     }
   });
 
+  it('polynomials as masked chains: the rounds and words in all per value the docs state (poly.ts, maskedChain.ts)', () => {
+    // Rotated dealers; words summed over the three parties, per value of v.
+    const n = 3 * 4096;
+    const words = (c: { bytes: readonly number[] }) => c.bytes.reduce((a, b) => a + b, 0) / 8 / n;
+    expect([polyCost(n, 4).rounds, words(polyCost(n, 4))]).toEqual([3, 19]);
+    expect([polyCost(n, 4, 1, 64, { truncatedArgument: true }).rounds, words(polyCost(n, 4, 1, 64, { truncatedArgument: true }))]).toEqual([4, 21]);
+    expect([polyCost(n, 6).rounds, words(polyCost(n, 6))]).toEqual([4, 28]);
+    // As separate products: 2 rounds and 8 words per level (a truncation of the argument as one more level).
+    expect([mulTruncCost(n).rounds, words(mulTruncCost(n))]).toEqual([2, 8]);
+  });
+
   it('rejects bad truncation amounts and degrees', async () => {
     const inputs = { x: fixedInput([1, 2]) };
     await expect(runWithInputs(inputs, (p, s) => mulTrunc(p, s.x, s.x, 0))).rejects.toThrow(/out of range/);

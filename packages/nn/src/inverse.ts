@@ -32,7 +32,8 @@
  *      below 2^61 at those scales.
  *    (The norms select lanes pre-scaled by phi the same way, phi folded into the polynomial: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
- * the lane's chain (three openings and the resharing, about 24 words in all over the parties: maskedChainCost);
+ * the lane's chain (three openings and the resharing, 21 words in all over the parties where the truncation and two
+ * products took 24: maskedChainCost, pinned in fused.test.ts);
  * plus the selection and, per element of m, F and the result. About 2.3 times the bytes of the serial construction per element of
  * x, which is one value per row in softmax and the norms.
  * Error: Q's relative error (2.97e-4 reciprocal, 7.4e-5 rsqrt in float64), plus about 1e-5 relative from

@@ -36,7 +36,7 @@
  * within the lanes' 4 rounds. On a domain of at most 24 octaves 5 and 7 (the lanes' 3 hide the tables' 2), of
  * 25 or 26 octaves 9 and 11. From d with S's term (normScaleOfSquares): max(1 + comparisons, 3) + 2, 5 on a
  * window by tables. Bytes per element of S per lane: a comparison (241 bits on the msb), the lane's chain (three
- * openings and the selection: about 30 words in all over the parties, maskedChainCost); normScaleTimes per
+ * openings and the selection, maskedChainCost); normScaleTimes per
  * element of m per lane: a mulTrunc and a bit times value.
  * Error (relative, on R): Q's fit 7.4e-5 (up to 1.41 times that in the comparison window's zone), about 1e-5
  * from fixed point (v's and v^2's last bits, the b_i's 2^-COEF_BITS), 2^-16 from L_k's last bit at the top

@@ -245,6 +245,12 @@ describe('causal softmax: the max and exp over the visible entries only (query r
   it('GPT-2-base\'s 32-token prompt: the same rounds of max, a third of its comparisons, exp by lanes on 6,336 visible scores', () => {
     const prompt = { causal: { queryOffset: 0, queries: 32 } };
     const [causal, full] = [attendOfProductCost(12 * 32, 32, 64, prompt), attendOfProductCost(12 * 32, 32, 64)];
+    // The header's figures: softmax 15 rounds at 32 columns, attention of a product 16 at 32 keys, and the lanes'
+    // 1.20 MB more than the squarings on the prompt's 6,336 visible scores (party 0).
+    expect(softmaxCost(12, 32).rounds).toBe(15);
+    expect(attendOfProductCost(12, 32, 64).rounds).toBe(16);
+    const squarings = attendOfProductCost(12 * 32, 32, 64, { ...prompt, exp: 'squarings' });
+    expect((causal.bytes[0] - squarings.bytes[0]) / 1e6).toBeCloseTo(1.20, 2);
     console.log(`GPT-2-base prompt attention per layer: ${full.rounds} -> ${causal.rounds} rounds, ${full.bytes[0]} -> ${causal.bytes[0]} bytes (party 0)`);
     expect(causal.rounds).toBe(full.rounds - 6);
     expect(causal.bytes[0]).toBeLessThan(full.bytes[0]);

@@ -28,7 +28,9 @@
  * Cost: levels + 1 rounds (+ 1 with the selection, D sending 1 + the outputs' components words per element). Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate
  * (R, T) plus one per component pair; A and B send 1 word per gate and 1 per output (maskedChainCost). Against
  * levels of mulTrunc (2 rounds and 8 words in all per output each): half the rounds, and about the words when
- * the forms name few atoms (a degree-4 polynomial: 4 rounds and about 23 words where it took 6 and 24).
+ * the forms name few atoms, more when they name many (nn fused.test.ts pins, in words in all per value: a degree-4
+ * polynomial 3 rounds and 19 words where two products took 4 and 16, of a truncated argument 4 and 21 where 6 and
+ * 24, degree 6 4 and 28 where 6 and 24).
  * Error: each truncating gate is floor(y / 2^d) + {0, 1}, as truncate.ts; exact gates are exact. |y| < 2^62.
  */
 import type { Buf } from '@puma/backend';
