@@ -21,6 +21,16 @@ export function dealerChunks(n: number): [number, number, number] {
 }
 
 /**
+ * The dealers' chunks that run for n elements: elements [start, start + count) dealt by `dealer`, in element
+ * order; an empty input still gives dealer 0's empty chunk, so an operation's round count never depends on n.
+ */
+export function dealerRanges(n: number): Array<{ dealer: PartyId; start: number; count: number }> {
+  const sizes = dealerChunks(n);
+  const starts = [0, sizes[0], sizes[0] + sizes[1]];
+  return ([0, 1, 2] as const).filter((c) => sizes[c] > 0 || (n === 0 && c === 0)).map((c) => ({ dealer: c, start: starts[c], count: sizes[c] }));
+}
+
+/**
  * Runs `chunk` for every dealer's chunk (elements [start, start + count)) in parallel branches of `p` and
  * joins the results, in element order, into one share of `shape`. An empty input still runs dealer 0's chunk,
  * so an operation's round count never depends on n.
@@ -31,10 +41,7 @@ export async function dealtByChunks(
   shape: readonly number[],
   chunk: (q: Party, start: number, count: number, dealer: PartyId) => Promise<AShare>,
 ): Promise<AShare> {
-  const sizes = dealerChunks(n);
-  const starts = [0, sizes[0], sizes[0] + sizes[1]];
-  const dealers = ([0, 1, 2] as const).filter((c) => sizes[c] > 0 || (n === 0 && c === 0));
-  const parts = await p.parallel(...dealers.map((c) => (q: Party) => chunk(q, starts[c], sizes[c], c)));
+  const parts = await p.parallel(...dealerRanges(n).map((r) => (q: Party) => chunk(q, r.start, r.count, r.dealer)));
   if (parts.length === 1) return aShare(shape, parts[0].s0, parts[0].s1);
   const be = p.backend;
   return aShare(shape, be.concat(parts.map((s) => s.s0)), be.concat(parts.map((s) => s.s1)));

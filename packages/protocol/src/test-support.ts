@@ -2,7 +2,7 @@
  * Shared by the protocol and nn tests only (never imported by library code): a three-party run on a chosen
  * backend, float helpers, and measured-vs-declared cost capture.
  */
-import type { Backend } from '@puma/backend';
+import type { Backend, Buf } from '@puma/backend';
 import { referenceBackend } from '@puma/backend';
 import { encodeFixed } from '@puma/ring';
 import type { Channel, DeliveryObserver } from '@puma/transport';
@@ -46,6 +46,11 @@ export async function runWithInputs<T>(
     const xs = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, shareFromBundle(p, bundles[k][p.id], v.shape)]));
     return program(p, xs);
   }, { fracBits: opts.fracBits, client: opts.client, observe: opts.observe });
+}
+
+/** A 3-of-3 additive term of x (party i's component x_i, masked by a zero sharing), as a product hands over. */
+export function termOf(p: Party, x: AShare): Buf {
+  return p.backend.add(x.s0, p.zeroShare(p.nextTag(), x.s0.length));
 }
 
 export function fixedInput(values: ArrayLike<number>, shape: readonly number[] = [values.length], fracBits = 18) {

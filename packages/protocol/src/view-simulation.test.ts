@@ -27,7 +27,7 @@ import { msb } from './ops/msb.ts';
 import { mul, mulRaw } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { tableMax } from './ops/tableMax.ts';
-import { maskedChain, maskedChainFinish, maskedChainLevels, type ChainProgram } from './ops/maskedChain.ts';
+import { bitWords, maskedChain, maskedChainFinish, maskedChainLevels, type ChainProgram } from './ops/maskedChain.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
@@ -84,7 +84,7 @@ const CHAIN: ChainProgram = {
 const chainProgram: ViewProgram<AShare[]> = (p, s) => maskedChain(p, CHAIN, [A(s.x), A(s.y)]);
 /** The same levels, the outputs (atoms only) times a secret bit per element: D's selection round. */
 const chainSelectProgram: ViewProgram<AShare[]> = async (p, s) =>
-  maskedChainFinish(p, await maskedChainLevels(p, { levels: CHAIN.levels, outputs: [{ atoms: [[3, 1n]] }, { atoms: [[2, 1n]], constant: 5n }] }, [A(s.x), A(s.y)]), B(s.b));
+  maskedChainFinish(p, await maskedChainLevels(p, { levels: CHAIN.levels, outputs: [{ atoms: [[3, 1n]] }, { atoms: [[2, 1n]], constant: 5n }] }, [A(s.x), A(s.y)]), bitWords(p, B(s.b)));
 
 const OPS: OpCase[] = [
   { name: 'mulRaw', inputs: xy, program: (p, s) => mulRaw(p, A(s.x), A(s.y)) },

@@ -19,7 +19,7 @@ import { aShare, numel, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { localProduct, reshare } from './mul.ts';
 import { concatFlat } from './linear.ts';
-import { dealerChunks } from '../dealers.ts';
+import { dealerChunks, dealerRanges } from '../dealers.ts';
 
 export const mulBitManyCost = (n: number, values = 1): Cost => {
   const sizes = dealerChunks(n);
@@ -81,11 +81,8 @@ export function mulBitMany(p: Party, b: BShare, xs: readonly AShare[]): Promise<
     const s0 = be.fromBitPlanes(b.s0, n, 1);
     const s1 = be.fromBitPlanes(b.s1, n, 1);
     // Each dealer's chunk takes the same elements of every value (dealtByChunks would cut the k*n words).
-    const sizes = dealerChunks(n);
-    const starts = [0, sizes[0], sizes[0] + sizes[1]];
-    const dealers = ([0, 1, 2] as const).filter((c) => sizes[c] > 0 || (n === 0 && c === 0));
-    const parts = await p.parallel(...dealers.map((c) => async (q: Party) => {
-      const [e0, m] = [starts[c], sizes[c]];
+    const ranges = dealerRanges(n);
+    const parts = await p.parallel(...ranges.map(({ dealer: c, start: e0, count: m }) => async (q: Party) => {
       const pieces = xs.map((x) => aShare([m], be.slice(x.s0, e0, m), be.slice(x.s1, e0, m)));
       const vals = concatFlat(q, pieces);
       const bits = [be.slice(s0, e0, m), be.slice(s1, e0, m)];
@@ -97,7 +94,7 @@ export function mulBitMany(p: Party, b: BShare, xs: readonly AShare[]): Promise<
     p.drop(s0, s1);
     // Chunk results are value-major ([k * m]); reassemble each value in element order.
     const value = (j: number, side: 's0' | 's1') => {
-      const slices = parts.map((r, i) => be.slice(r[side], j * sizes[dealers[i]], sizes[dealers[i]]));
+      const slices = parts.map((r, i) => be.slice(r[side], j * ranges[i].count, ranges[i].count));
       const whole = be.concat(slices);
       p.drop(...slices);
       return whole;

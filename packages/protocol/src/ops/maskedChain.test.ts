@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Party } from '../party.ts';
 import type { AShare, BShare } from '../share.ts';
 import { ROTATE_FROM } from '../dealers.ts';
-import { expectCost, measureOp, randomFloats, runWithInputs } from '../test-support.ts';
-import { maskedChain, maskedChainCost, maskedChainFinish, maskedChainLevels, type ChainProgram } from './maskedChain.ts';
+import { expectCost, measureOp, randomFloats, runWithInputs, termOf } from '../test-support.ts';
+import { bitWords, maskedChain, maskedChainCost, maskedChainFinish, maskedChainLevels, type ChainProgram } from './maskedChain.ts';
 import { msb } from './msb.ts';
 import { revealRaw } from './reveal.ts';
 
@@ -11,8 +11,6 @@ const u = (v: bigint) => BigInt.asUintN(64, v);
 const s = (v: bigint) => BigInt.asIntN(64, v);
 const ints = (n: number, lo: number, hi: number, seed: number) => BigUint64Array.from(randomFloats(n, lo, hi, seed), (v) => u(BigInt(Math.round(v))));
 
-/** The parties' terms of x's replicated share (component s0 plus a zero sharing), as a product hands over. */
-const termOf = (p: Party, x: AShare) => p.backend.add(x.s0, p.zeroShare(p.nextTag(), x.s0.length));
 
 /**
  * Exact gates only (bits 0), so every output is an exact ring value: level 0 multiplies input forms with
@@ -120,7 +118,7 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
       const { program } = exactProgram(n);
       const inputs = { x: { values: ints(n, -9, 9, 1), shape: [n] }, y: { values: ints(n, -9, 9, 2), shape: [n] } };
       const measured = await measureOp(inputs, (p, v) => maskedChain(p, program, [v.x, v.y], [termOf(p, v.x)]), async () => undefined);
-      expectCost(measured, maskedChainCost(n, program, 2, 1));
+      expectCost(measured, maskedChainCost(n, program));
       expect(measured.rounds).toBe(3);
     }
   });
@@ -134,7 +132,7 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
       const ys = ints(n, -3000, 3000, 4);
       const zs = ints(n, -5, 5, 8);
       const inputs = { x: { values: xs, shape: [n] }, y: { values: ys, shape: [n] }, z: { values: zs, shape: [n] } };
-      const op = async (p: Party, v: Record<string, AShare>) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), await msb(p, v.z));
+      const op = async (p: Party, v: Record<string, AShare>) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bitWords(p, await msb(p, v.z)));
       const run = await runWithInputs(inputs, async (p, v) => Promise.all((await op(p, v)).map((o) => revealRaw(p, o))));
       const [o0, o1] = run.results[0];
       for (let i = 0; i < n; i++) {
@@ -147,7 +145,7 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
       }
     }
     const { program } = exactProgram(64);
-    expect(maskedChainCost(64, program, 2, 1, true).rounds).toBe(maskedChainCost(64, program, 2, 1).rounds + 1);
+    expect(maskedChainCost(64, program, true).rounds).toBe(maskedChainCost(64, program).rounds + 1);
   });
 
   it('the selection\'s declared cost equals the measured (bits made before the measured span)', async () => {
@@ -155,8 +153,8 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
       const { program: full } = exactProgram(n);
       const program: ChainProgram = { levels: full.levels, outputs: [{ atoms: [[2, 1n]] }] };
       const inputs = { x: { values: ints(n, -9, 9, 1), shape: [n] }, y: { values: ints(n, -9, 9, 2), shape: [n] } };
-      const measured = await measureOp(inputs, async (p, v, bits: BShare) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bits), (p, v) => msb(p, v.y));
-      expectCost(measured, maskedChainCost(n, program, 2, 1, true));
+      const measured = await measureOp(inputs, async (p, v, bits: BShare) => maskedChainFinish(p, await maskedChainLevels(p, program, [v.x, v.y], [termOf(p, v.x)]), bitWords(p, bits)), (p, v) => msb(p, v.y));
+      expectCost(measured, maskedChainCost(n, program, true));
     }
   });
 
@@ -174,6 +172,6 @@ describe('maskedChain (one round per multiply-and-truncate level)', () => {
     await expect(tryProgram({ levels: [[{ addend: { inputs: [[0, 1n]] }, bits: 0 }]], outputs: [] })).rejects.toThrow(/no outputs/);
     await expect(runWithInputs(one, (p, v) => maskedChain(p, { levels: [[{ bits: 0 }]], outputs: out }, [v.x], [p.backend.zeros(3)]))).rejects.toThrow(/every input and term must have 4 elements/);
     const withInput: ChainProgram = { levels: [[{ addend: { inputs: [[0, 1n]] }, bits: 0 }]], outputs: [{ atoms: [[0, 1n]], inputs: [[0, 1n]] }] };
-    await expect(runWithInputs(one, async (p, v) => maskedChainFinish(p, await maskedChainLevels(p, withInput, [v.x]), await msb(p, v.x)))).rejects.toThrow(/outputs times bits name atoms and constants only/);
+    await expect(runWithInputs(one, async (p, v) => maskedChainFinish(p, await maskedChainLevels(p, withInput, [v.x]), bitWords(p, await msb(p, v.x))))).rejects.toThrow(/outputs times bits name atoms and constants only/);
   });
 });

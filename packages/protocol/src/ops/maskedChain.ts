@@ -37,8 +37,9 @@ import type { Buf } from '@puma/backend';
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, numel, type AShare, type BShare } from '../share.ts';
-import { dealerChunks } from '../dealers.ts';
+import { dealerRanges } from '../dealers.ts';
 import { localProduct } from './mul.ts';
+import { truncationMask, truncationOpening } from './truncate.ts';
 import { replicateHalves } from './halves.ts';
 import { formPublic, inputForm, inputHalf, maskHalf, maskTerms, sum, times, type Chunk, type Known } from './maskedChainForms.ts';
 import { chainShape, formComps, opensFromTerms, pairKey, pairVanishes, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
@@ -82,9 +83,8 @@ async function dealerSide(c: Chunk, tags: string[], s: ChainShape, level0: Array
       const term = l === 0 ? level0[j] : null;
       if (term) toBoth.push(be.add(term, r));
       const d = g.gate.bits;
-      const comps: Array<[Comp, Buf]> = d > 0
-        ? [[2 * g.atom, be.shrLogical(be.shl(r, 1), d + 1)], [2 * g.atom + 1, be.mulScalar(be.shrLogical(r, 63), 1n << BigInt(63 - d))]]
-        : [[2 * g.atom, r]];
+      const mask = d > 0 ? truncationMask(q, r, d) : null;
+      const comps: Array<[Comp, Buf]> = mask ? [[2 * g.atom, mask.low], [2 * g.atom + 1, be.mulScalar(mask.msb, 1n << BigInt(63 - d))]] : [[2 * g.atom, r]];
       for (const [k, v] of comps) {
         value.set(k, v);
         deal(v);
@@ -106,10 +106,9 @@ function openAtom(c: Chunk, kn: Known, opened: Buf, bits: number): void {
     kn.negSign.push(null);
     return;
   }
-  const cMsb = be.shrLogical(opened, 63);
-  const low = be.shrLogical(be.shl(opened, 1), bits + 1);
-  kn.pub.push(be.addScalar(be.add(low, be.mulScalar(cMsb, 1n << BigInt(63 - bits))), BigInt.asUintN(64, -(1n << BigInt(62 - bits)))));
-  kn.negSign.push(be.addScalar(be.mulScalar(cMsb, 2n), BigInt.asUintN(64, -1n)));
+  const { pub, msb } = truncationOpening(c.q, opened, bits);
+  kn.pub.push(pub);
+  kn.negSign.push(be.addScalar(be.mulScalar(msb, 2n), BigInt.asUintN(64, -1n)));
 }
 
 /** A's or B's side: the openings level by level; what it then knows of the atoms. */
@@ -273,11 +272,8 @@ const chunkOf = (q: Party, start: number, m: number, d: PartyId): Chunk => ({ q,
 export async function maskedChainLevels(p: Party, program: ChainProgram, inputs: readonly AShare[], terms: readonly Buf[] = [], shape?: readonly number[]): Promise<ChainRun> {
   const { n, s, outShape } = checkedShape(program, inputs, terms, shape);
   return p.profile('maskedChain', async () => {
-    const sizes = dealerChunks(n);
-    const starts = [0, sizes[0], sizes[0] + sizes[1]];
-    const dealers = ([0, 1, 2] as const).filter((d) => sizes[d] > 0 || (n === 0 && d === 0));
-    const chunks = await p.parallel(...dealers.map((d) => async (q: Party) => {
-      const c = chunkOf(q, starts[d], sizes[d], d);
+    const chunks = await p.parallel(...dealerRanges(n).map(({ dealer: d, start, count }) => async (q: Party) => {
+      const c = chunkOf(q, start, count, d);
       const tags = program.levels.map(() => q.nextTag());
       const level0 = level0Terms(c, tags[0], program.levels[0], [...inputs], [...terms]);
       if (q.id === d) return { start: c.start, m: c.m, dealer: d, known: null, value: await dealerSide(c, tags, s, level0) };
@@ -287,18 +283,31 @@ export async function maskedChainLevels(p: Party, program: ChainProgram, inputs:
   });
 }
 
+/** Secret bits, one per element, as this party's two XOR components in 0/1 words (a BShare's plane, unpacked). */
+export interface BitWords {
+  n: number;
+  s0: Buf;
+  s1: Buf;
+}
+
+/** A one-plane boolean share as BitWords. */
+export function bitWords(p: Party, b: BShare): BitWords {
+  if (b.planes !== 1) throw new Error(`bitWords: one bit plane, got ${b.planes}`);
+  return { n: b.n, s0: p.backend.fromBitPlanes(b.s0, b.n, 1), s1: p.backend.fromBitPlanes(b.s1, b.n, 1) };
+}
+
 /**
  * The outputs of a chain whose levels have run, replicated (one round); with `bits` (one per element), each output
  * times its element's bit, which takes one round more: D shares t = b_D ^ b_A and t times the outputs' mask
  * components (outputs then name atoms and constants only).
  */
-export function maskedChainFinish(p: Party, run: ChainRun, bits?: BShare): Promise<AShare[]> {
+export function maskedChainFinish(p: Party, run: ChainRun, bits?: BitWords): Promise<AShare[]> {
   const { program, n } = run;
-  if (bits && (bits.planes !== 1 || bits.n !== n)) return Promise.reject(new Error(`maskedChain: the selection takes one bit per element (${n}), got ${bits.n} x ${bits.planes} planes`));
+  if (bits && bits.n !== n) return Promise.reject(new Error(`maskedChain: the selection takes one bit per element (${n}), got ${bits.n}`));
   if (bits && program.outputs.some((f) => f.inputs?.length)) return Promise.reject(new Error('maskedChain: outputs times bits name atoms and constants only'));
   return p.profile('maskedChain', async () => {
     const be = p.backend;
-    const words = bits ? [be.fromBitPlanes(bits.s0, n, 1), be.fromBitPlanes(bits.s1, n, 1)] : null;
+    const words = bits ? [bits.s0, bits.s1] : null;
     const outs = program.outputs.length;
     const parts = await p.parallel(...run.chunks.map((ch) => async (q: Party) => {
       const c = chunkOf(q, ch.start, ch.m, ch.dealer);

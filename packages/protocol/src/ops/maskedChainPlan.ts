@@ -158,20 +158,20 @@ export function chainShape(program: ChainProgram, n: number, inputs: number, ter
  * and with a selection (select) one round more in which D sends B 1 + (the outputs' mask components) words; A and B send m words per gate (their
  * opening shares) and m per output (the resharing).
  */
-export function maskedChainCost(n: number, program: ChainProgram, inputs = 0, terms = 0, select = false): Cost {
-  return seq(maskedChainLevelsCost(n, program, inputs, terms), maskedChainFinishCost(n, program, select));
+export function maskedChainCost(n: number, program: ChainProgram, select = false): Cost {
+  return seq(maskedChainLevelsCost(n, program), maskedChainFinishCost(n, program, select));
 }
 
 /** maskedChainLevels' part: one round per level; the dealer's level-0 terms and dealt words, A's and B's openings. */
-export function maskedChainLevelsCost(n: number, program: ChainProgram, inputs = 0, terms = 0): Cost {
-  const s = chainShape(program, n, Math.max(inputs, maxIndex(program, 'inputs')), Math.max(terms, maxTerm(program)));
+export function maskedChainLevelsCost(n: number, program: ChainProgram): Cost {
+  const s = namedShape(program, n);
   const g0 = program.levels[0].filter(opensFromTerms).length;
   return perChunk(n, program.levels.length, 2 * g0 + s.dealtWords, s.gates.length);
 }
 
 /** maskedChainFinish's part: the resharing of the outputs, after the selection's round when there are bits. */
 export function maskedChainFinishCost(n: number, program: ChainProgram, select = false): Cost {
-  const s = chainShape(program, n, maxIndex(program, 'inputs'), maxTerm(program));
+  const s = namedShape(program, n);
   // The selection: t and t times every output's components, D to B.
   const selectWords = select ? 1 + program.outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0) : 0;
   return perChunk(n, 1 + (select ? 1 : 0), selectWords, program.outputs.length);
@@ -188,16 +188,18 @@ function perChunk(n: number, rounds: number, dealerWords: number, abWords: numbe
   return cost(rounds, words[0] * WORD, words[1] * WORD, words[2] * WORD);
 }
 
-function maxIndex(program: ChainProgram, key: 'inputs'): number {
-  let top = 0;
-  const visit = (f?: ChainForm) => { for (const [i] of f?.[key] ?? []) top = Math.max(top, i + 1); };
-  for (const level of program.levels) for (const g of level) { for (const [f, h] of g.products ?? []) { visit(f); visit(h); } visit(g.addend); }
+/** The program's shape with as many inputs and terms as it names (the declared cost depends on nothing else). */
+function namedShape(program: ChainProgram, n: number): ChainShape {
+  let inputs = 0;
+  let terms = 0;
+  const visit = (f?: ChainForm) => { for (const [i] of f?.inputs ?? []) inputs = Math.max(inputs, i + 1); };
+  for (const level of program.levels) {
+    for (const g of level) {
+      for (const [f, h] of g.products ?? []) { visit(f); visit(h); }
+      visit(g.addend);
+      for (const t of g.terms ?? []) terms = Math.max(terms, t + 1);
+    }
+  }
   program.outputs.forEach(visit);
-  return top;
-}
-
-function maxTerm(program: ChainProgram): number {
-  let top = 0;
-  for (const level of program.levels) for (const g of level) for (const t of g.terms ?? []) top = Math.max(top, t + 1);
-  return top;
+  return chainShape(program, n, inputs, terms);
 }

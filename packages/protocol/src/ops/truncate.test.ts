@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { encodeInts } from '@puma/ring';
-import type { Party } from '../party.ts';
-import type { AShare } from '../share.ts';
-import { randomFloats, runWithInputs, measureOp, expectCost } from '../test-support.ts';
+import { randomFloats, runWithInputs, measureOp, expectCost, termOf } from '../test-support.ts';
 import { truncateProduct, truncateProductCost } from './truncate.ts';
 import { revealRaw } from './reveal.ts';
 
-/** A 3-of-3 additive term of x (party i's component x_i, masked by a zero sharing), as a product hands over. */
-const termOf = (p: Party, x: AShare) => p.backend.add(x.s0, p.zeroShare(p.nextTag(), x.s0.length));
 
 describe('truncateProduct (3-of-3 additive input, dealer TruncPr)', () => {
   it('floor(z / 2^d) + {0, 1} for raw values up to 2^61 in magnitude, any d', async () => {

@@ -47,6 +47,31 @@ export function checkTruncationBits(d: number): void {
   if (!Number.isInteger(d) || d < 1 || d > 61) throw new Error(`truncation by ${d} bits is out of range [1, 61]`);
 }
 
+/** The dealer's mask material for a truncation by d: (r mod 2^63) >> d and msb(r) (also maskedChain.ts's components). */
+export function truncationMask(p: Party, r: Buf, d: number): { low: Buf; msb: Buf } {
+  const be = p.backend;
+  const shifted = be.shl(r, 1);
+  const low = be.shrLogical(shifted, d + 1);
+  p.drop(shifted);
+  return { low, msb: be.shrLogical(r, 63) };
+}
+
+/**
+ * The public part of a truncation by d from the opened c = y + 2^62 + r: P = (c mod 2^63) >> d + 2^(63-d) msb(c)
+ * - 2^(62-d), and msb(c); y >> d = P + 2^(63-d) (1 - 2 msb(c)) msb(r) - ((r mod 2^63) >> d) - {0, 1}.
+ */
+export function truncationOpening(p: Party, c: Buf, d: number): { pub: Buf; msb: Buf } {
+  const be = p.backend;
+  const msb = be.shrLogical(c, 63);
+  const shifted = be.shl(c, 1);
+  const low = be.shrLogical(shifted, d + 1);
+  const msbK = be.mulScalar(msb, 1n << BigInt(63 - d));
+  const lowSum = be.add(low, msbK);
+  const pub = be.addScalar(lowSum, BigInt.asUintN(64, -(1n << BigInt(62 - d))));
+  p.drop(shifted, low, msbK, lowSum);
+  return { pub, msb };
+}
+
 /** One dealer's chunk: z is this party's 3-of-3 additive term of the chunk's elements. */
 async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<AShare> {
   const be = p.backend;
@@ -62,16 +87,14 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     const rA = p.prgWith(A, tag, n, 1);
     const rB = p.prgWith(B, tag, n, 1);
     const r = be.add(rA, rB);
-    const rMsb = be.shrLogical(r, 63);
-    const rShl = be.shl(r, 1);
-    const rLow = be.shrLogical(rShl, d + 1);
+    const { low: rLow, msb: rMsb } = truncationMask(p, r, d);
     const mA = p.prgWith(A, tag, n, 2);
     const hA = p.prgWith(A, tag, n, 3);
     const m2 = be.sub(rMsb, mA);
     const h2 = be.sub(rLow, hA);
     const toA = be.add(z, r);
     const toBAll = be.concat([toA, m2, h2]);
-    p.drop(rA, rB, r, rMsb, rShl, rLow, mA, hA, m2, h2);
+    p.drop(rA, rB, r, rMsb, rLow, mA, hA, m2, h2);
     await p.exchange(tag, [[A, toA], [B, toBAll]], []);
     p.drop(toA, toBAll);
   } else {
@@ -85,7 +108,7 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     const mine = be.add(z, otherZ);
     const cRaw = be.add(masked, mine);
     const c = be.addScalar(cRaw, OFFSET);
-    const cMsb = be.shrLogical(c, 63);
+    const { pub, msb: cMsb } = truncationOpening(p, c, d);
     const minus2 = be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n));
     const sign = be.addScalar(minus2, 1n);
     const [m, h] = isA
@@ -96,16 +119,11 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     let y = be.sub(mSignK, h);
     p.drop(...(isA ? [] : [masked]), otherZ, mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
     if (isA) {
-      const cShl = be.shl(c, 1);
-      const cLow = be.shrLogical(cShl, d + 1);
-      const msbK = be.mulScalar(cMsb, K);
-      const lowSum = be.add(cLow, msbK);
-      const pub = be.addScalar(lowSum, BigInt.asUintN(64, -(1n << BigInt(62 - d))));
       const yA = be.add(y, pub);
-      p.drop(cShl, cLow, msbK, lowSum, pub, y);
+      p.drop(y);
       y = yA;
     }
-    p.drop(c, cMsb);
+    p.drop(c, cMsb, pub);
     twoOfTwo = y;
   }
 
