@@ -6,7 +6,7 @@
  * P_k the degree-6 Chebyshev interpolant of exp(2^s_k v + t_k) on its piece (computed below at load, in
  * float64; worst float64 error 6.2e-6, on the piece below -6 where exp < 2.5e-3). Every lane is evaluated
  * for every element while the comparisons l_j = [x < c_j], c = (-14, -6, -2.5), run (narrow window by
- * dealer tables, 2 rounds); then sum_k oh_k L_k with oh_k = l_{k+1} ^ l_k (l_3 = 1: inverse.ts oneHotPlanes),
+ * dealer tables, 2 rounds); then sum_k oh_k L_k with oh_k = l_{k+1} ^ l_k (l_3 = 1: inverse.ts oneHotWords),
  * each lane times its bit in its chain's last round (protocol maskedChainFinish), reshared, added. Lanes
  * outside x's piece hold garbage (x far below a piece overflows its powers), which exact zeros multiply. Below -14 every bit is 1 and the result is exactly 0 (PUMA's cut: exp(-14) < 8.4e-7).
  * v_k is exact: x at f fraction bits minus the public t_k, read at POLY_SCALE = f + s_k + (21 - 18 - s_k) bits.
@@ -30,7 +30,7 @@ import {
   type AShare, type BShare, type ChainRun, type Cost, type Party,
 } from '@puma/protocol';
 import { par } from './fixed.ts';
-import { laneVector, oneHotPlanes } from './inverse.ts';
+import { laneVector, oneHotWords } from './inverse.ts';
 import { POLY_SCALE, polyEvalLevels, polyFinishCost, polyLevelsCost } from './poly.ts';
 
 /** Degree of every piece: 3 multiplication levels (poly.ts), one round each in a masked chain. */
@@ -123,7 +123,7 @@ export function expLanes(p: Party, x: AShare): Promise<AShare> {
       ...LANES.map((ln) => (q: Party) => lane(q, flat, ln)),
     ) as [BShare, ...ChainRun[]];
     // Piece k's one-hot l_{k+1} ^ l_k times its lane, in each chain's last round; the pieces' results add up.
-    const ohs = oneHotPlanes(p, bits, n, K, LANES.map((_, k) => [k, 1] as const));
+    const ohs = oneHotWords(p, bits, n, K, LANES.map((_, k) => [k, 1] as const));
     const picked = await p.parallel(...runs.map((run, k) => async (q: Party) => (await maskedChainFinish(q, run, ohs[k]))[0]));
     return reshape(picked.reduce((a, b) => add(p, a, b)), x.shape);
   });

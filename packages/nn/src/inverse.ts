@@ -26,7 +26,7 @@
  *    - Multiplicand m, x > 0, reciprocal, C = 1 (softmax's denominator): phi(k) = 2^-(k+1) is an exact shift,
  *      so the lanes become L_k = Q_k 2^(hi-1-k), i.e. 1/x at Q_SCALE + hi fraction bits, for free (the chain's
  *      output coefficients); the unconverted comparison bits pick them: each lane times its one-hot bit
- *      l_{k+1} ^ l_k (oneHotPlanes) in the chain's own last round (protocol maskedChainFinish: 1 round from the
+ *      l_{k+1} ^ l_k (oneHotWords) in the chain's own last round (protocol maskedChainFinish: 1 round from the
  *      dealer, then the resharing), summed over the lanes; then result = m R (2 rounds). Total max(comparison,
  *      3) + 2 + 2: 7 on the narrow window by tables (10 with b2a, selection and F = m phi). Used when m R fits
  *      below 2^61 at those scales.
@@ -41,7 +41,7 @@
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, bShare, maskedChainFinish, planeWords, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, type AShare, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, bitWords, maskedChainFinish, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, type AShare, type BitWords, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par } from './fixed.ts';
@@ -198,7 +198,7 @@ export async function shiftedReciprocal(p: Party, x: AShare, o: InverseOptions):
     (b) => octaveBits(b, flat, o, pl),
     (b) => polyEvalLevels(b, laneArgument(b, flat, o, pl.laneBits), [RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale, outputScale: shifts }),
   );
-  const [picked] = await maskedChainFinish(p, run, oneHotPlanes(p, octaves, n, K, [[0, K]])[0]);
+  const [picked] = await maskedChainFinish(p, run, oneHotWords(p, octaves, n, K, [[0, K]])[0]);
   return { r: reshape(sumLast(p, transpose(p, reshape(picked, [K, n]), [1, 0])), x.shape), finalBits: pl.finalBits };
 }
 
@@ -240,19 +240,19 @@ export function octaveBits(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' 
 /**
  * The one-hot of the octave (or piece) from range bits l_j = [x < t_j], thresholds increasing so the bits are
  * monotone in j: oh_k = l_{k+1} - l_k = l_{k+1} ^ l_k with l_K = 1, a local XOR of boolean shares (the public 1 on
- * component 0: party 0's first, party 2's second). bits [K * n] lane-major; one packed plane per [start, count) of
- * lanes. Below every threshold all bits are 1 and every oh_k is 0.
+ * component 0: party 0's first, party 2's second). bits [K * n] lane-major; the one-hot bits of each [start, count)
+ * of lanes as 0/1 words (protocol maskedChainFinish's selection). Below every threshold all bits are 1 and every
+ * oh_k is 0.
  */
-export function oneHotPlanes(p: Party, bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): BShare[] {
+export function oneHotWords(p: Party, bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): BitWords[] {
   const be = p.backend;
-  const words = (s: Buf, withOne: boolean): Buf => {
-    const w = be.fromBitPlanes(s, K * n, 1);
+  const l = bitWords(p, bits);
+  const oneHot = (w: Buf, withOne: boolean): Buf => {
     const top = withOne ? be.addScalar(be.zeros(n), 1n) : be.zeros(n);
     return be.xor(w, be.concat([be.slice(w, n, (K - 1) * n), top]));
   };
-  const [w0, w1] = [words(bits.s0, p.id === 0), words(bits.s1, p.id === 2)];
-  const pack = (w: Buf, start: number, count: number): Buf => be.slice(be.toBitPlanes(be.slice(w, start * n, count * n)), 0, planeWords(count * n));
-  return ranges.map(([start, count]) => bShare(count * n, 1, pack(w0, start, count), pack(w1, start, count)));
+  const [w0, w1] = [oneHot(l.s0, p.id === 0), oneHot(l.s1, p.id === 2)];
+  return ranges.map(([start, count]) => ({ n: count * n, s0: be.slice(w0, start * n, count * n), s1: be.slice(w1, start * n, count * n) }));
 }
 
 

@@ -20,7 +20,7 @@
  *    COEF_BITS bits relative to phi_k, low enough that phi_k Q 2^P stays below 2^61. (Before: Q at 20 bits,
  *    then w_k Q_k truncated per group, 8 rounds.)
  * 3. R = sum_k oh_k L_k with oh_k = l_{k+1} ^ l_k (l_hi = 1; the bits are monotone, so this is l_{k+1} - l_k:
- *    inverse.ts oneHotPlanes, local), each lane times its bit in the chain's own last round (the dealer shares
+ *    inverse.ts oneHotWords, local), each lane times its bit in the chain's own last round (the dealer shares
  *    t = b_D ^ b_A and t times the lane's mask components: protocol maskedChainFinish), reshared (1 round) and
  *    summed over the lanes locally: 2 rounds after the later of the lanes and the bits. The lanes outside S's
  *    octave (v_k far outside [-1, 1], out-of-range products) hold garbage that exact zeros multiply. (Before:
@@ -52,7 +52,7 @@ import {
 import { RSQRT } from './coefficients.ts';
 import { ceilLog2, fixedBig, par } from './fixed.ts';
 import { dotLastOpenTerm, dotLastRawCost, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
-import { comparisonWindow, laneVector, octaveBits, oneHotPlanes } from './inverse.ts';
+import { comparisonWindow, laneVector, octaveBits, oneHotWords } from './inverse.ts';
 import { POLY_SCALE } from './poly.ts';
 
 type Buf = AShare['s0'];
@@ -140,28 +140,25 @@ const compareCost = (n: number, pl: NormScalePlan): Cost => (pl.window ? lessTha
 /**
  * One group's lanes as a masked chain (protocol maskedChain.ts) over S repeated once per lane: level 0 c = S w_k
  * / 2^laneBits (w_k the lane's shift, exact when laneBits is 0), v = 4 c - 3; level 1 v^2; level 2 the lane
- * [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2] / 2^(P - rScale). With `count` 0 (the declared cost) the
+ * [b0 + b1 v + b2 v^2] + v^2 [b3 v + b4 v^2] / 2^(P - rScale). Without values (the declared cost) the
  * coefficients are placeholders of the same structure.
  */
-function groupProgram(pl: NormScalePlan, g: LaneGroup, n: number, count = true, fromTerm?: { addend: bigint }): ChainProgram {
+function groupProgram(pl: NormScalePlan, g: LaneGroup, n: number, values = true, fromTerm?: { addend: bigint }): ChainProgram {
   const W = POLY_SCALE;
   const lanes = Array.from({ length: g.count }, (_, j) => g.start + j);
-  const vec = (w: (j: number) => bigint): ChainCoef => (count ? laneVector(lanes.map(w), n) : 1n);
-  const times = (a: ChainCoef, k: bigint): ChainCoef => (typeof a === 'bigint' ? BigInt.asUintN(64, a * k) : a.map((x) => BigInt.asUintN(64, x * k)));
-  const shift = (j: number): bigint => laneShift(pl, j);
-  const minus3 = BigInt.asUintN(64, -(3n << BigInt(W)));
-  const b = (i: number): ChainCoef => vec((j) => pl.coeffs[j][i]);
-  // v = 4 c - 3: b v = 4 b c - 3 b (the constant at the lane's scale, per lane).
-  const bv = (i: number): ChainForm => ({ atoms: [[0, times(b(i), 4n)]], constant: times(b(i), minus3) });
-  const v: ChainForm = { atoms: [[0, 4n]], constant: minus3 };
-  const v2: ChainForm = { atoms: [[1, 1n]] };
-  const withB0 = (f: ChainForm, c0: ChainCoef): ChainForm => ({ atoms: [...(f.atoms ?? []), [1, b(2)]], constant: typeof c0 === 'bigint' && typeof f.constant === 'bigint' ? BigInt.asUintN(64, c0 + f.constant) : addVec(c0, f.constant as ChainCoef) });
+  // A public word per lane (repeated over the n elements), from the lane's index; one placeholder without values.
+  const vec = (w: (j: number) => bigint): ChainCoef => (values ? laneVector(lanes.map((j) => BigInt.asUintN(64, w(j))), n) : 1n);
+  const b = (j: number, i: number): bigint => BigInt.asIntN(64, pl.coeffs[j][i]);
+  const minus3 = -(3n << BigInt(W));
+  // With v = 4 c - 3 (c atom 0, v^2 atom 1): low = b0 + b1 v + b2 v^2 and high = b3 v + b4 v^2 as forms in c and v^2.
+  const low: ChainForm = { atoms: [[0, vec((j) => 4n * b(j, 1))], [1, vec((j) => b(j, 2))]], constant: vec((j) => b(j, 0) + minus3 * b(j, 1)) };
+  const high: ChainForm = { atoms: [[0, vec((j) => 4n * b(j, 3))], [1, vec((j) => b(j, 4))]], constant: vec((j) => minus3 * b(j, 3)) };
+  const v: ChainForm = { atoms: [[0, 4n]], constant: BigInt.asUintN(64, minus3) };
+  const level0 = fromTerm
+    ? { addend: { constant: vec((j) => laneShift(pl, j) * fromTerm.addend) }, terms: [0], bits: pl.laneBits }
+    : { addend: { inputs: [[0, vec((j) => laneShift(pl, j))]] as Array<[number, ChainCoef]> }, bits: pl.laneBits };
   return {
-    levels: [
-      [fromTerm ? { addend: { constant: vec((j) => BigInt.asUintN(64, shift(j) * fromTerm.addend)) }, terms: [0], bits: pl.laneBits } : { addend: { inputs: [[0, vec(shift)]] }, bits: pl.laneBits }],
-      [{ products: [[v, v]], bits: 2 * W - V2_SCALE }],
-      [{ products: [[v2, { atoms: [...(bv(3).atoms ?? []), [1, b(4)]], constant: bv(3).constant }]], addend: withB0(bv(1), b(0)), bits: g.scale - pl.rScale }],
-    ],
+    levels: [[level0], [{ products: [[v, v]], bits: 2 * W - V2_SCALE }], [{ products: [[{ atoms: [[1, 1n]] }, high]], addend: low, bits: g.scale - pl.rScale }]],
     outputs: [{ atoms: [[2, 1n]] }],
   };
 }
@@ -172,16 +169,9 @@ function laneShift(pl: NormScalePlan, j: number): bigint {
   return (1n << BigInt(pl.lanes - 1 - j)) * (pl.laneBits > 0 ? 1n : up);
 }
 
-function addVec(a: ChainCoef, b: ChainCoef): ChainCoef {
-  if (typeof a === 'bigint' && typeof b === 'bigint') return BigInt.asUintN(64, a + b);
-  const n = typeof a === 'bigint' ? (b as BigUint64Array).length : a.length;
-  const at = (c: ChainCoef, i: number) => (typeof c === 'bigint' ? c : c[i]);
-  return BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, at(a, i) + at(b, i)));
-}
-
 /** The groups' chains up to their lanes (levels), and their finishing: the lanes themselves, or times their one-hot bits. */
 function levelsCost(n: number, pl: NormScalePlan, fromTerm = false): Cost {
-  return par(...pl.groups.map((g) => maskedChainLevelsCost(g.count * n, groupProgram(pl, g, n, false, fromTerm ? { addend: 0n } : undefined), fromTerm ? 0 : 1, fromTerm ? 1 : 0)));
+  return par(...pl.groups.map((g) => maskedChainLevelsCost(g.count * n, groupProgram(pl, g, n, false, fromTerm ? { addend: 0n } : undefined))));
 }
 function finishCost(n: number, pl: NormScalePlan, select: boolean): Cost {
   return par(...pl.groups.map((g) => maskedChainFinishCost(g.count * n, groupProgram(pl, g, n, false), select)));
@@ -214,12 +204,12 @@ async function finishedLanes(p: Party, runs: ChainRun[]): Promise<AShare> {
 }
 
 /**
- * R = sum_k oh_k L_k per element of S: each group's lanes times their one-hot bits (inverse.ts oneHotPlanes; one round
+ * R = sum_k oh_k L_k per element of S: each group's lanes times their one-hot bits (inverse.ts oneHotWords; one round
  * from each chain's dealer, protocol maskedChainFinish), reshared, then summed over the lanes (local). The lanes
  * outside S's octave (garbage) are multiplied by exact zeros.
  */
 async function selectedLanes(p: Party, runs: ChainRun[], bits: BShare, pl: NormScalePlan, n: number): Promise<AShare> {
-  const ohs = oneHotPlanes(p, bits, n, pl.lanes, pl.groups.map((g) => [g.start, g.count] as const));
+  const ohs = oneHotWords(p, bits, n, pl.lanes, pl.groups.map((g) => [g.start, g.count] as const));
   const parts = await p.parallel(...runs.map((run, i) => async (c: Party) => (await maskedChainFinish(c, run, ohs[i]))[0]));
   return sumLast(p, transpose(p, reshape(concatFlat(p, parts), [pl.lanes, n]), [1, 0]));
 }
