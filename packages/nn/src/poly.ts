@@ -82,15 +82,17 @@ export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingC
   return seq(...levels);
 }
 
-/** Stands in for shares where only the program's structure matters (the declared cost). */
-const PLACEHOLDER = { kind: 'A', shape: [0], s0: null, s1: null } as unknown as AShare;
+/** What the chain's structure needs of the argument: exact, or the truncation that makes it (no shares). */
+type ArgumentShape = { exact: true } | { exact: false; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint };
+
+const shapeOf = (arg: PolyArgument): ArgumentShape => ('v' in arg ? { exact: true } : { exact: false, coef: arg.coef, bits: arg.bits, mult: arg.mult, offset: arg.offset });
 
 /**
  * The chain for polys at v (see the header): level 0 opens v (or its truncation), then v^2, then v^3 (and v^4),
- * then one gate per polynomial, [low] + v^m [high] truncated by pi - outScale bits. Inputs: v or x, then the
- * addend's x when addRaw (its factor as a raw coefficient) is given.
+ * then one gate per polynomial, [low] + v^m [high] truncated by pi - outScale bits. Inputs: v (exact) or the x it
+ * is made from, then the addend's x when addRaw (its factor as a raw coefficient) is given.
  */
-function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi: number, outScale: number, addRaw?: bigint, outputScale: ChainCoef = 1n): { program: ChainProgram; inputs: AShare[] } {
+function chainOf(arg: ArgumentShape, polys: ReadonlyArray<readonly number[]>, pi: number, outScale: number, addRaw?: bigint, outputScale: ChainCoef = 1n): ChainProgram {
   const W = POLY_SCALE;
   const G = pi - 2 * W;
   const m = splitDegree(Math.max(...polys.map((c) => c.length - 1)));
@@ -100,7 +102,7 @@ function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi:
   // pw[k]: the form of v^k.
   const pw: ChainForm[] = [];
   let next: number;
-  if ('v' in arg) {
+  if (arg.exact) {
     levels.push([{ addend: { inputs: [[0, 1n]] }, bits: 0 }, { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, 1n]] }]], bits: W }]);
     pw[1] = atom(0);
     pw[2] = atom(1);
@@ -132,7 +134,7 @@ function chainOf(arg: PolyArgument, polys: ReadonlyArray<readonly number[]>, pi:
     return { products: [[pw[m], high]], addend: addRaw === undefined ? low : { ...low, inputs: [[1, addRaw]] }, bits: pi - outScale };
   }));
   const outputs: ChainForm[] = polys.map((_, j) => ({ atoms: [[next + j, outputScale]] }));
-  return { program: { levels, outputs }, inputs: ['v' in arg ? arg.v : arg.x] };
+  return { levels, outputs };
 }
 
 /** The product scale pi and the addend's raw factor for polys under o (checked). */
@@ -160,8 +162,8 @@ export function polyEvalLevels(p: Party, input: AShare | PolyArgument, polys: Re
   const arg: PolyArgument = 'kind' in input ? { v: input } : input;
   const { pi, addK } = scales(polys, o);
   if (!chained(Math.max(...polys.map((c) => c.length - 1)), o.outBits)) throw new Error('polyEvalLevels: needs degree 3 or more and results in Z_2^64');
-  const { program, inputs } = chainOf(arg, polys, pi, o.outScale, addK, o.outputScale);
-  const x = inputs[0];
+  const program = chainOf(shapeOf(arg), polys, pi, o.outScale, addK, o.outputScale);
+  const x = 'v' in arg ? arg.v : arg.x;
   return maskedChainLevels(p, program, o.addend ? [x, o.addend.x] : [x], [], x.shape);
 }
 
@@ -175,9 +177,9 @@ export function polyFinishCost(n: number, maxDegree: number, count = 1, o: { tru
 
 /** A chain of the structure polyEval builds (placeholder values: the declared costs read only its shape). */
 function costProgram(maxDegree: number, count: number, o: { truncatedArgument?: boolean }): ChainProgram {
-  const arg: PolyArgument = o.truncatedArgument ? { x: PLACEHOLDER, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { v: PLACEHOLDER };
+  const arg: ArgumentShape = o.truncatedArgument ? { exact: false, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { exact: true };
   const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
-  return chainOf(arg, polys, 60, 1).program;
+  return chainOf(arg, polys, 60, 1);
 }
 
 /** Evaluates each coefficient list (lowest degree first) at v, which must carry POLY_SCALE fraction bits. */
