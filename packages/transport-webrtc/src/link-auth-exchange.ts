@@ -55,6 +55,8 @@ export class AuthExchange {
   private readonly provenChannels = new Set<number>();
   private verifying = false;
   private verified = false;
+  /** The link was reset for a new setup (Link.resetBeforeProof): this exchange's work in flight is dropped. */
+  private abandoned = false;
 
   constructor(
     private readonly link: AuthLink,
@@ -63,6 +65,11 @@ export class AuthExchange {
     private readonly onVerified: (fingerprint: string, peerMaxMessageBytes: number) => void,
   ) {
     this.expected = opts.expectedPeers.get(link.remote);
+  }
+
+  /** Drops this exchange: what it still has in flight neither sends, verifies nor fails the link. */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   /** This side's proof is out and the peer's is verified. */
@@ -83,11 +90,13 @@ export class AuthExchange {
   start(): void {
     void this.readViews().then(
       (views) => {
-        if (this.link.error) return;
+        if (this.link.error || this.abandoned) return;
         this.views = views;
         void this.sendOwn();
       },
-      (e: unknown) => this.link.fail(`cannot authenticate the link to ${this.link.name}: ${errorText(e)}`),
+      (e: unknown) => {
+        if (!this.abandoned) this.link.fail(`cannot authenticate the link to ${this.link.name}: ${errorText(e)}`);
+      },
     );
   }
 
@@ -111,7 +120,7 @@ export class AuthExchange {
   private async sendOwn(): Promise<void> {
     try {
       const frame = await makeAuthFrame(this.opts.identity, this.context(), this.opts.maxMessageBytes);
-      if (this.link.error) return;
+      if (this.link.error || this.abandoned) return;
       for (const [i, dc] of this.link.channels.entries()) {
         dc.send(frame);
         this.link.lastSent[i] = Date.now();
@@ -122,7 +131,7 @@ export class AuthExchange {
       // the way even when this side refuses first.
       if (this.peerAuth) void this.verifyPeer();
     } catch (e) {
-      this.link.fail(`cannot prove this endpoint's identity to ${this.link.name}: ${errorText(e)}`);
+      if (!this.abandoned) this.link.fail(`cannot prove this endpoint's identity to ${this.link.name}: ${errorText(e)}`);
     }
   }
 
@@ -154,9 +163,11 @@ export class AuthExchange {
     this.verifying = true;
     try {
       const fingerprint = await verifyAuthFrame(auth.frame, this.context(), this.link.name, this.expected);
+      if (this.abandoned) return;
       this.verified = true;
       this.onVerified(fingerprint, auth.frame.maxMessageBytes);
     } catch (e) {
+      if (this.abandoned) return;
       if (e instanceof PeerIdentityError) this.link.fail(e.message, `${endpointName(this.opts.self)} refused: ${e.message}`);
       else this.link.fail(`cannot verify the identity of ${this.link.name}: ${errorText(e)}`);
     }

@@ -43,6 +43,8 @@ async function pair(fate: AuthFate): Promise<{ a: Side; b: Side }> {
       opened: () => (side.opened = true),
       failed: (l) => (side.failed = l.error!.message),
       remoteBye: () => {},
+      // These tests run no setup that could start over: a link lost before proof counts as failed.
+      lostBeforeProof: (_l, why) => (side.failed = why),
     });
     side.link.conns = [{ open: true, close() {}, peerConnection: { localDescription: { sdp: sdp(local) }, remoteDescription: { sdp: sdp(far) } } } as never];
     return side;

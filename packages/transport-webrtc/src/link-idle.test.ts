@@ -25,6 +25,8 @@ interface Side {
   opened: boolean;
   failed: string | null;
   failedAt: number;
+  /** What lostBeforeProof said, if it was called. */
+  lost: string | null;
 }
 
 /** Channels whose frames the wire drops, per sending side. */
@@ -35,29 +37,35 @@ interface Wire {
 const timers: ReturnType<typeof setInterval>[] = [];
 afterEach(() => timers.splice(0).forEach(clearInterval));
 
-async function pair(channels: number): Promise<{ a: Side; b: Side; wire: Wire }> {
-  const [ida, idb] = await Promise.all([generateIdentity(), generateIdentity()]);
-  const wire: Wire = { silent: { a: new Set(), b: new Set() } };
-  const make = (self: EndpointId, remote: EndpointId, identity: typeof ida.identity, local: string, far: string): Side => {
-    const side: Side = { link: null as unknown as Link, opened: false, failed: null, failedAt: 0 };
-    const opts = resolveOptions({
-      coordinator: 'http://127.0.0.1:1', sessionId: SESSION, self, peers: [remote], identity, slotSecret: 'secret',
-      channelsPerPeer: channels, keepaliveMs: KEEPALIVE_MS, idleTimeoutMs: IDLE_MS,
-    });
-    side.link = new Link(remote, `${SESSION}-${remote}`, self < remote, emptyStats(), opts, {
-      opened: () => (side.opened = true),
-      failed: (l) => {
-        side.failed = l.error!.message;
-        side.failedAt = Date.now();
-      },
-      remoteBye: () => {},
-    });
-    side.link.conns = Array.from({ length: channels }, (_, i) =>
-      ({ open: true, close() {}, peerConnection: { localDescription: { sdp: sdp(FP(`${local}${i}`)) }, remoteDescription: { sdp: sdp(FP(`${far}${i}`)) } } }) as never);
-    return side;
-  };
-  const a = make(2, CLIENT, ida.identity, 'A', 'B');
-  const b = make(CLIENT, 2, idb.identity, 'B', 'A');
+type Identity = Awaited<ReturnType<typeof generateIdentity>>['identity'];
+
+function side(self: EndpointId, remote: EndpointId, identity: Identity, channels: number): Side {
+  const s: Side = { link: null as unknown as Link, opened: false, failed: null, failedAt: 0, lost: null };
+  const opts = resolveOptions({
+    coordinator: 'http://127.0.0.1:1', sessionId: SESSION, self, peers: [remote], identity, slotSecret: 'secret',
+    channelsPerPeer: channels, keepaliveMs: KEEPALIVE_MS, idleTimeoutMs: IDLE_MS,
+  });
+  s.link = new Link(remote, `${SESSION}-${remote}`, self < remote, emptyStats(), opts, {
+    opened: () => (s.opened = true),
+    failed: (l) => {
+      s.failed = l.error!.message;
+      s.failedAt = Date.now();
+    },
+    remoteBye: () => {},
+    lostBeforeProof: (_l, why) => (s.lost = why),
+  });
+  return s;
+}
+
+/**
+ * Gives a and b fake open channels to each other (DTLS fingerprints made of the hex digits `digits`, so a new
+ * wiring is a new connection), opens them, and ticks both links.
+ */
+function wireUp(a: Side, b: Side, wire: Wire, channels: number, digits = 'AB'): void {
+  const conn = (local: string, far: string, i: number) =>
+    ({ open: true, close() {}, peerConnection: { localDescription: { sdp: sdp(FP(`${local}${i}`)) }, remoteDescription: { sdp: sdp(FP(`${far}${i}`)) } } }) as never;
+  a.link.conns = Array.from({ length: channels }, (_, i) => conn(digits[0], digits[1], i));
+  b.link.conns = Array.from({ length: channels }, (_, i) => conn(digits[1], digits[0], i));
   const channel = (from: 'a' | 'b', to: Side, index: number) =>
     ({
       readyState: 'open',
@@ -74,7 +82,15 @@ async function pair(channels: number): Promise<{ a: Side; b: Side; wire: Wire }>
   }
   a.link.onChannelsOpen();
   b.link.onChannelsOpen();
-  timers.push(setInterval(() => [a, b].forEach((s) => s.link.tick(Date.now(), false)), TICK_MS));
+  timers.push(setInterval(() => [a, b].forEach((s) => s.link.connected && s.link.tick(Date.now(), false)), TICK_MS));
+}
+
+async function pair(channels: number): Promise<{ a: Side; b: Side; wire: Wire }> {
+  const [ida, idb] = await Promise.all([generateIdentity(), generateIdentity()]);
+  const wire: Wire = { silent: { a: new Set(), b: new Set() } };
+  const a = side(2, CLIENT, ida.identity, channels);
+  const b = side(CLIENT, 2, idb.identity, channels);
+  wireUp(a, b, wire, channels);
   expect(await until(() => a.opened && b.opened, 5_000), `opened: a ${a.opened}, b ${b.opened}, failed: ${a.failed ?? b.failed}`).toBe(true);
   return { a, b, wire };
 }
@@ -127,5 +143,36 @@ describe('a link notices a silent peer', () => {
     expect(a.failed).toBe(`connection to client lost: channel 2 of 2 received nothing for ${(SIBLING_GRACE * IDLE_MS) / 1000} s while the others did`);
     expect(a.failedAt - t0).toBeGreaterThanOrEqual(SIBLING_GRACE * IDLE_MS - TICK_MS);
     await expect(pending).rejects.toThrow(/channel 2 of 2 received nothing/);
+  });
+
+  it('a peer silent before it proves its identity is reported as lost before proof, not failed; after a reset a new peer proves itself over new channels', async () => {
+    const [ida, idb] = await Promise.all([generateIdentity(), generateIdentity()]);
+    const wire: Wire = { silent: { a: new Set(), b: new Set([0, 1]) } };
+    const a = side(2, CLIENT, ida.identity, 2);
+    const crashed = side(CLIENT, 2, idb.identity, 2);
+    wireUp(a, crashed, wire, 2);
+    expect(await until(() => a.lost !== null, IDLE_MS * 3)).toBe(true);
+    expect(a.lost).toBe(`connection to client lost before it proved its identity: nothing received for ${IDLE_MS / 1000} s`);
+    expect([a.failed, a.opened]).toEqual([null, false]);
+    const pending = a.link.box.take(CLIENT, 'after');
+    a.link.enqueue('queued', new Uint8Array(500).fill(3));
+    a.link.resetBeforeProof(a.lost!);
+    expect([a.link.connected, a.link.conns.length, a.link.channels.length, a.link.lastError]).toEqual([false, 0, 0, a.lost]);
+
+    const restarted = side(CLIENT, 2, idb.identity, 2);
+    wire.silent.b.clear();
+    wireUp(a, restarted, wire, 2, 'CD');
+    expect(await until(() => a.opened && restarted.opened, 5_000), `failed: ${a.failed ?? restarted.failed}`).toBe(true);
+    expect(a.link.peerFingerprint).toBe(idb.identity.fingerprint);
+    expect((await restarted.link.box.take(2, 'queued')).byteLength).toBe(500);
+    restarted.link.enqueue('after', new Uint8Array(7).fill(1));
+    restarted.link.pump();
+    expect((await pending).byteLength).toBe(7);
+    expect([a.failed, restarted.failed]).toEqual([null, null]);
+  });
+
+  it('an open link cannot be reset for a new setup', async () => {
+    const { a } = await pair(1);
+    expect(() => a.link.resetBeforeProof('test')).toThrow('the link to client is open: it cannot be set up again');
   });
 });

@@ -128,6 +128,23 @@ export class LinkSetup {
   }
 
   /**
+   * A link whose channels were lost before its peer proved its identity is set up again, until the connect
+   * deadline (which then names `why`): a peer process that crashed, or a tab reloaded, during the setup leaves
+   * its slot to be taken again, and whoever takes it next must prove the slot's identity from the start. Only a
+   * link failing after its peer proved itself, or whose peer failed the proof or said BYE, fails the session.
+   */
+  restart(link: Link, why: string): void {
+    if (link.open || link.error || this.hooks.isClosed()) return;
+    link.resetBeforeProof(why);
+    link.setupFailures += 1;
+    if (!link.opener) return;
+    const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_RETRY_MS * 2 ** Math.min(link.setupFailures - 1, 8));
+    setTimeout(() => {
+      if (!link.connected && link.conns.length === 0) this.offer(link);
+    }, delay);
+  }
+
+  /**
    * A channel that fails before it ever opened is set up again, until the connect deadline: a DTLS handshake
    * can lose a race with signaling (node-datachannel, as offerer, verifies the peer's certificate before the
    * answer carrying its fingerprint has arrived, and aborts), and a fresh attempt then usually succeeds.
@@ -177,7 +194,10 @@ export class LinkSetup {
       if (current()) link.onData(index, data);
     });
     conn.on('close', () => {
-      if (current()) link.fail(`${link.name} disconnected`);
+      if (!current()) return;
+      if (!link.connected) this.onSetupFailed(link, index, 'the channel closed during setup');
+      else if (!link.open) this.restart(link, `${link.name} disconnected before it proved its identity`);
+      else link.fail(`${link.name} disconnected`);
     });
     // peerjs reacts to ICE states only, and node-datachannel may not report ICE "closed" after a failed DTLS
     // handshake; the connection state does say "failed".
@@ -185,7 +205,8 @@ export class LinkSetup {
     pc.addEventListener('connectionstatechange', () => {
       const state = pc.connectionState;
       if (!current() || (state !== 'failed' && state !== 'closed')) return;
-      if (conn.open) link.fail(`${link.name} disconnected (connection ${state})`);
+      if (link.connected && !link.open) this.restart(link, `${link.name} disconnected before it proved its identity (connection ${state})`);
+      else if (conn.open) link.fail(`${link.name} disconnected (connection ${state})`);
       else this.onSetupFailed(link, index, `the connection ${state === 'failed' ? 'failed' : 'closed'} during setup`);
     });
     conn.on('error', (e) => {

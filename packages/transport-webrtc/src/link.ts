@@ -30,6 +30,11 @@ export interface LinkEvents {
   failed(link: Link): void;
   /** The peer said BYE on every channel: everything it sent before has arrived. */
   remoteBye(link: Link): void;
+  /**
+   * The link's channels went silent before the peer proved its identity; `why` says how. The owner of the
+   * setup decides whether to set the link up again (resetBeforeProof) or to fail it.
+   */
+  lostBeforeProof(link: Link, why: string): void;
 }
 
 const BYE_LINGER_MS = 1_000;
@@ -39,7 +44,7 @@ export const SIBLING_GRACE = 3;
 export class Link {
   readonly box: Mailbox;
   private readonly reassembler: Reassembler;
-  private readonly auth: AuthExchange;
+  private auth: AuthExchange;
   private readonly pending: PendingFrames;
   /** DataConnection per channel index; replaced wholesale when an offer is retried. */
   conns: (DataConnection | undefined)[] = [];
@@ -78,7 +83,7 @@ export class Link {
     this.count = opts.channelsPerPeer;
     this.frameBytes = opts.maxFrameBytes;
     this.sendLimit = opts.maxMessageBytes;
-    this.auth = new AuthExchange(this, opts, (fingerprint, peerMaxMessageBytes) => this.onPeerVerified(fingerprint, peerMaxMessageBytes));
+    this.auth = this.newAuthExchange();
     this.pending = new PendingFrames(opts.maxPendingBytes);
     this.box = new Mailbox(stats);
     this.reassembler = new Reassembler(opts.maxMessageBytes, opts.maxPendingBytes, (tag, data) => this.box.deliver(remote, tag, data));
@@ -86,6 +91,35 @@ export class Link {
 
   get name(): string {
     return endpointName(this.remote);
+  }
+
+  private newAuthExchange(): AuthExchange {
+    return new AuthExchange(this, this.opts, (fingerprint, peerMaxMessageBytes) => this.onPeerVerified(fingerprint, peerMaxMessageBytes));
+  }
+
+  /**
+   * Forgets the channels of a link whose peer never proved its identity (it crashed or reloaded during setup),
+   * and everything they carried, so that the setup can start over with whoever takes the peer's slot next:
+   * the new peer must prove its identity from the beginning, over its own channels. Messages this side queued
+   * stay queued (nothing moves before a link opens). Only for a link that is not open and has not failed.
+   */
+  resetBeforeProof(why: string): void {
+    if (this.open || this.error) throw new Error(`the link to ${this.name} is ${this.open ? 'open' : 'failed'}: it cannot be set up again`);
+    const conns = this.conns;
+    this.conns = [];
+    this.channels = [];
+    this.connected = false;
+    this.lastSent = [];
+    this.lastHeard = [];
+    this.byesReceived.clear();
+    this.remoteReason = '';
+    this.frameBytes = this.opts.maxFrameBytes;
+    this.sendLimit = this.opts.maxMessageBytes;
+    this.auth.abandon();
+    this.auth = this.newAuthExchange();
+    this.pending.clear();
+    this.lastError = why;
+    for (const c of conns) c?.close();
   }
 
   /** The limits a lane on this link keeps (lane.ts): this link's frame size, both sides' message limits. */
@@ -250,15 +284,18 @@ export class Link {
     this.auth.repeatMissing(now);
     if (stalled) this.lastHeard.fill(now);
     const linkSilentMs = now - Math.max(...this.channels.map((_, i) => this.lastHeard[i]));
-    const when = this.open ? '' : ' before it proved its identity';
+    const lost = (why: string) => {
+      if (this.open) this.fail(`connection to ${this.name} lost: ${why}`);
+      else this.events.lostBeforeProof(this, `connection to ${this.name} lost before it proved its identity: ${why}`);
+    };
     if (linkSilentMs > this.opts.idleTimeoutMs) {
-      this.fail(`connection to ${this.name} lost${when}: nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
+      lost(`nothing received for ${this.opts.idleTimeoutMs / 1000} s`);
       return;
     }
     for (const i of this.channels.keys()) {
       const silentMs = now - this.lastHeard[i];
       if (silentMs > SIBLING_GRACE * this.opts.idleTimeoutMs) {
-        this.fail(`connection to ${this.name} lost${when}: channel ${i + 1} of ${this.channels.length} received nothing for ${(SIBLING_GRACE * this.opts.idleTimeoutMs) / 1000} s while the others did`);
+        lost(`channel ${i + 1} of ${this.channels.length} received nothing for ${(SIBLING_GRACE * this.opts.idleTimeoutMs) / 1000} s while the others did`);
         return;
       }
       if (now - this.lastSent[i] >= this.opts.keepaliveMs) this.sendOnChannel(i, PING_FRAME);

@@ -18,7 +18,9 @@
  * queued data, so the other side delivers everything sent before it and names the reason. A peer that vanishes
  * without closing (crashed tab, lost network) is noticed by silence: idle channels carry a PING every
  * `keepaliveMs`, and a link that hears nothing for `idleTimeoutMs` fails (one channel of several, silent while
- * the others talk, after three times as long: link.ts SIBLING_GRACE).
+ * the others talk, after three times as long: link.ts SIBLING_GRACE). A link lost that way, or closed, before
+ * its peer proved its identity does not fail: it is set up again, until the connect deadline, with whoever
+ * takes the peer's slot next (a crashed party restarted, a reloaded tab; link-setup.ts restart).
  *
  * Links are authenticated end to end before any application data moves (link.ts, link-auth.ts): the
  * coordinator only admits endpoints holding their slot's secret, but it is trusted for nothing else, and a
@@ -101,6 +103,7 @@ class PeerChannelImpl implements PeerChannel {
         if (!this.allOpen) this.rejectReady(link.error as Error);
       },
       remoteBye: (link) => this.onRemoteBye(link),
+      lostBeforeProof: (link, why) => this.setup.restart(link, why),
     };
     for (const remote of opts.peers) {
       this.links.set(remote, new Link(remote, peerIdFor(opts.sessionId, remote), this.self < remote, this.stats, this.opts, events));
