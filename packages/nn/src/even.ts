@@ -100,8 +100,8 @@ export async function squareVariable(p: Party, x: AShare, T: number): Promise<AS
   return v;
 }
 
-/** Cost of bandValues: every band's 0.5 x + E_b(v_b). */
-function bandValuesCost(n: number, fit: EvenFit): Cost {
+/** Cost of bandValues: every band's 0.5 x + E_b(v_b) (the pieces the selection chooses among). */
+export function evenPiecesCost(n: number, fit: EvenFit): Cost {
   return ring32Plan(fit)
     ? seq(productSumShift32Cost(n), sextic32Cost(n))
     : seq(mulTruncCost(n * fit.bands.length), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
@@ -109,7 +109,7 @@ function bandValuesCost(n: number, fit: EvenFit): Cost {
 
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
   const K = fit.bands.length;
-  const values = bandValuesCost(n, fit);
+  const values = evenPiecesCost(n, fit);
   return gated ? selectPiecesTimesCost(n, 2 * K, values) : selectPiecesCost(n, 2 * K, values);
 }
 
@@ -140,7 +140,8 @@ export function evenActivation(p: Party, x: AShare, fit: EvenFit, gate?: AShare)
     const mids = await bandValues(q, x, fit);
     return [zerosLike(q, x.shape), ...[...mids].reverse(), ...mids.slice(1), x];
   };
-  return gate ? selectPiecesTimes(p, x, breaks, gate, pieces) : selectPieces(p, x, breaks, pieces, bandValuesCost(numel(x), fit).rounds);
+  const piecesCost = evenPiecesCost(numel(x), fit);
+  return gate ? selectPiecesTimes(p, x, breaks, gate, pieces, piecesCost) : selectPieces(p, x, breaks, pieces, piecesCost.rounds);
 }
 /**
  * A piecewise function whose pieces are polynomials of v = x / scaleDiv (|v| <= 1 where used), with public

@@ -20,6 +20,12 @@ export function linComb(p: Party, terms: ReadonlyArray<readonly [AShare, bigint]
   return c === 0n ? acc : addPublicRaw(p, acc, c);
 }
 
+/**
+ * Bytes a round is worth on PUMA's LAN (5 Gbps, 1 ms round trip): the exchange rate at which nn trades rounds
+ * for bytes (max.ts, piecewise.ts; models' NORM_FEED_LIMIT uses the same rate).
+ */
+export const LAN_BYTES_PER_ROUND = 625_000;
+
 /** Costs of branches run side by side with `Party.parallel`: the longest branch's rounds, all branches' bytes. */
 export function par(...cs: Cost[]): Cost {
   return {

@@ -26,5 +26,6 @@ export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multi
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';
 export { polyEval, polyCost, POLY_SCALE, type PolyOptions } from './poly.ts';
 export { selectPieces, selectPiecesCost } from './piecewise.ts';
+export { LAN_BYTES_PER_ROUND } from './fixed.ts';
 export { nnDeclaredCosts, type NnFunctionName } from './registry.ts';
 export * as reference from './reference.ts';

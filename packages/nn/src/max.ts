@@ -48,7 +48,7 @@ import {
   planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, tableMaxDecide, tableMaxDecideCost, tableMaxPick, tableMaxPickCost,
   type AShare, type BShare, type CompareWindow, type Cost, type MaxGroups, type Party, type TableMaxDecision,
 } from '@puma/protocol';
-import { par, ZERO_COST } from './fixed.ts';
+import { LAN_BYTES_PER_ROUND, par, ZERO_COST } from './fixed.ts';
 
 /** A backend buffer, named through the share type so nn depends on the protocol package only. */
 type Buf = AShare['s0'];
@@ -73,12 +73,6 @@ export interface RowBlock {
   rows: number;
   width: number;
 }
-
-/**
- * Bytes a round is worth on PUMA's LAN (5 Gbps, 1 ms round trip): the exchange rate norm.ts and models'
- * NORM_FEED_LIMIT use too.
- */
-const LAN_BYTES_PER_ROUND = 625_000;
 
 /**
  * Group sizes level by level for `rows` rows of `cols`, groups of at most `arity`: as few levels as `arity`

@@ -28,7 +28,12 @@
  * comparisons, beside the pieces; then every term is one fused product sum with one truncation (2 rounds).
  * Rounds: max(6 + 2, rounds of the pieces) + 2 (selecting and then multiplying by u takes 1 + 2 after the
  * pieces). Bytes: bit times value costs 16 per product (b2a 10.7 plus a selection product 8), and u enters
- * once per element instead of once per piece. Exact selection as above (the garbage terms cancel in the
+ * once per element instead of once per piece. The comparisons and their products by u sit on the critical
+ * path when the pieces take fewer than 8 rounds (SwiGLU's SiLU: 6): there they compare by a dealer's tables
+ * (protocol tableCompare.ts: 2 rounds instead of 6, about 30 more bits per comparison and party, about 200
+ * from party 0 below the rotating size, and several times the CPU) while the extra bytes cost less than the
+ * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each; gatedByTables): max(2 + 2, 6) + 2 = 8 rounds instead
+ * of 10 for SwiGLU at every size a decoding step or a short prompt of the models here has. Exact selection as above (the garbage terms cancel in the
  * ring before the truncation, whose precondition is on the true sum: |out| < 2^(61 - 2f) in real units);
  * error: the truncation's 1 ulp.
  */
@@ -36,7 +41,7 @@ import {
   b2a, b2aCost, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, mulBitMany, mulBitManyCost, mulRaw, mulRawCost, NARROW_BITS, numel, reshape, seq, splitFlat, sub, sameShape,
   type AShare, type BShare, type Cost, type Party,
 } from '@puma/protocol';
-import { par } from './fixed.ts';
+import { LAN_BYTES_PER_ROUND, par } from './fixed.ts';
 import { mulTruncCost, productSumTrunc } from './fused.ts';
 
 /** |x - t| below which every breakpoint t decides correctly (real units). */
@@ -62,17 +67,32 @@ export function selectPiecesCost(n: number, breaks: number, pieces: Cost): Cost 
   return selectionByBits(pieces.rounds) ? byBitsCost(n * breaks, pieces) : byB2aCost(n * breaks, pieces);
 }
 
-export function selectPiecesTimesCost(n: number, breaks: number, pieces: Cost): Cost {
-  return seq(par(seq(lessThanNarrowCost(n * breaks, { drop: 0, bits: NARROW_BITS }), mulBitManyCost(n * breaks, 1)), pieces), mulTruncCost(n));
+/** The gated selection with its comparisons by tables or by the circuit (see the header). */
+const gatedCost = (n: number, breaks: number, pieces: Cost, tables: boolean): Cost =>
+  seq(par(seq(lessThanNarrowCost(n * breaks, { drop: 0, bits: NARROW_BITS, tables }), mulBitManyCost(n * breaks, 1)), pieces), mulTruncCost(n));
+
+/**
+ * Whether selectPiecesTimes compares by tables: where that saves rounds and its extra bytes (busiest party)
+ * cost less than those rounds on PUMA's LAN. Public sizes only, so every party decides the same.
+ */
+export function gatedByTables(n: number, breaks: number, pieces: Cost): boolean {
+  const tables = gatedCost(n, breaks, pieces, true);
+  const circuit = gatedCost(n, breaks, pieces, false);
+  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes);
+  return tables.rounds < circuit.rounds && extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND;
 }
 
-/** The comparisons [x < t_k] as one boolean share of K*n bits (block k holds [x < t_k]). */
-function bitsBelow(p: Party, x: AShare, breaks: readonly number[]): Promise<BShare> {
+export function selectPiecesTimesCost(n: number, breaks: number, pieces: Cost): Cost {
+  return gatedCost(n, breaks, pieces, gatedByTables(n, breaks, pieces));
+}
+
+/** The comparisons [x < t_k] as one boolean share of K*n bits (block k holds [x < t_k]); by dealer tables with `tables`. */
+function bitsBelow(p: Party, x: AShare, breaks: readonly number[], tables = false): Promise<BShare> {
   const n = numel(x);
   const flat = reshape(x, [n]);
   const consts = new Float64Array(n * breaks.length);
   breaks.forEach((t, k) => consts.fill(t, k * n, (k + 1) * n));
-  return lessThanPublicNarrow(p, concatFlat(p, breaks.map(() => flat)), consts, fixedPointWindow(p.fracBits));
+  return lessThanPublicNarrow(p, concatFlat(p, breaks.map(() => flat)), consts, { ...fixedPointWindow(p.fracBits), tables });
 }
 
 /** The 0/1 indicators [x < t_k] as one arithmetic share of K*n elements (block k holds [x < t_k]). */
@@ -101,13 +121,17 @@ export async function selectPieces(p: Party, x: AShare, breaks: readonly number[
   return terms.reduce((acc, t) => sub(p, acc, t), ps[ps.length - 1]);
 }
 
-/** The selected piece times `gate`, pieces at the session's fraction bits (see the header). */
-export async function selectPiecesTimes(p: Party, x: AShare, breaks: readonly number[], gate: AShare, pieces: (q: Party) => Promise<AShare[]>): Promise<AShare> {
+/**
+ * The selected piece times `gate`, pieces at the session's fraction bits (see the header). `piecesCost`: the
+ * declared cost of `pieces` (selectPiecesTimesCost's), which decides how the comparisons run.
+ */
+export async function selectPiecesTimes(p: Party, x: AShare, breaks: readonly number[], gate: AShare, pieces: (q: Party) => Promise<AShare[]>, piecesCost: Cost): Promise<AShare> {
   checkBreaks(breaks, 'selectPiecesTimes');
   sameShape(x, gate, 'selectPiecesTimes');
   const n = numel(x);
+  const tables = gatedByTables(n, breaks.length, piecesCost);
   const [gatedBits, ps] = await p.parallel(async (q) => {
-    const bits = await bitsBelow(q, x, breaks);
+    const bits = await bitsBelow(q, x, breaks, tables);
     const flatGate = reshape(gate, [n]);
     const [products] = await mulBitMany(q, bits, [concatFlat(q, breaks.map(() => flatGate))]);
     return products;

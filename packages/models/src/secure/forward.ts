@@ -39,7 +39,7 @@ import {
   tileLeading, transpose, type AShare, type Party,
 } from '@puma/protocol';
 import {
-  attendOfProduct, gelu, geluTanh, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type BetaProductStore, type NormMatmul,
+  attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type BetaProductStore, type NormMatmul,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -187,7 +187,7 @@ export function betaRow(m: SecureModel, name: string): boolean {
  * fused, at about 2.1 MB more per party for 2 rounds); BERT-base at 128 tokens (297,216 and more) does not. On a
  * 100 Mbit/s WAN at 30 ms two rounds are worth 750 KB (35,156 products).
  */
-export const NORM_FEED_LIMIT = Math.floor((2 * 625_000) / (64 / 3));
+export const NORM_FEED_LIMIT = Math.floor((2 * LAN_BYTES_PER_ROUND) / (64 / 3));
 
 /** Does a norm of `rows` rows of width n feed its product with `out` columns (y kept or not; a beta row or not)? */
 export function normFeeds(rows: number, n: number, out: number, keepY: boolean, beta: boolean): boolean {
