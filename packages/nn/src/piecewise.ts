@@ -5,7 +5,10 @@
  * All K comparisons run as one batched narrow comparison (protocol narrowCompare.ts, the 18-bit window of
  * fixedPointWindow: 6 rounds, 59 bits) and one b2a (2 rounds) while the caller's pieces are computed in a
  * parallel branch; then one batched ring product of the 0/1 indicators with the differences (1 round).
- * Rounds: max(8, rounds of the pieces) + 1.
+ * Rounds: max(8, rounds of the pieces) + 1. Where the extra bytes cost less than the rounds saved on PUMA's
+ * LAN (selectionPlan), the comparisons go by a dealer's tables instead (protocol tableCompare.ts: 2 rounds
+ * instead of 6, about 30 more bits per comparison and party, several times the CPU): max(4, rounds of the
+ * pieces) + 1 with b2a, max(2, rounds of the pieces) + 2 by bit times value.
  * Pieces ready within 7 rounds select by bit times value instead (protocol bitMul.ts, ABY3 section 5.4's bit
  * injection with the product folded in, 2 rounds that need the pieces): max(6, rounds of the pieces) + 2, the
  * same 9 rounds for pieces of 7 (GeLU's in Z_2^32) and 8 for pieces of 6 or fewer, and 16 bytes per element and
@@ -49,22 +52,60 @@ export const SELECT_RANGE = 1024 - 2 ** -5;
 /** Width of the band past each breakpoint where the lower piece may be chosen (real units). */
 export const SELECT_BAND = 2 ** -6;
 
-/** The selection by bit times value: the comparisons beside the pieces, then bit times value (see the header). */
-const byBitsCost = (m: number, pieces: Cost): Cost => seq(par(lessThanNarrowCost(m, { drop: 0, bits: NARROW_BITS }), pieces), mulBitManyCost(m, 1));
-/** The selection by b2a: the comparisons and their b2a beside the pieces, then one ring product. */
-const byB2aCost = (m: number, pieces: Cost): Cost => seq(par(seq(lessThanNarrowCost(m, { drop: 0, bits: NARROW_BITS }), b2aCost(m)), pieces), mulRawCost(m));
+/** How selectPieces runs: comparisons by a dealer's tables or by the circuit, selection by bit times value or by b2a. */
+export interface SelectionPlan {
+  readonly tables: boolean;
+  readonly byBits: boolean;
+}
 
 /**
- * Whether selectPieces multiplies the comparison bits into the pieces directly: where that takes no more rounds
- * than b2a beside the pieces (pieces of up to 7 rounds), since it always takes fewer bytes (16 against 18.7).
+ * The selection by bit times value (the comparisons beside the pieces, then bit times value) or by b2a (the
+ * comparisons and their b2a beside the pieces, then one ring product); see the header.
+ */
+function planCost(m: number, pieces: Cost, plan: SelectionPlan): Cost {
+  const compare = lessThanNarrowCost(m, { drop: 0, bits: NARROW_BITS, tables: plan.tables });
+  return plan.byBits ? seq(par(compare, pieces), mulBitManyCost(m, 1)) : seq(par(seq(compare, b2aCost(m)), pieces), mulRawCost(m));
+}
+
+/**
+ * Whether the circuit's selection multiplies the comparison bits into the pieces directly: where that takes no
+ * more rounds than b2a beside the pieces (pieces of up to 7 rounds), since it always takes fewer bytes (16
+ * against 18.7).
  */
 export const selectionByBits = (piecesRounds: number): boolean => {
   const pieces: Cost = { rounds: piecesRounds, bytes: [0, 0, 0] };
-  return byBitsCost(1, pieces).rounds <= byB2aCost(1, pieces).rounds;
+  return planCost(1, pieces, { tables: false, byBits: true }).rounds <= planCost(1, pieces, { tables: false, byBits: false }).rounds;
 };
 
+/**
+ * selectPieces' plan for n elements and `breaks` breakpoints beside pieces of `piecesRounds` rounds: the
+ * circuit's (selectionByBits), unless comparing by a dealer's tables (2 rounds instead of 6; then b2a, 2 more,
+ * can finish beside the pieces and the selection takes 1 round) takes fewer rounds for extra bytes (busiest
+ * party) that cost less than those rounds on PUMA's LAN (LAN_BYTES_PER_ROUND each): GeLU (pieces of 7 rounds)
+ * goes from 9 to 8 rounds on a decoding step's 3,072 elements, not on GPT-2-base's 32-token prompt. Public sizes
+ * only, so every party plans the same.
+ */
+export function selectionPlan(n: number, breaks: number, piecesRounds: number): SelectionPlan {
+  const m = n * breaks;
+  const pieces: Cost = { rounds: piecesRounds, bytes: [0, 0, 0] };
+  const circuit: SelectionPlan = { tables: false, byBits: selectionByBits(piecesRounds) };
+  const base = planCost(m, pieces, circuit);
+  let best = circuit;
+  let bestRounds = base.rounds;
+  for (const byBits of [true, false]) {
+    const plan: SelectionPlan = { tables: true, byBits };
+    const c = planCost(m, pieces, plan);
+    const extra = Math.max(...c.bytes) - Math.max(...base.bytes);
+    if (c.rounds < bestRounds && extra < (base.rounds - c.rounds) * LAN_BYTES_PER_ROUND) {
+      best = plan;
+      bestRounds = c.rounds;
+    }
+  }
+  return best;
+}
+
 export function selectPiecesCost(n: number, breaks: number, pieces: Cost): Cost {
-  return selectionByBits(pieces.rounds) ? byBitsCost(n * breaks, pieces) : byB2aCost(n * breaks, pieces);
+  return planCost(n * breaks, pieces, selectionPlan(n, breaks, pieces.rounds));
 }
 
 /** The gated selection with its comparisons by tables or by the circuit (see the header). */
@@ -96,8 +137,8 @@ function bitsBelow(p: Party, x: AShare, breaks: readonly number[], tables = fals
 }
 
 /** The 0/1 indicators [x < t_k] as one arithmetic share of K*n elements (block k holds [x < t_k]). */
-async function indicatorsBelow(p: Party, x: AShare, breaks: readonly number[]): Promise<AShare> {
-  return b2a(p, await bitsBelow(p, x, breaks));
+async function indicatorsBelow(p: Party, x: AShare, breaks: readonly number[], tables: boolean): Promise<AShare> {
+  return b2a(p, await bitsBelow(p, x, breaks, tables));
 }
 
 function checkBreaks(breaks: readonly number[], op: string): void {
@@ -109,11 +150,11 @@ function checkPieces(x: AShare, breaks: readonly number[], ps: readonly AShare[]
   for (const piece of ps) sameShape(x, piece, op);
 }
 
-/** `piecesRounds`: the declared rounds of `pieces` (selectPiecesCost's `pieces.rounds`), which pick the selection. */
+/** `piecesRounds`: the declared rounds of `pieces` (selectPiecesCost's `pieces.rounds`), which pick the plan (selectionPlan). */
 export async function selectPieces(p: Party, x: AShare, breaks: readonly number[], pieces: (q: Party) => Promise<AShare[]>, piecesRounds: number): Promise<AShare> {
   checkBreaks(breaks, 'selectPieces');
-  const byBits = selectionByBits(piecesRounds);
-  const [below, ps] = await p.parallel((q) => (byBits ? bitsBelow(q, x, breaks) : indicatorsBelow(q, x, breaks)), pieces);
+  const { tables, byBits } = selectionPlan(numel(x), breaks.length, piecesRounds);
+  const [below, ps] = await p.parallel((q) => (byBits ? bitsBelow(q, x, breaks, tables) : indicatorsBelow(q, x, breaks, tables)), pieces);
   checkPieces(x, breaks, ps, 'selectPieces');
   const diffs = concatFlat(p, ps.slice(1).map((piece, k) => sub(p, piece, ps[k])));
   const products = below.kind === 'B' ? (await mulBitMany(p, below, [diffs]))[0] : await mulRaw(p, reshape(below, diffs.shape), diffs);

@@ -10,7 +10,8 @@
  *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump.
  *   Domain: |x| < 1010 (the narrow comparisons' window, piecewise.ts; outside it the result is arbitrary);
  *   asserted also in the selection bands past each joint and at +-1000. Cost: 8 rounds (the polynomials as
- *   masked chains, poly.ts: v 2, then 4; 9 as separate products); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
+ *   masked chains, poly.ts: v 2, then 4; 9 as separate products), 7 up to about 12,000 elements (comparisons
+ *   by a dealer's tables and b2a beside the polynomials, then 1 selection round: piecewise.ts selectionPlan); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
  * siluPuma: PUMA's pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -8: 0; [-8, -4): quadratic; [-4, 4]: 0.5x + even degree 6; x > 4: x. Max abs error 0.072 (x just
  *   above 4). Same 8 rounds; kept as the reference point.

@@ -136,8 +136,10 @@ const MUTANTS: Mutant[] = [
       // The max by tableMax, exp's piece comparisons and the reciprocal's octaves all by dealer tables.
       'causal softmax': 'its comparisons go by dealer tables, with no XOR resharing',
       'causal attention of a product': 'its comparisons go by dealer tables, with no XOR resharing',
-      // At both sizes (piecewise.ts gatedByTables); gelu runs the same selection's circuit comparisons.
+      // At both sizes (piecewise.ts gatedByTables and selectionPlan); the circuit's comparisons have their own
+      // mutants in the protocol's view-simulation.test.ts.
       swiglu: 'its comparisons go by dealer tables, with no XOR resharing',
+      gelu: 'its comparisons go by dealer tables, with no XOR resharing',
     },
   },
   ...dealerMaskMutants().map((m): Mutant => ({
