@@ -8,13 +8,13 @@
  * pieces). Each v_b is one product away from x (all bands in one batched product), with powers bounded by 1.
  * GeLU needs one band (its tail decays like exp(-x^2/2)); SiLU's tail decays only like x exp(-x), so it
  * needs a large T, and two bands keep each polynomial at degree 8 with small coefficients.
- * Rounds: the polynomial branch takes 2 (v) + 6 (degree 5-8: three levels; bands in parallel) = 8, as do
- * the batched narrow comparisons and their b2a (piecewise.ts), so the whole function costs 9 rounds
- * (selection is 1 round). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
+ * Rounds: the polynomial branch takes 2 (v) + 4 (degree 5-8 as one masked chain, poly.ts; bands in
+ * parallel) = 6; the batched narrow comparisons run beside it, and the selection follows (piecewise.ts
+ * selectionPlan): 8 rounds by the circuit's comparisons and bit times value, 7 where they go by a dealer's
+ * tables and b2a (small calls). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
  * runs as piecewise.ts's selectPiecesTimes, each indicator times u as bit times value right after the
- * comparisons (6 + 2 rounds, beside the polynomials' 8) and the selected piece times u as one fused product
- * sum with one truncation (2): 10 rounds (11 when the pieces were multiplied by u after the polynomials and
- * then selected). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
+ * comparisons, beside the polynomials, and the selected piece times u as one fused product sum with one
+ * truncation (2): 10 rounds by the circuit, 8 by tables (gatedByTables). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
  * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost). A single band of
  * degree 6 with `ring32` set (GeLU) runs its polynomial in Z_2^32 (poly32.ts): w = lambda v goes from its
  * Z_2^64 product to Z_2^32 by a local shift and one 32-bit resharing (fused.ts productSumShift32: 1 round, 4

@@ -14,7 +14,7 @@
  *   by a dealer's tables and b2a beside the polynomials, then 1 selection round: piecewise.ts selectionPlan); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
  * siluPuma: PUMA's pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -8: 0; [-8, -4): quadratic; [-4, 4]: 0.5x + even degree 6; x > 4: x. Max abs error 0.072 (x just
- *   above 4). Same 8 rounds; kept as the reference point.
+ *   above 4). 8 rounds on long inputs, fewer where its comparisons go by tables (piecewise.ts selectionPlan); kept as the reference point.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
 import { SILU } from './coefficients.ts';
