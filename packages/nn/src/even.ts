@@ -8,13 +8,14 @@
  * pieces). Each v_b is one product away from x (all bands in one batched product), with powers bounded by 1.
  * GeLU needs one band (its tail decays like exp(-x^2/2)); SiLU's tail decays only like x exp(-x), so it
  * needs a large T, and two bands keep each polynomial at degree 8 with small coefficients.
- * Rounds: the polynomial branch takes 2 (v) + 4 (degree 5-8 as one masked chain, poly.ts; bands in
- * parallel) = 6; the batched narrow comparisons run beside it, and the selection follows (piecewise.ts
- * selectionPlan): 8 rounds by the circuit's comparisons and bit times value, 7 where they go by a dealer's
- * tables and b2a (small calls). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
+ * Rounds: the polynomial branch is one masked chain per band (poly.ts; bands in parallel) whose level 0 is
+ * v's product x (K x) and its truncation (poly.ts's squared argument): 5 rounds for degree 5-8 (2 for v as a
+ * separate product and 4 for the chain took 6); the batched narrow comparisons run beside it, and the
+ * selection follows (piecewise.ts selectionPlan): 8 rounds by the circuit's comparisons and bit times value, 6
+ * where they go by a dealer's tables and b2a (calls up to about 40,000 elements). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
  * runs as piecewise.ts's selectPiecesTimes, each indicator times u as bit times value right after the
  * comparisons, beside the polynomials, and the selected piece times u as one fused product sum with one
- * truncation (2): 10 rounds by the circuit, 8 by tables (gatedByTables). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
+ * truncation (2): 10 rounds by the circuit, 7 by tables (gatedByTables). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
  * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost). A single band of
  * degree 6 with `ring32` set (GeLU) runs its polynomial in Z_2^32 (poly32.ts): w = lambda v goes from its
  * Z_2^64 product to Z_2^32 by a local shift and one 32-bit resharing (fused.ts productSumShift32: 1 round, 4
@@ -27,7 +28,7 @@ import { addPublicRaw, concatFlat, mulPublicInt, numel, splitFlat, type AShare, 
 import { mulTrunc, mulTruncCost, productSumShift32, productSumShift32Cost, zerosLike } from './fused.ts';
 import { sextic32Cost, sextic32Eval, sextic32Plan, type Sextic32Plan, type SexticFree } from './poly32.ts';
 import { fixedBig, par } from './fixed.ts';
-import { POLY_SCALE, polyCost, polyEval } from './poly.ts';
+import { POLY_SCALE, polyCost, polyEval, type PolyArgument } from './poly.ts';
 import { selectPieces, selectPiecesCost, selectPiecesTimes, selectPiecesTimesCost } from './piecewise.ts';
 
 /** 0.5 x + E(v) on lo <= |x| <= hi, E in monomials of v (lowest degree first). */
@@ -83,15 +84,28 @@ export async function bandVariables(p: Party, x: AShare, bands: ReadonlyArray<{ 
     product = await productSumShift32(p, [[x, mulPublicInt(p, x, BigInt(Math.round(k)))]], SHIFT32);
   } else {
     const V = vBits(scale);
-    // x * (K x) / 2^V = (2 x^2 / (hi^2 - lo^2)) 2^scale, with x^2 carrying 2f fraction bits.
-    const scaled = bands.map((b) => mulPublicInt(p, x, fixedBig(bandScale(b.lo, b.hi), V + scale - 2 * f)));
+    const scaled = bands.map((b) => mulPublicInt(p, x, bandFactor(b, f)));
     product = await mulTrunc(p, concatFlat(p, bands.map(() => x)), concatFlat(p, scaled), V);
   }
   const sq = splitFlat(p, product, bands.map(() => x.shape));
-  return sq.map((v, i) => {
-    const { lo, hi } = bands[i];
-    return addPublicRaw(p, v, BigInt.asUintN(64, -fixedBig((lambda * (lo * lo + hi * hi)) / (hi * hi - lo * lo), scale)));
-  });
+  return sq.map((v, i) => addPublicRaw(p, v, bandOffset(bands[i], scale, lambda)));
+}
+
+/** K with x (K x) / 2^vBits = (2 x^2 / (hi^2 - lo^2)) 2^POLY_SCALE, x^2 carrying 2f fraction bits. */
+const bandFactor = (b: { lo: number; hi: number }, f: number): bigint => fixedBig(bandScale(b.lo, b.hi), vBits(POLY_SCALE) + POLY_SCALE - 2 * f);
+
+/** The ring word added to lambda 2 x^2 / (hi^2 - lo^2) (at `scale` bits) to make lambda v. */
+const bandOffset = ({ lo, hi }: { lo: number; hi: number }, scale: number, lambda = 1): bigint =>
+  BigInt.asUintN(64, -fixedBig((lambda * (lo * lo + hi * hi)) / (hi * hi - lo * lo), scale));
+
+/**
+ * A band's polynomial of degree 3 or more takes v as its masked chain's squared argument (poly.ts): the product
+ * x (K x) and its truncation are the chain's level 0, one round instead of bandVariables' two.
+ */
+const chainsBandVariable = (b: EvenBand): boolean => b.coeffs.length - 1 >= 3;
+
+function bandArgument(x: AShare, b: EvenBand, f: number): PolyArgument {
+  return { x, coef: bandFactor(b, f), bits: vBits(POLY_SCALE), mult: 1n, offset: bandOffset(b, POLY_SCALE), squared: true };
 }
 
 /** v = 2x^2/T^2 - 1 at POLY_SCALE fraction bits (in [-1, 1] for |x| <= T; garbage far outside): 2 rounds. */
@@ -104,7 +118,9 @@ export async function squareVariable(p: Party, x: AShare, T: number): Promise<AS
 export function evenPiecesCost(n: number, fit: EvenFit): Cost {
   return ring32Plan(fit)
     ? seq(productSumShift32Cost(n), sextic32Cost(n))
-    : seq(mulTruncCost(n * fit.bands.length), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
+    : fit.bands.every(chainsBandVariable)
+      ? par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1, 1, 64, { squaredArgument: true, argumentBits: vBits(POLY_SCALE) })))
+      : seq(mulTruncCost(n * fit.bands.length), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
 }
 
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
@@ -121,7 +137,7 @@ async function bandValues(p: Party, x: AShare, fit: EvenFit): Promise<AShare[]> 
     const [w] = await bandVariables(p, x, fit.bands, { lambda: plan.c.lambda, scale: plan.wBits });
     return [await sextic32Eval(p, w, plan, f, { x, scale: f, factor: 0.5 })];
   }
-  const vs = await bandVariables(p, x, fit.bands);
+  const vs = fit.bands.every(chainsBandVariable) ? fit.bands.map((b) => bandArgument(x, b, f)) : await bandVariables(p, x, fit.bands);
   return p.parallel(...fit.bands.map((b, i) => async (q: Party) => {
     const [mid] = await polyEval(q, vs[i], [b.coeffs], { bound: 1, outScale: f, addend: { x, scale: f, factor: 0.5, bound: b.hi / 2 } });
     return mid;

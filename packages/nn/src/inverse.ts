@@ -178,7 +178,7 @@ export function shiftedReciprocalCost(n: number, o: InverseOptions): Cost {
   if (!pl.shifted) throw new Error('inverse: no shifted reciprocal for these options (unsigned reciprocal, constant 1, a fitting multiplicand)');
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
-  const arg = { truncatedArgument: pl.laneBits > 0 };
+  const arg = { truncatedArgument: pl.laneBits > 0, argumentBits: pl.laneBits };
   return seq(par(compare, polyLevelsCost(nl, 4, 1, arg)), polyFinishCost(nl, 4, 1, arg, true));
 }
 
@@ -309,7 +309,7 @@ function laneArgument(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi
 }
 
 /** Cost of laneValues for nl lane values. */
-export const laneValuesCost = (nl: number, laneBits: number): Cost => polyCost(nl, 4, 1, 64, { truncatedArgument: laneBits > 0 });
+export const laneValuesCost = (nl: number, laneBits: number): Cost => polyCost(nl, 4, 1, 64, { truncatedArgument: laneBits > 0, argumentBits: laneBits });
 
 /** Q_k at qScale for every lane: the degree-4 fit at v_k (one chain with v_k's truncation): [lanes * n]. */
 export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {

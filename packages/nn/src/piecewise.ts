@@ -35,7 +35,7 @@
  * path when the pieces take fewer than 8 rounds (SwiGLU's SiLU: 6): there they compare by a dealer's tables
  * (protocol tableCompare.ts: 2 rounds instead of 6, about 30 more bits per comparison and party, about 200
  * from party 0 below the rotating size, and several times the CPU) while the extra bytes cost less than the
- * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each; gatedByTables): max(2 + 2, 6) + 2 = 8 rounds instead
+ * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each; gatedByTables): max(2 + 2, 5) + 2 = 7 rounds instead
  * of 10 for SwiGLU at every size a decoding step or a short prompt of the models here has. Exact selection as above (the garbage terms cancel in the
  * ring before the truncation, whose precondition is on the true sum: |out| < 2^(61 - 2f) in real units);
  * error: the truncation's 1 ulp.

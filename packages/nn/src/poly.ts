@@ -20,7 +20,9 @@
  * maskedChain.ts): one round per level plus one back to replicated shares, so 3 rounds for degrees 3-4 and 4 for
  * 5-8 (4 and 6 as separate products); the chain's opening of v itself (level 0) needs no extra round. An argument
  * v that is itself a truncation of a replicated x (inverse.ts's lanes: v = 4 (x c / 2^bits) - 3) joins the chain
- * as its level 0: 4 rounds for degree 4 where the truncation and the polynomial took 6. Bytes per value of v:
+ * as its level 0: 4 rounds for degree 4 where the truncation and the polynomial took 6. So does a squared
+ * argument v = x (K x) / 2^bits + offset (even.ts's band variables): level 0 is the product and its truncation, 5
+ * rounds for degrees 5-8 where v as a product (2) and the chain (4) took 6. Bytes per value of v:
  * per opened level 8 to 12 words in all over the three parties (mulTrunc's 8, plus the dealer's shares of the
  * products of mask components the forms name: maskedChainCost). Degree 2 and outBits 32 keep the products:
  * 2 rounds per level; per value of v, mulTrunc outputs of [32, 16, 16] bytes, the last truncation sharing its
@@ -63,17 +65,30 @@ function splitDegree(maxDegree: number): number {
 
 /**
  * v as the chain's level 0 makes it: a replicated share taken exactly, or v = mult (x coef / 2^bits) + offset for
- * a replicated x and public ring words coef (one, or one per element), mult and offset (v at POLY_SCALE).
+ * a replicated x and public ring words coef (one, or one per element), mult and offset (v at POLY_SCALE), or
+ * with `squared`, v = mult (x (coef x) / 2^bits) + offset (the even activations' x^2 band variable, even.ts):
+ * the product of x with itself is level 0's gate, so v costs no round of its own.
  */
-export type PolyArgument = { v: AShare } | { x: AShare; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint };
+export type PolyArgument = { v: AShare } | { x: AShare; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint; squared?: boolean };
+
+/** Which argument a declared cost is for: exact v (default), a truncation of x coef, or of x (coef x). */
+export interface ArgumentKind {
+  truncatedArgument?: boolean;
+  squaredArgument?: boolean;
+  /**
+   * The argument's truncation bits (default 1): the cost counts the dealer's product of the two mask parts the
+   * square of v names when they reach past 2^62 (bits above 31), maskedChain.ts.
+   */
+  argumentBits?: number;
+}
 
 /** Does this evaluation run as a masked chain (degree 3 or more, results in Z_2^64)? */
 const chained = (maxDegree: number, outBits: RingChange['outBits'] = 64): boolean => splitDegree(maxDegree) >= 2 && outBits === 64;
 
 /** Declared cost for n values of v, `count` polynomials of maximum degree `maxDegree`. */
-export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64, o: { truncatedArgument?: boolean } = {}): Cost {
+export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64, o: ArgumentKind = {}): Cost {
   if (chained(maxDegree, outBits)) return maskedChainCost(n, costProgram(maxDegree, count, o));
-  if (o.truncatedArgument) throw new Error('polyCost: a truncated argument needs degree 3 or more and results in Z_2^64');
+  if (o.truncatedArgument || o.squaredArgument) throw new Error('polyCost: a truncated argument needs degree 3 or more and results in Z_2^64');
   const m = splitDegree(maxDegree);
   const levels: Cost[] = [];
   if (m >= 2) levels.push(mulTruncCost(n));
@@ -83,9 +98,10 @@ export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingC
 }
 
 /** What the chain's structure needs of the argument: exact, or the truncation that makes it (no shares). */
-type ArgumentShape = { exact: true } | { exact: false; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint };
+type ArgumentShape = { exact: true } | { exact: false; squared: boolean; coef: bigint | BigUint64Array; bits: number; mult: bigint; offset: bigint };
 
-const shapeOf = (arg: PolyArgument): ArgumentShape => ('v' in arg ? { exact: true } : { exact: false, coef: arg.coef, bits: arg.bits, mult: arg.mult, offset: arg.offset });
+const shapeOf = (arg: PolyArgument): ArgumentShape =>
+  'v' in arg ? { exact: true } : { exact: false, squared: arg.squared === true, coef: arg.coef, bits: arg.bits, mult: arg.mult, offset: arg.offset };
 
 /**
  * The chain for polys at v (see the header): level 0 opens v (or its truncation), then v^2, then v^3 (and v^4),
@@ -108,7 +124,7 @@ function chainOf(arg: ArgumentShape, polys: ReadonlyArray<readonly number[]>, pi
     pw[2] = atom(1);
     next = 2;
   } else {
-    levels.push([{ addend: { inputs: [[0, arg.coef]] }, bits: arg.bits }]);
+    levels.push([arg.squared ? { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, arg.coef]] }]], bits: arg.bits } : { addend: { inputs: [[0, arg.coef]] }, bits: arg.bits }]);
     pw[1] = { atoms: [[0, arg.mult]], constant: arg.offset };
     levels.push([square(pw[1])]);
     pw[2] = atom(1);
@@ -168,16 +184,18 @@ export function polyEvalLevels(p: Party, input: AShare | PolyArgument, polys: Re
 }
 
 /** polyEvalLevels' cost, and that of finishing it (with a selection by bits or without). */
-export function polyLevelsCost(n: number, maxDegree: number, count = 1, o: { truncatedArgument?: boolean } = {}): Cost {
+export function polyLevelsCost(n: number, maxDegree: number, count = 1, o: ArgumentKind = {}): Cost {
   return maskedChainLevelsCost(n, costProgram(maxDegree, count, o));
 }
-export function polyFinishCost(n: number, maxDegree: number, count = 1, o: { truncatedArgument?: boolean } = {}, select = false): Cost {
+export function polyFinishCost(n: number, maxDegree: number, count = 1, o: ArgumentKind = {}, select = false): Cost {
   return maskedChainFinishCost(n, costProgram(maxDegree, count, o), select);
 }
 
 /** A chain of the structure polyEval builds (placeholder values: the declared costs read only its shape). */
-function costProgram(maxDegree: number, count: number, o: { truncatedArgument?: boolean }): ChainProgram {
-  const arg: ArgumentShape = o.truncatedArgument ? { exact: false, coef: 1n, bits: 1, mult: 1n, offset: 0n } : { exact: true };
+function costProgram(maxDegree: number, count: number, o: ArgumentKind): ChainProgram {
+  if (o.truncatedArgument && o.squaredArgument) throw new Error('polyCost: an argument is a truncation of x coef or of x (coef x), not both');
+  const truncated = o.truncatedArgument === true || o.squaredArgument === true;
+  const arg: ArgumentShape = truncated ? { exact: false, squared: o.squaredArgument === true, coef: 1n, bits: o.argumentBits ?? 1, mult: 1n, offset: 0n } : { exact: true };
   const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
   return chainOf(arg, polys, 60, 1);
 }

@@ -9,9 +9,11 @@
  *   polynomial reaching 12 needs degree 16 and coefficients too large for 64-bit fixed point.
  *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump.
  *   Domain: |x| < 1010 (the narrow comparisons' window, piecewise.ts; outside it the result is arbitrary);
- *   asserted also in the selection bands past each joint and at +-1000. Cost: 8 rounds (the polynomials as
- *   masked chains, poly.ts: v 2, then 4; 9 as separate products), 7 up to about 12,000 elements (comparisons
- *   by a dealer's tables and b2a beside the polynomials, then 1 selection round: piecewise.ts selectionPlan); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
+ *   asserted also in the selection bands past each joint and at +-1000. Cost: 8 rounds, 6 up to about 40,000
+ *   elements: the polynomials are masked chains whose level 0 is the band variable's product x (K x) and its
+ *   truncation (poly.ts's squared argument: 5 rounds; 6 with v as a separate product, 8 as separate products),
+ *   beside the comparisons, by the circuit then bit times value (8), or by a dealer's tables and b2a then 1
+ *   selection round (6; piecewise.ts selectionPlan); bytes: four narrow comparisons (29.5 per element) and two polynomials (siluCost).
  * siluPuma: PUMA's pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -8: 0; [-8, -4): quadratic; [-4, 4]: 0.5x + even degree 6; x > 4: x. Max abs error 0.072 (x just
  *   above 4). 8 rounds on long inputs, fewer where its comparisons go by tables (piecewise.ts selectionPlan); kept as the reference point.
