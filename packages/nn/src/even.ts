@@ -12,7 +12,7 @@
  * v's product x (K x) and its truncation (poly.ts's squared argument): 5 rounds for degree 5-8 (2 for v as a
  * separate product and 4 for the chain took 6); the batched narrow comparisons run beside it, and the
  * selection follows (piecewise.ts selectionPlan): 8 rounds by the circuit's comparisons and bit times value, 6
- * where they go by a dealer's tables and b2a (calls up to about 40,000 elements). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
+ * where they go by a dealer's tables and b2a (calls of a few hundred elements). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
  * runs as piecewise.ts's selectPiecesTimes, each indicator times u as bit times value right after the
  * comparisons, beside the polynomials, and the selected piece times u as one fused product sum with one
  * truncation (2): 10 rounds by the circuit, 7 by tables (gatedByTables). Domain: the narrow window's, |x| < 1024 - T - 2^-5.

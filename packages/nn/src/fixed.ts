@@ -26,6 +26,16 @@ export function linComb(p: Party, terms: ReadonlyArray<readonly [AShare, bigint]
  */
 export const LAN_BYTES_PER_ROUND = 625_000;
 
+/**
+ * The extra CPU of one comparison by a dealer's tables over the carry circuit (protocol tableCompare.ts: its
+ * per-element work runs in JavaScript), as bytes at the same LAN rate: `npm run bench -- core`, 300,000
+ * comparisons with the parties in worker threads on 2 cores, 444 ms against 47.8 ms, i.e. 1.32 us, which the LAN
+ * sends 825 bytes in. piecewise.ts counts it: without it GeLU's tables on a 9-token GPT-2-base prompt (55,296
+ * comparisons a layer) made three tabs' prompt step 3 s slower for 12 rounds fewer. max.ts's per-level choice
+ * does not (GPT-2-base's wall time did not move with its tables, README "What bought it").
+ */
+export const TABLE_COMPARE_LAN_BYTES = 825;
+
 /** Costs of branches run side by side with `Party.parallel`: the longest branch's rounds, all branches' bytes. */
 export function par(...cs: Cost[]): Cost {
   return {

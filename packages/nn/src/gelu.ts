@@ -20,17 +20,17 @@
  *   is arbitrary; w wraps in Z_2^32 beyond |x| = 940, in the piece the selection discards there).
  *   Cost: 9 rounds (2 narrow comparisons (6) in parallel with w (1) and the degree-6 polynomial (6), then
  *   the selection by bit times value (2); with 64-bit comparisons 11; PUMA's construction with SPU's costs:
- *   about 25); 8 up to about 24,000 elements (a decoding step, a short prompt), where the comparisons go by
- *   a dealer's tables (2) and b2a (2) beside the pieces and the selection takes 1 round (piecewise.ts
- *   selectionPlan), for 100.9 bytes per element instead of 88.1. Bytes per element per party: 88.1 (93.4 with b2a beside the polynomial and a 1-round
+ *   about 25); 8 on a few hundred elements, where the comparisons go by a dealer's tables (2) and b2a (2)
+ *   beside the pieces and the selection takes 1 round (piecewise.ts selectionPlan: beyond that the tables'
+ *   CPU outweighs the round, e.g. on GPT-2-base's 3,072 a decoding step). Bytes per element per party: 88.1 (93.4 with b2a beside the polynomial and a 1-round
  *   selection, 105.4 with w by TruncPr, 137.4 with the polynomial in Z_2^64): comparisons 14.8 (2 x 59 bits;
  *   60.3 with 64-bit ones), w 4 (one 32-bit lane), the polynomial 37.3 (10.7 + 10.7 + 16) and the selection
  *   32 (2 x 16, piecewise.ts; geluCost gives the total).
  *
  * geluPuma: PUMA's four pieces (arXiv 2307.12533 section 4; coefficients as published in PUMA/SPU):
  *   x < -4: 0; [-4, -1.95): cubic; [-1.95, 3]: 0.5x + even degree 6; x > 3: x. Max abs error 0.0199 at x = 3,
- *   where the last two pieces do not meet. 5 rounds here up to about 24,000 elements (its pieces take 3 as a
- *   masked chain, beside comparisons by tables and b2a, then 1), 8 beyond (geluPumaCost);
+ *   where the last two pieces do not meet. 8 rounds here (its pieces take 3 as a masked chain, beside the
+ *   circuit's comparisons, then bit times value), 5 on a few hundred elements (by tables and b2a; geluPumaCost);
  *   kept as the reference point.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';

@@ -5,8 +5,8 @@
  * All K comparisons run as one batched narrow comparison (protocol narrowCompare.ts, the 18-bit window of
  * fixedPointWindow: 6 rounds, 59 bits) and one b2a (2 rounds) while the caller's pieces are computed in a
  * parallel branch; then one batched ring product of the 0/1 indicators with the differences (1 round).
- * Rounds: max(8, rounds of the pieces) + 1. Where the extra bytes cost less than the rounds saved on PUMA's
- * LAN (selectionPlan), the comparisons go by a dealer's tables instead (protocol tableCompare.ts: 2 rounds
+ * Rounds: max(8, rounds of the pieces) + 1. Where the extra bytes and CPU cost less than the rounds saved on
+ * PUMA's LAN (selectionPlan), the comparisons go by a dealer's tables instead (protocol tableCompare.ts: 2 rounds
  * instead of 6, about 30 more bits per comparison and party, several times the CPU): max(4, rounds of the
  * pieces) + 1 with b2a, max(2, rounds of the pieces) + 2 by bit times value.
  * Pieces ready within 7 rounds select by bit times value instead (protocol bitMul.ts, ABY3 section 5.4's bit
@@ -35,8 +35,9 @@
  * path when the pieces take fewer than 8 rounds (SwiGLU's SiLU: 6): there they compare by a dealer's tables
  * (protocol tableCompare.ts: 2 rounds instead of 6, about 30 more bits per comparison and party, about 200
  * from party 0 below the rotating size, and several times the CPU) while the extra bytes cost less than the
- * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each; gatedByTables): max(2 + 2, 5) + 2 = 7 rounds instead
- * of 10 for SwiGLU at every size a decoding step or a short prompt of the models here has. Exact selection as above (the garbage terms cancel in the
+ * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each, the tables' CPU counted as TABLE_COMPARE_LAN_BYTES per
+ * comparison; gatedByTables): max(2 + 2, 5) + 2 = 7 rounds instead of 10 for SwiGLU up to about 600 gates
+ * (stories260K's decoding steps). Exact selection as above (the garbage terms cancel in the
  * ring before the truncation, whose precondition is on the true sum: |out| < 2^(61 - 2f) in real units);
  * error: the truncation's 1 ulp.
  */
@@ -44,7 +45,7 @@ import {
   b2a, b2aCost, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, mulBitMany, mulBitManyCost, mulRaw, mulRawCost, NARROW_BITS, numel, reshape, seq, splitFlat, sub, sameShape,
   type AShare, type BShare, type Cost, type Party,
 } from '@puma/protocol';
-import { LAN_BYTES_PER_ROUND, par } from './fixed.ts';
+import { LAN_BYTES_PER_ROUND, par, TABLE_COMPARE_LAN_BYTES } from './fixed.ts';
 import { mulTruncCost, productSumTrunc } from './fused.ts';
 
 /** |x - t| below which every breakpoint t decides correctly (real units). */
@@ -81,9 +82,9 @@ export const selectionByBits = (piecesRounds: number): boolean => {
  * selectPieces' plan for n elements and `breaks` breakpoints beside pieces of `piecesRounds` rounds: the
  * circuit's (selectionByBits), unless comparing by a dealer's tables (2 rounds instead of 6; then b2a, 2 more,
  * can finish beside the pieces and the selection takes 1 round) takes fewer rounds for extra bytes (busiest
- * party) that cost less than those rounds on PUMA's LAN (LAN_BYTES_PER_ROUND each): GeLU (pieces of 7 rounds)
- * goes from 9 to 8 rounds on a decoding step's 3,072 elements, not on GPT-2-base's 32-token prompt. Public sizes
- * only, so every party plans the same.
+ * party) and CPU that cost less than those rounds on PUMA's LAN (tablesPay): GeLU (pieces of 7 rounds) goes from
+ * 9 to 8 rounds on a few hundred elements, not on GPT-2-base's 3,072 a decoding step. Public sizes only, so every
+ * party plans the same.
  */
 export function selectionPlan(n: number, breaks: number, piecesRounds: number): SelectionPlan {
   const m = n * breaks;
@@ -95,8 +96,7 @@ export function selectionPlan(n: number, breaks: number, piecesRounds: number): 
   for (const byBits of [true, false]) {
     const plan: SelectionPlan = { tables: true, byBits };
     const c = planCost(m, pieces, plan);
-    const extra = Math.max(...c.bytes) - Math.max(...base.bytes);
-    if (c.rounds < bestRounds && extra < (base.rounds - c.rounds) * LAN_BYTES_PER_ROUND) {
+    if (c.rounds < bestRounds && tablesPay(m, base, c)) {
       best = plan;
       bestRounds = c.rounds;
     }
@@ -117,9 +117,15 @@ const gatedCost = (n: number, breaks: number, pieces: Cost, tables: boolean): Co
  * cost less than those rounds on PUMA's LAN. Public sizes only, so every party decides the same.
  */
 export function gatedByTables(n: number, breaks: number, pieces: Cost): boolean {
-  const tables = gatedCost(n, breaks, pieces, true);
-  const circuit = gatedCost(n, breaks, pieces, false);
-  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes);
+  return tablesPay(n * breaks, gatedCost(n, breaks, pieces, false), gatedCost(n, breaks, pieces, true));
+}
+
+/**
+ * Whether m comparisons by tables (cost `tables`) beat the circuit's plan (cost `circuit`) on PUMA's LAN: fewer
+ * rounds, worth more than the extra bytes (busiest party) and the tables' extra CPU (TABLE_COMPARE_LAN_BYTES each).
+ */
+function tablesPay(m: number, circuit: Cost, tables: Cost): boolean {
+  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes) + m * TABLE_COMPARE_LAN_BYTES;
   return tables.rounds < circuit.rounds && extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND;
 }
 

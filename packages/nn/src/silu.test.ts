@@ -33,13 +33,13 @@ describe('silu', () => {
     expect(sweep[at]).toBeLessThanOrEqual(4.01 + SELECT_BAND);
   });
 
-  it('declared cost equals measured cost; 6 rounds by tables and b2a up to about 40,000 elements, 8 by the circuit', async () => {
+  it('declared cost equals measured cost; 6 rounds by tables and b2a on a few hundred elements, 8 by the circuit', async () => {
     for (const n of [1, 70]) {
       const inputs = { x: fixedInput(linspace(-9, 9, n)) };
       expectCost(await measureOp(inputs, (p, s) => silu(p, s.x)), siluCost(n));
       expectCost(await measureOp(inputs, (p, s) => siluPuma(p, s.x)), siluPumaCost(n));
     }
-    expect(siluCost(4096).rounds).toBe(6);
-    expect(siluCost(49_152).rounds).toBe(8);
+    expect(siluCost(128).rounds).toBe(6);
+    expect(siluCost(4096).rounds).toBe(8);
   });
 });

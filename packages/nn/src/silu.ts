@@ -9,7 +9,7 @@
  *   polynomial reaching 12 needs degree 16 and coefficients too large for 64-bit fixed point.
  *   Why not PUMA's pieces: on x > 4 PUMA returns x while silu(4) = 3.928, a 0.072 jump.
  *   Domain: |x| < 1010 (the narrow comparisons' window, piecewise.ts; outside it the result is arbitrary);
- *   asserted also in the selection bands past each joint and at +-1000. Cost: 8 rounds, 6 up to about 40,000
+ *   asserted also in the selection bands past each joint and at +-1000. Cost: 8 rounds, 6 on a few hundred
  *   elements: the polynomials are masked chains whose level 0 is the band variable's product x (K x) and its
  *   truncation (poly.ts's squared argument: 5 rounds; 6 with v as a separate product, 8 as separate products),
  *   beside the comparisons, by the circuit then bit times value (8), or by a dealer's tables and b2a then 1

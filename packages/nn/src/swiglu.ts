@@ -6,12 +6,12 @@
  * so silu(gate) is never materialised and up meets the pieces in the same round.
  * Asserted max abs error: 2e-4 |up| + 2e-5 for gate in [-16, 16] and +-1000 (measured within 9.1e-5 |up| +
  * 2e-5); domain as silu's for gate (|gate| < 1010), |up| with |silu(gate) up| < 2^13.
- * Cost: 7 rounds while the four comparisons go by a dealer's tables (2 rounds, piecewise.ts gatedByTables: up
- * to about 125,000 elements, every decoding step and LLaMA-7B's 8-token prompt), 10 by the circuit (6): the
- * comparisons and bit times up (2) run beside silu's polynomials (5: masked chains from x, even.ts), then the
- * fused truncation (2). Bytes per element and party (swigluCost): 354 by tables from about 4,096 elements
- * (rotating dealers; party 0, which deals every chunk of a smaller call, sends up to 698 at 64-172), 339 by
- * the circuit (370 and 355 with v as a separate product).
+ * Cost: 10 rounds by the circuit's comparisons (6): they and bit times up (2) run beside silu's polynomials (5:
+ * masked chains from x, even.ts), then the fused truncation (2); 7 where the four comparisons go by a dealer's
+ * tables (2 rounds; piecewise.ts gatedByTables: up to about 600 gates, where the tables' extra bytes and CPU cost
+ * less than three LAN rounds: stories260K's decoding steps, 172 gates; not LLaMA-7B's 11,008). Bytes per element
+ * and party (swigluCost): 339 by the circuit (355 with v as a separate product); by tables party 0, which deals
+ * every chunk of a call this small, sends about 700 (698 at 172), the others about 270.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B); the fused form is this package's.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
