@@ -34,7 +34,7 @@ interface Composite {
   name: string;
   program: Program;
   /** Sizes of the leak-free check here: small (party 0 deals everything) and, where affordable, rotated. */
-  clean: Array<['small' | 'rotated', Record<string, ViewInput>]>;
+  clean: Array<['small' | 'rotated' | 'tables', Record<string, ViewInput>]>;
   /** Inputs at which the ops inside reach ROTATE_FROM elements, so all three dealers deal: the mutants run here. */
   rotated: Record<string, ViewInput>;
   /** Whose views the secret must reach at the small size (default every party's). */
@@ -58,10 +58,12 @@ const softmaxIn = { small: { x: fixedViewInput([2, 8, 8], -20, 20, 47) }, rotate
 const swigluIn = {
   small: { g: fixedViewInput([16], -14, 14, 51), u: fixedViewInput([16], -3, 3, 53) },
   rotated: { g: fixedViewInput([768], -14, 14, 51), u: fixedViewInput([768], -3, 3, 53) },
+  // 512 gates: the comparisons by dealer tables (piecewise.ts gatedByTables; 768 take the circuit), 2048 of them.
+  tables: { g: fixedViewInput([512], -14, 14, 51), u: fixedViewInput([512], -3, 3, 53) },
 };
 
 const COMPOSITES: Composite[] = [
-  { name: 'swiglu', program: (p, s) => swiglu(p, A(s.g), A(s.u)), clean: [['small', swigluIn.small], ['rotated', swigluIn.rotated]], rotated: swigluIn.rotated },
+  { name: 'swiglu', program: (p, s) => swiglu(p, A(s.g), A(s.u)), clean: [['small', swigluIn.small], ['rotated', swigluIn.rotated], ['tables', swigluIn.tables]], rotated: swigluIn.rotated },
   { name: 'gelu', program: (p, s) => gelu(p, A(s.x)), clean: [['small', geluIn.small], ['rotated', geluIn.rotated]], rotated: geluIn.rotated },
   // By protocol tableMax.ts at both sizes; small, party 0 deals every group and receives nothing.
   { name: 'max of all-pairs groups', program: (p, s) => maxLastWide(p, A(s.x)), clean: [['small', maxIn.small], ['rotated', maxIn.rotated]], rotated: maxIn.rotated, smallReaches: 'some' },
@@ -136,10 +138,6 @@ const MUTANTS: Mutant[] = [
       // The max by tableMax, exp's piece comparisons and the reciprocal's octaves all by dealer tables.
       'causal softmax': 'its comparisons go by dealer tables, with no XOR resharing',
       'causal attention of a product': 'its comparisons go by dealer tables, with no XOR resharing',
-      // At both sizes (piecewise.ts gatedByTables and selectionPlan); the circuit's comparisons have their own
-      // mutants in the protocol's view-simulation.test.ts.
-      swiglu: 'its comparisons go by dealer tables, with no XOR resharing',
-      gelu: 'its comparisons go by dealer tables, with no XOR resharing',
     },
   },
   ...dealerMaskMutants().map((m): Mutant => ({
