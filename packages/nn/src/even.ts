@@ -12,10 +12,11 @@
  * v's product x (K x) and its truncation (poly.ts's squared argument): 5 rounds for degree 5-8 (2 for v as a
  * separate product and 4 for the chain took 6); the batched narrow comparisons run beside it, and the
  * selection follows (piecewise.ts selectionPlan): 8 rounds by the circuit's comparisons and bit times value, 6
- * where they go by a dealer's tables and b2a (calls of a few hundred elements). An optional gate u multiplies the result (SwiGLU: silu(x) u): the selection then
- * runs as piecewise.ts's selectPiecesTimes, each indicator times u as bit times value right after the
- * comparisons, beside the polynomials, and the selected piece times u as one fused product sum with one
- * truncation (2): 10 rounds by the circuit, 7 by tables (gatedByTables). Domain: the narrow window's, |x| < 1024 - T - 2^-5.
+ * where they go by a dealer's tables and b2a (calls of a few hundred elements). An optional gate u multiplies
+ * the result (SwiGLU: silu(x) u): the selection then runs as piecewise.ts's selectPiecesTimes, each indicator
+ * times u as bit times value right after the comparisons, beside the polynomials, and the selected piece times
+ * u as one fused product sum with one truncation (2): 10 rounds by the circuit, 7 by tables (gatedByTables).
+ * Domain: the narrow window's, |x| < 1024 - T - 2^-5.
  * Bytes: every band adds two comparisons and its polynomial (see evenActivationCost). A single band of
  * degree 6 with `ring32` set (GeLU) runs its polynomial in Z_2^32 (poly32.ts): w = lambda v goes from its
  * Z_2^64 product to Z_2^32 by a local shift and one 32-bit resharing (fused.ts productSumShift32: 1 round, 4

@@ -113,8 +113,8 @@ const gatedCost = (n: number, breaks: number, pieces: Cost, tables: boolean): Co
   seq(par(seq(lessThanNarrowCost(n * breaks, { drop: 0, bits: NARROW_BITS, tables }), mulBitManyCost(n * breaks, 1)), pieces), mulTruncCost(n));
 
 /**
- * Whether selectPiecesTimes compares by tables: where that saves rounds and its extra bytes (busiest party)
- * cost less than those rounds on PUMA's LAN. Public sizes only, so every party decides the same.
+ * Whether selectPiecesTimes compares by tables: where that saves rounds and its extra bytes (busiest party) and
+ * CPU cost less than those rounds on PUMA's LAN (tablesPay). Public sizes only, so every party decides the same.
  */
 export function gatedByTables(n: number, breaks: number, pieces: Cost): boolean {
   return tablesPay(n * breaks, gatedCost(n, breaks, pieces, false), gatedCost(n, breaks, pieces, true));
