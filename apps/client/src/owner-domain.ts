@@ -30,9 +30,12 @@ export function skipDomainCheckParam(params: URLSearchParams): boolean {
 
 function describe(v: OwnerDomainVerdict): string {
   if (v.outcome === 'skipped') return `skipped: ${v.warning}`;
-  if (v.outcome === 'refused') return `refused after ${(v.ms / 1000).toFixed(1)} s on ${v.calibration}`;
+  const took = v.recorded
+    ? `as recorded with this model's kept sharing (the check took ${(v.ms / 1000).toFixed(1)} s then)`
+    : `(${(v.ms / 1000).toFixed(1)} s)`;
+  if (v.outcome === 'refused') return `refused on ${v.calibration} ${took}`;
   const norms = Object.keys(v.windows).length;
-  return `inside every domain on ${v.calibration} (${(v.ms / 1000).toFixed(1)} s); norm windows published for ${norms} norm${norms === 1 ? '' : 's'}` +
+  return `inside every domain on ${v.calibration} ${took}; norm windows published for ${norms} norm${norms === 1 ? '' : 's'}` +
     (v.warning ? `; warning: ${v.warning}` : '');
 }
 

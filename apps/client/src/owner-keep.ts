@@ -7,11 +7,14 @@
  * back 1.2 GB of a cached run's memory; the record is kilobytes.
  * The record's holders (which identity holds which party's bundle) are what keeps the bundles of one sharing from
  * ever reaching another set of identities, where one identity could collect two parties' bundles across sessions.
+ * The record also keeps the domain check's verdict under its key (worker session/owner-domain.ts domainCheckKey:
+ * the check's format, weights, tokenizer, fraction bits), so a later visit with the same model skips the check's
+ * plaintext pass (4.3 s of a GPT-2-base cached run's 8-9 s before the parties are ready).
  */
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import type { NormWindows } from '@puma/models';
 import { safetyCode } from '@puma/transport-webrtc';
-import { sameNormWindows, type OwnerShares, type PartyShareManifest, type SeededSharing } from '@puma/worker/session';
+import { sameNormWindows, type OwnerDomainVerdict, type OwnerShares, type PartyShareManifest, type SeededSharing } from '@puma/worker/session';
 
 const db = createStore('puma-owner', 'sharings');
 // /4: a tied head is no longer a tensor of its own, so a /3 record names a part (head.w) no split makes now.
@@ -19,10 +22,17 @@ const db = createStore('puma-owner', 'sharings');
 // record's seeds would remake qkv and up parts that no longer match its manifests.
 const RECORD_FORMAT = 'puma-owner-kept/5';
 
+/** A domain check's verdict and the key it was given under (records from before it have none). */
+export interface RecordedDomain {
+  key: string;
+  verdict: OwnerDomainVerdict;
+}
+
 interface KeptRecord {
   format: typeof RECORD_FORMAT;
   sharing: Omit<OwnerShares, 'parties'> & { parties: [PartyShareManifest, PartyShareManifest, PartyShareManifest] };
   seeds: SeededSharing['seeds'];
+  domain?: RecordedDomain;
 }
 
 /** The kept sharing of these weights (manifests and seeds; no parts), or undefined when none is kept. */
@@ -34,11 +44,19 @@ export async function loadKeptSharing(weightsHash: string): Promise<SeededSharin
   return { shares: { ...sharing, parties: parties as unknown as OwnerShares['parties'] }, seeds };
 }
 
-/** Keeps one sharing of one model's weights: its record (with the holders) on every call. */
+/** The domain verdict kept with these weights' sharing under `key`, or undefined (none, or another key). */
+export async function loadRecordedDomain(weightsHash: string, key: string): Promise<OwnerDomainVerdict | undefined> {
+  const record = (await get(weightsHash, db)) as KeptRecord | undefined;
+  if (record?.format !== RECORD_FORMAT || record.domain?.key !== key) return undefined;
+  const v = record.domain.verdict;
+  return v.outcome === 'skipped' ? undefined : v;
+}
+
+/** Keeps one sharing of one model's weights: its record (with the holders, and the domain verdict it was made under) on every call. */
 export class SharingKeeper {
   private oldPartsDropped: Promise<void> | null = null;
 
-  constructor(private readonly weightsHash: string) {}
+  constructor(private readonly weightsHash: string, private readonly domain?: RecordedDomain) {}
 
   async keep(sharing: SeededSharing): Promise<void> {
     // Parts kept by earlier versions of this page, under this weights hash: no record refers to them any more.
@@ -48,6 +66,7 @@ export class SharingKeeper {
       format: RECORD_FORMAT,
       sharing: { ...shares, parties: shares.parties.map((p) => p.manifest) as KeptRecord['sharing']['parties'] },
       seeds: sharing.seeds,
+      ...(this.domain ? { domain: this.domain } : {}),
     };
     await set(this.weightsHash, record, db);
     await this.oldPartsDropped;

@@ -13,7 +13,7 @@ import type { NormWindows } from '@puma/models';
 import { CLIENT, OWNER, type Channel, type EndpointId, type PartyId } from '@puma/transport';
 import type { Identity, PeerChannel } from '@puma/transport-webrtc';
 import { OwnerSharingWorker, loadOrCreateBrowserIdentity, type OwnerModelSource } from '@puma/worker/browser';
-import { serveOwner, type OwnerDomainVerdict, type OwnerModelInfo, type OwnerStatus, type PartRef, type ResplitTiming, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
+import { domainCheckKey, serveOwner, type OwnerDomainVerdict, type OwnerModelInfo, type OwnerStatus, type PartRef, type ResplitTiming, type SeededSharing, type WeightTransferReport } from '@puma/worker/session';
 import {
   errorText,
   expectedParties,
@@ -26,7 +26,7 @@ import {
   slotSecret,
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
-import { SharingKeeper, keptConflict, loadKeptSharing } from './owner-keep.ts';
+import { SharingKeeper, keptConflict, loadKeptSharing, loadRecordedDomain, type RecordedDomain } from './owner-keep.ts';
 import { settleDomain, skipDomainCheckParam } from './owner-domain.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -123,12 +123,28 @@ function fail(message: string): void {
  */
 class OwnerSharing {
   private fresh: Promise<SeededSharing> | null = null;
+  /** The domain check's key for this model, and the verdict kept with its sharing under it (if any). */
+  private domain: { key: string; recorded?: OwnerDomainVerdict } | null = null;
 
   constructor(readonly model: OwnerModelInfo, private readonly sharingWorker: OwnerSharingWorker) {}
 
-  /** The owner's domain check in the worker, or its skip: settles the description split() publishes. */
-  checkDomain(o: { skip: boolean }): Promise<OwnerDomainVerdict> {
-    return this.sharingWorker.checkDomain(o);
+  /**
+   * The owner's domain check in the worker, or its skip: settles the description split() publishes. A verdict
+   * this page kept with the same weights' sharing under the same key is taken instead of running the check.
+   */
+  async checkDomain(o: { skip: boolean }): Promise<OwnerDomainVerdict> {
+    if (!this.domain) {
+      const key = await domainCheckKey(this.model);
+      this.domain = { key, recorded: await loadRecordedDomain(this.model.weightsHash, key) };
+    }
+    return this.sharingWorker.checkDomain({ ...o, recorded: o.skip ? undefined : this.domain.recorded });
+  }
+
+  /** The verdict to keep with the sharing (an inside or refused one, with its key), or undefined after a skip. */
+  recordedDomain(verdict: OwnerDomainVerdict | null): RecordedDomain | undefined {
+    if (!this.domain || !verdict || verdict.outcome === 'skipped') return undefined;
+    const { recorded: _reused, ...fresh } = verdict;
+    return { key: this.domain.key, verdict: fresh };
   }
 
   /** Splits the model once (in the worker: WebAssembly ChaCha20, sha256 per part), keeping no part. */
@@ -311,7 +327,7 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
   const verdict = state.domainCheck;
   const seeded = await sharesFor(sharing, kept, approvedParties, verdict?.outcome === 'inside' ? verdict.windows : undefined);
   const { shares } = seeded;
-  const keeper = new SharingKeeper(sharing.model.weightsHash);
+  const keeper = new SharingKeeper(sharing.model.weightsHash, sharing.recordedDomain(verdict));
   state.epoch = shares.epoch;
   const partBytes = shares.parties.map((p) => p.manifest.parts.reduce((s, b) => s + b.bytes, 0));
   $('shares').textContent = `${state.sharingNote}; epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}` +

@@ -60,7 +60,7 @@ export class OwnerSharingWorker implements OwnerPartSource {
    * Runs the owner's domain check on the loaded model in the worker (or skips it, the person's choice), which
    * settles the description share() publishes; share() refuses a loaded model before this passed it.
    */
-  checkDomain(o: { skip: boolean; fracBits?: number }): Promise<OwnerDomainVerdict> {
+  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainVerdict }): Promise<OwnerDomainVerdict> {
     return this.settle<OwnerDomainVerdict>(this.remote.checkDomain(o));
   }
 

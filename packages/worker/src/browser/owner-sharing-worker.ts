@@ -48,10 +48,10 @@ const api = {
    * The owner's domain check of the loaded model at the sharing's fraction bits, or its skip (the person's
    * choice): a model it passes is shared with its norm windows, one it refuses is not shared.
    */
-  checkDomain(o: { skip: boolean; fracBits?: number }): OwnerDomainVerdict {
+  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainVerdict }): OwnerDomainVerdict {
     if (!model || !loadedInfo) throw new Error('owner sharing worker: domain check before a model was loaded');
     const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
-    const decision = decideOwnerDomain(model, { name: loadedInfo.modelId, tokenizer: loadedInfo.tokenizer, fracBits, skip: o.skip });
+    const decision = decideOwnerDomain(model, { name: loadedInfo.modelId, tokenizer: loadedInfo.tokenizer, fracBits, skip: o.skip, recorded: o.recorded });
     published = decision.published ? { model: decision.published, fracBits } : undefined;
     return decision.verdict;
   },

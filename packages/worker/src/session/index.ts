@@ -33,6 +33,6 @@ export { bindingKey } from './store-binding.ts';
 export { runPartySession } from './party.ts';
 export { OWNER_WINDOW_PARTS, sendOrder, serveOwner, sharingConflict } from './owner.ts';
 export { HASH_CHUNK_BYTES, chunkedSha256, loadOwnerModel, ownerModelInfo, type ModelFileReader, type OwnerModel, type OwnerModelInfo } from './owner-model-files.ts';
-export { decideOwnerDomain, sameNormWindows, type OwnerDomainDecision, type OwnerDomainOptions, type OwnerDomainVerdict } from './owner-domain.ts';
+export { decideOwnerDomain, DOMAIN_CHECK_FORMAT, domainCheckKey, sameNormWindows, type OwnerDomainDecision, type OwnerDomainOptions, type OwnerDomainVerdict } from './owner-domain.ts';
 export { newResplitTiming, prepareSeededSharing, resplitSource, type ResplitOptions, type ResplitTiming, type SeededSharing } from './owner-resplit.ts';
 export { openClientSession, runClientSession } from './client.ts';

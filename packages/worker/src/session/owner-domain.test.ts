@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { normNames, publishCheckedModel } from '@puma/models';
 import { loadModel, modelDir } from '@puma/models/node';
 import type { PartyId } from '@puma/transport';
-import { checkManifest, decideOwnerDomain, loadOwnerModel, prepareSeededSharing, sameNormWindows, type ModelFileReader } from './index.ts';
+import { checkManifest, decideOwnerDomain, DOMAIN_CHECK_FORMAT, domainCheckKey, loadOwnerModel, prepareSeededSharing, sameNormWindows, type ModelFileReader } from './index.ts';
 
 const reader = (name: string, bytes: Uint8Array): ModelFileReader => ({ name, size: bytes.byteLength, read: (b, e) => bytes.slice(b, e) });
 const fileOf = (dir: string, name: string) => reader(name, new Uint8Array(readFileSync(path.join(dir, name))));
@@ -101,4 +101,38 @@ describe("the owner page's domain check", () => {
     expect(sameNormWindows({ a: [1, 2] }, {})).toBe(false);
     expect(sameNormWindows({ a: [1, 2] }, { c: [1, 2] })).toBe(false);
   });
+
+  it('a recorded verdict is taken instead of running the check: its windows are published as recorded; a skip ignores it', async () => {
+    const loaded = await loadOwnerModel(storiesFiles(scaledEmbedding(1e5)));
+    const o = { name: loaded.modelId, tokenizer: loaded.tokenizer, fracBits: 18, skip: false };
+    // The check refuses this model; a recorded inside verdict (with windows of its own) is what decides.
+    const windows = Object.fromEntries(normNames(loaded.model.config).map((n, i): [string, [number, number]] => [n, [-3 - i, 5]]));
+    const recorded = { outcome: 'inside' as const, windows, warning: null, calibration: '7 tokens', ms: 1234 };
+    const reused = decideOwnerDomain(loaded.model, { ...o, recorded });
+    expect(reused.verdict).toEqual({ ...recorded, recorded: true });
+    expect(reused.published!.config.normWindows).toEqual(windows);
+    const refusedBefore = { outcome: 'refused' as const, reason: 'it left a domain', calibration: '7 tokens', ms: 99 };
+    expect(decideOwnerDomain(loaded.model, { ...o, recorded: refusedBefore })).toEqual({ verdict: { ...refusedBefore, recorded: true }, published: null });
+    const skipped = decideOwnerDomain(loaded.model, { ...o, skip: true, recorded });
+    expect(skipped.verdict.outcome).toBe('skipped');
+    expect(skipped.published!.config.normWindows).toBeUndefined();
+  });
+
+  it('domainCheckKey: equal for the same weights, tokenizer and fraction bits; different when any of them, or a tokenizer file name, differs', async () => {
+    const tok = { kind: 'llama2c' as const, files: { 'tok512.bin': new Uint8Array([1, 2, 3]) } };
+    const base = await domainCheckKey({ weightsHash: 'w1', tokenizer: tok }, 18);
+    expect(base.startsWith(`${DOMAIN_CHECK_FORMAT}|w1|`)).toBe(true);
+    expect(await domainCheckKey({ weightsHash: 'w1', tokenizer: { kind: 'llama2c', files: { 'tok512.bin': new Uint8Array([1, 2, 3]) } } }, 18)).toBe(base);
+    expect(await domainCheckKey({ weightsHash: 'w1', tokenizer: tok })).toBe(base);
+    const others = [
+      await domainCheckKey({ weightsHash: 'w2', tokenizer: tok }, 18),
+      await domainCheckKey({ weightsHash: 'w1', tokenizer: tok }, 16),
+      await domainCheckKey({ weightsHash: 'w1', tokenizer: { kind: 'llama2c', files: { 'tok512.bin': new Uint8Array([1, 2, 4]) } } }, 18),
+      await domainCheckKey({ weightsHash: 'w1', tokenizer: { kind: 'llama2c', files: { 'other.bin': new Uint8Array([1, 2, 3]) } } }, 18),
+      await domainCheckKey({ weightsHash: 'w1', tokenizer: { kind: 'hf-json', files: { 'tok512.bin': new Uint8Array([1, 2, 3]) } } }, 18),
+      await domainCheckKey({ weightsHash: 'w1' }, 18),
+    ];
+    expect(new Set([base, ...others]).size).toBe(others.length + 1);
+  });
 });
+

@@ -5,16 +5,43 @@
  * model the check refuses is not shared unless the person opts out (the page's checkbox or
  * ?skip-domain-check=1, as --skip-domain-check), which publishes no windows: every norm on the whole ring's
  * range, and results may be wrong where the model leaves a domain.
+ * The check is a plaintext pass over the calibration text (4.3 s for GPT-2-base on the owner page), and its
+ * verdict depends only on the weights, the tokenizer, the fraction bits and the check itself: the page records it
+ * with its kept sharing under domainCheckKey, and a later visit with the same model passes it back (`recorded`)
+ * instead of running the pass again.
  */
-import { publishCheckedModel, type Model, type NormWindows } from '@puma/models';
+import { publishCheckedModel, withNormWindows, type Model, type NormWindows } from '@puma/models';
+import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { tokenizerFromSource } from './public-info.ts';
+import { sha256Hex } from './shares.ts';
 import type { TokenizerSource } from './types.ts';
 
-/** What the page shows of the check (structured-cloneable: it crosses from the worker). */
+/**
+ * The check's version in recorded verdicts: change it whenever the check, its calibration text or its windows'
+ * rule changes, so no page reuses a verdict the current check might not give.
+ */
+export const DOMAIN_CHECK_FORMAT = 'puma-domain-check/1';
+
+/** What the page shows of the check (structured-cloneable: it crosses from the worker). `recorded`: reused, not run. */
 export type OwnerDomainVerdict =
-  | { outcome: 'inside'; windows: NormWindows; warning: string | null; calibration: string; ms: number }
-  | { outcome: 'refused'; reason: string; calibration: string; ms: number }
+  | { outcome: 'inside'; windows: NormWindows; warning: string | null; calibration: string; ms: number; recorded?: boolean }
+  | { outcome: 'refused'; reason: string; calibration: string; ms: number; recorded?: boolean }
   | { outcome: 'skipped'; warning: string };
+
+/**
+ * What a recorded verdict must match to be reused: the check's format, the weights' hash (the owner's model
+ * files), the tokenizer's files (kind, names and bytes) and the fraction bits.
+ */
+export async function domainCheckKey(model: { weightsHash: string; tokenizer?: TokenizerSource }, fracBits = DEFAULT_FRAC_BITS): Promise<string> {
+  const t = model.tokenizer;
+  let tokenizer = 'none';
+  if (t) {
+    const names = Object.keys(t.files).sort();
+    const hashes = await Promise.all(names.map((n) => sha256Hex(t.files[n])));
+    tokenizer = await sha256Hex(new TextEncoder().encode(JSON.stringify([t.kind, names, hashes])));
+  }
+  return `${DOMAIN_CHECK_FORMAT}|${model.weightsHash}|${tokenizer}|${fracBits}`;
+}
 
 export interface OwnerDomainDecision {
   verdict: OwnerDomainVerdict;
@@ -30,6 +57,8 @@ export interface OwnerDomainOptions {
   fracBits: number;
   /** The person chose to share without the check. */
   skip: boolean;
+  /** The verdict this owner recorded for the same domainCheckKey: taken instead of running the check. */
+  recorded?: OwnerDomainVerdict;
 }
 
 export function decideOwnerDomain(model: Model, o: OwnerDomainOptions): OwnerDomainDecision {
@@ -37,6 +66,9 @@ export function decideOwnerDomain(model: Model, o: OwnerDomainOptions): OwnerDom
     const warning = `domain check skipped for ${o.name}: no norm windows are published, and results may be wrong where the model leaves the secure functions' domain`;
     return { verdict: { outcome: 'skipped', warning }, published: model };
   }
+  const r = o.recorded;
+  if (r?.outcome === 'inside') return { verdict: { ...r, recorded: true }, published: withNormWindows(model, r.windows) };
+  if (r?.outcome === 'refused') return { verdict: { ...r, recorded: true }, published: null };
   const tokenizer = o.tokenizer && tokenizerFromSource(o.tokenizer, model.config.vocabSize);
   const started = performance.now();
   const checked = publishCheckedModel(model, o.name, { tokenizer, fracBits: o.fracBits });
