@@ -25,7 +25,8 @@ const RECORD_FORMAT = 'puma-owner-kept/5';
 /** A domain check's verdict and the key it was given under (records from before it have none). */
 export interface RecordedDomain {
   key: string;
-  verdict: OwnerDomainVerdict;
+  /** A verdict the check gave (a skip records none). */
+  verdict: Exclude<OwnerDomainVerdict, { outcome: 'skipped' }>;
 }
 
 interface KeptRecord {
@@ -35,21 +36,16 @@ interface KeptRecord {
   domain?: RecordedDomain;
 }
 
-/** The kept sharing of these weights (manifests and seeds; no parts), or undefined when none is kept. */
-export async function loadKeptSharing(weightsHash: string): Promise<SeededSharing | undefined> {
+/**
+ * What this page keeps for these weights, read once: the sharing (manifests and seeds; no parts) and the domain
+ * verdict it was made under; each undefined when none is kept.
+ */
+export async function loadKept(weightsHash: string): Promise<{ sharing?: SeededSharing; domain?: RecordedDomain }> {
   const record = (await get(weightsHash, db)) as KeptRecord | undefined;
-  if (record?.format !== RECORD_FORMAT) return undefined;
-  const { sharing, seeds } = record;
+  if (record?.format !== RECORD_FORMAT) return {};
+  const { sharing, seeds, domain } = record;
   const parties = sharing.parties.map((manifest) => ({ manifest, parts: [] }));
-  return { shares: { ...sharing, parties: parties as unknown as OwnerShares['parties'] }, seeds };
-}
-
-/** The domain verdict kept with these weights' sharing under `key`, or undefined (none, or another key). */
-export async function loadRecordedDomain(weightsHash: string, key: string): Promise<OwnerDomainVerdict | undefined> {
-  const record = (await get(weightsHash, db)) as KeptRecord | undefined;
-  if (record?.format !== RECORD_FORMAT || record.domain?.key !== key) return undefined;
-  const v = record.domain.verdict;
-  return v.outcome === 'skipped' ? undefined : v;
+  return { sharing: { shares: { ...sharing, parties: parties as unknown as OwnerShares['parties'] }, seeds }, domain };
 }
 
 /** Keeps one sharing of one model's weights: its record (with the holders, and the domain verdict it was made under) on every call. */

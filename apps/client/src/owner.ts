@@ -26,7 +26,7 @@ import {
   slotSecret,
 } from '@puma/party/kit';
 import { PeerLinks, approveParties, showOwnCode, type PeerLinkState } from '@puma/party/trust-ui';
-import { SharingKeeper, keptConflict, loadKeptSharing, loadRecordedDomain, type RecordedDomain } from './owner-keep.ts';
+import { SharingKeeper, keptConflict, loadKept, type RecordedDomain } from './owner-keep.ts';
 import { settleDomain, skipDomainCheckParam } from './owner-domain.ts';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -123,28 +123,31 @@ function fail(message: string): void {
  */
 class OwnerSharing {
   private fresh: Promise<SeededSharing> | null = null;
-  /** The domain check's key for this model, and the verdict kept with its sharing under it (if any). */
-  private domain: { key: string; recorded?: OwnerDomainVerdict } | null = null;
+  /** What this page keeps for these weights (the sharing, the domain verdict), read once. */
+  readonly kept: ReturnType<typeof loadKept>;
+  /** The domain check's key for this model. */
+  private readonly domainKey: Promise<string>;
 
-  constructor(readonly model: OwnerModelInfo, private readonly sharingWorker: OwnerSharingWorker) {}
+  constructor(readonly model: OwnerModelInfo, private readonly sharingWorker: OwnerSharingWorker) {
+    this.kept = loadKept(model.weightsHash);
+    this.domainKey = domainCheckKey(model);
+  }
 
   /**
    * The owner's domain check in the worker, or its skip: settles the description split() publishes. A verdict
    * this page kept with the same weights' sharing under the same key is taken instead of running the check.
    */
   async checkDomain(o: { skip: boolean }): Promise<OwnerDomainVerdict> {
-    if (!this.domain) {
-      const key = await domainCheckKey(this.model);
-      this.domain = { key, recorded: await loadRecordedDomain(this.model.weightsHash, key) };
-    }
-    return this.sharingWorker.checkDomain({ ...o, recorded: o.skip ? undefined : this.domain.recorded });
+    const [{ domain }, key] = await Promise.all([this.kept, this.domainKey]);
+    const recorded = !o.skip && domain?.key === key ? domain.verdict : undefined;
+    return this.sharingWorker.checkDomain({ ...o, recorded });
   }
 
   /** The verdict to keep with the sharing (an inside or refused one, with its key), or undefined after a skip. */
-  recordedDomain(verdict: OwnerDomainVerdict | null): RecordedDomain | undefined {
-    if (!this.domain || !verdict || verdict.outcome === 'skipped') return undefined;
-    const { recorded: _reused, ...fresh } = verdict;
-    return { key: this.domain.key, verdict: fresh };
+  async recordedDomain(verdict: OwnerDomainVerdict | null): Promise<RecordedDomain | undefined> {
+    if (!verdict || verdict.outcome === 'skipped') return undefined;
+    const { recorded: _reused, ...given } = verdict;
+    return { key: await this.domainKey, verdict: given };
   }
 
   /** Splits the model once (in the worker: WebAssembly ChaCha20, sha256 per part), keeping no part. */
@@ -294,10 +297,9 @@ async function checkDomain(sharing: OwnerSharing, skip: boolean): Promise<void> 
 }
 
 async function serve(j: Joining, sharing: OwnerSharing): Promise<void> {
-  const m = sharing.model;
   const peers = [0, 1, 2, CLIENT];
   try {
-    const kept = await loadKeptSharing(m.weightsHash);
+    const kept = (await sharing.kept).sharing;
     if (!kept) {
       state.sharingStartedEarly = true;
       void sharing.split();
@@ -327,7 +329,7 @@ async function approveAndServe(channel: PeerChannel, peers: readonly EndpointId[
   const verdict = state.domainCheck;
   const seeded = await sharesFor(sharing, kept, approvedParties, verdict?.outcome === 'inside' ? verdict.windows : undefined);
   const { shares } = seeded;
-  const keeper = new SharingKeeper(sharing.model.weightsHash, sharing.recordedDomain(verdict));
+  const keeper = new SharingKeeper(sharing.model.weightsHash, await sharing.recordedDomain(verdict));
   state.epoch = shares.epoch;
   const partBytes = shares.parties.map((p) => p.manifest.parts.reduce((s, b) => s + b.bytes, 0));
   $('shares').textContent = `${state.sharingNote}; epoch ${shares.epoch}; bundle sizes ${partBytes.map(formatBytes).join(' / ')}` +

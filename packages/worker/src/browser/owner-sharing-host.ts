@@ -9,7 +9,7 @@
  */
 import * as Comlink from 'comlink';
 import type { Model } from '@puma/models';
-import type { OwnerDomainVerdict, OwnerModelInfo, OwnerPartSource, PartRef, PrepareSharesOptions, ResplitTiming, SeededSharing } from '../session/index.ts';
+import type { OwnerDomainOptions, OwnerDomainVerdict, OwnerModelInfo, OwnerPartSource, PartRef, PrepareSharesOptions, ResplitTiming, SeededSharing } from '../session/index.ts';
 import type { OwnerModelSource } from './owner-model-blobs.ts';
 import type { OwnerSharingWorkerApi } from './owner-sharing-worker.ts';
 import { transferablesOf } from './transferables.ts';
@@ -60,7 +60,7 @@ export class OwnerSharingWorker implements OwnerPartSource {
    * Runs the owner's domain check on the loaded model in the worker (or skips it, the person's choice), which
    * settles the description share() publishes; share() refuses a loaded model before this passed it.
    */
-  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainVerdict }): Promise<OwnerDomainVerdict> {
+  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainOptions['recorded'] }): Promise<OwnerDomainVerdict> {
     return this.settle<OwnerDomainVerdict>(this.remote.checkDomain(o));
   }
 

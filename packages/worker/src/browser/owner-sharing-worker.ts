@@ -14,7 +14,7 @@ import type { Model } from '@puma/models';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import {
   decideOwnerDomain, newResplitTiming, ownerModelInfo, prepareSeededSharing, resplitSource,
-  type OwnerDomainVerdict, type OwnerModelInfo, type PartRef, type PrepareSharesOptions, type ResplitTiming, type SeededSharing,
+  type OwnerDomainOptions, type OwnerDomainVerdict, type OwnerModelInfo, type PartRef, type PrepareSharesOptions, type ResplitTiming, type SeededSharing,
 } from '../session/index.ts';
 import { loadOwnerModelSource, type OwnerModelSource } from './owner-model-blobs.ts';
 
@@ -48,7 +48,7 @@ const api = {
    * The owner's domain check of the loaded model at the sharing's fraction bits, or its skip (the person's
    * choice): a model it passes is shared with its norm windows, one it refuses is not shared.
    */
-  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainVerdict }): OwnerDomainVerdict {
+  checkDomain(o: { skip: boolean; fracBits?: number; recorded?: OwnerDomainOptions['recorded'] }): OwnerDomainVerdict {
     if (!model || !loadedInfo) throw new Error('owner sharing worker: domain check before a model was loaded');
     const fracBits = o.fracBits ?? DEFAULT_FRAC_BITS;
     const decision = decideOwnerDomain(model, { name: loadedInfo.modelId, tokenizer: loadedInfo.tokenizer, fracBits, skip: o.skip, recorded: o.recorded });

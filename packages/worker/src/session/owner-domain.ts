@@ -58,7 +58,7 @@ export interface OwnerDomainOptions {
   /** The person chose to share without the check. */
   skip: boolean;
   /** The verdict this owner recorded for the same domainCheckKey: taken instead of running the check. */
-  recorded?: OwnerDomainVerdict;
+  recorded?: Exclude<OwnerDomainVerdict, { outcome: 'skipped' }>;
 }
 
 export function decideOwnerDomain(model: Model, o: OwnerDomainOptions): OwnerDomainDecision {
@@ -67,8 +67,7 @@ export function decideOwnerDomain(model: Model, o: OwnerDomainOptions): OwnerDom
     return { verdict: { outcome: 'skipped', warning }, published: model };
   }
   const r = o.recorded;
-  if (r?.outcome === 'inside') return { verdict: { ...r, recorded: true }, published: withNormWindows(model, r.windows) };
-  if (r?.outcome === 'refused') return { verdict: { ...r, recorded: true }, published: null };
+  if (r) return { verdict: { ...r, recorded: true }, published: r.outcome === 'inside' ? withNormWindows(model, r.windows) : null };
   const tokenizer = o.tokenizer && tokenizerFromSource(o.tokenizer, model.config.vocabSize);
   const started = performance.now();
   const checked = publishCheckedModel(model, o.name, { tokenizer, fracBits: o.fracBits });
