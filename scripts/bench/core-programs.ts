@@ -14,15 +14,15 @@ function randomShare(p: Party, shape: number[]): AShare {
   return aShare(shape, comp(p.keys.self), comp(p.keys.next));
 }
 
-/** x^2, x^3 = x x^2 and x^5 = x^2 x^3, each truncated: three product levels as one masked chain. */
-const POWERS: ChainProgram = {
+/** x^2, x^3 = x x^2 and x^5 = x^2 x^3, each truncated by f bits as mul does: three product levels as one masked chain. */
+const powers = (f: number): ChainProgram => ({
   levels: [
-    [{ addend: { inputs: [[0, 1n]] }, bits: 0 }, { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, 1n]] }]], bits: 18 }],
-    [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], bits: 18 }],
-    [{ products: [[{ atoms: [[1, 1n]] }, { atoms: [[2, 1n]] }]], bits: 18 }],
+    [{ addend: { inputs: [[0, 1n]] }, bits: 0 }, { products: [[{ inputs: [[0, 1n]] }, { inputs: [[0, 1n]] }]], bits: f }],
+    [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], bits: f }],
+    [{ products: [[{ atoms: [[1, 1n]] }, { atoms: [[2, 1n]] }]], bits: f }],
   ],
   outputs: [{ atoms: [[3, 1n]] }],
-};
+});
 
 export interface CoreBenchArg {
   op: 'mul' | 'matmul' | 'truncate' | 'lessThan' | 'narrow' | 'narrowTables' | 'tableMax' | 'max' | 'chain' | 'mulLevels';
@@ -58,7 +58,7 @@ export async function coreBench(p: Party, a: CoreBenchArg): Promise<CoreBenchRes
         const x2 = await mul(p, x, x);
         return mul(p, x2, await mul(p, x, x2));
       })();
-      case 'chain': return maskedChain(p, POWERS, [x]);
+      case 'chain': return maskedChain(p, powers(p.fracBits), [x]);
     }
   };
   await run();

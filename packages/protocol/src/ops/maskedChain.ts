@@ -25,9 +25,10 @@
  * (D's two components) and c = b_B (A's and B's): b F = c F + (1 - 2c)(t F_P - t F_M), where D shares t and every
  * t comp_a (A's halves from its key, B's sent: one round), A and B then hold b F additively. B sees t and the
  * products masked by A's draws; A receives nothing; D nothing.
- * Cost: levels + 1 rounds (+ 1 with the selection, D sending 1 + the outputs' components words per element). Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate
- * (R, T) plus one per component pair; A and B send 1 word per gate and 1 per output (maskedChainCost). Against
- * levels of mulTrunc (2 rounds and 8 words in all per output each): half the rounds, and about the words when
+ * Cost: levels + 1 rounds (+ 1 with the selection, D sending 1 + the outputs' components words per element).
+ * Per element: D sends 2 words per level-0 gate and, to B, 1 or 2 words per gate (R, T) plus one per component
+ * pair; A and B send 1 word per gate and 1 per output (maskedChainCost). Against levels of mulTrunc (2 rounds and
+ * 8 words in all per output each): levels + 1 rounds where they take 2 x levels, and about the words when
  * the forms name few atoms, more when they name many (nn fused.test.ts pins, in words in all per value: a degree-4
  * polynomial 3 rounds and 19 words where two products took 4 and 16, of a truncated argument 4 and 21 where 6 and
  * 24, degree 6 4 and 28 where 6 and 24).
@@ -42,7 +43,7 @@ import { localProduct } from './mul.ts';
 import { truncationMask, truncationOpening } from './truncate.ts';
 import { replicateHalves } from './halves.ts';
 import { formPublic, inputForm, inputHalf, maskHalf, maskTerms, sum, times, type Chunk, type Known } from './maskedChainForms.ts';
-import { chainShape, formComps, opensFromTerms, pairKey, pairVanishes, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
+import { chainShape, formComps, opensFromTerms, selectionComps, pairKey, pairVanishes, type ChainForm, type ChainProgram, type ChainShape, type Comp } from './maskedChainPlan.ts';
 
 export * from './maskedChainPlan.ts';
 
@@ -189,7 +190,7 @@ async function computeSide(c: Chunk, tags: string[], s: ChainShape, program: Cha
 async function dealerSelect(c: Chunk, tag: string, s: ChainShape, outputs: readonly ChainForm[], value: Map<Comp, Buf>, bits: [Buf, Buf]): Promise<void> {
   const { q, m, A, B } = c;
   const be = q.backend;
-  const comps = outputs.flatMap((f) => formComps(f, s.atomBits));
+  const comps = selectionComps(outputs, s.atomBits);
   const aHalves = q.prgWith(A, tag, (1 + comps.length) * m, SELECT_STREAM);
   const t = be.xor(bits[0], bits[1]);
   const toB = [t, ...comps.map((a) => be.mul(t, value.get(a) as Buf))].map((v, i) => be.sub(v, be.slice(aHalves, i * m, m)));
@@ -210,7 +211,7 @@ async function outputHalves(c: Chunk, tag: string | null, s: ChainShape, outputs
       return isA ? be.add(half, formPublic(c, f, kn)) : half;
     }));
   }
-  const words = 1 + outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0);
+  const words = 1 + selectionComps(outputs, s.atomBits).length;
   const got = await q.exchange(tag, [], isA ? [] : [dealer]);
   const dealt = isA ? q.prgWith(dealer, tag, words * m, SELECT_STREAM) : be.upload(got[0]);
   let at = 0;

@@ -29,7 +29,10 @@ export function times(c: Chunk, x: Buf, k: Co): Buf {
   return typeof k === 'bigint' ? c.q.backend.mulScalar(x, k) : c.q.backend.mul(x, k);
 }
 
-/** The sum of parts (zeros for none); the partial sums it makes are released as it goes (the parts are the caller's). */
+/**
+ * The sum of parts (zeros for none); the partial sums it makes are released as it goes (the parts are the caller's).
+ * With one part the result is that part itself: a caller must not release a part it summed alone.
+ */
 export function sum(c: Chunk, parts: Buf[]): Buf {
   const be = c.q.backend;
   if (parts.length === 0) return be.zeros(c.m);

@@ -63,6 +63,11 @@ const atomOf = (c: Comp): number => c >> 1;
 const isT = (c: Comp): boolean => (c & 1) === 1;
 
 /** The mask components of a form: R_k for every atom k it names, and T_k where atom k was truncated. */
+/** The words per element D sends B for a selection: t, then t times every output's mask components, in this order. */
+export function selectionComps(outputs: readonly ChainForm[], atomBits: readonly number[]): Comp[] {
+  return outputs.flatMap((f) => formComps(f, atomBits));
+}
+
 export function formComps(f: ChainForm | undefined, atomBits: readonly number[]): Comp[] {
   const out: Comp[] = [];
   for (const [k] of f?.atoms ?? []) {
@@ -173,7 +178,7 @@ export function maskedChainLevelsCost(n: number, program: ChainProgram): Cost {
 export function maskedChainFinishCost(n: number, program: ChainProgram, select = false): Cost {
   const s = namedShape(program, n);
   // The selection: t and t times every output's components, D to B.
-  const selectWords = select ? 1 + program.outputs.reduce((t, f) => t + formComps(f, s.atomBits).length, 0) : 0;
+  const selectWords = select ? 1 + selectionComps(program.outputs, s.atomBits).length : 0;
   return perChunk(n, 1 + (select ? 1 : 0), selectWords, program.outputs.length);
 }
 

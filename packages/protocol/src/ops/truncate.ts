@@ -47,28 +47,40 @@ export function checkTruncationBits(d: number): void {
   if (!Number.isInteger(d) || d < 1 || d > 61) throw new Error(`truncation by ${d} bits is out of range [1, 61]`);
 }
 
-/** The dealer's mask material for a truncation by d: (r mod 2^63) >> d and msb(r) (also maskedChain.ts's components). */
-export function truncationMask(p: Party, r: Buf, d: number): { low: Buf; msb: Buf } {
+/**
+ * The dealer's mask material for a truncation by d of words read in Z_2^k (default 64): (r mod 2^(k-1)) >> d and
+ * the top bit r_(k-1) (also maskedChain.ts's components and truncateRing.ts's).
+ */
+export function truncationMask(p: Party, r: Buf, d: number, k = 64): { low: Buf; msb: Buf } {
   const be = p.backend;
-  const shifted = be.shl(r, 1);
-  const low = be.shrLogical(shifted, d + 1);
+  const shifted = be.shl(r, 65 - k);
+  const low = be.shrLogical(shifted, 65 - k + d);
   p.drop(shifted);
-  return { low, msb: be.shrLogical(r, 63) };
+  return { low, msb: signBitWords(p, r, k) };
+}
+
+/** Bit k-1 of every word (the sign bit in Z_2^k) as 0/1 words. */
+export function signBitWords(p: Party, w: Buf, k = 64): Buf {
+  const be = p.backend;
+  if (k === 64) return be.shrLogical(w, 63);
+  const top = be.shl(w, 64 - k);
+  const bit = be.shrLogical(top, 63);
+  p.drop(top);
+  return bit;
 }
 
 /**
- * The public part of a truncation by d from the opened c = y + 2^62 + r: P = (c mod 2^63) >> d + 2^(63-d) msb(c)
- * - 2^(62-d), and msb(c); y >> d = P + 2^(63-d) (1 - 2 msb(c)) msb(r) - ((r mod 2^63) >> d) - {0, 1}.
+ * The public part of a truncation by d in Z_2^k (default 64) from the opened c = y + 2^(k-2) + r: P = (c mod
+ * 2^(k-1)) >> d + 2^(k-1-d) msb(c) - 2^(k-2-d), and msb(c) (its top bit); y >> d = P + 2^(k-1-d) (1 - 2 msb(c))
+ * msb(r) - ((r mod 2^(k-1)) >> d) - {0, 1}.
  */
-export function truncationOpening(p: Party, c: Buf, d: number): { pub: Buf; msb: Buf } {
+export function truncationOpening(p: Party, c: Buf, d: number, k = 64): { pub: Buf; msb: Buf } {
   const be = p.backend;
-  const msb = be.shrLogical(c, 63);
-  const shifted = be.shl(c, 1);
-  const low = be.shrLogical(shifted, d + 1);
-  const msbK = be.mulScalar(msb, 1n << BigInt(63 - d));
+  const { low, msb } = truncationMask(p, c, d, k);
+  const msbK = be.mulScalar(msb, 1n << BigInt(k - 1 - d));
   const lowSum = be.add(low, msbK);
-  const pub = be.addScalar(lowSum, BigInt.asUintN(64, -(1n << BigInt(62 - d))));
-  p.drop(shifted, low, msbK, lowSum);
+  const pub = be.addScalar(lowSum, BigInt.asUintN(64, -(1n << BigInt(k - 2 - d))));
+  p.drop(low, msbK, lowSum);
   return { pub, msb };
 }
 
@@ -108,7 +120,9 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     const mine = be.add(z, otherZ);
     const cRaw = be.add(masked, mine);
     const c = be.addScalar(cRaw, OFFSET);
-    const { pub, msb: cMsb } = truncationOpening(p, c, d);
+    // Only A adds the public part; B needs msb(c) alone.
+    const opening = isA ? truncationOpening(p, c, d) : null;
+    const cMsb = opening?.msb ?? signBitWords(p, c);
     const minus2 = be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n));
     const sign = be.addScalar(minus2, 1n);
     const [m, h] = isA
@@ -118,12 +132,12 @@ async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Prom
     const mSignK = be.mulScalar(mSign, K);
     let y = be.sub(mSignK, h);
     p.drop(...(isA ? [] : [masked]), otherZ, mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
-    if (isA) {
-      const yA = be.add(y, pub);
-      p.drop(y);
+    if (opening) {
+      const yA = be.add(y, opening.pub);
+      p.drop(y, opening.pub);
       y = yA;
     }
-    p.drop(c, cMsb, pub);
+    p.drop(c, cMsb);
     twoOfTwo = y;
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ROTATE_FROM } from '../dealers.ts';
 import type { Party } from '../party.ts';
 import type { AShare } from '../share.ts';
-import { expectCost, measureOp, randomFloats, runWithInputs } from '../test-support.ts';
+import { expectCost, measureOp, randomFloats, runWithInputs, termOf } from '../test-support.ts';
 import { revealRaw } from './reveal.ts';
 import { truncateRing, truncateRingCost, type RingChange } from './truncateRing.ts';
 
@@ -15,10 +15,9 @@ const RINGS: RingChange[] = [
 
 const raw = (xs: readonly bigint[]) => ({ values: BigUint64Array.from(xs, (v) => BigInt.asUintN(64, v)), shape: [xs.length] });
 
-/** The 3-of-3 additive term of a replicated x (component s0, masked by a zero sharing), truncated. */
+/** The 3-of-3 additive term of a replicated x (termOf), truncated. */
 function truncateShared(p: Party, x: AShare, d: number, rings: RingChange): Promise<AShare> {
-  const z = p.backend.add(x.s0, p.zeroShare(p.nextTag(), x.s0.length));
-  return truncateRing(p, z, x.shape, d, rings);
+  return truncateRing(p, termOf(p, x), x.shape, d, rings);
 }
 
 const asRing = (v: bigint, bits: number) => BigInt.asIntN(bits, v);

@@ -32,6 +32,7 @@ import type { AShare } from '../share.ts';
 import { cost, type Cost } from '../cost.ts';
 import { dealerChunks, dealtByChunks } from '../dealers.ts';
 import { replicateHalves } from './halves.ts';
+import { signBitWords, truncationMask, truncationOpening } from './truncate.ts';
 import { laneCount, packedBytes, packLanes, unpackLanes, type RingBits } from './lanes.ts';
 
 export interface RingChange {
@@ -56,12 +57,6 @@ function checkArgs(d: number, rings: RingChange): void {
   if (!Number.isInteger(d) || d < 1 || d > maxD) throw new Error(`truncateRing: truncation by ${d} bits is out of range [1, ${maxD}] for input ring Z_2^${rings.inBits}`);
 }
 
-/** Bit k-1 of every word (the MSB in Z_2^k) and floor((w mod 2^(k-1)) / 2^d). */
-function splitTop(p: Party, w: Buf, k: number, d: number): [Buf, Buf] {
-  const be = p.backend;
-  return [be.shrLogical(be.shl(w, 64 - k), 63), be.shrLogical(be.shl(w, 65 - k), 65 - k + d)];
-}
-
 async function chunk(p: Party, z: Buf, d: number, rings: RingChange, dealer: PartyId): Promise<AShare> {
   const be = p.backend;
   const { inBits: k, outBits: l } = rings;
@@ -74,7 +69,7 @@ async function chunk(p: Party, z: Buf, d: number, rings: RingChange, dealer: Par
   let twoOfTwo: Buf | null = null;
   if (p.id === dealer) {
     const r = be.add(p.prgWith(A, tag, n, 1), p.prgWith(B, tag, n, 1));
-    const [rHigh, rLow] = splitTop(p, r, k, d);
+    const { msb: rHigh, low: rLow } = truncationMask(p, r, d, k);
     const m2 = be.sub(rHigh, p.prgWith(A, tag, n, 2));
     const h2 = be.sub(rLow, p.prgWith(A, tag, n, 3));
     const masked = await be.read(be.add(z, r));
@@ -89,12 +84,14 @@ async function chunk(p: Party, z: Buf, d: number, rings: RingChange, dealer: Par
       : unpackLanes(fromDealer, [{ count: n, bits: k }, { count: n, bits: l }, { count: n, bits: l }]);
     const [theirZ] = unpackLanes(fromOther, [{ count: n, bits: k }]);
     const c = be.addScalar(be.add(be.add(be.upload(masked as BigUint64Array), z), be.upload(theirZ)), 1n << BigInt(k - 2));
-    const [cHigh, cLow] = splitTop(p, c, k, d);
+    // Only A adds the public part; B needs msb(c) alone.
+    const opening = isA ? truncationOpening(p, c, d, k) : null;
+    const cHigh = opening?.msb ?? signBitWords(p, c, k);
     const sign = be.addScalar(be.mulScalar(cHigh, BigInt.asUintN(64, -2n)), 1n);
     const m = mShare instanceof BigUint64Array ? be.upload(mShare) : mShare;
     const h = hShare instanceof BigUint64Array ? be.upload(hShare) : hShare;
     let y = be.sub(be.mulScalar(be.mul(m, sign), K), h);
-    if (isA) y = be.add(y, be.addScalar(be.add(cLow, be.mulScalar(cHigh, K)), BigInt.asUintN(64, -(1n << BigInt(k - 2 - d)))));
+    if (opening) y = be.add(y, opening.pub);
     twoOfTwo = y;
   }
 
