@@ -26,7 +26,7 @@
  * selects by bit times value: 88.1).
  */
 import { addPublicRaw, concatFlat, mulPublicInt, numel, splitFlat, type AShare, type Cost, type Party, seq, sameShape } from '@puma/protocol';
-import { mulTrunc, mulTruncCost, productSumShift32, productSumShift32Cost, zerosLike } from './fused.ts';
+import { mulTrunc, productSumShift32, productSumShift32Cost, zerosLike } from './fused.ts';
 import { sextic32Cost, sextic32Eval, sextic32Plan, type Sextic32Plan, type SexticFree } from './poly32.ts';
 import { fixedBig, par } from './fixed.ts';
 import { POLY_SCALE, polyCost, polyEval, type PolyArgument } from './poly.ts';
@@ -100,11 +100,9 @@ const bandOffset = ({ lo, hi }: { lo: number; hi: number }, scale: number, lambd
   BigInt.asUintN(64, -fixedBig((lambda * (lo * lo + hi * hi)) / (hi * hi - lo * lo), scale));
 
 /**
- * A band's polynomial of degree 3 or more takes v as its masked chain's squared argument (poly.ts): the product
- * x (K x) and its truncation are the chain's level 0, one round instead of bandVariables' two.
+ * A band in Z_2^64 takes v as its masked chain's squared argument (poly.ts; its polynomial of degree 3 or more):
+ * the product x (K x) and its truncation are the chain's level 0, one round instead of bandVariables' two.
  */
-const chainsBandVariable = (b: EvenBand): boolean => b.coeffs.length - 1 >= 3;
-
 function bandArgument(x: AShare, b: EvenBand, f: number): PolyArgument {
   return { x, coef: bandFactor(b, f), bits: vBits(POLY_SCALE), mult: 1n, offset: bandOffset(b, POLY_SCALE), squared: true };
 }
@@ -119,9 +117,7 @@ export async function squareVariable(p: Party, x: AShare, T: number): Promise<AS
 export function evenPiecesCost(n: number, fit: EvenFit): Cost {
   return ring32Plan(fit)
     ? seq(productSumShift32Cost(n), sextic32Cost(n))
-    : fit.bands.every(chainsBandVariable)
-      ? par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1, 1, 64, { squaredArgument: true, argumentBits: vBits(POLY_SCALE) })))
-      : seq(mulTruncCost(n * fit.bands.length), par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1))));
+    : par(...fit.bands.map((b) => polyCost(n, b.coeffs.length - 1, 1, 64, { squaredArgument: true, argumentBits: vBits(POLY_SCALE) })));
 }
 
 export function evenActivationCost(n: number, fit: EvenFit, gated: boolean): Cost {
@@ -138,9 +134,8 @@ async function bandValues(p: Party, x: AShare, fit: EvenFit): Promise<AShare[]> 
     const [w] = await bandVariables(p, x, fit.bands, { lambda: plan.c.lambda, scale: plan.wBits });
     return [await sextic32Eval(p, w, plan, f, { x, scale: f, factor: 0.5 })];
   }
-  const vs = fit.bands.every(chainsBandVariable) ? fit.bands.map((b) => bandArgument(x, b, f)) : await bandVariables(p, x, fit.bands);
-  return p.parallel(...fit.bands.map((b, i) => async (q: Party) => {
-    const [mid] = await polyEval(q, vs[i], [b.coeffs], { bound: 1, outScale: f, addend: { x, scale: f, factor: 0.5, bound: b.hi / 2 } });
+  return p.parallel(...fit.bands.map((b) => async (q: Party) => {
+    const [mid] = await polyEval(q, bandArgument(x, b, f), [b.coeffs], { bound: 1, outScale: f, addend: { x, scale: f, factor: 0.5, bound: b.hi / 2 } });
     return mid;
   }));
 }

@@ -26,11 +26,11 @@
  * this package's inverse.ts.
  */
 import {
-  add, addPublicRaw, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, maskedChainFinish, mulPublicInt, NARROW_BITS, numel, reshape, seq,
+  addPublicRaw, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, mulPublicInt, NARROW_BITS, numel, reshape, seq,
   type AShare, type BShare, type ChainRun, type Cost, type Party,
 } from '@puma/protocol';
 import { par } from './fixed.ts';
-import { laneVector, oneHotWords } from './inverse.ts';
+import { laneVector, selectedRuns } from './inverse.ts';
 import { POLY_SCALE, polyEvalLevels, polyFinishCost, polyLevelsCost } from './poly.ts';
 
 /** Degree of every piece: 3 multiplication levels (poly.ts), one round each in a masked chain. */
@@ -123,8 +123,6 @@ export function expLanes(p: Party, x: AShare): Promise<AShare> {
       ...LANES.map((ln) => (q: Party) => lane(q, flat, ln)),
     ) as [BShare, ...ChainRun[]];
     // Piece k's one-hot l_{k+1} ^ l_k times its lane, in each chain's last round; the pieces' results add up.
-    const ohs = oneHotWords(p, bits, n, K, LANES.map((_, k) => [k, 1] as const));
-    const picked = await p.parallel(...runs.map((run, k) => async (q: Party) => (await maskedChainFinish(q, run, ohs[k]))[0]));
-    return reshape(picked.reduce((a, b) => add(p, a, b)), x.shape);
+    return reshape(await selectedRuns(p, runs, bits, n, K, LANES.map((_, k) => [k, 1] as const)), x.shape);
   });
 }

@@ -36,6 +36,12 @@ export const LAN_BYTES_PER_ROUND = 625_000;
  */
 export const TABLE_COMPARE_LAN_BYTES = 825;
 
+/**
+ * Whether saving `roundsSaved` rounds is worth `extraBytes` more (busiest party's bytes, plus any CPU counted as
+ * bytes) on PUMA's LAN: the one rule by which nn trades rounds for bytes (max.ts, piecewise.ts).
+ */
+export const worthOnLan = (roundsSaved: number, extraBytes: number): boolean => roundsSaved > 0 && extraBytes < roundsSaved * LAN_BYTES_PER_ROUND;
+
 /** Costs of branches run side by side with `Party.parallel`: the longest branch's rounds, all branches' bytes. */
 export function par(...cs: Cost[]): Cost {
   return {

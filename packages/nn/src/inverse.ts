@@ -28,7 +28,7 @@
  *      output coefficients); the unconverted comparison bits pick them: each lane times its one-hot bit
  *      l_{k+1} ^ l_k (oneHotWords) in the chain's own last round (protocol maskedChainFinish: 1 round from the
  *      dealer, then the resharing), summed over the lanes; then result = m R (2 rounds). Total max(comparison,
- *      3) + 2 + 2: 7 on the narrow window by tables (10 with b2a, selection and F = m phi). Used when m R fits
+ *      3) + 2 + 2: 7 on the narrow window by tables (8 with b2a, selection and F = m phi). Used when m R fits
  *      below 2^61 at those scales.
  *    (The norms select lanes pre-scaled by phi the same way, phi folded into the polynomial: norm-scale.ts.)
  * Bytes: per element of x, per lane (hi - lo, twice that signed): one comparison at 241 bits, one b2a word,
@@ -41,7 +41,7 @@
  * 2^lo gives exactly 0 (every one-hot entry is 0); |x| at or above 2^hi is outside the domain (it is taken for
  * octave hi - 1: c >= 1, garbage once |x| >= 2^(hi+1)). |result| must stay within outBound.
  */
-import { add, bitWords, maskedChainFinish, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, type AShare, type BitWords, type BShare, type CompareWindow, type Cost, type Party } from '@puma/protocol';
+import { add, bitWords, maskedChainFinish, addPublicRaw, b2a, b2aCost, broadcastLast, concatFlat, lessThanNarrowCost, lessThanPublicNarrow, msb, msbCost, mulPublicInt, mulPublicRawVec, neg, numel, reshape, seq, sliceFlat, sub, sumLast, transpose, type AShare, type BitWords, type BShare, type ChainRun, type CompareWindow, type Cost, type Party } from '@puma/protocol';
 import { RECIPROCAL, RSQRT } from './coefficients.ts';
 import { dotLastRaw, dotLastRawCost, dotLastTrunc, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
 import { ceilLog2, fixedBig, par } from './fixed.ts';
@@ -88,7 +88,7 @@ interface Plan {
   window?: CompareWindow;
   /** Subtracted from every threshold 2^j (raw): the window's zone of either answer lies below 2^j. */
   zone: bigint;
-  /** Unsigned reciprocal with a multiplicand: lanes scaled by exact shifts, picked by bit times value. */
+  /** Unsigned reciprocal with a multiplicand: lanes scaled by exact shifts, picked in the lane chain's last round (selectedRuns). */
   shifted: boolean;
   /** Truncation of x shifted per lane down to c at POLY_SCALE (0: the shift is exact, no truncation). */
   laneBits: number;
@@ -163,10 +163,10 @@ export function comparisonWindow(o: Pick<InverseOptions, 'signed' | 'lo' | 'hi' 
 /** Declared cost for n elements of x and, with a multiplicand, mCount elements of m. */
 export function inverseCost(n: number, o: InverseOptions, mCount = n): Cost {
   const pl = plan(o);
+  if (pl.shifted) return seq(shiftedReciprocalCost(n, o), mulTruncCost(mCount));
   const nl = n * pl.lanes;
   const compare = pl.window ? lessThanNarrowCost(nl, pl.window) : msbCost(nl);
   const lanes = laneValuesCost(nl, pl.laneBits);
-  if (pl.shifted) return seq(shiftedReciprocalCost(n, o), mulTruncCost(mCount));
   const rangeBits = seq(compare, b2aCost(nl));
   if (o.mScale === undefined) return seq(par(rangeBits, lanes), mulTruncCost(n));
   return seq(par(rangeBits, lanes), par(dotLastRawCost(n), mulTruncCost(mCount)), mulTruncCost(mCount));
@@ -198,8 +198,7 @@ export async function shiftedReciprocal(p: Party, x: AShare, o: InverseOptions):
     (b) => octaveBits(b, flat, o, pl),
     (b) => polyEvalLevels(b, laneArgument(b, flat, o, pl.laneBits), [RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale, outputScale: shifts }),
   );
-  const [picked] = await maskedChainFinish(p, run, oneHotWords(p, octaves, n, K, [[0, K]])[0]);
-  return { r: reshape(sumLast(p, transpose(p, reshape(picked, [K, n]), [1, 0])), x.shape), finalBits: pl.finalBits };
+  return { r: reshape(await selectedRuns(p, [run], octaves, n, K, [[0, K]]), x.shape), finalBits: pl.finalBits };
 }
 
 /** Public integers round(phi(k) 2^scale) for k = lo..hi-1 (exact for powers of two). */
@@ -244,7 +243,7 @@ export function octaveBits(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' 
  * of lanes as 0/1 words (protocol maskedChainFinish's selection). Below every threshold all bits are 1 and every
  * oh_k is 0.
  */
-export function oneHotWords(p: Party, bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): BitWords[] {
+function oneHotWords(p: Party, bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): BitWords[] {
   const be = p.backend;
   const l = bitWords(p, bits);
   const oneHot = (w: Buf, withOne: boolean): Buf => {
@@ -255,6 +254,17 @@ export function oneHotWords(p: Party, bits: BShare, n: number, K: number, ranges
   return ranges.map(([start, count]) => ({ n: count * n, s0: be.slice(w0, start * n, count * n), s1: be.slice(w1, start * n, count * n) }));
 }
 
+/**
+ * sum_k oh_k L_k per element (a [n] share): run i holds lanes ranges[i] = [start, count) lane-major, each lane
+ * times its one-hot bit (oneHotWords) in the chain's own last round (one round from each chain's dealer, protocol
+ * maskedChainFinish), reshared, then summed over the K lanes (local). Lanes outside the element's octave or piece
+ * (garbage) are multiplied by exact zeros. Used by the reciprocal's and the norms' lanes and exp's pieces.
+ */
+export async function selectedRuns(p: Party, runs: readonly ChainRun[], bits: BShare, n: number, K: number, ranges: ReadonlyArray<readonly [number, number]>): Promise<AShare> {
+  const ohs = oneHotWords(p, bits, n, K, ranges);
+  const parts = await p.parallel(...runs.map((run, i) => async (c: Party) => (await maskedChainFinish(c, run, ohs[i]))[0]));
+  return sumLast(p, transpose(p, reshape(concatFlat(p, parts), [K, n]), [1, 0]));
+}
 
 /**
  * sum_k oh_k Phi(k) from the range bits: Phi(hi-1) - l_lo Phi(lo) + sum_{j>lo} l_j (Phi(j-1) - Phi(j)).
@@ -290,7 +300,6 @@ function selectionOperands(p: Party, v: AShare, n: number, K: number, groups: nu
   return { diffs: transpose(p, reshape(concatFlat(p, diffs), [groups * K, n]), [1, 0]), constant: constant as AShare };
 }
 
-
 /**
  * The polynomial's argument v_k = 4 c_k - 3 for every lane, c_k = |x| 2^-(k+1) at POLY_SCALE: x shifted per lane and
  * truncated by laneBits as the polynomial chain's level 0 (poly.ts), or exact when no truncation is needed.
@@ -309,10 +318,10 @@ function laneArgument(p: Party, flat: AShare, o: Pick<InverseOptions, 'lo' | 'hi
 }
 
 /** Cost of laneValues for nl lane values. */
-export const laneValuesCost = (nl: number, laneBits: number): Cost => polyCost(nl, 4, 1, 64, { truncatedArgument: laneBits > 0, argumentBits: laneBits });
+const laneValuesCost = (nl: number, laneBits: number): Cost => polyCost(nl, 4, 1, 64, { truncatedArgument: laneBits > 0, argumentBits: laneBits });
 
 /** Q_k at qScale for every lane: the degree-4 fit at v_k (one chain with v_k's truncation): [lanes * n]. */
-export async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
+async function laneValues(p: Party, flat: AShare, o: Pick<InverseOptions, 'kind' | 'lo' | 'hi' | 'signed' | 'xScale'>, pl: { laneBits: number; qScale: number }): Promise<AShare> {
   const [q] = await polyEval(p, laneArgument(p, flat, o, pl.laneBits), [o.kind === 'rsqrt' ? RSQRT.coeffs : RECIPROCAL.coeffs], { bound: 1, outScale: pl.qScale });
   return q;
 }

@@ -4,6 +4,7 @@ import { concatFlat, revealRaw, truncate, truncateCost, type AShare, type Party 
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
 import { maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 import { quantize, runNn } from './test-support.ts';
+import { LAN_BYTES_PER_ROUND } from './fixed.ts';
 
 /** Per level the result may sit this far below the true maximum (pairs closer than 3 * 2^-7 go either way). */
 const SLACK = 3 * 2 ** -7;
@@ -63,7 +64,7 @@ describe('maxLastWide', () => {
       [1, 33, 21, 2592], [1, 37, 21, 2752], [1, 48, 22, 3400], [1, 64, 22, 4216], [1, 100, 23, 8568], [1, 128, 23, 11096],
       [1, 200, 24, 17104], [1, 512, 25, 69880], [384, 64, 22, 1412928], [1536, 128, 23, 16581888],
     ];
-    const lanTime = (rounds: number, bytes: number) => rounds * 625_000 + bytes;
+    const lanTime = (rounds: number, bytes: number) => rounds * LAN_BYTES_PER_ROUND + bytes;
     for (const [rows, cols, rounds, bytes] of before) {
       const now = maxLastWideCost(rows, cols);
       expect(lanTime(now.rounds, now.bytes[0]), `${rows} x ${cols}`).toBeLessThan(lanTime(rounds, bytes));

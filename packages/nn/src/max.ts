@@ -44,15 +44,11 @@
  * casting and HummingBird's bit windows (MLSys 2024); the all-pairs groups are this package's.
  */
 import {
-  add, andCost, andGates, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS, numel,
+  add, andCost, andGates, bitWords, bShare, concatFlat, concatLast, fixedPointWindow, lessThanNarrow, lessThanNarrowCost, mulBitMany, mulBitManyCost, NARROW_BITS, numel,
   planeWords, reshape, sameShape, seq, sliceFlat, sliceLast, splitFlat, tableMaxDecide, tableMaxDecideCost, tableMaxPick, tableMaxPickCost,
-  type AShare, type BShare, type CompareWindow, type Cost, type MaxGroups, type Party, type TableMaxDecision,
+  type AShare, type BitWords, type BShare, type CompareWindow, type Cost, type MaxGroups, type Party, type TableMaxDecision,
 } from '@puma/protocol';
-import { LAN_BYTES_PER_ROUND, par, ZERO_COST } from './fixed.ts';
-
-/** A backend buffer, named through the share type so nn depends on the protocol package only. */
-type Buf = AShare['s0'];
-
+import { LAN_BYTES_PER_ROUND, par, worthOnLan, ZERO_COST } from './fixed.ts';
 
 /** Default largest group: rows of up to 32 columns take one level. */
 export const MAX_GROUP = 32;
@@ -180,8 +176,7 @@ function levelParts(blocks: readonly RowBlock[], plans: Level[][], L: number): A
 function pairWindow(pairs: number, w: CompareWindow): CompareWindow {
   const tables = lessThanNarrowCost(pairs, { ...w, tables: true });
   const circuit = lessThanNarrowCost(pairs, { ...w, tables: false });
-  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes);
-  return { ...w, tables: extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND };
+  return { ...w, tables: worthOnLan(circuit.rounds - tables.rounds, Math.max(...tables.bytes) - Math.max(...circuit.bytes)) };
 }
 
 /** A level's costs by the tournament: its comparisons and AND tree (one batch per tree level over every block), and its selection. */
@@ -213,7 +208,7 @@ function byTableMax(parts: readonly MaxGroups[]): boolean {
   const tables = tableCosts(parts);
   const rounds = (c: { decide: Cost; pick: Cost }) => c.decide.rounds + c.pick.rounds;
   const bytes = (c: { decide: Cost; pick: Cost }) => Math.max(...c.decide.bytes) + Math.max(...c.pick.bytes);
-  return bytes(tables) - bytes(tree) < (rounds(tree) - rounds(tables)) * LAN_BYTES_PER_ROUND;
+  return worthOnLan(rounds(tree) - rounds(tables), bytes(tables) - bytes(tree));
 }
 
 /** One level's costs, by whichever way byTableMax picks. */
@@ -240,16 +235,7 @@ export function maxLastWideBesideCost(rows: number, cols: number, values: Cost, 
   return seq(par(values, first.decide), first.pick, ...rest.map((r) => seq(r.decide, r.pick)));
 }
 
-/** Boolean bits as one 0/1 word each (this party's two components), for rearranging with word slices. */
-interface BitWords {
-  s0: Buf;
-  s1: Buf;
-}
-
-function unpack(p: Party, b: BShare): BitWords {
-  return { s0: p.backend.fromBitPlanes(b.s0, b.n, 1), s1: p.backend.fromBitPlanes(b.s1, b.n, 1) };
-}
-
+/** Boolean bits as 0/1 words (protocol bitWords) are rearranged with word slices, then packed again. */
 function pack(p: Party, w: BitWords): BShare {
   const be = p.backend;
   const n = w.s0.length;
@@ -260,11 +246,11 @@ function pack(p: Party, w: BitWords): BShare {
 /** NOT of a boolean share: flip component 0 (party 0's s0, party 2's s1). */
 function not(p: Party, w: BitWords): BitWords {
   const be = p.backend;
-  return { s0: p.id === 0 ? be.not(w.s0) : w.s0, s1: p.id === 2 ? be.not(w.s1) : w.s1 };
+  return { n: w.n, s0: p.id === 0 ? be.not(w.s0) : w.s0, s1: p.id === 2 ? be.not(w.s1) : w.s1 };
 }
 
-const cat = (p: Party, ws: BitWords[]): BitWords => ({ s0: p.backend.concat(ws.map((w) => w.s0)), s1: p.backend.concat(ws.map((w) => w.s1)) });
-const part = (p: Party, w: BitWords, start: number, count: number): BitWords => ({ s0: p.backend.slice(w.s0, start, count), s1: p.backend.slice(w.s1, start, count) });
+const cat = (p: Party, ws: BitWords[]): BitWords => ({ n: ws.reduce((t, w) => t + w.n, 0), s0: p.backend.concat(ws.map((w) => w.s0)), s1: p.backend.concat(ws.map((w) => w.s1)) });
+const part = (p: Party, w: BitWords, start: number, count: number): BitWords => ({ n: count, s0: p.backend.slice(w.s0, start, count), s1: p.backend.slice(w.s1, start, count) });
 
 /** One block's groups at a level: g [units, arity]. */
 interface Groups {
@@ -286,7 +272,7 @@ async function winBits(p: Party, parts: readonly Groups[], w: CompareWindow): Pr
   });
   const lhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([i]) => members[b][i])));
   const rhs = concatFlat(p, pairs.flatMap((ps, b) => ps.map(([, j]) => members[b][j])));
-  const less = unpack(p, await lessThanNarrow(p, lhs, rhs, pairWindow(numel(lhs), w)));
+  const less = bitWords(p, await lessThanNarrow(p, lhs, rhs, pairWindow(numel(lhs), w)));
   // Factors of each candidate (block by block): the pair bits that make it its group's first maximum.
   let at = 0;
   let factors: BitWords[][] = parts.flatMap(({ units, arity }, b) => {
@@ -306,7 +292,7 @@ async function winBits(p: Party, parts: readonly Groups[], w: CompareWindow): Pr
     const halves = factors.map((f) => Math.floor(f.length / 2));
     const lhsBits = pack(p, cat(p, factors.flatMap((f, c) => f.slice(0, 2 * halves[c]).filter((_, k) => k % 2 === 0))));
     const rhsBits = pack(p, cat(p, factors.flatMap((f, c) => f.slice(0, 2 * halves[c]).filter((_, k) => k % 2 === 1))));
-    const prod = unpack(p, { ...lhsBits, ...(await andGates(p, lhsBits, rhsBits)) });
+    const prod = bitWords(p, { ...lhsBits, ...(await andGates(p, lhsBits, rhsBits)) });
     let off = 0;
     factors = factors.map((f, c) => {
       if (halves[c] === 0) return f;

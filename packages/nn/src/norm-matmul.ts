@@ -15,7 +15,7 @@
  *   untruncated m W stays below 2^61 at mBits + f; beta W's row below 2^62 needs rScale >= 17).
  * Cost: S's reshare and R (1 + 10 rounds) beside m (2) and the matmul of rows + 1 rows (2), then one product
  * of rows x out (2): 13 rounds after d, against norm.ts's 13 (or 11 for small shapes) plus the matmul's 2; on a
- * published window of up to 10 octaves of S, R takes 8: 11 after d (norm-matmul.test.ts). Bytes:
+ * published window of up to 10 octaves of S, S and R take 5: 7 after d (norm-matmul.test.ts). Bytes:
  * a product per output (rows x out) instead of per input (rows x n), and the beta row of the matmul. With keepY
  * (post-norm models, whose residual goes on from y) y = R m + beta as well, in the same round.
  * Error: as the norm's (R relative 2e-4 asserted in norm-scale.ts), plus m's truncation at mBits carried through

@@ -5,8 +5,8 @@
  * (oh the one-hot of S's highest set bit, Q the degree-4 minimax fit of 1/sqrt on [0.5, 1) of coefficients.ts).
  * After PUMA (arXiv 2307.12533) section 4: normalise with the highest set bit, polynomial on the normalised
  * value. The lanes (every octave evaluated beside the comparisons) are inverse.ts's; what differs is the
- * selection: the bits pick pre-scaled lanes by bit times value (protocol bitMul.ts, after ABY3 section 5.4's bit
- * injection), so no b2a, no product with a selected phi, no second product with gamma.
+ * selection: the one-hot bits pick pre-scaled lanes in each lane chain's own last round (inverse.ts selectedRuns,
+ * protocol maskedChainFinish), so no b2a, no product with a selected phi, no second product with gamma.
  * 1. Comparisons l_j = [S < 2^j - zone] for j = lo..hi-1 (inverse.ts comparisonWindow, belowHi since S < 2^hi:
  *    the narrow window on hi - lo + 8 bits, 2 rounds by dealer tables up to 24 octaves and 7 up to 26, else the 64-bit msb, 8
  *    rounds, as on the whole ring's range of 34 to 60 octaves that the norms take without a published window).
@@ -52,7 +52,7 @@ import {
 import { RSQRT } from './coefficients.ts';
 import { ceilLog2, fixedBig, par } from './fixed.ts';
 import { dotLastOpenTerm, dotLastRawCost, mulTrunc, mulTruncCost, zerosLike } from './fused.ts';
-import { comparisonWindow, laneVector, octaveBits, oneHotWords } from './inverse.ts';
+import { comparisonWindow, laneVector, octaveBits, selectedRuns } from './inverse.ts';
 import { POLY_SCALE } from './poly.ts';
 
 type Buf = AShare['s0'];
@@ -203,15 +203,9 @@ async function finishedLanes(p: Party, runs: ChainRun[]): Promise<AShare> {
   return concatFlat(p, await p.parallel(...runs.map((run) => async (c: Party) => (await maskedChainFinish(c, run))[0])));
 }
 
-/**
- * R = sum_k oh_k L_k per element of S: each group's lanes times their one-hot bits (inverse.ts oneHotWords; one round
- * from each chain's dealer, protocol maskedChainFinish), reshared, then summed over the lanes (local). The lanes
- * outside S's octave (garbage) are multiplied by exact zeros.
- */
-async function selectedLanes(p: Party, runs: ChainRun[], bits: BShare, pl: NormScalePlan, n: number): Promise<AShare> {
-  const ohs = oneHotWords(p, bits, n, pl.lanes, pl.groups.map((g) => [g.start, g.count] as const));
-  const parts = await p.parallel(...runs.map((run, i) => async (c: Party) => (await maskedChainFinish(c, run, ohs[i]))[0]));
-  return sumLast(p, transpose(p, reshape(concatFlat(p, parts), [pl.lanes, n]), [1, 0]));
+/** R = sum_k oh_k L_k per element of S, from each group's lane run (inverse.ts selectedRuns). */
+function selectedLanes(p: Party, runs: ChainRun[], bits: BShare, pl: NormScalePlan, n: number): Promise<AShare> {
+  return selectedRuns(p, runs, bits, n, pl.lanes, pl.groups.map((g) => [g.start, g.count] as const));
 }
 
 /** Declared cost of normScaleOfSquares for `rows` rows. */

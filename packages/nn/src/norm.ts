@@ -19,8 +19,8 @@
  * (maxVar, default that limit); |result| <= outBound (default 2^12).
  * Domain of S: [2^lo, 2^hi) with lo = floor(log2(n (minVar + eps))) and hi = ceil(log2(n (maxVar + eps))). A
  * narrow published range of the rows' variance (models norm-windows.ts: the owner's calibration with a margin)
- * takes fewer lanes and, up to 24 octaves of S, a comparison by tables hidden in the lanes' 4 rounds instead of the msb's 8: 4
- * rounds fewer (up to 26 octaves: 1). A row whose variance lies below minVar gives R = 0 (y = beta); above
+ * takes fewer lanes and, up to 24 octaves of S, a comparison by tables hidden under the lanes' masked chain
+ * instead of the msb's 8 rounds: 7 rounds after d instead of 13 (rmsnorm.test.ts). A row whose variance lies below minVar gives R = 0 (y = beta); above
  * maxVar the result is arbitrary: both outside the domain.
  * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
  * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
@@ -132,7 +132,7 @@ export function tileRows(p: Party, v: AShare, x: AShare): AShare {
 }
 
 /**
- * m times every lane only where that is sooner: on a narrow window R is ready with the lanes (6 + 2 rounds), and
+ * m times every lane only where that is sooner: on a narrow window R is ready with the lanes (5 rounds), and
  * m R after it takes no longer than normScaleTimes, for far fewer bytes.
  */
 function multipliesLanes(rows: number, n: number, plan: NormPlan): boolean {

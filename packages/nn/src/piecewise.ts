@@ -45,7 +45,7 @@ import {
   b2a, b2aCost, concatFlat, fixedPointWindow, lessThanNarrowCost, lessThanPublicNarrow, mulBitMany, mulBitManyCost, mulRaw, mulRawCost, NARROW_BITS, numel, reshape, seq, splitFlat, sub, sameShape,
   type AShare, type BShare, type Cost, type Party,
 } from '@puma/protocol';
-import { LAN_BYTES_PER_ROUND, par, TABLE_COMPARE_LAN_BYTES } from './fixed.ts';
+import { par, TABLE_COMPARE_LAN_BYTES, worthOnLan } from './fixed.ts';
 import { mulTruncCost, productSumTrunc } from './fused.ts';
 
 /** |x - t| below which every breakpoint t decides correctly (real units). */
@@ -125,8 +125,7 @@ export function gatedByTables(n: number, breaks: number, pieces: Cost): boolean 
  * rounds, worth more than the extra bytes (busiest party) and the tables' extra CPU (TABLE_COMPARE_LAN_BYTES each).
  */
 function tablesPay(m: number, circuit: Cost, tables: Cost): boolean {
-  const extra = Math.max(...tables.bytes) - Math.max(...circuit.bytes) + m * TABLE_COMPARE_LAN_BYTES;
-  return tables.rounds < circuit.rounds && extra < (circuit.rounds - tables.rounds) * LAN_BYTES_PER_ROUND;
+  return worthOnLan(circuit.rounds - tables.rounds, Math.max(...tables.bytes) - Math.max(...circuit.bytes) + m * TABLE_COMPARE_LAN_BYTES);
 }
 
 export function selectPiecesTimesCost(n: number, breaks: number, pieces: Cost): Cost {

@@ -88,7 +88,7 @@ const chained = (maxDegree: number, outBits: RingChange['outBits'] = 64): boolea
 /** Declared cost for n values of v, `count` polynomials of maximum degree `maxDegree`. */
 export function polyCost(n: number, maxDegree: number, count = 1, outBits: RingChange['outBits'] = 64, o: ArgumentKind = {}): Cost {
   if (chained(maxDegree, outBits)) return maskedChainCost(n, costProgram(maxDegree, count, o));
-  if (o.truncatedArgument || o.squaredArgument) throw new Error('polyCost: a truncated argument needs degree 3 or more and results in Z_2^64');
+  if (o.truncatedArgument || o.squaredArgument) throw new Error('polyCost: a truncated or squared argument needs degree 3 or more and results in Z_2^64');
   const m = splitDegree(maxDegree);
   const levels: Cost[] = [];
   if (m >= 2) levels.push(mulTruncCost(n));
@@ -193,7 +193,7 @@ export function polyFinishCost(n: number, maxDegree: number, count = 1, o: Argum
 
 /** A chain of the structure polyEval builds (placeholder values: the declared costs read only its shape). */
 function costProgram(maxDegree: number, count: number, o: ArgumentKind): ChainProgram {
-  if (o.truncatedArgument && o.squaredArgument) throw new Error('polyCost: an argument is a truncation of x coef or of x (coef x), not both');
+  if (o.truncatedArgument && o.squaredArgument) throw new Error('poly: an argument is a truncation of x coef or of x (coef x), not both');
   const truncated = o.truncatedArgument === true || o.squaredArgument === true;
   const arg: ArgumentShape = truncated ? { exact: false, squared: o.squaredArgument === true, coef: 1n, bits: o.argumentBits ?? 1, mult: 1n, offset: 0n } : { exact: true };
   const polys = Array.from({ length: count }, () => Array.from({ length: maxDegree + 1 }, () => 0.5));
@@ -202,14 +202,14 @@ function costProgram(maxDegree: number, count: number, o: ArgumentKind): ChainPr
 
 /** Evaluates each coefficient list (lowest degree first) at v, which must carry POLY_SCALE fraction bits. */
 export function polyEval(p: Party, input: AShare | PolyArgument, polys: ReadonlyArray<readonly number[]>, o: PolyOptions): Promise<AShare[]> {
+  const D = Math.max(...polys.map((c) => c.length - 1));
+  if (chained(D, o.outBits)) return p.profile('poly', async () => maskedChainFinish(p, await polyEvalLevels(p, input, polys, o)));
   const arg: PolyArgument = 'kind' in input ? { v: input } : input;
   const { pi, addK } = scales(polys, o);
-  const D = Math.max(...polys.map((c) => c.length - 1));
   const m = splitDegree(D);
   const W = POLY_SCALE;
   const G = pi - 2 * W;
-  if (chained(D, o.outBits)) return p.profile('poly', async () => maskedChainFinish(p, await polyEvalLevels(p, input, polys, o)));
-  if (!('v' in arg)) throw new Error('polyEval: a truncated argument needs degree 3 or more and results in Z_2^64');
+  if (!('v' in arg)) throw new Error('polyEval: a truncated or squared argument needs degree 3 or more and results in Z_2^64');
   const v = arg.v;
   const addRaw = o.addend && addK !== undefined ? linComb(p, [[o.addend.x, addK]]) : undefined;
   return p.profile('poly', async () => {

@@ -35,8 +35,8 @@
  * it; by the tournament on table comparisons 9 and 15) + exp (5 by lanes, 11 by squarings) + reciprocal with
  * the product folded in (inverse.ts: lanes pre-shifted by the octave, one masked chain of 3 levels beside the
  * octave comparisons by tables (2), the chain's last round selecting, then the resharing and the product: 7
- * rounds; 10 with b2a and the product by phi; the octaves end at 2^hi just above 1.03 cols, the sum's bound):
- * 15 rounds at 32 columns (21 with exp by squarings; 21 before the masked chains, 27 by the tournament).
+ * rounds; 8 with b2a and the product by phi; the octaves end at 2^hi just above 1.03 cols, the sum's bound):
+ * 15 rounds at 32 columns (21 with exp by squarings; 21 before the masked chains).
  * softmaxCost gives rounds and bytes for any size (with a causal mask, given its query rows: SoftmaxCostOptions). With 64-bit comparisons and PUMA's binary tree the max alone
  * took 55 rounds at 32 columns (arity-8 groups of products: 25).
  * Attention of a product (attendOfProduct), two changes of schedule:
