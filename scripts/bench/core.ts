@@ -3,7 +3,7 @@
  * WebAssembly u64 matmul rate on one thread. Time per op is the slowest party's, median over repetitions.
  */
 import { runInThreads } from '@puma/worker';
-import { matmulRate } from '@puma/backend-wasm/rate';
+import { matmulRate, prgRate } from '@puma/backend-wasm/rate';
 import { median, type BenchRow, type BenchSuite } from './report.ts';
 import type { CoreBenchArg, CoreBenchResult } from './core-programs.ts';
 
@@ -43,6 +43,8 @@ const suite: BenchSuite = async () => {
   }
   const rate = await matmulRate(512);
   rows.push({ name: 'raw WebAssembly u64 matmul (1 thread)', size: '512^3', medianMs: rate.ms, gmacsPerS: rate.gmacs });
+  const prg = await prgRate(1 << 22);
+  rows.push({ name: 'raw WebAssembly ChaCha20 expansion (1 thread)', size: '2^22 words', medianMs: prg.ms, nsPerWord: prg.nsPerWord });
   return rows;
 };
 

@@ -1,6 +1,7 @@
 /**
- * Matmul throughput of the wasm backend, for the bench suite: one n x n x n product mod 2^64, timed as the
- * median of several runs after a warm-up run (which also lets the engine tier the kernel up).
+ * Throughputs of the wasm backend for the bench suite, each the median of several runs after a warm-up run
+ * (which also lets the engine tier the kernel up): one n x n x n product mod 2^64, and the ChaCha20 expansion of
+ * a PRG component (the words a party regenerates per pass for its seeded weight shares).
  */
 import type { Backend } from '@puma/backend';
 
@@ -45,4 +46,25 @@ export async function matmulRate(n: number): Promise<{ ms: number; gmacs: number
   times.sort((x, y) => x - y);
   const ms = times[Math.floor(runs / 2)];
   return { ms, gmacs: n ** 3 / (ms * 1e6) };
+}
+
+/** ChaCha20 expansion of n words (prg, SIMD), in ns per word: the median of 9 runs. */
+export async function prgRate(n: number): Promise<{ ms: number; nsPerWord: number }> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`prgRate: n must be a positive integer, got ${n}`);
+  backend ??= import('./backend.ts').then((m) => m.createWasmBackend());
+  const be = await backend;
+  const key = Uint32Array.from({ length: 8 }, (_, i) => 0x9e3779b9 * (i + 1));
+  const nonce = new Uint32Array(3);
+  const runs = 9;
+  const times: number[] = [];
+  be.release(be.prg(key, nonce, n));
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const w = be.prg(key, nonce, n);
+    times.push(performance.now() - t0);
+    be.release(w);
+  }
+  times.sort((x, y) => x - y);
+  const ms = times[Math.floor(runs / 2)];
+  return { ms, nsPerWord: (ms * 1e6) / n };
 }

@@ -40,6 +40,8 @@ describe('swiglu', () => {
       expect(gatedByTables(n, 4, SILU_PIECES(n))).toBe(true);
       expect(swigluCost(n).rounds).toBe(7);
     }
+    // Bytes per gate at 172 (party 0 deals every chunk of a call this small).
+    expect(swigluCost(172).bytes.map((b) => Math.round((10 * b) / 172) / 10)).toEqual([714.5, 182.1, 182.1]);
     for (const n of [CIRCUIT_SIZE, 2752, 11_008, 88_064]) {
       expect(gatedByTables(n, 4, SILU_PIECES(n))).toBe(false);
       expect(swigluCost(n).rounds).toBe(10);

@@ -10,8 +10,9 @@
  * masked chains from x, even.ts), then the fused truncation (2); 7 where the four comparisons go by a dealer's
  * tables (2 rounds; piecewise.ts gatedByTables: up to about 600 gates, where the tables' extra bytes and CPU cost
  * less than three LAN rounds: stories260K's decoding steps, 172 gates; not LLaMA-7B's 11,008). Bytes per element
- * and party (swigluCost): 339 by the circuit (355 with v as a separate product); by tables party 0, which deals
- * every chunk of a call this small, sends about 700 (698 at 172), the others about 270.
+ * and party (swigluCost): by the circuit 344 at 4,096 gates (bench nn; 355 with v as a separate product), 339 at
+ * 200,000; by tables party 0, which deals every chunk of a call this small, sends 714.5 at 172 gates, the
+ * others 182.1 (swiglu.test.ts).
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B); the fused form is this package's.
  */
 import type { AShare, Cost, Party } from '@puma/protocol';
