@@ -264,6 +264,18 @@ function checkedShape(program: ChainProgram, inputs: readonly AShare[], terms: r
   return { n, s: chainShape(program, n, inputs.length, terms.length), outShape };
 }
 
+/** The dealer keeps, for its selection, only the components the outputs name; the levels' others are released. */
+function outputComps(q: Party, value: Map<Comp, Buf>, outputs: readonly ChainForm[], s: ChainShape): Map<Comp, Buf> {
+  const kept = new Set(selectionComps(outputs, s.atomBits));
+  for (const [comp, buf] of value) {
+    if (!kept.has(comp)) {
+      q.drop(buf);
+      value.delete(comp);
+    }
+  }
+  return value;
+}
+
 const chunkOf = (q: Party, start: number, m: number, d: PartyId): Chunk => ({ q, start, m, dealer: d, A: ((d + 1) % 3) as PartyId, B: ((d + 2) % 3) as PartyId });
 
 /**
@@ -277,7 +289,7 @@ export async function maskedChainLevels(p: Party, program: ChainProgram, inputs:
       const c = chunkOf(q, start, count, d);
       const tags = program.levels.map(() => q.nextTag());
       const level0 = level0Terms(c, tags[0], program.levels[0], [...inputs], [...terms]);
-      if (q.id === d) return { start: c.start, m: c.m, dealer: d, known: null, value: await dealerSide(c, tags, s, level0) };
+      if (q.id === d) return { start: c.start, m: c.m, dealer: d, known: null, value: outputComps(q, await dealerSide(c, tags, s, level0), program.outputs, s) };
       return { start: c.start, m: c.m, dealer: d, known: await computeSide(c, tags, s, program, level0, [...inputs]), value: null };
     }));
     return { program, shape: s, n, outShape, inputs: [...inputs], chunks };
@@ -306,7 +318,7 @@ export function maskedChainFinish(p: Party, run: ChainRun, bits?: BitWords): Pro
   const { program, n } = run;
   if (bits && bits.n !== n) return Promise.reject(new Error(`maskedChain: the selection takes one bit per element (${n}), got ${bits.n}`));
   if (bits && program.outputs.some((f) => f.inputs?.length)) return Promise.reject(new Error('maskedChain: outputs times bits name atoms and constants only'));
-  return p.profile('maskedChain', async () => {
+  return p.profile('maskedChainFinish', async () => {
     const be = p.backend;
     const words = bits ? [bits.s0, bits.s1] : null;
     const outs = program.outputs.length;
