@@ -24,6 +24,9 @@ const SETUP_RETRY_MAX_MS = 2_000;
 const SETUP_STALL_MS = 15_000;
 const SETUP_STALL_MAX_MS = 60_000;
 
+/** Delay before a setup's next attempt after `failures` failed ones: doubling from SETUP_RETRY_MS up to the maximum. */
+const retryDelay = (failures: number): number => Math.min(SETUP_RETRY_MAX_MS, SETUP_RETRY_MS * 2 ** Math.min(failures - 1, 8));
+
 interface ChannelMeta {
   puma: 1;
   index: number;
@@ -138,7 +141,7 @@ export class LinkSetup {
     link.resetBeforeProof(why);
     link.setupFailures += 1;
     if (!link.opener) return;
-    const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_RETRY_MS * 2 ** Math.min(link.setupFailures - 1, 8));
+    const delay = retryDelay(link.setupFailures);
     setTimeout(() => {
       if (!link.connected && link.conns.length === 0) this.offer(link);
     }, delay);
@@ -155,7 +158,7 @@ export class LinkSetup {
     link.setupFailures += 1;
     link.lastError = `${why}; ${link.setupFailures} setup attempt(s) failed`;
     if (!link.opener) return;
-    const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_RETRY_MS * 2 ** Math.min(link.setupFailures - 1, 8));
+    const delay = retryDelay(link.setupFailures);
     setTimeout(() => {
       if (link.conns[index] === undefined) this.offerChannel(link, index);
     }, delay);
