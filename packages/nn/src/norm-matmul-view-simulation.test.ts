@@ -6,14 +6,18 @@
  * on the secret inputs unless it also depends on randomness fresh to that party. Small: party 0 deals every
  * truncation. Rotated: 128 rows of 24 into 24 columns, so the products R (m W) (3072) and m W with beta's row
  * (3096) reach the rotating dealers, and every planted mutant must be reported at the party it leaks to.
+ * The term at fixed fraction bits (rmsNormMatmulTermAt, RoPE's qkv: R and z at normTermPlan's balanced bits on
+ * a published window, then the term truncated as rope-qkv.ts does) sends the same kinds of messages at other
+ * scales; it runs the same check.
  */
 import { describe, expect, it } from 'vitest';
-import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
+import { concatFlat, mulPublicInt, truncateProduct, type AShare, type Party } from '@puma/protocol';
 import {
   assertNoLeak, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, simulateViews, zeroDraws, type PlantedMutant,
 } from '@puma/protocol/view-test-support';
 import { layerNormOfResidualMatmul } from './layernorm-residual.ts';
 import { matmulTruncBy } from './norm-matmul-test-support.ts';
+import { rmsNormMatmulTermAt } from './rmsnorm.ts';
 
 const A = (s: unknown) => s as AShare;
 const OUT = 24;
@@ -30,9 +34,21 @@ async function program(p: Party, s: Record<string, unknown>): Promise<AShare> {
   return concatFlat(p, [r.x as AShare, r.y as AShare, r.yw]);
 }
 
+/** RMSNorm(x) W as a term at 2f on a published window (x in [-4, 4]: mean square below 2^4), truncated by f. */
+async function termProgram(p: Party, s: Record<string, unknown>): Promise<AShare> {
+  const w = A(s.w);
+  const mm = { matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, w, bits), out: OUT, matmulTerm: () => Promise.reject(new Error('the window fuses')) };
+  const t = await rmsNormMatmulTermAt(p, A(s.x), A(s.g), 1e-5, mm, 2 * p.fracBits, { minVar: 2 ** -6, maxVar: 2 ** 4 });
+  return truncateProduct(p, p.backend.add(t.z, p.zeroShare(p.nextTag(), t.z.length)), t.shape, p.fracBits);
+}
+
 describe('view simulation of a norm feeding its matmul (norm-matmul.ts)', () => {
   it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('%s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
     assertNoLeak(await simulateViews(sizes, program), 'every');
+  }, 600_000);
+
+  it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('the term at fixed bits, %s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
+    assertNoLeak(await simulateViews(sizes, termProgram), 'every');
   }, 600_000);
 
   const mutants: PlantedMutant[] = [

@@ -6,10 +6,12 @@ import {
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
 import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost } from './layernorm.ts';
 import { layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualCost } from './layernorm-residual.ts';
-import { normMatmulPlan, normMatmulTerm, normMatmulTermCost, type BetaProductStore } from './norm-matmul.ts';
+import { normMatmulPlan, normMatmulTerm, normMatmulTermCost, normTermPlan, TERM_PRECISION_BITS, type BetaProductStore } from './norm-matmul.ts';
 import { matmulFloat, matmulTruncBy } from './norm-matmul-test-support.ts';
 import { normPlan } from './norm.ts';
-import { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermCost } from './rmsnorm.ts';
+import {
+  rmsNorm, rmsNormCost, rmsNormFusesTermAt, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost,
+} from './rmsnorm.ts';
 import { layerNormRow, rmsNormRow } from './reference.ts';
 import { maxAbsError, perRow, quantize, rowsWithStd } from './test-support.ts';
 
@@ -185,6 +187,46 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     expect(err2).toBeLessThanOrEqual(YW_BOUND);
     expectCost(await measureOp(narrow, (p, s) => normMatmulTerm(p, s.x, s.g, null, plan, mmTermOf(s.w))), normMatmulTermCost(r2, n2, plan, OUT, false));
     await expect(runWithInputs(inputs, (p, s) => layerNormMatmulTerm(p, s.x, s.g, s.b, 1e-5, { ...mmTermOf(s.w), keepY: true }))).rejects.toThrow('norm matmul term: y cannot be kept beside a term for the client');
+  });
+
+  it(`the term at fixed fraction bits (normTermPlan, RoPE's 2f): RMS 0.05 to 6 on a 19-octave window within ${YW_BOUND} of float64, with and without gamma, 2 rounds fewer than the norm then the term; a wide window unfused`, async () => {
+    const [n, f] = [64, 18];
+    // stories260K's first attention norm: mean square published on [2^-13, 2^5.25] (19 octaves of S at n = 64).
+    const window = { minVar: 2 ** -13, maxVar: 2 ** 5.25 };
+    const t = normTermPlan(n, 1e-5, f, window, 2 * f);
+    expect(t.fused).not.toBeNull();
+    expect(t.plan.scale.rScale + (t.fused?.zBits ?? 0)).toBe(2 * f);
+    expect(t.fused?.mBits).toBeGreaterThanOrEqual(f);
+    const stds = [0.05, 0.1, 0.5, 1, 3, 6];
+    const rows = stds.length;
+    const x = rowsWithStd(stds, n, 61);
+    const { gamma, w } = params(n, 61);
+    const ones = new Array(n).fill(1);
+    for (const g of [gamma, null]) {
+      const want = matmulFloat(perRow(x, n, (row) => rmsNormRow(row, g ?? ones, 1e-5)), w, rows, n, OUT);
+      const inputs = { x: fixedInput(x, [rows, n]), w: fixedInput(w, [n, OUT]), ...(g ? { g: fixedInput(g) } : {}) };
+      const termOf = (p: Party, s: Record<string, AShare>) => rmsNormMatmulTermAt(p, s.x, s.g ?? null, 1e-5, mmTermOf(s.w), 2 * f, window);
+      const err = maxAbsError(await revealTerm(inputs, termOf), want).err;
+      console.log(`rms norm term at 2f (${g ? 'gamma' : 'no gamma'}): y W max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(YW_BOUND);
+      const o = { ...window, noScale: g === null };
+      const cost = rmsNormMatmulTermAtCost(rows, n, 1e-5, OUT, 2 * f, o);
+      expectCost(await measureOp(inputs, termOf), cost);
+      expect(cost.rounds).toBe(rmsNormCost(rows, n, 1e-5, o).rounds - 2);
+    }
+    // The whole ring's range (no window): R and z cannot both keep TERM_PRECISION_BITS at 36 bits; the norm, then the term.
+    expect(rmsNormFusesTermAt(n, 1e-5, 2 * f)).toBe(false);
+    expect(normTermPlan(n, 1e-5, f, {}, 2 * f).fused).toBeNull();
+    expect(TERM_PRECISION_BITS).toBeGreaterThanOrEqual(12);
+    const inputs = { x: fixedInput(x, [rows, n]), g: fixedInput(gamma), w: fixedInput(w, [n, OUT]) };
+    const wide = (p: Party, s: Record<string, AShare>) => rmsNormMatmulTermAt(p, s.x, s.g, 1e-5, mmTermOf(s.w), 2 * f);
+    expectCost(await measureOp(inputs, wide), rmsNormMatmulTermAtCost(rows, n, 1e-5, OUT, 2 * f));
+    expect(rmsNormMatmulTermAtCost(rows, n, 1e-5, OUT, 2 * f).rounds).toBe(rmsNormCost(rows, n, 1e-5).rounds);
+    const want = matmulFloat(perRow(x, n, (row) => rmsNormRow(row, gamma, 1e-5)), w, rows, n, OUT);
+    expect(maxAbsError(await revealTerm(inputs, wide), want).err).toBeLessThanOrEqual(YW_BOUND);
+    // A term whose product lands elsewhere than asked is refused by name.
+    await expect(runWithInputs(inputs, (p, s) => rmsNormMatmulTermAt(p, s.x, s.g, 1e-5, mmTermOf(s.w), 2 * f + 1))).rejects.toThrow(/rms norm term: the product's term is at 36 fraction bits, expected 37/);
+    expect(() => normTermPlan(n, 1e-5, f, window, 50)).toThrow(/norm term: 50 fraction bits/);
   });
 
   it(`beta W kept by the first pass (BetaProductStore): a second pass multiplies no beta row, within ${YW_BOUND}, at the declared cost with betaRow false`, async () => {

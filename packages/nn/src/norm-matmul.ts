@@ -28,13 +28,22 @@
  * 30 fraction bits) take the norm and then the product, unfused.
  * Domain: the norm's (norm.ts), and |y W|, |(y - beta) W| <= matmulBound (default 2^12, the norm's outBound;
  * the owner's domain check probes it as 'norm matmul output').
+ * A term at fixed fraction bits (normTermPlan: RoPE rotates the qkv product's 3-of-3 term at 2f bits,
+ * models rope-qkv.ts): R z lands at rScale + zBits = termBits, so R and z share termBits. R's relative precision
+ * at its smallest (rScale + log2 R_min) is balanced against z's last bit times the largest R (zBits - log2 R_max):
+ *   rScale = floor((termBits - log2 R_min - log2 R_max) / 2),   R_min = C 2^(-hi/2),  R_max = C 2^(-lo/2),
+ * each side keeping (termBits - (hi - lo) / 2) / 2 bits, at least TERM_PRECISION_BITS (else the norm and then
+ * the product: the plan is null). m keeps its f bits (mBits >= f) while the untruncated m W, below B / R_min,
+ * stays under 2^61. At 2f = 36 bits a published window of up to 24 octaves of S fuses (stories260K's norms span
+ * 19: 13.5 bits each side, against 16 for R and 18 for the result unfused). Cost: normMatmulTermCost, 5 rounds on
+ * such a window, where the norm then the matmul's term take 7. Error asserted in norm-matmul.test.ts.
  */
 import {
   broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
-import { formM, formMCost, mBitsFor, normTail, normTailCost, plusBeta, type NormPlan } from './norm.ts';
+import { formM, formMCost, mBitsFor, normPlan, normTail, normTailCost, plusBeta, type NormOptions, type NormPlan } from './norm.ts';
 import { normScaleOfSquares, normScaleOfSquaresCost } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
@@ -80,6 +89,36 @@ export function normMatmulPlan(plan: NormPlan, matmulBound = NORM_MATMUL_BOUND):
   return rScale >= 17 && mBits >= f && zBits >= 1 ? { mBits, zBits } : null;
 }
 
+/** Fewest bits of precision each side of a fixed-scale term keeps (normTermPlan: R relative, z's last bit times R_max). */
+export const TERM_PRECISION_BITS = 12;
+
+/** A norm planned for a product term at fixed fraction bits: its plan (R's bits fixed where fused) and the fused scales, or null. */
+export interface NormTermPlan {
+  plan: NormPlan;
+  fused: NormMatmulPlan | null;
+}
+
+/**
+ * The norm of rows of width n planned so that normMatmulTerm's term lands at termBits fraction bits (the
+ * header's balance), or the norm's own plan and null where the window is too wide for both sides to keep
+ * TERM_PRECISION_BITS: then the norm runs on its own and the product's term (at termBits, the caller's) follows.
+ */
+export function normTermPlan(n: number, eps: number, fracBits: number, o: NormOptions, termBits: number, matmulBound = NORM_MATMUL_BOUND): NormTermPlan {
+  const own = normPlan(n, eps, fracBits, o);
+  if (!Number.isInteger(termBits) || termBits < fracBits || termBits + Math.max(0, ceilLog2(matmulBound)) > 61) {
+    throw new Error(`norm term: ${termBits} fraction bits for products up to ${matmulBound} do not fit below 2^61 (or are below the session's ${fracBits})`);
+  }
+  const { lo, hi, constant } = own.scale.o;
+  const logRmin = Math.log2(constant) - hi / 2;
+  const logRmax = Math.log2(constant) - lo / 2;
+  const rScale = Math.min(own.scale.rScale, Math.floor((termBits - logRmin - logRmax) / 2));
+  const zBits = termBits - rScale;
+  const mBits = Math.min(own.dBits + fracBits - 1, Math.floor(61 - fracBits - (ceilLog2(matmulBound) - logRmin)));
+  const precise = rScale + logRmin >= TERM_PRECISION_BITS && zBits - logRmax >= TERM_PRECISION_BITS;
+  if (!precise || rScale < 1 || mBits < fracBits || zBits >= mBitsFor(own, mBits) + fracBits) return { plan: own, fused: null };
+  return { plan: normPlan(n, eps, fracBits, { ...o, rScale }, own.dBits), fused: { mBits, zBits } };
+}
+
 /**
  * Cost of normMatmul after d: rows of width n, out columns, with a beta row or not, y kept or not. Where
  * normMatmulPlan gives null: the norm (norm.ts's tail) and then the product.
@@ -95,8 +134,8 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
  * normMatmulTerm's cost, which is normMatmul's up to its last product: R (S's reshare and the row scale) beside
  * m and z = m W (with the beta row, where there is one); unfused, the norm's tail (its product is then local).
  */
-export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND): Cost {
-  const mp = normMatmulPlan(plan, matmulBound);
+export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND, fused?: NormMatmulPlan | null): Cost {
+  const mp = fused === undefined ? normMatmulPlan(plan, matmulBound) : fused;
   if (!mp) return normTailCost(rows, n, plan);
   const r = normScaleOfSquaresCost(rows, plan.scale);
   return par(r, seq(formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out)));
@@ -176,14 +215,16 @@ export interface NormMatmulTerm extends NormMatmul {
 
 /**
  * normMatmul whose last product is left untruncated (issue 12: the truncation folded into the reveal): this
- * party's masked 3-of-3 term of (d gamma R + beta) W at rScale + zBits fraction bits, for revealTermToClient.
- * y is not kept. Cost: normMatmulTermCost (normMatmulCost less the last product's 2 rounds and its truncation).
+ * party's masked 3-of-3 term of (d gamma R + beta) W at rScale + zBits fraction bits, for revealTermToClient
+ * or a local linear map and a truncation (RoPE). y is not kept. fused: the scales (normTermPlan's), where the
+ * caller fixed the term's bits; default normMatmulPlan's. Cost: normMatmulTermCost (normMatmulCost less the
+ * last product's 2 rounds and its truncation).
  */
-export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm): Promise<OutputTerm> {
+export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm, fused?: NormMatmulPlan | null): Promise<OutputTerm> {
   if (mm.keepY) throw new Error('norm matmul term: y cannot be kept beside a term for the client');
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
-  const mp = normMatmulPlan(plan, mm.matmulBound);
+  const mp = fused === undefined ? normMatmulPlan(plan, mm.matmulBound) : fused;
   if (!mp) {
     const tail = await normTail(p, d, gamma, plan);
     return mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]));

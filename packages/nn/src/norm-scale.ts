@@ -31,7 +31,9 @@
  * y two rounds sooner where the comparisons are the whole ring's msb (the lanes, 4 rounds, plus the product end
  * before the comparisons' 8), for K times the
  * products and selections; for small shapes (norm.ts laneProducts: one generated token of a narrow model).
- * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE.
+ * rScale gives the smallest R (at the top octave) R_BITS bits of relative precision, and is at least MIN_R_SCALE,
+ * unless the caller fixes it (NormScaleOptions.rScale: a norm whose product must land at given fraction bits,
+ * norm-matmul.ts normTermPlan, gives up some of R's bits).
  * Cost: 10 rounds to R (max(8, 3) + 2), 12 with the caller's product; normScaleTimes 10 to m R when m is ready
  * within the lanes' 4 rounds. On a domain of at most 24 octaves 5 and 7 (the lanes' 3 hide the tables' 2), of
  * 25 or 26 octaves 9 and 11. From d with S's term (normScaleOfSquares): max(1 + comparisons, 3) + 2, 5 on a
@@ -83,6 +85,8 @@ export interface NormScaleOptions {
   constant: number;
   /** Bound on |m R|, the caller's product. */
   outBound: number;
+  /** Fraction bits of R, where the caller fixes them (default: R_BITS at the top octave, at least MIN_R_SCALE). */
+  rScale?: number;
 }
 
 interface LaneGroup {
@@ -114,7 +118,8 @@ export function normScalePlan(o: NormScaleOptions): NormScalePlan {
   if (xScale + hi > 62) throw new Error(`normScale: 2^${hi} at ${xScale} fraction bits does not fit below 2^62`);
   if (!(C > 0) || !(o.outBound > 0)) throw new Error(`normScale: constant and outBound must be positive, got ${C} and ${o.outBound}`);
   const logPhi = (j: number) => Math.log2(C) - (lo + j + 1) / 2;
-  const rScale = Math.max(MIN_R_SCALE, Math.ceil(R_BITS - logPhi(hi - lo - 1)));
+  if (o.rScale !== undefined && (!Number.isInteger(o.rScale) || o.rScale < 1)) throw new Error(`normScale: R's fraction bits must be a positive integer, got ${o.rScale}`);
+  const rScale = o.rScale ?? Math.max(MIN_R_SCALE, Math.ceil(R_BITS - logPhi(hi - lo - 1)));
   const mScale = 61 - Math.max(0, ceilLog2(o.outBound)) - rScale;
   if (rScale + logPhi(0) + 1 > 60 || mScale < 1) throw new Error(`normScale: R over [2^${lo}, 2^${hi}) with output bound ${o.outBound} does not fit in the ring`);
   const K = hi - lo;

@@ -48,6 +48,8 @@ export interface NormOptions {
   laneProducts?: number;
   /** The norm has no gamma (folded into the matmul it feeds): m = d (see the header). */
   noScale?: boolean;
+  /** Fraction bits of the row scale R, where the caller fixes them (norm-matmul.ts normTermPlan; default norm-scale.ts's). */
+  rScale?: number;
 }
 
 export interface NormPlan {
@@ -73,7 +75,7 @@ export function normPlan(n: number, eps: number, fracBits: number, o: NormOption
   if (!(minVar >= 0) || !(minVar < maxVar)) throw new Error(`norm: minVar ${minVar} must be >= 0 and below maxVar ${maxVar}`);
   const hi = Math.ceil(Math.log2(n * (maxVar + eps)));
   const lo = Math.max(-xScale, Math.min(hi - 1, Math.floor(Math.log2(n * (minVar + eps)))));
-  const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12 });
+  const scale = normScalePlan({ lo, hi, xScale, constant: Math.sqrt(n), outBound: o.outBound ?? 2 ** 12, rScale: o.rScale });
   if (scale.mScale > dBits + fracBits - 1) throw new Error(`norm: d gamma at ${scale.mScale} fraction bits exceeds the product's ${dBits + fracBits}`);
   const laneProducts = o.laneProducts ?? TIMES_LIMIT;
   if (!(laneProducts >= 0)) throw new Error(`norm: laneProducts must be a number >= 0, got ${laneProducts}`);

@@ -14,12 +14,13 @@
  * On a published window of the mean square (options minVar / maxVar, norm.ts): 1 + 8 + 2 = 11 rounds up to 10
  * octaves of S, one lane per octave (rmsnorm.test.ts: 2.4e-4 at n = 64 on [0.1, 60]).
  * rmsNormMatmul: RMSNorm(x) W with the row scale after the product (norm-matmul.ts), 2 rounds fewer than rmsNorm
- * then a matmul; rmsNormMatmulTerm leaves that product untruncated for a reveal to the client, 2 fewer again.
+ * then a matmul; rmsNormMatmulTerm leaves that product untruncated for a reveal to the client, 2 fewer again;
+ * rmsNormMatmulTermAt leaves it at fixed fraction bits (norm-matmul.ts normTermPlan) for RoPE's rotation.
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, withScale, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, normTermPlan, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 
@@ -49,4 +50,26 @@ export function rmsNormMatmulTerm(p: Party, x: AShare, gamma: AShare | null, eps
   const n = checkRowParam(x, gamma, 'gamma');
   const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, plan, mm));
+}
+
+/** Cost of rmsNormMatmulTermAt for x [rows, n] and W [n, out], the term at termBits fraction bits. */
+export function rmsNormMatmulTermAtCost(rows: number, n: number, eps: number, out: number, termBits: number, o: NormOptions = {}, fracBits = 18): Cost {
+  const t = normTermPlan(n, eps, fracBits, o, termBits);
+  return normMatmulTermCost(rows, n, t.plan, out, false, undefined, t.fused);
+}
+
+/** Whether rmsNormMatmulTermAt fuses the norm into the product at termBits (else: the norm, then mm.matmulTerm). */
+export const rmsNormFusesTermAt = (n: number, eps: number, termBits: number, o: NormOptions = {}, fracBits = 18): boolean =>
+  normTermPlan(n, eps, fracBits, o, termBits).fused !== null;
+
+/**
+ * RMSNorm(x) W as this party's masked term at termBits fraction bits (norm-matmul.ts normTermPlan: R's and z's
+ * bits balanced), or unfused (the norm, then mm.matmulTerm, which must give termBits) where the window is too wide.
+ */
+export async function rmsNormMatmulTermAt(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmulTerm, termBits: number, o: NormOptions = {}): Promise<OutputTerm> {
+  const n = checkRowParam(x, gamma, 'gamma');
+  const t = normTermPlan(n, eps, p.fracBits, withScale(o, gamma), termBits);
+  const term = await p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, t.plan, mm, t.fused));
+  if (term.fracBits !== termBits) throw new Error(`rms norm term: the product's term is at ${term.fracBits} fraction bits, expected ${termBits}`);
+  return term;
 }

@@ -22,11 +22,14 @@
  * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
  * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
  * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates each party's term of the
- * qkv product and truncates once (projectQkv, the matmul's 2 rounds instead of 4; rotated values below 1024).
+ * qkv product and truncates once (projectQkv, the matmul's 2 rounds instead of 4; rotated values below 1024),
+ * and their attention norm applies its row scale to that term (qkvTermOfNorm, nn rmsNormMatmulTermAt: R and
+ * the product share the term's 2f fraction bits, on a published window of up to about 23 octaves): the norm
+ * and the qkv projection take 5 + 2 rounds instead of 7 + 2.
  *
  * Norms feed their matmul with the row scale applied after the product (nn norm-matmul.ts: y W = R (m W) +
  * beta W, m W formed while R is computed): 2 rounds fewer per norm that feeds a matmul, where the extra bytes
- * are worth it (normFeeds): the attention norm into qkv (not with RoPE, whose rotation takes the raw product),
+ * are worth it (normFeeds): the attention norm into qkv (with RoPE as the product's term, above),
  * the MLP norm into up / w13, the final norm into the head; post-norm models (BERT) also keep y for the
  * residual and feed each block's output norm (and the embedding norm) into the next layer's qkv. A LayerNorm's
  * beta W (one more row of the fed matmul) is kept by the first pass that multiplies it and reused by the job's
@@ -38,14 +41,16 @@ import {
   add, concatFlat, matmulRaw, mulPublicInt, reshape, sliceFlat, sliceLast,
   tileLeading, transpose, type AShare, type Party,
 } from '@puma/protocol';
+import type { Buf } from '@puma/backend';
 import {
-  attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul, swiglu, type BetaProductStore, type NormMatmul,
+  attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
+  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormMatmul, type NormOptions,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
-import { linearMatmul, linearWeight } from './linear-weight.ts';
+import { linearMatmul, linearMatmulTerm, linearWeight } from './linear-weight.ts';
 import { streamedMatmulRaw, streamedMatmulTerm } from './streamed-matmul.ts';
 import { asWeightSource, type SecureWeights } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
@@ -204,6 +209,26 @@ export function normFeedsQkv(c: ModelConfig): boolean {
   return c.positions !== 'rope';
 }
 
+/**
+ * Does the attention norm of this RoPE model feed its qkv term (nn rmsNormMatmulTermAt: the product's term at
+ * 2f fraction bits, which rope-qkv.ts rotates and truncates), for `rows` rows? Pre-norm RMSNorm models, where
+ * normFeeds, and the norm's window lets R and z share the 2f bits (else the norm, then the term).
+ */
+export function normFeedsQkvTerm(c: ModelConfig, rows: number, fracBits: number, o: NormOptions): boolean {
+  if (!normIntoQkvTerm(c)) return false;
+  return normFeeds(rows, c.hiddenSize, qkvColumns(c), false, false) && rmsNormFusesTermAt(c.hiddenSize, c.normEps, 2 * fracBits, o, fracBits);
+}
+
+/** RoPE models whose attention norm goes to the qkv term (qkvTermOfNorm: fused or not, by normFeedsQkvTerm). */
+export function normIntoQkvTerm(c: ModelConfig): boolean {
+  return c.positions === 'rope' && c.norm === 'rmsnorm' && c.normPlacement === 'pre';
+}
+
+/** Columns of the fused qkv projection. */
+export function qkvColumns(c: ModelConfig): number {
+  return (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+}
+
 /** A norm's output and the linear layer it feeds: y (null unless kept) and linear(name, y). */
 interface Fed {
   y: AShare | null;
@@ -292,11 +317,29 @@ async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Pr
 }
 
 /**
- * q, k (rotated) and v from the fused qkv projection of x. RoPE models: each party's 3-of-3 term of the product,
- * with the bias's component added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds).
- * Others: the fused matmul.
+ * This party's 3-of-3 term of norm(x) W_qkv at 2f fraction bits: the norm's row scale applied to the product's
+ * term (nn rmsNormMatmulTermAt) where normFeedsQkvTerm, else the norm (in its span) and then the term.
  */
-async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare): Promise<Qkv> {
+async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, x: AShare): Promise<Buf> {
+  const c = m.config;
+  const into = `l${l}.qkv`;
+  if (!normFeedsQkvTerm(c, x.shape[0], p.fracBits, { ...normOptions(c, name), noScale: normFolded(m, name) })) {
+    const y = await p.profile('norm', () => norm(p, m, name, x));
+    return streamedMatmulTerm(p, m.weights, `${into}.w`, y);
+  }
+  const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
+  const { scale } = await normAffine(p, m, name);
+  const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, x, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
+  return t.z;
+}
+
+/**
+ * q, k (rotated) and v from the fused qkv projection of x (of norm `normName`'s output, where given: RoPE
+ * models' attention norm, qkvTermOfNorm). RoPE models: each party's 3-of-3 term of the product, with the bias's
+ * component added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds). Others: the
+ * fused matmul.
+ */
+async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare, normName?: string): Promise<Qkv> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
   if (c.positions !== 'rope') {
@@ -306,7 +349,7 @@ async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: 
   const be = p.backend;
   const f = p.fracBits;
   const T = x.shape[0];
-  let term = await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x);
+  let term = normName ? await qkvTermOfNorm(p, m, l, normName, x) : await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x);
   if (m.weights.has(`l${l}.qkv.b`)) {
     // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
     const biased = await withWeight(m, `l${l}.qkv.b`, (b) => {
@@ -334,14 +377,17 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
   return reshape(transpose(p, tileLeading(p, x, rep), [1, 0, 2, 3]), [KV * rep, T, D]);
 }
 
-/** Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm fed it). */
-async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare): Promise<AShare> {
+/**
+ * Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm
+ * fed it; normName: the norm of x that qkv's term takes first, RoPE models).
+ */
+async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, normName?: string): Promise<AShare> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
   const H = c.numHeads;
   const KV = c.numKvHeads;
-  const { q, k, v } = await projectQkv(p, m, l, x, pos0, qkv);
+  const { q, k, v } = await projectQkv(p, m, l, x, pos0, qkv, normName);
   let kAll = k;
   let vAll = v;
   if (cache) {
@@ -395,6 +441,9 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
         const n1 = await normOfResidualInto(p, m, `l${l}.attnNorm`, x, true, `l${l}.qkv`, false);
         attnIn = n1.x as AShare;
         context = await attentionContext(p, m, l, attnIn, cache, pos0, n1.out);
+      } else if (normIntoQkvTerm(c) && !x.product) {
+        attnIn = x.base;
+        context = await attentionContext(p, m, l, attnIn, cache, pos0, undefined, `l${l}.attnNorm`);
       } else {
         const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
         attnIn = n1.x as AShare;

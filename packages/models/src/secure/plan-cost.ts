@@ -15,10 +15,10 @@ import {
 import {
   attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
   layerNormOfResidualMatmulFuses, rmsNormCost,
-  rmsNormMatmulCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
+  rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normFeeds, normFeedsQkv, normHasBeta, normTakesProduct } from './forward.ts';
+import { normFeeds, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, qkvColumns } from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 
@@ -129,7 +129,14 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
   t.macs += rows * c.hiddenSize * out;
 }
 
-const qkvWidth = (c: ModelConfig): number => (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+const qkvWidth = qkvColumns;
+
+/** A RoPE model's attention norm into the qkv term (forward.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else the norm (the term is local). */
+function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number): void {
+  const o = normOptionsFor(c, name);
+  if (normFeedsQkvTerm(c, rows, fracBits, o)) t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvWidth(c), 2 * fracBits, o, fracBits));
+  else norm(t, c, name, rows, fracBits);
+}
 const mlpInWidth = (c: ModelConfig): number => (c.mlp === 'swiglu' ? 2 : 1) * c.intermediateSize;
 
 /** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product. */
@@ -184,6 +191,7 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     const last = l === c.numLayers - 1;
     // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
     if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits);
+    else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits);
     else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits);
     attention(t, c, s, feedsQkv);
     projection(t, c, T, c.numHeads * c.headDim, raw);
