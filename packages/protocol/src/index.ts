@@ -15,6 +15,7 @@ export * from './ops/matmul.ts';
 export * from './ops/truncate.ts';
 export * from './ops/truncateWrap.ts';
 export * from './ops/truncateRing.ts';
+export * from './ops/truncateSquares.ts';
 export * from './ops/and.ts';
 export * from './ops/msb.ts';
 export * from './ops/lessThan.ts';

@@ -25,6 +25,7 @@ import { selectCost, mulBitCost } from './ops/select.ts';
 import { truncateProductCost } from './ops/truncate.ts';
 import { truncateCost } from './ops/truncateWrap.ts';
 import { truncateRingCost } from './ops/truncateRing.ts';
+import { truncateSquaresCost } from './ops/truncateSquares.ts';
 
 /** Declared cost as a function of the element count (outputs for matmul; rows x cols for max). */
 export const declaredCosts = {
@@ -41,6 +42,7 @@ export const declaredCosts = {
   truncate: truncateCost,
   truncateProduct: truncateProductCost,
   truncateRing: truncateRingCost,
+  truncateSquares: truncateSquaresCost,
   and: andCost,
   msb: msbCost,
   lessThan: lessThanCost,

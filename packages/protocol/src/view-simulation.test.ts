@@ -24,13 +24,14 @@ import { fixedPointWindow, lessThanNarrow, lessThanPublicNarrow } from './ops/na
 import { matmul } from './ops/matmul.ts';
 import { maxLast } from './ops/max.ts';
 import { msb } from './ops/msb.ts';
-import { mul, mulRaw } from './ops/mul.ts';
+import { mul, mulRaw, reshare } from './ops/mul.ts';
 import { select } from './ops/select.ts';
 import { tableMax } from './ops/tableMax.ts';
 import { bitWords, maskedChain, maskedChainFinish, maskedChainLevels, type ChainProgram } from './ops/maskedChain.ts';
 import { truncateProduct } from './ops/truncate.ts';
 import { truncate } from './ops/truncateWrap.ts';
 import { truncateRing, type RingChange } from './ops/truncateRing.ts';
+import { truncateCloseSquares, truncateOpenSquares } from './ops/truncateSquares.ts';
 import { decodeOpNonce, opNonce } from './nonce.ts';
 import {
   assertNoLeak, baseWorld, bitsViewInput, compareViews, dealerMaskFromAsKey, describeReports, fixedPair, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords,
@@ -67,6 +68,14 @@ function termFromComponents(p: Party, x: AShare): Buf {
   }));
 }
 
+/** truncateSquares on rows of 8, its rows' squares reshared after the first round (as a norm's row scale takes them). */
+const truncSquares: ViewProgram<AShare[]> = async (p, s) => {
+  const o = await truncateOpenSquares(p, termFromComponents(p, A(s.x)), A(s.x).shape);
+  const squares = await reshare(p, o.squares.z, o.squares.shape, o.squares.tag);
+  return [await truncateCloseSquares(p, o), squares];
+};
+const rowsOf8 = (n: number) => ({ x: fixedViewInput([n / 8, 8], -40, 40, 41) });
+
 const truncRing = (rings: RingChange): ViewProgram<AShare> => (p, s) => truncateRing(p, termFromComponents(p, A(s.x)), A(s.x).shape, p.fracBits, rings);
 
 /**
@@ -95,6 +104,7 @@ const OPS: OpCase[] = [
     program: (p, s) => matmul(p, A(s.x), A(s.y)),
   },
   { name: 'truncate (replicated input)', inputs: xy, program: (p, s) => truncate(p, A(s.x)) },
+  { name: 'truncateSquares (the rows\' squares reshared after the first round)', inputs: rowsOf8, program: truncSquares },
   { name: 'truncateRing (Z_2^32 -> Z_2^32)', inputs: xy, program: truncRing({ inBits: 32, outBits: 32 }) },
   { name: 'truncateRing (Z_2^32 -> Z_2^64, upcast)', inputs: xy, program: truncRing({ inBits: 32, outBits: 64 }) },
   { name: 'truncateRing (Z_2^64 -> Z_2^32, downcast)', inputs: xy, program: truncRing({ inBits: 64, outBits: 32 }) },
@@ -199,6 +209,15 @@ describe('view simulation catches planted-leak mutants', () => {
     const rotated = await simulateViews(truncInputs(ROTATE_FROM), program, { backend: dealerMaskFromAsKey(1) });
     expect(leakingObservers(rotated), describeReports(rotated)).toEqual([2]);
     expect(rotated[2].leaks).toBe(512);
+  });
+
+  it('mutant (a\'): truncateSquares whose dealer masks with a key the receiver holds (n = 64, dealer 0): party 1 leaks; without the zero sharing on the rows\' squares their resharing leaks to the dealer', async () => {
+    const masked = await simulateViews(rowsOf8(64), truncSquares, { backend: dealerMaskFromAsKey(0) });
+    expect(leakingObservers(masked), describeReports(masked)).toContain(1);
+    const bare = await simulateViews(rowsOf8(64), truncSquares, { party: (o) => new NoZeroShareParty(o) });
+    expect(leakingObservers(bare), describeReports(bare)).toContain(0);
+    const rotated = await simulateViews(rowsOf8(ROTATE_FROM), truncSquares, { backend: dealerMaskFromAsKey(1) });
+    expect(leakingObservers(rotated), describeReports(rotated)).toContain(2);
   });
 
   it('mutant (b): mul resharing without the zero sharing: every party leaks', async () => {
