@@ -20,7 +20,7 @@ export {
 export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost, layerNormMatmulFuses } from './layernorm.ts';
 export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses } from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost, rmsNormFusesTermAt, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
-export { NORM_MATMUL_BOUND, type BetaProductStore, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, type SumTerm } from './norm-matmul.ts';
 export type { NormOptions } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';

@@ -8,7 +8,8 @@
  * (3096) reach the rotating dealers, and every planted mutant must be reported at the party it leaks to.
  * The term at fixed fraction bits (rmsNormMatmulTermAt, RoPE's qkv: R and z at normTermPlan's balanced bits on
  * a published window, then the term truncated as rope-qkv.ts does) sends the same kinds of messages at other
- * scales; it runs the same check.
+ * scales; it runs the same check, as does RMSNorm of a residual sum given as its term (protocol truncateSquares
+ * opens it, R starts from the rows' squares).
  */
 import { describe, expect, it } from 'vitest';
 import { concatFlat, mulPublicInt, truncateProduct, type AShare, type Party } from '@puma/protocol';
@@ -17,7 +18,7 @@ import {
 } from '@puma/protocol/view-test-support';
 import { layerNormOfResidualMatmul } from './layernorm-residual.ts';
 import { matmulTruncBy } from './norm-matmul-test-support.ts';
-import { rmsNormMatmulTermAt } from './rmsnorm.ts';
+import { rmsNormMatmul, rmsNormMatmulTermAt } from './rmsnorm.ts';
 
 const A = (s: unknown) => s as AShare;
 const OUT = 24;
@@ -42,6 +43,16 @@ async function termProgram(p: Party, s: Record<string, unknown>): Promise<AShare
   return truncateProduct(p, p.backend.add(t.z, p.zeroShare(p.nextTag(), t.z.length)), t.shape, p.fracBits);
 }
 
+/** RMSNorm of a residual sum given as its term (x + x 2^f / 2^f: base and product), fed into W; d kept. */
+async function sumProgram(p: Party, s: Record<string, unknown>): Promise<AShare> {
+  const x = A(s.x);
+  const be = p.backend;
+  const term = be.add(be.add(be.mulScalar(x.s0, 1n << BigInt(p.fracBits)), be.mulScalar(x.s0, 1n << BigInt(p.fracBits))), p.zeroShare(p.nextTag(), x.s0.length));
+  const mm = { matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, A(s.w), bits), out: OUT };
+  const r = await rmsNormMatmul(p, { term, shape: x.shape }, A(s.g), 1e-5, mm);
+  return concatFlat(p, [r.d, r.yw]);
+}
+
 describe('view simulation of a norm feeding its matmul (norm-matmul.ts)', () => {
   it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('%s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
     assertNoLeak(await simulateViews(sizes, program), 'every');
@@ -49,6 +60,10 @@ describe('view simulation of a norm feeding its matmul (norm-matmul.ts)', () => 
 
   it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('the term at fixed bits, %s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
     assertNoLeak(await simulateViews(sizes, termProgram), 'every');
+  }, 600_000);
+
+  it.each([['small (party 0 deals)', small], ['rotated (all dealers)', rotated]])('a residual sum\'s term (protocol truncateSquares), %s: no received word depends on the secret without fresh randomness', async (_, sizes) => {
+    assertNoLeak(await simulateViews(sizes, sumProgram), 'every');
   }, 600_000);
 
   const mutants: PlantedMutant[] = [

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
 import {
-  concatFlat, matmul, matmulCost, matmulTerm, receiveTermFromParties, revealRaw, revealTermToClient, revealTermToClientCost, seq, type AShare, type OutputTerm, type Party,
+  concatFlat, matmul, matmulCost, matmulTerm, receiveTermFromParties, revealRaw, revealTermToClient, revealTermToClientCost, seq, truncateProductCost, type AShare, type OutputTerm, type Party,
 } from '@puma/protocol';
-import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
+import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs, termOf } from '@puma/protocol/test-support';
 import { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost } from './layernorm.ts';
 import { layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualCost } from './layernorm-residual.ts';
 import { normMatmulPlan, normMatmulTerm, normMatmulTermCost, normTermPlan, TERM_PRECISION_BITS, type BetaProductStore } from './norm-matmul.ts';
@@ -227,6 +227,39 @@ describe('norm then matmul with the row scale after the product (norm-matmul.ts)
     // A term whose product lands elsewhere than asked is refused by name.
     await expect(runWithInputs(inputs, (p, s) => rmsNormMatmulTermAt(p, s.x, s.g, 1e-5, mmTermOf(s.w), 2 * f + 1))).rejects.toThrow(/rms norm term: the product's term is at 36 fraction bits, expected 37/);
     expect(() => normTermPlan(n, 1e-5, f, window, 50)).toThrow(/norm term: 50 fraction bits/);
+  });
+
+  it(`a residual sum given as its term (NormInput): RMSNorm(base + product) W fed, and as a term at 2f, within ${YW_BOUND} of float64, d within 2^-17, 1 round sooner than truncating first; declared = measured; unfused too`, async () => {
+    const [n, f] = [64, 18];
+    const window = { minVar: 2 ** -13, maxVar: 2 ** 5.25 };
+    const stds = [0.05, 0.5, 1, 2, 4];
+    const rows = stds.length;
+    // Centred rows (RMS = std): the sums' mean squares 2^-9 to about 20 lie inside the window.
+    const base = rowsWithStd(stds, n, 71, true);
+    const prod = rowsWithStd(stds.map((v) => v / 2), n, 72, true);
+    const sum = base.map((v, i) => quantize([v])[0] + quantize([prod[i]])[0]);
+    const { gamma, w } = params(n, 71);
+    const inputs = { b: fixedInput(base, [rows, n]), p: fixedInput(prod, [rows, n], 2 * f), g: fixedInput(gamma), w: fixedInput(w, [n, OUT]) };
+    const sumOf = (p: Party, s: Record<string, AShare>) => ({ term: p.backend.add(p.backend.mulScalar(s.b.s0, 1n << BigInt(f)), termOf(p, s.p)), shape: s.b.shape });
+    const want = matmulFloat(perRow(sum, n, (row) => rmsNormRow(row, gamma, 1e-5)), w, rows, n, OUT);
+    for (const o of [window, {}]) {
+      const fed = await reveal(inputs, async (p, s) => {
+        const r = await rmsNormMatmul(p, sumOf(p, s), s.g, 1e-5, mmOf(s.w), o);
+        return concatFlat(p, [r.yw, r.d]);
+      });
+      expect(maxAbsError(fed.subarray(0, rows * OUT), want).err).toBeLessThanOrEqual(YW_BOUND);
+      expect(maxAbsError(fed.subarray(rows * OUT), sum).err).toBeLessThanOrEqual(2 ** -17);
+      const cost = rmsNormMatmulCost(rows, n, 1e-5, OUT, false, o, f, true);
+      expectCost(await measureOp(inputs, (p, s) => rmsNormMatmul(p, sumOf(p, s), s.g, 1e-5, mmOf(s.w), o)), cost);
+      expect(cost.rounds).toBe(seq(truncateProductCost(rows * n), rmsNormMatmulCost(rows, n, 1e-5, OUT, false, o)).rounds - 1);
+      const term = await revealTerm(inputs, (p, s) => rmsNormMatmulTermAt(p, sumOf(p, s), s.g, 1e-5, mmTermOf(s.w), 2 * f, o));
+      expect(maxAbsError(term, want).err).toBeLessThanOrEqual(YW_BOUND);
+      const termCost = rmsNormMatmulTermAtCost(rows, n, 1e-5, OUT, 2 * f, o, f, true);
+      expectCost(await measureOp(inputs, (p, s) => rmsNormMatmulTermAt(p, sumOf(p, s), s.g, 1e-5, mmTermOf(s.w), 2 * f, o)), termCost);
+      // Fused (the window): 1 round sooner than truncating first; unfused (no window): the truncation's 2 rounds, then the norm.
+      const first = seq(truncateProductCost(rows * n), rmsNormMatmulTermAtCost(rows, n, 1e-5, OUT, 2 * f, o)).rounds;
+      expect(termCost.rounds).toBe(o === window ? first - 1 : first);
+    }
   });
 
   it(`beta W kept by the first pass (BetaProductStore): a second pass multiplies no beta row, within ${YW_BOUND}, at the declared cost with betaRow false`, async () => {

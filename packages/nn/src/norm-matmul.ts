@@ -37,14 +37,21 @@
  * stays under 2^61. At 2f = 36 bits a published window of up to 24 octaves of S fuses (stories260K's norms span
  * 19: 13.5 bits each side, against 16 for R and 18 for the result unfused). Cost: normMatmulTermCost, 5 rounds on
  * such a window, where the norm then the matmul's term take 7. Error asserted in norm-matmul.test.ts.
+ * A residual sum given as its term (NormInput's SumTerm: base 2^f plus a product's term at 2f, pre-norm RMSNorm
+ * models) is truncated here by protocol truncateSquares, whose first round also gives the rows' sums of squares:
+ * R starts from them while the second round replicates d, so the norm ends 1 round after the truncation's
+ * first instead of after both (6 rounds from the product to R on a window, against 7). Bytes: two words more
+ * per element from each chunk's dealer. Error: the truncation's, as before (d is the same value).
  */
+import type { Buf } from '@puma/backend';
 import {
-  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, type AShare, type Cost, type OutputTerm, type Party,
+  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateOpenSquares, truncateSquaresCloseCost,
+  truncateSquaresOpenCost, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
 import { formM, formMCost, mBitsFor, normPlan, normTail, normTailCost, plusBeta, type NormOptions, type NormPlan } from './norm.ts';
-import { normScaleOfSquares, normScaleOfSquaresCost } from './norm-scale.ts';
+import { normScaleOfSquares, normScaleOfSquaresCost, normScaleOfSquaresTerm } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
 export const NORM_MATMUL_BOUND = 2 ** 12;
@@ -123,8 +130,8 @@ export function normTermPlan(n: number, eps: number, fracBits: number, o: NormOp
  * Cost of normMatmul after d: rows of width n, out columns, with a beta row or not, y kept or not. Where
  * normMatmulPlan gives null: the norm (norm.ts's tail) and then the product.
  */
-export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, matmulBound = NORM_MATMUL_BOUND): Cost {
-  const upToProduct = normMatmulTermCost(rows, n, plan, out, beta, matmulBound);
+export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, matmulBound = NORM_MATMUL_BOUND, fromSum = false): Cost {
+  const upToProduct = normMatmulTermCost(rows, n, plan, out, beta, matmulBound, undefined, fromSum);
   // The last product's truncation (the unfused path's matmul, the fused path's R (m W)), and R m beside it with keepY.
   const fusedKeepY = keepY && normMatmulPlan(plan, matmulBound) !== null;
   return seq(upToProduct, par(mulTruncCost(rows * out), fusedKeepY ? mulTruncCost(rows * n) : ZERO_COST));
@@ -134,15 +141,39 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
  * normMatmulTerm's cost, which is normMatmul's up to its last product: R (S's reshare and the row scale) beside
  * m and z = m W (with the beta row, where there is one); unfused, the norm's tail (its product is then local).
  */
-export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND, fused?: NormMatmulPlan | null): Cost {
+export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND, fused?: NormMatmulPlan | null, fromSum = false): Cost {
   const mp = fused === undefined ? normMatmulPlan(plan, matmulBound) : fused;
-  if (!mp) return normTailCost(rows, n, plan);
+  const sumOpen = fromSum ? truncateSquaresOpenCost(rows * n) : ZERO_COST;
+  const sumClose = fromSum ? truncateSquaresCloseCost(rows * n) : ZERO_COST;
+  if (!mp) return seq(sumOpen, sumClose, normTailCost(rows, n, plan));
   const r = normScaleOfSquaresCost(rows, plan.scale);
-  return par(r, seq(formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out)));
+  return seq(sumOpen, par(r, seq(sumClose, formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out))));
+}
+
+/**
+ * A norm's input: d itself, or a residual sum as this party's masked 3-of-3 term at 2f fraction bits (a
+ * replicated base times 2^f plus a product's term), which the norm truncates by f with protocol truncateSquares:
+ * R starts from the rows' squares after its first round, beside the second that replicates d (1 round sooner
+ * than the truncation and then S's resharing). d comes back with the result (the residual stream goes on from it).
+ */
+export type NormInput = AShare | SumTerm;
+
+export interface SumTerm {
+  term: Buf;
+  shape: readonly number[];
+}
+
+const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
+
+/** d from a NormInput that is not a sum term, or by truncateSquares's two rounds (the unfused paths). */
+async function resolved(p: Party, x: NormInput): Promise<AShare> {
+  if (!isSumTerm(x)) return x;
+  return truncateCloseSquares(p, await truncateOpenSquares(p, x.term, x.shape, p.fracBits));
 }
 
 /** R (one per row), m = d gamma at mBits (d itself at mBitsFor without gamma), and z = m W at zBits with beta W's row split off at rScale + zBits. */
 interface ScaledProduct {
+  d: AShare;
   r: AShare;
   m: AShare;
   mBits: number;
@@ -151,50 +182,53 @@ interface ScaledProduct {
 }
 
 /** normMatmul up to its last product: R beside m and z = m W (the plan's scales, mp). */
-async function scaledProduct(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mp: NormMatmulPlan, mm: NormMatmul): Promise<ScaledProduct> {
-  const n = d.shape[d.shape.length - 1];
-  const rows = d.s0.length / n;
+async function scaledProduct(p: Party, input: NormInput, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mp: NormMatmulPlan, mm: NormMatmul): Promise<ScaledProduct> {
+  const n = input.shape[input.shape.length - 1];
+  const rows = input.shape.reduce((a, b) => a * b, 1) / n;
   const f = plan.fracBits;
   const { zBits } = mp;
   const mBits = mBitsFor(plan, mp.mBits);
   if (!plan.scaled && beta) throw new Error('norm matmul: a norm without gamma has its beta folded into the product too');
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
+  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, p.fracBits) : null;
   const [r, mz] = await p.parallel(
-    (b) => normScaleOfSquares(b, d, plan.epsRaw, plan.scale),
+    (b) => (opened ? normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale) : normScaleOfSquares(b, input as AShare, plan.epsRaw, plan.scale)),
     async (b) => {
+      const d = opened ? await truncateCloseSquares(b, opened) : (input as AShare);
       const m = reshape(await formM(b, d, gamma, plan, mp.mBits), [rows, n]);
-      const input = betaRow ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
-      const z = await mm.matmul(b, input, mBits + f - zBits);
+      const factor = betaRow ? reshape(concatFlat(b, [m, mulPublicInt(b, beta, 2n ** BigInt(mBits - f))]), [rows + 1, n]) : m;
+      const z = await mm.matmul(b, factor, mBits + f - zBits);
       if (z.shape.length !== 2 || z.shape[0] !== rows + (betaRow ? 1 : 0) || z.shape[1] !== mm.out) {
         throw new Error(`norm matmul: the product has shape [${z.shape.join(', ')}], expected [${rows + (betaRow ? 1 : 0)}, ${mm.out}]`);
       }
-      return { m, z };
+      return { d, m, z };
     },
   );
-  const { m, z } = mz;
+  const { d, m, z } = mz;
   const out = mm.out;
   const zRows = sliceFlat(p, z, 0, [rows, out]);
   const bw = betaRow ? sliceFlat(p, z, rows * out, [out]) : kept;
   if (betaRow && mm.betaProduct) mm.betaProduct.keep(zBits, bw as AShare);
   const betaW = bw ? mulPublicInt(p, reshape(tileLeading(p, bw, rows), [rows, out]), 2n ** BigInt(plan.scale.rScale)) : undefined;
-  return { r, m, mBits, zRows, betaW };
+  return { d, r, m, mBits, zRows, betaW };
 }
 
 /** (d gamma R + beta) W for d [rows, n] at plan.dBits; y = d gamma R + beta as well when mm.keepY (gamma or beta null: none). */
-export async function normMatmul(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare }> {
-  const n = d.shape[d.shape.length - 1];
-  const rows = d.s0.length / n;
+export async function normMatmul(p: Party, input: NormInput, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmul): Promise<{ y: AShare | null; yw: AShare; d: AShare }> {
+  const n = input.shape[input.shape.length - 1];
+  const rows = input.shape.reduce((a, b) => a * b, 1) / n;
   const f = plan.fracBits;
   const { rScale } = plan.scale;
   const mp = normMatmulPlan(plan, mm.matmulBound);
   if (!mp) {
+    const d = await resolved(p, input);
     const tail = await normTail(p, d, gamma, plan);
     const y = plusBeta(p, tail, beta);
-    return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f) };
+    return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f), d };
   }
   const { zBits } = mp;
-  const { r, m, mBits, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
+  const { d, r, m, mBits, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
   const out = mm.out;
   const [yw, y] = await p.parallel(
     (b) => productSumTrunc(b, [[broadcastLast(b, r, out), zRows]], rScale + zBits - f, betaW),
@@ -204,7 +238,7 @@ export async function normMatmul(p: Party, d: AShare, gamma: AShare | null, beta
       return plusBeta(b, ym, beta);
     },
   );
-  return { y: y && reshape(y, d.shape), yw };
+  return { y: y && reshape(y, d.shape), yw, d };
 }
 
 /** A norm feeding a product whose result goes to the client: the product's masked term (normMatmulTerm). */
@@ -220,15 +254,16 @@ export interface NormMatmulTerm extends NormMatmul {
  * caller fixed the term's bits; default normMatmulPlan's. Cost: normMatmulTermCost (normMatmulCost less the
  * last product's 2 rounds and its truncation).
  */
-export async function normMatmulTerm(p: Party, d: AShare, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm, fused?: NormMatmulPlan | null): Promise<OutputTerm> {
+export async function normMatmulTerm(p: Party, input: NormInput, gamma: AShare | null, beta: AShare | null, plan: NormPlan, mm: NormMatmulTerm, fused?: NormMatmulPlan | null): Promise<OutputTerm & { d: AShare }> {
   if (mm.keepY) throw new Error('norm matmul term: y cannot be kept beside a term for the client');
-  const n = d.shape[d.shape.length - 1];
-  const rows = d.s0.length / n;
+  const n = input.shape[input.shape.length - 1];
+  const rows = input.shape.reduce((a, b) => a * b, 1) / n;
   const mp = fused === undefined ? normMatmulPlan(plan, mm.matmulBound) : fused;
   if (!mp) {
+    const d = await resolved(p, input);
     const tail = await normTail(p, d, gamma, plan);
-    return mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]));
+    return { ...(await mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]))), d };
   }
-  const { r, zRows, betaW } = await scaledProduct(p, d, gamma, beta, plan, mp, mm);
-  return productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW);
+  const { d, r, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
+  return { ...productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW), d };
 }

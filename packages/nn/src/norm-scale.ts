@@ -226,8 +226,16 @@ export function normScaleOfSquaresCost(rows: number, pl: NormScalePlan): Cost {
  * tables, where S, the lanes and the selection took 9).
  */
 export function normScaleOfSquares(p: Party, d: AShare, addend: bigint, pl: NormScalePlan): Promise<AShare> {
+  return normScaleOfSquaresTerm(p, dotLastOpenTerm(p, d, d), addend, pl);
+}
+
+/**
+ * normScaleOfSquares from the rows' sums of squares given as this party's masked 3-of-3 term and the tag its
+ * resharing takes (fused.ts dotLastOpenTerm, or protocol truncateSquares's first round); the same cost.
+ */
+export function normScaleOfSquaresTerm(p: Party, squares: { z: Buf; shape: readonly number[]; tag: string }, addend: bigint, pl: NormScalePlan): Promise<AShare> {
   return p.profile('normScale', async () => {
-    const { z, shape, tag } = dotLastOpenTerm(p, d, d);
+    const { z, shape, tag } = squares;
     const rows = z.length;
     const [bits, runs] = await p.parallel(
       async (b) => octaveBits(b, reshape(addPublicRaw(b, await reshare(b, z, shape, tag), addend), [rows]), { ...pl.o, signed: false }, pl),

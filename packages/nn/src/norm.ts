@@ -110,7 +110,7 @@ function checkScale(gamma: AShare | null, scaled: boolean): void {
 }
 
 /** The row width n of x, after checking that a per-column parameter (gamma, beta; null: none) has shape [n]. */
-export function checkRowParam(x: AShare, v: AShare | null, name: string): number {
+export function checkRowParam(x: { shape: readonly number[] }, v: AShare | null, name: string): number {
   const n = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || !n) throw new Error(`norm: input needs a non-empty last axis, got [${x.shape.join(', ')}]`);
   if (v && (v.shape.length !== 1 || v.shape[0] !== n)) throw new Error(`norm: ${name} must have shape [${n}], got [${v.shape.join(', ')}]`);

@@ -15,12 +15,13 @@
  * octaves of S, one lane per octave (rmsnorm.test.ts: 2.4e-4 at n = 64 on [0.1, 60]).
  * rmsNormMatmul: RMSNorm(x) W with the row scale after the product (norm-matmul.ts), 2 rounds fewer than rmsNorm
  * then a matmul; rmsNormMatmulTerm leaves that product untruncated for a reveal to the client, 2 fewer again;
- * rmsNormMatmulTermAt leaves it at fixed fraction bits (norm-matmul.ts normTermPlan) for RoPE's rotation.
+ * rmsNormMatmulTermAt leaves it at fixed fraction bits (norm-matmul.ts normTermPlan) for RoPE's rotation. All
+ * three take x as a residual sum's term too (norm-matmul.ts NormInput: 1 round sooner than truncating it first).
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTail, normTailCost, withScale, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, normTermPlan, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, normTermPlan, type NormInput, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 
@@ -30,32 +31,35 @@ export function rmsNorm(p: Party, x: AShare, gamma: AShare | null, eps: number, 
   return p.profile('rmsNorm', () => normTail(p, x, gamma, plan));
 }
 
-/** Cost of rmsNormMatmul for x [rows, n] and W [n, out]. */
-export const rmsNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18): Cost =>
-  normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY);
+/** Cost of rmsNormMatmul for x [rows, n] and W [n, out] (fromSum: x given as a residual sum's term, norm-matmul.ts NormInput). */
+export const rmsNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost =>
+  normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY, undefined, fromSum);
 
-/** RMSNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with mm.keepY. */
-export function rmsNormMatmul(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare }> {
+/**
+ * RMSNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with
+ * mm.keepY; x itself (d) as well, which a residual sum's term (NormInput) resolves on the way.
+ */
+export function rmsNormMatmul(p: Party, x: NormInput, gamma: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {}): Promise<{ y: AShare | null; yw: AShare; d: AShare }> {
   const n = checkRowParam(x, gamma, 'gamma');
   const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normMatmul(p, x, gamma, null, plan, mm));
 }
 
 /** Cost of rmsNormMatmulTerm for x [rows, n] and W [n, out]. */
-export const rmsNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18): Cost =>
-  normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false);
+export const rmsNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost =>
+  normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false, undefined, undefined, fromSum);
 
 /** RMSNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
-export function rmsNormMatmulTerm(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
+export function rmsNormMatmulTerm(p: Party, x: NormInput, gamma: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
   const n = checkRowParam(x, gamma, 'gamma');
   const plan = normPlan(n, eps, p.fracBits, withScale(o, gamma));
   return p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, plan, mm));
 }
 
-/** Cost of rmsNormMatmulTermAt for x [rows, n] and W [n, out], the term at termBits fraction bits. */
-export function rmsNormMatmulTermAtCost(rows: number, n: number, eps: number, out: number, termBits: number, o: NormOptions = {}, fracBits = 18): Cost {
+/** Cost of rmsNormMatmulTermAt for x [rows, n] and W [n, out], the term at termBits fraction bits (fromSum: x a residual sum's term). */
+export function rmsNormMatmulTermAtCost(rows: number, n: number, eps: number, out: number, termBits: number, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost {
   const t = normTermPlan(n, eps, fracBits, o, termBits);
-  return normMatmulTermCost(rows, n, t.plan, out, false, undefined, t.fused);
+  return normMatmulTermCost(rows, n, t.plan, out, false, undefined, t.fused, fromSum);
 }
 
 /** Whether rmsNormMatmulTermAt fuses the norm into the product at termBits (else: the norm, then mm.matmulTerm). */
@@ -66,7 +70,7 @@ export const rmsNormFusesTermAt = (n: number, eps: number, termBits: number, o: 
  * RMSNorm(x) W as this party's masked term at termBits fraction bits (norm-matmul.ts normTermPlan: R's and z's
  * bits balanced), or unfused (the norm, then mm.matmulTerm, which must give termBits) where the window is too wide.
  */
-export async function rmsNormMatmulTermAt(p: Party, x: AShare, gamma: AShare | null, eps: number, mm: NormMatmulTerm, termBits: number, o: NormOptions = {}): Promise<OutputTerm> {
+export async function rmsNormMatmulTermAt(p: Party, x: NormInput, gamma: AShare | null, eps: number, mm: NormMatmulTerm, termBits: number, o: NormOptions = {}): Promise<OutputTerm & { d: AShare }> {
   const n = checkRowParam(x, gamma, 'gamma');
   const t = normTermPlan(n, eps, p.fracBits, withScale(o, gamma), termBits);
   const term = await p.profile('rmsNorm', () => normMatmulTerm(p, x, gamma, null, t.plan, mm, t.fused));
