@@ -39,12 +39,12 @@
  */
 import {
   add, concatFlat, matmulRaw, mulPublicInt, reshape, sliceFlat, sliceLast,
-  tileLeading, transpose, type AShare, type Party,
+  tileLeading, transpose, truncateProduct, type AShare, type Party,
 } from '@puma/protocol';
 import type { Buf } from '@puma/backend';
 import {
   attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
-  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormMatmul, type NormOptions,
+  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormMatmul, type NormOptions, type SumTerm,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -144,6 +144,12 @@ export async function linear(p: Party, m: SecureModel, name: string, x: AShare):
 interface Residual {
   base: AShare;
   product: AShare | null;
+  /**
+   * Pre-norm RMSNorm models: the whole sum as this party's masked term at 2f (base 2^f plus the product's term),
+   * which the next norm truncates, starting from its rows' squares (nn NormInput); base is the sum without the
+   * product then.
+   */
+  sum?: SumTerm;
   /** The next layer's qkv projection of base, where the norm that made base fed it (post-norm models). */
   qkv?: AShare;
 }
@@ -153,11 +159,38 @@ export function normTakesProduct(c: ModelConfig): boolean {
   return c.norm === 'layernorm';
 }
 
-/** residual + linear(x): untruncated when `raw` (the next LayerNorm truncates it), else resolved. */
-async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: AShare, raw: boolean): Promise<Residual> {
-  if (!raw) return { base: add(p, residual, await linear(p, m, name, x)), product: null };
-  const product = await streamedMatmulRaw(p, m.weights, `${name}.w`, x);
-  return { base: await addBias(p, m, name, residual), product };
+/** Pre-norm RMSNorm models hand sublayer outputs to the next norm as the sum's term (Residual.sum). */
+export function normTakesSum(c: ModelConfig): boolean {
+  return c.norm === 'rmsnorm' && c.normPlacement === 'pre';
+}
+
+/**
+ * residual + linear(x): 'resolved'; 'product', only reshared (the next LayerNorm truncates it); 'sum', the
+ * whole sum as each party's term (the next RMSNorm truncates it with its rows' squares: no round here).
+ */
+async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: AShare, into: 'resolved' | 'product' | 'sum'): Promise<Residual> {
+  if (into === 'resolved') return { base: add(p, residual, await linear(p, m, name, x)), product: null };
+  const base = await addBias(p, m, name, residual);
+  if (into === 'product') return { base, product: await streamedMatmulRaw(p, m.weights, `${name}.w`, x) };
+  const be = p.backend;
+  const t = await linearMatmulTerm(p, m.weights, name, x);
+  // A replicated share's component 0, summed over the parties, is the value: base joins the term at 2f.
+  const scaled = be.mulScalar(base.s0, 1n << BigInt(p.fracBits));
+  const term = be.add(t.z, scaled);
+  p.drop(t.z, scaled);
+  return { base, product: null, sum: { term, shape: base.shape } };
+}
+
+/** The sublayer output's form for the next norm (linearInto), `next` whether a norm takes it (not the last layer's). */
+export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'product' | 'sum' {
+  if (!next) return 'resolved';
+  return normTakesProduct(c) ? 'product' : normTakesSum(c) ? 'sum' : 'resolved';
+}
+
+/** A residual whose sum is a term, truncated (2 rounds) where its norm cannot take it as it is. */
+async function truncatedSum(p: Party, r: Residual): Promise<Residual> {
+  if (!r.sum) return r;
+  return { base: await truncateProduct(p, r.sum.term, r.sum.shape), product: null };
 }
 
 /**
@@ -202,6 +235,11 @@ export function normFeeds(rows: number, n: number, out: number, keepY: boolean, 
 /** Whether the model's norms have a beta (LayerNorm) that rides as a row of a fed matmul (RMSNorm has none). */
 export function normHasBeta(c: ModelConfig): boolean {
   return c.norm !== 'rmsnorm';
+}
+
+/** Does an RMSNorm taking a residual sum's term (normTakesSum) feed its matmul of `out` columns with it (else the sum is truncated first)? */
+export function normFeedsFromSum(c: ModelConfig, rows: number, out: number, keepY: boolean): boolean {
+  return normTakesSum(c) && normFeeds(rows, c.hiddenSize, out, keepY, false);
 }
 
 /** Does the attention norm of this model feed qkv directly (RoPE rotates the raw product instead)? */
@@ -262,7 +300,8 @@ export async function norm(p: Party, m: SecureModel, name: string, x: AShare): P
 }
 
 /** The norm of a residual sum: x (resolved; null when the product is folded and x is not kept) and norm(x). */
-async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean): Promise<{ x: AShare | null; y: AShare }> {
+async function normOfResidual(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean): Promise<{ x: AShare | null; y: AShare }> {
+  const r = await truncatedSum(p, residual);
   return p.profile('norm', async () => {
     const { product } = r;
     if (!product) return { x: r.base, y: await norm(p, m, name, r.base) };
@@ -272,7 +311,15 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, r: Residua
 }
 
 /** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
-async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
+async function normOfResidualInto(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
+  const fromSum = residual.sum && normFeedsFromSum(m.config, residual.base.shape[0], linearWeight(m.weights, into).out, keepY);
+  if (fromSum) {
+    const mm = feeds(m, name, into, keepY);
+    const { scale } = await normAffine(p, m, name);
+    const o = await p.profile('norm', () => rmsNormMatmul(p, residual.sum as SumTerm, scale, m.config.normEps, mm, normOptions(m.config, name)));
+    return { x: o.d, y: o.y, out: await addBias(p, m, into, o.yw) };
+  }
+  const r = await truncatedSum(p, residual);
   const { product } = r;
   if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
   if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
@@ -320,26 +367,26 @@ async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Pr
  * This party's 3-of-3 term of norm(x) W_qkv at 2f fraction bits: the norm's row scale applied to the product's
  * term (nn rmsNormMatmulTermAt) where normFeedsQkvTerm, else the norm (in its span) and then the term.
  */
-async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, x: AShare): Promise<Buf> {
+async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, r: Residual): Promise<{ term: Buf; x: AShare }> {
   const c = m.config;
   const into = `l${l}.qkv`;
-  if (!normFeedsQkvTerm(c, x.shape[0], p.fracBits, { ...normOptions(c, name), noScale: normFolded(m, name) })) {
+  if (!normFeedsQkvTerm(c, r.base.shape[0], p.fracBits, { ...normOptions(c, name), noScale: normFolded(m, name) })) {
+    const x = (await truncatedSum(p, r)).base;
     const y = await p.profile('norm', () => norm(p, m, name, x));
-    return streamedMatmulTerm(p, m.weights, `${into}.w`, y);
+    return { term: await streamedMatmulTerm(p, m.weights, `${into}.w`, y), x };
   }
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale } = await normAffine(p, m, name);
-  const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, x, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
-  return t.z;
+  const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, r.sum ?? r.base, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
+  return { term: t.z, x: t.d };
 }
 
 /**
- * q, k (rotated) and v from the fused qkv projection of x (of norm `normName`'s output, where given: RoPE
- * models' attention norm, qkvTermOfNorm). RoPE models: each party's 3-of-3 term of the product, with the bias's
- * component added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds). Others: the
- * fused matmul.
+ * q, k (rotated) and v from the fused qkv projection of x (or its term, where the attention norm formed it:
+ * RoPE models, qkvTermOfNorm). RoPE models: each party's 3-of-3 term of the product, with the bias's component
+ * added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds). Others: the fused matmul.
  */
-async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare, normName?: string): Promise<Qkv> {
+async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare, fedTerm?: Buf): Promise<Qkv> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
   if (c.positions !== 'rope') {
@@ -349,7 +396,7 @@ async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: 
   const be = p.backend;
   const f = p.fracBits;
   const T = x.shape[0];
-  let term = normName ? await qkvTermOfNorm(p, m, l, normName, x) : await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x);
+  let term = fedTerm ?? (await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x));
   if (m.weights.has(`l${l}.qkv.b`)) {
     // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
     const biased = await withWeight(m, `l${l}.qkv.b`, (b) => {
@@ -379,15 +426,15 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
 
 /**
  * Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm
- * fed it; normName: the norm of x that qkv's term takes first, RoPE models).
+ * fed it; qkvTerm: its term, where the attention norm formed it, RoPE models).
  */
-async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, normName?: string): Promise<AShare> {
+async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<AShare> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
   const H = c.numHeads;
   const KV = c.numKvHeads;
-  const { q, k, v } = await projectQkv(p, m, l, x, pos0, qkv, normName);
+  const { q, k, v } = await projectQkv(p, m, l, x, pos0, qkv, qkvTerm);
   let kAll = k;
   let vAll = v;
   if (cache) {
@@ -432,7 +479,6 @@ async function mlpHidden(p: Party, m: SecureModel, l: number, up: AShare): Promi
  */
 async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boolean, cache: KvCache | null, pos0: number): Promise<Residual> {
   const c = m.config;
-  const raw = normTakesProduct(c);
   return p.profile(`layer ${l}`, async () => {
     if (c.normPlacement === 'pre') {
       let context: AShare;
@@ -442,24 +488,25 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
         attnIn = n1.x as AShare;
         context = await attentionContext(p, m, l, attnIn, cache, pos0, n1.out);
       } else if (normIntoQkvTerm(c) && !x.product) {
-        attnIn = x.base;
-        context = await attentionContext(p, m, l, attnIn, cache, pos0, undefined, `l${l}.attnNorm`);
+        const qt = await qkvTermOfNorm(p, m, l, `l${l}.attnNorm`, x);
+        attnIn = qt.x;
+        context = await attentionContext(p, m, l, attnIn, cache, pos0, undefined, qt.term);
       } else {
         const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
         attnIn = n1.x as AShare;
         context = await attentionContext(p, m, l, n1.y, cache, pos0);
       }
-      const a = await linearInto(p, m, `l${l}.o`, context, attnIn, raw);
+      const a = await linearInto(p, m, `l${l}.o`, context, attnIn, sumForm(c, true));
       const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
       const f = await mlpHidden(p, m, l, n2.out);
-      return linearInto(p, m, f.down, f.h, n2.x as AShare, raw && !last);
+      return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last));
     }
     const x0 = resolve(x);
-    const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0, x.qkv), x0, raw);
+    const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0, x.qkv), x0, sumForm(c, true));
     const n1 = await normOfResidualInto(p, m, `l${l}.attnNorm`, a, false, mlpIn(c, l), true);
     const h = n1.y as AShare;
     const f = await mlpHidden(p, m, l, n1.out);
-    const sum = await linearInto(p, m, f.down, f.h, h, raw);
+    const sum = await linearInto(p, m, f.down, f.h, h, sumForm(c, true));
     if (last || !normFeedsQkv(c)) return { base: (await normOfResidual(p, m, `l${l}.mlpNorm`, sum, false)).y, product: null };
     const out = await normOfResidualInto(p, m, `l${l}.mlpNorm`, sum, false, `l${l + 1}.qkv`, true);
     return { base: out.y as AShare, product: null, qkv: out.out };
@@ -468,7 +515,7 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
 
 /** A resolved residual's value (blocks leave a product only where a norm takes it next). */
 function resolve(r: Residual): AShare {
-  if (r.product) throw new Error('secure pass: a residual sum was left untruncated where no norm takes it');
+  if (r.product || r.sum) throw new Error('secure pass: a residual sum was left untruncated where no norm takes it');
   return r.base;
 }
 

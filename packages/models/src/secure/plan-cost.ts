@@ -18,7 +18,7 @@ import {
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normFeeds, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, qkvColumns } from './forward.ts';
+import { normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, qkvColumns, sumForm } from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 
@@ -83,7 +83,8 @@ function norm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: nu
 }
 
 /** A norm whose input may be a residual sum with an untruncated product (forward.ts normOfResidual). */
-function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number): void {
+function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number, sum = false): void {
+  truncatedSum(t, c, rows, sum);
   if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptionsFor(c, name), keepSum, fracBits));
   else norm(t, c, name, rows, fracBits);
 }
@@ -114,8 +115,14 @@ function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
   return normHasBeta(c) && !foldsNormAffine(c, name) && !t.keptBeta.has(name);
 }
 
-/** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto). */
-function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number): void {
+/** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto); sum: the residual is a sum's term. */
+function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number, sum = false): void {
+  if (sum && normFeedsFromSum(c, rows, out, keepY)) {
+    t.add('norm', rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, normOptionsFor(c, name), fracBits, true));
+    t.macs += rows * c.hiddenSize * out;
+    return;
+  }
+  truncatedSum(t, c, rows, sum);
   if (!pending) return normInto(t, 'norm', 'matmul', c, name, rows, out, keepY, fracBits);
   const row = betaRow(t, c, name);
   if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
@@ -131,18 +138,31 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
 
 const qkvWidth = qkvColumns;
 
-/** A RoPE model's attention norm into the qkv term (forward.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else the norm (the term is local). */
-function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number): void {
+/**
+ * A RoPE model's attention norm into the qkv term (forward.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else
+ * the norm (the term is local); sum: the residual is a sum's term.
+ */
+function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number, sum: boolean): void {
   const o = normOptionsFor(c, name);
-  if (normFeedsQkvTerm(c, rows, fracBits, o)) t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvWidth(c), 2 * fracBits, o, fracBits));
-  else norm(t, c, name, rows, fracBits);
+  if (normFeedsQkvTerm(c, rows, fracBits, o)) {
+    t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvWidth(c), 2 * fracBits, o, fracBits, sum));
+    return;
+  }
+  truncatedSum(t, c, rows, sum);
+  norm(t, c, name, rows, fracBits);
 }
 const mlpInWidth = (c: ModelConfig): number => (c.mlp === 'swiglu' ? 2 : 1) * c.intermediateSize;
 
-/** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product. */
-function projection(t: Tally, c: ModelConfig, T: number, k: number, raw: boolean): void {
-  if (raw) t.matmulRaw('matmul', 1, T, k, c.hiddenSize);
+/** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product, local when it takes the sum's term. */
+function projection(t: Tally, c: ModelConfig, T: number, k: number, form: 'resolved' | 'product' | 'sum'): void {
+  if (form === 'product') t.matmulRaw('matmul', 1, T, k, c.hiddenSize);
+  else if (form === 'sum') t.matmulTerm(T, k, c.hiddenSize);
   else t.matmul('matmul', 1, T, k, c.hiddenSize);
+}
+
+/** A residual sum's term truncated where its norm cannot take it (forward.ts truncatedSum), charged to the matmul it ends. */
+function truncatedSum(t: Tally, c: ModelConfig, rows: number, sum: boolean): void {
+  if (sum) t.add('matmul', truncateProductCost(rows * c.hiddenSize));
 }
 
 /** Attention; qkvFed: its norm already formed the qkv projection. */
@@ -190,14 +210,17 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     const pre = c.normPlacement === 'pre';
     const last = l === c.numLayers - 1;
     // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
-    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits);
-    else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits);
-    else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits);
+    // The previous layer's MLP sum as a term (pre-norm RMSNorm models).
+    const sumIn = pre && l > 0 && sumForm(c, true) === 'sum';
+    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits, sumIn);
+    else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits, sumIn);
+    else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits, sumIn);
     attention(t, c, s, feedsQkv);
-    projection(t, c, T, c.numHeads * c.headDim, raw);
-    normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits);
+    const attnOut = sumForm(c, true);
+    projection(t, c, T, c.numHeads * c.headDim, attnOut);
+    normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
     mlp(t, c, T);
-    projection(t, c, T, c.intermediateSize, raw && !(pre && last));
+    projection(t, c, T, c.intermediateSize, sumForm(c, !(pre && last)));
     if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, raw, false, fracBits);
     else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvWidth(c), true, fracBits);
   }
