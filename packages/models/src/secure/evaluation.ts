@@ -11,7 +11,7 @@ import { CLIENT, type Channel } from '@puma/transport';
 import { DecoderSession } from '../decoder.ts';
 import { argmax, logSoftmaxAt } from '../softmax.ts';
 import type { Model } from '../types.ts';
-import { loadSecureModel, secureHidden } from './forward.ts';
+import { loadSecureModel, secureHidden, secureHiddenInput } from './forward.ts';
 import { secureClassifierLogitsTerm, secureLogitsRowsTerm } from './head.ts';
 import { jobTag } from './job-tag.ts';
 import { oneHot } from './one-hot.ts';
@@ -30,7 +30,7 @@ export async function scoreParty(p: Party, a: ScoreArgs, env: { progress: (v: un
   const m = loadSecureModel(p, a.weights);
   for (let w = 0; w < a.windows; w++) {
     const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${w}`), [a.windowSize, m.config.vocabSize]);
-    const h = await secureHidden(p, m, x, 0, null);
+    const h = await secureHiddenInput(p, m, x, 0, null);
     await revealTermToClient(p, await secureLogitsRowsTerm(p, m, h), jobTag(a.job, `logits:${w}`));
     env.progress({ window: w });
   }

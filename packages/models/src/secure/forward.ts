@@ -44,7 +44,7 @@ import {
 import type { Buf } from '@puma/backend';
 import {
   attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
-  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormMatmul, type NormOptions, type SumTerm,
+  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormInput, type NormMatmul, type NormOptions, type SumTerm,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -499,7 +499,8 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
       const a = await linearInto(p, m, `l${l}.o`, context, attnIn, sumForm(c, true));
       const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
       const f = await mlpHidden(p, m, l, n2.out);
-      return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last));
+      // The last layer's sum goes to the final norm as its term (head.ts) where RMSNorm takes it.
+      return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last || normTakesSum(c)));
     }
     const x0 = resolve(x);
     const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0, x.qkv), x0, sumForm(c, true));
@@ -519,12 +520,33 @@ function resolve(r: Residual): AShare {
   return r.base;
 }
 
-/** Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given). */
-export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
+/**
+ * Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given), as
+ * the final norm takes them: pre-norm RMSNorm models leave the last layer's sum as its term (nn NormInput; the
+ * head truncates only the rows it scores, with their squares), others resolved.
+ */
+export async function secureHiddenInput(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<NormInput> {
   m.weights.beginPass();
   let x: Residual = await embed(p, m, oneHot, pos0);
   const L = m.config.numLayers;
   for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);
   if (cache) cache.length = pos0 + oneHot.shape[0];
-  return resolve(x);
+  return x.sum ?? resolve(x);
+}
+
+/** secureHiddenInput resolved (a sum's term truncated: 2 rounds, as the last layer's product took before). */
+export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<AShare> {
+  return resolvedInput(p, await secureHiddenInput(p, m, oneHot, pos0, cache));
+}
+
+/** A NormInput's value: as it is, or its sum's term truncated. */
+export async function resolvedInput(p: Party, h: NormInput): Promise<AShare> {
+  return 'term' in h ? truncateProduct(p, h.term, h.shape) : h;
+}
+
+/** Rows [start, start + count) of a NormInput of shape [rows, cols] (a sum's term: those rows of each party's term). */
+export function inputRows(p: Party, h: NormInput, start: number, count: number): NormInput {
+  if (!('term' in h)) return rows(p, h, start, count);
+  const cols = h.shape[1];
+  return { term: p.backend.slice(h.term, start * cols, count * cols), shape: [count, cols] };
 }

@@ -12,33 +12,42 @@
  * (nn normMatmulTerm).
  */
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
-import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh } from '@puma/nn';
+import { layerNormMatmulTerm, rmsNormMatmul, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
-import { betaRow, feeds, linear, norm, normAffine, normFeeds, normInto, rows, withWeight, type SecureModel } from './forward.ts';
+import {
+  betaRow, feeds, inputRows, linear, norm, normAffine, normFeeds, normFeedsFromSum, normInto, resolvedInput, rows, withWeight, type SecureModel,
+} from './forward.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
-/** Logits [1, vocab] of the last position, as shares. */
-export async function secureLastLogits(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
-  return secureLogitsRows(p, m, rows(p, h, h.shape[0] - 1, 1));
+/** Logits [1, vocab] of the last position, as shares (h as forward.ts secureHiddenInput gives it). */
+export async function secureLastLogits(p: Party, m: SecureModel, h: NormInput): Promise<AShare> {
+  return secureLogitsRows(p, m, inputRows(p, h, h.shape[0] - 1, 1));
 }
 
 /** Logits [T, vocab] of every row of hidden states [T, hidden], as shares. */
-export async function secureLogitsRows(p: Party, m: SecureModel, h: AShare): Promise<AShare> {
+export async function secureLogitsRows(p: Party, m: SecureModel, h: NormInput): Promise<AShare> {
   return p.profile('head', async () => {
-    if (!m.weights.has('final.scale')) return linear(p, m, 'head', h);
-    return (await normInto(p, m, 'final', h, 'head', false)).out;
+    const c = m.config;
+    if ('term' in h && m.weights.has('final.scale') && normFeedsFromSum(c, h.shape[0], linearWeight(m.weights, 'head').out, false)) {
+      const { scale } = await normAffine(p, m, 'final');
+      const o = await p.profile('norm', () => rmsNormMatmul(p, h, scale, c.normEps, feeds(m, 'final', 'head', false), normOptions(c, 'final')));
+      return o.yw;
+    }
+    const x = await resolvedInput(p, h);
+    if (!m.weights.has('final.scale')) return linear(p, m, 'head', x);
+    return (await normInto(p, m, 'final', x, 'head', false)).out;
   });
 }
 
-/** Logits [1, vocab] of the last position, as this party's term for the client. */
-export async function secureLastLogitsTerm(p: Party, m: SecureModel, h: AShare): Promise<OutputTerm> {
-  return secureLogitsRowsTerm(p, m, rows(p, h, h.shape[0] - 1, 1));
+/** Logits [1, vocab] of the last position, as this party's term for the client (h as secureHiddenInput gives it). */
+export async function secureLastLogitsTerm(p: Party, m: SecureModel, h: NormInput): Promise<OutputTerm> {
+  return secureLogitsRowsTerm(p, m, inputRows(p, h, h.shape[0] - 1, 1));
 }
 
 /** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions), as this party's term. */
-export async function secureLogitsRowsTerm(p: Party, m: SecureModel, h: AShare): Promise<OutputTerm> {
+export async function secureLogitsRowsTerm(p: Party, m: SecureModel, h: NormInput): Promise<OutputTerm> {
   return p.profile('head', async () => {
-    if (!m.weights.has('final.scale')) return linearTerm(p, m, 'head', h);
+    if (!m.weights.has('final.scale')) return linearTerm(p, m, 'head', await resolvedInput(p, h));
     return normIntoTerm(p, m, 'final', h, 'head');
   });
 }
@@ -62,17 +71,18 @@ async function withBias(p: Party, m: SecureModel, name: string, t: OutputTerm): 
 }
 
 /** norm(x) W_into as this party's term: fused where normFeeds (in a 'norm' span), else the norm, then the term. */
-async function normIntoTerm(p: Party, m: SecureModel, name: string, x: AShare, into: string): Promise<OutputTerm> {
+async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput, into: string): Promise<OutputTerm> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, betaRow(m, name))) {
+  if (!normFeeds(h.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, betaRow(m, name))) {
+    const x = await resolvedInput(p, h);
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return linearTerm(p, m, into, y);
   }
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale, bias } = await normAffine(p, m, name);
   const t = await p.profile('norm', async () => {
-    if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, x, scale, c.normEps, mm, normOptions(c, name));
-    return layerNormMatmulTerm(p, x, scale, bias, c.normEps, mm, normOptions(c, name));
+    if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, h, scale, c.normEps, mm, normOptions(c, name));
+    return layerNormMatmulTerm(p, await resolvedInput(p, h), scale, bias, c.normEps, mm, normOptions(c, name));
   });
   return withBias(p, m, into, t);
 }

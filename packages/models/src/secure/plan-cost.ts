@@ -18,7 +18,9 @@ import {
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, qkvColumns, sumForm } from './forward.ts';
+import {
+  normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, normTakesSum, qkvColumns, sumForm,
+} from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 
@@ -220,7 +222,8 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     projection(t, c, T, c.numHeads * c.headDim, attnOut);
     normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
     mlp(t, c, T);
-    projection(t, c, T, c.intermediateSize, sumForm(c, !(pre && last)));
+    // The last layer's sum goes to the final norm as its term where RMSNorm takes it (forward.ts block).
+    projection(t, c, T, c.intermediateSize, sumForm(c, !(pre && last) || normTakesSum(c)));
     if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, raw, false, fracBits);
     else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvWidth(c), true, fracBits);
   }
@@ -228,12 +231,24 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
 
 /** secureLogitsRows on `rows` rows: the final norm where the model has one, then the LM head. */
 function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
+  if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
+    t.add('head', rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, c.vocabSize, false, normOptionsFor(c, 'final'), fracBits, true));
+    t.macs += rows * c.hiddenSize * c.vocabSize;
+    return;
+  }
+  truncatedSum(t, c, rows, normTakesSum(c));
   if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits);
   else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
 
 /** secureLogitsRowsTerm (head.ts): lmHead with the head's product left as each party's term for the client. */
 function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
+  if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
+    t.add('head', rmsNormMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, normOptionsFor(c, 'final'), fracBits, true));
+    t.macs += rows * c.hiddenSize * c.vocabSize;
+    return;
+  }
+  truncatedSum(t, c, rows, normTakesSum(c));
   if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
   else t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
 }

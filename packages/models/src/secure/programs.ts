@@ -8,7 +8,7 @@ import {
   maxLast, receiveFromParties, receiveInput, receiveTermFromParties, revealTermToClient, revealToClient, sendInput, type Party,
 } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
-import { emptyCache, loadSecureModel, secureHidden } from './forward.ts';
+import { emptyCache, loadSecureModel, secureHiddenInput } from './forward.ts';
 import { secureLastLogits, secureLastLogitsTerm } from './head.ts';
 import { argmax } from '../softmax.ts';
 import { classifyManyClient, classifyManyParty } from './evaluation.ts';
@@ -59,7 +59,7 @@ export async function generateParty(p: Party, a: GenerateArgs, env: { progress: 
     const b0 = p.channel.stats.bytesSent;
     const T = step === 0 ? a.promptLength : 1;
     const x = await receiveInput(p, CLIENT, jobTag(a.job, `tok:${step}`), [T, vocab]);
-    const h = await secureHidden(p, m, x, cache.length, cache);
+    const h = await secureHiddenInput(p, m, x, cache.length, cache);
     if (a.reveal === 'argmax') {
       const { argmax } = await maxLast(p, await secureLastLogits(p, m, h), true);
       await revealToClient(p, argmax!, jobTag(a.job, `logits:${step}`));
