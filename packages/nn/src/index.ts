@@ -15,12 +15,13 @@ export { swiglu, swigluCost } from './swiglu.ts';
 export { tanh, tanhCost } from './tanh.ts';
 export { maxLastWide, maxLastWideCost } from './max.ts';
 export {
-  attendOfProduct, attendOfProductCost, attentionValueBound, LANE_EXP_ELEMENTS, softmaxLast, softmaxCost, SOFTMAX_MAX_ARITY, type ExpKind, type SoftmaxOptions,
+  attendInto, attendIntoBits, attendIntoCost, attendOfProduct, attendOfProductCost, attentionOutputBound, attentionValueBound, LANE_EXP_ELEMENTS, softmaxLast, softmaxCost,
+  SOFTMAX_MAX_ARITY, type ExpKind, type HeadProjection, type SoftmaxOptions,
 } from './softmax.ts';
 export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost, layerNormMatmulFuses } from './layernorm.ts';
 export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses } from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost, rmsNormFusesTermAt, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
-export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, type SumTerm } from './norm-matmul.ts';
+export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, type SumTerm, sumShift } from './norm-matmul.ts';
 export type { NormOptions } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';

@@ -161,14 +161,19 @@ export type NormInput = AShare | SumTerm;
 export interface SumTerm {
   term: Buf;
   shape: readonly number[];
+  /** Fraction bits of the term (default 2f; softmax.ts attendInto's is f + its reciprocal's bits): truncated to f. */
+  fracBits?: number;
 }
+
+/** The shift that brings a sum's term to the session's f fraction bits. */
+export const sumShift = (x: SumTerm, fracBits: number): number => (x.fracBits ?? 2 * fracBits) - fracBits;
 
 const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
 
 /** d from a NormInput that is not a sum term, or by truncateSquares's two rounds (the unfused paths). */
 async function resolved(p: Party, x: NormInput): Promise<AShare> {
   if (!isSumTerm(x)) return x;
-  return truncateCloseSquares(p, await truncateOpenSquares(p, x.term, x.shape, p.fracBits));
+  return truncateCloseSquares(p, await truncateOpenSquares(p, x.term, x.shape, sumShift(x, p.fracBits)));
 }
 
 /** R (one per row), m = d gamma at mBits (d itself at mBitsFor without gamma), and z = m W at zBits with beta W's row split off at rScale + zBits. */
@@ -191,7 +196,7 @@ async function scaledProduct(p: Party, input: NormInput, gamma: AShare | null, b
   if (!plan.scaled && beta) throw new Error('norm matmul: a norm without gamma has its beta folded into the product too');
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
-  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, p.fracBits) : null;
+  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, sumShift(input, p.fracBits)) : null;
   const [r, mz] = await p.parallel(
     (b) => (opened ? normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale) : normScaleOfSquares(b, input as AShare, plan.epsRaw, plan.scale)),
     async (b) => {

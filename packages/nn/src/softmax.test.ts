@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed } from '@puma/ring';
-import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, type AShare, type Party } from '@puma/protocol';
+import { matmul, matmulCost, matmulRaw, matmulRawCost, revealRaw, seq, truncateProduct, type AShare, type Party } from '@puma/protocol';
 import { expectCost, fixedInput, measureOp, randomFloats, runWithInputs } from '@puma/protocol/test-support';
-import { attendOfProduct, attendOfProductCost, attentionValueBound, LANE_EXP_ELEMENTS, softmaxCost, softmaxLast } from './softmax.ts';
+import { attendInto, attendIntoBits, attendIntoCost, attendOfProduct, attendOfProductCost, attentionOutputBound, attentionValueBound, LANE_EXP_ELEMENTS, softmaxCost, softmaxLast } from './softmax.ts';
 import { softmaxRow } from './reference.ts';
 import { maxAbsError, quantize, runNn } from './test-support.ts';
 
@@ -195,6 +195,42 @@ describe('attention of an untruncated product: softmax(S) V with e V beside the 
     const [H, T, D] = [12, 32, 64];
     const now = seq(matmulRawCost(H * T * T), attendOfProductCost(H * T, T, D)).rounds;
     expect(now).toBe(seq(matmulCost(H * T * T), softmaxCost(H * T, T), matmulCost(H * T * D)).rounds - 2);
+  });
+
+  it('with the output projection per head (attendInto): o + base within 2e-3 (1 + max |V|) sum |W| of float64, declared = measured, 4 rounds fewer than attendOfProduct then the projection (2 fewer than then its term)', async () => {
+    // heads, rows, keys, D, out, causal
+    for (const [H, T, cols, D, out, causal] of [[2, 4, 4, 3, 5, true], [8, 1, 17, 8, 64, false], [3, 2, 40, 4, 6, false]] as const) {
+      const x = productLogits(H * T, cols, 20, H + cols);
+      const v = quantize(randomFloats(H * cols * D, -2, 2, D));
+      const w = quantize(randomFloats(H * D * out, -0.5, 0.5, out));
+      const base = quantize(randomFloats(T * out, -3, 3, T));
+      const o = causal ? { causal: { queryOffset: 0 } } : {};
+      const inputs = { x: fixedInput(x, [H, T, cols], 36), v: fixedInput(v, [H, cols, D]), w: fixedInput(w, [H * D, out]), b: fixedInput(base, [T, out]) };
+      const into = (p: Party, s: Record<string, AShare>) => attendInto(p, s.x, s.v, { matmul: (q, blocks) => matmul(q, blocks, s.w), out }, s.b, o);
+      const run = await runWithInputs(inputs, async (p, s) => {
+        const t = await into(p, s);
+        expect(t.fracBits).toBe(18 + attendIntoBits(cols));
+        return decodeFixed(await revealRaw(p, await truncateProduct(p, t.term, t.shape, attendIntoBits(cols))), 18);
+      });
+      // Reference: the heads' contexts [H * T, D] (head-major) times W's rows of each head, plus base.
+      const ctx = attentionReference(x, H, T, cols, v, D, false, causal ? (r, j) => j <= r % T : undefined);
+      const want = Array.from({ length: T * out }, (_, e) => {
+        const [t, c] = [Math.floor(e / out), e % out];
+        let acc = base[e];
+        for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) acc += ctx[(h * T + t) * D + d] * w[(h * D + d) * out + c];
+        return acc;
+      });
+      const { err } = maxAbsError(run.results[0], want);
+      console.log(`attendInto ${H}x${T}x${cols} @ D ${D} -> ${out}: max abs error ${err.toExponential(3)}`);
+      expect(err).toBeLessThanOrEqual(2e-3 * 3 * 0.5 * H * D);
+      const costOpts = causal ? { causal: { queryOffset: 0, queries: T } } : {};
+      const cost = attendIntoCost(H, T, cols, D, out, costOpts);
+      expectCost(await measureOp(inputs, into), cost);
+      expect(cost.rounds).toBe(seq(attendOfProductCost(H * T, cols, D, costOpts), matmulCost(T * out)).rounds - 4);
+    }
+    expect(attentionOutputBound(32)).toBe(2 ** 15);
+    await expect(runWithInputs({ x: fixedInput(new Array(8).fill(0), [2, 4], 36), v: fixedInput(new Array(8).fill(0), [4, 2]), b: fixedInput([0, 0], [1, 2]) }, (p, s) => attendInto(p, s.x, s.v, { matmul: async (_q, m) => m, out: 2 }, s.b)))
+      .rejects.toThrow(/attendInto takes scores \[heads, rows, cols\]/);
   });
 
   it('rejects a vector of scores and V of the wrong length', async () => {

@@ -60,14 +60,28 @@
  * Together (attendOfProductCost): scores, softmax and the product with V take 16 rounds at 32 keys (reshare,
  * max 3 from the reshare, exp by lanes 5, reciprocal beside e V 7; 22 with exp by squarings), against
  * 2 + 15 + 2 = 19 with matmul, softmaxLast and matmul.
+ * With the output projection (attendInto, heads leading: [H, rows, cols]): o = sum_h (1/sum_h) (e_h V_h) W_h,
+ * W_h head h's rows of W_o. u_h = (e_h V_h) W_h (the caller's product, truncated, 2 rounds) follows e V beside
+ * the reciprocal (2 + 2 within its 5), and sum_h r_h u_h (plus the residual at the same scale) stays each party's
+ * 3-of-3 term at f + finalBits fraction bits for the next norm (norm-matmul.ts SumTerm), so the context's
+ * product and its truncation (2 rounds) and the projection's own product are gone: 14 rounds from the scores'
+ * reshare to o's term at 32 keys instead of 16 + 2. Bytes: u's truncations, H rows x out per query instead of
+ * rows x D (a gain only for few heads and queries: models forward.ts decides). Error: as attendOfProduct's,
+ * through W_o (the reciprocal's relative error on each head's share of o, plus u's last bit times 1/sum).
+ * Domain: as attendOfProduct, and |o|, |r_h u_h| below attentionOutputBound(cols) = 2^(61 - f - finalBits),
+ * finalBits = Q_SCALE + hi: 2^15 at 32 keys, 2^10 at 1024.
  */
-import { broadcastLast, matmul, matmulCost, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import {
+  aShare, broadcastLast, matmul, matmulCost, mulPublicInt, sliceFlat, sub, sumLast, seq, truncate, truncateCost, type AShare, type Cost, type Party,
+} from '@puma/protocol';
+import type { Buf } from '@puma/backend';
 import { gatherVisible, layoutOf, layoutOfShape, scatterVisible, type CausalShape, type RowLayout } from './causal-layout.ts';
 import { exp, expCost } from './exp.ts';
 import { expLanes, expLanesCost } from './exp-lanes.ts';
 import { ceilLog2, par } from './fixed.ts';
-import { mulTrunc, mulTruncCost } from './fused.ts';
+import { mulTrunc, mulTruncCost, productSumOutTerm } from './fused.ts';
 import { inverse, inverseCost, Q_SCALE, shiftedReciprocal, shiftedReciprocalCost, type InverseOptions } from './inverse.ts';
+import type { SumTerm } from './norm-matmul.ts';
 import { MAX_GROUP, maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 
 export interface SoftmaxOptions {
@@ -147,6 +161,56 @@ export function attendOfProductCost(rows: number, cols: number, D: number, o: So
   );
 }
 
+/** Fraction bits of attendInto's term beyond f: the reciprocal's (Q_SCALE + the sum's octaves). */
+export function attendIntoBits(cols: number): number {
+  return Q_SCALE + sumOctaves(cols);
+}
+
+/** Largest |o| (and each head's |r_h u_h|) attendInto takes for rows of `cols` keys (the header's domain). */
+export function attentionOutputBound(cols: number, fracBits = 18): number {
+  return 2 ** (61 - fracBits - attendIntoBits(cols));
+}
+
+/** The output projection attendInto applies per head (the caller's weight W_o [H D, out]). */
+export interface HeadProjection {
+  /**
+   * x W_o / 2^f for x [H rows, H D] whose row (h, t) holds head h's e V in head h's columns and zeros elsewhere,
+   * so row (h, t) of the product is u_h: [H rows, out].
+   */
+  matmul: (q: Party, x: AShare) => Promise<AShare>;
+  out: number;
+}
+
+/** ev [H, rows, D] laid out block-diagonally: [H rows, H D], row (h, t) holding ev[h, t] in columns h D .. h D + D (local). */
+function headBlocks(p: Party, ev: AShare): AShare {
+  const [H, rows, D] = ev.shape;
+  const be = p.backend;
+  const comp = (c: Buf): Buf => {
+    const temps: Buf[] = [];
+    const keep = (b: Buf): Buf => (temps.push(b), b);
+    const blocks = Array.from({ length: H }, (_, h) => {
+      let row = keep(be.slice(c, h * rows * D, rows * D));
+      if (h > 0) row = keep(be.concatCols(keep(be.zeros(rows * h * D)), h * D, row, D, rows));
+      if (h < H - 1) row = keep(be.concatCols(row, (h + 1) * D, keep(be.zeros(rows * (H - 1 - h) * D)), (H - 1 - h) * D, rows));
+      return row;
+    });
+    const out = be.concat(blocks);
+    p.drop(...temps);
+    return out;
+  };
+  return aShare([H * rows, H * D], comp(ev.s0), comp(ev.s1));
+}
+
+/** attendInto's cost for H heads of rows x cols scores, V of D columns and out projected columns. */
+export function attendIntoCost(heads: number, rows: number, cols: number, D: number, out: number, o: SoftmaxCostOptions = {}, fracBits = 18): Cost {
+  const n = heads * rows * cols;
+  const layout = layoutOf(heads * rows, cols, o.causal);
+  return seq(
+    maxLastWideBesideCost(heads * rows, cols, truncateCost(n, fracBits), maxGroup(heads * rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
+    par(seq(matmulCost(heads * rows * D), matmulCost(heads * rows * out)), shiftedReciprocalCost(heads * rows, attentionDenominator(fracBits, cols))),
+  );
+}
+
 function checkInput(x: AShare, o: SoftmaxOptions): RowLayout {
   const cols = x.shape[x.shape.length - 1];
   if (!cols) throw new Error('softmax: needs a non-empty last axis');
@@ -190,5 +254,41 @@ export function attendOfProduct(p: Party, product: AShare, v: AShare, o: Softmax
       (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
     );
     return mulTrunc(p, ev, broadcastLast(p, inv.r, ev.shape[ev.shape.length - 1]), inv.finalBits);
+  });
+}
+
+/**
+ * softmax(S) V W_o + base for scores S as in attendOfProduct, heads leading ([H, rows, cols]), V [H, cols, D] and
+ * base [rows, out] (the residual, at f): this party's masked term of the sum at f + attendIntoBits(cols) fraction
+ * bits, for the next norm (see the header). o never exists as a share.
+ */
+export function attendInto(p: Party, product: AShare, v: AShare, proj: HeadProjection, base: AShare, o: SoftmaxOptions = {}): Promise<SumTerm & { fracBits: number }> {
+  if (product.shape.length !== 3) throw new Error(`attention: attendInto takes scores [heads, rows, cols], got [${product.shape.join(', ')}]`);
+  const [H, rows, cols] = product.shape;
+  if (base.shape.length !== 2 || base.shape[0] !== rows || base.shape[1] !== proj.out) throw new Error(`attention: the residual has shape [${base.shape.join(', ')}], expected [${rows}, ${proj.out}]`);
+  const layout = checkInput(product, o);
+  return p.profile('softmax', async () => {
+    const { max, values } = await maxLastWideBeside(
+      p, layout.toRows(p, product, cols), 2 * p.fracBits,
+      async (q) => layout.toRows(q, await truncate(q, product), cols),
+      maxGroup(layout.rows, cols, o), layout.blocks,
+    );
+    const e = layout.fromRows(p, await expShifted(p, values, max, layout, o), product.shape, cols);
+    const [u, inv] = await p.parallel(
+      async (q) => {
+        const projected = await proj.matmul(q, headBlocks(q, await matmul(q, e, v)));
+        if (projected.shape.length !== 2 || projected.shape[0] !== H * rows || projected.shape[1] !== proj.out) {
+          throw new Error(`attention: the heads' projection has shape [${projected.shape.join(', ')}], expected [${H * rows}, ${proj.out}]`);
+        }
+        return projected;
+      },
+      (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
+    );
+    const perHead = Array.from({ length: H }, (_, h) => [
+      broadcastLast(p, sliceFlat(p, inv.r, h * rows, [rows]), proj.out),
+      sliceFlat(p, u, h * rows * proj.out, [rows, proj.out]),
+    ] as const);
+    const t = productSumOutTerm(p, perHead, p.fracBits + inv.finalBits, mulPublicInt(p, base, 2n ** BigInt(inv.finalBits)));
+    return { term: t.z, shape: t.shape, fracBits: t.fracBits };
   });
 }

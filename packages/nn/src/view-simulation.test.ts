@@ -14,7 +14,7 @@
  * harness changes only the draws that are fresh to the observer at each message.
  */
 import { describe, expect, it } from 'vitest';
-import { concatFlat, mulPublicInt, type AShare, type Party } from '@puma/protocol';
+import { concatFlat, matmul, mulPublicInt, truncateProduct, type AShare, type Party } from '@puma/protocol';
 import {
   assertNoLeak, baseWorld, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, openWords, runWorld, simulateViews, zeroDraws,
   type PlantedMutant, type ViewInput,
@@ -26,7 +26,7 @@ import { layerNormOfResidual } from './layernorm-residual.ts';
 import { rmsNorm } from './rmsnorm.ts';
 import { maxLastWide } from './max.ts';
 import { gelu as geluRef } from './reference.ts';
-import { attendOfProduct, softmaxLast } from './softmax.ts';
+import { attendInto, attendOfProduct, softmaxLast } from './softmax.ts';
 
 type Program = (p: Party, s: Record<string, unknown>) => Promise<AShare>;
 
@@ -75,6 +75,20 @@ const COMPOSITES: Composite[] = [
   {
     name: 'causal attention of a product', program: (p, s) => attendOfProduct(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.v), { causal: { queryOffset: 0 } }),
     clean: [['small', { ...softmaxIn.small, v: fixedViewInput([2, 8, 4], -3, 3, 49) }]], rotated: { ...softmaxIn.rotated, v: fixedViewInput([3, 32, 32], -3, 3, 49) }, smallReaches: 'some',
+  },
+  // The same with the output projection per head (attendInto): e V's product with W_o's head blocks beside the
+  // reciprocal, then the term (the residual at its scale) truncated as the next norm would (rotated: 3072 e V
+  // entries, 3 x 32 x 32 scores).
+  {
+    name: 'causal attention into its output projection',
+    program: async (p, s) => {
+      const w = A(s.w);
+      const t = await attendInto(p, mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.v), { matmul: (q, blocks) => matmul(q, blocks, w), out: w.shape[1] }, A(s.b), { causal: { queryOffset: 0 } });
+      return truncateProduct(p, t.term, t.shape, t.fracBits - p.fracBits);
+    },
+    clean: [['small', { ...softmaxIn.small, v: fixedViewInput([2, 8, 4], -3, 3, 49), w: fixedViewInput([8, 5], -0.5, 0.5, 57), b: fixedViewInput([8, 5], -3, 3, 59) }]],
+    rotated: { ...softmaxIn.rotated, v: fixedViewInput([3, 32, 32], -3, 3, 49), w: fixedViewInput([96, 8], -0.5, 0.5, 57), b: fixedViewInput([32, 8], -3, 3, 59) },
+    smallReaches: 'some',
   },
   // Leak-free checks in inverse-view-simulation.test.ts. 128 rows: the inverse's lanes and comparisons per row
   // (3584 values) reach the rotating dealers.
@@ -138,6 +152,7 @@ const MUTANTS: Mutant[] = [
       // The max by tableMax, exp's piece comparisons and the reciprocal's octaves all by dealer tables.
       'causal softmax': 'its comparisons go by dealer tables, with no XOR resharing',
       'causal attention of a product': 'its comparisons go by dealer tables, with no XOR resharing',
+      'causal attention into its output projection': 'its comparisons go by dealer tables, with no XOR resharing',
     },
   },
   ...dealerMaskMutants().map((m): Mutant => ({
