@@ -43,7 +43,7 @@ import {
 } from '@puma/protocol';
 import type { Buf } from '@puma/backend';
 import {
-  attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
+  attendInto, attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
   rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormInput, type NormMatmul, type NormOptions, type SumTerm,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
@@ -424,11 +424,8 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
   return reshape(transpose(p, tileLeading(p, x, rep), [1, 0, 2, 3]), [KV * rep, T, D]);
 }
 
-/**
- * Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm
- * fed it; qkvTerm: its term, where the attention norm formed it, RoPE models).
- */
-async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<AShare> {
+/** The attention's untruncated scores [H, T, keys] (2f fraction bits) and the values per head [H, keys, D]; the cache takes k and v. */
+async function scoresAndValues(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<{ scores: AShare; vh: AShare }> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
@@ -450,9 +447,44 @@ async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, 
   // The scores stay untruncated (2f fraction bits, 1 round): softmax truncates them beside its max's first
   // comparisons, which read the product directly, and forms e V beside 1/sum (nn softmax.ts attendOfProduct).
   const scores = await matmulRaw(p, splitHeads(p, q, H, D), kh, { transB: true });
+  return { scores, vh };
+}
+
+const causalOptions = (c: ModelConfig, pos0: number) => (c.causal ? { causal: { queryOffset: pos0 } } : {});
+
+/**
+ * Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm
+ * fed it; qkvTerm: its term, where the attention norm formed it, RoPE models).
+ */
+async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<AShare> {
+  const c = m.config;
+  const { scores, vh } = await scoresAndValues(p, m, l, x, cache, pos0, qkv, qkvTerm);
   // nn's default max groups (32: one level of all-pairs narrow comparisons for up to 32 keys).
-  const ctx = await p.profile('softmax', () => attendOfProduct(p, scores, vh, c.causal ? { causal: { queryOffset: pos0 } } : {}));
-  return reshape(transpose(p, ctx, [1, 0, 2]), [T, H * D]);
+  const ctx = await p.profile('softmax', () => attendOfProduct(p, scores, vh, causalOptions(c, pos0)));
+  return reshape(transpose(p, ctx, [1, 0, 2]), [x.shape[0], c.numHeads * c.headDim]);
+}
+
+/**
+ * Does the attention of `rows` queries go straight into its output projection's term (nn attendInto, 2 rounds
+ * fewer: the context's product and truncation)? Where the next norm takes the sum's term, and the heads'
+ * products u_h (heads x rows x hidden truncations instead of the context's rows x heads x D) cost less than the
+ * two rounds on PUMA's LAN (NORM_FEED_LIMIT): a decoding step of stories260K (8 x 64) or GPT-2-base-sized
+ * RMSNorm models (12 x 768), not LLaMA-7B's (32 x 4096) nor long prompts.
+ */
+export function attentionFeedsOutput(c: ModelConfig, rows: number): boolean {
+  const extra = c.numHeads * rows * c.hiddenSize - rows * c.numHeads * c.headDim;
+  return sumForm(c, true) === 'sum' && extra <= NORM_FEED_LIMIT;
+}
+
+/** Attention and its output projection as the residual sum's term (nn attendInto), base the residual. */
+async function attentionInto(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkvTerm: Buf | undefined): Promise<Residual> {
+  const c = m.config;
+  const { scores, vh } = await scoresAndValues(p, m, l, x, cache, pos0, undefined, qkvTerm);
+  const name = `l${l}.o`;
+  const base = await addBias(p, m, name, x);
+  const proj = { matmul: (q: Party, blocks: AShare) => linearMatmul(q, m.weights, name, blocks), out: c.hiddenSize };
+  const sum = await p.profile('softmax', () => attendInto(p, scores, vh, proj, base, causalOptions(c, pos0)));
+  return { base, product: null, sum };
 }
 
 /** The MLP's first linear layer (the one its norm feeds). */
@@ -490,17 +522,17 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
       } else if (normIntoQkvTerm(c) && !x.product) {
         const qt = await qkvTermOfNorm(p, m, l, `l${l}.attnNorm`, x);
         attnIn = qt.x;
+        if (attentionFeedsOutput(c, attnIn.shape[0])) {
+          const a = await attentionInto(p, m, l, attnIn, cache, pos0, qt.term);
+          return mlpBlock(p, m, l, a, last);
+        }
         context = await attentionContext(p, m, l, attnIn, cache, pos0, undefined, qt.term);
       } else {
         const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
         attnIn = n1.x as AShare;
         context = await attentionContext(p, m, l, n1.y, cache, pos0);
       }
-      const a = await linearInto(p, m, `l${l}.o`, context, attnIn, sumForm(c, true));
-      const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
-      const f = await mlpHidden(p, m, l, n2.out);
-      // The last layer's sum goes to the final norm as its term (head.ts) where RMSNorm takes it.
-      return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last || normTakesSum(c)));
+      return mlpBlock(p, m, l, await linearInto(p, m, `l${l}.o`, context, attnIn, sumForm(c, true)), last);
     }
     const x0 = resolve(x);
     const a = await linearInto(p, m, `l${l}.o`, await attentionContext(p, m, l, x0, cache, pos0, x.qkv), x0, sumForm(c, true));
@@ -512,6 +544,15 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
     const out = await normOfResidualInto(p, m, `l${l}.mlpNorm`, sum, false, `l${l + 1}.qkv`, true);
     return { base: out.y as AShare, product: null, qkv: out.out };
   });
+}
+
+/** A pre-norm layer's MLP on the attention's residual sum a: norm, MLP, and the down projection into the next sum. */
+async function mlpBlock(p: Party, m: SecureModel, l: number, a: Residual, last: boolean): Promise<Residual> {
+  const c = m.config;
+  const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
+  const f = await mlpHidden(p, m, l, n2.out);
+  // The last layer's sum goes to the final norm as its term (head.ts) where RMSNorm takes it.
+  return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last || normTakesSum(c)));
 }
 
 /** A resolved residual's value (blocks leave a product only where a norm takes it next). */

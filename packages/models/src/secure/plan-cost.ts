@@ -13,13 +13,13 @@ import {
   inputCost, matmulCost, matmulRawCost, maxLastCost, revealTermToClientCost, revealToClientCost, seq, truncateProductCost, type Cost,
 } from '@puma/protocol';
 import {
-  attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
+  attendIntoCost, attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
   layerNormOfResidualMatmulFuses, rmsNormCost,
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
 import {
-  normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, normTakesSum, qkvColumns, sumForm,
+  attentionFeedsOutput, normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, normTakesSum, qkvColumns, sumForm,
 } from './forward.ts';
 import { normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -167,8 +167,8 @@ function truncatedSum(t: Tally, c: ModelConfig, rows: number, sum: boolean): voi
   if (sum) t.add('matmul', truncateProductCost(rows * c.hiddenSize));
 }
 
-/** Attention; qkvFed: its norm already formed the qkv projection. */
-function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean): void {
+/** Attention; qkvFed: its norm already formed the qkv projection; into: it goes into its output projection's term (nn attendInto). */
+function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into = false): void {
   const { rows: T, keys } = s;
   const D = c.headDim;
   const H = c.numHeads;
@@ -185,8 +185,11 @@ function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean): voi
   // its reciprocal (forward.ts, nn attendOfProduct; e V's multiply-adds counted here).
   t.matmulRaw('matmul', H, T, D, keys);
   // A causal pass exponentiates and compares only the visible scores (query i sees keys up to keys - T + i).
-  t.add('softmax', attendOfProductCost(H * T, keys, D, c.causal ? { causal: { queryOffset: keys - T, queries: T } } : {}));
+  const causal = c.causal ? { causal: { queryOffset: keys - T, queries: T } } : {};
+  t.add('softmax', into ? attendIntoCost(H, T, keys, D, c.hiddenSize, causal) : attendOfProductCost(H * T, keys, D, causal));
   t.macs += H * T * keys * D;
+  // The heads' block rows times W_o (forward.ts attentionInto): H T x H D x hidden multiply-adds.
+  if (into) t.macs += H * T * H * D * c.hiddenSize;
 }
 
 /** The MLP after its first linear layer (which its norm feeds) up to its down projection (forward.ts mlpHidden). */
@@ -217,9 +220,10 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits, sumIn);
     else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits, sumIn);
     else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits, sumIn);
-    attention(t, c, s, feedsQkv);
+    const into = pre && normIntoQkvTerm(c) && attentionFeedsOutput(c, T);
+    attention(t, c, s, feedsQkv, into);
     const attnOut = sumForm(c, true);
-    projection(t, c, T, c.numHeads * c.headDim, attnOut);
+    if (!into) projection(t, c, T, c.numHeads * c.headDim, attnOut);
     normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
     mlp(t, c, T);
     // The last layer's sum goes to the final norm as its term where RMSNorm takes it (forward.ts block).
