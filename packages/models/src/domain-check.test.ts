@@ -16,7 +16,8 @@ import type { Model } from './types.ts';
 
 function expectWellInside(name: string, r: DomainReport, rope = false): void {
   console.log(`${name}:\n${formatDomainReport(r)}`);
-  const quantities = ['activation input', 'attention row spread', 'attention value', 'norm output', 'norm matmul output', 'norm sum of squares', ...(rope ? ['rotated query/key'] : [])];
+  // RoPE here means stories260K, whose decoding steps take the attention into its output projection too.
+  const quantities = ['activation input', 'attention row spread', 'attention value', 'norm output', 'norm matmul output', 'norm sum of squares', ...(rope ? ['rotated query/key', 'attention output sum'] : [])];
   expect(r.findings.map((f) => f.quantity).sort()).toEqual(quantities.sort());
   expect(r.outside).toEqual([]);
   expect(r.tight).toEqual([]);
@@ -75,6 +76,13 @@ describe('a model outside the domain is refused, naming the quantity and where',
     // RoPE rotates the untruncated queries with 16-bit tables: past 1,024 they would overflow (secure/forward.ts).
     const q = checkDomain(await stories().then((mm) => (scale(mm.weights.layers[0].attn.q.weight.data, 3000), mm)), { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(q.outside.find((f) => f.quantity === 'rotated query/key')).toMatchObject({ site: 'layer 0 attention', limit: 1024 });
+  });
+
+  it('an attention output projection 1e4x too large: the attention output sum is outside (nn attendInto\'s term would overflow)', async () => {
+    const model = await stories();
+    scale(model.weights.layers[1].attn.o.weight.data, 1e4);
+    const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
+    expect(r.outside[0]).toMatchObject({ quantity: 'attention output sum', site: 'layer 1 MLP norm', limit: 2048 });
   });
 
   it('an MLP up projection (w3) 1e4x too large: the norm that feeds it is outside (secure/forward.ts applies its row scale after that product)', async () => {

@@ -8,6 +8,9 @@
  * - attention's product e V R: |V| below attentionValueBound of the model's longest sequence (softmax.ts);
  * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/rope-qkv.ts rotates them
  *   untruncated);
+ * - attention into its output projection (secure/forward.ts attentionFeedsOutput, nn softmax.ts attendInto): the
+ *   residual sum x + o that the MLP norm takes below attentionOutputBound of the model's longest sequence
+ *   ('attention output sum', read at the MLP norm's input), where the model's decoding steps take that path;
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound);
  * - a norm that feeds its matmul (secure/forward.ts normInto, nn norm-matmul.ts): |y W| and |(y - beta) W| below
@@ -21,7 +24,8 @@
  * whose calibration comes within a factor MARGIN of a limit is reported as such ("tight"), one past a limit as
  * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
  */
-import { attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
+import { attentionOutputBound, attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
+import { attentionFeedsOutput } from './secure/forward.ts';
 import type { NormWindows } from './types.ts';
 import { activate } from './activations.ts';
 import { ROPE_TABLE_BITS } from './secure/rope-qkv.ts';
@@ -46,7 +50,8 @@ const CALIBRATION_TEXT =
   'It showed 3 islands and a path marked with red ink.\nShe asked, "Where does it lead?" Nobody knew.';
 
 export type DomainQuantity =
-  'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'norm sum of squares' | 'norm output' | 'norm matmul output' | 'norm window';
+  'activation input' | 'attention row spread' | 'attention value' | 'rotated query/key' | 'attention output sum' | 'norm sum of squares' | 'norm output' | 'norm matmul output'
+  | 'norm window';
 
 export interface DomainFinding {
   quantity: DomainQuantity;
@@ -100,6 +105,8 @@ class Extremes implements ForwardProbe {
   constructor(
     private readonly fracBits: number, private readonly maxPositions: number, private readonly feeds: ReadonlyMap<string, readonly Tensor[]> = new Map(),
     private readonly windows: NormWindows = {},
+    /** Whether the attention goes into its output projection's term (the 'attention output sum' bound applies). */
+    private readonly attendsInto = false,
   ) {}
 
   private see(quantity: DomainQuantity, site: string, value: number): void {
@@ -140,6 +147,11 @@ class Extremes implements ForwardProbe {
 
   norm(site: string, x: FloatArray, rows: number, norm: Norm): void {
     const n = norm.scale.data.length;
+    if (this.attendsInto && /^layer \d+ MLP norm$/.test(site)) {
+      let m = 0;
+      for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+      this.see('attention output sum', site, m);
+    }
     const g = norm.scale.data;
     // The normalised rows, all kept: the matrices the norm feeds multiply them in one product each.
     const y = new Float64Array(rows * n);
@@ -183,6 +195,7 @@ class Extremes implements ForwardProbe {
       case 'attention row spread': return SPREAD_LIMIT;
       case 'attention value': return attentionValueBound(this.maxPositions, this.fracBits);
       case 'rotated query/key': return 2 ** (62 - 2 * this.fracBits - ROPE_TABLE_BITS);
+      case 'attention output sum': return attentionOutputBound(this.maxPositions, this.fracBits);
       case 'norm sum of squares': return 2 ** (62 - 2 * this.fracBits);
       case 'norm output': return NORM_OUTPUT_LIMIT;
     }
@@ -251,7 +264,9 @@ function probePass(model: Model, ids: readonly number[], probe: Extremes): void 
 export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonly number[]>; tokenizer?: Tokenizer; fracBits?: number } = {}): DomainReport {
   const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
   if (sequences.length === 0) throw new Error('domain check: no sequence to run');
-  const probe = new Extremes(o.fracBits ?? 18, model.config.maxPositions, normFeeds(model), model.config.normWindows);
+  const c = model.config;
+  const attendsInto = c.positions === 'rope' && attentionFeedsOutput(c, 1);
+  const probe = new Extremes(o.fracBits ?? 18, c.maxPositions, normFeeds(model), c.normWindows, attendsInto);
   for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {
