@@ -44,7 +44,7 @@ import {
 import type { Buf } from '@puma/backend';
 import {
   attendInto, attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
-  rmsNormMatmul, rmsNormMatmulTermAt, swiglu, type BetaProductStore, type NormInput, type NormMatmul, type NormOptions, type SumTerm,
+  rmsNormMatmul, rmsNormMatmulTermAt, sumShift, swiglu, type BetaProductStore, type NormInput, type NormMatmul, type NormOptions, type SumTerm,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -190,7 +190,7 @@ export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'product' |
 /** A residual whose sum is a term, truncated (2 rounds) where its norm cannot take it as it is. */
 async function truncatedSum(p: Party, r: Residual): Promise<Residual> {
   if (!r.sum) return r;
-  return { base: await truncateProduct(p, r.sum.term, r.sum.shape), product: null };
+  return { base: await truncateProduct(p, r.sum.term, r.sum.shape, sumShift(r.sum, p.fracBits)), product: null };
 }
 
 /**
@@ -582,12 +582,12 @@ export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos
 
 /** A NormInput's value: as it is, or its sum's term truncated. */
 export async function resolvedInput(p: Party, h: NormInput): Promise<AShare> {
-  return 'term' in h ? truncateProduct(p, h.term, h.shape) : h;
+  return 'term' in h ? truncateProduct(p, h.term, h.shape, sumShift(h, p.fracBits)) : h;
 }
 
 /** Rows [start, start + count) of a NormInput of shape [rows, cols] (a sum's term: those rows of each party's term). */
 export function inputRows(p: Party, h: NormInput, start: number, count: number): NormInput {
   if (!('term' in h)) return rows(p, h, start, count);
   const cols = h.shape[1];
-  return { term: p.backend.slice(h.term, start * cols, count * cols), shape: [count, cols] };
+  return { term: p.backend.slice(h.term, start * cols, count * cols), shape: [count, cols], fracBits: h.fracBits };
 }
