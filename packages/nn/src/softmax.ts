@@ -153,10 +153,8 @@ function attentionDenominator(fracBits: number, cols: number): InverseOptions {
 
 /** attendOfProduct's cost for rows x cols scores (rows counts every leading axis) and V of D columns. */
 export function attendOfProductCost(rows: number, cols: number, D: number, o: SoftmaxCostOptions = {}, fracBits = 18): Cost {
-  const n = rows * cols;
-  const layout = layoutOf(rows, cols, o.causal);
   return seq(
-    maxLastWideBesideCost(rows, cols, truncateCost(n, fracBits), maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
+    expOfProductCost(rows, cols, o, fracBits),
     par(matmulCost(rows * D), shiftedReciprocalCost(rows, attentionDenominator(fracBits, cols))), mulTruncCost(rows * D),
   );
 }
@@ -203,10 +201,8 @@ function headBlocks(p: Party, ev: AShare): AShare {
 
 /** attendInto's cost for H heads of rows x cols scores, V of D columns and out projected columns. */
 export function attendIntoCost(heads: number, rows: number, cols: number, D: number, out: number, o: SoftmaxCostOptions = {}, fracBits = 18): Cost {
-  const n = heads * rows * cols;
-  const layout = layoutOf(heads * rows, cols, o.causal);
   return seq(
-    maxLastWideBesideCost(heads * rows, cols, truncateCost(n, fracBits), maxGroup(heads * rows, cols, o), layout.blocks), expCostOf(layout.visible, o),
+    expOfProductCost(heads * rows, cols, o, fracBits),
     par(seq(matmulCost(heads * rows * D), matmulCost(heads * rows * out)), shiftedReciprocalCost(heads * rows, attentionDenominator(fracBits, cols))),
   );
 }
@@ -233,6 +229,23 @@ export function softmaxLast(p: Party, x: AShare, o: SoftmaxOptions = {}): Promis
   });
 }
 
+/** e = exp(S - max) of scores given as their untruncated product (2f fraction bits): the truncation beside the max's first level. */
+async function expOfProduct(p: Party, product: AShare, layout: RowLayout, o: SoftmaxOptions): Promise<AShare> {
+  const cols = layout.cols;
+  const { max, values } = await maxLastWideBeside(
+    p, layout.toRows(p, product, cols), 2 * p.fracBits,
+    async (q) => layout.toRows(q, await truncate(q, product), cols),
+    maxGroup(layout.rows, cols, o), layout.blocks,
+  );
+  return layout.fromRows(p, await expShifted(p, values, max, layout, o), product.shape, cols);
+}
+
+/** expOfProduct's cost for rows x cols scores (rows counts every leading axis). */
+function expOfProductCost(rows: number, cols: number, o: SoftmaxCostOptions, fracBits: number): Cost {
+  const layout = layoutOf(rows, cols, o.causal);
+  return seq(maxLastWideBesideCost(rows, cols, truncateCost(rows * cols, fracBits), maxGroup(rows, cols, o), layout.blocks), expCostOf(layout.visible, o));
+}
+
 /**
  * softmax(S) V for scores S given as their untruncated product (2 fracBits fraction bits, replicated:
  * matmulRaw's output; [..., rows, cols]) and V [..., cols, D] (or [cols, D] for every leading index): the
@@ -243,12 +256,7 @@ export function attendOfProduct(p: Party, product: AShare, v: AShare, o: Softmax
   const layout = checkInput(product, o);
   const cols = layout.cols;
   return p.profile('softmax', async () => {
-    const { max, values } = await maxLastWideBeside(
-      p, layout.toRows(p, product, cols), 2 * p.fracBits,
-      async (q) => layout.toRows(q, await truncate(q, product), cols),
-      maxGroup(layout.rows, cols, o), layout.blocks,
-    );
-    const e = layout.fromRows(p, await expShifted(p, values, max, layout, o), product.shape, cols);
+    const e = await expOfProduct(p, product, layout, o);
     const [ev, inv] = await p.parallel(
       (q) => matmul(q, e, v),
       (q) => q.profile('reciprocal', () => shiftedReciprocal(q, sumLast(q, e), attentionDenominator(q.fracBits, cols))),
@@ -268,12 +276,7 @@ export function attendInto(p: Party, product: AShare, v: AShare, proj: HeadProje
   if (base.shape.length !== 2 || base.shape[0] !== rows || base.shape[1] !== proj.out) throw new Error(`attention: the residual has shape [${base.shape.join(', ')}], expected [${rows}, ${proj.out}]`);
   const layout = checkInput(product, o);
   return p.profile('softmax', async () => {
-    const { max, values } = await maxLastWideBeside(
-      p, layout.toRows(p, product, cols), 2 * p.fracBits,
-      async (q) => layout.toRows(q, await truncate(q, product), cols),
-      maxGroup(layout.rows, cols, o), layout.blocks,
-    );
-    const e = layout.fromRows(p, await expShifted(p, values, max, layout, o), product.shape, cols);
+    const e = await expOfProduct(p, product, layout, o);
     const [u, inv] = await p.parallel(
       async (q) => {
         const projected = await proj.matmul(q, headBlocks(q, await matmul(q, e, v)));
