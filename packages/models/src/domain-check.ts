@@ -265,8 +265,7 @@ export function checkDomain(model: Model, o: { sequences?: ReadonlyArray<readonl
   const sequences = o.sequences ?? [calibrationIds(model, o.tokenizer)];
   if (sequences.length === 0) throw new Error('domain check: no sequence to run');
   const c = model.config;
-  const attendsInto = c.positions === 'rope' && attentionFeedsOutput(c, 1);
-  const probe = new Extremes(o.fracBits ?? 18, c.maxPositions, normFeeds(model), c.normWindows, attendsInto);
+  const probe = new Extremes(o.fracBits ?? 18, c.maxPositions, normFeeds(model), c.normWindows, attentionFeedsOutput(c, 1));
   for (const ids of sequences) probePass(model, ids, probe);
   const findings = [...probe.best].map(([quantity, { site, value }]) => ({ quantity, site, value, limit: probe.limit(quantity) }));
   return {

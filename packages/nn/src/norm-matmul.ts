@@ -32,21 +32,24 @@
  * models rope-qkv.ts): R z lands at rScale + zBits = termBits, so R and z share termBits. R's relative precision
  * at its smallest (rScale + log2 R_min) is balanced against z's last bit times the largest R (zBits - log2 R_max):
  *   rScale = floor((termBits - log2 R_min - log2 R_max) / 2),   R_min = C 2^(-hi/2),  R_max = C 2^(-lo/2),
- * each side keeping (termBits - (hi - lo) / 2) / 2 bits, at least TERM_PRECISION_BITS (else the norm and then
- * the product: the plan is null). m keeps its f bits (mBits >= f) while the untruncated m W, below B / R_min,
- * stays under 2^61. At 2f = 36 bits a published window of up to 24 octaves of S fuses (stories260K's norms span
- * 19: 13.5 bits each side, against 16 for R and 18 for the result unfused). Cost: normMatmulTermCost, 5 rounds on
- * such a window, where the norm then the matmul's term take 7. Error asserted in norm-matmul.test.ts.
- * A residual sum given as its term (NormInput's SumTerm: base 2^f plus a product's term at 2f, pre-norm RMSNorm
- * models) is truncated here by protocol truncateSquares, whose first round also gives the rows' sums of squares:
- * R starts from them while the second round replicates d, so the norm ends 1 round after the truncation's
- * first instead of after both (6 rounds from the product to R on a window, against 7). Bytes: two words more
- * per element from each chunk's dealer. Error: the truncation's, as before (d is the same value).
+ * each side keeping about (termBits - (hi - lo) / 2) / 2 bits (the floor may cost one side half a bit), at least
+ * TERM_PRECISION_BITS (else the norm and then the product: the plan is null). For norms without a beta row
+ * (RMSNorm): rScale may fall below the 17 bits a beta W row needs. m keeps its f bits (mBits >= f) while the
+ * untruncated m W, below B / R_min, stays under 2^61. At 2f = 36 bits a published window of up to 23 or 24
+ * octaves of S fuses (stories260K's norms span 19: 13 bits for R and 13.5 for z, against 16 for R and 18 for the
+ * result unfused). Cost: normMatmulTermCost, 5 rounds on such a window, where the norm then the matmul's term
+ * take 7. Error asserted in norm-matmul.test.ts.
+ * A residual sum given as its term (NormInput's SumTerm: base 2^f plus a product's term, pre-norm RMSNorm
+ * models; d must be x itself at f) is truncated here by protocol truncateSquares, whose first round also gives
+ * the rows' sums of squares: R starts from them while the second round replicates d, so the norm ends 1 round
+ * after the truncation's first instead of after both (6 rounds from the product to R on a window, against 7).
+ * Bytes: two words more per element from each chunk's dealer. Error: the truncation's, as before (d is the same
+ * value). The unfused paths truncate the term plainly (truncateProduct) and run the norm on d.
  */
 import type { Buf } from '@puma/backend';
 import {
-  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateOpenSquares, truncateSquaresCloseCost,
-  truncateSquaresOpenCost, type AShare, type Cost, type OutputTerm, type Party,
+  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateOpenSquares, truncateProduct, truncateProductCost,
+  truncateSquaresCloseCost, truncateSquaresOpenCost, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
@@ -143,9 +146,9 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
  */
 export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND, fused?: NormMatmulPlan | null, fromSum = false): Cost {
   const mp = fused === undefined ? normMatmulPlan(plan, matmulBound) : fused;
+  if (!mp) return seq(fromSum ? truncateProductCost(rows * n) : ZERO_COST, normTailCost(rows, n, plan));
   const sumOpen = fromSum ? truncateSquaresOpenCost(rows * n) : ZERO_COST;
   const sumClose = fromSum ? truncateSquaresCloseCost(rows * n) : ZERO_COST;
-  if (!mp) return seq(sumOpen, sumClose, normTailCost(rows, n, plan));
   const r = normScaleOfSquaresCost(rows, plan.scale);
   return seq(sumOpen, par(r, seq(sumClose, formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out))));
 }
@@ -170,10 +173,14 @@ export const sumShift = (x: SumTerm, fracBits: number): number => (x.fracBits ??
 
 const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
 
-/** d from a NormInput that is not a sum term, or by truncateSquares's two rounds (the unfused paths). */
+/** d from a NormInput: as it is, or a sum's term truncated (the unfused paths, which have no use for its squares). */
 async function resolved(p: Party, x: NormInput): Promise<AShare> {
-  if (!isSumTerm(x)) return x;
-  return truncateCloseSquares(p, await truncateOpenSquares(p, x.term, x.shape, sumShift(x, p.fracBits)));
+  return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, sumShift(x, p.fracBits)) : x;
+}
+
+/** A sum's term is the norm's own input x (RMSNorm: d = x at the session's f), never a centred or rescaled d. */
+function checkSumInput(x: NormInput, plan: NormPlan): void {
+  if (isSumTerm(x) && plan.dBits !== plan.fracBits) throw new Error(`norm matmul: a residual sum's term needs d at the session's ${plan.fracBits} fraction bits, the plan has ${plan.dBits}`);
 }
 
 /** R (one per row), m = d gamma at mBits (d itself at mBitsFor without gamma), and z = m W at zBits with beta W's row split off at rScale + zBits. */
@@ -233,6 +240,7 @@ export async function normMatmul(p: Party, input: NormInput, gamma: AShare | nul
     return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f), d };
   }
   const { zBits } = mp;
+  checkSumInput(input, plan);
   const { d, r, m, mBits, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
   const out = mm.out;
   const [yw, y] = await p.parallel(
@@ -269,6 +277,7 @@ export async function normMatmulTerm(p: Party, input: NormInput, gamma: AShare |
     const tail = await normTail(p, d, gamma, plan);
     return { ...(await mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]))), d };
   }
+  checkSumInput(input, plan);
   const { d, r, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
   return { ...productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW), d };
 }

@@ -68,7 +68,8 @@
  * reshare to o's term at 32 keys instead of 16 + 2. Bytes: u's truncations, H rows x out per query instead of
  * rows x D (a gain only for few heads and queries: models forward.ts decides). Error: as attendOfProduct's,
  * through W_o (the reciprocal's relative error on each head's share of o, plus u's last bit times 1/sum).
- * Domain: as attendOfProduct, and |o|, |r_h u_h| below attentionOutputBound(cols) = 2^(61 - f - finalBits),
+ * Domain: as attendOfProduct, and |base + o| (the whole term; each head's r_h u_h may wrap the ring, the sum does
+ * not) below attentionOutputBound(cols) = 2^(61 - f - finalBits),
  * finalBits = Q_SCALE + hi: 2^15 at 32 keys, 2^10 at 1024.
  */
 import {
@@ -164,7 +165,7 @@ export function attendIntoBits(cols: number): number {
   return Q_SCALE + sumOctaves(cols);
 }
 
-/** Largest |o| (and each head's |r_h u_h|) attendInto takes for rows of `cols` keys (the header's domain). */
+/** Largest |base + o| attendInto takes for rows of `cols` keys (the header's domain). */
 export function attentionOutputBound(cols: number, fracBits = 18): number {
   return 2 ** (61 - fracBits - attendIntoBits(cols));
 }

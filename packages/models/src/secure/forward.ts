@@ -24,7 +24,7 @@
  * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates each party's term of the
  * qkv product and truncates once (projectQkv, the matmul's 2 rounds instead of 4; rotated values below 1024),
  * and their attention norm applies its row scale to that term (qkvTermOfNorm, nn rmsNormMatmulTermAt: R and
- * the product share the term's 2f fraction bits, on a published window of up to about 23 octaves): the norm
+ * the product share the term's 2f fraction bits, on a published window of up to 23 or 24 octaves): the norm
  * and the qkv projection take 5 + 2 rounds instead of 7 + 2.
  *
  * Norms feed their matmul with the row scale applied after the product (nn norm-matmul.ts: y W = R (m W) +
@@ -145,7 +145,8 @@ interface Residual {
   base: AShare;
   product: AShare | null;
   /**
-   * Pre-norm RMSNorm models: the whole sum as this party's masked term at 2f (base 2^f plus the product's term),
+   * Pre-norm RMSNorm models: the whole sum as this party's masked term (at 2f: base 2^f plus the product's term;
+   * attendInto's at f plus its reciprocal's bits: SumTerm.fracBits),
    * which the next norm truncates, starting from its rows' squares (nn NormInput); base is the sum without the
    * product then.
    */
@@ -189,8 +190,7 @@ export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'product' |
 
 /** A residual whose sum is a term, truncated (2 rounds) where its norm cannot take it as it is. */
 async function truncatedSum(p: Party, r: Residual): Promise<Residual> {
-  if (!r.sum) return r;
-  return { base: await truncateProduct(p, r.sum.term, r.sum.shape, sumShift(r.sum, p.fracBits)), product: null };
+  return r.sum ? { base: await resolvedInput(p, r.sum), product: null } : r;
 }
 
 /**
@@ -275,13 +275,23 @@ interface Fed {
 
 /**
  * norm(x) and linear(into, norm(x)): with the row scale after the product (nn norm-matmul.ts, in a 'norm' span)
- * where normFeeds, else the norm (in its span) and then the linear layer.
+ * where normFeeds, else the norm (in its span) and then the linear layer; x as well. A residual sum's term goes
+ * in as it is where normFeedsFromSum, else truncated first.
  */
-export async function normInto(p: Party, m: SecureModel, name: string, x: AShare, into: string, keepY: boolean): Promise<Fed> {
+export async function normInto(p: Party, m: SecureModel, name: string, input: NormInput, into: string, keepY: boolean): Promise<Fed & { x: AShare }> {
   const c = m.config;
-  if (!normFeeds(x.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
+  const out = linearWeight(m.weights, into).out;
+  if ('term' in input && normFeedsFromSum(c, input.shape[0], out, keepY)) {
+    const mm = feeds(m, name, into, keepY);
+    const { scale } = await normAffine(p, m, name);
+    const r = await p.profile('norm', () => rmsNormMatmul(p, input, scale, c.normEps, mm, normOptions(c, name)));
+    p.drop(input.term);
+    return { x: r.d, y: r.y, out: await addBias(p, m, into, r.yw) };
+  }
+  const x = await resolvedInput(p, input);
+  if (!normFeeds(x.shape[0], c.hiddenSize, out, keepY, betaRow(m, name))) {
     const y = await p.profile('norm', () => norm(p, m, name, x));
-    return { y, out: await linear(p, m, into, y) };
+    return { x, y, out: await linear(p, m, into, y) };
   }
   const mm = feeds(m, name, into, keepY);
   const { scale, bias } = await normAffine(p, m, name);
@@ -289,7 +299,7 @@ export async function normInto(p: Party, m: SecureModel, name: string, x: AShare
     if (c.norm === 'rmsnorm') return rmsNormMatmul(p, x, scale, c.normEps, mm, normOptions(c, name));
     return layerNormMatmul(p, x, scale, bias, c.normEps, mm, normOptions(c, name));
   });
-  return { y: r.y, out: await addBias(p, m, into, r.yw) };
+  return { x, y: r.y, out: await addBias(p, m, into, r.yw) };
 }
 
 export async function norm(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
@@ -312,16 +322,9 @@ async function normOfResidual(p: Party, m: SecureModel, name: string, residual: 
 
 /** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
 async function normOfResidualInto(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
-  const fromSum = residual.sum && normFeedsFromSum(m.config, residual.base.shape[0], linearWeight(m.weights, into).out, keepY);
-  if (fromSum) {
-    const mm = feeds(m, name, into, keepY);
-    const { scale } = await normAffine(p, m, name);
-    const o = await p.profile('norm', () => rmsNormMatmul(p, residual.sum as SumTerm, scale, m.config.normEps, mm, normOptions(m.config, name)));
-    return { x: o.d, y: o.y, out: await addBias(p, m, into, o.yw) };
-  }
-  const r = await truncatedSum(p, residual);
+  const r = residual;
   const { product } = r;
-  if (!product) return { x: r.base, ...(await normInto(p, m, name, r.base, into, keepY)) };
+  if (!product) return normInto(p, m, name, r.sum ?? r.base, into, keepY);
   if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
     const n = await normOfResidual(p, m, name, r, keepSum);
     return { ...n, out: await linear(p, m, into, n.y) };
@@ -378,6 +381,7 @@ async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, 
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale } = await normAffine(p, m, name);
   const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, r.sum ?? r.base, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
+  if (r.sum) p.drop(r.sum.term);
   return { term: t.z, x: t.d };
 }
 
@@ -466,14 +470,15 @@ async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, 
 
 /**
  * Does the attention of `rows` queries go straight into its output projection's term (nn attendInto, 2 rounds
- * fewer: the context's product and truncation)? Where the next norm takes the sum's term, and the heads'
+ * fewer: the context's product and truncation)? RoPE RMSNorm models (whose attention norm forms the qkv term,
+ * normIntoQkvTerm), where the next norm takes the sum's term, and the heads'
  * products u_h (heads x rows x hidden truncations instead of the context's rows x heads x D) cost less than the
  * two rounds on PUMA's LAN (NORM_FEED_LIMIT): a decoding step of stories260K (8 x 64) or GPT-2-base-sized
  * RMSNorm models (12 x 768), not LLaMA-7B's (32 x 4096) nor long prompts.
  */
 export function attentionFeedsOutput(c: ModelConfig, rows: number): boolean {
   const extra = c.numHeads * rows * c.hiddenSize - rows * c.numHeads * c.headDim;
-  return sumForm(c, true) === 'sum' && extra <= NORM_FEED_LIMIT;
+  return normIntoQkvTerm(c) && sumForm(c, true) === 'sum' && extra <= NORM_FEED_LIMIT;
 }
 
 /** Attention and its output projection as the residual sum's term (nn attendInto), base the residual. */
@@ -580,9 +585,12 @@ export async function secureHidden(p: Party, m: SecureModel, oneHot: AShare, pos
   return resolvedInput(p, await secureHiddenInput(p, m, oneHot, pos0, cache));
 }
 
-/** A NormInput's value: as it is, or its sum's term truncated. */
+/** A NormInput's value: as it is, or its sum's term truncated (the term released). */
 export async function resolvedInput(p: Party, h: NormInput): Promise<AShare> {
-  return 'term' in h ? truncateProduct(p, h.term, h.shape, sumShift(h, p.fracBits)) : h;
+  if (!('term' in h)) return h;
+  const x = await truncateProduct(p, h.term, h.shape, sumShift(h, p.fracBits));
+  p.drop(h.term);
+  return x;
 }
 
 /** Rows [start, start + count) of a NormInput of shape [rows, cols] (a sum's term: those rows of each party's term). */

@@ -12,36 +12,36 @@
  * (nn normMatmulTerm).
  */
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
-import { layerNormMatmulTerm, rmsNormMatmul, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
+import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import {
-  betaRow, feeds, inputRows, linear, norm, normAffine, normFeeds, normFeedsFromSum, normInto, resolvedInput, rows, withWeight, type SecureModel,
+  betaRow, feeds, inputRows, linear, norm, normAffine, normFeeds, normInto, resolvedInput, rows, withWeight, type SecureModel,
 } from './forward.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares (h as forward.ts secureHiddenInput gives it). */
 export async function secureLastLogits(p: Party, m: SecureModel, h: NormInput): Promise<AShare> {
-  return secureLogitsRows(p, m, inputRows(p, h, h.shape[0] - 1, 1));
+  return secureLogitsRows(p, m, lastRow(p, h));
+}
+
+/** The last row of h (a sum's term: its last row, the whole term released). */
+function lastRow(p: Party, h: NormInput): NormInput {
+  const last = inputRows(p, h, h.shape[0] - 1, 1);
+  if ('term' in h) p.drop(h.term);
+  return last;
 }
 
 /** Logits [T, vocab] of every row of hidden states [T, hidden], as shares. */
 export async function secureLogitsRows(p: Party, m: SecureModel, h: NormInput): Promise<AShare> {
   return p.profile('head', async () => {
-    const c = m.config;
-    if ('term' in h && m.weights.has('final.scale') && normFeedsFromSum(c, h.shape[0], linearWeight(m.weights, 'head').out, false)) {
-      const { scale } = await normAffine(p, m, 'final');
-      const o = await p.profile('norm', () => rmsNormMatmul(p, h, scale, c.normEps, feeds(m, 'final', 'head', false), normOptions(c, 'final')));
-      return o.yw;
-    }
-    const x = await resolvedInput(p, h);
-    if (!m.weights.has('final.scale')) return linear(p, m, 'head', x);
-    return (await normInto(p, m, 'final', x, 'head', false)).out;
+    if (!m.weights.has('final.scale')) return linear(p, m, 'head', await resolvedInput(p, h));
+    return (await normInto(p, m, 'final', h, 'head', false)).out;
   });
 }
 
 /** Logits [1, vocab] of the last position, as this party's term for the client (h as secureHiddenInput gives it). */
 export async function secureLastLogitsTerm(p: Party, m: SecureModel, h: NormInput): Promise<OutputTerm> {
-  return secureLogitsRowsTerm(p, m, inputRows(p, h, h.shape[0] - 1, 1));
+  return secureLogitsRowsTerm(p, m, lastRow(p, h));
 }
 
 /** Logits [T, vocab] of every row of hidden states [T, hidden] (evaluation scores all positions), as this party's term. */
@@ -81,8 +81,10 @@ async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale, bias } = await normAffine(p, m, name);
   const t = await p.profile('norm', async () => {
-    if (c.norm === 'rmsnorm') return rmsNormMatmulTerm(p, h, scale, c.normEps, mm, normOptions(c, name));
-    return layerNormMatmulTerm(p, await resolvedInput(p, h), scale, bias, c.normEps, mm, normOptions(c, name));
+    if (c.norm !== 'rmsnorm') return layerNormMatmulTerm(p, await resolvedInput(p, h), scale, bias, c.normEps, mm, normOptions(c, name));
+    const term = await rmsNormMatmulTerm(p, h, scale, c.normEps, mm, normOptions(c, name));
+    if ('term' in h) p.drop(h.term);
+    return term;
   });
   return withBias(p, m, into, t);
 }

@@ -138,8 +138,6 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
   t.macs += rows * c.hiddenSize * out;
 }
 
-const qkvWidth = qkvColumns;
-
 /**
  * A RoPE model's attention norm into the qkv term (forward.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else
  * the norm (the term is local); sum: the residual is a sum's term.
@@ -147,7 +145,7 @@ const qkvWidth = qkvColumns;
 function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number, sum: boolean): void {
   const o = normOptionsFor(c, name);
   if (normFeedsQkvTerm(c, rows, fracBits, o)) {
-    t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvWidth(c), 2 * fracBits, o, fracBits, sum));
+    t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvColumns(c), 2 * fracBits, o, fracBits, sum));
     return;
   }
   truncatedSum(t, c, rows, sum);
@@ -162,13 +160,13 @@ function projection(t: Tally, c: ModelConfig, T: number, k: number, form: 'resol
   else t.matmul('matmul', 1, T, k, c.hiddenSize);
 }
 
-/** A residual sum's term truncated where its norm cannot take it (forward.ts truncatedSum), charged to the matmul it ends. */
-function truncatedSum(t: Tally, c: ModelConfig, rows: number, sum: boolean): void {
-  if (sum) t.add('matmul', truncateProductCost(rows * c.hiddenSize));
+/** A residual sum's term truncated where its norm cannot take it (forward.ts resolvedInput), charged to `cls` (the matmul it ends, or the head). */
+function truncatedSum(t: Tally, c: ModelConfig, rows: number, sum: boolean, cls: PlanClass = 'matmul'): void {
+  if (sum) t.add(cls, truncateProductCost(rows * c.hiddenSize));
 }
 
 /** Attention; qkvFed: its norm already formed the qkv projection; into: it goes into its output projection's term (nn attendInto). */
-function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into = false): void {
+function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into: boolean, fracBits: number): void {
   const { rows: T, keys } = s;
   const D = c.headDim;
   const H = c.numHeads;
@@ -186,7 +184,7 @@ function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into
   t.matmulRaw('matmul', H, T, D, keys);
   // A causal pass exponentiates and compares only the visible scores (query i sees keys up to keys - T + i).
   const causal = c.causal ? { causal: { queryOffset: keys - T, queries: T } } : {};
-  t.add('softmax', into ? attendIntoCost(H, T, keys, D, c.hiddenSize, causal) : attendOfProductCost(H * T, keys, D, causal));
+  t.add('softmax', into ? attendIntoCost(H, T, keys, D, c.hiddenSize, causal, fracBits) : attendOfProductCost(H * T, keys, D, causal, fracBits));
   t.macs += H * T * keys * D;
   // The heads' block rows times W_o (forward.ts attentionInto): H T x H D x hidden multiply-adds.
   if (into) t.macs += H * T * H * D * c.hiddenSize;
@@ -206,7 +204,7 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
   // layer 0's qkv unless RoPE takes the raw product.
   const feedsQkv = normFeedsQkv(c);
   if (c.normPlacement === 'post') {
-    if (feedsQkv) normInto(t, 'norm', 'matmul', c, 'emb.norm', s.rows, qkvWidth(c), true, fracBits);
+    if (feedsQkv) normInto(t, 'norm', 'matmul', c, 'emb.norm', s.rows, qkvColumns(c), true, fracBits);
     else norm(t, c, 'emb.norm', s.rows, fracBits);
   }
   const raw = normTakesProduct(c);
@@ -217,11 +215,11 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
     // The previous layer's MLP sum as a term (pre-norm RMSNorm models).
     const sumIn = pre && l > 0 && sumForm(c, true) === 'sum';
-    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvWidth(c), false, fracBits, sumIn);
+    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvColumns(c), false, fracBits, sumIn);
     else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits, sumIn);
     else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits, sumIn);
-    const into = pre && normIntoQkvTerm(c) && attentionFeedsOutput(c, T);
-    attention(t, c, s, feedsQkv, into);
+    const into = attentionFeedsOutput(c, T);
+    attention(t, c, s, feedsQkv, into, fracBits);
     const attnOut = sumForm(c, true);
     if (!into) projection(t, c, T, c.numHeads * c.headDim, attnOut);
     normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
@@ -229,7 +227,7 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     // The last layer's sum goes to the final norm as its term where RMSNorm takes it (forward.ts block).
     projection(t, c, T, c.intermediateSize, sumForm(c, !(pre && last) || normTakesSum(c)));
     if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, raw, false, fracBits);
-    else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvWidth(c), true, fracBits);
+    else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvColumns(c), true, fracBits);
   }
 }
 
@@ -240,7 +238,7 @@ function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void 
     t.macs += rows * c.hiddenSize * c.vocabSize;
     return;
   }
-  truncatedSum(t, c, rows, normTakesSum(c));
+  truncatedSum(t, c, rows, normTakesSum(c), 'head');
   if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits);
   else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
@@ -252,7 +250,7 @@ function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): v
     t.macs += rows * c.hiddenSize * c.vocabSize;
     return;
   }
-  truncatedSum(t, c, rows, normTakesSum(c));
+  truncatedSum(t, c, rows, normTakesSum(c), 'head');
   if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
   else t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
 }

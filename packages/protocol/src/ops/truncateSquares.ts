@@ -62,15 +62,18 @@ async function openChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<
   const A = ((dealer + 1) % 3) as PartyId;
   const B = ((dealer + 2) % 3) as PartyId;
   if (p.id === dealer) {
-    const r = be.add(p.prgWith(A, tag, n, 1), p.prgWith(B, tag, n, 1));
+    const rA = p.prgWith(A, tag, n, 1);
+    const rB = p.prgWith(B, tag, n, 1);
+    const r = be.add(rA, rB);
     const { low: h, msb: m } = truncationMask(p, r, d);
     const hh = be.mul(h, h);
     const mh = be.mul(m, h);
     // B's halves: each dealt value less A's, which A draws from the key it shares with D.
-    const toB = [m, h, hh, mh].map((v, i) => be.sub(v, p.prgWith(A, tag, n, 2 + i)));
+    const halvesA = [2, 3, 4, 5].map((stream) => p.prgWith(A, tag, n, stream));
+    const toB = [m, h, hh, mh].map((v, i) => be.sub(v, halvesA[i]));
     const toA = be.add(z, r);
     const toBAll = be.concat([toA, ...toB]);
-    p.drop(r, h, m, hh, mh, ...toB);
+    p.drop(rA, rB, r, h, m, hh, mh, ...halvesA, ...toB);
     await p.exchange(tag, [[A, toA], [B, toBAll]], []);
     p.drop(toA, toBAll);
     return { half: null, squares: be.zeros(n) };
@@ -135,8 +138,9 @@ export async function truncateOpenSquares(p: Party, z: Buf, shape: readonly numb
     const rows = z.length / cols;
     const all = opened.length === 1 ? opened[0].squares : be.concat(opened.map((o) => o.squares));
     const sums = be.sumRows(all, rows, cols);
-    const zRows = be.add(sums, p.zeroShare(tag, rows));
-    p.drop(sums, ...opened.map((o) => o.squares));
+    const zero = p.zeroShare(tag, rows);
+    const zRows = be.add(sums, zero);
+    p.drop(sums, zero, ...opened.map((o) => o.squares));
     if (opened.length > 1) p.drop(all);
     return { shape, chunks: ranges.map((r, i) => ({ dealer: r.dealer, count: r.count, half: opened[i].half })), squares: { z: zRows, shape: shape.slice(0, -1), tag } };
   });
