@@ -20,13 +20,31 @@ async function loadPeerjs(): Promise<new (id: string, o: object) => Peer> {
   return (mod.Peer ?? mod.default?.Peer)!;
 }
 
-/** Resolves once every connection in `conns` (filled as they come) is open, CHANNELS of them. */
-function allOpen(conns: DataConnection[]): Promise<void> {
+/** A channel offered by the bare peer that has not opened after this long is offered again, as endpoints do. */
+const REOFFER_MS = 4_000;
+
+/**
+ * Resolves once the latest connection of each of the CHANNELS labels in `conns` (filled as they come) is open. Under
+ * load the survivor may give up on a channel that stalled in setup and offer it again, so a label can arrive twice;
+ * as the offering side (`reoffer` given) the bare peer offers a stalled channel again itself (a DTLS handshake can
+ * lose a race with signaling: link-setup.ts).
+ */
+function allOpen(conns: DataConnection[], reoffer?: (label: string) => void): Promise<void> {
+  const offeredAt = new Map<string, number>();
   return new Promise((resolve) => {
     const check = setInterval(() => {
-      if (conns.length === CHANNELS && conns.every((c) => c.open)) {
+      const latest = new Map(conns.map((c) => [c.label, c]));
+      if (latest.size === CHANNELS && [...latest.values()].every((c) => c.open)) {
         clearInterval(check);
         resolve();
+        return;
+      }
+      for (const [label, c] of reoffer ? latest : []) {
+        const since = offeredAt.get(label) ?? (offeredAt.set(label, Date.now()), Date.now());
+        if (c.open || Date.now() - since < REOFFER_MS) continue;
+        c.close();
+        offeredAt.set(label, Date.now());
+        reoffer!(label);
       }
     }, 20);
   });
@@ -60,14 +78,13 @@ describe('a peer lost before it proved its identity', () => {
           bare.on('open', () => resolve());
           bare.on('error', reject);
         }), 15_000, 'the bare peer registering');
-        if (crashed < survivor) {
-          for (let index = 0; index < CHANNELS; index++) {
-            conns.push(bare.connect(peerIdFor(s.id, survivor), { reliable: true, serialization: 'raw', label: `puma-${index}`, metadata: { puma: 1, index, count: CHANNELS } }));
-          }
-        } else {
-          bare.on('connection', (c) => conns.push(c));
-        }
-        await withinMs(allOpen(conns), 20_000, "the bare peer's channels opening");
+        const offer = (index: number) => {
+          conns.push(bare.connect(peerIdFor(s.id, survivor), { reliable: true, serialization: 'raw', label: `puma-${index}`, metadata: { puma: 1, index, count: CHANNELS } }));
+        };
+        if (crashed < survivor) for (let index = 0; index < CHANNELS; index++) offer(index);
+        else bare.on('connection', (c) => conns.push(c));
+        const reoffer = crashed < survivor ? (label: string) => offer(Number(label.slice('puma-'.length))) : undefined;
+        await withinMs(allOpen(conns, reoffer), 20_000, "the bare peer's channels opening");
       } finally {
         bare.destroy();
       }

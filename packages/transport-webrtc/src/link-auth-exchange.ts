@@ -25,6 +25,8 @@ export const AUTH_REPEAT_MS = 2_000;
 export const MAX_AUTH_REPEATS = 5;
 /** How long a missing local or remote description may lag behind its channel's 'open' event. */
 const DESCRIPTION_WAIT_MS = 5_000;
+/** How long a failed AUTH send waits for its channel's close event before it fails the link. */
+const SEND_CLOSE_GRACE_MS = 1_000;
 
 type AuthFrame = Extract<Frame, { kind: typeof AUTH }>;
 
@@ -131,6 +133,10 @@ export class AuthExchange {
       // the way even when this side refuses first.
       if (this.peerAuth) void this.verifyPeer();
     } catch (e) {
+      // A send that fails because the peer just left (its channel closing under us) is followed by that
+      // channel's close, which sets the link up again before the peer proved itself and abandons this
+      // exchange; only a failure that no close follows fails the link.
+      await new Promise((resolve) => setTimeout(resolve, SEND_CLOSE_GRACE_MS));
       if (!this.abandoned) this.link.fail(`cannot prove this endpoint's identity to ${this.link.name}: ${errorText(e)}`);
     }
   }
