@@ -43,7 +43,7 @@ import {
 } from '@puma/protocol';
 import type { Buf } from '@puma/backend';
 import {
-  attendInto, attendOfProduct, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
+  attendInto, attendOfProduct, attentionOutputBound, gelu, geluTanh, LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt,
   rmsNormMatmul, rmsNormMatmulTermAt, sumShift, swiglu, type BetaProductStore, type NormInput, type NormMatmul, type NormOptions, type SumTerm,
 } from '@puma/nn';
 import { checkNormWindows, normOptions } from '../norm-windows.ts';
@@ -471,15 +471,24 @@ async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, 
 /**
  * Does the attention of `rows` queries go straight into its output projection's term (nn attendInto, 2 rounds
  * fewer: the context's product and truncation)? RoPE RMSNorm models (whose attention norm forms the qkv term,
- * normIntoQkvTerm), where the next norm takes the sum's term, and the heads'
+ * normIntoQkvTerm) whose residual sums may reach ATTENTION_OUTPUT_FLOOR at their longest sequence (the term's
+ * domain narrows with the keys: 2,048 at 512 positions, 32 at 32,768), where the next norm takes the sum's term, and the heads'
  * products u_h (heads x rows x hidden truncations instead of the context's rows x heads x D) cost less than the
  * two rounds on PUMA's LAN (NORM_FEED_LIMIT): a decoding step of stories260K (8 x 64) or GPT-2-base-sized
  * RMSNorm models (12 x 768), not LLaMA-7B's (32 x 4096) nor long prompts.
  */
 export function attentionFeedsOutput(c: ModelConfig, rows: number): boolean {
   const extra = c.numHeads * rows * c.hiddenSize - rows * c.numHeads * c.headDim;
-  return normIntoQkvTerm(c) && sumForm(c, true) === 'sum' && extra <= NORM_FEED_LIMIT;
+  const roomy = attentionOutputBound(c.maxPositions) >= ATTENTION_OUTPUT_FLOOR;
+  return normIntoQkvTerm(c) && sumForm(c, true) === 'sum' && roomy && extra <= NORM_FEED_LIMIT;
 }
+
+/**
+ * Smallest bound on the residual sum |x + o| for which the attention goes into its output projection: models with
+ * long contexts keep the context's product instead of a domain that real residual streams (hundreds in some
+ * dimensions) would leave. The owner's domain check reads the sums against the bound ('attention output sum').
+ */
+export const ATTENTION_OUTPUT_FLOOR = 2 ** 11;
 
 /** Attention and its output projection as the residual sum's term (nn attendInto), base the residual. */
 async function attentionInto(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkvTerm: Buf | undefined): Promise<Residual> {

@@ -6,8 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matmulCost, seq } from '@puma/protocol';
-import { layerNormCost, layerNormMatmulCost, rmsNormCost, rmsNormMatmulCost } from '@puma/nn';
-import { NORM_FEED_LIMIT, normFeeds } from './forward.ts';
+import { attentionOutputBound, layerNormCost, layerNormMatmulCost, rmsNormCost, rmsNormMatmulCost } from '@puma/nn';
+import type { ModelConfig } from '../types.ts';
+import { ATTENTION_OUTPUT_FLOOR, attentionFeedsOutput, NORM_FEED_LIMIT, normFeeds } from './forward.ts';
+
+/** stories260K's config (llama2.c header: 64 wide, 8 heads, 4 KV heads, 512 positions). */
+const STORIES_CONFIG: ModelConfig = {
+  arch: 'llama', vocabSize: 512, hiddenSize: 64, numLayers: 5, numHeads: 8, numKvHeads: 4, headDim: 8, intermediateSize: 172, maxPositions: 512, typeVocabSize: 0,
+  norm: 'rmsnorm', normEps: 1e-5, normPlacement: 'pre', mlp: 'swiglu', activation: 'silu', positions: 'rope', ropeTheta: 10000, causal: true, tiedHead: true, numLabels: 0,
+};
 
 const LAN_BYTES_PER_TWO_ROUNDS = 1.25e6;
 
@@ -37,5 +44,22 @@ describe('normFeeds', () => {
     expect(normFeeds(1, 768, 50257, false, false)).toBe(true);
     expect(normFeeds(1, 768, 50257, false, true)).toBe(false);
     expect(NORM_FEED_LIMIT).toBe(58593);
+  });
+});
+
+describe('attentionFeedsOutput', () => {
+  const llama = (o: Partial<ModelConfig>): ModelConfig => ({ ...STORIES_CONFIG, ...o });
+  it('takes the attention into its output projection for few heads, short contexts and RoPE RMSNorm models only', () => {
+    // stories260K: 8 heads x 64 on a decoding step and its 16-token prompt; 512 positions leave sums below 2,048.
+    expect(attentionFeedsOutput(STORIES_CONFIG, 1)).toBe(true);
+    expect(attentionFeedsOutput(STORIES_CONFIG, 16)).toBe(true);
+    expect(attentionOutputBound(STORIES_CONFIG.maxPositions)).toBe(ATTENTION_OUTPUT_FLOOR);
+    // A long context narrows the term's domain (32 at 32,768 positions): the context's product instead.
+    expect(attentionFeedsOutput(llama({ maxPositions: 32768 }), 1)).toBe(false);
+    // LLaMA-7B's 32 heads x 4096: the heads' products cost more than two LAN rounds.
+    expect(attentionFeedsOutput(llama({ hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128 }), 1)).toBe(false);
+    // Without RoPE or with LayerNorm the attention norm does not form the qkv term.
+    expect(attentionFeedsOutput(llama({ positions: 'learned' }), 1)).toBe(false);
+    expect(attentionFeedsOutput(llama({ norm: 'layernorm' }), 1)).toBe(false);
   });
 });
