@@ -25,7 +25,7 @@
  * outside. The real models of the tests stay 4x or more inside (narrow-domain.test.ts).
  */
 import { attentionOutputBound, attentionValueBound, NORM_MATMUL_BOUND } from '@puma/nn';
-import { attentionFeedsOutput } from './secure/forward.ts';
+import { attentionFeedsOutput } from './secure/attention.ts';
 import type { NormWindows } from './types.ts';
 import { activate } from './activations.ts';
 import { ROPE_TABLE_BITS } from './secure/rope-qkv.ts';

@@ -14,9 +14,8 @@
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
 import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
-import {
-  betaRow, feeds, inputRows, linear, norm, normAffine, normFeeds, normInto, resolvedInput, rows, withWeight, type SecureModel,
-} from './forward.ts';
+import { inputRows, linear, normAffine, resolvedInput, rows, withWeight, type SecureModel } from './model.ts';
+import { betaRow, feeds, norm, normFeeds, normInto } from './norms.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares (h as forward.ts secureHiddenInput gives it). */

@@ -1,6 +1,7 @@
 export { secureTensorSources, secureTensors, shareWeights, type NamedTensor, type PartyWeightBundle, type TensorSource, type WeightManifest } from './share-weights.ts';
 export { splitTensor, streamWeightShares, type ShareStreamOptions, type TensorShare, type WeightShareStream } from './share-stream.ts';
-export { emptyCache, loadSecureModel, secureHidden, type KvCache, type LoadOptions, type SecureModel } from './forward.ts';
+export { emptyCache, loadSecureModel, type KvCache, type LoadOptions, type SecureModel } from './model.ts';
+export { secureHidden } from './forward.ts';
 export { secureClassifierLogitsTerm, secureLastLogits, secureLastLogitsTerm, secureLogitsRows, secureLogitsRowsTerm } from './head.ts';
 export { asWeightSource, bundleWeightSource, newWeightTimes, type SecureWeights, type SeedExpander, type TensorSeeds, type WeightSource, type WeightTimes } from './weight-source.ts';
 export { DEFAULT_BLOCK_WORDS, WeightStream, type ResidencyStats } from './weight-stream.ts';

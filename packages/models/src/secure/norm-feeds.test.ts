@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { matmulCost, seq } from '@puma/protocol';
 import { attentionOutputBound, layerNormCost, layerNormMatmulCost, rmsNormCost, rmsNormMatmulCost } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { ATTENTION_OUTPUT_FLOOR, attentionFeedsOutput, NORM_FEED_LIMIT, normFeeds } from './forward.ts';
+import { NORM_FEED_LIMIT, normFeeds } from './norms.ts';
+import { ATTENTION_OUTPUT_FLOOR, attentionFeedsOutput } from './attention.ts';
 
 /** stories260K's config (llama2.c header: 64 wide, 8 heads, 4 KV heads, 512 positions). */
 const STORIES_CONFIG: ModelConfig = {

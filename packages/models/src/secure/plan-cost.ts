@@ -18,9 +18,9 @@ import {
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import {
-  attentionFeedsOutput, normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, normTakesProduct, normTakesSum, qkvColumns, sumForm,
-} from './forward.ts';
+import { normTakesProduct, normTakesSum, sumForm } from './model.ts';
+import { normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, qkvColumns } from './norms.ts';
+import { attentionFeedsOutput } from './attention.ts';
 import { normOptions } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 

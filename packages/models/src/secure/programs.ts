@@ -8,7 +8,8 @@ import {
   maxLast, receiveFromParties, receiveInput, receiveTermFromParties, revealTermToClient, revealToClient, sendInput, type Party,
 } from '@puma/protocol';
 import { CLIENT, type Channel } from '@puma/transport';
-import { emptyCache, loadSecureModel, secureHiddenInput } from './forward.ts';
+import { emptyCache, loadSecureModel } from './model.ts';
+import { secureHiddenInput } from './forward.ts';
 import { secureLastLogits, secureLastLogitsTerm } from './head.ts';
 import { argmax } from '../softmax.ts';
 import { classifyManyClient, classifyManyParty } from './evaluation.ts';

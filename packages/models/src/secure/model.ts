@@ -1,0 +1,173 @@
+/**
+ * What every part of the secure pass (forward.ts) shares: the model bound to a party (weights streamed, nothing
+ * read before use), its small tensors, linear layers, and the residual stream's forms between sublayers (resolved,
+ * a reshared product for LayerNorm, or the whole sum as each party's term for RMSNorm: Residual).
+ */
+import { add, mulPublicInt, reshape, sliceFlat, tileLeading, truncateProduct, type AShare, type Party } from '@puma/protocol';
+import { sumShift, type NormInput, type SumTerm } from '@puma/nn';
+import { checkNormWindows } from '../norm-windows.ts';
+import { foldsNormAffine } from './norm-folding.ts';
+import type { ModelConfig } from '../types.ts';
+import { linearMatmul, linearMatmulTerm } from './linear-weight.ts';
+import { streamedMatmulRaw } from './streamed-matmul.ts';
+import { asWeightSource, type SecureWeights } from './weight-source.ts';
+import { WeightStream } from './weight-stream.ts';
+
+export interface SecureModel {
+  config: ModelConfig;
+  weights: WeightStream;
+  /** beta W of each LayerNorm that fed its matmul, kept for the job's later passes (nn BetaProductStore), by norm. */
+  betaProducts: Map<string, { zBits: number; betaW: AShare }>;
+}
+
+export interface LoadOptions {
+  /** Words per component of one weight block (default DEFAULT_BLOCK_WORDS); the result does not depend on it. */
+  blockWords?: number;
+}
+
+/** Binds the weights to this party; nothing is read or expanded until the pass uses it. */
+export function loadSecureModel(p: Party, weights: SecureWeights, o: LoadOptions = {}): SecureModel {
+  const source = asWeightSource(weights);
+  const { manifest } = source;
+  if (manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
+  checkNormWindows(manifest.config, manifest.fracBits);
+  return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords), betaProducts: new Map() };
+}
+
+/** Per layer: keys and values of every position so far, [T, KV * D] each (time-major, so appending is a concat). */
+export interface KvCache {
+  length: number;
+  k: AShare[];
+  v: AShare[];
+}
+
+export function emptyCache(): KvCache {
+  return { length: 0, k: [], v: [] };
+}
+
+/** Runs `f` with the whole tensor `name` open, then releases it (f's result must not alias it). */
+export async function withWeight<T>(m: SecureModel, name: string, f: (w: AShare) => Promise<T> | T): Promise<T> {
+  const w = await m.weights.whole(name);
+  try {
+    return await f(w);
+  } finally {
+    m.weights.close(w);
+  }
+}
+
+/**
+ * A copy of the small tensor `name` (a norm's scale or bias), its weight closed at once: the fused norms
+ * (normInto) use it while their streamed matmul opens blocks, which keeps at most one block and its prefetch
+ * resident.
+ */
+export function copyOf(p: Party, m: SecureModel, name: string): Promise<AShare> {
+  return withWeight(m, name, (w) => mulPublicInt(p, w, 1));
+}
+
+/**
+ * Whether the owner folded norm `name`'s gamma and beta into the matmul it feeds: its sharing has neither (a
+ * sharing made before folding has both and runs unfolded). Only norms that norm-folding.ts folds may lack them,
+ * and a norm has both or neither, so a sharing that lost a tensor fails by name instead of running a wrong model.
+ */
+export function normFolded(m: SecureModel, name: string): boolean {
+  const scale = m.weights.has(`${name}.scale`);
+  const bias = m.weights.has(`${name}.bias`);
+  if (scale) {
+    if (m.config.norm === 'layernorm' && !bias) throw new Error(`secure pass: the sharing has ${name}.scale but not ${name}.bias`);
+    return false;
+  }
+  if (bias) throw new Error(`secure pass: the sharing has ${name}.bias but not ${name}.scale`);
+  if (!foldsNormAffine(m.config, name)) throw new Error(`secure pass: the sharing has no ${name}.scale, and ${name} is not a norm the owner folds into its matmul`);
+  return true;
+}
+
+/** Copies of norm `name`'s gamma and beta (copyOf; beta null for RMSNorm); both null where the owner folded them. */
+export async function normAffine(p: Party, m: SecureModel, name: string): Promise<{ scale: AShare | null; bias: AShare | null }> {
+  if (normFolded(m, name)) return { scale: null, bias: null };
+  const scale = await copyOf(p, m, `${name}.scale`);
+  return { scale, bias: m.config.norm === 'rmsnorm' ? null : await copyOf(p, m, `${name}.bias`) };
+}
+
+/** y + the bias of `name`, if the model has one. */
+export async function addBias(p: Party, m: SecureModel, name: string, y: AShare): Promise<AShare> {
+  if (!m.weights.has(`${name}.b`)) return y;
+  return withWeight(m, `${name}.b`, (b) => add(p, y, reshape(tileLeading(p, b, y.shape[0]), y.shape)));
+}
+
+export async function linear(p: Party, m: SecureModel, name: string, x: AShare): Promise<AShare> {
+  return addBias(p, m, name, await linearMatmul(p, m.weights, name, x));
+}
+
+/** A residual sum base + product / 2^f whose last term, a matmul, is only reshared (product at 2f); or resolved (product null). */
+export interface Residual {
+  base: AShare;
+  product: AShare | null;
+  /**
+   * Pre-norm RMSNorm models: the whole sum as this party's masked term (at 2f: base 2^f plus the product's term;
+   * attendInto's at f plus its reciprocal's bits: SumTerm.fracBits),
+   * which the next norm truncates, starting from its rows' squares (nn NormInput); base is the sum without the
+   * product then.
+   */
+  sum?: SumTerm;
+  /** The next layer's qkv projection of base, where the norm that made base fed it (post-norm models). */
+  qkv?: AShare;
+}
+
+/** LayerNorm models hand sublayer outputs to the next norm untruncated; RMSNorm has no mean to overlap. */
+export function normTakesProduct(c: ModelConfig): boolean {
+  return c.norm === 'layernorm';
+}
+
+/** Pre-norm RMSNorm models hand sublayer outputs to the next norm as the sum's term (Residual.sum). */
+export function normTakesSum(c: ModelConfig): boolean {
+  return c.norm === 'rmsnorm' && c.normPlacement === 'pre';
+}
+
+/**
+ * residual + linear(x): 'resolved'; 'product', only reshared (the next LayerNorm truncates it); 'sum', the
+ * whole sum as each party's term (the next RMSNorm truncates it with its rows' squares: no round here).
+ */
+export async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: AShare, into: 'resolved' | 'product' | 'sum'): Promise<Residual> {
+  if (into === 'resolved') return { base: add(p, residual, await linear(p, m, name, x)), product: null };
+  const base = await addBias(p, m, name, residual);
+  if (into === 'product') return { base, product: await streamedMatmulRaw(p, m.weights, `${name}.w`, x) };
+  const be = p.backend;
+  const t = await linearMatmulTerm(p, m.weights, name, x);
+  // A replicated share's component 0, summed over the parties, is the value: base joins the term at 2f.
+  const scaled = be.mulScalar(base.s0, 1n << BigInt(p.fracBits));
+  const term = be.add(t.z, scaled);
+  p.drop(t.z, scaled);
+  return { base, product: null, sum: { term, shape: base.shape } };
+}
+
+/** The sublayer output's form for the next norm (linearInto), `next` whether a norm takes it (not the last layer's). */
+export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'product' | 'sum' {
+  if (!next) return 'resolved';
+  return normTakesProduct(c) ? 'product' : normTakesSum(c) ? 'sum' : 'resolved';
+}
+
+/** A residual whose sum is a term, truncated (2 rounds) where its norm cannot take it as it is. */
+export async function truncatedSum(p: Party, r: Residual): Promise<Residual> {
+  return r.sum ? { base: await resolvedInput(p, r.sum), product: null } : r;
+}
+
+/** Rows [start, start + count) of a [rows, cols] share (public indices: local). */
+export function rows(p: Party, x: AShare, start: number, count: number): AShare {
+  const cols = x.shape[1];
+  return sliceFlat(p, x, start * cols, [count, cols]);
+}
+
+/** A NormInput's value: as it is, or its sum's term truncated (the term released). */
+export async function resolvedInput(p: Party, h: NormInput): Promise<AShare> {
+  if (!('term' in h)) return h;
+  const x = await truncateProduct(p, h.term, h.shape, sumShift(h, p.fracBits));
+  p.drop(h.term);
+  return x;
+}
+
+/** Rows [start, start + count) of a NormInput of shape [rows, cols] (a sum's term: those rows of each party's term). */
+export function inputRows(p: Party, h: NormInput, start: number, count: number): NormInput {
+  if (!('term' in h)) return rows(p, h, start, count);
+  const cols = h.shape[1];
+  return { term: p.backend.slice(h.term, start * cols, count * cols), shape: [count, cols], fracBits: h.fracBits };
+}
