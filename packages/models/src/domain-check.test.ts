@@ -73,7 +73,7 @@ describe('a model outside the domain is refused, naming the quantity and where',
     const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(r.outside.map((f) => f.quantity)).toContain('attention row spread');
     expect(r.outside.find((f) => f.quantity === 'attention row spread')!.site).toBe('layer 0 attention');
-    // RoPE rotates the untruncated queries with 16-bit tables: past 1,024 they would overflow (secure/forward.ts).
+    // RoPE rotates the untruncated queries with 16-bit tables: past 1,024 they would overflow (secure/rope-qkv.ts).
     const q = checkDomain(await stories().then((mm) => (scale(mm.weights.layers[0].attn.q.weight.data, 3000), mm)), { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });
     expect(q.outside.find((f) => f.quantity === 'rotated query/key')).toMatchObject({ site: 'layer 0 attention', limit: 1024 });
   });
@@ -85,7 +85,7 @@ describe('a model outside the domain is refused, naming the quantity and where',
     expect(r.outside[0]).toMatchObject({ quantity: 'attention output sum', site: 'layer 1 MLP norm', limit: 2048 });
   });
 
-  it('an MLP up projection (w3) 1e4x too large: the norm that feeds it is outside (secure/forward.ts applies its row scale after that product)', async () => {
+  it('an MLP up projection (w3) 1e4x too large: the norm that feeds it is outside (secure/norms.ts applies its row scale after that product)', async () => {
     const model = await stories();
     scale(model.weights.layers[0].mlp.kind === 'swiglu' ? model.weights.layers[0].mlp.w3.weight.data : new Float32Array(), 1e4);
     const r = checkDomain(model, { sequences: [STORIES_REFERENCE_TOKENS.slice(0, 16)] });

@@ -8,12 +8,12 @@
  * - attention's product e V R: |V| below attentionValueBound of the model's longest sequence (softmax.ts);
  * - RoPE: rotated queries and keys below 2^(62 - 2f - ROPE_TABLE_BITS) = 1024 (secure/rope-qkv.ts rotates them
  *   untruncated);
- * - attention into its output projection (secure/forward.ts attentionFeedsOutput, nn softmax.ts attendInto): the
+ * - attention into its output projection (secure/attention.ts attentionFeedsOutput, nn softmax.ts attendInto): the
  *   residual sum x + o that the MLP norm takes below attentionOutputBound of the model's longest sequence
  *   ('attention output sum', read at the MLP norm's input), where the model's decoding steps take that path;
  * - norms: the sum of squares of a row (centred for LayerNorm) plus n eps below 2^(62 - 2f) (norm.ts) and
  *   |(x - mean) / sqrt(var + eps) * gamma| <= 2^12 (its outBound);
- * - a norm that feeds its matmul (secure/forward.ts normInto, nn norm-matmul.ts): |y W| and |(y - beta) W| below
+ * - a norm that feeds its matmul (secure/norms.ts normInto, nn norm-matmul.ts): |y W| and |(y - beta) W| below
  *   NORM_MATMUL_BOUND = 2^12 for the matrices it feeds (bias excluded: it is added after);
  * - a norm with a published window (norm-windows.ts, config.normWindows [lo, hi]): its rows' variance plus eps
  *   (mean square plus eps for RMSNorm) v within [2^lo, 2^hi] (below: y = beta, above: arbitrary). Reported as
@@ -220,7 +220,7 @@ function productExtreme(y: Float64Array, rows: number, beta: FloatArray | undefi
   return m;
 }
 
-/** The matrices each norm (by its probe site) may feed in the secure pass (secure/forward.ts normInto). */
+/** The matrices each norm (by its probe site) may feed in the secure pass (secure/norms.ts normInto). */
 function normFeeds(model: Model): Map<string, Tensor[]> {
   const { config: c, weights: w } = model;
   const feeds = new Map<string, Tensor[]>();

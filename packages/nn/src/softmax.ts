@@ -66,7 +66,7 @@
  * 3-of-3 term at f + finalBits fraction bits for the next norm (norm-matmul.ts SumTerm), so the context's
  * product and its truncation (2 rounds) and the projection's own product are gone: 14 rounds from the scores'
  * reshare to o's term at 32 keys instead of 16 + 2. Bytes: u's truncations, H rows x out per query instead of
- * rows x D (a gain only for few heads and queries: models forward.ts decides). Error: as attendOfProduct's,
+ * rows x D (a gain only for few heads and queries: models attention.ts decides). Error: as attendOfProduct's,
  * through W_o (the reciprocal's relative error on each head's share of o, plus u's last bit times 1/sum).
  * Domain: as attendOfProduct, and |base + o| (the whole term; each head's r_h u_h may wrap the ring, the sum does
  * not) below attentionOutputBound(cols) = 2^(61 - f - finalBits),

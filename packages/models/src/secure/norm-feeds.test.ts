@@ -1,5 +1,5 @@
 /**
- * forward.ts normFeeds: a norm feeds its matmul (row scale after the product) only where the bytes that adds are
+ * norms.ts normFeeds: a norm feeds its matmul (row scale after the product) only where the bytes that adds are
  * worth the 2 rounds it saves on PUMA's LAN (1.25 MB). Checked against the declared costs of both schedules
  * (nn layerNormMatmulCost / rmsNormMatmulCost against the norm and then matmulCost), on shapes far from the
  * threshold either way, so the product count it uses (about 21.3 bytes each) cannot drift from what runs.

@@ -2,9 +2,9 @@
  * Communication cost of a secure inference before anything runs: the secure forward pass (forward.ts) walked
  * op by op, each op charged its own declared cost (protocol's matmulCost, truncateCost, revealTermToClientCost,
  * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, their *MatmulCost forms
- * where a norm feeds its matmul (forward.ts normFeeds), attendOfProductCost, geluCost, geluTanhCost, swigluCost,
+ * where a norm feeds its matmul (norms.ts normFeeds), attendOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
- * own, so a change to an op's protocol changes the plan with it; a change to forward.ts's structure (an op
+ * own, so a change to an op's protocol changes the plan with it; a change to the pass's structure (forward.ts, norms.ts, attention.ts: an op
  * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
  * secure run of two real models, fails if it is not.
  * Also counts the multiply-adds of the local matrix products (for the plan's compute-time estimate).
@@ -47,7 +47,7 @@ const ZERO: Cost = { rounds: 0, bytes: [0, 0, 0] };
 class Tally {
   readonly parts: Cost[] = [];
   macs = 0;
-  /** Norms whose beta W a fused pass has kept (forward.ts feeds): later passes multiply no beta row for them. */
+  /** Norms whose beta W a fused pass has kept (norms.ts feeds): later passes multiply no beta row for them. */
   readonly keptBeta = new Set<string>();
   readonly byClass = Object.fromEntries(PLAN_CLASSES.map((c) => [c, ZERO])) as Record<PlanClass, Cost>;
   add(cls: PlanClass, c: Cost): void {
@@ -84,7 +84,7 @@ function norm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: nu
   t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
 }
 
-/** A norm whose input may be a residual sum with an untruncated product (forward.ts normOfResidual). */
+/** A norm whose input may be a residual sum with an untruncated product (norms.ts normOfResidual). */
 function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number, sum = false): void {
   truncatedSum(t, c, rows, sum);
   if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptionsFor(c, name), keepSum, fracBits));
@@ -92,7 +92,7 @@ function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pe
 }
 
 /**
- * A norm and the linear layer [hidden, out] it feeds (forward.ts normInto): the row scale after the product
+ * A norm and the linear layer [hidden, out] it feeds (norms.ts normInto): the row scale after the product
  * where normFeeds (charged to `fused`), else the norm and then the matmul (charged to `unfused`). asTerm: the
  * product is left as each party's term for the client (head.ts normIntoTerm), so its truncation is not charged.
  */
@@ -112,12 +112,12 @@ function normInto(t: Tally, fused: PlanClass, unfused: PlanClass, c: ModelConfig
   t.macs += rows * n * out;
 }
 
-/** As forward.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W (never where the owner folded it). */
+/** As norms.ts betaRow: a LayerNorm multiplies its beta row until a fused pass has kept beta W (never where the owner folded it). */
 function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
   return normHasBeta(c) && !foldsNormAffine(c, name) && !t.keptBeta.has(name);
 }
 
-/** normOfResidual followed by the linear layer it feeds (forward.ts normOfResidualInto); sum: the residual is a sum's term. */
+/** normOfResidual followed by the linear layer it feeds (norms.ts normOfResidualInto); sum: the residual is a sum's term. */
 function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number, sum = false): void {
   if (sum && normFeedsFromSum(c, rows, out, keepY)) {
     t.add('norm', rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, normOptionsFor(c, name), fracBits, true));
@@ -139,7 +139,7 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
 }
 
 /**
- * A RoPE model's attention norm into the qkv term (forward.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else
+ * A RoPE model's attention norm into the qkv term (attention.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else
  * the norm (the term is local); sum: the residual is a sum's term.
  */
 function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number, sum: boolean): void {
@@ -160,7 +160,7 @@ function projection(t: Tally, c: ModelConfig, T: number, k: number, form: 'resol
   else t.matmul('matmul', 1, T, k, c.hiddenSize);
 }
 
-/** A residual sum's term truncated where its norm cannot take it (forward.ts resolvedInput), charged to `cls` (the matmul it ends, or the head). */
+/** A residual sum's term truncated where its norm cannot take it (model.ts resolvedInput), charged to `cls` (the matmul it ends, or the head). */
 function truncatedSum(t: Tally, c: ModelConfig, rows: number, sum: boolean, cls: PlanClass = 'matmul'): void {
   if (sum) t.add(cls, truncateProductCost(rows * c.hiddenSize));
 }
@@ -172,7 +172,7 @@ function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into
   const H = c.numHeads;
   const KV = c.numKvHeads;
   if (c.positions === 'rope') {
-    // Each party rotates its term of the qkv product; q and k truncated beside v (forward.ts projectQkv).
+    // Each party rotates its term of the qkv product; q and k truncated beside v (attention.ts projectQkv).
     t.macs += T * c.hiddenSize * (H + 2 * KV) * D;
     const [qk, v] = [truncateProductCost(T * (H + KV) * D), truncateProductCost(T * KV * D)];
     t.add('rope', { rounds: Math.max(qk.rounds, v.rounds), bytes: [0, 1, 2].map((i) => qk.bytes[i] + v.bytes[i]) as [number, number, number] });
@@ -186,7 +186,7 @@ function attention(t: Tally, c: ModelConfig, s: PassShape, qkvFed: boolean, into
   const causal = c.causal ? { causal: { queryOffset: keys - T, queries: T } } : {};
   t.add('softmax', into ? attendIntoCost(H, T, keys, D, c.hiddenSize, causal, fracBits) : attendOfProductCost(H * T, keys, D, causal, fracBits));
   t.macs += H * T * keys * D;
-  // The heads' block rows times W_o (forward.ts attentionInto): H T x H D x hidden multiply-adds.
+  // The heads' block rows times W_o (attention.ts attentionInto): H T x H D x hidden multiply-adds.
   if (into) t.macs += H * T * H * D * c.hiddenSize;
 }
 

@@ -104,7 +104,7 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
 
 /**
  * This party's unmasked 3-of-3 term of x @ W, for a caller that applies a public linear map before masking it
- * with a fresh zero sharing and truncating it (forward.ts projectQkv: RoPE's rotation).
+ * with a fresh zero sharing and truncating it (attention.ts projectQkv: RoPE's rotation).
  */
 export function streamedMatmulTerm(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
   return p.profile('matmulRaw', () => localTerm(p, ws, name, x));
