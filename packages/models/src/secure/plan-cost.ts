@@ -4,9 +4,9 @@
  * inputCost, maxLastCost; nn's layerNormCost, layerNormOfResidualCost, rmsNormCost, their *MatmulCost forms
  * where a norm feeds its matmul (norms.ts normFeeds), attendOfProductCost, geluCost, geluTanhCost, swigluCost,
  * tanhCost), composed with seq() in program order as the pass awaits them. Nothing here states a cost of its
- * own, so a change to an op's protocol changes the plan with it; a change to the pass's structure (forward.ts, norms.ts, attention.ts: an op
- * added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which compares this with a real
- * secure run of two real models, fails if it is not.
+ * own, so a change to an op's protocol changes the plan with it; a change to the pass's structure (forward.ts,
+ * norms.ts, attention.ts: an op added, fused or reordered) must be mirrored here, and plan-cost.test.ts, which
+ * compares this with a real secure run of two real models, fails if it is not.
  * Also counts the multiply-adds of the local matrix products (for the plan's compute-time estimate).
  */
 import {
