@@ -62,12 +62,12 @@ export interface ChainShape {
 const atomOf = (c: Comp): number => c >> 1;
 const isT = (c: Comp): boolean => (c & 1) === 1;
 
-/** The mask components of a form: R_k for every atom k it names, and T_k where atom k was truncated. */
 /** The words per element D sends B for a selection: t, then t times every output's mask components, in this order. */
 export function selectionComps(outputs: readonly ChainForm[], atomBits: readonly number[]): Comp[] {
   return outputs.flatMap((f) => formComps(f, atomBits));
 }
 
+/** The mask components of a form: R_k for every atom k it names, and T_k where atom k was truncated. */
 export function formComps(f: ChainForm | undefined, atomBits: readonly number[]): Comp[] {
   const out: Comp[] = [];
   for (const [k] of f?.atoms ?? []) {

@@ -84,64 +84,82 @@ export function truncationOpening(p: Party, c: Buf, d: number, k = 64): { pub: B
   return { pub, msb };
 }
 
-/** One dealer's chunk: z is this party's 3-of-3 additive term of the chunk's elements. */
-async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<AShare> {
+/** Words a dealer deals beside m = msb(r) and h = (r mod 2^63) >> d, derived from them (truncateSquares.ts: h^2, m h). */
+export interface DealtExtras {
+  count: number;
+  /** At the dealer: the extra words from m and h, in order (the caller's to release). */
+  deal: (m: Buf, h: Buf) => Buf[];
+}
+
+/** A chunk's truncation after its first round, at A or B. */
+export interface OpenedTruncation {
+  /** This party's additive half of the result y = P + beta m - h (P on A's half only). */
+  half: Buf;
+  /** With `parts`: P and beta = 2^(63-d) (1 - 2 msb(c)), public to A and B, and this party's halves of m, h and the extras. */
+  parts?: { pub: Buf; beta: Buf; m: Buf; h: Buf; extras: Buf[] };
+}
+
+/**
+ * A dealer truncation's first round for one chunk (z: this party's 3-of-3 term of its elements): the dealer D
+ * opens z + r to A and B and deals halves of m and h (A's from its key with D, streams 2 and 3; B's sent), and
+ * of `extras` beside them (streams 4, 5, ...). Null at D; at A and B the result's half, and with `parts` the
+ * opening's public parts and the dealt halves (B then computes P too).
+ */
+export async function openTruncation(p: Party, z: Buf, d: number, dealer: PartyId, o: { extras?: DealtExtras; parts?: boolean } = {}): Promise<OpenedTruncation | null> {
   const be = p.backend;
   const n = z.length;
-  const shape = [n];
   const tag = p.nextTag();
   const K = 1n << BigInt(63 - d);
   const A = ((dealer + 1) % 3) as PartyId;
   const B = ((dealer + 2) % 3) as PartyId;
+  const extraCount = o.extras?.count ?? 0;
 
-  let twoOfTwo: Buf | null = null;
   if (p.id === dealer) {
     const rA = p.prgWith(A, tag, n, 1);
     const rB = p.prgWith(B, tag, n, 1);
     const r = be.add(rA, rB);
     const { low: rLow, msb: rMsb } = truncationMask(p, r, d);
-    const mA = p.prgWith(A, tag, n, 2);
-    const hA = p.prgWith(A, tag, n, 3);
-    const m2 = be.sub(rMsb, mA);
-    const h2 = be.sub(rLow, hA);
+    const dealt = [rMsb, rLow, ...(o.extras?.deal(rMsb, rLow) ?? [])];
+    // B's halves: each dealt word less A's, which A draws from its key with D.
+    const halvesA = dealt.map((_, i) => p.prgWith(A, tag, n, 2 + i));
+    const toB = dealt.map((v, i) => be.sub(v, halvesA[i]));
     const toA = be.add(z, r);
-    const toBAll = be.concat([toA, m2, h2]);
-    p.drop(rA, rB, r, rMsb, rLow, mA, hA, m2, h2);
+    const toBAll = be.concat([toA, ...toB]);
+    p.drop(rA, rB, r, ...dealt, ...halvesA, ...toB);
     await p.exchange(tag, [[A, toA], [B, toBAll]], []);
     p.drop(toA, toBAll);
-  } else {
-    const isA = p.id === A;
-    const other = isA ? B : A;
-    const got = await p.exchange(tag, [[other, z]], [dealer, other]);
-    // Temporaries are released as soon as they are used (Party.drop); results are unchanged.
-    const fromDealer = be.upload(got[0]);
-    const masked = isA ? fromDealer : be.slice(fromDealer, 0, n);
-    const otherZ = be.upload(got[1]);
-    const mine = be.add(z, otherZ);
-    const cRaw = be.add(masked, mine);
-    const c = be.addScalar(cRaw, OFFSET);
-    // Only A adds the public part; B needs msb(c) alone.
-    const opening = isA ? truncationOpening(p, c, d) : null;
-    const cMsb = opening?.msb ?? signBitWords(p, c);
-    const minus2 = be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n));
-    const sign = be.addScalar(minus2, 1n);
-    const [m, h] = isA
-      ? [p.prgWith(dealer, tag, n, 2), p.prgWith(dealer, tag, n, 3)]
-      : [be.slice(fromDealer, n, n), be.slice(fromDealer, 2 * n, n)];
-    const mSign = be.mul(m, sign);
-    const mSignK = be.mulScalar(mSign, K);
-    let y = be.sub(mSignK, h);
-    p.drop(...(isA ? [] : [masked]), otherZ, mine, cRaw, minus2, sign, m, h, mSign, mSignK, fromDealer);
-    if (opening) {
-      const yA = be.add(y, opening.pub);
-      p.drop(y, opening.pub);
-      y = yA;
-    }
-    p.drop(c, cMsb);
-    twoOfTwo = y;
+    return null;
   }
+  const isA = p.id === A;
+  const other = isA ? B : A;
+  const got = await p.exchange(tag, [[other, z]], [dealer, other]);
+  // Temporaries are released as soon as they are used (Party.drop); results are unchanged.
+  const fromDealer = be.upload(got[0]);
+  const masked = isA ? fromDealer : be.slice(fromDealer, 0, n);
+  const otherZ = be.upload(got[1]);
+  const mine = be.add(z, otherZ);
+  const cRaw = be.add(masked, mine);
+  const c = be.addScalar(cRaw, OFFSET);
+  // A adds the public part; B needs msb(c) alone unless the caller wants the parts.
+  const opening = isA || o.parts ? truncationOpening(p, c, d) : null;
+  const cMsb = opening?.msb ?? signBitWords(p, c);
+  const minus2 = be.mulScalar(cMsb, -2n & ((1n << 64n) - 1n));
+  const sign = be.addScalar(minus2, 1n);
+  const beta = be.mulScalar(sign, K);
+  const [m, h, ...extras] = Array.from({ length: 2 + extraCount }, (_, i) => (isA ? p.prgWith(dealer, tag, n, 2 + i) : be.slice(fromDealer, (1 + i) * n, n)));
+  const betaM = be.mul(beta, m);
+  const y = be.sub(betaM, h);
+  const half = isA ? be.add(y, (opening as { pub: Buf }).pub) : y;
+  p.drop(...(isA ? [y] : [masked]), otherZ, mine, cRaw, c, cMsb, minus2, sign, betaM, fromDealer);
+  if (o.parts) return { half, parts: { pub: (opening as { pub: Buf }).pub, beta, m, h, extras } };
+  p.drop(beta, m, h, ...extras, ...(opening ? [opening.pub] : []));
+  return { half };
+}
 
-  return replicateHalves(p, twoOfTwo, n, dealer, shape);
+/** One dealer's chunk: z is this party's 3-of-3 additive term of the chunk's elements. */
+async function truncateChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<AShare> {
+  const opened = await openTruncation(p, z, d, dealer);
+  return replicateHalves(p, opened?.half ?? null, z.length, dealer, [z.length]);
 }
 
 /** Truncates a 3-of-3 additive product share z (this party's term, already masked by a zero sharing). */

@@ -12,7 +12,8 @@
  * element to B; A's halves come from the key it shares with D). Each party sums its halves over a row's
  * elements (D's chunk adds 0) and masks the sums with a fresh zero sharing: a 3-of-3 term of sum_j y_j^2 at
  * twice the result's fraction bits, exact in the ring (the result's own y, its stochastic last bit included).
- * After Escudero et al. (CRYPTO 2020) as truncate.ts; the squares are this package's.
+ * After Escudero et al. (CRYPTO 2020) as truncate.ts, whose first round (openTruncation) this is, with the two
+ * extra dealt words; the squares are this package's.
  * Cost: 2 rounds as truncateProduct, the squares after the first. Bytes per chunk of m elements: D sends 6m
  * words (4m in truncate.ts), A and B 2m each (their terms, then the resharing). Error: the truncation's (at
  * most 1 ulp); the squares are exact for the result. Domain: |x| < 2^62 before the shift, and the row sums of
@@ -25,9 +26,7 @@ import { aShare, type AShare } from '../share.ts';
 import { cost, seq, WORD, type Cost } from '../cost.ts';
 import { dealerRanges } from '../dealers.ts';
 import { replicateHalves } from './halves.ts';
-import { checkTruncationBits, truncationMask, truncationOpening } from './truncate.ts';
-
-const OFFSET = 1n << 62n;
+import { checkTruncationBits, openTruncation, type OpenedTruncation } from './truncate.ts';
 
 /** A truncation after its first round: the result's halves per dealer chunk, and the rows' sums of squares. */
 export interface SquaresOpening {
@@ -56,65 +55,27 @@ export const truncateSquaresCost = (n: number): Cost => seq(truncateSquaresOpenC
 /** One chunk's first round: this party's half of y and of each element's y^2 (null and zeros for the dealer). */
 async function openChunk(p: Party, z: Buf, d: number, dealer: PartyId): Promise<{ half: Buf | null; squares: Buf }> {
   const be = p.backend;
-  const n = z.length;
-  const tag = p.nextTag();
-  const K = 1n << BigInt(63 - d);
-  const A = ((dealer + 1) % 3) as PartyId;
-  const B = ((dealer + 2) % 3) as PartyId;
-  if (p.id === dealer) {
-    const rA = p.prgWith(A, tag, n, 1);
-    const rB = p.prgWith(B, tag, n, 1);
-    const r = be.add(rA, rB);
-    const { low: h, msb: m } = truncationMask(p, r, d);
-    const hh = be.mul(h, h);
-    const mh = be.mul(m, h);
-    // B's halves: each dealt value less A's, which A draws from the key it shares with D.
-    const halvesA = [2, 3, 4, 5].map((stream) => p.prgWith(A, tag, n, stream));
-    const toB = [m, h, hh, mh].map((v, i) => be.sub(v, halvesA[i]));
-    const toA = be.add(z, r);
-    const toBAll = be.concat([toA, ...toB]);
-    p.drop(rA, rB, r, h, m, hh, mh, ...halvesA, ...toB);
-    await p.exchange(tag, [[A, toA], [B, toBAll]], []);
-    p.drop(toA, toBAll);
-    return { half: null, squares: be.zeros(n) };
-  }
-  const isA = p.id === A;
-  const other = isA ? B : A;
-  const got = await p.exchange(tag, [[other, z]], [dealer, other]);
-  const fromDealer = be.upload(got[0]);
-  const [masked, mH, hH, hhH, mhH] = isA
-    ? [fromDealer, ...[2, 3, 4, 5].map((s) => p.prgWith(dealer, tag, n, s))]
-    : [0, 1, 2, 3, 4].map((i) => be.slice(fromDealer, i * n, n));
-  const otherZ = be.upload(got[1]);
-  const mine = be.add(z, otherZ);
-  const cRaw = be.add(masked, mine);
-  const c = be.addScalar(cRaw, OFFSET);
-  const { pub, msb } = truncationOpening(p, c, d);
-  const minus2 = be.mulScalar(msb, BigInt.asUintN(64, -2n));
-  const sign = be.addScalar(minus2, 1n);
-  const beta = be.mulScalar(sign, K);
-  // y's half: beta m - h, plus P on A's.
-  const betaM = be.mul(beta, mH);
-  const yOwn = be.sub(betaM, hH);
-  const half = isA ? be.add(yOwn, pub) : yOwn;
+  const opened = await openTruncation(p, z, d, dealer, { parts: true, extras: { count: 2, deal: (m, h) => [be.mul(h, h), be.mul(m, h)] } });
+  if (!opened) return { half: null, squares: be.zeros(z.length) };
+  const { pub, beta, m, h, extras: [hh, mh] } = opened.parts as NonNullable<OpenedTruncation['parts']>;
+  const isA = p.id === (dealer + 1) % 3;
   // y^2's half: (beta^2 + 2 P beta) m + h^2 - 2 P h - 2 beta (m h), plus P^2 on A's.
   const twoP = be.mulScalar(pub, 2n);
   const twoBeta = be.mulScalar(beta, 2n);
   const betaSq = be.mul(beta, beta);
   const twoPBeta = be.mul(twoP, beta);
   const mCoef = be.add(betaSq, twoPBeta);
-  const mTerm = be.mul(mCoef, mH);
-  const hTerm = be.mul(twoP, hH);
-  const mhTerm = be.mul(twoBeta, mhH);
-  const plus = be.add(mTerm, hhH);
+  const mTerm = be.mul(mCoef, m);
+  const hTerm = be.mul(twoP, h);
+  const mhTerm = be.mul(twoBeta, mh);
+  const plus = be.add(mTerm, hh);
   const minus = be.add(hTerm, mhTerm);
   const linear = be.sub(plus, minus);
   const pSq = isA ? be.mul(pub, pub) : null;
   const squares = pSq ? be.add(linear, pSq) : linear;
-  p.drop(fromDealer, otherZ, mine, cRaw, c, pub, msb, minus2, sign, beta, betaM, twoP, twoBeta, betaSq, twoPBeta, mCoef, mTerm, hTerm, mhTerm, plus, minus, mH, hH, hhH, mhH);
-  if (isA) p.drop(yOwn, linear, pSq as Buf);
-  else p.drop(masked);
-  return { half, squares };
+  p.drop(pub, beta, m, h, hh, mh, twoP, twoBeta, betaSq, twoPBeta, mCoef, mTerm, hTerm, mhTerm, plus, minus);
+  if (pSq) p.drop(linear, pSq);
+  return { half: opened.half, squares };
 }
 
 /**
