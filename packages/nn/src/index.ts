@@ -20,8 +20,8 @@ export {
 } from './softmax.ts';
 export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost, layerNormMatmulFuses } from './layernorm.ts';
 export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses } from './layernorm-residual.ts';
-export { rmsNorm, rmsNormCost, rmsNormFusesTermAt, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
-export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, type SumTerm, sumShift } from './norm-matmul.ts';
+export { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
+export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, resolvedNormInput, type SumTerm } from './norm-matmul.ts';
 export type { NormOptions } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';

@@ -49,7 +49,7 @@ async function sumProgram(p: Party, s: Record<string, unknown>): Promise<AShare>
   const be = p.backend;
   const term = be.add(be.add(be.mulScalar(x.s0, 1n << BigInt(p.fracBits)), be.mulScalar(x.s0, 1n << BigInt(p.fracBits))), p.zeroShare(p.nextTag(), x.s0.length));
   const mm = { matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, A(s.w), bits), out: OUT };
-  const r = await rmsNormMatmul(p, { term, shape: x.shape }, A(s.g), 1e-5, mm);
+  const r = await rmsNormMatmul(p, { term, shape: x.shape, fracBits: 2 * p.fracBits }, A(s.g), 1e-5, mm);
   return concatFlat(p, [r.d, r.yw]);
 }
 

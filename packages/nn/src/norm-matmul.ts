@@ -129,14 +129,24 @@ export function normTermPlan(n: number, eps: number, fracBits: number, o: NormOp
   return { plan: normPlan(n, eps, fracBits, { ...o, rScale }, own.dBits), fused: { mBits, zBits } };
 }
 
+/** How a norm-matmul's cost is taken beyond its shape: the product's bound, scales fixed by normTermPlan, x a sum's term. */
+export interface NormTermCostOptions {
+  /** Bound on |y W| (default NORM_MATMUL_BOUND). */
+  matmulBound?: number;
+  /** The scales normTermPlan fixed (null: unfused); default normMatmulPlan's. */
+  fused?: NormMatmulPlan | null;
+  /** x is a residual sum's term (NormInput), truncated with its squares. */
+  fromSum?: boolean;
+}
+
 /**
  * Cost of normMatmul after d: rows of width n, out columns, with a beta row or not, y kept or not. Where
  * normMatmulPlan gives null: the norm (norm.ts's tail) and then the product.
  */
-export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, matmulBound = NORM_MATMUL_BOUND, fromSum = false): Cost {
-  const upToProduct = normMatmulTermCost(rows, n, plan, out, beta, matmulBound, undefined, fromSum);
+export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, keepY = false, o: NormTermCostOptions = {}): Cost {
+  const upToProduct = normMatmulTermCost(rows, n, plan, out, beta, o);
   // The last product's truncation (the unfused path's matmul, the fused path's R (m W)), and R m beside it with keepY.
-  const fusedKeepY = keepY && normMatmulPlan(plan, matmulBound) !== null;
+  const fusedKeepY = keepY && normMatmulPlan(plan, o.matmulBound) !== null;
   return seq(upToProduct, par(mulTruncCost(rows * out), fusedKeepY ? mulTruncCost(rows * n) : ZERO_COST));
 }
 
@@ -144,8 +154,9 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
  * normMatmulTerm's cost, which is normMatmul's up to its last product: R (S's reshare and the row scale) beside
  * m and z = m W (with the beta row, where there is one); unfused, the norm's tail (its product is then local).
  */
-export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, matmulBound = NORM_MATMUL_BOUND, fused?: NormMatmulPlan | null, fromSum = false): Cost {
-  const mp = fused === undefined ? normMatmulPlan(plan, matmulBound) : fused;
+export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, o: NormTermCostOptions = {}): Cost {
+  const { fromSum = false } = o;
+  const mp = o.fused === undefined ? normMatmulPlan(plan, o.matmulBound) : o.fused;
   if (!mp) return seq(fromSum ? truncateProductCost(rows * n) : ZERO_COST, normTailCost(rows, n, plan));
   const sumOpen = fromSum ? truncateSquaresOpenCost(rows * n) : ZERO_COST;
   const sumClose = fromSum ? truncateSquaresCloseCost(rows * n) : ZERO_COST;
@@ -164,18 +175,18 @@ export type NormInput = AShare | SumTerm;
 export interface SumTerm {
   term: Buf;
   shape: readonly number[];
-  /** Fraction bits of the term (default 2f; softmax.ts attendInto's is f + its reciprocal's bits): truncated to f. */
-  fracBits?: number;
+  /** Fraction bits of the term (2f for base 2^f plus a product; softmax.ts attendInto's f + its reciprocal's bits): truncated to f. */
+  fracBits: number;
 }
-
-/** The shift that brings a sum's term to the session's f fraction bits. */
-export const sumShift = (x: SumTerm, fracBits: number): number => (x.fracBits ?? 2 * fracBits) - fracBits;
 
 const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
 
-/** d from a NormInput: as it is, or a sum's term truncated (the unfused paths, which have no use for its squares). */
-async function resolved(p: Party, x: NormInput): Promise<AShare> {
-  return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, sumShift(x, p.fracBits)) : x;
+/**
+ * A NormInput's value: as it is, or a sum's term truncated to f plainly (2 rounds: the unfused paths and callers
+ * with no norm, which have no use for its squares). The term stays the caller's.
+ */
+export function resolvedNormInput(p: Party, x: NormInput): Promise<AShare> {
+  return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, x.fracBits - p.fracBits) : Promise.resolve(x);
 }
 
 /** A sum's term is the norm's own input x (RMSNorm: d = x at the session's f), never a centred or rescaled d. */
@@ -203,7 +214,7 @@ async function scaledProduct(p: Party, input: NormInput, gamma: AShare | null, b
   if (!plan.scaled && beta) throw new Error('norm matmul: a norm without gamma has its beta folded into the product too');
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
-  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, sumShift(input, p.fracBits)) : null;
+  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, input.fracBits - p.fracBits) : null;
   const [r, mz] = await p.parallel(
     (b) => (opened ? normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale) : normScaleOfSquares(b, input as AShare, plan.epsRaw, plan.scale)),
     async (b) => {
@@ -234,7 +245,7 @@ export async function normMatmul(p: Party, input: NormInput, gamma: AShare | nul
   const { rScale } = plan.scale;
   const mp = normMatmulPlan(plan, mm.matmulBound);
   if (!mp) {
-    const d = await resolved(p, input);
+    const d = await resolvedNormInput(p, input);
     const tail = await normTail(p, d, gamma, plan);
     const y = plusBeta(p, tail, beta);
     return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f), d };
@@ -273,7 +284,7 @@ export async function normMatmulTerm(p: Party, input: NormInput, gamma: AShare |
   const rows = input.shape.reduce((a, b) => a * b, 1) / n;
   const mp = fused === undefined ? normMatmulPlan(plan, mm.matmulBound) : fused;
   if (!mp) {
-    const d = await resolved(p, input);
+    const d = await resolvedNormInput(p, input);
     const tail = await normTail(p, d, gamma, plan);
     return { ...(await mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]))), d };
   }

@@ -33,7 +33,7 @@ export function rmsNorm(p: Party, x: AShare, gamma: AShare | null, eps: number, 
 
 /** Cost of rmsNormMatmul for x [rows, n] and W [n, out] (fromSum: x given as a residual sum's term, norm-matmul.ts NormInput). */
 export const rmsNormMatmulCost = (rows: number, n: number, eps: number, out: number, keepY = false, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost =>
-  normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY, undefined, fromSum);
+  normMatmulCost(rows, n, normPlan(n, eps, fracBits, o), out, false, keepY, { fromSum });
 
 /**
  * RMSNorm(x) W for x [rows, n] with the row scale applied after the product (norm-matmul.ts); y too with
@@ -47,7 +47,7 @@ export function rmsNormMatmul(p: Party, x: NormInput, gamma: AShare | null, eps:
 
 /** Cost of rmsNormMatmulTerm for x [rows, n] and W [n, out]. */
 export const rmsNormMatmulTermCost = (rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost =>
-  normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false, undefined, undefined, fromSum);
+  normMatmulTermCost(rows, n, normPlan(n, eps, fracBits, o), out, false, { fromSum });
 
 /** RMSNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm). */
 export function rmsNormMatmulTerm(p: Party, x: NormInput, gamma: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {}): Promise<OutputTerm> {
@@ -59,12 +59,8 @@ export function rmsNormMatmulTerm(p: Party, x: NormInput, gamma: AShare | null, 
 /** Cost of rmsNormMatmulTermAt for x [rows, n] and W [n, out], the term at termBits fraction bits (fromSum: x a residual sum's term). */
 export function rmsNormMatmulTermAtCost(rows: number, n: number, eps: number, out: number, termBits: number, o: NormOptions = {}, fracBits = 18, fromSum = false): Cost {
   const t = normTermPlan(n, eps, fracBits, o, termBits);
-  return normMatmulTermCost(rows, n, t.plan, out, false, undefined, t.fused, fromSum);
+  return normMatmulTermCost(rows, n, t.plan, out, false, { fused: t.fused, fromSum });
 }
-
-/** Whether rmsNormMatmulTermAt fuses the norm into the product at termBits (else: the norm, then mm.matmulTerm). */
-export const rmsNormFusesTermAt = (n: number, eps: number, termBits: number, o: NormOptions = {}, fracBits = 18): boolean =>
-  normTermPlan(n, eps, fracBits, o, termBits).fused !== null;
 
 /**
  * RMSNorm(x) W as this party's masked term at termBits fraction bits (norm-matmul.ts normTermPlan: R's and z's

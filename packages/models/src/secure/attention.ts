@@ -11,17 +11,18 @@ import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
 import { linearMatmul, linearMatmulTerm } from './linear-weight.ts';
 import { streamedMatmulTerm } from './streamed-matmul.ts';
-import { addBias, linear, normAffine, normFolded, sumForm, truncatedSum, withWeight, type KvCache, type Residual, type SecureModel } from './model.ts';
+import { addBias, linear, normAffine, sumForm, truncatedSum, withWeight, type KvCache, type Residual, type SecureModel } from './model.ts';
 import { feeds, norm, NORM_FEED_LIMIT, normFeedsQkvTerm, normIntoQkvTerm } from './norms.ts';
 
 /**
- * This party's 3-of-3 term of norm(x) W_qkv at 2f fraction bits: the norm's row scale applied to the product's
- * term (nn rmsNormMatmulTermAt) where normFeedsQkvTerm, else the norm (in its span) and then the term.
+ * This party's 3-of-3 term of norm(x) W_qkv at 2f fraction bits: nn rmsNormMatmulTermAt (the row scale applied
+ * to the product's term where the norm's window allows) where normFeedsQkvTerm, else the norm (in its span) and
+ * then the term.
  */
 export async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, r: Residual): Promise<{ term: Buf; x: AShare }> {
   const c = m.config;
   const into = `l${l}.qkv`;
-  if (!normFeedsQkvTerm(c, r.base.shape[0], p.fracBits, { ...normOptions(c, name), noScale: normFolded(m, name) })) {
+  if (!normFeedsQkvTerm(c, r.base.shape[0])) {
     const x = (await truncatedSum(p, r)).base;
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return { term: await streamedMatmulTerm(p, m.weights, `${into}.w`, y), x };

@@ -3,8 +3,8 @@
  * read before use), its small tensors, linear layers, and the residual stream's forms between sublayers (resolved,
  * a reshared product for LayerNorm, or the whole sum as each party's term for RMSNorm: Residual).
  */
-import { add, mulPublicInt, reshape, sliceFlat, tileLeading, truncateProduct, type AShare, type Party } from '@puma/protocol';
-import { sumShift, type NormInput, type SumTerm } from '@puma/nn';
+import { add, mulPublicInt, reshape, sliceFlat, tileLeading, type AShare, type Party } from '@puma/protocol';
+import { resolvedNormInput, type NormInput, type SumTerm } from '@puma/nn';
 import { checkNormWindows } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 import type { ModelConfig } from '../types.ts';
@@ -137,7 +137,7 @@ export async function linearInto(p: Party, m: SecureModel, name: string, x: ASha
   const scaled = be.mulScalar(base.s0, 1n << BigInt(p.fracBits));
   const term = be.add(t.z, scaled);
   p.drop(t.z, scaled);
-  return { base, product: null, sum: { term, shape: base.shape } };
+  return { base, product: null, sum: { term, shape: base.shape, fracBits: 2 * p.fracBits } };
 }
 
 /** The sublayer output's form for the next norm (linearInto), `next` whether a norm takes it (not the last layer's). */
@@ -160,7 +160,7 @@ export function rows(p: Party, x: AShare, start: number, count: number): AShare 
 /** A NormInput's value: as it is, or its sum's term truncated (the term released). */
 export async function resolvedInput(p: Party, h: NormInput): Promise<AShare> {
   if (!('term' in h)) return h;
-  const x = await truncateProduct(p, h.term, h.shape, sumShift(h, p.fracBits));
+  const x = await resolvedNormInput(p, h);
   p.drop(h.term);
   return x;
 }

@@ -4,8 +4,8 @@
  */
 import type { AShare, Party } from '@puma/protocol';
 import {
-  LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormFusesTermAt, rmsNormMatmul,
-  type BetaProductStore, type NormInput, type NormMatmul, type NormOptions,
+  LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul,
+  type BetaProductStore, type NormInput, type NormMatmul,
 } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
@@ -67,13 +67,12 @@ export function normFeedsQkv(c: ModelConfig): boolean {
 }
 
 /**
- * Does the attention norm of this RoPE model feed its qkv term (nn rmsNormMatmulTermAt: the product's term at
- * 2f fraction bits, which rope-qkv.ts rotates and truncates), for `rows` rows? Pre-norm RMSNorm models, where
- * normFeeds, and the norm's window lets R and z share the 2f bits (else the norm, then the term).
+ * Does the attention norm of this RoPE model go to nn rmsNormMatmulTermAt for `rows` rows (the product's term at 2f
+ * fraction bits, which rope-qkv.ts rotates and truncates)? Pre-norm RMSNorm models, where normFeeds; that op
+ * fuses where the norm's window lets R and z share the 2f bits, else runs the norm, then the term.
  */
-export function normFeedsQkvTerm(c: ModelConfig, rows: number, fracBits: number, o: NormOptions): boolean {
-  if (!normIntoQkvTerm(c)) return false;
-  return normFeeds(rows, c.hiddenSize, qkvColumns(c), false, false) && rmsNormFusesTermAt(c.hiddenSize, c.normEps, 2 * fracBits, o, fracBits);
+export function normFeedsQkvTerm(c: ModelConfig, rows: number): boolean {
+  return normIntoQkvTerm(c) && normFeeds(rows, c.hiddenSize, qkvColumns(c), false, false);
 }
 
 /** RoPE models whose attention norm goes to the qkv term (qkvTermOfNorm: fused or not, by normFeedsQkvTerm). */

@@ -139,12 +139,12 @@ function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number
 }
 
 /**
- * A RoPE model's attention norm into the qkv term (attention.ts qkvTermOfNorm): fused where normFeedsQkvTerm, else
- * the norm (the term is local); sum: the residual is a sum's term.
+ * A RoPE model's attention norm into the qkv term (attention.ts qkvTermOfNorm): nn rmsNormMatmulTermAt (fused or
+ * not, by its window) where normFeedsQkvTerm, else the norm (the term is local); sum: the residual is a sum's term.
  */
 function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number, sum: boolean): void {
   const o = normOptionsFor(c, name);
-  if (normFeedsQkvTerm(c, rows, fracBits, o)) {
+  if (normFeedsQkvTerm(c, rows)) {
     t.add('norm', rmsNormMatmulTermAtCost(rows, c.hiddenSize, c.normEps, qkvColumns(c), 2 * fracBits, o, fracBits, sum));
     return;
   }
