@@ -34,6 +34,13 @@ import { linear, matmul } from './matmul.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import type { FloatArray, Model, Norm, Tensor } from './types.ts';
 
+/**
+ * The check's version: bump it whenever the quantities it reads, their limits, the calibration text or the margin
+ * change, so an owner page never reuses a verdict recorded under another check (worker owner-domain.ts keys its
+ * recorded verdicts by it). 2: 'attention output sum'.
+ */
+export const DOMAIN_CHECK_VERSION = 2;
+
 /** |x| of an elementwise nonlinearity's input. */
 export const ACTIVATION_LIMIT = 1000;
 /** Largest minus smallest visible score of one attention row. */

@@ -41,7 +41,7 @@ export { argmax, logSoftmaxAt, softmaxInPlace } from './softmax.ts';
 export { applyRope, ropeFrequencies, type RopeFrequencies, type RopeScaling } from './rope.ts';
 export { attention, type AttentionDims } from './attention.ts';
 export { createCache, embed, forwardHidden, mlp, selfAttention, transformerLayer, type ForwardOptions, type ForwardProbe, type LayerCache, type LayerProbe } from './forward.ts';
-export { assertDomain, calibrationIds, checkDomain, domainVerdict, formatDomainReport, type DomainFinding, type DomainQuantity, type DomainReport } from './domain-check.ts';
+export { assertDomain, calibrationIds, checkDomain, DOMAIN_CHECK_VERSION, domainVerdict, formatDomainReport, type DomainFinding, type DomainQuantity, type DomainReport } from './domain-check.ts';
 export { publishCheckedModel, type CheckedModel } from './domain-publish.ts';
 export { checkNormWindows, normNames, normOptions, WINDOW_MARGIN_OCTAVES, windowsFromRanges, withNormWindows } from './norm-windows.ts';
 export { classifierLogits, lastRow, lmLogits, mlmLogits, pooledOutput } from './heads.ts';

@@ -10,17 +10,17 @@
  * with its kept sharing under domainCheckKey, and a later visit with the same model passes it back (`recorded`)
  * instead of running the pass again.
  */
-import { publishCheckedModel, withNormWindows, type Model, type NormWindows } from '@puma/models';
+import { DOMAIN_CHECK_VERSION, publishCheckedModel, withNormWindows, type Model, type NormWindows } from '@puma/models';
 import { DEFAULT_FRAC_BITS } from '@puma/ring';
 import { tokenizerFromSource } from './public-info.ts';
 import { sha256Hex } from './shares.ts';
 import type { TokenizerSource } from './types.ts';
 
 /**
- * The check's version in recorded verdicts: change it whenever the check, its calibration text or its windows'
- * rule changes, so no page reuses a verdict the current check might not give.
+ * The check's version in recorded verdicts: models' DOMAIN_CHECK_VERSION, bumped beside the check whenever it
+ * changes, so no page reuses a verdict the current check might not give.
  */
-export const DOMAIN_CHECK_FORMAT = 'puma-domain-check/1';
+export const DOMAIN_CHECK_FORMAT = `puma-domain-check/${DOMAIN_CHECK_VERSION}`;
 
 /** What the page shows of the check (structured-cloneable: it crosses from the worker). `recorded`: reused, not run. */
 export type OwnerDomainVerdict =
