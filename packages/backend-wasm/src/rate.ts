@@ -29,23 +29,27 @@ export async function matmulRate(n: number): Promise<{ ms: number; gmacs: number
   const a = be.upload(filler(n * n, 1));
   const b = be.upload(filler(n * n, 2));
   const dims = { m: n, k: n, n };
-  const runs = n <= 256 ? 9 : 5;
-  const times: number[] = [];
   try {
-    be.release(be.matmul(a, b, dims));
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      const c = be.matmul(a, b, dims);
-      times.push(performance.now() - t0);
-      be.release(c);
-    }
+    const ms = medianMs(n <= 256 ? 9 : 5, () => be.matmul(a, b, dims), (c) => be.release(c));
+    return { ms, gmacs: n ** 3 / (ms * 1e6) };
   } finally {
     be.release(a);
     be.release(b);
   }
+}
+
+/** The median wall time of `runs` calls of `op` after one warm-up call, each result released untimed. */
+function medianMs<T>(runs: number, op: () => T, release: (r: T) => void): number {
+  release(op());
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const out = op();
+    times.push(performance.now() - t0);
+    release(out);
+  }
   times.sort((x, y) => x - y);
-  const ms = times[Math.floor(runs / 2)];
-  return { ms, gmacs: n ** 3 / (ms * 1e6) };
+  return times[Math.floor(runs / 2)];
 }
 
 /** ChaCha20 expansion of n words (prg, SIMD), in ns per word: the median of 9 runs. */
@@ -55,16 +59,6 @@ export async function prgRate(n: number): Promise<{ ms: number; nsPerWord: numbe
   const be = await backend;
   const key = Uint32Array.from({ length: 8 }, (_, i) => 0x9e3779b9 * (i + 1));
   const nonce = new Uint32Array(3);
-  const runs = 9;
-  const times: number[] = [];
-  be.release(be.prg(key, nonce, n));
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    const w = be.prg(key, nonce, n);
-    times.push(performance.now() - t0);
-    be.release(w);
-  }
-  times.sort((x, y) => x - y);
-  const ms = times[Math.floor(runs / 2)];
+  const ms = medianMs(9, () => be.prg(key, nonce, n), (w) => be.release(w));
   return { ms, nsPerWord: (ms * 1e6) / n };
 }
