@@ -3,7 +3,7 @@
  * WebAssembly u64 matmul rate on one thread. Time per op is the slowest party's, median over repetitions.
  */
 import { runInThreads } from '@puma/worker';
-import { matmulRate, prgRate } from '@puma/backend-wasm/rate';
+import { matmulRate, prgRate, rowProductRates } from '@puma/backend-wasm/rate';
 import { median, type BenchRow, type BenchSuite } from './report.ts';
 import type { CoreBenchArg, CoreBenchResult } from './core-programs.ts';
 
@@ -43,6 +43,12 @@ const suite: BenchSuite = async () => {
   }
   const rate = await matmulRate(512);
   rows.push({ name: 'raw WebAssembly u64 matmul (1 thread)', size: '512^3', medianMs: rate.ms, gmacsPerS: rate.gmacs });
+  // GPT-2-base's blocks: 1,365 rows of 768 (one 1 Mi-word block of the tied head), [768, 1365] in a layer.
+  const rp = await rowProductRates(768, 1365);
+  rows.push({ name: 'raw WebAssembly u64 row product x W (1 thread)', size: '1x768x1365', medianMs: rp.rowMs });
+  rows.push({ name: 'raw WebAssembly u64 row product x W^T, W stored [n, k] (1 thread)', size: '1x768x1365', medianMs: rp.dotMs });
+  rows.push({ name: 'raw WebAssembly u64 column product W x^T, W stored [n, k] (1 thread)', size: '1365x768x1', medianMs: rp.columnMs });
+  rows.push({ name: 'raw WebAssembly u64 sum of two weight blocks (1 thread)', size: '768x1365', medianMs: rp.blockSumMs });
   const prg = await prgRate(1 << 22);
   rows.push({ name: 'raw WebAssembly ChaCha20 expansion (1 thread)', size: '2^22 words', medianMs: prg.ms, nsPerWord: prg.nsPerWord });
   return rows;

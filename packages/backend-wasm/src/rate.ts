@@ -1,7 +1,8 @@
 /**
  * Throughputs of the wasm backend for the bench suite, each the median of several runs after a warm-up run
- * (which also lets the engine tier the kernel up): one n x n x n product mod 2^64, and the ChaCha20 expansion of
- * a PRG component (the words a party regenerates per pass for its seeded weight shares).
+ * (which also lets the engine tier the kernel up): one n x n x n product mod 2^64, a decoding step's products on
+ * one weight block, and the ChaCha20 expansion of a PRG component (the words a party regenerates per pass for its
+ * seeded weight shares).
  */
 import type { Backend } from '@puma/backend';
 
@@ -35,6 +36,31 @@ export async function matmulRate(n: number): Promise<{ ms: number; gmacs: number
   } finally {
     be.release(a);
     be.release(b);
+  }
+}
+
+/**
+ * A decoding step's local products on one weight block W [k, n] (one query row x [1, k]): x W (the row path),
+ * x W' with W' [n, k] stored transposed (a tied head's block, dot-product path) against W' x^T (one output
+ * column), and the elementwise sum of two blocks (the pass streamed-matmul.ts no longer makes); ms, median of 9.
+ */
+export async function rowProductRates(k: number, n: number): Promise<{ rowMs: number; dotMs: number; columnMs: number; blockSumMs: number }> {
+  if (![k, n].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`rowProductRates: k and n must be positive integers, got ${k} and ${n}`);
+  backend ??= import('./backend.ts').then((m) => m.createWasmBackend());
+  const be = await backend;
+  const w = be.upload(filler(k * n, 3));
+  const v = be.upload(filler(k * n, 4));
+  const x = be.upload(filler(k, 5));
+  const release = (c: ReturnType<typeof be.add>) => be.release(c);
+  try {
+    return {
+      rowMs: medianMs(9, () => be.matmul(x, w, { m: 1, k, n }), release),
+      dotMs: medianMs(9, () => be.matmul(x, w, { m: 1, k, n, transB: true }), release),
+      columnMs: medianMs(9, () => be.matmul(w, x, { m: n, k, n: 1, transB: true }), release),
+      blockSumMs: medianMs(9, () => be.add(w, v), release),
+    };
+  } finally {
+    for (const b of [w, v, x]) be.release(b);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * x [T, k] @ W [k, n] with the weight W streamed in row blocks (weight-stream.ts): the protocol's matmul
  * (ABY3 section 5.1; packages/protocol/src/ops/matmul.ts) with its local step split by blocks. Party i's 3-of-3
- * term X_i (W_i + W_{i+1}) + X_{i+1} W_i is the sum over row blocks b of X_i[:, b] (W_i[b] + W_{i+1}[b]) +
- * X_{i+1}[:, b] W_i[b], exact in Z_2^64, so after one zero share and one resharing (raw) or one truncateProduct
- * (fixed point) every message, and the result, is bit-identical to matmul / matmulRaw on the whole W.
- * Cost: exactly matmulRawCost(T n) or matmulCost(T n) (1 round, or 2 rounds fused with the truncation); local
- * work as the whole product plus one T x n addition per block. Memory: one block open and the next fetched.
+ * term X_i (W_i + W_{i+1}) + X_{i+1} W_i = (X_i + X_{i+1}) W_i + X_i W_{i+1} is the sum over row blocks b of
+ * (X_i + X_{i+1})[:, b] W_i[b] + X_i[:, b] W_{i+1}[b], exact in Z_2^64, so after one zero share and one resharing
+ * (raw) or one truncateProduct (fixed point) every message, and the result, is bit-identical to matmul /
+ * matmulRaw on the whole W. Cost: exactly matmulRawCost(T n) or matmulCost(T n) (1 round, or 2 rounds fused
+ * with the truncation); local work as the whole product plus one T x k addition and a T x n one per block.
+ * Memory: one block open and the next fetched.
  */
 import type { Buf } from '@puma/backend';
 import { reshare, truncateProduct, type AShare, type OutputTerm, type Party } from '@puma/protocol';
@@ -34,16 +35,18 @@ async function eachBlockTerm(ws: WeightStream, name: string, blockTerm: (w: ASha
 }
 
 /**
- * One block's part of party i's term, (W_i + W_{i+1}) times x_i plus W_i times x_{i+1}, where `times`
- * multiplies a component of the block by a component of x (x @ W or W @ x^T).
+ * One block's part of party i's term, W_i times (x_i + x_{i+1}) plus W_{i+1} times x_i (the same ring value as
+ * (W_i + W_{i+1}) x_i + W_i x_{i+1}, with the sum taken on the activations, rows x block, instead of on the
+ * block: a decoding step's product reads each weight word once per component and writes no weight-sized sum),
+ * where `times` multiplies a component of the block by a component of x (x @ W or W @ x^T).
  */
-function replicatedProduct(p: Party, w: AShare, x0: Buf, x1: Buf, times: (wPart: Buf, xPart: Buf) => Buf): Buf {
+function replicatedProduct(p: Party, w: AShare, xSum: Buf, x0: Buf, times: (wPart: Buf, xPart: Buf) => Buf): Buf {
   const be = p.backend;
-  const wSum = be.add(w.s0, w.s1);
-  const a = times(wSum, x0);
-  const b = times(w.s0, x1);
+  const a = times(w.s0, xSum);
+  const b = times(w.s1, x0);
   const term = be.add(a, b);
-  for (const t of [wSum, a, b]) be.release(t);
+  be.release(a);
+  be.release(b);
   return term;
 }
 
@@ -56,13 +59,14 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
     throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name} [${ws.shape(name).join(', ')}] do not multiply`);
   }
   let acc: Buf | null = null;
+  const xSum = be.add(x.s0, x.s1);
   await eachBlockTerm(ws, name, (w, start, end) => {
     const dims = { m: T, k: end - start, n };
     const x0 = columns(p, x.s0, T, k, start, end);
-    const x1 = columns(p, x.s1, T, k, start, end);
-    const term = replicatedProduct(p, w, x0, x1, (wPart, xPart) => be.matmul(xPart, wPart, dims));
+    const sum = columns(p, xSum, T, k, start, end);
+    const term = replicatedProduct(p, w, sum, x0, (wPart, xPart) => be.matmul(xPart, wPart, dims));
     if (x0 !== x.s0) be.release(x0);
-    if (x1 !== x.s1) be.release(x1);
+    if (sum !== xSum) be.release(sum);
     return term;
   }, (term) => {
     if (!acc) {
@@ -74,14 +78,15 @@ async function localTerm(p: Party, ws: WeightStream, name: string, x: AShare): P
     be.release(term);
     acc = sum;
   });
+  be.release(xSum);
   return acc!;
 }
 
 /**
  * This party's unmasked 3-of-3 term of x @ W^T for a weight stored as W [n, k] (a tied head: the logits are
  * h @ E^T with E the token embedding's share, so the head needs no share of its own). Row blocks of W are output
- * columns here: each block gives (W_i + W_{i+1})[b] X_i^T + W_i[b] X_{i+1}^T, [rows of b, T]; stacked they are
- * the term transposed, turned once at the end. Exact in Z_2^64, as the untransposed term.
+ * columns here: each block gives (X_i + X_{i+1}) W_i[b]^T + X_i W_{i+1}[b]^T, [T, rows of b], turned to [rows of b,
+ * T]; stacked they are the term transposed, turned once at the end. Exact in Z_2^64, as the untransposed term.
  */
 async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: AShare): Promise<Buf> {
   const be = p.backend;
@@ -91,10 +96,19 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
     throw new Error(`streamed matmul: [${x.shape.join(', ')}] @ ${name}^T [${[...ws.shape(name)].reverse().join(', ')}] do not multiply`);
   }
   const parts: Buf[] = [];
+  const xSum = be.add(x.s0, x.s1);
   await eachBlockTerm(ws, name, (w, start, end) => {
-    const dims = { m: end - start, k, n: T, transB: true };
-    return replicatedProduct(p, w, x.s0, x.s1, (wPart, xPart) => be.matmul(wPart, xPart, dims));
+    // x W[b]^T, [T, rows of b], turned to [rows of b, T]: with x on the left a decoding step's product takes the
+    // backend's dot-product path over W's contiguous rows (about 5x faster in WebAssembly than W[b] x^T, whose
+    // one output column leaves most of each register tile idle).
+    const dims = { m: T, k, n: end - start, transB: true };
+    const part = replicatedProduct(p, w, xSum, x.s0, (wPart, xPart) => be.matmul(xPart, wPart, dims));
+    if (T === 1) return part;
+    const turned = be.transpose(part, [T, end - start], [1, 0]);
+    be.release(part);
+    return turned;
   }, (term) => parts.push(term));
+  be.release(xSum);
   const stacked = parts.length === 1 ? parts[0] : be.concat(parts);
   if (stacked !== parts[0]) for (const t of parts) be.release(t);
   const term = be.transpose(stacked, [n, T], [1, 0]);

@@ -76,27 +76,29 @@ describe('streamed matmul', () => {
     expect(runs.map((r) => r.spent.bytes)).toEqual(declared.bytes);
   });
 
-  it('transposed (a tied head): x @ V^T from V [N, K] in row blocks equals matmul on the whole V^T bit for bit; rounds and bytes are matmul\'s declared cost', async () => {
+  // A decoding step's one row (the turn per block skipped) and a prompt's rows.
+  it.each([T, 1])('transposed (a tied head): x @ V^T from V [N, K] in row blocks equals matmul on the whole V^T bit for bit; rounds and bytes are matmul\'s declared cost (%i rows)', async (rows) => {
+    const xr = rows === T ? x : new FixedInput(encodeFixed(randomFloats(rows * K, -3, 3, 9), DEFAULT_FRAC_BITS), [rows, K]);
     // V = W^T, shared as the owner shares a tensor; the reference turns each party's whole components locally.
     const v = new BigUint64Array(K * N);
     for (let r = 0; r < K; r++) for (let c = 0; c < N; c++) v[c * K + r] = w[r * N + c];
     const manifest: WeightManifest = { modelId: 'v', config: {} as ModelConfig, fracBits: DEFAULT_FRAC_BITS, tensors: [{ name: 'v', shape: [N, K] }] };
     const vb: PartyWeightBundle[] = splitInput(v).map((b) => ({ manifest, bundles: { v: b } }));
-    const declared = matmulCost(T * N);
+    const declared = matmulCost(rows * N);
     const runs = await deterministicRun(async (p) => {
       const ws = new WeightStream(p, bundleWeightSource(vb[p.id]), 3 * K);
       expect(ws.blocks('v')).toHaveLength(4);
       const [r0, b0] = [p.rounds, p.channel.stats.bytesSent];
-      const got = await streamedMatmulTransposed(p, ws, 'v', x.share(p));
+      const got = await streamedMatmulTransposed(p, ws, 'v', xr.share(p));
       const spent = { rounds: p.rounds - r0, bytes: p.channel.stats.bytesSent - b0 };
-      expect(got.shape).toEqual([T, N]);
+      expect(got.shape).toEqual([rows, N]);
       expect(ws.stats).toMatchObject({ liveBlocks: 0, openedWords: K * N });
       return { got: await read(p, got), spent, value: await revealRaw(p, got) };
     });
     const reference = await deterministicRun(async (p) => {
       const whole = await new WeightStream(p, bundleWeightSource(vb[p.id]), K * N).whole('v');
       const turned = aShare([K, N], p.backend.transpose(whole.s0, [N, K], [1, 0]), p.backend.transpose(whole.s1, [N, K], [1, 0]));
-      const y = await matmul(p, x.share(p), turned);
+      const y = await matmul(p, xr.share(p), turned);
       return { got: await read(p, y), value: await revealRaw(p, y) };
     });
     for (const i of [0, 1, 2]) expect(runs[i].got).toEqual(reference[i].got);

@@ -1,6 +1,6 @@
 /**
  * Matrix multiplication of replicated shares: party i computes X_i (Y_i + Y_{i+1}) + X_{i+1} Y_i locally (two
- * local matmuls), a 3-of-3 additive sharing of XY, as in ABY3 section 5.1: the communication is one ring
+ * local matmuls; the sum on whichever operand is smaller), a 3-of-3 additive sharing of XY, as in ABY3 section 5.1: the communication is one ring
  * element per OUTPUT element, independent of the inner dimension. Raw: 1 round, m*n words per party.
  * Fixed point: fused with the dealer truncation, 2 rounds, bytes [4, 2, 2] words per output element.
  * Term: the masked 3-of-3 term alone (local, 0 rounds), at 2f fraction bits, for a reveal to the client
@@ -40,10 +40,20 @@ function dimsOf(x: AShare, y: AShare, o: MatmulOptions): { dims: MatmulDims; out
   return { dims: { batch, m, k, n, transA: o.transA, transB: o.transB, broadcastB }, outShape: [...batchShape, m, n] };
 }
 
+/**
+ * X_i (Y_i + Y_{i+1}) + X_{i+1} Y_i, or the same ring value as (X_i + X_{i+1}) Y_i + X_i Y_{i+1}: the sum is
+ * taken on the smaller operand (a weight's, or a decoding step's one row).
+ */
 function productTerm(p: Party, x: AShare, y: AShare, dims: MatmulDims, tag: string) {
   const be = p.backend;
-  const t = be.add(be.matmul(x.s0, be.add(y.s0, y.s1), dims), be.matmul(x.s1, y.s0, dims));
-  return be.add(t, p.zeroShare(tag, t.length));
+  const onX = x.s0.length < y.s0.length;
+  const sum = onX ? be.add(x.s0, x.s1) : be.add(y.s0, y.s1);
+  const a = onX ? be.matmul(sum, y.s0, dims) : be.matmul(x.s0, sum, dims);
+  const b = onX ? be.matmul(x.s0, y.s1, dims) : be.matmul(x.s1, y.s0, dims);
+  const t = be.add(a, b);
+  const z = be.add(t, p.zeroShare(tag, t.length));
+  p.drop(sum, a, b, t);
+  return z;
 }
 
 /** Ring matrix product, no truncation. */
