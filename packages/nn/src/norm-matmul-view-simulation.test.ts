@@ -17,7 +17,7 @@ import {
   assertNoLeak, dealerMaskMutants, describeReports, fixedViewInput, NoZeroShareParty, NoZeroShareXorParty, simulateViews, zeroDraws, type PlantedMutant,
 } from '@puma/protocol/view-test-support';
 import { layerNormOfResidualMatmul } from './layernorm-residual.ts';
-import { matmulTruncBy } from './norm-matmul-test-support.ts';
+import { matmulTruncBy, sumOf } from './norm-matmul-test-support.ts';
 import { rmsNormMatmul, rmsNormMatmulTermAt } from './rmsnorm.ts';
 
 const A = (s: unknown) => s as AShare;
@@ -31,8 +31,8 @@ const rotated = inputs(128, 24);
 /** base x plus the product x 2^f (2f fraction bits); width 24 = 3 * 8 runs the odd factor's extra truncation. */
 async function program(p: Party, s: Record<string, unknown>): Promise<AShare> {
   const mm = { matmul: (q: Party, m: AShare, bits: number) => matmulTruncBy(q, m, A(s.w), bits), out: OUT, keepY: true };
-  const r = await layerNormOfResidualMatmul(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits), A(s.g), A(s.b), 1e-5, mm, true);
-  return concatFlat(p, [r.x as AShare, r.y as AShare, r.yw]);
+  const r = await layerNormOfResidualMatmul(p, sumOf(p, A(s.x), mulPublicInt(p, A(s.x), 2 ** p.fracBits)), A(s.g), A(s.b), 1e-5, mm);
+  return concatFlat(p, [r.y as AShare, r.yw]);
 }
 
 /** RMSNorm(x) W as a term at 2f on a published window (x in [-4, 4]: mean square below 2^4), truncated by f. */

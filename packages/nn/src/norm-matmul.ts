@@ -39,21 +39,27 @@
  * octaves of S fuses (stories260K's norms span 19: 13 bits for R and 13.5 for z, against 16 for R and 18 for the
  * result unfused). Cost: normMatmulTermCost, 5 rounds on such a window, where the norm then the matmul's term
  * take 7. Error asserted in norm-matmul.test.ts.
- * A residual sum given as its term (NormInput's SumTerm: base 2^f plus a product's term, pre-norm RMSNorm
- * models; d must be x itself at f) is truncated here by protocol truncateSquares, whose first round also gives
- * the rows' sums of squares: R starts from them while the second round replicates d, so the norm ends 1 round
- * after the truncation's first instead of after both (6 rounds from the product to R on a window, against 7).
- * Bytes: two words more per element from each chunk's dealer. Error: the truncation's, as before (d is the same
- * value). The unfused paths truncate the term plainly (truncateProduct) and run the norm on d.
+ * A residual sum given as its term (norm.ts NormInput's SumTerm: base 2^f plus a product's term for RMSNorm, d =
+ * x at f; a LayerNorm's centred sum, layernorm-residual.ts, d = odd (x - mean) at the plan's dBits) is truncated
+ * to d here by protocol truncateSquares, whose first round also gives the rows' sums of squares: R starts from
+ * them while the second round replicates d, so the norm ends 1 round after the truncation's first instead of
+ * after both (6 rounds from the product to R on a window, against 7). Bytes: two words more per element from
+ * each chunk's dealer. Error: the truncation's, as before (d is the same value). The unfused paths take the
+ * norm from the squares too (norm.ts normTailOfSum).
  */
 import type { Buf } from '@puma/backend';
 import {
-  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateOpenSquares, truncateProduct, truncateProductCost,
+  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateProduct,
   truncateSquaresCloseCost, truncateSquaresOpenCost, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
 import { mulTrunc, mulTruncCost, productSumOutTerm, productSumTrunc } from './fused.ts';
-import { formM, formMCost, mBitsFor, normPlan, normTail, normTailCost, plusBeta, type NormOptions, type NormPlan } from './norm.ts';
+import {
+  formM, formMCost, isSumTerm, mBitsFor, normPlan, normTail, normTailCost, normTailOfSum, normTailOfSumCost, openSumSquares, plusBeta,
+  type NormInput, type NormOptions, type NormPlan,
+} from './norm.ts';
+
+export type { NormInput, SumTerm } from './norm.ts';
 import { normScaleOfSquares, normScaleOfSquaresCost, normScaleOfSquaresTerm } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
@@ -157,7 +163,7 @@ export function normMatmulCost(rows: number, n: number, plan: NormPlan, out: num
 export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out: number, beta: boolean, o: NormTermCostOptions = {}): Cost {
   const { fromSum = false } = o;
   const mp = o.fused === undefined ? normMatmulPlan(plan, o.matmulBound) : o.fused;
-  if (!mp) return seq(fromSum ? truncateProductCost(rows * n) : ZERO_COST, normTailCost(rows, n, plan));
+  if (!mp) return fromSum ? normTailOfSumCost(rows, n, plan) : normTailCost(rows, n, plan);
   const sumOpen = fromSum ? truncateSquaresOpenCost(rows * n) : ZERO_COST;
   const sumClose = fromSum ? truncateSquaresCloseCost(rows * n) : ZERO_COST;
   const r = normScaleOfSquaresCost(rows, plan.scale);
@@ -165,33 +171,17 @@ export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out:
 }
 
 /**
- * A norm's input: d itself, or a residual sum as this party's masked 3-of-3 term at 2f fraction bits (a
- * replicated base times 2^f plus a product's term), which the norm truncates by f with protocol truncateSquares:
- * R starts from the rows' squares after its first round, beside the second that replicates d (1 round sooner
- * than the truncation and then S's resharing). d comes back with the result (the residual stream goes on from it).
- */
-export type NormInput = AShare | SumTerm;
-
-export interface SumTerm {
-  term: Buf;
-  shape: readonly number[];
-  /** Fraction bits of the term (2f for base 2^f plus a product; softmax.ts attendInto's f + its reciprocal's bits): truncated to f. */
-  fracBits: number;
-}
-
-const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
-
-/**
- * A NormInput's value: as it is, or a sum's term truncated to f plainly (2 rounds: the unfused paths and callers
- * with no norm, which have no use for its squares). The term stays the caller's.
+ * A NormInput's value: as it is, or a sum's term truncated to f plainly (2 rounds: callers with no norm, which
+ * have no use for its squares). The term stays the caller's.
  */
 export function resolvedNormInput(p: Party, x: NormInput): Promise<AShare> {
   return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, x.fracBits - p.fracBits) : Promise.resolve(x);
 }
 
-/** A sum's term is the norm's own input x (RMSNorm: d = x at the session's f), never a centred or rescaled d. */
-function checkSumInput(x: NormInput, plan: NormPlan): void {
-  if (isSumTerm(x) && plan.dBits !== plan.fracBits) throw new Error(`norm matmul: a residual sum's term needs d at the session's ${plan.fracBits} fraction bits, the plan has ${plan.dBits}`);
+/** The norm alone (norm.ts's tail; on a sum's term from its squares), for the unfused paths. */
+async function unfusedTail(p: Party, input: NormInput, gamma: AShare | null, plan: NormPlan): Promise<{ y: AShare; d: AShare }> {
+  if (isSumTerm(input)) return normTailOfSum(p, input, gamma, plan);
+  return { y: await normTail(p, input, gamma, plan), d: input };
 }
 
 /** R (one per row), m = d gamma at mBits (d itself at mBitsFor without gamma), and z = m W at zBits with beta W's row split off at rScale + zBits. */
@@ -214,7 +204,7 @@ async function scaledProduct(p: Party, input: NormInput, gamma: AShare | null, b
   if (!plan.scaled && beta) throw new Error('norm matmul: a norm without gamma has its beta folded into the product too');
   const kept = beta && mm.betaProduct ? mm.betaProduct.get(zBits) : undefined;
   const betaRow = beta !== null && kept === undefined;
-  const opened = isSumTerm(input) ? await truncateOpenSquares(p, input.term, input.shape, input.fracBits - p.fracBits) : null;
+  const opened = isSumTerm(input) ? await openSumSquares(p, input, plan) : null;
   const [r, mz] = await p.parallel(
     (b) => (opened ? normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale) : normScaleOfSquares(b, input as AShare, plan.epsRaw, plan.scale)),
     async (b) => {
@@ -245,13 +235,11 @@ export async function normMatmul(p: Party, input: NormInput, gamma: AShare | nul
   const { rScale } = plan.scale;
   const mp = normMatmulPlan(plan, mm.matmulBound);
   if (!mp) {
-    const d = await resolvedNormInput(p, input);
-    const tail = await normTail(p, d, gamma, plan);
+    const { y: tail, d } = await unfusedTail(p, input, gamma, plan);
     const y = plusBeta(p, tail, beta);
     return { y: mm.keepY ? y : null, yw: await mm.matmul(p, reshape(y, [rows, n]), f), d };
   }
   const { zBits } = mp;
-  checkSumInput(input, plan);
   const { d, r, m, mBits, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
   const out = mm.out;
   const [yw, y] = await p.parallel(
@@ -284,11 +272,9 @@ export async function normMatmulTerm(p: Party, input: NormInput, gamma: AShare |
   const rows = input.shape.reduce((a, b) => a * b, 1) / n;
   const mp = fused === undefined ? normMatmulPlan(plan, mm.matmulBound) : fused;
   if (!mp) {
-    const d = await resolvedNormInput(p, input);
-    const tail = await normTail(p, d, gamma, plan);
+    const { y: tail, d } = await unfusedTail(p, input, gamma, plan);
     return { ...(await mm.matmulTerm(p, reshape(plusBeta(p, tail, beta), [rows, n]))), d };
   }
-  checkSumInput(input, plan);
   const { d, r, zRows, betaW } = await scaledProduct(p, input, gamma, beta, plan, mp, mm);
   return { ...productSumOutTerm(p, [[broadcastLast(p, r, mm.out), zRows]], plan.scale.rScale + mp.zBits, betaW), d };
 }

@@ -29,10 +29,16 @@
  * (truncated where mScale < dBits): no product, so per element about 21.3 bytes fewer per party (the product's
  * truncation), same rounds (m was formed beside R). y = d R then; error as with gamma = 1.
  */
-import { add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCost, type AShare, type Cost, type Party } from '@puma/protocol';
+import type { Buf } from '@puma/backend';
+import {
+  add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCloseSquares, truncateCost, truncateOpenSquares, truncateSquaresCloseCost,
+  truncateSquaresOpenCost, type AShare, type Cost, type Party, type SquaresOpening,
+} from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
 import { fixedBig, par, ZERO_COST } from './fixed.ts';
-import { normScaleCost, normScaleOfSquares, normScaleOfSquaresCost, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan } from './norm-scale.ts';
+import {
+  normScaleCost, normScaleOfSquares, normScaleOfSquaresCost, normScaleOfSquaresTerm, normScalePlan, normScaleTimes, normScaleTimesCost, type NormScalePlan,
+} from './norm-scale.ts';
 
 /** Default largest rows * n * lanes for which m is multiplied into every lane (2 rounds fewer; see the header). */
 export const TIMES_LIMIT = 2 ** 12;
@@ -166,4 +172,60 @@ export async function normTail(p: Party, d: AShare, gamma: AShare | null, plan: 
     (b) => formM(b, d, gamma, plan, mScale),
   );
   return mulTrunc(p, m, broadcastLast(p, r, n), bits);
+}
+
+/**
+ * A norm's input: d itself, or a residual sum as this party's masked 3-of-3 term (SumTerm), which the norm
+ * truncates to d with protocol truncateSquares: R starts from the rows' squares after its first round, beside the
+ * second that replicates d (1 round sooner than the truncation and then S's resharing). d comes back with the
+ * result (RMSNorm's residual stream goes on from it).
+ */
+export type NormInput = AShare | SumTerm;
+
+export interface SumTerm {
+  term: Buf;
+  shape: readonly number[];
+  /**
+   * Fraction bits of the term, which the norm truncates to its d's (plan.dBits): 2f for base 2^f plus a product
+   * (RMSNorm's x at f), softmax.ts attendInto's f + its reciprocal's bits, or a LayerNorm's centred sum
+   * (layernorm-residual.ts: odd (x - mean) at 2f + k).
+   */
+  fracBits: number;
+}
+
+export const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
+
+/** The first round of a sum's truncation to the plan's d, with its rows' squares (at 2 dBits). */
+export function openSumSquares(p: Party, x: SumTerm, plan: NormPlan): Promise<SquaresOpening> {
+  const bits = x.fracBits - plan.dBits;
+  if (!Number.isInteger(bits) || bits < 1) throw new Error(`norm: a sum's term at ${x.fracBits} fraction bits cannot be truncated to d's ${plan.dBits}`);
+  return truncateOpenSquares(p, x.term, x.shape, bits);
+}
+
+/** Cost of normTailOfSum for rows x n. */
+export function normTailOfSumCost(rows: number, n: number, plan: NormPlan): Cost {
+  const m = seq(truncateSquaresCloseCost(rows * n), formMCost(rows, n, plan, plan.scale.mScale));
+  return seq(truncateSquaresOpenCost(rows * n), par(normScaleOfSquaresCost(rows, plan.scale), m), mulTruncCost(rows * n));
+}
+
+/**
+ * normTail on a sum's term: the truncation's first round gives the rows' squares, R starts from them while the
+ * second round replicates d and m = d gamma is formed, then m R: 1 + 11 + 2 = 14 rounds from the term (S's
+ * resharing and R take the 11; on a narrow window 1 + 5 + 2), against the truncation's 2 and normTail's 13 (or
+ * 11). d is returned too.
+ */
+export async function normTailOfSum(p: Party, x: SumTerm, gamma: AShare | null, plan: NormPlan): Promise<{ y: AShare; d: AShare }> {
+  checkScale(gamma, plan.scaled);
+  const n = x.shape[x.shape.length - 1];
+  const { mScale, rScale } = plan.scale;
+  const opened = await openSumSquares(p, x, plan);
+  const [r, dm] = await p.parallel(
+    (b) => normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale),
+    async (b) => {
+      const d = await truncateCloseSquares(b, opened);
+      return { d, m: await formM(b, d, gamma, plan, mScale) };
+    },
+  );
+  const y = await mulTrunc(p, dm.m, broadcastLast(p, r, n), mBitsFor(plan, mScale) + rScale - plan.fracBits);
+  return { y, d: dm.d };
 }

@@ -5,13 +5,13 @@
  */
 import type { Buf } from '@puma/backend';
 import { concatFlat, matmulRaw, mulPublicInt, reshape, sliceLast, tileLeading, transpose, type AShare, type Party } from '@puma/protocol';
-import { attendInto, attendOfProduct, attentionOutputBound, rmsNormMatmulTermAt } from '@puma/nn';
+import { attendInto, attendOfProduct, attentionOutputBound, rmsNormMatmulTermAt, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
 import { linearMatmul, linearMatmulTerm } from './linear-weight.ts';
 import { streamedMatmulTerm } from './streamed-matmul.ts';
-import { addBias, linear, normAffine, sumForm, truncatedSum, withWeight, type KvCache, type Residual, type SecureModel } from './model.ts';
+import { addBias, linear, normAffine, resolvedInput, sumForm, withWeight, type KvCache, type Residual, type SecureModel } from './model.ts';
 import { feeds, norm, NORM_FEED_LIMIT, normFeedsQkvTerm, normIntoQkvTerm } from './norms.ts';
 
 /**
@@ -22,16 +22,22 @@ import { feeds, norm, NORM_FEED_LIMIT, normFeedsQkvTerm, normIntoQkvTerm } from 
 export async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: string, r: Residual): Promise<{ term: Buf; x: AShare }> {
   const c = m.config;
   const into = `l${l}.qkv`;
-  if (!normFeedsQkvTerm(c, r.base.shape[0])) {
-    const x = (await truncatedSum(p, r)).base;
+  if (!normFeedsQkvTerm(c, r.x.shape[0])) {
+    const x = await resolvedInput(p, r.x);
     const y = await p.profile('norm', () => norm(p, m, name, x));
     return { term: await streamedMatmulTerm(p, m.weights, `${into}.w`, y), x };
   }
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale } = await normAffine(p, m, name);
-  const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, r.sum ?? r.base, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
-  if (r.sum) p.drop(r.sum.term);
+  const t = await p.profile('norm', () => rmsNormMatmulTermAt(p, r.x, scale, c.normEps, mm, 2 * p.fracBits, normOptions(c, name)));
+  if ('term' in r.x) p.drop(r.x.term);
   return { term: t.z, x: t.d };
+}
+
+/** The attention's input where it is multiplied: a residual sum's term only ever comes with its projection already formed. */
+function resolved(x: NormInput): AShare {
+  if ('term' in x) throw new Error('secure pass: the attention got a residual sum\'s term without the projection its norm formed');
+  return x;
 }
 
 /**
@@ -39,17 +45,17 @@ export async function qkvTermOfNorm(p: Party, m: SecureModel, l: number, name: s
  * RoPE models, qkvTermOfNorm). RoPE models: each party's 3-of-3 term of the product, with the bias's component
  * added at 2f bits, is rotated and truncated by rope-qkv.ts (the matmul's 2 rounds). Others: the fused matmul.
  */
-async function projectQkv(p: Party, m: SecureModel, l: number, x: AShare, pos0: number, fed?: AShare, fedTerm?: Buf): Promise<Qkv> {
+async function projectQkv(p: Party, m: SecureModel, l: number, x: NormInput, pos0: number, fed?: AShare, fedTerm?: Buf): Promise<Qkv> {
   const c = m.config;
   const [H, KV, D] = [c.numHeads, c.numKvHeads, c.headDim];
   if (c.positions !== 'rope') {
-    const qkv = fed ?? (await linear(p, m, `l${l}.qkv`, x));
+    const qkv = fed ?? (await linear(p, m, `l${l}.qkv`, resolved(x)));
     return { q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) };
   }
   const be = p.backend;
   const f = p.fracBits;
   const T = x.shape[0];
-  let term = fedTerm ?? (await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, x));
+  let term = fedTerm ?? (await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, resolved(x)));
   if (m.weights.has(`l${l}.qkv.b`)) {
     // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
     const biased = await withWeight(m, `l${l}.qkv.b`, (b) => {
@@ -78,7 +84,7 @@ function repeatKv(p: Party, x: AShare, rep: number): AShare {
 }
 
 /** The attention's untruncated scores [H, T, keys] (2f fraction bits) and the values per head [H, keys, D]; the cache takes k and v. */
-async function scoresAndValues(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<{ scores: AShare; vh: AShare }> {
+async function scoresAndValues(p: Party, m: SecureModel, l: number, x: NormInput, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<{ scores: AShare; vh: AShare }> {
   const c = m.config;
   const T = x.shape[0];
   const D = c.headDim;
@@ -107,9 +113,10 @@ const causalOptions = (c: ModelConfig, pos0: number) => (c.causal ? { causal: { 
 
 /**
  * Attention up to the output projection: the heads' contexts merged, [T, H * D] (qkv: x's projection, if a norm
- * fed it; qkvTerm: its term, where the attention norm formed it, RoPE models).
+ * fed it, and then x, which may be the residual sum's term the norm came from, gives only its rows; qkvTerm: its
+ * term, where the attention norm formed it, RoPE models).
  */
-export async function attentionContext(p: Party, m: SecureModel, l: number, x: AShare, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<AShare> {
+export async function attentionContext(p: Party, m: SecureModel, l: number, x: NormInput, cache: KvCache | null, pos0: number, qkv?: AShare, qkvTerm?: Buf): Promise<AShare> {
   const c = m.config;
   const { scores, vh } = await scoresAndValues(p, m, l, x, cache, pos0, qkv, qkvTerm);
   // nn's default max groups (32: one level of all-pairs narrow comparisons for up to 32 keys).
@@ -146,6 +153,5 @@ export async function attentionInto(p: Party, m: SecureModel, l: number, x: ASha
   const name = `l${l}.o`;
   const base = await addBias(p, m, name, x);
   const proj = { matmul: (q: Party, blocks: AShare) => linearMatmul(q, m.weights, name, blocks), out: c.hiddenSize };
-  const sum = await p.profile('softmax', () => attendInto(p, scores, vh, proj, base, causalOptions(c, pos0)));
-  return { base, product: null, sum };
+  return { x: await p.profile('softmax', () => attendInto(p, scores, vh, proj, base, causalOptions(c, pos0))) };
 }

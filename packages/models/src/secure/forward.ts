@@ -17,11 +17,12 @@
  * only reshared (1 round) and the consumer truncates it beside its first step. The attention scores go to
  * softmax that way (nn softmax.ts: the max compares the product), and softmax's division moves after the
  * product with V (attendOfProduct: e V beside 1/sum, 2 rounds fewer; values must stay below
- * attentionValueBound(keys): 32768 at 32 keys, 1024 at 1024); in LayerNorm models, each sublayer's output
- * projection goes into the next LayerNorm as a residual sum base + product / 2^f (nn layernorm-residual.ts: the
- * mean is truncated beside the residual). One round per softmax and per such norm; every norm that follows
- * a matmul except the final one (secureHidden returns the resolved stream). RMSNorm has no mean to overlap,
- * so LLaMA-style models keep the fused truncation there; their RoPE instead rotates each party's term of the
+ * attentionValueBound(keys): 32768 at 32 keys, 1024 at 1024). Each sublayer's output projection goes into the
+ * next norm as the residual sum's term, base 2^f plus the product's term (model.ts Residual.sum), never
+ * reshared: the norm truncates it with protocol truncateSquares, whose first round gives the rows' squares
+ * (RMSNorm: of x; LayerNorm: of o (x - mean), the mean taken on the term, nn layernorm-residual.ts), so R starts
+ * one round after the product, 2 rounds sooner than the product's reshare and the truncations did for
+ * LayerNorm; the final norm takes the last layer's sum the same way (head.ts). LLaMA-style models' RoPE rotates each party's term of the
  * qkv product and truncates once (projectQkv, the matmul's 2 rounds instead of 4; rotated values below 1024),
  * and their attention norm applies its row scale to that term (qkvTermOfNorm, nn rmsNormMatmulTermAt: R and
  * the product share the term's 2f fraction bits, on a published window of up to 23 or 24 octaves): the norm
@@ -67,10 +68,10 @@ async function embed(p: Party, m: SecureModel, oneHot: AShare, pos0: number): Pr
     x = await addWeightRows(p, m, 'emb.position', x, pos0, T);
   }
   if (m.weights.has('emb.tokenType')) x = await addWeightRows(p, m, 'emb.tokenType', x, 0, 1);
-  if (!m.weights.has('emb.norm.scale')) return { base: x, product: null };
-  if (!normFeedsQkv(c)) return { base: await p.profile('norm', () => norm(p, m, 'emb.norm', x)), product: null };
+  if (!m.weights.has('emb.norm.scale')) return { x };
+  if (!normFeedsQkv(c)) return { x: await p.profile('norm', () => norm(p, m, 'emb.norm', x)) };
   const fed = await normInto(p, m, 'emb.norm', x, 'l0.qkv', true);
-  return { base: fed.y as AShare, product: null, qkv: fed.out };
+  return { x: fed.y as AShare, qkv: fed.out };
 }
 
 /** The MLP's first linear layer (the one its norm feeds). */
@@ -100,22 +101,23 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
   return p.profile(`layer ${l}`, async () => {
     if (c.normPlacement === 'pre') {
       let context: AShare;
-      let attnIn: AShare;
+      let attnIn: NormInput;
       if (normFeedsQkv(c)) {
+        // A LayerNorm leaves a sum's term as it is: the stream goes on from the term (attnIn), never truncated.
         const n1 = await normOfResidualInto(p, m, `l${l}.attnNorm`, x, true, `l${l}.qkv`, false);
-        attnIn = n1.x as AShare;
+        attnIn = n1.x as NormInput;
         context = await attentionContext(p, m, l, attnIn, cache, pos0, n1.out);
-      } else if (normIntoQkvTerm(c) && !x.product) {
+      } else if (normIntoQkvTerm(c)) {
         const qt = await qkvTermOfNorm(p, m, l, `l${l}.attnNorm`, x);
         attnIn = qt.x;
         if (attentionFeedsOutput(c, attnIn.shape[0])) {
-          const a = await attentionInto(p, m, l, attnIn, cache, pos0, qt.term);
+          const a = await attentionInto(p, m, l, qt.x, cache, pos0, qt.term);
           return mlpBlock(p, m, l, a, last);
         }
         context = await attentionContext(p, m, l, attnIn, cache, pos0, undefined, qt.term);
       } else {
         const n1 = await normOfResidual(p, m, `l${l}.attnNorm`, x, true);
-        attnIn = n1.x as AShare;
+        attnIn = n1.x as NormInput;
         context = await attentionContext(p, m, l, n1.y, cache, pos0);
       }
       return mlpBlock(p, m, l, await linearInto(p, m, `l${l}.o`, context, attnIn, sumForm(c, true)), last);
@@ -126,9 +128,9 @@ async function block(p: Party, m: SecureModel, l: number, x: Residual, last: boo
     const h = n1.y as AShare;
     const f = await mlpHidden(p, m, l, n1.out);
     const sum = await linearInto(p, m, f.down, f.h, h, sumForm(c, true));
-    if (last || !normFeedsQkv(c)) return { base: (await normOfResidual(p, m, `l${l}.mlpNorm`, sum, false)).y, product: null };
+    if (last || !normFeedsQkv(c)) return { x: (await normOfResidual(p, m, `l${l}.mlpNorm`, sum, false)).y };
     const out = await normOfResidualInto(p, m, `l${l}.mlpNorm`, sum, false, `l${l + 1}.qkv`, true);
-    return { base: out.y as AShare, product: null, qkv: out.out };
+    return { x: out.y as AShare, qkv: out.out };
   });
 }
 
@@ -137,14 +139,14 @@ async function mlpBlock(p: Party, m: SecureModel, l: number, a: Residual, last: 
   const c = m.config;
   const n2 = await normOfResidualInto(p, m, `l${l}.mlpNorm`, a, true, mlpIn(c, l), false);
   const f = await mlpHidden(p, m, l, n2.out);
-  // The last layer's sum goes to the final norm as its term (head.ts) where RMSNorm takes it.
-  return linearInto(p, m, f.down, f.h, n2.x as AShare, sumForm(c, !last || normTakesSum(c)));
+  // The last layer's sum goes to the final norm as its term (head.ts).
+  return linearInto(p, m, f.down, f.h, n2.x as NormInput, sumForm(c, !last || normTakesSum(c)));
 }
 
-/** A resolved residual's value (blocks leave a product only where a norm takes it next). */
+/** A resolved residual's value (blocks leave a sum's term only where a norm takes it next). */
 function resolve(r: Residual): AShare {
-  if (r.product || r.sum) throw new Error('secure pass: a residual sum was left untruncated where no norm takes it');
-  return r.base;
+  if ('term' in r.x) throw new Error('secure pass: a residual sum was left untruncated where no norm takes it');
+  return r.x;
 }
 
 /**
@@ -158,7 +160,7 @@ export async function secureHiddenInput(p: Party, m: SecureModel, oneHot: AShare
   const L = m.config.numLayers;
   for (let l = 0; l < L; l++) x = await block(p, m, l, x, l === L - 1, cache, pos0);
   if (cache) cache.length = pos0 + oneHot.shape[0];
-  return x.sum ?? resolve(x);
+  return x.x;
 }
 
 /** secureHiddenInput resolved (a sum's term truncated: 2 rounds, as the last layer's product took before). */

@@ -15,7 +15,7 @@ import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Par
 import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import { inputRows, linear, normAffine, resolvedInput, rows, withWeight, type SecureModel } from './model.ts';
-import { betaRow, feeds, norm, normFeeds, normInto } from './norms.ts';
+import { betaRow, feeds, normFeeds, normInto, normOfInput } from './norms.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares (h as forward.ts secureHiddenInput gives it). */
@@ -73,9 +73,7 @@ async function withBias(p: Party, m: SecureModel, name: string, t: OutputTerm): 
 async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput, into: string): Promise<OutputTerm> {
   const c = m.config;
   if (!normFeeds(h.shape[0], c.hiddenSize, linearWeight(m.weights, into).out, false, betaRow(m, name))) {
-    const x = await resolvedInput(p, h);
-    const y = await p.profile('norm', () => norm(p, m, name, x));
-    return linearTerm(p, m, into, y);
+    return linearTerm(p, m, into, await normOfInput(p, m, name, h));
   }
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale, bias } = await normAffine(p, m, name);

@@ -1,7 +1,7 @@
 /**
  * What every part of the secure pass (forward.ts) shares: the model bound to a party (weights streamed, nothing
  * read before use), its small tensors, linear layers, and the residual stream's forms between sublayers (resolved,
- * a reshared product for LayerNorm, or the whole sum as each party's term for RMSNorm: Residual).
+ * or the whole sum as each party's term: Residual).
  */
 import { add, mulPublicInt, reshape, sliceFlat, tileLeading, type AShare, type Party } from '@puma/protocol';
 import { resolvedNormInput, type NormInput, type SumTerm } from '@puma/nn';
@@ -9,7 +9,6 @@ import { checkNormWindows } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 import type { ModelConfig } from '../types.ts';
 import { linearMatmul, linearMatmulTerm } from './linear-weight.ts';
-import { streamedMatmulRaw } from './streamed-matmul.ts';
 import { asWeightSource, type SecureWeights } from './weight-source.ts';
 import { WeightStream } from './weight-stream.ts';
 
@@ -98,57 +97,61 @@ export async function linear(p: Party, m: SecureModel, name: string, x: AShare):
   return addBias(p, m, name, await linearMatmul(p, m.weights, name, x));
 }
 
-/** A residual sum base + product / 2^f whose last term, a matmul, is only reshared (product at 2f); or resolved (product null). */
+/** The residual stream between sublayers. */
 export interface Residual {
-  base: AShare;
-  product: AShare | null;
   /**
-   * Pre-norm RMSNorm models: the whole sum as this party's masked term (at 2f: base 2^f plus the product's term;
-   * attendInto's at f plus its reciprocal's bits: SumTerm.fracBits),
-   * which the next norm truncates, starting from its rows' squares (nn NormInput); base is the sum without the
-   * product then.
+   * Its value: resolved, or the whole sum as this party's masked term (at 2f: the residual's term or its
+   * replicated value times 2^f, plus the product's term; attendInto's at f plus its reciprocal's bits:
+   * SumTerm.fracBits), which the next norm truncates, starting from its rows' squares (nn NormInput; a LayerNorm
+   * centres it first and leaves it as it is, so pre-norm LayerNorm models carry the stream as a term, never
+   * truncated: nn layernorm-residual.ts).
    */
-  sum?: SumTerm;
-  /** The next layer's qkv projection of base, where the norm that made base fed it (post-norm models). */
+  x: NormInput;
+  /** The next layer's qkv projection of x, where the norm that made x fed it (post-norm models). */
   qkv?: AShare;
 }
 
-/** LayerNorm models hand sublayer outputs to the next norm untruncated; RMSNorm has no mean to overlap. */
-export function normTakesProduct(c: ModelConfig): boolean {
-  return c.norm === 'layernorm';
-}
-
-/** Pre-norm RMSNorm models hand sublayer outputs to the next norm as the sum's term (Residual.sum). */
+/** LayerNorm models and pre-norm RMSNorm models hand sublayer outputs to the next norm as the sum's term (Residual.x). */
 export function normTakesSum(c: ModelConfig): boolean {
-  return c.norm === 'rmsnorm' && c.normPlacement === 'pre';
+  return c.norm === 'layernorm' || (c.norm === 'rmsnorm' && c.normPlacement === 'pre');
 }
 
 /**
- * residual + linear(x): 'resolved'; 'product', only reshared (the next LayerNorm truncates it); 'sum', the
- * whole sum as each party's term (the next RMSNorm truncates it with its rows' squares: no round here).
+ * residual + linear(x): 'resolved', or 'sum', the whole sum as each party's term (the next norm truncates it
+ * with its rows' squares: no round here). A residual given as a term is consumed (its buffer joins the sum); a
+ * resolved one joins as its component 0 times 2^f (summed over the parties, the value). 'resolved' from a term
+ * truncates the whole sum once (2 rounds, as the matmul's own truncation).
  */
-export async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: AShare, into: 'resolved' | 'product' | 'sum'): Promise<Residual> {
-  if (into === 'resolved') return { base: add(p, residual, await linear(p, m, name, x)), product: null };
-  const base = await addBias(p, m, name, residual);
-  if (into === 'product') return { base, product: await streamedMatmulRaw(p, m.weights, `${name}.w`, x) };
+export async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: NormInput, into: 'resolved' | 'sum'): Promise<Residual> {
+  const isTerm = 'term' in residual;
+  if (into === 'resolved' && !isTerm) return { x: add(p, residual, await linear(p, m, name, x)) };
   const be = p.backend;
+  const f = p.fracBits;
+  if (isTerm && residual.fracBits !== 2 * f) throw new Error(`secure pass: a residual's term at ${residual.fracBits} fraction bits cannot take ${name}'s product at ${2 * f}`);
   const t = await linearMatmulTerm(p, m.weights, name, x);
-  // A replicated share's component 0, summed over the parties, is the value: base joins the term at 2f.
-  const scaled = be.mulScalar(base.s0, 1n << BigInt(p.fracBits));
-  const term = be.add(t.z, scaled);
-  p.drop(t.z, scaled);
-  return { base, product: null, sum: { term, shape: base.shape, fracBits: 2 * p.fracBits } };
+  const base = isTerm ? residual.term : be.mulScalar(residual.s0, 1n << BigInt(f));
+  let term = be.add(t.z, base);
+  p.drop(t.z, base);
+  if (m.weights.has(`${name}.b`)) {
+    // The bias's component 0 at 2f joins the term the same way.
+    const biased = await withWeight(m, `${name}.b`, (b) => {
+      const tiled = be.tile(b.s0, residual.shape[0]);
+      const scaled = be.mulScalar(tiled, 1n << BigInt(f));
+      const sum = be.add(term, scaled);
+      p.drop(tiled, scaled);
+      return sum;
+    });
+    p.drop(term);
+    term = biased;
+  }
+  const sum: SumTerm = { term, shape: residual.shape, fracBits: 2 * f };
+  if (into === 'sum') return { x: sum };
+  return { x: await resolvedInput(p, sum) };
 }
 
 /** The sublayer output's form for the next norm (linearInto), `next` whether a norm takes it (not the last layer's). */
-export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'product' | 'sum' {
-  if (!next) return 'resolved';
-  return normTakesProduct(c) ? 'product' : normTakesSum(c) ? 'sum' : 'resolved';
-}
-
-/** A residual whose sum is a term, truncated (2 rounds) where its norm cannot take it as it is. */
-export async function truncatedSum(p: Party, r: Residual): Promise<Residual> {
-  return r.sum ? { base: await resolvedInput(p, r.sum), product: null } : r;
+export function sumForm(c: ModelConfig, next: boolean): 'resolved' | 'sum' {
+  return next && normTakesSum(c) ? 'sum' : 'resolved';
 }
 
 /** Rows [start, start + count) of a [rows, cols] share (public indices: local). */

@@ -5,12 +5,12 @@
 import type { AShare, Party } from '@puma/protocol';
 import {
   LAN_BYTES_PER_ROUND, layerNorm, layerNormMatmul, layerNormOfResidual, layerNormOfResidualMatmul, rmsNorm, rmsNormMatmul,
-  type BetaProductStore, type NormInput, type NormMatmul,
+  type BetaProductStore, type NormInput, type NormMatmul, type SumTerm,
 } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
 import { linearMatmul, linearWeight } from './linear-weight.ts';
-import { addBias, linear, normAffine, normFolded, normTakesSum, resolvedInput, truncatedSum, type Residual, type SecureModel } from './model.ts';
+import { addBias, linear, normAffine, normFolded, normTakesSum, resolvedInput, type Residual, type SecureModel } from './model.ts';
 
 /**
  * The matmul `into` (weight `into`.w, streamed) as the product norm `norm` feeds; its bias is added after. The
@@ -58,7 +58,7 @@ export function normHasBeta(c: ModelConfig): boolean {
 
 /** Does an RMSNorm taking a residual sum's term (normTakesSum) feed its matmul of `out` columns with it (else the sum is truncated first)? */
 export function normFeedsFromSum(c: ModelConfig, rows: number, out: number, keepY: boolean): boolean {
-  return normTakesSum(c) && normFeeds(rows, c.hiddenSize, out, keepY, false);
+  return c.norm === 'rmsnorm' && normTakesSum(c) && normFeeds(rows, c.hiddenSize, out, keepY, false);
 }
 
 /** Does the attention norm of this model feed qkv directly (RoPE rotates the raw product instead)? */
@@ -96,9 +96,10 @@ export interface Fed {
  * where normFeeds, else the norm (in its span) and then the linear layer; x as well. A residual sum's term goes
  * in as it is where normFeedsFromSum, else truncated first.
  */
-export async function normInto(p: Party, m: SecureModel, name: string, input: NormInput, into: string, keepY: boolean): Promise<Fed & { x: AShare }> {
+export async function normInto(p: Party, m: SecureModel, name: string, input: NormInput, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
   const c = m.config;
   const out = linearWeight(m.weights, into).out;
+  if ('term' in input && c.norm === 'layernorm') return layerNormOfSumInto(p, m, name, input, false, into, keepY);
   if ('term' in input && normFeedsFromSum(c, input.shape[0], out, keepY)) {
     const mm = feeds(m, name, into, keepY);
     const { scale } = await normAffine(p, m, name);
@@ -127,27 +128,54 @@ export async function norm(p: Party, m: SecureModel, name: string, x: AShare): P
   return layerNorm(p, x, scale, bias, c.normEps, normOptions(c, name));
 }
 
-/** The norm of a residual sum: x (resolved; null when the product is folded and x is not kept) and norm(x). */
-export async function normOfResidual(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean): Promise<{ x: AShare | null; y: AShare }> {
-  const r = await truncatedSum(p, residual);
-  return p.profile('norm', async () => {
-    const { product } = r;
-    if (!product) return { x: r.base, y: await norm(p, m, name, r.base) };
-    const { scale, bias } = await normAffine(p, m, name);
-    return layerNormOfResidual(p, r.base, product, scale, bias, m.config.normEps, normOptions(m.config, name), keepSum);
-  });
+/**
+ * norm(h) for a norm's input h, in a 'norm' span: a LayerNorm centres a sum's term itself (nn
+ * layernorm-residual.ts), an RMSNorm's is truncated first. A term is released.
+ */
+export async function normOfInput(p: Party, m: SecureModel, name: string, h: NormInput): Promise<AShare> {
+  if ('term' in h && m.config.norm === 'layernorm') return layerNormOfSum(p, m, name, h, false);
+  const x = await resolvedInput(p, h);
+  return p.profile('norm', () => norm(p, m, name, x));
 }
 
-/** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
-export async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: AShare | null }> {
-  const { product } = r;
-  if (!product) return normInto(p, m, name, r.sum ?? r.base, into, keepY);
-  if (!normFeeds(r.base.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
-    const n = await normOfResidual(p, m, name, r, keepSum);
-    return { ...n, out: await linear(p, m, into, n.y) };
+/** LayerNorm of a residual sum's term (nn layerNormOfResidual: the mean on the term, d' with its squares); the term is released unless kept. */
+async function layerNormOfSum(p: Party, m: SecureModel, name: string, sum: SumTerm, keep: boolean): Promise<AShare> {
+  const { scale, bias } = await normAffine(p, m, name);
+  const y = await p.profile('norm', () => layerNormOfResidual(p, sum, scale, bias, m.config.normEps, normOptions(m.config, name)));
+  if (!keep) p.drop(sum.term);
+  return y;
+}
+
+/**
+ * layerNormOfSum and linear `into`: fused (the row scale after the product) where normFeeds. With keepSum the
+ * term is the x returned (the residual stream goes on from it, untruncated), else it is released.
+ */
+async function layerNormOfSumInto(p: Party, m: SecureModel, name: string, sum: SumTerm, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
+  const x = keepSum ? sum : null;
+  if (!normFeeds(sum.shape[0], m.config.hiddenSize, linearWeight(m.weights, into).out, keepY, betaRow(m, name))) {
+    const y = await layerNormOfSum(p, m, name, sum, keepSum);
+    return { x, y, out: await linear(p, m, into, y) };
   }
   const mm = feeds(m, name, into, keepY);
   const { scale, bias } = await normAffine(p, m, name);
-  const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, r.base, product, scale, bias, m.config.normEps, mm, keepSum, normOptions(m.config, name)));
-  return { x: o.x, y: o.y, out: await addBias(p, m, into, o.yw) };
+  const o = await p.profile('norm', () => layerNormOfResidualMatmul(p, sum, scale, bias, m.config.normEps, mm, normOptions(m.config, name)));
+  if (!keepSum) p.drop(sum.term);
+  return { x, y: o.y, out: await addBias(p, m, into, o.yw) };
+}
+
+/**
+ * The norm of a residual: x (what the stream goes on from: resolved, or for a LayerNorm of a sum its term, kept
+ * with keepSum; else null) and norm(x).
+ */
+export async function normOfResidual(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean): Promise<{ x: NormInput | null; y: AShare }> {
+  const h = residual.x;
+  if ('term' in h && m.config.norm === 'layernorm') return { x: keepSum ? h : null, y: await layerNormOfSum(p, m, name, h, keepSum) };
+  const x = await resolvedInput(p, h);
+  return { x, y: await p.profile('norm', () => norm(p, m, name, x)) };
+}
+
+/** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
+export async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
+  if ('term' in r.x && m.config.norm === 'layernorm') return layerNormOfSumInto(p, m, name, r.x, keepSum, into, keepY);
+  return normInto(p, m, name, r.x, into, keepY);
 }

@@ -18,7 +18,7 @@ import {
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
-import { normTakesProduct, normTakesSum, sumForm } from './model.ts';
+import { normTakesSum, sumForm } from './model.ts';
 import { normFeeds, normFeedsFromSum, normFeedsQkv, normFeedsQkvTerm, normHasBeta, normIntoQkvTerm, qkvColumns } from './norms.ts';
 import { attentionFeedsOutput } from './attention.ts';
 import { normOptions } from '../norm-windows.ts';
@@ -84,11 +84,14 @@ function norm(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: nu
   t.add('norm', c.norm === 'rmsnorm' ? rmsNormCost(rows, c.hiddenSize, c.normEps, o, fracBits) : layerNormCost(rows, c.hiddenSize, c.normEps, o, fracBits));
 }
 
-/** A norm whose input may be a residual sum with an untruncated product (norms.ts normOfResidual). */
-function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, fracBits: number, sum = false): void {
+/** A norm whose input may be a residual sum's term (norms.ts normOfResidual): a LayerNorm centres it, an RMSNorm's is truncated first. */
+function normOfResidual(t: Tally, c: ModelConfig, name: string, rows: number, fracBits: number, sum: boolean, cls: PlanClass = 'norm'): void {
+  if (sum && c.norm === 'layernorm') {
+    t.add(cls, layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptionsFor(c, name), fracBits));
+    return;
+  }
   truncatedSum(t, c, rows, sum);
-  if (pending) t.add('norm', layerNormOfResidualCost(rows, c.hiddenSize, c.normEps, normOptionsFor(c, name), keepSum, fracBits));
-  else norm(t, c, name, rows, fracBits);
+  norm(t, c, name, rows, fracBits);
 }
 
 /**
@@ -118,23 +121,28 @@ function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
 }
 
 /** normOfResidual followed by the linear layer it feeds (norms.ts normOfResidualInto); sum: the residual is a sum's term. */
-function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, pending: boolean, keepSum: boolean, out: number, keepY: boolean, fracBits: number, sum = false): void {
+function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, sum: boolean, cls: PlanClass = 'norm'): void {
+  if (sum && c.norm === 'layernorm') return layerNormOfSumInto(t, c, name, rows, out, keepY, fracBits, cls);
   if (sum && normFeedsFromSum(c, rows, out, keepY)) {
-    t.add('norm', rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, normOptionsFor(c, name), fracBits, true));
+    t.add(cls, rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, normOptionsFor(c, name), fracBits, true));
     t.macs += rows * c.hiddenSize * out;
     return;
   }
-  truncatedSum(t, c, rows, sum);
-  if (!pending) return normInto(t, 'norm', 'matmul', c, name, rows, out, keepY, fracBits);
+  truncatedSum(t, c, rows, sum, cls === 'norm' ? 'matmul' : cls);
+  normInto(t, cls, cls === 'norm' ? 'matmul' : cls, c, name, rows, out, keepY, fracBits);
+}
+
+/** A LayerNorm of a sum's term and the linear layer it feeds (norms.ts layerNormOfSumInto): fused where normFeeds. */
+function layerNormOfSumInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, cls: PlanClass): void {
+  const o = normOptionsFor(c, name);
   const row = betaRow(t, c, name);
   if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
-    normOfResidual(t, c, name, rows, pending, keepSum, fracBits);
-    t.matmul('matmul', 1, rows, c.hiddenSize, out);
+    normOfResidual(t, c, name, rows, fracBits, true, cls);
+    t.matmul(cls === 'norm' ? 'matmul' : cls, 1, rows, c.hiddenSize, out);
     return;
   }
-  const o = normOptionsFor(c, name);
-  t.add('norm', layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepSum, keepY, o, fracBits, row));
-  if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, keepSum, o, fracBits)) t.keptBeta.add(name);
+  t.add(cls, layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, row));
+  if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;
 }
 
@@ -153,10 +161,9 @@ function attnNormIntoQkvTerm(t: Tally, c: ModelConfig, name: string, rows: numbe
 }
 const mlpInWidth = (c: ModelConfig): number => (c.mlp === 'swiglu' ? 2 : 1) * c.intermediateSize;
 
-/** A sublayer's output projection [T, k] x [k, hidden]: only reshared when the next norm takes the product, local when it takes the sum's term. */
-function projection(t: Tally, c: ModelConfig, T: number, k: number, form: 'resolved' | 'product' | 'sum'): void {
-  if (form === 'product') t.matmulRaw('matmul', 1, T, k, c.hiddenSize);
-  else if (form === 'sum') t.matmulTerm(T, k, c.hiddenSize);
+/** A sublayer's output projection [T, k] x [k, hidden]: local when the next norm takes the sum's term. */
+function projection(t: Tally, c: ModelConfig, T: number, k: number, form: 'resolved' | 'sum'): void {
+  if (form === 'sum') t.matmulTerm(T, k, c.hiddenSize);
   else t.matmul('matmul', 1, T, k, c.hiddenSize);
 }
 
@@ -207,52 +214,51 @@ function hidden(t: Tally, c: ModelConfig, s: PassShape, fracBits: number): void 
     if (feedsQkv) normInto(t, 'norm', 'matmul', c, 'emb.norm', s.rows, qkvColumns(c), true, fracBits);
     else norm(t, c, 'emb.norm', s.rows, fracBits);
   }
-  const raw = normTakesProduct(c);
   const T = s.rows;
   for (let l = 0; l < c.numLayers; l++) {
     const pre = c.normPlacement === 'pre';
     const last = l === c.numLayers - 1;
-    // Pre-norm: the previous layer's MLP sum reaches this layer's first norm untruncated (none before layer 0).
-    // The previous layer's MLP sum as a term (pre-norm RMSNorm models).
+    // Pre-norm: the previous layer's MLP sum reaches this layer's first norm as its term (none before layer 0).
     const sumIn = pre && l > 0 && sumForm(c, true) === 'sum';
-    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, qkvColumns(c), false, fracBits, sumIn);
+    if (pre && feedsQkv) normOfResidualInto(t, c, `l${l}.attnNorm`, T, qkvColumns(c), false, fracBits, sumIn);
     else if (pre && normIntoQkvTerm(c)) attnNormIntoQkvTerm(t, c, `l${l}.attnNorm`, T, fracBits, sumIn);
-    else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, raw && l > 0, true, fracBits, sumIn);
+    else if (pre) normOfResidual(t, c, `l${l}.attnNorm`, T, fracBits, sumIn);
     const into = attentionFeedsOutput(c, T);
     attention(t, c, s, feedsQkv, into, fracBits);
     const attnOut = sumForm(c, true);
     if (!into) projection(t, c, T, c.numHeads * c.headDim, attnOut);
-    normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, raw, pre, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
+    normOfResidualInto(t, c, pre ? `l${l}.mlpNorm` : `l${l}.attnNorm`, T, mlpInWidth(c), !pre, fracBits, attnOut === 'sum');
     mlp(t, c, T);
-    // The last layer's sum goes to the final norm as its term where RMSNorm takes it (forward.ts block).
-    projection(t, c, T, c.intermediateSize, sumForm(c, !(pre && last) || normTakesSum(c)));
-    if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, raw, false, fracBits);
-    else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, raw, false, qkvColumns(c), true, fracBits);
+    // The last layer's sum goes to the final norm as its term (forward.ts mlpBlock).
+    const mlpOut = sumForm(c, !(pre && last) || normTakesSum(c));
+    projection(t, c, T, c.intermediateSize, mlpOut);
+    if (!pre && (last || !feedsQkv)) normOfResidual(t, c, `l${l}.mlpNorm`, T, fracBits, mlpOut === 'sum');
+    else if (!pre) normOfResidualInto(t, c, `l${l}.mlpNorm`, T, qkvColumns(c), true, fracBits, mlpOut === 'sum');
   }
 }
 
 /** secureLogitsRows on `rows` rows: the final norm where the model has one, then the LM head. */
 function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
-    t.add('head', rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, c.vocabSize, false, normOptionsFor(c, 'final'), fracBits, true));
-    t.macs += rows * c.hiddenSize * c.vocabSize;
-    return;
-  }
-  truncatedSum(t, c, rows, normTakesSum(c), 'head');
-  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits);
+  if (c.normPlacement === 'pre') normOfResidualInto(t, c, 'final', rows, c.vocabSize, false, fracBits, normTakesSum(c), 'head');
   else t.matmul('head', 1, rows, c.hiddenSize, c.vocabSize);
 }
 
 /** secureLogitsRowsTerm (head.ts): lmHead with the head's product left as each party's term for the client. */
 function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
+  const sum = normTakesSum(c);
+  if (c.normPlacement !== 'pre') {
+    t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
+  } else if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
     t.add('head', rmsNormMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, normOptionsFor(c, 'final'), fracBits, true));
     t.macs += rows * c.hiddenSize * c.vocabSize;
-    return;
+  } else if (sum && c.norm === 'layernorm' && !normFeeds(rows, c.hiddenSize, c.vocabSize, false, betaRow(t, c, 'final'))) {
+    // head.ts normIntoTerm: the norm of the sum (norms.ts normOfInput), then the head's term.
+    normOfResidual(t, c, 'final', rows, fracBits, true, 'head');
+    t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
+  } else {
+    truncatedSum(t, c, rows, sum, 'head');
+    normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
   }
-  truncatedSum(t, c, rows, normTakesSum(c), 'head');
-  if (c.normPlacement === 'pre') normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
-  else t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
 }
 
 function checkPass(s: PassShape, c: ModelConfig): void {
