@@ -94,7 +94,8 @@ export interface Fed {
 /**
  * norm(x) and linear(into, norm(x)): with the row scale after the product (nn norm-matmul.ts, in a 'norm' span)
  * where normFeeds, else the norm (in its span) and then the linear layer; x as well. A residual sum's term goes
- * in as it is where normFeedsFromSum, else truncated first.
+ * in as it is to a LayerNorm (layerNormOfSumInto; x is then null) and to an RMSNorm where normFeedsFromSum, else
+ * it is truncated first.
  */
 export async function normInto(p: Party, m: SecureModel, name: string, input: NormInput, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
   const c = m.config;
