@@ -90,17 +90,18 @@ export function layerNormOfResidualMatmulFuses(n: number, eps: number, o: NormOp
   return normMatmulPlan(plan(n, eps, fracBits, o)) !== null;
 }
 
-function checkSum(p: Party, x: SumTerm, what: string): void {
-  if (x.fracBits !== 2 * p.fracBits) throw new Error(`${what}: the residual sum's term must be at ${2 * p.fracBits} fraction bits, got ${x.fracBits}`);
-  if (x.term.length !== x.shape.reduce((a, b) => a * b, 1)) throw new Error(`${what}: the term has ${x.term.length} elements, shape [${x.shape.join(', ')}]`);
+/** The plan for a sum's term checked for `what`: the term at 2f and of its shape, gamma and beta of the row's width. */
+function checkedPlan(p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions, what: string): NormPlan {
+  if (sum.fracBits !== 2 * p.fracBits) throw new Error(`${what}: the residual sum's term must be at ${2 * p.fracBits} fraction bits, got ${sum.fracBits}`);
+  if (sum.term.length !== sum.shape.reduce((a, b) => a * b, 1)) throw new Error(`${what}: the term has ${sum.term.length} elements, shape [${sum.shape.join(', ')}]`);
+  const n = checkRowParam(sum, gamma, 'gamma');
+  checkRowParam(sum, beta, 'beta');
+  return plan(n, eps, p.fracBits, withScale(o, gamma));
 }
 
 /** LayerNorm(x) for x the residual sum whose term is `sum` (see the header). The term stays the caller's, unchanged. */
 export function layerNormOfResidual(p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions = {}): Promise<AShare> {
-  checkSum(p, sum, 'layerNormOfResidual');
-  const n = checkRowParam(sum, gamma, 'gamma');
-  checkRowParam(sum, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, withScale(o, gamma));
+  const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidual');
   return p.profile('layerNorm', async () => {
     const centred = centredSum(p, sum);
     const { y, d } = await normTailOfSum(p, centred, gamma, pl);
@@ -116,10 +117,7 @@ export function layerNormOfResidual(p: Party, sum: SumTerm, gamma: AShare | null
 export function layerNormOfResidualMatmul(
   p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {},
 ): Promise<{ y: AShare | null; yw: AShare }> {
-  checkSum(p, sum, 'layerNormOfResidualMatmul');
-  const n = checkRowParam(sum, gamma, 'gamma');
-  checkRowParam(sum, beta, 'beta');
-  const pl = plan(n, eps, p.fracBits, withScale(o, gamma));
+  const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidualMatmul');
   return p.profile('layerNorm', async () => {
     const centred = centredSum(p, sum);
     const r = await normMatmul(p, centred, gamma, beta, pl, mm);
