@@ -16,7 +16,8 @@
  * o^2 2^(2(f - e)) <= 2^(2f)).
  * Why the fresh zero sharing: without it C's mask would be the producer's zero sharing u under the map
  * u -> n u - sum(u), which clears the low bits of n u (8 at n = 768) and ties every element of a row to the
- * row's sum, so the words a party receives in C's truncation would not be uniform; with it each word is.
+ * row's sum, so the words a party receives in C's truncation would not be uniform; with it each word is
+ * (layernorm-residual-security.test.ts: byte histograms catch a mutant without it, which the view rule cannot).
  * Rounds from the product's term: 1 + 11 + 2 = 14 (the truncation's first round, S's resharing and R, then m R;
  * on a window 1 + 5 + 2 = 8; norm-matmul.ts then a matmul: its product after R), against the product's reshare,
  * x's and the mean's truncations (1 + 2) before norm.ts's tail (13, or 7 on a window) when the mean was
