@@ -19,7 +19,10 @@ export {
   SOFTMAX_MAX_ARITY, type ExpKind, type HeadProjection, type SoftmaxOptions,
 } from './softmax.ts';
 export { layerNorm, layerNormCost, layerNormMatmul, layerNormMatmulCost, layerNormMatmulTerm, layerNormMatmulTermCost, layerNormMatmulFuses } from './layernorm.ts';
-export { layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses } from './layernorm-residual.ts';
+export {
+  layerNormOfResidual, layerNormOfResidualCost, layerNormOfResidualMatmul, layerNormOfResidualMatmulCost, layerNormOfResidualMatmulFuses, layerNormOfResidualMatmulTerm,
+  layerNormOfResidualMatmulTermCost, layerNormOfResidualMaxWidth,
+} from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
 export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, resolvedNormInput, type SumTerm } from './norm-matmul.ts';
 export type { NormOptions } from './norm.ts';

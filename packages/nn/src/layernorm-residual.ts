@@ -34,12 +34,12 @@
  * 2^((62 - 2f) / 2) = 8,192 columns (|x_j - mean| <= sqrt(n var)), so the owner's domain check of the sum of
  * squares covers it; wider rows are refused.
  * layerNormOfResidualMatmul: the same d', then norm-matmul.ts (LayerNorm(x) W with the row scale after the
- * product).
+ * product); layerNormOfResidualMatmulTerm leaves that product as each party's term for the client.
  * Paper: PUMA (arXiv 2307.12533) section 4 (LayerNorm); the schedule is this package's.
  */
-import type { AShare, Cost, Party } from '@puma/protocol';
+import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
 import { checkRowParam, normPlan, normTailOfSum, normTailOfSumCost, plusBeta, withScale, type NormOptions, type NormPlan, type SumTerm } from './norm.ts';
-import { normMatmul, normMatmulCost, normMatmulPlan, type NormMatmul } from './norm-matmul.ts';
+import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
 function split(n: number): { odd: number; k: number; e: number } {
@@ -52,11 +52,16 @@ function split(n: number): { odd: number; k: number; e: number } {
   return { odd, k, e: Math.ceil(Math.log2(odd)) };
 }
 
+/** The widest rows this op takes at `fracBits` (see the header's domain): 8,192 at 18. */
+export function layerNormOfResidualMaxWidth(fracBits = 18): number {
+  return 2 ** Math.floor((62 - 2 * fracBits) / 2);
+}
+
 /** d' at f bits where the published window lets S carry o^2 (see the header), else at f - e. */
 function plan(n: number, eps: number, fracBits: number, o: NormOptions): NormPlan {
   const { odd, e } = split(n);
   if (e >= fracBits) throw new Error(`layerNorm of a residual: width ${n} has odd factor ${odd}, which needs more than the session's ${fracBits} fraction bits`);
-  if (n > 2 ** ((62 - 2 * fracBits) / 2)) throw new Error(`layerNorm of a residual: rows of ${n} columns are wider than the ${2 ** ((62 - 2 * fracBits) / 2)} whose centred sum the variance's domain bounds`);
+  if (n > layerNormOfResidualMaxWidth(fracBits)) throw new Error(`layerNorm of a residual: rows of ${n} columns are wider than the ${layerNormOfResidualMaxWidth(fracBits)} whose centred sum the variance's domain bounds`);
   const scaled = (v: number | undefined) => (v === undefined ? undefined : odd * odd * v);
   const fits = o.maxVar !== undefined && odd * odd * n * (o.maxVar + eps) <= 2 ** (62 - 2 * fracBits);
   return normPlan(n, odd * odd * eps, fracBits, { ...o, maxVar: scaled(o.maxVar), minVar: scaled(o.minVar) }, fits ? fracBits : fracBits - e);
@@ -122,7 +127,28 @@ export function layerNormOfResidualMatmul(
   return p.profile('layerNorm', async () => {
     const centred = centredSum(p, sum);
     const r = await normMatmul(p, centred, gamma, beta, pl, mm);
-    p.drop(centred.term);
+    p.drop(centred.term, r.d.s0, r.d.s1);
     return { y: r.y, yw: r.yw };
+  });
+}
+
+/** Cost of layerNormOfResidualMatmulTerm with W [n, out] (betaRow false where beta W was kept). */
+export function layerNormOfResidualMatmulTermCost(rows: number, n: number, eps: number, out: number, o: NormOptions = {}, fracBits = 18, betaRow = true): Cost {
+  return normMatmulTermCost(rows, n, plan(n, eps, fracBits, o), out, betaRow, { fromSum: true });
+}
+
+/**
+ * LayerNorm(x) W left as this party's masked term for the client (norm-matmul.ts normMatmulTerm), x the residual
+ * sum whose term is `sum`. The term stays the caller's, unchanged.
+ */
+export function layerNormOfResidualMatmulTerm(
+  p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {},
+): Promise<OutputTerm> {
+  const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidualMatmulTerm');
+  return p.profile('layerNorm', async () => {
+    const centred = centredSum(p, sum);
+    const { d, ...term } = await normMatmulTerm(p, centred, gamma, beta, pl, mm);
+    p.drop(centred.term, d.s0, d.s1);
+    return term;
   });
 }

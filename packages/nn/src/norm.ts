@@ -22,7 +22,7 @@
  * takes fewer lanes and, up to 24 octaves of S, a comparison by tables hidden under the lanes' masked chain
  * instead of the msb's 8 rounds: 7 rounds after d instead of 13 (rmsnorm.test.ts). A row whose variance lies below minVar gives R = 0 (y = beta); above
  * maxVar the result is arbitrary: both outside the domain.
- * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - 2):
+ * d may carry fewer fraction bits than the session (dBits; layernorm-residual.ts passes a scaled d at f - e):
  * S is then at 2 dBits, m = d gamma is truncated from dBits + f bits, and the result is at f.
  * Without gamma (NormOptions.noScale: the model owner folded gamma, and beta, into the matmul the norm feeds,
  * W' = diag(gamma) W and b' = b + beta W, models norm-folding.ts), m is d itself at its own dBits fraction bits
@@ -197,6 +197,7 @@ export const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
 
 /** The first round of a sum's truncation to the plan's d, with its rows' squares (at 2 dBits). */
 export function openSumSquares(p: Party, x: SumTerm, plan: NormPlan): Promise<SquaresOpening> {
+  if (x.term.length !== x.shape.reduce((a, b) => a * b, 1)) throw new Error(`norm: a sum's term has ${x.term.length} elements, its shape [${x.shape.join(', ')}] says otherwise`);
   const bits = x.fracBits - plan.dBits;
   if (!Number.isInteger(bits) || bits < 1) throw new Error(`norm: a sum's term at ${x.fracBits} fraction bits cannot be truncated to d's ${plan.dBits}`);
   return truncateOpenSquares(p, x.term, x.shape, bits);
@@ -227,5 +228,6 @@ export async function normTailOfSum(p: Party, x: SumTerm, gamma: AShare | null, 
     },
   );
   const y = await mulTrunc(p, dm.m, broadcastLast(p, r, n), mBitsFor(plan, mScale) + rScale - plan.fracBits);
+  if (dm.m !== dm.d) p.drop(dm.m.s0, dm.m.s1);
   return { y, d: dm.d };
 }

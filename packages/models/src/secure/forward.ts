@@ -151,8 +151,8 @@ function resolve(r: Residual): AShare {
 
 /**
  * Hidden states [T, hidden] for T new tokens at positions pos0 .. pos0+T-1 (appending to `cache` if given), as
- * the final norm takes them: pre-norm RMSNorm models leave the last layer's sum as its term (nn NormInput; the
- * head truncates only the rows it scores, with their squares), others resolved.
+ * the final norm takes them: pre-norm models leave the last layer's sum as its term (nn NormInput; the head's
+ * norm takes only the rows it scores, from their squares), post-norm ones resolved.
  */
 export async function secureHiddenInput(p: Party, m: SecureModel, oneHot: AShare, pos0: number, cache: KvCache | null): Promise<NormInput> {
   m.weights.beginPass();

@@ -12,7 +12,7 @@
  * (nn normMatmulTerm).
  */
 import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
-import { layerNormMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
+import { layerNormMatmulTerm, layerNormOfResidualMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import { inputRows, linear, normAffine, resolvedInput, rows, withWeight, type SecureModel } from './model.ts';
 import { betaRow, feeds, normFeeds, normInto, normOfInput } from './norms.ts';
@@ -78,6 +78,11 @@ async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale, bias } = await normAffine(p, m, name);
   const t = await p.profile('norm', async () => {
+    if (c.norm !== 'rmsnorm' && 'term' in h) {
+      const term = await layerNormOfResidualMatmulTerm(p, h, scale, bias, c.normEps, mm, normOptions(c, name));
+      p.drop(h.term);
+      return term;
+    }
     if (c.norm !== 'rmsnorm') return layerNormMatmulTerm(p, await resolvedInput(p, h), scale, bias, c.normEps, mm, normOptions(c, name));
     const term = await rmsNormMatmulTerm(p, h, scale, c.normEps, mm, normOptions(c, name));
     if ('term' in h) p.drop(h.term);

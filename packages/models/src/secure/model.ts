@@ -4,7 +4,7 @@
  * or the whole sum as each party's term: Residual).
  */
 import { add, mulPublicInt, reshape, sliceFlat, tileLeading, type AShare, type Party } from '@puma/protocol';
-import { resolvedNormInput, type NormInput, type SumTerm } from '@puma/nn';
+import { layerNormOfResidualMaxWidth, resolvedNormInput, type NormInput, type SumTerm } from '@puma/nn';
 import { checkNormWindows } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 import type { ModelConfig } from '../types.ts';
@@ -30,6 +30,10 @@ export function loadSecureModel(p: Party, weights: SecureWeights, o: LoadOptions
   const { manifest } = source;
   if (manifest.fracBits !== p.fracBits) throw new Error(`weights were shared with ${manifest.fracBits} fraction bits, the session uses ${p.fracBits}`);
   checkNormWindows(manifest.config, manifest.fracBits);
+  const { norm, hiddenSize } = manifest.config;
+  if (norm === 'layernorm' && hiddenSize > layerNormOfResidualMaxWidth(p.fracBits)) {
+    throw new Error(`a LayerNorm model ${hiddenSize} wide is not supported at ${p.fracBits} fraction bits: its norms take rows of at most ${layerNormOfResidualMaxWidth(p.fracBits)} columns`);
+  }
   return { config: manifest.config, weights: new WeightStream(p, source, o.blockWords), betaProducts: new Map() };
 }
 
@@ -129,6 +133,9 @@ export async function linearInto(p: Party, m: SecureModel, name: string, x: ASha
   const f = p.fracBits;
   if (isTerm && residual.fracBits !== 2 * f) throw new Error(`secure pass: a residual's term at ${residual.fracBits} fraction bits cannot take ${name}'s product at ${2 * f}`);
   const t = await linearMatmulTerm(p, m.weights, name, x);
+  if (t.shape.length !== residual.shape.length || t.shape.some((v, i) => v !== residual.shape[i])) {
+    throw new Error(`secure pass: ${name}'s product [${t.shape.join(', ')}] does not match the residual [${residual.shape.join(', ')}]`);
+  }
   const base = isTerm ? residual.term : be.mulScalar(residual.s0, 1n << BigInt(f));
   let term = be.add(t.z, base);
   p.drop(t.z, base);

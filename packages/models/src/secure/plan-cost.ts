@@ -14,7 +14,7 @@ import {
 } from '@puma/protocol';
 import {
   attendIntoCost, attendOfProductCost, geluCost, geluTanhCost, layerNormCost, layerNormMatmulCost, layerNormMatmulFuses, layerNormMatmulTermCost, layerNormOfResidualCost, layerNormOfResidualMatmulCost,
-  layerNormOfResidualMatmulFuses, rmsNormCost,
+  layerNormOfResidualMatmulFuses, layerNormOfResidualMatmulTermCost, rmsNormCost,
   rmsNormMatmulCost, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost, swigluCost, tanhCost, type NormOptions,
 } from '@puma/nn';
 import type { ModelConfig } from '../types.ts';
@@ -251,9 +251,17 @@ function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): v
   } else if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
     t.add('head', rmsNormMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, normOptionsFor(c, 'final'), fracBits, true));
     t.macs += rows * c.hiddenSize * c.vocabSize;
-  } else if (sum && c.norm === 'layernorm' && !normFeeds(rows, c.hiddenSize, c.vocabSize, false, betaRow(t, c, 'final'))) {
-    // head.ts normIntoTerm: the norm of the sum (norms.ts normOfInput), then the head's term.
-    normOfResidual(t, c, 'final', rows, fracBits, true, 'head');
+  } else if (sum && c.norm === 'layernorm') {
+    // head.ts normIntoTerm: fused from the sum's term where normFeeds, else the norm of the sum (norms.ts
+    // normOfInput), then the head's term.
+    const row = betaRow(t, c, 'final');
+    if (normFeeds(rows, c.hiddenSize, c.vocabSize, false, row)) {
+      const o = normOptionsFor(c, 'final');
+      t.add('head', layerNormOfResidualMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, o, fracBits, row));
+      if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add('final');
+    } else {
+      normOfResidual(t, c, 'final', rows, fracBits, true, 'head');
+    }
     t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
   } else {
     truncatedSum(t, c, rows, sum, 'head');
