@@ -24,8 +24,8 @@ export {
   layerNormOfResidualMatmulTermCost, layerNormOfResidualMaxWidth,
 } from './layernorm-residual.ts';
 export { rmsNorm, rmsNormCost, rmsNormMatmul, rmsNormMatmulCost, rmsNormMatmulTerm, rmsNormMatmulTermAt, rmsNormMatmulTermAtCost, rmsNormMatmulTermCost } from './rmsnorm.ts';
-export { NORM_MATMUL_BOUND, type BetaProductStore, type NormInput, type NormMatmul, type NormMatmulTerm, resolvedNormInput, type SumTerm } from './norm-matmul.ts';
-export type { NormOptions } from './norm.ts';
+export { NORM_MATMUL_BOUND, type BetaProductStore, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+export { resolvedNormInput, type NormInput, type NormOptions, type SumTerm } from './norm.ts';
 export { inverse, inverseCost, type InverseOptions, type InverseKind, type Multiplicand } from './inverse.ts';
 export { mulTrunc, productSumTrunc, dotLastTrunc, mulTruncCost } from './fused.ts';
 export { polyEval, polyCost, POLY_SCALE, type PolyOptions } from './poly.ts';

@@ -38,7 +38,7 @@
  * Paper: PUMA (arXiv 2307.12533) section 4 (LayerNorm); the schedule is this package's.
  */
 import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
-import { checkRowParam, normPlan, normTailOfSum, normTailOfSumCost, plusBeta, withScale, type NormOptions, type NormPlan, type SumTerm } from './norm.ts';
+import { checkRowParam, checkSumTerm, normPlan, normTailOfSum, normTailOfSumCost, plusBeta, withScale, type NormOptions, type NormPlan, type SumTerm } from './norm.ts';
 import { normMatmul, normMatmulCost, normMatmulPlan, normMatmulTerm, normMatmulTermCost, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 /** n = odd 2^k and e = ceil(log2 odd). */
@@ -99,21 +99,30 @@ export function layerNormOfResidualMatmulFuses(n: number, eps: number, o: NormOp
 /** The plan for a sum's term checked for `what`: the term at 2f and of its shape, gamma and beta of the row's width. */
 function checkedPlan(p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions, what: string): NormPlan {
   if (sum.fracBits !== 2 * p.fracBits) throw new Error(`${what}: the residual sum's term must be at ${2 * p.fracBits} fraction bits, got ${sum.fracBits}`);
-  if (sum.term.length !== sum.shape.reduce((a, b) => a * b, 1)) throw new Error(`${what}: the term has ${sum.term.length} elements, shape [${sum.shape.join(', ')}]`);
+  checkSumTerm(sum, what);
   const n = checkRowParam(sum, gamma, 'gamma');
   checkRowParam(sum, beta, 'beta');
   return plan(n, eps, p.fracBits, withScale(o, gamma));
 }
 
-/** LayerNorm(x) for x the residual sum whose term is `sum` (see the header). The term stays the caller's, unchanged. */
-export function layerNormOfResidual(p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions = {}): Promise<AShare> {
-  const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidual');
+/**
+ * `norm` run on the centred sum in a 'layerNorm' span; the centred term and the d' it returns are released. The
+ * caller's term is left as it was.
+ */
+function onCentredSum<T>(p: Party, sum: SumTerm, norm: (centred: SumTerm) => Promise<T & { d: AShare }>): Promise<Omit<T, 'd'>> {
   return p.profile('layerNorm', async () => {
     const centred = centredSum(p, sum);
-    const { y, d } = await normTailOfSum(p, centred, gamma, pl);
+    const { d, ...rest } = await norm(centred);
     p.drop(centred.term, d.s0, d.s1);
-    return plusBeta(p, y, beta);
+    return rest;
   });
+}
+
+/** LayerNorm(x) for x the residual sum whose term is `sum` (see the header). The term stays the caller's, unchanged. */
+export async function layerNormOfResidual(p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, o: NormOptions = {}): Promise<AShare> {
+  const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidual');
+  const { y } = await onCentredSum(p, sum, (c) => normTailOfSum(p, c, gamma, pl));
+  return plusBeta(p, y, beta);
 }
 
 /**
@@ -124,12 +133,7 @@ export function layerNormOfResidualMatmul(
   p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmul, o: NormOptions = {},
 ): Promise<{ y: AShare | null; yw: AShare }> {
   const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidualMatmul');
-  return p.profile('layerNorm', async () => {
-    const centred = centredSum(p, sum);
-    const r = await normMatmul(p, centred, gamma, beta, pl, mm);
-    p.drop(centred.term, r.d.s0, r.d.s1);
-    return { y: r.y, yw: r.yw };
-  });
+  return onCentredSum(p, sum, (c) => normMatmul(p, c, gamma, beta, pl, mm));
 }
 
 /** Cost of layerNormOfResidualMatmulTerm with W [n, out] (betaRow false where beta W was kept). */
@@ -145,10 +149,5 @@ export function layerNormOfResidualMatmulTerm(
   p: Party, sum: SumTerm, gamma: AShare | null, beta: AShare | null, eps: number, mm: NormMatmulTerm, o: NormOptions = {},
 ): Promise<OutputTerm> {
   const pl = checkedPlan(p, sum, gamma, beta, eps, o, 'layerNormOfResidualMatmulTerm');
-  return p.profile('layerNorm', async () => {
-    const centred = centredSum(p, sum);
-    const { d, ...term } = await normMatmulTerm(p, centred, gamma, beta, pl, mm);
-    p.drop(centred.term, d.s0, d.s1);
-    return term;
-  });
+  return onCentredSum(p, sum, (c) => normMatmulTerm(p, c, gamma, beta, pl, mm));
 }

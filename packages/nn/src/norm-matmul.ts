@@ -47,9 +47,8 @@
  * each chunk's dealer. Error: the truncation's, as before (d is the same value). The unfused paths take the
  * norm from the squares too (norm.ts normTailOfSum).
  */
-import type { Buf } from '@puma/backend';
 import {
-  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares, truncateProduct,
+  broadcastLast, concatFlat, matmulCost, mulPublicInt, reshape, seq, sliceFlat, tileLeading, truncateCloseSquares,
   truncateSquaresCloseCost, truncateSquaresOpenCost, type AShare, type Cost, type OutputTerm, type Party,
 } from '@puma/protocol';
 import { ceilLog2, par, ZERO_COST } from './fixed.ts';
@@ -58,8 +57,6 @@ import {
   formM, formMCost, isSumTerm, mBitsFor, normPlan, normTail, normTailCost, normTailOfSum, normTailOfSumCost, openSumSquares, plusBeta,
   type NormInput, type NormOptions, type NormPlan,
 } from './norm.ts';
-
-export type { NormInput, SumTerm } from './norm.ts';
 import { normScaleOfSquares, normScaleOfSquaresCost, normScaleOfSquaresTerm } from './norm-scale.ts';
 
 /** Default bound on |y W| and |(y - beta) W|. */
@@ -168,14 +165,6 @@ export function normMatmulTermCost(rows: number, n: number, plan: NormPlan, out:
   const sumClose = fromSum ? truncateSquaresCloseCost(rows * n) : ZERO_COST;
   const r = normScaleOfSquaresCost(rows, plan.scale);
   return seq(sumOpen, par(r, seq(sumClose, formMCost(rows, n, plan, mp.mBits), matmulCost((rows + (beta ? 1 : 0)) * out))));
-}
-
-/**
- * A NormInput's value: as it is, or a sum's term truncated to f plainly (2 rounds: callers with no norm, which
- * have no use for its squares). The term stays the caller's.
- */
-export function resolvedNormInput(p: Party, x: NormInput): Promise<AShare> {
-  return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, x.fracBits - p.fracBits) : Promise.resolve(x);
 }
 
 /** The norm alone (norm.ts's tail; on a sum's term from its squares), for the unfused paths. */

@@ -31,8 +31,8 @@
  */
 import type { Buf } from '@puma/backend';
 import {
-  add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCloseSquares, truncateCost, truncateOpenSquares, truncateSquaresCloseCost,
-  truncateSquaresOpenCost, type AShare, type Cost, type Party, type SquaresOpening,
+  add, addPublicRaw, broadcastLast, reshape, seq, tileLeading, truncate, truncateCloseSquares, truncateCost, truncateOpenSquares, truncateProduct,
+  truncateSquaresCloseCost, truncateSquaresOpenCost, type AShare, type Cost, type Party, type SquaresOpening,
 } from '@puma/protocol';
 import { dotLastRaw, dotLastRawCost, mulTrunc, mulTruncCost } from './fused.ts';
 import { fixedBig, par, ZERO_COST } from './fixed.ts';
@@ -160,18 +160,25 @@ export async function normTail(p: Party, d: AShare, gamma: AShare | null, plan: 
   checkScale(gamma, plan.scaled);
   const n = d.shape[d.shape.length - 1];
   const rows = d.s0.length / n;
-  const { mScale, rScale } = plan.scale;
-  const bits = mBitsFor(plan, mScale) + rScale - plan.fracBits;
+  const { mScale } = plan.scale;
   if (multipliesLanes(rows, n, plan)) {
     const s = addPublicRaw(p, await dotLastRaw(p, d, d), plan.epsRaw);
-    const y = await normScaleTimes(p, reshape(s, [rows]), async (b) => reshape(await formM(b, d, gamma, plan, mScale), [rows, n]), plan.scale, bits);
+    const y = await normScaleTimes(p, reshape(s, [rows]), async (b) => reshape(await formM(b, d, gamma, plan, mScale), [rows, n]), plan.scale, rowScaleBits(plan));
     return reshape(y, d.shape);
   }
   const [r, m] = await p.parallel(
     (b) => normScaleOfSquares(b, d, plan.epsRaw, plan.scale),
     (b) => formM(b, d, gamma, plan, mScale),
   );
-  return mulTrunc(p, m, broadcastLast(p, r, n), bits);
+  return rowScaled(p, m, r, plan);
+}
+
+/** The bits m R drops to land at the session's f (m at mScale, R at rScale). */
+const rowScaleBits = (plan: NormPlan): number => mBitsFor(plan, plan.scale.mScale) + plan.scale.rScale - plan.fracBits;
+
+/** m R, each row of m times its R, truncated to f (2 rounds). */
+function rowScaled(p: Party, m: AShare, r: AShare, plan: NormPlan): Promise<AShare> {
+  return mulTrunc(p, m, broadcastLast(p, r, m.shape[m.shape.length - 1]), rowScaleBits(plan));
 }
 
 /**
@@ -195,9 +202,22 @@ export interface SumTerm {
 
 export const isSumTerm = (x: NormInput): x is SumTerm => 'term' in x;
 
+/** Refuses, naming `what`, a sum whose term does not hold its shape's elements. */
+export function checkSumTerm(x: SumTerm, what: string): void {
+  if (x.term.length !== x.shape.reduce((a, b) => a * b, 1)) throw new Error(`${what}: a sum's term has ${x.term.length} elements, its shape [${x.shape.join(', ')}] says otherwise`);
+}
+
+/**
+ * A NormInput's value: as it is, or a sum's term truncated to f plainly (2 rounds: callers with no norm, which
+ * have no use for its squares). The term stays the caller's.
+ */
+export function resolvedNormInput(p: Party, x: NormInput): Promise<AShare> {
+  return isSumTerm(x) ? truncateProduct(p, x.term, x.shape, x.fracBits - p.fracBits) : Promise.resolve(x);
+}
+
 /** The first round of a sum's truncation to the plan's d, with its rows' squares (at 2 dBits). */
 export function openSumSquares(p: Party, x: SumTerm, plan: NormPlan): Promise<SquaresOpening> {
-  if (x.term.length !== x.shape.reduce((a, b) => a * b, 1)) throw new Error(`norm: a sum's term has ${x.term.length} elements, its shape [${x.shape.join(', ')}] says otherwise`);
+  checkSumTerm(x, 'norm');
   const bits = x.fracBits - plan.dBits;
   if (!Number.isInteger(bits) || bits < 1) throw new Error(`norm: a sum's term at ${x.fracBits} fraction bits cannot be truncated to d's ${plan.dBits}`);
   return truncateOpenSquares(p, x.term, x.shape, bits);
@@ -217,17 +237,15 @@ export function normTailOfSumCost(rows: number, n: number, plan: NormPlan): Cost
  */
 export async function normTailOfSum(p: Party, x: SumTerm, gamma: AShare | null, plan: NormPlan): Promise<{ y: AShare; d: AShare }> {
   checkScale(gamma, plan.scaled);
-  const n = x.shape[x.shape.length - 1];
-  const { mScale, rScale } = plan.scale;
   const opened = await openSumSquares(p, x, plan);
   const [r, dm] = await p.parallel(
     (b) => normScaleOfSquaresTerm(b, opened.squares, plan.epsRaw, plan.scale),
     async (b) => {
       const d = await truncateCloseSquares(b, opened);
-      return { d, m: await formM(b, d, gamma, plan, mScale) };
+      return { d, m: await formM(b, d, gamma, plan, plan.scale.mScale) };
     },
   );
-  const y = await mulTrunc(p, dm.m, broadcastLast(p, r, n), mBitsFor(plan, mScale) + rScale - plan.fracBits);
+  const y = await rowScaled(p, dm.m, r, plan);
   if (dm.m !== dm.d) p.drop(dm.m.s0, dm.m.s1);
   return { y, d: dm.d };
 }

@@ -20,8 +20,8 @@
  * Paper: PUMA (arXiv 2307.12533) section 5 (LLaMA-7B's RMSNorm).
  */
 import type { AShare, Cost, OutputTerm, Party } from '@puma/protocol';
-import { checkRowParam, normPlan, normTail, normTailCost, withScale, type NormOptions } from './norm.ts';
-import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, normTermPlan, type NormInput, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
+import { checkRowParam, normPlan, normTail, normTailCost, withScale, type NormInput, type NormOptions } from './norm.ts';
+import { normMatmul, normMatmulCost, normMatmulTerm, normMatmulTermCost, normTermPlan, type NormMatmul, type NormMatmulTerm } from './norm-matmul.ts';
 
 export const rmsNormCost = (rows: number, n: number, eps: number, o: NormOptions = {}, fracBits = 18): Cost => normTailCost(rows, n, normPlan(n, eps, fracBits, o));
 

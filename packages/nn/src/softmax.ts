@@ -82,7 +82,7 @@ import { expLanes, expLanesCost } from './exp-lanes.ts';
 import { ceilLog2, par } from './fixed.ts';
 import { mulTrunc, mulTruncCost, productSumOutTerm } from './fused.ts';
 import { inverse, inverseCost, Q_SCALE, shiftedReciprocal, shiftedReciprocalCost, type InverseOptions } from './inverse.ts';
-import type { SumTerm } from './norm-matmul.ts';
+import type { SumTerm } from './norm.ts';
 import { MAX_GROUP, maxLastWide, maxLastWideBeside, maxLastWideBesideCost, maxLastWideCost } from './max.ts';
 
 export interface SoftmaxOptions {
