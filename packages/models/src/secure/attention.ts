@@ -4,14 +4,14 @@
  * and softmax with V (nn attendOfProduct), or with the output projection too (nn attendInto).
  */
 import type { Buf } from '@puma/backend';
-import { concatFlat, matmulRaw, mulPublicInt, reshape, sliceLast, tileLeading, transpose, type AShare, type Party } from '@puma/protocol';
+import { concatFlat, matmulRaw, reshape, sliceLast, tileLeading, transpose, type AShare, type Party } from '@puma/protocol';
 import { attendInto, attendOfProduct, attentionOutputBound, rmsNormMatmulTermAt, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import type { ModelConfig } from '../types.ts';
 import { rotatedQkv, type Qkv } from './rope-qkv.ts';
 import { linearMatmul, linearMatmulTerm } from './linear-weight.ts';
 import { streamedMatmulTerm } from './streamed-matmul.ts';
-import { addBias, linear, normAffine, resolvedInput, sumForm, withWeight, type KvCache, type Residual, type SecureModel } from './model.ts';
+import { addBias, addBiasToTerm, linear, normAffine, resolvedInput, sumForm, type KvCache, type Residual, type SecureModel } from './model.ts';
 import { feeds, norm, NORM_FEED_LIMIT, normFeedsQkvTerm, normIntoQkvTerm } from './norms.ts';
 
 /**
@@ -52,22 +52,10 @@ async function projectQkv(p: Party, m: SecureModel, l: number, x: NormInput, pos
     const qkv = fed ?? (await linear(p, m, `l${l}.qkv`, resolved(x)));
     return { q: sliceLast(p, qkv, 0, H * D), k: sliceLast(p, qkv, H * D, KV * D), v: sliceLast(p, qkv, (H + KV) * D, KV * D) };
   }
-  const be = p.backend;
-  const f = p.fracBits;
   const T = x.shape[0];
-  let term = fedTerm ?? (await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, resolved(x)));
-  if (m.weights.has(`l${l}.qkv.b`)) {
-    // A replicated share's component 0, summed over the parties, is the value: the bias joins the 3-of-3 term.
-    const biased = await withWeight(m, `l${l}.qkv.b`, (b) => {
-      const scaled = mulPublicInt(p, b, 2n ** BigInt(f));
-      const tiled = tileLeading(p, scaled, T);
-      const sum = be.add(term, tiled.s0);
-      p.drop(scaled.s0, scaled.s1, tiled.s0, tiled.s1);
-      return sum;
-    });
-    be.release(term);
-    term = biased;
-  }
+  const product = fedTerm ?? (await streamedMatmulTerm(p, m.weights, `l${l}.qkv.w`, resolved(x)));
+  // The bias joins the 3-of-3 term at 2f (its component 0: addBiasToTerm).
+  const { z: term } = await addBiasToTerm(p, m, `l${l}.qkv`, { z: product, shape: [T, (H + 2 * KV) * D], fracBits: 2 * p.fracBits });
   return rotatedQkv(p, c, term, T, pos0);
 }
 

@@ -11,10 +11,10 @@
  * the fused path truncates m W, the unfused one the norm's own product) leaves R (m W) untruncated the same way
  * (nn normMatmulTerm).
  */
-import { addToTerm, reshape, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
+import type { AShare, OutputTerm, Party } from '@puma/protocol';
 import { layerNormMatmulTerm, layerNormOfResidualMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
-import { inputRows, linear, normAffine, resolvedInput, rows, withWeight, type SecureModel } from './model.ts';
+import { addBiasToTerm, inputRows, linear, normAffine, resolvedInput, rows, type SecureModel } from './model.ts';
 import { betaRow, feeds, normFeeds, normInto, normOfInput } from './norms.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
@@ -61,12 +61,7 @@ export async function secureClassifierLogitsTerm(p: Party, m: SecureModel, h: AS
 
 /** x W + b of linear `name` as this party's term (the bias added at the term's fraction bits). */
 async function linearTerm(p: Party, m: SecureModel, name: string, x: AShare): Promise<OutputTerm> {
-  return withBias(p, m, name, await linearMatmulTerm(p, m.weights, name, x));
-}
-
-async function withBias(p: Party, m: SecureModel, name: string, t: OutputTerm): Promise<OutputTerm> {
-  if (!m.weights.has(`${name}.b`)) return t;
-  return withWeight(m, `${name}.b`, (b) => addToTerm(p, t, reshape(tileLeading(p, b, t.shape[0]), t.shape)));
+  return addBiasToTerm(p, m, name, await linearMatmulTerm(p, m.weights, name, x));
 }
 
 /** norm(x) W_into as this party's term: fused where normFeeds (in a 'norm' span), else the norm, then the term. */
@@ -88,5 +83,5 @@ async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput
     if ('term' in h) p.drop(h.term);
     return term;
   });
-  return withBias(p, m, into, t);
+  return addBiasToTerm(p, m, into, t);
 }

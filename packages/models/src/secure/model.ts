@@ -3,7 +3,7 @@
  * read before use), its small tensors, linear layers, and the residual stream's forms between sublayers (resolved,
  * or the whole sum as each party's term: Residual).
  */
-import { add, mulPublicInt, reshape, sliceFlat, tileLeading, type AShare, type Party } from '@puma/protocol';
+import { add, addToTerm, mulPublicInt, reshape, sliceFlat, tileLeading, type AShare, type OutputTerm, type Party } from '@puma/protocol';
 import { layerNormOfResidualMaxWidth, resolvedNormInput, type NormInput, type SumTerm } from '@puma/nn';
 import { checkNormWindows } from '../norm-windows.ts';
 import { foldsNormAffine } from './norm-folding.ts';
@@ -101,6 +101,14 @@ export async function linear(p: Party, m: SecureModel, name: string, x: AShare):
   return addBias(p, m, name, await linearMatmul(p, m.weights, name, x));
 }
 
+/** t plus the bias of `name`, if the model has one (its component 0 at t's fraction bits: protocol addToTerm); t's buffer is released. */
+export async function addBiasToTerm(p: Party, m: SecureModel, name: string, t: OutputTerm): Promise<OutputTerm> {
+  if (!m.weights.has(`${name}.b`)) return t;
+  const biased = await withWeight(m, `${name}.b`, (b) => addToTerm(p, t, reshape(tileLeading(p, b, t.shape[0]), t.shape)));
+  p.drop(t.z);
+  return biased;
+}
+
 /** The residual stream between sublayers. */
 export interface Residual {
   /**
@@ -129,29 +137,20 @@ export function normTakesSum(c: ModelConfig): boolean {
 export async function linearInto(p: Party, m: SecureModel, name: string, x: AShare, residual: NormInput, into: 'resolved' | 'sum'): Promise<Residual> {
   const isTerm = 'term' in residual;
   if (into === 'resolved' && !isTerm) return { x: add(p, residual, await linear(p, m, name, x)) };
-  const be = p.backend;
-  const f = p.fracBits;
-  if (isTerm && residual.fracBits !== 2 * f) throw new Error(`secure pass: a residual's term at ${residual.fracBits} fraction bits cannot take ${name}'s product at ${2 * f}`);
-  const t = await linearMatmulTerm(p, m.weights, name, x);
-  if (t.shape.length !== residual.shape.length || t.shape.some((v, i) => v !== residual.shape[i])) {
-    throw new Error(`secure pass: ${name}'s product [${t.shape.join(', ')}] does not match the residual [${residual.shape.join(', ')}]`);
+  const product = await linearMatmulTerm(p, m.weights, name, x);
+  let t: OutputTerm;
+  if (isTerm) {
+    if (residual.fracBits !== product.fracBits || residual.shape.length !== product.shape.length || residual.shape.some((v, i) => v !== product.shape[i])) {
+      throw new Error(`secure pass: ${name}'s product [${product.shape.join(', ')}] at ${product.fracBits} fraction bits cannot join a residual's term [${residual.shape.join(', ')}] at ${residual.fracBits}`);
+    }
+    t = { ...product, z: p.backend.add(product.z, residual.term) };
+    p.drop(residual.term);
+  } else {
+    t = addToTerm(p, product, residual);
   }
-  const base = isTerm ? residual.term : be.mulScalar(residual.s0, 1n << BigInt(f));
-  let term = be.add(t.z, base);
-  p.drop(t.z, base);
-  if (m.weights.has(`${name}.b`)) {
-    // The bias's component 0 at 2f joins the term the same way.
-    const biased = await withWeight(m, `${name}.b`, (b) => {
-      const tiled = be.tile(b.s0, residual.shape[0]);
-      const scaled = be.mulScalar(tiled, 1n << BigInt(f));
-      const sum = be.add(term, scaled);
-      p.drop(tiled, scaled);
-      return sum;
-    });
-    p.drop(term);
-    term = biased;
-  }
-  const sum: SumTerm = { term, shape: residual.shape, fracBits: 2 * f };
+  p.drop(product.z);
+  t = await addBiasToTerm(p, m, name, t);
+  const sum: SumTerm = { term: t.z, shape: t.shape, fracBits: t.fracBits };
   if (into === 'sum') return { x: sum };
   return { x: await resolvedInput(p, sum) };
 }

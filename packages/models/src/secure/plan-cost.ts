@@ -120,28 +120,35 @@ function betaRow(t: Tally, c: ModelConfig, name: string): boolean {
   return normHasBeta(c) && !foldsNormAffine(c, name) && !t.keptBeta.has(name);
 }
 
-/** normOfResidual followed by the linear layer it feeds (norms.ts normOfResidualInto); sum: the residual is a sum's term. */
-function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, sum: boolean, cls: PlanClass = 'norm'): void {
-  if (sum && c.norm === 'layernorm') return layerNormOfSumInto(t, c, name, rows, out, keepY, fracBits, cls);
+/**
+ * normOfResidual followed by the linear layer it feeds (norms.ts normOfResidualInto; head.ts normIntoTerm with
+ * asTerm, the product left as each party's term for the client); sum: the residual is a sum's term. Charged to
+ * `cls`, the unfused product to 'matmul' unless cls is the head.
+ */
+function normOfResidualInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, sum: boolean, cls: PlanClass = 'norm', asTerm = false): void {
+  const product: PlanClass = cls === 'norm' ? 'matmul' : cls;
+  if (sum && c.norm === 'layernorm') return layerNormOfSumInto(t, c, name, rows, out, keepY, fracBits, cls, product, asTerm);
   if (sum && normFeedsFromSum(c, rows, out, keepY)) {
-    t.add(cls, rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, normOptionsFor(c, name), fracBits, true));
+    const o = normOptionsFor(c, name);
+    t.add(cls, asTerm ? rmsNormMatmulTermCost(rows, c.hiddenSize, c.normEps, out, o, fracBits, true) : rmsNormMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, true));
     t.macs += rows * c.hiddenSize * out;
     return;
   }
-  truncatedSum(t, c, rows, sum, cls === 'norm' ? 'matmul' : cls);
-  normInto(t, cls, cls === 'norm' ? 'matmul' : cls, c, name, rows, out, keepY, fracBits);
+  truncatedSum(t, c, rows, sum, product);
+  normInto(t, cls, product, c, name, rows, out, keepY, fracBits, asTerm);
 }
 
-/** A LayerNorm of a sum's term and the linear layer it feeds (norms.ts layerNormOfSumInto): fused where normFeeds. */
-function layerNormOfSumInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, cls: PlanClass): void {
+/** A LayerNorm of a sum's term and the linear layer it feeds (norms.ts layerNormOfSumInto, head.ts normIntoTerm): fused where normFeeds. */
+function layerNormOfSumInto(t: Tally, c: ModelConfig, name: string, rows: number, out: number, keepY: boolean, fracBits: number, cls: PlanClass, product: PlanClass, asTerm: boolean): void {
   const o = normOptionsFor(c, name);
   const row = betaRow(t, c, name);
   if (!normFeeds(rows, c.hiddenSize, out, keepY, row)) {
     normOfResidual(t, c, name, rows, fracBits, true, cls);
-    t.matmul(cls === 'norm' ? 'matmul' : cls, 1, rows, c.hiddenSize, out);
+    if (asTerm) t.matmulTerm(rows, c.hiddenSize, out);
+    else t.matmul(product, 1, rows, c.hiddenSize, out);
     return;
   }
-  t.add(cls, layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, row));
+  t.add(cls, asTerm ? layerNormOfResidualMatmulTermCost(rows, c.hiddenSize, c.normEps, out, o, fracBits, row) : layerNormOfResidualMatmulCost(rows, c.hiddenSize, c.normEps, out, keepY, o, fracBits, row));
   if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add(name);
   t.macs += rows * c.hiddenSize * out;
 }
@@ -245,28 +252,8 @@ function lmHead(t: Tally, c: ModelConfig, rows: number, fracBits: number): void 
 
 /** secureLogitsRowsTerm (head.ts): lmHead with the head's product left as each party's term for the client. */
 function lmHeadTerm(t: Tally, c: ModelConfig, rows: number, fracBits: number): void {
-  const sum = normTakesSum(c);
-  if (c.normPlacement !== 'pre') {
-    t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
-  } else if (normFeedsFromSum(c, rows, c.vocabSize, false)) {
-    t.add('head', rmsNormMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, normOptionsFor(c, 'final'), fracBits, true));
-    t.macs += rows * c.hiddenSize * c.vocabSize;
-  } else if (sum && c.norm === 'layernorm') {
-    // head.ts normIntoTerm: fused from the sum's term where normFeeds, else the norm of the sum (norms.ts
-    // normOfInput), then the head's term.
-    const row = betaRow(t, c, 'final');
-    if (normFeeds(rows, c.hiddenSize, c.vocabSize, false, row)) {
-      const o = normOptionsFor(c, 'final');
-      t.add('head', layerNormOfResidualMatmulTermCost(rows, c.hiddenSize, c.normEps, c.vocabSize, o, fracBits, row));
-      if (row && layerNormOfResidualMatmulFuses(c.hiddenSize, c.normEps, o, fracBits)) t.keptBeta.add('final');
-    } else {
-      normOfResidual(t, c, 'final', rows, fracBits, true, 'head');
-    }
-    t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
-  } else {
-    truncatedSum(t, c, rows, sum, 'head');
-    normInto(t, 'head', 'head', c, 'final', rows, c.vocabSize, false, fracBits, true);
-  }
+  if (c.normPlacement === 'pre') normOfResidualInto(t, c, 'final', rows, c.vocabSize, false, fracBits, normTakesSum(c), 'head', true);
+  else t.matmulTerm(rows, c.hiddenSize, c.vocabSize);
 }
 
 function checkPass(s: PassShape, c: ModelConfig): void {
