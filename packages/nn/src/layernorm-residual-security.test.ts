@@ -8,21 +8,16 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Party } from '@puma/protocol';
-import { fixedInput, randomFloats, runWithInputs } from '@puma/protocol/test-support';
+import { chi2Uniform, fixedInput, randomFloats, receivedBytes, runWithInputs } from '@puma/protocol/test-support';
 import { layerNormOfResidual } from './layernorm-residual.ts';
 import { sumOf } from './norm-matmul-test-support.ts';
 import { rowsWithStd } from './test-support.ts';
 
 const [ROWS, N] = [4, 768];
 
-function chi2Uniform(h: number[]): number {
-  const e = h.reduce((a, b) => a + b, 0) / 256;
-  return h.reduce((s, o) => s + (o - e) ** 2 / e, 0);
-}
-
 /** Received bytes per party while the op runs (the sum's term is made before and sends nothing). */
 async function histograms(mutant: boolean): Promise<number[][]> {
-  const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
+  const { hist, observe } = receivedBytes();
   // Parties whose next zero sharing (the centring's) the mutant draws as zeros.
   const armed = new WeakSet<Party>();
   const zeroShare = Party.prototype.zeroShare;
@@ -41,11 +36,7 @@ async function histograms(mutant: boolean): Promise<number[][]> {
     const sum = sumOf(p, s.b, s.p);
     armed.add(p);
     return layerNormOfResidual(p, sum, s.g, s.be, 1e-5);
-  }, {
-    observe: (from, to, tag, data) => {
-      if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;
-    },
-  });
+  }, { observe });
   return hist;
 }
 

@@ -13,7 +13,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Party } from './party.ts';
-import { fixedInput, randomFloats, runWithInputs, termOf } from './test-support.ts';
+import { chi2Uniform, fixedInput, randomFloats, receivedBytes, runWithInputs, termOf } from './test-support.ts';
 import { mul } from './ops/mul.ts';
 import { matmul } from './ops/matmul.ts';
 import { truncate } from './ops/truncateWrap.ts';
@@ -29,17 +29,13 @@ import { truncateCloseSquares, truncateOpenSquares } from './ops/truncateSquares
 
 /** Bytes each party received from the others (setup excluded) while `program` ran on x = secret. */
 async function histogramsOf(secret: Float64Array, program: (p: Party, x: AShare) => Promise<unknown>): Promise<number[][]> {
-  const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
-  await runWithInputs({ x: fixedInput(secret, [32, secret.length / 32]) }, (p, s) => program(p, s.x), {
-    observe: (from, to, tag, data) => {
-      if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;
-    },
-  });
+  const { hist, observe } = receivedBytes();
+  await runWithInputs({ x: fixedInput(secret, [32, secret.length / 32]) }, (p, s) => program(p, s.x), { observe });
   return hist;
 }
 
 async function receivedHistograms(secret: Float64Array): Promise<number[][]> {
-  const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
+  const { hist, observe } = receivedBytes();
   const n = secret.length;
   await runWithInputs({ x: fixedInput(secret, [32, n / 32]), y: fixedInput(secret.map((v) => v / 2 + 1), [32, n / 32]) }, async (p, s) => {
     await mul(p, s.x, s.y);
@@ -55,18 +51,8 @@ async function receivedHistograms(secret: Float64Array): Promise<number[][]> {
       levels: [[{ products: [[{ inputs: [[0, 1n]] }, { inputs: [[1, 1n]] }]], bits: 18 }, { addend: { inputs: [[0, 1n]] }, bits: 0 }], [{ products: [[{ atoms: [[0, 1n]] }, { atoms: [[1, 1n]] }]], bits: 36 }]],
       outputs: [{ atoms: [[2, 1n]] }],
     }, [s.x, s.y]);
-  }, {
-    observe: (from, to, tag, data) => {
-      if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;
-    },
-  });
+  }, { observe });
   return hist;
-}
-
-function chi2Uniform(h: number[]): number {
-  const total = h.reduce((a, b) => a + b, 0);
-  const e = total / 256;
-  return h.reduce((s, o) => s + (o - e) ** 2 / e, 0);
 }
 
 function chi2TwoSample(a: number[], b: number[]): number {
@@ -117,7 +103,7 @@ describe('the histograms catch a leak the view rule cannot see', () => {
       return stream >= 4 ? this.backend.zeros(count) : prgWith.call(this, other, tag, count, stream);
     });
     const mutant = await histogramsOf(secret, squares);
-    console.log(`chi2: honest ${honest.map(chi2Uniform).map((v) => v.toFixed(0)).join(", ")}; mutant ${mutant.map(chi2Uniform).map((v) => v.toFixed(0)).join(", ")}`);
+    console.log(`chi2: honest ${honest.map(chi2Uniform).map((v) => v.toFixed(0)).join(', ')}; mutant ${mutant.map(chi2Uniform).map((v) => v.toFixed(0)).join(', ')}`);
     for (let party = 0; party < 3; party++) {
       expect(chi2Uniform(honest[party]), `party ${party}, honest`).toBeLessThan(400);
       // Every party is some chunk's B at n = 3072 (the dealers rotate).

@@ -1,6 +1,6 @@
 /**
  * Shared by the protocol and nn tests only (never imported by library code): a three-party run on a chosen
- * backend, float helpers, and measured-vs-declared cost capture.
+ * backend, float helpers, measured-vs-declared cost capture, and byte histograms of what the parties receive.
  */
 import type { Backend, Buf } from '@puma/backend';
 import { referenceBackend } from '@puma/backend';
@@ -86,4 +86,24 @@ export function expectCost(measured: Measured, declared: Cost): void {
   if (measured.rounds !== declared.rounds || measured.bytes.some((b, i) => b !== declared.bytes[i])) {
     throw new Error(`measured ${measured.rounds} rounds, bytes [${measured.bytes.join(', ')}]; declared ${declared.rounds} rounds, bytes [${declared.bytes.join(', ')}]`);
   }
+}
+
+/**
+ * Byte histograms (256 bins) of what each party receives from the other parties (setup excluded): pass
+ * `observe` to a run, then read `hist[party]`.
+ */
+export function receivedBytes(): { hist: number[][]; observe: DeliveryObserver } {
+  const hist = [0, 1, 2].map(() => new Array<number>(256).fill(0));
+  return {
+    hist,
+    observe: (from, to, tag, data) => {
+      if (to < 3 && from < 3 && !tag.startsWith('setup')) for (const b of data) hist[to][b]++;
+    },
+  };
+}
+
+/** Chi-square of a 256-bin histogram against uniform (255 degrees of freedom: above 400 with probability < 1e-8). */
+export function chi2Uniform(h: number[]): number {
+  const e = h.reduce((a, b) => a + b, 0) / 256;
+  return h.reduce((s, o) => s + (o - e) ** 2 / e, 0);
 }
