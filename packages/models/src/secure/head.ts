@@ -15,7 +15,7 @@ import type { AShare, OutputTerm, Party } from '@puma/protocol';
 import { layerNormMatmulTerm, layerNormOfResidualMatmulTerm, rmsNormMatmulTerm, tanh, type NormInput } from '@puma/nn';
 import { normOptions } from '../norm-windows.ts';
 import { addBiasToTerm, inputRows, linear, normAffine, resolvedInput, rows, type SecureModel } from './model.ts';
-import { betaRow, feeds, normFeeds, normInto, normOfInput } from './norms.ts';
+import { betaRow, feeds, layerNormTerm, normFeeds, normInto, normOfInput } from './norms.ts';
 import { linearMatmulTerm, linearWeight } from './linear-weight.ts';
 
 /** Logits [1, vocab] of the last position, as shares (h as forward.ts secureHiddenInput gives it). */
@@ -73,9 +73,10 @@ async function normIntoTerm(p: Party, m: SecureModel, name: string, h: NormInput
   const mm = { ...feeds(m, name, into, false), matmulTerm: (q: Party, y: AShare) => linearMatmulTerm(q, m.weights, into, y) };
   const { scale, bias } = await normAffine(p, m, name);
   const t = await p.profile('norm', async () => {
-    if (c.norm !== 'rmsnorm' && 'term' in h) {
-      const term = await layerNormOfResidualMatmulTerm(p, h, scale, bias, c.normEps, mm, normOptions(c, name));
-      p.drop(h.term);
+    const sum = layerNormTerm(m, h);
+    if (sum) {
+      const term = await layerNormOfResidualMatmulTerm(p, sum, scale, bias, c.normEps, mm, normOptions(c, name));
+      p.drop(sum.term);
       return term;
     }
     if (c.norm !== 'rmsnorm') return layerNormMatmulTerm(p, await resolvedInput(p, h), scale, bias, c.normEps, mm, normOptions(c, name));

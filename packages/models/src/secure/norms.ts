@@ -100,7 +100,8 @@ export interface Fed {
 export async function normInto(p: Party, m: SecureModel, name: string, input: NormInput, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
   const c = m.config;
   const out = linearWeight(m.weights, into).out;
-  if ('term' in input && c.norm === 'layernorm') return layerNormOfSumInto(p, m, name, input, false, into, keepY);
+  const sum = layerNormTerm(m, input);
+  if (sum) return layerNormOfSumInto(p, m, name, sum, false, into, keepY);
   if ('term' in input && normFeedsFromSum(c, input.shape[0], out, keepY)) {
     const mm = feeds(m, name, into, keepY);
     const { scale } = await normAffine(p, m, name);
@@ -129,12 +130,18 @@ export async function norm(p: Party, m: SecureModel, name: string, x: AShare): P
   return layerNorm(p, x, scale, bias, c.normEps, normOptions(c, name));
 }
 
+/** h as a sum's term that the model's norm (a LayerNorm) centres itself, never truncating it; else null. */
+export function layerNormTerm(m: SecureModel, h: NormInput): SumTerm | null {
+  return 'term' in h && m.config.norm === 'layernorm' ? h : null;
+}
+
 /**
  * norm(h) for a norm's input h, in a 'norm' span: a LayerNorm centres a sum's term itself (nn
  * layernorm-residual.ts), an RMSNorm's is truncated first. A term is released.
  */
 export async function normOfInput(p: Party, m: SecureModel, name: string, h: NormInput): Promise<AShare> {
-  if ('term' in h && m.config.norm === 'layernorm') return layerNormOfSum(p, m, name, h, false);
+  const sum = layerNormTerm(m, h);
+  if (sum) return layerNormOfSum(p, m, name, sum, false);
   const x = await resolvedInput(p, h);
   return p.profile('norm', () => norm(p, m, name, x));
 }
@@ -170,13 +177,15 @@ async function layerNormOfSumInto(p: Party, m: SecureModel, name: string, sum: S
  */
 export async function normOfResidual(p: Party, m: SecureModel, name: string, residual: Residual, keepSum: boolean): Promise<{ x: NormInput | null; y: AShare }> {
   const h = residual.x;
-  if ('term' in h && m.config.norm === 'layernorm') return { x: keepSum ? h : null, y: await layerNormOfSum(p, m, name, h, keepSum) };
+  const sum = layerNormTerm(m, h);
+  if (sum) return { x: keepSum ? sum : null, y: await layerNormOfSum(p, m, name, sum, keepSum) };
   const x = await resolvedInput(p, h);
   return { x, y: await p.profile('norm', () => norm(p, m, name, x)) };
 }
 
 /** normOfResidual followed by linear `into` (fused as normInto): x as there, y (when kept, or unfused) and the linear's output. */
 export async function normOfResidualInto(p: Party, m: SecureModel, name: string, r: Residual, keepSum: boolean, into: string, keepY: boolean): Promise<Fed & { x: NormInput | null }> {
-  if ('term' in r.x && m.config.norm === 'layernorm') return layerNormOfSumInto(p, m, name, r.x, keepSum, into, keepY);
+  const sum = layerNormTerm(m, r.x);
+  if (sum) return layerNormOfSumInto(p, m, name, sum, keepSum, into, keepY);
   return normInto(p, m, name, r.x, into, keepY);
 }
