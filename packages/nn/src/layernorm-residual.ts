@@ -22,7 +22,7 @@
  * on a window 1 + 5 + 2 = 8; norm-matmul.ts then a matmul: its product after R), against the product's reshare,
  * x's and the mean's truncations (1 + 2) before norm.ts's tail (13, or 7 on a window) when the mean was
  * truncated on its own: 2 rounds fewer per norm, 3 fewer than the matmul's fused truncation and layernorm.ts.
- * Bytes per element and party: d''s truncation with its squares, 26.7 (4 words from each chunk's dealer plus the
+ * Declared bytes per element and party: d''s truncation with its squares, 26.7 (4 words from each chunk's dealer plus the
  * squares' 2, 2 from the others), against the product's reshare (8) and x's truncation from replicated form
  * (9.3; and x_d's 9.3 off a window) when the mean was truncated on its own: on PUMA's LAN (625 KB a round) the 2
  * rounds are worth the 9.3 more up to about 134,000 elements a norm (174 rows at 768).

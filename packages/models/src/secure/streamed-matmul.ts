@@ -99,8 +99,8 @@ async function localTermTransposed(p: Party, ws: WeightStream, name: string, x: 
   const xSum = be.add(x.s0, x.s1);
   await eachBlockTerm(ws, name, (w, start, end) => {
     // x W[b]^T, [T, rows of b], turned to [rows of b, T]: with x on the left a decoding step's product takes the
-    // backend's dot-product path over W's contiguous rows (about 5x faster in WebAssembly than W[b] x^T, whose
-    // one output column leaves most of each register tile idle).
+    // backend's dot-product path over W's contiguous rows; W[b] x^T's one output column leaves most of each
+    // register tile idle (bench core, a 1,365 x 768 block: 0.31 against 1.84 ms in WebAssembly).
     const dims = { m: T, k, n: end - start, transB: true };
     const part = replicatedProduct(p, w, xSum, x.s0, (wPart, xPart) => be.matmul(xPart, wPart, dims));
     if (T === 1) return part;
