@@ -42,8 +42,8 @@ import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
 import { aShare, numel, type AShare } from '../share.ts';
 import { replicateHalves } from './halves.ts';
-import { leafArrays } from './tableLayout.ts';
-import { carryForms, checkArgs, checkParts, chunksOf, fieldSets, fieldsOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
+import { checkArgs, checkParts, chunksOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
+import { chunkWindow, dealChunk, helperCounts, helperEntries, padTables } from './tableMaxPairs.ts';
 import { concatWords, drawWords, getBits, Inbox, putBits, u32, words64 } from './tableWire.ts';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
@@ -82,8 +82,6 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
   const [s0, s1] = await windowComponents(p, compare, w.drop);
   const tag = p.nextTag();
   const width = w.bits;
-  const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
-  const lowMask = 2 ** (width - 1) - 1;
   const read = async (peer: PartyId, count: number, stream: number): Promise<Uint32Array> => u32(await drawWords(p, peer, tag, count, stream));
   const toNext: BigUint64Array[] = [];
   const toPrev: BigUint64Array[] = [];
@@ -105,89 +103,20 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const recQ = new BigUint64Array(recWords);
       const rp = u32(msgP);
       const rq = u32(recQ);
-      const fp = rp.subarray(2 * recWords);
-      for (const unit of c.units) {
-        const { k, mb, layout: l } = unit;
-        const M1 = (1 << mb) - 1;
-        const { offset: leafOffset, mask: leafMask, eq: leafEq, at: leafAt, bits: leafBits, all: leafAll } = leafArrays(l);
-        const fieldSet = fieldSets(l);
-        const leaves = leafAt.length;
-        const F = fieldSet.length;
-        const u = new Uint32Array(k);
-        for (let i = 0; i < k; i++) {
-          const e = 2 * (c.candStart + unit.cand + i);
-          u[i] = ((s0[e] + s1[e]) & mask) >>> 0;
-        }
-        let pair = 0;
-        for (let i = 0; i < k; i++) {
-          for (let j = i + 1; j < k; j++, pair++) {
-            const U = ((u[i] - u[j]) & mask) >>> 0;
-            const uLow = U & lowMask;
-            const uTop = U >>> (width - 1);
-            const padAt = unit.pad + pair * leaves;
-            const recAt = unit.rec + pair * l.tableBits;
-            let flips = 0;
-            for (let kk = 0; kk < leaves; kk++) {
-              const one = (1 << ((uLow >>> leafOffset[kk]) & leafMask[kk])) >>> 0;
-              let table = leafEq[kk] ? one : one - 1;
-              const bit = padAt + kk;
-              if (((flipP[bit >>> 5] ^ flipQ[bit >>> 5]) >>> (bit & 31)) & 1) {
-                flips |= 1 << kk;
-                table = (table ^ leafAll[kk]) >>> 0;
-              }
-              putBits(rp, recAt + leafAt[kk], table, leafBits[kk]);
-            }
-            // Fields: U_top, then sigma a_S for each set (singles first, then l.products).
-            const sigma = uTop ? M1 : 1;
-            let at = unit.field + pair * F * mb;
-            putBits(fp, at, (uTop - getBits(fieldQ, at, mb)) & M1, mb);
-            for (let f = 1; f < F; f++) {
-              at += mb;
-              const S = fieldSet[f];
-              putBits(fp, at, (((flips & S) === S ? sigma : 0) - getBits(fieldQ, at, mb)) & M1, mb);
-            }
-          }
-        }
-      }
-      // Both helpers get the same tables, each under its own pad.
-      for (let i = 0; i < 2 * recWords; i++) {
-        rq[i] = rp[i] ^ padForQ[i];
-        rp[i] ^= padForP[i];
-      }
+      dealChunk(c, s0, s1, width, flipP, flipQ, fieldQ, rp, rp.subarray(2 * recWords));
+      padTables(rp, rq, padForP, padForQ, 2 * recWords);
       toNext.push(msgP);
       toPrev.push(recQ);
     } else {
       const isP = role === 1;
       const T = c.dealer;
-      const vOf = isP ? s1 : s0;
       // The pad T drew for the other helper's tables (from this helper's key with T).
       const pad = await read(T, recWords, isP ? PAD_Q : PAD_P);
       const padBits = new BigUint64Array(padWords);
       const pb = u32(padBits);
       const entries = new Int32Array(c.padBits);
-      const v = new Uint32Array(c.cands);
-      for (let i = 0; i < c.cands; i++) v[i] = vOf[2 * (c.candStart + i)] & mask;
-      for (const unit of c.units) {
-        const { k, layout: l } = unit;
-        const { offset: leafOffset, mask: leafMask, at: leafAt } = leafArrays(l);
-        const leaves = leafAt.length;
-        const tableBits = l.tableBits;
-        let pair = 0;
-        for (let i = 0; i < k; i++) {
-          const vi = v[unit.cand + i];
-          for (let j = i + 1; j < k; j++, pair++) {
-            const vPrime = ~(vi - v[unit.cand + j]) & lowMask;
-            const recAt = unit.rec + pair * tableBits;
-            const padAt = unit.pad + pair * leaves;
-            for (let kk = 0; kk < leaves; kk++) {
-              const pos = recAt + leafAt[kk] + ((vPrime >>> leafOffset[kk]) & leafMask[kk]);
-              const bit = padAt + kk;
-              entries[bit] = pos;
-              if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[bit >>> 5] |= 1 << (bit & 31);
-            }
-          }
-        }
-      }
+      const v = chunkWindow(c, isP ? s1 : s0, width);
+      helperEntries(c, v, width, pad, entries, pb);
       pending.push({ c, isP, v, entries, fields: isP ? undefined : await read(T, fieldWords, FIELD_Q) });
       (isP ? toNext : toPrev).push(padBits);
     }
@@ -207,42 +136,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
     const msg = isP ? inbox.take(p.prev, recWords + words64(c.fieldBits)) : inbox.take(p.next, recWords);
     const otherPad = isP ? inbox.take(p.next, padWords) : inbox.take(p.prev, padWords);
     const own = isP ? msg.subarray(2 * recWords) : fields!;
-    const counts = new Uint32Array(c.cands);
-    for (const unit of c.units) {
-      const { k, mb, layout: l } = unit;
-      const M1 = (1 << mb) - 1;
-      const leaves = l.leaves.length;
-      const F = fieldsOf(l);
-      const forms = carryForms(l);
-      let pair = 0;
-      for (let i = 0; i < k; i++) {
-        for (let j = i + 1; j < k; j++, pair++) {
-          const padAt = unit.pad + pair * leaves;
-          let E = 0;
-          for (let kk = 0; kk < leaves; kk++) {
-            const pos = entries[padAt + kk];
-            const bit = padAt + kk;
-            if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[bit >>> 5] >>> (bit & 31))) & 1) E |= 1 << kk;
-          }
-          const fieldAt = unit.field + pair * F * mb;
-          const uShare = getBits(own, fieldAt, mb);
-          const sigmaShare = ((isP ? 1 : 0) - 2 * uShare) & M1;
-          // sigma carry: the terms' expansion for this E, precomputed (carryForms); field 0 stands for sigma.
-          const form = forms[E];
-          let carry = 0;
-          for (let x = 0; x < form.length; x += 2) {
-            const f = form[x];
-            carry += form[x + 1] * (f === 0 ? sigmaShare : getBits(own, fieldAt + f * mb, mb));
-          }
-          const V = ((v[unit.cand + i] - v[unit.cand + j]) & mask) >>> 0;
-          const vTop = V >>> (width - 1);
-          const lt = (uShare + (vTop ? sigmaShare - carry : carry)) & M1;
-          // i loses to j when lt (a_i' < a_j'); j loses to i unless lt.
-          counts[unit.cand + i] = (counts[unit.cand + i] + lt) & M1;
-          counts[unit.cand + j] = (counts[unit.cand + j] - lt + (isP ? 1 : 0)) & M1;
-        }
-      }
-    }
+    const counts = helperCounts(c, isP, v, width, entries, msg, otherPad, own);
     held.set(c.dealer, { isP, counts });
   }
   return { groups, window: w, chunks, held };
