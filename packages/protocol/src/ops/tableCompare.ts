@@ -38,7 +38,8 @@ import type { Party } from '../party.ts';
 import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks } from '../dealers.ts';
-import { evaluateTerms, leafArrays, plane, tableLayout } from './tableLayout.ts';
+import { evaluateTerms, tableLayout } from './tableLayout.ts';
+import { dealTables, helperBit, helperEntries, openedLeaves, productPlanes, windowValues, xorInto, xorOf } from './tableCompareLoops.ts';
 import { concatWords, drawWords, Inbox, u32, words64 } from './tableWire.ts';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
@@ -110,10 +111,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
   const s1 = u32(await be.read(x.s1));
   const t1 = p.nextTag();
   const t2 = p.nextTag();
-  const mask = width === 32 ? 0xffffffff : 2 ** width - 1;
-  const lowMask = 2 ** (width - 1) - 1;
   const leafCount = l.leaves.length;
-  const { offset: leafOffset, mask: leafMask, eq: leafEq, at: leafAt, bits: leafBits, all: leafAll, block: leafBlock } = leafArrays(l);
   const read = async (peer: PartyId, tag: string, count: number, stream: number) => u32(await drawWords(p, peer, tag, count, stream));
 
   // Round 1 messages, by chunk.
@@ -130,63 +128,22 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       const padForQ = await read(P, t1, recWords, PAD_Q);
       const aP = await read(P, t1, l.leaves.length * W, SINGLE_P);
       const aQ = await read(Q, t1, l.leaves.length * W, SINGLE_Q);
-      const a = new Uint32Array(aP.length);
-      for (let i = 0; i < a.length; i++) a[i] = aP[i] ^ aQ[i];
+      const a = xorOf(aP, aQ);
       const msgP = new BigUint64Array(recWords + l.products.length * W);
       const recQ = new BigUint64Array(recWords);
       const rp = u32(msgP);
       const rq = u32(recQ);
-      const top = l.blocks.length - 1;
-      for (let e = 0; e < c.count; e++) {
-        const j = 2 * (c.start + e);
-        const u = ((s0[j] + s1[j]) & mask) >>> 0;
-        const uLow = u & lowMask;
-        const flipTop = u >>> (width - 1);
-        const word = e >>> 5;
-        const shift = e & 31;
-        const base = e * l.tableBits;
-        for (let k = 0; k < leafCount; k++) {
-          const U = (uLow >>> leafOffset[k]) & leafMask[k];
-          const one = (1 << U) >>> 0;
-          let table = leafEq[k] ? one : one - 1;
-          let flip = (a[word + 2 * W * k] >>> shift) & 1;
-          if (!leafEq[k] && leafBlock[k] === top) flip ^= flipTop;
-          if (flip) table = (table ^ leafAll[k]) >>> 0;
-          // Both records have the same layout: one field, written twice.
-          const pos = base + leafAt[k];
-          const w = pos >>> 5;
-          const off = pos & 31;
-          const lo = (table << off) >>> 0;
-          rp[w] |= lo;
-          rq[w] |= lo;
-          if (off + leafBits[k] > 32) {
-            const hi = table >>> (32 - off);
-            rp[w + 1] |= hi;
-            rq[w + 1] |= hi;
-          }
-        }
-      }
-      // a_S = AND of the a_k over S, 32 elements per word.
-      l.products.forEach((S, i) => {
-        const out = rp.subarray(2 * (recWords + i * W), 2 * (recWords + (i + 1) * W));
-        out.fill(0xffffffff);
-        for (let k = 0, r = S; r; k++, r >>>= 1) {
-          if (!(r & 1)) continue;
-          const ak = plane(a, k, W);
-          for (let x = 0; x < out.length; x++) out[x] &= ak[x];
-        }
-      });
-      for (let i = 0; i < rp.length; i++) rp[i] ^= padForP[i];
-      for (let i = 0; i < rq.length; i++) rq[i] ^= padForQ[i];
+      dealTables(l, c, s0, s1, width, a, W, rp, rq);
+      productPlanes(l, a, W, rp.subarray(2 * recWords));
+      xorInto(rp, padForP);
+      xorInto(rq, padForQ);
       toNext.push(msgP);
       toPrev.push(recQ);
     } else {
       // P = T + 1 (its s1 is x_{T+2}, the dealer is its prev) or Q = T + 2 (its s0, the dealer is its next).
       const isP = c.role === 1;
       const T = c.dealer;
-      const vOf = isP ? s1 : s0;
-      const v = new Uint32Array(c.count);
-      for (let e = 0; e < c.count; e++) v[e] = vOf[2 * (c.start + e)] & mask;
+      const v = windowValues(c, isP ? s1 : s0, width);
       // The pad T drew for the other one's message, from the key this party shares with T (Q's covers P's
       // product planes too: they are Q's shares of the a_S).
       const recWords = words64(c.count * l.tableBits);
@@ -194,15 +151,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       const padBits = new BigUint64Array(leafCount * W);
       const pb = u32(padBits);
       const entries = new Int32Array(c.count * leafCount);
-      for (let e = 0; e < c.count; e++) {
-        const vPrime = ~v[e] & lowMask;
-        const base = e * l.tableBits;
-        for (let k = 0; k < leafCount; k++) {
-          const pos = base + leafAt[k] + ((vPrime >>> leafOffset[k]) & leafMask[k]);
-          entries[e * leafCount + k] = pos;
-          if ((pad[pos >>> 5] >>> (pos & 31)) & 1) pb[(e >>> 5) + 2 * W * k] |= 1 << (e & 31);
-        }
-      }
+      helperEntries(l, c, v, width, pad, W, entries, pb);
       const shares = await read(T, t1, l.leaves.length * W, isP ? SINGLE_P : SINGLE_Q);
       helped.set(T, { isP, v, entries, shares, pad });
       (isP ? toNext : toPrev).push(padBits);
@@ -228,25 +177,14 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     // P: the tables and product planes from T (prev), Q's pad bits (next). Q: the tables from T (next), P's pad bits (prev).
     const msg = isP ? inbox.take(p.prev, recWords + l.products.length * W) : inbox.take(p.next, recWords);
     const otherPad = isP ? inbox.take(p.next, leafCount * W) : inbox.take(p.prev, leafCount * W);
-    const E = new Uint32Array(leafCount * 2 * W);
-    for (let e = 0; e < c.count; e++) {
-      const word = e >>> 5;
-      const shift = e & 31;
-      for (let k = 0; k < leafCount; k++) {
-        const pos = st.entries[e * leafCount + k];
-        const at = word + 2 * W * k;
-        if (((msg[pos >>> 5] >>> (pos & 31)) ^ (otherPad[at] >>> shift)) & 1) E[at] |= 1 << shift;
-      }
-    }
+    const E = openedLeaves(l, c, st.entries, msg, otherPad, W);
     // P's shares of the a_S are T's product planes; Q's are the pad T drew over them.
     const products = (isP ? msg : st.pad).subarray(2 * recWords, 2 * (recWords + l.products.length * W));
     const share = evaluateTerms(l, E, st.shares, products, W, c.count, isP);
     // Round 2: P sends c_P ^ delta to Q (next), Q sends c_Q ^ gamma to P (prev), drawn at t2.
     const keyed = await read(c.dealer, t2, W, isP ? DELTA : GAMMA);
-    const out = new BigUint64Array(W);
-    const o = u32(out);
-    for (let i = 0; i < o.length; i++) o[i] = share[i] ^ keyed[i];
-    (isP ? round2Next : round2Prev).push(out);
+    const out = xorOf(share, keyed);
+    (isP ? round2Next : round2Prev).push(new BigUint64Array(out.buffer, out.byteOffset, W));
     st.own = share;
     st.keyed = keyed;
   }
@@ -271,9 +209,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
     const keyed = h.keyed!;
     const theirs = h.isP ? inbox2.take(p.next, W) : inbox2.take(p.prev, W);
     // b_Q = v_L ^ c_own ^ own key draw ^ (c_other ^ other key draw).
-    const bQ = new Uint32Array(2 * W);
-    for (let e = 0; e < c.count; e++) if (h.v[e] >>> (width - 1)) bQ[e >>> 5] |= 1 << (e & 31);
-    for (let i = 0; i < bQ.length; i++) bQ[i] = (bQ[i] ^ own[i] ^ keyed[i] ^ theirs[i]) >>> 0;
+    const bQ = helperBit(c, h.v, width, own, keyed, theirs, W);
     // P holds (b_P, b_Q) = (delta, b_Q); Q holds (b_Q, b_T) = (b_Q, gamma).
     results.push(h.isP ? { s0: keyed, s1: bQ } : { s0: bQ, s1: keyed });
   }
