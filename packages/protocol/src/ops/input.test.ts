@@ -5,7 +5,7 @@ import { runLocal } from '../runner.ts';
 import { testBackend } from '../test-support.ts';
 import { receiveInput, sendInput, splitInput, encodeBundle, decodeBundle, SEED_NONCE } from './input.ts';
 import { reveal, revealToClient, receiveFromParties, revealCost } from './reveal.ts';
-import { add, addPublic, mulPublicInt, sumLast, sliceLast, concatLast, transpose, broadcastLast } from './linear.ts';
+import { add, addPublic, mulPublicInt, subPublic, sumLast, sliceLast, concatLast, transpose, broadcastLast } from './linear.ts';
 
 describe('input sharing, reveal and local ops', () => {
   it('client input -> parties -> local ops -> reveal to client only; parties send n words each', async () => {
@@ -24,6 +24,26 @@ describe('input sharing, reveal and local ops', () => {
       },
     });
     expect(Array.from(run.client as Float64Array)).toEqual(x.map((v) => 6 * v + 1));
+  });
+
+  it('subPublic: x - c for a public scalar and for per-element constants (a typed array or a plain one)', async () => {
+    const x = [1.5, -2.25, 3, 0, -7.125, 8];
+    const c = [0.5, -1, 2.75, -3, 0, 100];
+    const run = await runLocal(testBackend(), async (p) => {
+      const s = await receiveInput(p, CLIENT, 'x', [6]);
+      await revealToClient(p, subPublic(p, s, 2.5), 'scalar');
+      await revealToClient(p, subPublic(p, s, Float64Array.from(c)), 'typed');
+      await revealToClient(p, subPublic(p, s, c), 'plain');
+    }, {
+      client: async (ch: Channel) => {
+        sendInput(ch, 'x', encodeFixed(x));
+        return Promise.all(['scalar', 'typed', 'plain'].map(async (t) => Array.from(decodeFixed(await receiveFromParties(ch, t)))));
+      },
+    });
+    const [scalar, typed, plain] = run.client as number[][];
+    expect(scalar).toEqual(x.map((v) => v - 2.5));
+    expect(typed).toEqual(x.map((v, i) => v - c[i]));
+    expect(plain).toEqual(typed);
   });
 
   it('splitInput: the three components add up to x mod 2^64, borrows across the 32-bit halves included', () => {

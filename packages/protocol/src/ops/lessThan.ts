@@ -6,7 +6,7 @@
 import type { Party } from '../party.ts';
 import type { AShare, BShare } from '../share.ts';
 import type { Cost } from '../cost.ts';
-import { addPublic, rsubPublic, sub } from './linear.ts';
+import { rsubPublic, sub, subPublic } from './linear.ts';
 import { msb, msbCost } from './msb.ts';
 
 export const lessThanCost = (n: number): Cost => msbCost(n);
@@ -17,8 +17,7 @@ export function lessThan(p: Party, x: AShare, y: AShare): Promise<BShare> {
 
 /** [x < c] for public reals c. */
 export function lessThanPublic(p: Party, x: AShare, c: number | ArrayLike<number>): Promise<BShare> {
-  const negC = typeof c === 'number' ? -c : Array.from(c, (v) => -v);
-  return p.profile('lessThan', () => msb(p, addPublic(p, x, negC)));
+  return p.profile('lessThan', () => msb(p, subPublic(p, x, c)));
 }
 
 /** [x > c] for public reals c. */

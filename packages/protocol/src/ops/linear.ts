@@ -44,6 +44,14 @@ export function addPublic(p: Party, x: AShare, c: number | ArrayLike<number>): A
   return addPublicRaw(p, x, typeof c === 'number' ? encodeFixedScalar(c, p.fracBits) : encodeFixed(c, p.fracBits, 'public constant'));
 }
 
+/** x - c for public reals c (negated in a typed loop: Array.from with a map took about 0.4 s of each party's GPT-2-base prompt pass). */
+export function subPublic(p: Party, x: AShare, c: number | ArrayLike<number>): AShare {
+  if (typeof c === 'number') return addPublic(p, x, -c);
+  const negC = new Float64Array(c.length);
+  for (let i = 0; i < negC.length; i++) negC[i] = -c[i];
+  return addPublic(p, x, negC);
+}
+
 /** c - x for public reals c. */
 export function rsubPublic(p: Party, c: number | ArrayLike<number>, x: AShare): AShare {
   return addPublic(p, neg(p, x), c);

@@ -24,7 +24,7 @@
 import type { Party } from '../party.ts';
 import { numel, sameShape, type AShare, type BShare } from '../share.ts';
 import type { Cost } from '../cost.ts';
-import { addPublic } from './linear.ts';
+import { subPublic } from './linear.ts';
 import { topBit, topBitCost } from './msb.ts';
 import { MAX_TABLE_WIDTH, topBitTables, topBitTablesCost } from './tableCompare.ts';
 
@@ -99,6 +99,5 @@ export function lessThanNarrow(p: Party, x: AShare, y: AShare, w: CompareWindow)
 
 /** [x < c] on the window for public reals c (exact unless 0 <= x - c < 2^(drop+1) raw units). */
 export function lessThanPublicNarrow(p: Party, x: AShare, c: number | ArrayLike<number>, w: CompareWindow): Promise<BShare> {
-  const negC = typeof c === 'number' ? -c : Array.from(c, (v) => -v);
-  return p.profile('lessThanNarrow', () => windowSign(p, addPublic(p, x, negC), null, w));
+  return p.profile('lessThanNarrow', () => windowSign(p, subPublic(p, x, c), null, w));
 }
