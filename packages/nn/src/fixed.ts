@@ -29,12 +29,14 @@ export const LAN_BYTES_PER_ROUND = 625_000;
 /**
  * The extra CPU of one comparison by a dealer's tables over the carry circuit (protocol tableCompare.ts: its
  * per-element work runs in JavaScript), as bytes at the same LAN rate: `npm run bench -- core`, 300,000
- * comparisons with the parties in worker threads on 2 cores, 444 ms against 47.8 ms, i.e. 1.32 us, which the LAN
- * sends 825 bytes in. piecewise.ts counts it: without it GeLU's tables on a 9-token GPT-2-base prompt (55,296
- * comparisons a layer) made three tabs' prompt step 3 s slower for 12 rounds fewer. max.ts's per-level choice
- * does not (GPT-2-base's wall time did not move with its tables, README "What bought it").
+ * comparisons with the parties in worker threads on 2 cores, medians of five runs of its median of 5: 176.5 ms
+ * against 38.3 ms, i.e. 0.46 us, which the LAN sends 288 bytes in (2026-12-07; 444 against 47.8 ms, 825 bytes,
+ * before tableCompareLoops.ts ended V8's recompilation of the loops on every call). piecewise.ts counts it:
+ * without it GeLU's tables on a 9-token GPT-2-base prompt (55,296 comparisons a layer) made three tabs' prompt
+ * step 3 s slower for 12 rounds fewer. max.ts's per-level choice does not (GPT-2-base's wall time did not move
+ * with its tables, README "What bought it"). No bench workload's plan changed with the new figure (puma plan).
  */
-export const TABLE_COMPARE_LAN_BYTES = 825;
+export const TABLE_COMPARE_LAN_BYTES = 288;
 
 /**
  * Whether saving `roundsSaved` rounds is worth `extraBytes` more (busiest party's bytes, plus any CPU counted as

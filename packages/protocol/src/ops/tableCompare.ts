@@ -29,9 +29,10 @@
  * Cost: 2 rounds. Per element T sends the tables twice and the a_S once, P and Q 2q - 1 bits, then 1 each.
  * The block size (tableLayout) minimises those bits: at width 18, blocks of 3 bits, 267 bits per element
  * in all, about 89 per party with rotating dealers, against msb.ts's 59 per party in 6 rounds. CPU: the
- * per-element table writes and lookups run in JavaScript, about 9 times the circuit's WebAssembly time
- * (`npm run bench -- core`, 300,000 comparisons with the parties in worker threads: 444 ms against 48 ms, median
- * of 5), so callers take the tables where the rounds matter (nn max.ts weighs them per level).
+ * per-element table writes and lookups run in JavaScript (tableCompareLoops.ts), about 4.6 times the circuit's
+ * WebAssembly time (`npm run bench -- core`, 300,000 comparisons with the parties in worker threads: 176.5 ms
+ * against 38.3 ms, median of five runs), so callers take the tables where the rounds matter (nn piecewise.ts
+ * counts that CPU, fixed.ts TABLE_COMPARE_LAN_BYTES).
  */
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
