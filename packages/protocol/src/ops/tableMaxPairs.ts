@@ -87,7 +87,7 @@ export function chunkWindow(c: Chunk, comp: Uint32Array, width: number): Uint32A
 /**
  * A helper's half of round 1 for one chunk: for every pair and leaf, the table bit it will read (its entry,
  * kept in `entries` for after the exchange) and the other helper's pad at that bit, set into `padBits` (the
- * helper's message). v: the chunk's candidates' component x_{T+2} on the window.
+ * helper's message). v: the chunk's candidates' component x_{T+2}, cut to the window's bits.
  */
 export function helperEntries(c: Chunk, v: Uint32Array, width: number, pad: Uint32Array, entries: Int32Array, padBits: Uint32Array): void {
   const { lowMask } = windowMasks(width);
