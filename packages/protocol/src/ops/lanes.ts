@@ -6,6 +6,7 @@
  * that the protocol reads anyway before sending, so no backend kernel is involved.
  * Cost: packedBytes(lanes) = 8 ceil(lanes / 2) bytes per message.
  */
+import { zeroWords } from '@puma/ring';
 
 export type RingBits = 32 | 64;
 
@@ -28,7 +29,7 @@ export const packedBytes = (lanes: number): number => 8 * Math.ceil(lanes / 2);
 /** Packs each part's words (a value per word) into lanes: one per Z_2^32 value (its low half), two per Z_2^64. */
 export function packLanes(parts: ReadonlyArray<{ words: BigUint64Array; bits: RingBits }>): BigUint64Array {
   const lanes = laneCount(parts.map((q) => ({ count: q.words.length, bits: q.bits })));
-  const out = new BigUint64Array(Math.ceil(lanes / 2));
+  const out = zeroWords(Math.ceil(lanes / 2));
   const dst = new Uint32Array(out.buffer);
   let at = 0;
   for (const { words, bits } of parts) {
@@ -51,7 +52,7 @@ export function unpackLanes(msg: BigUint64Array, layout: readonly LanePart[]): B
   const src = new Uint32Array(msg.buffer, msg.byteOffset, msg.length * 2);
   let at = 0;
   return layout.map(({ count, bits }) => {
-    const out = new BigUint64Array(count);
+    const out = zeroWords(count);
     const dst = new Uint32Array(out.buffer);
     if (bits === 64) {
       dst.set(src.subarray(at, at + 2 * count));

@@ -5,7 +5,7 @@
  * nothing. Cost: 1 round, n words per party.
  */
 import { CLIENT, type Channel } from '@puma/transport';
-import { decodeFixed, fromBytes } from '@puma/ring';
+import { decodeFixed, fromBytes, zeroWords } from '@puma/ring';
 import type { Party } from '../party.ts';
 import type { AShare, BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
@@ -43,7 +43,7 @@ export async function revealToClient(p: Party, x: AShare, tag: string): Promise<
 export async function receiveFromParties(channel: Channel, tag: string): Promise<BigUint64Array> {
   const parts = await Promise.all([0, 1, 2].map(async (i) => fromBytes(await channel.recv(i, `out:${tag}`))));
   if (parts[0].length !== parts[1].length || parts[1].length !== parts[2].length) throw new Error(`output ${tag}: parties sent different lengths`);
-  const out = new BigUint64Array(parts[0].length);
+  const out = zeroWords(parts[0].length);
   for (let i = 0; i < out.length; i++) out[i] = BigInt.asUintN(64, parts[0][i] + parts[1][i] + parts[2][i]);
   return out;
 }

@@ -42,6 +42,7 @@ import { dealerChunks } from '../dealers.ts';
 import { evaluateTerms, tableLayout } from './tableLayout.ts';
 import { dealTables, helperBit, helperEntries, openedLeaves, productPlanes, windowValues, xorInto, xorOf } from './tableCompareLoops.ts';
 import { concatWords, drawWords, Inbox, u32, words64 } from './tableWire.ts';
+import { zeroWords } from '@puma/ring';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
 
@@ -130,8 +131,8 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       const aP = await read(P, t1, l.leaves.length * W, SINGLE_P);
       const aQ = await read(Q, t1, l.leaves.length * W, SINGLE_Q);
       const a = xorOf(aP, aQ);
-      const msgP = new BigUint64Array(recWords + l.products.length * W);
-      const recQ = new BigUint64Array(recWords);
+      const msgP = zeroWords(recWords + l.products.length * W);
+      const recQ = zeroWords(recWords);
       const rp = u32(msgP);
       const rq = u32(recQ);
       dealTables(l, c, s0, s1, width, a, W, rp, rq);
@@ -149,7 +150,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       // product planes too: they are Q's shares of the a_S).
       const recWords = words64(c.count * l.tableBits);
       const pad = await read(T, t1, isP ? recWords : recWords + l.products.length * W, isP ? PAD_Q : PAD_P);
-      const padBits = new BigUint64Array(leafCount * W);
+      const padBits = zeroWords(leafCount * W);
       const pb = u32(padBits);
       const entries = new Int32Array(c.count * leafCount);
       helperEntries(l, c, v, width, pad, W, entries, pb);

@@ -45,6 +45,7 @@ import { replicateHalves } from './halves.ts';
 import { checkArgs, checkParts, chunksOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 import { chunkWindow, dealChunk, helperCounts, helperEntries, padTables } from './tableMaxPairs.ts';
 import { concatWords, drawWords, getBits, Inbox, putBits, u32, words64 } from './tableWire.ts';
+import { zeroWords } from '@puma/ring';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 
@@ -99,8 +100,8 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const flipP = await read(P, padWords, FLIP_P);
       const flipQ = await read(Q, padWords, FLIP_Q);
       const fieldQ = await read(Q, fieldWords, FIELD_Q);
-      const msgP = new BigUint64Array(recWords + fieldWords);
-      const recQ = new BigUint64Array(recWords);
+      const msgP = zeroWords(recWords + fieldWords);
+      const recQ = zeroWords(recWords);
       const rp = u32(msgP);
       const rq = u32(recQ);
       dealChunk(c, s0, s1, width, flipP, flipQ, fieldQ, rp, rp.subarray(2 * recWords));
@@ -112,7 +113,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const T = c.dealer;
       // The pad T drew for the other helper's tables (from this helper's key with T).
       const pad = await read(T, recWords, isP ? PAD_Q : PAD_P);
-      const padBits = new BigUint64Array(padWords);
+      const padBits = zeroWords(padWords);
       const pb = u32(padBits);
       const entries = new Int32Array(c.padBits);
       const v = chunkWindow(c, isP ? s1 : s0, width);

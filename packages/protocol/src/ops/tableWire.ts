@@ -4,6 +4,7 @@
  */
 import type { PartyId } from '@puma/transport';
 import type { Party } from '../party.ts';
+import { zeroWords } from '@puma/ring';
 
 /** u64 words holding `bits` bits. */
 export const words64 = (bits: number): number => Math.ceil(bits / 64);
@@ -60,7 +61,7 @@ export class Inbox {
 /** Messages to one peer, in chunk order, as one message. */
 export function concatWords(parts: BigUint64Array[]): BigUint64Array {
   if (parts.length === 1) return parts[0];
-  const out = new BigUint64Array(parts.reduce((s, q) => s + q.length, 0));
+  const out = zeroWords(parts.reduce((s, q) => s + q.length, 0));
   let at = 0;
   for (const q of parts) {
     out.set(q, at);

@@ -29,7 +29,7 @@
  * read them, so the first pass reads and checks them itself.
  */
 import { decodeBundle } from '@puma/protocol';
-import { sizeOf } from '@puma/ring';
+import { sizeOf, zeroWords } from '@puma/ring';
 import { cacheReservations, DEFAULT_BLOCK_WORDS, expandedShareBytes, newWeightTimes, weightCacheBudget, WeightBlockCache, type SeedExpander, type TensorSeeds, type WeightManifest, type WeightSource, type WeightTimes } from '@puma/models/secure';
 import { DENSE_PART_BYTES, partKey, sha256Hex } from './shares.ts';
 import type { PartInfo, PartyShareManifest, ShareStore, StoredWeightOptions } from './types.ts';
@@ -157,7 +157,7 @@ export class StoredWeightSource implements WeightSource {
       if (from + count > words.length) throw new Error(`tensor ${tensor}: words [${start}, ${start + count}) run past its dense part ${first}`);
       return words.subarray(from, from + count);
     }
-    const out = new BigUint64Array(count);
+    const out = zeroWords(count);
     for (let w = start; w < start + count;) {
       const k = Math.floor(w / PART_WORDS);
       const words = await this.denseWords(this.part(parts, tensor, w), parts);
