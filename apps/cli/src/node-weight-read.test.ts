@@ -17,25 +17,31 @@ describe('Node weight read kernels', () => {
   ])('expands words [%i, +%i) as the reference ChaCha20 stream', (offset, n) => {
     const skip = offset % 8;
     const want = chachaWords(seed, SEED_NONCE, skip + n, (offset - skip) / 8).subarray(skip);
-    const got = nodeSeedExpander()(seed, offset, n);
-    expect(got.length).toBe(n);
+    const got = new BigUint64Array(n);
+    nodeSeedExpander()(seed, offset, n, got);
     expect(Buffer.compare(new Uint8Array(got.buffer, got.byteOffset, got.byteLength), new Uint8Array(want.buffer, want.byteOffset, want.byteLength))).toBe(0);
   });
 
-  it('one expander serves requests of any size in any order, each valid until the next', () => {
+  it('one expander serves requests of any size in any order, into views at any word offset', () => {
     const expand = nodeSeedExpander();
-    const big = expand(seed, 5, 4096).slice();
-    const small = expand(seed, 21, 10);
-    expect([...small]).toEqual([...big.subarray(16, 26)]);
-    const again = expand(seed, 5, 4096);
-    expect(Buffer.compare(Buffer.from(again.buffer, again.byteOffset, again.byteLength), Buffer.from(big.buffer))).toBe(0);
+    const big = new BigUint64Array(4096);
+    expand(seed, 5, 4096, big);
+    const host = new BigUint64Array(40);
+    expand(seed, 21, 10, host.subarray(7, 17));
+    expect([...host.subarray(7, 17)]).toEqual([...big.subarray(16, 26)]);
+    expect(host.subarray(0, 7).every((w) => w === 0n) && host.subarray(17).every((w) => w === 0n)).toBe(true);
+    const again = new BigUint64Array(4096);
+    expand(seed, 5, 4096, again);
+    expect(Buffer.compare(Buffer.from(again.buffer), Buffer.from(big.buffer))).toBe(0);
   });
 
   it('names a bad seed, range or counter overflow', () => {
     const expand = nodeSeedExpander();
-    expect(() => expand(new Uint32Array(7), 0, 4)).toThrow('a seed is 8 words, got 7');
-    expect(() => expand(seed, -1, 4)).toThrow('are not a range');
-    expect(() => expand(seed, 8 * (2 ** 32 - 1), 9)).toThrow('block counter would overflow');
+    const into = new BigUint64Array(9);
+    expect(() => expand(new Uint32Array(7), 0, 4, into.subarray(0, 4))).toThrow('a seed is 8 words, got 7');
+    expect(() => expand(seed, -1, 4, into.subarray(0, 4))).toThrow('are not a range');
+    expect(() => expand(seed, 8 * (2 ** 32 - 1), 9, into)).toThrow('block counter would overflow');
+    expect(() => expand(seed, 0, 4, into)).toThrow('4 words asked into 9');
   });
 
   it('sha256 equals WebCrypto\'s', async () => {

@@ -104,6 +104,13 @@ class WasmBackendImpl implements WasmBackend {
     return o;
   }
 
+  uploadWith(n: number, fill: (into: BigUint64Array) => void): Buf {
+    const o = this.buffers.alloc(count('uploadWith', 'n', n), 'uploadWith');
+    // The view is taken after the allocation (which may grow the heap) and used before any other kernel.
+    fill(this.words().subarray(o.ptr / 8, o.ptr / 8 + n));
+    return o;
+  }
+
   async read(a: Buf): Promise<BigUint64Array> {
     const p = this.buffers.addressOf(a, 'read') / 8;
     // A fresh buffer, then one memcpy (ring zeroWords says why not new BigUint64Array(n)).

@@ -11,6 +11,7 @@
  * reference backend's messages.
  */
 import type { Backend, Buf, MatmulDims } from '@puma/backend';
+import { zeroWords } from '@puma/ring';
 import { binary, elementwise, fromBitPlanes, matmul, prg, scalarOp, shift, sumRows, toBitPlanes } from './compute.ts';
 import { DeviceRuntime, type DeviceRuntimeOptions } from './device-runtime.ts';
 import { pipelinesFor, type Pipelines } from './kernels.ts';
@@ -64,6 +65,11 @@ export class WebGpuBackend implements Backend {
 
   upload(data: BigUint64Array): Buf {
     return this.rt.upload(data);
+  }
+  uploadWith(n: number, fill: (into: BigUint64Array) => void): Buf {
+    const staging = zeroWords(n);
+    fill(staging);
+    return this.rt.upload(staging);
   }
   read(a: Buf): Promise<BigUint64Array> {
     return this.rt.read(a);

@@ -31,6 +31,12 @@ export interface Backend {
   readonly description: string;
 
   upload(data: BigUint64Array): Buf;
+  /**
+   * n words written in place by `fill`, which gets exactly n words and must not call the backend: a stream made
+   * on the host (a Node party's OpenSSL ChaCha20) lands where the backend computes with one copy fewer where the
+   * backend can lend its memory (WebAssembly: a view of its heap), else through a staging array and upload.
+   */
+  uploadWith(n: number, fill: (into: BigUint64Array) => void): Buf;
   read(a: Buf): Promise<BigUint64Array>;
   zeros(n: number): Buf;
   /** Hands the buffer back to the pool; using it afterwards is an error. Optional to call. */

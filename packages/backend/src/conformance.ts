@@ -76,6 +76,10 @@ export function conformanceCases(): ConformanceCase[] {
     add(`slice n=${n}`, (be, up) => be.slice(up(x), Math.floor(n / 3), n - Math.floor(n / 3)));
     add(`concat n=${n}`, (be, up) => be.concat([up(x), up(y.subarray(0, Math.ceil(n / 2))), up(x)]));
     add(`prg n=${n}`, (be) => be.prg(new Uint32Array([1, 2, 3, 4, 5, 6, 7, 8]), new Uint32Array([9, 10, 11]), n, 5));
+    add(`uploadWith n=${n}`, (be, up) => be.add(be.uploadWith(n, (into) => {
+      if (into.length !== n) throw new Error(`uploadWith handed ${into.length} words for ${n}`);
+      into.set(x);
+    }), up(y)));
   }
 
   const mats: Array<[string, MatmulDims]> = [

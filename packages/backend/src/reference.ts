@@ -42,6 +42,11 @@ export function referenceBackend(): Backend {
     kind: 'reference',
     description: 'TypeScript BigInt reference',
     upload: (x) => wrap(x.slice()),
+    uploadWith: (n, fill) => {
+      const x = new BigUint64Array(n);
+      fill(x);
+      return wrap(x);
+    },
     read: async (a) => d(a).slice(),
     zeros: (n) => wrap(new BigUint64Array(n)),
     release: (a) => {

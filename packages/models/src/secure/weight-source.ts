@@ -71,12 +71,12 @@ export function newWeightTimes(): WeightTimes {
 }
 
 /**
- * Words [offset, offset + n) of a seed's PRG stream on the host: exactly the backend's
- * prg(seed, SEED_NONCE, ...) from ChaCha20 block offset / 8, by a faster kernel than the backend's where the
- * platform has one (a Node party: OpenSSL). The result may be a view of a buffer the expander reuses, so the
- * caller uses (uploads) it before asking again.
+ * Writes words [offset, offset + n) of a seed's PRG stream on the host into `into` (n words): exactly the
+ * backend's prg(seed, SEED_NONCE, ...) from ChaCha20 block offset / 8, by a faster kernel than the backend's
+ * where the platform has one (a Node party: OpenSSL). The stream hands it the backend's own words where the
+ * backend lends them (Backend.uploadWith), so the keystream is copied once, into place.
  */
-export type SeedExpander = (seed: Uint32Array, offset: number, n: number) => BigUint64Array;
+export type SeedExpander = (seed: Uint32Array, offset: number, n: number, into: BigUint64Array) => void;
 
 /** What the secure programs take: a whole bundle in memory (tests, small models) or a streaming source. */
 export type SecureWeights = PartyWeightBundle | WeightSource;

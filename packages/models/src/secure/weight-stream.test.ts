@@ -334,10 +334,11 @@ describe('a secure pass over streamed weights', () => {
     const model = await tinyGpt2();
     let expandedWords = 0;
     // The reference ChaCha20 of the ring package, from the block that holds word `offset`.
-    const expand: SeedExpander = (seed, offset, n) => {
+    const expand: SeedExpander = (seed, offset, n, into) => {
       expandedWords += n;
+      expect(into.length).toBe(n);
       const skip = offset % 8;
-      return chachaWords(seed, SEED_NONCE, skip + n, (offset - skip) / 8).subarray(skip);
+      into.set(chachaWords(seed, SEED_NONCE, skip + n, (offset - skip) / 8).subarray(skip));
     };
     const [host, backend] = [await twoPasses(model, [1, 5, 7, 2], 9, 8, undefined, expand), await twoPasses(model, [1, 5, 7, 2], 9, 8)];
     expect(host[0].logits).toEqual(backend[0].logits);

@@ -132,7 +132,7 @@ export class WeightStream {
         return b;
       }
       if (!seed) throw new Error(`tensor ${name}: rows [${start}, ${end}) have a component with neither words nor a seed`);
-      const b = hostExpand ? this.p.backend.upload(hostExpand(seed, offset, words)) : this.expand(seed, offset, words);
+      const b = hostExpand ? this.p.backend.uploadWith(words, (into) => hostExpand(seed, offset, words, into)) : this.expand(seed, offset, words);
       if (times) {
         times.expandMs += performance.now() - t0;
         times.wordsExpanded += words;
