@@ -36,8 +36,8 @@
  * (protocol tableCompare.ts: 2 rounds instead of 6, about 30 more bits per comparison and party, about 200
  * from party 0 below the rotating size, and several times the CPU) while the extra bytes cost less than the
  * rounds saved on PUMA's LAN (LAN_BYTES_PER_ROUND each, the tables' CPU counted as TABLE_COMPARE_LAN_BYTES per
- * comparison; gatedByTables): max(2 + 2, 5) + 2 = 7 rounds instead of 10 for SwiGLU up to about 600 gates
- * (stories260K's decoding steps). Exact selection as above (the garbage terms cancel in the
+ * comparison; gatedByTables): max(2 + 2, 5) + 2 = 7 rounds instead of 10 for SwiGLU up to about 1,600 gates
+ * (stories260K's decoding steps; about 550 before the tables' CPU was re-measured, fixed.ts). Exact selection as above (the garbage terms cancel in the
  * ring before the truncation, whose precondition is on the true sum: |out| < 2^(61 - 2f) in real units);
  * error: the truncation's 1 ulp.
  */
@@ -83,7 +83,7 @@ export const selectionByBits = (piecesRounds: number): boolean => {
  * circuit's (selectionByBits), unless comparing by a dealer's tables (2 rounds instead of 6; then b2a, 2 more,
  * can finish beside the pieces and the selection takes 1 round) takes fewer rounds for extra bytes (busiest
  * party) and CPU that cost less than those rounds on PUMA's LAN (tablesPay): GeLU (pieces of 7 rounds) goes from
- * 9 to 8 rounds on a few hundred elements, not on GPT-2-base's 3,072 a decoding step. Public sizes only, so every
+ * 9 to 8 rounds up to about 1,000 elements, not on GPT-2-base's 3,072 a decoding step. Public sizes only, so every
  * party plans the same.
  */
 export function selectionPlan(n: number, breaks: number, piecesRounds: number): SelectionPlan {

@@ -8,7 +8,7 @@
  * 2e-5); domain as silu's for gate (|gate| < 1010), |up| with |silu(gate) up| < 2^13.
  * Cost: 10 rounds by the circuit's comparisons (6): they and bit times up (2) run beside silu's polynomials (5:
  * masked chains from x, even.ts), then the fused truncation (2); 7 where the four comparisons go by a dealer's
- * tables (2 rounds; piecewise.ts gatedByTables: up to about 600 gates, where the tables' extra bytes and CPU cost
+ * tables (2 rounds; piecewise.ts gatedByTables: up to about 1,600 gates, where the tables' extra bytes and CPU cost
  * less than three LAN rounds: stories260K's decoding steps, 172 gates; not LLaMA-7B's 11,008). Bytes per element
  * and party (swigluCost): by the circuit 344 at 4,096 gates (bench nn; 355 with v as a separate product), 339 at
  * 200,000; by tables party 0, which deals every chunk of a call this small, sends 714.5 at 172 gates, the

@@ -55,11 +55,11 @@ const maxIn = { small: { x: fixedViewInput([2, 32], -30, 30, 43) }, rotated: { x
 // in gelu and the max here and in the reciprocal of inverse-view-simulation.test.ts.
 const softmaxIn = { small: { x: fixedViewInput([2, 8, 8], -20, 20, 47) }, rotated: { x: fixedViewInput([3, 32, 32], -20, 20, 47) } };
 
-// SwiGLU's four comparisons per gate and their bit-times-up products reach 3072 at 768 gates.
+// SwiGLU's four comparisons per gate and their bit-times-up products reach 8192 at 2048 gates.
 const swigluIn = {
   small: { g: fixedViewInput([16], -14, 14, 51), u: fixedViewInput([16], -3, 3, 53) },
-  rotated: { g: fixedViewInput([768], -14, 14, 51), u: fixedViewInput([768], -3, 3, 53) },
-  // 512 gates: the comparisons by dealer tables (piecewise.ts gatedByTables; 768 take the circuit), 2048 of them.
+  rotated: { g: fixedViewInput([2048], -14, 14, 51), u: fixedViewInput([2048], -3, 3, 53) },
+  // 512 gates: the comparisons by dealer tables (piecewise.ts gatedByTables; 2048 take the circuit), 2048 of them.
   tables: { g: fixedViewInput([512], -14, 14, 51), u: fixedViewInput([512], -3, 3, 53) },
 };
 
