@@ -5,12 +5,12 @@
  * from the heap (./heap.ts), and only upload and read copy through the JS heap.
  */
 import type { Backend, Buf, MatmulDims } from '@puma/backend';
+import { zeroWords } from '@puma/ring';
 import { count, scalar, shift } from './arg-checks.ts';
 import { Heap } from './heap.ts';
 import { BROADCAST_B, kernelsModule, TRANS_A, TRANS_B, type Binary, type Kernels, type Scalar, type Shift, type Unary } from './kernels.ts';
 import { ResidentBuffers } from './resident-buffers.ts';
 import { planTranspose } from './transpose-plan.ts';
-import { zeroWords } from '@puma/ring';
 
 export interface WasmBackendStats {
   /** Bytes held by live buffers and in-flight scratch. */

@@ -35,6 +35,7 @@
  * counts that CPU, fixed.ts TABLE_COMPARE_LAN_BYTES).
  */
 import type { PartyId } from '@puma/transport';
+import { zeroWords } from '@puma/ring';
 import type { Party } from '../party.ts';
 import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
@@ -42,7 +43,6 @@ import { dealerChunks } from '../dealers.ts';
 import { evaluateTerms, tableLayout } from './tableLayout.ts';
 import { dealTables, helperBit, helperEntries, openedLeaves, productPlanes, windowValues, xorInto, xorOf } from './tableCompareLoops.ts';
 import { concatWords, drawWords, Inbox, u32, words64 } from './tableWire.ts';
-import { zeroWords } from '@puma/ring';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
 

@@ -39,13 +39,13 @@
  * masks, and a rotated one-hot lookup table are textbook; ranks by counting and their use here are this package's.
  */
 import type { PartyId } from '@puma/transport';
+import { zeroWords } from '@puma/ring';
 import type { Party } from '../party.ts';
 import { aShare, numel, type AShare } from '../share.ts';
 import { replicateHalves } from './halves.ts';
 import { checkArgs, checkParts, chunksOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 import { chunkWindow, dealChunk, helperCounts, helperEntries, padTables } from './tableMaxPairs.ts';
 import { concatWords, drawWords, getBits, Inbox, putBits, u32, words64 } from './tableWire.ts';
-import { zeroWords } from '@puma/ring';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 

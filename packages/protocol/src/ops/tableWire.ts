@@ -3,8 +3,8 @@
  * packed across word boundaries, messages concatenated per peer and read back in chunk order.
  */
 import type { PartyId } from '@puma/transport';
-import type { Party } from '../party.ts';
 import { zeroWords } from '@puma/ring';
+import type { Party } from '../party.ts';
 
 /** u64 words holding `bits` bits. */
 export const words64 = (bits: number): number => Math.ceil(bits / 64);
