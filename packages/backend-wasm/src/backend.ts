@@ -2,7 +2,8 @@
  * WebAssembly implementation of the Backend interface (packages/backend/src/backend.ts): the CPU fast path.
  * This file is the interface itself: each op checks its arguments, allocates its output and runs its kernel
  * (./kernels.ts). Buffers and their reclamation live in ./resident-buffers.ts, scratch space comes straight
- * from the heap (./heap.ts), and only upload and read copy through the JS heap.
+ * from the heap (./heap.ts), and only upload and read copy through the JS heap (uploadWith lends the producer a
+ * view of the heap instead).
  */
 import type { Backend, Buf, MatmulDims } from '@puma/backend';
 import { zeroWords } from '@puma/ring';
@@ -107,7 +108,12 @@ class WasmBackendImpl implements WasmBackend {
   uploadWith(n: number, fill: (into: BigUint64Array) => void): Buf {
     const o = this.buffers.alloc(count('uploadWith', 'n', n), 'uploadWith');
     // The view is taken after the allocation (which may grow the heap) and used before any other kernel.
-    fill(this.words().subarray(o.ptr / 8, o.ptr / 8 + n));
+    try {
+      fill(this.words().subarray(o.ptr / 8, o.ptr / 8 + n));
+    } catch (e) {
+      this.release(o);
+      throw e;
+    }
     return o;
   }
 

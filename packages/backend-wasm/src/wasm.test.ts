@@ -168,6 +168,22 @@ describe('wasm memory', () => {
     expect(() => be.release(x)).toThrow(/not a buffer of this wasm backend/);
   });
 
+  it('uploadWith hands a view of exactly n heap words, and releases the buffer when the producer throws', async () => {
+    const x = randomWords(1000, 77);
+    const b = be.uploadWith(1000, (into) => {
+      expect(into.length).toBe(1000);
+      into.set(x);
+    });
+    expect(Array.from(await be.read(b))).toEqual(Array.from(x));
+    be.release(b);
+    const before = be.stats().liveBytes;
+    expect(() => be.uploadWith(4096, () => {
+      throw new Error('producer failed');
+    })).toThrow('producer failed');
+    expect(be.stats().liveBytes).toBe(before);
+    expect(() => be.uploadWith(-1, () => undefined)).toThrow(/uploadWith/);
+  });
+
   it('reuses freed memory instead of growing', () => {
     const n = 1 << 16;
     be.release(be.zeros(n));
