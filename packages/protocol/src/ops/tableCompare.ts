@@ -41,8 +41,8 @@ import { bShare, planeWords, type AShare, type BShare } from '../share.ts';
 import { cost, WORD, type Cost } from '../cost.ts';
 import { dealerChunks } from '../dealers.ts';
 import { evaluateTerms, tableLayout } from './tableLayout.ts';
-import { dealTables, helperBit, helperEntries, openedLeaves, productPlanes, windowValues, xorInto, xorOf } from './tableCompareLoops.ts';
-import { concatWords, drawWords, Inbox, u32, words64 } from './tableWire.ts';
+import { dealTables, helperBit, helperEntries, openedLeaves, productPlanes } from './tableCompareLoops.ts';
+import { concatWords, drawWords, Inbox, u32, windowLows, words64, xorInto, xorOf } from './tableWire.ts';
 
 export { MAX_TABLE_WIDTH, tableLayout, type TableLayout } from './tableLayout.ts';
 
@@ -145,7 +145,7 @@ export async function topBitTables(p: Party, x: AShare, width: number): Promise<
       // P = T + 1 (its s1 is x_{T+2}, the dealer is its prev) or Q = T + 2 (its s0, the dealer is its next).
       const isP = c.role === 1;
       const T = c.dealer;
-      const v = windowValues(c, isP ? s1 : s0, width);
+      const v = windowLows(isP ? s1 : s0, c.start, c.count, width);
       // The pad T drew for the other one's message, from the key this party shares with T (Q's covers P's
       // product planes too: they are Q's shares of the a_S).
       const recWords = words64(c.count * l.tableBits);

@@ -8,28 +8,12 @@
  * for each of the first two calls, 55-65 ms once warm; now 76-90 ms for the first ones). Each function here keeps its own feedback and is compiled once.
  */
 import { leafArrays, plane, type TableLayout } from './tableLayout.ts';
+import { windowMasks } from './tableWire.ts';
 
 /** A chunk of elements [start, start + count) of the batch. */
 export interface ElementRange {
   start: number;
   count: number;
-}
-
-/** The window's wrap mask and the mask of its bits below the top one. */
-function masks(width: number): { mask: number; lowMask: number } {
-  return { mask: width === 32 ? 0xffffffff : 2 ** width - 1, lowMask: 2 ** (width - 1) - 1 };
-}
-
-/** a ^ b into a new array (a's length). */
-export function xorOf(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length);
-  for (let i = 0; i < out.length; i++) out[i] = a[i] ^ b[i];
-  return out;
-}
-
-/** dst ^= pad over dst's length. */
-export function xorInto(dst: Uint32Array, pad: Uint32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] ^= pad[i];
 }
 
 /**
@@ -38,7 +22,7 @@ export function xorInto(dst: Uint32Array, pad: Uint32Array): void {
  * (planes `a`, W u64 words per plane), u_L folded into the top gt leaf.
  */
 export function dealTables(l: TableLayout, c: ElementRange, s0: Uint32Array, s1: Uint32Array, width: number, a: Uint32Array, W: number, rp: Uint32Array, rq: Uint32Array): void {
-  const { mask, lowMask } = masks(width);
+  const { mask, lowMask } = windowMasks(width);
   const leafCount = l.leaves.length;
   const { offset: leafOffset, mask: leafMask, eq: leafEq, at: leafAt, bits: leafBits, all: leafAll, block: leafBlock } = leafArrays(l);
   const top = l.blocks.length - 1;
@@ -86,20 +70,12 @@ export function productPlanes(l: TableLayout, a: Uint32Array, W: number, out: Ui
   });
 }
 
-/** A helper's v = x_{T+2} of the chunk's elements on the window (`comp`: its u32 view, low words used). */
-export function windowValues(c: ElementRange, comp: Uint32Array, width: number): Uint32Array {
-  const { mask } = masks(width);
-  const v = new Uint32Array(c.count);
-  for (let e = 0; e < c.count; e++) v[e] = comp[2 * (c.start + e)] & mask;
-  return v;
-}
-
 /**
  * A helper's round-1 message: for every element and leaf the table bit it reads (kept in `entries`,
  * element-major) and the other helper's pad at that bit, as planes per leaf (`padBits`, W u64 words each).
  */
 export function helperEntries(l: TableLayout, c: ElementRange, v: Uint32Array, width: number, pad: Uint32Array, W: number, entries: Int32Array, padBits: Uint32Array): void {
-  const { lowMask } = masks(width);
+  const { lowMask } = windowMasks(width);
   const leafCount = l.leaves.length;
   const { offset: leafOffset, mask: leafMask, at: leafAt } = leafArrays(l);
   for (let e = 0; e < c.count; e++) {

@@ -44,8 +44,8 @@ import type { Party } from '../party.ts';
 import { aShare, numel, type AShare } from '../share.ts';
 import { replicateHalves } from './halves.ts';
 import { checkArgs, checkParts, chunksOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
-import { chunkWindow, dealChunk, helperCounts, helperEntries, padTables } from './tableMaxPairs.ts';
-import { concatWords, drawWords, getBits, Inbox, putBits, u32, words64 } from './tableWire.ts';
+import { dealChunk, helperCounts, helperEntries } from './tableMaxPairs.ts';
+import { concatWords, drawWords, getBits, Inbox, putBits, u32, windowLows, words64, xorInto } from './tableWire.ts';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 
@@ -105,7 +105,10 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const rp = u32(msgP);
       const rq = u32(recQ);
       dealChunk(c, s0, s1, width, flipP, flipQ, fieldQ, rp, rp.subarray(2 * recWords));
-      padTables(rp, rq, padForP, padForQ, 2 * recWords);
+      // Both helpers get the same tables, each under its own pad.
+      rq.set(rp.subarray(0, 2 * recWords));
+      xorInto(rq, padForQ);
+      xorInto(rp.subarray(0, 2 * recWords), padForP);
       toNext.push(msgP);
       toPrev.push(recQ);
     } else {
@@ -116,7 +119,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const padBits = zeroWords(padWords);
       const pb = u32(padBits);
       const entries = new Int32Array(c.padBits);
-      const v = chunkWindow(c, isP ? s1 : s0, width);
+      const v = windowLows(isP ? s1 : s0, c.candStart, c.cands, width);
       helperEntries(c, v, width, pad, entries, pb);
       pending.push({ c, isP, v, entries, fields: isP ? undefined : await read(T, fieldWords, FIELD_Q) });
       (isP ? toNext : toPrev).push(padBits);

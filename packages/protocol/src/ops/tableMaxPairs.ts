@@ -10,12 +10,7 @@
  */
 import { leafArrays } from './tableLayout.ts';
 import { carryForms, fieldSets, fieldsOf, type Chunk } from './tableMaxPlan.ts';
-import { getBits, putBits } from './tableWire.ts';
-
-/** The window's wrap mask and the mask of its bits below the top one. */
-export function windowMasks(width: number): { mask: number; lowMask: number } {
-  return { mask: width === 32 ? 0xffffffff : 2 ** width - 1, lowMask: 2 ** (width - 1) - 1 };
-}
+import { getBits, putBits, windowMasks } from './tableWire.ts';
 
 /**
  * The dealer's half of round 1 for one chunk: every pair's leaf tables (flipped by a_k = the two flip pads'
@@ -66,22 +61,6 @@ export function dealChunk(c: Chunk, s0: Uint32Array, s1: Uint32Array, width: num
       }
     }
   }
-}
-
-/** Both helpers get the same tables (the first n u32s of rp), each under its own pad: Q's copy into rq. */
-export function padTables(rp: Uint32Array, rq: Uint32Array, padForP: Uint32Array, padForQ: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    rq[i] = rp[i] ^ padForQ[i];
-    rp[i] ^= padForP[i];
-  }
-}
-
-/** A helper's component x_{T+2} of the chunk's candidates on the window (`comp`: its u32 view, low words used). */
-export function chunkWindow(c: Chunk, comp: Uint32Array, width: number): Uint32Array {
-  const { mask } = windowMasks(width);
-  const v = new Uint32Array(c.cands);
-  for (let i = 0; i < c.cands; i++) v[i] = comp[2 * (c.candStart + i)] & mask;
-  return v;
 }
 
 /**

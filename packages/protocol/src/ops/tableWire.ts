@@ -20,6 +20,31 @@ export async function drawWords(p: Party, peer: PartyId, tag: string, count: num
 /** The u32 view of u64 words (word i is u32s 2i and 2i + 1, little-endian). */
 export const u32 = (w: BigUint64Array): Uint32Array => new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
 
+/** A window of `width` bits (at most 32): its wrap mask and the mask of its bits below the top one. */
+export function windowMasks(width: number): { mask: number; lowMask: number } {
+  return { mask: width === 32 ? 0xffffffff : 2 ** width - 1, lowMask: 2 ** (width - 1) - 1 };
+}
+
+/** Components [start, start + count) of a u64 vector (`comp`: its u32 view, low words used), cut to the window's bits. */
+export function windowLows(comp: Uint32Array, start: number, count: number, width: number): Uint32Array {
+  const { mask } = windowMasks(width);
+  const v = new Uint32Array(count);
+  for (let e = 0; e < count; e++) v[e] = comp[2 * (start + e)] & mask;
+  return v;
+}
+
+/** a ^ b into a new array (a's length). */
+export function xorOf(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  for (let i = 0; i < out.length; i++) out[i] = a[i] ^ b[i];
+  return out;
+}
+
+/** dst ^= pad over dst's length. */
+export function xorInto(dst: Uint32Array, pad: Uint32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] ^= pad[i];
+}
+
 /** ORs `value` (below 2^bits, bits <= 32) into the field at bit `pos` (zero before). */
 export function putBits(buf: Uint32Array, pos: number, value: number, bits: number): void {
   const w = pos >>> 5;
