@@ -29,27 +29,31 @@ export interface Extrapolation {
   perLayer: { ms: number; rounds: number; bytes: number; kvCacheMiB: number };
 }
 
-/** The secure pass's tensors of a LLaMA-family config with their shapes (as share-weights.ts builds them). */
+/**
+ * The secure pass's tensors of a LLaMA-family config with their shapes, in the plan's order: the plan's tensor
+ * list (secureTensorShapes, which follows share-weights.ts, folded norms included) is the only list, so the
+ * bench cannot drift from what an owner shares (a hand-kept list here still named the layer norms' scales after
+ * the owner began folding them into the matmuls they feed, and the row failed); this gives each its shape.
+ */
 export function llamaTensors(c: ModelConfig): WeightManifest['tensors'] {
   const h = c.hiddenSize;
-  const out: WeightManifest['tensors'] = [{ name: 'emb.token', shape: [c.vocabSize, h] }];
-  for (let l = 0; l < c.numLayers; l++) {
-    out.push(
-      { name: `l${l}.attnNorm.scale`, shape: [h] },
-      { name: `l${l}.qkv.w`, shape: [h, (c.numHeads + 2 * c.numKvHeads) * c.headDim] },
-      { name: `l${l}.o.w`, shape: [c.numHeads * c.headDim, h] },
-      { name: `l${l}.mlpNorm.scale`, shape: [h] },
-      { name: `l${l}.w13.w`, shape: [h, 2 * c.intermediateSize] },
-      { name: `l${l}.w2.w`, shape: [c.intermediateSize, h] },
-    );
-  }
-  out.push({ name: 'final.scale', shape: [h] });
-  if (!c.tiedHead) out.push({ name: 'head.w', shape: [h, c.vocabSize] });
-  // The plan's tensor list is the reference for which tensors the secure pass has.
-  const planned = secureTensorShapes(c);
-  const mine = out.map((t) => `${t.name}:${t.shape.reduce((a, b) => a * b, 1)}`).join(',');
-  if (mine !== planned.map((t) => `${t.name}:${t.elements}`).join(',')) throw new Error(`bench: ${c.arch} tensors differ from the plan's secureTensorShapes`);
-  return out;
+  const shapeOf = (name: string): number[] | undefined => {
+    if (name === 'emb.token') return [c.vocabSize, h];
+    if (name === 'head.w') return [h, c.vocabSize];
+    if (/^(l\d+\.(attnNorm|mlpNorm)|final)\.scale$/.test(name)) return [h];
+    switch (/^l\d+\.(qkv|o|w13|w2)\.w$/.exec(name)?.[1]) {
+      case 'qkv': return [h, (c.numHeads + 2 * c.numKvHeads) * c.headDim];
+      case 'o': return [c.numHeads * c.headDim, h];
+      case 'w13': return [h, 2 * c.intermediateSize];
+      case 'w2': return [c.intermediateSize, h];
+      default: return undefined;
+    }
+  };
+  return secureTensorShapes(c).map((t) => {
+    const shape = shapeOf(t.name);
+    if (!shape || shape.reduce((a, b) => a * b, 1) !== t.elements) throw new Error(`bench: no ${c.arch} shape of ${t.elements} elements for the plan's tensor ${t.name}`);
+    return { name: t.name, shape };
+  });
 }
 
 export async function prepareShape(w: Workload, layers: number | undefined, bar: cliProgress.SingleBar, tStart: number, root: string): Promise<Prepared> {
