@@ -239,8 +239,9 @@ function row(e: Evaluated): BenchRow {
     rounds: r.rounds,
     bytesPerParty: Math.max(...r.bytesPerParty),
     wallMs: Math.round(r.wallMs),
-    plaintextMs: Math.round(r.plaintextMs),
-    slowdown: r.wallMs / r.plaintextMs,
+    // A shape-only row has no plaintext run (its NaN arrives as null from the workload's process): no ratio.
+    plaintextMs: r.plaintextMs > 0 ? Math.round(r.plaintextMs) : null,
+    slowdown: r.plaintextMs > 0 ? r.wallMs / r.plaintextMs : null,
     peakPartyMiB: Math.max(...r.peakPartyMiB),
     lanProjectedS: e.projections[0].seconds,
     wanProjectedS: e.projections[1].seconds,
