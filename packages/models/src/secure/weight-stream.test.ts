@@ -376,3 +376,64 @@ describe('a secure pass over streamed weights', () => {
     for (const r of results) expect(r).toEqual({ err: 'test store lost l1.w2.w', live: 0 });
   }, 60_000);
 });
+
+describe('reading ahead across tensors', () => {
+  /** Three dense tensors (no seeds: both components are the dense words), 16-word blocks: A two blocks, B one, C two. */
+  const manifest: WeightManifest = {
+    modelId: 'read-ahead', config: tinyGpt2Config(), fracBits: DEFAULT_FRAC_BITS,
+    tensors: [{ name: 'A', shape: [4, 8] }, { name: 'B', shape: [2, 8] }, { name: 'C', shape: [3, 8] }],
+  };
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it('the first pass reads ahead in the manifest\'s order, later passes in the order the first pass used; a wrong guess is dropped, at most two blocks live', async () => {
+    const logs = await deterministicRun(async (p) => {
+      const log: string[] = [];
+      const source = {
+        manifest,
+        seeds: async () => ({}),
+        dense: async (tensor: string, start: number, count: number) => {
+          log.push(`read ${tensor}@${start}+${count}`);
+          return new BigUint64Array(count);
+        },
+      };
+      const stream = new WeightStream(p, source, 16);
+      const use = async (name: string, start: number, end: number) => {
+        await tick();
+        log.push(`open ${name}${start}`);
+        stream.close(await stream.rows(name, start, end));
+      };
+      // The first pass takes C before B, unlike the manifest.
+      for (let pass = 0; pass < 2; pass++) {
+        stream.beginPass();
+        log.push(`pass ${pass}`);
+        await use('A', 0, 2);
+        await use('A', 2, 4);
+        await use('C', 0, 2);
+        await use('C', 2, 3);
+        await use('B', 0, 2);
+        await tick();
+      }
+      return { log, peak: stream.stats.peakLiveBlocks, live: stream.stats.liveBlocks };
+    });
+    for (const { log, peak, live } of logs) {
+      expect(log).toEqual([
+        'pass 0',
+        // A's first block is read when opened; A's second ahead of it (the next row block), then B (the manifest's
+        // next tensor), which the pass does not take next: dropped when C opens, read again when B opens.
+        'open A0', 'read A@0+16', 'read A@16+16', 'open A2', 'read B@0+16',
+        'open C0', 'read C@0+16', 'read C@16+8', 'open C2',
+        // C is the manifest's last tensor: nothing is guessed after it. After B, C's first block is (the manifest's
+        // next), and dropped when the next pass opens A instead.
+        'open B0', 'read B@0+16', 'read C@0+16',
+        'pass 1',
+        // Every block now follows the first pass's order: C after A, B after C, nothing after B (A is not read
+        // ahead across passes: the pass's first block is read when opened).
+        'open A0', 'read A@0+16', 'read A@16+16', 'open A2', 'read C@0+16',
+        'open C0', 'read C@16+8', 'open C2', 'read B@0+16',
+        'open B0',
+      ]);
+      expect(peak).toBeLessThanOrEqual(2);
+      expect(live).toBe(0);
+    }
+  });
+});
