@@ -50,6 +50,14 @@ describe('puma <command> --help', () => {
     expect(out.join('\n')).toContain(option);
   });
 
+  it('generate refuses sampling options that --reveal argmax would silently ignore (exit 2, naming them)', async () => {
+    const { out, err } = capture();
+    expect(await main(['generate', '--reveal', 'argmax', '--temperature', '0.8'])).toBe(2);
+    expect(await main(['generate', '--reveal', 'argmax', '--top-k', '5'])).toBe(2);
+    expect(out).toEqual([]);
+    for (const e of err) expect(e).toMatch(/^puma: --temperature and --top-k sample from the logits the client receives, and with --reveal argmax it receives only the top token/);
+  });
+
   it('an unknown option of generate or classify is a usage error (exit 2) naming the option, with the usage', async () => {
     const { out, err } = capture();
     expect(await main(['generate', '--max-new-token', '3'])).toBe(2);

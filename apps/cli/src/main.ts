@@ -103,6 +103,10 @@ async function generate(argv: string[]): Promise<void> {
   const temperature = Number(values.temperature);
   if (!(temperature >= 0)) fail(`--temperature must be >= 0, got "${values.temperature}"`);
   const topK = intArg(values['top-k'], 'top-k', 0, 0, 1 << 20);
+  // The client samples from the logits it receives; with --reveal argmax it receives only the top token.
+  if (values.reveal === 'argmax' && (temperature > 0 || topK > 0)) {
+    fail('--temperature and --top-k sample from the logits the client receives, and with --reveal argmax it receives only the top token: drop them, or use --reveal logits (the default)');
+  }
   await fetchIfMissing(values.model!, values.json!);
   const { model, tokenizer, location } = await loadModel(values.model!);
   const c = model.config;
