@@ -380,7 +380,7 @@ describe('a secure pass over streamed weights', () => {
 describe('reading ahead across tensors', () => {
   /** Three dense tensors (no seeds: both components are the dense words), 16-word blocks: A two blocks, B one, C two. */
   const manifest: WeightManifest = {
-    modelId: 'read-ahead', config: tinyGpt2Config(), fracBits: DEFAULT_FRAC_BITS,
+    modelId: 'read-ahead', config: {} as ModelConfig, fracBits: DEFAULT_FRAC_BITS,
     tensors: [{ name: 'A', shape: [4, 8] }, { name: 'B', shape: [2, 8] }, { name: 'C', shape: [3, 8] }],
   };
   const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
