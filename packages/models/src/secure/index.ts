@@ -19,7 +19,7 @@ export { jobTag } from './job-tag.ts';
 export { oneHot } from './one-hot.ts';
 export { generationCost, classificationCost, PLAN_CLASSES, type PassShape, type PlanClass, type PlannedCost } from './plan-cost.ts';
 export {
-  planInference, secureTensorShapes, PLAN_NETWORKS, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, NONLINEAR_BYTES_PER_ELEMENT, PARTY_BASELINE_BYTES, JS_BYTES_PER_ROUND, WASM_FLOOR_BYTES, WASM_GROWTH,
+  planInference, secureTensorShapes, PLAN_NETWORKS, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, NONLINEAR_BYTES_PER_ELEMENT, SWIGLU_BYTES_PER_GATE, PARTY_BASELINE_BYTES, JS_BYTES_PER_ROUND, WASM_FLOOR_BYTES, WASM_GROWTH,
   type InferencePlan, type PlanNetwork, type PlanTensor, type PlanWorkload,
 } from './plan.ts';
 export { PLAN_SHAPES, planShape } from './plan-shapes.ts';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../node.ts';
 import { planShape, PLAN_SHAPES } from './plan-shapes.ts';
-import { JS_BYTES_PER_ROUND, NONLINEAR_BYTES_PER_ELEMENT, PARTY_BASELINE_BYTES, WASM_FLOOR_BYTES, WASM_GROWTH, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
+import { JS_BYTES_PER_ROUND, NONLINEAR_BYTES_PER_ELEMENT, SWIGLU_BYTES_PER_GATE, PARTY_BASELINE_BYTES, WASM_FLOOR_BYTES, WASM_GROWTH, MATMUL_MACS_PER_S, NONLINEAR_WORDS_PER_S, PLAN_NETWORKS, planInference, secureTensorShapes } from './plan.ts';
 import { DEFAULT_WEIGHT_CACHE_BYTES, expandedShareBytes } from './weight-cache.ts';
 import { secureTensors } from './share-weights.ts';
 
@@ -68,6 +68,9 @@ describe('plan: disk, memory and time from their stated models', () => {
     // A cap of 0 streams every pass (no cache); a long prompt makes softmax the largest nonlinear op.
     expect(planInference(c, { kind: 'generate', promptTokens: 32, newTokens: 1 }, PLAN_NETWORKS.lan, 18, 2 ** 20, 0).memory.weightCache).toBe(0);
     expect(planInference(c, { kind: 'generate', promptTokens: 512, newTokens: 1 }).memory.activations).toBe(NONLINEAR_BYTES_PER_ELEMENT * 12 * 512 * 512);
+    // A SwiGLU MLP (LLaMA) counts its gates at their own, larger, measured figure.
+    const llama = planShape('llama2-7b')!;
+    expect(planInference(llama, { kind: 'generate', promptTokens: 8, newTokens: 1 }).memory.activations).toBe(SWIGLU_BYTES_PER_GATE * 8 * 11008);
   });
 
   it('memory: a model whose expanded share fits the cap is cached whole, as the parties cache it', async () => {

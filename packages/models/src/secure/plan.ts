@@ -15,7 +15,8 @@
  * (the one multiplied and the one read ahead, each two ring components of at most `blockWords` words, fewer when
  * the largest tensor is smaller), the KV cache (two components of K and V, every layer, every position), the
  * client's one-hot input (two components, rows × vocab), and the largest nonlinear op
- * (NONLINEAR_BYTES_PER_ELEMENT per element of the largest GeLU / SwiGLU, softmax or norm input). Depth does not
+ * (NONLINEAR_BYTES_PER_ELEMENT per element of the largest GeLU, softmax or norm input, SWIGLU_BYTES_PER_GATE per
+ * SwiGLU gate). Depth does not
  * enter except through the KV cache and the cache's cap.
  * The constants come from scripts/bench/models-plan-probe.ts, which takes a party's memory apart during a bench
  * workload (heap, ArrayBuffers, WebAssembly memory reserved and held, per profile span).
@@ -60,14 +61,25 @@ export const PLAN_NETWORKS = {
 export const MATMUL_MACS_PER_S = 1.0e9;
 export const NONLINEAR_WORDS_PER_S = 10e6;
 /**
- * WebAssembly memory per element of the largest nonlinear op: its comparison bit planes, selection lanes and
- * products, plus what awaits the backend's finalizer until the next forced collection (dropped buffers are freed
- * only then). Measured with models-plan-probe.ts: the largest WebAssembly memory held in a GeLU span was 432-865
- * MiB for BERT-base's 128 × 3072 inputs (1,150-2,300 bytes per element, party-dependent garbage) and 192-241 MiB
- * for GPT-2-base's 32 × 3072 (less about 60 MiB the small models hold anyway: 1,400-1,900); bench models then
- * measured BERT-base at 1,634 MiB per party, so the plan takes the upper part of that range.
+ * Memory per element of the largest nonlinear op's input: its WebAssembly working set (comparison bit planes,
+ * selection lanes, products, and dropped buffers awaiting the backend's finalizer until the next forced
+ * collection) with the messages it leaves for the JavaScript collector, both counted here (the formula applies
+ * WASM_GROWTH to it). Re-measured in session 24 with models-plan-probe.ts (after the masked chains, tables and
+ * norm changes of sessions 17-22 shrank the working sets): BERT-base, 393,216 GeLU inputs, peak 1,076-1,111 MiB per
+ * party of which 534 MiB WebAssembly reserved and 530-564 MiB ArrayBuffers; GPT-2-base, 98,304, peak 671-695 MiB
+ * (176 MiB reserved, 481-505 ArrayBuffers). Less the plan's other terms that leaves 1,430-1,530 (BERT-base) and
+ * 1,830-2,200 (GPT-2-base) bytes per element; 1,500 puts both rows within 10% (it was 2,000 when BERT-base
+ * measured 1,634 MiB per party: plan / measured had drifted to 1.29).
  */
-export const NONLINEAR_BYTES_PER_ELEMENT = 2000;
+export const NONLINEAR_BYTES_PER_ELEMENT = 1500;
+/**
+ * The same per gate of a SwiGLU MLP (rows x intermediate: its input is the gate and the up projection, twice
+ * that): models-plan-probe.ts on the LLaMA-2-7B shape (2 of 32 layers, 8 tokens: 88,064 gates) measured up to
+ * 376 MiB of WebAssembly memory held in the SwiGLU span (4,475 bytes per gate) and a peak of 893-1,012 MiB per party,
+ * 385-504 MiB above the plan's other terms (4,070-5,330 bytes per gate with WASM_GROWTH); with the GeLU figure the
+ * plan said 664 MiB (0.69 of measured).
+ */
+export const SWIGLU_BYTES_PER_GATE = 4300;
 /**
  * JavaScript side of a party however small its model: its heap at few rounds (about 12 MiB) and transient
  * ArrayBuffers (messages, store reads awaiting collection; 0-70 MiB, 28 typical) in models-plan-probe.ts.
@@ -174,9 +186,10 @@ function planned(c: ModelConfig, w: PlanWorkload, fracBits: number): PlannedCost
   return generationCost(c, w.promptTokens, w.newTokens, w.reveal ?? 'logits', fracBits);
 }
 
-/** Elements of the largest nonlinear op's input in a pass: GeLU / SwiGLU, softmax, or a norm. */
-function largestNonlinear(c: ModelConfig, rows: number, keys: number): number {
-  return Math.max(rows * c.intermediateSize, c.numHeads * rows * keys, rows * c.hiddenSize);
+/** Memory of the largest nonlinear op of a pass: the MLP's activation (GeLU, or SwiGLU per gate), softmax, or a norm. */
+function largestNonlinearBytes(c: ModelConfig, rows: number, keys: number): number {
+  const mlp = rows * c.intermediateSize * (c.mlp === 'swiglu' ? SWIGLU_BYTES_PER_GATE : NONLINEAR_BYTES_PER_ELEMENT);
+  return Math.max(mlp, NONLINEAR_BYTES_PER_ELEMENT * Math.max(c.numHeads * rows * keys, rows * c.hiddenSize));
 }
 
 /**
@@ -198,7 +211,7 @@ export function planInference(
   const baseline = PARTY_BASELINE_BYTES + JS_BYTES_PER_ROUND * p.cost.rounds;
   const weightCache = Math.min(weightCacheBytes, 2 * WORD * weightElements);
   const oneHotInput = 2 * WORD * rows * c.vocabSize;
-  const activations = NONLINEAR_BYTES_PER_ELEMENT * largestNonlinear(c, rows, keys);
+  const activations = largestNonlinearBytes(c, rows, keys);
   const webAssembly = Math.max(WASM_FLOOR_BYTES, Math.round(WASM_GROWTH * (weightBlocks + kvCache + oneHotInput + activations)));
   const maxBytesPerParty = Math.max(...p.cost.bytes);
   const computeSeconds = (2 * p.macs) / MATMUL_MACS_PER_S + maxBytesPerParty / WORD / NONLINEAR_WORDS_PER_S;
