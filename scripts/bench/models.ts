@@ -140,7 +140,9 @@ function markdown(results: Evaluated[], failures: string[]): string {
     `Projections (not measurements): ${PROJECTION_FORMULA}, with compute s = the measured wall time here (which already includes in-process message passing, so the projections are upper bounds for this code on those networks). PUMA's figures: ${results.find((e) => e.w.puma)?.w.puma?.hardware ?? '3 × 32 vCPU, ~5 Gbps, ~1 ms RTT'}, as published.`,
     '',
   ];
-  out.push(...extrapolated(results), ...generatedTokens(results), ...planVsMeasured(results.map((e) => e.r).filter((r) => !r.extrapolation)));
+  out.push(...extrapolated(results), ...generatedTokens(results), ...planVsMeasured(results.map((e) => e.r).map((r) => (
+    // A shape-only row is planned as it ran (its k layers), beside what those k layers measured.
+    r.extrapolation ? { ...r, id: `${r.id} (${r.extrapolation.layersMeasured} of ${r.extrapolation.layersTotal} layers, as run)` } : r))));
   const withTargets = results.filter((e) => e.targets.length > 0);
   if (withTargets.length) {
     out.push('## Targets', '', markdownTable(['workload', 'target', 'measured', 'met'], withTargets.flatMap((e) => e.targets.map((t) => [
