@@ -64,8 +64,8 @@ export const NONLINEAR_WORDS_PER_S = 10e6;
  * Memory per element of the largest nonlinear op's input: its WebAssembly working set (comparison bit planes,
  * selection lanes, products, and dropped buffers awaiting the backend's finalizer until the next forced
  * collection) with the messages it leaves for the JavaScript collector, both counted here (the formula applies
- * WASM_GROWTH to it). Re-measured in session 24 with models-plan-probe.ts (after the masked chains, tables and
- * norm changes of sessions 17-22 shrank the working sets): BERT-base, 393,216 GeLU inputs, peak 1,076-1,111 MiB per
+ * WASM_GROWTH to it). Re-measured in session 24 with models-plan-probe.ts, the working sets having shrunk since the
+ * constant was first set (not traced to which change): BERT-base, 393,216 GeLU inputs, peak 1,076-1,111 MiB per
  * party of which 534 MiB WebAssembly reserved and 530-564 MiB ArrayBuffers; GPT-2-base, 98,304, peak 671-695 MiB
  * (176 MiB reserved, 481-505 ArrayBuffers). Less the plan's other terms that leaves 1,430-1,530 (BERT-base) and
  * 1,830-2,200 (GPT-2-base) bytes per element; 1,500 puts both rows within 10% (it was 2,000 when BERT-base
