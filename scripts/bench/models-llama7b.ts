@@ -30,30 +30,12 @@ export interface Extrapolation {
 }
 
 /**
- * The secure pass's tensors of a LLaMA-family config with their shapes, in the plan's order: the plan's tensor
- * list (secureTensorShapes, which follows share-weights.ts, folded norms included) is the only list, so the
- * bench cannot drift from what an owner shares (a hand-kept list here still named the layer norms' scales after
- * the owner began folding them into the matmuls they feed, and the row failed); this gives each its shape.
+ * The secure pass's tensors of a LLaMA-family config with their shapes: the plan's list (secureTensorShapes, which
+ * follows share-weights.ts, folded norms included), so the bench cannot drift from what an owner shares (a
+ * hand-kept list here still named the layer norms' scales after the owner began folding them, and the row failed).
  */
 export function llamaTensors(c: ModelConfig): WeightManifest['tensors'] {
-  const h = c.hiddenSize;
-  const shapeOf = (name: string): number[] | undefined => {
-    if (name === 'emb.token') return [c.vocabSize, h];
-    if (name === 'head.w') return [h, c.vocabSize];
-    if (/^(l\d+\.(attnNorm|mlpNorm)|final)\.scale$/.test(name)) return [h];
-    switch (/^l\d+\.(qkv|o|w13|w2)\.w$/.exec(name)?.[1]) {
-      case 'qkv': return [h, (c.numHeads + 2 * c.numKvHeads) * c.headDim];
-      case 'o': return [c.numHeads * c.headDim, h];
-      case 'w13': return [h, 2 * c.intermediateSize];
-      case 'w2': return [c.intermediateSize, h];
-      default: return undefined;
-    }
-  };
-  return secureTensorShapes(c).map((t) => {
-    const shape = shapeOf(t.name);
-    if (!shape || shape.reduce((a, b) => a * b, 1) !== t.elements) throw new Error(`bench: no ${c.arch} shape of ${t.elements} elements for the plan's tensor ${t.name}`);
-    return { name: t.name, shape };
-  });
+  return secureTensorShapes(c).map(({ name, shape }) => ({ name, shape }));
 }
 
 export async function prepareShape(w: Workload, layers: number | undefined, bar: cliProgress.SingleBar, tStart: number, root: string): Promise<Prepared> {

@@ -111,26 +111,27 @@ const SEED_BYTES = 32;
 
 export interface PlanTensor {
   name: string;
+  shape: number[];
   elements: number;
 }
 
-/** The secure pass's weight tensors (share-weights.ts secureTensors) from the shapes alone. */
+/** The secure pass's weight tensors (share-weights.ts secureTensors) with their shapes, from the config alone. */
 export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
   const biased = c.arch !== 'llama';
   const h = c.hiddenSize;
   const out: PlanTensor[] = [];
-  const put = (name: string, elements: number) => out.push({ name, elements });
+  const put = (name: string, shape: number[]) => out.push({ name, shape, elements: shape.reduce((a, b) => a * b, 1) });
   const linear = (name: string, i: number, o: number) => {
-    put(`${name}.w`, i * o);
-    if (biased) put(`${name}.b`, o);
+    put(`${name}.w`, [i, o]);
+    if (biased) put(`${name}.b`, [o]);
   };
   const norm = (name: string) => {
-    put(`${name}.scale`, h);
-    if (c.norm === 'layernorm') put(`${name}.bias`, h);
+    put(`${name}.scale`, [h]);
+    if (c.norm === 'layernorm') put(`${name}.bias`, [h]);
   };
-  put('emb.token', c.vocabSize * h);
-  if (c.positions === 'learned') put('emb.position', c.maxPositions * h);
-  if (c.typeVocabSize > 0) put('emb.tokenType', c.typeVocabSize * h);
+  put('emb.token', [c.vocabSize, h]);
+  if (c.positions === 'learned') put('emb.position', [c.maxPositions, h]);
+  if (c.typeVocabSize > 0) put('emb.tokenType', [c.typeVocabSize, h]);
   if (c.normPlacement === 'post') norm('emb.norm');
   // Norms whose affine part the owner folds into the matmul they feed are not shared (share-weights.ts).
   const blockNorm = (name: string) => {
@@ -154,7 +155,7 @@ export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
     linear('pooler', h, h);
     linear('cls', h, c.numLabels);
   } else if (!c.tiedHead) {
-    put('head.w', h * c.vocabSize);
+    put('head.w', [h, c.vocabSize]);
   }
   return out;
 }
