@@ -45,7 +45,7 @@ import { aShare, numel, type AShare } from '../share.ts';
 import { replicateHalves } from './halves.ts';
 import { checkArgs, checkParts, chunksOf, type Chunk, type Held, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 import { dealChunk, helperCounts, helperEntries } from './tableMaxPairs.ts';
-import { concatWords, drawWords, getBits, Inbox, putBits, u32, windowLows, words64, xorInto } from './tableWire.ts';
+import { concatWords, drawWords, getBits, Inbox, putBits, u32, windowLows, words64, xorInto, xorTo } from './tableWire.ts';
 
 export { tableMaxCost, tableMaxDecideCost, tableMaxPickCost, type MaxGroups, type TableMaxDecision, type TableMaxWindow } from './tableMaxPlan.ts';
 
@@ -106,8 +106,7 @@ export async function tableMaxDecide(p: Party, compare: readonly AShare[], w: Ta
       const rq = u32(recQ);
       dealChunk(c, s0, s1, width, flipP, flipQ, fieldQ, rp, rp.subarray(2 * recWords));
       // Both helpers get the same tables, each under its own pad.
-      rq.set(rp.subarray(0, 2 * recWords));
-      xorInto(rq, padForQ);
+      xorTo(rq, rp, padForQ);
       xorInto(rp.subarray(0, 2 * recWords), padForP);
       toNext.push(msgP);
       toPrev.push(recQ);

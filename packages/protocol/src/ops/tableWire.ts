@@ -33,12 +33,14 @@ export function windowLows(comp: Uint32Array, start: number, count: number, widt
   return v;
 }
 
-/** a ^ b into a new array (a's length). */
-export function xorOf(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length);
-  for (let i = 0; i < out.length; i++) out[i] = a[i] ^ b[i];
-  return out;
+/** dst = a ^ b over dst's length. */
+export function xorTo(dst: Uint32Array, a: Uint32Array, b: Uint32Array): Uint32Array {
+  for (let i = 0; i < dst.length; i++) dst[i] = a[i] ^ b[i];
+  return dst;
 }
+
+/** a ^ b into a new array (a's length). */
+export const xorOf = (a: Uint32Array, b: Uint32Array): Uint32Array => xorTo(new Uint32Array(a.length), a, b);
 
 /** dst ^= pad over dst's length. */
 export function xorInto(dst: Uint32Array, pad: Uint32Array): void {
