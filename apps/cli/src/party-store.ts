@@ -31,8 +31,9 @@ export class DirectoryShareStore implements ShareStore {
    * Read synchronously, on purpose: fs/promises' readFile takes an 8 MiB part in 512 KiB chunks, each one a
    * thread-pool job whose callback waits for the party's event loop, which the secure pass keeps busy between
    * rounds. In `gpt2-base-tokens` (2-core bench machine) parties 1 and 2 then waited about 1 s per generated
-   * token for reads they had started ahead (3.0-3.2 s in the prompt pass); one blocking read of a part from the
-   * page cache costs them about 14 ms of CPU instead, and the waits fell to 0.02-0.07 s (1.7 s in the prompt pass).
+   * token for reads they had started ahead (3.0-3.2 s in the prompt pass); a blocking read of a part from the
+   * page cache holds the party about 14 ms instead (its store time per 8 MiB part in that bench's step figures,
+   * three parties on two cores), and the waits fell to 0.02-0.07 s (1.7 s in the prompt pass).
    */
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
