@@ -29,6 +29,7 @@
  * compute (the network term charges rounds).
  */
 import type { Cost } from '@puma/protocol';
+import { sizeOf } from '@puma/ring';
 import type { ModelConfig } from '../types.ts';
 import { foldsNormAffine } from './norm-folding.ts';
 import { classificationCost, generationCost, type PlanClass, type PlannedCost } from './plan-cost.ts';
@@ -120,7 +121,7 @@ export function secureTensorShapes(c: ModelConfig): PlanTensor[] {
   const biased = c.arch !== 'llama';
   const h = c.hiddenSize;
   const out: PlanTensor[] = [];
-  const put = (name: string, shape: number[]) => out.push({ name, shape, elements: shape.reduce((a, b) => a * b, 1) });
+  const put = (name: string, shape: number[]) => out.push({ name, shape, elements: sizeOf(shape) });
   const linear = (name: string, i: number, o: number) => {
     put(`${name}.w`, [i, o]);
     if (biased) put(`${name}.b`, [o]);
